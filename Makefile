@@ -1,0 +1,36 @@
+# fitscope notebooks: `make lab` runs the collection, `make test` runs every test.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# A user-level "python3" kernelspec must not shadow the venv's own kernel.
+export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+.PHONY: lab test bench html clean
+
+$(STAMP): requirements.txt requirements-test.txt pyproject.toml binder/overrides.json
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-test.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (fitscope)" >/dev/null
+	mkdir -p $(VENV)/share/jupyter/lab/settings
+	cp binder/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks $(ROOT_FLAG)
+
+test: $(STAMP)
+	FITSCOPE_QUICK=1 $(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+html: $(STAMP)
+	FITSCOPE_QUICK=1 $(VENV)/bin/jupyter nbconvert --to html --execute \
+		--ExecutePreprocessor.timeout=600 --output-dir _site notebooks/*.ipynb
+
+clean:
+	rm -rf $(VENV) _site artefacts .pytest_cache

@@ -1,0 +1,34 @@
+"""fitscope: measure which OS thread does what when Keras trains a model.
+
+Import it before TensorFlow: the threads that exist at import time become the "kernel/ui"
+baseline from which every later thread is told apart by id.
+
+Example:
+    >>> import fitscope
+    >>> fitscope.__version__
+    '0.1.0'
+"""
+
+from __future__ import annotations
+
+import os
+
+# TensorFlow's C++ start-up notes (oneDNN, CPU features) are INFO logs on stderr; they read like
+# errors to a learner. Warnings and errors still show. Set the variable yourself to override.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+
+from .budget import Bounds, CpuBudget, bounds, cpu_budget
+from .environment import environment, environment_line, quick_mode
+from .errors import FitscopeInputError, install_ipython_handler
+from .result import ProcessOutcome, RunResult
+from .sampling import Sampler
+from .threads import ThreadRoles
+from .tracing import Span, Tracer
+
+__version__ = "0.1.0"
+__all__ = ["Bounds", "CpuBudget", "bounds", "cpu_budget", "environment", "environment_line",
+           "quick_mode", "FitscopeInputError", "ProcessOutcome", "RunResult", "Sampler",
+           "ThreadRoles", "Span", "Tracer"]
+
+install_ipython_handler()
+

@@ -1,0 +1,164 @@
+"""The CPU budget B this process can really use, and the ideal time bounds built on it.
+
+B is the smaller of the CPU affinity (how many cores the scheduler lets us run on) and the cgroup
+CPU quota (how much CPU time per period the container may burn). Binder caps CPU by quota, which
+TensorFlow ignores when it sizes its thread pools, so both are read.
+
+Example:
+    >>> b = cpu_budget()
+    >>> b.cpus >= 0.01
+    True
+    >>> overlapped_bound(t_p=1.0, t_c=1.0, workers=1, budget=2.0)
+    1.0
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["CpuBudget", "Bounds", "cpu_budget", "sequential_bound", "overlapped_bound", "bounds"]
+
+
+@dataclass(frozen=True)
+class CpuBudget:
+    """CPUs available to this process: ``cpus`` = min(affinity, quota)."""
+
+    cpus: float
+    affinity: int
+    quota: float | None
+    cgroup_version: int | None
+
+    @property
+    def source(self) -> str:
+        if self.quota is not None and self.quota < self.affinity:
+            return f"cgroup v{self.cgroup_version} CPU quota"
+        return "CPU affinity"
+
+    def describe(self) -> str:
+        """One phrase, e.g. ``B = 2 CPUs (CPU affinity 2; no cgroup quota)``."""
+        quota = "no cgroup quota" if self.quota is None else f"cgroup quota {self.quota:g} CPUs"
+        return f"B = {self.cpus:g} CPUs (affinity {self.affinity}; {quota})"
+
+
+def _affinity() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _quota_v2(cgroup_root: Path, rel: str) -> float | None:
+    """Smallest ``cpu.max`` quota from our cgroup up to the root (None: unlimited)."""
+    limits = []
+    path = cgroup_root / rel.lstrip("/")
+    for directory in [path, *path.parents]:
+        cpu_max = directory / "cpu.max"
+        if cpu_max.is_file():
+            quota, period = cpu_max.read_text().split()[:2]
+            if quota != "max":
+                limits.append(int(quota) / int(period))
+        if directory == cgroup_root:
+            break
+    return min(limits) if limits else None
+
+
+def _quota_v1(cgroup_root: Path, rel: str) -> float | None:
+    for controller in ("cpu,cpuacct", "cpu", "cpuacct,cpu"):
+        base = cgroup_root / controller
+        for directory in [base / rel.lstrip("/"), base]:
+            quota_file = directory / "cpu.cfs_quota_us"
+            if quota_file.is_file():
+                quota = int(quota_file.read_text().strip())
+                period = int((directory / "cpu.cfs_period_us").read_text().strip())
+                return None if quota <= 0 else quota / period
+    return None
+
+
+def cgroup_quota(
+    proc_cgroup: str | Path = "/proc/self/cgroup", cgroup_root: str | Path = "/sys/fs/cgroup"
+) -> tuple[float | None, int | None]:
+    """(quota in CPUs or None, cgroup version or None) from /proc/self/cgroup and the cgroup fs.
+
+    Example:
+        >>> cgroup_quota("/nonexistent")
+        (None, None)
+    """
+    try:
+        lines = Path(proc_cgroup).read_text().splitlines()
+    except OSError:
+        return None, None
+    root = Path(cgroup_root)
+    for line in lines:
+        hierarchy, controllers, rel = line.split(":", 2)
+        if hierarchy == "0" and controllers == "":
+            return _quota_v2(root, rel), 2
+    for line in lines:
+        _, controllers, rel = line.split(":", 2)
+        if "cpu" in controllers.split(","):
+            return _quota_v1(root, rel), 1
+    return None, None
+
+
+def cpu_budget(
+    proc_cgroup: str | Path = "/proc/self/cgroup",
+    cgroup_root: str | Path = "/sys/fs/cgroup",
+    affinity: int | None = None,
+) -> CpuBudget:
+    """Measure B: the CPUs this process may use (affinity, capped by any cgroup quota)."""
+    cores = _affinity() if affinity is None else affinity
+    quota, version = cgroup_quota(proc_cgroup, cgroup_root)
+    cpus = float(cores) if quota is None else min(float(cores), quota)
+    return CpuBudget(cpus=cpus, affinity=cores, quota=quota, cgroup_version=version)
+
+
+def sequential_bound(t_p: float, t_c: float) -> float:
+    """Time if producing and consuming never overlap: t_p + t_c (seconds)."""
+    return t_p + t_c
+
+
+def overlapped_bound(
+    t_p: float,
+    t_c: float,
+    workers: int = 1,
+    budget: float = 1.0,
+    cpu_p: float | None = None,
+    cpu_c: float | None = None,
+) -> float:
+    """Best possible time when producer and consumer overlap perfectly.
+
+    max(t_p / min(w, B), t_c, (cpu_p + cpu_c) / B): the producer split over its workers but never
+    over more CPUs than exist, the consumer, and all the CPU work shared out over B CPUs.
+    ``cpu_p``/``cpu_c`` default to 0 (work that only waits, e.g. I/O).
+    """
+    if budget <= 0 or workers < 1:
+        raise ValueError("workers must be >= 1 and the CPU budget positive")
+    cpu_total = (cpu_p or 0.0) + (cpu_c or 0.0)
+    return max(t_p / min(workers, budget), t_c, cpu_total / budget)
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Both ideal times for one run, in seconds, and how close a measured time came."""
+
+    sequential_s: float
+    overlapped_s: float
+
+    def efficiency(self, measured_s: float) -> float:
+        """overlapped bound / measured time (1.0 = as fast as the ideal)."""
+        return self.overlapped_s / measured_s if measured_s > 0 else float("nan")
+
+
+def bounds(
+    t_p: float,
+    t_c: float,
+    workers: int = 1,
+    budget: float = 1.0,
+    cpu_p: float | None = None,
+    cpu_c: float | None = None,
+) -> Bounds:
+    """Both bounds at once; see :func:`overlapped_bound`."""
+    return Bounds(
+        sequential_bound(t_p, t_c), overlapped_bound(t_p, t_c, workers, budget, cpu_p, cpu_c)
+    )

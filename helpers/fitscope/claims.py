@@ -1,0 +1,275 @@
+"""The article's claims and the rules that decide them (../shared/CLAIMS.md), one function each.
+
+Every rule takes measured evidence and returns a :class:`Verdict` that quotes its numbers and
+the CPU budget B, so the sentence stays true on 1 core and on 16. A verdict is never typed in.
+
+Example:
+    >>> v = c1(main_after_peek=0, total_after_peek=998, peeked=2, peeked_on_main=2)
+    >>> v.verdict
+    'DOES NOT HOLD'
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["HOLDS", "DOES_NOT_HOLD", "DEPENDS", "INCONCLUSIVE", "Claim", "CLAIMS", "Verdict",
+           "Scorecard", "PartEvidence", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9",
+           "c10", "c11"]
+
+HOLDS = "HOLDS"
+DOES_NOT_HOLD = "DOES NOT HOLD"
+DEPENDS = "DEPENDS"
+INCONCLUSIVE = "INCONCLUSIVE"
+
+MIN_NEXT_CALLS = 5
+MIN_CPU_S = 0.05
+MIN_SAMPLES = 3
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    text: str
+    notebook: str
+
+
+CLAIMS: dict[str, Claim] = {c.id: c for c in [
+    Claim("C1", "fit consumes a Python generator on the main thread.", "01"),
+    Claim("C2", "The training math (forward, gradients, weight updates) runs on the main thread.", "01"),
+    Claim("C3", "Training with fit cannot use more than one core.", "01"),
+    Claim("C4", "The generator produces batches in parallel with training.", "01"),
+    Claim("C5", "Inference parallelises across cores; training does not, because of weight updates.", "01"),
+    Claim("C6", "The Python loop that drives fit runs on the main thread, one step after the other.", "01"),
+    Claim("C7", "The multiprocessing trainer (example 2) fails or behaves unpredictably.", "02"),
+    Claim("C8", "It fails because gradient steps stay in one process: synchronisation problems "
+                "and inconsistent data.", "02"),
+    Claim("C9", "Parallel training of one model by several processes cannot be made correct.", "04"),
+    Claim("C10", "prefetch overlaps data preparation with training and raises throughput.", "03"),
+    Claim("C11", "tf.data makes data loading parallel.", "03"),
+]}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A claim's verdict, the sentence that explains it, and the evidence it came from."""
+
+    claim_id: str
+    verdict: str
+    because: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def claim(self) -> str:
+        return CLAIMS[self.claim_id].text
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} {self.verdict}: {self.because}"
+
+    def _repr_markdown_(self) -> str:
+        return f"**{self.claim_id} — {self.verdict}.** _{self.claim}_ {self.because}"
+
+
+class Scorecard(list):
+    """A list of verdicts that shows itself as a table in a notebook."""
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{v.claim_id}</td><td>{html.escape(v.claim)}</td><td><b>{v.verdict}</b></td>"
+            f"<td>{html.escape(v.because)}</td></tr>" for v in self)
+        return ("<table><thead><tr><th>id</th><th>claim</th><th>verdict</th><th>evidence</th>"
+                f"</tr></thead><tbody>{rows}</tbody></table>")
+
+    def __str__(self) -> str:
+        return "\n".join(str(v) for v in self)
+
+
+def _b(budget: float) -> str:
+    return f"B = {budget:g}"
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def c1(main_after_peek: int, total_after_peek: int, peeked: int, peeked_on_main: int) -> Verdict:
+    """Share of next() calls on the main thread after Keras's shape-peek batches."""
+    ev = dict(main_after_peek=main_after_peek, total_after_peek=total_after_peek, peeked=peeked,
+              peeked_on_main=peeked_on_main)
+    head = f"Keras peeked {peeked} batch(es) ({peeked_on_main} on the main thread); after that, "
+    if total_after_peek < MIN_NEXT_CALLS:
+        return Verdict("C1", INCONCLUSIVE, head + f"only {total_after_peek} next() calls were "
+                       f"measured (need {MIN_NEXT_CALLS}).", ev)
+    share = main_after_peek / total_after_peek
+    text = head + f"{main_after_peek} of {total_after_peek} next() calls ({_pct(share)}) ran on the main thread."
+    verdict = DOES_NOT_HOLD if share <= 0.10 else HOLDS if share >= 0.90 else DEPENDS
+    return Verdict("C1", verdict, text, ev)
+
+
+def c2(main_cpu_s: float, process_cpu_s: float, samples: int) -> Verdict:
+    """Main thread's share of the process CPU during training (drawing left out)."""
+    ev = dict(main_cpu_s=main_cpu_s, process_cpu_s=process_cpu_s, samples=samples)
+    if samples < MIN_SAMPLES or process_cpu_s < MIN_CPU_S:
+        return Verdict("C2", INCONCLUSIVE, f"too little to judge: {samples} CPU samples, "
+                       f"{process_cpu_s:.3f} s of CPU during training.", ev)
+    share = main_cpu_s / process_cpu_s
+    text = (f"the main thread used {main_cpu_s:.2f} s of the process's {process_cpu_s:.2f} s of CPU "
+            f"during training ({_pct(share)}).")
+    verdict = DOES_NOT_HOLD if share <= 0.30 else HOLDS if share >= 0.80 else INCONCLUSIVE
+    return Verdict("C2", verdict, text, ev)
+
+
+def c3(cores_busy: float, budget: float, threads_free: bool = True,
+       step_ms: float | None = None) -> Verdict:
+    """Cores busy during training (process CPU / wall) on a compute-heavy model.
+
+    ``step_ms`` is the measured CPU cost of one train step; under 5 ms the model is too small
+    to need a second core, so the evidence cannot decide.
+    """
+    ev = dict(cores_busy=cores_busy, budget=budget, threads_free=threads_free, step_ms=step_ms)
+    text = f"training kept {cores_busy:.2f} cores busy with {_b(budget)}."
+    if step_ms is not None and step_ms < 5:
+        return Verdict("C3", INCONCLUSIVE, text + f" A train step cost only {step_ms:.1f} ms of "
+                       "CPU: too small a model to need a second core.", ev)
+    if budget < 2:
+        return Verdict("C3", INCONCLUSIVE, text + " One CPU cannot show multi-core use.", ev)
+    if cores_busy >= 1.3:
+        return Verdict("C3", DOES_NOT_HOLD, text, ev)
+    if cores_busy <= 1.05 and threads_free:
+        return Verdict("C3", HOLDS, text, ev)
+    why = " TensorFlow's threads were limited." if not threads_free else ""
+    return Verdict("C3", INCONCLUSIVE, text + why + " Between the thresholds (1.05 and 1.3).", ev)
+
+
+@dataclass(frozen=True)
+class PartEvidence:
+    """Measured time of one variant against its two bounds (seconds)."""
+
+    name: str
+    measured_s: float
+    sequential_s: float
+    overlapped_s: float
+
+    def judge(self, tolerance: float = 0.15) -> str:
+        if self.sequential_s <= self.overlapped_s * (1 + tolerance):
+            return INCONCLUSIVE  # the bounds are too close to tell overlap from none
+        if self.measured_s <= self.overlapped_s * (1 + tolerance):
+            return HOLDS
+        if self.measured_s >= self.sequential_s * (1 - tolerance):
+            return DOES_NOT_HOLD
+        return INCONCLUSIVE
+
+    def describe(self) -> str:
+        return (f"{self.name}: {self.measured_s:.2f} s against an overlapped bound of "
+                f"{self.overlapped_s:.2f} s and a sequential sum of {self.sequential_s:.2f} s "
+                f"({self.judge()})")
+
+
+def _combine(parts: Sequence[str]) -> str:
+    decided = set(parts)
+    return decided.pop() if len(decided) == 1 else DEPENDS
+
+
+def c4(io_bound: PartEvidence, cpu_bound: PartEvidence, budget: float) -> Verdict:
+    """Overlap of a GIL-releasing and of a CPU-bound Python generator with training."""
+    ev = dict(io=vars(io_bound), cpu=vars(cpu_bound), budget=budget)
+    parts = [io_bound.judge(), cpu_bound.judge()]
+    text = f"{io_bound.describe()}; {cpu_bound.describe()}; {_b(budget)}."
+    return Verdict("C4", _combine(parts), text, ev)
+
+
+def c5(cores_predict: float, cores_fit: float, budget: float) -> Verdict:
+    """Cores busy in predict and in fit on the same model and batch."""
+    ev = dict(cores_predict=cores_predict, cores_fit=cores_fit, budget=budget)
+    text = (f"predict kept {cores_predict:.2f} cores busy and fit {cores_fit:.2f}, "
+            f"with {_b(budget)}.")
+    if budget < 2:
+        return Verdict("C5", INCONCLUSIVE, text + " One CPU cannot show multi-core use.", ev)
+    if cores_predict >= 1.3 and cores_fit >= 1.3:
+        return Verdict("C5", DOES_NOT_HOLD, text, ev)
+    if cores_predict >= 1.3 and cores_fit <= 1.05:
+        return Verdict("C5", HOLDS, text, ev)
+    return Verdict("C5", INCONCLUSIVE, text + " Not both past a threshold (1.05 / 1.3).", ev)
+
+
+def c6(callbacks_on_main: int, callbacks_total: int, overlapping_steps: int, steps: int) -> Verdict:
+    """Thread of the callbacks and ordering of the step spans."""
+    ev = dict(callbacks_on_main=callbacks_on_main, callbacks_total=callbacks_total,
+              overlapping_steps=overlapping_steps, steps=steps)
+    if callbacks_total == 0 or steps == 0:
+        return Verdict("C6", INCONCLUSIVE, "no callbacks or steps were recorded.", ev)
+    text = (f"{callbacks_on_main} of {callbacks_total} callbacks ran on the main thread; "
+            f"{overlapping_steps} of {steps} steps overlapped another step.")
+    ok = callbacks_on_main == callbacks_total and overlapping_steps == 0
+    return Verdict("C6", HOLDS if ok else DOES_NOT_HOLD, text, ev)
+
+
+def c7(runs: Iterable[dict[str, Any]]) -> Verdict:
+    """Sandboxed runs of example 2. Each run: method, useful_updates, error, hang, unbounded_growth."""
+    runs = list(runs)
+    if not runs:
+        return Verdict("C7", INCONCLUSIVE, "no sandboxed run was measured.", {"runs": runs})
+    bad = [r for r in runs if r.get("useful_updates", 0) == 0 or r.get("error")
+           or r.get("hang") or r.get("unbounded_growth")]
+    text = "; ".join(
+        f"{r['method']}: {r.get('useful_updates', 0)} updates to the parent's model"
+        + (f", {r['error']}" if r.get("error") else "") + (", hang" if r.get("hang") else "")
+        + (", unbounded queue growth" if r.get("unbounded_growth") else "") for r in runs)
+    return Verdict("C7", HOLDS if bad else DOES_NOT_HOLD, text + ".", {"runs": runs})
+
+
+SYNCHRONISATION = "synchronisation between processes"
+
+
+def c8(causes: Sequence[str]) -> Verdict:
+    """The causes actually measured in C7."""
+    ev = {"causes": list(causes)}
+    if not causes:
+        return Verdict("C8", INCONCLUSIVE, "no cause of failure was measured.", ev)
+    text = "measured causes: " + "; ".join(causes) + "."
+    if SYNCHRONISATION in causes:
+        only = len(set(causes)) == 1
+        return Verdict("C8", HOLDS if only else DEPENDS, text, ev)
+    return Verdict("C8", DOES_NOT_HOLD, text, ev)
+
+
+def c9(checksums: Sequence[str]) -> Verdict:
+    """Weight checksums of each worker after MultiWorkerMirroredStrategy training."""
+    ev = {"checksums": list(checksums)}
+    if len(checksums) < 2:
+        return Verdict("C9", INCONCLUSIVE, f"only {len(checksums)} worker(s) finished.", ev)
+    same = len(set(checksums)) == 1
+    text = (f"{len(checksums)} workers ended with "
+            + ("identical weights" if same else "different weights") + " (checksums "
+            + ", ".join(c[:12] for c in checksums) + ").")
+    return Verdict("C9", DOES_NOT_HOLD if same else INCONCLUSIVE, text, ev)
+
+
+def c10(costly_speedup: float, overlap_visible: bool, arrays_speedup: float) -> Verdict:
+    """prefetch vs automatic prefetch injection off, for a costly producer and in-memory arrays."""
+    ev = dict(costly_speedup=costly_speedup, overlap_visible=overlap_visible,
+              arrays_speedup=arrays_speedup)
+    costly = HOLDS if costly_speedup >= 1.2 and overlap_visible else DOES_NOT_HOLD
+    arrays = HOLDS if arrays_speedup >= 1.2 else DOES_NOT_HOLD
+    text = (f"with a costly producer prefetch gave x{costly_speedup:.2f}"
+            f" (overlap {'visible' if overlap_visible else 'not visible'} on the timeline); "
+            f"with in-memory arrays x{arrays_speedup:.2f}.")
+    return Verdict("C10", _combine([costly, arrays]), text, ev)
+
+
+def c11(gil_releasing_speedup: float, cpu_bound_speedup: float, budget: float) -> Verdict:
+    """Parallel map/interleave vs sequential, for GIL-releasing ops and CPU-bound Python."""
+    ev = dict(gil_releasing_speedup=gil_releasing_speedup, cpu_bound_speedup=cpu_bound_speedup,
+              budget=budget)
+    text = (f"parallel vs sequential: x{gil_releasing_speedup:.2f} for GIL-releasing work, "
+            f"x{cpu_bound_speedup:.2f} for CPU-bound Python in py_function, with {_b(budget)}.")
+    if budget < 2:
+        return Verdict("C11", INCONCLUSIVE, text + " One CPU cannot show parallel speed-up.", ev)
+
+    def part(speedup: float) -> str:
+        return HOLDS if speedup >= 1.3 else DOES_NOT_HOLD if speedup < 1.15 else INCONCLUSIVE
+
+    return Verdict("C11", _combine([part(gil_releasing_speedup), part(cpu_bound_speedup)]), text, ev)

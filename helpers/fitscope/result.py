@@ -1,0 +1,123 @@
+"""RunResult: everything one measured run produced, saved to and loaded from JSON.
+
+A class can pool results from many machines: every learner saves ``result.save("me.json")``.
+
+Example:
+    >>> r = RunResult(name="demo")
+    >>> RunResult.from_json(r.to_json()).name
+    'demo'
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .budget import Bounds, CpuBudget
+from .sampling import CpuSamples
+from .throughput import Throughput
+from .tracing import Span
+
+__all__ = ["RunResult", "ProcessOutcome"]
+
+
+@dataclass
+class ProcessOutcome:
+    """How one process of a sandboxed run ended.
+
+    ``how`` is one phrase: "exited with code 0", "raised ValueError: ...", "killed by watchdog",
+    "killed at memory cap", "ended during the run", "killed at cleanup".
+    """
+
+    pid: int
+    command: str
+    how: str
+    exit_code: int | None = None
+    signal: int | None = None
+    exception: str | None = None
+    peak_memory_bytes: int = 0
+
+
+@dataclass
+class RunResult:
+    """Trace, CPU samples, throughput, budget, bounds, process outcomes and facts of one run."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+    spans: list[Span] = field(default_factory=list)
+    cpu: CpuSamples = field(default_factory=CpuSamples)
+    throughput: Throughput = field(default_factory=Throughput)
+    budget: CpuBudget | None = None
+    bounds: Bounds | None = None
+    outcomes: list[ProcessOutcome] = field(default_factory=list)
+    roles: dict[int, str] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (f"RunResult({self.name!r}: {len(self.spans)} spans, {len(self.cpu.t_ns)} CPU "
+                f"samples, {self.throughput.steps} steps, {len(self.outcomes)} process outcomes)")
+
+    def spans_of(self, category: str) -> list[Span]:
+        return [s for s in self.spans if s.category == category]
+
+    def windows(self, category: str = "train", leave_out: str = "ui") -> list[tuple[int, int]]:
+        """Time windows of ``category`` spans with ``leave_out`` spans cut out (e.g. drawing)."""
+        cut = sorted((s.start_ns, s.end_ns) for s in self.spans_of(leave_out))
+        out: list[tuple[int, int]] = []
+        for s in sorted(self.spans_of(category), key=lambda s: s.start_ns):
+            pieces = [(s.start_ns, s.end_ns)]
+            for a, b in cut:
+                pieces = [p for lo, hi in pieces for p in ((lo, min(hi, a)), (max(lo, b), hi))
+                          if p[1] > p[0]]
+            out.extend(pieces)
+        return out
+
+    def save_chrome_trace(self, path: str | Path) -> Path:
+        """Write the spans as a Chrome trace JSON; open it at https://ui.perfetto.dev."""
+        from .tracing import chrome_trace
+
+        origin = min((s.start_ns for s in self.spans), default=0)
+        path = Path(path)
+        path.write_text(json.dumps(chrome_trace(self.spans, self.environment.get("pid", 0),
+                                                origin, self.roles)))
+        return path
+
+    # -- JSON ------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["cpu"] = self.cpu.to_dict()
+        d["roles"] = {str(k): v for k, v in self.roles.items()}
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunResult:
+        return cls(
+            name=d["name"], params=d.get("params", {}),
+            spans=[Span(**s) for s in d.get("spans", [])],
+            cpu=CpuSamples.from_dict(d["cpu"]) if d.get("cpu") else CpuSamples(),
+            throughput=Throughput(**d["throughput"]) if d.get("throughput") else Throughput(),
+            budget=CpuBudget(**d["budget"]) if d.get("budget") else None,
+            bounds=Bounds(**d["bounds"]) if d.get("bounds") else None,
+            outcomes=[ProcessOutcome(**o) for o in d.get("outcomes", [])],
+            roles={int(k): v for k, v in d.get("roles", {}).items()},
+            facts=d.get("facts", {}), environment=d.get("environment", {}),
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_json(cls, text: str) -> RunResult:
+        return cls.from_dict(json.loads(text))
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.write_text(self.to_json())
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> RunResult:
+        return cls.from_json(Path(path).read_text())

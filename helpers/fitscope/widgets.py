@@ -1,0 +1,232 @@
+"""The ExperimentPanel: change a workload, press Run, watch throughput live, read the threads after.
+
+The live figure is inline matplotlib rendered to PNG into an ``ipywidgets.Output`` with
+``clear_output(wait=True)``, redrawn only from the thread running the cell (ipympl figures do
+not update mid-cell under Run All). Drawing is throttled by wall-clock time so it costs under 5%
+of the main thread, and each redraw is traced as a "ui" span, which every verdict leaves out.
+Widget clicks are only processed while the kernel is idle, so a run is bounded by a time budget;
+Kernel > Interrupt stops one early.
+
+Example:
+    >>> panel = generator_fit_panel()      # doctest: +SKIP
+    >>> panel                              # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import ipywidgets as w
+from IPython.display import Image, display
+
+from .errors import FitscopeInputError
+from .plots import Chart, cpu_by_thread, throughput_figure, timeline
+from .result import RunResult
+from .tracing import Tracer
+
+__all__ = ["Control", "LiveThroughput", "ExperimentPanel", "generator_fit_panel"]
+
+
+@dataclass(frozen=True)
+class Control:
+    """One input of a panel: ``kind`` is "int", "float" or "choice"."""
+
+    name: str
+    label: str
+    default: Any
+    kind: str = "int"
+    choices: Sequence[str] = ()
+
+    def widget(self) -> w.Widget:
+        style = {"description_width": "initial"}
+        if self.kind == "choice":
+            return w.Dropdown(options=list(self.choices), value=self.default,
+                              description=self.label, style=style)
+        cls = w.IntText if self.kind == "int" else w.FloatText
+        return cls(value=self.default, description=self.label, style=style,
+                   layout=w.Layout(width="220px"))
+
+
+class LiveThroughput:
+    """Live steps/s drawn into an Output while a scenario runs (see :class:`fitscope.scenarios.Live`).
+
+    A frame is drawn at the start, after the first step, whenever ``min_interval_s`` has passed
+    and the drawing budget allows (time spent drawing <= ``max_share`` of the run), and at the end.
+    """
+
+    def __init__(self, output: w.Output, counter: w.HTML | None = None,
+                 min_interval_s: float = 0.5, max_share: float = 0.05) -> None:
+        self.output, self.counter = output, counter
+        self.min_interval_s, self.max_share = min_interval_s, max_share
+        self.frames = 0
+        self.draw_s = 0.0
+        self.pngs: list[bytes] = []
+
+    def start(self, tracer: Tracer, total_steps: int, bound_rate: float | None,
+              sequential_rate: float | None) -> None:
+        self.tracer, self.total = tracer, total_steps
+        self.bound_rate, self.sequential_rate = bound_rate, sequential_rate
+        self.ends: list[float] = []
+        self.t0 = time.perf_counter()
+        self._last = 0.0
+        self._draw()
+
+    def step(self) -> None:
+        now = time.perf_counter()
+        self.ends.append(now - self.t0)
+        elapsed = now - self.t0
+        due = now - self._last >= self.min_interval_s
+        affordable = self.draw_s <= self.max_share * elapsed
+        if len(self.ends) == 1 or (due and affordable):
+            self._draw()
+
+    def finish(self) -> None:
+        self._draw()
+
+    def _series(self) -> tuple[list[float], list[float]]:
+        """Steps/s in 10 equal windows over the steps so far (after the first step)."""
+        ends = self.ends[1:]
+        if len(ends) < 2:
+            return [], []
+        n = min(10, len(ends) - 1)
+        idx = [round(i * (len(ends) - 1) / n) for i in range(n + 1)]
+        return ([ends[j] for j in idx[1:]],
+                [(j - i) / max(ends[j] - ends[i], 1e-9) for i, j in zip(idx, idx[1:])])
+
+    def _draw(self) -> None:
+        start = time.perf_counter()
+        with self.tracer.span(f"frame {self.frames + 1}", "ui"):
+            t, rate = self._series()
+            fig = throughput_figure(
+                t, rate, self.bound_rate, self.sequential_rate,
+                title=f"Live throughput — step {len(self.ends)} of {self.total}")
+            png = Chart(fig, "").png()
+            self.output.clear_output(wait=True)
+            with self.output:
+                display(Image(data=png))
+            self.frames += 1
+            self.pngs.append(png)
+            if self.counter is not None:
+                self.counter.value = (f"frame {self.frames} · step {len(self.ends)}/{self.total}"
+                                      f" · drawing {1e3 * self.draw_s:.0f} ms so far")
+        self._last = time.perf_counter()
+        self.draw_s += self._last - start
+
+
+class ExperimentPanel:
+    """Controls, a Run button, a live figure and, after a run, the timeline and CPU plots.
+
+    ``run(live=..., time_budget_s=..., **values)`` must return a RunResult; it gets the
+    validated values of the controls. Bad values give one sentence in the panel.
+    """
+
+    def __init__(self, title: str, controls: Sequence[Control],
+                 run: Callable[..., RunResult], time_budget_s: float = 60.0,
+                 summarise: Callable[[RunResult], str] | None = None) -> None:
+        self.controls = {c.name: c for c in controls}
+        self.inputs = {c.name: c.widget() for c in controls}
+        self._run, self.time_budget_s, self._summarise = run, time_budget_s, summarise
+        self.button = w.Button(description="Run", button_style="primary", icon="play")
+        self.status = w.HTML(value="Set the workload, then press <b>Run</b>.")
+        self.counter = w.HTML()
+        self.live = w.Output()
+        self.after = w.Output()
+        self.result: RunResult | None = None
+        self.last_live: LiveThroughput | None = None
+        self.button.on_click(lambda _: self.run(from_button=True))
+        note = w.HTML(f"<small>Each run stops after {time_budget_s:g} s at most; "
+                      "<b>Kernel › Interrupt</b> stops it sooner.</small>")
+        self.widget = w.VBox([
+            w.HTML(f"<h3>{html.escape(title)}</h3>"),
+            w.GridBox(list(self.inputs.values()),
+                      layout=w.Layout(grid_template_columns="repeat(3, 240px)")),
+            w.HBox([self.button, self.status]), note, self.counter, self.live, self.after,
+        ])
+
+    def _ipython_display_(self) -> None:
+        display(self.widget)
+
+    def set(self, **values: Any) -> None:
+        """Set controls as a learner would (values are not checked until Run)."""
+        for name, value in values.items():
+            if name not in self.inputs:
+                raise FitscopeInputError(f"this panel has no control named {name!r}.")
+            self.inputs[name].value = value
+
+    def values(self) -> dict[str, Any]:
+        return {name: widget.value for name, widget in self.inputs.items()}
+
+    def _say(self, text: str, kind: str = "info") -> None:
+        colour = {"info": "#000000", "error": "#D55E00"}[kind]
+        self.status.value = f'<span style="color:{colour}">{html.escape(text)}</span>'
+
+    def run(self, from_button: bool = False, **values: Any) -> RunResult | None:
+        """Run with the controls' values (``values`` set them first). Returns the RunResult."""
+        if values:
+            self.set(**values)
+        live = LiveThroughput(self.live, self.counter)
+        self.button.disabled = True
+        self._say("Running…")
+        try:
+            result = self._run(live=live, time_budget_s=self.time_budget_s, **self.values())
+        except FitscopeInputError as e:
+            self._say(str(e), "error")
+            if from_button:
+                return None
+            raise
+        except KeyboardInterrupt:
+            self._say("Stopped by Kernel › Interrupt; the panel is ready for another run.", "error")
+            if from_button:
+                return None
+            raise
+        except Exception as e:  # a failed experiment must leave the panel usable
+            self._say(f"The run failed: {type(e).__name__}: {e}".split("\n")[0], "error")
+            if from_button:
+                return None
+            raise
+        finally:
+            self.button.disabled = False
+        self.result, self.last_live = result, live
+        self._show_after(result)
+        summary = self._summarise(result) if self._summarise else result.name
+        self._say(f"Done: {summary} ({live.frames} live frames).")
+        return result
+
+    def _show_after(self, result: RunResult) -> None:
+        self.after.clear_output(wait=True)
+        with self.after:
+            for chart in (timeline(result), cpu_by_thread(result)):
+                display(Image(data=chart.png()))
+                print(chart.summary)
+
+
+def generator_fit_panel(time_budget_s: float | None = None) -> ExperimentPanel:
+    """A panel around :func:`fitscope.scenarios.generator_fit` (a generator passed to fit)."""
+    from .environment import quick_mode
+    from .scenarios import GeneratorFitParams, generator_fit
+    from .workloads import WORK_KINDS
+
+    d = GeneratorFitParams.default()
+
+    def run(live: LiveThroughput, time_budget_s: float, **values: Any) -> RunResult:
+        return generator_fit(GeneratorFitParams(**values), live=live, time_budget_s=time_budget_s)
+
+    def summarise(r: RunResult) -> str:
+        f = r.facts
+        return (f"{r.throughput.steps_per_s:.1f} steps/s; {f['main_after_peek']} of "
+                f"{f['total_after_peek']} next() calls after the peek ran on the main thread; "
+                f"{f['cores_busy']:.2f} cores busy during training")
+
+    budget = time_budget_s or (20.0 if quick_mode() else 60.0)
+    return ExperimentPanel("A Python generator passed to model.fit", [
+        Control("kind", "generator work", d.kind, "choice", WORK_KINDS),
+        Control("ms_per_batch", "ms per batch", d.ms_per_batch, "float"),
+        Control("batch_size", "batch size", d.batch_size),
+        Control("width", "model width (0 = Dense(1))", d.width),
+        Control("steps", "steps per epoch", d.steps),
+        Control("epochs", "epochs", d.epochs),
+    ], run, budget, summarise)

@@ -1,0 +1,75 @@
+"""Shared fixtures: a kernelspec that points at this venv's interpreter, and a live kernel."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+
+
+@pytest.fixture(scope="session")
+def jupyter_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """JUPYTER_PATH with a "python3" kernelspec running *this* interpreter.
+
+    JUPYTER_PATH is searched before the user's data dir, so a user-level "python3"
+    kernelspec cannot shadow the venv's kernel.
+    """
+    path = tmp_path_factory.mktemp("jupyter")
+    spec = path / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (fitscope tests)", "language": "python",
+    }))
+    old = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("JUPYTER_PATH", None)
+    else:
+        os.environ["JUPYTER_PATH"] = old
+
+
+@pytest.fixture(scope="module")
+def kernel(jupyter_path: Path) -> Iterator[object]:
+    """A real IPython kernel (the venv's) and a client; yields a function that runs code in it."""
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3", env={**os.environ, "FITSCOPE_QUICK": "1"})
+
+    def run(code: str, timeout: float = 180) -> str:
+        """Execute ``code``; return its stdout, or fail the test with the kernel's error."""
+        out: list[str] = []
+        errors: list[str] = []
+
+        def hook(msg: dict) -> None:
+            if msg["msg_type"] == "stream" and msg["content"]["name"] == "stdout":
+                out.append(msg["content"]["text"])
+            elif msg["msg_type"] == "error":
+                errors.append("\n".join(msg["content"]["traceback"]))
+
+        reply = kc.execute_interactive(code, timeout=timeout, output_hook=hook)
+        assert reply["content"]["status"] == "ok" and not errors, "\n".join(errors)
+        return "".join(out)
+
+    yield run
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+def shm_semaphores() -> set[str]:
+    return set(glob.glob("/dev/shm/sem.*")) | set(glob.glob("/dev/shm/psm_*"))
+
+
+def child_pids() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True)
+            if p.status() != psutil.STATUS_ZOMBIE}

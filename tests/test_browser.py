@@ -1,0 +1,121 @@
+"""A real browser: JupyterLab in Debian's Chromium runs a notebook and its widgets render."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import NOTEBOOKS, ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+ARTEFACTS = ROOT / "artefacts"
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory, jupyter_path):
+    """A JupyterLab server on a free port with a token, fresh settings and workspace."""
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run should have installed Debian's chromium")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    home = tmp_path_factory.mktemp("lab")
+    root = home / "notebooks"
+    shutil.copytree(NOTEBOOKS, root)  # the browser saves notebooks; keep the committed ones clean
+    settings = home / "settings"
+    settings.mkdir()
+    shutil.copy(ROOT / "binder" / "overrides.json", settings / "overrides.json")
+    token, port = secrets.token_hex(16), _free_port()
+    env = {**os.environ, "FITSCOPE_QUICK": "1", "JUPYTERLAB_SETTINGS_DIR": str(settings),
+           "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces")}
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+           f"--LabServerApp.app_settings_dir={settings}"]
+    if os.geteuid() == 0:
+        cmd.append("--allow-root")
+    log = open(home / "lab.log", "w")
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("JupyterLab did not start:\n" + (home / "lab.log").read_text()[-3000:])
+    yield url, token
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()
+
+
+def _run_all_and_wait(page, timeout_s: float) -> None:
+    page.locator(".jp-Notebook").first.wait_for(timeout=60_000)
+    page.wait_for_function(
+        "() => document.querySelector('.jp-Notebook-ExecutionIndicator')"
+        " && document.querySelector('.jp-Notebook-ExecutionIndicator').dataset.status === 'idle'",
+        timeout=120_000)
+    page.locator("#jp-MainMenu").get_by_text("Run", exact=True).click()
+    page.get_by_text("Run All Cells", exact=True).click()
+    # The real end: every code cell has a number in its prompt (none "[*]" or "[ ]"),
+    # and the notebook's execution indicator is idle again.
+    page.wait_for_function("""() => {
+        const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+        const ind = document.querySelector('.jp-Notebook-ExecutionIndicator');
+        return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent))
+            && ind && ind.dataset.status === 'idle';
+    }""", timeout=timeout_s * 1000)
+
+
+@pytest.mark.parametrize("name", ["00_start_here.ipynb"])
+def test_run_all_in_jupyterlab(lab, browser, name):
+    url, token = lab
+    ARTEFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(f"{url}/lab/tree/{name}?token={token}&reset")
+    try:
+        _run_all_and_wait(page, timeout_s=600)
+    finally:
+        page.screenshot(path=str(ARTEFACTS / f"{Path(name).stem}.png"), full_page=True)
+    text = page.locator(".jp-Notebook").inner_text()
+    assert "Error displaying widget" not in text
+    assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+                        ).filter(has_text="Traceback").count() == 0
+    assert not re.search(r"Traceback \(most recent call last\)", text)
+    assert page.locator(".widget-button", has_text="Run").count() >= 1, "the panel did not render"
+    assert page.get_by_text(re.compile(r"frame \d+ · step")).count() >= 1
+    context.close()

@@ -1,0 +1,66 @@
+"""The pins agree everywhere, the two commands exist, and the README says what it must."""
+
+from __future__ import annotations
+
+import re
+from importlib import metadata
+
+from conftest import ROOT
+from packaging.requirements import Requirement
+
+
+def _requirements(path):
+    return [line.strip() for line in path.read_text().splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_binder_requirements_are_identical_to_the_root_pins():
+    assert (ROOT / "binder" / "requirements.txt").read_text() == (ROOT / "requirements.txt").read_text()
+
+
+def test_environment_yml_takes_the_pins_from_requirements_txt():
+    text = (ROOT / "environment.yml").read_text()
+    assert re.search(r"^\s*-\s*python=3\.11\s*$", text, re.M)
+    assert re.search(r"^\s*-\s*-r requirements\.txt\s*$", text, re.M)
+    assert (ROOT / "binder" / "runtime.txt").read_text().strip() == "python-3.11"
+
+
+def test_every_requirement_is_pinned_exactly():
+    for path in (ROOT / "requirements.txt", ROOT / "requirements-test.txt"):
+        for line in _requirements(path):
+            req = Requirement(line)
+            assert str(req.specifier).startswith("=="), f"{path.name}: {line} is not pinned"
+
+
+def test_tensorflow_pins_by_platform():
+    reqs = [Requirement(line) for line in _requirements(ROOT / "requirements.txt")]
+    linux = {"sys_platform": "linux", "platform_machine": "x86_64"}
+    mac = {"sys_platform": "darwin", "platform_machine": "arm64"}
+    on_linux = {r.name for r in reqs if r.marker is None or r.marker.evaluate(linux)}
+    on_mac = {r.name for r in reqs if r.marker is None or r.marker.evaluate(mac)}
+    assert "tensorflow-cpu" in on_linux and "tensorflow" not in on_linux
+    assert "tensorflow" in on_mac and "tensorflow-cpu" not in on_mac
+
+
+def test_installed_package_declares_the_same_pins():
+    declared = {str(Requirement(r)) for r in metadata.requires("fitscope") if "extra" not in r}
+    pinned = {str(Requirement(line)) for line in _requirements(ROOT / "requirements.txt")}
+    assert declared == pinned
+
+
+def test_postbuild_installs_the_package_and_silences_the_news():
+    text = (ROOT / "binder" / "postBuild").read_text()
+    assert "set -e" in text and "pip install" in text and "overrides.json" in text
+    assert '"fetchNews": "false"' in (ROOT / "binder" / "overrides.json").read_text()
+
+
+def test_readme_starts_with_the_two_commands_and_the_binder_badge():
+    readme = (ROOT / "README.md").read_text()
+    first_block = readme[: readme.index("```", readme.index("```") + 3)]
+    assert "make lab" in first_block and "make test" in first_block
+    assert "urlpath=lab/tree/notebooks/00_start_here.ipynb" in readme
+    makefile = (ROOT / "Makefile").read_text()
+    for target in ("lab:", "test:", "bench:", "html:"):
+        assert re.search(rf"^{target}", makefile, re.M), target
+    assert "--ip=127.0.0.1" in makefile
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
