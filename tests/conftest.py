@@ -46,8 +46,11 @@ def kernel(jupyter_path: Path) -> Iterator[object]:
 
     km, kc = start_new_kernel(kernel_name="python3", env={**os.environ, "FITSCOPE_QUICK": "1"})
 
-    def run(code: str, timeout: float = 180) -> str:
-        """Execute ``code``; return its stdout, or fail the test with the kernel's error."""
+    def run(code: str, timeout: float = 180, failing: bool = False) -> str:
+        """Execute ``code``; return its stdout, or fail the test with the kernel's error.
+
+        With ``failing``, the cell must end in error but publish no traceback.
+        """
         out: list[str] = []
         errors: list[str] = []
 
@@ -58,7 +61,8 @@ def kernel(jupyter_path: Path) -> Iterator[object]:
                 errors.append("\n".join(msg["content"]["traceback"]))
 
         reply = kc.execute_interactive(code, timeout=timeout, output_hook=hook)
-        assert reply["content"]["status"] == "ok" and not errors, "\n".join(errors)
+        assert not errors, "\n".join(errors)
+        assert reply["content"]["status"] == ("error" if failing else "ok")
         return "".join(out)
 
     yield run

@@ -13,6 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
 from conftest import NOTEBOOKS, ROOT
 
@@ -70,6 +71,12 @@ def lab(tmp_path_factory, jupyter_path):
     log.close()
 
 
+def _shown_code_cells(path: Path) -> int:
+    nb = nbformat.read(path, as_version=4)
+    return sum(1 for c in nb.cells if c.cell_type == "code"
+               and not c.metadata.get("jupyter", {}).get("source_hidden"))
+
+
 @pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
@@ -82,7 +89,7 @@ def browser():
         b.close()
 
 
-def _run_all_and_wait(page, timeout_s: float) -> None:
+def _run_all_and_wait(page, shown_code_cells: int, timeout_s: float) -> None:
     page.locator(".jp-Notebook").first.wait_for(timeout=60_000)
     page.wait_for_function(
         "() => document.querySelector('.jp-Notebook-ExecutionIndicator')"
@@ -90,14 +97,16 @@ def _run_all_and_wait(page, timeout_s: float) -> None:
         timeout=120_000)
     page.locator("#jp-MainMenu").get_by_text("Run", exact=True).click()
     page.get_by_text("Run All Cells", exact=True).click()
-    # The real end: every code cell has a number in its prompt (none "[*]" or "[ ]"),
-    # and the notebook's execution indicator is idle again.
-    page.wait_for_function("""() => {
-        const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+    # The real end: every code cell whose input is shown has a number in its prompt (cells with
+    # hidden input show no prompt), none is "[*]", and the execution indicator is idle again.
+    page.wait_for_function("""(expected) => {
+        const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+            .map(p => p.textContent.trim());
+        const numbered = prompts.filter(t => /^\\[\\d+\\]:?$/.test(t)).length;
         const ind = document.querySelector('.jp-Notebook-ExecutionIndicator');
-        return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent))
+        return numbered === expected && !prompts.some(t => t.includes('*'))
             && ind && ind.dataset.status === 'idle';
-    }""", timeout=timeout_s * 1000)
+    }""", arg=shown_code_cells, timeout=timeout_s * 1000)
 
 
 @pytest.mark.parametrize("name", ["00_start_here.ipynb"])
@@ -108,7 +117,7 @@ def test_run_all_in_jupyterlab(lab, browser, name):
     page = context.new_page()
     page.goto(f"{url}/lab/tree/{name}?token={token}&reset")
     try:
-        _run_all_and_wait(page, timeout_s=600)
+        _run_all_and_wait(page, _shown_code_cells(NOTEBOOKS / name), timeout_s=600)
     finally:
         page.screenshot(path=str(ARTEFACTS / f"{Path(name).stem}.png"), full_page=True)
     text = page.locator(".jp-Notebook").inner_text()

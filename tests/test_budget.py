@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 
 import pytest
+from fitscope.budget import bounds, cgroup_quota, cpu_budget, overlapped_bound, sequential_bound
 from hypothesis import given
 from hypothesis import strategies as st
-
-from fitscope.budget import bounds, cgroup_quota, cpu_budget, overlapped_bound, sequential_bound
 
 
 def _v2(tmp_path, rel, files):

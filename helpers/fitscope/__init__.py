@@ -18,7 +18,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 from .budget import Bounds, CpuBudget, bounds, cpu_budget
-from .environment import environment, environment_line, quick_mode
+from .environment import environment_facts, environment_line, quick_mode
 from .errors import FitscopeInputError, install_ipython_handler
 from .result import ProcessOutcome, RunResult
 from .sampling import Sampler
@@ -26,7 +26,7 @@ from .threads import ThreadRoles
 from .tracing import Span, Tracer
 
 __version__ = "0.1.0"
-__all__ = ["Bounds", "CpuBudget", "bounds", "cpu_budget", "environment", "environment_line",
+__all__ = ["Bounds", "CpuBudget", "bounds", "cpu_budget", "environment_facts", "environment_line",
            "quick_mode", "FitscopeInputError", "ProcessOutcome", "RunResult", "Sampler",
            "ThreadRoles", "Span", "Tracer"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .environment import environment, environment_line
+from .environment import environment_facts, environment_line
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     env.add_argument("--json", action="store_true", help="print the full record as JSON")
     args = parser.parse_args(argv)
     if args.command == "env":
-        print(json.dumps(environment(), indent=2) if args.json else environment_line())
+        print(json.dumps(environment_facts(), indent=2) if args.json else environment_line())
     return 0
 
 

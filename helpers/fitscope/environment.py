@@ -19,7 +19,7 @@ import psutil
 from .budget import cpu_budget
 
 __all__ = ["quick_mode", "pinned_versions", "installed_version", "version_mismatches",
-           "memory_limit_bytes", "environment", "environment_line"]
+           "memory_limit_bytes", "environment_facts", "environment_line"]
 
 # The product packages whose versions matter to what the notebooks measure.
 WATCHED = ("tensorflow", "tensorflow-cpu", "keras", "numpy", "ipywidgets", "jupyterlab")
@@ -75,7 +75,7 @@ def memory_limit_bytes(cgroup_root: str | Path = "/sys/fs/cgroup") -> int | None
     return None
 
 
-def environment() -> dict[str, Any]:
+def environment_facts() -> dict[str, Any]:
     """Versions, CPU budget and memory of this machine, as measured now."""
     budget = cpu_budget()
     vm = psutil.virtual_memory()
@@ -99,7 +99,7 @@ def environment() -> dict[str, Any]:
 
 def environment_line(env: dict[str, Any] | None = None) -> str:
     """One line for the top of a notebook, e.g. ``Python 3.11.7 · tensorflow-cpu 2.21.0 · ...``."""
-    env = env or environment()
+    env = env or environment_facts()
     parts = [f"Python {env['python']}"]
     parts += [f"{name} {version}" for name, version in env["versions"].items()]
     parts.append(env["budget"])

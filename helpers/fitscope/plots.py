@@ -49,9 +49,9 @@ class Chart:
     figure: Figure
     summary: str
 
-    def png(self) -> bytes:
+    def png(self, dpi: int = 96) -> bytes:
         buf = io.BytesIO()
-        self.figure.savefig(buf, format="png", dpi=96)
+        self.figure.savefig(buf, format="png", dpi=dpi)
         return buf.getvalue()
 
     def _ipython_display_(self) -> None:
@@ -188,9 +188,12 @@ def _cpu_summary(result: RunResult, totals: dict[int, float]) -> str:
 
 def throughput_figure(t_s: Sequence[float], rate: Sequence[float], bound_rate: float | None,
                       sequential_rate: float | None = None, title: str = "Throughput",
-                      unit: str = "steps/s") -> Figure:
-    """Rate over time with the ideal (overlapped) bound and the sequential rate drawn as lines."""
-    fig = Figure(figsize=(8, 3.2), layout="constrained")
+                      unit: str = "steps/s", size: tuple[float, float] = (8, 3.2)) -> Figure:
+    """Rate over time with the ideal (overlapped) bound and the sequential rate drawn as lines.
+
+    The measured line is ``axes[0].lines[0]``, so a live view can update it in place.
+    """
+    fig = Figure(figsize=size, layout="constrained")
     ax = fig.add_subplot()
     ax.plot(t_s, rate, color=OKABE_ITO["blue"], marker="o", ms=3, label="measured")
     if bound_rate:

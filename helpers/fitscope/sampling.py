@@ -89,7 +89,7 @@ class CpuSamples:
     """Cumulative CPU ns per thread at each sample time (perf_counter_ns), plus tree memory.
 
     ``cpu_ns[tid][i]`` is the thread's CPU time at ``t_ns[i]`` (None before it existed or
-    after it ended).
+    after it ended; 0 at the last sample before it was first seen).
     """
 
     t_ns: list[int] = field(default_factory=list)
@@ -102,7 +102,9 @@ class CpuSamples:
         n = len(self.t_ns)
         for tid in cpu:
             if tid not in self.cpu_ns:
-                self.cpu_ns[tid] = [None] * n
+                # A thread first seen now did not exist at the previous sample, and a thread's
+                # CPU clock starts at 0: so its CPU time there was 0, not unknown.
+                self.cpu_ns[tid] = [None] * (n - 1) + [0] if n else []
         for tid, series in self.cpu_ns.items():
             series.append(cpu.get(tid))
         self.t_ns.append(t_ns)
@@ -161,26 +163,35 @@ class Sampler:
     ``memory_every`` samples, since listing children costs milliseconds.
     """
 
-    def __init__(self, interval_s: float = 0.02, children: bool = False, memory_every: int = 5):
+    def __init__(self, interval_s: float = 0.02, children: bool = False, memory_every: int = 25,
+                 discover_every: int = 5):
         if not interval_s > 0:
             raise ValueError("the sampling interval must be a positive number of seconds")
         self.interval_s = interval_s
         self.children = children
         self.memory_every = max(1, int(memory_every))
+        self.discover_every = max(1, int(discover_every))
         self.samples = CpuSamples()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._memory = 0
+        self._tids: list[int] = []
 
-    def sample(self) -> None:
-        """Take one sample now (called by the background thread, and once at start and stop)."""
-        tids = thread_ids()
+    def sample(self, discover: bool | None = None) -> None:
+        """Take one sample now (called by the background thread, and once at start and stop).
+
+        The thread list is re-read every ``discover_every`` samples (a new thread's CPU before
+        it is seen is not lost: its clock starts at 0); memory every ``memory_every`` samples.
+        """
+        n = len(self.samples.t_ns)
+        if discover or (discover is None and n % self.discover_every == 0):
+            self._tids = thread_ids()
+            for tid in self._tids:
+                if tid not in self.samples.names:
+                    self.samples.names[tid] = os_thread_name(tid)
         now = time.perf_counter_ns()
-        cpu = {tid: thread_cpu_ns(tid) for tid in tids}
-        for tid in tids:
-            if tid not in self.samples.names:
-                self.samples.names[tid] = os_thread_name(tid)
-        if len(self.samples.t_ns) % self.memory_every == 0:
+        cpu = {tid: thread_cpu_ns(tid) for tid in self._tids}
+        if n % self.memory_every == 0:
             if self.children:
                 self._memory = sum(tree_memory_bytes().values())
             else:
@@ -193,7 +204,7 @@ class Sampler:
             self.sample()
 
     def __enter__(self) -> Sampler:
-        self.sample()
+        self.sample(discover=True)
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="fitscope-sampler", daemon=True)
         self._thread.start()
@@ -203,6 +214,6 @@ class Sampler:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        self.sample()
+        self.sample(discover=True)
 
 

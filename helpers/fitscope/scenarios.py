@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from . import claims
 from .budget import bounds, cpu_budget
-from .environment import environment, quick_mode
+from .environment import environment_facts, quick_mode
 from .errors import check_choice, check_int, check_positive
 from .result import RunResult
 from .sampling import Sampler
@@ -95,20 +95,13 @@ def _control_callback(live: Live | None, deadline: float | None) -> Any:
     return Control()
 
 
-def _cost_per_call(fn: Callable[[], object], calls: int) -> tuple[float, float]:
-    """(wall s, CPU s of this thread) per call of ``fn``."""
-    wall0, cpu0 = time.perf_counter(), time.thread_time()
+def _cost_per_call(fn: Callable[[], object], calls: int,
+                   cpu_clock: Callable[[], float] = time.thread_time) -> tuple[float, float]:
+    """(wall s, CPU s on ``cpu_clock``: this thread's by default) per call of ``fn``."""
+    wall0, cpu0 = time.perf_counter(), cpu_clock()
     for _ in range(calls):
         fn()
-    return (time.perf_counter() - wall0) / calls, (time.thread_time() - cpu0) / calls
-
-
-def _process_cost_per_call(fn: Callable[[], object], calls: int) -> tuple[float, float]:
-    """(wall s, CPU s of the whole process) per call of ``fn``."""
-    wall0, cpu0 = time.perf_counter(), time.process_time()
-    for _ in range(calls):
-        fn()
-    return (time.perf_counter() - wall0) / calls, (time.process_time() - cpu0) / calls
+    return (time.perf_counter() - wall0) / calls, (cpu_clock() - cpu0) / calls
 
 
 def keras_frames(stack: list[Any]) -> list[str]:
@@ -148,7 +141,7 @@ def generator_fit(params: GeneratorFitParams | None = None, *, live: Live | None
     model.train_on_batch(x, y)  # builds and traces the train step before anything is timed
     calls = max(3, min(20, p.steps))
     t_p1, cpu_p1 = _cost_per_call(work, calls)
-    t_c1, cpu_c1 = _process_cost_per_call(lambda: model.train_on_batch(x, y), calls)
+    t_c1, cpu_c1 = _cost_per_call(lambda: model.train_on_batch(x, y), calls, time.process_time)
 
     tracer = Tracer()
     trace_cb = tracer.keras_callback()
@@ -178,7 +171,7 @@ def generator_fit(params: GeneratorFitParams | None = None, *, live: Live | None
         params=vars(p), spans=spans, cpu=sampler.samples,
         budget=budget, bounds=b if done > 0 else None,
         roles=roles.roles(tids, gen_tids - {roles.main}, sampler.samples.sampler_tid),
-        environment=environment(),
+        environment=environment_facts(),
     )
     if tp is not None:
         result.throughput = tp

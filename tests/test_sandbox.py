@@ -1,0 +1,93 @@
+"""The sandbox: watchdog, memory cap, killing the whole tree, semaphore clean-up, outcomes."""
+
+from __future__ import annotations
+
+import psutil
+import pytest
+from conftest import shm_semaphores
+from fitscope.errors import FitscopeInputError
+from fitscope.sandbox import exceptions_in, run_python
+
+TREE = """
+import multiprocessing as mp, sys, time
+from fitscope.sandbox import report
+
+def sleeper():
+    time.sleep(600)
+
+if __name__ == "__main__":
+    mp.set_start_method(sys.argv[1])
+    lock = mp.Lock()                      # a named POSIX semaphore under spawn/forkserver
+    kids = [mp.Process(target=sleeper) for _ in range(2)]
+    for k in kids:
+        k.start()
+    report(children=[k.pid for k in kids])
+    time.sleep(600)
+"""
+
+
+def _all_gone(pids):
+    return all(not psutil.pid_exists(p) or psutil.Process(p).status() == psutil.STATUS_ZOMBIE
+               for p in pids)
+
+
+def test_a_clean_script_reports_messages_and_exits():
+    r = run_python(code="from fitscope.sandbox import report\nfor i in range(3): report(step=i)\nprint('hi')")
+    assert r.root.how == "exited with code 0" and r.root.exit_code == 0
+    assert [m["step"] for m in r.messages] == [0, 1, 2]
+    assert r.stdout.strip() == "hi" and r.stopped_by is None and r.survivors == []
+
+
+def test_an_exception_is_recorded_with_its_text():
+    r = run_python(code="raise ValueError('target shape (32,) vs (32, 1)')")
+    assert r.root.how == "raised ValueError: target shape (32,) vs (32, 1)"
+    assert r.root.exit_code == 1
+
+
+def test_exceptions_are_attributed_to_multiprocessing_children():
+    err = ("Process Process-2:\nTraceback (most recent call last):\n  File \"x\", line 1\n"
+           "ValueError: bad shape\nTraceback (most recent call last):\n  File \"y\"\nKeyError: 'k'\n")
+    assert exceptions_in(err) == [("Process-2", "ValueError: bad shape"), ("main", "KeyError: 'k'")]
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"] * 3 + ["spawn"])
+def test_watchdog_kills_the_whole_tree_and_leaves_nothing(method):
+    sems_before = shm_semaphores()
+    timeout = 4.0
+    r = run_python(code=TREE, args=[method], timeout_s=timeout, poll_s=0.1, term_grace_s=1.0)
+    assert r.stopped_by == "watchdog" and r.root.how == "killed by watchdog"
+    assert r.wall_s <= timeout + 5
+    kids = r.messages[0]["children"] if r.messages else []
+    assert len(kids) == 2, r.stderr[-2000:]
+    assert _all_gone([o.pid for o in r.outcomes] + kids), "a process survived"
+    assert r.survivors == []
+    assert shm_semaphores() == sems_before, "a semaphore or shared-memory file leaked"
+
+
+def test_memory_cap_kills_within_one_poll():
+    code = ("import time\nblocks = []\nwhile True:\n"
+            "    blocks.append(b'x' * 20_000_000)\n    time.sleep(0.02)\n")
+    cap_mb, poll = 300, 0.1
+    r = run_python(code=code, memory_cap_mb=cap_mb, poll_s=poll, timeout_s=60)
+    assert r.stopped_by == "memory cap" and r.root.how == "killed at memory cap"
+    steps = [(b[1] - a[1]) / (b[0] - a[0]) for a, b in zip(r.memory, r.memory[1:]) if b[0] > a[0]]
+    growth = max(steps)
+    assert r.peak_memory_bytes <= cap_mb * 2**20 + growth * poll * 1.5 + 20 * 2**20
+    assert r.peak_memory_bytes > cap_mb * 2**20
+    assert _all_gone([o.pid for o in r.outcomes])
+
+
+def test_live_counters_reach_on_poll_while_running():
+    seen = []
+    code = ("import time\nfrom fitscope.sandbox import report\n"
+            "for i in range(5):\n    report(i=i)\n    time.sleep(0.1)\n")
+    run_python(code=code, poll_s=0.05, on_poll=lambda p: seen.extend(m["i"] for m in p.new_messages))
+    assert seen == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("kwargs", [{"timeout_s": -1}, {"timeout_s": float("nan")},
+                                    {"memory_cap_mb": 0}, {"poll_s": "fast"}])
+def test_bad_limits_give_one_sentence(kwargs):
+    with pytest.raises(FitscopeInputError) as e:
+        run_python(code="pass", **kwargs)
+    assert str(e.value).endswith(".") and "\n" not in str(e.value)

@@ -1,0 +1,97 @@
+"""The generator→fit scenario and its panel, run for real on a tiny workload."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from fitscope.claims import DOES_NOT_HOLD, HOLDS
+from fitscope.errors import FitscopeInputError
+from fitscope.scenarios import GeneratorFitParams, generator_fit, generator_fit_verdicts
+from fitscope.threads import MAIN, TF_DATA
+from fitscope.widgets import generator_fit_panel
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+TINY = dict(kind="sleep", ms_per_batch=1.0, batch_size=16, width=0, steps=12, epochs=2)
+
+
+@pytest.fixture(scope="module")
+def tiny_run():
+    return generator_fit(GeneratorFitParams(**TINY))
+
+
+def test_generator_runs_off_the_main_thread_after_the_peek(tiny_run):
+    from keras.src.trainers.data_adapters import data_adapter_utils
+
+    f = tiny_run.facts
+    assert f["peeked"] == data_adapter_utils.NUM_BATCHES_FOR_TENSOR_SPEC
+    assert f["peeked_on_main"] == f["peeked"]
+    assert f["main_after_peek"] == 0
+    assert f["next_calls_total"] >= 24 + f["peeked"] - 1
+    assert f["next_calls_by_role"][MAIN] == f["peeked"]
+    assert f["next_calls_by_role"][TF_DATA] == f["total_after_peek"]
+    assert f["callbacks_on_main"] == f["callbacks_total"] > 0
+    assert f["steps"] == 24 and f["overlapping_steps"] == 0
+    assert any("generator_data_adapter.py:peek_and_restore" in fr
+               for frames in f["stacks"].values() for fr in frames)
+    assert any("from_generator_op.py" in fr for frames in f["stacks"].values() for fr in frames)
+
+
+def test_verdicts_follow_the_rules(tiny_run):
+    card = {v.claim_id: v for v in generator_fit_verdicts(tiny_run)}
+    assert card["C1"].verdict == DOES_NOT_HOLD
+    assert card["C6"].verdict == HOLDS
+    assert set(card) == {"C1", "C2", "C3", "C6"}
+
+
+def test_result_has_bounds_throughput_and_cpu(tiny_run):
+    r = tiny_run
+    assert r.throughput.steps == 23 and r.throughput.steps_per_s > 0
+    assert r.bounds.overlapped_s <= r.bounds.sequential_s
+    assert len(r.cpu.t_ns) >= 2 and r.budget.cpus > 0
+
+
+bad_numbers = st.one_of(st.just(0), st.just(-1), st.just(10**9), st.just(math.nan),
+                        st.just(math.inf), st.just("7"), st.none(), st.just(True))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(field=st.sampled_from(["ms_per_batch", "batch_size", "width", "steps", "epochs", "kind"]),
+       value=bad_numbers)
+def test_bad_params_give_one_sentence(field, value):
+    if field == "width" and value == 0:
+        return  # width 0 is the article's Dense(1) model
+    if field == "ms_per_batch" and value == 0:
+        return  # free batches are allowed
+    with pytest.raises(FitscopeInputError) as e:
+        GeneratorFitParams(**{**TINY, field: value})
+    message = str(e.value)
+    assert message.endswith(".") and "\n" not in message
+
+
+def test_panel_rejects_bad_values_in_one_sentence_and_stays_usable():
+    panel = generator_fit_panel(time_budget_s=30)
+    panel.set(steps=-5)
+    assert panel.run(from_button=True) is None
+    assert panel.message.startswith("steps per epoch must be at least 3")
+    assert not panel.button.disabled
+    with pytest.raises(FitscopeInputError):
+        panel.run(steps=2)
+    with pytest.raises(FitscopeInputError):
+        panel.set(nonsense=1)
+    result = panel.run(**TINY)
+    assert result is not None and result.facts["main_after_peek"] == 0
+
+
+def test_panel_run_draws_at_least_three_different_frames():
+    panel = generator_fit_panel(time_budget_s=30)
+    result = panel.run(**{**TINY, "steps": 20})
+    live = panel.last_live
+    assert live.frames >= 3 and len(set(live.pngs)) == len(live.pngs)
+    assert len(result.spans_of("ui")) == live.frames
+    assert panel.message.startswith("Done:")
+    # drawing is left out of the training windows the verdicts use
+    ui = result.spans_of("ui")
+    for a, b in result.windows("train", leave_out="ui"):
+        assert not any(s.start_ns < b and s.end_ns > a for s in ui)
