@@ -56,7 +56,7 @@ class LiveThroughput:
     """Live steps/s drawn into an Output while a scenario runs (see :class:`fitscope.scenarios.Live`).
 
     A frame is drawn at the start, after the first step, whenever ``min_interval_s`` has passed
-    and the drawing budget allows (time spent drawing <= ``max_share`` of the run), and at the end.
+    and one more frame keeps the time spent drawing within ``max_share`` of the run, and at the end.
     """
 
     def __init__(self, output: w.Output, counter: w.HTML | None = None,
@@ -73,6 +73,7 @@ class LiveThroughput:
         self.bound_rate, self.sequential_rate = bound_rate, sequential_rate
         self.ends: list[float] = []
         self._figure: Figure | None = None
+        self._frame_s = 0.0
         self.t0 = time.perf_counter()
         self._last = 0.0
         self._draw()
@@ -82,7 +83,7 @@ class LiveThroughput:
         self.ends.append(now - self.t0)
         elapsed = now - self.t0
         due = now - self._last >= self.min_interval_s
-        affordable = self.draw_s <= self.max_share * elapsed
+        affordable = self.draw_s + self._frame_s <= self.max_share * elapsed
         if len(self.ends) == 1 or (due and affordable):
             self._draw()
 
@@ -122,7 +123,8 @@ class LiveThroughput:
                 self.counter.value = (f"frame {self.frames} · step {len(self.ends)}/{self.total}"
                                       f" · drawing {1e3 * self.draw_s:.0f} ms so far")
         self._last = time.perf_counter()
-        self.draw_s += self._last - start
+        self._frame_s = self._last - start
+        self.draw_s += self._frame_s
 
 
 class ExperimentPanel:
