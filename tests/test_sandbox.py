@@ -91,3 +91,12 @@ def test_bad_limits_give_one_sentence(kwargs):
     with pytest.raises(FitscopeInputError) as e:
         run_python(code="pass", **kwargs)
     assert str(e.value).endswith(".") and "\n" not in str(e.value)
+
+
+def test_cpu_and_pss_per_process_are_recorded():
+    code = "import time\nend = time.process_time() + 1.0\nwhile time.process_time() < end:\n    pass\n"
+    r = run_python(code=code, poll_s=0.05, timeout_s=30)
+    seen = max(c.get(r.root.pid, 0.0) for _, c in r.cpu)
+    assert 0.7 <= seen <= 1.3
+    assert r.pss and all(b > 0 for _, b in r.pss[:-1])
+    assert all(b - a >= 0.9 for (a, _), (b, _) in zip(r.pss, r.pss[1:]))

@@ -35,7 +35,11 @@ def pinned_versions() -> dict[str, str]:
     from packaging.requirements import Requirement
 
     pins = {}
-    for text in metadata.requires("fitscope") or []:
+    try:
+        declared = metadata.requires("fitscope") or []
+    except metadata.PackageNotFoundError:  # running from a source tree that was never installed
+        return pins
+    for text in declared:
         req = Requirement(text)
         if req.marker and "extra" in str(req.marker):
             continue

@@ -30,9 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from .errors import check_positive
 from .result import ProcessOutcome
-from .sampling import rss_bytes
+from .sampling import pss_bytes, rss_bytes
 
 __all__ = ["report", "run_python", "SandboxResult", "Progress", "exceptions_in", "MESSAGE_PREFIX"]
 
@@ -54,11 +56,15 @@ def report(**values: Any) -> None:
 
 @dataclass
 class Progress:
-    """What the sandbox knows at one poll; passed to ``on_poll``."""
+    """What the sandbox knows at one poll; passed to ``on_poll``.
+
+    ``memory_bytes`` and ``cpu_s`` (user + system CPU seconds so far) are per live process.
+    """
 
     t_s: float
     memory_bytes: dict[int, int]
     new_messages: list[dict[str, Any]]
+    cpu_s: dict[int, float] = field(default_factory=dict)
 
     @property
     def total_memory_bytes(self) -> int:
@@ -76,6 +82,8 @@ class SandboxResult:
     wall_s: float
     stopped_by: str | None
     memory: list[tuple[float, int]] = field(default_factory=list)
+    cpu: list[tuple[float, dict[int, float]]] = field(default_factory=list)
+    pss: list[tuple[float, int]] = field(default_factory=list)
     poll_s: float = 0.1
     leftovers_removed: list[str] = field(default_factory=list)
     survivors: list[int] = field(default_factory=list)
@@ -136,6 +144,14 @@ def _session_members(sid: int) -> set[int]:
         if fields[0] != "Z" and int(fields[3]) == sid:  # state, ppid, pgrp, session
             members.add(int(entry))
     return members
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return None
+    return times.user + times.system
 
 
 def _command(pid: int) -> str:
@@ -205,6 +221,8 @@ def run_python(
 
     seen: dict[int, dict[str, Any]] = {}
     memory: list[tuple[float, int]] = []
+    cpu: list[tuple[float, dict[int, float]]] = []
+    pss: list[tuple[float, int]] = []
     stopped_by: str | None = None
     n_read = 0
     try:
@@ -219,9 +237,13 @@ def run_python(
             t = time.perf_counter() - start
             total = sum(usage.values())
             memory.append((t, total))
+            cpu_now = {pid: c for pid in members if (c := _cpu_seconds(pid)) is not None}
+            cpu.append((t, cpu_now))
+            if not pss or t - pss[-1][0] >= 1.0:  # PSS is slow to read: at most once a second
+                pss.append((t, sum(pss_bytes(pid) or 0 for pid in members)))
             messages = _messages(out_lines)
             if on_poll is not None:
-                on_poll(Progress(t, usage, messages[n_read:]))
+                on_poll(Progress(t, usage, messages[n_read:], cpu_now))
             n_read = len(messages)
             if not members:
                 break
@@ -251,7 +273,7 @@ def run_python(
         outcomes=outcomes, messages=_messages(out_lines),
         stdout="".join(line for line in out_lines if not line.startswith(MESSAGE_PREFIX)),
         stderr=stderr, wall_s=time.perf_counter() - start, stopped_by=stopped_by,
-        memory=memory, poll_s=poll_s, leftovers_removed=leftovers, survivors=survivors,
+        memory=memory, cpu=cpu, pss=pss, poll_s=poll_s, leftovers_removed=leftovers, survivors=survivors,
         exceptions=exceptions,
     )
 

@@ -125,9 +125,9 @@ def generator_fit(params: GeneratorFitParams | None = None, *, live: Live | None
     per-thread CPU sampled. Throughput counts from the end of the first step (so tracing the
     train function is left out) to the end of the last.
     """
-    p = params or GeneratorFitParams.default(**overrides)
     if params is not None and overrides:
         raise ValueError("give either params or keyword overrides, not both")
+    p = params or GeneratorFitParams.default(**overrides)
     roles = ThreadRoles.current()
     roles.warm_up_tensorflow()
     from keras.src.trainers.data_adapters import data_adapter_utils
