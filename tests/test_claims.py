@@ -93,6 +93,13 @@ def test_c11(gil, cpu, budget, verdict):
     assert claims.c11(gil, cpu, budget).verdict == verdict
 
 
+def test_sentences_quote_the_budget_when_given():
+    assert claims.c1(0, 100, 2, 2, budget=1).because.endswith("with B = 1.")
+    assert "B = 16" in claims.c2(0.1, 1.0, 10, budget=16).because
+    assert "B = 2" in claims.c6(5, 5, 0, 3, budget=2).because
+    assert "thresholds" in claims.c2(0.5, 1.0, 50).because
+
+
 def test_every_claim_has_a_rule_and_a_scorecard_renders():
     assert set(claims.CLAIMS) == {f"C{i}" for i in range(1, 12)}
     for cid in claims.CLAIMS:

@@ -95,31 +95,39 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
-def c1(main_after_peek: int, total_after_peek: int, peeked: int, peeked_on_main: int) -> Verdict:
+def _with_b(text: str, budget: float | None) -> str:
+    return text if budget is None else f"{text[:-1]}, with {_b(budget)}."
+
+
+def c1(main_after_peek: int, total_after_peek: int, peeked: int, peeked_on_main: int,
+       budget: float | None = None) -> Verdict:
     """Share of next() calls on the main thread after Keras's shape-peek batches."""
     ev = dict(main_after_peek=main_after_peek, total_after_peek=total_after_peek, peeked=peeked,
-              peeked_on_main=peeked_on_main)
+              peeked_on_main=peeked_on_main, budget=budget)
     head = f"Keras peeked {peeked} batch(es) ({peeked_on_main} on the main thread); after that, "
     if total_after_peek < MIN_NEXT_CALLS:
         return Verdict("C1", INCONCLUSIVE, head + f"only {total_after_peek} next() calls were "
                        f"measured (need {MIN_NEXT_CALLS}).", ev)
     share = main_after_peek / total_after_peek
-    text = head + f"{main_after_peek} of {total_after_peek} next() calls ({_pct(share)}) ran on the main thread."
+    text = _with_b(head + f"{main_after_peek} of {total_after_peek} next() calls ({_pct(share)}) ran "
+                   "on the main thread.", budget)
     verdict = DOES_NOT_HOLD if share <= 0.10 else HOLDS if share >= 0.90 else DEPENDS
     return Verdict("C1", verdict, text, ev)
 
 
-def c2(main_cpu_s: float, process_cpu_s: float, samples: int) -> Verdict:
+def c2(main_cpu_s: float, process_cpu_s: float, samples: int,
+       budget: float | None = None) -> Verdict:
     """Main thread's share of the process CPU during training (drawing left out)."""
-    ev = dict(main_cpu_s=main_cpu_s, process_cpu_s=process_cpu_s, samples=samples)
+    ev = dict(main_cpu_s=main_cpu_s, process_cpu_s=process_cpu_s, samples=samples, budget=budget)
     if samples < MIN_SAMPLES or process_cpu_s < MIN_CPU_S:
         return Verdict("C2", INCONCLUSIVE, f"too little to judge: {samples} CPU samples, "
                        f"{process_cpu_s:.3f} s of CPU during training.", ev)
     share = main_cpu_s / process_cpu_s
-    text = (f"the main thread used {main_cpu_s:.2f} s of the process's {process_cpu_s:.2f} s of CPU "
-            f"during training ({_pct(share)}).")
-    verdict = DOES_NOT_HOLD if share <= 0.30 else HOLDS if share >= 0.80 else INCONCLUSIVE
-    return Verdict("C2", verdict, text, ev)
+    text = _with_b(f"the main thread used {main_cpu_s:.2f} s of the process's {process_cpu_s:.2f} s "
+                   f"of CPU during training ({_pct(share)}).", budget)
+    if 0.30 < share < 0.80:
+        return Verdict("C2", INCONCLUSIVE, text + " That is between the thresholds (30% and 80%).", ev)
+    return Verdict("C2", DOES_NOT_HOLD if share <= 0.30 else HOLDS, text, ev)
 
 
 def c3(cores_busy: float, budget: float, threads_free: bool = True,
@@ -195,14 +203,15 @@ def c5(cores_predict: float, cores_fit: float, budget: float) -> Verdict:
     return Verdict("C5", INCONCLUSIVE, text + " Not both past a threshold (1.05 / 1.3).", ev)
 
 
-def c6(callbacks_on_main: int, callbacks_total: int, overlapping_steps: int, steps: int) -> Verdict:
+def c6(callbacks_on_main: int, callbacks_total: int, overlapping_steps: int, steps: int,
+       budget: float | None = None) -> Verdict:
     """Thread of the callbacks and ordering of the step spans."""
     ev = dict(callbacks_on_main=callbacks_on_main, callbacks_total=callbacks_total,
-              overlapping_steps=overlapping_steps, steps=steps)
+              overlapping_steps=overlapping_steps, steps=steps, budget=budget)
     if callbacks_total == 0 or steps == 0:
         return Verdict("C6", INCONCLUSIVE, "no callbacks or steps were recorded.", ev)
-    text = (f"{callbacks_on_main} of {callbacks_total} callbacks ran on the main thread; "
-            f"{overlapping_steps} of {steps} steps overlapped another step.")
+    text = _with_b(f"{callbacks_on_main} of {callbacks_total} callbacks ran on the main thread; "
+                   f"{overlapping_steps} of {steps} steps overlapped another step.", budget)
     ok = callbacks_on_main == callbacks_total and overlapping_steps == 0
     return Verdict("C6", HOLDS if ok else DOES_NOT_HOLD, text, ev)
 
