@@ -6,7 +6,7 @@ import matplotlib.colors as mcolors
 import pytest
 from fitscope import plots
 from fitscope.result import RunResult
-from fitscope.throughput import RateMeter, throughput_from_ends
+from fitscope.throughput import throughput_from_ends
 from made_up import MS, made_up_result
 
 
@@ -39,10 +39,6 @@ def test_throughput_from_step_ends():
     assert t.samples_per_s == pytest.approx(3200)
     assert all(r == pytest.approx(100, rel=0.05) for r in t.steps_per_s_series)
     assert throughput_from_ends([], 32, 0).steps == 0
-    m = RateMeter()
-    m.tick()
-    m.tick()
-    assert m.steps == 2 and m.recent_rate() > 0
 
 
 def _palette():

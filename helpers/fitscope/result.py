@@ -76,7 +76,10 @@ class RunResult:
         return out
 
     def save_chrome_trace(self, path: str | Path) -> Path:
-        """Write the spans as a Chrome trace JSON; open it at https://ui.perfetto.dev."""
+        """Write the spans as a Chrome trace JSON (one track per OS thread, named by role).
+
+        Open it at https://ui.perfetto.dev (Open trace file) or in chrome://tracing.
+        """
         from .tracing import chrome_trace
 
         origin = min((s.start_ns for s in self.spans), default=0)

@@ -7,7 +7,7 @@ its children: cheap, and shared libraries are counted once.
 
 Example:
     >>> with Sampler(interval_s=0.01) as s:
-    ...     sum(i * i for i in range(200_000))
+    ...     total = sum(i * i for i in range(200_000))
     >>> s.samples.cpu_s(threading.get_native_id()) > 0
     True
 """

@@ -45,7 +45,6 @@ class ThreadRoles:
 
     main: int
     baseline: set[int] = field(default_factory=set)
-    python_known: set[int] = field(default_factory=set)
     tensorflow: set[int] = field(default_factory=set)
     before_tensorflow: set[int] = field(default_factory=set)
     tensorflow_was_loaded: bool = False
@@ -61,7 +60,6 @@ class ThreadRoles:
         return cls(
             main=threading.main_thread().native_id,
             baseline=set(thread_ids()),
-            python_known={t.native_id for t in threading.enumerate() if t.native_id},
             tensorflow_was_loaded="tensorflow" in sys.modules,
         )
 

@@ -9,11 +9,10 @@ Example:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["Throughput", "throughput_from_ends", "RateMeter"]
+__all__ = ["Throughput", "throughput_from_ends"]
 
 
 @dataclass
@@ -55,34 +54,3 @@ def throughput_from_ends(
         steps_per_s_series=[c / w if w > 0 else 0.0 for c, w in zip(counts, widths)],
         steps=len(end_ns), elapsed_s=elapsed, samples_per_step=samples_per_step,
     )
-
-
-class RateMeter:
-    """A live rate for a running loop: call :meth:`tick` per step, read :attr:`history`.
-
-    Example:
-        >>> m = RateMeter(); m.tick(); m.steps
-        1
-    """
-
-    def __init__(self, window_s: float = 0.5) -> None:
-        self.window_s = window_s
-        self.start_ns = time.perf_counter_ns()
-        self.ends: list[int] = []
-
-    def tick(self) -> None:
-        self.ends.append(time.perf_counter_ns())
-
-    @property
-    def steps(self) -> int:
-        return len(self.ends)
-
-    def recent_rate(self) -> float:
-        """Steps per second over the last ``window_s`` seconds (or since the start)."""
-        if not self.ends:
-            return 0.0
-        now = self.ends[-1]
-        cutoff = now - int(self.window_s * 1e9)
-        recent = [e for e in self.ends[-512:] if e > cutoff]
-        span = (now - max(cutoff, self.start_ns)) / 1e9
-        return len(recent) / span if span > 0 else 0.0

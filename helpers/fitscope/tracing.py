@@ -16,7 +16,6 @@ Example:
 from __future__ import annotations
 
 import functools
-import json
 import os
 import threading
 import time
@@ -24,7 +23,6 @@ import traceback
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 __all__ = ["Span", "Tracer", "graph_timed", "chrome_trace", "os_thread_name"]
@@ -65,8 +63,8 @@ class Tracer:
     Example:
         >>> tracer = Tracer()
         >>> gen = tracer.wrap_generator(iter(range(3)))
-        >>> list(gen), len(tracer.spans("generator"))
-        ([0, 1, 2], 3)
+        >>> list(gen), len(tracer.spans("generator"))  # the 4th next() is the one that ends it
+        ([0, 1, 2], 4)
     """
 
     def __init__(self) -> None:
@@ -179,12 +177,6 @@ class Tracer:
     def clear(self) -> None:
         self._records = []
         self.stacks = {}
-
-    def save_chrome_trace(self, path: str | Path, roles: dict[int, str] | None = None) -> Path:
-        """Write a Chrome trace JSON that opens in Perfetto (ui.perfetto.dev) or chrome://tracing."""
-        path = Path(path)
-        path.write_text(json.dumps(chrome_trace(self.spans(), self.pid, self.origin_ns, roles)))
-        return path
 
     def _after_fork_in_child(self) -> None:
         self.pid = os.getpid()
