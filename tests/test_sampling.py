@@ -44,3 +44,16 @@ def test_memory_counts_this_process():
     assert rss_bytes(os.getpid()) > 10 * 2**20
     assert os.getpid() in tree_memory_bytes()
     assert rss_bytes(2**22 + 12345) == 0
+
+
+def test_without_proc_there_are_no_thread_ids(monkeypatch):
+    import fitscope.sampling as sampling
+
+    def missing(path):
+        raise FileNotFoundError(path)
+
+    monkeypatch.setattr(sampling.os, "listdir", missing)
+    assert sampling.thread_ids() == []
+    with Sampler(interval_s=0.01) as s:
+        time.sleep(0.03)
+    assert s.samples.by_thread_s() == {}

@@ -45,8 +45,11 @@ def thread_cpu_ns(tid: int) -> int | None:
 
 
 def thread_ids() -> list[int]:
-    """OS thread ids of this process, from /proc/self/task."""
-    return [int(t) for t in os.listdir("/proc/self/task")]
+    """OS thread ids of this process, from /proc/self/task ([] where there is no /proc)."""
+    try:
+        return [int(t) for t in os.listdir("/proc/self/task")]
+    except FileNotFoundError:  # macOS, Windows: spans still work, per-thread CPU does not
+        return []
 
 
 def rss_bytes(pid: int) -> int:
