@@ -89,14 +89,26 @@ def browser():
         b.close()
 
 
+def _prompts(page) -> list[str]:
+    return page.evaluate("() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
+                         ".map(p => p.textContent.trim())")
+
+
 def _run_all_and_wait(page, shown_code_cells: int, timeout_s: float) -> None:
     page.locator(".jp-Notebook").first.wait_for(timeout=60_000)
-    page.wait_for_function(
-        "() => document.querySelector('.jp-Notebook-ExecutionIndicator')"
-        " && document.querySelector('.jp-Notebook-ExecutionIndicator').dataset.status === 'idle'",
-        timeout=120_000)
-    page.locator("#jp-MainMenu").get_by_text("Run", exact=True).click()
-    page.get_by_text("Run All Cells", exact=True).click()
+    # The kernel is connected and idle (the status bar names its state), not merely starting.
+    page.locator(".jp-StatusBar-TextItem", has_text="| Idle").first.wait_for(timeout=120_000)
+    # Run All marks every cell at once ([*] while queued); a click that lands while the menu is
+    # still opening can run only the selected cell, so check and try again.
+    for _attempt in range(3):
+        page.locator("#jp-MainMenu").get_by_text("Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        time.sleep(2)
+        if all(p != "[ ]:" for p in _prompts(page)):
+            break
+        page.keyboard.press("Escape")
+    else:
+        raise AssertionError(f"Run All did not start: prompts {_prompts(page)}")
     # The real end: every code cell whose input is shown has a number in its prompt (cells with
     # hidden input show no prompt), none is "[*]", and the execution indicator is idle again.
     page.wait_for_function("""(expected) => {
@@ -120,6 +132,8 @@ def test_run_all_in_jupyterlab(lab, browser, name):
         _run_all_and_wait(page, _shown_code_cells(NOTEBOOKS / name), timeout_s=600)
     finally:
         page.screenshot(path=str(ARTEFACTS / f"{Path(name).stem}.png"), full_page=True)
+        (ARTEFACTS / f"{Path(name).stem}.txt").write_text(
+            f"prompts: {_prompts(page)}\n\n" + page.locator(".jp-Notebook").inner_text())
     text = page.locator(".jp-Notebook").inner_text()
     assert "Error displaying widget" not in text
     assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
