@@ -29,7 +29,7 @@ def test_committed_without_outputs(name):
 
 
 @pytest.mark.parametrize("name", COLLECTION)
-def test_has_one_title_and_hidden_solutions_that_run(name):
+def test_has_one_title_and_hidden_solution_cells(name):
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     titles = [line for c in nb.cells if c.cell_type == "markdown"
               for line in c.source.splitlines() if line.startswith("# ")]

@@ -79,6 +79,7 @@ def test_throughput_chart_draws_the_bound():
     chart = plots.throughput(r)
     ax = chart.figure.axes[0]
     bound = r.throughput.steps / r.bounds.overlapped_s
+    assert r.bound_steps_per_s == (pytest.approx(bound), pytest.approx(r.throughput.steps / 0.1))
     hlines = [line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert hlines == [pytest.approx(bound)]
     assert ax.get_ylabel() == "steps/s" and ax.get_xlabel() == "time (s)"

@@ -107,6 +107,9 @@ def test_chrome_trace_fields():
     graph = [e for e in events if e.get("name") == "g"]
     assert graph[0]["pid"] != 42, "a span with no known thread must not borrow a real tid"
     json.dumps(trace)
+    records = json.loads(json.dumps(tracer.records()))
+    assert [r["label"] for r in records] == ["a", "epoch 1", "g"]
+    assert records[0]["tid"] == me and records[2]["tid"] is None
 
 
 def test_fork_child_starts_with_an_empty_tracer_and_its_own_pid():

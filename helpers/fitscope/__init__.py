@@ -11,12 +11,6 @@ Example:
 
 from __future__ import annotations
 
-import os
-
-# TensorFlow's C++ start-up notes (oneDNN, CPU features) are INFO logs on stderr; they read like
-# errors to a learner. Warnings and errors still show. Set the variable yourself to override.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
-
 from .budget import Bounds, CpuBudget, bounds, cpu_budget
 from .environment import environment_facts, environment_line, quick_mode
 from .errors import FitscopeInputError, install_ipython_handler

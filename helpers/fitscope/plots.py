@@ -57,7 +57,7 @@ class Chart:
     def _ipython_display_(self) -> None:
         from IPython.display import Image, display
 
-        display(Image(data=self.png()))
+        display(Image(data=self.png(), alt=self.summary))
         print(self.summary)
 
 
@@ -213,10 +213,7 @@ def throughput_figure(t_s: Sequence[float], rate: Sequence[float], bound_rate: f
 def throughput(result: RunResult) -> Chart:
     """Steps/s over the run against the bounds of ``result.bounds``."""
     tp = result.throughput
-    bound = seq = None
-    if result.bounds and tp.steps:
-        bound = tp.steps / result.bounds.overlapped_s
-        seq = tp.steps / result.bounds.sequential_s
+    bound, seq = result.bound_steps_per_s or (None, None)
     fig = throughput_figure(tp.t_s, tp.steps_per_s_series, bound, seq,
                             title=f"Throughput: {result.name}")
     if not tp.steps:

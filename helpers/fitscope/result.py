@@ -60,6 +60,14 @@ class RunResult:
         return (f"RunResult({self.name!r}: {len(self.spans)} spans, {len(self.cpu.t_ns)} CPU "
                 f"samples, {self.throughput.steps} steps, {len(self.outcomes)} process outcomes)")
 
+    @property
+    def bound_steps_per_s(self) -> tuple[float, float] | None:
+        """(overlapped, sequential) bound as steps/s for the measured steps, or None."""
+        if self.bounds is None or not self.throughput.steps:
+            return None
+        steps = self.throughput.steps
+        return steps / self.bounds.overlapped_s, steps / self.bounds.sequential_s
+
     def spans_of(self, category: str) -> list[Span]:
         return [s for s in self.spans if s.category == category]
 

@@ -66,10 +66,6 @@ class Progress:
     new_messages: list[dict[str, Any]]
     cpu_s: dict[int, float] = field(default_factory=dict)
 
-    @property
-    def total_memory_bytes(self) -> int:
-        return sum(self.memory_bytes.values())
-
 
 @dataclass
 class SandboxResult:

@@ -217,7 +217,7 @@ class ExperimentPanel:
         self.after.clear_output(wait=True)
         with self.after:
             for chart in (timeline(result), cpu_by_thread(result)):
-                display(Image(data=chart.png()))
+                display(Image(data=chart.png(), alt=chart.summary))
                 print(chart.summary)
 
 
