@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import NOTEBOOKS, ROOT
+from conftest import COLLECTION, NOTEBOOKS, ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 ARTEFACTS = ROOT / "artefacts"
@@ -121,7 +121,7 @@ def _run_all_and_wait(page, shown_code_cells: int, timeout_s: float) -> None:
     }""", arg=shown_code_cells, timeout=timeout_s * 1000)
 
 
-@pytest.mark.parametrize("name", ["00_start_here.ipynb"])
+@pytest.mark.parametrize("name", COLLECTION)
 def test_run_all_in_jupyterlab(lab, browser, name):
     url, token = lab
     ARTEFACTS.mkdir(exist_ok=True)

@@ -9,10 +9,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import NOTEBOOKS, child_pids, shm_semaphores
-
-# The collection, in reading order. A notebook missing from disk, or on disk but not listed, fails.
-COLLECTION = ["00_start_here.ipynb"]
+from conftest import COLLECTION, NOTEBOOKS, child_pids, shm_semaphores
 
 
 def test_the_collection_list_matches_the_folder():

@@ -132,14 +132,21 @@ class ExperimentPanel:
 
     ``run(live=..., time_budget_s=..., **values)`` must return a RunResult; it gets the
     validated values of the controls. Bad values give one sentence in the panel.
+    ``live_display(output, counter)`` makes the live display handed to ``run`` (throughput by
+    default); ``charts_after(result)`` gives the charts shown after a run (the thread timeline and
+    CPU by thread by default).
     """
 
     def __init__(self, title: str, controls: Sequence[Control],
                  run: Callable[..., RunResult], time_budget_s: float = 60.0,
-                 summarise: Callable[[RunResult], str] | None = None) -> None:
+                 summarise: Callable[[RunResult], str] | None = None,
+                 live_display: Callable[[w.Output, w.HTML], Any] = LiveThroughput,
+                 charts_after: Callable[[RunResult], Sequence[Chart]] | None = None) -> None:
         self.controls = {c.name: c for c in controls}
         self.inputs = {c.name: c.widget() for c in controls}
         self._run, self.time_budget_s, self._summarise = run, time_budget_s, summarise
+        self._live_display = live_display
+        self._charts_after = charts_after or (lambda r: (timeline(r), cpu_by_thread(r)))
         self.button = w.Button(description="Run", button_style="primary", icon="play")
         self.status = w.HTML()
         self._say("Set the workload, then press Run.")
@@ -147,7 +154,7 @@ class ExperimentPanel:
         self.live = w.Output()
         self.after = w.Output()
         self.result: RunResult | None = None
-        self.last_live: LiveThroughput | None = None
+        self.last_live: Any = None
         self.button.on_click(lambda _: self.run(from_button=True))
         note = w.HTML(f"<small>Each run stops after {time_budget_s:g} s at most; "
                       "<b>Kernel › Interrupt</b> stops it sooner.</small>")
@@ -185,7 +192,7 @@ class ExperimentPanel:
         """Run with the controls' values (``values`` set them first). Returns the RunResult."""
         if values:
             self.set(**values)
-        live = LiveThroughput(self.live, self.counter)
+        live = self._live_display(self.live, self.counter)
         self.button.disabled = True
         self._say("Running…")
         try:
@@ -210,13 +217,14 @@ class ExperimentPanel:
         self.result, self.last_live = result, live
         self._show_after(result)
         summary = self._summarise(result) if self._summarise else result.name
-        self._say(f"Done: {summary} ({live.frames} live frames).")
+        frames = getattr(live, "frames", None)
+        self._say(f"Done: {summary}" + (f" ({frames} live frames)." if frames is not None else "."))
         return result
 
     def _show_after(self, result: RunResult) -> None:
         self.after.clear_output(wait=True)
         with self.after:
-            for chart in (timeline(result), cpu_by_thread(result)):
+            for chart in self._charts_after(result):
                 display(Image(data=chart.png(), alt=chart.summary))
                 print(chart.summary)
 
