@@ -1,7 +1,10 @@
-"""Measured experiments, each returning a :class:`~fitscope.result.RunResult`.
+"""Scenario 1, a Python data source passed to ``model.fit``, as measured experiments.
 
-Foundation scenario: a Python generator passed to ``model.fit`` (the article's example 1), traced
-in every ``next()`` and every train step, with per-thread CPU sampled throughout.
+Each function returns a :class:`~fitscope.result.RunResult`: the article's generator (example 1)
+traced in every ``next()`` and every train step with per-thread CPU sampled throughout; Keras 3's
+``PyDataset`` with worker threads or processes; the same run in a fresh interpreter with another
+TensorFlow configuration; ``predict`` against ``fit``; and a GIL-releasing against a CPU-bound
+generator. The ``*_verdict(s)`` functions apply the claims module's rules to the results.
 
 Example:
     >>> r = generator_fit(steps=6, epochs=1, width=0)        # doctest: +SKIP
@@ -11,7 +14,9 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,15 +25,21 @@ from typing import Any, Protocol
 from . import claims
 from .budget import bounds, cpu_budget
 from .environment import environment_facts, quick_mode
-from .errors import check_choice, check_int, check_positive
+from .errors import FitscopeInputError, check_choice, check_int, check_positive
 from .result import RunResult
 from .sampling import Sampler
+from .sandbox import Progress, report, run_python
 from .threads import ThreadRoles
 from .throughput import throughput_from_ends
 from .tracing import Tracer
 from .workloads import WORK_KINDS, batch_work, random_batches
 
-__all__ = ["Live", "GeneratorFitParams", "generator_fit", "generator_fit_verdicts", "keras_frames"]
+__all__ = ["Live", "SOURCES", "GeneratorFitParams", "generator_fit", "fit_in_sandbox", "generator_fit_verdicts",
+           "keras_frames", "predict_vs_fit", "c5_verdict", "gil_comparison", "c4_verdict",
+           "generator_fit_panel"]
+
+GENERATOR, PYDATASET_THREADS, PYDATASET_PROCESSES = "generator", "PyDataset threads", "PyDataset processes"
+SOURCES = (GENERATOR, PYDATASET_THREADS, PYDATASET_PROCESSES)
 
 
 class Live(Protocol):
@@ -44,7 +55,11 @@ class Live(Protocol):
 
 @dataclass(frozen=True)
 class GeneratorFitParams:
-    """The workload of :func:`generator_fit`, validated on construction."""
+    """The workload of :func:`generator_fit`, validated on construction.
+
+    ``source`` is the article's plain generator, or a ``PyDataset`` whose ``workers`` are threads
+    or processes (processes always run in a fresh interpreter, never forked from the kernel).
+    """
 
     kind: str = "sleep"
     ms_per_batch: float = 2.0
@@ -52,6 +67,8 @@ class GeneratorFitParams:
     width: int = 0
     steps: int = 100
     epochs: int = 2
+    source: str = GENERATOR
+    workers: int = 1
 
     def __post_init__(self) -> None:
         check_choice("generator kind", self.kind, WORK_KINDS)
@@ -61,6 +78,11 @@ class GeneratorFitParams:
         check_int("model width", self.width, 0, 4096)
         check_int("steps per epoch", self.steps, 3, 100_000)
         check_int("epochs", self.epochs, 1, 1000)
+        check_choice("data source", self.source, SOURCES)
+        check_int("workers", self.workers, 1, 16)
+        if self.source == GENERATOR and self.workers != 1:
+            raise FitscopeInputError("a plain generator has one producer: choose a PyDataset source "
+                                     "for more than 1 worker.")
 
     @classmethod
     def default(cls, **overrides: Any) -> GeneratorFitParams:
@@ -118,16 +140,24 @@ def keras_frames(stack: list[Any]) -> list[str]:
 def generator_fit(params: GeneratorFitParams | None = None, *, live: Live | None = None,
                   time_budget_s: float | None = None, features: int = 10,
                   **overrides: Any) -> RunResult:
-    """Train the article's model from a traced Python generator and measure who did what.
+    """Train the article's model from a traced Python data source and measure who did what.
 
     Costs are measured up front on this machine (producer alone on one thread, one train step
-    alone) to draw the bounds; then ``fit`` runs with every ``next()`` and step traced and
-    per-thread CPU sampled. Throughput counts from the end of the first step (so tracing the
-    train function is left out) to the end of the last.
+    alone) to draw the bounds; then ``fit`` runs with every ``next()`` (or ``__getitem__``) and
+    step traced and per-thread CPU sampled. Throughput counts from the end of the first step (so
+    tracing the train function is left out) to the end of the last. A PyDataset with worker
+    processes runs through :func:`fit_in_sandbox`.
     """
     if params is not None and overrides:
         raise ValueError("give either params or keyword overrides, not both")
     p = params or GeneratorFitParams.default(**overrides)
+    if p.source == PYDATASET_PROCESSES:
+        return fit_in_sandbox(p, live=live, time_budget_s=time_budget_s)
+    return _fit_here(p, live, time_budget_s, features)
+
+
+def _fit_here(p: GeneratorFitParams, live: Live | None, time_budget_s: float | None,
+              features: int = 10) -> RunResult:
     roles = ThreadRoles.current()
     roles.warm_up_tensorflow()
     from keras.src.trainers.data_adapters import data_adapter_utils
@@ -145,15 +175,15 @@ def generator_fit(params: GeneratorFitParams | None = None, *, live: Live | None
 
     tracer = Tracer()
     trace_cb = tracer.keras_callback()
-    gen = tracer.wrap_generator(random_batches(p.batch_size, features, work), capture_stacks=True)
+    source = _data_source(p, tracer, features)
     total = p.steps * p.epochs
     n = total - 1
-    b = bounds(n * t_p1, n * t_c1, 1, budget.cpus, n * cpu_p1, n * cpu_c1)
+    b = bounds(n * t_p1, n * t_c1, p.workers, budget.cpus, n * cpu_p1, n * cpu_c1)
     if live is not None:
         live.start(tracer, total, n / b.overlapped_s, n / b.sequential_s)
     deadline = time.perf_counter() + time_budget_s if time_budget_s else None
     with Sampler(interval_s=0.02) as sampler:
-        model.fit(gen, steps_per_epoch=p.steps, epochs=p.epochs, verbose=0, shuffle=False,
+        model.fit(source, steps_per_epoch=p.steps, epochs=p.epochs, verbose=0, shuffle=False,
                   callbacks=[trace_cb, _control_callback(live, deadline)])
     if live is not None:
         live.finish()
@@ -162,12 +192,13 @@ def generator_fit(params: GeneratorFitParams | None = None, *, live: Live | None
     ends = trace_cb.batch_ends_ns
     done = len(ends) - 1
     if done != n:  # stopped early by the time budget: bounds for the steps that ran
-        b = bounds(done * t_p1, done * t_c1, 1, budget.cpus, done * cpu_p1, done * cpu_c1)
+        b = bounds(done * t_p1, done * t_c1, p.workers, budget.cpus, done * cpu_p1, done * cpu_c1)
     tp = throughput_from_ends(ends[1:], p.batch_size, ends[0]) if len(ends) > 1 else None
     gen_tids = tracer.tids("generator")
     tids = {s.tid for s in spans if s.tid is not None} | set(sampler.samples.cpu_ns)
     result = RunResult(
-        name=f"generator → fit ({p.kind}, {p.ms_per_batch:g} ms/batch)",
+        name=f"{p.source} → fit ({p.kind}, {p.ms_per_batch:g} ms/batch"
+             + (f", {p.workers} workers)" if p.source != GENERATOR else ")"),
         params=vars(p), spans=spans, cpu=sampler.samples,
         budget=budget, bounds=b if done > 0 else None,
         roles=roles.roles(tids, gen_tids - {roles.main}, sampler.samples.sampler_tid),
@@ -180,19 +211,115 @@ def generator_fit(params: GeneratorFitParams | None = None, *, live: Live | None
     return result
 
 
+def _data_source(p: GeneratorFitParams, tracer: Tracer, features: int) -> Any:
+    work = batch_work(p.kind, p.ms_per_batch)
+    if p.source == GENERATOR:
+        return tracer.wrap_generator(random_batches(p.batch_size, features, work), capture_stacks=True)
+    from .pydatasets import CostlyBatches
+
+    processes = p.source == PYDATASET_PROCESSES
+    return CostlyBatches(p.steps, p.batch_size, features, p.kind, p.ms_per_batch, workers=p.workers,
+                         use_multiprocessing=processes, tracer=None if processes else tracer)
+
+
+class _ReportSteps:
+    """The :class:`Live` of a sandboxed run: it reports the bounds and every step to the parent."""
+
+    def start(self, tracer: Tracer, total_steps: int, bound_rate: float | None,
+              sequential_rate: float | None) -> None:
+        report(event="start", total=total_steps, bound_rate=bound_rate, sequential_rate=sequential_rate)
+
+    def step(self) -> None:
+        report(event="step")
+
+    def finish(self) -> None:
+        report(event="finish")
+
+
+_SANDBOX_CODE = """\
+import multiprocessing
+import fitscope
+from fitscope.scenarios import GeneratorFitParams, _fit_here, _ReportSteps
+if __name__ == "__main__":
+    multiprocessing.set_start_method({method!r})
+    params = GeneratorFitParams(**{params!r})
+    _fit_here(params, _ReportSteps(), {time_budget_s!r}).save({out!r})
+"""
+
+
+def fit_in_sandbox(params: GeneratorFitParams | None = None, *, intra_op_threads: int | None = None,
+                   start_method: str = "forkserver", live: Live | None = None,
+                   time_budget_s: float | None = None, timeout_s: float = 300.0,
+                   memory_cap_mb: float = 1800.0, **overrides: Any) -> RunResult:
+    """:func:`generator_fit` in a fresh interpreter with its own TensorFlow configuration.
+
+    ``intra_op_threads`` is set as TF_NUM_INTRAOP_THREADS before TensorFlow is imported; worker
+    processes of a PyDataset start with ``start_method`` (never by forking a kernel). The
+    sandbox's watchdog (``timeout_s``) and memory cap (whole tree) apply; how each process ended
+    is in ``result.outcomes``. A ``live`` display gets the child's steps as they are reported.
+
+    Example:
+        >>> r = fit_in_sandbox(intra_op_threads=1, steps=10, epochs=1)   # doctest: +SKIP
+        >>> r.facts["intra_op_threads"]                                   # doctest: +SKIP
+        1
+    """
+    if params is not None and overrides:
+        raise ValueError("give either params or keyword overrides, not both")
+    p = params or GeneratorFitParams.default(**overrides)
+    check_choice("start method", start_method, ("spawn", "forkserver", "fork"))
+    env = {}
+    if intra_op_threads is not None:
+        env["TF_NUM_INTRAOP_THREADS"] = str(check_int("intra-op threads", intra_op_threads, 1, 256))
+    tracer = Tracer()
+
+    def on_poll(progress: Progress) -> None:
+        for m in progress.new_messages:
+            if live is None:
+                continue
+            if m.get("event") == "start":
+                live.start(tracer, m["total"], m["bound_rate"], m["sequential_rate"])
+            elif m.get("event") == "step":
+                live.step()
+            elif m.get("event") == "finish":
+                live.finish()
+
+    with tempfile.TemporaryDirectory(prefix="fitscope-fit-") as tmp:
+        out = os.path.join(tmp, "result.json")
+        code = _SANDBOX_CODE.format(method=start_method, params=vars(p), out=out,
+                                    time_budget_s=time_budget_s)
+        run = run_python(code=code, env=env, timeout_s=timeout_s, memory_cap_mb=memory_cap_mb,
+                         on_poll=on_poll)
+        if not os.path.exists(out):
+            why = run.exceptions[-1][1] if run.exceptions else run.root.how
+            raise RuntimeError(f"the sandboxed run did not finish: {why}")
+        with open(out) as f:
+            result = RunResult.from_dict(json.load(f))
+    result.outcomes = run.outcomes
+    result.facts["intra_op_threads"] = intra_op_threads
+    result.facts["sandbox_peak_memory_bytes"] = run.peak_memory_bytes
+    result.facts["sandbox_wall_s"] = run.wall_s
+    result.name += " in a fresh interpreter" + (f", {intra_op_threads} intra-op thread(s)"
+                                                 if intra_op_threads else "")
+    return result
+
+
 def _generator_facts(result: RunResult, tracer: Tracer, trace_cb: Any, peeked: int, main: int,
                      p: GeneratorFitParams, costs: dict[str, float]) -> dict[str, Any]:
     nexts = sorted(result.spans_of("generator"), key=lambda s: s.start_ns)
     after = nexts[peeked:]
-    by_role: dict[str, int] = {}
+    next_by_role: dict[str, int] = {}
     for s in nexts:
         role = result.roles.get(s.tid, "unknown")
-        by_role[role] = by_role.get(role, 0) + 1
+        next_by_role[role] = next_by_role.get(role, 0) + 1
     steps = sorted(result.spans_of("train"), key=lambda s: s.start_ns)
     overlapping = sum(1 for a, b in zip(steps, steps[1:]) if b.start_ns < a.end_ns)
     windows = result.windows("train", leave_out="ui")
     per_thread = result.cpu.by_thread_s(windows)
     process_cpu = sum(per_thread.values())
+    by_role: dict[str, float] = {}
+    for tid, seconds in per_thread.items():
+        role = result.roles.get(tid, "unknown")
+        by_role[role] = by_role.get(role, 0.0) + seconds
     wall = sum(b - a for a, b in windows) / 1e9
     samples_inside = sum(1 for t in result.cpu.t_ns if any(a <= t <= b for a, b in windows))
     intra = os.environ.get("TF_NUM_INTRAOP_THREADS", "")
@@ -200,7 +327,7 @@ def _generator_facts(result: RunResult, tracer: Tracer, trace_cb: Any, peeked: i
         "peeked": peeked,
         "peeked_on_main": sum(1 for s in nexts[:peeked] if s.tid == main),
         "next_calls_total": len(nexts),
-        "next_calls_by_role": by_role,
+        "next_calls_by_role": next_by_role,
         "main_after_peek": sum(1 for s in after if s.tid == main),
         "total_after_peek": len(after),
         "stacks": {result.roles.get(tid, str(tid)) + f" (tid {tid})": keras_frames(stack)
@@ -211,6 +338,7 @@ def _generator_facts(result: RunResult, tracer: Tracer, trace_cb: Any, peeked: i
         "overlapping_steps": overlapping,
         "train_cpu_s": process_cpu,
         "train_main_cpu_s": per_thread.get(main, 0.0),
+        "train_cpu_by_role": by_role,
         "train_wall_s": wall,
         "cores_busy": process_cpu / wall if wall > 0 else 0.0,
         "cpu_samples_in_training": samples_inside,
@@ -231,3 +359,133 @@ def generator_fit_verdicts(result: RunResult) -> claims.Scorecard:
         claims.c6(f["callbacks_on_main"], f["callbacks_total"], f["overlapping_steps"], f["steps"], budget),
     ])
 
+
+
+def predict_vs_fit(width: int = 1024, batch_size: int = 512, steps: int | None = None,
+                   features: int = 10) -> RunResult:
+    """Cores busy in ``predict`` and in ``fit`` on the same model, arrays and batch size.
+
+    Cores busy = CPU of every thread of the process inside the call / its wall time. Both calls
+    are warmed up first, so tracing the functions is not timed.
+
+    Example:
+        >>> r = predict_vs_fit(width=64, batch_size=64, steps=5)    # doctest: +SKIP
+        >>> sorted(r.facts["cores_busy"])                           # doctest: +SKIP
+        ['fit', 'predict']
+    """
+    import numpy as np
+
+    check_int("model width", width, 1, 4096)
+    check_int("batch size", batch_size, 1, 8192)
+    steps = check_int("steps", steps if steps is not None else (10 if quick_mode() else 40), 2, 10_000)
+    roles = ThreadRoles.current()
+    roles.warm_up_tensorflow()
+    rng = np.random.default_rng(0)
+    x = rng.random((steps * batch_size, features), dtype=np.float32)
+    y = rng.integers(0, 2, steps * batch_size).astype(np.float32)
+    model = _build_model(width, features)
+    model.fit(x[:batch_size], y[:batch_size], batch_size=batch_size, verbose=0)
+    model.predict(x[:batch_size], batch_size=batch_size, verbose=0)
+    tracer = Tracer()
+    with Sampler(interval_s=0.02) as sampler:
+        with tracer.span("predict", "predict"):
+            model.predict(x, batch_size=batch_size, verbose=0)
+        with tracer.span("fit", "train"):
+            model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
+    result = RunResult(name=f"predict vs fit (Dense {width} x 2, batch {batch_size})",
+                       params=dict(width=width, batch_size=batch_size, steps=steps),
+                       spans=tracer.spans(), cpu=sampler.samples, budget=cpu_budget(),
+                       environment=environment_facts())
+    tids = {sp.tid for sp in result.spans if sp.tid is not None} | set(sampler.samples.cpu_ns)
+    result.roles = roles.roles(tids, (), sampler.samples.sampler_tid)
+    cores, wall = {}, {}
+    for span in result.spans:
+        window = [(span.start_ns, span.end_ns)]
+        wall[span.label] = span.duration_s
+        cores[span.label] = sum(result.cpu.by_thread_s(window).values()) / span.duration_s
+    result.facts = {"cores_busy": cores, "wall_s": wall, "steps": steps,
+                    "cpu_samples": len(result.cpu.t_ns)}
+    return result
+
+
+def c5_verdict(result: RunResult) -> claims.Verdict:
+    """C5 from a :func:`predict_vs_fit` result."""
+    c = result.facts["cores_busy"]
+    return claims.c5(c["predict"], c["fit"], result.budget.cpus if result.budget else 1.0)
+
+
+def _train_step_cost(width: int, batch_size: int, features: int = 10, calls: int = 10) -> float:
+    """Wall seconds of one train step of the scenario's model, measured alone."""
+    model = _build_model(width, features)
+    x, y = next(random_batches(batch_size, features))
+    model.train_on_batch(x, y)
+    return _cost_per_call(lambda: model.train_on_batch(x, y), calls)[0]
+
+
+def gil_comparison(ms_per_batch: float | None = None, width: int = 256, batch_size: int = 256,
+                   live: Live | None = None, **overrides: Any) -> dict[str, RunResult]:
+    """The same ``fit`` fed by a generator that sleeps and by one that computes in Python.
+
+    Both generators cost ``ms_per_batch`` per batch; by default that is one train step's measured
+    time, where overlapping the two would help most. Returns {"sleep": ..., "python": ...}.
+
+    Example:
+        >>> runs = gil_comparison(width=64, steps=10, epochs=1)      # doctest: +SKIP
+        >>> sorted(runs)                                              # doctest: +SKIP
+        ['python', 'sleep']
+    """
+    ThreadRoles.current().warm_up_tensorflow()
+    if ms_per_batch is None:
+        ms_per_batch = round(1e3 * _train_step_cost(check_int("model width", width, 0, 4096),
+                                                    check_int("batch size", batch_size, 1, 8192)), 2)
+    return {kind: generator_fit(GeneratorFitParams.default(
+                kind=kind, ms_per_batch=max(ms_per_batch, 0.1), width=width, batch_size=batch_size,
+                **overrides), live=live)
+            for kind in ("sleep", "python")}
+
+
+def _part(name: str, result: RunResult) -> claims.PartEvidence:
+    if result.bounds is None:
+        raise FitscopeInputError(f"the {name} run has no bounds: it trained fewer than 2 steps.")
+    return claims.PartEvidence(name, result.throughput.elapsed_s, result.bounds.sequential_s,
+                               result.bounds.overlapped_s)
+
+
+def c4_verdict(runs: dict[str, RunResult]) -> claims.Verdict:
+    """C4 from :func:`gil_comparison`: the sleeping (GIL-releasing) and the CPU-bound generator."""
+    budget = runs["sleep"].budget.cpus if runs["sleep"].budget else 1.0
+    return claims.c4(_part("sleeping generator", runs["sleep"]),
+                     _part("CPU-bound Python generator", runs["python"]), budget)
+
+
+def generator_fit_panel(time_budget_s: float | None = None) -> Any:
+    """An :class:`~fitscope.widgets.ExperimentPanel` around :func:`generator_fit`.
+
+    The learner picks the data source (plain generator, PyDataset with threads or processes),
+    its work per batch, the model's width and the run's length.
+    """
+    from .widgets import Control, ExperimentPanel
+
+    d = GeneratorFitParams.default()
+
+    def run(live: Live, time_budget_s: float, **values: Any) -> RunResult:
+        return generator_fit(GeneratorFitParams(**values), live=live, time_budget_s=time_budget_s)
+
+    def summarise(r: RunResult) -> str:
+        f = r.facts
+        calls = (f"{f['main_after_peek']} of {f['total_after_peek']} next() calls after the peek ran on "
+                 "the main thread; " if r.params.get("source") == GENERATOR else "")
+        return (f"{r.throughput.steps_per_s:.1f} steps/s; {calls}"
+                f"{f['cores_busy']:.2f} cores busy during training")
+
+    budget = time_budget_s or (20.0 if quick_mode() else 60.0)
+    return ExperimentPanel("A Python data source passed to model.fit", [
+        Control("source", "data source", d.source, "choice", SOURCES),
+        Control("kind", "data work", d.kind, "choice", WORK_KINDS),
+        Control("ms_per_batch", "ms per batch", d.ms_per_batch, "float"),
+        Control("workers", "workers (PyDataset)", d.workers),
+        Control("batch_size", "batch size", d.batch_size),
+        Control("width", "model width (0 = Dense(1))", d.width),
+        Control("steps", "steps per epoch", d.steps),
+        Control("epochs", "epochs", d.epochs),
+    ], run, budget, summarise)

@@ -7,7 +7,10 @@ of the main thread, and each redraw is traced as a "ui" span, which every verdic
 Widget clicks are only processed while the kernel is idle, so a run is bounded by a time budget;
 Kernel > Interrupt stops one early.
 
+Each scenario module builds its own panel from these parts (e.g. ``scenarios.generator_fit_panel``).
+
 Example:
+    >>> from fitscope.scenarios import generator_fit_panel
     >>> panel = generator_fit_panel()      # doctest: +SKIP
     >>> panel                              # doctest: +SKIP
 """
@@ -29,7 +32,7 @@ from .plots import Chart, cpu_by_thread, throughput_figure, timeline
 from .result import RunResult
 from .tracing import Tracer
 
-__all__ = ["Control", "LiveThroughput", "ExperimentPanel", "generator_fit_panel"]
+__all__ = ["Control", "LiveThroughput", "ExperimentPanel"]
 
 
 @dataclass(frozen=True)
@@ -227,31 +230,3 @@ class ExperimentPanel:
             for chart in self._charts_after(result):
                 display(Image(data=chart.png(), alt=chart.summary))
                 print(chart.summary)
-
-
-def generator_fit_panel(time_budget_s: float | None = None) -> ExperimentPanel:
-    """A panel around :func:`fitscope.scenarios.generator_fit` (a generator passed to fit)."""
-    from .environment import quick_mode
-    from .scenarios import GeneratorFitParams, generator_fit
-    from .workloads import WORK_KINDS
-
-    d = GeneratorFitParams.default()
-
-    def run(live: LiveThroughput, time_budget_s: float, **values: Any) -> RunResult:
-        return generator_fit(GeneratorFitParams(**values), live=live, time_budget_s=time_budget_s)
-
-    def summarise(r: RunResult) -> str:
-        f = r.facts
-        return (f"{r.throughput.steps_per_s:.1f} steps/s; {f['main_after_peek']} of "
-                f"{f['total_after_peek']} next() calls after the peek ran on the main thread; "
-                f"{f['cores_busy']:.2f} cores busy during training")
-
-    budget = time_budget_s or (20.0 if quick_mode() else 60.0)
-    return ExperimentPanel("A Python generator passed to model.fit", [
-        Control("kind", "generator work", d.kind, "choice", WORK_KINDS),
-        Control("ms_per_batch", "ms per batch", d.ms_per_batch, "float"),
-        Control("batch_size", "batch size", d.batch_size),
-        Control("width", "model width (0 = Dense(1))", d.width),
-        Control("steps", "steps per epoch", d.steps),
-        Control("epochs", "epochs", d.epochs),
-    ], run, budget, summarise)
