@@ -1,20 +1,72 @@
-"""Execute one notebook with nbclient and save the executed copy: ``python notebook_runner.py IN OUT CWD``.
+"""Execute one notebook with nbclient and save the executed copy.
+
+``python notebook_runner.py [--loopback-up] IN OUT CWD``
 
 The notebook tests call this in a fresh interpreter rather than inside pytest's process: in the
 pytest process, nbclient sometimes received a finished cell's reply only when the per-cell
 timeout ran out (the kernel was idle all along), which turned a 2 s cell into a 300 s one.
+
+``--loopback-up`` brings up ``lo`` first: the tests start this script in a new network namespace
+(``unshare -n``), where only loopback exists and starts down, so the kernel can talk to nbclient
+and nothing can reach any other network. The executed notebook's metadata records the run time
+and the peak memory (RssAnon + RssShmem) of the kernel and every process it started.
 """
 
 from __future__ import annotations
 
+import fcntl
+import socket
+import struct
 import sys
+import threading
 import time
 
 import nbformat
+import psutil
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 CELL_TIMEOUT_S = 300
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
+
+
+def bring_loopback_up() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        request = struct.pack("16sH", b"lo", 0)
+        flags = struct.unpack("16sH", fcntl.ioctl(s, SIOCGIFFLAGS, request))[1]
+        fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH", b"lo", flags | IFF_UP))
+
+
+def _anon_shmem_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            fields = dict(line.split(":", 1) for line in f if ":" in line)
+        return sum(int(fields.get(k, "0 kB").split()[0]) * 1024 for k in ("RssAnon", "RssShmem"))
+    except (OSError, ValueError):
+        return 0
+
+
+class TreeMemory:
+    """Peak memory of this process's descendants (the kernel and its children), polled."""
+
+    def __init__(self, interval_s: float = 0.2) -> None:
+        self.peak_bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval_s,), daemon=True)
+
+    def _run(self, interval_s: float) -> None:
+        me = psutil.Process()
+        while not self._stop.wait(interval_s):
+            total = sum(_anon_shmem_bytes(p.pid) for p in me.children(recursive=True))
+            self.peak_bytes = max(self.peak_bytes, total)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def main(src: str, dst: str, cwd: str) -> int:
@@ -24,15 +76,24 @@ def main(src: str, dst: str, cwd: str) -> int:
                             resources={"metadata": {"path": cwd}})
     started = time.perf_counter()
     status = 0
-    try:
-        client.execute()
-    except CellExecutionError as e:
-        print(str(e).splitlines()[-1], file=sys.stderr)
-        status = 1
+    with TreeMemory() as memory:
+        try:
+            client.execute()
+        except CellExecutionError as e:
+            print(str(e).splitlines()[-1], file=sys.stderr)
+            status = 1
+        except Exception as e:  # a cell timeout or a dead kernel: keep what ran, for the report
+            print(f"{type(e).__name__}: {e}", file=sys.stderr)
+            status = 1
     nb.metadata["fitscope_run_s"] = round(time.perf_counter() - started, 1)
+    nb.metadata["fitscope_peak_memory_bytes"] = memory.peak_bytes
     nbformat.write(nb, dst)
     return status
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(*sys.argv[1:4]))
+    args = sys.argv[1:]
+    if args and args[0] == "--loopback-up":
+        bring_loopback_up()
+        args = args[1:]
+    raise SystemExit(main(*args[:3]))

@@ -121,24 +121,81 @@ def _run_all_and_wait(page, shown_code_cells: int, timeout_s: float) -> None:
     }""", arg=shown_code_cells, timeout=timeout_s * 1000)
 
 
+# Per notebook: a panel control to change after Run All (its label and a new value), then Run.
+# None: the notebook has no panel.
+PANEL_CHANGE = {
+    "00_start_here.ipynb": ("steps per epoch", "12"),
+    "01_generator_with_fit.ipynb": ("steps per epoch", "12"),
+    "02_multiprocessing_trainer.ipynb": None,
+    "03_tfdata_prefetch.ipynb": None,
+    "04_beyond_one_process.ipynb": None,
+}
+
+# Collects every distinct PNG shown inside a widget output, as the page changes.
+WATCH_FRAMES = """() => {
+    window.__frames = new Set();
+    const seen = (node) => {
+        if (node.tagName === 'IMG' && node.src.startsWith('data:image/png') && node.closest('.widget-output'))
+            window.__frames.add(node.src);
+        if (node.querySelectorAll) node.querySelectorAll('.widget-output img').forEach(seen);
+    };
+    new MutationObserver(ms => ms.forEach(m => m.addedNodes.forEach(seen)))
+        .observe(document.body, {childList: true, subtree: true});
+}"""
+
+
+def _panel_status(page) -> str:
+    texts = page.locator(".widget-button", has_text="Run").last.locator(
+        "xpath=following-sibling::*").all_inner_texts()
+    return " ".join(texts).strip()
+
+
+def _frames_counted(page) -> int:
+    counts = [int(m) for t in page.get_by_text(re.compile(r"frame \d+ ·")).all_inner_texts()
+              for m in re.findall(r"frame (\d+) ·", t)]
+    return max(counts, default=0)
+
+
 @pytest.mark.parametrize("name", COLLECTION)
 def test_run_all_in_jupyterlab(lab, browser, name):
+    """Run All, the real end, no errors, widgets rendered and live; then change a control and Run."""
     url, token = lab
     ARTEFACTS.mkdir(exist_ok=True)
+    stem = Path(name).stem
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.goto(f"{url}/lab/tree/{name}?token={token}&reset")
+    page.evaluate(WATCH_FRAMES)
     try:
-        _run_all_and_wait(page, _shown_code_cells(NOTEBOOKS / name), timeout_s=600)
+        _run_all_and_wait(page, _shown_code_cells(NOTEBOOKS / name), timeout_s=900)
     finally:
-        page.screenshot(path=str(ARTEFACTS / f"{Path(name).stem}.png"), full_page=True)
-        (ARTEFACTS / f"{Path(name).stem}.txt").write_text(
+        page.screenshot(path=str(ARTEFACTS / f"{stem}.png"), full_page=True)
+        (ARTEFACTS / f"{stem}.txt").write_text(
             f"prompts: {_prompts(page)}\n\n" + page.locator(".jp-Notebook").inner_text())
     text = page.locator(".jp-Notebook").inner_text()
-    assert "Error displaying widget" not in text
+    assert "Error displaying widget" not in text and "Loading widget" not in text
     assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
                         ).filter(has_text="Traceback").count() == 0
     assert not re.search(r"Traceback \(most recent call last\)", text)
+    change = PANEL_CHANGE[name]
+    if change is None:
+        context.close()
+        return
     assert page.locator(".widget-button", has_text="Run").count() >= 1, "the panel did not render"
-    assert page.get_by_text(re.compile(r"frame \d+ · step")).count() >= 1
+    assert _frames_counted(page) >= 3, "the live panel drew fewer than 3 frames"
+    assert page.evaluate("() => window.__frames.size") >= 3, "the live image did not change"
+
+    label, value = change
+    before = _panel_status(page)
+    field = page.locator(".widget-inline-hbox", has_text=label).locator("input").first
+    field.fill(value)
+    field.press("Tab")
+    page.locator(".widget-button", has_text="Run").last.click()
+    page.wait_for_function("""(before) => {
+        const b = [...document.querySelectorAll('.widget-button')]
+            .filter(x => x.textContent.includes('Run')).pop();
+        const status = [...b.parentElement.children].filter(x => x !== b).map(x => x.innerText).join(' ').trim();
+        return status.startsWith('Done') && status !== before && !b.disabled;
+    }""", arg=before, timeout=300_000)
+    page.screenshot(path=str(ARTEFACTS / f"{stem}-after-rerun.png"), full_page=True)
     context.close()

@@ -31,6 +31,20 @@ def test_c3(cores, budget, free, step_ms, verdict):
     assert v.verdict == verdict and f"B = {budget:g}" in v.because
 
 
+@pytest.mark.parametrize("cores, free_cpus, verdict", [
+    (0.9, 0.8, INCONCLUSIVE), (0.9, 1.9, HOLDS), (1.4, 0.8, DOES_NOT_HOLD), (0.9, None, HOLDS)])
+def test_c3_on_a_crowded_machine(cores, free_cpus, verdict):
+    v = claims.c3(cores, 2, True, 30, free_cpus=free_cpus)
+    assert v.verdict == verdict
+    assert ("Other processes left only" in v.because) == (verdict == INCONCLUSIVE)
+
+
+def test_c5_on_a_crowded_machine():
+    assert claims.c5(1.8, 1.0, 2, free_cpus=1.0).verdict == INCONCLUSIVE
+    assert claims.c5(1.8, 1.0, 2, free_cpus=2.0).verdict == HOLDS
+    assert claims.c5(1.8, 1.6, 2, free_cpus=1.0).verdict == DOES_NOT_HOLD
+
+
 def test_c4_parts_and_combination():
     overlapped = PartEvidence("sleep", 1.05, 2.0, 1.0)
     sequential = PartEvidence("python", 1.95, 2.0, 1.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import COLLECTION, NOTEBOOKS, child_pids, shm_semaphores
+from conftest import COLLECTION, NOTEBOOKS, ROOT, child_pids, shm_semaphores
 
 
 def test_the_collection_list_matches_the_folder():
@@ -35,14 +36,36 @@ def test_has_one_title_and_hidden_solution_cells(name):
     assert hidden and all(c.cell_type == "code" for c in hidden)
 
 
+def _offline_prefix() -> list[str]:
+    """``unshare -n`` when this machine allows a new network namespace (root on Linux does)."""
+    try:
+        ok = subprocess.run(["unshare", "-n", "true"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        ok = False
+    if ok:
+        return ["unshare", "-n"]
+    if os.environ.get("CI"):
+        pytest.fail("`unshare -n` is not allowed here: the notebooks must run without network")
+    return []
+
+
+# Binder limits a kernel to one CPU: every notebook also runs confined to CPU 0.
+CONDITIONS = {"all CPUs": [], "one CPU": ["taskset", "-c", "0"]}
+MEMORY_LIMIT_BYTES = 2 * 2**30
+RUNS_LOG = ROOT / "artefacts" / "notebook_runs.jsonl"
+
+
 @pytest.mark.notebook
+@pytest.mark.parametrize("condition", CONDITIONS)
 @pytest.mark.parametrize("name", COLLECTION)
-def test_runs_top_to_bottom_in_quick_mode(name, jupyter_path, tmp_path):
+def test_runs_top_to_bottom_in_quick_mode(name, condition, jupyter_path, tmp_path):
+    """Quick mode, no network (only loopback), then no survivors, no leaked semaphores, < 2 GB."""
     sems_before, kids_before = shm_semaphores(), child_pids()
+    offline = _offline_prefix()
     out = tmp_path / name
     run = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("notebook_runner.py")), str(NOTEBOOKS / name),
-         str(out), str(tmp_path)],
+        [*offline, *CONDITIONS[condition], sys.executable, str(Path(__file__).with_name("notebook_runner.py")),
+         *(["--loopback-up"] if offline else []), str(NOTEBOOKS / name), str(out), str(tmp_path)],
         env={**os.environ, "FITSCOPE_QUICK": "1"}, capture_output=True, text=True, timeout=1800)
     assert out.exists(), run.stderr[-3000:]
     nb = nbformat.read(out, as_version=4)
@@ -51,6 +74,15 @@ def test_runs_top_to_bottom_in_quick_mode(name, jupyter_path, tmp_path):
     assert not errors and run.returncode == 0, errors or run.stderr[-3000:]
     kernel_line = nb.cells[-1].outputs[0].text
     assert kernel_line.strip() == f"KERNEL {sys.executable}", "the kernel is not the venv's"
+    if condition == "one CPU":
+        printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+        assert "B = 1 CPU" in printed, "the environment line should report the one-CPU budget"
     assert child_pids() - kids_before == set(), "processes survived the notebook"
     assert shm_semaphores() - sems_before == set(), "semaphores leaked"
-    print(f"{name}: {nb.metadata['fitscope_run_s']} s in quick mode")
+    peak = nb.metadata["fitscope_peak_memory_bytes"]
+    assert 0 < peak < MEMORY_LIMIT_BYTES, f"kernel and children peaked at {peak / 2**20:.0f} MiB"
+    RUNS_LOG.parent.mkdir(exist_ok=True)
+    with RUNS_LOG.open("a") as log:
+        log.write(json.dumps({"notebook": name, "condition": condition, "offline": bool(offline),
+                              "run_s": nb.metadata["fitscope_run_s"],
+                              "peak_memory_mib": round(peak / 2**20)}) + "\n")

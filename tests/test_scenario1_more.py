@@ -73,7 +73,8 @@ def test_predict_vs_fit_measures_both_calls():
     cores = r.facts["cores_busy"]
     assert set(cores) == {"predict", "fit"} and all(c > 0 for c in cores.values())
     v = c5_verdict(r)
-    assert v.verdict == claims.c5(cores["predict"], cores["fit"], r.budget.cpus).verdict
+    assert 0 <= r.facts["free_cpus"] <= r.budget.cpus
+    assert v.verdict == claims.c5(cores["predict"], cores["fit"], r.budget.cpus, r.facts["free_cpus"]).verdict
 
 
 def test_gil_comparison_gives_both_generators_the_same_cost():

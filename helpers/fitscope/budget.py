@@ -15,10 +15,14 @@ Example:
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CpuBudget", "Bounds", "cpu_budget", "sequential_bound", "overlapped_bound", "bounds"]
+import psutil
+
+__all__ = ["CpuBudget", "Bounds", "OtherLoad", "cpu_budget", "sequential_bound", "overlapped_bound",
+           "bounds"]
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,8 @@ class CpuBudget:
     def describe(self) -> str:
         """One phrase, e.g. ``B = 2 CPUs (CPU affinity 2; no cgroup quota)``."""
         quota = "no cgroup quota" if self.quota is None else f"cgroup quota {self.quota:g} CPUs"
-        return f"B = {self.cpus:g} CPUs (affinity {self.affinity}; {quota})"
+        unit = "CPU" if self.cpus == 1 else "CPUs"
+        return f"B = {self.cpus:g} {unit} (affinity {self.affinity}; {quota})"
 
 
 def _affinity() -> int:
@@ -162,3 +167,35 @@ def bounds(
     return Bounds(
         sequential_bound(t_p, t_c), overlapped_bound(t_p, t_c, workers, budget, cpu_p, cpu_c)
     )
+
+
+class OtherLoad:
+    """How many CPUs other processes kept busy while a block ran, and what that left for us.
+
+    A shared laptop or CI machine can have B = 2 and still leave one core free: a claim about
+    using more than one core can then not be decided. Reads the machine's CPU times (``/proc/stat``).
+
+    Example:
+        >>> with OtherLoad() as load:
+        ...     _ = sum(range(10_000))
+        >>> load.others_cores >= 0
+        True
+    """
+
+    def __enter__(self) -> OtherLoad:
+        self._busy0, self._own0, self._t0 = _machine_busy_s(), time.process_time(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        wall = time.perf_counter() - self._t0
+        others = (_machine_busy_s() - self._busy0) - (time.process_time() - self._own0)
+        self.others_cores = max(0.0, others / wall) if wall > 0 else 0.0
+
+    def free_cpus(self, budget: float) -> float:
+        """CPUs left for this process: B, or fewer if the others crowded the machine's CPUs."""
+        return max(0.0, min(budget, (psutil.cpu_count() or 1) - self.others_cores))
+
+
+def _machine_busy_s() -> float:
+    t = psutil.cpu_times()
+    return sum(t) - t.idle - getattr(t, "iowait", 0.0)

@@ -130,14 +130,28 @@ def c2(main_cpu_s: float, process_cpu_s: float, samples: int,
     return Verdict("C2", DOES_NOT_HOLD if share <= 0.30 else HOLDS, text, ev)
 
 
+MIN_FREE_CPUS = 1.5
+
+
+def _crowded(free_cpus: float | None) -> str:
+    """The INCONCLUSIVE reason when other processes left under MIN_FREE_CPUS CPUs free."""
+    if free_cpus is None or free_cpus >= MIN_FREE_CPUS:
+        return ""
+    return (f" Other processes left only {free_cpus:.1f} CPUs free, so using one core tells "
+            "nothing about what training could use.")
+
+
 def c3(cores_busy: float, budget: float, threads_free: bool = True,
-       step_ms: float | None = None) -> Verdict:
+       step_ms: float | None = None, free_cpus: float | None = None) -> Verdict:
     """Cores busy during training (process CPU / wall) on a compute-heavy model.
 
     ``step_ms`` is the measured CPU cost of one train step; under 5 ms the model is too small
-    to need a second core, so the evidence cannot decide.
+    to need a second core, so the evidence cannot decide. ``free_cpus`` is what other processes
+    left of B during the run (:class:`fitscope.budget.OtherLoad`); HOLDS needs at least
+    ``MIN_FREE_CPUS`` of them, since a crowded machine caps any process near one core.
     """
-    ev = dict(cores_busy=cores_busy, budget=budget, threads_free=threads_free, step_ms=step_ms)
+    ev = dict(cores_busy=cores_busy, budget=budget, threads_free=threads_free, step_ms=step_ms,
+              free_cpus=free_cpus)
     text = f"training kept {cores_busy:.2f} cores busy with {_b(budget)}."
     if step_ms is not None and step_ms < 5:
         return Verdict("C3", INCONCLUSIVE, text + f" A train step cost only {step_ms:.1f} ms of "
@@ -146,6 +160,8 @@ def c3(cores_busy: float, budget: float, threads_free: bool = True,
         return Verdict("C3", INCONCLUSIVE, text + " One CPU cannot show multi-core use.", ev)
     if cores_busy >= 1.3:
         return Verdict("C3", DOES_NOT_HOLD, text, ev)
+    if cores_busy <= 1.05 and threads_free and _crowded(free_cpus):
+        return Verdict("C3", INCONCLUSIVE, text + _crowded(free_cpus), ev)
     if cores_busy <= 1.05 and threads_free:
         return Verdict("C3", HOLDS, text, ev)
     why = " TensorFlow's threads were limited." if not threads_free else ""
@@ -189,17 +205,21 @@ def c4(io_bound: PartEvidence, cpu_bound: PartEvidence, budget: float) -> Verdic
     return Verdict("C4", _combine(parts), text, ev)
 
 
-def c5(cores_predict: float, cores_fit: float, budget: float) -> Verdict:
-    """Cores busy in predict and in fit on the same model and batch."""
-    ev = dict(cores_predict=cores_predict, cores_fit=cores_fit, budget=budget)
+def c5(cores_predict: float, cores_fit: float, budget: float, free_cpus: float | None = None) -> Verdict:
+    """Cores busy in predict and in fit on the same model and batch (``free_cpus`` as in :func:`c3`)."""
+    ev = dict(cores_predict=cores_predict, cores_fit=cores_fit, budget=budget, free_cpus=free_cpus)
     text = (f"predict kept {cores_predict:.2f} cores busy and fit {cores_fit:.2f}, "
             f"with {_b(budget)}.")
     if budget < 2:
         return Verdict("C5", INCONCLUSIVE, text + " One CPU cannot show multi-core use.", ev)
     if cores_predict >= 1.3 and cores_fit >= 1.3:
         return Verdict("C5", DOES_NOT_HOLD, text, ev)
+    if cores_predict >= 1.3 and cores_fit <= 1.05 and _crowded(free_cpus):
+        return Verdict("C5", INCONCLUSIVE, text + _crowded(free_cpus), ev)
     if cores_predict >= 1.3 and cores_fit <= 1.05:
         return Verdict("C5", HOLDS, text, ev)
+    if _crowded(free_cpus):
+        return Verdict("C5", INCONCLUSIVE, text + _crowded(free_cpus), ev)
     return Verdict("C5", INCONCLUSIVE, text + " Not both past a threshold (1.05 / 1.3).", ev)
 
 

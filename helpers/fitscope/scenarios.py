@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import tempfile
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from . import claims
-from .budget import bounds, cpu_budget
+from .budget import OtherLoad, bounds, cpu_budget
 from .environment import environment_facts, quick_mode
 from .errors import FitscopeInputError, check_choice, check_int, check_positive
 from .result import RunResult
@@ -36,7 +37,7 @@ from .workloads import WORK_KINDS, batch_work, random_batches
 
 __all__ = ["Live", "SOURCES", "GeneratorFitParams", "generator_fit", "fit_in_sandbox", "generator_fit_verdicts",
            "keras_frames", "predict_vs_fit", "c5_verdict", "gil_comparison", "c4_verdict",
-           "generator_fit_panel"]
+           "generator_fit_panel", "processes_note", "scenario1_scorecard"]
 
 GENERATOR, PYDATASET_THREADS, PYDATASET_PROCESSES = "generator", "PyDataset threads", "PyDataset processes"
 SOURCES = (GENERATOR, PYDATASET_THREADS, PYDATASET_PROCESSES)
@@ -182,11 +183,13 @@ def _fit_here(p: GeneratorFitParams, live: Live | None, time_budget_s: float | N
     if live is not None:
         live.start(tracer, total, n / b.overlapped_s, n / b.sequential_s)
     deadline = time.perf_counter() + time_budget_s if time_budget_s else None
-    with Sampler(interval_s=0.02) as sampler:
+    with Sampler(interval_s=0.02) as sampler, OtherLoad() as load:
         model.fit(source, steps_per_epoch=p.steps, epochs=p.epochs, verbose=0, shuffle=False,
                   callbacks=[trace_cb, _control_callback(live, deadline)])
     if live is not None:
         live.finish()
+    model = source = None  # tf.data's iterator threads end when the iterator is collected,
+    gc.collect()           # not when fit returns
 
     spans = tracer.spans()
     ends = trace_cb.batch_ends_ns
@@ -208,6 +211,7 @@ def _fit_here(p: GeneratorFitParams, live: Live | None, time_budget_s: float | N
         result.throughput = tp
     result.facts = _generator_facts(result, tracer, trace_cb, peeked, roles.main, p,
                                     dict(t_p1=t_p1, cpu_p1=cpu_p1, t_c1=t_c1, cpu_c1=cpu_c1))
+    result.facts["free_cpus"] = load.free_cpus(budget.cpus)
     return result
 
 
@@ -248,13 +252,16 @@ if __name__ == "__main__":
 
 
 def fit_in_sandbox(params: GeneratorFitParams | None = None, *, intra_op_threads: int | None = None,
-                   start_method: str = "forkserver", live: Live | None = None,
+                   start_method: str = "fork", live: Live | None = None,
                    time_budget_s: float | None = None, timeout_s: float = 300.0,
                    memory_cap_mb: float = 1800.0, **overrides: Any) -> RunResult:
     """:func:`generator_fit` in a fresh interpreter with its own TensorFlow configuration.
 
     ``intra_op_threads`` is set as TF_NUM_INTRAOP_THREADS before TensorFlow is imported; worker
-    processes of a PyDataset start with ``start_method`` (never by forking a kernel). The
+    processes of a PyDataset start with ``start_method``, forked from this fresh interpreter, never
+    from a kernel. Fork is Keras's own choice on Linux; with spawn or forkserver, Keras 3.15's
+    worker pool intermittently failed here (workers died unpickling an already released
+    semaphore: 2 of 4 runs), while fork passed 5 of 5. The
     sandbox's watchdog (``timeout_s``) and memory cap (whole tree) apply; how each process ended
     is in ``result.outcomes``. A ``live`` display gets the child's steps as they are reported.
 
@@ -355,7 +362,8 @@ def generator_fit_verdicts(result: RunResult) -> claims.Scorecard:
     return claims.Scorecard([
         claims.c1(f["main_after_peek"], f["total_after_peek"], f["peeked"], f["peeked_on_main"], budget),
         claims.c2(f["train_main_cpu_s"], f["train_cpu_s"], f["cpu_samples_in_training"], budget),
-        claims.c3(f["cores_busy"], budget, f["threads_free"], 1e3 * f["costs_per_step"]["cpu_c1"]),
+        claims.c3(f["cores_busy"], budget, f["threads_free"], 1e3 * f["costs_per_step"]["cpu_c1"],
+                  f.get("free_cpus")),
         claims.c6(f["callbacks_on_main"], f["callbacks_total"], f["overlapping_steps"], f["steps"], budget),
     ])
 
@@ -387,7 +395,7 @@ def predict_vs_fit(width: int = 1024, batch_size: int = 512, steps: int | None =
     model.fit(x[:batch_size], y[:batch_size], batch_size=batch_size, verbose=0)
     model.predict(x[:batch_size], batch_size=batch_size, verbose=0)
     tracer = Tracer()
-    with Sampler(interval_s=0.02) as sampler:
+    with Sampler(interval_s=0.02) as sampler, OtherLoad() as load:
         with tracer.span("predict", "predict"):
             model.predict(x, batch_size=batch_size, verbose=0)
         with tracer.span("fit", "train"):
@@ -404,14 +412,15 @@ def predict_vs_fit(width: int = 1024, batch_size: int = 512, steps: int | None =
         wall[span.label] = span.duration_s
         cores[span.label] = sum(result.cpu.by_thread_s(window).values()) / span.duration_s
     result.facts = {"cores_busy": cores, "wall_s": wall, "steps": steps,
-                    "cpu_samples": len(result.cpu.t_ns)}
+                    "cpu_samples": len(result.cpu.t_ns), "free_cpus": load.free_cpus(result.budget.cpus)}
     return result
 
 
 def c5_verdict(result: RunResult) -> claims.Verdict:
     """C5 from a :func:`predict_vs_fit` result."""
     c = result.facts["cores_busy"]
-    return claims.c5(c["predict"], c["fit"], result.budget.cpus if result.budget else 1.0)
+    return claims.c5(c["predict"], c["fit"], result.budget.cpus if result.budget else 1.0,
+                     result.facts.get("free_cpus"))
 
 
 def _train_step_cost(width: int, batch_size: int, features: int = 10, calls: int = 10) -> float:
@@ -489,3 +498,26 @@ def generator_fit_panel(time_budget_s: float | None = None) -> Any:
         Control("steps", "steps per epoch", d.steps),
         Control("epochs", "epochs", d.epochs),
     ], run, budget, summarise)
+
+
+def processes_note(result: RunResult) -> str:
+    """One sentence on what worker processes could win here, from a run's own bounds and B."""
+    if result.bounds is None or result.budget is None:
+        raise FitscopeInputError("this run has no bounds: it trained fewer than 2 steps.")
+    b, cpus, measured = result.bounds, result.budget.cpus, result.throughput.elapsed_s
+    if cpus < 2:
+        return (f"With B = {cpus:g}, data work and training share one CPU: the best possible time is "
+                f"{b.overlapped_s:.2f} s against {b.sequential_s:.2f} s one after the other, so extra "
+                f"processes can only add start-up and transfer costs (measured {measured:.2f} s).")
+    return (f"With B = {cpus:g}, worker processes can make Python data while training runs: the best "
+            f"possible time is {b.overlapped_s:.2f} s against {b.sequential_s:.2f} s one after the "
+            f"other; measured {measured:.2f} s ({100 * b.efficiency(measured):.0f}% of the bound).")
+
+
+def scenario1_scorecard(article: RunResult, big: RunResult, gil: dict[str, RunResult],
+                        predict_fit: RunResult) -> claims.Scorecard:
+    """C1–C6: C1 from the article's run, C2, C3, C6 from the compute-heavy run, C4, C5 their own."""
+    first = {v.claim_id: v for v in generator_fit_verdicts(article)}
+    heavy = {v.claim_id: v for v in generator_fit_verdicts(big)}
+    return claims.Scorecard([first["C1"], heavy["C2"], heavy["C3"], c4_verdict(gil),
+                             c5_verdict(predict_fit), heavy["C6"]])
