@@ -10,6 +10,11 @@ timeout ran out (the kernel was idle all along), which turned a 2 s cell into a 
 (``unshare -n``), where only loopback exists and starts down, so the kernel can talk to nbclient
 and nothing can reach any other network. The executed notebook's metadata records the run time
 and the peak memory (RssAnon + RssShmem) of the kernel and every process it started.
+
+Replies are polled in 1 s slices (:class:`SlicedPollClient`): a reply the kernel sent (its header
+time says so) sometimes reached nbclient only when the 300 s cell timeout ran out, as if a ZMQ
+wake-up had been missed; a fresh poll checks the socket's pending events at once, so a missed
+wake-up now costs at most one slice.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import struct
 import sys
 import threading
 import time
+from queue import Empty
+from typing import Any
 
 import nbformat
 import psutil
@@ -69,10 +76,34 @@ class TreeMemory:
         self._thread.join()
 
 
+def _sliced(get_msg: Any, slice_s: float = 1.0) -> Any:
+    async def get_msg_in_slices(timeout: float | None = None) -> Any:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            step = slice_s if deadline is None else min(slice_s, max(0.0, deadline - time.monotonic()))
+            try:
+                return await get_msg(timeout=step)
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+    return get_msg_in_slices
+
+
+class SlicedPollClient(NotebookClient):
+    """nbclient, with its shell and IOPub channels polled in short slices."""
+
+    async def async_start_new_kernel_client(self) -> Any:
+        kc = await super().async_start_new_kernel_client()
+        for channel in (kc.shell_channel, kc.iopub_channel):
+            channel.get_msg = _sliced(channel.get_msg)
+        return kc
+
+
 def main(src: str, dst: str, cwd: str) -> int:
     nb = nbformat.read(src, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell("import sys; print('KERNEL', sys.executable)"))
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
+    client = SlicedPollClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
                             resources={"metadata": {"path": cwd}})
     started = time.perf_counter()
     status = 0

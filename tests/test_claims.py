@@ -22,6 +22,21 @@ def test_c2(main, proc, samples, verdict):
     assert claims.c2(main, proc, samples).verdict == verdict
 
 
+def test_c2_on_a_model_too_small_to_tell():
+    v = claims.c2(0.9, 1.0, 50, 2, step_ms=0.9)
+    assert v.verdict == INCONCLUSIVE and "too small" in v.because
+    assert claims.c2(0.9, 1.0, 50, 2, step_ms=40).verdict == HOLDS
+
+
+def test_rejudge_gives_back_every_verdict():
+    made_up = [claims.c1(0, 98, 2, 2, 2), claims.c2(0.1, 1.0, 50, 2, 30), claims.c3(1.0, 2, True, 30, 0.8),
+               claims.c4(PartEvidence("a", 1.0, 2.0, 1.0), PartEvidence("b", 2.0, 2.0, 1.0), 2),
+               claims.c5(1.8, 1.6, 2, 2.0), claims.c6(10, 10, 0, 5), claims.c7([{"method": "fork"}]),
+               claims.c8(["x"]), claims.c9(["a", "a"]), claims.c10(1.5, True, 1.0), claims.c11(1.4, 1.0, 2)]
+    for v in made_up:
+        assert claims.rejudge(v) == v
+
+
 @pytest.mark.parametrize("cores, budget, free, step_ms, verdict", [
     (1.4, 2, True, 30, DOES_NOT_HOLD), (1.0, 2, True, 30, HOLDS), (1.0, 2, False, 30, INCONCLUSIVE),
     (1.2, 2, True, 30, INCONCLUSIVE), (1.0, 1, True, 30, INCONCLUSIVE), (2.0, 1.5, True, 30, INCONCLUSIVE),

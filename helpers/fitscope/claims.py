@@ -18,7 +18,7 @@ from typing import Any
 
 __all__ = ["HOLDS", "DOES_NOT_HOLD", "DEPENDS", "INCONCLUSIVE", "Claim", "CLAIMS", "Verdict",
            "Scorecard", "PartEvidence", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9",
-           "c10", "c11"]
+           "c10", "c11", "rejudge", "hypotheses"]
 
 HOLDS = "HOLDS"
 DOES_NOT_HOLD = "DOES NOT HOLD"
@@ -115,16 +115,27 @@ def c1(main_after_peek: int, total_after_peek: int, peeked: int, peeked_on_main:
     return Verdict("C1", verdict, text, ev)
 
 
+MIN_STEP_MS = 5.0
+
+
 def c2(main_cpu_s: float, process_cpu_s: float, samples: int,
-       budget: float | None = None) -> Verdict:
-    """Main thread's share of the process CPU during training (drawing left out)."""
-    ev = dict(main_cpu_s=main_cpu_s, process_cpu_s=process_cpu_s, samples=samples, budget=budget)
+       budget: float | None = None, step_ms: float | None = None) -> Verdict:
+    """Main thread's share of the process CPU during training (drawing left out).
+
+    ``step_ms`` is the measured CPU cost of one train step: under ``MIN_STEP_MS`` the math is too
+    small to tell apart from the Python loop around it, so the evidence cannot decide.
+    """
+    ev = dict(main_cpu_s=main_cpu_s, process_cpu_s=process_cpu_s, samples=samples, budget=budget,
+              step_ms=step_ms)
     if samples < MIN_SAMPLES or process_cpu_s < MIN_CPU_S:
         return Verdict("C2", INCONCLUSIVE, f"too little to judge: {samples} CPU samples, "
                        f"{process_cpu_s:.3f} s of CPU during training.", ev)
     share = main_cpu_s / process_cpu_s
     text = _with_b(f"the main thread used {main_cpu_s:.2f} s of the process's {process_cpu_s:.2f} s "
                    f"of CPU during training ({_pct(share)}).", budget)
+    if step_ms is not None and step_ms < MIN_STEP_MS:
+        return Verdict("C2", INCONCLUSIVE, text + f" A train step cost only {step_ms:.1f} ms of CPU: "
+                       "the math is too small to tell apart from the loop that drives it.", ev)
     if 0.30 < share < 0.80:
         return Verdict("C2", INCONCLUSIVE, text + " That is between the thresholds (30% and 80%).", ev)
     return Verdict("C2", DOES_NOT_HOLD if share <= 0.30 else HOLDS, text, ev)
@@ -153,7 +164,7 @@ def c3(cores_busy: float, budget: float, threads_free: bool = True,
     ev = dict(cores_busy=cores_busy, budget=budget, threads_free=threads_free, step_ms=step_ms,
               free_cpus=free_cpus)
     text = f"training kept {cores_busy:.2f} cores busy with {_b(budget)}."
-    if step_ms is not None and step_ms < 5:
+    if step_ms is not None and step_ms < MIN_STEP_MS:
         return Verdict("C3", INCONCLUSIVE, text + f" A train step cost only {step_ms:.1f} ms of "
                        "CPU: too small a model to need a second core.", ev)
     if budget < 2:
@@ -302,3 +313,51 @@ def c11(gil_releasing_speedup: float, cpu_bound_speedup: float, budget: float) -
         return HOLDS if speedup >= 1.3 else DOES_NOT_HOLD if speedup < 1.15 else INCONCLUSIVE
 
     return Verdict("C11", _combine([part(gil_releasing_speedup), part(cpu_bound_speedup)]), text, ev)
+
+
+_RULES = {"C1": c1, "C2": c2, "C3": c3, "C5": c5, "C6": c6, "C7": c7, "C8": c8, "C9": c9,
+          "C10": c10, "C11": c11}
+
+
+def rejudge(v: Verdict) -> Verdict:
+    """Apply the claim's rule again to the verdict's own evidence (e.g. after a JSON round trip).
+
+    A verdict whose evidence is complete gives itself back, so a saved scorecard can be checked.
+
+    Example:
+        >>> v = c9(["ab", "ab"])
+        >>> rejudge(v) == v
+        True
+    """
+    ev = dict(v.evidence)
+    if v.claim_id == "C4":
+        return c4(PartEvidence(**ev["io"]), PartEvidence(**ev["cpu"]), ev["budget"])
+    return _RULES[v.claim_id](**ev)
+
+
+class _Hypotheses(list):
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{c.id}</td><td>{html.escape(c.text)}</td><td><a href='{link}'>{link}</a></td></tr>"
+            for c, link in self)
+        return ("<table><thead><tr><th>id</th><th>the article's claim, as a hypothesis</th>"
+                f"<th>tested in</th></tr></thead><tbody>{rows}</tbody></table>")
+
+    def __str__(self) -> str:
+        return "\n".join(f"{c.id:4s} {c.text} ({link})" for c, link in self)
+
+    __repr__ = __str__
+
+
+NOTEBOOK_FILES = {"01": "01_generator_with_fit.ipynb", "02": "02_multiprocessing_trainer.ipynb",
+                  "03": "03_tfdata_prefetch.ipynb", "04": "04_beyond_one_process.ipynb"}
+
+
+def hypotheses() -> _Hypotheses:
+    """Every claim with the notebook that tests it, shown as a table with links.
+
+    Example:
+        >>> str(hypotheses()).splitlines()[0]
+        'C1   fit consumes a Python generator on the main thread. (01_generator_with_fit.ipynb)'
+    """
+    return _Hypotheses((c, NOTEBOOK_FILES[c.notebook]) for c in CLAIMS.values())

@@ -361,7 +361,8 @@ def generator_fit_verdicts(result: RunResult) -> claims.Scorecard:
     budget = result.budget.cpus if result.budget else 1.0
     return claims.Scorecard([
         claims.c1(f["main_after_peek"], f["total_after_peek"], f["peeked"], f["peeked_on_main"], budget),
-        claims.c2(f["train_main_cpu_s"], f["train_cpu_s"], f["cpu_samples_in_training"], budget),
+        claims.c2(f["train_main_cpu_s"], f["train_cpu_s"], f["cpu_samples_in_training"], budget,
+                  1e3 * f["costs_per_step"]["cpu_c1"]),
         claims.c3(f["cores_busy"], budget, f["threads_free"], 1e3 * f["costs_per_step"]["cpu_c1"],
                   f.get("free_cpus")),
         claims.c6(f["callbacks_on_main"], f["callbacks_total"], f["overlapping_steps"], f["steps"], budget),
