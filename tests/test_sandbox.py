@@ -100,3 +100,20 @@ def test_cpu_and_pss_per_process_are_recorded():
     assert 0.7 <= seen <= 1.3
     assert r.pss and all(b > 0 for _, b in r.pss[:-1])
     assert all(b - a >= 0.9 for (a, _), (b, _) in zip(r.pss, r.pss[1:]))
+
+
+def test_cleanup_leaves_other_processes_semaphores_alone():
+    """A semaphore created elsewhere during the run (here: by the test itself) is not removed."""
+    import multiprocessing
+
+    held = []
+
+    def create_one(progress):
+        if not held:
+            held.append(multiprocessing.get_context("spawn").Semaphore())
+
+    before = shm_semaphores()
+    r = run_python(code="import time; time.sleep(1.0)", timeout_s=30, on_poll=create_one)
+    new = shm_semaphores() - before
+    assert held and new, "the test's own semaphore should exist in /dev/shm"
+    assert not set(r.leftovers_removed) & new

@@ -326,15 +326,31 @@ def _cleanup(proc: subprocess.Popen, seen: dict[int, dict[str, Any]], grace_s: f
     return sorted(_session_members(proc.pid))
 
 
+def _mapped_shm() -> set[str]:
+    """/dev/shm entries some live process has mapped (an open semaphore or shared block)."""
+    mapped: set[str] = set()
+    for maps in glob.glob("/proc/[0-9]*/maps"):
+        try:
+            with open(maps) as f:
+                mapped.update(line.split(None, 5)[-1].strip() for line in f if "/dev/shm/" in line)
+        except OSError:
+            continue
+    return mapped
+
+
 def _remove_new_shm(before: set[str], settle_s: float = 0.5) -> list[str]:
-    """Remove semaphores / shared memory created during the run and still there."""
+    """Remove semaphores / shared memory created during the run and still there.
+
+    Called once the run's whole tree is gone, so an entry a live process still maps belongs to
+    someone else (e.g. another notebook's run at the same time) and is left alone.
+    """
     deadline = time.perf_counter() + settle_s
     new = _shm_entries() - before
     while new and time.perf_counter() < deadline:  # a resource tracker may still be tidying
         time.sleep(0.05)
         new = _shm_entries() - before
     removed = []
-    for path in sorted(new):
+    for path in sorted(new - _mapped_shm()):
         try:
             os.unlink(path)
             removed.append(path)
