@@ -117,3 +117,10 @@ def test_cleanup_leaves_other_processes_semaphores_alone():
     new = shm_semaphores() - before
     assert held and new, "the test's own semaphore should exist in /dev/shm"
     assert not set(r.leftovers_removed) & new
+
+
+def test_a_child_that_died_while_starting_is_not_blamed_on_the_script():
+    stderr = ("Traceback (most recent call last):\n  File \"<string>\", line 1, in <module>\n"
+              "  File \"/usr/lib/python3.11/multiprocessing/spawn.py\", line 122, in spawn_main\n"
+              "FileNotFoundError: [Errno 2] No such file or directory\n")
+    assert exceptions_in(stderr) == [("spawned child", "FileNotFoundError: [Errno 2] No such file or directory")]

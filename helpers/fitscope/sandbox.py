@@ -101,24 +101,28 @@ def exceptions_in(stderr: str) -> list[tuple[str, str]]:
     """(origin, exception line) for every Python traceback in ``stderr``.
 
     ``origin`` is the multiprocessing process name when the traceback was headed
-    "Process <name>:", else "main".
+    "Process <name>:", "spawned child" when it passed through multiprocessing's spawn or
+    forkserver start-up (a child that died before it could run), else "main".
 
     Example:
         >>> exceptions_in("Traceback (most recent call last):\\n  x\\nValueError: bad")
         [('main', 'ValueError: bad')]
     """
     out: list[tuple[str, str]] = []
-    origin, in_traceback, previous = "main", False, ""
+    origin, in_traceback, previous, started_as_child = "main", False, "", False
     for line in stderr.splitlines():
         if line.startswith("Traceback (most recent call last):"):
             match = re.match(r"^Process (.+):$", previous)
             origin = match.group(1) if match else origin if in_traceback else "main"
+            started_as_child = started_as_child if in_traceback else False
             in_traceback = True
+        elif in_traceback and re.search(r"multiprocessing/(spawn|forkserver)\.py", line):
+            started_as_child = True
         elif in_traceback and line and not line[0].isspace():
             if line.startswith(("During handling", "The above exception")):
                 pass
             elif _EXC_LINE.match(line) or ":" in line:
-                out.append((origin, line))
+                out.append(("spawned child" if origin == "main" and started_as_child else origin, line))
                 in_traceback = False
         if line.strip():
             previous = line

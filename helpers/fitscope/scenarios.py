@@ -252,16 +252,14 @@ if __name__ == "__main__":
 
 
 def fit_in_sandbox(params: GeneratorFitParams | None = None, *, intra_op_threads: int | None = None,
-                   start_method: str = "fork", live: Live | None = None,
+                   start_method: str = "forkserver", live: Live | None = None,
                    time_budget_s: float | None = None, timeout_s: float = 300.0,
                    memory_cap_mb: float = 1800.0, **overrides: Any) -> RunResult:
     """:func:`generator_fit` in a fresh interpreter with its own TensorFlow configuration.
 
     ``intra_op_threads`` is set as TF_NUM_INTRAOP_THREADS before TensorFlow is imported; worker
-    processes of a PyDataset start with ``start_method``, forked from this fresh interpreter, never
-    from a kernel. Fork is Keras's own choice on Linux; with spawn or forkserver, Keras 3.15's
-    worker pool intermittently failed here (workers died unpickling an already released
-    semaphore: 2 of 4 runs), while fork passed 5 of 5. The
+    processes of a PyDataset start with ``start_method`` (forkserver by default: no process with
+    TensorFlow's threads running is ever forked; the kernel never is). The
     sandbox's watchdog (``timeout_s``) and memory cap (whole tree) apply; how each process ended
     is in ``result.outcomes``. A ``live`` display gets the child's steps as they are reported.
 
