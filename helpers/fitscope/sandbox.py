@@ -330,16 +330,26 @@ def _cleanup(proc: subprocess.Popen, seen: dict[int, dict[str, Any]], grace_s: f
     return sorted(_session_members(proc.pid))
 
 
-def _mapped_shm() -> set[str]:
-    """/dev/shm entries some live process has mapped (an open semaphore or shared block)."""
-    mapped: set[str] = set()
+def _mapped_shm_inodes() -> set[int]:
+    """Inodes of /dev/shm files some live process has mapped (an open semaphore or shared block).
+
+    By inode, not name: glibc maps a semaphore under a temporary name, then links it to its real one.
+    """
+    mapped: set[int] = set()
     for maps in glob.glob("/proc/[0-9]*/maps"):
         try:
             with open(maps) as f:
-                mapped.update(line.split(None, 5)[-1].strip() for line in f if "/dev/shm/" in line)
-        except OSError:
+                mapped.update(int(line.split()[4]) for line in f if "/dev/shm/" in line)
+        except (OSError, ValueError, IndexError):
             continue
     return mapped
+
+
+def _inode(path: str) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
 
 
 def _remove_new_shm(before: set[str], settle_s: float = 0.5) -> list[str]:
@@ -354,7 +364,8 @@ def _remove_new_shm(before: set[str], settle_s: float = 0.5) -> list[str]:
         time.sleep(0.05)
         new = _shm_entries() - before
     removed = []
-    for path in sorted(new - _mapped_shm()):
+    mapped = _mapped_shm_inodes()
+    for path in sorted(p for p in new if _inode(p) not in mapped):
         try:
             os.unlink(path)
             removed.append(path)
