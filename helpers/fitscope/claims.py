@@ -288,15 +288,16 @@ def c9(checksums: Sequence[str]) -> Verdict:
     return Verdict("C9", DOES_NOT_HOLD if same else INCONCLUSIVE, text, ev)
 
 
-def c10(costly_speedup: float, overlap_visible: bool, arrays_speedup: float) -> Verdict:
+def c10(costly_speedup: float, overlap_visible: bool, arrays_speedup: float,
+        budget: float | None = None) -> Verdict:
     """prefetch vs automatic prefetch injection off, for a costly producer and in-memory arrays."""
     ev = dict(costly_speedup=costly_speedup, overlap_visible=overlap_visible,
-              arrays_speedup=arrays_speedup)
+              arrays_speedup=arrays_speedup, budget=budget)
     costly = HOLDS if costly_speedup >= 1.2 and overlap_visible else DOES_NOT_HOLD
     arrays = HOLDS if arrays_speedup >= 1.2 else DOES_NOT_HOLD
-    text = (f"with a costly producer prefetch gave x{costly_speedup:.2f}"
-            f" (overlap {'visible' if overlap_visible else 'not visible'} on the timeline); "
-            f"with in-memory arrays x{arrays_speedup:.2f}.")
+    text = _with_b(f"with a costly producer prefetch gave x{costly_speedup:.2f}"
+                   f" (overlap {'visible' if overlap_visible else 'not visible'} on the timeline); "
+                   f"with in-memory arrays x{arrays_speedup:.2f}.", budget)
     return Verdict("C10", _combine([costly, arrays]), text, ev)
 
 

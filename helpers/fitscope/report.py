@@ -1,0 +1,179 @@
+"""The scorecard: quick measurements for every claim C1–C11, each decided by its rule.
+
+From a terminal::
+
+    python -m fitscope report                 # measure and print the table
+    python -m fitscope report --json card.json
+    python -m fitscope report --intra-op 1    # TensorFlow parts with 1 intra-op thread
+    python -m fitscope report --parts generator tfdata
+
+Every row is a :class:`~fitscope.claims.Verdict` whose evidence is complete:
+``claims.rejudge(row) == row`` holds after a JSON round trip, so a saved card can be checked.
+
+Example:
+    >>> card = scorecard_from_json(scorecard_to_json(claims.Scorecard([claims.c9(["a", "a"])])))
+    >>> card[0].verdict
+    'DOES NOT HOLD'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from . import claims
+from .budget import cpu_budget
+from .environment import environment_facts
+from .errors import check_choice, check_int
+from .sandbox import run_python
+
+__all__ = ["measure_scorecard", "scorecard_in_sandbox", "scorecard_to_json", "scorecard_from_json",
+           "scorecard_table", "main"]
+
+
+def _scenario1(say: Callable[[str], None]) -> list[claims.Verdict]:
+    from . import scenarios as s1
+
+    say("C1–C6: a generator passed to fit (the article's model, a compute-heavy one, the GIL, predict)")
+    article = s1.generator_fit(kind="sleep", ms_per_batch=0, batch_size=32, width=0)
+    big = s1.generator_fit(kind="sleep", ms_per_batch=0, batch_size=512, width=1024)
+    gil = s1.gil_comparison(width=256, batch_size=256)
+    predict_fit = s1.predict_vs_fit(width=1024, batch_size=512)
+    return list(s1.scenario1_scorecard(article, big, gil, predict_fit))
+
+
+def _trainer(say: Callable[[str], None]) -> list[claims.Verdict]:
+    from . import mp_trainer
+
+    say("C7–C8: the article's multiprocessing trainer under fork, spawn and forkserver (sandboxed)")
+    runs: dict[str, Any] = dict(mp_trainer.article_runs())
+    runs["fork, labels fixed"] = mp_trainer.article_trainer("fork", fix_labels=True, build_parent_model=True)
+    return list(mp_trainer.trainer_verdicts(runs))
+
+
+def _tfdata(say: Callable[[str], None]) -> list[claims.Verdict]:
+    from . import pipelines
+
+    say("C10–C11: tf.data prefetch, and parallel map of GIL-releasing and CPU-bound Python work")
+    naive, prefetched = pipelines.tfdata_pipeline("naive"), pipelines.tfdata_pipeline("prefetch")
+    arrays = {v: pipelines.article_example3(v) for v in ("no prefetch, injection off", "prefetch")}
+    maps = {(kind, par): pipelines.py_function_map(kind, 4.0, parallel=par)
+            for kind in ("numpy", "python") for par in (1, 2)}
+    return [pipelines.c10_verdict(naive, prefetched, arrays["no prefetch, injection off"], arrays["prefetch"]),
+            pipelines.c11_verdict(maps[("numpy", 1)], maps[("numpy", 2)], maps[("python", 1)],
+                                  maps[("python", 2)])]
+
+
+def _distributed(say: Callable[[str], None]) -> list[claims.Verdict]:
+    from . import distributed
+
+    say("C9: MultiWorkerMirroredStrategy with 2 local worker processes (sandboxed)")
+    return [distributed.c9_verdict(distributed.multiworker_training())]
+
+
+PARTS: dict[str, Callable[[Callable[[str], None]], list[claims.Verdict]]] = {
+    "generator": _scenario1, "trainer": _trainer, "tfdata": _tfdata, "distributed": _distributed}
+
+
+def measure_scorecard(say: Callable[[str], None] = print,
+                      parts: tuple[str, ...] = tuple(PARTS)) -> claims.Scorecard:
+    """Measure the claims of ``parts`` in this process (TensorFlow's settings as they are).
+
+    ``say`` gets one line before each part, for progress.
+    """
+    for part in parts:
+        check_choice("part", part, tuple(PARTS))
+    verdicts = [v for part in parts for v in PARTS[part](say)]
+    return claims.Scorecard(sorted(verdicts, key=lambda v: int(v.claim_id[1:])))
+
+
+_SANDBOX_CODE = """\
+from fitscope.report import main
+if __name__ == "__main__":
+    raise SystemExit(main(["report", "--json", {path!r}, "--parts", *{parts!r}]))
+"""
+
+
+def scorecard_in_sandbox(intra_op_threads: int | None = None, timeout_s: float = 1500.0,
+                         memory_cap_mb: float = 4000.0, say: Callable[[str], None] = print,
+                         parts: tuple[str, ...] = tuple(PARTS)) -> claims.Scorecard:
+    """:func:`measure_scorecard` in a fresh interpreter, with TF_NUM_INTRAOP_THREADS set before import.
+
+    Every sandbox the scorecard starts inherits the setting, so all TensorFlow parts use it.
+    """
+    env = {}
+    if intra_op_threads is not None:
+        env["TF_NUM_INTRAOP_THREADS"] = str(check_int("intra-op threads", intra_op_threads, 1, 256))
+    with tempfile.TemporaryDirectory(prefix="fitscope-report-") as tmp:
+        path = os.path.join(tmp, "card.json")
+        run = run_python(code=_SANDBOX_CODE.format(path=path, parts=list(parts)), env=env, timeout_s=timeout_s,
+                         memory_cap_mb=memory_cap_mb)
+        for line in run.stdout.splitlines():
+            if line.startswith("· "):
+                say(line)
+        if not os.path.exists(path):
+            why = run.exceptions[-1][1] if run.exceptions else run.root.how
+            raise RuntimeError(f"the scorecard did not finish in its fresh interpreter: {why}")
+        return scorecard_from_json(Path(path).read_text())
+
+
+def scorecard_to_json(card: claims.Scorecard, extra: dict[str, Any] | None = None) -> str:
+    """The card as JSON: one row per claim with its evidence, plus where it was measured."""
+    rows = [{"id": v.claim_id, "claim": v.claim, "verdict": v.verdict, "because": v.because,
+             "evidence": v.evidence} for v in card]
+    return json.dumps({"rows": rows, **(extra or {})}, indent=2, default=str)
+
+
+def scorecard_from_json(text: str) -> claims.Scorecard:
+    data = json.loads(text)
+    return claims.Scorecard(claims.Verdict(r["id"], r["verdict"], r["because"], r["evidence"])
+                            for r in data["rows"])
+
+
+def scorecard_table(card: claims.Scorecard, width: int = 100) -> str:
+    """A plain-text table: id, verdict, claim, and the evidence sentence, wrapped."""
+    lines = [f"{'id':4s} {'verdict':14s} claim and evidence", "-" * width]
+    for v in card:
+        lines.append(f"{v.claim_id:4s} {v.verdict:14s} {v.claim}")
+        lines += textwrap.wrap(v.because, width=width - 19, initial_indent=" " * 19,
+                               subsequent_indent=" " * 19)
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    """``report [--json PATH] [--intra-op N]`` (called by ``python -m fitscope``)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="fitscope report",
+                                     description="Measure every claim C1-C11 and print the scorecard.")
+    parser.add_argument("report")
+    parser.add_argument("--json", metavar="PATH", help="also save the card (rows with evidence) as JSON")
+    parser.add_argument("--intra-op", type=int, metavar="N",
+                        help="run the TensorFlow parts in a fresh interpreter with N intra-op threads")
+    parser.add_argument("--parts", nargs="+", choices=list(PARTS), default=list(PARTS),
+                        help="measure only these parts (default: all)")
+    args = parser.parse_args(argv)
+    parts = tuple(args.parts)
+
+    def say(line: str) -> None:
+        print(line if line.startswith("· ") else f"· {line}", flush=True)
+
+    if args.intra_op is not None:
+        card = scorecard_in_sandbox(args.intra_op, say=say, parts=parts)
+    else:
+        card = measure_scorecard(say, parts)
+    budget = cpu_budget()
+    print(f"\nScorecard ({budget.describe()}"
+          + (f", {args.intra_op} intra-op thread(s)" if args.intra_op else "") + ")\n")
+    print(scorecard_table(card))
+    if args.json:
+        Path(args.json).write_text(scorecard_to_json(card, {
+            "budget": budget.cpus, "intra_op_threads": args.intra_op, "environment": environment_facts()}))
+        print(f"\nsaved {args.json}", file=sys.stderr)
+    return 0
