@@ -25,7 +25,8 @@ from .result import RunResult
 from .threads import ROLE_ORDER
 
 __all__ = ["OKABE_ITO", "CATEGORY_COLOURS", "ROLE_COLOURS", "Chart", "timeline", "cpu_by_thread",
-           "throughput", "throughput_figure", "comparison"]
+           "throughput", "throughput_figure", "comparison", "memory_by_process", "cpu_by_process",
+           "pipeline_timeline", "loss_by_worker"]
 
 OKABE_ITO = {
     "orange": "#E69F00", "sky blue": "#56B4E9", "bluish green": "#009E73", "yellow": "#F0E442",
@@ -244,3 +245,189 @@ def comparison(rows: Sequence[tuple[str, float, float | None]], unit: str = "s",
     parts = [f"{n} {m:.2f} {unit}" + (f" (bound {b:.2f}, {100 * b / m:.0f}% efficient)"
                                       if b and m > 0 else "") for n, m, b in rows]
     return Chart(fig, "Comparison: " + "; ".join(parts) + ".")
+
+
+_PROCESS_COLOURS = [OKABE_ITO[k] for k in ("blue", "orange", "bluish green", "vermillion",
+                                           "reddish purple", "sky blue", "yellow", "black")]
+
+
+def memory_by_process(series: dict[str, tuple[Sequence[float], Sequence[float]]],
+                      cap_mb: float | None = None, title: str = "Memory per process",
+                      size: tuple[float, float] = (8, 3.2)) -> Chart:
+    """Memory (MB) over time, one line per process, the tree's total and the cap if given.
+
+    ``series`` maps a process label to (times in s, memory in MB), e.g. from a sandbox's polls.
+
+    Example:
+        >>> memory_by_process({"parent": ([0, 1], [200, 210])}, cap_mb=900).summary
+        'Memory: parent peaked at 210 MB; the whole tree at 210 MB (cap 900 MB).'
+    """
+    fig = Figure(figsize=size, layout="constrained")
+    ax = fig.add_subplot()
+    totals: dict[float, float] = defaultdict(float)
+    for i, (label, (t, mb)) in enumerate(series.items()):
+        ax.plot(t, mb, color=_PROCESS_COLOURS[i % len(_PROCESS_COLOURS)], lw=1.5, label=label)
+        for a, b in zip(t, mb):
+            totals[a] += b
+    if len(series) > 1 and totals:
+        ts = sorted(totals)
+        ax.plot(ts, [totals[a] for a in ts], color=_OTHER, lw=1, ls="-.", label="whole tree")
+    if cap_mb:
+        ax.axhline(cap_mb, color=OKABE_ITO["vermillion"], ls="--", lw=1, label=f"cap ({cap_mb:g} MB)")
+    ax.set_xlabel("time since start (s)")
+    ax.set_ylabel("RssAnon + RssShmem (MB)")
+    ax.set_ylim(bottom=0)
+    ax.set_title(title)
+    if series:
+        ax.legend(fontsize=7, loc="upper left")
+    if not series:
+        return Chart(fig, "Memory: no process was sampled.")
+    peaks = ", ".join(f"{label} peaked at {max(mb, default=0):.0f} MB"
+                      for label, (_, mb) in series.items())
+    total = max(totals.values(), default=0.0)
+    cap = f" (cap {cap_mb:g} MB)" if cap_mb else ""
+    return Chart(fig, f"Memory: {peaks}; the whole tree at {total:.0f} MB{cap}.")
+
+
+def cpu_by_process(series: dict[str, tuple[Sequence[float], Sequence[float]]],
+                   budget: float | None = None, title: str = "CPU by process") -> Chart:
+    """Cores busy over time stacked by process, from each process's cumulative CPU seconds.
+
+    ``series`` maps a process label to (times in s, CPU seconds used so far).
+
+    Example:
+        >>> chart = cpu_by_process({"trainer": ([0, 1, 2], [0, 0.5, 1.5])}, budget=2)
+        >>> chart.summary.endswith("over 2.0 s of wall time (0.75 cores busy on average, B = 2).")
+        True
+    """
+    fig = Figure(figsize=(8, 3.2), layout="constrained")
+    ax = fig.add_subplot()
+    grid = sorted({a for t, _ in series.values() for a in t})
+    mids = [(a + b) / 2 for a, b in zip(grid, grid[1:])]
+    stacks, labels, used = [], [], {}
+    for label, (t, cpu) in series.items():
+        at = dict(zip(t, cpu))
+        rates = [(at[b] - at[a]) / (b - a) if a in at and b in at and b > a else 0.0
+                 for a, b in zip(grid, grid[1:])]
+        stacks.append(rates)
+        labels.append(label)
+        used[label] = max(cpu, default=0.0)
+    if mids:
+        ax.stackplot(mids, stacks, labels=labels,
+                     colors=[_PROCESS_COLOURS[i % len(_PROCESS_COLOURS)] for i in range(len(labels))])
+        ax.legend(fontsize=7, loc="upper left")
+    if budget:
+        ax.axhline(budget, color=OKABE_ITO["black"], ls="--", lw=1)
+        ax.annotate(f"B = {budget:g}", (0, budget), fontsize=8, xytext=(2, 2),
+                    textcoords="offset points")
+    ax.set_xlabel("time since start (s)")
+    ax.set_ylabel("cores busy")
+    ax.set_title(title)
+    wall = grid[-1] - grid[0] if len(grid) > 1 else 0.0
+    total = sum(used.values())
+    if wall <= 0:
+        return Chart(fig, "CPU by process: not enough samples to measure.")
+    parts = ", ".join(f"{label} {s:.2f} s" for label, s in sorted(used.items(), key=lambda kv: -kv[1]))
+    b = f", B = {budget:g}" if budget else ""
+    return Chart(fig, f"CPU by process: {parts}; {total:.2f} s in all over {wall:.1f} s of wall "
+                      f"time ({total / wall:.2f} cores busy on average{b}).")
+
+
+STAGE_COLOURS = {"open": OKABE_ITO["vermillion"], "read": OKABE_ITO["yellow"],
+                 "map": OKABE_ITO["bluish green"], "wait": "#BBBBBB"}
+
+
+def _packed(spans: Sequence) -> list[list]:
+    """Spans put into as few rows as possible with no overlap inside a row (first fit)."""
+    rows: list[list] = []
+    for s in sorted(spans, key=lambda s: s.start_ns):
+        for row in rows:
+            if row[-1].end_ns <= s.start_ns:
+                row.append(s)
+                break
+        else:
+            rows.append([s])
+    return rows
+
+
+def pipeline_timeline(result: RunResult, max_lanes: int = 14) -> Chart:
+    """A lane per OS thread that recorded spans, then the work timed inside the tf.data graph.
+
+    In-graph spans carry no thread id, so they are packed into as few lanes as needed to show
+    them without overlap: the number of those lanes is how many pieces of tf.data work ran at
+    once, not which threads ran them. Colours: one per tf.data stage (open, read, map), train
+    steps blue, waiting for data grey.
+
+    Example:
+        >>> from fitscope.tracing import Span
+        >>> r = RunResult("x", spans=[Span("read", "tf.data", 0, 5, None),
+        ...                           Span("read", "tf.data", 1, 6, None)])
+        >>> pipeline_timeline(r).summary.split(":")[0]
+        'Pipeline timeline of 0 thread lanes and 2 in-graph lanes'
+    """
+    spans = [s for s in result.spans if s.end_ns > s.start_ns]
+    threads = [t for t in _lanes(result) if t is not None]
+    graph = _packed([s for s in spans if s.tid is None])
+    lanes: list[tuple[str, list]] = [(_lane_label(result, t), [s for s in spans if s.tid == t])
+                                     for t in threads]
+    lanes += [(f"in-graph work, lane {i + 1}", row) for i, row in enumerate(graph)]
+    lanes = lanes[:max_lanes]
+    fig = Figure(figsize=(10, 0.5 * max(len(lanes), 2) + 1.4), layout="constrained")
+    ax = fig.add_subplot()
+    t0 = min((s.start_ns for s in result.spans), default=0)
+    seen: Counter[str] = Counter()
+    for i, (_, lane) in enumerate(lanes):
+        by_key: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        for s in lane:
+            key = s.label if s.category == "tf.data" and s.label in STAGE_COLOURS else s.category
+            by_key[key].append(((s.start_ns - t0) / 1e9, max(s.duration_s, 1e-4)))
+        for key, bars in by_key.items():
+            seen[key] += len(bars)
+            colour = STAGE_COLOURS.get(key) or CATEGORY_COLOURS.get(key, _OTHER)
+            ax.broken_barh(bars, (i - 0.4, 0.8), facecolors=colour)
+    for s in result.spans:
+        if s.category == "epoch":
+            ax.axvline((s.start_ns - t0) / 1e9, color=OKABE_ITO["black"], lw=0.8, ls=":")
+    ax.set_yticks(range(len(lanes)), [label for label, _ in lanes], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("time since the run started (s)")
+    ax.set_title(f"Pipeline timeline: {result.name}")
+    handles = [Patch(color=STAGE_COLOURS.get(k) or CATEGORY_COLOURS.get(k, _OTHER), label=k)
+               for k in sorted(seen)]
+    if handles:
+        fig.legend(handles=handles, loc="outside right upper", fontsize=8)
+    counts = ", ".join(f"{n} {k}" for k, n in seen.most_common())
+    # First fit by start time needs exactly as many lanes as the most spans open at one instant.
+    summary = (f"Pipeline timeline of {len(threads)} thread lanes and {len(graph)} in-graph lanes: "
+               f"{counts or 'no spans'}; at most {len(graph)} pieces of tf.data work ran at once.")
+    return Chart(fig, summary)
+
+
+def loss_by_worker(result: RunResult) -> Chart:
+    """Training loss per step as each worker of a multi-worker run reported it, one line each.
+
+    Reads ``result.facts["per_worker"]`` (see :func:`fitscope.distributed.multiworker_training`);
+    later workers are drawn dashed on top, so identical curves show as one.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    workers = [w for w in result.facts.get("per_worker", []) if w.get("losses")]
+    fig = Figure(figsize=(8, 3.2), layout="constrained")
+    ax = fig.add_subplot()
+    colours = [OKABE_ITO[k] for k in ("blue", "orange", "bluish green", "vermillion")]
+    for i, w in enumerate(workers):
+        ax.plot(range(1, len(w["losses"]) + 1), w["losses"], color=colours[i % len(colours)],
+                ls="-" if i == 0 else (0, (4, 2 + i)), lw=2.5 - 0.6 * min(i, 2),
+                label=f"worker {w['index']} (seed {w.get('seed', '?')})")
+    ax.set_xlabel("training step")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("loss (binary cross-entropy)")
+    ax.set_title(f"Loss per step: {result.name}")
+    if workers:
+        ax.legend(fontsize=8)
+    if not workers:
+        return Chart(fig, "Loss by worker: no worker finished training.")
+    steps = min(len(w["losses"]) for w in workers)
+    diff = max(abs(w["losses"][s] - workers[0]["losses"][s]) for w in workers for s in range(steps))
+    return Chart(fig, f"Loss by worker: {len(workers)} workers over {steps} steps; the largest "
+                      f"difference between workers at any step is {diff:.3g}.")

@@ -1,0 +1,198 @@
+"""Notebook 02's machinery: the article's trainer in the sandbox, the right ways, verdicts, panel."""
+
+from __future__ import annotations
+
+import ipywidgets as w
+import psutil
+import pytest
+from conftest import shm_semaphores
+from fitscope import claims
+from fitscope import mp_trainer as mt
+from fitscope.errors import FitscopeInputError
+from fitscope.result import RunResult
+from fitscope.sandbox import Progress
+
+TIMEOUT_S, CAP_MB = 10.0, 700.0  # short watchdog, small cap: each run ends in seconds
+
+
+def _gone(pids):
+    return all(not psutil.pid_exists(p) or psutil.Process(p).status() == psutil.STATUS_ZOMBIE
+               for p in pids)
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"] * 3 + ["fork"])
+def test_the_article_trainer_leaves_nothing_behind(method):
+    sems_before = shm_semaphores()
+    r = mt.article_trainer(method, timeout_s=TIMEOUT_S, memory_cap_mb=CAP_MB)
+    f = r.facts
+    pids = [p["pid"] for p in f["processes"]]
+    assert len(pids) >= 2, f  # the script and at least one child were seen
+    assert _gone(pids), "a process of the run survived"
+    assert f["survivors"] == []
+    assert shm_semaphores() - sems_before == set(), "a semaphore or shared-memory file leaked"
+    assert f["wall_s"] <= TIMEOUT_S + 5
+    growth = max(f["max_memory_growth_mb_per_s"], 0.0)
+    assert f["peak_memory_mb"] <= CAP_MB + growth * f["poll_s"] * 1.5 + 20
+    assert not f["parent"]["changed"], "only the parent can change the parent's model"
+
+
+@pytest.fixture(scope="module")
+def fork_run():
+    return mt.article_trainer("fork")
+
+
+def test_under_fork_the_trainer_fails_on_the_label_shape_and_the_parent_hangs(fork_run):
+    f = fork_run.facts
+    assert f["trainer"]["steps"] == 0
+    assert "(32,)" in f["trainer"]["error"] and "(32, 1)" in f["trainer"]["error"]
+    assert f["parent"]["built"] is False and f["reached_end_of_script"]
+    assert f["hung_at_exit"] and fork_run.outcomes[0].how.startswith("killed")
+    assert f["producer"]["batches"] > 0
+
+
+def test_verdicts_follow_the_rules_on_the_measured_evidence(fork_run):
+    f = fork_run.facts
+    (evidence,) = mt.c7_runs({"fork": fork_run})
+    assert evidence == {"method": "fork", "useful_updates": 0, "error": f["trainer"]["error"],
+                        "hang": f["hung_at_exit"], "unbounded_growth": f["unbounded_growth"]}
+    c7, c8 = mt.trainer_verdicts({"fork": fork_run})
+    assert c7 == claims.c7([evidence]) and c7.verdict == claims.HOLDS
+    causes = mt.c8_causes({"fork": fork_run})
+    assert c8 == claims.c8(causes) and c8.verdict == claims.DOES_NOT_HOLD
+    assert any(f["trainer"]["error"] in c for c in causes)
+    assert any("never built" in c for c in causes)
+    assert all(claims.SYNCHRONISATION not in c for c in causes)
+
+
+def _made_up(**changes) -> RunResult:
+    facts = {
+        "start_method": "fork", "fix_labels": True, "stopped_by": None, "hung_at_exit": False,
+        "unbounded_growth": False, "child_errors": [], "child_exceptions": 0,
+        "children_died_unpickling": 0, "memory_growth_mb_per_s": 0.0,
+        "parent": {"built": True, "changed": False},
+        "trainer": {"steps": 50, "error": None, "started": True}, "wall_s": 10.0,
+        "producer": {"backlog": 3, "memory_growth_mb_per_s": 0.0},
+    }
+    for key, value in changes.items():
+        if isinstance(value, dict):
+            facts[key] = {**facts[key], **value}
+        else:
+            facts[key] = value
+    return RunResult(name="made up", facts=facts)
+
+
+def test_verdicts_on_made_up_evidence():
+    lost = _made_up()
+    assert mt.c7_runs({"a": lost})[0]["useful_updates"] == 0
+    assert any(c.startswith("lost updates") for c in mt.c8_causes({"a": lost}))
+    updated = _made_up(parent={"changed": True})
+    (ev,) = mt.c7_runs({"a": updated})
+    assert ev["useful_updates"] == 50 and claims.c7([ev]).verdict == claims.DOES_NOT_HOLD
+    deadlock = _made_up(stopped_by="watchdog", trainer={"steps": 0, "started": True})
+    assert "fork deadlock" in mt.c7_runs({"a": deadlock})[0]["error"]
+    assert any("fork deadlock" in c for c in mt.c8_causes({"a": deadlock}))
+    slow_start = _made_up(stopped_by="watchdog", trainer={"steps": None, "started": False})
+    assert "had not started" in mt.c7_runs({"a": slow_start})[0]["error"]
+    assert not any("deadlock" in c for c in mt.c8_causes({"a": slow_start}))
+    spawn = _made_up(start_method="spawn", fix_labels=False, children_died_unpickling=2,
+                     child_errors=["child while starting: FileNotFoundError: x"], child_exceptions=2,
+                     parent={"built": False}, trainer={"steps": None})
+    causes = mt.c8_causes({"s": spawn})
+    assert any(c.startswith("both children died unpickling") and c.endswith("(spawn)") for c in causes)
+    assert claims.c8(causes).verdict == claims.DOES_NOT_HOLD
+
+
+def test_with_fixed_labels_the_child_trains_a_copy_and_the_parent_is_unchanged():
+    r = mt.article_trainer("fork", fix_labels=True, build_parent_model=True, producer_ms=1.0,
+                           timeout_s=TIMEOUT_S)
+    t, parent = r.facts["trainer"], r.facts["parent"]
+    assert parent["built"] and not parent["changed"] and parent["reports"] >= 2
+    assert t["error"] is None
+    if t["steps"]:  # a machine too slow for one step in the watchdog's time proves nothing here
+        assert t["checksum_first"] == parent["checksum_start"]  # fork copied the weights
+        assert t["checksum_last"] != parent["checksum_last"]
+
+
+def test_the_bounded_queue_shuts_down_cleanly_and_trains_in_the_main_process():
+    sems_before = shm_semaphores()
+    r = mt.queue_trainer(steps=30, kind="sleep", ms_per_batch=1.0, start_method="spawn")
+    f = r.facts
+    assert f["finished"] and f["steps"] == 30 and sum(f["worker_batches"]) == 30
+    assert f["worker_exit_codes"] == [0, 0] and f["survivors"] == [] and not f["stopped_early"]
+    assert f["max_backlog"] <= f["maxsize"] and f["weights_changed"]
+    assert f["leftovers_removed"] == [] and shm_semaphores() - sems_before == set()
+    assert r.outcomes[0].how == "exited with code 0"
+    assert r.throughput.steps == 29 and r.bounds.overlapped_s <= r.bounds.sequential_s
+
+
+def test_best_right_way_returns_throughput_and_bounds():
+    r = mt.best_right_way("sleep", 1.0, width=0, steps=20)
+    assert set(r.facts["compared"]) == {"PyDataset", "bounded queue"}
+    assert r.throughput.steps_per_s == max(r.facts["compared"].values())
+    assert r.bound_steps_per_s is not None and r.bounds.overlapped_s <= r.bounds.sequential_s
+    assert mt.right_ways_chart({"best": r}).summary.startswith("Comparison:")
+    unfinished = RunResult(name="never ran", facts={"finished": False, "peak_memory_mb": None})
+    assert mt.right_ways_chart({"best": r, "x": unfinished}).summary.endswith("Did not finish: never ran.")
+    assert "did not finish" in mt.right_way_line(unfinished)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: mt.article_trainer("threads"),
+    lambda: mt.article_trainer("fork", producer_ms=-1),
+    lambda: mt.article_trainer("fork", timeout_s=0),
+    lambda: mt.article_trainer("fork", memory_cap_mb=50),
+    lambda: mt.article_trainer("fork", memory_cap_mb=float("nan")),
+    lambda: mt.article_trainer("fork", memory_cap_mb=100_000),
+    lambda: mt.RightWayParams(workers=0),
+    lambda: mt.RightWayParams(start_method="fork"),
+    lambda: mt.RightWayParams(kind="gpu"),
+    lambda: mt.queue_trainer(maxsize=0),
+])
+def test_bad_api_input_gives_one_sentence(call):
+    with pytest.raises(FitscopeInputError) as e:
+        call()
+    message = str(e.value)
+    assert message.endswith(".") and "\n" not in message
+
+
+@pytest.mark.parametrize("values, start", [
+    ({"memory_cap_mb": 50}, "memory cap (MB) must be at least 300"),
+    ({"seconds": -1}, "seconds must be a finite number above 0"),
+    ({"seconds": 10_000}, "seconds must be at most"),
+    ({"producer_ms": -2}, "producer ms per batch must be"),
+])
+def test_panel_rejects_bad_values_in_one_sentence(values, start):
+    panel = mt.trainer_panel(time_budget_s=30)
+    panel.set(**values)
+    assert panel.run(from_button=True) is None
+    assert panel.message.startswith(start) and "\n" not in panel.message
+    assert not panel.button.disabled
+
+
+def test_panel_runs_with_a_live_view_and_charts_after():
+    panel = mt.trainer_panel(time_budget_s=30)
+    with pytest.raises(FitscopeInputError):
+        panel.set(nonsense=1)
+    r = panel.run(start_method="fork", seconds=TIMEOUT_S, memory_cap_mb=CAP_MB)
+    live = panel.last_live
+    assert isinstance(live, mt.LiveProcesses) and live.frames >= 2 and live.polls > 0
+    assert len(set(live.pngs)) == len(live.pngs)
+    assert panel.message.startswith("Done: fork:")
+    assert r.facts["survivors"] == []
+    memory, cpu = mt.process_charts(r)
+    assert memory.summary.startswith("Memory:") and "parent" in memory.summary
+    assert cpu.summary.startswith("CPU by process:")
+
+
+def test_live_counters_read_the_scripts_reports():
+    live = mt.LiveProcesses(w.Output(), w.HTML(), min_interval_s=0.0, max_share=1.0)
+    rec = mt._Recorder(live)
+    live.start("made up", mt.Limits(10, 500))
+    rec(Progress(0.1, {7: 300 * 2**20}, [
+        {"role": "parent", "event": "end of script", "built": False, "pid": 7, "t": 1.0,
+         "children": {"producer": 8, "trainer": 9}},
+        {"role": "producer", "batches": 120, "backlog": 100, "pid": 8, "t": 1.0}], {7: 1.0}))
+    text = live.counter.value
+    assert "120 batches made" in text and "100 waiting" in text and "never built" in text
+    live.finish()
+    assert rec.label(8) == "producer (8)" and live.frames >= 2
