@@ -27,6 +27,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/pipeline_efficiency.py
 
 html: $(STAMP)
 	FITSCOPE_QUICK=1 $(VENV)/bin/jupyter nbconvert --to html --execute \
