@@ -8,6 +8,7 @@ import math
 import threading
 
 import pytest
+from conftest import child_pids
 from fitscope.errors import FitscopeInputError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,7 +17,15 @@ from hypothesis import strategies as st
 PANELS = {
     "generator_fit_panel": ("fitscope.scenarios", "generator_fit_panel",
                             dict(kind="sleep", ms_per_batch=1.0, batch_size=16, width=0, steps=5, epochs=1)),
+    "tfdata_panel": ("fitscope.pipelines", "tfdata_panel",
+                     dict(open_ms=1.0, read_ms=0.5, map_ms=0.5, train_ms=0.5, elements=16)),
+    "trainer_panel": ("fitscope.mp_trainer", "trainer_panel",
+                      dict(start_method="fork", seconds=5.0, memory_cap_mb=600.0, producer_ms=5.0)),
+    "multiworker_panel": ("fitscope.distributed", "multiworker_panel", dict(steps=3, per_worker_batch=8)),
 }
+# Ten runs each: the panels that start processes run them in sandboxes, so the kernel-thread
+# check covers the in-kernel panels and the trainer's (its sandbox's reader threads must end too).
+TEN_RUNS = ["generator_fit_panel", "tfdata_panel", "trainer_panel"]
 
 BAD_VALUES = st.one_of(st.just(0), st.just(-1), st.just(-0.5), st.just(10**12), st.just(math.nan),
                        st.just(math.inf), st.just("seven"), st.none(), st.just([1, 2]))
@@ -24,7 +33,9 @@ BAD_VALUES = st.one_of(st.just(0), st.just(-1), st.just(-0.5), st.just(10**12), 
 
 def _panel(key: str):
     module, factory, tiny = PANELS[key]
-    return getattr(importlib.import_module(module), factory)(time_budget_s=30), tiny
+    panel = getattr(importlib.import_module(module), factory)(time_budget_s=30)
+    panel.set(**tiny)  # runs that accept a value stay short
+    return panel, tiny
 
 
 @pytest.fixture(scope="module", params=sorted(PANELS))
@@ -60,24 +71,30 @@ def test_an_unknown_control_is_one_sentence(panel_and_tiny):
     assert "\n" not in str(e.value)
 
 
-def test_keyboard_interrupt_stops_the_run_and_the_sampler(panel_and_tiny):
+def test_keyboard_interrupt_stops_the_run_the_sampler_and_every_process(panel_and_tiny):
+    """Kernel › Interrupt arrives in whatever the run is doing: here, the live display's 3rd call."""
     panel, tiny = panel_and_tiny
     original = panel._live_display
+    kids = child_pids()
 
-    class InterruptAtThirdStep:
+    class InterruptAtThirdCall:
         def __init__(self, output, counter):
-            self.inner, self.steps = original(output, counter), 0
+            self.inner, self.calls = original(output, counter), 0
 
         def __getattr__(self, attr):
-            return getattr(self.inner, attr)
+            value = getattr(self.inner, attr)
+            if not callable(value):
+                return value
 
-        def step(self, *args, **kwargs):
-            self.steps += 1
-            if self.steps == 3:
-                raise KeyboardInterrupt
-            return self.inner.step(*args, **kwargs)
+            def counted(*args, **kwargs):
+                self.calls += 1
+                if self.calls == 3:
+                    raise KeyboardInterrupt
+                return value(*args, **kwargs)
 
-    panel._live_display = InterruptAtThirdStep
+            return counted
+
+    panel._live_display = InterruptAtThirdCall
     try:
         panel.set(**tiny)
         assert panel.run(from_button=True) is None
@@ -85,11 +102,12 @@ def test_keyboard_interrupt_stops_the_run_and_the_sampler(panel_and_tiny):
         panel._live_display = original
     assert "Interrupt" in panel.message and not panel.button.disabled
     assert not [t for t in threading.enumerate() if t.name == "fitscope-sampler"]
+    assert child_pids() - kids == set(), "processes survived the interrupt"
     assert panel.run(**tiny) is not None, "the panel works again after the interrupt"
 
 
 @pytest.mark.kernel
-@pytest.mark.parametrize("key", sorted(PANELS))
+@pytest.mark.parametrize("key", TEN_RUNS)
 def test_ten_runs_after_a_warm_run_keep_the_kernel_thread_count(kernel, key):
     module, factory, tiny = PANELS[key]
     out = kernel(f"""
