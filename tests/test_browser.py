@@ -145,7 +145,7 @@ WATCH_FRAMES = """() => {
 
 def _panel_status(page) -> str:
     texts = page.locator(".widget-button", has_text="Run").last.locator(
-        "xpath=following-sibling::*").all_inner_texts()
+        "xpath=following-sibling::*[not(contains(@class, 'widget-button'))]").all_inner_texts()
     return " ".join(texts).strip()
 
 
@@ -189,7 +189,8 @@ def test_run_all_in_jupyterlab(lab, browser, name):
     page.wait_for_function("""(before) => {
         const b = [...document.querySelectorAll('.widget-button')]
             .filter(x => x.textContent.includes('Run')).pop();
-        const status = [...b.parentElement.children].filter(x => x !== b).map(x => x.innerText).join(' ').trim();
+        const status = [...b.parentElement.children].filter(x => !x.classList.contains('widget-button'))
+            .map(x => x.innerText).join(' ').trim();
         return status.startsWith('Done') && status !== before && !b.disabled;
     }""", arg=before, timeout=300_000)
     page.screenshot(path=str(ARTEFACTS / f"{stem}-after-rerun.png"), full_page=True)

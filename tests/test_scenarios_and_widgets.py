@@ -94,3 +94,20 @@ def test_panel_run_draws_at_least_three_different_frames():
     ui = result.spans_of("ui")
     for a, b in result.windows("train", leave_out="ui"):
         assert not any(s.start_ns < b and s.end_ns > a for s in ui)
+
+
+def test_a_saved_panel_result_pools_with_others(tmp_path):
+    from fitscope import plots
+    from fitscope.result import load_folder
+
+    panel = generator_fit_panel(time_budget_s=30)
+    with pytest.raises(FitscopeInputError):
+        panel.save(tmp_path)
+    result = panel.run(**TINY)
+    first = panel.save(tmp_path, label="laptop")
+    (tmp_path / "notes.json").write_text('{"not": "a result"}')
+    pooled = load_folder(tmp_path)
+    assert first.exists() and [r.name for r in pooled] == [result.name]
+    assert pooled[0].throughput.steps == result.throughput.steps
+    chart = plots.class_results(pooled * 2)
+    assert "2 run(s)" in chart.summary and "laptop" in chart.figure.axes[0].get_yticklabels()[0].get_text()

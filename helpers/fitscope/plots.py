@@ -24,7 +24,7 @@ from matplotlib.patches import Patch
 from .result import RunResult
 from .threads import ROLE_ORDER
 
-__all__ = ["OKABE_ITO", "CATEGORY_COLOURS", "ROLE_COLOURS", "Chart", "timeline", "cpu_by_thread",
+__all__ = ["class_results", "OKABE_ITO", "CATEGORY_COLOURS", "ROLE_COLOURS", "Chart", "timeline", "cpu_by_thread",
            "throughput", "throughput_figure", "comparison", "memory_by_process", "cpu_by_process",
            "pipeline_timeline", "loss_by_worker"]
 
@@ -431,3 +431,32 @@ def loss_by_worker(result: RunResult) -> Chart:
     diff = max(abs(w["losses"][s] - workers[0]["losses"][s]) for w in workers for s in range(steps))
     return Chart(fig, f"Loss by worker: {len(workers)} workers over {steps} steps; the largest "
                       f"difference between workers at any step is {diff:.3g}.")
+
+
+def class_results(results: Sequence[RunResult]) -> Chart:
+    """Steps/s of many saved runs (one bar each, labelled by machine and B) against their bounds.
+
+    For a class that pooled its runs with ``panel.save()``: the verdicts move with the machine.
+    """
+    rows = [r for r in results if r.throughput.steps]
+    fig = Figure(figsize=(8, 0.45 * max(len(rows), 2) + 1.4), layout="constrained")
+    ax = fig.add_subplot()
+    labels = [f"{r.environment.get('label', r.environment.get('pid', '?'))} "
+              f"(B = {r.budget.cpus:g})" if r.budget else r.name for r in rows]
+    ys = range(len(rows))
+    ax.barh([y + 0.2 for y in ys], [r.throughput.steps_per_s for r in rows], height=0.4,
+            color=OKABE_ITO["blue"], label="measured")
+    ax.barh([y - 0.2 for y in ys], [(r.bound_steps_per_s or (0, 0))[0] for r in rows], height=0.4,
+            color=OKABE_ITO["bluish green"], label="ideal bound")
+    ax.set_yticks(list(ys), labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("throughput (steps/s)")
+    ax.set_title(f"The class's runs: {len(rows)} saved results")
+    ax.legend(fontsize=8)
+    by_budget: dict[float, list[float]] = defaultdict(list)
+    for r in rows:
+        if r.budget:
+            by_budget[r.budget.cpus].append(r.throughput.steps_per_s)
+    summary = "; ".join(f"B = {b:g}: {len(v)} run(s), median {sorted(v)[len(v) // 2]:.1f} steps/s"
+                        for b, v in sorted(by_budget.items()))
+    return Chart(fig, f"Class results: {summary or 'no run with steps yet'}.")

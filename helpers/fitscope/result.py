@@ -20,7 +20,7 @@ from .sampling import CpuSamples
 from .throughput import Throughput
 from .tracing import Span
 
-__all__ = ["RunResult", "ProcessOutcome"]
+__all__ = ["RunResult", "ProcessOutcome", "load_folder"]
 
 
 @dataclass
@@ -132,3 +132,24 @@ class RunResult:
     @classmethod
     def load(cls, path: str | Path) -> RunResult:
         return cls.from_json(Path(path).read_text())
+
+
+def load_folder(folder: str | Path) -> list[RunResult]:
+    """Every RunResult saved as ``*.json`` in ``folder`` (e.g. a class's pooled runs), by file name.
+
+    Files that are not RunResults are skipped, so a shared folder may hold other things.
+
+    Example:
+        >>> import tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> _ = RunResult(name="laptop").save(Path(d) / "a.json")
+        >>> [r.name for r in load_folder(d)]
+        ['laptop']
+    """
+    results = []
+    for path in sorted(Path(folder).glob("*.json")):
+        try:
+            results.append(RunResult.load(path))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return results

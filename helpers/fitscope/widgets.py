@@ -18,9 +18,11 @@ Example:
 from __future__ import annotations
 
 import html
+import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
@@ -159,13 +161,16 @@ class ExperimentPanel:
         self.result: RunResult | None = None
         self.last_live: Any = None
         self.button.on_click(lambda _: self.run(from_button=True))
+        self.save_button = w.Button(description="Save result", icon="save", disabled=True,
+                                    tooltip="Save the last run as JSON in class_results/ (to pool a class's runs)")
+        self.save_button.on_click(lambda _: self._save_from_button())
         note = w.HTML(f"<small>Each run stops after {time_budget_s:g} s at most; "
                       "<b>Kernel › Interrupt</b> stops it sooner.</small>")
         self.widget = w.VBox([
             w.HTML(f"<h3>{html.escape(title)}</h3>"),
             w.GridBox(list(self.inputs.values()),
                       layout=w.Layout(grid_template_columns="repeat(3, 240px)")),
-            w.HBox([self.button, self.status]), note, self.counter, self.live, self.after,
+            w.HBox([self.button, self.save_button, self.status]), note, self.counter, self.live, self.after,
         ])
 
     def _ipython_display_(self) -> None:
@@ -177,6 +182,24 @@ class ExperimentPanel:
             if name not in self.inputs:
                 raise FitscopeInputError(f"this panel has no control named {name!r}.")
             self.inputs[name].value = value
+
+    def save(self, folder: str | Path = "class_results", label: str | None = None) -> Path:
+        """Save the last run as ``<folder>/<label or host>-<time>.json`` for pooling a class's results."""
+        if self.result is None:
+            raise FitscopeInputError("there is no result to save yet: press Run first.")
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = label or socket.gethostname()
+        path = folder / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+        result = self.result
+        result.environment.setdefault("label", stem)
+        return result.save(path)
+
+    def _save_from_button(self) -> None:
+        try:
+            self._say(f"Saved {self.save()}.")
+        except (FitscopeInputError, OSError) as e:
+            self._say(f"Could not save: {e}".rstrip(".") + ".", "error")
 
     def values(self) -> dict[str, Any]:
         return {name: widget.value for name, widget in self.inputs.items()}
@@ -218,6 +241,7 @@ class ExperimentPanel:
         finally:
             self.button.disabled = False
         self.result, self.last_live = result, live
+        self.save_button.disabled = False
         self._show_after(result)
         summary = self._summarise(result) if self._summarise else result.name
         frames = getattr(live, "frames", None)
