@@ -29,7 +29,7 @@ from . import claims
 from .budget import bounds, cpu_budget
 from .environment import environment_facts, quick_mode
 from .errors import FitscopeInputError, check_choice, check_int, check_positive
-from .result import ProcessOutcome, RunResult
+from .result import RunResult
 from .sandbox import Progress, SandboxResult, run_python
 from .throughput import throughput_from_ends
 from .workloads import WORK_KINDS
@@ -179,16 +179,6 @@ def _rate(points: Sequence[tuple[float, float]], last_s: float = 1.0) -> float:
     return (v1 - v0) / (t1 - t0) if t1 > t0 else 0.0
 
 
-def _outcomes_by_origin(run: SandboxResult, child_exceptions: bool) -> list[ProcessOutcome]:
-    """The sandbox's outcomes; a root 'exception' that was really a child's traceback is dropped."""
-    if not child_exceptions:
-        return run.outcomes
-    root = dataclasses.replace(run.root, exception=None)
-    if root.how.startswith("raised "):
-        root = dataclasses.replace(root, how=f"exited with code {root.exit_code}")
-    return [root, *run.outcomes[1:]]
-
-
 def _sandbox_facts(run: SandboxResult, rec: _Recorder, limits: Limits) -> dict[str, Any]:
     commands = {o.pid: o.command for o in run.outcomes}
     return {
@@ -246,7 +236,7 @@ def article_trainer(start_method: str = "fork", *, fix_labels: bool = False,
                                build_parent_model=build_parent_model, producer_ms=producer_ms,
                                **dataclasses.asdict(limits)),
         budget=cpu_budget(), environment=environment_facts(),
-        outcomes=_outcomes_by_origin(run, facts["child_exceptions"] > 0), facts=facts)
+        outcomes=run.outcomes, facts=facts)
 
 
 def _article_facts(run: SandboxResult, rec: _Recorder) -> dict[str, Any]:

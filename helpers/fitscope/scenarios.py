@@ -35,7 +35,8 @@ from .throughput import throughput_from_ends
 from .tracing import Tracer
 from .workloads import WORK_KINDS, batch_work, random_batches
 
-__all__ = ["Live", "SOURCES", "GeneratorFitParams", "generator_fit", "fit_in_sandbox", "generator_fit_verdicts",
+__all__ = ["Live", "SOURCES", "article_model", "cost_per_call", "control_callback",
+           "GeneratorFitParams", "generator_fit", "fit_in_sandbox", "generator_fit_verdicts",
            "keras_frames", "predict_vs_fit", "c5_verdict", "gil_comparison", "c4_verdict",
            "generator_fit_panel", "processes_note", "scenario1_scorecard"]
 
@@ -92,7 +93,7 @@ class GeneratorFitParams:
         return cls(**{**base, **overrides})
 
 
-def _build_model(width: int, features: int) -> Any:
+def article_model(width: int, features: int) -> Any:
     import keras
 
     layers: list[Any] = [keras.Input((features,))]
@@ -105,7 +106,7 @@ def _build_model(width: int, features: int) -> Any:
     return model
 
 
-def _control_callback(live: Live | None, deadline: float | None) -> Any:
+def control_callback(live: Live | None, deadline: float | None) -> Any:
     import keras
 
     class Control(keras.callbacks.Callback):
@@ -118,7 +119,7 @@ def _control_callback(live: Live | None, deadline: float | None) -> Any:
     return Control()
 
 
-def _cost_per_call(fn: Callable[[], object], calls: int,
+def cost_per_call(fn: Callable[[], object], calls: int,
                    cpu_clock: Callable[[], float] = time.thread_time) -> tuple[float, float]:
     """(wall s, CPU s on ``cpu_clock``: this thread's by default) per call of ``fn``."""
     wall0, cpu0 = time.perf_counter(), cpu_clock()
@@ -167,12 +168,12 @@ def _fit_here(p: GeneratorFitParams, live: Live | None, time_budget_s: float | N
     budget = cpu_budget()
     work = batch_work(p.kind, p.ms_per_batch)
 
-    model = _build_model(p.width, features)
+    model = article_model(p.width, features)
     x, y = next(random_batches(p.batch_size, features))
     model.train_on_batch(x, y)  # builds and traces the train step before anything is timed
     calls = max(3, min(20, p.steps))
-    t_p1, cpu_p1 = _cost_per_call(work, calls)
-    t_c1, cpu_c1 = _cost_per_call(lambda: model.train_on_batch(x, y), calls, time.process_time)
+    t_p1, cpu_p1 = cost_per_call(work, calls)
+    t_c1, cpu_c1 = cost_per_call(lambda: model.train_on_batch(x, y), calls, time.process_time)
 
     tracer = Tracer()
     trace_cb = tracer.keras_callback()
@@ -185,7 +186,7 @@ def _fit_here(p: GeneratorFitParams, live: Live | None, time_budget_s: float | N
     deadline = time.perf_counter() + time_budget_s if time_budget_s else None
     with Sampler(interval_s=0.02) as sampler, OtherLoad() as load:
         model.fit(source, steps_per_epoch=p.steps, epochs=p.epochs, verbose=0, shuffle=False,
-                  callbacks=[trace_cb, _control_callback(live, deadline)])
+                  callbacks=[trace_cb, control_callback(live, deadline)])
     if live is not None:
         live.finish()
     model = source = None  # tf.data's iterator threads end when the iterator is collected,
@@ -390,7 +391,7 @@ def predict_vs_fit(width: int = 1024, batch_size: int = 512, steps: int | None =
     rng = np.random.default_rng(0)
     x = rng.random((steps * batch_size, features), dtype=np.float32)
     y = rng.integers(0, 2, steps * batch_size).astype(np.float32)
-    model = _build_model(width, features)
+    model = article_model(width, features)
     model.fit(x[:batch_size], y[:batch_size], batch_size=batch_size, verbose=0)
     model.predict(x[:batch_size], batch_size=batch_size, verbose=0)
     tracer = Tracer()
@@ -424,10 +425,10 @@ def c5_verdict(result: RunResult) -> claims.Verdict:
 
 def _train_step_cost(width: int, batch_size: int, features: int = 10, calls: int = 10) -> float:
     """Wall seconds of one train step of the scenario's model, measured alone."""
-    model = _build_model(width, features)
+    model = article_model(width, features)
     x, y = next(random_batches(batch_size, features))
     model.train_on_batch(x, y)
-    return _cost_per_call(lambda: model.train_on_batch(x, y), calls)[0]
+    return cost_per_call(lambda: model.train_on_batch(x, y), calls)[0]
 
 
 def gil_comparison(ms_per_batch: float | None = None, width: int = 256, batch_size: int = 256,

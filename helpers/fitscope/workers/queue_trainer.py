@@ -62,16 +62,16 @@ def main():
     args = parse()
     multiprocessing.set_start_method(args.start_method)
     from fitscope.mp_trainer import weights_checksum as checksum
-    from fitscope.scenarios import _build_model, _cost_per_call
+    from fitscope.scenarios import article_model, cost_per_call
 
-    model = _build_model(args.width, 10)
+    model = article_model(args.width, 10)
     rng = np.random.default_rng(0)
     x = rng.random((args.batch_size, 10), dtype=np.float32)
     y = rng.integers(0, 2, (args.batch_size, 1)).astype(np.float32)
     model.train_on_batch(x, y)  # builds and traces the train step before anything is timed
     calls = max(3, min(20, args.steps))
-    t_p1, cpu_p1 = _cost_per_call(batch_work(args.kind, args.ms), calls)
-    t_c1, cpu_c1 = _cost_per_call(lambda: model.train_on_batch(x, y), calls, time.process_time)
+    t_p1, cpu_p1 = cost_per_call(batch_work(args.kind, args.ms), calls)
+    t_c1, cpu_c1 = cost_per_call(lambda: model.train_on_batch(x, y), calls, time.process_time)
     before = checksum(model)
     report(role="main", event="costs", checksum=before, t_p1=t_p1, cpu_p1=cpu_p1, t_c1=t_c1,
            cpu_c1=cpu_c1)

@@ -1,0 +1,274 @@
+"""Scenario 3 (tf.data) functions on tiny workloads: structure and logic, never timings."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import pytest
+from fitscope import claims
+from fitscope.budget import Bounds, CpuBudget, bounds
+from fitscope.errors import FitscopeInputError
+from fitscope.pipelines import (
+    FIELDS,
+    VARIANTS,
+    PipelineParams,
+    Workload,
+    _bounds,
+    article_example3,
+    best_of_each,
+    build_pipeline,
+    c10_verdict,
+    c11_verdict,
+    generator_vs_slices,
+    graph_ops,
+    overlap_share,
+    peak_concurrency,
+    py_function_map,
+    tfdata_panel,
+    tfdata_pipeline,
+)
+from fitscope.plots import pipeline_timeline
+from fitscope.result import RunResult
+from fitscope.threads import MAIN, TF_DATA, ThreadRoles
+from fitscope.throughput import Throughput
+from fitscope.tracing import Span
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+TINY = PipelineParams(open_ms=1.0, read_ms=0.5, map_ms=0.5, train_ms=0.5, files=2, elements=8,
+                      epochs=2, vector_batch=3)
+MAIN_TID = threading.main_thread().native_id
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return {v: tfdata_pipeline(v, TINY) for v in VARIANTS}
+
+
+# -- inputs ----------------------------------------------------------------------------------
+bad = st.one_of(st.just(-1), st.just(10**9), st.just(math.nan), st.just(math.inf), st.just("7"),
+                st.none(), st.just(True), st.just(2.5))
+
+
+@settings(max_examples=60, deadline=None)
+@given(field=st.sampled_from(["open_ms", "read_ms", "map_ms", "train_ms", "files", "elements",
+                              "epochs", "buffer", "parallel", "cycle_length", "vector_batch"]),
+       value=bad)
+def test_bad_params_give_one_sentence(field, value):
+    if field.endswith("_ms") and value == 2.5:
+        return  # a fractional cost is fine
+    with pytest.raises(FitscopeInputError) as e:
+        PipelineParams(**{**vars(TINY), field: value})
+    assert str(e.value).endswith(".") and "\n" not in str(e.value)
+
+
+def test_more_files_than_elements_and_unknown_variants_are_refused():
+    with pytest.raises(FitscopeInputError, match="at least the number of files"):
+        PipelineParams(files=9, elements=8)
+    with pytest.raises(FitscopeInputError, match="variant must be one of"):
+        build_pipeline(TINY, "turbo")
+    with pytest.raises(FitscopeInputError, match="variant must be one of"):
+        tfdata_pipeline("turbo", TINY)
+    with pytest.raises(FitscopeInputError, match="ms per batch"):
+        Workload(ms_per_batch=0)
+    with pytest.raises(FitscopeInputError, match="kind must be one of"):
+        py_function_map("fortran", 1.0, 4)
+    with pytest.raises(FitscopeInputError, match="source must be one of"):
+        generator_vs_slices("csv")
+    with pytest.raises(FitscopeInputError, match="variant must be one of"):
+        article_example3("prefetch twice")
+
+
+# -- the pipelines' graphs -------------------------------------------------------------------
+@pytest.mark.parametrize("variant, present, absent", [
+    ("naive", {"FlatMapDataset", "MapDataset", "SleepDataset"},
+     {"PrefetchDataset", "ParallelInterleaveDatasetV4", "ParallelMapDatasetV2"}),
+    ("prefetch", {"PrefetchDataset", "FlatMapDataset"}, {"ParallelInterleaveDatasetV4"}),
+    ("parallel interleave", {"PrefetchDataset", "ParallelInterleaveDatasetV4"}, {"ParallelMapDatasetV2"}),
+    ("parallel map", {"ParallelInterleaveDatasetV4", "ParallelMapDatasetV2"}, {"BatchDatasetV2"}),
+    ("vectorised map", {"BatchDatasetV2", "ParallelMapDatasetV2", "UnbatchDataset"}, {"CacheDatasetV2"}),
+    ("cache", {"CacheDatasetV2", "UnbatchDataset"}, set()),
+])
+def test_each_variant_really_has_its_transformations(variant, present, absent):
+    ds = build_pipeline(TINY, variant)
+    ops = graph_ops(ds)
+    assert present <= set(ops) and not absent & set(ops)
+    injected = ds.options().experimental_optimization.inject_prefetch
+    assert injected is (False if variant == "naive" else None)
+    assert ds.options().threading.max_intra_op_parallelism == 1
+
+
+def test_a_pipeline_yields_every_element_of_every_epoch_once():
+    rows = [e.numpy() for e in build_pipeline(TINY, "parallel map")]
+    assert len(rows) == TINY.total_elements and len(rows[0]) == len(FIELDS)
+    pairs = sorted((int(r[0]), int(r[1])) for r in rows)
+    assert pairs == sorted([(f, i) for f in range(2) for i in range(4)] * 2)
+    for r in rows:  # every piece of in-graph work ends after it starts
+        assert r[3] >= r[2] and r[5] >= r[4] and r[7] >= r[6]
+
+
+# -- runs: spans, threads, bounds ------------------------------------------------------------
+def test_consumer_spans_are_on_the_calling_thread_and_graph_spans_have_no_thread(runs):
+    for variant, r in runs.items():
+        f = r.facts
+        assert f["elements"] == TINY.total_elements == r.throughput.steps
+        assert len(r.spans_of("train")) == len(r.spans_of("wait")) == TINY.total_elements
+        assert f["train_spans_on"] == [MAIN_TID] and r.roles[MAIN_TID] == MAIN
+        assert all(s.tid is None for s in r.spans_of("tf.data")), variant
+        assert len(r.spans_of("epoch")) == TINY.epochs
+        assert 0 < f["first_element_s"] <= f["measured_s"]
+
+
+@pytest.mark.parametrize("variant, opens, reads, maps", [
+    ("naive", 4, 16, 16), ("prefetch", 4, 16, 16), ("parallel interleave", 4, 16, 16),
+    ("parallel map", 4, 16, 16), ("vectorised map", 4, 16, 6), ("cache", 2, 8, 3)])
+def test_each_piece_of_work_is_one_graph_span(runs, variant, opens, reads, maps):
+    # vectorised: batches of 3 from 8 elements = 3 calls an epoch; cache: the first epoch only
+    assert runs[variant].facts["spans_by_label"] == {"open": opens, "read": reads, "map": maps}
+
+
+def test_bounds_and_efficiency_follow_from_the_measured_costs(runs):
+    for r in runs.values():
+        f = r.facts
+        assert r.bounds.overlapped_s <= r.bounds.sequential_s
+        assert f["efficiency"] == pytest.approx(r.bounds.overlapped_s / f["measured_s"])
+        assert r.bounds.sequential_s == pytest.approx(
+            sum(s["wall_s"] for s in f["stages"]) + f["consumer_s"])
+    assert [s["workers"] for s in runs["naive"].facts["stages"]] == [1]
+    interleave = runs["parallel interleave"].facts["stages"]
+    assert [s["name"] for s in interleave] == ["open + read", "map"]
+    assert interleave[1]["workers"] == 1 and runs["parallel map"].facts["stages"][1]["workers"] >= 1
+    assert interleave[0]["only_waits"] and not interleave[1]["only_waits"]
+    # the cache pays the producer once: half the producer work of two epochs without it
+    cached, vectorised = runs["cache"].facts["stages"], runs["vectorised map"].facts["stages"]
+    assert cached[0]["wall_s"] == pytest.approx(vectorised[0]["wall_s"] / 2)
+
+
+def test_a_waiting_stage_gets_as_many_workers_as_tf_data_really_ran(runs):
+    for variant in ("parallel interleave", "parallel map", "vectorised map", "cache"):
+        r = runs[variant]
+        source = [(s.start_ns, s.end_ns) for s in r.spans_of("tf.data") if s.label != "map"]
+        configured = min(TINY.cycle_length, TINY.files)
+        assert r.facts["stages"][0]["workers"] == max(configured, peak_concurrency(source))
+    assert runs["prefetch"].facts["stages"][0]["workers"] == 1
+
+
+def test_stage_bounds_reduce_to_the_formula_and_waiting_is_not_capped_by_b():
+    one = _bounds([("p", 4.0, 4.0, 4, False)], 1.0, 0.5, 2.0)
+    assert one.overlapped_s == bounds(4.0, 1.0, 4, 2.0, 4.0, 0.5).overlapped_s == 2.25
+    assert one.sequential_s == 5.0
+    waiting = _bounds([("read", 4.0, 0.0, 4, True)], 0.5, 0.0, 2.0)
+    assert waiting.overlapped_s == 1.0  # 4 waiting workers, 2 CPUs: 4 s / 4
+    two = _bounds([("read", 4.0, 0.2, 4, True), ("map", 3.0, 3.0, 1, False)], 1.0, 0.0, 2.0)
+    assert two.overlapped_s == 3.0 and two.sequential_s == 8.0
+
+
+def test_overlap_share_counts_only_time_covered_by_producer_work():
+    r = RunResult("x", spans=[Span("s", "train", 0, 10, 1), Span("s", "train", 20, 30, 1),
+                              Span("r", "tf.data", 5, 25, None), Span("r", "tf.data", 8, 9, None)])
+    assert overlap_share(r) == pytest.approx(10 / 20)
+    assert overlap_share(RunResult("empty")) == 0.0
+
+
+def test_naive_run_does_not_overlap_its_own_producer(runs):
+    # without a prefetch the consumer asks for each element and waits: the producer works only then
+    assert runs["naive"].facts["overlap_share"] == 0.0
+
+
+def test_pipeline_timeline_packs_graph_spans_into_lanes(runs):
+    chart = pipeline_timeline(runs["parallel map"])
+    assert chart.summary.startswith("Pipeline timeline of ")
+    labels = [t.get_text() for t in chart.figure.axes[0].get_yticklabels()]
+    assert labels[0].startswith("main") and any(t.startswith("in-graph work") for t in labels)
+
+
+# -- verdicts are the rules applied to the evidence ------------------------------------------
+def _timed(name: str, elapsed: float, steps: int = 100, budget: float = 2.0, **facts) -> RunResult:
+    return RunResult(name, throughput=Throughput(steps=steps, elapsed_s=elapsed),
+                     budget=CpuBudget(budget, int(max(budget, 1)), None, None), facts=facts)
+
+
+@pytest.mark.parametrize("naive_s, pre_s, share, off_s, on_s", [
+    (2.0, 1.0, 0.9, 1.0, 1.0), (2.0, 1.0, 0.1, 1.0, 1.0), (1.1, 1.0, 0.9, 1.0, 0.5), (1.0, 1.0, 0.0, 1.0, 1.0)])
+def test_c10_verdict_is_the_rule_on_measured_numbers(naive_s, pre_s, share, off_s, on_s):
+    v = c10_verdict(_timed("n", naive_s), _timed("p", pre_s, overlap_share=share),
+                    _timed("off", off_s), _timed("on", on_s))
+    rule = claims.c10(naive_s / pre_s, share >= 0.25, off_s / on_s)
+    assert v.verdict == rule.verdict and v.claim_id == "C10"
+    assert v.because.endswith("with B = 2.") and v.evidence["budget"] == 2.0
+
+
+@pytest.mark.parametrize("budget", [1.0, 2.0, 16.0])
+def test_c11_verdict_is_the_rule_on_measured_numbers(budget):
+    runs = [_timed(n, t, budget=budget) for n, t in (("a", 2.0), ("b", 1.0), ("c", 1.0), ("d", 1.0))]
+    v = c11_verdict(*runs)
+    assert v.verdict == claims.c11(2.0, 1.0, budget).verdict
+    assert f"B = {budget:g}" in v.because
+    if budget < 2:
+        assert v.verdict == claims.INCONCLUSIVE
+
+
+# -- the article's example 3, the GIL, from_generator -------------------------------------------
+@pytest.mark.parametrize("variant, prefetches, inject", [
+    ("prefetch", 1, None), ("no prefetch", 0, None), ("no prefetch, injection off", 0, False)])
+def test_example3_builds_what_it_says(variant, prefetches, inject):
+    r = article_example3(variant, samples=320, epochs=1)
+    assert r.facts["prefetch_ops_in_graph"] == prefetches and r.facts["inject_prefetch"] is inject
+    assert r.facts["steps"] == 10 and r.throughput.steps == 9
+
+
+@pytest.mark.parametrize("kind", ["python", "numpy"])
+def test_py_function_work_runs_on_tf_data_threads_once_per_element(kind):
+    r = py_function_map(kind, 1.0, elements=6, parallel=2)
+    calls = r.spans_of("tf.data")
+    assert len(calls) == 6 == r.facts["calls"] and r.throughput.steps == 6
+    assert all(s.tid != MAIN_TID and r.roles[s.tid] == TF_DATA for s in calls)
+    assert r.facts["workers"] == 2 and r.bounds.overlapped_s <= r.bounds.sequential_s
+
+
+def test_from_generator_runs_next_off_the_main_thread_and_starts_each_epoch_anew():
+    r = generator_vs_slices("from_generator", samples=96, epochs=2, batch_size=32)
+    f = r.facts
+    assert f["batches_per_epoch"] == 3 and len(f["iterator_start_s"]) == 2
+    assert f["next_calls"] == 2 * (3 + 1)  # each epoch: 3 batches and the next() that ends it
+    assert f["next_calls_on_main"] == 0
+    assert len(r.spans_of("train")) == 6
+    assert generator_vs_slices("from_tensor_slices", samples=96, epochs=2).facts["next_calls"] == 0
+
+
+# -- the comparison and the panel --------------------------------------------------------------
+def test_best_of_each_measures_every_row_on_the_same_workload():
+    seen = []
+
+    def another(w: Workload) -> RunResult:
+        seen.append(w)
+        return RunResult("x", throughput=Throughput(steps=5, elapsed_s=0.5), bounds=Bounds(0.5, 0.25))
+
+    tiny = Workload(ms_per_batch=1.0, batch_size=8, steps=6, epochs=1)
+    rows, results = best_of_each(tiny, extra=[("02b another way", another)])
+    assert [r[0][:3] for r in rows] == ["01 ", "02 ", "02b", "03 "] and seen == [tiny]
+    assert rows[2] == ("02b another way", 0.5, 0.25)
+    for (_, measured, bound), r in zip(rows, results):
+        assert measured == r.throughput.elapsed_s and bound == r.bounds.overlapped_s
+    assert results[0].facts["main_after_peek"] == 0
+    assert set(results[1].facts["compared"]) == {"PyDataset", "bounded queue"}
+    assert results[3].throughput.steps == 5
+
+
+def test_panel_says_one_sentence_for_bad_values_and_then_runs():
+    panel = tfdata_panel(time_budget_s=20)
+    panel.set(cycle_length=0)
+    assert panel.run(from_button=True) is None
+    assert panel.message.startswith("cycle length must be at least 1")
+    assert not panel.button.disabled
+    panel.set(elements=2)
+    with pytest.raises(FitscopeInputError, match="at least the number of files"):
+        panel.run(cycle_length=2)
+    r = panel.run(variant="parallel map", elements=16, open_ms=1.0, read_ms=0.5, map_ms=0.5,
+                  train_ms=0.5)
+    assert r.facts["variant"] == "parallel map" and r.facts["elements"] == 32
+    assert panel.message.startswith("Done:") and panel.last_live.frames >= 2
+    assert len(r.spans_of("ui")) == panel.last_live.frames
+    roles = ThreadRoles.current()
+    assert roles.main in r.facts["train_spans_on"]
