@@ -143,16 +143,24 @@ WATCH_FRAMES = """() => {
 }"""
 
 
+PANEL_STATUS = """() => {
+    const b = [...document.querySelectorAll('.widget-button')]
+        .filter(x => x.textContent.includes('Run')).pop();
+    const status = [...b.parentElement.children].filter(x => !x.classList.contains('widget-button'))
+        .map(x => x.textContent).join(' ').trim();
+    return {status: status, disabled: b.disabled};
+}"""
+
+
 def _panel_status(page) -> str:
-    texts = page.locator(".widget-button", has_text="Run").last.locator(
-        "xpath=following-sibling::*[not(contains(@class, 'widget-button'))]").all_inner_texts()
-    return " ".join(texts).strip()
+    return page.evaluate(PANEL_STATUS)["status"]
 
 
 def _frames_counted(page) -> int:
-    counts = [int(m) for t in page.get_by_text(re.compile(r"frame \d+ ·")).all_inner_texts()
-              for m in re.findall(r"frame (\d+) ·", t)]
-    return max(counts, default=0)
+    # textContent, not innerText: JupyterLab skips rendering cells outside the viewport
+    # (content-visibility), and innerText of a skipped cell is empty.
+    text = page.evaluate("() => document.querySelector('.jp-Notebook').textContent")
+    return max((int(m) for m in re.findall(r"frame (\d+) ·", text)), default=0)
 
 
 @pytest.mark.parametrize("name", COLLECTION)
@@ -171,7 +179,7 @@ def test_run_all_in_jupyterlab(lab, browser, name):
         page.screenshot(path=str(ARTEFACTS / f"{stem}.png"), full_page=True)
         (ARTEFACTS / f"{stem}.txt").write_text(
             f"prompts: {_prompts(page)}\n\n" + page.locator(".jp-Notebook").inner_text())
-    text = page.locator(".jp-Notebook").inner_text()
+    text = page.evaluate("() => document.querySelector('.jp-Notebook').textContent")
     assert "Error displaying widget" not in text and "Loading widget" not in text
     assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
                         ).filter(has_text="Traceback").count() == 0
@@ -186,12 +194,9 @@ def test_run_all_in_jupyterlab(lab, browser, name):
     field.fill(value)
     field.press("Tab")
     page.locator(".widget-button", has_text="Run").last.click()
-    page.wait_for_function("""(before) => {
-        const b = [...document.querySelectorAll('.widget-button')]
-            .filter(x => x.textContent.includes('Run')).pop();
-        const status = [...b.parentElement.children].filter(x => !x.classList.contains('widget-button'))
-            .map(x => x.innerText).join(' ').trim();
-        return status.startsWith('Done') && status !== before && !b.disabled;
-    }""", arg=before, timeout=300_000)
+    page.wait_for_function(f"""(before) => {{
+        const now = ({PANEL_STATUS})();
+        return now.status.startsWith('Done') && now.status !== before && !now.disabled;
+    }}""", arg=before, timeout=300_000)
     page.screenshot(path=str(ARTEFACTS / f"{stem}-after-rerun.png"), full_page=True)
     context.close()

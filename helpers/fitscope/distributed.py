@@ -209,33 +209,57 @@ def worker_table(result: RunResult, digits: int = 12) -> str:
 
 
 class WorkerProgress:
-    """Live line of a multi-worker run in a panel: each worker's last event, step and loss.
+    """Live view of a multi-worker run in a panel: each worker's last event, step and loss.
 
-    Fed by the sandbox's ``on_poll`` from the cell's thread; it only sets a widget's value, when
-    a worker said something new or ``min_interval_s`` has passed.
+    Fed by the sandbox's ``on_poll`` from the cell's thread. The counter line changes when a
+    worker says something new (at most every ``min_interval_s``); a frame, the loss per worker so
+    far as a PNG, is drawn every ``frame_interval_s`` at most, so drawing stays a small share.
     """
 
-    def __init__(self, output: Any, counter: Any, min_interval_s: float = 1.0) -> None:
+    def __init__(self, output: Any, counter: Any, min_interval_s: float = 1.0,
+                 frame_interval_s: float = 2.0) -> None:
         self.output, self.counter, self.min_interval_s = output, counter, min_interval_s
+        self.frame_interval_s = frame_interval_s
         self.last: dict[int, dict[str, Any]] = {}
+        self.losses: dict[int, list[float]] = {}
         self._shown_at = -min_interval_s
+        self._drawn_at = -frame_interval_s
         self.frames = 0
+        self.pngs: list[bytes] = []
         self.step = 0
 
     def on_poll(self, progress: Progress) -> None:
         news = [m for m in progress.new_messages if "index" in m]
-        if not news and progress.t_s - self._shown_at < self.min_interval_s:
-            return
-        self._shown_at = progress.t_s
         for m in news:
             self.last[m["index"]] = m
             self.step = max(self.step, m.get("step", m.get("steps", 0)))
-        self.frames += 1
+            if "loss" in m:
+                self.losses.setdefault(m["index"], []).append(m["loss"])
+        if progress.t_s - self._drawn_at >= self.frame_interval_s:
+            self._draw(progress.t_s)
+        if not news and progress.t_s - self._shown_at < self.min_interval_s:
+            return
+        self._shown_at = progress.t_s
         parts = [f"worker {i}: {m['event']}" + (f" {m['step']}, loss {m['loss']:.4f}" if "loss" in m else "")
                  for i, m in sorted(self.last.items())]
         memory = sum(progress.memory_bytes.values()) / 2**20
         self.counter.value = " · ".join([f"frame {self.frames}", f"step {self.step}", *parts,
                                          f"{progress.t_s:.0f} s", f"{memory:.0f} MiB"])
+
+    def _draw(self, t_s: float) -> None:
+        from IPython.display import Image, display
+
+        from .plots import loss_by_worker
+
+        self._drawn_at = t_s
+        live = RunResult(name=f"live, {t_s:.0f} s", facts={"per_worker": [
+            {"index": i, "losses": losses} for i, losses in sorted(self.losses.items())]})
+        png = loss_by_worker(live).png(dpi=60)
+        self.output.clear_output(wait=True)
+        with self.output:
+            display(Image(data=png))
+        self.frames += 1
+        self.pngs.append(png)
 
 
 def multiworker_panel(time_budget_s: float | None = None) -> Any:
@@ -353,13 +377,14 @@ def mirrored_reading(result: RunResult) -> str:
 def processes_mode_allowed() -> tuple[bool, str]:
     """Whether the separate-processes mode of :func:`data_service` may run here, and why.
 
-    Only outside quick mode, and only with PROCESSES_MODE_BYTES free under any cgroup limit.
+    Only outside quick mode, and only with PROCESSES_MODE_BYTES free under any cgroup limit,
+    after what this kernel already uses (on Binder the limit covers the kernel too).
     """
     if quick_mode():
         return False, "quick mode runs the in-process mode only"
     available = psutil.virtual_memory().available
     limit = memory_limit_bytes()
-    room = min(available, limit) if limit else available
+    room = min(available, limit - psutil.Process().memory_info().rss) if limit else available
     if room < PROCESSES_MODE_BYTES:
         return False, (f"only {room / 2**30:.1f} GiB of memory is free; separate processes need "
                        f"about {PROCESSES_MODE_BYTES / 2**30:.0f} GiB")

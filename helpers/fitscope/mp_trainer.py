@@ -589,6 +589,8 @@ class LiveProcesses:
 
     def finish(self) -> None:
         self._draw()
+        if self.counter is not None and self._rec is not None:
+            self.counter.value = html.escape(self.counter_text(self._rec))
 
     def counter_text(self, rec: _Recorder) -> str:
         """One line: frames drawn, then the latest counters each script role reported."""
