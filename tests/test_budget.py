@@ -34,7 +34,7 @@ def test_v2_quota_like_binder(tmp_path):
     assert cgroup_quota(proc, fs) == (1.0, 2)
     b = cpu_budget(proc, fs, affinity=16)
     assert b.cpus == 1.0 and b.source == "cgroup v2 CPU quota"
-    assert "B = 1 CPUs" in b.describe()
+    assert b.describe().startswith("B = 1 CPU (")
 
 
 def test_v2_unlimited_and_a_tighter_parent(tmp_path):
