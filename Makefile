@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test bench html clean
+.PHONY: lab test bench html screenshots clean
 
 $(STAMP): requirements.txt requirements-test.txt pyproject.toml binder/overrides.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ bench: $(STAMP)
 # The site is rendered from the notebooks `make test` executed (artefacts/executed/); nothing runs twice.
 html: $(STAMP)
 	$(PY) docs/build_site.py artefacts/executed build $(notdir $(sort $(wildcard notebooks/*.ipynb)))
+
+# The README's screenshots, taken by the browser test in a real JupyterLab.
+screenshots: $(STAMP)
+	FITSCOPE_QUICK=1 $(PY) -m pytest tests/test_browser.py -k 00_start_here
+	mkdir -p docs/img && cp artefacts/screens/*.png docs/img/
 
 clean:
 	rm -rf $(VENV) build artefacts .pytest_cache

@@ -130,6 +130,10 @@ PANEL_CHANGE = {
     "04_beyond_one_process.ipynb": ("steps", "4"),
 }
 
+# The README's screenshots: the panel, and the figure of the cell whose source contains this text.
+README_SHOTS = {"00_start_here.ipynb": "plots.timeline(result)"}
+SHOTS = ARTEFACTS / "screens"
+
 # Collects every distinct PNG shown inside a widget output, as the page changes.
 WATCH_FRAMES = """() => {
     window.__frames = new Set();
@@ -152,8 +156,17 @@ PANEL_STATUS = """() => {
 }"""
 
 
-def _panel_status(page) -> str:
-    return page.evaluate(PANEL_STATUS)["status"]
+# Counts the panel's status changing to "Running…" from now on.
+WATCH_RUNNING = """() => {
+    window.__runs = 0;
+    const b = [...document.querySelectorAll('.widget-button')]
+        .filter(x => x.textContent.includes('Run')).pop();
+    new MutationObserver(() => {
+        const status = [...b.parentElement.children].filter(x => !x.classList.contains('widget-button'))
+            .map(x => x.textContent).join(' ').trim();
+        if (status.startsWith('Running')) window.__runs += 1;
+    }).observe(b.parentElement, {childList: true, subtree: true, characterData: true});
+}"""
 
 
 def _frames_counted(page) -> int:
@@ -189,14 +202,24 @@ def test_run_all_in_jupyterlab(lab, browser, name):
     assert page.evaluate("() => window.__frames.size") >= 3, "the live image did not change"
 
     label, value = PANEL_CHANGE[name]
-    before = _panel_status(page)
     field = page.locator(".widget-inline-hbox", has_text=label).locator("input").first
     field.fill(value)
     field.press("Tab")
+    page.evaluate(WATCH_RUNNING)
     page.locator(".widget-button", has_text="Run").last.click()
-    page.wait_for_function(f"""(before) => {{
+    # The new run really started (the status said "Running…") and then ended with "Done".
+    page.wait_for_function(f"""() => {{
         const now = ({PANEL_STATUS})();
-        return now.status.startsWith('Done') && now.status !== before && !now.disabled;
-    }}""", arg=before, timeout=300_000)
+        return window.__runs > 0 && now.status.startsWith('Done') && !now.disabled;
+    }}""", timeout=300_000)
     page.screenshot(path=str(ARTEFACTS / f"{stem}-after-rerun.png"), full_page=True)
+    if name in README_SHOTS:  # `make screenshots` copies these into docs/img/ for the README
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        live = page.locator(".widget-vbox", has=page.locator("h3")).first.locator(".widget-output").first
+        live.scroll_into_view_if_needed()
+        live.screenshot(path=str(SHOTS / "throughput.png"))
+        figure = page.locator(".jp-CodeCell", has_text=README_SHOTS[name]).locator(
+            ".jp-OutputArea-output img").first
+        figure.scroll_into_view_if_needed()
+        figure.screenshot(path=str(SHOTS / "timeline.png"))
     context.close()

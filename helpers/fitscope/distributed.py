@@ -212,8 +212,9 @@ class WorkerProgress:
     """Live view of a multi-worker run in a panel: each worker's last event, step and loss.
 
     Fed by the sandbox's ``on_poll`` from the cell's thread. The counter line changes when a
-    worker says something new (at most every ``min_interval_s``); a frame, the loss per worker so
-    far as a PNG, is drawn every ``frame_interval_s`` at most, so drawing stays a small share.
+    worker says something new, when a frame is drawn, or every ``min_interval_s``; a frame, the
+    loss per worker so far as a PNG, is drawn every ``frame_interval_s`` at most, so drawing stays
+    a small share.
     """
 
     def __init__(self, output: Any, counter: Any, min_interval_s: float = 1.0,
@@ -235,9 +236,10 @@ class WorkerProgress:
             self.step = max(self.step, m.get("step", m.get("steps", 0)))
             if "loss" in m:
                 self.losses.setdefault(m["index"], []).append(m["loss"])
-        if progress.t_s - self._drawn_at >= self.frame_interval_s:
+        drawn = progress.t_s - self._drawn_at >= self.frame_interval_s
+        if drawn:
             self._draw(progress.t_s)
-        if not news and progress.t_s - self._shown_at < self.min_interval_s:
+        if not (news or drawn) and progress.t_s - self._shown_at < self.min_interval_s:
             return
         self._shown_at = progress.t_s
         parts = [f"worker {i}: {m['event']}" + (f" {m['step']}, loss {m['loss']:.4f}" if "loss" in m else "")
