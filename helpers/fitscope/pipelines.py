@@ -521,6 +521,15 @@ def compare_variants(params: PipelineParams | None = None,
 
 
 # -- the article's example 3 -----------------------------------------------------------------
+def _example_arrays(samples: int | None, seed: int) -> tuple[int, np.ndarray, np.ndarray]:
+    """Example 3's in-memory data: ``samples`` rows of 10 random features and 0/1 labels."""
+    samples = check_int("samples", samples if samples is not None else (3200 if quick_mode() else 10_000),
+                        64, 1_000_000)
+    rng = np.random.default_rng(seed)
+    return (samples, rng.random((samples, 10), dtype=np.float32),
+            rng.integers(0, 2, samples).astype(np.float32))
+
+
 def article_example3(variant: str = "prefetch", samples: int | None = None,
                      epochs: int | None = None, seed: int = 0) -> RunResult:
     """The article's example 3 in our own code: arrays → shuffle → batch 32 → fit of Dense(1).
@@ -529,15 +538,11 @@ def article_example3(variant: str = "prefetch", samples: int | None = None,
     one) or "no prefetch, injection off". Steps/s counts from the end of the first step.
     """
     check_choice("variant", variant, EXAMPLE3_VARIANTS)
-    samples = check_int("samples", samples if samples is not None else (3200 if quick_mode() else 10_000),
-                        64, 1_000_000)
+    samples, data, labels = _example_arrays(samples, seed)
     epochs = check_int("epochs", epochs if epochs is not None else (2 if quick_mode() else 3), 1, 100)
     tf = _tf()
     roles = ThreadRoles.current()
     roles.warm_up_tensorflow()
-    rng = np.random.default_rng(seed)
-    data = rng.random((samples, 10), dtype=np.float32)
-    labels = rng.integers(0, 2, samples).astype(np.float32)
     ds = tf.data.Dataset.from_tensor_slices((data, labels)).shuffle(1000, seed=seed).batch(32)
     if variant == "prefetch":
         ds = ds.prefetch(tf.data.AUTOTUNE)
@@ -633,16 +638,12 @@ def generator_vs_slices(source: str = "from_generator", samples: int | None = No
     batch), batches/s to the last batch, and how long deleting the exhausted iterator took.
     """
     check_choice("source", source, ("from_generator", "from_tensor_slices"))
-    samples = check_int("samples", samples if samples is not None else (3200 if quick_mode() else 10_000),
-                        64, 1_000_000)
+    samples, data, labels = _example_arrays(samples, seed)
     check_int("epochs", epochs, 1, 100)
     check_int("batch size", batch_size, 1, 8192)
     tf = _tf()
     roles = ThreadRoles.current()
     roles.warm_up_tensorflow()
-    rng = np.random.default_rng(seed)
-    data = rng.random((samples, 10), dtype=np.float32)
-    labels = rng.integers(0, 2, samples).astype(np.float32)
     tracer = Tracer()
     if source == "from_generator":
         def batches() -> Any:
