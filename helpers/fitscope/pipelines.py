@@ -49,7 +49,8 @@ if TYPE_CHECKING:
 __all__ = ["AUTOTUNE", "VARIANTS", "FIELDS", "EXAMPLE3_VARIANTS", "PipelineParams", "Workload",
            "build_pipeline", "graph_ops", "tfdata_pipeline", "describe", "compare_variants",
            "article_example3", "py_function_map", "generator_vs_slices", "tfdata_fit",
-           "best_of_each", "overlap_share", "peak_concurrency", "c10_verdict", "c11_verdict", "tfdata_panel"]
+           "best_of_each", "sources_report", "overlap_share", "peak_concurrency", "c10_verdict",
+           "c11_verdict", "tfdata_panel"]
 
 AUTOTUNE = 0
 """In :class:`PipelineParams`, 0 means ``tf.data.AUTOTUNE`` (buffer size, parallel calls)."""
@@ -687,6 +688,20 @@ def generator_vs_slices(source: str = "from_generator", samples: int | None = No
 
 
 # -- the same workload through fit, for the comparison of scenarios ---------------------------
+def sources_report(sources: dict[str, RunResult]) -> str:
+    """Lines comparing :func:`generator_vs_slices` runs: per-epoch iterator start, batches/s, deletion."""
+    def listed(xs: Sequence[float], scale: float = 1e3) -> str:
+        return ", ".join(f"{scale * x:.1f}" for x in xs)
+
+    lines = [f"{source:<19} per epoch: iterator start (ms) {listed(r.facts['iterator_start_s'])} · batches/s "
+             f"{listed(r.facts['batches_per_s'], 1)} · deleting the used-up iterator (ms) "
+             f"{listed(r.facts['iterator_delete_s'])}" for source, r in sources.items()]
+    if "from_generator" in sources:
+        lines.append("generator next() calls on the main thread: "
+                     f"{sources['from_generator'].facts['next_calls_on_main']}")
+    return "\n".join(lines)
+
+
 @dataclass(frozen=True)
 class Workload:
     """One workload for every scenario's best set-up: a sleep-like producer cost per batch and the
