@@ -9,14 +9,12 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab test bench html screenshots clean
 
-$(STAMP): requirements.txt requirements-test.txt pyproject.toml binder/overrides.json
+$(STAMP): requirements.txt requirements-test.txt pyproject.toml binder/overrides.json binder/postBuild
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-test.txt
-	$(PY) -m pip install --quiet --no-deps -e .
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash binder/postBuild  # fitscope itself + lab settings, as on Binder
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (fitscope)" >/dev/null
-	mkdir -p $(VENV)/share/jupyter/lab/settings
-	cp binder/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	touch $(STAMP)
 
 lab: $(STAMP)

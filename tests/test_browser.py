@@ -35,7 +35,8 @@ def lab(tmp_path_factory, jupyter_path):
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing: .ci/run should have installed Debian's chromium")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} is not installed. Install Debian's Chromium as root: "
+                    "`apt-get update && apt-get install -y chromium` (.ci/run does this in CI)")
     home = tmp_path_factory.mktemp("lab")
     root = home / "notebooks"
     shutil.copytree(NOTEBOOKS, root)  # the browser saves notebooks; keep the committed ones clean
