@@ -26,6 +26,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
 	$(PY) benchmarks/pipeline_efficiency.py
+	$(PY) benchmarks/notebook_times.py
 
 # The site is rendered from the notebooks `make test` executed (artefacts/executed/); nothing runs twice.
 html: $(STAMP)
