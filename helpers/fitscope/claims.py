@@ -1,4 +1,4 @@
-"""The article's claims and the rules that decide them (../shared/CLAIMS.md), one function each.
+"""The article's claims and the rules that decide them (docs/claims.md), one function each.
 
 Every rule takes measured evidence and returns a :class:`Verdict` that quotes its numbers and
 the CPU budget B, so the sentence stays true on 1 core and on 16. A verdict is never typed in.
@@ -12,9 +12,12 @@ Example:
 from __future__ import annotations
 
 import html
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from .display import ShowsItself, Table
 
 __all__ = ["HOLDS", "DOES_NOT_HOLD", "DEPENDS", "INCONCLUSIVE", "Claim", "CLAIMS", "Verdict",
            "Scorecard", "PartEvidence", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9",
@@ -69,22 +72,41 @@ class Verdict:
     def __str__(self) -> str:
         return f"{self.claim_id} {self.verdict}: {self.because}"
 
-    def _repr_markdown_(self) -> str:
-        return f"**{self.claim_id} — {self.verdict}.** _{self.claim}_ {self.because}"
-
-
-class Scorecard(list):
-    """A list of verdicts that shows itself as a table in a notebook."""
+    def table(self) -> Table:
+        """The verdict as a one-row table; its reading is the verdict sentence."""
+        return Table(_COLUMNS, [(self.claim_id, self.claim, self.verdict, self.because)],
+                     reading=f"{self.claim_id} {self.verdict.lower()}: {self.because}")
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{v.claim_id}</td><td>{html.escape(v.claim)}</td><td><b>{v.verdict}</b></td>"
-            f"<td>{html.escape(v.because)}</td></tr>" for v in self)
-        return ("<table><thead><tr><th>id</th><th>claim</th><th>verdict</th><th>evidence</th>"
-                f"</tr></thead><tbody>{rows}</tbody></table>")
+        return self.table()._repr_html_()
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(str(self))
+
+
+_COLUMNS = ("id", "claim", "verdict", "evidence")
+
+
+class Scorecard(ShowsItself, list):
+    """A list of verdicts that shows itself as a table in a notebook, and as one line in a log.
+
+    Example:
+        >>> str(Scorecard([c9(["ab", "ab"])]))
+        'C9 DOES NOT HOLD.'
+    """
+
+    def table(self) -> Table:
+        counts = Counter(v.verdict for v in self)
+        reading = ("Of these " + str(len(self)) + " claims, " + ", ".join(
+            f"{n} {verdict}" for verdict, n in counts.items()) + ".") if len(self) > 1 else ""
+        return Table(_COLUMNS, [(v.claim_id, v.claim, v.verdict, v.because) for v in self],
+                     reading=reading)
 
     def __str__(self) -> str:
-        return "\n".join(str(v) for v in self)
+        return "; ".join(f"{v.claim_id} {v.verdict}" for v in self) + "."
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 def _b(budget: float) -> str:
@@ -342,7 +364,11 @@ class _Hypotheses(list):
             f"<tr><td>{c.id}</td><td>{html.escape(c.text)}</td><td><a href='{link}'>{link}</a></td></tr>"
             for c, link in self)
         return ("<table><thead><tr><th>id</th><th>the article's claim, as a hypothesis</th>"
-                f"<th>tested in</th></tr></thead><tbody>{rows}</tbody></table>")
+                f"<th>tested in</th></tr></thead><tbody>{rows}</tbody></table>"
+                f"<p>Each claim, its evidence and its rule: <a href='{RULES_DOC}'>{RULES_DOC}</a>.</p>")
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(str(self))
 
     def __str__(self) -> str:
         return "\n".join(f"{c.id:4s} {c.text} ({link})" for c, link in self)
@@ -350,6 +376,7 @@ class _Hypotheses(list):
     __repr__ = __str__
 
 
+RULES_DOC = "../docs/claims.md"  # from notebooks/, where the table's links are followed
 NOTEBOOK_FILES = {"01": "01_generator_with_fit.ipynb", "02": "02_multiprocessing_trainer.ipynb",
                   "03": "03_tfdata_prefetch.ipynb", "04": "04_beyond_one_process.ipynb"}
 

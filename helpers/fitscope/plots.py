@@ -12,6 +12,8 @@ Example:
 
 from __future__ import annotations
 
+import base64
+import html
 import io
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -54,6 +56,15 @@ class Chart:
         buf = io.BytesIO()
         self.figure.savefig(buf, format="png", dpi=dpi)
         return buf.getvalue()
+
+    def html(self) -> str:
+        """The figure as an inline PNG with its summary under it (for :class:`~fitscope.display.Stack`)."""
+        src = base64.b64encode(self.png()).decode("ascii")
+        alt = html.escape(self.summary, quote=True)
+        return f'<img src="data:image/png;base64,{src}" alt="{alt}"/><p>{html.escape(self.summary)}</p>'
+
+    def __str__(self) -> str:
+        return self.summary
 
     def _ipython_display_(self) -> None:
         from IPython.display import Image, display

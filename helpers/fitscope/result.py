@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .budget import Bounds, CpuBudget
+from .display import ShowsItself, Table
 from .sampling import CpuSamples
 from .throughput import Throughput
 from .tracing import Span
@@ -40,9 +41,24 @@ class ProcessOutcome:
     peak_memory_bytes: int = 0
 
 
+#: Facts a run's table shows when the run has them, with the label each gets.
+FACT_LABELS = {
+    "next_calls_by_role": "next() calls by thread role",
+    "main_after_peek": "next() calls on the main thread after the shape peek",
+    "cores_busy": "cores busy during training",
+    "train_cpu_by_role": "CPU s during training, by thread role",
+    "free_cpus": "CPUs other processes left free",
+    "intra_op_threads": "TensorFlow intra-op threads",
+}
+
+
 @dataclass
-class RunResult:
-    """Trace, CPU samples, throughput, budget, bounds, process outcomes and facts of one run."""
+class RunResult(ShowsItself):
+    """Trace, CPU samples, throughput, budget, bounds, process outcomes and facts of one run.
+
+    In a notebook it shows itself as a table of what was measured with ``reading`` (the sentence
+    a scenario wrote from the run's own numbers) under it; ``str()`` is that sentence.
+    """
 
     name: str
     params: dict[str, Any] = field(default_factory=dict)
@@ -55,10 +71,37 @@ class RunResult:
     roles: dict[int, str] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
+    reading: str = ""
 
     def __repr__(self) -> str:
         return (f"RunResult({self.name!r}: {len(self.spans)} spans, {len(self.cpu.t_ns)} CPU "
                 f"samples, {self.throughput.steps} steps, {len(self.outcomes)} process outcomes)")
+
+    def table(self) -> Table:
+        """What was measured, one row per quantity, read by :attr:`reading` (or a plain summary)."""
+        tp, rows = self.throughput, []
+        if tp.steps:
+            rows += [("steps timed", tp.steps), ("time measured", f"{tp.elapsed_s:.2f} s"),
+                     ("throughput", f"{tp.steps_per_s:.1f} steps/s")]
+        if self.bounds is not None:
+            rows += [("ideal time: overlapped / one after the other",
+                      f"{self.bounds.overlapped_s:.2f} s / {self.bounds.sequential_s:.2f} s")]
+        if self.budget is not None:
+            rows.append(("CPU budget", self.budget.describe()))
+        rows += [(label, self.facts[key]) for key, label in FACT_LABELS.items()
+                 if self.facts.get(key) is not None]
+        rows += [(f"process {o.pid} ({o.command})", o.how) for o in self.outcomes]
+        return Table(("quantity", "measured"), rows, reading=self.reading or self._summary(),
+                     title=self.name)
+
+    def _summary(self) -> str:
+        tp = self.throughput
+        if not tp.steps:
+            return f"{self.name}."
+        text = f"{self.name}: {tp.steps} steps in {tp.elapsed_s:.2f} s ({tp.steps_per_s:.1f} steps/s)"
+        if self.bounds is not None and tp.elapsed_s > 0:
+            text += f", {100 * self.bounds.efficiency(tp.elapsed_s):.0f}% of the ideal overlapped bound"
+        return text + "."
 
     @property
     def bound_steps_per_s(self) -> tuple[float, float] | None:
@@ -115,6 +158,7 @@ class RunResult:
             outcomes=[ProcessOutcome(**o) for o in d.get("outcomes", [])],
             roles={int(k): v for k, v in d.get("roles", {}).items()},
             facts=d.get("facts", {}), environment=d.get("environment", {}),
+            reading=d.get("reading", ""),
         )
 
     def to_json(self) -> str:
