@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 
 import ipywidgets as w
+from fitscope.generator_fit import GeneratorFitParams, generator_fit
+from fitscope.live import LiveThroughput
 from fitscope.sampling import Sampler
-from fitscope.scenarios import GeneratorFitParams, generator_fit
 from fitscope.tracing import Tracer
-from fitscope.widgets import LiveThroughput
 
 N = 100_000
 REPEATS = 5

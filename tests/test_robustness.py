@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 # Each panel of the collection: (module, factory, a tiny valid workload for a quick run).
 PANELS = {
-    "generator_fit_panel": ("fitscope.scenarios", "generator_fit_panel",
+    "generator_fit_panel": ("fitscope.generator_fit", "generator_fit_panel",
                             dict(kind="sleep", ms_per_batch=1.0, batch_size=16, width=0, steps=5, epochs=1)),
     "tfdata_panel": ("fitscope.pipelines", "tfdata_panel",
                      dict(open_ms=1.0, read_ms=0.5, map_ms=0.5, train_ms=0.5, elements=16)),

@@ -8,8 +8,7 @@ import pytest
 from conftest import child_pids, shm_semaphores
 from fitscope import claims
 from fitscope.errors import FitscopeInputError
-from fitscope.profiler import profiled, side_by_side
-from fitscope.scenarios import (
+from fitscope.generator_fit import (
     PYDATASET_PROCESSES,
     PYDATASET_THREADS,
     GeneratorFitParams,
@@ -20,6 +19,7 @@ from fitscope.scenarios import (
     gil_comparison,
     predict_vs_fit,
 )
+from fitscope.profiler import profiled, side_by_side
 
 SMALL = dict(kind="sleep", ms_per_batch=1.0, batch_size=16, width=0, steps=12, epochs=1)
 

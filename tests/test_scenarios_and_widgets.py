@@ -7,7 +7,7 @@ import math
 import pytest
 from fitscope.claims import DOES_NOT_HOLD, HOLDS
 from fitscope.errors import FitscopeInputError
-from fitscope.scenarios import GeneratorFitParams, generator_fit, generator_fit_panel, generator_fit_verdicts
+from fitscope.generator_fit import GeneratorFitParams, generator_fit, generator_fit_panel, generator_fit_verdicts
 from fitscope.threads import MAIN, TF_DATA
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

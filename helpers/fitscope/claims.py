@@ -21,7 +21,7 @@ from .display import ShowsItself, Table
 
 __all__ = ["HOLDS", "DOES_NOT_HOLD", "DEPENDS", "INCONCLUSIVE", "Claim", "CLAIMS", "Verdict",
            "Scorecard", "PartEvidence", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9",
-           "c10", "c11", "rejudge", "hypotheses"]
+           "c10", "c11", "rejudge", "hypotheses", "speedup", "MIN_GAIN"]
 
 HOLDS = "HOLDS"
 DOES_NOT_HOLD = "DOES NOT HOLD"
@@ -336,6 +336,23 @@ def c11(gil_releasing_speedup: float, cpu_bound_speedup: float, budget: float) -
         return HOLDS if speedup >= 1.3 else DOES_NOT_HOLD if speedup < 1.15 else INCONCLUSIVE
 
     return Verdict("C11", _combine([part(gil_releasing_speedup), part(cpu_bound_speedup)]), text, ev)
+
+
+MIN_GAIN = 1.15  # below this a measured speed-up counts as little or no gain (as in C11)
+
+
+def speedup(before_per_s: float, after_per_s: float) -> str:
+    """The reading of a measured speed-up (rates before and after a change), by the MIN_GAIN rule.
+
+    Example:
+        >>> speedup(10.0, 10.5)
+        'x1.05 (10.0 → 10.5 per s): little or no gain, under the x1.15 a real gain needs.'
+    """
+    gain = after_per_s / before_per_s if before_per_s > 0 else float("nan")
+    head = f"x{gain:.2f} ({before_per_s:.1f} → {after_per_s:.1f} per s): "
+    if gain >= MIN_GAIN:
+        return head + f"a gain, at least the x{MIN_GAIN:g} a real gain needs."
+    return head + f"little or no gain, under the x{MIN_GAIN:g} a real gain needs."
 
 
 _RULES = {"C1": c1, "C2": c2, "C3": c3, "C5": c5, "C6": c6, "C7": c7, "C8": c8, "C9": c9,

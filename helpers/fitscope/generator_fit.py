@@ -1,10 +1,12 @@
-"""Scenario 1, a Python data source passed to ``model.fit``, as measured experiments.
+"""Lesson 01's experiments: a Python data source passed to ``model.fit``, measured.
 
-Each function returns a :class:`~fitscope.result.RunResult`: the article's generator (example 1)
-traced in every ``next()`` and every train step with per-thread CPU sampled throughout; Keras 3's
-``PyDataset`` with worker threads or processes; the same run in a fresh interpreter with another
-TensorFlow configuration; ``predict`` against ``fit``; and a GIL-releasing against a CPU-bound
-generator. The ``*_verdict(s)`` functions apply the claims module's rules to the results.
+Each function returns a :class:`~fitscope.result.RunResult` (or a
+:class:`~fitscope.result.Comparison` of several) that shows itself with a sentence read from
+its own numbers: the article's generator traced in every ``next()`` and every train step with
+per-thread CPU sampled throughout; Keras 3's ``PyDataset`` with worker threads or processes; the
+same run in a fresh interpreter with another TensorFlow configuration; ``predict`` against
+``fit``; a GIL-releasing against a CPU-bound generator. The ``*_verdict(s)`` functions apply
+the claims module's rules to the results.
 
 Example:
     >>> r = generator_fit(steps=6, epochs=1, width=0)        # doctest: +SKIP
@@ -14,45 +16,34 @@ Example:
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from . import claims
-from .budget import OtherLoad, bounds, cpu_budget
-from .environment import environment_facts, quick_mode
+from .display import Table
+from .environment import quick_mode
 from .errors import FitscopeInputError, check_choice, check_int, check_positive
-from .result import RunResult
-from .sampling import Sampler
+from .keras_callback import TraceCallback
+from .measure import Live, StepCosts, cost_per_call, measured_run
+from .result import Comparison, RunResult
 from .sandbox import Progress, report, run_python
 from .threads import ThreadRoles
 from .throughput import throughput_from_ends
-from .tracing import Tracer
-from .workloads import WORK_KINDS, batch_work, random_batches
+from .tracing import Tracer, keras_frames
+from .workloads import FEATURES, WORK_KINDS, article_model, batch_work, random_batches
 
-__all__ = ["Live", "SOURCES", "article_model", "cost_per_call", "control_callback",
-           "GeneratorFitParams", "generator_fit", "fit_in_sandbox", "generator_fit_verdicts",
-           "keras_frames", "predict_vs_fit", "c5_verdict", "gil_comparison", "c4_verdict",
-           "generator_fit_panel", "processes_note", "scenario1_scorecard"]
+__all__ = ["SOURCES", "GENERATOR", "PYDATASET_THREADS", "PYDATASET_PROCESSES", "GeneratorFitParams",
+           "generator_fit", "fit_in_sandbox", "generator_fit_verdicts", "who_called_next",
+           "next_stacks", "cpu_by_role", "intra_op_comparison", "predict_vs_fit", "c5_verdict",
+           "gil_comparison", "c4_verdict", "pydataset_workers", "more_workers",
+           "generator_fit_panel", "scenario1_scorecard"]
 
 GENERATOR, PYDATASET_THREADS, PYDATASET_PROCESSES = "generator", "PyDataset threads", "PyDataset processes"
 SOURCES = (GENERATOR, PYDATASET_THREADS, PYDATASET_PROCESSES)
-
-
-class Live(Protocol):
-    """What a live display gets from a running scenario (all calls on the cell's thread)."""
-
-    def start(self, tracer: Tracer, total_steps: int, bound_rate: float | None,
-              sequential_rate: float | None) -> None: ...
-
-    def step(self) -> None: ...
-
-    def finish(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -89,59 +80,12 @@ class GeneratorFitParams:
     @classmethod
     def default(cls, **overrides: Any) -> GeneratorFitParams:
         """Defaults sized for the mode: quick mode (CI) shrinks steps, never the logic."""
-        base = {"steps": 30, "epochs": 2} if quick_mode() else {"steps": 100, "epochs": 3}
+        base = {"steps": 30, "epochs": 2} if quick_mode() else {"steps": 60, "epochs": 2}
         return cls(**{**base, **overrides})
 
 
-def article_model(width: int, features: int) -> Any:
-    import keras
-
-    layers: list[Any] = [keras.Input((features,))]
-    if width:
-        layers += [keras.layers.Dense(width, activation="relu"),
-                   keras.layers.Dense(width, activation="relu")]
-    layers.append(keras.layers.Dense(1, activation="sigmoid"))
-    model = keras.Sequential(layers)
-    model.compile(optimizer="adam", loss="binary_crossentropy")
-    return model
-
-
-def control_callback(live: Live | None, deadline: float | None) -> Any:
-    import keras
-
-    class Control(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-            if live is not None:
-                live.step()
-            if deadline is not None and time.perf_counter() > deadline:
-                self.model.stop_training = True
-
-    return Control()
-
-
-def cost_per_call(fn: Callable[[], object], calls: int,
-                   cpu_clock: Callable[[], float] = time.thread_time) -> tuple[float, float]:
-    """(wall s, CPU s on ``cpu_clock``: this thread's by default) per call of ``fn``."""
-    wall0, cpu0 = time.perf_counter(), cpu_clock()
-    for _ in range(calls):
-        fn()
-    return (time.perf_counter() - wall0) / calls, (cpu_clock() - cpu0) / calls
-
-
-def keras_frames(stack: list[Any]) -> list[str]:
-    """The Keras and TensorFlow frames of a captured stack, as 'package/file.py:function'."""
-    out = []
-    for frame in stack:
-        path = frame.filename.replace(os.sep, "/")
-        for package in ("keras/", "tensorflow/"):
-            if f"site-packages/{package}" in path:
-                out.append(package + path.split(f"site-packages/{package}", 1)[1] + f":{frame.name}")
-    return out
-
-
 def generator_fit(params: GeneratorFitParams | None = None, *, live: Live | None = None,
-                  time_budget_s: float | None = None, features: int = 10,
-                  **overrides: Any) -> RunResult:
+                  time_budget_s: float | None = None, **overrides: Any) -> RunResult:
     """Train the article's model from a traced Python data source and measure who did what.
 
     Costs are measured up front on this machine (producer alone on one thread, one train step
@@ -155,76 +99,62 @@ def generator_fit(params: GeneratorFitParams | None = None, *, live: Live | None
     p = params or GeneratorFitParams.default(**overrides)
     if p.source == PYDATASET_PROCESSES:
         return fit_in_sandbox(p, live=live, time_budget_s=time_budget_s)
-    return _fit_here(p, live, time_budget_s, features)
+    return _fit_here(p, live, time_budget_s)
 
 
-def _fit_here(p: GeneratorFitParams, live: Live | None, time_budget_s: float | None,
-              features: int = 10) -> RunResult:
-    roles = ThreadRoles.current()
-    roles.warm_up_tensorflow()
-    from keras.src.trainers.data_adapters import data_adapter_utils
+def _fit_here(p: GeneratorFitParams, live: Live | None, time_budget_s: float | None) -> RunResult:
+    with measured_run(live, time_budget_s) as run:
+        from keras.src.trainers.data_adapters import data_adapter_utils
 
-    peeked = data_adapter_utils.NUM_BATCHES_FOR_TENSOR_SPEC
-    budget = cpu_budget()
-    work = batch_work(p.kind, p.ms_per_batch)
-
-    model = article_model(p.width, features)
-    x, y = next(random_batches(p.batch_size, features))
-    model.train_on_batch(x, y)  # builds and traces the train step before anything is timed
-    calls = max(3, min(20, p.steps))
-    t_p1, cpu_p1 = cost_per_call(work, calls)
-    t_c1, cpu_c1 = cost_per_call(lambda: model.train_on_batch(x, y), calls, time.process_time)
-
-    tracer = Tracer()
-    trace_cb = tracer.keras_callback()
-    source = _data_source(p, tracer, features)
-    total = p.steps * p.epochs
-    n = total - 1
-    b = bounds(n * t_p1, n * t_c1, p.workers, budget.cpus, n * cpu_p1, n * cpu_c1)
-    if live is not None:
-        live.start(tracer, total, n / b.overlapped_s, n / b.sequential_s)
-    deadline = time.perf_counter() + time_budget_s if time_budget_s else None
-    with Sampler(interval_s=0.02) as sampler, OtherLoad() as load:
-        model.fit(source, steps_per_epoch=p.steps, epochs=p.epochs, verbose=0, shuffle=False,
-                  callbacks=[trace_cb, control_callback(live, deadline)])
-    if live is not None:
-        live.finish()
-    model = source = None  # tf.data's iterator threads end when the iterator is collected,
-    gc.collect()           # not when fit returns
-
-    spans = tracer.spans()
+        peeked = data_adapter_utils.NUM_BATCHES_FOR_TENSOR_SPEC
+        model = article_model(p.width)
+        x, y = next(random_batches(p.batch_size))
+        model.train_on_batch(x, y)  # builds and traces the train step before anything is timed
+        calls = max(3, min(10, p.steps // 3))
+        t_p1, cpu_p1 = cost_per_call(batch_work(p.kind, p.ms_per_batch), calls)
+        t_c1, cpu_c1 = cost_per_call(lambda: model.train_on_batch(x, y), calls, time.process_time)
+        trace_cb = TraceCallback(run.tracer)
+        source = _data_source(p, run.tracer)
+        run.expect(p.steps * p.epochs, StepCosts(t_p1, t_c1, cpu_p1, cpu_c1), p.workers)
+        with run.sampling():
+            model.fit(source, steps_per_epoch=p.steps, epochs=p.epochs, verbose=0, shuffle=False,
+                      callbacks=[trace_cb, run.keras_control()])
+        model = source = None  # tf.data's iterator threads end when the iterator is collected
     ends = trace_cb.batch_ends_ns
-    done = len(ends) - 1
-    if done != n:  # stopped early by the time budget: bounds for the steps that ran
-        b = bounds(done * t_p1, done * t_c1, p.workers, budget.cpus, done * cpu_p1, done * cpu_c1)
-    tp = throughput_from_ends(ends[1:], p.batch_size, ends[0]) if len(ends) > 1 else None
-    gen_tids = tracer.tids("generator")
-    tids = {s.tid for s in spans if s.tid is not None} | set(sampler.samples.cpu_ns)
-    result = RunResult(
-        name=f"{p.source} → fit ({p.kind}, {p.ms_per_batch:g} ms/batch"
-             + (f", {p.workers} workers)" if p.source != GENERATOR else ")"),
-        params=vars(p), spans=spans, cpu=sampler.samples,
-        budget=budget, bounds=b if done > 0 else None,
-        roles=roles.roles(tids, gen_tids - {roles.main}, sampler.samples.sampler_tid),
-        environment=environment_facts(),
-    )
-    if tp is not None:
-        result.throughput = tp
-    result.facts = _generator_facts(result, tracer, trace_cb, peeked, roles.main, p,
-                                    dict(t_p1=t_p1, cpu_p1=cpu_p1, t_c1=t_c1, cpu_c1=cpu_c1))
-    result.facts["free_cpus"] = load.free_cpus(budget.cpus)
+    result = run.result(
+        f"{p.source} → fit ({p.kind}, {p.ms_per_batch:g} ms/batch"
+        + (f", {p.workers} workers)" if p.source != GENERATOR else ")"),
+        vars(p), steps_done=len(ends) - 1, tf_data_tids=run.tracer.tids("generator"))
+    if len(ends) > 1:
+        result.throughput = throughput_from_ends(ends[1:], p.batch_size, ends[0])
+    result.facts.update(_generator_facts(result, run.tracer, trace_cb, peeked, run.roles.main,
+                                         dict(t_p1=t_p1, cpu_p1=cpu_p1, t_c1=t_c1, cpu_c1=cpu_c1)))
+    result.reading = _reading(result)
     return result
 
 
-def _data_source(p: GeneratorFitParams, tracer: Tracer, features: int) -> Any:
+def _data_source(p: GeneratorFitParams, tracer: Tracer) -> Any:
     work = batch_work(p.kind, p.ms_per_batch)
     if p.source == GENERATOR:
-        return tracer.wrap_generator(random_batches(p.batch_size, features, work), capture_stacks=True)
+        return tracer.wrap_generator(random_batches(p.batch_size, work=work), capture_stacks=True)
     from .pydatasets import CostlyBatches
 
     processes = p.source == PYDATASET_PROCESSES
-    return CostlyBatches(p.steps, p.batch_size, features, p.kind, p.ms_per_batch, workers=p.workers,
+    return CostlyBatches(p.steps, p.batch_size, FEATURES, p.kind, p.ms_per_batch, workers=p.workers,
                          use_multiprocessing=processes, tracer=None if processes else tracer)
+
+
+def _reading(r: RunResult) -> str:
+    """One sentence from a generator_fit run's own numbers, naming the backend it measured."""
+    f = r.facts
+    calls = (f"after the {f['peeked']} batch(es) Keras peeks at, {f['main_after_peek']} of "
+             f"{f['total_after_peek']} next() calls ran on the main thread; "
+             if r.params.get("source") == GENERATOR else "")
+    return (f"On the TensorFlow backend, {calls}training kept {f['cores_busy']:.2f} cores busy "
+            f"at {r.throughput.steps_per_s:.1f} steps/s"
+            + (f", {100 * r.bounds.efficiency(r.throughput.elapsed_s):.0f}% of the ideal bound"
+               if r.bounds is not None and r.throughput.elapsed_s else "")
+            + (f" (B = {r.budget.cpus:g})." if r.budget else "."))
 
 
 class _ReportSteps:
@@ -244,25 +174,27 @@ class _ReportSteps:
 _SANDBOX_CODE = """\
 import multiprocessing
 import fitscope
-from fitscope.scenarios import GeneratorFitParams, _fit_here, _ReportSteps
+from fitscope.generator_fit import GeneratorFitParams, _fit_here, _ReportSteps
 if __name__ == "__main__":
     multiprocessing.set_start_method({method!r})
-    params = GeneratorFitParams(**{params!r})
-    _fit_here(params, _ReportSteps(), {time_budget_s!r}).save({out!r})
+    for i, params in enumerate({params!r}):
+        _fit_here(GeneratorFitParams(**params), _ReportSteps(), {time_budget_s!r}).save(f"{out}{{i}}")
 """
 
 
-def fit_in_sandbox(params: GeneratorFitParams | None = None, *, intra_op_threads: int | None = None,
-                   start_method: str = "forkserver", live: Live | None = None,
-                   time_budget_s: float | None = None, timeout_s: float = 300.0,
-                   memory_cap_mb: float = 1800.0, **overrides: Any) -> RunResult:
+def fit_in_sandbox(params: GeneratorFitParams | list[GeneratorFitParams] | None = None, *,
+                   intra_op_threads: int | None = None, start_method: str = "forkserver",
+                   live: Live | None = None, time_budget_s: float | None = None,
+                   timeout_s: float = 300.0, memory_cap_mb: float = 1800.0,
+                   **overrides: Any) -> Any:
     """:func:`generator_fit` in a fresh interpreter with its own TensorFlow configuration.
 
     ``intra_op_threads`` is set as TF_NUM_INTRAOP_THREADS before TensorFlow is imported; worker
     processes of a PyDataset start with ``start_method`` (forkserver by default: no process with
-    TensorFlow's threads running is ever forked; the kernel never is). The
-    sandbox's watchdog (``timeout_s``) and memory cap (whole tree) apply; how each process ended
-    is in ``result.outcomes``. A ``live`` display gets the child's steps as they are reported.
+    TensorFlow's threads running is ever forked; the kernel never is). The sandbox's watchdog
+    (``timeout_s``) and memory cap (whole tree) apply; how each process ended is in
+    ``result.outcomes``. A ``live`` display gets the child's steps as they are reported. Given a
+    list of params, one interpreter runs them all, one after the other, and a list comes back.
 
     Example:
         >>> r = fit_in_sandbox(intra_op_threads=1, steps=10, epochs=1)   # doctest: +SKIP
@@ -271,7 +203,8 @@ def fit_in_sandbox(params: GeneratorFitParams | None = None, *, intra_op_threads
     """
     if params is not None and overrides:
         raise ValueError("give either params or keyword overrides, not both")
-    p = params or GeneratorFitParams.default(**overrides)
+    many = isinstance(params, list)
+    ps = params if many else [params or GeneratorFitParams.default(**overrides)]
     check_choice("start method", start_method, ("spawn", "forkserver", "fork"))
     env = {}
     if intra_op_threads is not None:
@@ -279,38 +212,36 @@ def fit_in_sandbox(params: GeneratorFitParams | None = None, *, intra_op_threads
     tracer = Tracer()
 
     def on_poll(progress: Progress) -> None:
-        for m in progress.new_messages:
-            if live is None:
-                continue
+        for m in progress.new_messages if live is not None else ():
             if m.get("event") == "start":
                 live.start(tracer, m["total"], m["bound_rate"], m["sequential_rate"])
-            elif m.get("event") == "step":
-                live.step()
-            elif m.get("event") == "finish":
-                live.finish()
+            elif m.get("event") in ("step", "finish"):
+                getattr(live, m["event"])()
 
     with tempfile.TemporaryDirectory(prefix="fitscope-fit-") as tmp:
-        out = os.path.join(tmp, "result.json")
-        code = _SANDBOX_CODE.format(method=start_method, params=vars(p), out=out,
+        out = os.path.join(tmp, "result")
+        code = _SANDBOX_CODE.format(method=start_method, params=[vars(p) for p in ps], out=out,
                                     time_budget_s=time_budget_s)
         run = run_python(code=code, env=env, timeout_s=timeout_s, memory_cap_mb=memory_cap_mb,
                          on_poll=on_poll)
-        if not os.path.exists(out):
-            why = run.exceptions[-1][1] if run.exceptions else run.root.how
-            raise RuntimeError(f"the sandboxed run did not finish: {why}")
-        with open(out) as f:
-            result = RunResult.from_dict(json.load(f))
-    result.outcomes = run.outcomes
-    result.facts["intra_op_threads"] = intra_op_threads
-    result.facts["sandbox_peak_memory_bytes"] = run.peak_memory_bytes
-    result.facts["sandbox_wall_s"] = run.wall_s
-    result.name += " in a fresh interpreter" + (f", {intra_op_threads} intra-op thread(s)"
-                                                 if intra_op_threads else "")
-    return result
+        results = []
+        for i in range(len(ps)):
+            if not os.path.exists(f"{out}{i}"):
+                why = run.exceptions[-1][1] if run.exceptions else run.root.how
+                raise RuntimeError(f"the sandboxed run did not finish: {why}")
+            with open(f"{out}{i}") as f:
+                results.append(RunResult.from_dict(json.load(f)))
+    for result in results:
+        result.outcomes = run.outcomes
+        result.facts.update(intra_op_threads=intra_op_threads,
+                            sandbox_peak_memory_bytes=run.peak_memory_bytes, sandbox_wall_s=run.wall_s)
+        result.name += " in a fresh interpreter" + (f", {intra_op_threads} intra-op thread(s)"
+                                                     if intra_op_threads else "")
+    return results if many else results[0]
 
 
-def _generator_facts(result: RunResult, tracer: Tracer, trace_cb: Any, peeked: int, main: int,
-                     p: GeneratorFitParams, costs: dict[str, float]) -> dict[str, Any]:
+def _generator_facts(result: RunResult, tracer: Tracer, trace_cb: TraceCallback, peeked: int,
+                     main: int, costs: dict[str, float]) -> dict[str, Any]:
     nexts = sorted(result.spans_of("generator"), key=lambda s: s.start_ns)
     after = nexts[peeked:]
     next_by_role: dict[str, int] = {}
@@ -318,7 +249,6 @@ def _generator_facts(result: RunResult, tracer: Tracer, trace_cb: Any, peeked: i
         role = result.roles.get(s.tid, "unknown")
         next_by_role[role] = next_by_role.get(role, 0) + 1
     steps = sorted(result.spans_of("train"), key=lambda s: s.start_ns)
-    overlapping = sum(1 for a, b in zip(steps, steps[1:]) if b.start_ns < a.end_ns)
     windows = result.windows("train", leave_out="ui")
     per_thread = result.cpu.by_thread_s(windows)
     process_cpu = sum(per_thread.values())
@@ -327,8 +257,6 @@ def _generator_facts(result: RunResult, tracer: Tracer, trace_cb: Any, peeked: i
         role = result.roles.get(tid, "unknown")
         by_role[role] = by_role.get(role, 0.0) + seconds
     wall = sum(b - a for a, b in windows) / 1e9
-    samples_inside = sum(1 for t in result.cpu.t_ns if any(a <= t <= b for a, b in windows))
-    intra = os.environ.get("TF_NUM_INTRAOP_THREADS", "")
     return {
         "peeked": peeked,
         "peeked_on_main": sum(1 for s in nexts[:peeked] if s.tid == main),
@@ -341,14 +269,15 @@ def _generator_facts(result: RunResult, tracer: Tracer, trace_cb: Any, peeked: i
         "callbacks_on_main": trace_cb.callback_tids.get(main, 0),
         "callbacks_total": sum(trace_cb.callback_tids.values()),
         "steps": len(steps),
-        "overlapping_steps": overlapping,
+        "overlapping_steps": sum(1 for a, b in zip(steps, steps[1:]) if b.start_ns < a.end_ns),
         "train_cpu_s": process_cpu,
         "train_main_cpu_s": per_thread.get(main, 0.0),
         "train_cpu_by_role": by_role,
         "train_wall_s": wall,
         "cores_busy": process_cpu / wall if wall > 0 else 0.0,
-        "cpu_samples_in_training": samples_inside,
-        "threads_free": intra not in ("1",),
+        "cpu_samples_in_training": sum(1 for t in result.cpu.t_ns
+                                       if any(a <= t <= b for a, b in windows)),
+        "threads_free": os.environ.get("TF_NUM_INTRAOP_THREADS", "") != "1",
         "costs_per_step": costs,
         "measured_s": result.throughput.elapsed_s,
     }
@@ -368,9 +297,70 @@ def generator_fit_verdicts(result: RunResult) -> claims.Scorecard:
     ])
 
 
+# -- what a run shows, each as one table with its reading --------------------------------------
+def who_called_next(r: RunResult) -> Table:
+    """next() calls by thread role, the shape peek and the callbacks, read in one sentence."""
+    f = r.facts
+    rows = [(f"next() calls on {role}", n) for role, n in f["next_calls_by_role"].items()]
+    rows += [("batches Keras peeked at (NUM_BATCHES_FOR_TENSOR_SPEC)", f["peeked"]),
+             ("… of them on the main thread", f["peeked_on_main"]),
+             ("next() calls on the main thread after the peek",
+              f"{f['main_after_peek']} of {f['total_after_peek']}"),
+             ("callbacks on the main thread", f"{f['callbacks_on_main']} of {f['callbacks_total']}")]
+    off = f["total_after_peek"] - f["main_after_peek"]
+    return Table(("what", "count"), rows, title="Who called next()",
+                 reading=f"On the TensorFlow backend, Keras pulled {f['peeked_on_main']} of "
+                         f"{f['peeked']} peek batch(es) on the main thread; after them {off} of "
+                         f"{f['total_after_peek']} next() calls ran on other threads, and "
+                         f"{f['callbacks_on_main']} of {f['callbacks_total']} callbacks on the main one.")
 
-def predict_vs_fit(width: int = 1024, batch_size: int = 512, steps: int | None = None,
-                   features: int = 10) -> RunResult:
+
+def next_stacks(r: RunResult, depth: int = 6) -> Table:
+    """The last ``depth`` Keras/TensorFlow frames inside the first next() on each thread."""
+    rows = [(thread, "\n".join(frames[-depth:])) for thread, frames in r.facts["stacks"].items()]
+    return Table(("thread", f"innermost Keras/TensorFlow frames (last {depth})"), rows,
+                 title="The stack inside next()",
+                 reading=f"fitscope captured the stack inside the first next() on {len(rows)} "
+                         "thread(s), on the TensorFlow backend.")
+
+
+def cpu_by_role(r: RunResult) -> Table:
+    """CPU seconds during training by thread role, largest first, with the cores busy."""
+    f = r.facts
+    total = f["train_cpu_s"] or 1.0
+    roles = sorted(f["train_cpu_by_role"].items(), key=lambda kv: -kv[1])
+    rows = [(role, f"{s:.2f}", f"{100 * s / total:.0f}%") for role, s in roles]
+    top = roles[0][0] if roles else "none"
+    free = f.get("free_cpus")
+    return Table(("thread role", "CPU s during training", "share"), rows, title=r.name,
+                 reading=f"On the TensorFlow backend, training kept {f['cores_busy']:.2f} cores busy "
+                         f"(B = {r.budget.cpus:g}" + (f"; other processes left {free:.1f} CPUs free"
+                                                     if free is not None else "")
+                         + f"); the busiest role was '{top}'.")
+
+
+def intra_op_comparison(params: GeneratorFitParams, threads: tuple[int | None, ...] = (None, 1),
+                        steps: int = 20) -> Comparison:
+    """The same run in fresh interpreters, one per intra-op thread setting (None = TF's default).
+
+    Each setting is its own TensorFlow configuration, so each needs its own interpreter; ``steps``
+    (one epoch) is enough to read the cores busy and the busiest role.
+    """
+    p = GeneratorFitParams(**{**vars(params), "steps": steps, "epochs": 1})
+    runs = {f"intra-op threads: {n or 'default'}": fit_in_sandbox(p, intra_op_threads=n)
+            for n in threads}
+    parts = []
+    for label, r in runs.items():
+        roles = r.facts["train_cpu_by_role"]
+        top = max(roles, key=roles.get)
+        parts.append(f"with {label.split(': ')[1]} intra-op threads {r.facts['cores_busy']:.2f} cores "
+                     f"were busy and the busiest role was '{top}' "
+                     f"({100 * roles[top] / r.facts['train_cpu_s']:.0f}% of the CPU)")
+    return Comparison(runs, reading="On the TensorFlow backend, " + "; ".join(parts) + ".",
+                      extra=("cores busy", lambda r: f"{r.facts['cores_busy']:.2f}"))
+
+
+def predict_vs_fit(width: int = 1024, batch_size: int = 512, steps: int | None = None) -> RunResult:
     """Cores busy in ``predict`` and in ``fit`` on the same model, arrays and batch size.
 
     Cores busy = CPU of every thread of the process inside the call / its wall time. Both calls
@@ -385,34 +375,30 @@ def predict_vs_fit(width: int = 1024, batch_size: int = 512, steps: int | None =
 
     check_int("model width", width, 1, 4096)
     check_int("batch size", batch_size, 1, 8192)
-    steps = check_int("steps", steps if steps is not None else (10 if quick_mode() else 40), 2, 10_000)
-    roles = ThreadRoles.current()
-    roles.warm_up_tensorflow()
-    rng = np.random.default_rng(0)
-    x = rng.random((steps * batch_size, features), dtype=np.float32)
-    y = rng.integers(0, 2, steps * batch_size).astype(np.float32)
-    model = article_model(width, features)
-    model.fit(x[:batch_size], y[:batch_size], batch_size=batch_size, verbose=0)
-    model.predict(x[:batch_size], batch_size=batch_size, verbose=0)
-    tracer = Tracer()
-    with Sampler(interval_s=0.02) as sampler, OtherLoad() as load:
-        with tracer.span("predict", "predict"):
-            model.predict(x, batch_size=batch_size, verbose=0)
-        with tracer.span("fit", "train"):
-            model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
-    result = RunResult(name=f"predict vs fit (Dense {width} x 2, batch {batch_size})",
-                       params=dict(width=width, batch_size=batch_size, steps=steps),
-                       spans=tracer.spans(), cpu=sampler.samples, budget=cpu_budget(),
-                       environment=environment_facts())
-    tids = {sp.tid for sp in result.spans if sp.tid is not None} | set(sampler.samples.cpu_ns)
-    result.roles = roles.roles(tids, (), sampler.samples.sampler_tid)
+    steps = check_int("steps", steps if steps is not None else (10 if quick_mode() else 20), 2, 10_000)
+    with measured_run() as run:
+        rng = np.random.default_rng(0)
+        x = rng.random((steps * batch_size, FEATURES), dtype=np.float32)
+        y = rng.integers(0, 2, steps * batch_size).astype(np.float32)
+        model = article_model(width)
+        model.fit(x[:batch_size], y[:batch_size], batch_size=batch_size, verbose=0)
+        model.predict(x[:batch_size], batch_size=batch_size, verbose=0)
+        with run.sampling():
+            with run.tracer.span("predict", "predict"):
+                model.predict(x, batch_size=batch_size, verbose=0)
+            with run.tracer.span("fit", "train"):
+                model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
+    result = run.result(f"predict vs fit (Dense {width} x 2, batch {batch_size})",
+                        dict(width=width, batch_size=batch_size, steps=steps))
     cores, wall = {}, {}
     for span in result.spans:
-        window = [(span.start_ns, span.end_ns)]
         wall[span.label] = span.duration_s
-        cores[span.label] = sum(result.cpu.by_thread_s(window).values()) / span.duration_s
-    result.facts = {"cores_busy": cores, "wall_s": wall, "steps": steps,
-                    "cpu_samples": len(result.cpu.t_ns), "free_cpus": load.free_cpus(result.budget.cpus)}
+        cores[span.label] = sum(result.cpu.by_thread_s([(span.start_ns, span.end_ns)]).values()) \
+            / span.duration_s
+    result.facts.update(cores_busy=cores, wall_s=wall, steps=steps, cpu_samples=len(result.cpu.t_ns))
+    result.reading = (f"On the TensorFlow backend, predict kept {cores['predict']:.2f} cores busy over "
+                      f"{wall['predict']:.2f} s and fit {cores['fit']:.2f} over {wall['fit']:.2f} s "
+                      f"(B = {result.budget.cpus:g}).")
     return result
 
 
@@ -423,34 +409,39 @@ def c5_verdict(result: RunResult) -> claims.Verdict:
                      result.facts.get("free_cpus"))
 
 
-def _train_step_cost(width: int, batch_size: int, features: int = 10, calls: int = 10) -> float:
+def _train_step_cost(width: int, batch_size: int, calls: int = 10) -> float:
     """Wall seconds of one train step of the scenario's model, measured alone."""
-    model = article_model(width, features)
-    x, y = next(random_batches(batch_size, features))
+    model = article_model(width)
+    x, y = next(random_batches(batch_size))
     model.train_on_batch(x, y)
     return cost_per_call(lambda: model.train_on_batch(x, y), calls)[0]
 
 
+def _bound_row(r: RunResult) -> tuple[str, float, float | None]:
+    return r.name, r.throughput.elapsed_s, r.bounds.overlapped_s if r.bounds else None
+
+
 def gil_comparison(ms_per_batch: float | None = None, width: int = 256, batch_size: int = 256,
-                   live: Live | None = None, **overrides: Any) -> dict[str, RunResult]:
+                   live: Live | None = None, **overrides: Any) -> Comparison:
     """The same ``fit`` fed by a generator that sleeps and by one that computes in Python.
 
     Both generators cost ``ms_per_batch`` per batch; by default that is one train step's measured
-    time, where overlapping the two would help most. Returns {"sleep": ..., "python": ...}.
+    time, where overlapping the two would help most. Keys: "sleep" and "python".
 
     Example:
         >>> runs = gil_comparison(width=64, steps=10, epochs=1)      # doctest: +SKIP
         >>> sorted(runs)                                              # doctest: +SKIP
         ['python', 'sleep']
     """
-    ThreadRoles.current().warm_up_tensorflow()
     if ms_per_batch is None:
+        ThreadRoles.current().warm_up_tensorflow()
         ms_per_batch = round(1e3 * _train_step_cost(check_int("model width", width, 0, 4096),
                                                     check_int("batch size", batch_size, 1, 8192)), 2)
-    return {kind: generator_fit(GeneratorFitParams.default(
+    runs = {kind: generator_fit(GeneratorFitParams.default(
                 kind=kind, ms_per_batch=max(ms_per_batch, 0.1), width=width, batch_size=batch_size,
                 **overrides), live=live)
             for kind in ("sleep", "python")}
+    return Comparison(runs, reading=str(c4_verdict(runs)))
 
 
 def _part(name: str, result: RunResult) -> claims.PartEvidence:
@@ -467,6 +458,48 @@ def c4_verdict(runs: dict[str, RunResult]) -> claims.Verdict:
                      _part("CPU-bound Python generator", runs["python"]), budget)
 
 
+def pydataset_workers(ms_per_batch: float, workers: int = 2, width: int = 256, batch_size: int = 256,
+                      **overrides: Any) -> Comparison:
+    """A PyDataset with worker threads and with worker processes, for sleeping and CPU-bound work.
+
+    The thread runs train in this kernel; both process runs share one fresh interpreter (one
+    TensorFlow configuration, started once). The reading says what processes could win here.
+    """
+    def params(source: str, kind: str) -> GeneratorFitParams:
+        return GeneratorFitParams.default(source=source, workers=workers, kind=kind, width=width,
+                                          ms_per_batch=ms_per_batch, batch_size=batch_size, **overrides)
+
+    kinds = ("sleep", "python")
+    runs = {f"{PYDATASET_THREADS}, {k}": generator_fit(params(PYDATASET_THREADS, k)) for k in kinds}
+    in_sandbox = fit_in_sandbox([params(PYDATASET_PROCESSES, k) for k in kinds])
+    runs.update({f"{PYDATASET_PROCESSES}, {k}": r for k, r in zip(kinds, in_sandbox)})
+    return Comparison(runs, reading=_processes_note(runs[f"{PYDATASET_PROCESSES}, python"]))
+
+
+def _processes_note(result: RunResult) -> str:
+    """One sentence on what worker processes could win here, from a run's own bounds and B."""
+    if result.bounds is None or result.budget is None:
+        raise FitscopeInputError("this run has no bounds: it trained fewer than 2 steps.")
+    b, cpus, measured = result.bounds, result.budget.cpus, result.throughput.elapsed_s
+    if cpus < 2:
+        return (f"With B = {cpus:g}, data work and training share one CPU: the best possible time is "
+                f"{b.overlapped_s:.2f} s against {b.sequential_s:.2f} s one after the other, so extra "
+                f"processes can only add start-up and transfer costs (measured {measured:.2f} s).")
+    return (f"With B = {cpus:g}, worker processes can make Python data while training runs: the best "
+            f"possible time is {b.overlapped_s:.2f} s against {b.sequential_s:.2f} s one after the "
+            f"other; measured {measured:.2f} s ({100 * b.efficiency(measured):.0f}% of the bound).")
+
+
+def more_workers(before: RunResult, workers: int) -> Comparison:
+    """``before`` (a PyDataset run) again with ``workers`` workers; the reading applies the rule
+    of :func:`fitscope.claims.speedup` to the two measured rates."""
+    p = GeneratorFitParams(**{**before.params, "workers": workers})
+    after = generator_fit(p)
+    v = claims.speedup(before.throughput.steps_per_s, after.throughput.steps_per_s)
+    return Comparison({f"{before.params['workers']} workers": before, f"{workers} workers": after},
+                      reading=v)
+
+
 def generator_fit_panel(time_budget_s: float | None = None) -> Any:
     """An :class:`~fitscope.widgets.ExperimentPanel` around :func:`generator_fit`.
 
@@ -480,13 +513,6 @@ def generator_fit_panel(time_budget_s: float | None = None) -> Any:
     def run(live: Live, time_budget_s: float, **values: Any) -> RunResult:
         return generator_fit(GeneratorFitParams(**values), live=live, time_budget_s=time_budget_s)
 
-    def summarise(r: RunResult) -> str:
-        f = r.facts
-        calls = (f"{f['main_after_peek']} of {f['total_after_peek']} next() calls after the peek ran on "
-                 "the main thread; " if r.params.get("source") == GENERATOR else "")
-        return (f"{r.throughput.steps_per_s:.1f} steps/s; {calls}"
-                f"{f['cores_busy']:.2f} cores busy during training")
-
     budget = time_budget_s or (20.0 if quick_mode() else 60.0)
     return ExperimentPanel("A Python data source passed to model.fit", [
         Control("source", "data source", d.source, "choice", SOURCES),
@@ -497,21 +523,7 @@ def generator_fit_panel(time_budget_s: float | None = None) -> Any:
         Control("width", "model width (0 = Dense(1))", d.width),
         Control("steps", "steps per epoch", d.steps),
         Control("epochs", "epochs", d.epochs),
-    ], run, budget, summarise)
-
-
-def processes_note(result: RunResult) -> str:
-    """One sentence on what worker processes could win here, from a run's own bounds and B."""
-    if result.bounds is None or result.budget is None:
-        raise FitscopeInputError("this run has no bounds: it trained fewer than 2 steps.")
-    b, cpus, measured = result.bounds, result.budget.cpus, result.throughput.elapsed_s
-    if cpus < 2:
-        return (f"With B = {cpus:g}, data work and training share one CPU: the best possible time is "
-                f"{b.overlapped_s:.2f} s against {b.sequential_s:.2f} s one after the other, so extra "
-                f"processes can only add start-up and transfer costs (measured {measured:.2f} s).")
-    return (f"With B = {cpus:g}, worker processes can make Python data while training runs: the best "
-            f"possible time is {b.overlapped_s:.2f} s against {b.sequential_s:.2f} s one after the "
-            f"other; measured {measured:.2f} s ({100 * b.efficiency(measured):.0f}% of the bound).")
+    ], run, budget, lambda r: _reading(r).rstrip("."))
 
 
 def scenario1_scorecard(article: RunResult, big: RunResult, gil: dict[str, RunResult],

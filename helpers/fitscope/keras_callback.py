@@ -2,17 +2,19 @@
 
 Example:
     >>> from fitscope.tracing import Tracer
-    >>> cb = Tracer().keras_callback()   # pass to model.fit(..., callbacks=[cb])
+    >>> cb = TraceCallback(Tracer())   # pass to model.fit(..., callbacks=[cb])
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import keras
 
-from .tracing import Tracer
+if TYPE_CHECKING:
+    from .tracing import Tracer
 
 __all__ = ["TraceCallback"]
 

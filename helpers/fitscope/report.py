@@ -38,7 +38,7 @@ __all__ = ["measure_scorecard", "scorecard_in_sandbox", "scorecard_to_json", "sc
 
 
 def _scenario1(say: Callable[[str], None]) -> list[claims.Verdict]:
-    from . import scenarios as s1
+    from . import generator_fit as s1
 
     say("C1–C6: a generator passed to fit (the article's model, a compute-heavy one, the GIL, predict)")
     article = s1.generator_fit(kind="sleep", ms_per_batch=0, batch_size=32, width=0)

@@ -21,7 +21,7 @@ from .sampling import CpuSamples
 from .throughput import Throughput
 from .tracing import Span
 
-__all__ = ["RunResult", "ProcessOutcome", "load_folder"]
+__all__ = ["RunResult", "ProcessOutcome", "Comparison", "load_folder"]
 
 
 @dataclass
@@ -176,6 +176,50 @@ class RunResult(ShowsItself):
     @classmethod
     def load(cls, path: str | Path) -> RunResult:
         return cls.from_json(Path(path).read_text())
+
+
+class Comparison(ShowsItself, dict):
+    """Runs by label, shown as a chart of measured time against the ideal bound, a table, and the
+    sentence that reads them (``reading``). It is a dict, so ``comparison["sleep"]`` is one run.
+
+    ``extra`` adds one column: (its title, a function of the run giving the cell).
+
+    Example:
+        >>> from fitscope.throughput import Throughput
+        >>> c = Comparison({"a": RunResult("a", throughput=Throughput(steps=4, elapsed_s=2.0))},
+        ...                reading="One run, 2 steps/s.")
+        >>> str(c), c["a"].throughput.steps_per_s
+        ('One run, 2 steps/s.', 2.0)
+    """
+
+    def __init__(self, runs: dict[str, RunResult], reading: str = "",
+                 extra: tuple[str, Any] | None = None) -> None:
+        super().__init__(runs)
+        self.reading, self.extra = reading, extra
+
+    def table(self) -> Table:
+        head = ["run", "steps", "measured s", "steps/s", "ideal (overlapped) s", "one after the other s"]
+        rows = []
+        for label, r in self.items():
+            b = r.bounds
+            rows.append([label, r.throughput.steps, f"{r.throughput.elapsed_s:.2f}",
+                         f"{r.throughput.steps_per_s:.1f}", f"{b.overlapped_s:.2f}" if b else "",
+                         f"{b.sequential_s:.2f}" if b else ""]
+                        + ([self.extra[1](r)] if self.extra else []))
+        return Table(head + ([self.extra[0]] if self.extra else []), rows, reading=self.reading)
+
+    def chart(self) -> Any:
+        """Measured time against the overlapped bound, one bar pair per run."""
+        from .plots import comparison
+
+        return comparison([(label, r.throughput.elapsed_s, r.bounds.overlapped_s if r.bounds else None)
+                           for label, r in self.items()])
+
+    def _repr_html_(self) -> str:
+        return self.chart().html() + self.table()._repr_html_()
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 def load_folder(folder: str | Path) -> list[RunResult]:

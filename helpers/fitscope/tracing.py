@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
-__all__ = ["Span", "Tracer", "graph_timed", "chrome_trace", "os_thread_name"]
+__all__ = ["Span", "Tracer", "graph_timed", "chrome_trace", "keras_frames", "os_thread_name"]
 
 T = TypeVar("T")
 _TRACERS: weakref.WeakSet[Tracer] = weakref.WeakSet()
@@ -149,12 +149,6 @@ class Tracer:
             (label, category, int(start_s * 1e9) - to_perf, int(end_s * 1e9) - to_perf, None)
         )
 
-    def keras_callback(self) -> Any:
-        """A Keras callback that records train-batch spans and epoch edges; see :class:`TraceCallback`."""
-        from .keras_callback import TraceCallback
-
-        return TraceCallback(self)
-
     # -- reading ---------------------------------------------------------------------------
     def spans(self, category: str | None = None) -> list[Span]:
         """All spans so far (optionally of one category), in the order they ended."""
@@ -198,6 +192,23 @@ class _SpanContext:
 
     def __exit__(self, *exc: object) -> None:
         self._tracer.record(self._label, self._category, self._start, time.perf_counter_ns())
+
+
+def keras_frames(stack: list[Any]) -> list[str]:
+    """The Keras and TensorFlow frames of a captured stack, as 'package/file.py:function'.
+
+    Example:
+        >>> import traceback
+        >>> keras_frames(traceback.extract_stack())
+        []
+    """
+    out = []
+    for frame in stack:
+        path = frame.filename.replace(os.sep, "/")
+        for package in ("keras/", "tensorflow/"):
+            if f"site-packages/{package}" in path:
+                out.append(package + path.split(f"site-packages/{package}", 1)[1] + f":{frame.name}")
+    return out
 
 
 def chrome_trace(

@@ -1,4 +1,4 @@
-"""Per-batch costs a generator can carry, each standing for a kind of real data work.
+"""The article's workload: its model, its random batches, and the per-batch costs a generator can carry.
 
 - ``sleep``: waits (stands for I/O); releases the GIL.
 - ``python``: pure-Python arithmetic (stands for parsing, augmentation in Python); holds the GIL.
@@ -17,14 +17,16 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
 from .errors import check_choice, check_int, check_positive
 
-__all__ = ["WORK_KINDS", "batch_work", "random_batches"]
+__all__ = ["WORK_KINDS", "FEATURES", "batch_work", "random_batches", "article_model"]
 
 WORK_KINDS = ("sleep", "python", "numpy")
+FEATURES = 10  # inputs per sample in the article's examples
 _SORT_SIZE = 4096
 
 
@@ -80,7 +82,7 @@ def batch_work(kind: str, ms: float) -> Callable[[], None]:
     return numpy_work
 
 
-def random_batches(batch_size: int, features: int = 10, work: Callable[[], None] | None = None,
+def random_batches(batch_size: int, features: int = FEATURES, work: Callable[[], None] | None = None,
                    seed: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The article's generator, in our own code: random inputs and 0/1 labels of shape (batch,)."""
     check_int("batch size", batch_size, 1, 65_536)
@@ -90,3 +92,19 @@ def random_batches(batch_size: int, features: int = 10, work: Callable[[], None]
             work()
         yield (rng.random((batch_size, features), dtype=np.float32),
                rng.integers(0, 2, batch_size).astype(np.float32))
+
+
+def article_model(width: int) -> Any:
+    """The article's model, compiled: ``FEATURES`` inputs, two hidden ``Dense(width)`` layers
+    (none when ``width`` is 0) and one sigmoid unit, trained with Adam on binary cross-entropy.
+    """
+    import keras
+
+    layers: list[Any] = [keras.Input((FEATURES,))]
+    if width:
+        layers += [keras.layers.Dense(width, activation="relu"),
+                   keras.layers.Dense(width, activation="relu")]
+    layers.append(keras.layers.Dense(1, activation="sigmoid"))
+    model = keras.Sequential(layers)
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    return model

@@ -101,7 +101,7 @@ def keras_frames_of(exc: BaseException) -> list[str]:
     """Keras and TensorFlow frames of an exception's traceback, innermost last."""
     import traceback
 
-    from ..scenarios import keras_frames
+    from ..tracing import keras_frames
 
     return keras_frames(traceback.extract_tb(exc.__traceback__))
 

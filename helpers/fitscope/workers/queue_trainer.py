@@ -61,10 +61,11 @@ def parse():
 def main():
     args = parse()
     multiprocessing.set_start_method(args.start_method)
+    from fitscope.measure import cost_per_call
     from fitscope.mp_trainer import weights_checksum as checksum
-    from fitscope.scenarios import article_model, cost_per_call
+    from fitscope.workloads import article_model
 
-    model = article_model(args.width, 10)
+    model = article_model(args.width)
     rng = np.random.default_rng(0)
     x = rng.random((args.batch_size, 10), dtype=np.float32)
     y = rng.integers(0, 2, (args.batch_size, 1)).astype(np.float32)
