@@ -1,0 +1,178 @@
+"""Every notebook in notebooks/ follows the collection's layout (the spine) and its cell rules.
+
+The spine: one ``#`` title; ``## Overview``, ``## Prerequisites``, ``## Imports``; numbered
+sections ``## 1.`` … ``## n.`` (one per Overview objective; ``###`` subsections are free); then
+optionally ``## Exercises``; then ``## Summary``, ``## What's next``, ``## Resources and
+references``. Imports live only in the Imports cell; code cells are short; no line is over 100
+characters; links stay inside the repository. Run it on your notebook while you write it:
+``.venv/bin/python -m pytest tests/test_notebook_style.py -k 01b``.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+HEAD = ["Overview", "Prerequisites", "Imports"]
+TAIL = ["Summary", "What's next", "Resources and references"]
+MAX_CODE_LINES = 10
+MAX_LINE = 100
+OUTSIDE = ("CLAIMS.md", "FACTS.md", "../shared", "/work/")
+
+
+def cells(path: Path) -> list[dict]:
+    return [dict(c, text="".join(c["source"])) for c in json.loads(path.read_text())["cells"]]
+
+
+def headings(path: Path) -> list[tuple[int, str]]:
+    """(level, text) of every markdown heading, fenced code blocks left out."""
+    out = []
+    for c in cells(path):
+        if c["cell_type"] != "markdown":
+            continue
+        fenced = False
+        for line in c["text"].splitlines():
+            fenced ^= line.lstrip().startswith("```")
+            m = None if fenced else re.match(r"(#{1,6}) +(.*\S)", line)
+            if m:
+                out.append((len(m.group(1)), m.group(2)))
+    return out
+
+
+def spine_problems(heads: list[tuple[int, str]], objectives: int) -> list[str]:
+    """What is wrong with a notebook's heading order (empty when it follows the spine)."""
+    titles = [text for level, text in heads if level == 1]
+    problems = [] if len(titles) == 1 and heads and heads[0][0] == 1 else [
+        f"need exactly one '#' title, first; found {titles}"]
+    second = [text for level, text in heads if level == 2]
+    if second[:3] != HEAD:
+        problems.append(f"the first '##' sections must be {HEAD}, found {second[:3]}")
+    if second[-3:] != TAIL:
+        problems.append(f"the last '##' sections must be {TAIL}, found {second[-3:]}")
+    middle = second[3:-3]
+    if middle and middle[-1] == "Exercises":
+        middle = middle[:-1]
+    numbers = []
+    for text in middle:
+        m = re.match(r"(\d+)\. \S", text)
+        if not m:
+            problems.append(f"'## {text}' is neither numbered ('## 3. …') nor a spine section")
+        else:
+            numbers.append(int(m.group(1)))
+    if numbers != list(range(1, len(numbers) + 1)):
+        problems.append(f"numbered sections must run 1, 2, 3, …; found {numbers}")
+    if objectives != len(numbers):
+        problems.append(f"the Overview lists {objectives} objectives for {len(numbers)} numbered sections")
+    return problems
+
+
+def overview_objectives(path: Path) -> int:
+    for c in cells(path):
+        if c["cell_type"] == "markdown" and c["text"].startswith("## Overview"):
+            return len(re.findall(r"^\d+\. ", c["text"], re.M))
+    return 0
+
+
+def imports_cell_index(path: Path) -> int | None:
+    """Index of the first code cell after the '## Imports' heading."""
+    seen = False
+    for i, c in enumerate(cells(path)):
+        seen = seen or (c["cell_type"] == "markdown" and "## Imports" in c["text"])
+        if seen and c["cell_type"] == "code":
+            return i
+    return None
+
+
+def python_of(source: str) -> str:
+    """Cell source with IPython magics and shell lines blanked, so ast can read it."""
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line
+                     for line in source.splitlines())
+
+
+def imports_in(source: str) -> list[str]:
+    tree = ast.parse(python_of(source))
+    return [ast.unparse(n) for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
+
+
+def links(text: str) -> list[str]:
+    return (re.findall(r"\]\(([^)\s]+)", text) + re.findall(r"\]: *(\S+)", text)
+            + re.findall(r"(?:href|src)=['\"]([^'\"]+)", text))
+
+
+def outside_links(path: Path) -> list[str]:
+    """Links (and mentions of files learners do not have) that leave the repository."""
+    bad = []
+    for c in cells(path):
+        bad += [word for word in OUTSIDE if word in c["text"]]
+        for target in links(c["text"]) if c["cell_type"] == "markdown" else []:
+            if re.match(r"[a-z]+:", target) or target.startswith("#"):
+                continue  # a web address or an anchor in this page
+            file = (path.parent / target.split("#")[0]).resolve()
+            if ROOT not in file.parents or not file.exists():
+                bad.append(target)
+    return bad
+
+
+IDS = [p.stem for p in NOTEBOOKS]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_headings_follow_the_spine(path: Path) -> None:
+    assert spine_problems(headings(path), overview_objectives(path)) == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_imports_only_in_the_imports_cell(path: Path) -> None:
+    first = imports_cell_index(path)
+    assert first is not None, "no code cell under '## Imports'"
+    stray = {i: imports_in(c["text"]) for i, c in enumerate(cells(path))
+             if c["cell_type"] == "code" and i != first and imports_in(c["text"])}
+    assert stray == {}, f"imports outside the Imports cell (cell index: imports): {stray}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_code_cells_are_short_with_short_lines(path: Path) -> None:
+    long_cells, long_lines = {}, []
+    for i, c in enumerate(cells(path)):
+        if c["cell_type"] != "code":
+            continue
+        lines = c["text"].rstrip("\n").splitlines()
+        if len(lines) > MAX_CODE_LINES:
+            long_cells[i] = len(lines)
+        long_lines += [f"cell {i}: {line[:40]}…" for line in lines if len(line) > MAX_LINE]
+    assert long_cells == {}, f"code cells over {MAX_CODE_LINES} lines (index: lines)"
+    assert long_lines == [], f"code lines over {MAX_LINE} characters"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_no_link_leaves_the_repository(path: Path) -> None:
+    assert outside_links(path) == []
+
+
+# -- the checks themselves catch what they are for ------------------------------------------
+GOOD = [(1, "T"), (2, "Overview"), (2, "Prerequisites"), (2, "Imports"), (2, "1. A"), (3, "sub"),
+        (2, "2. B"), (2, "Exercises"), (2, "Summary"), (2, "What's next"),
+        (2, "Resources and references")]
+
+
+def test_the_spine_check_accepts_the_layout_and_names_each_fault() -> None:
+    assert spine_problems(GOOD, 2) == []
+    assert "Overview lists 3" in " ".join(spine_problems(GOOD, 3))
+    skipped = [h if h != (2, "2. B") else (2, "3. B") for h in GOOD]
+    assert "run 1, 2, 3" in " ".join(spine_problems(skipped, 2))
+    unnumbered = GOOD[:5] + [(2, "Verdicts")] + GOOD[6:]
+    assert "neither numbered" in " ".join(spine_problems(unnumbered, 2))
+    assert "exactly one" in " ".join(spine_problems(GOOD + [(1, "Again")], 2))
+    assert "last '##'" in " ".join(spine_problems(GOOD[:-1], 2))
+
+
+def test_imports_and_links_are_found_where_they_hide() -> None:
+    assert imports_in("%matplotlib inline\nx = 1\nif x:\n    import os") == ["import os"]
+    assert imports_in("print('import os')") == []
+    assert links("[a](../docs/claims.md) <a href='x.html'>") == ["../docs/claims.md", "x.html"]
