@@ -130,8 +130,47 @@ def test_sentences_quote_the_budget_when_given():
 
 
 def test_every_claim_has_a_rule_and_a_scorecard_renders():
-    assert set(claims.CLAIMS) == {f"C{i}" for i in range(1, 12)}
+    assert set(claims.CLAIMS) == {f"C{i}" for i in range(1, 13)}
     for cid in claims.CLAIMS:
         assert callable(getattr(claims, cid.lower()))
     card = claims.Scorecard([claims.c9(["a", "a"])])
     assert "<table>" in card._repr_html_() and "C9" in str(card)
+
+
+def _part(name, measured, sequential=2.0, overlapped=1.0, pure_python=False):
+    return dict(name=name, measured_s=measured, sequential_s=sequential, overlapped_s=overlapped,
+                pure_python=pure_python)
+
+
+@pytest.mark.parametrize("measured, verdict", [
+    (2.1, HOLDS), (1.75, HOLDS), (1.1, DOES_NOT_HOLD), (0.95, DOES_NOT_HOLD), (1.5, DEPENDS)])
+def test_c12_one_kind_against_the_bounds(measured, verdict):
+    v = claims.c12("JAX", [_part("waiting", measured)], budget=2, step_ms=20)
+    assert v.verdict == verdict and v.claim_id == "C12"
+    assert v.because.startswith("on the JAX backend") and "B = 2" in v.because
+
+
+def test_c12_inconclusive_cases():
+    short = claims.c12("JAX", [_part("waiting", 1.9)], budget=2, step_ms=3.0)
+    assert short.verdict == INCONCLUSIVE and "too short" in short.because
+    one_cpu = claims.c12("PyTorch", [_part("pure Python", 1.9, pure_python=True)], budget=1, step_ms=20)
+    assert one_cpu.verdict == INCONCLUSIVE
+    close = claims.c12("JAX", [_part("waiting", 1.0, sequential=1.1, overlapped=1.0)], budget=2, step_ms=20)
+    assert close.verdict == INCONCLUSIVE
+    assert claims.c12("JAX", [_part("waiting", 1.9)], budget=1, step_ms=20).verdict == HOLDS
+
+
+def test_c12_combines_the_decided_kinds():
+    overlapped, starved = _part("waiting", 1.05), _part("waiting + loss read", 1.95)
+    assert claims.c12("JAX", [overlapped, starved], 2, 20).verdict == DEPENDS
+    assert claims.c12("PyTorch", [starved, starved], 2, 20).verdict == HOLDS
+    undecided = _part("pure Python", 1.9, pure_python=True)
+    assert claims.c12("TensorFlow", [overlapped, undecided], 1, 20).verdict == DOES_NOT_HOLD
+
+
+def test_c1_names_its_backend_and_rejudges():
+    v = claims.c1(40, 40, 2, 2, budget=2, backend="JAX")
+    assert v.verdict == HOLDS and v.because.startswith("on the JAX backend")
+    assert claims.rejudge(v) == v
+    w = claims.c12("JAX", [_part("waiting", 1.05), _part("pure Python", 1.9, pure_python=True)], 2, 20)
+    assert claims.rejudge(w) == w

@@ -21,7 +21,7 @@ from .display import ShowsItself, Table
 
 __all__ = ["HOLDS", "DOES_NOT_HOLD", "DEPENDS", "INCONCLUSIVE", "Claim", "CLAIMS", "Verdict",
            "Scorecard", "PartEvidence", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9",
-           "c10", "c11", "rejudge", "hypotheses", "speedup", "MIN_GAIN"]
+           "c10", "c11", "c12", "rejudge", "hypotheses", "speedup", "MIN_GAIN"]
 
 HOLDS = "HOLDS"
 DOES_NOT_HOLD = "DOES NOT HOLD"
@@ -53,6 +53,8 @@ CLAIMS: dict[str, Claim] = {c.id: c for c in [
     Claim("C9", "Parallel training of one model by several processes cannot be made correct.", "04"),
     Claim("C10", "prefetch overlaps data preparation with training and raises throughput.", "03"),
     Claim("C11", "tf.data makes data loading parallel.", "03"),
+    Claim("C12", "Because fit runs the generator on the main thread, producing data starves training "
+                 "(no overlap).", "01b"),
 ]}
 
 
@@ -122,11 +124,16 @@ def _with_b(text: str, budget: float | None) -> str:
 
 
 def c1(main_after_peek: int, total_after_peek: int, peeked: int, peeked_on_main: int,
-       budget: float | None = None) -> Verdict:
-    """Share of next() calls on the main thread after Keras's shape-peek batches."""
+       budget: float | None = None, backend: str | None = None) -> Verdict:
+    """Share of next() calls on the main thread after Keras's shape-peek batches.
+
+    ``backend`` names the Keras backend measured (e.g. "JAX"); the sentence then starts with it.
+    """
     ev = dict(main_after_peek=main_after_peek, total_after_peek=total_after_peek, peeked=peeked,
               peeked_on_main=peeked_on_main, budget=budget)
-    head = f"Keras peeked {peeked} batch(es) ({peeked_on_main} on the main thread); after that, "
+    if backend is not None:
+        ev["backend"] = backend
+    head = (f"on the {backend} backend, " if backend else "") + f"Keras peeked {peeked} batch(es) ({peeked_on_main} on the main thread); after that, "
     if total_after_peek < MIN_NEXT_CALLS:
         return Verdict("C1", INCONCLUSIVE, head + f"only {total_after_peek} next() calls were "
                        f"measured (need {MIN_NEXT_CALLS}).", ev)
@@ -355,8 +362,50 @@ def speedup(before_per_s: float, after_per_s: float) -> str:
     return head + f"little or no gain, under the x{MIN_GAIN:g} a real gain needs."
 
 
+def _starves(part: dict[str, Any], budget: float, step_ms: float, tolerance: float = 0.15) -> str:
+    """C12's rule for one kind of data work: measured time against the two bounds."""
+    measured, sequential, overlapped = part["measured_s"], part["sequential_s"], part["overlapped_s"]
+    if step_ms < MIN_STEP_MS or (part["pure_python"] and budget < 2):
+        return INCONCLUSIVE
+    if sequential <= overlapped * (1 + tolerance):
+        return INCONCLUSIVE  # the bounds are too close to tell overlap from none
+    if measured >= sequential * (1 - tolerance):
+        return HOLDS
+    if measured <= overlapped * (1 + tolerance):
+        return DOES_NOT_HOLD
+    return DEPENDS
+
+
+def c12(backend: str, parts: Sequence[dict[str, Any]], budget: float, step_ms: float) -> Verdict:
+    """Whether data made on the main thread starves training, per kind of data work, on one backend.
+
+    Each part: ``name``, ``measured_s``, ``sequential_s``, ``overlapped_s`` and ``pure_python``
+    (its work holds the GIL). A part HOLDS within 15% of (or above) the sequential sum, DOES NOT
+    HOLD within 15% of the overlapped bound, else DEPENDS; it is INCONCLUSIVE when a step costs
+    under ``MIN_STEP_MS``, when the bounds are within 15% of each other, or, for pure Python,
+    when B < 2. The verdict is the decided parts' common verdict, or DEPENDS when they differ.
+
+    Example:
+        >>> part = dict(name="waiting", measured_s=1.9, sequential_s=2.0, overlapped_s=1.0,
+        ...             pure_python=False)
+        >>> c12("PyTorch", [part], budget=2, step_ms=20).verdict
+        'HOLDS'
+    """
+    parts = [dict(p) for p in parts]
+    ev = dict(backend=backend, parts=parts, budget=budget, step_ms=step_ms)
+    judged = [(p, _starves(p, budget, step_ms)) for p in parts]
+    text = f"on the {backend} backend (a step took {step_ms:.1f} ms), " + "; ".join(
+        f"{p['name']}: {p['measured_s']:.2f} s against an overlapped bound of {p['overlapped_s']:.2f} s "
+        f"and a sequential sum of {p['sequential_s']:.2f} s ({v})" for p, v in judged) + f"; {_b(budget)}."
+    if step_ms < MIN_STEP_MS:
+        text += f" A step under {MIN_STEP_MS:g} ms is too short to tell overlap from none."
+    decided = {v for _, v in judged if v != INCONCLUSIVE}
+    verdict = INCONCLUSIVE if not decided else decided.pop() if len(decided) == 1 else DEPENDS
+    return Verdict("C12", verdict, text, ev)
+
+
 _RULES = {"C1": c1, "C2": c2, "C3": c3, "C5": c5, "C6": c6, "C7": c7, "C8": c8, "C9": c9,
-          "C10": c10, "C11": c11}
+          "C10": c10, "C11": c11, "C12": c12}
 
 
 def rejudge(v: Verdict) -> Verdict:
@@ -395,7 +444,8 @@ class _Hypotheses(list):
 
 RULES_DOC = "../docs/claims.md"  # from notebooks/, where the table's links are followed
 NOTEBOOK_FILES = {"01": "01_generator_with_fit.ipynb", "02": "02_multiprocessing_trainer.ipynb",
-                  "03": "03_tfdata_prefetch.ipynb", "04": "04_beyond_one_process.ipynb"}
+                  "03": "03_tfdata_prefetch.ipynb", "04": "04_beyond_one_process.ipynb",
+                  "01b": "01b_which_backend.ipynb"}
 
 
 def hypotheses() -> _Hypotheses:

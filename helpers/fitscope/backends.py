@@ -1,0 +1,313 @@
+"""Keras 3's backends side by side: the same generator and model on TensorFlow, JAX and PyTorch.
+
+Keras reads ``KERAS_BACKEND`` once, when it is imported, and the learner's kernel is bound to
+TensorFlow. So each backend is measured in a fresh interpreter through the sandbox
+(:mod:`fitscope.workers.backend_fit`), all of its variants in one interpreter (start-up costs
+seconds), one backend at a time (memory). The results come back as ordinary RunResults, so the
+plots, the panel, JSON and pooled class results work on them unchanged.
+
+A backend that is not installed gives one sentence (:func:`not_installed_sentence`), never a
+verdict built on nothing.
+
+Example:
+    >>> is_installed("tensorflow")
+    True
+    >>> check_backend("theano")
+    Traceback (most recent call last):
+    ...
+    fitscope.errors.FitscopeInputError: Keras backend must be one of tensorflow, jax, torch, not 'theano'.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import claims
+from .display import ShowsItself, Stack, Table
+from .environment import quick_mode
+from .errors import FitscopeInputError, check_choice, check_int, check_positive
+from .result import Comparison, RunResult
+from .sandbox import Progress, run_python
+from .tracing import Tracer
+from .workers.backend_fit import VARIANTS
+
+__all__ = ["BACKENDS", "LABELS", "VARIANTS", "BackendNotInstalled", "BackendParams", "BackendRuns",
+           "is_installed", "check_backend", "not_installed_sentence", "measure", "measure_or_say",
+           "c1_verdict", "c12_verdict", "verdicts", "overlap", "timelines", "threads_table",
+           "backend_panel"]
+
+BACKENDS = ("tensorflow", "jax", "torch")
+LABELS = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
+_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+_HOW_TO_ADD = {
+    "tensorflow": "`pip install -r requirements.txt` in this environment",
+    "jax": "`pip install -r requirements.txt` in this environment (it pins JAX's CPU build)",
+    "torch": ("`pip install torch --index-url https://download.pytorch.org/whl/cpu` in this "
+              "environment (PyPI's Linux wheel also pulls several GB of CUDA libraries)"),
+}
+C12_KINDS = ("waiting", "pure Python", "waiting + loss read")
+
+
+class BackendNotInstalled(FitscopeInputError):
+    """The Keras backend asked for is not importable here; the message says how to add it."""
+
+
+def is_installed(backend: str) -> bool:
+    """Whether the backend's package can be imported in this environment (it is not imported)."""
+    return importlib.util.find_spec(_MODULES[check_choice("Keras backend", backend, BACKENDS)]) is not None
+
+
+def not_installed_sentence(backend: str) -> str:
+    """One plain sentence: the backend is not installed, so it is not measured, and how to add it."""
+    return (f"{LABELS[backend]} is not installed in this environment, so its Keras backend is not "
+            f"measured here; to add it, run {_HOW_TO_ADD[backend]} and restart the kernel.")
+
+
+def check_backend(backend: str) -> str:
+    """``backend`` if it is a Keras backend installed here; else FitscopeInputError (one sentence)."""
+    check_choice("Keras backend", backend, BACKENDS)
+    if not is_installed(backend):
+        raise BackendNotInstalled(not_installed_sentence(backend))
+    return backend
+
+
+@dataclass(frozen=True)
+class BackendParams:
+    """The workload every backend trains on, validated on construction.
+
+    ``ms_per_batch`` 0 means "one training step, as measured on this backend": where overlapping
+    data with training helps most.
+    """
+
+    steps: int = 40
+    width: int = 1024
+    batch_size: int = 256
+    workers: int = 2
+    ms_per_batch: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_int("steps", self.steps, 3, 100_000)
+        check_int("model width", self.width, 0, 4096)
+        check_int("batch size", self.batch_size, 1, 8192)
+        check_int("workers", self.workers, 1, 16)
+        if self.ms_per_batch != 0:
+            check_positive("ms per batch", self.ms_per_batch, maximum=1000)
+
+    @classmethod
+    def default(cls, **overrides: Any) -> BackendParams:
+        """Defaults sized for the mode: quick mode (CI) shrinks steps, never the logic."""
+        return cls(**{"steps": 16 if quick_mode() else 40, **overrides})
+
+    def args(self) -> list[str]:
+        return ["--steps", str(self.steps), "--width", str(self.width), "--batch", str(self.batch_size),
+                "--workers", str(self.workers), "--batch-ms", str(self.ms_per_batch)]
+
+
+@dataclass
+class BackendRuns(ShowsItself):
+    """All variants measured on one backend in one fresh interpreter, by variant name."""
+
+    backend: str
+    device: str
+    version: str
+    import_s: float
+    startup_s: float
+    runs: dict[str, RunResult] = field(default_factory=dict)
+    peak_memory_bytes: int = 0
+    wall_s: float = 0.0
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.backend]
+
+    def table(self) -> Table:
+        rows = []
+        for name, r in self.runs.items():
+            f, b = r.facts, r.bounds
+            rows.append([name, f"{f['next_calls_on_main']} of {f['next_calls_total']}", f["next_threads"],
+                         f"{f['callbacks_on_main']} of {f['callbacks_total']}", f"{f['step_ms']:.1f}",
+                         f"{f['batch_ms']:.1f}", f"{r.throughput.elapsed_s:.2f}",
+                         f"{b.overlapped_s:.2f}" if b else "", f"{b.sequential_s:.2f}" if b else ""])
+        head = ["variant", "next() on main", "next() threads", "callbacks on main", "step ms",
+                "batch ms", "measured s", "overlapped s", "one after the other s"]
+        return Table(head, rows, reading=self.reading(),
+                     title=f"{self.label} {self.version} backend on {self.device}")
+
+    def reading(self) -> str:
+        """One sentence from this run's own numbers: start-up, memory, and who called next()."""
+        first = self.runs.get("waiting") or next(iter(self.runs.values()))
+        f = first.facts
+        return (f"{self.label} {self.version} on {self.device}: the fresh interpreter started in "
+                f"{self.startup_s:.1f} s and peaked at {self.peak_memory_bytes / 2**20:.0f} MiB; with the "
+                f"plain generator, {f['next_calls_on_main']} of {f['next_calls_total']} next() calls "
+                f"ran on the main thread.")
+
+
+def measure(backend: str, params: BackendParams | None = None, *, variants: Sequence[str] = tuple(VARIANTS),
+            say: Callable[[str], None] | None = print, live: Any = None, time_budget_s: float | None = None,
+            timeout_s: float = 240.0, memory_cap_mb: float = 1200.0) -> BackendRuns:
+    """Measure ``variants`` on ``backend`` in one fresh interpreter with ``KERAS_BACKEND`` set.
+
+    ``say`` gets a line as each variant starts (progress); ``live`` (a panel's live display)
+    gets every step. Raises FitscopeInputError with one sentence for an unknown or missing backend.
+    """
+    check_backend(backend)
+    p = params or BackendParams.default()
+    for v in variants:
+        check_choice("variant", v, tuple(VARIANTS))
+    tracer = Tracer()
+
+    def on_poll(progress: Progress) -> None:
+        for m in progress.new_messages:
+            event = m.get("event")
+            if event == "ready" and say:
+                say(f"{LABELS[backend]}: interpreter ready in {m['startup_s']:.1f} s, computing on {m['device']}")
+            elif event == "variant" and say:
+                say(f"{LABELS[backend]}: measuring '{m['name']}' ({m['index']} of {m['of']})")
+            elif live is not None and event == "start":
+                live.start(tracer, m["total"], m["bound_rate"], m["sequential_rate"])
+            elif live is not None and event == "step":
+                live.step()
+            elif live is not None and event == "finish":
+                live.finish()
+
+    with tempfile.TemporaryDirectory(prefix="fitscope-backend-") as tmp:
+        out = os.path.join(tmp, "runs.json")
+        args = [*p.args(), "--out", out, "--variants", ",".join(variants)]
+        if time_budget_s:
+            args += ["--time-budget", str(time_budget_s)]
+        if live is not None:
+            args.append("--live")
+        code = ("import sys\nfrom fitscope.workers.backend_fit import main\n"
+                f"if __name__ == '__main__':\n    sys.exit(main({args!r}))\n")
+        run = run_python(code=code, env={"KERAS_BACKEND": backend}, timeout_s=timeout_s,
+                         memory_cap_mb=memory_cap_mb, on_poll=on_poll)
+        if not os.path.exists(out):
+            why = run.exceptions[-1][1] if run.exceptions else run.root.how
+            raise RuntimeError(f"the {LABELS[backend]} experiment did not finish: {why}")
+        with open(out) as f:
+            data = json.load(f)
+    runs = {}
+    for name, d in data["runs"].items():
+        r = RunResult.from_dict(d)
+        r.outcomes = run.outcomes
+        r.facts["sandbox_peak_memory_bytes"] = run.peak_memory_bytes
+        runs[name] = r
+    return BackendRuns(data["backend"], data["device"], data["version"], data["import_s"],
+                       data["startup_s"], runs, run.peak_memory_bytes, run.wall_s)
+
+
+def measure_or_say(backend: str, say: Callable[[str], None] = print, **kwargs: Any) -> BackendRuns | None:
+    """:func:`measure`, or None after saying the one sentence when the backend is not installed."""
+    if not is_installed(backend):
+        say(not_installed_sentence(backend))
+        return None
+    return measure(backend, say=say, **kwargs)
+
+
+def _budget(runs: BackendRuns) -> float:
+    first = next(iter(runs.runs.values()))
+    return first.budget.cpus if first.budget else 1.0
+
+
+def c1_verdict(runs: BackendRuns) -> claims.Verdict:
+    """C1 on one backend, from its plain waiting generator."""
+    f = runs.runs["waiting"].facts
+    return claims.c1(f["main_after_peek"], f["total_after_peek"], f["peeked"], f["peeked_on_main"],
+                     _budget(runs), backend=runs.label)
+
+
+def c12_verdict(runs: BackendRuns) -> claims.Verdict:
+    """C12 on one backend: each plain-generator variant's time against its two bounds."""
+    parts = []
+    for name in C12_KINDS:
+        r = runs.runs.get(name)
+        if r is None or r.bounds is None:
+            continue
+        parts.append(dict(name=name, measured_s=r.throughput.elapsed_s, sequential_s=r.bounds.sequential_s,
+                          overlapped_s=r.bounds.overlapped_s, pure_python=r.params["kind"] == "python"))
+    step_ms = next(iter(runs.runs.values())).facts["step_ms"]
+    return claims.c12(runs.label, parts, _budget(runs), step_ms)
+
+
+def verdicts(measured: dict[str, BackendRuns]) -> claims.Scorecard:
+    """C1 and C12 for every backend measured, in that order."""
+    return claims.Scorecard([v for runs in measured.values() for v in (c1_verdict(runs), c12_verdict(runs))])
+
+
+def overlap(measured: dict[str, BackendRuns], variant: str = "waiting") -> Comparison:
+    """One variant on every backend measured: measured time against both bounds, as a chart and table."""
+    check_choice("variant", variant, tuple(VARIANTS))
+    runs = {runs.label: runs.runs[variant] for runs in measured.values() if variant in runs.runs}
+    parts = []
+    for label, r in runs.items():
+        b, t = r.bounds, r.throughput.elapsed_s
+        if b is None:
+            continue
+        where = ("near the overlapped bound" if t <= 1.15 * b.overlapped_s else
+                 "near the one-after-the-other sum" if t >= 0.85 * b.sequential_s else "between the bounds")
+        parts.append(f"{label} {t:.2f} s ({where}: {b.overlapped_s:.2f} s overlapped, "
+                     f"{b.sequential_s:.2f} s one after the other)")
+    return Comparison(runs, reading=f"'{variant}': " + "; ".join(parts) + ".")
+
+
+def threads_table(measured: dict[str, BackendRuns]) -> Table:
+    """Who called next() and who ran the callbacks, per backend, with the plain waiting generator."""
+    rows = []
+    for runs in measured.values():
+        f = runs.runs["waiting"].facts
+        rows.append([runs.label, runs.device, f["peeked"], f"{f['main_after_peek']} of {f['total_after_peek']}",
+                     f["next_threads"], f"{f['callbacks_on_main']} of {f['callbacks_total']}",
+                     f["callback_threads"]])
+    reading = " ".join(
+        f"{r[0]}: after the peek, {r[3]} next() calls ran on the main thread." for r in rows)
+    return Table(["backend", "device", "batches peeked", "next() on main after the peek",
+                  "threads that called next()", "callbacks on main", "threads that ran callbacks"],
+                 rows, reading=reading)
+
+
+def timelines(measured: dict[str, BackendRuns], variant: str = "waiting") -> Stack:
+    """The thread timeline of one variant on every backend measured, one under the other."""
+    from .plots import timeline
+
+    check_choice("variant", variant, tuple(VARIANTS))
+    charts = [timeline(runs.runs[variant]) for runs in measured.values() if variant in runs.runs]
+    return Stack(charts, reading=" ".join(c.summary for c in charts))
+
+
+def backend_panel(time_budget_s: float | None = None) -> Any:
+    """An :class:`~fitscope.widgets.ExperimentPanel` that runs one variant on the chosen backend.
+
+    Each run starts a fresh interpreter with ``KERAS_BACKEND`` set (a few seconds of start-up
+    before the live throughput starts). A backend that is not installed gives one sentence.
+    """
+    from .widgets import Control, ExperimentPanel
+
+    d = BackendParams.default()
+
+    def run(live: Any, time_budget_s: float, backend: str, variant: str, **values: Any) -> RunResult:
+        runs = measure(backend, BackendParams(**values), variants=(variant,), say=None, live=live,
+                       time_budget_s=time_budget_s, timeout_s=time_budget_s + 90)
+        return runs.runs[variant]
+
+    def summarise(r: RunResult) -> str:
+        f = r.facts
+        return (f"{LABELS[r.params['backend']]} on {f['device']}: {r.throughput.steps_per_s:.1f} steps/s; "
+                f"{f['next_calls_on_main']} of {f['next_calls_total']} data calls on the main thread")
+
+    budget = time_budget_s or (20.0 if quick_mode() else 60.0)
+    return ExperimentPanel("One generator, three Keras backends", [
+        Control("backend", "Keras backend", "jax", "choice", BACKENDS),
+        Control("variant", "data source", "waiting", "choice", tuple(VARIANTS)),
+        Control("steps", "steps", d.steps),
+        Control("width", "model width", d.width),
+        Control("batch_size", "batch size", d.batch_size),
+        Control("ms_per_batch", "ms per batch (0 = one step)", d.ms_per_batch, "float"),
+        Control("workers", "workers (PyDataset)", d.workers),
+    ], run, budget, summarise)
