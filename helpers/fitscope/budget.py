@@ -123,14 +123,8 @@ def sequential_bound(t_p: float, t_c: float) -> float:
     return t_p + t_c
 
 
-def overlapped_bound(
-    t_p: float,
-    t_c: float,
-    workers: int = 1,
-    budget: float = 1.0,
-    cpu_p: float | None = None,
-    cpu_c: float | None = None,
-) -> float:
+def overlapped_bound(t_p: float, t_c: float, workers: int = 1, budget: float = 1.0,
+                     cpu_p: float | None = None, cpu_c: float | None = None) -> float:
     """Best possible time when producer and consumer overlap perfectly.
 
     max(t_p / min(w, B), t_c, (cpu_p + cpu_c) / B): the producer split over its workers but never
@@ -155,18 +149,10 @@ class Bounds:
         return self.overlapped_s / measured_s if measured_s > 0 else float("nan")
 
 
-def bounds(
-    t_p: float,
-    t_c: float,
-    workers: int = 1,
-    budget: float = 1.0,
-    cpu_p: float | None = None,
-    cpu_c: float | None = None,
-) -> Bounds:
+def bounds(t_p: float, t_c: float, workers: int = 1, budget: float = 1.0,
+           cpu_p: float | None = None, cpu_c: float | None = None) -> Bounds:
     """Both bounds at once; see :func:`overlapped_bound`."""
-    return Bounds(
-        sequential_bound(t_p, t_c), overlapped_bound(t_p, t_c, workers, budget, cpu_p, cpu_c)
-    )
+    return Bounds(sequential_bound(t_p, t_c), overlapped_bound(t_p, t_c, workers, budget, cpu_p, cpu_c))
 
 
 class OtherLoad:

@@ -54,12 +54,16 @@ class GeneratorFitParams:
     or processes (processes always run in a fresh interpreter, never forked from the kernel).
     """
 
+    #: the data work per batch (see :mod:`fitscope.workloads`) and what it costs
     kind: str = "sleep"
     ms_per_batch: float = 2.0
+    #: the model (0 = the article's single Dense unit) and its batches
     batch_size: int = 32
     width: int = 0
+    #: how long the run is
     steps: int = 100
     epochs: int = 2
+    #: who makes the batches
     source: str = GENERATOR
     workers: int = 1
 
