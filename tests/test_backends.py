@@ -1,0 +1,132 @@
+"""Keras backends measured in fresh interpreters: what holds on any machine (no timing asserts)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from conftest import child_pids, shm_semaphores
+from fitscope import backends, claims, plots
+from fitscope.errors import FitscopeInputError
+from fitscope.result import RunResult, load_folder
+
+SMALL = backends.BackendParams(steps=8, width=256, batch_size=128)
+
+
+@pytest.fixture(scope="module")
+def measured():
+    kids, sems = child_pids(), shm_semaphores()
+    runs = {b: backends.measure(b, SMALL, say=None) for b in ("tensorflow", "jax")}
+    assert child_pids() - kids == set(), "a backend experiment left a process behind"
+    assert shm_semaphores() - sems == set(), "a backend experiment left a semaphore behind"
+    return runs
+
+
+def test_on_jax_every_next_runs_on_the_main_thread(measured):
+    jax = measured["jax"]
+    for name in ("waiting", "pure Python", "waiting + loss read"):
+        f = jax.runs[name].facts
+        assert f["next_calls_total"] >= SMALL.steps and f["next_calls_on_main"] == f["next_calls_total"], name
+        assert f["next_threads"] == 1
+    assert backends.c1_verdict(jax).verdict == claims.HOLDS
+    assert backends.c1_verdict(jax).because.startswith("on the JAX backend")
+
+
+def test_on_tensorflow_no_next_after_the_peek_runs_on_the_main_thread(measured):
+    tf = measured["tensorflow"]
+    for name in ("waiting", "pure Python", "waiting + loss read"):
+        f = tf.runs[name].facts
+        assert f["total_after_peek"] >= SMALL.steps - f["peeked"], name
+        assert f["main_after_peek"] == 0 and f["peeked_on_main"] == f["peeked"], name
+    assert backends.c1_verdict(tf).verdict == claims.DOES_NOT_HOLD
+
+
+def test_pydataset_threads_call_getitem_off_the_main_thread_on_every_backend(measured):
+    for runs in measured.values():
+        f = runs.runs["PyDataset threads"].facts
+        assert f["next_calls_total"] >= SMALL.steps
+        assert f["next_calls_total"] - f["next_calls_on_main"] >= SMALL.steps - 2, runs.backend
+
+
+def test_callbacks_begin_on_the_main_thread_and_every_step_is_traced(measured):
+    for runs in measured.values():
+        for name, r in runs.runs.items():
+            f = r.facts
+            assert f["steps"] == SMALL.steps and f["callbacks_total"] == 2 * SMALL.steps, (runs.backend, name)
+            assert f["callbacks_on_main"] >= SMALL.steps  # every begin callback; ends may run in a pool
+    # a callback Keras cannot run asynchronously keeps every callback on the main thread
+    assert measured["jax"].runs["waiting + loss read"].facts["callbacks_on_main"] == 2 * SMALL.steps
+
+
+def test_results_record_backend_and_device_and_work_with_plots_and_json(measured, tmp_path):
+    for runs in measured.values():
+        assert runs.device == "CPU" or runs.device.startswith("GPU")
+        assert runs.startup_s > 0 and runs.peak_memory_bytes > 0
+        for i, r in enumerate(runs.runs.values()):
+            assert r.environment["backend"] == runs.backend and r.facts["device"] == runs.device
+            assert r.bounds is not None and r.throughput.steps == SMALL.steps - 1
+            assert r.outcomes and r.outcomes[0].how == "exited with code 0"
+            again = RunResult.from_json(r.to_json())
+            assert again.facts == r.facts and len(again.spans) == len(r.spans)
+            r.save(tmp_path / f"{runs.backend}-{i}.json")
+            assert plots.timeline(r).summary.startswith("Timeline")
+            assert "CPU" in plots.cpu_by_thread(r).summary
+    pooled = load_folder(tmp_path)
+    assert len(pooled) == sum(len(r.runs) for r in measured.values())
+    assert plots.class_results(pooled).summary.startswith("Class results")
+
+
+def test_overlap_verdicts_follow_the_measured_bounds(measured):
+    for runs in measured.values():
+        v = backends.c12_verdict(runs)
+        assert claims.rejudge(v) == v
+        for part in v.evidence["parts"]:
+            r = runs.runs[part["name"]]
+            assert part["measured_s"] == r.throughput.elapsed_s
+            assert (part["sequential_s"], part["overlapped_s"]) == (r.bounds.sequential_s, r.bounds.overlapped_s)
+        scorecard = backends.verdicts(measured)
+        assert [v.claim_id for v in scorecard] == ["C1", "C12"] * len(measured)
+
+
+def test_pure_python_overlap_is_inconclusive_on_one_cpu():
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(before)})  # the sandboxed child inherits B = 1
+    try:
+        runs = backends.measure("jax", SMALL, variants=("pure Python",), say=None)
+    finally:
+        os.sched_setaffinity(0, before)
+    v = backends.c12_verdict(runs)
+    assert runs.runs["pure Python"].budget.cpus == 1
+    assert v.verdict == claims.INCONCLUSIVE and "B = 1" in v.because
+
+
+def test_bad_backend_names_are_one_sentence():
+    for bad in ("theano", "", None, "JAX"):
+        with pytest.raises(FitscopeInputError, match="must be one of tensorflow, jax, torch"):
+            backends.measure(bad, SMALL)
+    with pytest.raises(FitscopeInputError):
+        backends.BackendParams(steps=0)
+    with pytest.raises(FitscopeInputError):
+        backends.overlap({}, variant="everything")
+
+
+@pytest.mark.skipif(backends.is_installed("torch"), reason="PyTorch is installed here")
+def test_a_backend_that_is_not_installed_is_one_sentence_and_no_verdict():
+    said = []
+    assert backends.measure_or_say("torch", say=said.append) is None
+    assert len(said) == 1 and "PyTorch is not installed" in said[0] and "pip install" in said[0]
+    with pytest.raises(backends.BackendNotInstalled, match="not installed"):
+        backends.measure("torch", SMALL)
+
+
+def test_the_panel_says_one_sentence_for_a_bad_backend_and_stays_usable():
+    panel = backends.backend_panel(time_budget_s=20)
+    missing = "theano" if backends.is_installed("torch") else "torch"
+    panel.inputs["backend"].options = (*backends.BACKENDS, "theano")
+    panel.run(from_button=True, backend=missing, steps=6, width=64, batch_size=64)
+    assert "must be one of" in panel.message or "not installed" in panel.message
+    assert not panel.button.disabled
+    result = panel.run(backend="jax", variant="waiting", steps=6, width=64, batch_size=64)
+    assert panel.message.startswith("Done: JAX on")
+    assert result.facts["next_calls_on_main"] == result.facts["next_calls_total"]
+    assert panel.last_live.frames >= 2
