@@ -3,7 +3,8 @@
 Anything that needs a process-wide setting (intra-op threads, logical devices, a distribution
 strategy, a multiprocessing start method) runs here, never in the learner's kernel, and never by
 forking the kernel. The child starts in a new session (its own process group), so the whole
-tree can be stopped at once. The sandbox enforces a wall-clock watchdog and a memory cap on the
+tree can be stopped at once; a small reaper process (:mod:`fitscope.reaper`) stops that tree if the
+kernel itself dies mid-run, even by ``kill -9``. The sandbox enforces a wall-clock watchdog and a memory cap on the
 whole tree (RssAnon + RssShmem), streams live counters back (:func:`report`), records how each
 process ended, and removes any POSIX semaphores or shared-memory blocks the run left in /dev/shm.
 
@@ -15,7 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import re
@@ -33,14 +33,15 @@ from typing import Any
 import psutil
 
 from .errors import check_positive
+from .reaper import remove_new_shm, session_members, shm_entries
 from .result import ProcessOutcome
 from .sampling import pss_bytes, rss_bytes
 
 __all__ = ["report", "run_python", "SandboxResult", "Progress", "exceptions_in", "MESSAGE_PREFIX"]
 
 MESSAGE_PREFIX = "@@fitscope "
-SHM_PATTERNS = ("/dev/shm/sem.*", "/dev/shm/psm_*")
 _FITSCOPE_PARENT = str(Path(__file__).resolve().parent.parent)
+_REAPER = str(Path(__file__).with_name("reaper.py"))
 
 
 def report(**values: Any) -> None:
@@ -129,23 +130,6 @@ def exceptions_in(stderr: str) -> list[tuple[str, str]]:
     return out
 
 
-def _session_members(sid: int) -> set[int]:
-    """Live (not zombie) processes whose session id is ``sid``: the whole sandboxed tree."""
-    members = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        if fields[0] != "Z" and int(fields[3]) == sid:  # state, ppid, pgrp, session
-            members.add(int(entry))
-    return members
-
-
 def _cpu_seconds(pid: int) -> float | None:
     try:
         times = psutil.Process(pid).cpu_times()
@@ -160,10 +144,6 @@ def _command(pid: int) -> str:
             return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
     except OSError:
         return ""
-
-
-def _shm_entries() -> set[str]:
-    return {p for pattern in SHM_PATTERNS for p in glob.glob(pattern)}
 
 
 def _read_lines(stream: Any, sink: list[str]) -> None:
@@ -204,14 +184,20 @@ def run_python(
     child_env["PYTHONPATH"] = os.pathsep.join(
         p for p in (_FITSCOPE_PARENT, child_env.get("PYTHONPATH", "")) if p)
 
-    shm_before = _shm_entries()
+    shm_before = shm_entries()
     cap_bytes = int(memory_cap_mb * 2**20)
+    reaper = _start_reaper()
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, str(path), *args], cwd=workdir.name, env=child_env,
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        errors="replace", start_new_session=True,
-    )
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, str(path), *args], cwd=workdir.name, env=child_env,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            errors="replace", start_new_session=True,
+        )
+    except BaseException:
+        _release_reaper(reaper)
+        raise
+    _tell_reaper(reaper, str(proc.pid))
     out_lines: list[str] = []
     err_lines: list[str] = []
     readers = [threading.Thread(target=_read_lines, args=(s, sink), daemon=True)
@@ -227,7 +213,7 @@ def run_python(
     n_read = 0
     try:
         while True:
-            members = _session_members(proc.pid) | ({proc.pid} if proc.poll() is None else set())
+            members = session_members(proc.pid) | ({proc.pid} if proc.poll() is None else set())
             usage = {pid: rss_bytes(pid) for pid in members}
             for pid in members:
                 info = seen.setdefault(pid, {"command": _command(pid), "peak": 0, "alive": True})
@@ -263,7 +249,8 @@ def run_python(
         survivors = _cleanup(proc, seen, term_grace_s)
         for r in readers:
             r.join(timeout=2)
-        leftovers = _remove_new_shm(shm_before)
+        leftovers = remove_new_shm(shm_before)
+        _release_reaper(reaper)
         workdir.cleanup()
 
     stderr = "".join(err_lines)
@@ -276,6 +263,35 @@ def run_python(
         memory=memory, cpu=cpu, pss=pss, poll_s=poll_s, leftovers_removed=leftovers, survivors=survivors,
         exceptions=exceptions,
     )
+
+
+def _start_reaper() -> subprocess.Popen:
+    """The reaper (:mod:`fitscope.reaper`): its own session, stdin a pipe only this process holds."""
+    return subprocess.Popen([sys.executable, "-I", _REAPER], stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
+                            start_new_session=True)
+
+
+def _tell_reaper(reaper: subprocess.Popen, line: str) -> None:
+    try:
+        reaper.stdin.write(line + "\n")
+        reaper.stdin.flush()
+    except OSError:  # the reaper is gone: the run goes on, without protection against our death
+        pass
+
+
+def _release_reaper(reaper: subprocess.Popen) -> None:
+    """The run ended here, normally: the reaper leaves its tree alone and exits."""
+    _tell_reaper(reaper, "done")
+    try:
+        reaper.stdin.close()
+    except OSError:
+        pass
+    try:
+        reaper.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        reaper.kill()
+        reaper.wait()
 
 
 def _messages(lines: list[str]) -> list[dict[str, Any]]:
@@ -306,15 +322,15 @@ def _stop(sid: int, pids: set[int], grace_s: float) -> None:
     _signal_all(sid, pids, signal.SIGTERM)
     deadline = time.perf_counter() + grace_s
     while time.perf_counter() < deadline:
-        if not _session_members(sid):
+        if not session_members(sid):
             return
         time.sleep(0.02)
-    _signal_all(sid, _session_members(sid) | pids, signal.SIGKILL)
+    _signal_all(sid, session_members(sid) | pids, signal.SIGKILL)
 
 
 def _cleanup(proc: subprocess.Popen, seen: dict[int, dict[str, Any]], grace_s: float) -> list[int]:
     """Stop anything of the run still alive, reap the script; return pids that survived."""
-    left = _session_members(proc.pid)
+    left = session_members(proc.pid)
     if proc.poll() is None:
         left.add(proc.pid)
     for pid in left:
@@ -327,51 +343,7 @@ def _cleanup(proc: subprocess.Popen, seen: dict[int, dict[str, Any]], grace_s: f
         proc.kill()
         proc.wait(timeout=5)
     time.sleep(0.05)
-    return sorted(_session_members(proc.pid))
-
-
-def _mapped_shm_inodes() -> set[int]:
-    """Inodes of /dev/shm files some live process has mapped (an open semaphore or shared block).
-
-    By inode, not name: glibc maps a semaphore under a temporary name, then links it to its real one.
-    """
-    mapped: set[int] = set()
-    for maps in glob.glob("/proc/[0-9]*/maps"):
-        try:
-            with open(maps) as f:
-                mapped.update(int(line.split()[4]) for line in f if "/dev/shm/" in line)
-        except (OSError, ValueError, IndexError):
-            continue
-    return mapped
-
-
-def _inode(path: str) -> int | None:
-    try:
-        return os.stat(path).st_ino
-    except OSError:
-        return None
-
-
-def _remove_new_shm(before: set[str], settle_s: float = 0.5) -> list[str]:
-    """Remove semaphores / shared memory created during the run and still there.
-
-    Called once the run's whole tree is gone, so an entry a live process still maps belongs to
-    someone else (e.g. another notebook's run at the same time) and is left alone.
-    """
-    deadline = time.perf_counter() + settle_s
-    new = _shm_entries() - before
-    while new and time.perf_counter() < deadline:  # a resource tracker may still be tidying
-        time.sleep(0.05)
-        new = _shm_entries() - before
-    removed = []
-    mapped = _mapped_shm_inodes()
-    for path in sorted(p for p in new if _inode(p) not in mapped):
-        try:
-            os.unlink(path)
-            removed.append(path)
-        except OSError:
-            pass
-    return removed
+    return sorted(session_members(proc.pid))
 
 
 def _outcomes(proc: subprocess.Popen, seen: dict[int, dict[str, Any]], stopped_by: str | None,

@@ -6,6 +6,11 @@ fixed per process. Notebook 04's engines run as ``python -m fitscope.workers.<na
 (``multiworker``, ``mirrored``, ``data_service``). Workers send live counters with
 :func:`fitscope.sandbox.report`. The helpers below import no TensorFlow.
 
+A child started with :func:`start_module` dies with the process that started it: importing this
+package in the child sets Linux's parent-death signal (SIGKILL) before any worker code runs, so a
+launcher killed mid-run (by the sandbox's reaper, the OOM killer, ``kill -9``) takes its workers
+along instead of leaving them serving or waiting for peers.
+
 Example:
     >>> len(free_ports(2))
     2
@@ -15,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 import re
@@ -30,7 +36,32 @@ from typing import Any
 from ..sandbox import exceptions_in, report
 
 __all__ = ["free_ports", "weights_checksum", "start_module", "finish_child", "keras_frames_of",
-           "one_line", "wait_for_ports"]
+           "one_line", "wait_for_ports", "die_with_parent"]
+
+STARTER_ENV = "FITSCOPE_STARTER_PID"
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int) -> bool:
+    """SIGKILL this process when its parent dies (``prctl(PR_SET_PDEATHSIG)``); False off Linux.
+
+    If the parent is already gone (it died before this ran), exit at once. Linux sends the signal
+    when the parent *thread* that forked us ends, so :func:`start_module` must be called from a
+    thread that lives as long as the child (the launchers call it from their main thread).
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            return False
+    except (OSError, AttributeError):
+        return False
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    return True
+
+
+if STARTER_ENV in os.environ:  # a child of start_module: never outlive the launcher
+    die_with_parent(int(os.environ.pop(STARTER_ENV)))
 
 
 def free_ports(n: int) -> list[int]:
@@ -72,11 +103,12 @@ def start_module(module: str, args: Sequence[str], env: dict[str, str], log: Pat
     """Start ``python -m fitscope.workers.<module> args`` as a child in this process group.
 
     Its stdout is shared (so its :func:`report` lines reach the sandbox); its stderr goes to
-    ``log``, read back by :func:`finish_child`.
+    ``log``, read back by :func:`finish_child`. It dies with this process (:func:`die_with_parent`).
     """
     with open(log, "w") as err:
         return subprocess.Popen([sys.executable, "-m", f"fitscope.workers.{module}", *args],
-                                env={**os.environ, **env}, stderr=err, stdin=subprocess.DEVNULL)
+                                env={**os.environ, **env, STARTER_ENV: str(os.getpid())}, stderr=err,
+                                stdin=subprocess.DEVNULL)
 
 
 def finish_child(name: str, proc: subprocess.Popen, log: Path, **extra: Any) -> None:

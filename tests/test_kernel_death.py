@@ -1,0 +1,170 @@
+"""Nothing outlives its kernel: kill -9 a real kernel mid-run, and every sandboxed process goes.
+
+For each kind of sandboxed run, a fresh IPython kernel starts the run through
+:func:`fitscope.sandbox.run_python` (the worker scripts are driven by their command lines, as the
+lesson modules drive them), the test waits until the run's processes are up, sends SIGKILL to the
+kernel and then checks, for 5 s at most, that every process of the run is gone (none left
+running, zombies do not count) and that no /dev/shm entry created since the run started is left
+unmapped. The time from the kill to the last process gone is appended to
+artefacts/kernel_death.jsonl. A /dev/shm entry some live process still maps belongs to someone else
+(other tests run at the same time) and is not counted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from conftest import ROOT
+from fitscope.reaper import session_members, shm_entries
+
+pytestmark = pytest.mark.kernel
+
+DEADLINE_S = 5.0
+LOG = ROOT / "artefacts" / "kernel_death.jsonl"
+
+_MODULE = """
+import sys
+from fitscope.workers.{module} import main
+sys.exit(main())
+"""
+
+PYDATASET_PROCESSES = """
+import multiprocessing as mp, sys, time
+import numpy as np
+import keras
+
+
+class Slow(keras.utils.PyDataset):
+    def __len__(self):
+        return 100_000
+
+    def __getitem__(self, i):
+        time.sleep(0.01)
+        return np.zeros((8, 4), "float32"), np.zeros((8, 1), "float32")
+
+
+if __name__ == "__main__":
+    mp.set_start_method(sys.argv[1], force=True)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.fit(Slow(workers=2, use_multiprocessing=True), epochs=1, verbose=0)
+"""
+
+# kind -> (sandboxed code, its arguments, processes under the run's root before the kill)
+RUNS = {
+    "article trainer, fork": (None, ["--start-method", "fork"], 1),  # the producer; the trainer dies at once
+    "article trainer, spawn": (None, ["--start-method", "spawn"], 2),
+    "article trainer, forkserver": (None, ["--start-method", "forkserver"], 2),
+    "multi-worker workers": (_MODULE.format(module="multiworker"),
+                             ["launch", "--workers", "2", "--steps", "100000"], 2),
+    "tf.data service processes": (_MODULE.format(module="data_service"),
+                                  ["processes", "--elements", "100000"], 3),
+    "PyDataset process workers": (PYDATASET_PROCESSES, ["forkserver"], 3),
+}
+
+
+def _kernel_code(kind: str) -> str:
+    code, args, _ = RUNS[kind]
+    script = (f"str(Path(fitscope.workers.__file__).with_name('article_trainer.py'))" if code is None
+              else "None")
+    return (
+        "from pathlib import Path\nimport fitscope.workers\nfrom fitscope.sandbox import run_python\n"
+        f"run_python({script}, code={code!r}, args={args!r}, timeout_s=600, memory_cap_mb=6000)\n"
+    )
+
+
+def _live(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _unmapped_new_shm(before: set[str]) -> set[str]:
+    new = shm_entries() - before
+    if not new:
+        return set()
+    mapped = set()
+    for p in psutil.process_iter():
+        try:
+            mapped |= {m.path for m in p.memory_maps(grouped=True) if m.path.startswith("/dev/shm/")}
+        except psutil.Error:
+            continue
+    return {path for path in new if path not in mapped}
+
+
+def _children(pid: int, reaper: bool) -> set[int]:
+    """Live children of ``pid`` that are (or are not) the sandbox's reaper."""
+    found = set()
+    for c in psutil.Process(pid).children():
+        try:
+            if ("reaper.py" in " ".join(c.cmdline())) == reaper:
+                found.add(c.pid)
+        except psutil.Error:
+            continue
+    return found
+
+
+def _wait_for_run(kernel_pid: int, at_least: int, timeout_s: float = 240) -> tuple[int, set[int]]:
+    """(the run's root pid, every process of the run) once ``at_least`` processes are under the root."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for root in _children(kernel_pid, reaper=False):
+            if len(session_members(root) - {root}) >= at_least:
+                time.sleep(0.5)  # mid-run, not at the very first fork
+                return root, session_members(root) | {root}
+        time.sleep(0.1)
+    raise AssertionError(f"the run did not reach {at_least} processes in {timeout_s} s")
+
+
+@pytest.mark.parametrize("kind", RUNS)
+def test_killing_the_kernel_leaves_no_process_and_no_shm_entry(kind, jupyter_path):
+    from jupyter_client.manager import start_new_kernel
+
+    quick = "0" if kind == "tf.data service processes" else "1"
+    km, kc = start_new_kernel(kernel_name="python3", env={**os.environ, "FITSCOPE_QUICK": quick,
+                                                          "TF_CPP_MIN_LOG_LEVEL": "2"})
+    run: set[int] = set()
+    reaper: set[int] = set()
+    try:
+        kernel_pid = km.provisioner.pid
+        shm_before = shm_entries()
+        kc.execute(_kernel_code(kind))
+        sid, run = _wait_for_run(kernel_pid, RUNS[kind][2])
+        reaper = _children(kernel_pid, reaper=True)
+        assert len(reaper) == 1, "the sandbox started no reaper"
+        os.kill(kernel_pid, signal.SIGKILL)
+        killed = time.monotonic()
+        left = run
+        while time.monotonic() - killed < DEADLINE_S:
+            left = {p for p in run | session_members(sid) if _live(p)}
+            if not left:
+                break
+            time.sleep(0.01)
+        gone_s = time.monotonic() - killed
+        shm_left = _unmapped_new_shm(shm_before)
+        while shm_left and time.monotonic() - killed < DEADLINE_S:
+            time.sleep(0.05)
+            shm_left = _unmapped_new_shm(shm_before)
+        LOG.parent.mkdir(exist_ok=True)
+        with LOG.open("a") as log:
+            log.write(json.dumps({"kind": kind, "processes": len(run), "last_gone_s": round(gone_s, 3),
+                                  "survivors": len(left), "shm_left": len(shm_left)}) + "\n")
+        assert not left, f"{len(left)} of {len(run)} processes outlived the kernel by {DEADLINE_S} s"
+        assert not shm_left, f"left in /dev/shm: {sorted(shm_left)}"
+        time.sleep(0.3)
+        assert not any(_live(p) for p in reaper), "the reaper did not exit after its work"
+    finally:
+        for pid in run | reaper:  # never leave this test's processes behind, even when it fails
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
