@@ -7,7 +7,7 @@ import time
 
 import pytest
 from fitscope.measure import StepCosts, cost_per_call, measured_run
-from fitscope.threads import TF_DATA
+from fitscope.threads import FITSCOPE, TF_DATA
 
 
 class Recorder:
@@ -52,7 +52,7 @@ def test_roles_come_from_spans_and_samples_and_a_worker_is_tf_data() -> None:
     worker = next(s.tid for s in r.spans_of("generator"))
     assert r.roles[worker] == TF_DATA
     assert r.roles[run.roles.main] == "main"
-    assert r.cpu.sampler_tid in r.roles and "free_cpus" in r.facts
+    assert r.roles.get(r.cpu.sampler_tid, FITSCOPE) == FITSCOPE and "free_cpus" in r.facts
     assert r.environment["pid"] and r.budget is not None
 
 

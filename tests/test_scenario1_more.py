@@ -12,12 +12,15 @@ from fitscope.generator_fit import (
     PYDATASET_PROCESSES,
     PYDATASET_THREADS,
     GeneratorFitParams,
-    c4_verdict,
-    c5_verdict,
     fit_in_sandbox,
     generator_fit,
+)
+from fitscope.generator_fit_comparisons import (
+    c4_verdict,
+    c5_verdict,
     gil_comparison,
     predict_vs_fit,
+    pydataset_workers,
 )
 from fitscope.profiler import profiled, side_by_side
 
@@ -94,3 +97,13 @@ def test_profiler_sees_the_main_python_thread_and_tf_data(tmp_path):
     table = side_by_side(run)
     assert table["fitscope"]["main"][0] == 1
     assert isinstance(table["ids_shared"], int)
+
+
+def test_process_runs_share_one_fresh_interpreter_and_leave_nothing():
+    kids, sems = child_pids(), shm_semaphores()
+    like = generator_fit(GeneratorFitParams(**SMALL))
+    runs = pydataset_workers(like, steps=8, epochs=1)
+    inside = [r for label, r in runs.items() if label.startswith(PYDATASET_PROCESSES)]
+    assert len(inside) == 2 and inside[0].environment["pid"] == inside[1].environment["pid"] != os.getpid()
+    assert all(r.params["ms_per_batch"] == SMALL["ms_per_batch"] for r in runs.values())
+    assert "B = " in str(runs) and child_pids() - kids == set() and shm_semaphores() - sems == set()

@@ -1,12 +1,12 @@
-"""Lesson 01's experiments: a Python data source passed to ``model.fit``, measured.
+"""Lesson 01's core experiment: a Python data source passed to ``model.fit``, measured.
 
-Each function returns a :class:`~fitscope.result.RunResult` (or a
-:class:`~fitscope.result.Comparison` of several) that shows itself with a sentence read from
-its own numbers: the article's generator traced in every ``next()`` and every train step with
-per-thread CPU sampled throughout; Keras 3's ``PyDataset`` with worker threads or processes; the
-same run in a fresh interpreter with another TensorFlow configuration; ``predict`` against
-``fit``; a GIL-releasing against a CPU-bound generator. The ``*_verdict(s)`` functions apply
-the claims module's rules to the results.
+:func:`generator_fit` returns a :class:`~fitscope.result.RunResult` that shows itself with a
+sentence read from its own numbers: the article's generator (or Keras 3's ``PyDataset`` with
+worker threads or processes) traced in every ``next()`` and every train step, with per-thread
+CPU sampled throughout; :func:`fit_in_sandbox` runs it in a fresh interpreter with another
+TensorFlow configuration. The tables (:func:`who_called_next`, :func:`next_stacks`,
+:func:`cpu_by_role`) read one part of a run; :func:`generator_fit_verdicts` applies the claims
+module's rules. The side-by-side experiments are in :mod:`fitscope.generator_fit_comparisons`.
 
 Example:
     >>> r = generator_fit(steps=6, epochs=1, width=0)        # doctest: +SKIP
@@ -29,18 +29,15 @@ from .environment import quick_mode
 from .errors import FitscopeInputError, check_choice, check_int, check_positive
 from .keras_callback import TraceCallback
 from .measure import Live, StepCosts, cost_per_call, measured_run
-from .result import Comparison, RunResult
+from .result import RunResult
 from .sandbox import Progress, report, run_python
-from .threads import ThreadRoles
 from .throughput import throughput_from_ends
 from .tracing import Tracer, keras_frames
 from .workloads import FEATURES, WORK_KINDS, article_model, batch_work, random_batches
 
 __all__ = ["SOURCES", "GENERATOR", "PYDATASET_THREADS", "PYDATASET_PROCESSES", "GeneratorFitParams",
            "generator_fit", "fit_in_sandbox", "generator_fit_verdicts", "who_called_next",
-           "next_stacks", "cpu_by_role", "intra_op_comparison", "predict_vs_fit", "c5_verdict",
-           "gil_comparison", "c4_verdict", "pydataset_workers", "more_workers",
-           "generator_fit_panel", "scenario1_scorecard"]
+           "next_stacks", "cpu_by_role", "check_thread_facts", "generator_fit_panel"]
 
 GENERATOR, PYDATASET_THREADS, PYDATASET_PROCESSES = "generator", "PyDataset threads", "PyDataset processes"
 SOURCES = (GENERATOR, PYDATASET_THREADS, PYDATASET_PROCESSES)
@@ -343,165 +340,20 @@ def cpu_by_role(r: RunResult) -> Table:
                          + f"); the busiest role was '{top}'.")
 
 
-def intra_op_comparison(params: GeneratorFitParams, threads: tuple[int | None, ...] = (None, 1),
-                        steps: int = 20) -> Comparison:
-    """The same run in fresh interpreters, one per intra-op thread setting (None = TF's default).
+def check_thread_facts(r: RunResult) -> Table:
+    """Assert what holds on any machine for a plain generator on the TensorFlow backend, and show it.
 
-    Each setting is its own TensorFlow configuration, so each needs its own interpreter; ``steps``
-    (one epoch) is enough to read the cores busy and the busiest role.
+    Keras peeks at shapes on the calling thread; after the peek tf.data's threads call next();
+    fit's callbacks run on the main thread. A failed check raises AssertionError in one sentence.
     """
-    p = GeneratorFitParams(**{**vars(params), "steps": steps, "epochs": 1})
-    runs = {f"intra-op threads: {n or 'default'}": fit_in_sandbox(p, intra_op_threads=n)
-            for n in threads}
-    parts = []
-    for label, r in runs.items():
-        roles = r.facts["train_cpu_by_role"]
-        top = max(roles, key=roles.get)
-        parts.append(f"with {label.split(': ')[1]} intra-op threads {r.facts['cores_busy']:.2f} cores "
-                     f"were busy and the busiest role was '{top}' "
-                     f"({100 * roles[top] / r.facts['train_cpu_s']:.0f}% of the CPU)")
-    return Comparison(runs, reading="On the TensorFlow backend, " + "; ".join(parts) + ".",
-                      extra=("cores busy", lambda r: f"{r.facts['cores_busy']:.2f}"))
-
-
-def predict_vs_fit(width: int = 1024, batch_size: int = 512, steps: int | None = None) -> RunResult:
-    """Cores busy in ``predict`` and in ``fit`` on the same model, arrays and batch size.
-
-    Cores busy = CPU of every thread of the process inside the call / its wall time. Both calls
-    are warmed up first, so tracing the functions is not timed.
-
-    Example:
-        >>> r = predict_vs_fit(width=64, batch_size=64, steps=5)    # doctest: +SKIP
-        >>> sorted(r.facts["cores_busy"])                           # doctest: +SKIP
-        ['fit', 'predict']
-    """
-    import numpy as np
-
-    check_int("model width", width, 1, 4096)
-    check_int("batch size", batch_size, 1, 8192)
-    steps = check_int("steps", steps if steps is not None else (10 if quick_mode() else 20), 2, 10_000)
-    with measured_run() as run:
-        rng = np.random.default_rng(0)
-        x = rng.random((steps * batch_size, FEATURES), dtype=np.float32)
-        y = rng.integers(0, 2, steps * batch_size).astype(np.float32)
-        model = article_model(width)
-        model.fit(x[:batch_size], y[:batch_size], batch_size=batch_size, verbose=0)
-        model.predict(x[:batch_size], batch_size=batch_size, verbose=0)
-        with run.sampling():
-            with run.tracer.span("predict", "predict"):
-                model.predict(x, batch_size=batch_size, verbose=0)
-            with run.tracer.span("fit", "train"):
-                model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
-    result = run.result(f"predict vs fit (Dense {width} x 2, batch {batch_size})",
-                        dict(width=width, batch_size=batch_size, steps=steps))
-    cores, wall = {}, {}
-    for span in result.spans:
-        wall[span.label] = span.duration_s
-        cores[span.label] = sum(result.cpu.by_thread_s([(span.start_ns, span.end_ns)]).values()) \
-            / span.duration_s
-    result.facts.update(cores_busy=cores, wall_s=wall, steps=steps, cpu_samples=len(result.cpu.t_ns))
-    result.reading = (f"On the TensorFlow backend, predict kept {cores['predict']:.2f} cores busy over "
-                      f"{wall['predict']:.2f} s and fit {cores['fit']:.2f} over {wall['fit']:.2f} s "
-                      f"(B = {result.budget.cpus:g}).")
-    return result
-
-
-def c5_verdict(result: RunResult) -> claims.Verdict:
-    """C5 from a :func:`predict_vs_fit` result."""
-    c = result.facts["cores_busy"]
-    return claims.c5(c["predict"], c["fit"], result.budget.cpus if result.budget else 1.0,
-                     result.facts.get("free_cpus"))
-
-
-def _train_step_cost(width: int, batch_size: int, calls: int = 10) -> float:
-    """Wall seconds of one train step of the scenario's model, measured alone."""
-    model = article_model(width)
-    x, y = next(random_batches(batch_size))
-    model.train_on_batch(x, y)
-    return cost_per_call(lambda: model.train_on_batch(x, y), calls)[0]
-
-
-def _bound_row(r: RunResult) -> tuple[str, float, float | None]:
-    return r.name, r.throughput.elapsed_s, r.bounds.overlapped_s if r.bounds else None
-
-
-def gil_comparison(ms_per_batch: float | None = None, width: int = 256, batch_size: int = 256,
-                   live: Live | None = None, **overrides: Any) -> Comparison:
-    """The same ``fit`` fed by a generator that sleeps and by one that computes in Python.
-
-    Both generators cost ``ms_per_batch`` per batch; by default that is one train step's measured
-    time, where overlapping the two would help most. Keys: "sleep" and "python".
-
-    Example:
-        >>> runs = gil_comparison(width=64, steps=10, epochs=1)      # doctest: +SKIP
-        >>> sorted(runs)                                              # doctest: +SKIP
-        ['python', 'sleep']
-    """
-    if ms_per_batch is None:
-        ThreadRoles.current().warm_up_tensorflow()
-        ms_per_batch = round(1e3 * _train_step_cost(check_int("model width", width, 0, 4096),
-                                                    check_int("batch size", batch_size, 1, 8192)), 2)
-    runs = {kind: generator_fit(GeneratorFitParams.default(
-                kind=kind, ms_per_batch=max(ms_per_batch, 0.1), width=width, batch_size=batch_size,
-                **overrides), live=live)
-            for kind in ("sleep", "python")}
-    return Comparison(runs, reading=str(c4_verdict(runs)))
-
-
-def _part(name: str, result: RunResult) -> claims.PartEvidence:
-    if result.bounds is None:
-        raise FitscopeInputError(f"the {name} run has no bounds: it trained fewer than 2 steps.")
-    return claims.PartEvidence(name, result.throughput.elapsed_s, result.bounds.sequential_s,
-                               result.bounds.overlapped_s)
-
-
-def c4_verdict(runs: dict[str, RunResult]) -> claims.Verdict:
-    """C4 from :func:`gil_comparison`: the sleeping (GIL-releasing) and the CPU-bound generator."""
-    budget = runs["sleep"].budget.cpus if runs["sleep"].budget else 1.0
-    return claims.c4(_part("sleeping generator", runs["sleep"]),
-                     _part("CPU-bound Python generator", runs["python"]), budget)
-
-
-def pydataset_workers(ms_per_batch: float, workers: int = 2, width: int = 256, batch_size: int = 256,
-                      **overrides: Any) -> Comparison:
-    """A PyDataset with worker threads and with worker processes, for sleeping and CPU-bound work.
-
-    The thread runs train in this kernel; both process runs share one fresh interpreter (one
-    TensorFlow configuration, started once). The reading says what processes could win here.
-    """
-    def params(source: str, kind: str) -> GeneratorFitParams:
-        return GeneratorFitParams.default(source=source, workers=workers, kind=kind, width=width,
-                                          ms_per_batch=ms_per_batch, batch_size=batch_size, **overrides)
-
-    kinds = ("sleep", "python")
-    runs = {f"{PYDATASET_THREADS}, {k}": generator_fit(params(PYDATASET_THREADS, k)) for k in kinds}
-    in_sandbox = fit_in_sandbox([params(PYDATASET_PROCESSES, k) for k in kinds])
-    runs.update({f"{PYDATASET_PROCESSES}, {k}": r for k, r in zip(kinds, in_sandbox)})
-    return Comparison(runs, reading=_processes_note(runs[f"{PYDATASET_PROCESSES}, python"]))
-
-
-def _processes_note(result: RunResult) -> str:
-    """One sentence on what worker processes could win here, from a run's own bounds and B."""
-    if result.bounds is None or result.budget is None:
-        raise FitscopeInputError("this run has no bounds: it trained fewer than 2 steps.")
-    b, cpus, measured = result.bounds, result.budget.cpus, result.throughput.elapsed_s
-    if cpus < 2:
-        return (f"With B = {cpus:g}, data work and training share one CPU: the best possible time is "
-                f"{b.overlapped_s:.2f} s against {b.sequential_s:.2f} s one after the other, so extra "
-                f"processes can only add start-up and transfer costs (measured {measured:.2f} s).")
-    return (f"With B = {cpus:g}, worker processes can make Python data while training runs: the best "
-            f"possible time is {b.overlapped_s:.2f} s against {b.sequential_s:.2f} s one after the "
-            f"other; measured {measured:.2f} s ({100 * b.efficiency(measured):.0f}% of the bound).")
-
-
-def more_workers(before: RunResult, workers: int) -> Comparison:
-    """``before`` (a PyDataset run) again with ``workers`` workers; the reading applies the rule
-    of :func:`fitscope.claims.speedup` to the two measured rates."""
-    p = GeneratorFitParams(**{**before.params, "workers": workers})
-    after = generator_fit(p)
-    v = claims.speedup(before.throughput.steps_per_s, after.throughput.steps_per_s)
-    return Comparison({f"{before.params['workers']} workers": before, f"{workers} workers": after},
-                      reading=v)
+    f = r.facts
+    checks = [("Keras peeks at shapes on the calling thread", f["peeked_on_main"] == f["peeked"]),
+              ("after the peek, no next() call ran on the main thread", f["main_after_peek"] == 0),
+              ("every callback ran on the main thread", f["callbacks_on_main"] == f["callbacks_total"])]
+    failed = [text for text, ok in checks if not ok]
+    assert not failed, "this did not hold on the TensorFlow backend: " + "; ".join(failed)
+    return Table(("holds on any machine (TensorFlow backend)", "held here"), checks,
+                 reading="All three held, as they must on any machine.")
 
 
 def generator_fit_panel(time_budget_s: float | None = None) -> Any:
@@ -528,12 +380,3 @@ def generator_fit_panel(time_budget_s: float | None = None) -> Any:
         Control("steps", "steps per epoch", d.steps),
         Control("epochs", "epochs", d.epochs),
     ], run, budget, lambda r: _reading(r).rstrip("."))
-
-
-def scenario1_scorecard(article: RunResult, big: RunResult, gil: dict[str, RunResult],
-                        predict_fit: RunResult) -> claims.Scorecard:
-    """C1–C6: C1 from the article's run, C2, C3, C6 from the compute-heavy run, C4, C5 their own."""
-    first = {v.claim_id: v for v in generator_fit_verdicts(article)}
-    heavy = {v.claim_id: v for v in generator_fit_verdicts(big)}
-    return claims.Scorecard([first["C1"], heavy["C2"], heavy["C3"], c4_verdict(gil),
-                             c5_verdict(predict_fit), heavy["C6"]])

@@ -63,7 +63,7 @@ class LiveThroughput:
             self._draw()
 
     def finish(self) -> None:
-        self._draw()
+        self._draw(last=True)
 
     def _series(self) -> tuple[list[float], list[float]]:
         """Steps/s in 10 equal windows over the steps so far (after the first step)."""
@@ -75,7 +75,7 @@ class LiveThroughput:
         return ([ends[j] for j in idx[1:]],
                 [(j - i) / max(ends[j] - ends[i], 1e-9) for i, j in zip(idx, idx[1:])])
 
-    def _draw(self) -> None:
+    def _draw(self, last: bool = False) -> None:
         start = time.perf_counter()
         with self.tracer.span(f"frame {self.frames + 1}", "ui"):
             t, rate = self._series()
@@ -87,7 +87,11 @@ class LiveThroughput:
             ax.relim()
             ax.autoscale_view()
             ax.set_ylim(bottom=0)
-            ax.set_title(f"Live throughput — step {len(self.ends)} of {self.total}")
+            title = f"Live throughput — step {len(self.ends)} of {self.total}"
+            if last:  # say what the drawing cost, since a short run cannot hide its fixed frames
+                share = self.draw_s / max(time.perf_counter() - self.t0, 1e-9)
+                title += f"; drawing took {100 * share:.0f}% of the run"
+            ax.set_title(title)
             png = Chart(self._figure, "").png(dpi=72)
             self.output.clear_output(wait=True)
             with self.output:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .display import ShowsItself, Table
 from .result import RunResult
 
 __all__ = ["ProfilerThread", "ProfiledRun", "profiled", "host_threads", "side_by_side"]
@@ -40,10 +41,22 @@ class ProfilerThread:
 
 
 @dataclass
-class ProfiledRun:
+class ProfiledRun(ShowsItself):
+    """A run measured by fitscope with TensorFlow's profiler on; shows both tools side by side."""
+
     result: RunResult
     logdir: Path
     threads: list[ProfilerThread]
+
+    def table(self) -> Table:
+        both = side_by_side(self)
+        rows = [("profiler", kind, n, f"{busy:.3f} s in recorded events")
+                for kind, (n, busy) in both["profiler"].items()]
+        rows += [("fitscope", role, n, f"{cpu:.3f} s of CPU") for role, (n, cpu) in both["fitscope"].items()]
+        return Table(("tool", "thread kind or role", "threads", "time"), rows,
+                     title="TensorFlow's profiler next to fitscope, same run",
+                     reading=f"{both['ids_shared']} of the {len(self.threads)} thread ids the profiler "
+                             "recorded are OS thread ids fitscope saw.")
 
 
 def host_threads(logdir: str | Path) -> list[ProfilerThread]:

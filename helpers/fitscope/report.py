@@ -39,13 +39,14 @@ __all__ = ["measure_scorecard", "scorecard_in_sandbox", "scorecard_to_json", "sc
 
 def _scenario1(say: Callable[[str], None]) -> list[claims.Verdict]:
     from . import generator_fit as s1
+    from . import generator_fit_comparisons as compare
 
     say("C1–C6: a generator passed to fit (the article's model, a compute-heavy one, the GIL, predict)")
     article = s1.generator_fit(kind="sleep", ms_per_batch=0, batch_size=32, width=0)
     big = s1.generator_fit(kind="sleep", ms_per_batch=0, batch_size=512, width=1024)
-    gil = s1.gil_comparison(width=256, batch_size=256)
-    predict_fit = s1.predict_vs_fit(width=1024, batch_size=512)
-    return list(s1.scenario1_scorecard(article, big, gil, predict_fit))
+    gil = compare.gil_comparison(width=256, batch_size=256)
+    predict_fit = compare.predict_vs_fit(width=1024, batch_size=512)
+    return list(compare.scenario1_scorecard(article, big, gil, predict_fit))
 
 
 def _trainer(say: Callable[[str], None]) -> list[claims.Verdict]:
