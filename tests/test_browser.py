@@ -126,6 +126,7 @@ def _run_all_and_wait(page, shown_code_cells: int, timeout_s: float) -> None:
 PANEL_CHANGE = {
     "00_start_here.ipynb": ("steps per epoch", "12"),
     "01_generator_with_fit.ipynb": ("steps per epoch", "12"),
+    "01b_which_backend.ipynb": ("steps", "10"),
     "02_multiprocessing_trainer.ipynb": ("seconds (watchdog)", "6"),
     "03_tfdata_prefetch.ipynb": ("elements per epoch", "24"),
     "04_beyond_one_process.ipynb": ("steps", "4"),

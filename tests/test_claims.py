@@ -157,6 +157,8 @@ def test_c12_inconclusive_cases():
     assert one_cpu.verdict == INCONCLUSIVE
     close = claims.c12("JAX", [_part("waiting", 1.0, sequential=1.1, overlapped=1.0)], budget=2, step_ms=20)
     assert close.verdict == INCONCLUSIVE
+    bands_meet = claims.c12("JAX", [_part("waiting", 1.3, sequential=1.3, overlapped=1.0)], 2, 20)
+    assert bands_meet.verdict == INCONCLUSIVE
     assert claims.c12("JAX", [_part("waiting", 1.9)], budget=1, step_ms=20).verdict == HOLDS
 
 

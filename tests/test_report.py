@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from fitscope import claims
+from fitscope import backends, claims
 from fitscope.errors import FitscopeInputError
 from fitscope.report import measure_scorecard, scorecard_from_json, scorecard_in_sandbox
 
@@ -32,7 +32,11 @@ def card(tmp_path_factory):
 def test_every_claim_has_one_row_with_its_evidence(card):
     _, text = card
     data = json.loads(text)
-    assert [r["id"] for r in data["rows"]] == [f"C{i}" for i in range(1, 12)]
+    assert [r["id"] for r in data["rows"] if not r["backend"]] == [f"C{i}" for i in range(1, 12)]
+    by_backend = [(r["id"], r["backend"]) for r in data["rows"] if r["backend"]]
+    installed = [backends.LABELS[b] for b in backends.BACKENDS if backends.is_installed(b)]
+    assert sorted(by_backend) == sorted((c, b) for c in ("C1", "C12") for b in installed)
+    assert data["backends_not_installed"] == [b for b in backends.BACKENDS if not backends.is_installed(b)]
     for row in data["rows"]:
         assert row["verdict"] in VERDICTS and row["because"] and row["evidence"], row["id"]
         assert row["claim"] == claims.CLAIMS[row["id"]].text
@@ -48,7 +52,7 @@ def test_each_verdict_is_the_rule_applied_to_its_own_evidence(card):
 def test_the_printed_table_names_every_claim_and_the_budget(card):
     stdout, _ = card
     assert "Scorecard (B = " in stdout
-    for i in range(1, 12):
+    for i in range(1, 13):
         assert f"\nC{i} " in stdout
 
 

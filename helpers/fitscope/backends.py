@@ -38,7 +38,8 @@ from .tracing import Tracer
 from .workers.backend_fit import VARIANTS
 
 __all__ = ["BACKENDS", "LABELS", "VARIANTS", "BackendNotInstalled", "BackendParams", "BackendRuns",
-           "is_installed", "check_backend", "not_installed_sentence", "measure", "measure_or_say",
+           "is_installed", "check_backend", "not_installed_sentence", "installed_line", "measure",
+           "measure_or_say", "by_backend",
            "c1_verdict", "c12_verdict", "verdicts", "overlap", "timelines", "threads_table",
            "backend_panel"]
 
@@ -67,6 +68,18 @@ def not_installed_sentence(backend: str) -> str:
     """One plain sentence: the backend is not installed, so it is not measured, and how to add it."""
     return (f"{LABELS[backend]} is not installed in this environment, so its Keras backend is not "
             f"measured here; to add it, run {_HOW_TO_ADD[backend]} and restart the kernel.")
+
+
+def installed_line() -> str:
+    """Which Keras backends this environment can measure, with versions, in one line."""
+    from .environment import installed_version
+
+    have = [f"{LABELS[b]} {installed_version(d) or '?'}" for b, d in
+            (("tensorflow", "tensorflow-cpu" if installed_version("tensorflow-cpu") else "tensorflow"),
+             ("jax", "jax"), ("torch", "torch")) if is_installed(b)]
+    missing = [LABELS[b] for b in BACKENDS if not is_installed(b)]
+    return ("Keras backends installed: " + ", ".join(have)
+            + (f"; not installed: {', '.join(missing)}" if missing else "") + ".")
 
 
 def check_backend(backend: str) -> str:
@@ -211,6 +224,11 @@ def measure_or_say(backend: str, say: Callable[[str], None] = print, **kwargs: A
     return measure(backend, say=say, **kwargs)
 
 
+def by_backend(*measured: BackendRuns | None) -> dict[str, BackendRuns]:
+    """The backends that were measured, by name (``None`` for one that was not installed is left out)."""
+    return {runs.backend: runs for runs in measured if runs is not None}
+
+
 def _budget(runs: BackendRuns) -> float:
     first = next(iter(runs.runs.values()))
     return first.budget.cpus if first.budget else 1.0
@@ -242,9 +260,12 @@ def verdicts(measured: dict[str, BackendRuns]) -> claims.Scorecard:
 
 
 def overlap(measured: dict[str, BackendRuns], variant: str = "waiting") -> Comparison:
-    """One variant on every backend measured: measured time against both bounds, as a chart and table."""
+    """One variant on every backend measured: measured time against both bounds, as a chart and table.
+
+    Rows are labelled by backend, or by the dict's own key when it is not a backend's name.
+    """
     check_choice("variant", variant, tuple(VARIANTS))
-    runs = {runs.label: runs.runs[variant] for runs in measured.values() if variant in runs.runs}
+    runs = {LABELS.get(key, key): r.runs[variant] for key, r in measured.items() if variant in r.runs}
     parts = []
     for label, r in runs.items():
         b, t = r.bounds, r.throughput.elapsed_s
@@ -278,7 +299,7 @@ def timelines(measured: dict[str, BackendRuns], variant: str = "waiting") -> Sta
 
     check_choice("variant", variant, tuple(VARIANTS))
     charts = [timeline(runs.runs[variant]) for runs in measured.values() if variant in runs.runs]
-    return Stack(charts, reading=" ".join(c.summary for c in charts))
+    return Stack(charts)
 
 
 def backend_panel(time_budget_s: float | None = None) -> Any:

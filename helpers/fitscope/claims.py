@@ -367,8 +367,8 @@ def _starves(part: dict[str, Any], budget: float, step_ms: float, tolerance: flo
     measured, sequential, overlapped = part["measured_s"], part["sequential_s"], part["overlapped_s"]
     if step_ms < MIN_STEP_MS or (part["pure_python"] and budget < 2):
         return INCONCLUSIVE
-    if sequential <= overlapped * (1 + tolerance):
-        return INCONCLUSIVE  # the bounds are too close to tell overlap from none
+    if sequential * (1 - tolerance) <= overlapped * (1 + tolerance):
+        return INCONCLUSIVE  # the bounds' 15% bands meet: overlap and none cannot be told apart
     if measured >= sequential * (1 - tolerance):
         return HOLDS
     if measured <= overlapped * (1 + tolerance):
@@ -382,7 +382,7 @@ def c12(backend: str, parts: Sequence[dict[str, Any]], budget: float, step_ms: f
     Each part: ``name``, ``measured_s``, ``sequential_s``, ``overlapped_s`` and ``pure_python``
     (its work holds the GIL). A part HOLDS within 15% of (or above) the sequential sum, DOES NOT
     HOLD within 15% of the overlapped bound, else DEPENDS; it is INCONCLUSIVE when a step costs
-    under ``MIN_STEP_MS``, when the bounds are within 15% of each other, or, for pure Python,
+    under ``MIN_STEP_MS``, when the two 15% bands meet (the bounds are too close), or, for pure Python,
     when B < 2. The verdict is the decided parts' common verdict, or DEPENDS when they differ.
 
     Example:

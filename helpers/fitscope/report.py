@@ -1,4 +1,7 @@
-"""The scorecard: quick measurements for every claim C1–C11, each decided by its rule.
+"""The scorecard: quick measurements for every claim C1–C12, each decided by its rule.
+
+C1 and C12 also get a row per installed Keras backend (each measured in a fresh interpreter); a
+backend that is not installed gets one sentence, no row.
 
 From a terminal::
 
@@ -28,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from . import claims
+from .backends import BACKENDS, is_installed
 from .budget import cpu_budget
 from .environment import environment_facts
 from .errors import check_choice, check_int
@@ -53,33 +57,38 @@ def _trainer(say: Callable[[str], None]) -> list[claims.Verdict]:
     from . import mp_trainer
 
     say("C7–C8: the article's multiprocessing trainer under fork, spawn and forkserver (sandboxed)")
-    runs: dict[str, Any] = dict(mp_trainer.article_runs())
+    runs = mp_trainer.article_runs()
     runs["fork, labels fixed"] = mp_trainer.article_trainer("fork", fix_labels=True, build_parent_model=True)
-    return list(mp_trainer.trainer_verdicts(runs))
+    return list(runs.verdicts())
 
 
 def _tfdata(say: Callable[[str], None]) -> list[claims.Verdict]:
-    from . import pipelines
+    from . import pipelines, tfdata_examples
 
     say("C10–C11: tf.data prefetch, and parallel map of GIL-releasing and CPU-bound Python work")
-    naive, prefetched = pipelines.tfdata_pipeline("naive"), pipelines.tfdata_pipeline("prefetch")
-    arrays = {v: pipelines.article_example3(v) for v in ("no prefetch, injection off", "prefetch")}
-    maps = {(kind, par): pipelines.py_function_map(kind, 4.0, parallel=par)
-            for kind in ("numpy", "python") for par in (1, 2)}
-    return [pipelines.c10_verdict(naive, prefetched, arrays["no prefetch, injection off"], arrays["prefetch"]),
-            pipelines.c11_verdict(maps[("numpy", 1)], maps[("numpy", 2)], maps[("python", 1)],
-                                  maps[("python", 2)])]
+    variants = pipelines.compare_variants(variants=("naive", "prefetch"))
+    arrays = {v: tfdata_examples.article_example3(v) for v in ("no prefetch, injection off", "prefetch")}
+    return list(tfdata_examples.tfdata_verdicts(variants, arrays, tfdata_examples.gil_runs()))
 
 
 def _distributed(say: Callable[[str], None]) -> list[claims.Verdict]:
     from . import distributed
 
     say("C9: MultiWorkerMirroredStrategy with 2 local worker processes (sandboxed)")
-    return [distributed.c9_verdict(distributed.multiworker_training())]
+    return [distributed.multiworker_training().verdict()]
+
+
+def _backends(say: Callable[[str], None]) -> list[claims.Verdict]:
+    from . import backends
+
+    say("C1 and C12 per Keras backend: the same generator on each installed backend (fresh interpreters)")
+    measured = backends.by_backend(*(backends.measure_or_say(b, say=say) for b in backends.BACKENDS))
+    return list(backends.verdicts(measured))
 
 
 PARTS: dict[str, Callable[[Callable[[str], None]], list[claims.Verdict]]] = {
-    "generator": _scenario1, "trainer": _trainer, "tfdata": _tfdata, "distributed": _distributed}
+    "generator": _scenario1, "trainer": _trainer, "tfdata": _tfdata, "distributed": _distributed,
+    "backends": _backends}
 
 
 def measure_scorecard(say: Callable[[str], None] = print,
@@ -126,8 +135,8 @@ def scorecard_in_sandbox(intra_op_threads: int | None = None, timeout_s: float =
 
 def scorecard_to_json(card: claims.Scorecard, extra: dict[str, Any] | None = None) -> str:
     """The card as JSON: one row per claim with its evidence, plus where it was measured."""
-    rows = [{"id": v.claim_id, "claim": v.claim, "verdict": v.verdict, "because": v.because,
-             "evidence": v.evidence} for v in card]
+    rows = [{"id": v.claim_id, "backend": v.evidence.get("backend"), "claim": v.claim,
+             "verdict": v.verdict, "because": v.because, "evidence": v.evidence} for v in card]
     return json.dumps({"rows": rows, **(extra or {})}, indent=2, default=str)
 
 
@@ -152,7 +161,7 @@ def main(argv: list[str]) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="fitscope report",
-                                     description="Measure every claim C1-C11 and print the scorecard.")
+                                     description="Measure every claim C1-C12 and print the scorecard.")
     parser.add_argument("report")
     parser.add_argument("--json", metavar="PATH", help="also save the card (rows with evidence) as JSON")
     parser.add_argument("--intra-op", type=int, metavar="N",
@@ -175,6 +184,7 @@ def main(argv: list[str]) -> int:
     print(scorecard_table(card))
     if args.json:
         Path(args.json).write_text(scorecard_to_json(card, {
-            "budget": budget.cpus, "intra_op_threads": args.intra_op, "environment": environment_facts()}))
+            "budget": budget.cpus, "intra_op_threads": args.intra_op, "environment": environment_facts(),
+            "backends_not_installed": [b for b in BACKENDS if not is_installed(b)]}))
         print(f"\nsaved {args.json}", file=sys.stderr)
     return 0

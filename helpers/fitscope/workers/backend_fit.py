@@ -25,14 +25,15 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from ..budget import bounds, cpu_budget
 from ..environment import environment_facts
+from ..measure import cost_per_call
 from ..result import RunResult
 from ..sampling import Sampler, thread_ids
 from ..sandbox import report
-from ..measure import cost_per_call
 from ..threads import FITSCOPE, MAIN, TF_CREATED, TF_DATA, ThreadRoles
 from ..throughput import throughput_from_ends
 from ..tracing import Span, Tracer, os_thread_name
@@ -115,12 +116,19 @@ def _loss_reader() -> Any:
     return ReadLoss()
 
 
-def run_variant(model: Any, name: str, backend: str, args: argparse.Namespace, step: dict[str, float],
-                roles: ThreadRoles, backend_tids: set[int], live: bool) -> RunResult:
-    """Train ``args.steps`` steps from variant ``name``'s data source; measure and trace it."""
+def run_variant(model: Any, name: str, backend: str, args: argparse.Namespace,
+                step_alone: Callable[[], object], roles: ThreadRoles, backend_tids: set[int],
+                live: bool) -> RunResult:
+    """Train ``args.steps`` steps from variant ``name``'s data source; measure and trace it.
+
+    The costs behind the bounds (one step alone, one batch alone) are measured right before the
+    run, so a machine whose load changes between variants still gets bounds of its own moment.
+    """
     source, kind, loss_read = VARIANTS[name]
     budget = cpu_budget()
     work = batch_work(kind, args.batch_ms)
+    t_c, cpu_c = cost_per_call(step_alone, 8, time.process_time)
+    step = {"t_c": t_c, "cpu_c": cpu_c}
     t_p, cpu_p = cost_per_call(work, 5)
     tracer = Tracer()
     workers = args.workers if source != "generator" else 1
@@ -193,7 +201,8 @@ def _facts(result: RunResult, steps_cb: Any, main: int, step: dict[str, float], 
         "next_threads": len({s.tid for s in nexts}),
         "callbacks_total": sum(callbacks.values()), "callbacks_on_main": callbacks.get(main, 0),
         "callback_threads": len(callbacks),
-        "steps": len(steps), "overlapping_steps": sum(1 for a, b in zip(steps, steps[1:]) if b.start_ns < a.end_ns),
+        "steps": len(steps),
+        "overlapping_steps": sum(1 for a, b in zip(steps, steps[1:]) if b.start_ns < a.end_ns),
         "step_ms": 1e3 * step["t_c"], "step_cpu_ms": 1e3 * step["cpu_c"],
         "batch_ms": 1e3 * t_p, "batch_cpu_ms": 1e3 * cpu_p,
         "measured_s": result.throughput.elapsed_s,
@@ -227,15 +236,14 @@ def main(argv: list[str] | None = None) -> int:
     backend_tids = set(thread_ids()) - roles.baseline
     startup_s = time.perf_counter() - t0
     report(event="ready", backend=backend, device=device, startup_s=startup_s)
-    t_c, cpu_c = cost_per_call(lambda: model.train_on_batch(x, y), 10, time.process_time)
-    step = {"t_c": t_c, "cpu_c": cpu_c}
     if not args.batch_ms:
-        args.batch_ms = round(1e3 * t_c, 2)
+        args.batch_ms = round(1e3 * cost_per_call(lambda: model.train_on_batch(x, y), 8)[0], 2)
 
     runs = {}
     for i, name in enumerate(variants):
         report(event="variant", name=name, index=i + 1, of=len(variants))
-        result = run_variant(model, name, backend, args, step, roles, backend_tids, args.live)
+        result = run_variant(model, name, backend, args, lambda: model.train_on_batch(x, y), roles,
+                             backend_tids, args.live)
         result.environment.update(device=device, backend=backend,
                                   backend_version=_version(backend), pid=os.getpid())
         result.facts["device"] = device
