@@ -16,7 +16,6 @@ import json
 import os
 import signal
 import time
-from pathlib import Path
 
 import psutil
 import pytest
@@ -71,7 +70,7 @@ RUNS = {
 
 def _kernel_code(kind: str) -> str:
     code, args, _ = RUNS[kind]
-    script = (f"str(Path(fitscope.workers.__file__).with_name('article_trainer.py'))" if code is None
+    script = ("str(Path(fitscope.workers.__file__).with_name('article_trainer.py'))" if code is None
               else "None")
     return (
         "from pathlib import Path\nimport fitscope.workers\nfrom fitscope.sandbox import run_python\n"
@@ -157,7 +156,8 @@ def test_killing_the_kernel_leaves_no_process_and_no_shm_entry(kind, jupyter_pat
             log.write(json.dumps({"kind": kind, "processes": len(run), "last_gone_s": round(gone_s, 3),
                                   "survivors": len(left), "shm_left": len(shm_left)}) + "\n")
         assert not left, f"{len(left)} of {len(run)} processes outlived the kernel by {DEADLINE_S} s"
-        assert not shm_left, f"left in /dev/shm: {sorted(shm_left)}"
+        reaper_state = {pid: (_live(pid) and psutil.Process(pid).status()) for pid in reaper}
+        assert not shm_left, f"left in /dev/shm: {sorted(shm_left)}; reaper (pid: state) {reaper_state}"
         time.sleep(0.3)
         assert not any(_live(p) for p in reaper), "the reaper did not exit after its work"
     finally:
