@@ -12,9 +12,11 @@ import psutil
 import pytest
 from conftest import shm_semaphores
 from fitscope import distributed as d
+from fitscope import tfdata_service as ds
 from fitscope.claims import DOES_NOT_HOLD, INCONCLUSIVE
 from fitscope.errors import FitscopeInputError
 from fitscope.plots import loss_by_worker
+from fitscope.process_runs import peak_memory_bytes
 from fitscope.result import RunResult
 from fitscope.workers import one_line, wait_for_ports, weights_checksum
 
@@ -64,11 +66,12 @@ def test_every_process_is_watched_and_none_survives(trained):
 
 def test_c9_and_the_table_come_from_the_checksums(trained):
     r, _ = trained
-    v = d.c9_verdict(r)
+    v = r.verdict()
     assert v.verdict == DOES_NOT_HOLD and v.evidence["checksums"] == r.facts["checksums"]
-    table = d.worker_table(r)
-    assert table.count(r.facts["checksums"][0][:12]) == 2
-    assert len(table.splitlines()) == 3
+    table = r.table()
+    assert [row[4] for row in table.rows] == [r.facts["checksums"][0][:12]] * 2
+    assert len(table.rows) == 2 and "final weights identical" in str(r) and "\n" not in str(r)
+    assert "<table" in r._repr_html_()
     chart = loss_by_worker(r)
     assert "largest difference between workers at any step is 0" in chart.summary
 
@@ -83,7 +86,7 @@ def test_a_missing_peer_hangs_silently_until_the_watchdog():
     assert f["checksums"] == [] and f["survivors"] == [] and _gone(r)
     assert all(o.how == "killed by watchdog" for o in r.outcomes)
     assert shm_semaphores() - sems == set()
-    assert d.c9_verdict(r).verdict == INCONCLUSIVE
+    assert r.verdict().verdict == INCONCLUSIVE and "stopped by the watchdog" in str(r)
 
 
 def test_plain_fit_either_fails_on_every_worker_with_a_parsed_error_or_agrees():
@@ -110,20 +113,22 @@ def test_mirrored_matches_one_device():
     assert f["loss_difference"] < 1e-4
     assert f["survivors"] == [] and _gone(r)
     assert all(run["cores_busy"] > 0 and run["steps_per_s"] > 0 for run in f["runs"].values())
+    assert str(r).startswith("With B = ") and len(r.table().rows) == 3
 
 
 @pytest.mark.parametrize("mode", ["inprocess", "processes"])
 def test_data_service_delivers_each_element_once_and_stops_its_servers(mode, monkeypatch):
     monkeypatch.delenv("FITSCOPE_QUICK", raising=False)
-    if mode == "processes" and not d.processes_mode_allowed()[0]:
-        pytest.skip(d.processes_mode_allowed()[1])
+    if mode == "processes" and not ds.processes_mode_allowed()[0]:
+        pytest.skip(ds.processes_mode_allowed()[1])
     sems = shm_semaphores()
-    r = d.data_service(mode=mode, elements=12, rounds=2)
+    r = ds.data_service(mode=mode, elements=12, rounds=2)
     f = r.facts
     assert f["each_once"] and f["local"]["elements"] == f["service"]["elements"] == 12
     assert r.bounds.overlapped_s <= r.bounds.sequential_s == f["local"]["wall_s"]
     assert f["survivors"] == [] and f["stopped_by"] is None and _gone(r)
     assert shm_semaphores() - sems == set()
+    assert str(r).startswith("With B = ") and "<img" in r._repr_html_()
     if mode == "processes":
         assert len(r.outcomes) == 4
         assert sorted(f["servers_stopped"]) == ["dispatcher: killed by signal SIGTERM",
@@ -144,9 +149,9 @@ def test_data_service_delivers_each_element_once_and_stops_its_servers(mode, mon
     lambda: d.mirrored_training(devices=1),
     lambda: d.mirrored_training(devices=2, global_batch=63),
     lambda: d.mirrored_training(steps=-1),
-    lambda: d.data_service(mode="cluster"),
-    lambda: d.data_service(elements=0),
-    lambda: d.data_service(workers=True),
+    lambda: ds.data_service(mode="cluster"),
+    lambda: ds.data_service(elements=0),
+    lambda: ds.data_service(workers=True),
 ])
 def test_bad_input_gives_one_sentence(call):
     with pytest.raises(FitscopeInputError) as e:
@@ -156,9 +161,9 @@ def test_bad_input_gives_one_sentence(call):
 
 def test_processes_mode_is_refused_in_quick_mode(monkeypatch):
     monkeypatch.setenv("FITSCOPE_QUICK", "1")
-    assert d.processes_mode_allowed()[0] is False
+    assert ds.processes_mode_allowed()[0] is False
     with pytest.raises(FitscopeInputError) as e:
-        d.data_service(mode="processes")
+        ds.data_service(mode="processes")
     _one_sentence(e)
 
 
@@ -167,7 +172,7 @@ def test_helpers():
     assert weights_checksum([b"a"]) != weights_checksum([b"b"])
     assert one_line(ValueError("a\n  b {x\n y} c")) == "ValueError: a b {…} c"
     assert wait_for_ports([1], timeout_s=0.3) is False
-    peak = d.peak_memory_bytes(RunResult(name="x", facts={"peak_memory_bytes": 10, "peak_pss_bytes": 20}))
+    peak = peak_memory_bytes(RunResult(name="x", facts={"peak_memory_bytes": 10, "peak_pss_bytes": 20}))
     assert peak["largest_tree"] == 20 and peak["total"] == peak["kernel"] + 20
 
 
@@ -180,7 +185,7 @@ def test_panel_runs_shows_progress_and_says_one_sentence_for_bad_input():
     assert r is panel.result and r.facts["identical"] and r.facts["survivors"] == [] and _gone(r)
     assert "worker 0: trained" in panel.counter.value and "worker 1: trained" in panel.counter.value
     assert panel.counter.value.startswith(f"frame {panel.last_live.frames} · step 5 · ")
-    assert panel.message.startswith("Done: 2 of 2 workers trained; identical weights: True")
+    assert panel.message.startswith(f"Done: {r}") and "final weights identical" in panel.message
 
 
 def test_tree_cpu_counts_servers_that_are_stopped_right_after_the_window():
@@ -189,4 +194,4 @@ def test_tree_cpu_counts_servers_that_are_stopped_right_after_the_window():
     cpu = [(0.0, {1: 0.0, 2: 0.0}), (1.0, {1: 0.1, 2: 0.5}), (2.0, {1: 0.2, 2: 1.5}), (3.0, {1: 0.3})]
     r = SandboxResult(outcomes=[], messages=[], stdout="", stderr="", wall_s=3.0, stopped_by=None, cpu=cpu)
     # window [1.0, 2.5] s after the start; process 2 is gone by the first sample after it
-    assert d._tree_cpu_s(r, started=100.0, end_epoch=102.5, wall_s=1.5) == pytest.approx(0.2 + 1.0)
+    assert ds._tree_cpu_s(r, started=100.0, end_epoch=102.5, wall_s=1.5) == pytest.approx(0.2 + 1.0)

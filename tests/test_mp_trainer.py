@@ -8,8 +8,10 @@ import pytest
 from conftest import shm_semaphores
 from fitscope import claims
 from fitscope import mp_trainer as mt
+from fitscope import right_ways as rw
+from fitscope.live import LiveProcesses
+from fitscope.process_runs import Limits, ProcessRecorder
 from fitscope.errors import FitscopeInputError
-from fitscope.result import RunResult
 from fitscope.sandbox import Progress
 
 TIMEOUT_S, CAP_MB = 10.0, 700.0  # short watchdog, small cap: each run ends in seconds
@@ -50,21 +52,33 @@ def test_under_fork_the_trainer_fails_on_the_label_shape_and_the_parent_hangs(fo
     assert f["producer"]["batches"] > 0
 
 
+def test_a_run_and_a_set_of_runs_show_themselves_as_tables_with_their_reading(fork_run):
+    text = str(fork_run)
+    assert text.startswith("article trainer under fork: ") and "\n" not in text
+    assert "never built" in text and "<table" in fork_run._repr_html_() and "Traceback" not in text
+    rows = dict(fork_run.table().rows)
+    assert rows["trainer"] == "0 steps" and rows["parent's model"] == "never built"
+    runs = mt.ArticleRuns({"fork": fork_run})
+    assert runs.table().rows[0][0] == fork_run.name
+    assert str(runs) == "In 1 of 1 runs the parent's model ended as it started: no step reached the model the script holds."
+
+
 def test_verdicts_follow_the_rules_on_the_measured_evidence(fork_run):
     f = fork_run.facts
-    (evidence,) = mt.c7_runs({"fork": fork_run})
+    runs = mt.ArticleRuns({"fork": fork_run})
+    (evidence,) = runs.evidence()
     assert evidence == {"method": "fork", "useful_updates": 0, "error": f["trainer"]["error"],
                         "hang": f["hung_at_exit"], "unbounded_growth": f["unbounded_growth"]}
-    c7, c8 = mt.trainer_verdicts({"fork": fork_run})
+    c7, c8 = runs.verdicts()
     assert c7 == claims.c7([evidence]) and c7.verdict == claims.HOLDS
-    causes = mt.c8_causes({"fork": fork_run})
+    causes = runs.causes()
     assert c8 == claims.c8(causes) and c8.verdict == claims.DOES_NOT_HOLD
     assert any(f["trainer"]["error"] in c for c in causes)
     assert any("never built" in c for c in causes)
     assert all(claims.SYNCHRONISATION not in c for c in causes)
 
 
-def _made_up(**changes) -> RunResult:
+def _made_up(**changes) -> mt.ArticleRuns:
     facts = {
         "start_method": "fork", "fix_labels": True, "stopped_by": None, "hung_at_exit": False,
         "unbounded_growth": False, "child_errors": [], "child_exceptions": 0,
@@ -78,27 +92,27 @@ def _made_up(**changes) -> RunResult:
             facts[key] = {**facts[key], **value}
         else:
             facts[key] = value
-    return RunResult(name="made up", facts=facts)
+    return mt.ArticleRuns({"a": mt.ArticleRun(name="made up", facts=facts)})
 
 
 def test_verdicts_on_made_up_evidence():
     lost = _made_up()
-    assert mt.c7_runs({"a": lost})[0]["useful_updates"] == 0
-    assert any(c.startswith("lost updates") for c in mt.c8_causes({"a": lost}))
+    assert lost.evidence()[0]["useful_updates"] == 0
+    assert any(c.startswith("lost updates") for c in lost.causes())
     updated = _made_up(parent={"changed": True})
-    (ev,) = mt.c7_runs({"a": updated})
+    (ev,) = updated.evidence()
     assert ev["useful_updates"] == 50 and claims.c7([ev]).verdict == claims.DOES_NOT_HOLD
     deadlock = _made_up(stopped_by="watchdog", trainer={"steps": 0, "started": True})
-    assert "fork deadlock" in mt.c7_runs({"a": deadlock})[0]["error"]
-    assert any("fork deadlock" in c for c in mt.c8_causes({"a": deadlock}))
+    assert "fork deadlock" in deadlock.evidence()[0]["error"]
+    assert any("fork deadlock" in c for c in deadlock.causes())
     slow_start = _made_up(stopped_by="watchdog", trainer={"steps": None, "started": False})
-    assert "had not started" in mt.c7_runs({"a": slow_start})[0]["error"]
-    assert not any("deadlock" in c for c in mt.c8_causes({"a": slow_start}))
+    assert "had not started" in slow_start.evidence()[0]["error"]
+    assert not any("deadlock" in c for c in slow_start.causes())
     spawn = _made_up(start_method="spawn", fix_labels=False, children_died_unpickling=2,
                      child_errors=["child while starting: FileNotFoundError: x"], child_exceptions=2,
                      parent={"built": False}, trainer={"steps": None})
-    causes = mt.c8_causes({"s": spawn})
-    assert any(c.startswith("both children died unpickling") and c.endswith("(spawn)") for c in causes)
+    causes = spawn.causes()
+    assert any(c.startswith("both children died while starting") and c.endswith("(spawn)") for c in causes)
     assert claims.c8(causes).verdict == claims.DOES_NOT_HOLD
 
 
@@ -115,7 +129,7 @@ def test_with_fixed_labels_the_child_trains_a_copy_and_the_parent_is_unchanged()
 
 def test_the_bounded_queue_shuts_down_cleanly_and_trains_in_the_main_process():
     sems_before = shm_semaphores()
-    r = mt.queue_trainer(steps=30, kind="sleep", ms_per_batch=1.0, start_method="spawn")
+    r = rw.queue_trainer(steps=30, kind="sleep", ms_per_batch=1.0, start_method="spawn")
     f = r.facts
     assert f["finished"] and f["steps"] == 30 and sum(f["worker_batches"]) == 30
     assert f["worker_exit_codes"] == [0, 0] and f["survivors"] == [] and not f["stopped_early"]
@@ -126,14 +140,15 @@ def test_the_bounded_queue_shuts_down_cleanly_and_trains_in_the_main_process():
 
 
 def test_best_right_way_returns_throughput_and_bounds():
-    r = mt.best_right_way("sleep", 1.0, width=0, steps=20)
+    r = rw.best_right_way("sleep", 1.0, width=0, steps=20)
     assert set(r.facts["compared"]) == {"PyDataset", "bounded queue"}
     assert r.throughput.steps_per_s == max(r.facts["compared"].values())
     assert r.bound_steps_per_s is not None and r.bounds.overlapped_s <= r.bounds.sequential_s
-    assert mt.right_ways_chart({"best": r}).summary.startswith("Comparison:")
-    unfinished = RunResult(name="never ran", facts={"finished": False, "peak_memory_mb": None})
-    assert mt.right_ways_chart({"best": r, "x": unfinished}).summary.endswith("Did not finish: never ran.")
-    assert "did not finish" in mt.right_way_line(unfinished)
+    assert rw.RightWays({"best": r}).chart().summary.startswith("Comparison:")
+    unfinished = rw.RightWayRun(name="never ran", facts={"finished": False, "peak_memory_mb": None})
+    ways = rw.RightWays({"best": r, "x": unfinished})
+    assert ways.chart().summary.endswith("Did not finish: never ran.")
+    assert "did not finish" in str(unfinished) and str(r) in ways._repr_html_()
 
 
 @pytest.mark.parametrize("call", [
@@ -143,10 +158,10 @@ def test_best_right_way_returns_throughput_and_bounds():
     lambda: mt.article_trainer("fork", memory_cap_mb=50),
     lambda: mt.article_trainer("fork", memory_cap_mb=float("nan")),
     lambda: mt.article_trainer("fork", memory_cap_mb=100_000),
-    lambda: mt.RightWayParams(workers=0),
-    lambda: mt.RightWayParams(start_method="fork"),
-    lambda: mt.RightWayParams(kind="gpu"),
-    lambda: mt.queue_trainer(maxsize=0),
+    lambda: rw.RightWayParams(workers=0),
+    lambda: rw.RightWayParams(start_method="fork"),
+    lambda: rw.RightWayParams(kind="gpu"),
+    lambda: rw.queue_trainer(maxsize=0),
 ])
 def test_bad_api_input_gives_one_sentence(call):
     with pytest.raises(FitscopeInputError) as e:
@@ -175,9 +190,9 @@ def test_panel_runs_with_a_live_view_and_charts_after():
         panel.set(nonsense=1)
     r = panel.run(start_method="fork", seconds=TIMEOUT_S, memory_cap_mb=CAP_MB)
     live = panel.last_live
-    assert isinstance(live, mt.LiveProcesses) and live.frames >= 2 and live.polls > 0
+    assert isinstance(live, LiveProcesses) and live.frames >= 2 and live.polls > 0
     assert len(set(live.pngs)) == len(live.pngs)
-    assert panel.message.startswith("Done: fork:")
+    assert panel.message.startswith(f"Done: {r}")
     assert r.facts["survivors"] == []
     memory, cpu = mt.process_charts(r)
     assert memory.summary.startswith("Memory:") and "parent" in memory.summary
@@ -185,9 +200,9 @@ def test_panel_runs_with_a_live_view_and_charts_after():
 
 
 def test_live_counters_read_the_scripts_reports():
-    live = mt.LiveProcesses(w.Output(), w.HTML(), min_interval_s=0.0, max_share=1.0)
-    rec = mt._Recorder(live)
-    live.start("made up", mt.Limits(10, 500))
+    live = LiveProcesses(w.Output(), w.HTML(), min_interval_s=0.0, max_share=1.0)
+    rec = ProcessRecorder(live)
+    live.start("made up", Limits(10, 500))
     rec(Progress(0.1, {7: 300 * 2**20}, [
         {"role": "parent", "event": "end of script", "built": False, "pid": 7, "t": 1.0,
          "children": {"producer": 8, "trainer": 9}},

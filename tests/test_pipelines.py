@@ -9,24 +9,25 @@ import pytest
 from fitscope import claims
 from fitscope.budget import Bounds, CpuBudget, bounds
 from fitscope.errors import FitscopeInputError
+from fitscope.best_of_each import Workload, best_of_each
+from fitscope.graph_costs import graph_ops
 from fitscope.pipelines import (
     FIELDS,
     VARIANTS,
     PipelineParams,
-    Workload,
-    _bounds,
-    article_example3,
-    best_of_each,
+    PipelineRuns,
     build_pipeline,
-    c10_verdict,
-    c11_verdict,
-    generator_vs_slices,
-    graph_ops,
     overlap_share,
     peak_concurrency,
-    py_function_map,
+    stage_bounds,
     tfdata_panel,
     tfdata_pipeline,
+)
+from fitscope.tfdata_examples import (
+    article_example3,
+    generator_vs_slices,
+    py_function_map,
+    tfdata_verdicts,
 )
 from fitscope.plots import pipeline_timeline
 from fitscope.result import RunResult
@@ -154,13 +155,21 @@ def test_a_waiting_stage_gets_as_many_workers_as_tf_data_really_ran(runs):
     assert runs["prefetch"].facts["stages"][0]["workers"] == 1
 
 
+def test_the_variants_show_themselves_as_a_chart_and_a_table(runs):
+    shown = PipelineRuns(runs.values())
+    assert shown["naive"] is runs["naive"] and shown[0] is runs["naive"]
+    assert [row[0] for row in shown.table().rows] == list(VARIANTS)
+    assert str(shown).startswith("Fastest here: ") and "<img" in shown._repr_html_()
+    assert str(runs["prefetch"]).startswith("prefetch: ") and "\n" not in str(runs["prefetch"])
+
+
 def test_stage_bounds_reduce_to_the_formula_and_waiting_is_not_capped_by_b():
-    one = _bounds([("p", 4.0, 4.0, 4, False)], 1.0, 0.5, 2.0)
+    one = stage_bounds([("p", 4.0, 4.0, 4, False)], 1.0, 0.5, 2.0)
     assert one.overlapped_s == bounds(4.0, 1.0, 4, 2.0, 4.0, 0.5).overlapped_s == 2.25
     assert one.sequential_s == 5.0
-    waiting = _bounds([("read", 4.0, 0.0, 4, True)], 0.5, 0.0, 2.0)
+    waiting = stage_bounds([("read", 4.0, 0.0, 4, True)], 0.5, 0.0, 2.0)
     assert waiting.overlapped_s == 1.0  # 4 waiting workers, 2 CPUs: 4 s / 4
-    two = _bounds([("read", 4.0, 0.2, 4, True), ("map", 3.0, 3.0, 1, False)], 1.0, 0.0, 2.0)
+    two = stage_bounds([("read", 4.0, 0.2, 4, True), ("map", 3.0, 3.0, 1, False)], 1.0, 0.0, 2.0)
     assert two.overlapped_s == 3.0 and two.sequential_s == 8.0
 
 
@@ -189,20 +198,27 @@ def _timed(name: str, elapsed: float, steps: int = 100, budget: float = 2.0, **f
                      budget=CpuBudget(budget, int(max(budget, 1)), None, None), facts=facts)
 
 
+def _gil(*elapsed: float, budget: float = 2.0) -> dict:
+    keys = [(kind, par) for kind in ("numpy", "python") for par in (1, 2)]
+    return {k: _timed(str(k), t, budget=budget) for k, t in zip(keys, elapsed)}
+
+
 @pytest.mark.parametrize("naive_s, pre_s, share, off_s, on_s", [
     (2.0, 1.0, 0.9, 1.0, 1.0), (2.0, 1.0, 0.1, 1.0, 1.0), (1.1, 1.0, 0.9, 1.0, 0.5), (1.0, 1.0, 0.0, 1.0, 1.0)])
 def test_c10_verdict_is_the_rule_on_measured_numbers(naive_s, pre_s, share, off_s, on_s):
-    v = c10_verdict(_timed("n", naive_s), _timed("p", pre_s, overlap_share=share),
-                    _timed("off", off_s), _timed("on", on_s))
-    rule = claims.c10(naive_s / pre_s, share >= 0.25, off_s / on_s)
+    pipelines = {"naive": _timed("n", naive_s), "prefetch": _timed("p", pre_s, overlap_share=share)}
+    example3 = {"no prefetch, injection off": _timed("off", off_s), "prefetch": _timed("on", on_s)}
+    v, _ = tfdata_verdicts(pipelines, example3, _gil(1.0, 1.0, 1.0, 1.0))
+    rule = claims.c10(naive_s / pre_s, share >= claims.OVERLAP_VISIBLE_SHARE, off_s / on_s)
     assert v.verdict == rule.verdict and v.claim_id == "C10"
     assert v.because.endswith("with B = 2.") and v.evidence["budget"] == 2.0
 
 
 @pytest.mark.parametrize("budget", [1.0, 2.0, 16.0])
 def test_c11_verdict_is_the_rule_on_measured_numbers(budget):
-    runs = [_timed(n, t, budget=budget) for n, t in (("a", 2.0), ("b", 1.0), ("c", 1.0), ("d", 1.0))]
-    v = c11_verdict(*runs)
+    pipelines = {v: _timed(v, 1.0, budget=budget, overlap_share=0.5) for v in ("naive", "prefetch")}
+    example3 = {v: _timed(v, 1.0) for v in ("no prefetch, injection off", "prefetch")}
+    _, v = tfdata_verdicts(pipelines, example3, _gil(2.0, 1.0, 1.0, 1.0, budget=budget))
     assert v.verdict == claims.c11(2.0, 1.0, budget).verdict
     assert f"B = {budget:g}" in v.because
     if budget < 2:
@@ -246,7 +262,9 @@ def test_best_of_each_measures_every_row_on_the_same_workload():
         return RunResult("x", throughput=Throughput(steps=5, elapsed_s=0.5), bounds=Bounds(0.5, 0.25))
 
     tiny = Workload(ms_per_batch=1.0, batch_size=8, steps=6, epochs=1)
-    rows, results = best_of_each(tiny, extra=[("02b another way", another)])
+    best = best_of_each(tiny, extra=[("02b another way", another)])
+    rows, results = best.rows(), [r for _, r in best]
+    assert str(best) == best.chart().summary and "<img" in best._repr_html_()
     assert [r[0][:3] for r in rows] == ["01 ", "02 ", "02b", "03 "] and seen == [tiny]
     assert rows[2] == ("02b another way", 0.5, 0.25)
     for (_, measured, bound), r in zip(rows, results):

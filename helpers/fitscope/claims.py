@@ -290,6 +290,20 @@ def c7(runs: Iterable[dict[str, Any]]) -> Verdict:
     return Verdict("C7", HOLDS if bad else DOES_NOT_HOLD, text + ".", {"runs": runs})
 
 
+UNBOUNDED_BACKLOG = 1000
+"""Batches waiting in a queue, still growing at the end of a run: C7's unbounded growth."""
+
+
+def unbounded_queue(backlog: int, growth_per_s: float) -> bool:
+    """Whether a queue grew without bound: ``UNBOUNDED_BACKLOG`` or more waiting, still growing.
+
+    Example:
+        >>> unbounded_queue(5000, 120.0), unbounded_queue(8, 0.0)
+        (True, False)
+    """
+    return backlog >= UNBOUNDED_BACKLOG and growth_per_s > 0
+
+
 SYNCHRONISATION = "synchronisation between processes"
 
 
@@ -315,6 +329,10 @@ def c9(checksums: Sequence[str]) -> Verdict:
             + ("identical weights" if same else "different weights") + " (checksums "
             + ", ".join(c[:12] for c in checksums) + ").")
     return Verdict("C9", DOES_NOT_HOLD if same else INCONCLUSIVE, text, ev)
+
+
+OVERLAP_VISIBLE_SHARE = 0.25
+"""C10: overlap counts as visible when producer work ran during this share of the train time."""
 
 
 def c10(costly_speedup: float, overlap_visible: bool, arrays_speedup: float,

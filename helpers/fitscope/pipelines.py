@@ -1,4 +1,4 @@
-"""Scenario 3: tf.data pipelines, measured against the ideal overlap bound.
+"""Notebook 03's synthetic tf.data pipeline, variant by variant, against its ideal overlap bound.
 
 Every cost a pipeline carries runs inside TensorFlow, so no Python holds the GIL while tf.data
 works: a sleep-like "open" and "read" (TensorFlow's own ``SleepDataset``, standing for I/O) and a
@@ -20,46 +20,44 @@ Example:
     1
 """
 
+
 from __future__ import annotations
 
 import functools
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import numpy as np
-
-from . import claims
-from .budget import Bounds, bounds, cpu_budget
-from .environment import environment_facts, quick_mode
+from .budget import Bounds, bounds
+from .display import ShowsItself, Stack, Table
+from .environment import quick_mode
 from .errors import FitscopeInputError, check_choice, check_int, check_positive
+from .graph_costs import (
+    AUTOTUNE,
+    graph_ops,
+    inject_prefetch_option,
+    options,
+    parallel_calls,
+    sorting,
+    stage_cost,
+    tensorflow,
+    timed_sleep,
+)
+from .measure import Live, MeasuredRun, cost_per_call, measured_run
 from .result import RunResult
-from .sampling import Sampler
-from .scenarios import Live, article_model, control_callback, cost_per_call, generator_fit
-from .threads import ThreadRoles
 from .throughput import throughput_from_ends
 from .tracing import Tracer, graph_timed
-from .workloads import batch_work
 
-if TYPE_CHECKING:
-    from .widgets import ExperimentPanel
-
-__all__ = ["AUTOTUNE", "VARIANTS", "FIELDS", "EXAMPLE3_VARIANTS", "PipelineParams", "Workload",
-           "build_pipeline", "graph_ops", "tfdata_pipeline", "describe", "compare_variants",
-           "article_example3", "py_function_map", "generator_vs_slices", "tfdata_fit",
-           "best_of_each", "sources_report", "overlap_share", "peak_concurrency", "c10_verdict",
-           "c11_verdict", "tfdata_panel"]
-
-AUTOTUNE = 0
-"""In :class:`PipelineParams`, 0 means ``tf.data.AUTOTUNE`` (buffer size, parallel calls)."""
+__all__ = ["VARIANTS", "FIELDS", "PipelineParams", "PipelineRun", "PipelineRuns", "build_pipeline",
+           "tfdata_pipeline", "compare_variants", "overlap_share", "peak_concurrency", "stage_bounds",
+           "tfdata_panel"]
 
 VARIANTS = ("naive", "prefetch", "parallel interleave", "parallel map", "vectorised map", "cache")
 """Each variant adds one change to the one before it, as the TensorFlow guide's steps do."""
 
 EXAMPLE3_VARIANTS = ("prefetch", "no prefetch", "no prefetch, injection off")
-_SORT_ROW = 1024  # floats per row sorted by the CPU-bound map
 FIELDS = ("file", "index", "open start", "open end", "read start", "read end", "map start", "map end")
 """What the float64 vector of one synthetic-pipeline element holds, in order."""
 
@@ -115,83 +113,6 @@ class PipelineParams:
         return self.per_file * self.files * self.epochs
 
 
-# -- in-graph costs --------------------------------------------------------------------------
-def _tf() -> Any:
-    import tensorflow as tf
-
-    return tf
-
-
-def _slept(ds: Any, ms: float) -> Any:
-    """``ds`` with TensorFlow's SleepDataset in front: each GetNext sleeps ``ms`` (no GIL, no CPU)."""
-    tf = _tf()
-    specs = tf.nest.flatten(ds.element_spec)
-    variant = tf.raw_ops.SleepDataset(
-        input_dataset=tf.data.experimental.to_variant(ds),
-        sleep_microseconds=tf.constant(int(ms * 1000), tf.int64),
-        output_types=[s.dtype for s in specs], output_shapes=[s.shape for s in specs])
-    return tf.data.experimental.from_variant(variant, ds.element_spec)
-
-
-def _timed_sleep(ds: Any, ms: float) -> Any:
-    """Elements ``(e, [start_s, end_s])`` of ``ds``, each after a ``ms`` sleep timed in the graph.
-
-    ``zip`` asks its first input (a timestamp) before its second (the sleep), so the span covers
-    the sleep; SleepDataset sleeps before it asks its own input.
-    """
-    tf = _tf()
-    starts = ds.map(lambda *e: tf.timestamp())
-    return tf.data.Dataset.zip(starts, _slept(ds, ms)).map(
-        lambda t0, e: (e, tf.stack([t0, tf.timestamp()])))
-
-
-def _sort_rows(rows: int) -> Callable[[Any], Any]:
-    """A map cost: generate and sort ``rows`` rows of random floats (stateful, so never folded)."""
-    tf = _tf()
-
-    def cost(x: Any) -> Any:
-        if rows == 0:
-            return x
-        lowest = tf.reduce_min(tf.sort(tf.random.uniform([rows, _SORT_ROW]), axis=-1))
-        return tf.nest.map_structure(lambda t: t + tf.cast(lowest * 0, t.dtype), x)
-
-    return cost
-
-
-@functools.cache
-def _rows_per_ms(rows: int = 16, calls: int = 10) -> float:
-    """Rows one map call sorts per ms of CPU on this machine, measured inside a tf.data map, alone.
-
-    CPU time, not wall time: on a busy machine a call waits for a core, but burns the same CPU.
-    """
-    tf = _tf()
-    base = tf.data.Dataset.range(calls + 1)
-    ds = base.map(_sort_rows(rows)).with_options(_options(False))
-    empty = base.map(lambda x: x).with_options(_options(False))
-    _drain_cost(ds, calls + 1)
-    cpu = min(_drain_cost(ds, calls + 1)[1] for _ in range(3))
-    cpu0 = min(_drain_cost(empty, calls + 1)[1] for _ in range(2))
-    return rows / max((cpu - cpu0) * 1e3, 1e-3)
-
-
-def _sorting(ms: float) -> Callable[[Any], Any]:
-    """A CPU-bound map cost of about ``ms`` per call, whatever the call holds (0: free)."""
-    return _sort_rows(max(1, round(ms * _rows_per_ms())) if ms > 0 else 0)
-
-
-def _options(inject_prefetch: bool | None = None) -> Any:
-    tf = _tf()
-    opts = tf.data.Options()
-    opts.threading.max_intra_op_parallelism = 1  # a map call uses one thread: parallelism is tf.data's
-    if inject_prefetch is not None:
-        opts.experimental_optimization.inject_prefetch = inject_prefetch
-    return opts
-
-
-def _calls(parallel: int) -> int:
-    return _tf().data.AUTOTUNE if parallel == AUTOTUNE else parallel
-
-
 def build_pipeline(p: PipelineParams, variant: str) -> Any:
     """The synthetic pipeline of ``variant`` (see :data:`VARIANTS`), repeated for ``p.epochs``.
 
@@ -205,18 +126,18 @@ def build_pipeline(p: PipelineParams, variant: str) -> Any:
         [0, 0, 1, 1]
     """
     check_choice("variant", variant, VARIANTS)
-    tf = _tf()
+    tf = tensorflow()
     step = VARIANTS.index(variant)
     per_file = p.per_file
 
     def read_file(f: Any) -> Any:
         def elements(f: Any, opened: Any) -> Any:
-            return _timed_sleep(tf.data.Dataset.range(per_file), p.read_ms).map(
+            return timed_sleep(tf.data.Dataset.range(per_file), p.read_ms).map(
                 lambda i, read: tf.concat([tf.cast(tf.stack([f, i]), tf.float64), opened, read], 0))
 
-        return _timed_sleep(tf.data.Dataset.from_tensors(f), p.open_ms).flat_map(elements)
+        return timed_sleep(tf.data.Dataset.from_tensors(f), p.open_ms).flat_map(elements)
 
-    cost = _sorting(p.map_ms)
+    cost = sorting(p.map_ms)
 
     def transform(e: Any) -> Any:
         out, times = graph_timed(cost)(e)
@@ -231,71 +152,20 @@ def build_pipeline(p: PipelineParams, variant: str) -> Any:
         ds = files.flat_map(read_file)
     else:
         ds = files.interleave(read_file, cycle_length=p.cycle_length,
-                              num_parallel_calls=_calls(p.parallel), deterministic=False)
+                              num_parallel_calls=parallel_calls(p.parallel), deterministic=False)
     if step < 3:
         ds = ds.map(transform)
     elif step == 3:
-        ds = ds.map(transform, num_parallel_calls=_calls(p.parallel), deterministic=False)
+        ds = ds.map(transform, num_parallel_calls=parallel_calls(p.parallel), deterministic=False)
     else:
-        ds = ds.batch(p.vector_batch).map(transform_batch, num_parallel_calls=_calls(p.parallel),
+        ds = ds.batch(p.vector_batch).map(transform_batch, num_parallel_calls=parallel_calls(p.parallel),
                                           deterministic=False).unbatch()
     if step == 5:
         ds = ds.cache()
     ds = ds.repeat(p.epochs)
     if step >= 1:
-        ds = ds.prefetch(_calls(p.buffer))
-    return ds.with_options(_options(inject_prefetch=False if step == 0 else None))
-
-
-def graph_ops(ds: Any) -> Counter[str]:
-    """How many of each op the dataset's own graph holds (injected prefetches come later, at
-    iterator creation, and are not in it)."""
-    from tensorflow.core.framework import graph_pb2
-
-    graph = graph_pb2.GraphDef.FromString(ds._as_serialized_graph().numpy())
-    ops = Counter(n.op for n in graph.node)
-    for fn in graph.library.function:
-        ops.update(n.op for n in fn.node_def)
-    return ops
-
-
-def _inject_prefetch(ds: Any) -> bool | None:
-    return ds.options().experimental_optimization.inject_prefetch
-
-
-# -- costs measured up front -----------------------------------------------------------------
-def _drain_cost(ds: Any, n: int) -> tuple[float, float]:
-    """(wall s, process CPU s) per element of iterating ``ds`` (``n`` elements) alone."""
-    it = iter(ds)
-    next(it)  # first element: iterator start, left out
-    wall0, cpu0 = time.perf_counter(), time.process_time()
-    for _ in range(n - 1):
-        next(it)
-    return (time.perf_counter() - wall0) / (n - 1), (time.process_time() - cpu0) / (n - 1)
-
-
-@functools.cache
-def _stage_cost(kind: str, ms: float, calls: int = 12) -> tuple[float, float]:
-    """(wall s, CPU s) of one call of a stage when it has a core to itself, measured alone.
-
-    A sleep's wall time is the median of its in-graph spans; a sort's is its CPU time (which a
-    busy machine does not inflate). CPU is the process's, less that of iterating a free dataset.
-    """
-    tf = _tf()
-    if ms == 0:
-        return 0.0, 0.0
-    base = tf.data.Dataset.range(calls + 1)
-    ds = _timed_sleep(base, ms) if kind == "sleep" else base.map(_sorting(ms))
-    ds = ds.with_options(_options(False))
-    empty = base.map(lambda x: x).with_options(_options(False))
-    _drain_cost(ds, calls + 1)  # warm up
-    cpu = min(_drain_cost(ds, calls + 1)[1] for _ in range(2))
-    cpu0 = min(_drain_cost(empty, calls + 1)[1] for _ in range(2))
-    cpu = max(cpu - cpu0, 0.0)
-    if kind != "sleep":
-        return cpu, cpu
-    spans = sorted(float(t[1] - t[0]) for _, t in ds.as_numpy_iterator())
-    return spans[len(spans) // 2], cpu
+        ds = ds.prefetch(parallel_calls(p.buffer))
+    return ds.with_options(options(inject_prefetch=False if step == 0 else None))
 
 
 @functools.cache
@@ -314,8 +184,8 @@ def _stages(p: PipelineParams, variant: str, workers: int) -> list[Stage]:
     epochs = 1 if step == 5 else p.epochs  # a cache pays the producer in the first epoch only
     n_files, n = p.files * epochs, p.per_file * p.files * epochs
     calls = n if step < 4 else -(-p.per_file * p.files // p.vector_batch) * epochs
-    (ow, oc), (rw, rc), (mw, mc) = (_stage_cost("sleep", p.open_ms), _stage_cost("sleep", p.read_ms),
-                                    _stage_cost("sort", p.map_ms))
+    (ow, oc), (rw, rc), (mw, mc) = (stage_cost("sleep", p.open_ms), stage_cost("sleep", p.read_ms),
+                                    stage_cost("sort", p.map_ms))
     source = ("open + read", n_files * ow + n * rw, n_files * oc + n * rc)
     mapped = ("map", calls * mw, calls * mc)
     if step < 2:
@@ -325,7 +195,7 @@ def _stages(p: PipelineParams, variant: str, workers: int) -> list[Stage]:
     return [(*source, interleaved, True), (*mapped, 1 if step == 2 else workers, False)]
 
 
-def _bounds(stages: Sequence[Stage], t_c: float, cpu_c: float, budget: float) -> Bounds:
+def stage_bounds(stages: Sequence[Stage], t_c: float, cpu_c: float, budget: float) -> Bounds:
     """Sequential sum, and the overlap bound of :func:`fitscope.budget.bounds` per stage.
 
     A stage that only waits (a sleep standing for I/O) needs no CPU to wait, so B does not cap
@@ -387,8 +257,7 @@ def overlap_share(result: RunResult, consumer: str = "train", producer: str = "t
     return covered / total if total else 0.0
 
 
-def _consume(ds: Any, tracer: Tracer, train_s: float, per_epoch: int, live: Live | None,
-             deadline: float | None) -> tuple[list[int], list[Any], int]:
+def _consume(ds: Any, run: MeasuredRun, train_s: float, per_epoch: int) -> tuple[list[int], list[Any], int]:
     """Pull every element on this thread, a train span after each; returns ends, times, start."""
     ends: list[int] = []
     kept: list[Any] = []
@@ -402,17 +271,16 @@ def _consume(ds: Any, tracer: Tracer, train_s: float, per_epoch: int, live: Live
             break
         t1 = time.perf_counter_ns()
         if len(ends) % per_epoch == 0:
-            tracer.record(f"epoch {len(ends) // per_epoch + 1}", "epoch", t0, t0)
-        tracer.record("wait for data", "wait", t0, t1)
+            run.tracer.record(f"epoch {len(ends) // per_epoch + 1}", "epoch", t0, t0)
+        run.tracer.record("wait for data", "wait", t0, t1)
         if train_s:
             time.sleep(train_s)
         t2 = time.perf_counter_ns()
-        tracer.record("step", "train", t1, t2)
+        run.tracer.record("step", "train", t1, t2)
         ends.append(t2)
         kept.append(element)
-        if live is not None:
-            live.step()
-        if deadline is not None and time.perf_counter() > deadline:
+        run.step()
+        if run.past_deadline():
             break
     return ends, kept, start  # the iterator is deleted here, after the last element was timed
 
@@ -431,456 +299,138 @@ def _graph_spans(tracer: Tracer, kept: Sequence[Any]) -> None:
                 tracer.add_graph_span(label, start, end)
 
 
+@dataclass
+class _StageCosts:
+    """The pipeline's stages for all its elements, as :class:`fitscope.measure.StepCosts` is for
+    steps: ``bounds(n, ...)`` gives the bounds for the first ``n`` elements (their share)."""
+
+    stages: list[Stage]
+    total: int
+    t_c1: float
+    cpu_c1: float
+
+    def bounds(self, steps: int, workers: int, cpus: float) -> Bounds:
+        share = steps / self.total
+        return stage_bounds([(n, t * share, c * share, w, waits) for n, t, c, w, waits in self.stages],
+                            steps * self.t_c1, steps * self.cpu_c1, cpus)
+
+
+class PipelineRun(RunResult):
+    """One variant of the synthetic pipeline: measured time against its bounds, overlap, CPU."""
+
+    def __str__(self) -> str:
+        f, b = self.facts, self.bounds
+        if b is None:
+            return f"{f['variant']}: no element was consumed."
+        return (f"{f['variant']}: {f['measured_s']:.2f} s measured against an ideal {b.overlapped_s:.2f} s "
+                f"({100 * f['efficiency']:.0f}% efficient; {b.sequential_s:.2f} s with no overlap); the "
+                f"producer was busy during {100 * f['overlap_share']:.0f}% of the train time.")
+
+    def table(self) -> Table:
+        f = self.facts
+        rows = [("elements", f["elements"]), ("measured (s)", f["measured_s"]),
+                ("ideal bound / no overlap (s)", f"{self.bounds.overlapped_s:.2f} / "
+                 f"{self.bounds.sequential_s:.2f}" if self.bounds else "none"),
+                ("first element after (s)", f["first_element_s"]), ("main thread waited (s)", f["wait_s"]),
+                ("producer busy during train time", f"{100 * f['overlap_share']:.0f}%"),
+                ("process CPU (s)", f["process_cpu_s"]), ("in-graph work done", f["spans_by_label"])]
+        return Table(("quantity", self.name), rows, reading=str(self))
+
+
+class PipelineRuns(ShowsItself, list):
+    """Variants run on one workload: a chart of each against its bound, then one line each."""
+
+    def chart(self) -> Any:
+        from .plots import comparison
+
+        return comparison([(r.facts["variant"], r.facts["measured_s"],
+                            r.bounds.overlapped_s if r.bounds else None) for r in self],
+                          title="The synthetic pipeline: measured time against the ideal bound")
+
+    def table(self) -> Table:
+        rows = [(r.facts["variant"], r.facts["measured_s"], r.bounds.overlapped_s if r.bounds else None,
+                 f"{100 * r.facts['efficiency']:.0f}%", f"{100 * r.facts['overlap_share']:.0f}%",
+                 r.facts["process_cpu_s"]) for r in self]
+        fastest = min(self, key=lambda r: r.facts["measured_s"])
+        return Table(("variant", "measured (s)", "ideal (s)", "efficiency", "producer busy in train time",
+                      "CPU (s)"), rows, reading=f"Fastest here: {fastest}")
+
+    def _repr_html_(self) -> str:
+        return Stack([self.chart(), self.table()])._repr_html_()
+
+    def fastest(self) -> PipelineRun:
+        return min(self, key=lambda r: r.facts["measured_s"])
+
+    def __getitem__(self, key: Any) -> Any:
+        """A run by position or by variant name."""
+        if isinstance(key, str):
+            return next(r for r in self if r.facts["variant"] == key)
+        return list.__getitem__(self, key)
+
+
 def tfdata_pipeline(variant: str = "naive", params: PipelineParams | None = None, *,
                     live: Live | None = None, time_budget_s: float | None = None,
-                    **overrides: Any) -> RunResult:
+                    **overrides: Any) -> PipelineRun:
     """Run one variant of the synthetic pipeline and measure it against its bound.
 
     The consumer runs on the calling thread; tf.data's open, read and map are timed inside the
     graph (their thread is not known: ``tid=None``), per-thread CPU is sampled throughout.
     """
     if params is not None and overrides:
-        raise ValueError("give either params or keyword overrides, not both")
+        raise FitscopeInputError("give either params or keyword overrides, not both.")
     check_choice("variant", variant, VARIANTS)
     p = params or PipelineParams.default(**overrides)
-    roles = ThreadRoles.current()
-    roles.warm_up_tensorflow()
-    budget = cpu_budget()
-    workers = budget.affinity if p.parallel == AUTOTUNE else p.parallel
-    stages = _stages(p, variant, workers)
-    t_c1, cpu_c1 = _train_cost(p.train_ms)
-    total = p.total_elements
-    b = _bounds(stages, total * t_c1, total * cpu_c1, budget.cpus)
-    ds = build_pipeline(p, variant)
-    ops = graph_ops(ds)
-
-    tracer = Tracer()
-    if live is not None:
-        live.start(tracer, total, total / b.overlapped_s if b.overlapped_s else None,
-                   total / b.sequential_s if b.sequential_s else None)
-    deadline = time.perf_counter() + time_budget_s if time_budget_s else None
-    with Sampler(interval_s=0.02) as sampler:
-        ends, kept, start = _consume(ds, tracer, p.train_ms / 1e3, p.per_file * p.files, live,
-                                     deadline)
-    if live is not None:
-        live.finish()
-    _graph_spans(tracer, kept)
-    source_spans = [(s.start_ns, s.end_ns) for s in tracer.spans("tf.data") if s.label != "map"]
-    stages = _with_measured_width(stages, source_spans)
-    b = _bounds(stages, total * t_c1, total * cpu_c1, budget.cpus)
-    if len(ends) != total and ends:  # stopped early: bounds for the share that ran
-        share = len(ends) / total
-        stages = [(n, t * share, c * share, w, waits) for n, t, c, w, waits in stages]
-        b = _bounds(stages, len(ends) * t_c1, len(ends) * cpu_c1, budget.cpus)
-    spans = tracer.spans()
-    tids = {s.tid for s in spans if s.tid is not None} | set(sampler.samples.cpu_ns)
-    result = RunResult(
-        name=f"tf.data {variant}", params={**vars(p), "variant": variant}, spans=spans,
-        cpu=sampler.samples, throughput=throughput_from_ends(ends, 1, start),
-        budget=budget, bounds=b if ends else None,
-        roles=roles.roles(tids, (), sampler.samples.sampler_tid), environment=environment_facts(),
-    )
-    measured = result.throughput.elapsed_s
-    result.facts = {
-        "variant": variant,
-        "elements": len(ends),
-        "measured_s": measured,
-        "efficiency": b.efficiency(measured) if ends else float("nan"),
+    with measured_run(live, time_budget_s) as run:
+        workers = run.budget.affinity if p.parallel == AUTOTUNE else p.parallel
+        costs = _StageCosts(_stages(p, variant, workers), p.total_elements, *_train_cost(p.train_ms))
+        ds = build_pipeline(p, variant)
+        run.expect(p.total_elements + 1, costs)  # +1: every element counts, from the iterator's start
+        with run.sampling():
+            ends, kept, start = _consume(ds, run, p.train_ms / 1e3, p.per_file * p.files)
+        _graph_spans(run.tracer, kept)
+        source_spans = [(s.start_ns, s.end_ns) for s in run.tracer.spans("tf.data") if s.label != "map"]
+        costs.stages = _with_measured_width(costs.stages, source_spans)
+    result = PipelineRun(**vars(run.result(  # after the live display's last frame
+        f"tf.data {variant}", {**vars(p), "variant": variant}, steps_done=len(ends),
+        throughput=throughput_from_ends(ends, 1, start))))
+    measured, b = result.throughput.elapsed_s, result.bounds
+    result.facts.update({
+        "variant": variant, "elements": len(ends), "measured_s": measured,
+        "efficiency": b.efficiency(measured) if b else float("nan"),
         "stages": [dict(name=n, wall_s=t, cpu_s=c, workers=w, only_waits=waits)
-                   for n, t, c, w, waits in stages],
-        "consumer_s": len(ends) * t_c1,
-        "graph_ops": dict(ops),
-        "inject_prefetch": _inject_prefetch(ds),
+                   for n, t, c, w, waits in costs.stages],
+        "consumer_s": len(ends) * costs.t_c1, "graph_ops": dict(graph_ops(ds)),
+        "inject_prefetch": inject_prefetch_option(ds),
         "spans_by_label": dict(Counter(s.label for s in result.spans_of("tf.data"))),
         "train_spans_on": sorted({s.tid for s in result.spans_of("train")}),
         "overlap_share": overlap_share(result),
         "wait_s": sum(s.duration_s for s in result.spans_of("wait")),
         "first_element_s": (min(s.end_ns for s in result.spans_of("wait")) - start) / 1e9 if ends else None,
         "process_cpu_s": sum(result.cpu.by_thread_s().values()),
-        "costs_per_call": {"open": _stage_cost("sleep", p.open_ms), "read": _stage_cost("sleep", p.read_ms),
-                           "map": _stage_cost("sort", p.map_ms), "train": (t_c1, cpu_c1)},
-    }
+        "costs_per_call": {"open": stage_cost("sleep", p.open_ms), "read": stage_cost("sleep", p.read_ms),
+                           "map": stage_cost("sort", p.map_ms), "train": (costs.t_c1, costs.cpu_c1)},
+    })
     return result
-
-
-def describe(result: RunResult) -> str:
-    """One line for a :func:`tfdata_pipeline` run: measured time against its bounds, overlap, CPU."""
-    f, b = result.facts, result.bounds
-    if b is None:
-        return f"{f['variant']}: no element was consumed."
-    return (f"{f['variant']:<20} {f['measured_s']:6.2f} s measured · ideal {b.overlapped_s:5.2f} s "
-            f"({100 * f['efficiency']:3.0f}% efficient) · no overlap {b.sequential_s:5.2f} s · "
-            f"producer busy during {100 * f['overlap_share']:3.0f}% of train time · "
-            f"CPU {f['process_cpu_s']:.2f} s")
 
 
 def compare_variants(params: PipelineParams | None = None,
-                     variants: Sequence[str] = VARIANTS) -> list[RunResult]:
+                     variants: Sequence[str] = VARIANTS) -> PipelineRuns:
     """Every variant on the same workload, in order."""
     p = params or PipelineParams.default()
-    return [tfdata_pipeline(v, p) for v in variants]
-
-
-# -- the article's example 3 -----------------------------------------------------------------
-def _example_arrays(samples: int | None, seed: int) -> tuple[int, np.ndarray, np.ndarray]:
-    """Example 3's in-memory data: ``samples`` rows of 10 random features and 0/1 labels."""
-    samples = check_int("samples", samples if samples is not None else (3200 if quick_mode() else 10_000),
-                        64, 1_000_000)
-    rng = np.random.default_rng(seed)
-    return (samples, rng.random((samples, 10), dtype=np.float32),
-            rng.integers(0, 2, samples).astype(np.float32))
-
-
-def article_example3(variant: str = "prefetch", samples: int | None = None,
-                     epochs: int | None = None, seed: int = 0) -> RunResult:
-    """The article's example 3 in our own code: arrays → shuffle → batch 32 → fit of Dense(1).
-
-    ``variant`` is "prefetch" (``.prefetch(AUTOTUNE)``), "no prefetch" (TensorFlow may inject
-    one) or "no prefetch, injection off". Steps/s counts from the end of the first step.
-    """
-    check_choice("variant", variant, EXAMPLE3_VARIANTS)
-    samples, data, labels = _example_arrays(samples, seed)
-    epochs = check_int("epochs", epochs if epochs is not None else (2 if quick_mode() else 3), 1, 100)
-    tf = _tf()
-    roles = ThreadRoles.current()
-    roles.warm_up_tensorflow()
-    ds = tf.data.Dataset.from_tensor_slices((data, labels)).shuffle(1000, seed=seed).batch(32)
-    if variant == "prefetch":
-        ds = ds.prefetch(tf.data.AUTOTUNE)
-    elif variant == "no prefetch, injection off":
-        opts = tf.data.Options()
-        opts.experimental_optimization.inject_prefetch = False
-        ds = ds.with_options(opts)
-    model = article_model(0, 10)
-    tracer = Tracer()
-    trace_cb = tracer.keras_callback()
-    with Sampler(interval_s=0.05) as sampler:
-        model.fit(ds, epochs=epochs, verbose=0, shuffle=False, callbacks=[trace_cb])
-    ends = trace_cb.batch_ends_ns
-    spans = tracer.spans()
-    tids = {s.tid for s in spans if s.tid is not None} | set(sampler.samples.cpu_ns)
-    result = RunResult(name=f"example 3: {variant}", params=dict(variant=variant, samples=samples,
-                                                                 epochs=epochs), spans=spans,
-                       cpu=sampler.samples, budget=cpu_budget(),
-                       throughput=throughput_from_ends(ends[1:], 32, ends[0]),
-                       roles=roles.roles(tids, (), sampler.samples.sampler_tid),
-                       environment=environment_facts())
-    ops = graph_ops(ds)
-    result.facts = {"variant": variant, "steps": len(ends), "steps_per_s": result.throughput.steps_per_s,
-                    "prefetch_ops_in_graph": ops.get("PrefetchDataset", 0),
-                    "inject_prefetch": _inject_prefetch(ds)}
-    return result
-
-
-# -- the GIL caveat --------------------------------------------------------------------------
-def py_function_map(kind: str = "python", ms: float = 4.0, elements: int | None = None,
-                    parallel: int = 1) -> RunResult:
-    """A map through ``tf.py_function`` doing ``kind`` work (see :func:`fitscope.workloads.batch_work`).
-
-    ``parallel`` is num_parallel_calls (1: a sequential map; 0: AUTOTUNE). Each call is traced
-    from inside the Python function, so its span carries the OS thread that ran it.
-    """
-    check_choice("kind", kind, ("python", "numpy", "sleep"))
-    check_positive("ms per element", ms, maximum=1000)
-    elements = check_int("elements", elements if elements is not None else (24 if quick_mode() else 60),
-                         2, 100_000)
-    check_int("parallel calls (0 = AUTOTUNE)", parallel, 0, 256)
-    tf = _tf()
-    roles = ThreadRoles.current()
-    roles.warm_up_tensorflow()
-    budget = cpu_budget()
-    work = batch_work(kind, ms)
-    wall_1, cpu_1 = cost_per_call(work, 5)
-    t_1 = wall_1 if kind == "sleep" else cpu_1  # CPU time: what a call takes with a core to itself
-    tracer = Tracer()
-    traced = tracer.traced(f"{kind} work", "tf.data")(work)
-
-    def call(x: Any) -> Any:
-        traced()
-        return x
-
-    py = lambda x: tf.py_function(call, [x], tf.int64)  # noqa: E731
-    ds = tf.data.Dataset.range(elements)
-    ds = ds.map(py) if parallel == 1 else ds.map(py, num_parallel_calls=_calls(parallel),
-                                                  deterministic=False)
-    ds = ds.prefetch(tf.data.AUTOTUNE)
-    ends: list[int] = []
-    with Sampler(interval_s=0.02) as sampler:
-        it = iter(ds)
-        start = time.perf_counter_ns()
-        for _ in it:
-            ends.append(time.perf_counter_ns())
-        del it  # after the last element was timed
-    workers = 1 if parallel == 1 else budget.affinity if parallel == AUTOTUNE else parallel
-    waits = kind == "sleep"
-    b = _bounds([(kind, elements * t_1, elements * cpu_1, workers, waits)], 0.0, 0.0, budget.cpus)
-    spans = tracer.spans()
-    work_tids = tracer.tids("tf.data")
-    tids = work_tids | set(sampler.samples.cpu_ns)
-    result = RunResult(name=f"py_function map ({kind}, parallel={parallel or 'AUTOTUNE'})",
-                       params=dict(kind=kind, ms=ms, elements=elements, parallel=parallel),
-                       spans=spans, cpu=sampler.samples, budget=budget, bounds=b,
-                       throughput=throughput_from_ends(ends, 1, start),
-                       roles=roles.roles(tids, work_tids, sampler.samples.sampler_tid),
-                       environment=environment_facts())
-    result.facts = {"measured_s": result.throughput.elapsed_s, "threads_that_ran_python": len(work_tids),
-                    "calls": len(result.spans_of("tf.data")), "workers": workers,
-                    "cost_per_call": (t_1, cpu_1)}
-    return result
-
-
-# -- from_generator against from_tensor_slices ------------------------------------------------
-def generator_vs_slices(source: str = "from_generator", samples: int | None = None,
-                        epochs: int = 3, batch_size: int = 32, seed: int = 0) -> RunResult:
-    """Iterate in-memory arrays in batches, per epoch a new iterator, as ``fit`` does.
-
-    ``source`` is "from_generator" (a Python generator slicing the arrays, + prefetch) or
-    "from_tensor_slices" (+ batch + prefetch). Facts: each epoch's iterator start (iter() to first
-    batch), batches/s to the last batch, and how long deleting the exhausted iterator took.
-    """
-    check_choice("source", source, ("from_generator", "from_tensor_slices"))
-    samples, data, labels = _example_arrays(samples, seed)
-    check_int("epochs", epochs, 1, 100)
-    check_int("batch size", batch_size, 1, 8192)
-    tf = _tf()
-    roles = ThreadRoles.current()
-    roles.warm_up_tensorflow()
-    tracer = Tracer()
-    if source == "from_generator":
-        def batches() -> Any:
-            for i in range(0, samples, batch_size):
-                yield data[i:i + batch_size], labels[i:i + batch_size]
-
-        spec = (tf.TensorSpec((None, 10), tf.float32), tf.TensorSpec((None,), tf.float32))
-        ds = tf.data.Dataset.from_generator(lambda: tracer.wrap_generator(batches()),
-                                            output_signature=spec)
-    else:
-        ds = tf.data.Dataset.from_tensor_slices((data, labels)).batch(batch_size)
-    ds = ds.prefetch(tf.data.AUTOTUNE)
-    starts, rates, teardowns = [], [], []
-    with Sampler(interval_s=0.02) as sampler:
-        for epoch in range(epochs):
-            tracer.mark(f"epoch {epoch + 1}", "epoch")
-            t0 = time.perf_counter_ns()
-            it = iter(ds)
-            ends = []
-            for _ in it:
-                ends.append(time.perf_counter_ns())
-                tracer.record("batch", "train", ends[-2] if len(ends) > 1 else t0, ends[-1])
-            t1 = time.perf_counter_ns()
-            del it  # timed apart: deleting an exhausted iterator can block
-            teardowns.append((time.perf_counter_ns() - t1) / 1e9)
-            starts.append((ends[0] - t0) / 1e9)
-            rates.append((len(ends) - 1) / max((ends[-1] - ends[0]) / 1e9, 1e-9))
-    spans = tracer.spans()
-    gen_tids = tracer.tids("generator")
-    tids = {s.tid for s in spans if s.tid is not None} | set(sampler.samples.cpu_ns)
-    result = RunResult(name=f"{source} + prefetch", params=dict(source=source, samples=samples,
-                                                                epochs=epochs, batch_size=batch_size),
-                       spans=spans, cpu=sampler.samples, budget=cpu_budget(),
-                       roles=roles.roles(tids, gen_tids - {roles.main}, sampler.samples.sampler_tid),
-                       environment=environment_facts())
-    result.facts = {"iterator_start_s": starts, "iterator_delete_s": teardowns, "batches_per_s": rates,
-                    "batches_per_epoch": -(-samples // batch_size),
-                    "next_calls_on_main": sum(1 for s in result.spans_of("generator") if s.tid == roles.main),
-                    "next_calls": len(result.spans_of("generator"))}
-    return result
-
-
-# -- the same workload through fit, for the comparison of scenarios ---------------------------
-def sources_report(sources: dict[str, RunResult]) -> str:
-    """Lines comparing :func:`generator_vs_slices` runs: per-epoch iterator start, batches/s, deletion."""
-    def listed(xs: Sequence[float], scale: float = 1e3) -> str:
-        return ", ".join(f"{scale * x:.1f}" for x in xs)
-
-    lines = [f"{source:<19} per epoch: iterator start (ms) {listed(r.facts['iterator_start_s'])} · batches/s "
-             f"{listed(r.facts['batches_per_s'], 1)} · deleting the used-up iterator (ms) "
-             f"{listed(r.facts['iterator_delete_s'])}" for source, r in sources.items()]
-    if "from_generator" in sources:
-        lines.append("generator next() calls on the main thread: "
-                     f"{sources['from_generator'].facts['next_calls_on_main']}")
-    return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class Workload:
-    """One workload for every scenario's best set-up: a sleep-like producer cost per batch and the
-    article's Dense(1) model trained by ``fit``."""
-
-    ms_per_batch: float = 4.0
-    batch_size: int = 32
-    steps: int = 100
-    epochs: int = 2
-
-    def __post_init__(self) -> None:
-        check_positive("ms per batch", self.ms_per_batch, maximum=1000)
-        check_int("batch size", self.batch_size, 1, 8192)
-        check_int("steps per epoch", self.steps, 3, 100_000)
-        check_int("epochs", self.epochs, 1, 1000)
-
-    @classmethod
-    def default(cls, **overrides: Any) -> Workload:
-        base = {"steps": 40, "epochs": 2} if quick_mode() else {"steps": 150, "epochs": 2}
-        return cls(**{**base, **overrides})
-
-
-def tfdata_fit(workload: Workload | None = None, cycle_length: int = 4, features: int = 10,
-               live: Live | None = None, time_budget_s: float | None = None) -> RunResult:
-    """``fit`` fed by the best tf.data set-up for ``workload``: reads interleaved in parallel
-    (sleep-like, in the graph), batches made by a parallel map, prefetch."""
-    w = workload or Workload.default()
-    check_int("cycle length", cycle_length, 1, 256)
-    tf = _tf()
-    roles = ThreadRoles.current()
-    roles.warm_up_tensorflow()
-    budget = cpu_budget()
-    total = w.steps * w.epochs
-    b_size = w.batch_size
-
-    def make_batch(i: Any, read_times: Any) -> Any:
-        seed = tf.stack([i, i + 1])
-        x = tf.random.stateless_uniform([b_size, features], seed=seed)
-        y = tf.cast(tf.random.stateless_uniform([b_size], seed=seed + 7) > 0.5, tf.float32)
-        return x, y
-
-    def reads(n: int) -> Any:
-        return tf.data.Dataset.range(n).interleave(
-            lambda i: _timed_sleep(tf.data.Dataset.from_tensors(i), w.ms_per_batch),
-            cycle_length=cycle_length, num_parallel_calls=cycle_length, deterministic=False)
-
-    width = peak_concurrency([tuple(t) for _, t in reads(8 * cycle_length).as_numpy_iterator()])
-    ds = reads(total).map(make_batch, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
-    tracer = Tracer()
-
-    model = article_model(0, features)
-    t_c1, cpu_c1 = _fit_step_cost(model, *next(iter(ds.take(1))))
-    t_p1, cpu_p1 = _stage_cost("sleep", w.ms_per_batch)
-    trace_cb = tracer.keras_callback()
-    n = total - 1
-    workers = max(cycle_length, width)  # reads tf.data ran at once, measured up front
-    b = _bounds([("read", n * t_p1, n * cpu_p1, workers, True)], n * t_c1, n * cpu_c1, budget.cpus)
-    if live is not None:
-        live.start(tracer, total, n / b.overlapped_s, n / b.sequential_s)
-    deadline = time.perf_counter() + time_budget_s if time_budget_s else None
-    with Sampler(interval_s=0.02) as sampler:
-        model.fit(ds, steps_per_epoch=w.steps, epochs=w.epochs,
-                  verbose=0, shuffle=False, callbacks=[trace_cb, control_callback(live, deadline)])
-    if live is not None:
-        live.finish()
-    ends = trace_cb.batch_ends_ns
-    done = len(ends) - 1
-    if done != n and done > 0:
-        b = _bounds([("read", done * t_p1, done * cpu_p1, workers, True)], done * t_c1,
-                    done * cpu_c1, budget.cpus)
-    spans = tracer.spans()
-    tids = {s.tid for s in spans if s.tid is not None} | set(sampler.samples.cpu_ns)
-    result = RunResult(name=f"tf.data (parallel interleave x{cycle_length}, prefetch) → fit",
-                       params={**vars(w), "cycle_length": cycle_length}, spans=spans,
-                       cpu=sampler.samples, budget=budget, bounds=b if done > 0 else None,
-                       throughput=throughput_from_ends(ends[1:], b_size, ends[0]) if done > 0 else
-                       throughput_from_ends([], b_size, 0),
-                       roles=roles.roles(tids, (), sampler.samples.sampler_tid),
-                       environment=environment_facts())
-    result.facts = {"steps": len(ends), "measured_s": result.throughput.elapsed_s,
-                    "reads_at_once": width,
-                    "costs_per_step": dict(t_p1=t_p1, cpu_p1=cpu_p1, t_c1=t_c1, cpu_c1=cpu_c1)}
-    return result
-
-
-def _fit_step_cost(model: Any, x: Any, y: Any, few: int = 10, many: int = 60) -> tuple[float, float]:
-    """(wall s, CPU s) of one more ``fit`` step on a batch that costs nothing to produce.
-
-    The difference between a fit of ``many`` and one of ``few`` steps, so that what every fit pays
-    once (its epoch iterator, callbacks) is left out. A first short fit builds and traces the train
-    function, which the model keeps for later fits.
-    """
-    tf = _tf()
-    free = tf.data.Dataset.from_tensors((x, y)).repeat()
-    model.fit(free, steps_per_epoch=3, epochs=1, verbose=0, shuffle=False)
-
-    def fit(steps: int) -> tuple[float, float]:
-        wall0, cpu0 = time.perf_counter(), time.process_time()
-        model.fit(free, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
-        return time.perf_counter() - wall0, time.process_time() - cpu0
-
-    (wall_few, cpu_few), (wall_many, cpu_many) = fit(few), fit(many)
-    return max(wall_many - wall_few, 0.0) / (many - few), max(cpu_many - cpu_few, 0.0) / (many - few)
-
-
-Row = tuple[str, float, float | None]
-
-
-def best_of_each(workload: Workload | None = None,
-                 extra: Sequence[tuple[str, Callable[[Workload], RunResult]]] = ()
-                 ) -> tuple[list[Row], list[RunResult]]:
-    """Rows (name, measured s, overlapped bound s) of each scenario's best set-up on one workload.
-
-    Scenario 01 is :func:`fitscope.scenarios.generator_fit` with a sleep-like generator of the
-    same cost; scenario 02 the faster of its right ways (:func:`fitscope.mp_trainer.best_right_way`,
-    worker processes in a sandbox); scenario 03 is :func:`tfdata_fit`. ``extra`` adds more: (row
-    name, a function of the workload returning a RunResult whose ``throughput`` and ``bounds`` are
-    measured the same way).
-    """
-    from .mp_trainer import best_right_way
-
-    w = workload or Workload.default()
-    runs: list[tuple[str, Callable[[Workload], RunResult]]] = [
-        ("01 Python generator → fit", lambda w: generator_fit(
-            kind="sleep", ms_per_batch=w.ms_per_batch, batch_size=w.batch_size, width=0,
-            steps=w.steps, epochs=w.epochs)),
-        ("02 worker processes → main process's fit", lambda w: best_right_way(
-            "sleep", w.ms_per_batch, width=0, batch_size=w.batch_size, steps=w.steps * w.epochs)),
-        *extra,
-        ("03 tf.data, parallel interleave + prefetch → fit", tfdata_fit),
-    ]
-    rows, results = [], []
-    for name, run in runs:
-        r = run(w)
-        rows.append((name, r.throughput.elapsed_s, r.bounds.overlapped_s if r.bounds else None))
-        results.append(r)
-    return rows, results
-
-
-# -- verdicts --------------------------------------------------------------------------------
-def c10_verdict(naive: RunResult, prefetched: RunResult, arrays_off: RunResult,
-                arrays_prefetch: RunResult, visible_share: float = 0.25) -> claims.Verdict:
-    """C10 from measured runs: the costly producer with injection off vs with prefetch
-    (overlap counts as visible when at least ``visible_share`` of the prefetched run's train time
-    had producer work running), and example 3 with injection off vs prefetch."""
-    costly = naive.throughput.elapsed_s / prefetched.throughput.elapsed_s
-    arrays = arrays_prefetch.throughput.steps_per_s / arrays_off.throughput.steps_per_s
-    visible = prefetched.facts["overlap_share"] >= visible_share
-    budget = prefetched.budget.cpus if prefetched.budget else 1.0
-    return claims.c10(costly, visible, arrays, budget)
-
-
-def c11_verdict(releasing_seq: RunResult, releasing_par: RunResult, python_seq: RunResult,
-                python_par: RunResult) -> claims.Verdict:
-    """C11 from :func:`py_function_map` runs: speed-up of parallel over sequential for each kind."""
-    budget = releasing_par.budget.cpus if releasing_par.budget else 1.0
-    return claims.c11(releasing_seq.throughput.elapsed_s / releasing_par.throughput.elapsed_s,
-                      python_seq.throughput.elapsed_s / python_par.throughput.elapsed_s, budget)
+    return PipelineRuns(tfdata_pipeline(v, p) for v in variants)
 
 
 # -- the panel -------------------------------------------------------------------------------
-def tfdata_panel(time_budget_s: float | None = None) -> ExperimentPanel:
+def tfdata_panel(time_budget_s: float | None = None) -> Any:
     """A panel around :func:`tfdata_pipeline`: costs, sizes, buffer, parallel calls, cycle length."""
     from .plots import cpu_by_thread, pipeline_timeline
     from .widgets import Control, ExperimentPanel
 
     d = PipelineParams.default()
 
-    def run(live: Live, time_budget_s: float, variant: str, **values: Any) -> RunResult:
+    def run(live: Live, time_budget_s: float, variant: str, **values: Any) -> PipelineRun:
         return tfdata_pipeline(variant, PipelineParams(**{**vars(d), **values}), live=live,
                                time_budget_s=time_budget_s)
-
-    def summarise(r: RunResult) -> str:
-        f = r.facts
-        if r.bounds is None:
-            return "no element arrived within the time budget"
-        return (f"{f['elements']} elements in {f['measured_s']:.2f} s "
-                f"({r.throughput.steps_per_s:.0f} elements/s), {100 * f['efficiency']:.0f}% of the "
-                f"ideal bound of {r.bounds.overlapped_s:.2f} s")
 
     budget = time_budget_s or (20.0 if quick_mode() else 60.0)
     return ExperimentPanel("A tf.data pipeline against its ideal bound", [
@@ -893,4 +443,4 @@ def tfdata_panel(time_budget_s: float | None = None) -> ExperimentPanel:
         Control("buffer", "prefetch buffer (0 = AUTOTUNE)", d.buffer),
         Control("parallel", "parallel calls (0 = AUTOTUNE)", d.parallel),
         Control("cycle_length", "cycle length", d.cycle_length),
-    ], run, budget, summarise, charts_after=lambda r: (pipeline_timeline(r), cpu_by_thread(r)))
+    ], run, budget, str, charts_after=lambda r: (pipeline_timeline(r), cpu_by_thread(r)))

@@ -24,10 +24,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from fitscope.mp_trainer import weights_checksum as checksum
 from fitscope.sandbox import report
+from fitscope.workers import weights_checksum
 
 REPORT_S = 0.1
+
+
+def checksum(model):
+    """The model's weight checksum, or None while it has no weights (never built)."""
+    return weights_checksum(w.numpy() for w in model.weights) if model.built and model.weights else None
 
 
 def backlog(queue):

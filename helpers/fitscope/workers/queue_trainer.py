@@ -62,8 +62,11 @@ def main():
     args = parse()
     multiprocessing.set_start_method(args.start_method)
     from fitscope.measure import cost_per_call
-    from fitscope.mp_trainer import weights_checksum as checksum
+    from fitscope.workers import weights_checksum
     from fitscope.workloads import article_model
+
+    def checksum(model):
+        return weights_checksum(w.numpy() for w in model.weights)
 
     model = article_model(args.width)
     rng = np.random.default_rng(0)

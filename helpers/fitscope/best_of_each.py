@@ -1,0 +1,159 @@
+"""The best set-up of each scenario (notebooks 01, 02, 03) on one workload, against its bound.
+
+One workload (:class:`Workload`): a sleep-like producer cost per batch (standing for I/O) and
+the article's Dense(1) model trained by ``fit``. Scenario 01's best is a Python generator that
+sleeps; scenario 02's the faster of its right ways (worker processes in a sandbox); scenario 03's
+reads interleaved in parallel inside the graph, a parallel map and a prefetch
+(:func:`tfdata_fit`). The set (:class:`BestOfEach`) shows itself as a chart with its reading.
+
+Example:
+    >>> Workload(steps=10).batch_size
+    32
+    >>> best_of_each(Workload(steps=20, epochs=1))                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .display import ShowsItself, Stack, Table
+from .environment import quick_mode
+from .errors import check_int, check_positive
+from .graph_costs import stage_cost, tensorflow, timed_sleep
+from .keras_callback import TraceCallback
+from .measure import measured_run
+from .pipelines import peak_concurrency, stage_bounds
+from .result import RunResult
+from .throughput import throughput_from_ends
+from .workloads import FEATURES, article_model
+
+__all__ = ["Workload", "BestOfEach", "tfdata_fit", "best_of_each"]
+
+CYCLE = 4  # reads the interleave keeps going at once
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One workload for every scenario's best set-up: a sleep-like producer cost per batch and the
+    article's Dense(1) model trained by ``fit``."""
+
+    ms_per_batch: float = 4.0
+    batch_size: int = 32
+    steps: int = 100
+    epochs: int = 2
+
+    def __post_init__(self) -> None:
+        check_positive("ms per batch", self.ms_per_batch, maximum=1000)
+        check_int("batch size", self.batch_size, 1, 8192)
+        check_int("steps per epoch", self.steps, 3, 100_000)
+        check_int("epochs", self.epochs, 1, 1000)
+
+    @classmethod
+    def default(cls, **overrides: Any) -> Workload:
+        """Sized for the mode: enough steps that each set-up's steady state shows."""
+        return cls(**{"steps": 40 if quick_mode() else 100, "epochs": 2, **overrides})
+
+
+def tfdata_fit(workload: Workload | None = None) -> RunResult:
+    """``fit`` fed by the best tf.data set-up for ``workload``: reads interleaved in parallel
+    (sleep-like, in the graph), batches made by a parallel map, prefetch."""
+    w = workload or Workload.default()
+    total = w.steps * w.epochs
+    with measured_run() as run:
+        tf = tensorflow()
+
+        def make_batch(i: Any, read_times: Any) -> Any:
+            seed = tf.stack([i, i + 1])
+            x = tf.random.stateless_uniform([w.batch_size, FEATURES], seed=seed)
+            y = tf.cast(tf.random.stateless_uniform([w.batch_size], seed=seed + 7) > 0.5, tf.float32)
+            return x, y
+
+        def reads(n: int) -> Any:
+            return tf.data.Dataset.range(n).interleave(
+                lambda i: timed_sleep(tf.data.Dataset.from_tensors(i), w.ms_per_batch),
+                cycle_length=CYCLE, num_parallel_calls=CYCLE, deterministic=False)
+
+        width = peak_concurrency([tuple(t) for _, t in reads(8 * CYCLE).as_numpy_iterator()])
+        ds = reads(total).map(make_batch, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+        model = article_model(0)
+        t_c1, cpu_c1 = _fit_step_cost(model, *next(iter(ds.take(1))))
+        t_p1, cpu_p1 = stage_cost("sleep", w.ms_per_batch)
+        trace_cb = TraceCallback(run.tracer)
+        with run.sampling():
+            model.fit(ds, steps_per_epoch=w.steps, epochs=w.epochs, verbose=0, shuffle=False,
+                      callbacks=[trace_cb])
+        result = run.result(f"tf.data (parallel interleave x{CYCLE}, prefetch) → fit", vars(w))
+    ends = trace_cb.batch_ends_ns
+    if (done := len(ends) - 1) > 0:
+        workers = max(CYCLE, width)  # reads tf.data ran at once, measured up front
+        result.bounds = stage_bounds([("read", done * t_p1, done * cpu_p1, workers, True)],
+                                     done * t_c1, done * cpu_c1, result.budget.cpus)
+        result.throughput = throughput_from_ends(ends[1:], w.batch_size, ends[0])
+    result.facts.update(steps=len(ends), measured_s=result.throughput.elapsed_s, reads_at_once=width,
+                        costs_per_step=dict(t_p1=t_p1, cpu_p1=cpu_p1, t_c1=t_c1, cpu_c1=cpu_c1))
+    return result
+
+
+def _fit_step_cost(model: Any, x: Any, y: Any, few: int = 10, many: int = 60) -> tuple[float, float]:
+    """(wall s, CPU s) of one more ``fit`` step on a batch that costs nothing to produce.
+
+    The difference between a fit of ``many`` and one of ``few`` steps, so that what every fit pays
+    once (its epoch iterator, callbacks) is left out. A first short fit builds and traces the train
+    function, which the model keeps for later fits.
+    """
+    free = tensorflow().data.Dataset.from_tensors((x, y)).repeat()
+    model.fit(free, steps_per_epoch=3, epochs=1, verbose=0, shuffle=False)
+
+    def fit(steps: int) -> tuple[float, float]:
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        model.fit(free, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
+        return time.perf_counter() - wall0, time.process_time() - cpu0
+
+    (wall_few, cpu_few), (wall_many, cpu_many) = fit(few), fit(many)
+    return max(wall_many - wall_few, 0.0) / (many - few), max(cpu_many - cpu_few, 0.0) / (many - few)
+
+
+class BestOfEach(ShowsItself, list):
+    """(row name, RunResult) of each scenario's best set-up: a chart against the bounds, a table."""
+
+    def rows(self) -> list[tuple[str, float, float | None]]:
+        """(name, measured s, overlapped bound s) per set-up."""
+        return [(name, r.throughput.elapsed_s, r.bounds.overlapped_s if r.bounds else None)
+                for name, r in self]
+
+    def chart(self) -> Any:
+        from .plots import comparison
+
+        return comparison(self.rows(), title="Best set-up of each scenario on one workload")
+
+    def table(self) -> Table:
+        return Table(("set-up", "measured (s)", "ideal (s)"), self.rows(), reading=self.chart().summary)
+
+    def _repr_html_(self) -> str:
+        return Stack([self.chart()])._repr_html_()
+
+
+def best_of_each(workload: Workload | None = None,
+                 extra: Sequence[tuple[str, Callable[[Workload], RunResult]]] = ()) -> BestOfEach:
+    """Each scenario's best set-up on one workload, measured here and now, one after the other.
+
+    ``extra`` adds more: (row name, a function of the workload returning a RunResult whose
+    ``throughput`` and ``bounds`` are measured the same way).
+    """
+    from .generator_fit import generator_fit
+    from .right_ways import best_right_way
+
+    w = workload or Workload.default()
+    runs: list[tuple[str, Callable[[Workload], RunResult]]] = [
+        ("01 Python generator → fit", lambda w: generator_fit(
+            kind="sleep", ms_per_batch=w.ms_per_batch, batch_size=w.batch_size, width=0,
+            steps=w.steps, epochs=w.epochs)),
+        ("02 worker processes → main process's fit", lambda w: best_right_way(
+            "sleep", w.ms_per_batch, width=0, batch_size=w.batch_size, steps=w.steps * w.epochs)),
+        *extra,
+        ("03 tf.data, parallel interleave + prefetch → fit", tfdata_fit),
+    ]
+    return BestOfEach((name, run(w)) for name, run in runs)
