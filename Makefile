@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
 	$(PY) benchmarks/pipeline_efficiency.py
 	$(PY) benchmarks/notebook_times.py
+	$(PY) benchmarks/backend_startup.py
 
 # The site is rendered from the notebooks `make test` executed (artefacts/executed/); nothing runs twice.
 html: $(STAMP)
