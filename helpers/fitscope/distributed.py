@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import claims
+from . import claims, evidence
 from .budget import cpu_budget
 from .display import Table
 from .environment import environment_facts, quick_mode
@@ -68,9 +68,13 @@ class MultiWorkerRun(RunResult):
         return Table(("worker", "seed", "own-seed weights", "start (in strategy)", "after training",
                       "last said", "ended"), rows, reading=str(self), title=self.name)
 
-    def verdict(self) -> claims.Verdict:
-        """C9 from the workers' final weight checksums."""
-        return claims.c9(self.facts["checksums"])
+    def verdict(self, keep_as: str | None = None) -> claims.Verdict:
+        """C9 from the workers' final weight checksums; ``keep_as`` (e.g. "notebook 04") also keeps
+        it as this machine's evidence for the scorecard (:mod:`fitscope.evidence`)."""
+        v = claims.c9(self.facts["checksums"])
+        if keep_as:
+            evidence.keep("distributed", claims.Scorecard([v]), keep_as)
+        return v
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import claims
+from . import claims, evidence
 from .budget import cpu_budget
 from .display import ShowsItself, Table
 from .environment import environment_facts
@@ -130,9 +130,11 @@ class ArticleRuns(ShowsItself, dict):
                 seen.setdefault(cause, []).append(label)
         return [f"{cause} ({', '.join(where)})" for cause, where in seen.items()]
 
-    def verdicts(self) -> claims.Scorecard:
-        """C7 and C8, by the rules of the claims module."""
-        return claims.Scorecard([claims.c7(self.evidence()), claims.c8(self.causes())])
+    def verdicts(self, keep_as: str | None = None) -> claims.Scorecard:
+        """C7 and C8, by the rules of the claims module; ``keep_as`` (e.g. "notebook 02") also
+        keeps them as this machine's evidence for the scorecard (:mod:`fitscope.evidence`)."""
+        card = claims.Scorecard([claims.c7(self.evidence()), claims.c8(self.causes())])
+        return evidence.keep("trainer", card, keep_as) if keep_as else card
 
 
 def _causes_of(f: Mapping[str, Any]) -> list[str]:

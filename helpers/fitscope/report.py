@@ -9,6 +9,11 @@ From a terminal::
     python -m fitscope report --json card.json
     python -m fitscope report --intra-op 1    # TensorFlow parts with 1 intra-op thread
     python -m fitscope report --parts generator tfdata
+    python -m fitscope report --fresh         # measure every part again
+
+A part this machine already measured under the same conditions (a notebook's verdicts, or an
+earlier scorecard: :mod:`fitscope.evidence`) is reused, and its rows say which run they came
+from; the rest is measured now.
 
 Every row is a :class:`~fitscope.claims.Verdict` whose evidence is complete:
 ``claims.rejudge(row) == row`` holds after a JSON round trip, so a saved card can be checked.
@@ -30,9 +35,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import claims
+from . import claims, evidence
 from .backends import BACKENDS, is_installed
 from .budget import cpu_budget
+from .display import Table
 from .environment import environment_facts
 from .errors import check_choice, check_int
 from .sandbox import run_python
@@ -91,28 +97,52 @@ PARTS: dict[str, Callable[[Callable[[str], None]], list[claims.Verdict]]] = {
     "backends": _backends}
 
 
-def measure_scorecard(say: Callable[[str], None] = print,
-                      parts: tuple[str, ...] = tuple(PARTS)) -> claims.Scorecard:
-    """Measure the claims of ``parts`` in this process (TensorFlow's settings as they are).
+class SourcedScorecard(claims.Scorecard):
+    """A scorecard whose every row also says which run on this machine its evidence came from."""
 
-    ``say`` gets one line before each part, for progress.
+    def __init__(self, verdicts: Any = (), sources: Any = ()) -> None:
+        super().__init__(verdicts)
+        self.sources = list(sources) or ["measured now"] * len(self)
+
+    def table(self) -> Table:
+        t = super().table()
+        return Table((*t.columns, "evidence from"), [(*row, s) for row, s in zip(t.rows, self.sources)],
+                     reading=t.reading, title=t.title)
+
+
+def measure_scorecard(say: Callable[[str], None] = print, parts: tuple[str, ...] = tuple(PARTS),
+                      fresh: bool = False) -> SourcedScorecard:
+    """Decide the claims of ``parts`` in this process (TensorFlow's settings as they are).
+
+    A part this machine already measured under the same conditions (versions, B, mode, intra-op
+    threads; see :mod:`fitscope.evidence`) is not measured again unless ``fresh``; what is
+    measured is kept for next time. ``say`` gets one line per part, for progress.
     """
     for part in parts:
         check_choice("part", part, tuple(PARTS))
-    verdicts = [v for part in parts for v in PARTS[part](say)]
-    return claims.Scorecard(sorted(verdicts, key=lambda v: int(v.claim_id[1:])))
+    rows: list[tuple[claims.Verdict, str]] = []
+    for part in parts:
+        kept = None if fresh else evidence.load(part)
+        if kept is not None:
+            say(f"{part}: evidence from {kept.origin()} (same versions, B and mode), not measured again")
+            rows += [(v, kept.origin()) for v in kept.verdicts]
+            continue
+        measured = evidence.keep(part, claims.Scorecard(PARTS[part](say)), "the scorecard")
+        rows += [(v, "measured now") for v in measured]
+    rows.sort(key=lambda row: int(row[0].claim_id[1:]))
+    return SourcedScorecard([v for v, _ in rows], [source for _, source in rows])
 
 
 _SANDBOX_CODE = """\
 from fitscope.report import main
 if __name__ == "__main__":
-    raise SystemExit(main(["report", "--json", {path!r}, "--parts", *{parts!r}]))
+    raise SystemExit(main(["report", "--json", {path!r}, "--parts", *{parts!r}, *{fresh!r}]))
 """
 
 
 def scorecard_in_sandbox(intra_op_threads: int | None = None, timeout_s: float = 1500.0,
                          memory_cap_mb: float = 4000.0, say: Callable[[str], None] = print,
-                         parts: tuple[str, ...] = tuple(PARTS)) -> claims.Scorecard:
+                         parts: tuple[str, ...] = tuple(PARTS), fresh: bool = False) -> SourcedScorecard:
     """:func:`measure_scorecard` in a fresh interpreter, with TF_NUM_INTRAOP_THREADS set before import.
 
     Every sandbox the scorecard starts inherits the setting, so all TensorFlow parts use it.
@@ -122,8 +152,8 @@ def scorecard_in_sandbox(intra_op_threads: int | None = None, timeout_s: float =
         env["TF_NUM_INTRAOP_THREADS"] = str(check_int("intra-op threads", intra_op_threads, 1, 256))
     with tempfile.TemporaryDirectory(prefix="fitscope-report-") as tmp:
         path = os.path.join(tmp, "card.json")
-        run = run_python(code=_SANDBOX_CODE.format(path=path, parts=list(parts)), env=env, timeout_s=timeout_s,
-                         memory_cap_mb=memory_cap_mb)
+        code = _SANDBOX_CODE.format(path=path, parts=list(parts), fresh=["--fresh"] if fresh else [])
+        run = run_python(code=code, env=env, timeout_s=timeout_s, memory_cap_mb=memory_cap_mb)
         for line in run.stdout.splitlines():
             if line.startswith("· "):
                 say(line)
@@ -135,24 +165,26 @@ def scorecard_in_sandbox(intra_op_threads: int | None = None, timeout_s: float =
 
 def scorecard_to_json(card: claims.Scorecard, extra: dict[str, Any] | None = None) -> str:
     """The card as JSON: one row per claim with its evidence, plus where it was measured."""
+    sources = getattr(card, "sources", ["measured now"] * len(card))
     rows = [{"id": v.claim_id, "backend": v.evidence.get("backend"), "claim": v.claim,
-             "verdict": v.verdict, "because": v.because, "evidence": v.evidence} for v in card]
+             "verdict": v.verdict, "because": v.because, "evidence": v.evidence, "evidence_from": source}
+            for v, source in zip(card, sources)]
     return json.dumps({"rows": rows, **(extra or {})}, indent=2, default=str)
 
 
-def scorecard_from_json(text: str) -> claims.Scorecard:
+def scorecard_from_json(text: str) -> SourcedScorecard:
     data = json.loads(text)
-    return claims.Scorecard(claims.Verdict(r["id"], r["verdict"], r["because"], r["evidence"])
-                            for r in data["rows"])
+    return SourcedScorecard([claims.Verdict(r["id"], r["verdict"], r["because"], r["evidence"])
+                             for r in data["rows"]], [r.get("evidence_from", "") for r in data["rows"]])
 
 
 def scorecard_table(card: claims.Scorecard, width: int = 100) -> str:
     """A plain-text table: id, verdict, claim, and the evidence sentence, wrapped."""
     lines = [f"{'id':4s} {'verdict':14s} claim and evidence", "-" * width]
-    for v in card:
+    for v, source in zip(card, getattr(card, "sources", [""] * len(card))):
         lines.append(f"{v.claim_id:4s} {v.verdict:14s} {v.claim}")
-        lines += textwrap.wrap(v.because, width=width - 19, initial_indent=" " * 19,
-                               subsequent_indent=" " * 19)
+        lines += textwrap.wrap(v.because + (f" (evidence from {source})" if source else ""),
+                               width=width - 19, initial_indent=" " * 19, subsequent_indent=" " * 19)
     return "\n".join(lines)
 
 
@@ -168,6 +200,8 @@ def main(argv: list[str]) -> int:
                         help="run the TensorFlow parts in a fresh interpreter with N intra-op threads")
     parser.add_argument("--parts", nargs="+", choices=list(PARTS), default=list(PARTS),
                         help="measure only these parts (default: all)")
+    parser.add_argument("--fresh", action="store_true",
+                        help="measure every part again, even where this machine's evidence is current")
     args = parser.parse_args(argv)
     parts = tuple(args.parts)
 
@@ -175,9 +209,9 @@ def main(argv: list[str]) -> int:
         print(line if line.startswith("· ") else f"· {line}", flush=True)
 
     if args.intra_op is not None:
-        card = scorecard_in_sandbox(args.intra_op, say=say, parts=parts)
+        card = scorecard_in_sandbox(args.intra_op, say=say, parts=parts, fresh=args.fresh)
     else:
-        card = measure_scorecard(say, parts)
+        card = measure_scorecard(say, parts, fresh=args.fresh)
     budget = cpu_budget()
     print(f"\nScorecard ({budget.describe()}"
           + (f", {args.intra_op} intra-op thread(s)" if args.intra_op else "") + ")\n")

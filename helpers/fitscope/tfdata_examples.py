@@ -23,18 +23,17 @@ from typing import Any
 
 import numpy as np
 
-from . import claims
+from . import claims, evidence
 from .display import ShowsItself, Table
 from .environment import quick_mode
 from .errors import check_choice, check_int, check_positive
-from .workloads import article_model
 from .graph_costs import AUTOTUNE, graph_ops, inject_prefetch_option, parallel_calls, tensorflow
 from .keras_callback import TraceCallback
 from .measure import cost_per_call, measured_run
 from .pipelines import stage_bounds
 from .result import RunResult
 from .throughput import throughput_from_ends
-from .workloads import batch_work
+from .workloads import article_model, batch_work
 
 __all__ = ["EXAMPLE3_VARIANTS", "Example3Runs", "GilRuns", "SourceRuns", "article_example3",
            "example3_runs", "py_function_map", "gil_runs", "generator_vs_slices", "source_runs",
@@ -251,12 +250,14 @@ def source_runs(**kwargs: Any) -> SourceRuns:
 
 # -- verdicts --------------------------------------------------------------------------------
 def tfdata_verdicts(pipelines: Mapping[str, RunResult], example3: Mapping[str, RunResult],
-                    gil: Mapping[tuple[str, int], RunResult]) -> claims.Scorecard:
+                    gil: Mapping[tuple[str, int], RunResult], keep_as: str | None = None) -> claims.Scorecard:
     """C10 (naive against prefetch, and example 3 with injection off against ``.prefetch``) and
     C11 (parallel against sequential map, GIL-releasing and CPU-bound), by the claims module's rules.
 
     ``pipelines`` maps variant names to :func:`~fitscope.pipelines.tfdata_pipeline` runs (a
-    :class:`~fitscope.pipelines.PipelineRuns` does), ``gil`` (kind, parallel calls) to maps.
+    :class:`~fitscope.pipelines.PipelineRuns` does), ``gil`` (kind, parallel calls) to maps;
+    ``keep_as`` (e.g. "notebook 03") also keeps the verdicts as this machine's evidence for the
+    scorecard (:mod:`fitscope.evidence`).
     """
     naive, prefetched = pipelines["naive"], pipelines["prefetch"]
     budget = prefetched.budget.cpus if prefetched.budget else 1.0
@@ -266,4 +267,5 @@ def tfdata_verdicts(pipelines: Mapping[str, RunResult], example3: Mapping[str, R
                      arrays_on.throughput.steps_per_s / arrays_off.throughput.steps_per_s, budget)
     speedup = {k: gil[(k, 1)].throughput.elapsed_s / gil[(k, 2)].throughput.elapsed_s for k in GIL_KINDS}
     c11 = claims.c11(speedup["numpy"], speedup["python"], budget)
-    return claims.Scorecard([c10, c11])
+    card = claims.Scorecard([c10, c11])
+    return evidence.keep("tfdata", card, keep_as) if keep_as else card
