@@ -11,10 +11,10 @@ timeout ran out (the kernel was idle all along), which turned a 2 s cell into a 
 and nothing can reach any other network. The executed notebook's metadata records the run time
 and the peak memory (RssAnon + RssShmem) of the kernel and every process it started.
 
-Replies are polled in 1 s slices (:class:`SlicedPollClient`): a reply the kernel sent (its header
-time says so) sometimes reached nbclient only when the 300 s cell timeout ran out, as if a ZMQ
-wake-up had been missed; a fresh poll checks the socket's pending events at once, so a missed
-wake-up now costs at most one slice.
+Replies are polled in 1 s slices by fitscope's own client (:mod:`fitscope.execute`, which
+instructors use too): a reply the kernel sent (its header time says so) sometimes reached plain
+nbclient only when the 300 s cell timeout ran out, as if a ZMQ wake-up had been missed; a fresh
+poll checks the socket's pending events at once, so a missed wake-up costs at most one slice.
 """
 
 from __future__ import annotations
@@ -25,12 +25,10 @@ import struct
 import sys
 import threading
 import time
-from queue import Empty
-from typing import Any
 
 import nbformat
 import psutil
-from nbclient import NotebookClient
+from fitscope.execute import SlicedPollClient
 from nbclient.exceptions import CellExecutionError
 
 CELL_TIMEOUT_S = 300
@@ -74,30 +72,6 @@ class TreeMemory:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-
-
-def _sliced(get_msg: Any, slice_s: float = 1.0) -> Any:
-    async def get_msg_in_slices(timeout: float | None = None) -> Any:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            step = slice_s if deadline is None else min(slice_s, max(0.0, deadline - time.monotonic()))
-            try:
-                return await get_msg(timeout=step)
-            except Empty:
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise
-
-    return get_msg_in_slices
-
-
-class SlicedPollClient(NotebookClient):
-    """nbclient, with its shell and IOPub channels polled in short slices."""
-
-    async def async_start_new_kernel_client(self) -> Any:
-        kc = await super().async_start_new_kernel_client()
-        for channel in (kc.shell_channel, kc.iopub_channel):
-            channel.get_msg = _sliced(channel.get_msg)
-        return kc
 
 
 def main(src: str, dst: str, cwd: str) -> int:

@@ -119,3 +119,31 @@ def test_runs_top_to_bottom_in_quick_mode(name, condition, jupyter_path, tmp_pat
         log.write(json.dumps({"notebook": name, "condition": condition, "limit": limit, "offline": bool(offline),
                               "run_s": nb.metadata["fitscope_run_s"], "peak_memory_mib": round(peak / 2**20),
                               "cgroup": cgroup}) + "\n")
+
+
+# How instructors pre-run notebooks (docs/instructor-guide.md): plain nbconvert, and nbconvert with
+# fitscope's sliced-polling preprocessor (the stall's workaround, see fitscope.execute).
+NBCONVERT = {
+    "plain": ["--execute"],
+    "fitscope preprocessor": ["--NotebookExporter.preprocessors=fitscope.execute.SlicedExecutePreprocessor"],
+}
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("way", NBCONVERT)
+def test_jupyter_nbconvert_executes_notebook_00(way, jupyter_path, tmp_path):
+    """`jupyter nbconvert` as the instructor guide says, on notebook 00 in quick mode."""
+    kids_before = child_pids()
+    src = tmp_path / "00_start_here.ipynb"
+    shutil.copy(NOTEBOOKS / "00_start_here.ipynb", src)
+    jupyter = Path(sys.executable).with_name("jupyter")
+    run = subprocess.run([str(jupyter), "nbconvert", "--to", "notebook", *NBCONVERT[way],
+                          "--ExecutePreprocessor.timeout=300", "--output", "executed.ipynb", str(src)],
+                         cwd=tmp_path, env={**os.environ, "FITSCOPE_QUICK": "1"}, capture_output=True,
+                         text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    nb = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(c.execution_count is not None for c in code), "some cells did not run"
+    assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert child_pids() - kids_before == set(), "processes survived the notebook"
