@@ -124,3 +124,13 @@ def test_a_child_that_died_while_starting_is_not_blamed_on_the_script():
               "  File \"/usr/lib/python3.11/multiprocessing/spawn.py\", line 122, in spawn_main\n"
               "FileNotFoundError: [Errno 2] No such file or directory\n")
     assert exceptions_in(stderr) == [("spawned child", "FileNotFoundError: [Errno 2] No such file or directory")]
+
+
+def test_the_reaper_exits_with_a_run_that_ends_normally():
+    """The reaper is told 'done' and exits with the run (test_kernel_death checks the other case,
+    a kernel killed mid-run)."""
+    r = run_python(code="from fitscope.sandbox import report\nreport(step=1)")
+    assert r.root.how == "exited with code 0"
+    reapers = [p for p in psutil.Process().children()
+               if p.status() != psutil.STATUS_ZOMBIE and "reaper.py" in " ".join(p.cmdline())]
+    assert reapers == []
