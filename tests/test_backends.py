@@ -11,12 +11,13 @@ from fitscope.errors import FitscopeInputError
 from fitscope.result import RunResult, load_folder
 
 SMALL = backends.BackendParams(steps=8, width=256, batch_size=128)
+ENOUGH_S = 120.0  # a time budget no run of SMALL reaches, so every step is trained
 
 
 @pytest.fixture(scope="module")
 def measured():
     kids, sems = child_pids(), shm_semaphores()
-    runs = {b: backends.measure(b, SMALL, say=None) for b in ("tensorflow", "jax")}
+    runs = {b: backends.measure(b, SMALL, say=None, time_budget_s=ENOUGH_S) for b in ("tensorflow", "jax")}
     assert child_pids() - kids == set(), "a backend experiment left a process behind"
     assert shm_semaphores() - sems == set(), "a backend experiment left a semaphore behind"
     return runs
@@ -92,7 +93,7 @@ def test_pure_python_overlap_is_inconclusive_on_one_cpu():
     before = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {min(before)})  # the sandboxed child inherits B = 1
     try:
-        runs = backends.measure("jax", SMALL, variants=("pure Python",), say=None)
+        runs = backends.measure("jax", SMALL, variants=("pure Python",), say=None, time_budget_s=ENOUGH_S)
     finally:
         os.sched_setaffinity(0, before)
     v = backends.c12_verdict(runs)

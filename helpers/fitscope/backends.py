@@ -168,10 +168,16 @@ def measure(backend: str, params: BackendParams | None = None, *, variants: Sequ
     """Measure ``variants`` on ``backend`` in one fresh interpreter with ``KERAS_BACKEND`` set.
 
     ``say`` gets a line as each variant starts (progress); ``live`` (a panel's live display)
-    gets every step. Raises FitscopeInputError with one sentence for an unknown or missing backend.
+    gets every step. Each variant stops after ``time_budget_s`` seconds of training (by default
+    4 in quick mode, 8 in full mode), so a crowded machine trains fewer steps rather than keeping
+    a learner waiting; the bounds then count the steps that ran. Raises FitscopeInputError with
+    one sentence for an unknown or missing backend.
     """
     check_backend(backend)
     p = params or BackendParams.default()
+    if time_budget_s is None:
+        time_budget_s = 4.0 if quick_mode() else 8.0
+    check_positive("time budget (s)", time_budget_s, maximum=3600)
     for v in variants:
         check_choice("variant", v, tuple(VARIANTS))
     tracer = Tracer()
@@ -193,8 +199,7 @@ def measure(backend: str, params: BackendParams | None = None, *, variants: Sequ
     with tempfile.TemporaryDirectory(prefix="fitscope-backend-") as tmp:
         out = os.path.join(tmp, "runs.json")
         args = [*p.args(), "--out", out, "--variants", ",".join(variants)]
-        if time_budget_s:
-            args += ["--time-budget", str(time_budget_s)]
+        args += ["--time-budget", str(time_budget_s)]
         if live is not None:
             args.append("--live")
         code = ("import sys\nfrom fitscope.workers.backend_fit import main\n"
