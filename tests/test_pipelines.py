@@ -270,7 +270,7 @@ def test_best_of_each_measures_every_row_on_the_same_workload():
     for (_, measured, bound), r in zip(rows, results):
         assert measured == r.throughput.elapsed_s and bound == r.bounds.overlapped_s
     assert results[0].facts["main_after_peek"] == 0
-    assert set(results[1].facts["compared"]) == {"PyDataset", "bounded queue"}
+    assert results[1].facts["way"] == "bounded queue" and results[1].facts["finished"]
     assert results[3].throughput.steps == 5
 
 

@@ -2,7 +2,8 @@
 
 One workload (:class:`Workload`): a sleep-like producer cost per batch (standing for I/O) and
 the article's Dense(1) model trained by ``fit``. Scenario 01's best is a Python generator that
-sleeps; scenario 02's the faster of its right ways (worker processes in a sandbox); scenario 03's
+sleeps; scenario 02's worker processes filling a bounded queue for the main process, which trains
+(one sandbox: :func:`fitscope.right_ways.queue_trainer`); scenario 03's
 reads interleaved in parallel inside the graph, a parallel map and a prefetch
 (:func:`tfdata_fit`). The set (:class:`BestOfEach`) shows itself as a chart with its reading.
 
@@ -144,15 +145,15 @@ def best_of_each(workload: Workload | None = None,
     ``throughput`` and ``bounds`` are measured the same way).
     """
     from .generator_fit import generator_fit
-    from .right_ways import best_right_way
+    from .right_ways import queue_trainer
 
     w = workload or Workload.default()
     runs: list[tuple[str, Callable[[Workload], RunResult]]] = [
         ("01 Python generator → fit", lambda w: generator_fit(
             kind="sleep", ms_per_batch=w.ms_per_batch, batch_size=w.batch_size, width=0,
             steps=w.steps, epochs=w.epochs)),
-        ("02 worker processes → main process's fit", lambda w: best_right_way(
-            "sleep", w.ms_per_batch, width=0, batch_size=w.batch_size, steps=w.steps * w.epochs)),
+        ("02 worker processes → the main process trains", lambda w: queue_trainer(
+            kind="sleep", ms_per_batch=w.ms_per_batch, batch_size=w.batch_size, steps=w.steps * w.epochs)),
         *extra,
         ("03 tf.data, parallel interleave + prefetch → fit", tfdata_fit),
     ]

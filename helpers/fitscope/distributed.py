@@ -31,6 +31,7 @@ from .budget import cpu_budget
 from .display import Table
 from .environment import environment_facts, quick_mode
 from .errors import FitscopeInputError, check_choice, check_int, check_positive
+from .invariants import Checks
 from .process_runs import launcher_outcomes, run_module, sandbox_facts
 from .result import ProcessOutcome, RunResult
 from .sandbox import Progress
@@ -50,7 +51,8 @@ class MultiWorkerRun(RunResult):
     def __str__(self) -> str:
         f = self.facts
         if f["error"]:
-            return f"{self.name}: the workers failed ({f['error'][:160]})."
+            return (f"{self.name}: the workers failed with {f['error'][:160]}"
+                    + (f", raised in {' → '.join(f['error_frames'])}." if f["error_frames"] else "."))
         if f["stopped_by"]:
             return (f"{self.name}: stopped by the {f['stopped_by']} after {f['wall_s']:.1f} s; "
                     f"{f['trained']} of {f['started']} workers finished training.")
@@ -67,6 +69,29 @@ class MultiWorkerRun(RunResult):
                 for w in self.facts["per_worker"]]
         return Table(("worker", "seed", "own-seed weights", "start (in strategy)", "after training",
                       "last said", "ended"), rows, reading=str(self), title=self.name)
+
+    def must_hold(self) -> Checks:
+        """What holds on any machine: no survivor; a missing peer ends at the watchdog with no
+        weights; a custom loop ends with byte-identical weights, changed by training."""
+        f = self.facts
+        checks = [("no process of the run survived", f["survivors"] == [])]
+        if f["started"] < f["workers"]:
+            checks += [("the watchdog stopped the run", f["stopped_by"] == "watchdog"),
+                       ("no worker finished training", f["checksums"] == [])]
+        elif f["loop"] == "custom":
+            checks += [("each worker's own seed gives different weights", f["seeds_differ"]),
+                       ("the workers' weights are byte-identical after training", f["identical"]),
+                       ("training changed the weights", f["changed_by_training"])]
+        return Checks(checks)
+
+    def compare(self, other: MultiWorkerRun) -> Table:
+        """This run's final weights against another's, worker by worker."""
+        rows = [(r.name + f", seeds {r.facts['seeds']}", *(c[:12] for c in r.facts["checksums"]))
+                for r in (self, other)]
+        same = self.facts["checksums"] == other.facts["checksums"]
+        return Table(("run", *(f"worker {i} after training" for i in range(len(rows[0]) - 1))), rows,
+                     reading="The two runs ended with " + ("identical" if same else "different")
+                             + " final weights.")
 
     def verdict(self, keep_as: str | None = None) -> claims.Verdict:
         """C9 from the workers' final weight checksums; ``keep_as`` (e.g. "notebook 04") also keeps
@@ -110,7 +135,7 @@ class MultiWorkerParams:
     @classmethod
     def default(cls, **overrides: Any) -> MultiWorkerParams:
         """Defaults sized for the mode: quick mode (CI) shrinks steps, never the logic."""
-        return cls(**{"steps": 20 if quick_mode() else 100, **overrides})
+        return cls(**{"steps": 20 if quick_mode() else 40, **overrides})
 
 
 def multiworker_training(params: MultiWorkerParams | None = None, *,
@@ -204,6 +229,12 @@ class MirroredRun(RunResult):
         return Table(("run", "steps/s", "cores busy", "CPU ms per step", "final loss", "weights"), rows,
                      reading=str(self), title=self.name)
 
+    def must_hold(self) -> Checks:
+        """What holds on any machine: the replicas give one device's results; nothing survives."""
+        return Checks([("the weights match one device's (largest difference under 1e-4)",
+                        self.facts["max_weight_difference"] < 1e-4),
+                       ("no process survived", self.facts["survivors"] == [])])
+
     def __str__(self) -> str:
         f = self.facts
         one, many = f["runs"].values()
@@ -232,7 +263,8 @@ def mirrored_training(devices: int = 2, steps: int | None = None, global_batch: 
     step of each, both final losses and checksums, and the largest weight difference.
     """
     check_int("logical devices", devices, 2, 8)
-    steps = check_int("steps", steps if steps is not None else (40 if quick_mode() else 200), 3, 100_000)
+    # enough steps for a steady steps/s and CPU per step; more only buy precision
+    steps = check_int("steps", steps if steps is not None else (30 if quick_mode() else 60), 3, 100_000)
     check_int("global batch", global_batch, devices, 8192)
     if global_batch % devices:
         raise FitscopeInputError(f"global batch must split evenly over {devices} devices, "

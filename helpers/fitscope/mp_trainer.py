@@ -23,9 +23,10 @@ from typing import Any
 
 from . import claims, evidence
 from .budget import cpu_budget
-from .display import ShowsItself, Table
+from .display import ShowsItself, Stack, Table
 from .environment import environment_facts
 from .errors import check_choice, check_positive
+from .invariants import Checks
 from .process_runs import Limits, ProcessRecorder, growth_per_s, sandbox_facts
 from .result import RunResult
 from .sandbox import SandboxResult, exceptions_in, run_python
@@ -52,6 +53,10 @@ class ArticleRun(RunResult):
                 + (f"{t['steps']} steps" if t["started"] else "never started")
                 + (f" ({t['error']})" if t["error"] else "")
                 + f"; producer {f['producer']['batches_per_s']:.0f} batches/s; {model}.")
+
+    def charts(self) -> Stack:
+        """Memory per process against the cap, and CPU by process (:func:`process_charts`)."""
+        return Stack(list(process_charts(self)))
 
     def table(self) -> Table:
         f = self.facts
@@ -108,6 +113,13 @@ class ArticleRuns(ShowsItself, dict):
                       "peak memory (MB)", "cleaned up", "survivors"), rows,
                      reading=f"In {unchanged} of {len(self)} runs the parent's model ended as it "
                              "started: no step reached the model the script holds.")
+
+    def must_hold(self) -> Checks:
+        """What holds on any machine: the sandbox left no process, no step reached the parent's model."""
+        return Checks([(f"{r.name}: no process survived the sandbox", r.facts["survivors"] == [])
+                       for r in self.values()]
+                      + [(f"{r.name}: the parent's model is unchanged", not r.facts["parent"]["changed"])
+                         for r in self.values()])
 
     def evidence(self) -> list[dict[str, Any]]:
         """C7's evidence, one dict per run, from the measured facts."""

@@ -45,6 +45,7 @@ from .graph_costs import (
     tensorflow,
     timed_sleep,
 )
+from .invariants import Checks
 from .measure import Live, MeasuredRun, cost_per_call, measured_run
 from .result import RunResult
 from .throughput import throughput_from_ends
@@ -357,6 +358,11 @@ class PipelineRuns(ShowsItself, list):
 
     def _repr_html_(self) -> str:
         return Stack([self.chart(), self.table()])._repr_html_()
+
+    def must_hold(self) -> Checks:
+        """With no prefetch and injection off, no producer work runs during a train step."""
+        return Checks([("naive: the producer never ran during a train step",
+                        self["naive"].facts["overlap_share"] == 0.0)])
 
     def fastest(self) -> PipelineRun:
         return min(self, key=lambda r: r.facts["measured_s"])

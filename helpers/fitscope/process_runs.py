@@ -22,13 +22,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from .display import Stack, Table
 from .environment import quick_mode
 from .errors import FitscopeInputError, check_positive
+from .invariants import Checks
 from .result import ProcessOutcome, RunResult
 from .sandbox import Progress, SandboxResult, run_python
 
 __all__ = ["Limits", "ProcessRecorder", "growth_per_s", "sandbox_facts", "run_module",
-           "launcher_outcomes", "peak_memory_bytes"]
+           "launcher_outcomes", "peak_memory_bytes", "cost_of"]
 
 MIN_CAP_MB, MAX_CAP_MB = 300.0, 1400.0
 
@@ -49,9 +51,9 @@ class Limits:
 
     @classmethod
     def default(cls, **overrides: Any) -> Limits:
-        """Sized for the mode; quick mode (CI) shrinks the watchdog, never the logic."""
-        base = dict(timeout_s=25.0, memory_cap_mb=900.0) if quick_mode() else \
-            dict(timeout_s=40.0, memory_cap_mb=1000.0)
+        """Long enough for spawned children to import TensorFlow and fail or train on an idle
+        2-CPU machine (about 10 s); a run still going then is stopped and says so."""
+        base = dict(timeout_s=20.0, memory_cap_mb=900.0 if quick_mode() else 1000.0)
         return cls(**{**base, **{k: v for k, v in overrides.items() if v is not None}})
 
 
@@ -185,3 +187,18 @@ def peak_memory_bytes(*results: RunResult) -> dict[str, int]:
     trees = max((max(r.facts.get("peak_memory_bytes", 0), r.facts.get("peak_pss_bytes", 0))
                  for r in results), default=0)
     return {"kernel": kernel, "largest_tree": trees, "total": kernel + trees}
+
+
+def cost_of(*results: RunResult) -> Stack:
+    """What sandboxed runs cost this machine at most (kernel + the largest tree), and what must
+    hold after them on any machine: no process survived, the kernel never imported TensorFlow."""
+    import sys
+
+    peak = peak_memory_bytes(*results)
+    table = Table(("kernel's own peak (MiB)", "largest run's tree (MiB)", "at most in all (GiB)"),
+                  [(peak["kernel"] / 2**20, peak["largest_tree"] / 2**20, peak["total"] / 2**30)],
+                  reading=f"The runs went one after the other, so this kernel and the largest run's "
+                          f"tree bound the peak: {peak['total'] / 2**30:.2f} GiB at most.")
+    checks = Checks([(f"{r.name}: no process survived", r.facts.get("survivors") == []) for r in results]
+                    + [("this kernel never imported TensorFlow", "tensorflow" not in sys.modules)])
+    return Stack([table, checks], reading=table.reading)

@@ -41,7 +41,8 @@ from .budget import cpu_budget
 from .display import Table
 from .environment import environment_facts
 from .errors import check_choice, check_int
-from .sandbox import run_python
+from .sandbox import Progress, run_python
+from .sandbox import report as send_to_sandbox
 
 __all__ = ["measure_scorecard", "scorecard_in_sandbox", "scorecard_to_json", "scorecard_from_json",
            "scorecard_table", "main"]
@@ -133,6 +134,7 @@ def measure_scorecard(say: Callable[[str], None] = print, parts: tuple[str, ...]
     return SourcedScorecard([v for v, _ in rows], [source for _, source in rows])
 
 
+_SAY_AS_MESSAGES = "FITSCOPE_REPORT_SAY_AS_MESSAGES"
 _SANDBOX_CODE = """\
 from fitscope.report import main
 if __name__ == "__main__":
@@ -153,10 +155,14 @@ def scorecard_in_sandbox(intra_op_threads: int | None = None, timeout_s: float =
     with tempfile.TemporaryDirectory(prefix="fitscope-report-") as tmp:
         path = os.path.join(tmp, "card.json")
         code = _SANDBOX_CODE.format(path=path, parts=list(parts), fresh=["--fresh"] if fresh else [])
-        run = run_python(code=code, env=env, timeout_s=timeout_s, memory_cap_mb=memory_cap_mb)
-        for line in run.stdout.splitlines():
-            if line.startswith("· "):
-                say(line)
+
+        def progress(p: Progress) -> None:  # each part's line as soon as the interpreter says it
+            for m in p.new_messages:
+                if "say" in m:
+                    say(m["say"])
+
+        run = run_python(code=code, env={**env, _SAY_AS_MESSAGES: "1"}, timeout_s=timeout_s,
+                         memory_cap_mb=memory_cap_mb, on_poll=progress)
         if not os.path.exists(path):
             why = run.exceptions[-1][1] if run.exceptions else run.root.how
             raise RuntimeError(f"the scorecard did not finish in its fresh interpreter: {why}")
@@ -206,7 +212,11 @@ def main(argv: list[str]) -> int:
     parts = tuple(args.parts)
 
     def say(line: str) -> None:
-        print(line if line.startswith("· ") else f"· {line}", flush=True)
+        line = line if line.startswith("· ") else f"· {line}"
+        if os.environ.get(_SAY_AS_MESSAGES):
+            send_to_sandbox(say=line)  # read live by scorecard_in_sandbox
+        else:
+            print(line, flush=True)
 
     if args.intra_op is not None:
         card = scorecard_in_sandbox(args.intra_op, say=say, parts=parts, fresh=args.fresh)

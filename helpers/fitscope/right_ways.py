@@ -23,6 +23,7 @@ from .budget import bounds, cpu_budget
 from .display import ShowsItself, Stack, Table
 from .environment import environment_facts, quick_mode
 from .errors import check_choice, check_int, check_positive
+from .invariants import Checks
 from .process_runs import Limits, ProcessRecorder, sandbox_facts
 from .result import RunResult
 from .sandbox import run_python
@@ -30,7 +31,7 @@ from .throughput import throughput_from_ends
 from .workloads import WORK_KINDS
 
 __all__ = ["RIGHT_WAY_METHODS", "QUEUE_SCRIPT", "RightWayParams", "RightWayRun", "RightWays",
-           "queue_trainer", "pydataset_trainer", "right_ways", "best_right_way"]
+           "queue_trainer", "pydataset_trainer", "right_ways"]
 
 RIGHT_WAY_METHODS = ("spawn", "forkserver")  # the right ways never fork a process that runs TF
 QUEUE_SCRIPT = Path(__file__).resolve().parent / "workers" / "queue_trainer.py"
@@ -76,6 +77,15 @@ class RightWayRun(RunResult):
         bound, sequential = self.bound_steps_per_s
         return (f"{self.name}: {self.throughput.steps_per_s:.0f} steps/s; ideal bound {bound:.0f}, "
                 f"no overlap {sequential:.0f}; {memory}.")
+
+    def must_hold(self) -> Checks:
+        """What holds on any machine for a bounded-queue run: a clean shutdown, a bounded backlog,
+        and weights changed by the process that trains."""
+        f = self.facts
+        return Checks([("every worker exited with code 0", set(f["worker_exit_codes"]) == {0}),
+                       ("no process survived the sandbox", f["survivors"] == []),
+                       ("the backlog never passed the queue's size", f["max_backlog"] <= f["maxsize"]),
+                       ("the main process's weights changed", f["weights_changed"])])
 
     def table(self) -> Table:
         f = self.facts
@@ -190,21 +200,3 @@ def right_ways(params: RightWayParams | None = None, *, limits: Limits | None = 
     p = params or RightWayParams.default(**overrides)
     return RightWays({"PyDataset": pydataset_trainer(p, limits=limits),
                       "bounded queue": queue_trainer(p, limits=limits)})
-
-
-def best_right_way(kind: str = "python", ms_per_batch: float = 2.0, width: int = 0, *,
-                   batch_size: int = 32, steps: int | None = None) -> RightWayRun:
-    """The faster of the two right ways for these producer and train costs, with its bounds.
-
-    ``facts["compared"]`` holds steps/s of both, so a cross-scenario table can quote them.
-
-    Example:
-        >>> r = best_right_way("python", 2.0, width=0, steps=60)      # doctest: +SKIP
-        >>> r.bound_steps_per_s is not None                            # doctest: +SKIP
-        True
-    """
-    runs = right_ways(kind=kind, ms_per_batch=ms_per_batch, width=width, batch_size=batch_size,
-                      **({} if steps is None else {"steps": steps}))
-    best = max(runs.values(), key=lambda r: r.throughput.steps_per_s)
-    best.facts["compared"] = {name: r.throughput.steps_per_s for name, r in runs.items()}
-    return best

@@ -28,6 +28,7 @@ from .display import ShowsItself, Table
 from .environment import quick_mode
 from .errors import check_choice, check_int, check_positive
 from .graph_costs import AUTOTUNE, graph_ops, inject_prefetch_option, parallel_calls, tensorflow
+from .invariants import Checks
 from .keras_callback import TraceCallback
 from .measure import cost_per_call, measured_run
 from .pipelines import stage_bounds
@@ -92,6 +93,17 @@ class Example3Runs(ShowsItself, dict):
         """Steps/s with ``.prefetch`` against without, and against injection off."""
         on, plain, off = (self[v].facts["steps_per_s"] for v in EXAMPLE3_VARIANTS)
         return on / plain, on / off
+
+    def must_hold(self) -> Checks:
+        """The graphs are what was asked for: one prefetch op of its own only with ``.prefetch``;
+        the option None (TensorFlow injects one) unless switched off."""
+        f = {v: r.facts for v, r in self.items()}
+        return Checks([
+            ("with .prefetch: one prefetch op in the graph", f["prefetch"]["prefetch_ops_in_graph"] == 1),
+            ("without: none", f["no prefetch"]["prefetch_ops_in_graph"] == 0),
+            ("without: inject_prefetch is None (TensorFlow decides)", f["no prefetch"]["inject_prefetch"] is None),
+            ("injection off: inject_prefetch is False",
+             f["no prefetch, injection off"]["inject_prefetch"] is False)])
 
     def table(self) -> Table:
         rows = [(v, r.facts["steps_per_s"], r.facts["prefetch_ops_in_graph"], r.facts["inject_prefetch"])

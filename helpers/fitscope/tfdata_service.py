@@ -21,11 +21,13 @@ from .display import Stack, Table
 from .distributed import speed_word
 from .environment import environment_facts, memory_limit_bytes, quick_mode
 from .errors import FitscopeInputError, check_choice, check_int
+from .invariants import Checks
 from .process_runs import launcher_outcomes, run_module, sandbox_facts
 from .result import RunResult
 from .sandbox import SandboxResult
 
-__all__ = ["PROCESSES_MODE_BYTES", "ServiceRun", "processes_mode_allowed", "data_service"]
+__all__ = ["PROCESSES_MODE_BYTES", "ServiceRun", "processes_mode_allowed", "data_service",
+           "separate_processes"]
 
 # Separate dispatcher, 2 workers and a client need about 2 GiB (measured): too much for Binder.
 PROCESSES_MODE_BYTES = 2 * 2**30
@@ -52,6 +54,11 @@ class ServiceRun(RunResult):
 
     def _repr_html_(self) -> str:
         return Stack([self.chart(), self.table()])._repr_html_()
+
+    def must_hold(self) -> Checks:
+        """What holds on any machine: each element arrived once; no server survived."""
+        return Checks([("each element arrived exactly once", self.facts["each_once"]),
+                       ("no process survived", self.facts["survivors"] == [])])
 
     def __str__(self) -> str:
         """What the run measured, in words built from its own numbers."""
@@ -132,7 +139,7 @@ def data_service(mode: str = "inprocess", elements: int | None = None, workers: 
         allowed, why = processes_mode_allowed()
         if not allowed:
             raise FitscopeInputError(f"the separate-processes mode cannot run here: {why}.")
-    elements = check_int("elements", elements if elements is not None else (60 if quick_mode() else 200),
+    elements = check_int("elements", elements if elements is not None else (60 if quick_mode() else 120),
                          4, 100_000)
     check_int("workers", workers, 1, 4)
     check_int("matrix size", size, 8, 2048)
@@ -165,3 +172,12 @@ def data_service(mode: str = "inprocess", elements: int | None = None, workers: 
                      params=dict(mode=mode, elements=elements, workers=workers, size=size, rounds=rounds),
                      outcomes=launcher_outcomes(r), budget=budget, bounds=b, facts=facts,
                      environment=environment_facts())
+
+
+def separate_processes(**kwargs: Any) -> ServiceRun | Stack:
+    """:func:`data_service` with each server its own process where that may run here; otherwise
+    the one sentence that says why not (see :func:`processes_mode_allowed`)."""
+    allowed, why = processes_mode_allowed()
+    if not allowed:
+        return Stack([], reading=f"The separate-processes mode was not run: {why}.")
+    return data_service(mode="processes", **kwargs)
