@@ -47,6 +47,7 @@ def test_run_result_reads_its_own_numbers() -> None:
     assert str(r) == "demo: 10 steps in 2.00 s (5.0 steps/s), 50% of the ideal overlapped bound."
     html = shown(r)["text/html"]
     assert "cores busy during training" in html and "1.5" in html
+    assert shown(r)["text/plain"] == str(r), "a dataclass's own repr must not win"
     r.reading = "Measured, then read."
     assert str(RunResult.from_json(r.to_json())) == "Measured, then read."
 

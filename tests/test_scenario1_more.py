@@ -102,7 +102,7 @@ def test_profiler_sees_the_main_python_thread_and_tf_data(tmp_path):
 def test_process_runs_share_one_fresh_interpreter_and_leave_nothing():
     kids, sems = child_pids(), shm_semaphores()
     like = generator_fit(GeneratorFitParams(**SMALL))
-    runs = pydataset_workers(like, steps=8, epochs=1)
+    runs = pydataset_workers(like, process_kinds=("sleep", "python"), steps=8)
     inside = [r for label, r in runs.items() if label.startswith(PYDATASET_PROCESSES)]
     assert len(inside) == 2 and inside[0].environment["pid"] == inside[1].environment["pid"] != os.getpid()
     assert all(r.params["ms_per_batch"] == SMALL["ms_per_batch"] for r in runs.values())

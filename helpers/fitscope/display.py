@@ -108,6 +108,12 @@ class ShowsItself:
         '12.5 steps/s were measured.'
     """
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # IPython prefers a __repr__ in the class itself (a dataclass writes one) over an
+        # inherited _repr_pretty_: so every subclass carries its own, and shows its sentence.
+        cls._repr_pretty_ = ShowsItself._repr_pretty_
+
     def table(self) -> Table:
         raise NotImplementedError
 

@@ -20,7 +20,7 @@ import json
 import os
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from . import claims
@@ -43,40 +43,52 @@ GENERATOR, PYDATASET_THREADS, PYDATASET_PROCESSES = "generator", "PyDataset thre
 SOURCES = (GENERATOR, PYDATASET_THREADS, PYDATASET_PROCESSES)
 
 
+def _knob(default: Any, label: str, low: float = 1, high: float = 0, choices: tuple[str, ...] = ()) -> Any:
+    """A workload field with its label (shown on the panel and in error sentences) and its range."""
+    return field(default=default, metadata=dict(label=label, low=low, high=high, choices=choices))
+
+
 @dataclass(frozen=True)
 class GeneratorFitParams:
-    """The workload of :func:`generator_fit`, validated on construction.
+    """The workload of :func:`generator_fit`, validated on construction; the panel's controls.
 
     ``source`` is the article's plain generator, or a ``PyDataset`` whose ``workers`` are threads
     or processes (processes always run in a fresh interpreter, never forked from the kernel).
+    ``ms_per_batch`` 0 makes batches free; ``width`` 0 is the article's single Dense unit.
     """
 
-    #: the data work per batch (see :mod:`fitscope.workloads`) and what it costs
-    kind: str = "sleep"
-    ms_per_batch: float = 2.0
-    #: the model (0 = the article's single Dense unit) and its batches
-    batch_size: int = 32
-    width: int = 0
-    #: how long the run is
-    steps: int = 100
-    epochs: int = 2
-    #: who makes the batches
-    source: str = GENERATOR
-    workers: int = 1
+    source: str = _knob(GENERATOR, "data source", choices=SOURCES)
+    kind: str = _knob("sleep", "data work", choices=WORK_KINDS)
+    ms_per_batch: float = _knob(2.0, "ms per batch", 0, 1000)
+    workers: int = _knob(1, "workers (PyDataset)", 1, 16)
+    batch_size: int = _knob(32, "batch size", 1, 8192)
+    width: int = _knob(0, "model width (0 = Dense(1))", 0, 4096)
+    steps: int = _knob(100, "steps per epoch", 3, 100_000)
+    epochs: int = _knob(2, "epochs", 1, 1000)
 
     def __post_init__(self) -> None:
-        check_choice("generator kind", self.kind, WORK_KINDS)
-        if self.ms_per_batch != 0:
-            check_positive("ms per batch", self.ms_per_batch, maximum=1000)
-        check_int("batch size", self.batch_size, 1, 8192)
-        check_int("model width", self.width, 0, 4096)
-        check_int("steps per epoch", self.steps, 3, 100_000)
-        check_int("epochs", self.epochs, 1, 1000)
-        check_choice("data source", self.source, SOURCES)
-        check_int("workers", self.workers, 1, 16)
+        for f in fields(self):
+            value, m = getattr(self, f.name), f.metadata
+            if m["choices"]:
+                check_choice(m["label"], value, m["choices"])
+            elif isinstance(f.default, float) and value != 0:
+                check_positive(m["label"], value, maximum=m["high"])
+            elif not isinstance(f.default, float):
+                check_int(m["label"], value, m["low"], m["high"])
         if self.source == GENERATOR and self.workers != 1:
             raise FitscopeInputError("a plain generator has one producer: choose a PyDataset source "
                                      "for more than 1 worker.")
+
+    @classmethod
+    def controls(cls) -> list[Any]:
+        """One panel control per field, labelled as in error sentences, at its default."""
+        from .widgets import Control
+
+        d = cls.default()
+        return [Control(f.name, f.metadata["label"], getattr(d, f.name),
+                        "choice" if f.metadata["choices"] else
+                        "float" if isinstance(f.default, float) else "int", f.metadata["choices"])
+                for f in fields(cls)]
 
     @classmethod
     def default(cls, **overrides: Any) -> GeneratorFitParams:
@@ -362,21 +374,11 @@ def generator_fit_panel(time_budget_s: float | None = None) -> Any:
     The learner picks the data source (plain generator, PyDataset with threads or processes),
     its work per batch, the model's width and the run's length.
     """
-    from .widgets import Control, ExperimentPanel
-
-    d = GeneratorFitParams.default()
+    from .widgets import ExperimentPanel
 
     def run(live: Live, time_budget_s: float, **values: Any) -> RunResult:
         return generator_fit(GeneratorFitParams(**values), live=live, time_budget_s=time_budget_s)
 
     budget = time_budget_s or (20.0 if quick_mode() else 60.0)
-    return ExperimentPanel("A Python data source passed to model.fit", [
-        Control("source", "data source", d.source, "choice", SOURCES),
-        Control("kind", "data work", d.kind, "choice", WORK_KINDS),
-        Control("ms_per_batch", "ms per batch", d.ms_per_batch, "float"),
-        Control("workers", "workers (PyDataset)", d.workers),
-        Control("batch_size", "batch size", d.batch_size),
-        Control("width", "model width (0 = Dense(1))", d.width),
-        Control("steps", "steps per epoch", d.steps),
-        Control("epochs", "epochs", d.epochs),
-    ], run, budget, lambda r: _reading(r).rstrip("."))
+    return ExperimentPanel("A Python data source passed to model.fit", GeneratorFitParams.controls(),
+                           run, budget, lambda r: _reading(r).rstrip("."))

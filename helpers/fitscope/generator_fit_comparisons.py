@@ -27,7 +27,7 @@ from .generator_fit import (
     generator_fit,
     generator_fit_verdicts,
 )
-from .measure import Live, cost_per_call, measured_run
+from .measure import cost_per_call, measured_run
 from .result import Comparison, RunResult
 from .threads import ThreadRoles
 from .workloads import FEATURES, article_model, random_batches
@@ -36,16 +36,35 @@ __all__ = ["intra_op_comparison", "predict_vs_fit", "c5_verdict", "gil_compariso
            "pydataset_workers", "more_workers", "scenario1_scorecard"]
 
 
-def intra_op_comparison(default: RunResult, intra_op_threads: int = 1) -> Comparison:
+def _progress() -> Any:
+    """A one-line step counter shown in the running notebook cell; None outside a Jupyter kernel."""
+    from IPython import get_ipython
+
+    if getattr(get_ipython(), "kernel", None) is None:
+        return None
+    from .live import StepCounter
+
+    return StepCounter.shown()
+
+
+def _next(counter: Any, label: str) -> Any:
+    """``counter`` told that the run ``label`` starts (the live display to hand that run)."""
+    if counter is not None:
+        counter.next_run(label)
+    return counter
+
+
+def intra_op_comparison(default: RunResult, intra_op_threads: int = 1, steps: int = 20) -> Comparison:
     """``default`` (a run in this kernel, TensorFlow's default threads) against the same workload in
     a fresh interpreter limited to ``intra_op_threads`` (another TensorFlow configuration).
 
-    The fresh run is one epoch of the same steps: enough to read the cores busy and the busiest role.
+    The fresh run is one epoch of ``steps`` steps: enough to read the cores busy and the busiest role
+    (most of its time is the fresh interpreter importing TensorFlow).
     """
-    p = GeneratorFitParams(**{**default.params, "epochs": 1})
+    p = GeneratorFitParams(**{**default.params, "steps": steps, "epochs": 1})
+    fresh = f"{intra_op_threads} intra-op thread(s), fresh interpreter"
     runs = {"default intra-op threads (this kernel)": default,
-            f"{intra_op_threads} intra-op thread(s), fresh interpreter":
-                fit_in_sandbox(p, intra_op_threads=intra_op_threads)}
+            fresh: fit_in_sandbox(p, intra_op_threads=intra_op_threads, live=_next(_progress(), fresh))}
     parts = []
     for label, r in runs.items():
         roles = r.facts["train_cpu_by_role"]
@@ -119,7 +138,7 @@ def _bound_row(r: RunResult) -> tuple[str, float, float | None]:
 
 
 def gil_comparison(ms_per_batch: float | None = None, width: int = 256, batch_size: int = 256,
-                   live: Live | None = None, **overrides: Any) -> Comparison:
+                   **overrides: Any) -> Comparison:
     """The same ``fit`` fed by a generator that sleeps and by one that computes in Python.
 
     Both generators cost ``ms_per_batch`` per batch; by default that is one train step's measured
@@ -134,9 +153,10 @@ def gil_comparison(ms_per_batch: float | None = None, width: int = 256, batch_si
         ThreadRoles.current().warm_up_tensorflow()
         ms_per_batch = round(1e3 * _train_step_cost(check_int("model width", width, 0, 4096),
                                                     check_int("batch size", batch_size, 1, 8192)), 2)
+    counter = _progress()
     runs = {kind: generator_fit(GeneratorFitParams.default(
                 kind=kind, ms_per_batch=max(ms_per_batch, 0.1), width=width, batch_size=batch_size,
-                **overrides), live=live)
+                **overrides), live=_next(counter, f"{kind} generator"))
             for kind in ("sleep", "python")}
     return Comparison(runs, reading=str(c4_verdict(runs)))
 
@@ -155,23 +175,29 @@ def c4_verdict(runs: dict[str, RunResult]) -> claims.Verdict:
                      _part("CPU-bound Python generator", runs["python"]), budget)
 
 
-def pydataset_workers(like: RunResult, workers: int = 2, **overrides: Any) -> Comparison:
-    """A PyDataset with worker threads and with worker processes, for sleeping and CPU-bound work,
-    with the batch cost, model width and batch size of ``like`` (e.g. ``gil_comparison(...)["sleep"]``).
+def pydataset_workers(like: RunResult, workers: int = 2, process_kinds: tuple[str, ...] = ("python",),
+                      **overrides: Any) -> Comparison:
+    """A PyDataset with worker threads (sleeping and CPU-bound work) and with worker processes (by
+    default CPU-bound work only, the case threads cannot help), with the batch cost, model width
+    and batch size of ``like`` (e.g. ``gil_comparison(...)["sleep"]``), one epoch each.
 
-    The thread runs train in this kernel; both process runs share one fresh interpreter (one
-    TensorFlow configuration, started once). The reading says what processes could win here.
+    The thread runs train in this kernel; the process runs share one fresh interpreter (one
+    TensorFlow configuration, started once; each run starts its worker pool, which costs seconds,
+    so one epoch each). The reading says what processes could win here.
     """
     same = {k: like.params[k] for k in ("ms_per_batch", "width", "batch_size")}
 
     def params(source: str, kind: str) -> GeneratorFitParams:
         return GeneratorFitParams.default(source=source, workers=workers, kind=kind,
-                                          **{**same, **overrides})
+                                          **{"epochs": 1, **same, **overrides})
 
-    kinds = ("sleep", "python")
-    runs = {f"{PYDATASET_THREADS}, {k}": generator_fit(params(PYDATASET_THREADS, k)) for k in kinds}
-    in_sandbox = fit_in_sandbox([params(PYDATASET_PROCESSES, k) for k in kinds])
-    runs.update({f"{PYDATASET_PROCESSES}, {k}": r for k, r in zip(kinds, in_sandbox)})
+    counter = _progress()
+    runs = {f"{PYDATASET_THREADS}, {k}": generator_fit(params(PYDATASET_THREADS, k),
+                                                       live=_next(counter, f"{PYDATASET_THREADS}, {k}"))
+            for k in ("sleep", "python")}
+    in_sandbox = fit_in_sandbox([params(PYDATASET_PROCESSES, k) for k in process_kinds],
+                                live=_next(counter, f"{PYDATASET_PROCESSES} (fresh interpreter)"))
+    runs.update({f"{PYDATASET_PROCESSES}, {k}": r for k, r in zip(process_kinds, in_sandbox)})
     return Comparison(runs, reading=_processes_note(runs[f"{PYDATASET_PROCESSES}, python"]))
 
 

@@ -23,7 +23,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
-from IPython.display import Image, display
+from IPython.display import HTML, Image, display
 from matplotlib.figure import Figure
 
 from .plots import Chart, throughput_figure
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from .process_runs import Limits, ProcessRecorder
     from .sandbox import Progress
 
-__all__ = ["LiveThroughput", "LiveProcesses", "WorkerProgress"]
+__all__ = ["LiveThroughput", "LiveProcesses", "WorkerProgress", "StepCounter"]
 
 
 class LiveThroughput:
@@ -252,3 +252,53 @@ class WorkerProgress:
             display(Image(data=png))
         self.frames += 1
         self.pngs.append(png)
+
+
+class StepCounter:
+    """One line of progress for a cell that runs several experiments: which run, which step.
+
+    A :class:`fitscope.measure.Live` that draws nothing but text (an updated display, no widget,
+    so it also reads right in a static copy of the notebook); ``next_run(label)`` names the run
+    about to start (e.g. while a fresh interpreter imports TensorFlow, before its first step).
+
+    Example:
+        >>> counter = StepCounter()
+        >>> counter.next_run("threads, sleep")
+        >>> counter.text
+        'threads, sleep: starting…'
+    """
+
+    def __init__(self, min_interval_s: float = 0.25) -> None:
+        self.min_interval_s = min_interval_s
+        self.label, self.steps, self.total, self._last = "", 0, 0, 0.0
+        self.text = ""
+        self._handle: Any = None
+
+    @classmethod
+    def shown(cls) -> StepCounter:
+        """A counter displayed in the current cell."""
+        counter = cls()
+        counter._handle = display(HTML(""), display_id=True)
+        return counter
+
+    def next_run(self, label: str) -> None:
+        self.label, self.steps, self.total = label, 0, 0
+        self._say(f"{label}: starting…")
+
+    def start(self, tracer: Tracer, total_steps: int, bound_rate: float | None,
+              sequential_rate: float | None) -> None:
+        self.steps, self.total = 0, total_steps
+        self._say(f"{self.label}: step 0 of {total_steps}")
+
+    def step(self) -> None:
+        self.steps += 1
+        if time.perf_counter() - self._last >= self.min_interval_s:
+            self._say(f"{self.label}: step {self.steps} of {self.total}")
+
+    def finish(self) -> None:
+        self._say(f"{self.label}: step {self.steps} of {self.total}, done")
+
+    def _say(self, text: str) -> None:
+        self._last, self.text = time.perf_counter(), text
+        if self._handle is not None:
+            self._handle.update(HTML(f"<small>{html.escape(text)}</small>"))

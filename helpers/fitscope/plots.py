@@ -67,9 +67,11 @@ class Chart:
         return self.summary
 
     def _ipython_display_(self) -> None:
-        from IPython.display import Image, display
+        from IPython.display import display
 
-        display(Image(data=self.png(), alt=self.summary))
+        png = base64.b64encode(self.png()).decode("ascii")  # text/plain is the summary, not a repr
+        display({"image/png": png, "text/plain": self.summary},
+                metadata={"image/png": {"alt": self.summary}}, raw=True)
         print(self.summary)
 
 
