@@ -18,13 +18,16 @@ import io
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from .result import RunResult
 from .threads import ROLE_ORDER
+
+if TYPE_CHECKING:  # plots draws results; result.Comparison draws with plots
+    from .result import RunResult
 
 __all__ = ["class_results", "OKABE_ITO", "CATEGORY_COLOURS", "ROLE_COLOURS", "Chart", "timeline", "cpu_by_thread",
            "throughput", "throughput_figure", "comparison", "memory_by_process", "cpu_by_process",
@@ -372,6 +375,7 @@ def pipeline_timeline(result: RunResult, max_lanes: int = 14) -> Chart:
     steps blue, waiting for data grey.
 
     Example:
+        >>> from fitscope.result import RunResult
         >>> from fitscope.tracing import Span
         >>> r = RunResult("x", spans=[Span("read", "tf.data", 0, 5, None),
         ...                           Span("read", "tf.data", 1, 6, None)])
