@@ -179,7 +179,7 @@ class LiveProcesses:
         return " · ".join(parts + [f"tree memory {total:.0f} MB"])
 
     def _draw(self) -> None:
-        from .plots import memory_by_process
+        from .process_charts import memory_by_process
 
         start = time.perf_counter()
         series = {}

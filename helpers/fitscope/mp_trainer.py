@@ -276,7 +276,7 @@ def article_runs(methods: Sequence[str] = START_METHODS, **kwargs: Any) -> Artic
 
 def process_charts(result: RunResult) -> tuple[Any, Any]:
     """Memory per process and CPU by process (cores busy) of a sandboxed run."""
-    from .plots import cpu_by_process, memory_by_process
+    from .process_charts import cpu_by_process, memory_by_process
 
     series = result.facts["series"]
     memory = {k: (s["t"], s["memory_mb"]) for k, s in series.items()}

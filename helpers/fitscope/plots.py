@@ -30,8 +30,7 @@ if TYPE_CHECKING:  # plots draws results; result.Comparison draws with plots
     from .result import RunResult
 
 __all__ = ["class_results", "OKABE_ITO", "CATEGORY_COLOURS", "ROLE_COLOURS", "Chart", "timeline", "cpu_by_thread",
-           "throughput", "throughput_figure", "comparison", "memory_by_process", "cpu_by_process",
-           "pipeline_timeline", "loss_by_worker"]
+           "throughput", "throughput_figure", "comparison", "pipeline_timeline", "loss_by_worker"]
 
 OKABE_ITO = {
     "orange": "#E69F00", "sky blue": "#56B4E9", "bluish green": "#009E73", "yellow": "#F0E442",
@@ -44,7 +43,7 @@ CATEGORY_COLOURS = {
 }
 ROLE_COLOURS = dict(zip(ROLE_ORDER, [OKABE_ITO[k] for k in (
     "vermillion", "reddish purple", "orange", "blue", "sky blue", "yellow", "black")]))
-_OTHER = "#999999"
+OTHER_COLOUR = "#999999"  # anything without a colour of its own
 _GRAPH_LANE = "in-graph timing (thread not recorded)"
 
 
@@ -113,7 +112,7 @@ def timeline(result: RunResult, max_lanes: int = 12) -> Chart:
                 by_cat[s.category].append(((s.start_ns - t0) / 1e9, max(s.duration_s, 1e-4)))
         for cat, bars in by_cat.items():
             categories[cat] += len(bars)
-            ax.broken_barh(bars, (i - 0.4, 0.8), facecolors=CATEGORY_COLOURS.get(cat, _OTHER))
+            ax.broken_barh(bars, (i - 0.4, 0.8), facecolors=CATEGORY_COLOURS.get(cat, OTHER_COLOUR))
     for s in spans:
         if s.category == "epoch":
             ax.axvline((s.start_ns - t0) / 1e9, color=OKABE_ITO["black"], lw=0.8, ls=":")
@@ -121,7 +120,7 @@ def timeline(result: RunResult, max_lanes: int = 12) -> Chart:
     ax.invert_yaxis()
     ax.set_xlabel("time since the first span (s)")
     ax.set_title(f"Thread timeline: {result.name}")
-    handles = [Patch(color=CATEGORY_COLOURS.get(c, _OTHER), label=c) for c in sorted(categories)]
+    handles = [Patch(color=CATEGORY_COLOURS.get(c, OTHER_COLOUR), label=c) for c in sorted(categories)]
     if any(s.category == "epoch" for s in spans):
         handles.append(Line2D([], [], color=OKABE_ITO["black"], ls=":", label="epoch start"))
     if handles:
@@ -168,7 +167,7 @@ def cpu_by_thread(result: RunResult, top: int = 10) -> Chart:
     roles = [r for r in ROLE_ORDER if r in by_role] + [r for r in by_role if r not in ROLE_ORDER]
     if mids:
         ax_t.stackplot(mids, [by_role[r] for r in roles], labels=roles,
-                       colors=[ROLE_COLOURS.get(r, _OTHER) for r in roles])
+                       colors=[ROLE_COLOURS.get(r, OTHER_COLOUR) for r in roles])
         fig.legend(loc="outside lower center", ncols=min(len(roles), 4), fontsize=8)
     if result.budget:
         ax_t.axhline(result.budget.cpus, color=OKABE_ITO["black"], ls="--", lw=1)
@@ -181,7 +180,7 @@ def cpu_by_thread(result: RunResult, top: int = 10) -> Chart:
     ranked = sorted(totals.items(), key=lambda kv: -kv[1])[:top]
     labels = [f"{result.roles.get(tid, 'unknown')} · tid {tid}" for tid, _ in ranked]
     ax_b.barh(range(len(ranked)), [v for _, v in ranked],
-              color=[ROLE_COLOURS.get(result.roles.get(tid, ""), _OTHER) for tid, _ in ranked])
+              color=[ROLE_COLOURS.get(result.roles.get(tid, ""), OTHER_COLOUR) for tid, _ in ranked])
     ax_b.set_yticks(range(len(ranked)), labels, fontsize=8)
     ax_b.invert_yaxis()
     ax_b.set_xlabel("CPU time (s)")
@@ -263,92 +262,6 @@ def comparison(rows: Sequence[tuple[str, float, float | None]], unit: str = "s",
     return Chart(fig, "Comparison: " + "; ".join(parts) + ".")
 
 
-_PROCESS_COLOURS = [OKABE_ITO[k] for k in ("blue", "orange", "bluish green", "vermillion",
-                                           "reddish purple", "sky blue", "yellow", "black")]
-
-
-def memory_by_process(series: dict[str, tuple[Sequence[float], Sequence[float]]],
-                      cap_mb: float | None = None, title: str = "Memory per process",
-                      size: tuple[float, float] = (8, 3.2)) -> Chart:
-    """Memory (MB) over time, one line per process, the tree's total and the cap if given.
-
-    ``series`` maps a process label to (times in s, memory in MB), e.g. from a sandbox's polls.
-
-    Example:
-        >>> memory_by_process({"parent": ([0, 1], [200, 210])}, cap_mb=900).summary
-        'Memory: parent peaked at 210 MB; the whole tree at 210 MB (cap 900 MB).'
-    """
-    fig = Figure(figsize=size, layout="constrained")
-    ax = fig.add_subplot()
-    totals: dict[float, float] = defaultdict(float)
-    for i, (label, (t, mb)) in enumerate(series.items()):
-        ax.plot(t, mb, color=_PROCESS_COLOURS[i % len(_PROCESS_COLOURS)], lw=1.5, label=label)
-        for a, b in zip(t, mb):
-            totals[a] += b
-    if len(series) > 1 and totals:
-        ts = sorted(totals)
-        ax.plot(ts, [totals[a] for a in ts], color=_OTHER, lw=1, ls="-.", label="whole tree")
-    if cap_mb:
-        ax.axhline(cap_mb, color=OKABE_ITO["vermillion"], ls="--", lw=1, label=f"cap ({cap_mb:g} MB)")
-    ax.set_xlabel("time since start (s)")
-    ax.set_ylabel("RssAnon + RssShmem (MB)")
-    ax.set_ylim(bottom=0)
-    ax.set_title(title)
-    if series:
-        ax.legend(fontsize=7, loc="upper left")
-    if not series:
-        return Chart(fig, "Memory: no process was sampled.")
-    peaks = ", ".join(f"{label} peaked at {max(mb, default=0):.0f} MB"
-                      for label, (_, mb) in series.items())
-    total = max(totals.values(), default=0.0)
-    cap = f" (cap {cap_mb:g} MB)" if cap_mb else ""
-    return Chart(fig, f"Memory: {peaks}; the whole tree at {total:.0f} MB{cap}.")
-
-
-def cpu_by_process(series: dict[str, tuple[Sequence[float], Sequence[float]]],
-                   budget: float | None = None, title: str = "CPU by process") -> Chart:
-    """Cores busy over time stacked by process, from each process's cumulative CPU seconds.
-
-    ``series`` maps a process label to (times in s, CPU seconds used so far).
-
-    Example:
-        >>> chart = cpu_by_process({"trainer": ([0, 1, 2], [0, 0.5, 1.5])}, budget=2)
-        >>> chart.summary.endswith("over 2.0 s of wall time (0.75 cores busy on average, B = 2).")
-        True
-    """
-    fig = Figure(figsize=(8, 3.2), layout="constrained")
-    ax = fig.add_subplot()
-    grid = sorted({a for t, _ in series.values() for a in t})
-    mids = [(a + b) / 2 for a, b in zip(grid, grid[1:])]
-    stacks, labels, used = [], [], {}
-    for label, (t, cpu) in series.items():
-        at = dict(zip(t, cpu))
-        rates = [(at[b] - at[a]) / (b - a) if a in at and b in at and b > a else 0.0
-                 for a, b in zip(grid, grid[1:])]
-        stacks.append(rates)
-        labels.append(label)
-        used[label] = max(cpu, default=0.0)
-    if mids:
-        ax.stackplot(mids, stacks, labels=labels,
-                     colors=[_PROCESS_COLOURS[i % len(_PROCESS_COLOURS)] for i in range(len(labels))])
-        ax.legend(fontsize=7, loc="upper left")
-    if budget:
-        ax.axhline(budget, color=OKABE_ITO["black"], ls="--", lw=1)
-        ax.annotate(f"B = {budget:g}", (0, budget), fontsize=8, xytext=(2, 2),
-                    textcoords="offset points")
-    ax.set_xlabel("time since start (s)")
-    ax.set_ylabel("cores busy")
-    ax.set_title(title)
-    wall = grid[-1] - grid[0] if len(grid) > 1 else 0.0
-    total = sum(used.values())
-    if wall <= 0:
-        return Chart(fig, "CPU by process: not enough samples to measure.")
-    parts = ", ".join(f"{label} {s:.2f} s" for label, s in sorted(used.items(), key=lambda kv: -kv[1]))
-    b = f", B = {budget:g}" if budget else ""
-    return Chart(fig, f"CPU by process: {parts}; {total:.2f} s in all over {wall:.1f} s of wall "
-                      f"time ({total / wall:.2f} cores busy on average{b}).")
-
-
 STAGE_COLOURS = {"open": OKABE_ITO["vermillion"], "read": OKABE_ITO["yellow"],
                  "map": OKABE_ITO["bluish green"], "wait": "#BBBBBB"}
 
@@ -400,7 +313,7 @@ def pipeline_timeline(result: RunResult, max_lanes: int = 14) -> Chart:
             by_key[key].append(((s.start_ns - t0) / 1e9, max(s.duration_s, 1e-4)))
         for key, bars in by_key.items():
             seen[key] += len(bars)
-            colour = STAGE_COLOURS.get(key) or CATEGORY_COLOURS.get(key, _OTHER)
+            colour = STAGE_COLOURS.get(key) or CATEGORY_COLOURS.get(key, OTHER_COLOUR)
             ax.broken_barh(bars, (i - 0.4, 0.8), facecolors=colour)
     for s in result.spans:
         if s.category == "epoch":
@@ -409,7 +322,7 @@ def pipeline_timeline(result: RunResult, max_lanes: int = 14) -> Chart:
     ax.invert_yaxis()
     ax.set_xlabel("time since the run started (s)")
     ax.set_title(f"Pipeline timeline: {result.name}")
-    handles = [Patch(color=STAGE_COLOURS.get(k) or CATEGORY_COLOURS.get(k, _OTHER), label=k)
+    handles = [Patch(color=STAGE_COLOURS.get(k) or CATEGORY_COLOURS.get(k, OTHER_COLOUR), label=k)
                for k in sorted(seen)]
     if handles:
         fig.legend(handles=handles, loc="outside right upper", fontsize=8)
