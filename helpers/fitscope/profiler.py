@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .display import ShowsItself, Table
 from .result import RunResult
@@ -25,8 +26,7 @@ from .result import RunResult
 __all__ = ["ProfilerThread", "ProfiledRun", "profiled", "host_threads", "side_by_side"]
 
 
-@dataclass(frozen=True)
-class ProfilerThread:
+class ProfilerThread(NamedTuple):
     """One host thread as the profiler recorded it: name, TensorFlow's id, events, busy time."""
 
     name: str
