@@ -67,7 +67,7 @@ def _device(backend: str) -> str:
     return f"GPU ({gpus[0].name})" if gpus else "CPU"
 
 
-def _step_spans_callback(on_step: Any, deadline: float | None) -> Any:
+def _step_spans_callback(on_step: Any) -> Any:
     import keras
 
     class StepSpans(keras.callbacks.Callback):
@@ -94,8 +94,6 @@ def _step_spans_callback(on_step: Any, deadline: float | None) -> Any:
             self.ends.append((batch, time.perf_counter_ns(), tid))
             self.tids.append(tid)
             on_step()
-            if deadline is not None and time.perf_counter() > deadline:
-                self.model.stop_training = True
 
     return StepSpans()
 
@@ -123,6 +121,9 @@ def run_variant(model: Any, name: str, backend: str, args: argparse.Namespace,
 
     The costs behind the bounds (one step alone, one batch alone) are measured right before the
     run, so a machine whose load changes between variants still gets bounds of its own moment.
+    With a time budget, the run trains only as many steps (at least 3) as fit in it one after the
+    other, at those costs: a crowded machine trains fewer steps. (Stopping ``fit`` mid-epoch
+    from an asynchronous callback instead made JAX read a deleted array: "Array has been deleted".)
     """
     source, kind, loss_read = VARIANTS[name]
     budget = cpu_budget()
@@ -130,6 +131,9 @@ def run_variant(model: Any, name: str, backend: str, args: argparse.Namespace,
     t_c, cpu_c = cost_per_call(step_alone, 8, time.process_time)
     step = {"t_c": t_c, "cpu_c": cpu_c}
     t_p, cpu_p = cost_per_call(work, 5)
+    steps = args.steps
+    if args.time_budget:
+        steps = max(3, min(steps, int(args.time_budget / (t_p + t_c))))
     tracer = Tracer()
     workers = args.workers if source != "generator" else 1
     if source == "generator":
@@ -137,17 +141,16 @@ def run_variant(model: Any, name: str, backend: str, args: argparse.Namespace,
     else:
         from ..pydatasets import CostlyBatches
 
-        data = CostlyBatches(args.steps, args.batch, FEATURES, kind, args.batch_ms,
+        data = CostlyBatches(steps, args.batch, FEATURES, kind, args.batch_ms,
                              workers=workers, tracer=tracer)
-    deadline = time.perf_counter() + args.time_budget if args.time_budget else None
-    steps_cb = _step_spans_callback((lambda: report(event="step")) if live else (lambda: None), deadline)
+    steps_cb = _step_spans_callback((lambda: report(event="step")) if live else (lambda: None))
     callbacks = [steps_cb] + ([_loss_reader()] if loss_read else [])
     if live:
-        n = args.steps - 1
+        n = steps - 1
         b = bounds(n * t_p, n * step["t_c"], workers, budget.cpus, n * cpu_p, n * step["cpu_c"])
-        report(event="start", total=args.steps, bound_rate=n / b.overlapped_s, sequential_rate=n / b.sequential_s)
+        report(event="start", total=steps, bound_rate=n / b.overlapped_s, sequential_rate=n / b.sequential_s)
     with Sampler(interval_s=0.02) as sampler:
-        model.fit(data, steps_per_epoch=args.steps, epochs=1, verbose=0, shuffle=False, callbacks=callbacks)
+        model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False, callbacks=callbacks)
     if live:
         report(event="finish")
     data = None
@@ -167,7 +170,7 @@ def run_variant(model: Any, name: str, backend: str, args: argparse.Namespace,
         name=f"{backend}: {name} ({source}, {args.batch_ms:.1f} ms/batch)",
         params=dict(backend=backend, variant=name, source=source, kind=kind, loss_read=loss_read,
                     ms_per_batch=args.batch_ms, width=args.width, batch_size=args.batch,
-                    steps=args.steps, workers=workers),
+                    steps=steps, steps_asked=args.steps, workers=workers),
         spans=spans, cpu=sampler.samples, budget=budget, bounds=b if done > 0 else None,
         environment=environment_facts(),
     )
