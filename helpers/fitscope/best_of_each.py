@@ -157,4 +157,11 @@ def best_of_each(workload: Workload | None = None,
         *extra,
         ("03 tf.data, parallel interleave + prefetch → fit", tfdata_fit),
     ]
-    return BestOfEach((name, run(w)) for name, run in runs)
+    from .live import StepCounter
+
+    counter, best = StepCounter.in_notebook(), BestOfEach()
+    for i, (name, run) in enumerate(runs):
+        counter.next_run(f"{name} ({i + 1} of {len(runs)})")
+        best.append((name, run(w)))
+    counter.next_run("every set-up measured")
+    return best

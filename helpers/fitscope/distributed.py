@@ -121,9 +121,9 @@ class MultiWorkerParams:
     memory_cap_mb: float = 1800.0
 
     def __post_init__(self) -> None:
-        check_int("workers", self.workers, 2, 3)
-        check_int("steps", self.steps, 1, 100_000)
-        check_int("per-worker batch", self.per_worker_batch, 1, 4096)
+        for name, value, low, high in (("workers", self.workers, 2, 3), ("steps", self.steps, 1, 100_000),
+                                       ("per-worker batch", self.per_worker_batch, 1, 4096)):
+            check_int(name, value, low, high)
         check_choice("seeds", self.seeds, ("different", "same"))
         check_choice("loop", self.loop, ("custom", "fit"))
         if self.start is not None:

@@ -281,6 +281,13 @@ class StepCounter:
         counter._handle = display(HTML(""), display_id=True)
         return counter
 
+    @classmethod
+    def in_notebook(cls) -> StepCounter:
+        """Shown in the running cell inside a Jupyter kernel; a silent counter anywhere else."""
+        from IPython import get_ipython
+
+        return cls.shown() if getattr(get_ipython(), "kernel", None) is not None else cls()
+
     def next_run(self, label: str) -> None:
         self.label, self.steps, self.total = label, 0, 0
         self._say(f"{label}: starting…")

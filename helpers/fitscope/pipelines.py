@@ -422,8 +422,14 @@ def tfdata_pipeline(variant: str = "naive", params: PipelineParams | None = None
 def compare_variants(params: PipelineParams | None = None,
                      variants: Sequence[str] = VARIANTS) -> PipelineRuns:
     """Every variant on the same workload, in order."""
+    from .live import StepCounter
+
     p = params or PipelineParams.default()
-    return PipelineRuns(tfdata_pipeline(v, p) for v in variants)
+    counter, runs = StepCounter.in_notebook(), PipelineRuns()
+    for i, v in enumerate(variants):
+        counter.next_run(f"{v} ({i + 1} of {len(variants)})")
+        runs.append(tfdata_pipeline(v, p, live=counter))
+    return runs
 
 
 # -- the panel -------------------------------------------------------------------------------

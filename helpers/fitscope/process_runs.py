@@ -155,7 +155,12 @@ def run_module(module: str, args: Sequence[Any], limits: Limits | tuple[float, f
     ``limits`` is a :class:`Limits` or (watchdog s, memory cap MB) for trees larger than one
     learner-chosen run; ``env`` reaches every process (e.g. ``{"TF_NUM_INTRAOP_THREADS": "1"}``).
     """
+    from .live import StepCounter
+
     timeout_s, cap = (limits.timeout_s, limits.memory_cap_mb) if isinstance(limits, Limits) else limits
+    if on_poll is None:  # say in the running cell what is running, and under which watchdog
+        StepCounter.in_notebook().next_run(f"fitscope.workers.{module} in a fresh interpreter "
+                                           f"(watchdog {timeout_s:g} s)")
     code = f"import sys\nfrom fitscope.workers.{module} import main\nsys.exit(main())\n"
     started = time.time()
     r = run_python(code=code, args=[str(a) for a in args], env=env,

@@ -34,6 +34,11 @@ __all__ = ["RIGHT_WAY_METHODS", "QUEUE_SCRIPT", "RightWayParams", "RightWayRun",
            "queue_trainer", "pydataset_trainer", "right_ways"]
 
 RIGHT_WAY_METHODS = ("spawn", "forkserver")  # the right ways never fork a process that runs TF
+
+
+def _safety_net() -> Limits:
+    """A right way ends by itself; its watchdog is only a safety net, so it is generous."""
+    return Limits.default(timeout_s=60.0)
 QUEUE_SCRIPT = Path(__file__).resolve().parent / "workers" / "queue_trainer.py"
 
 
@@ -132,7 +137,7 @@ def queue_trainer(params: RightWayParams | None = None, *, limits: Limits | None
     """
     p = params or RightWayParams.default(**overrides)
     check_int("queue size", maxsize, 1, 10_000)
-    limits = limits or Limits.default()
+    limits = limits or _safety_net()
     args = ["--start-method", p.start_method, "--workers", p.workers, "--steps", p.steps,
             "--batch-size", p.batch_size, "--kind", p.kind, "--ms", p.ms_per_batch,
             "--width", p.width, "--maxsize", maxsize, "--seconds", limits.timeout_s * 0.8]
@@ -176,7 +181,7 @@ def pydataset_trainer(params: RightWayParams | None = None, *, limits: Limits | 
     from .generator_fit import PYDATASET_PROCESSES, GeneratorFitParams, fit_in_sandbox
 
     p = params or RightWayParams.default(**overrides)
-    limits = limits or Limits.default()
+    limits = limits or _safety_net()
     fit_params = GeneratorFitParams(kind=p.kind, ms_per_batch=p.ms_per_batch, batch_size=p.batch_size,
                                     width=p.width, steps=p.steps, epochs=1,
                                     source=PYDATASET_PROCESSES, workers=p.workers)
@@ -197,6 +202,13 @@ def pydataset_trainer(params: RightWayParams | None = None, *, limits: Limits | 
 def right_ways(params: RightWayParams | None = None, *, limits: Limits | None = None,
                **overrides: Any) -> RightWays:
     """Both right ways with the same producer and train costs: {"PyDataset": ..., "bounded queue": ...}."""
+    from .live import StepCounter
+
     p = params or RightWayParams.default(**overrides)
-    return RightWays({"PyDataset": pydataset_trainer(p, limits=limits),
-                      "bounded queue": queue_trainer(p, limits=limits)})
+    counter = StepCounter.in_notebook()
+    ways = RightWays()
+    for name, way in (("PyDataset", pydataset_trainer), ("bounded queue", queue_trainer)):
+        counter.next_run(f"{name} ({len(ways) + 1} of 2, a fresh interpreter)")
+        ways[name] = way(p, limits=limits)
+    counter.next_run("both right ways measured")
+    return ways

@@ -44,6 +44,18 @@ EXAMPLE3_VARIANTS = ("prefetch", "no prefetch", "no prefetch, injection off")
 GIL_KINDS = ("numpy", "python")
 
 
+def _one_by_one(calls: Mapping[Any, tuple[Any, tuple, Mapping[str, Any]]]) -> dict[Any, RunResult]:
+    """Run each (function, args, kwargs) in turn, saying which in the running cell."""
+    from .live import StepCounter
+
+    counter, out = StepCounter.in_notebook(), {}
+    for i, (key, (fn, args, kwargs)) in enumerate(calls.items()):
+        counter.next_run(f"{key} ({i + 1} of {len(calls)})")
+        out[key] = fn(*args, **kwargs)
+    counter.next_run(f"all {len(calls)} measured")
+    return out
+
+
 def _example_arrays(samples: int | None, seed: int) -> tuple[int, np.ndarray, np.ndarray]:
     """Example 3's in-memory data: ``samples`` rows of 10 random features and 0/1 labels."""
     samples = check_int("samples", samples if samples is not None else (3200 if quick_mode() else 10_000),
@@ -116,7 +128,7 @@ class Example3Runs(ShowsItself, dict):
 
 def example3_runs(**kwargs: Any) -> Example3Runs:
     """:func:`article_example3` once per variant, same arrays."""
-    return Example3Runs({v: article_example3(v, **kwargs) for v in EXAMPLE3_VARIANTS})
+    return Example3Runs(_one_by_one({v: (article_example3, (v,), kwargs) for v in EXAMPLE3_VARIANTS}))
 
 
 # -- the GIL caveat --------------------------------------------------------------------------
@@ -183,8 +195,8 @@ class GilRuns(ShowsItself, dict):
 
 def gil_runs(ms: float = 4.0, **kwargs: Any) -> GilRuns:
     """:func:`py_function_map` for NumPy (releases the GIL) and pure Python, 1 and 2 parallel calls."""
-    return GilRuns({(kind, par): py_function_map(kind, ms, parallel=par, **kwargs)
-                    for kind in GIL_KINDS for par in (1, 2)})
+    return GilRuns(_one_by_one({(kind, par): (py_function_map, (kind, ms), {"parallel": par, **kwargs})
+                                for kind in GIL_KINDS for par in (1, 2)}))
 
 
 # -- from_generator against from_tensor_slices ------------------------------------------------
@@ -257,7 +269,8 @@ class SourceRuns(ShowsItself, dict):
 
 def source_runs(**kwargs: Any) -> SourceRuns:
     """:func:`generator_vs_slices` for both sources, same arrays."""
-    return SourceRuns({s: generator_vs_slices(s, **kwargs) for s in ("from_generator", "from_tensor_slices")})
+    return SourceRuns(_one_by_one({s: (generator_vs_slices, (s,), kwargs)
+                                   for s in ("from_generator", "from_tensor_slices")}))
 
 
 # -- verdicts --------------------------------------------------------------------------------
