@@ -9,9 +9,9 @@ from conftest import shm_semaphores
 from fitscope import claims
 from fitscope import mp_trainer as mt
 from fitscope import right_ways as rw
+from fitscope.errors import FitscopeInputError
 from fitscope.live import LiveProcesses
 from fitscope.process_runs import Limits, ProcessRecorder
-from fitscope.errors import FitscopeInputError
 from fitscope.sandbox import Progress
 
 TIMEOUT_S, CAP_MB = 10.0, 700.0  # short watchdog, small cap: each run ends in seconds
@@ -60,7 +60,8 @@ def test_a_run_and_a_set_of_runs_show_themselves_as_tables_with_their_reading(fo
     assert rows["trainer"] == "0 steps" and rows["parent's model"] == "never built"
     runs = mt.ArticleRuns({"fork": fork_run})
     assert runs.table().rows[0][0] == fork_run.name
-    assert str(runs) == "In 1 of 1 runs the parent's model ended as it started: no step reached the model the script holds."
+    assert str(runs) == ("In 1 of 1 runs the parent's model ended as it started: no step reached the "
+                         "model the script holds.")
 
 
 def test_verdicts_follow_the_rules_on_the_measured_evidence(fork_run):

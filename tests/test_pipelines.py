@@ -7,9 +7,9 @@ import threading
 
 import pytest
 from fitscope import claims
+from fitscope.best_of_each import Workload, best_of_each
 from fitscope.budget import Bounds, CpuBudget, bounds
 from fitscope.errors import FitscopeInputError
-from fitscope.best_of_each import Workload, best_of_each
 from fitscope.graph_costs import graph_ops
 from fitscope.pipelines import (
     FIELDS,
@@ -23,14 +23,14 @@ from fitscope.pipelines import (
     tfdata_panel,
     tfdata_pipeline,
 )
+from fitscope.plots import pipeline_timeline
+from fitscope.result import RunResult
 from fitscope.tfdata_examples import (
     article_example3,
     generator_vs_slices,
     py_function_map,
     tfdata_verdicts,
 )
-from fitscope.plots import pipeline_timeline
-from fitscope.result import RunResult
 from fitscope.threads import MAIN, TF_DATA, ThreadRoles
 from fitscope.throughput import Throughput
 from fitscope.tracing import Span
