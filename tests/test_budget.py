@@ -56,6 +56,14 @@ def test_v1_quota_and_no_quota(tmp_path):
     assert cpu_budget(proc, fs, affinity=3).cpus == 3.0
 
 
+def test_a_hybrid_host_reads_the_v1_quota_beside_an_empty_v2_line(tmp_path):
+    proc, fs = _v1(tmp_path, "cpu", "/fitscope-test", 100000)
+    proc.write_text("4:cpu:/fitscope-test\n2:cpuacct:/\n0::/\n")  # v1 controllers, unified v2 too
+    (fs / "cpu.max").write_text("max 100000\n")
+    assert cgroup_quota(proc, fs) == (1.0, 1)
+    assert cpu_budget(proc, fs, affinity=2).describe().startswith("B = 1 CPU")
+
+
 def test_no_cgroup_file_means_affinity_only(tmp_path):
     b = cpu_budget(tmp_path / "missing", tmp_path, affinity=2)
     assert (b.cpus, b.quota, b.cgroup_version) == (2.0, None, None)

@@ -95,15 +95,17 @@ def cgroup_quota(
     except OSError:
         return None, None
     root = Path(cgroup_root)
+    found: list[tuple[float | None, int]] = []  # a hybrid host lists both v2 ("0::") and v1 lines
     for line in lines:
         hierarchy, controllers, rel = line.split(":", 2)
         if hierarchy == "0" and controllers == "":
-            return _quota_v2(root, rel), 2
-    for line in lines:
-        _, controllers, rel = line.split(":", 2)
-        if "cpu" in controllers.split(","):
-            return _quota_v1(root, rel), 1
-    return None, None
+            found.append((_quota_v2(root, rel), 2))
+        elif "cpu" in controllers.split(","):
+            found.append((_quota_v1(root, rel), 1))
+    limited = [(q, v) for q, v in found if q is not None]
+    if limited:
+        return min(limited)
+    return (None, found[0][1]) if found else (None, None)
 
 
 def cpu_budget(
