@@ -14,6 +14,8 @@ import os
 import time
 from pathlib import Path
 
+from fitscope.container import throttling
+
 ROOT = Path("/sys/fs/cgroup")
 PERIOD_US = 100_000
 # Moves the shell into each cgroup.procs given before "--", then execs the command after it.
@@ -98,7 +100,7 @@ class ContainerLimits:
 
     def stats(self) -> dict[str, float | int | None]:
         """Throttling, peak memory (cgroup-charged, page cache included) and OOM kills so far."""
-        cpu = dict(line.split() for line in self._read("cpu.stat").splitlines() if len(line.split()) == 2)
+        cpu = throttling(self.dirs[0] / "cpu.stat")  # v1: the cpu group comes first; v2: the one group
         if self.version == 1:
             peak = self._read("memory.max_usage_in_bytes").strip()
             events = self._read("memory.oom_control")
@@ -106,10 +108,9 @@ class ContainerLimits:
             peak = self._read("memory.peak").strip()
             events = self._read("memory.events")
         ev = dict(line.split() for line in events.splitlines() if len(line.split()) == 2)
-        throttled_s = (int(cpu.get("throttled_time", 0)) / 1e9 if "throttled_time" in cpu
-                       else int(cpu.get("throttled_usec", 0)) / 1e6)
-        return {"periods": int(cpu.get("nr_periods", 0)), "throttled_periods": int(cpu.get("nr_throttled", 0)),
-                "throttled_s": round(throttled_s, 2), "peak_memory_bytes": int(peak) if peak else None,
+        return {"periods": cpu.periods if cpu else 0, "throttled_periods": cpu.throttled_periods if cpu else 0,
+                "throttled_s": round(cpu.throttled_s, 2) if cpu else 0.0,
+                "peak_memory_bytes": int(peak) if peak else None,
                 "oom_kills": int(ev["oom_kill"]) if "oom_kill" in ev else None}
 
     def _remove(self) -> None:
