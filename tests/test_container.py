@@ -71,3 +71,12 @@ def test_tensorflow_sizes_its_pools_for_the_host_and_the_quota_caps_it():
     assert facts["throttled"] is not None and facts["throttled"]["periods"] > 0, facts["text"]
     assert stats["oom_kills"] in (0, None)
     print(facts["text"], stats)
+
+
+def test_without_a_cgroup_filesystem_the_limits_say_why(monkeypatch, tmp_path):
+    import cgroup_limits
+
+    monkeypatch.setattr(cgroup_limits, "ROOT", tmp_path)  # an empty folder: no controllers mounted
+    with pytest.raises(CgroupUnavailable, match="cgroup"):
+        ContainerLimits().__enter__()
+    assert list(tmp_path.iterdir()) == []  # nothing half-made is left
