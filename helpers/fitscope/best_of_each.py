@@ -25,7 +25,7 @@ from .environment import quick_mode
 from .errors import check_int, check_positive
 from .graph_costs import stage_cost, tensorflow, timed_sleep
 from .keras_callback import TraceCallback
-from .measure import measured_run
+from .measure import cost_per_call, measured_run
 from .pipelines import peak_concurrency, stage_bounds
 from .result import RunResult
 from .throughput import throughput_from_ends
@@ -80,7 +80,10 @@ def tfdata_fit(workload: Workload | None = None) -> RunResult:
         width = peak_concurrency([tuple(t) for _, t in reads(8 * CYCLE).as_numpy_iterator()])
         ds = reads(total).map(make_batch, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
         model = article_model(0)
-        t_c1, cpu_c1 = _fit_step_cost(model, *next(iter(ds.take(1))))
+        x, y = next(iter(ds.take(1)))
+        model.train_on_batch(x, y)  # builds and traces the train step before anything is timed
+        # one train step alone, measured as every scenario measures it
+        t_c1, cpu_c1 = cost_per_call(lambda: model.train_on_batch(x, y), 10, time.process_time)
         t_p1, cpu_p1 = stage_cost("sleep", w.ms_per_batch)
         trace_cb = TraceCallback(run.tracer)
         with run.sampling():
@@ -96,25 +99,6 @@ def tfdata_fit(workload: Workload | None = None) -> RunResult:
     result.facts.update(steps=len(ends), measured_s=result.throughput.elapsed_s, reads_at_once=width,
                         costs_per_step=dict(t_p1=t_p1, cpu_p1=cpu_p1, t_c1=t_c1, cpu_c1=cpu_c1))
     return result
-
-
-def _fit_step_cost(model: Any, x: Any, y: Any, few: int = 10, many: int = 60) -> tuple[float, float]:
-    """(wall s, CPU s) of one more ``fit`` step on a batch that costs nothing to produce.
-
-    The difference between a fit of ``many`` and one of ``few`` steps, so that what every fit pays
-    once (its epoch iterator, callbacks) is left out. A first short fit builds and traces the train
-    function, which the model keeps for later fits.
-    """
-    free = tensorflow().data.Dataset.from_tensors((x, y)).repeat()
-    model.fit(free, steps_per_epoch=3, epochs=1, verbose=0, shuffle=False)
-
-    def fit(steps: int) -> tuple[float, float]:
-        wall0, cpu0 = time.perf_counter(), time.process_time()
-        model.fit(free, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
-        return time.perf_counter() - wall0, time.process_time() - cpu0
-
-    (wall_few, cpu_few), (wall_many, cpu_many) = fit(few), fit(many)
-    return max(wall_many - wall_few, 0.0) / (many - few), max(cpu_many - cpu_few, 0.0) / (many - few)
 
 
 class BestOfEach(ShowsItself, list):
