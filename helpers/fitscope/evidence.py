@@ -11,12 +11,11 @@ The folder is ``results/evidence`` at the top of the repository (git ignores it)
 ``$FITSCOPE_EVIDENCE``.
 
 Example:
-    >>> import tempfile, os
-    >>> from fitscope import claims
-    >>> os.environ["FITSCOPE_EVIDENCE"] = tempfile.mkdtemp()
-    >>> card = keep("distributed", claims.Scorecard([claims.c9(["ab", "ab"])]), "notebook 04")
-    >>> load("distributed").source
-    'notebook 04'
+    >>> sorted(conditions())
+    ['budget', 'intra_op_threads', 'quick_mode', 'versions']
+    >>> keep("distributed", card, "notebook 04")              # doctest: +SKIP
+    >>> load("distributed").origin()                           # doctest: +SKIP
+    'notebook 04 at 2026-11-30 00:41 UTC'
 """
 
 from __future__ import annotations
