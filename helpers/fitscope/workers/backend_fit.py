@@ -47,6 +47,7 @@ VARIANTS: dict[str, tuple[str, str, bool]] = {
     "PyDataset threads": ("PyDataset threads", "sleep", True),
 }
 CALLBACK_THREADS = "Keras callback threads"
+MIN_STEPS = 8  # a time budget never cuts a run below this: C1 needs 5 next() calls after the 2 peeked
 PYDATASET_THREADS = "PyDataset worker threads (ran Python)"
 
 
@@ -121,8 +122,8 @@ def run_variant(model: Any, name: str, backend: str, args: argparse.Namespace,
 
     The costs behind the bounds (one step alone, one batch alone) are measured right before the
     run, so a machine whose load changes between variants still gets bounds of its own moment.
-    With a time budget, the run trains only as many steps (at least 3) as fit in it one after the
-    other, at those costs: a crowded machine trains fewer steps. (Stopping ``fit`` mid-epoch
+    With a time budget, the run trains only as many steps as fit in it one after the other, at
+    those costs, but at least ``MIN_STEPS``: a crowded machine trains fewer steps. (Stopping ``fit`` mid-epoch
     from an asynchronous callback instead made JAX read a deleted array: "Array has been deleted".)
     """
     source, kind, loss_read = VARIANTS[name]
@@ -133,7 +134,7 @@ def run_variant(model: Any, name: str, backend: str, args: argparse.Namespace,
     t_p, cpu_p = cost_per_call(work, 5)
     steps = args.steps
     if args.time_budget:
-        steps = max(3, min(steps, int(args.time_budget / (t_p + t_c))))
+        steps = min(steps, max(MIN_STEPS, int(args.time_budget / (t_p + t_c))))
     tracer = Tracer()
     workers = args.workers if source != "generator" else 1
     if source == "generator":
