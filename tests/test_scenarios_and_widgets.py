@@ -7,7 +7,16 @@ import math
 import pytest
 from fitscope.claims import DOES_NOT_HOLD, HOLDS
 from fitscope.errors import FitscopeInputError
-from fitscope.generator_fit import GeneratorFitParams, generator_fit, generator_fit_panel, generator_fit_verdicts
+from fitscope.generator_fit import (
+    GeneratorFitParams,
+    check_thread_facts,
+    cpu_by_role,
+    generator_fit,
+    generator_fit_panel,
+    generator_fit_verdicts,
+    next_stacks,
+    who_called_next,
+)
 from fitscope.threads import MAIN, TF_DATA
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -42,6 +51,27 @@ def test_verdicts_follow_the_rules(tiny_run):
     assert card["C1"].verdict == DOES_NOT_HOLD
     assert card["C6"].verdict == HOLDS
     assert set(card) == {"C1", "C2", "C3", "C6"}
+
+
+def test_the_tables_read_the_run_they_show(tiny_run):
+    f = tiny_run.facts
+    who = who_called_next(tiny_run)
+    assert f"after them {f['total_after_peek']} of {f['total_after_peek']} next() calls ran on other " \
+           "threads" in str(who) and str(who).startswith("On the TensorFlow backend")
+    assert [r[1] for r in check_thread_facts(tiny_run).rows] == [True, True, True]
+    frames = [row[1] for row in next_stacks(tiny_run).rows]
+    assert any("peek_and_restore" in fr for fr in frames) and len(frames) <= 6 * len(f["stacks"])
+    roles = cpu_by_role(tiny_run)
+    assert {row[0] for row in roles.rows} == set(f["train_cpu_by_role"])
+    assert f"{f['cores_busy']:.2f} cores busy" in str(roles)
+
+
+def test_a_broken_thread_fact_fails_in_one_sentence(tiny_run):
+    from fitscope.result import RunResult
+
+    moved = RunResult(tiny_run.name, facts={**tiny_run.facts, "main_after_peek": 3})
+    with pytest.raises(AssertionError, match="no next\\(\\) call ran on the main thread"):
+        check_thread_facts(moved)
 
 
 def test_result_has_bounds_throughput_and_cpu(tiny_run):

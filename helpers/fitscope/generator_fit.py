@@ -330,10 +330,12 @@ def who_called_next(r: RunResult) -> Table:
 
 def next_stacks(r: RunResult, depth: int = 6) -> Table:
     """The last ``depth`` Keras/TensorFlow frames inside the first next() on each thread."""
-    rows = [(thread, "\n".join(frames[-depth:])) for thread, frames in r.facts["stacks"].items()]
-    return Table(("thread", f"innermost Keras/TensorFlow frames (last {depth})"), rows,
+    stacks = r.facts["stacks"]
+    rows = [(thread if i == 0 else "", frame) for thread, frames in stacks.items()
+            for i, frame in enumerate(frames[-depth:])]
+    return Table(("thread", f"Keras/TensorFlow frames, innermost last (up to {depth})"), rows,
                  title="The stack inside next()",
-                 reading=f"fitscope captured the stack inside the first next() on {len(rows)} "
+                 reading=f"fitscope captured the stack inside the first next() on {len(stacks)} "
                          "thread(s), on the TensorFlow backend.")
 
 
