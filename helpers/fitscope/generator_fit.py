@@ -186,10 +186,14 @@ class _ReportSteps:
 
 _SANDBOX_CODE = """\
 import multiprocessing
-import fitscope
-from fitscope.generator_fit import GeneratorFitParams, _fit_here, _ReportSteps
+import multiprocessing.forkserver
 if __name__ == "__main__":
     multiprocessing.set_start_method({method!r})
+    if {early_forkserver!r}:  # worker processes to come: the fork server imports their modules
+        multiprocessing.set_forkserver_preload(["fitscope.pydatasets"])
+        multiprocessing.forkserver.ensure_running()  # now, while this process imports TensorFlow
+    import fitscope
+    from fitscope.generator_fit import GeneratorFitParams, _fit_here, _ReportSteps
     for i, params in enumerate({params!r}):
         _fit_here(GeneratorFitParams(**params), _ReportSteps(), {time_budget_s!r}).save(f"{out}{{i}}")
 """
@@ -233,8 +237,9 @@ def fit_in_sandbox(params: GeneratorFitParams | list[GeneratorFitParams] | None 
 
     with tempfile.TemporaryDirectory(prefix="fitscope-fit-") as tmp:
         out = os.path.join(tmp, "result")
+        workers = start_method == "forkserver" and any(p.source == PYDATASET_PROCESSES for p in ps)
         code = _SANDBOX_CODE.format(method=start_method, params=[vars(p) for p in ps], out=out,
-                                    time_budget_s=time_budget_s)
+                                    time_budget_s=time_budget_s, early_forkserver=workers)
         run = run_python(code=code, env=env, timeout_s=timeout_s, memory_cap_mb=memory_cap_mb,
                          on_poll=on_poll)
         results = []
