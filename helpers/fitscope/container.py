@@ -102,6 +102,9 @@ class PoolUse:
         """CPU seconds per wall second the process got while TensorFlow computed."""
         return self.cpu_s / self.wall_s if self.wall_s else 0.0
 
+    def _repr_markdown_(self) -> str:  # a notebook cell ending in pool_use() shows the sentences
+        return self.describe()
+
     def describe(self) -> str:
         """One or two sentences, true on any machine: what ran where, and what the limit did."""
         threads = f"{self.busy_threads} thread" + ("" if self.busy_threads == 1 else "s")
