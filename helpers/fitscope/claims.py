@@ -133,7 +133,8 @@ def c1(main_after_peek: int, total_after_peek: int, peeked: int, peeked_on_main:
               peeked_on_main=peeked_on_main, budget=budget)
     if backend is not None:
         ev["backend"] = backend
-    head = (f"on the {backend} backend, " if backend else "") + f"Keras peeked {peeked} batch(es) ({peeked_on_main} on the main thread); after that, "
+    head = ((f"on the {backend} backend, " if backend else "")
+            + f"Keras peeked {peeked} batch(es) ({peeked_on_main} on the main thread); after that, ")
     if total_after_peek < MIN_NEXT_CALLS:
         return Verdict("C1", INCONCLUSIVE, head + f"only {total_after_peek} next() calls were "
                        f"measured (need {MIN_NEXT_CALLS}).", ev)
