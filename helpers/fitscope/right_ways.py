@@ -37,8 +37,9 @@ RIGHT_WAY_METHODS = ("spawn", "forkserver")  # the right ways never fork a proce
 
 
 def _safety_net() -> Limits:
-    """A right way ends by itself; its watchdog is only a safety net, so it is generous."""
-    return Limits.default(timeout_s=60.0)
+    """A right way ends by itself; its limits are only a safety net, so they are generous (the
+    PyDataset way runs three TensorFlow processes: the trainer and two workers)."""
+    return Limits.default(timeout_s=60.0, memory_cap_mb=1200.0)
 QUEUE_SCRIPT = Path(__file__).resolve().parent / "workers" / "queue_trainer.py"
 
 
