@@ -101,8 +101,9 @@ class PipelineParams:
 
     @classmethod
     def default(cls, **overrides: Any) -> PipelineParams:
-        """Defaults sized for the mode: quick mode (CI) shrinks element counts, never the logic."""
-        base = {"elements": 64, "files": 4} if quick_mode() else {}
+        """Defaults sized for the mode: 256 elements an epoch show every variant's shape within
+        seconds; quick mode (CI) shrinks them further, never the logic."""
+        base = {"elements": 64, "files": 4} if quick_mode() else {"elements": 256}
         return cls(**{**base, **overrides})
 
     @property
