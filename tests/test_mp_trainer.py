@@ -14,7 +14,7 @@ from fitscope.live import LiveProcesses
 from fitscope.process_runs import Limits, ProcessRecorder
 from fitscope.sandbox import Progress
 
-TIMEOUT_S, CAP_MB = 10.0, 700.0  # short watchdog, small cap: each run ends in seconds
+TIMEOUT_S, CAP_MB = 15.0, 700.0  # short watchdog (room for a slow TensorFlow import), small cap
 
 
 def _gone(pids):

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import claims
+from . import claims, evidence
 from .display import ShowsItself, Stack, Table
 from .environment import quick_mode
 from .errors import FitscopeInputError, check_choice, check_int, check_positive
@@ -259,9 +259,16 @@ def c12_verdict(runs: BackendRuns) -> claims.Verdict:
     return claims.c12(runs.label, parts, _budget(runs), step_ms)
 
 
-def verdicts(measured: dict[str, BackendRuns]) -> claims.Scorecard:
-    """C1 and C12 for every backend measured, in that order."""
-    return claims.Scorecard([v for runs in measured.values() for v in (c1_verdict(runs), c12_verdict(runs))])
+def verdicts(measured: dict[str, BackendRuns], keep_as: str | None = None) -> claims.Scorecard:
+    """C1 and C12 for every backend measured, in that order.
+
+    ``keep_as`` (e.g. "notebook 01b") also keeps them as this machine's evidence for the scorecard
+    (:mod:`fitscope.evidence`), when every installed backend was measured.
+    """
+    card = claims.Scorecard([v for runs in measured.values() for v in (c1_verdict(runs), c12_verdict(runs))])
+    if keep_as and set(measured) >= {b for b in BACKENDS if is_installed(b)}:
+        evidence.keep("backends", card, keep_as)
+    return card
 
 
 def overlap(measured: dict[str, BackendRuns], variant: str = "waiting") -> Comparison:

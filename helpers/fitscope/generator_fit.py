@@ -21,19 +21,21 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import claims
 from .display import Table
 from .environment import quick_mode
 from .errors import FitscopeInputError, check_choice, check_int, check_positive
-from .keras_callback import TraceCallback
 from .measure import Live, StepCosts, cost_per_call, measured_run
 from .result import RunResult
 from .sandbox import Progress, report, run_python
 from .throughput import throughput_from_ends
 from .tracing import Tracer, keras_frames
 from .workloads import FEATURES, WORK_KINDS, article_model, batch_work, random_batches
+
+if TYPE_CHECKING:  # importing keras_callback imports Keras and TensorFlow: only where a run trains
+    from .keras_callback import TraceCallback
 
 __all__ = ["SOURCES", "GENERATOR", "PYDATASET_THREADS", "PYDATASET_PROCESSES", "GeneratorFitParams",
            "generator_fit", "fit_in_sandbox", "generator_fit_verdicts", "who_called_next",
@@ -118,6 +120,8 @@ def generator_fit(params: GeneratorFitParams | None = None, *, live: Live | None
 def _fit_here(p: GeneratorFitParams, live: Live | None, time_budget_s: float | None) -> RunResult:
     with measured_run(live, time_budget_s) as run:
         from keras.src.trainers.data_adapters import data_adapter_utils
+
+        from .keras_callback import TraceCallback
 
         peeked = data_adapter_utils.NUM_BATCHES_FOR_TENSOR_SPEC
         model = article_model(p.width)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import claims
+from . import claims, evidence
 from .environment import quick_mode
 from .errors import FitscopeInputError, check_int
 from .generator_fit import (
@@ -226,9 +226,14 @@ def more_workers(before: RunResult, workers: int) -> Comparison:
 
 
 def scenario1_scorecard(article: RunResult, big: RunResult, gil: dict[str, RunResult],
-                        predict_fit: RunResult) -> claims.Scorecard:
-    """C1–C6: C1 from the article's run, C2, C3, C6 from the compute-heavy run, C4, C5 their own."""
+                        predict_fit: RunResult, keep_as: str | None = None) -> claims.Scorecard:
+    """C1–C6: C1 from the article's run, C2, C3, C6 from the compute-heavy run, C4, C5 their own.
+
+    ``keep_as`` (e.g. "notebook 01") also keeps them as this machine's evidence for the scorecard
+    (:mod:`fitscope.evidence`), which then does not measure them again.
+    """
     first = {v.claim_id: v for v in generator_fit_verdicts(article)}
     heavy = {v.claim_id: v for v in generator_fit_verdicts(big)}
-    return claims.Scorecard([first["C1"], heavy["C2"], heavy["C3"], c4_verdict(gil),
+    card = claims.Scorecard([first["C1"], heavy["C2"], heavy["C3"], c4_verdict(gil),
                              c5_verdict(predict_fit), heavy["C6"]])
+    return evidence.keep("generator", card, keep_as) if keep_as else card
