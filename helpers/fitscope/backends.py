@@ -283,8 +283,7 @@ def overlap(measured: dict[str, BackendRuns], variant: str = "waiting") -> Compa
         b, t = r.bounds, r.throughput.elapsed_s
         if b is None:
             continue
-        where = ("near the overlapped bound" if t <= 1.15 * b.overlapped_s else
-                 "near the one-after-the-other sum" if t >= 0.85 * b.sequential_s else "between the bounds")
+        where = claims.position(t, b.sequential_s, b.overlapped_s)
         parts.append(f"{label} {t:.2f} s ({where}: {b.overlapped_s:.2f} s overlapped, "
                      f"{b.sequential_s:.2f} s one after the other)")
     return Comparison(runs, reading=f"'{variant}': " + "; ".join(parts) + ".")

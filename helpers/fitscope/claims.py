@@ -21,7 +21,7 @@ from .display import ShowsItself, Table
 
 __all__ = ["HOLDS", "DOES_NOT_HOLD", "DEPENDS", "INCONCLUSIVE", "Claim", "CLAIMS", "Verdict",
            "Scorecard", "PartEvidence", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9",
-           "c10", "c11", "c12", "rejudge", "hypotheses", "speedup", "MIN_GAIN"]
+           "c10", "c11", "c12", "rejudge", "hypotheses", "speedup", "MIN_GAIN", "position"]
 
 HOLDS = "HOLDS"
 DOES_NOT_HOLD = "DOES NOT HOLD"
@@ -381,18 +381,36 @@ def speedup(before_per_s: float, after_per_s: float) -> str:
     return head + f"little or no gain, under the x{MIN_GAIN:g} a real gain needs."
 
 
-def _starves(part: dict[str, Any], budget: float, step_ms: float, tolerance: float = 0.15) -> str:
+NEAR_OVERLAPPED = "near the overlapped bound"
+NEAR_SEQUENTIAL = "near the one-after-the-other sum"
+BETWEEN = "between the bounds"
+TOO_CLOSE = "the bounds too close to tell apart"
+
+
+def position(measured_s: float, sequential_s: float, overlapped_s: float, tolerance: float = 0.15) -> str:
+    """Where a measured time sits against its two bounds, by C12's 15% bands.
+
+    Example:
+        >>> position(1.05, sequential_s=2.0, overlapped_s=1.0)
+        'near the overlapped bound'
+        >>> position(1.2, sequential_s=1.3, overlapped_s=1.2)
+        'the bounds too close to tell apart'
+    """
+    if sequential_s * (1 - tolerance) <= overlapped_s * (1 + tolerance):
+        return TOO_CLOSE  # the two bands meet: overlap and none cannot be told apart
+    if measured_s >= sequential_s * (1 - tolerance):
+        return NEAR_SEQUENTIAL
+    if measured_s <= overlapped_s * (1 + tolerance):
+        return NEAR_OVERLAPPED
+    return BETWEEN
+
+
+def _starves(part: dict[str, Any], budget: float, step_ms: float) -> str:
     """C12's rule for one kind of data work: measured time against the two bounds."""
-    measured, sequential, overlapped = part["measured_s"], part["sequential_s"], part["overlapped_s"]
     if step_ms < MIN_STEP_MS or (part["pure_python"] and budget < 2):
         return INCONCLUSIVE
-    if sequential * (1 - tolerance) <= overlapped * (1 + tolerance):
-        return INCONCLUSIVE  # the bounds' 15% bands meet: overlap and none cannot be told apart
-    if measured >= sequential * (1 - tolerance):
-        return HOLDS
-    if measured <= overlapped * (1 + tolerance):
-        return DOES_NOT_HOLD
-    return DEPENDS
+    where = position(part["measured_s"], part["sequential_s"], part["overlapped_s"])
+    return {TOO_CLOSE: INCONCLUSIVE, NEAR_SEQUENTIAL: HOLDS, NEAR_OVERLAPPED: DOES_NOT_HOLD}.get(where, DEPENDS)
 
 
 def c12(backend: str, parts: Sequence[dict[str, Any]], budget: float, step_ms: float) -> Verdict:
