@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import pytest
@@ -40,6 +41,16 @@ def test_on_tensorflow_no_next_after_the_peek_runs_on_the_main_thread(measured):
         assert f["total_after_peek"] >= SMALL.steps - f["peeked"], name
         assert f["main_after_peek"] == 0 and f["peeked_on_main"] == f["peeked"], name
     assert backends.c1_verdict(tf).verdict == claims.DOES_NOT_HOLD
+
+
+def test_must_hold_checks_each_backend_and_names_a_miss(measured):
+    assert str(backends.must_hold(measured)) == "All 2 checks held."
+    jax = measured["jax"]
+    waiting = jax.runs["waiting"]
+    moved = dataclasses.replace(waiting, facts={**waiting.facts, "next_calls_on_main": 0})
+    broken = dataclasses.replace(jax, runs={**jax.runs, "waiting": moved})
+    with pytest.raises(AssertionError, match="JAX: every next\\(\\) call ran on the main thread"):
+        backends.must_hold({"jax": broken})
 
 
 def test_pydataset_threads_call_getitem_off_the_main_thread_on_every_backend(measured):

@@ -32,13 +32,14 @@ from . import claims, evidence
 from .display import ShowsItself, Stack, Table
 from .environment import quick_mode
 from .errors import FitscopeInputError, check_choice, check_int, check_positive
+from .invariants import Checks
 from .result import Comparison, RunResult
 from .sandbox import Progress, run_python
 from .tracing import Tracer
 from .workers.backend_fit import VARIANTS
 
 __all__ = ["BACKENDS", "LABELS", "VARIANTS", "BackendNotInstalled", "BackendParams", "BackendRuns",
-           "is_installed", "check_backend", "not_installed_sentence", "installed_line", "measure",
+           "is_installed", "check_backend", "must_hold", "not_installed_sentence", "installed_line", "measure",
            "measure_or_say", "by_backend",
            "c1_verdict", "c12_verdict", "verdicts", "overlap", "timelines", "threads_table",
            "backend_panel"]
@@ -138,6 +139,11 @@ class BackendRuns(ShowsItself):
     @property
     def label(self) -> str:
         return LABELS[self.backend]
+
+    @property
+    def step_ms(self) -> float:
+        """The measured training step of the first variant run, in milliseconds."""
+        return next(iter(self.runs.values())).facts["step_ms"]
 
     def table(self) -> Table:
         rows = []
@@ -255,8 +261,7 @@ def c12_verdict(runs: BackendRuns) -> claims.Verdict:
             continue
         parts.append(dict(name=name, measured_s=r.throughput.elapsed_s, sequential_s=r.bounds.sequential_s,
                           overlapped_s=r.bounds.overlapped_s, pure_python=r.params["kind"] == "python"))
-    step_ms = next(iter(runs.runs.values())).facts["step_ms"]
-    return claims.c12(runs.label, parts, _budget(runs), step_ms)
+    return claims.c12(runs.label, parts, _budget(runs), runs.step_ms)
 
 
 def verdicts(measured: dict[str, BackendRuns], keep_as: str | None = None) -> claims.Scorecard:
@@ -287,6 +292,21 @@ def overlap(measured: dict[str, BackendRuns], variant: str = "waiting") -> Compa
         parts.append(f"{label} {t:.2f} s ({where}: {b.overlapped_s:.2f} s overlapped, "
                      f"{b.sequential_s:.2f} s one after the other)")
     return Comparison(runs, reading=f"'{variant}': " + "; ".join(parts) + ".")
+
+
+def must_hold(measured: dict[str, BackendRuns]) -> Checks:
+    """What holds on any machine with the plain generator: on TensorFlow, no next() on the main thread
+    after Keras's peek; on JAX and PyTorch, every next() on it. A miss raises AssertionError."""
+    checks = []
+    for runs in measured.values():
+        f = runs.runs["waiting"].facts
+        if runs.backend == "tensorflow":
+            checks.append(("TensorFlow: after the peek, no next() call ran on the main thread",
+                           f["main_after_peek"] == 0))
+        else:
+            checks.append((f"{runs.label}: every next() call ran on the main thread",
+                           f["next_calls_on_main"] == f["next_calls_total"]))
+    return Checks(checks)
 
 
 def threads_table(measured: dict[str, BackendRuns]) -> Table:
