@@ -9,6 +9,7 @@ every figure as its own PNG file next to the pages.
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 import shutil
@@ -39,6 +40,21 @@ def _nav(pages: list[tuple[str, str]], i: int) -> str:
             + " · ".join(links) + "</nav>")
 
 
+def _figures_to_files(body: str, out: Path, files: str) -> str:
+    """Write each PNG a result embedded in its HTML output (``data:`` URI) as a file next to the page."""
+    count = 0
+
+    def to_file(match: re.Match[str]) -> str:
+        nonlocal count
+        count += 1
+        name = f"{files}/figure_{count}.png"
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(base64.b64decode(match.group(1)))
+        return f'src="{name}"'
+
+    return re.sub(r'src="data:image/png;base64,([A-Za-z0-9+/=\s]+)"', to_file, body)
+
+
 def build(src: Path, out: Path, names: list[str]) -> list[Path]:
     """Write the site; returns the pages written (index first)."""
     if out.exists():
@@ -57,6 +73,7 @@ def build(src: Path, out: Path, names: list[str]) -> list[Path]:
             target = out / filename
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
+        body = _figures_to_files(body, out, files)
         tag = re.search(r"<body[^>]*>", body)
         body = body[:tag.end()] + _nav(pages, i) + body[tag.end():]
         (out / page).write_text(body, encoding="utf-8")
