@@ -12,7 +12,7 @@ Example:
     >>> t is None or t.throttled_periods <= t.periods
     True
     >>> use = pool_use(seconds=0.3, size=128)       # doctest: +SKIP
-    >>> print(use.describe())                        # doctest: +SKIP
+    >>> str(use)                                     # doctest: +SKIP
     TensorFlow ran the matmuls on 2 threads (it sees 2 cores); B = 1 CPU (cgroup v1 CPU quota) ...
 """
 
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .budget import CpuBudget, cpu_budget
+from .display import ShowsItself, Table
 from .sampling import thread_cpu_ns, thread_ids
 
 __all__ = ["Throttling", "PoolUse", "cpu_stat_path", "throttling", "pool_use"]
@@ -87,7 +88,7 @@ def throttling(path: Path | None = None) -> Throttling | None:
 
 
 @dataclass(frozen=True)
-class PoolUse:
+class PoolUse(ShowsItself):
     """One measurement of TensorFlow's thread pools against this container's CPU budget."""
 
     visible_cores: int
@@ -102,8 +103,15 @@ class PoolUse:
         """CPU seconds per wall second the process got while TensorFlow computed."""
         return self.cpu_s / self.wall_s if self.wall_s else 0.0
 
-    def _repr_markdown_(self) -> str:  # a notebook cell ending in pool_use() shows the sentences
-        return self.describe()
+    def table(self) -> Table:
+        t = self.throttled
+        rows = [("cores this process sees", self.visible_cores), ("CPU budget B", self.budget.describe()),
+                ("threads that did the matmuls", self.busy_threads),
+                ("CPU-seconds per second it got", round(self.cpus_used, 2)),
+                ("quota periods throttled",
+                 f"{t.throttled_periods} of {t.periods}" if t and t.periods else "none")]
+        return Table(("measured", "value"), rows, title="TensorFlow's thread pools against the CPU budget",
+                     reading=self.describe())
 
     def describe(self) -> str:
         """One or two sentences, true on any machine: what ran where, and what the limit did."""
