@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNNER = ROOT / "tests" / "notebook_runner.py"
 OUT = ROOT / "artefacts" / "notebook_times.json"
 CELL_GOAL_S = 15.0
+RUN_LIMIT_S = 1800.0
 NOTEBOOK_GOAL_S = {("default", "all"): 120.0, ("default", "one"): 180.0,
                    ("quick", "all"): 60.0, ("quick", "one"): 60.0}
 CPU_PREFIX = {"all": [], "one": ["taskset", "-c", "0"]}
@@ -83,15 +85,25 @@ def time_notebook(name: str, mode: str, cpus: str) -> Timing:
     env = {**os.environ, "FITSCOPE_QUICK": "1" if mode == "quick" else "0"}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / name
-        run = subprocess.run([*CPU_PREFIX[cpus], sys.executable, str(RUNNER), str(ROOT / "notebooks" / name),
-                              str(out), tmp], env=env, capture_output=True, text=True, timeout=3600)
+        # Its own session, so a run past the limit goes with its kernel and every process under it.
+        run = subprocess.Popen([*CPU_PREFIX[cpus], sys.executable, str(RUNNER), str(ROOT / "notebooks" / name),
+                                str(out), tmp], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+        try:
+            returncode = run.wait(timeout=RUN_LIMIT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+            return Timing(name, mode, cpus, RUN_LIMIT_S, 0.0, "(stopped at the time limit)", 0, False)
+        if not out.exists():
+            return Timing(name, mode, cpus, 0.0, 0.0, "(the runner wrote no notebook)", 0, False)
         nb = nbformat.read(out, as_version=4)
     cells = [(cell_seconds(c), c.source.splitlines()[0] if c.source else "")
              for c in nb.cells[:-1] if c.cell_type == "code"]  # the runner's own KERNEL line is last
     timed = [(s, src) for s, src in cells if s is not None]
     slowest_s, slowest_src = max(timed, default=(0.0, ""))
     return Timing(name, mode, cpus, nb.metadata.get("fitscope_run_s", 0.0), slowest_s, slowest_src[:60],
-                  sum(s > CELL_GOAL_S for s, _ in timed), run.returncode == 0)
+                  sum(s > CELL_GOAL_S for s, _ in timed), returncode == 0)
 
 
 def table(rows: list[Timing]) -> str:
