@@ -17,11 +17,11 @@ import json
 import statistics
 from pathlib import Path
 
-from fitscope import backends
-from fitscope.sandbox import run_python
+from fitscope.isolation.sandbox import run_python
+from fitscope.lessons import backends
 
 REPEATS = 3
-PEAK_RSS = ("{statement}\nimport resource\nfrom fitscope.sandbox import report\n"
+PEAK_RSS = ("{statement}\nimport resource\nfrom fitscope.isolation.sandbox import report\n"
             "report(peak_rss_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
 IMPORTS = {"import jax": ("import jax", {}),
            "KERAS_BACKEND=jax import keras": ("import keras", {"KERAS_BACKEND": "jax"}),
@@ -39,16 +39,22 @@ def main() -> None:
     order = [b for b in ("jax", "tensorflow", "torch") if backends.is_installed(b)]
     results: dict[str, object] = {"experiment": {}, "imports": {}}
     for backend in order:
-        runs = [backends.measure(backend, small, variants=("waiting",), say=None) for _ in range(REPEATS)]
+        runs = [
+            backends.measure(backend, small, variants=("waiting",), say=None)
+            for _ in range(REPEATS)
+        ]
         row = {"ready_s": statistics.median(r.startup_s for r in runs),
                "import_keras_s": statistics.median(r.import_s for r in runs),
                "run_wall_s": statistics.median(r.wall_s for r in runs),
                "peak_memory_mib": statistics.median(r.peak_memory_bytes for r in runs) / 2**20,
                "device": runs[0].device, "version": runs[0].version}
         results["experiment"][backends.LABELS[backend]] = row
-        print(f"{backends.LABELS[backend]:10s} {row['version']:8s} ready in {row['ready_s']:.1f} s "
-              f"(import keras {row['import_keras_s']:.1f} s); one small variant {row['run_wall_s']:.1f} s "
-              f"in all; peak {row['peak_memory_mib']:.0f} MiB (median of {REPEATS}, {row['device']})")
+        print(
+            f"{backends.LABELS[backend]:10s} {row['version']:8s} ready in {row['ready_s']:.1f} s "
+            f"(import keras {row['import_keras_s']:.1f} s); one small variant "
+            f"{row['run_wall_s']:.1f} s "
+            f"in all; peak {row['peak_memory_mib']:.0f} MiB (median of {REPEATS}, {row['device']})"
+        )
     for backend in ("jax", "torch"):
         if not backends.is_installed(backend):
             print(backends.not_installed_sentence(backend))

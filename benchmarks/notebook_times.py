@@ -86,35 +86,63 @@ def time_notebook(name: str, mode: str, cpus: str) -> Timing:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / name
         # Its own session, so a run past the limit goes with its kernel and every process under it.
-        run = subprocess.Popen([*CPU_PREFIX[cpus], sys.executable, str(RUNNER), str(ROOT / "notebooks" / name),
-                                str(out), tmp], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+        run = subprocess.Popen(
+            [
+                *CPU_PREFIX[cpus],
+                sys.executable,
+                str(RUNNER),
+                str(ROOT / "notebooks" / name),
+                str(out),
+                tmp,
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         try:
             returncode = run.wait(timeout=RUN_LIMIT_S)
         except subprocess.TimeoutExpired:
             os.killpg(run.pid, signal.SIGKILL)
             run.wait()
-            return Timing(name, mode, cpus, RUN_LIMIT_S, 0.0, "(stopped at the time limit)", 0, False)
+            return Timing(
+                name, mode, cpus, RUN_LIMIT_S, 0.0, "(stopped at the time limit)", 0, False
+            )
         if not out.exists():
             return Timing(name, mode, cpus, 0.0, 0.0, "(the runner wrote no notebook)", 0, False)
         nb = nbformat.read(out, as_version=4)
-    cells = [(cell_seconds(c), c.source.splitlines()[0] if c.source else "")
-             for c in nb.cells[:-1] if c.cell_type == "code"]  # the runner's own KERNEL line is last
+    cells = [
+        (cell_seconds(c), c.source.splitlines()[0] if c.source else "")
+        for c in nb.cells[:-1]
+        if c.cell_type == "code"
+    ]  # the runner's own KERNEL line is last
     timed = [(s, src) for s, src in cells if s is not None]
     slowest_s, slowest_src = max(timed, default=(0.0, ""))
-    return Timing(name, mode, cpus, nb.metadata.get("fitscope_run_s", 0.0), slowest_s, slowest_src[:60],
-                  sum(s > CELL_GOAL_S for s, _ in timed), returncode == 0)
+    return Timing(
+        name,
+        mode,
+        cpus,
+        nb.metadata.get("fitscope_run_s", 0.0),
+        slowest_s,
+        slowest_src[:60],
+        sum(s > CELL_GOAL_S for s, _ in timed),
+        returncode == 0,
+    )
 
 
 def table(rows: list[Timing]) -> str:
     """The timing table, goals beside the figures."""
-    head = (f"{'notebook':<34}{'mode':<9}{'CPUs':<6}{'total s':>9}{'goal':>7}  {'slowest cell s':>14}"
-            f"{'> 15 s':>8}  met  slowest cell")
+    head = (
+        f"{'notebook':<34}{'mode':<9}{'CPUs':<6}{'total s':>9}{'goal':>7}  {'slowest cell s':>14}"
+        f"{'> 15 s':>8}  met  slowest cell"
+    )
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r.notebook:<34}{r.mode:<9}{r.cpus:<6}{r.total_s:>9.1f}{r.notebook_goal_s:>7.0f}  "
-                     f"{r.slowest_cell_s:>14.1f}{r.cells_over_goal:>8}  {'yes' if r.met else 'NO ':<4} "
-                     f"{r.slowest_cell}{'' if r.ok else '  (the run failed)'}")
+        lines.append(
+            f"{r.notebook:<34}{r.mode:<9}{r.cpus:<6}{r.total_s:>9.1f}{r.notebook_goal_s:>7.0f}  "
+            f"{r.slowest_cell_s:>14.1f}{r.cells_over_goal:>8}  {'yes' if r.met else 'NO ':<4} "
+            f"{r.slowest_cell}{'' if r.ok else '  (the run failed)'}"
+        )
     return "\n".join(lines)
 
 
@@ -133,7 +161,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(table(rows[-1:]).splitlines()[-1], flush=True)
     print("\n" + table(rows))
     OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text(json.dumps([{**asdict(r), "goal_s": r.notebook_goal_s, "met": r.met} for r in rows], indent=2))
+    OUT.write_text(
+        json.dumps(
+            [{**asdict(r), "goal_s": r.notebook_goal_s, "met": r.met} for r in rows], indent=2
+        )
+    )
     print(f"\nwritten to {OUT}")
     return 0
 

@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 
 import ipywidgets as w
-from fitscope.generator_fit import GeneratorFitParams, generator_fit
-from fitscope.live import LiveThroughput
-from fitscope.sampling import Sampler
-from fitscope.tracing import Tracer
+from fitscope.experiments.generator_fit import GeneratorFitParams, generator_fit
+from fitscope.instrument.sampling import Sampler
+from fitscope.instrument.tracing import Tracer
+from fitscope.show.live import LiveThroughput
 
 N = 100_000
 REPEATS = 5
@@ -97,8 +97,11 @@ def bench_sampler(seconds: float = 5.0, threads: int = 50) -> dict[str, float]:
         wall = (s.samples.t_ns[-1] - s.samples.t_ns[0]) / 1e9
         shares.append(own / wall)
     stop.set()
-    return {"threads sampled": len(s.samples.cpu_ns), "samples per second": len(s.samples.t_ns) / wall,
-            "sampler CPU, % of one core": 100 * statistics.median(shares)}
+    return {
+        "threads sampled": len(s.samples.cpu_ns),
+        "samples per second": len(s.samples.t_ns) / wall,
+        "sampler CPU, % of one core": 100 * statistics.median(shares),
+    }
 
 
 def bench_panel(steps: int, ms_per_batch: float) -> dict[str, float]:
@@ -113,10 +116,15 @@ def bench_panel(steps: int, ms_per_batch: float) -> dict[str, float]:
         shares.append(live.draw_s / wall)
         frames.append(live.frames)
         walls.append(wall)
-    return {"run wall time (s)": statistics.median(walls), "frames per run": statistics.median(frames),
-            "ms per frame": 1e3 * statistics.median(shares) * statistics.median(walls)
-            / statistics.median(frames),
-            "drawing, % of the main thread's wall time": 100 * statistics.median(shares)}
+    return {
+        "run wall time (s)": statistics.median(walls),
+        "frames per run": statistics.median(frames),
+        "ms per frame": 1e3
+        * statistics.median(shares)
+        * statistics.median(walls)
+        / statistics.median(frames),
+        "drawing, % of the main thread's wall time": 100 * statistics.median(shares),
+    }
 
 
 def main() -> None:

@@ -41,7 +41,8 @@ def _nav(pages: list[tuple[str, str]], i: int) -> str:
 
 
 def _figures_to_files(body: str, out: Path, files: str) -> str:
-    """Write each PNG a result embedded in its HTML output (``data:`` URI) as a file next to the page."""
+    """Write each PNG a result embedded in its HTML output (``data:`` URI) as a file next to the
+    page."""
     count = 0
 
     def to_file(match: re.Match[str]) -> str:
@@ -81,12 +82,15 @@ def build(src: Path, out: Path, names: list[str]) -> list[Path]:
     items = "".join(f'<li><a href="{p}">{html.escape(t)}</a> <small>({n})</small></li>'
                     for (p, t), (n, _) in zip(pages, notebooks))
     index = out / "index.html"
-    index.write_text("<!doctype html><html><head><meta charset='utf-8'><title>fitscope notebooks</title>"
-                     "</head><body style='font-family:sans-serif;max-width:50em;margin:2em auto'>"
-                     "<h1>fitscope notebooks</h1><p>What really runs on which thread when Keras trains "
-                     "a model, measured. These pages were rendered from a test run in quick mode on "
-                     "the machine that built them; run the notebooks to measure your own.</p>"
-                     f"<ol>{items}</ol></body></html>", encoding="utf-8")
+    index.write_text(
+        "<!doctype html><html><head><meta charset='utf-8'><title>fitscope notebooks</title>"
+        "</head><body style='font-family:sans-serif;max-width:50em;margin:2em auto'>"
+        "<h1>fitscope notebooks</h1><p>What really runs on which thread when Keras trains "
+        "a model, measured. These pages were rendered from a test run in quick mode on "
+        "the machine that built them; run the notebooks to measure your own.</p>"
+        f"<ol>{items}</ol></body></html>",
+        encoding="utf-8",
+    )
     return [index, *written]
 
 

@@ -14,7 +14,7 @@ import os
 import time
 from pathlib import Path
 
-from fitscope.container import throttling
+from fitscope.instrument.container import throttling
 
 ROOT = Path("/sys/fs/cgroup")
 PERIOD_US = 100_000
@@ -37,7 +37,8 @@ def _own_groups() -> dict[str, str]:
 
 
 class ContainerLimits:
-    """A cgroup limiting CPU to ``cpus`` (quota) and memory to ``memory_bytes``; a context manager."""
+    """A cgroup limiting CPU to ``cpus`` (quota) and memory to ``memory_bytes``; a context
+    manager."""
 
     def __init__(self, cpus: float = 1.0, memory_bytes: int = 2 * 2**30) -> None:
         self.cpus, self.memory_bytes = cpus, memory_bytes
@@ -50,7 +51,9 @@ class ContainerLimits:
             self._make()
         except OSError as e:
             self._remove()
-            raise CgroupUnavailable(f"cannot make a cgroup here ({e.strerror or e}: {e.filename})") from e
+            raise CgroupUnavailable(
+                f"cannot make a cgroup here ({e.strerror or e}: {e.filename})"
+            ) from e
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -100,7 +103,9 @@ class ContainerLimits:
 
     def stats(self) -> dict[str, float | int | None]:
         """Throttling, peak memory (cgroup-charged, page cache included) and OOM kills so far."""
-        cpu = throttling(self.dirs[0] / "cpu.stat")  # v1: the cpu group comes first; v2: the one group
+        cpu = throttling(
+            self.dirs[0] / "cpu.stat"
+        )  # v1: the cpu group comes first; v2: the one group
         if self.version == 1:
             peak = self._read("memory.max_usage_in_bytes").strip()
             events = self._read("memory.oom_control")
@@ -108,13 +113,17 @@ class ContainerLimits:
             peak = self._read("memory.peak").strip()
             events = self._read("memory.events")
         ev = dict(line.split() for line in events.splitlines() if len(line.split()) == 2)
-        return {"periods": cpu.periods if cpu else 0, "throttled_periods": cpu.throttled_periods if cpu else 0,
-                "throttled_s": round(cpu.throttled_s, 2) if cpu else 0.0,
-                "peak_memory_bytes": int(peak) if peak else None,
-                "oom_kills": int(ev["oom_kill"]) if "oom_kill" in ev else None}
+        return {
+            "periods": cpu.periods if cpu else 0,
+            "throttled_periods": cpu.throttled_periods if cpu else 0,
+            "throttled_s": round(cpu.throttled_s, 2) if cpu else 0.0,
+            "peak_memory_bytes": int(peak) if peak else None,
+            "oom_kills": int(ev["oom_kill"]) if "oom_kill" in ev else None,
+        }
 
     def _remove(self) -> None:
-        """Remove the groups; any process still inside is killed first (the test reports survivors)."""
+        """Remove the groups; any process still inside is killed first (the test reports
+        survivors)."""
         for d in reversed(self.dirs):
             deadline = time.monotonic() + 5
             while d.exists():

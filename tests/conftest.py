@@ -15,8 +15,14 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 # The collection, in reading order. A notebook missing from disk, or on disk but not listed, fails.
-COLLECTION = ["00_start_here.ipynb", "01_generator_with_fit.ipynb", "01b_which_backend.ipynb",
-              "02_multiprocessing_trainer.ipynb", "03_tfdata_prefetch.ipynb", "04_beyond_one_process.ipynb"]
+COLLECTION = [
+    "00_start_here.ipynb",
+    "01_generator_with_fit.ipynb",
+    "01b_which_backend.ipynb",
+    "02_multiprocessing_trainer.ipynb",
+    "03_tfdata_prefetch.ipynb",
+    "04_beyond_one_process.ipynb",
+]
 
 
 @pytest.fixture(scope="session")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fitscope.budget import Bounds, CpuBudget
-from fitscope.result import ProcessOutcome, RunResult
-from fitscope.sampling import CpuSamples
-from fitscope.threads import MAIN, TF_CREATED, TF_DATA
-from fitscope.throughput import throughput_from_ends
-from fitscope.tracing import Span
+from fitscope.instrument.bounds import Bounds
+from fitscope.instrument.budget import CpuBudget
+from fitscope.instrument.result import ProcessOutcome, RunResult
+from fitscope.instrument.sampling import CpuSamples
+from fitscope.instrument.threads import MAIN, TF_CREATED, TF_DATA
+from fitscope.instrument.throughput import throughput_from_ends
+from fitscope.instrument.tracing import Span
 
 MS = 1_000_000
 
@@ -15,13 +16,29 @@ MS = 1_000_000
 def made_up_result() -> RunResult:
     spans = [Span("epoch 1", "epoch", 0, 0, 100, "MainThread", "python")]
     for i in range(10):
-        spans.append(Span(f"step {i}", "train", i * 10 * MS, (i * 10 + 8) * MS, 100, "MainThread", "python"))
-        spans.append(Span("next()", "generator", (i * 10 + 2) * MS, (i * 10 + 5) * MS, 200, "Dummy-1", "python"))
+        spans.append(
+            Span(f"step {i}", "train", i * 10 * MS, (i * 10 + 8) * MS, 100, "MainThread", "python")
+        )
+        spans.append(
+            Span(
+                "next()",
+                "generator",
+                (i * 10 + 2) * MS,
+                (i * 10 + 5) * MS,
+                200,
+                "Dummy-1",
+                "python",
+            )
+        )
     spans.append(Span("frame 1", "ui", 40 * MS, 41 * MS, 100, "MainThread", "python"))
     spans.append(Span("map", "tf.data", 5 * MS, 6 * MS, None))
     cpu = CpuSamples(sampler_tid=999)
     for k in range(11):
-        cpu.add(k * 10 * MS, {100: k * 2 * MS, 200: k * 1 * MS, 300: k * 6 * MS, 999: k * MS}, 400 * 2**20)
+        cpu.add(
+            k * 10 * MS,
+            {100: k * 2 * MS, 200: k * 1 * MS, 300: k * 6 * MS, 999: k * MS},
+            400 * 2**20,
+        )
     ends = [s.end_ns for s in spans if s.category == "train"]
     return RunResult(
         name="made up", params={"steps": 10}, spans=spans, cpu=cpu,

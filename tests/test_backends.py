@@ -7,9 +7,11 @@ import os
 
 import pytest
 from conftest import child_pids, shm_semaphores
-from fitscope import backends, claims, plots
-from fitscope.errors import FitscopeInputError
-from fitscope.result import RunResult, load_folder
+from fitscope import verdicts
+from fitscope.instrument.errors import FitscopeInputError
+from fitscope.instrument.result import RunResult, load_folder
+from fitscope.lessons import backends
+from fitscope.show import charts as plots
 
 SMALL = backends.BackendParams(steps=8, width=256, batch_size=128)
 ENOUGH_S = 120.0  # a time budget no run of SMALL reaches, so every step is trained
@@ -18,7 +20,10 @@ ENOUGH_S = 120.0  # a time budget no run of SMALL reaches, so every step is trai
 @pytest.fixture(scope="module")
 def measured():
     kids, sems = child_pids(), shm_semaphores()
-    runs = {b: backends.measure(b, SMALL, say=None, time_budget_s=ENOUGH_S) for b in ("tensorflow", "jax")}
+    runs = {
+        b: backends.measure(b, SMALL, say=None, time_budget_s=ENOUGH_S)
+        for b in ("tensorflow", "jax")
+    }
     assert child_pids() - kids == set(), "a backend experiment left a process behind"
     assert shm_semaphores() - sems == set(), "a backend experiment left a semaphore behind"
     return runs
@@ -28,9 +33,12 @@ def test_on_jax_every_next_runs_on_the_main_thread(measured):
     jax = measured["jax"]
     for name in ("waiting", "pure Python", "waiting + loss read"):
         f = jax.runs[name].facts
-        assert f["next_calls_total"] >= SMALL.steps and f["next_calls_on_main"] == f["next_calls_total"], name
+        assert (
+            f["next_calls_total"] >= SMALL.steps
+            and f["next_calls_on_main"] == f["next_calls_total"]
+        ), name
         assert f["next_threads"] == 1
-    assert backends.c1_verdict(jax).verdict == claims.HOLDS
+    assert backends.c1_verdict(jax).verdict == verdicts.HOLDS
     assert backends.c1_verdict(jax).because.startswith("on the JAX backend")
 
 
@@ -40,7 +48,7 @@ def test_on_tensorflow_no_next_after_the_peek_runs_on_the_main_thread(measured):
         f = tf.runs[name].facts
         assert f["total_after_peek"] >= SMALL.steps - f["peeked"], name
         assert f["main_after_peek"] == 0 and f["peeked_on_main"] == f["peeked"], name
-    assert backends.c1_verdict(tf).verdict == claims.DOES_NOT_HOLD
+    assert backends.c1_verdict(tf).verdict == verdicts.DOES_NOT_HOLD
 
 
 def test_must_hold_checks_each_backend_and_names_a_miss(measured):
@@ -64,8 +72,13 @@ def test_callbacks_begin_on_the_main_thread_and_every_step_is_traced(measured):
     for runs in measured.values():
         for name, r in runs.runs.items():
             f = r.facts
-            assert f["steps"] == SMALL.steps and f["callbacks_total"] == 2 * SMALL.steps, (runs.backend, name)
-            assert f["callbacks_on_main"] >= SMALL.steps  # every begin callback; ends may run in a pool
+            assert f["steps"] == SMALL.steps and f["callbacks_total"] == 2 * SMALL.steps, (
+                runs.backend,
+                name,
+            )
+            assert (
+                f["callbacks_on_main"] >= SMALL.steps
+            )  # every begin callback; ends may run in a pool
     # a callback Keras cannot run asynchronously keeps every callback on the main thread
     assert measured["jax"].runs["waiting + loss read"].facts["callbacks_on_main"] == 2 * SMALL.steps
 
@@ -91,12 +104,15 @@ def test_results_record_backend_and_device_and_work_with_plots_and_json(measured
 def test_overlap_verdicts_follow_the_measured_bounds(measured):
     for runs in measured.values():
         v = backends.c12_verdict(runs)
-        assert claims.rejudge(v) == v
+        assert verdicts.rejudge(v) == v
         for part in v.evidence["parts"]:
             r = runs.runs[part["name"]]
             assert part["measured_s"] == r.throughput.elapsed_s
-            assert (part["sequential_s"], part["overlapped_s"]) == (r.bounds.sequential_s, r.bounds.overlapped_s)
-        scorecard = backends.verdicts(measured)
+            assert (part["sequential_s"], part["overlapped_s"]) == (
+                r.bounds.sequential_s,
+                r.bounds.overlapped_s,
+            )
+        scorecard = backends.backend_verdicts(measured)
         assert [v.claim_id for v in scorecard] == ["C1", "C12"] * len(measured)
 
 
@@ -104,12 +120,14 @@ def test_pure_python_overlap_is_inconclusive_on_one_cpu():
     before = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {min(before)})  # the sandboxed child inherits B = 1
     try:
-        runs = backends.measure("jax", SMALL, variants=("pure Python",), say=None, time_budget_s=ENOUGH_S)
+        runs = backends.measure(
+            "jax", SMALL, variants=("pure Python",), say=None, time_budget_s=ENOUGH_S
+        )
     finally:
         os.sched_setaffinity(0, before)
     v = backends.c12_verdict(runs)
     assert runs.runs["pure Python"].budget.cpus == 1
-    assert v.verdict == claims.INCONCLUSIVE and "B = 1" in v.because
+    assert v.verdict == verdicts.INCONCLUSIVE and "B = 1" in v.because
 
 
 def test_bad_backend_names_are_one_sentence():

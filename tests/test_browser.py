@@ -140,7 +140,8 @@ SHOTS = ARTEFACTS / "screens"
 WATCH_FRAMES = """() => {
     window.__frames = new Set();
     const seen = (node) => {
-        if (node.tagName === 'IMG' && node.src.startsWith('data:image/png') && node.closest('.widget-output'))
+        if (node.tagName === 'IMG' && node.src.startsWith('data:image/png') &&
+        node.closest('.widget-output'))
             window.__frames.add(node.src);
         if (node.querySelectorAll) node.querySelectorAll('.widget-output img').forEach(seen);
     };
@@ -164,7 +165,8 @@ WATCH_RUNNING = """() => {
     const b = [...document.querySelectorAll('.widget-button')]
         .filter(x => x.textContent.includes('Run')).pop();
     new MutationObserver(() => {
-        const status = [...b.parentElement.children].filter(x => !x.classList.contains('widget-button'))
+        const status = [...b.parentElement.children].filter(x =>
+        !x.classList.contains('widget-button'))
             .map(x => x.textContent).join(' ').trim();
         if (status.startsWith('Running')) window.__runs += 1;
     }).observe(b.parentElement, {childList: true, subtree: true, characterData: true});
@@ -180,7 +182,8 @@ def _frames_counted(page) -> int:
 
 @pytest.mark.parametrize("name", COLLECTION)
 def test_run_all_in_jupyterlab(lab, browser, name):
-    """Run All, the real end, no errors, widgets rendered and live; then change a control and Run."""
+    """Run All, the real end, no errors, widgets rendered and live; then change a control and
+    Run."""
     url, token = lab
     ARTEFACTS.mkdir(exist_ok=True)
     stem = Path(name).stem
@@ -217,7 +220,11 @@ def test_run_all_in_jupyterlab(lab, browser, name):
     page.screenshot(path=str(ARTEFACTS / f"{stem}-after-rerun.png"), full_page=True)
     if name in README_SHOTS:  # `make screenshots` copies these into docs/img/ for the README
         SHOTS.mkdir(parents=True, exist_ok=True)
-        live = page.locator(".widget-vbox", has=page.locator("h3")).first.locator(".widget-output").first
+        live = (
+            page.locator(".widget-vbox", has=page.locator("h3"))
+            .first.locator(".widget-output")
+            .first
+        )
         live.scroll_into_view_if_needed()
         live.screenshot(path=str(SHOTS / "throughput.png"))
         figure = page.locator(".jp-CodeCell", has_text=README_SHOTS[name]).locator(

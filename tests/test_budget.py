@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
-from fitscope.budget import bounds, cgroup_quota, cpu_budget, overlapped_bound, sequential_bound
+from fitscope.instrument.bounds import bounds, overlapped_bound, sequential_bound
+from fitscope.instrument.budget import cgroup_quota, cpu_budget
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -30,7 +31,9 @@ def _v1(tmp_path, controller, rel, quota, period=100000):
 
 
 def test_v2_quota_like_binder(tmp_path):
-    proc, fs = _v2(tmp_path, "/user.slice/pod", {"/user.slice/pod": "100000 100000\n", "/": "max 100000\n"})
+    proc, fs = _v2(
+        tmp_path, "/user.slice/pod", {"/user.slice/pod": "100000 100000\n", "/": "max 100000\n"}
+    )
     assert cgroup_quota(proc, fs) == (1.0, 2)
     b = cpu_budget(proc, fs, affinity=16)
     assert b.cpus == 1.0 and b.source == "cgroup v2 CPU quota"

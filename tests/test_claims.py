@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from fitscope import claims
-from fitscope.claims import DEPENDS, DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, PartEvidence
+from fitscope import verdicts
+from fitscope.verdicts.claims import PartEvidence
+from fitscope.verdicts.verdict import DEPENDS, DOES_NOT_HOLD, HOLDS, INCONCLUSIVE
 
 
 @pytest.mark.parametrize("main, total, verdict", [
     (0, 998, DOES_NOT_HOLD), (99, 998, DOES_NOT_HOLD), (900, 1000, HOLDS), (500, 1000, DEPENDS),
     (0, 4, INCONCLUSIVE)])
 def test_c1(main, total, verdict):
-    v = claims.c1(main, total, peeked=2, peeked_on_main=2)
+    v = verdicts.c1(main, total, peeked=2, peeked_on_main=2)
     assert v.verdict == verdict and v.claim_id == "C1" and str(total) in v.because
 
 
@@ -19,45 +20,63 @@ def test_c1(main, total, verdict):
     (0.3, 1.0, 50, DOES_NOT_HOLD), (0.8, 1.0, 50, HOLDS), (0.5, 1.0, 50, INCONCLUSIVE),
     (0.01, 0.02, 50, INCONCLUSIVE), (0.1, 1.0, 2, INCONCLUSIVE)])
 def test_c2(main, proc, samples, verdict):
-    assert claims.c2(main, proc, samples).verdict == verdict
+    assert verdicts.c2(main, proc, samples).verdict == verdict
 
 
 def test_c2_on_a_model_too_small_to_tell():
-    v = claims.c2(0.9, 1.0, 50, 2, step_ms=0.9)
+    v = verdicts.c2(0.9, 1.0, 50, 2, step_ms=0.9)
     assert v.verdict == INCONCLUSIVE and "too small" in v.because
-    assert claims.c2(0.9, 1.0, 50, 2, step_ms=40).verdict == HOLDS
+    assert verdicts.c2(0.9, 1.0, 50, 2, step_ms=40).verdict == HOLDS
 
 
 def test_rejudge_gives_back_every_verdict():
-    made_up = [claims.c1(0, 98, 2, 2, 2), claims.c2(0.1, 1.0, 50, 2, 30), claims.c3(1.0, 2, True, 30, 0.8),
-               claims.c4(PartEvidence("a", 1.0, 2.0, 1.0), PartEvidence("b", 2.0, 2.0, 1.0), 2),
-               claims.c5(1.8, 1.6, 2, 2.0), claims.c6(10, 10, 0, 5), claims.c7([{"method": "fork"}]),
-               claims.c8(["x"]), claims.c9(["a", "a"]), claims.c10(1.5, True, 1.0), claims.c11(1.4, 1.0, 2)]
+    made_up = [
+        verdicts.c1(0, 98, 2, 2, 2),
+        verdicts.c2(0.1, 1.0, 50, 2, 30),
+        verdicts.c3(1.0, 2, True, 30, 0.8),
+        verdicts.c4(PartEvidence("a", 1.0, 2.0, 1.0), PartEvidence("b", 2.0, 2.0, 1.0), 2),
+        verdicts.c5(1.8, 1.6, 2, 2.0),
+        verdicts.c6(10, 10, 0, 5),
+        verdicts.c7([{"method": "fork"}]),
+        verdicts.c8(["x"]),
+        verdicts.c9(["a", "a"]),
+        verdicts.c10(1.5, True, 1.0),
+        verdicts.c11(1.4, 1.0, 2),
+    ]
     for v in made_up:
-        assert claims.rejudge(v) == v
+        assert verdicts.rejudge(v) == v
 
 
-@pytest.mark.parametrize("cores, budget, free, step_ms, verdict", [
-    (1.4, 2, True, 30, DOES_NOT_HOLD), (1.0, 2, True, 30, HOLDS), (1.0, 2, False, 30, INCONCLUSIVE),
-    (1.2, 2, True, 30, INCONCLUSIVE), (1.0, 1, True, 30, INCONCLUSIVE), (2.0, 1.5, True, 30, INCONCLUSIVE),
-    (1.0, 2, True, 1.0, INCONCLUSIVE), (1.6, 16, True, None, DOES_NOT_HOLD)])
+@pytest.mark.parametrize(
+    "cores, budget, free, step_ms, verdict",
+    [
+        (1.4, 2, True, 30, DOES_NOT_HOLD),
+        (1.0, 2, True, 30, HOLDS),
+        (1.0, 2, False, 30, INCONCLUSIVE),
+        (1.2, 2, True, 30, INCONCLUSIVE),
+        (1.0, 1, True, 30, INCONCLUSIVE),
+        (2.0, 1.5, True, 30, INCONCLUSIVE),
+        (1.0, 2, True, 1.0, INCONCLUSIVE),
+        (1.6, 16, True, None, DOES_NOT_HOLD),
+    ],
+)
 def test_c3(cores, budget, free, step_ms, verdict):
-    v = claims.c3(cores, budget, free, step_ms)
+    v = verdicts.c3(cores, budget, free, step_ms)
     assert v.verdict == verdict and f"B = {budget:g}" in v.because
 
 
 @pytest.mark.parametrize("cores, free_cpus, verdict", [
     (0.9, 0.8, INCONCLUSIVE), (0.9, 1.9, HOLDS), (1.4, 0.8, DOES_NOT_HOLD), (0.9, None, HOLDS)])
 def test_c3_on_a_crowded_machine(cores, free_cpus, verdict):
-    v = claims.c3(cores, 2, True, 30, free_cpus=free_cpus)
+    v = verdicts.c3(cores, 2, True, 30, free_cpus=free_cpus)
     assert v.verdict == verdict
     assert ("Other processes left only" in v.because) == (verdict == INCONCLUSIVE)
 
 
 def test_c5_on_a_crowded_machine():
-    assert claims.c5(1.8, 1.0, 2, free_cpus=1.0).verdict == INCONCLUSIVE
-    assert claims.c5(1.8, 1.0, 2, free_cpus=2.0).verdict == HOLDS
-    assert claims.c5(1.8, 1.6, 2, free_cpus=1.0).verdict == DOES_NOT_HOLD
+    assert verdicts.c5(1.8, 1.0, 2, free_cpus=1.0).verdict == INCONCLUSIVE
+    assert verdicts.c5(1.8, 1.0, 2, free_cpus=2.0).verdict == HOLDS
+    assert verdicts.c5(1.8, 1.6, 2, free_cpus=1.0).verdict == DOES_NOT_HOLD
 
 
 def test_c4_parts_and_combination():
@@ -67,73 +86,73 @@ def test_c4_parts_and_combination():
     too_close = PartEvidence("tiny", 1.0, 1.05, 1.0)
     assert overlapped.judge() == HOLDS and sequential.judge() == DOES_NOT_HOLD
     assert between.judge() == INCONCLUSIVE and too_close.judge() == INCONCLUSIVE
-    assert claims.c4(overlapped, sequential, 2).verdict == DEPENDS
-    assert claims.c4(overlapped, overlapped, 2).verdict == HOLDS
-    assert claims.c4(sequential, sequential, 1).verdict == DOES_NOT_HOLD
+    assert verdicts.c4(overlapped, sequential, 2).verdict == DEPENDS
+    assert verdicts.c4(overlapped, overlapped, 2).verdict == HOLDS
+    assert verdicts.c4(sequential, sequential, 1).verdict == DOES_NOT_HOLD
 
 
 @pytest.mark.parametrize("pred, fit, budget, verdict", [
     (1.8, 1.6, 2, DOES_NOT_HOLD), (1.8, 1.0, 2, HOLDS), (1.8, 1.2, 2, INCONCLUSIVE),
     (1.0, 1.0, 1, INCONCLUSIVE)])
 def test_c5(pred, fit, budget, verdict):
-    assert claims.c5(pred, fit, budget).verdict == verdict
+    assert verdicts.c5(pred, fit, budget).verdict == verdict
 
 
 @pytest.mark.parametrize("on_main, total, overlap, steps, verdict", [
     (10, 10, 0, 5, HOLDS), (9, 10, 0, 5, DOES_NOT_HOLD), (10, 10, 1, 5, DOES_NOT_HOLD),
     (0, 0, 0, 0, INCONCLUSIVE)])
 def test_c6(on_main, total, overlap, steps, verdict):
-    assert claims.c6(on_main, total, overlap, steps).verdict == verdict
+    assert verdicts.c6(on_main, total, overlap, steps).verdict == verdict
 
 
 def test_c7():
     bad = {"method": "fork", "useful_updates": 0, "error": "ValueError: shapes"}
     good = {"method": "spawn", "useful_updates": 100}
-    assert claims.c7([bad, good]).verdict == HOLDS
-    assert claims.c7([good]).verdict == DOES_NOT_HOLD
-    assert claims.c7([]).verdict == INCONCLUSIVE
-    assert "ValueError" in claims.c7([bad]).because
+    assert verdicts.c7([bad, good]).verdict == HOLDS
+    assert verdicts.c7([good]).verdict == DOES_NOT_HOLD
+    assert verdicts.c7([]).verdict == INCONCLUSIVE
+    assert "ValueError" in verdicts.c7([bad]).because
 
 
 def test_c8():
-    assert claims.c8(["label shape error", "unbounded queue"]).verdict == DOES_NOT_HOLD
-    assert claims.c8([claims.SYNCHRONISATION]).verdict == HOLDS
-    assert claims.c8([claims.SYNCHRONISATION, "exit hang"]).verdict == DEPENDS
-    assert claims.c8([]).verdict == INCONCLUSIVE
+    assert verdicts.c8(["label shape error", "unbounded queue"]).verdict == DOES_NOT_HOLD
+    assert verdicts.c8([verdicts.SYNCHRONISATION]).verdict == HOLDS
+    assert verdicts.c8([verdicts.SYNCHRONISATION, "exit hang"]).verdict == DEPENDS
+    assert verdicts.c8([]).verdict == INCONCLUSIVE
 
 
 def test_c9():
-    assert claims.c9(["ab12", "ab12"]).verdict == DOES_NOT_HOLD
-    assert claims.c9(["ab12", "cd34"]).verdict == INCONCLUSIVE
-    assert claims.c9(["ab12"]).verdict == INCONCLUSIVE
+    assert verdicts.c9(["ab12", "ab12"]).verdict == DOES_NOT_HOLD
+    assert verdicts.c9(["ab12", "cd34"]).verdict == INCONCLUSIVE
+    assert verdicts.c9(["ab12"]).verdict == INCONCLUSIVE
 
 
 def test_c10():
-    assert claims.c10(1.9, True, 1.0).verdict == DEPENDS
-    assert claims.c10(1.9, True, 1.3).verdict == HOLDS
-    assert claims.c10(1.9, False, 1.0).verdict == DOES_NOT_HOLD
-    assert claims.c10(1.05, True, 1.0).verdict == DOES_NOT_HOLD
+    assert verdicts.c10(1.9, True, 1.0).verdict == DEPENDS
+    assert verdicts.c10(1.9, True, 1.3).verdict == HOLDS
+    assert verdicts.c10(1.9, False, 1.0).verdict == DOES_NOT_HOLD
+    assert verdicts.c10(1.05, True, 1.0).verdict == DOES_NOT_HOLD
 
 
 @pytest.mark.parametrize("gil, cpu, budget, verdict", [
     (1.8, 1.0, 2, DEPENDS), (1.8, 1.5, 2, HOLDS), (1.0, 1.0, 2, DOES_NOT_HOLD),
     (1.2, 1.0, 2, DEPENDS), (1.8, 1.0, 1, INCONCLUSIVE)])
 def test_c11(gil, cpu, budget, verdict):
-    assert claims.c11(gil, cpu, budget).verdict == verdict
+    assert verdicts.c11(gil, cpu, budget).verdict == verdict
 
 
 def test_sentences_quote_the_budget_when_given():
-    assert claims.c1(0, 100, 2, 2, budget=1).because.endswith("with B = 1.")
-    assert "B = 16" in claims.c2(0.1, 1.0, 10, budget=16).because
-    assert "B = 2" in claims.c6(5, 5, 0, 3, budget=2).because
-    assert "thresholds" in claims.c2(0.5, 1.0, 50).because
+    assert verdicts.c1(0, 100, 2, 2, budget=1).because.endswith("with B = 1.")
+    assert "B = 16" in verdicts.c2(0.1, 1.0, 10, budget=16).because
+    assert "B = 2" in verdicts.c6(5, 5, 0, 3, budget=2).because
+    assert "thresholds" in verdicts.c2(0.5, 1.0, 50).because
 
 
 def test_every_claim_has_a_rule_and_a_scorecard_renders():
-    assert set(claims.CLAIMS) == {f"C{i}" for i in range(1, 13)}
-    for cid in claims.CLAIMS:
-        assert callable(getattr(claims, cid.lower()))
-    card = claims.Scorecard([claims.c9(["a", "a"])])
+    assert set(verdicts.CLAIMS) == {f"C{i}" for i in range(1, 13)}
+    for cid in verdicts.CLAIMS:
+        assert callable(getattr(verdicts, cid.lower()))
+    card = verdicts.Scorecard([verdicts.c9(["a", "a"])])
     assert "<table>" in card._repr_html_() and "C9" in str(card)
 
 
@@ -145,34 +164,40 @@ def _part(name, measured, sequential=2.0, overlapped=1.0, pure_python=False):
 @pytest.mark.parametrize("measured, verdict", [
     (2.1, HOLDS), (1.75, HOLDS), (1.1, DOES_NOT_HOLD), (0.95, DOES_NOT_HOLD), (1.5, DEPENDS)])
 def test_c12_one_kind_against_the_bounds(measured, verdict):
-    v = claims.c12("JAX", [_part("waiting", measured)], budget=2, step_ms=20)
+    v = verdicts.c12("JAX", [_part("waiting", measured)], budget=2, step_ms=20)
     assert v.verdict == verdict and v.claim_id == "C12"
     assert v.because.startswith("on the JAX backend") and "B = 2" in v.because
 
 
 def test_c12_inconclusive_cases():
-    short = claims.c12("JAX", [_part("waiting", 1.9)], budget=2, step_ms=3.0)
+    short = verdicts.c12("JAX", [_part("waiting", 1.9)], budget=2, step_ms=3.0)
     assert short.verdict == INCONCLUSIVE and "too short" in short.because
-    one_cpu = claims.c12("PyTorch", [_part("pure Python", 1.9, pure_python=True)], budget=1, step_ms=20)
+    one_cpu = verdicts.c12(
+        "PyTorch", [_part("pure Python", 1.9, pure_python=True)], budget=1, step_ms=20
+    )
     assert one_cpu.verdict == INCONCLUSIVE
-    close = claims.c12("JAX", [_part("waiting", 1.0, sequential=1.1, overlapped=1.0)], budget=2, step_ms=20)
+    close = verdicts.c12(
+        "JAX", [_part("waiting", 1.0, sequential=1.1, overlapped=1.0)], budget=2, step_ms=20
+    )
     assert close.verdict == INCONCLUSIVE
-    bands_meet = claims.c12("JAX", [_part("waiting", 1.3, sequential=1.3, overlapped=1.0)], 2, 20)
+    bands_meet = verdicts.c12("JAX", [_part("waiting", 1.3, sequential=1.3, overlapped=1.0)], 2, 20)
     assert bands_meet.verdict == INCONCLUSIVE
-    assert claims.c12("JAX", [_part("waiting", 1.9)], budget=1, step_ms=20).verdict == HOLDS
+    assert verdicts.c12("JAX", [_part("waiting", 1.9)], budget=1, step_ms=20).verdict == HOLDS
 
 
 def test_c12_combines_the_decided_kinds():
     overlapped, starved = _part("waiting", 1.05), _part("waiting + loss read", 1.95)
-    assert claims.c12("JAX", [overlapped, starved], 2, 20).verdict == DEPENDS
-    assert claims.c12("PyTorch", [starved, starved], 2, 20).verdict == HOLDS
+    assert verdicts.c12("JAX", [overlapped, starved], 2, 20).verdict == DEPENDS
+    assert verdicts.c12("PyTorch", [starved, starved], 2, 20).verdict == HOLDS
     undecided = _part("pure Python", 1.9, pure_python=True)
-    assert claims.c12("TensorFlow", [overlapped, undecided], 1, 20).verdict == DOES_NOT_HOLD
+    assert verdicts.c12("TensorFlow", [overlapped, undecided], 1, 20).verdict == DOES_NOT_HOLD
 
 
 def test_c1_names_its_backend_and_rejudges():
-    v = claims.c1(40, 40, 2, 2, budget=2, backend="JAX")
+    v = verdicts.c1(40, 40, 2, 2, budget=2, backend="JAX")
     assert v.verdict == HOLDS and v.because.startswith("on the JAX backend")
-    assert claims.rejudge(v) == v
-    w = claims.c12("JAX", [_part("waiting", 1.05), _part("pure Python", 1.9, pure_python=True)], 2, 20)
-    assert claims.rejudge(w) == w
+    assert verdicts.rejudge(v) == v
+    w = verdicts.c12(
+        "JAX", [_part("waiting", 1.05), _part("pure Python", 1.9, pure_python=True)], 2, 20
+    )
+    assert verdicts.rejudge(w) == w

@@ -1,4 +1,5 @@
-"""fitscope.container: cpu.stat found and read (v1 and v2), and TensorFlow's pools under a real quota."""
+"""fitscope.instrument.container: cpu.stat found and read (v1 and v2), and TensorFlow's pools under
+a real quota."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 
 import pytest
 from cgroup_limits import CgroupUnavailable, ContainerLimits
-from fitscope.container import Throttling, cpu_stat_path, throttling
+from fitscope.instrument.container import Throttling, cpu_stat_path, throttling
 
 V1 = "4:memory:/a\n2:cpu,cpuacct:/box\n0::/\n"
 V2 = "0::/box\n"
@@ -41,7 +42,7 @@ def test_cpu_stat_on_cgroup_v2_and_without_a_cpu_controller(tmp_path):
 
 MEASURE = """
 import json
-from fitscope.container import pool_use
+from fitscope.instrument.container import pool_use
 u = pool_use(seconds=2.0, size=384)
 print(json.dumps({"busy": u.busy_threads, "cpus_used": u.cpus_used, "visible": u.visible_cores,
                   "throttled": u.throttled and u.throttled.__dict__, "text": u.describe()}))

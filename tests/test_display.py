@@ -1,12 +1,13 @@
-"""Results show themselves: HTML table plus reading in JupyterLab, one line in a log, never a repr."""
+"""Results show themselves: HTML table plus reading in JupyterLab, one line in a log, never a
+repr."""
 
 from __future__ import annotations
 
-from fitscope import claims
-from fitscope.budget import Bounds
-from fitscope.display import Stack, Table, text_table
-from fitscope.result import RunResult
-from fitscope.throughput import Throughput
+from fitscope import verdicts
+from fitscope.instrument.bounds import Bounds
+from fitscope.instrument.result import RunResult
+from fitscope.instrument.tables import Stack, Table, text_table
+from fitscope.instrument.throughput import Throughput
 from IPython.core.formatters import DisplayFormatter
 
 
@@ -31,8 +32,8 @@ def test_text_table_aligns_and_cuts() -> None:
 
 
 def test_verdict_and_scorecard_never_show_a_repr() -> None:
-    v = claims.c9(["ab", "ab"])
-    card = claims.Scorecard([v, claims.c9(["a", "b"])])
+    v = verdicts.c9(["ab", "ab"])
+    card = verdicts.Scorecard([v, verdicts.c9(["a", "b"])])
     for obj in (v, card):
         bundle = shown(obj)
         assert "Verdict(" not in bundle["text/plain"] and "<table>" in bundle["text/html"]

@@ -11,14 +11,14 @@ import math
 import psutil
 import pytest
 from conftest import shm_semaphores
-from fitscope import distributed as d
-from fitscope import tfdata_service as ds
-from fitscope.claims import DOES_NOT_HOLD, INCONCLUSIVE
-from fitscope.errors import FitscopeInputError
-from fitscope.plots import loss_by_worker
-from fitscope.process_runs import peak_memory_bytes
-from fitscope.result import RunResult
-from fitscope.workers import one_line, wait_for_ports, weights_checksum
+from fitscope.instrument.errors import FitscopeInputError
+from fitscope.instrument.result import RunResult
+from fitscope.isolation.launcher import peak_memory_bytes
+from fitscope.isolation.scripts import one_line, wait_for_ports, weights_checksum
+from fitscope.lessons.distributed import service as ds
+from fitscope.lessons.distributed import strategies as d
+from fitscope.show.process_charts import loss_by_worker
+from fitscope.verdicts.verdict import DOES_NOT_HOLD, INCONCLUSIVE
 
 
 def _gone(result: RunResult) -> bool:
@@ -51,7 +51,10 @@ def test_workers_end_with_identical_weights_from_different_seeds(trained):
     assert f["changed_by_training"]
     assert [len(w["losses"]) for w in f["per_worker"]] == [12, 12]
     assert f["per_worker"][0]["losses"] == f["per_worker"][1]["losses"]
-    assert [w["intra_op_threads"] for w in f["per_worker"]] == ["1", "1"]  # env reaches every worker
+    assert [w["intra_op_threads"] for w in f["per_worker"]] == [
+        "1",
+        "1",
+    ]  # env reaches every worker
 
 
 def test_every_process_is_watched_and_none_survives(trained):
@@ -97,7 +100,9 @@ def test_plain_fit_either_fails_on_every_worker_with_a_parsed_error_or_agrees():
         assert f["identical"]
         return
     assert f["checksums"] == []
-    assert all(w["how"] == "exited with code 1" and w["error"] == f["error"] for w in f["per_worker"])
+    assert all(
+        w["how"] == "exited with code 1" and w["error"] == f["error"] for w in f["per_worker"]
+    )
     assert "\n" not in f["error"] and ":" in f["error"]
     assert all(fr.startswith("keras/") for fr in f["error_frames"]) and f["error_frames"]
     by_pid = {o.pid: o for o in r.outcomes}
@@ -172,7 +177,9 @@ def test_helpers():
     assert weights_checksum([b"a"]) != weights_checksum([b"b"])
     assert one_line(ValueError("a\n  b {x\n y} c")) == "ValueError: a b {…} c"
     assert wait_for_ports([1], timeout_s=0.3) is False
-    peak = peak_memory_bytes(RunResult(name="x", facts={"peak_memory_bytes": 10, "peak_pss_bytes": 20}))
+    peak = peak_memory_bytes(
+        RunResult(name="x", facts={"peak_memory_bytes": 10, "peak_pss_bytes": 20})
+    )
     assert peak["largest_tree"] == 20 and peak["total"] == peak["kernel"] + 20
 
 
@@ -189,9 +196,16 @@ def test_panel_runs_shows_progress_and_says_one_sentence_for_bad_input():
 
 
 def test_tree_cpu_counts_servers_that_are_stopped_right_after_the_window():
-    from fitscope.sandbox import SandboxResult
+    from fitscope.isolation.sandbox import SandboxResult
 
-    cpu = [(0.0, {1: 0.0, 2: 0.0}), (1.0, {1: 0.1, 2: 0.5}), (2.0, {1: 0.2, 2: 1.5}), (3.0, {1: 0.3})]
-    r = SandboxResult(outcomes=[], messages=[], stdout="", stderr="", wall_s=3.0, stopped_by=None, cpu=cpu)
+    cpu = [
+        (0.0, {1: 0.0, 2: 0.0}),
+        (1.0, {1: 0.1, 2: 0.5}),
+        (2.0, {1: 0.2, 2: 1.5}),
+        (3.0, {1: 0.3}),
+    ]
+    r = SandboxResult(
+        outcomes=[], messages=[], stdout="", stderr="", wall_s=3.0, stopped_by=None, cpu=cpu
+    )
     # window [1.0, 2.5] s after the start; process 2 is gone by the first sample after it
     assert ds._tree_cpu_s(r, started=100.0, end_epoch=102.5, wall_s=1.5) == pytest.approx(0.2 + 1.0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conftest import ROOT
-from fitscope import environment as envmod
+from fitscope.instrument import environment as envmod
 
 
 def test_quick_mode_follows_the_variable(monkeypatch):

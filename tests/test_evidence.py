@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from fitscope import claims, evidence, report
+from fitscope import scorecard as report
+from fitscope import verdicts
+from fitscope.verdicts import evidence
 
 
 @pytest.fixture(autouse=True)
@@ -12,8 +14,8 @@ def evidence_folder(tmp_path, monkeypatch):
     return tmp_path
 
 
-def _card() -> claims.Scorecard:
-    return claims.Scorecard([claims.c9(["ab", "ab"])])
+def _card() -> verdicts.Scorecard:
+    return verdicts.Scorecard([verdicts.c9(["ab", "ab"])])
 
 
 def test_kept_verdicts_come_back_with_where_and_when_they_were_measured():
@@ -48,7 +50,7 @@ def test_the_scorecard_measures_only_what_is_missing_and_fresh_measures_all(monk
 
     def part(say):
         measured.append("distributed")
-        return [claims.c9(["cd", "cd"])]
+        return [verdicts.c9(["cd", "cd"])]
 
     monkeypatch.setitem(report.PARTS, "distributed", part)
     evidence.keep("distributed", _card(), "notebook 04")

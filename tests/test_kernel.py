@@ -13,7 +13,7 @@ def test_kernel_threads_are_the_baseline_and_tensorflow_threads_are_new(kernel):
     out = kernel("""
 import json, threading
 import fitscope
-from fitscope.threads import ThreadRoles, KERNEL, MAIN, TF_CREATED
+from fitscope.instrument.threads import ThreadRoles, KERNEL, MAIN, TF_CREATED
 roles = ThreadRoles.current()
 python_threads = {t.native_id: t.name for t in threading.enumerate()}
 tf_ids = roles.warm_up_tensorflow()
@@ -35,7 +35,7 @@ print(json.dumps({
 def test_sampler_attributes_a_busy_thread_inside_the_kernel(kernel):
     out = kernel("""
 import json, threading, time
-from fitscope.sampling import Sampler
+from fitscope.instrument.sampling import Sampler
 box = {}
 def spin():
     box["tid"] = threading.get_native_id()
@@ -56,7 +56,7 @@ print(json.dumps({"tid": box["tid"], "busy": per[box["tid"]],
 def test_bad_input_is_one_sentence_in_the_kernel(kernel):
     out = kernel("""
 import fitscope
-from fitscope.generator_fit import GeneratorFitParams
+from fitscope.experiments.generator_fit import GeneratorFitParams
 GeneratorFitParams(steps=-1)
 """, failing=True)
     assert out.strip() == "⚠ steps per epoch must be at least 3 and at most 100000, not -1."

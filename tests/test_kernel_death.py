@@ -1,7 +1,8 @@
 """Nothing outlives its kernel: kill -9 a real kernel mid-run, and every sandboxed process goes.
 
 For each kind of sandboxed run, a fresh IPython kernel starts the run through
-:func:`fitscope.sandbox.run_python` (the worker scripts are driven by their command lines, as the
+:func:`fitscope.isolation.sandbox.run_python` (the worker scripts are driven by their command lines,
+as the
 lesson modules drive them), the test waits until the run's processes are up, sends SIGKILL to the
 kernel and then checks, for 5 s at most, that every process of the run is gone (none left
 running, zombies do not count) and that no /dev/shm entry the run's processes had mapped at the
@@ -21,7 +22,7 @@ import time
 import psutil
 import pytest
 from conftest import ROOT
-from fitscope.reaper import session_members, shm_entries
+from fitscope.isolation.reaper import session_members, shm_entries
 
 pytestmark = pytest.mark.kernel
 
@@ -30,7 +31,7 @@ LOG = ROOT / "artefacts" / "kernel_death.jsonl"
 
 _MODULE = """
 import sys
-from fitscope.workers.{module} import main
+from fitscope.isolation.scripts.{module} import main
 sys.exit(main())
 """
 
@@ -58,23 +59,37 @@ if __name__ == "__main__":
 
 # kind -> (sandboxed code, its arguments, processes under the run's root before the kill)
 RUNS = {
-    "article trainer, fork": (None, ["--start-method", "fork"], 1),  # the producer; the trainer dies at once
+    "article trainer, fork": (
+        None,
+        ["--start-method", "fork"],
+        1,
+    ),  # the producer; the trainer dies at once
     "article trainer, spawn": (None, ["--start-method", "spawn"], 2),
     "article trainer, forkserver": (None, ["--start-method", "forkserver"], 2),
-    "multi-worker workers": (_MODULE.format(module="multiworker"),
-                             ["launch", "--workers", "2", "--steps", "100000"], 2),
-    "tf.data service processes": (_MODULE.format(module="data_service"),
-                                  ["processes", "--elements", "100000"], 3),
+    "multi-worker workers": (
+        _MODULE.format(module="multiworker"),
+        ["launch", "--workers", "2", "--steps", "100000"],
+        2,
+    ),
+    "tf.data service processes": (
+        _MODULE.format(module="data_service"),
+        ["processes", "--elements", "100000"],
+        3,
+    ),
     "PyDataset process workers": (PYDATASET_PROCESSES, ["forkserver"], 3),
 }
 
 
 def _kernel_code(kind: str) -> str:
     code, args, _ = RUNS[kind]
-    script = ("str(Path(fitscope.workers.__file__).with_name('article_trainer.py'))" if code is None
-              else "None")
+    script = (
+        "str(Path(fitscope.isolation.scripts.__file__).with_name('article_trainer.py'))"
+        if code is None
+        else "None"
+    )
     return (
-        "from pathlib import Path\nimport fitscope.workers\nfrom fitscope.sandbox import run_python\n"
+        "from pathlib import Path\nimport fitscope.isolation.scripts\nfrom "
+        "fitscope.isolation.sandbox import run_python\n"
         f"run_python({script}, code={code!r}, args={args!r}, timeout_s=600, memory_cap_mb=6000)\n"
     )
 
@@ -128,7 +143,8 @@ def _children(pid: int, reaper: bool) -> set[int]:
 
 
 def _wait_for_run(kernel_pid: int, at_least: int, timeout_s: float = 240) -> tuple[int, set[int]]:
-    """(the run's root pid, every process of the run) once ``at_least`` processes are under the root."""
+    """(the run's root pid, every process of the run) once ``at_least`` processes are under the
+    root."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         for root in _children(kernel_pid, reaper=False):
@@ -171,13 +187,27 @@ def test_killing_the_kernel_leaves_no_process_and_no_shm_entry(kind, jupyter_pat
             shm_left = _entries_with(ours)
         LOG.parent.mkdir(exist_ok=True)
         with LOG.open("a") as log:
-            log.write(json.dumps({"kind": kind, "processes": len(run), "last_gone_s": round(gone_s, 3),
-                                  "survivors": len(left), "shm_mapped_at_kill": len(ours),
-                                  "shm_left": len(shm_left),
-                                  "other_unmapped_new_shm": len(_unmapped_new_shm(shm_before))}) + "\n")
-        assert not left, f"{len(left)} of {len(run)} processes outlived the kernel by {DEADLINE_S} s"
+            log.write(
+                json.dumps(
+                    {
+                        "kind": kind,
+                        "processes": len(run),
+                        "last_gone_s": round(gone_s, 3),
+                        "survivors": len(left),
+                        "shm_mapped_at_kill": len(ours),
+                        "shm_left": len(shm_left),
+                        "other_unmapped_new_shm": len(_unmapped_new_shm(shm_before)),
+                    }
+                )
+                + "\n"
+            )
+        assert not left, (
+            f"{len(left)} of {len(run)} processes outlived the kernel by {DEADLINE_S} s"
+        )
         reaper_state = {pid: (_live(pid) and psutil.Process(pid).status()) for pid in reaper}
-        assert not shm_left, f"left in /dev/shm: {sorted(shm_left)}; reaper (pid: state) {reaper_state}"
+        assert not shm_left, (
+            f"left in /dev/shm: {sorted(shm_left)}; reaper (pid: state) {reaper_state}"
+        )
         time.sleep(0.3)
         assert not any(_live(p) for p in reaper), "the reaper did not exit after its work"
     finally:

@@ -1,4 +1,5 @@
-"""The run scaffold: bounds for the steps that ran, roles by id, the live display always finished."""
+"""The run scaffold: bounds for the steps that ran, roles by id, the live display always
+finished."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import threading
 import time
 
 import pytest
-from fitscope.measure import StepCosts, cost_per_call, measured_run
-from fitscope.threads import FITSCOPE, TF_DATA
+from fitscope.instrument.measure import StepCosts, cost_per_call, measured_run
+from fitscope.instrument.threads import FITSCOPE, TF_DATA
 
 
 class Recorder:

@@ -1,4 +1,5 @@
-"""Notebook 02's machinery: the article's trainer in the sandbox, the right ways, verdicts, panel."""
+"""Notebook 02's machinery: the article's trainer in the sandbox, the right ways, verdicts,
+panel."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ import ipywidgets as w
 import psutil
 import pytest
 from conftest import shm_semaphores
-from fitscope import claims
-from fitscope import mp_trainer as mt
-from fitscope import right_ways as rw
-from fitscope.errors import FitscopeInputError
-from fitscope.live import LiveProcesses
-from fitscope.process_runs import Limits, ProcessRecorder
-from fitscope.sandbox import Progress
+from fitscope import verdicts
+from fitscope.instrument.errors import FitscopeInputError
+from fitscope.isolation.launcher import Limits, ProcessRecorder
+from fitscope.isolation.sandbox import Progress
+from fitscope.lessons.trainer import article as mt
+from fitscope.lessons.trainer import remedies as rw
+from fitscope.show.live import LiveProcesses
 
 TIMEOUT_S, CAP_MB = 15.0, 700.0  # short watchdog (room for a slow TensorFlow import), small cap
 
@@ -60,8 +61,10 @@ def test_a_run_and_a_set_of_runs_show_themselves_as_tables_with_their_reading(fo
     assert rows["trainer"] == "0 steps" and rows["parent's model"] == "never built"
     runs = mt.ArticleRuns({"fork": fork_run})
     assert runs.table().rows[0][0] == fork_run.name
-    assert str(runs) == ("In 1 of 1 runs the parent's model ended as it started: no step reached the "
-                         "model the script holds.")
+    assert str(runs) == (
+        "In 1 of 1 runs the parent's model ended as it started: no step reached the "
+        "model the script holds."
+    )
 
 
 def test_verdicts_follow_the_rules_on_the_measured_evidence(fork_run):
@@ -71,12 +74,12 @@ def test_verdicts_follow_the_rules_on_the_measured_evidence(fork_run):
     assert evidence == {"method": "fork", "useful_updates": 0, "error": f["trainer"]["error"],
                         "hang": f["hung_at_exit"], "unbounded_growth": f["unbounded_growth"]}
     c7, c8 = runs.verdicts()
-    assert c7 == claims.c7([evidence]) and c7.verdict == claims.HOLDS
+    assert c7 == verdicts.c7([evidence]) and c7.verdict == verdicts.HOLDS
     causes = runs.causes()
-    assert c8 == claims.c8(causes) and c8.verdict == claims.DOES_NOT_HOLD
+    assert c8 == verdicts.c8(causes) and c8.verdict == verdicts.DOES_NOT_HOLD
     assert any(f["trainer"]["error"] in c for c in causes)
     assert any("never built" in c for c in causes)
-    assert all(claims.SYNCHRONISATION not in c for c in causes)
+    assert all(verdicts.SYNCHRONISATION not in c for c in causes)
 
 
 def _made_up(**changes) -> mt.ArticleRuns:
@@ -102,19 +105,27 @@ def test_verdicts_on_made_up_evidence():
     assert any(c.startswith("lost updates") for c in lost.causes())
     updated = _made_up(parent={"changed": True})
     (ev,) = updated.evidence()
-    assert ev["useful_updates"] == 50 and claims.c7([ev]).verdict == claims.DOES_NOT_HOLD
+    assert ev["useful_updates"] == 50 and verdicts.c7([ev]).verdict == verdicts.DOES_NOT_HOLD
     deadlock = _made_up(stopped_by="watchdog", trainer={"steps": 0, "started": True})
     assert "fork deadlock" in deadlock.evidence()[0]["error"]
     assert any("fork deadlock" in c for c in deadlock.causes())
     slow_start = _made_up(stopped_by="watchdog", trainer={"steps": None, "started": False})
     assert "had not started" in slow_start.evidence()[0]["error"]
     assert not any("deadlock" in c for c in slow_start.causes())
-    spawn = _made_up(start_method="spawn", fix_labels=False, children_died_unpickling=2,
-                     child_errors=["child while starting: FileNotFoundError: x"], child_exceptions=2,
-                     parent={"built": False}, trainer={"steps": None})
+    spawn = _made_up(
+        start_method="spawn",
+        fix_labels=False,
+        children_died_unpickling=2,
+        child_errors=["child while starting: FileNotFoundError: x"],
+        child_exceptions=2,
+        parent={"built": False},
+        trainer={"steps": None},
+    )
     causes = spawn.causes()
-    assert any(c.startswith("both children died while starting") and c.endswith("(spawn)") for c in causes)
-    assert claims.c8(causes).verdict == claims.DOES_NOT_HOLD
+    assert any(
+        c.startswith("both children died while starting") and c.endswith("(spawn)") for c in causes
+    )
+    assert verdicts.c8(causes).verdict == verdicts.DOES_NOT_HOLD
 
 
 def test_with_fixed_labels_the_child_trains_a_copy_and_the_parent_is_unchanged():
@@ -143,7 +154,9 @@ def test_the_bounded_queue_shuts_down_cleanly_and_trains_in_the_main_process():
 def test_both_right_ways_return_throughput_and_bounds():
     ways = rw.right_ways(kind="sleep", ms_per_batch=1.0, width=0, steps=20)
     r = ways["PyDataset"]
-    assert set(ways) == {"PyDataset", "bounded queue"} and all(w.facts["finished"] for w in ways.values())
+    assert set(ways) == {"PyDataset", "bounded queue"} and all(
+        w.facts["finished"] for w in ways.values()
+    )
     assert r.bound_steps_per_s is not None and r.bounds.overlapped_s <= r.bounds.sequential_s
     assert rw.RightWays({"best": r}).chart().summary.startswith("Comparison:")
     unfinished = rw.RightWayRun(name="never ran", facts={"finished": False, "peak_memory_mb": None})

@@ -68,7 +68,9 @@ def spine_problems(heads: list[tuple[int, str]], objectives: int) -> list[str]:
     if numbers != list(range(1, len(numbers) + 1)):
         problems.append(f"numbered sections must run 1, 2, 3, …; found {numbers}")
     if objectives != len(numbers):
-        problems.append(f"the Overview lists {objectives} objectives for {len(numbers)} numbered sections")
+        problems.append(
+            f"the Overview lists {objectives} objectives for {len(numbers)} numbered sections"
+        )
     return problems
 
 

@@ -15,7 +15,9 @@ def _requirements(path):
 
 
 def test_binder_requirements_are_identical_to_the_root_pins():
-    assert (ROOT / "binder" / "requirements.txt").read_text() == (ROOT / "requirements.txt").read_text()
+    assert (ROOT / "binder" / "requirements.txt").read_text() == (
+        ROOT / "requirements.txt"
+    ).read_text()
 
 
 def test_environment_yml_takes_the_pins_from_requirements_txt():

@@ -6,34 +6,25 @@ import math
 import threading
 
 import pytest
-from fitscope import claims
+from fitscope import verdicts
 from fitscope.best_of_each import Workload, best_of_each
-from fitscope.budget import Bounds, CpuBudget, bounds
-from fitscope.errors import FitscopeInputError
-from fitscope.graph_costs import graph_ops
-from fitscope.pipelines import (
-    FIELDS,
-    VARIANTS,
-    PipelineParams,
-    PipelineRuns,
-    build_pipeline,
-    overlap_share,
-    peak_concurrency,
-    stage_bounds,
-    tfdata_panel,
-    tfdata_pipeline,
-)
-from fitscope.plots import pipeline_timeline
-from fitscope.result import RunResult
-from fitscope.tfdata_examples import (
+from fitscope.instrument.bounds import Bounds, bounds, peak_concurrency, stage_bounds
+from fitscope.instrument.budget import CpuBudget
+from fitscope.instrument.errors import FitscopeInputError
+from fitscope.instrument.result import RunResult
+from fitscope.instrument.threads import MAIN, TF_DATA, ThreadRoles
+from fitscope.instrument.throughput import Throughput
+from fitscope.instrument.tracing import Span
+from fitscope.lessons.tfdata.examples import (
     article_example3,
     generator_vs_slices,
     py_function_map,
     tfdata_verdicts,
 )
-from fitscope.threads import MAIN, TF_DATA, ThreadRoles
-from fitscope.throughput import Throughput
-from fitscope.tracing import Span
+from fitscope.lessons.tfdata.pipelines import FIELDS, VARIANTS, PipelineParams, build_pipeline
+from fitscope.lessons.tfdata.runs import PipelineRuns, overlap_share, tfdata_panel, tfdata_pipeline
+from fitscope.show.charts import pipeline_timeline
+from fitscope.workloads.graph_costs import graph_ops
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -82,15 +73,33 @@ def test_more_files_than_elements_and_unknown_variants_are_refused():
 
 
 # -- the pipelines' graphs -------------------------------------------------------------------
-@pytest.mark.parametrize("variant, present, absent", [
-    ("naive", {"FlatMapDataset", "MapDataset", "SleepDataset"},
-     {"PrefetchDataset", "ParallelInterleaveDatasetV4", "ParallelMapDatasetV2"}),
-    ("prefetch", {"PrefetchDataset", "FlatMapDataset"}, {"ParallelInterleaveDatasetV4"}),
-    ("parallel interleave", {"PrefetchDataset", "ParallelInterleaveDatasetV4"}, {"ParallelMapDatasetV2"}),
-    ("parallel map", {"ParallelInterleaveDatasetV4", "ParallelMapDatasetV2"}, {"BatchDatasetV2"}),
-    ("vectorised map", {"BatchDatasetV2", "ParallelMapDatasetV2", "UnbatchDataset"}, {"CacheDatasetV2"}),
-    ("cache", {"CacheDatasetV2", "UnbatchDataset"}, set()),
-])
+@pytest.mark.parametrize(
+    "variant, present, absent",
+    [
+        (
+            "naive",
+            {"FlatMapDataset", "MapDataset", "SleepDataset"},
+            {"PrefetchDataset", "ParallelInterleaveDatasetV4", "ParallelMapDatasetV2"},
+        ),
+        ("prefetch", {"PrefetchDataset", "FlatMapDataset"}, {"ParallelInterleaveDatasetV4"}),
+        (
+            "parallel interleave",
+            {"PrefetchDataset", "ParallelInterleaveDatasetV4"},
+            {"ParallelMapDatasetV2"},
+        ),
+        (
+            "parallel map",
+            {"ParallelInterleaveDatasetV4", "ParallelMapDatasetV2"},
+            {"BatchDatasetV2"},
+        ),
+        (
+            "vectorised map",
+            {"BatchDatasetV2", "ParallelMapDatasetV2", "UnbatchDataset"},
+            {"CacheDatasetV2"},
+        ),
+        ("cache", {"CacheDatasetV2", "UnbatchDataset"}, set()),
+    ],
+)
 def test_each_variant_really_has_its_transformations(variant, present, absent):
     ds = build_pipeline(TINY, variant)
     ops = graph_ops(ds)
@@ -203,13 +212,20 @@ def _gil(*elapsed: float, budget: float = 2.0) -> dict:
     return {k: _timed(str(k), t, budget=budget) for k, t in zip(keys, elapsed)}
 
 
-@pytest.mark.parametrize("naive_s, pre_s, share, off_s, on_s", [
-    (2.0, 1.0, 0.9, 1.0, 1.0), (2.0, 1.0, 0.1, 1.0, 1.0), (1.1, 1.0, 0.9, 1.0, 0.5), (1.0, 1.0, 0.0, 1.0, 1.0)])
+@pytest.mark.parametrize(
+    "naive_s, pre_s, share, off_s, on_s",
+    [
+        (2.0, 1.0, 0.9, 1.0, 1.0),
+        (2.0, 1.0, 0.1, 1.0, 1.0),
+        (1.1, 1.0, 0.9, 1.0, 0.5),
+        (1.0, 1.0, 0.0, 1.0, 1.0),
+    ],
+)
 def test_c10_verdict_is_the_rule_on_measured_numbers(naive_s, pre_s, share, off_s, on_s):
     pipelines = {"naive": _timed("n", naive_s), "prefetch": _timed("p", pre_s, overlap_share=share)}
     example3 = {"no prefetch, injection off": _timed("off", off_s), "prefetch": _timed("on", on_s)}
     v, _ = tfdata_verdicts(pipelines, example3, _gil(1.0, 1.0, 1.0, 1.0))
-    rule = claims.c10(naive_s / pre_s, share >= claims.OVERLAP_VISIBLE_SHARE, off_s / on_s)
+    rule = verdicts.c10(naive_s / pre_s, share >= verdicts.OVERLAP_VISIBLE_SHARE, off_s / on_s)
     assert v.verdict == rule.verdict and v.claim_id == "C10"
     assert v.because.endswith("with B = 2.") and v.evidence["budget"] == 2.0
 
@@ -219,10 +235,10 @@ def test_c11_verdict_is_the_rule_on_measured_numbers(budget):
     pipelines = {v: _timed(v, 1.0, budget=budget, overlap_share=0.5) for v in ("naive", "prefetch")}
     example3 = {v: _timed(v, 1.0) for v in ("no prefetch, injection off", "prefetch")}
     _, v = tfdata_verdicts(pipelines, example3, _gil(2.0, 1.0, 1.0, 1.0, budget=budget))
-    assert v.verdict == claims.c11(2.0, 1.0, budget).verdict
+    assert v.verdict == verdicts.c11(2.0, 1.0, budget).verdict
     assert f"B = {budget:g}" in v.because
     if budget < 2:
-        assert v.verdict == claims.INCONCLUSIVE
+        assert v.verdict == verdicts.INCONCLUSIVE
 
 
 # -- the article's example 3, the GIL, from_generator -------------------------------------------
@@ -259,7 +275,9 @@ def test_best_of_each_measures_every_row_on_the_same_workload():
 
     def another(w: Workload) -> RunResult:
         seen.append(w)
-        return RunResult("x", throughput=Throughput(steps=5, elapsed_s=0.5), bounds=Bounds(0.5, 0.25))
+        return RunResult(
+            "x", throughput=Throughput(steps=5, elapsed_s=0.5), bounds=Bounds(0.5, 0.25)
+        )
 
     tiny = Workload(ms_per_batch=1.0, batch_size=8, steps=6, epochs=1)
     best = best_of_each(tiny, extra=[("02b another way", another)])

@@ -8,17 +8,22 @@ import subprocess
 import sys
 
 import pytest
-from fitscope import backends, claims
-from fitscope.errors import FitscopeInputError
-from fitscope.report import measure_scorecard, scorecard_from_json, scorecard_in_sandbox
+from fitscope import verdicts
+from fitscope.instrument.errors import FitscopeInputError
+from fitscope.lessons import backends
+from fitscope.scorecard import measure_scorecard, scorecard_from_json, scorecard_in_sandbox
 
-VERDICTS = {claims.HOLDS, claims.DOES_NOT_HOLD, claims.DEPENDS, claims.INCONCLUSIVE}
+VERDICTS = {verdicts.HOLDS, verdicts.DOES_NOT_HOLD, verdicts.DEPENDS, verdicts.INCONCLUSIVE}
 
 
 def _report(*args: str, json_path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fitscope", "report", "--json", str(json_path), *args],
-                          env={**os.environ, "FITSCOPE_QUICK": "1"}, capture_output=True, text=True,
-                          timeout=1800)
+    return subprocess.run(
+        [sys.executable, "-m", "fitscope", "report", "--json", str(json_path), *args],
+        env={**os.environ, "FITSCOPE_QUICK": "1"},
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -36,17 +41,19 @@ def test_every_claim_has_one_row_with_its_evidence(card):
     by_backend = [(r["id"], r["backend"]) for r in data["rows"] if r["backend"]]
     installed = [backends.LABELS[b] for b in backends.BACKENDS if backends.is_installed(b)]
     assert sorted(by_backend) == sorted((c, b) for c in ("C1", "C12") for b in installed)
-    assert data["backends_not_installed"] == [b for b in backends.BACKENDS if not backends.is_installed(b)]
+    assert data["backends_not_installed"] == [
+        b for b in backends.BACKENDS if not backends.is_installed(b)
+    ]
     for row in data["rows"]:
         assert row["verdict"] in VERDICTS and row["because"] and row["evidence"], row["id"]
-        assert row["claim"] == claims.CLAIMS[row["id"]].text
+        assert row["claim"] == verdicts.CLAIMS[row["id"]].text
     assert data["budget"] > 0 and data["environment"]["versions"]
 
 
 def test_each_verdict_is_the_rule_applied_to_its_own_evidence(card):
     _, text = card
     for v in scorecard_from_json(text):
-        assert claims.rejudge(v) == v, v.claim_id
+        assert verdicts.rejudge(v) == v, v.claim_id
 
 
 def test_the_printed_table_names_every_claim_and_the_budget(card):
@@ -62,7 +69,9 @@ def test_intra_op_threads_reach_the_tensorflow_parts(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     data = json.loads(path.read_text())
     c3 = next(r for r in data["rows"] if r["id"] == "C3")
-    assert c3["evidence"]["threads_free"] is False, "one intra-op thread should reach the measuring process"
+    assert c3["evidence"]["threads_free"] is False, (
+        "one intra-op thread should reach the measuring process"
+    )
     assert data["intra_op_threads"] == 1
     assert "TF_NUM_INTRAOP_THREADS" not in os.environ
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import matplotlib.colors as mcolors
 import pytest
-from fitscope import plots
-from fitscope.result import RunResult
-from fitscope.throughput import throughput_from_ends
+from fitscope.instrument.result import RunResult
+from fitscope.instrument.throughput import throughput_from_ends
+from fitscope.show import charts as plots
 from made_up import MS, made_up_result
 
 

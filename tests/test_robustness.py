@@ -9,19 +9,32 @@ import threading
 
 import pytest
 from conftest import child_pids
-from fitscope.errors import FitscopeInputError
+from fitscope.instrument.errors import FitscopeInputError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 # Each panel of the collection: (module, factory, a tiny valid workload for a quick run).
 PANELS = {
-    "generator_fit_panel": ("fitscope.generator_fit", "generator_fit_panel",
-                            dict(kind="sleep", ms_per_batch=1.0, batch_size=16, width=0, steps=5, epochs=1)),
-    "tfdata_panel": ("fitscope.pipelines", "tfdata_panel",
-                     dict(open_ms=1.0, read_ms=0.5, map_ms=0.5, train_ms=0.5, elements=16)),
-    "trainer_panel": ("fitscope.mp_trainer", "trainer_panel",
-                      dict(start_method="fork", seconds=5.0, memory_cap_mb=600.0, producer_ms=5.0)),
-    "multiworker_panel": ("fitscope.distributed", "multiworker_panel", dict(steps=3, per_worker_batch=8)),
+    "generator_fit_panel": (
+        "fitscope.lessons.generator.fit",
+        "generator_fit_panel",
+        dict(kind="sleep", ms_per_batch=1.0, batch_size=16, width=0, steps=5, epochs=1),
+    ),
+    "tfdata_panel": (
+        "fitscope.lessons.tfdata.runs",
+        "tfdata_panel",
+        dict(open_ms=1.0, read_ms=0.5, map_ms=0.5, train_ms=0.5, elements=16),
+    ),
+    "trainer_panel": (
+        "fitscope.lessons.trainer.article",
+        "trainer_panel",
+        dict(start_method="fork", seconds=5.0, memory_cap_mb=600.0, producer_ms=5.0),
+    ),
+    "multiworker_panel": (
+        "fitscope.lessons.distributed.strategies",
+        "multiworker_panel",
+        dict(steps=3, per_worker_batch=8),
+    ),
 }
 # Ten runs each: the panels that start processes run them in sandboxes, so the kernel-thread
 # check covers the in-kernel panels and the trainer's (its sandbox's reader threads must end too).
@@ -53,7 +66,9 @@ def test_bad_values_give_one_sentence_and_leave_the_panel_usable(panel_and_tiny,
     before = panel.values()
     try:
         panel.set(**{name: value})
-    except Exception:  # the widget itself refused the value (e.g. a str in an IntText): state unchanged
+    except (
+        Exception
+    ):  # the widget itself refused the value (e.g. a str in an IntText): state unchanged
         assert panel.values() == before
         return
     result = panel.run(from_button=True)
@@ -72,7 +87,8 @@ def test_an_unknown_control_is_one_sentence(panel_and_tiny):
 
 
 def test_keyboard_interrupt_stops_the_run_the_sampler_and_every_process(panel_and_tiny):
-    """Kernel › Interrupt arrives in whatever the run is doing: here, the live display's 3rd call."""
+    """Kernel › Interrupt arrives in whatever the run is doing: here, the live display's 3rd
+    call."""
     panel, tiny = panel_and_tiny
     original = panel._live_display
     kids = child_pids()
@@ -113,7 +129,7 @@ def test_ten_runs_after_a_warm_run_keep_the_kernel_thread_count(kernel, key):
     out = kernel(f"""
 import json, time
 import fitscope
-from fitscope.sampling import thread_ids
+from fitscope.instrument.sampling import thread_ids
 from {module} import {factory}
 panel = {factory}(time_budget_s=30)
 panel.run(**{tiny!r})

@@ -6,7 +6,13 @@ import os
 import threading
 import time
 
-from fitscope.sampling import Sampler, rss_bytes, thread_cpu_ns, thread_ids, tree_memory_bytes
+from fitscope.instrument.sampling import (
+    Sampler,
+    rss_bytes,
+    thread_cpu_ns,
+    thread_ids,
+    tree_memory_bytes,
+)
 
 
 def _spin(seconds: float, out: dict) -> None:
@@ -47,7 +53,7 @@ def test_memory_counts_this_process():
 
 
 def test_without_proc_there_are_no_thread_ids(monkeypatch):
-    import fitscope.sampling as sampling
+    import fitscope.instrument.sampling as sampling
 
     def missing(path):
         raise FileNotFoundError(path)

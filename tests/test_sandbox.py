@@ -5,12 +5,12 @@ from __future__ import annotations
 import psutil
 import pytest
 from conftest import shm_semaphores
-from fitscope.errors import FitscopeInputError
-from fitscope.sandbox import exceptions_in, run_python
+from fitscope.instrument.errors import FitscopeInputError
+from fitscope.isolation.sandbox import exceptions_in, run_python
 
 TREE = """
 import multiprocessing as mp, sys, time
-from fitscope.sandbox import report
+from fitscope.isolation.sandbox import report
 
 def sleeper():
     time.sleep(600)
@@ -32,7 +32,10 @@ def _all_gone(pids):
 
 
 def test_a_clean_script_reports_messages_and_exits():
-    r = run_python(code="from fitscope.sandbox import report\nfor i in range(3): report(step=i)\nprint('hi')")
+    r = run_python(
+        code="from fitscope.isolation.sandbox import report\n"
+        "for i in range(3): report(step=i)\nprint('hi')"
+    )
     assert r.root.how == "exited with code 0" and r.root.exit_code == 0
     assert [m["step"] for m in r.messages] == [0, 1, 2]
     assert r.stdout.strip() == "hi" and r.stopped_by is None and r.survivors == []
@@ -45,8 +48,10 @@ def test_an_exception_is_recorded_with_its_text():
 
 
 def test_exceptions_are_attributed_to_multiprocessing_children():
-    err = ("Process Process-2:\nTraceback (most recent call last):\n  File \"x\", line 1\n"
-           "ValueError: bad shape\nTraceback (most recent call last):\n  File \"y\"\nKeyError: 'k'\n")
+    err = (
+        'Process Process-2:\nTraceback (most recent call last):\n  File "x", line 1\n'
+        "ValueError: bad shape\nTraceback (most recent call last):\n  File \"y\"\nKeyError: 'k'\n"
+    )
     assert exceptions_in(err) == [("Process-2", "ValueError: bad shape"), ("main", "KeyError: 'k'")]
 
 
@@ -79,9 +84,11 @@ def test_memory_cap_kills_within_one_poll():
 
 def test_live_counters_reach_on_poll_while_running():
     seen = []
-    code = ("import time\nfrom fitscope.sandbox import report\n"
+    code = ("import time\nfrom fitscope.isolation.sandbox import report\n"
             "for i in range(5):\n    report(i=i)\n    time.sleep(0.1)\n")
-    run_python(code=code, poll_s=0.05, on_poll=lambda p: seen.extend(m["i"] for m in p.new_messages))
+    run_python(
+        code=code, poll_s=0.05, on_poll=lambda p: seen.extend(m["i"] for m in p.new_messages)
+    )
     assert seen == [0, 1, 2, 3, 4]
 
 
@@ -94,7 +101,9 @@ def test_bad_limits_give_one_sentence(kwargs):
 
 
 def test_cpu_and_pss_per_process_are_recorded():
-    code = "import time\nend = time.process_time() + 1.0\nwhile time.process_time() < end:\n    pass\n"
+    code = (
+        "import time\nend = time.process_time() + 1.0\nwhile time.process_time() < end:\n    pass\n"
+    )
     r = run_python(code=code, poll_s=0.05, timeout_s=30)
     seen = max(c.get(r.root.pid, 0.0) for _, c in r.cpu)
     assert 0.7 <= seen <= 1.3
@@ -123,13 +132,15 @@ def test_a_child_that_died_while_starting_is_not_blamed_on_the_script():
     stderr = ("Traceback (most recent call last):\n  File \"<string>\", line 1, in <module>\n"
               "  File \"/usr/lib/python3.11/multiprocessing/spawn.py\", line 122, in spawn_main\n"
               "FileNotFoundError: [Errno 2] No such file or directory\n")
-    assert exceptions_in(stderr) == [("spawned child", "FileNotFoundError: [Errno 2] No such file or directory")]
+    assert exceptions_in(stderr) == [
+        ("spawned child", "FileNotFoundError: [Errno 2] No such file or directory")
+    ]
 
 
 def test_the_reaper_exits_with_a_run_that_ends_normally():
     """The reaper is told 'done' and exits with the run (test_kernel_death checks the other case,
     a kernel killed mid-run)."""
-    r = run_python(code="from fitscope.sandbox import report\nreport(step=1)")
+    r = run_python(code="from fitscope.isolation.sandbox import report\nreport(step=1)")
     assert r.root.how == "exited with code 0"
     reapers = [p for p in psutil.Process().children()
                if p.status() != psutil.STATUS_ZOMBIE and "reaper.py" in " ".join(p.cmdline())]

@@ -1,4 +1,5 @@
-"""Scenario 1 beyond the plain generator: PyDataset workers, a fresh interpreter, predict, the GIL."""
+"""Scenario 1 beyond the plain generator: PyDataset workers, a fresh interpreter, predict, the
+GIL."""
 
 from __future__ import annotations
 
@@ -6,23 +7,23 @@ import os
 
 import pytest
 from conftest import child_pids, shm_semaphores
-from fitscope import claims
-from fitscope.errors import FitscopeInputError
-from fitscope.generator_fit import (
+from fitscope import verdicts
+from fitscope.experiments.generator_fit import (
     PYDATASET_PROCESSES,
     PYDATASET_THREADS,
     GeneratorFitParams,
     fit_in_sandbox,
     generator_fit,
 )
-from fitscope.generator_fit_comparisons import (
+from fitscope.instrument.errors import FitscopeInputError
+from fitscope.instrument.profiler import profiled, side_by_side
+from fitscope.lessons.generator.comparisons import (
     c4_verdict,
     c5_verdict,
     gil_comparison,
     predict_vs_fit,
     pydataset_workers,
 )
-from fitscope.profiler import profiled, side_by_side
 
 SMALL = dict(kind="sleep", ms_per_batch=1.0, batch_size=16, width=0, steps=12, epochs=1)
 
@@ -77,7 +78,10 @@ def test_predict_vs_fit_measures_both_calls():
     assert set(cores) == {"predict", "fit"} and all(c > 0 for c in cores.values())
     v = c5_verdict(r)
     assert 0 <= r.facts["free_cpus"] <= r.budget.cpus
-    assert v.verdict == claims.c5(cores["predict"], cores["fit"], r.budget.cpus, r.facts["free_cpus"]).verdict
+    assert (
+        v.verdict
+        == verdicts.c5(cores["predict"], cores["fit"], r.budget.cpus, r.facts["free_cpus"]).verdict
+    )
 
 
 def test_gil_comparison_gives_both_generators_the_same_cost():
@@ -85,9 +89,13 @@ def test_gil_comparison_gives_both_generators_the_same_cost():
     assert runs["sleep"].params["ms_per_batch"] == runs["python"].params["ms_per_batch"] == 2.0
     assert runs["sleep"].params["kind"] == "sleep" and runs["python"].params["kind"] == "python"
     v = c4_verdict(runs)
-    parts = [claims.PartEvidence(n, r.throughput.elapsed_s, r.bounds.sequential_s, r.bounds.overlapped_s)
-             for n, r in (("a", runs["sleep"]), ("b", runs["python"]))]
-    assert v.verdict == claims.c4(*parts, runs["sleep"].budget.cpus).verdict
+    parts = [
+        verdicts.PartEvidence(
+            n, r.throughput.elapsed_s, r.bounds.sequential_s, r.bounds.overlapped_s
+        )
+        for n, r in (("a", runs["sleep"]), ("b", runs["python"]))
+    ]
+    assert v.verdict == verdicts.c4(*parts, runs["sleep"].budget.cpus).verdict
 
 
 def test_profiler_sees_the_main_python_thread_and_tf_data(tmp_path):
@@ -104,6 +112,9 @@ def test_process_runs_share_one_fresh_interpreter_and_leave_nothing():
     like = generator_fit(GeneratorFitParams(**SMALL))
     runs = pydataset_workers(like, process_kinds=("sleep", "python"), steps=8)
     inside = [r for label, r in runs.items() if label.startswith(PYDATASET_PROCESSES)]
-    assert len(inside) == 2 and inside[0].environment["pid"] == inside[1].environment["pid"] != os.getpid()
+    assert (
+        len(inside) == 2
+        and inside[0].environment["pid"] == inside[1].environment["pid"] != os.getpid()
+    )
     assert all(r.params["ms_per_batch"] == SMALL["ms_per_batch"] for r in runs.values())
     assert "B = " in str(runs) and child_pids() - kids == set() and shm_semaphores() - sems == set()

@@ -5,19 +5,18 @@ from __future__ import annotations
 import math
 
 import pytest
-from fitscope.claims import DOES_NOT_HOLD, HOLDS
-from fitscope.errors import FitscopeInputError
-from fitscope.generator_fit import (
-    GeneratorFitParams,
+from fitscope.experiments.generator_fit import GeneratorFitParams, generator_fit
+from fitscope.instrument.errors import FitscopeInputError
+from fitscope.instrument.threads import MAIN, TF_DATA
+from fitscope.lessons.generator.fit import (
     check_thread_facts,
     cpu_by_role,
-    generator_fit,
     generator_fit_panel,
     generator_fit_verdicts,
     next_stacks,
     who_called_next,
 )
-from fitscope.threads import MAIN, TF_DATA
+from fitscope.verdicts.verdict import DOES_NOT_HOLD, HOLDS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -56,8 +55,12 @@ def test_verdicts_follow_the_rules(tiny_run):
 def test_the_tables_read_the_run_they_show(tiny_run):
     f = tiny_run.facts
     who = who_called_next(tiny_run)
-    assert f"after them {f['total_after_peek']} of {f['total_after_peek']} next() calls ran on other " \
-           "threads" in str(who) and str(who).startswith("On the TensorFlow backend")
+    assert (
+        f"after them {f['total_after_peek']} of {f['total_after_peek']} next() calls ran on other "
+        "threads"
+        in str(who)
+        and str(who).startswith("On the TensorFlow backend")
+    )
     assert [held for _, held in check_thread_facts(tiny_run).checks] == [True, True, True]
     frames = [row[1] for row in next_stacks(tiny_run).rows]
     assert any("peek_and_restore" in fr for fr in frames) and len(frames) <= 6 * len(f["stacks"])
@@ -67,7 +70,7 @@ def test_the_tables_read_the_run_they_show(tiny_run):
 
 
 def test_a_broken_thread_fact_fails_in_one_sentence(tiny_run):
-    from fitscope.result import RunResult
+    from fitscope.instrument.result import RunResult
 
     moved = RunResult(tiny_run.name, facts={**tiny_run.facts, "main_after_peek": 3})
     with pytest.raises(AssertionError, match="no next\\(\\) call ran on the main thread"):
@@ -85,7 +88,9 @@ bad_numbers = st.one_of(st.just(0), st.just(-1), st.just(10**9), st.just(math.na
                         st.just(math.inf), st.just("7"), st.none(), st.just(True))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(field=st.sampled_from(["ms_per_batch", "batch_size", "width", "steps", "epochs", "kind"]),
        value=bad_numbers)
 def test_bad_params_give_one_sentence(field, value):
@@ -127,8 +132,8 @@ def test_panel_run_draws_at_least_three_different_frames():
 
 
 def test_a_saved_panel_result_pools_with_others(tmp_path):
-    from fitscope import plots
-    from fitscope.result import load_folder
+    from fitscope.instrument.result import load_folder
+    from fitscope.show import charts as plots
 
     panel = generator_fit_panel(time_budget_s=30)
     with pytest.raises(FitscopeInputError):
@@ -140,4 +145,7 @@ def test_a_saved_panel_result_pools_with_others(tmp_path):
     assert first.exists() and [r.name for r in pooled] == [result.name]
     assert pooled[0].throughput.steps == result.throughput.steps
     chart = plots.class_results(pooled * 2)
-    assert "2 run(s)" in chart.summary and "laptop" in chart.figure.axes[0].get_yticklabels()[0].get_text()
+    assert (
+        "2 run(s)" in chart.summary
+        and "laptop" in chart.figure.axes[0].get_yticklabels()[0].get_text()
+    )

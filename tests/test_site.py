@@ -16,8 +16,18 @@ def test_every_page_and_image_of_the_site_exists(tmp_path):
     if not EXECUTED.exists():
         pytest.skip("no executed notebooks: the notebook tests run first in `make test`")
     out = tmp_path / "build"
-    run = subprocess.run([sys.executable, str(ROOT / "docs" / "build_site.py"), str(EXECUTED), str(out),
-                          *COLLECTION], capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "docs" / "build_site.py"),
+            str(EXECUTED),
+            str(out),
+            *COLLECTION,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-3000:] + run.stdout[-1000:]
     index = (out / "index.html").read_text()
     pages = [name.replace(".ipynb", ".html") for name in COLLECTION]

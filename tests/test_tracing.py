@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import threading
 
-from fitscope.sandbox import run_python
-from fitscope.tracing import Tracer, chrome_trace, graph_timed
+from fitscope.instrument.tracing import Tracer, chrome_trace, graph_timed
+from fitscope.isolation.sandbox import run_python
 
 
 def test_span_decorator_and_mark_record_the_calling_thread():
@@ -62,7 +62,9 @@ def test_generator_wrapper_on_tf_data_threads_reads_ids_inside_them():
             yield 1.0
 
     traced = tracer.wrap_generator(gen(), capture_stacks=True)
-    ds = tf.data.Dataset.from_generator(lambda: traced, output_signature=tf.TensorSpec((), tf.float32))
+    ds = tf.data.Dataset.from_generator(
+        lambda: traced, output_signature=tf.TensorSpec((), tf.float32)
+    )
     values = list(ds.take(20).as_numpy_iterator())
     assert len(values) == 20
     spans = tracer.spans("generator")
@@ -115,7 +117,7 @@ def test_chrome_trace_fields():
 def test_fork_child_starts_with_an_empty_tracer_and_its_own_pid():
     code = """
 import json, os
-from fitscope.tracing import Tracer
+from fitscope.instrument.tracing import Tracer
 tracer = Tracer()
 with tracer.span("parent", "work"):
     pass

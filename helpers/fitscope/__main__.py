@@ -12,13 +12,13 @@ import argparse
 import json
 import sys
 
-from .environment import environment_facts, environment_line
+from fitscope.instrument.environment import environment_facts, environment_line
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["report"]:
-        from .report import main as report
+        from fitscope.scorecard import main as report
 
         return report(argv)
     parser = argparse.ArgumentParser(prog="fitscope", description=__doc__.splitlines()[0])

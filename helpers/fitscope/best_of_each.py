@@ -3,7 +3,7 @@
 One workload (:class:`Workload`): a sleep-like producer cost per batch (standing for I/O) and
 the article's Dense(1) model trained by ``fit``. Scenario 01's best is a Python generator that
 sleeps; scenario 02's worker processes filling a bounded queue for the main process, which trains
-(one sandbox: :func:`fitscope.right_ways.queue_trainer`); scenario 03's
+(one sandbox: :func:`fitscope.lessons.trainer.remedies.queue_trainer`); scenario 03's
 reads interleaved in parallel inside the graph, a parallel map and a prefetch
 (:func:`tfdata_fit`). The set (:class:`BestOfEach`) shows itself as a chart with its reading.
 
@@ -20,16 +20,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .display import ShowsItself, Stack, Table
-from .environment import quick_mode
-from .errors import check_int, check_positive
-from .graph_costs import stage_cost, tensorflow, timed_sleep
-from .keras_callback import TraceCallback
-from .measure import cost_per_call, measured_run
-from .pipelines import peak_concurrency, stage_bounds
-from .result import RunResult
-from .throughput import throughput_from_ends
-from .workloads import FEATURES, article_model
+from fitscope.instrument.bounds import peak_concurrency, stage_bounds
+from fitscope.instrument.environment import quick_mode
+from fitscope.instrument.errors import check_int, check_positive
+from fitscope.instrument.keras_callback import TraceCallback
+from fitscope.instrument.measure import cost_per_call, measured_run
+from fitscope.instrument.result import RunResult
+from fitscope.instrument.tables import ShowsItself, Stack, Table
+from fitscope.instrument.throughput import throughput_from_ends
+from fitscope.workloads.article import FEATURES, article_model
+from fitscope.workloads.graph_costs import stage_cost, tensorflow, timed_sleep
 
 __all__ = ["Workload", "BestOfEach", "tfdata_fit", "best_of_each"]
 
@@ -69,7 +69,9 @@ def tfdata_fit(workload: Workload | None = None) -> RunResult:
         def make_batch(i: Any, read_times: Any) -> Any:
             seed = tf.stack([i, i + 1])
             x = tf.random.stateless_uniform([w.batch_size, FEATURES], seed=seed)
-            y = tf.cast(tf.random.stateless_uniform([w.batch_size], seed=seed + 7) > 0.5, tf.float32)
+            y = tf.cast(
+                tf.random.stateless_uniform([w.batch_size], seed=seed + 7) > 0.5, tf.float32
+            )
             return x, y
 
         def reads(n: int) -> Any:
@@ -78,7 +80,11 @@ def tfdata_fit(workload: Workload | None = None) -> RunResult:
                 cycle_length=CYCLE, num_parallel_calls=CYCLE, deterministic=False)
 
         width = peak_concurrency([tuple(t) for _, t in reads(8 * CYCLE).as_numpy_iterator()])
-        ds = reads(total).map(make_batch, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+        ds = (
+            reads(total)
+            .map(make_batch, num_parallel_calls=tf.data.AUTOTUNE)
+            .prefetch(tf.data.AUTOTUNE)
+        )
         model = article_model(0)
         x, y = next(iter(ds.take(1)))
         model.train_on_batch(x, y)  # builds and traces the train step before anything is timed
@@ -96,8 +102,12 @@ def tfdata_fit(workload: Workload | None = None) -> RunResult:
         result.bounds = stage_bounds([("read", done * t_p1, done * cpu_p1, workers, True)],
                                      done * t_c1, done * cpu_c1, result.budget.cpus)
         result.throughput = throughput_from_ends(ends[1:], w.batch_size, ends[0])
-    result.facts.update(steps=len(ends), measured_s=result.throughput.elapsed_s, reads_at_once=width,
-                        costs_per_step=dict(t_p1=t_p1, cpu_p1=cpu_p1, t_c1=t_c1, cpu_c1=cpu_c1))
+    result.facts.update(
+        steps=len(ends),
+        measured_s=result.throughput.elapsed_s,
+        reads_at_once=width,
+        costs_per_step=dict(t_p1=t_p1, cpu_p1=cpu_p1, t_c1=t_c1, cpu_c1=cpu_c1),
+    )
     return result
 
 
@@ -110,12 +120,14 @@ class BestOfEach(ShowsItself, list):
                 for name, r in self]
 
     def chart(self) -> Any:
-        from .plots import comparison
+        from fitscope.show.charts import comparison
 
         return comparison(self.rows(), title="Best set-up of each scenario on one workload")
 
     def table(self) -> Table:
-        return Table(("set-up", "measured (s)", "ideal (s)"), self.rows(), reading=self.chart().summary)
+        return Table(
+            ("set-up", "measured (s)", "ideal (s)"), self.rows(), reading=self.chart().summary
+        )
 
     def _repr_html_(self) -> str:
         return Stack([self.chart()])._repr_html_()
@@ -128,20 +140,35 @@ def best_of_each(workload: Workload | None = None,
     ``extra`` adds more: (row name, a function of the workload returning a RunResult whose
     ``throughput`` and ``bounds`` are measured the same way).
     """
-    from .generator_fit import generator_fit
-    from .right_ways import queue_trainer
+    from fitscope.experiments.generator_fit import generator_fit
+    from fitscope.lessons.trainer.remedies import queue_trainer
 
     w = workload or Workload.default()
     runs: list[tuple[str, Callable[[Workload], RunResult]]] = [
-        ("01 Python generator → fit", lambda w: generator_fit(
-            kind="sleep", ms_per_batch=w.ms_per_batch, batch_size=w.batch_size, width=0,
-            steps=w.steps, epochs=w.epochs)),
-        ("02 worker processes → the main process trains", lambda w: queue_trainer(
-            kind="sleep", ms_per_batch=w.ms_per_batch, batch_size=w.batch_size, steps=w.steps * w.epochs)),
+        (
+            "01 Python generator → fit",
+            lambda w: generator_fit(
+                kind="sleep",
+                ms_per_batch=w.ms_per_batch,
+                batch_size=w.batch_size,
+                width=0,
+                steps=w.steps,
+                epochs=w.epochs,
+            ),
+        ),
+        (
+            "02 worker processes → the main process trains",
+            lambda w: queue_trainer(
+                kind="sleep",
+                ms_per_batch=w.ms_per_batch,
+                batch_size=w.batch_size,
+                steps=w.steps * w.epochs,
+            ),
+        ),
         *extra,
         ("03 tf.data, parallel interleave + prefetch → fit", tfdata_fit),
     ]
-    from .live import StepCounter
+    from fitscope.show.live import StepCounter
 
     counter, best = StepCounter.in_notebook(), BestOfEach()
     for i, (name, run) in enumerate(runs):

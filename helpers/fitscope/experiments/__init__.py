@@ -1,0 +1,16 @@
+"""Experiments more than one lesson runs: the article's generator fit, here or in a fresh process.
+
+Example:
+    >>> from fitscope.experiments import GeneratorFitParams
+    >>> GeneratorFitParams.default(steps=10).steps
+    10
+"""
+
+from __future__ import annotations
+
+from fitscope.instrument.lazy import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "generator_fit": ("SOURCES", "GENERATOR", "PYDATASET_THREADS", "PYDATASET_PROCESSES",
+                      "GeneratorFitParams", "generator_fit", "fit_in_sandbox",),
+})

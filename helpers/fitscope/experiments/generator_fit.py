@@ -1,0 +1,321 @@
+"""The article's generator fit, measured: the run lessons 00, 01 and 02 share.
+
+:func:`generator_fit` trains the article's model from a traced Python data source (the plain
+generator, or Keras 3's ``PyDataset`` with worker threads or processes) and returns a
+:class:`~fitscope.instrument.result.RunResult` with every ``next()`` and train step traced and
+per-thread CPU sampled; :func:`fit_in_sandbox` runs it in a fresh interpreter with another
+TensorFlow configuration or start method.
+
+Example:
+    >>> GeneratorFitParams.default(steps=10).steps
+    10
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
+
+from fitscope.instrument.environment import quick_mode
+from fitscope.instrument.errors import FitscopeInputError, check_choice, check_int, check_positive
+from fitscope.instrument.measure import Live, StepCosts, cost_per_call, measured_run
+from fitscope.instrument.result import RunResult
+from fitscope.instrument.throughput import throughput_from_ends
+from fitscope.instrument.tracing import Tracer, keras_frames
+from fitscope.isolation.sandbox import Progress, report, run_python
+from fitscope.workloads.article import (
+    FEATURES,
+    WORK_KINDS,
+    article_model,
+    batch_work,
+    random_batches,
+)
+
+if TYPE_CHECKING:  # importing keras_callback imports Keras and TensorFlow: only where a run trains
+    from fitscope.instrument.keras_callback import TraceCallback
+
+__all__ = ["SOURCES", "GENERATOR", "PYDATASET_THREADS", "PYDATASET_PROCESSES", "GeneratorFitParams",
+           "generator_fit", "fit_in_sandbox"]
+
+GENERATOR, PYDATASET_THREADS, PYDATASET_PROCESSES = (
+    "generator",
+    "PyDataset threads",
+    "PyDataset processes",
+)
+SOURCES = (GENERATOR, PYDATASET_THREADS, PYDATASET_PROCESSES)
+
+
+def _knob(
+    default: Any, label: str, low: float = 1, high: float = 0, choices: tuple[str, ...] = ()
+) -> Any:
+    """A workload field with its label (shown on the panel and in error sentences) and its range."""
+    return field(default=default, metadata=dict(label=label, low=low, high=high, choices=choices))
+
+
+@dataclass(frozen=True)
+class GeneratorFitParams:
+    """The workload of :func:`generator_fit`, validated on construction; the panel's controls.
+
+    ``source`` is the article's plain generator, or a ``PyDataset`` whose ``workers`` are threads
+    or processes (processes always run in a fresh interpreter, never forked from the kernel).
+    ``ms_per_batch`` 0 makes batches free; ``width`` 0 is the article's single Dense unit.
+    """
+
+    source: str = _knob(GENERATOR, "data source", choices=SOURCES)
+    kind: str = _knob("sleep", "data work", choices=WORK_KINDS)
+    ms_per_batch: float = _knob(2.0, "ms per batch", 0, 1000)
+    workers: int = _knob(1, "workers (PyDataset)", 1, 16)
+    batch_size: int = _knob(32, "batch size", 1, 8192)
+    width: int = _knob(0, "model width (0 = Dense(1))", 0, 4096)
+    steps: int = _knob(100, "steps per epoch", 3, 100_000)
+    epochs: int = _knob(2, "epochs", 1, 1000)
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value, m = getattr(self, f.name), f.metadata
+            if m["choices"]:
+                check_choice(m["label"], value, m["choices"])
+            elif isinstance(f.default, float) and value != 0:
+                check_positive(m["label"], value, maximum=m["high"])
+            elif not isinstance(f.default, float):
+                check_int(m["label"], value, m["low"], m["high"])
+        if self.source == GENERATOR and self.workers != 1:
+            raise FitscopeInputError(
+                "a plain generator has one producer: choose a PyDataset source "
+                "for more than 1 worker."
+            )
+
+    @classmethod
+    def controls(cls) -> list[Any]:
+        """One panel control per field, labelled as in error sentences, at its default."""
+        from fitscope.show.panels import Control
+
+        d = cls.default()
+        return [Control(f.name, f.metadata["label"], getattr(d, f.name),
+                        "choice" if f.metadata["choices"] else
+                        "float" if isinstance(f.default, float) else "int", f.metadata["choices"])
+                for f in fields(cls)]
+
+    @classmethod
+    def default(cls, **overrides: Any) -> GeneratorFitParams:
+        """Defaults sized for the mode: quick mode (CI) shrinks steps, never the logic."""
+        base = {"steps": 30, "epochs": 2} if quick_mode() else {"steps": 60, "epochs": 2}
+        return cls(**{**base, **overrides})
+
+
+def generator_fit(params: GeneratorFitParams | None = None, *, live: Live | None = None,
+                  time_budget_s: float | None = None, **overrides: Any) -> RunResult:
+    """Train the article's model from a traced Python data source and measure who did what.
+
+    Costs are measured up front on this machine (producer alone on one thread, one train step
+    alone) to draw the bounds; then ``fit`` runs with every ``next()`` (or ``__getitem__``) and
+    step traced and per-thread CPU sampled. Throughput counts from the end of the first step (so
+    tracing the train function is left out) to the end of the last. A PyDataset with worker
+    processes runs through :func:`fit_in_sandbox`.
+    """
+    if params is not None and overrides:
+        raise ValueError("give either params or keyword overrides, not both")
+    p = params or GeneratorFitParams.default(**overrides)
+    if p.source == PYDATASET_PROCESSES:
+        return fit_in_sandbox(p, live=live, time_budget_s=time_budget_s)
+    return _fit_here(p, live, time_budget_s)
+
+
+def _fit_here(p: GeneratorFitParams, live: Live | None, time_budget_s: float | None) -> RunResult:
+    with measured_run(live, time_budget_s) as run:
+        from keras.src.trainers.data_adapters import data_adapter_utils
+
+        from fitscope.instrument.keras_callback import TraceCallback
+
+        peeked = data_adapter_utils.NUM_BATCHES_FOR_TENSOR_SPEC
+        model = article_model(p.width)
+        x, y = next(random_batches(p.batch_size))
+        model.train_on_batch(x, y)  # builds and traces the train step before anything is timed
+        calls = max(3, min(10, p.steps // 3))
+        t_p1, cpu_p1 = cost_per_call(batch_work(p.kind, p.ms_per_batch), calls)
+        t_c1, cpu_c1 = cost_per_call(lambda: model.train_on_batch(x, y), calls, time.process_time)
+        trace_cb = TraceCallback(run.tracer)
+        source = _data_source(p, run.tracer)
+        run.expect(p.steps * p.epochs, StepCosts(t_p1, t_c1, cpu_p1, cpu_c1), p.workers)
+        with run.sampling():
+            model.fit(source, steps_per_epoch=p.steps, epochs=p.epochs, verbose=0, shuffle=False,
+                      callbacks=[trace_cb, run.keras_control()])
+        model = source = None  # tf.data's iterator threads end when the iterator is collected
+    ends = trace_cb.batch_ends_ns
+    result = run.result(
+        f"{p.source} → fit ({p.kind}, {p.ms_per_batch:g} ms/batch"
+        + (f", {p.workers} workers)" if p.source != GENERATOR else ")"),
+        vars(p), steps_done=len(ends) - 1, tf_data_tids=run.tracer.tids("generator"))
+    if len(ends) > 1:
+        result.throughput = throughput_from_ends(ends[1:], p.batch_size, ends[0])
+    result.facts.update(_generator_facts(result, run.tracer, trace_cb, peeked, run.roles.main,
+                                         dict(t_p1=t_p1, cpu_p1=cpu_p1, t_c1=t_c1, cpu_c1=cpu_c1)))
+    result.reading = _reading(result)
+    return result
+
+
+def _data_source(p: GeneratorFitParams, tracer: Tracer) -> Any:
+    work = batch_work(p.kind, p.ms_per_batch)
+    if p.source == GENERATOR:
+        return tracer.wrap_generator(random_batches(p.batch_size, work=work), capture_stacks=True)
+    from fitscope.workloads.pydatasets import CostlyBatches
+
+    processes = p.source == PYDATASET_PROCESSES
+    return CostlyBatches(p.steps, p.batch_size, FEATURES, p.kind, p.ms_per_batch, workers=p.workers,
+                         use_multiprocessing=processes, tracer=None if processes else tracer)
+
+
+def _reading(r: RunResult) -> str:
+    """One sentence from a generator_fit run's own numbers, naming the backend it measured."""
+    f = r.facts
+    calls = (f"after the {f['peeked']} batch(es) Keras peeks at, {f['main_after_peek']} of "
+             f"{f['total_after_peek']} next() calls ran on the main thread; "
+             if r.params.get("source") == GENERATOR else "")
+    return (f"On the TensorFlow backend, {calls}training kept {f['cores_busy']:.2f} cores busy "
+            f"at {r.throughput.steps_per_s:.1f} steps/s"
+            + (f", {100 * r.bounds.efficiency(r.throughput.elapsed_s):.0f}% of the ideal bound"
+               if r.bounds is not None and r.throughput.elapsed_s else "")
+            + (f" (B = {r.budget.cpus:g})." if r.budget else "."))
+
+
+class _ReportSteps:
+    """The :class:`Live` of a sandboxed run: it reports the bounds and every step to the parent."""
+
+    def start(self, tracer: Tracer, total_steps: int, bound_rate: float | None,
+              sequential_rate: float | None) -> None:
+        report(
+            event="start", total=total_steps, bound_rate=bound_rate, sequential_rate=sequential_rate
+        )
+
+    def step(self) -> None:
+        report(event="step")
+
+    def finish(self) -> None:
+        report(event="finish")
+
+
+_SANDBOX_CODE = """\
+import multiprocessing
+import multiprocessing.forkserver
+if __name__ == "__main__":
+    multiprocessing.set_start_method({method!r})
+    if {early_forkserver!r}:  # worker processes to come: the fork server imports their modules
+        multiprocessing.set_forkserver_preload(["fitscope.workloads.pydatasets"])
+        multiprocessing.forkserver.ensure_running()  # now, while this process imports TensorFlow
+    import fitscope
+    from fitscope.experiments.generator_fit import GeneratorFitParams, _fit_here, _ReportSteps
+    for i, params in enumerate({params!r}):
+        _fit_here(GeneratorFitParams(**params), _ReportSteps(),
+        {time_budget_s!r}).save(f"{out}{{i}}")
+"""
+
+
+def fit_in_sandbox(params: GeneratorFitParams | list[GeneratorFitParams] | None = None, *,
+                   intra_op_threads: int | None = None, start_method: str = "forkserver",
+                   live: Live | None = None, time_budget_s: float | None = None,
+                   timeout_s: float = 300.0, memory_cap_mb: float = 1800.0,
+                   **overrides: Any) -> Any:
+    """:func:`generator_fit` in a fresh interpreter with its own TensorFlow configuration.
+
+    ``intra_op_threads`` is set as TF_NUM_INTRAOP_THREADS before TensorFlow is imported; worker
+    processes of a PyDataset start with ``start_method`` (forkserver by default: no process with
+    TensorFlow's threads running is ever forked; the kernel never is). The sandbox's watchdog
+    (``timeout_s``) and memory cap (whole tree) apply; how each process ended is in
+    ``result.outcomes``. A ``live`` display gets the child's steps as they are reported. Given a
+    list of params, one interpreter runs them all, one after the other, and a list comes back.
+
+    Example:
+        >>> r = fit_in_sandbox(intra_op_threads=1, steps=10, epochs=1)   # doctest: +SKIP
+        >>> r.facts["intra_op_threads"]                                   # doctest: +SKIP
+        1
+    """
+    if params is not None and overrides:
+        raise ValueError("give either params or keyword overrides, not both")
+    many = isinstance(params, list)
+    ps = params if many else [params or GeneratorFitParams.default(**overrides)]
+    check_choice("start method", start_method, ("spawn", "forkserver", "fork"))
+    env = {}
+    if intra_op_threads is not None:
+        env["TF_NUM_INTRAOP_THREADS"] = str(check_int("intra-op threads", intra_op_threads, 1, 256))
+    tracer = Tracer()
+
+    def on_poll(progress: Progress) -> None:
+        for m in progress.new_messages if live is not None else ():
+            if m.get("event") == "start":
+                live.start(tracer, m["total"], m["bound_rate"], m["sequential_rate"])
+            elif m.get("event") in ("step", "finish"):
+                getattr(live, m["event"])()
+
+    with tempfile.TemporaryDirectory(prefix="fitscope-fit-") as tmp:
+        out = os.path.join(tmp, "result")
+        workers = start_method == "forkserver" and any(p.source == PYDATASET_PROCESSES for p in ps)
+        code = _SANDBOX_CODE.format(method=start_method, params=[vars(p) for p in ps], out=out,
+                                    time_budget_s=time_budget_s, early_forkserver=workers)
+        run = run_python(code=code, env=env, timeout_s=timeout_s, memory_cap_mb=memory_cap_mb,
+                         on_poll=on_poll)
+        results = []
+        for i in range(len(ps)):
+            if not os.path.exists(f"{out}{i}"):
+                why = run.exceptions[-1][1] if run.exceptions else run.root.how
+                raise RuntimeError(f"the sandboxed run did not finish: {why}")
+            with open(f"{out}{i}") as f:
+                results.append(RunResult.from_dict(json.load(f)))
+    for result in results:
+        result.outcomes = run.outcomes
+        result.facts.update(
+            intra_op_threads=intra_op_threads,
+            sandbox_peak_memory_bytes=run.peak_memory_bytes,
+            sandbox_wall_s=run.wall_s,
+        )
+        result.name += " in a fresh interpreter" + (f", {intra_op_threads} intra-op thread(s)"
+                                                     if intra_op_threads else "")
+    return results if many else results[0]
+
+
+def _generator_facts(result: RunResult, tracer: Tracer, trace_cb: TraceCallback, peeked: int,
+                     main: int, costs: dict[str, float]) -> dict[str, Any]:
+    nexts = sorted(result.spans_of("generator"), key=lambda s: s.start_ns)
+    after = nexts[peeked:]
+    next_by_role: dict[str, int] = {}
+    for s in nexts:
+        role = result.roles.get(s.tid, "unknown")
+        next_by_role[role] = next_by_role.get(role, 0) + 1
+    steps = sorted(result.spans_of("train"), key=lambda s: s.start_ns)
+    windows = result.windows("train", leave_out="ui")
+    per_thread = result.cpu.by_thread_s(windows)
+    process_cpu = sum(per_thread.values())
+    by_role: dict[str, float] = {}
+    for tid, seconds in per_thread.items():
+        role = result.roles.get(tid, "unknown")
+        by_role[role] = by_role.get(role, 0.0) + seconds
+    wall = sum(b - a for a, b in windows) / 1e9
+    return {
+        "peeked": peeked,
+        "peeked_on_main": sum(1 for s in nexts[:peeked] if s.tid == main),
+        "next_calls_total": len(nexts),
+        "next_calls_by_role": next_by_role,
+        "main_after_peek": sum(1 for s in after if s.tid == main),
+        "total_after_peek": len(after),
+        "stacks": {result.roles.get(tid, str(tid)) + f" (tid {tid})": keras_frames(stack)
+                   for tid, stack in tracer.stacks.items()},
+        "callbacks_on_main": trace_cb.callback_tids.get(main, 0),
+        "callbacks_total": sum(trace_cb.callback_tids.values()),
+        "steps": len(steps),
+        "overlapping_steps": sum(1 for a, b in zip(steps, steps[1:]) if b.start_ns < a.end_ns),
+        "train_cpu_s": process_cpu,
+        "train_main_cpu_s": per_thread.get(main, 0.0),
+        "train_cpu_by_role": by_role,
+        "train_wall_s": wall,
+        "cores_busy": process_cpu / wall if wall > 0 else 0.0,
+        "cpu_samples_in_training": sum(1 for t in result.cpu.t_ns
+                                       if any(a <= t <= b for a, b in windows)),
+        "threads_free": os.environ.get("TF_NUM_INTRAOP_THREADS", "") != "1",
+        "costs_per_step": costs,
+        "measured_s": result.throughput.elapsed_s,
+    }
+
+

@@ -1,0 +1,24 @@
+"""Isolation: experiments that change process-wide settings run in a fresh interpreter.
+
+:mod:`sandbox` starts one (``run_python``) under a watchdog and a memory cap for its whole process
+tree and cleans up after it; :mod:`reaper` kills a run's processes if the kernel dies;
+:mod:`launcher` runs a script of :mod:`scripts` and records its processes; the scripts are what
+the sandbox runs. Nothing here draws: a caller watches a run through ``on_poll``.
+
+Example:
+    >>> from fitscope.isolation import run_python
+    >>> run_python(code="print('hi')").stdout.strip()
+    'hi'
+"""
+
+from __future__ import annotations
+
+from fitscope.instrument.lazy import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "launcher": ("Limits", "ProcessRecorder", "growth_per_s", "sandbox_facts", "run_module",
+                 "launcher_outcomes", "peak_memory_bytes", "cost_of",),
+    "reaper": ("SHM_PATTERNS", "session_members", "shm_entries", "remove_new_shm", "kill_session",),
+    "sandbox": ("report", "run_python", "SandboxResult", "Progress", "exceptions_in",
+                "MESSAGE_PREFIX",),
+})

@@ -1,0 +1,189 @@
+"""What lesson 01b reads from the backends' runs: verdicts, the overlap, the threads, timelines.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fitscope import verdicts
+from fitscope.instrument.checks import Checks
+from fitscope.instrument.environment import quick_mode
+from fitscope.instrument.errors import check_choice
+from fitscope.instrument.result import RunResult
+from fitscope.instrument.tables import Stack, Table
+from fitscope.isolation.scripts.backend_fit import VARIANTS
+from fitscope.lessons.backends.runs import (
+    BACKENDS,
+    C12_KINDS,
+    LABELS,
+    BackendParams,
+    BackendRuns,
+    is_installed,
+    measure,
+)
+from fitscope.show.comparison import Comparison
+from fitscope.verdicts import evidence
+
+__all__ = ["backend_panel", "backend_verdicts", "c12_verdict", "c1_verdict", "must_hold", "overlap",
+           "threads_table", "timelines"]
+
+
+def _budget(runs: BackendRuns) -> float:
+    first = next(iter(runs.runs.values()))
+    return first.budget.cpus if first.budget else 1.0
+
+
+def c1_verdict(runs: BackendRuns) -> verdicts.Verdict:
+    """C1 on one backend, from its plain waiting generator."""
+    f = runs.runs["waiting"].facts
+    return verdicts.c1(
+        f["main_after_peek"],
+        f["total_after_peek"],
+        f["peeked"],
+        f["peeked_on_main"],
+        _budget(runs),
+        backend=runs.label,
+    )
+
+
+def c12_verdict(runs: BackendRuns) -> verdicts.Verdict:
+    """C12 on one backend: each plain-generator variant's time against its two bounds."""
+    parts = []
+    for name in C12_KINDS:
+        r = runs.runs.get(name)
+        if r is None or r.bounds is None:
+            continue
+        parts.append(
+            dict(
+                name=name,
+                measured_s=r.throughput.elapsed_s,
+                sequential_s=r.bounds.sequential_s,
+                overlapped_s=r.bounds.overlapped_s,
+                pure_python=r.params["kind"] == "python",
+            )
+        )
+    return verdicts.c12(runs.label, parts, _budget(runs), runs.step_ms)
+
+
+def backend_verdicts(
+    measured: dict[str, BackendRuns], keep_as: str | None = None
+) -> verdicts.Scorecard:
+    """C1 and C12 for every backend measured, in that order.
+
+    ``keep_as`` (e.g. "notebook 01b") also keeps them as this machine's evidence for the scorecard
+    (:mod:`fitscope.verdicts.evidence`), when every installed backend was measured.
+    """
+    card = verdicts.Scorecard(
+        [v for runs in measured.values() for v in (c1_verdict(runs), c12_verdict(runs))]
+    )
+    if keep_as and set(measured) >= {b for b in BACKENDS if is_installed(b)}:
+        evidence.keep("backends", card, keep_as)
+    return card
+
+
+def overlap(measured: dict[str, BackendRuns], variant: str = "waiting") -> Comparison:
+    """One variant on every backend measured: measured time against both bounds, as a chart and
+    table.
+
+    Rows are labelled by backend, or by the dict's own key when it is not a backend's name.
+    """
+    check_choice("variant", variant, tuple(VARIANTS))
+    runs = {
+        LABELS.get(key, key): r.runs[variant] for key, r in measured.items() if variant in r.runs
+    }
+    parts = []
+    for label, r in runs.items():
+        b, t = r.bounds, r.throughput.elapsed_s
+        if b is None:
+            continue
+        where = verdicts.position(t, b.sequential_s, b.overlapped_s)
+        parts.append(f"{label} {t:.2f} s ({where}: {b.overlapped_s:.2f} s overlapped, "
+                     f"{b.sequential_s:.2f} s one after the other)")
+    return Comparison(runs, reading=f"'{variant}': " + "; ".join(parts) + ".")
+
+
+def must_hold(measured: dict[str, BackendRuns]) -> Checks:
+    """What holds on any machine with the plain generator: on TensorFlow, no next() on the main
+    thread
+    after Keras's peek; on JAX and PyTorch, every next() on it. A miss raises AssertionError."""
+    checks = []
+    for runs in measured.values():
+        f = runs.runs["waiting"].facts
+        if runs.backend == "tensorflow":
+            checks.append(("TensorFlow: after the peek, no next() call ran on the main thread",
+                           f["main_after_peek"] == 0))
+        else:
+            checks.append((f"{runs.label}: every next() call ran on the main thread",
+                           f["next_calls_on_main"] == f["next_calls_total"]))
+    return Checks(checks)
+
+
+def threads_table(measured: dict[str, BackendRuns]) -> Table:
+    """Who called next() and who ran the callbacks, per backend, with the plain waiting
+    generator."""
+    rows = []
+    for runs in measured.values():
+        f = runs.runs["waiting"].facts
+        rows.append(
+            [
+                runs.label,
+                runs.device,
+                f["peeked"],
+                f"{f['main_after_peek']} of {f['total_after_peek']}",
+                f["next_threads"],
+                f"{f['callbacks_on_main']} of {f['callbacks_total']}",
+                f["callback_threads"],
+            ]
+        )
+    reading = " ".join(
+        f"{r[0]}: after the peek, {r[3]} next() calls ran on the main thread." for r in rows)
+    return Table(["backend", "device", "batches peeked", "next() on main after the peek",
+                  "threads that called next()", "callbacks on main", "threads that ran callbacks"],
+                 rows, reading=reading)
+
+
+def timelines(measured: dict[str, BackendRuns], variant: str = "waiting") -> Stack:
+    """The thread timeline of one variant on every backend measured, one under the other."""
+    from fitscope.show.charts import timeline
+
+    check_choice("variant", variant, tuple(VARIANTS))
+    charts = [timeline(runs.runs[variant]) for runs in measured.values() if variant in runs.runs]
+    return Stack(charts)
+
+
+def backend_panel(time_budget_s: float | None = None) -> Any:
+    """An :class:`~fitscope.show.panels.ExperimentPanel` that runs one variant on the chosen
+    backend.
+
+    Each run starts a fresh interpreter with ``KERAS_BACKEND`` set (a few seconds of start-up
+    before the live throughput starts). A backend that is not installed gives one sentence.
+    """
+    from fitscope.show.panels import Control, ExperimentPanel
+
+    d = BackendParams.default()
+
+    def run(
+        live: Any, time_budget_s: float, backend: str, variant: str, **values: Any
+    ) -> RunResult:
+        runs = measure(backend, BackendParams(**values), variants=(variant,), say=None, live=live,
+                       time_budget_s=time_budget_s, timeout_s=time_budget_s + 90)
+        return runs.runs[variant]
+
+    def summarise(r: RunResult) -> str:
+        f = r.facts
+        return (
+            f"{LABELS[r.params['backend']]} on {f['device']}: {r.throughput.steps_per_s:.1f} "
+            "steps/s; "
+            f"{f['next_calls_on_main']} of {f['next_calls_total']} data calls on the main thread"
+        )
+
+    budget = time_budget_s or (20.0 if quick_mode() else 60.0)
+    return ExperimentPanel("One generator, three Keras backends", [
+        Control("backend", "Keras backend", "jax", "choice", BACKENDS),
+        Control("variant", "data source", "waiting", "choice", tuple(VARIANTS)),
+        Control("steps", "steps", d.steps),
+        Control("width", "model width", d.width),
+        Control("batch_size", "batch size", d.batch_size),
+        Control("ms_per_batch", "ms per batch (0 = one step)", d.ms_per_batch, "float"),
+        Control("workers", "workers (PyDataset)", d.workers),
+    ], run, budget, summarise)

@@ -1,0 +1,287 @@
+"""Keras 3's backends side by side: the same generator and model on TensorFlow, JAX and PyTorch.
+
+Keras reads ``KERAS_BACKEND`` once, when it is imported, and the learner's kernel is bound to
+TensorFlow. So each backend is measured in a fresh interpreter through the sandbox
+(:mod:`fitscope.isolation.scripts.backend_fit`), all of its variants in one interpreter (start-up
+costs
+seconds), one backend at a time (memory). The results come back as ordinary RunResults, so the
+plots, the panel, JSON and pooled class results work on them unchanged.
+
+A backend that is not installed gives one sentence (:func:`not_installed_sentence`), never a
+verdict built on nothing.
+
+Example:
+    >>> is_installed("tensorflow")
+    True
+    >>> check_backend("theano")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    fitscope.instrument.errors.FitscopeInputError: Keras backend must be one of ... not 'theano'.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fitscope.instrument.environment import quick_mode
+from fitscope.instrument.errors import FitscopeInputError, check_choice, check_int, check_positive
+from fitscope.instrument.result import RunResult
+from fitscope.instrument.tables import ShowsItself, Table
+from fitscope.instrument.tracing import Tracer
+from fitscope.isolation.sandbox import Progress, run_python
+from fitscope.isolation.scripts.backend_fit import VARIANTS
+
+__all__ = ["BACKENDS", "LABELS", "VARIANTS", "BackendNotInstalled", "BackendParams", "BackendRuns",
+           "is_installed", "check_backend", "not_installed_sentence", "installed_line", "measure",
+           "measure_or_say", "by_backend"]
+
+BACKENDS = ("tensorflow", "jax", "torch")
+LABELS = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
+_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+_HOW_TO_ADD = {
+    "tensorflow": "`pip install -r requirements.txt` in this environment",
+    "jax": "`pip install -r requirements.txt` in this environment (it pins JAX's CPU build)",
+    "torch": ("`pip install torch --index-url https://download.pytorch.org/whl/cpu` in this "
+              "environment (PyPI's Linux wheel also pulls several GB of CUDA libraries)"),
+}
+C12_KINDS = ("waiting", "pure Python", "waiting + loss read")
+
+
+class BackendNotInstalled(FitscopeInputError):
+    """The Keras backend asked for is not importable here; the message says how to add it."""
+
+
+def is_installed(backend: str) -> bool:
+    """Whether the backend's package can be imported in this environment (it is not imported)."""
+    return (
+        importlib.util.find_spec(_MODULES[check_choice("Keras backend", backend, BACKENDS)])
+        is not None
+    )
+
+
+def not_installed_sentence(backend: str) -> str:
+    """One plain sentence: the backend is not installed, so it is not measured, and how to add
+    it."""
+    return (f"{LABELS[backend]} is not installed in this environment, so its Keras backend is not "
+            f"measured here; to add it, run {_HOW_TO_ADD[backend]} and restart the kernel.")
+
+
+def installed_line() -> str:
+    """Which Keras backends this environment can measure, with versions, in one line."""
+    from fitscope.instrument.environment import installed_version
+
+    have = [
+        f"{LABELS[b]} {installed_version(d) or '?'}"
+        for b, d in (
+            (
+                "tensorflow",
+                "tensorflow-cpu" if installed_version("tensorflow-cpu") else "tensorflow",
+            ),
+            ("jax", "jax"),
+            ("torch", "torch"),
+        )
+        if is_installed(b)
+    ]
+    missing = [LABELS[b] for b in BACKENDS if not is_installed(b)]
+    return ("Keras backends installed: " + ", ".join(have)
+            + (f"; not installed: {', '.join(missing)}" if missing else "") + ".")
+
+
+def check_backend(backend: str) -> str:
+    """``backend`` if it is a Keras backend installed here; else FitscopeInputError (one
+    sentence)."""
+    check_choice("Keras backend", backend, BACKENDS)
+    if not is_installed(backend):
+        raise BackendNotInstalled(not_installed_sentence(backend))
+    return backend
+
+
+@dataclass(frozen=True)
+class BackendParams:
+    """The workload every backend trains on, validated on construction.
+
+    ``ms_per_batch`` 0 means "one training step, as measured on this backend": where overlapping
+    data with training helps most.
+    """
+
+    steps: int = 40
+    width: int = 1024
+    batch_size: int = 256
+    workers: int = 2
+    ms_per_batch: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_int("steps", self.steps, 3, 100_000)
+        check_int("model width", self.width, 0, 4096)
+        check_int("batch size", self.batch_size, 1, 8192)
+        check_int("workers", self.workers, 1, 16)
+        if self.ms_per_batch != 0:
+            check_positive("ms per batch", self.ms_per_batch, maximum=1000)
+
+    @classmethod
+    def default(cls, **overrides: Any) -> BackendParams:
+        """Defaults sized for the mode: quick mode (CI) shrinks steps, never the logic."""
+        return cls(**{"steps": 16 if quick_mode() else 40, **overrides})
+
+    def args(self) -> list[str]:
+        return [
+            "--steps",
+            str(self.steps),
+            "--width",
+            str(self.width),
+            "--batch",
+            str(self.batch_size),
+            "--workers",
+            str(self.workers),
+            "--batch-ms",
+            str(self.ms_per_batch),
+        ]
+
+
+@dataclass
+class BackendRuns(ShowsItself):
+    """All variants measured on one backend in one fresh interpreter, by variant name."""
+
+    backend: str
+    device: str
+    version: str
+    import_s: float
+    startup_s: float
+    runs: dict[str, RunResult] = field(default_factory=dict)
+    peak_memory_bytes: int = 0
+    wall_s: float = 0.0
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.backend]
+
+    @property
+    def step_ms(self) -> float:
+        """The measured training step of the first variant run, in milliseconds."""
+        return next(iter(self.runs.values())).facts["step_ms"]
+
+    def table(self) -> Table:
+        rows = []
+        for name, r in self.runs.items():
+            f, b = r.facts, r.bounds
+            rows.append(
+                [
+                    name,
+                    f"{f['next_calls_on_main']} of {f['next_calls_total']}",
+                    f["next_threads"],
+                    f"{f['callbacks_on_main']} of {f['callbacks_total']}",
+                    f"{f['step_ms']:.1f}",
+                    f"{f['batch_ms']:.1f}",
+                    f"{r.throughput.elapsed_s:.2f}",
+                    f"{b.overlapped_s:.2f}" if b else "",
+                    f"{b.sequential_s:.2f}" if b else "",
+                ]
+            )
+        head = ["variant", "next() on main", "next() threads", "callbacks on main", "step ms",
+                "batch ms", "measured s", "overlapped s", "one after the other s"]
+        return Table(head, rows, reading=self.reading(),
+                     title=f"{self.label} {self.version} backend on {self.device}")
+
+    def reading(self) -> str:
+        """One sentence from this run's own numbers: start-up, memory, and who called next()."""
+        first = self.runs.get("waiting") or next(iter(self.runs.values()))
+        f = first.facts
+        return (
+            f"{self.label} {self.version} on {self.device}: the fresh interpreter started in "
+            f"{self.startup_s:.1f} s and peaked at {self.peak_memory_bytes / 2**20:.0f} MiB; with "
+            "the "
+            f"plain generator, {f['next_calls_on_main']} of {f['next_calls_total']} next() calls "
+            f"ran on the main thread."
+        )
+
+
+def measure(
+    backend: str,
+    params: BackendParams | None = None,
+    *,
+    variants: Sequence[str] = tuple(VARIANTS),
+    say: Callable[[str], None] | None = print,
+    live: Any = None,
+    time_budget_s: float | None = None,
+    timeout_s: float = 240.0,
+    memory_cap_mb: float = 1200.0,
+) -> BackendRuns:
+    """Measure ``variants`` on ``backend`` in one fresh interpreter with ``KERAS_BACKEND`` set.
+
+    ``say`` gets a line as each variant starts (progress); ``live`` (a panel's live display)
+    gets every step. Each variant stops after ``time_budget_s`` seconds of training (by default
+    4 in quick mode, 8 in full mode), so a crowded machine trains fewer steps rather than keeping
+    a learner waiting; the bounds then count the steps that ran. Raises FitscopeInputError with
+    one sentence for an unknown or missing backend.
+    """
+    check_backend(backend)
+    p = params or BackendParams.default()
+    if time_budget_s is None:
+        time_budget_s = 4.0 if quick_mode() else 8.0
+    check_positive("time budget (s)", time_budget_s, maximum=3600)
+    for v in variants:
+        check_choice("variant", v, tuple(VARIANTS))
+    tracer = Tracer()
+
+    def on_poll(progress: Progress) -> None:
+        for m in progress.new_messages:
+            event = m.get("event")
+            if event == "ready" and say:
+                say(
+                    f"{LABELS[backend]}: interpreter ready in {m['startup_s']:.1f} s, computing on "
+                    f"{m['device']}"
+                )
+            elif event == "variant" and say:
+                say(f"{LABELS[backend]}: measuring '{m['name']}' ({m['index']} of {m['of']})")
+            elif live is not None and event == "start":
+                live.start(tracer, m["total"], m["bound_rate"], m["sequential_rate"])
+            elif live is not None and event == "step":
+                live.step()
+            elif live is not None and event == "finish":
+                live.finish()
+
+    with tempfile.TemporaryDirectory(prefix="fitscope-backend-") as tmp:
+        out = os.path.join(tmp, "runs.json")
+        args = [*p.args(), "--out", out, "--variants", ",".join(variants)]
+        args += ["--time-budget", str(time_budget_s)]
+        if live is not None:
+            args.append("--live")
+        code = ("import sys\nfrom fitscope.isolation.scripts.backend_fit import main\n"
+                f"if __name__ == '__main__':\n    sys.exit(main({args!r}))\n")
+        run = run_python(code=code, env={"KERAS_BACKEND": backend}, timeout_s=timeout_s,
+                         memory_cap_mb=memory_cap_mb, on_poll=on_poll)
+        if not os.path.exists(out):
+            why = run.exceptions[-1][1] if run.exceptions else run.root.how
+            raise RuntimeError(f"the {LABELS[backend]} experiment did not finish: {why}")
+        with open(out) as f:
+            data = json.load(f)
+    runs = {}
+    for name, d in data["runs"].items():
+        r = RunResult.from_dict(d)
+        r.outcomes = run.outcomes
+        r.facts["sandbox_peak_memory_bytes"] = run.peak_memory_bytes
+        runs[name] = r
+    return BackendRuns(data["backend"], data["device"], data["version"], data["import_s"],
+                       data["startup_s"], runs, run.peak_memory_bytes, run.wall_s)
+
+
+def measure_or_say(
+    backend: str, say: Callable[[str], None] = print, **kwargs: Any
+) -> BackendRuns | None:
+    """:func:`measure`, or None after saying the one sentence when the backend is not installed."""
+    if not is_installed(backend):
+        say(not_installed_sentence(backend))
+        return None
+    return measure(backend, say=say, **kwargs)
+
+
+def by_backend(*measured: BackendRuns | None) -> dict[str, BackendRuns]:
+    """The backends that were measured, by name (``None`` for one that was not installed is left
+    out)."""
+    return {runs.backend: runs for runs in measured if runs is not None}

@@ -1,0 +1,210 @@
+"""Notebook 04's tf.data service: a compute-heavy map run locally, then through a dispatcher
+and workers, each mode in a sandboxed interpreter (servers' ``join()`` never returns, so they
+live where they can always be stopped).
+
+A run (:class:`ServiceRun`) shows itself as a chart of both times against the ideal bound, with
+a reading built from its own numbers.
+
+Example:
+    >>> processes_mode_allowed()[0] in (True, False)
+    True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psutil
+
+from fitscope.instrument.bounds import bounds
+from fitscope.instrument.budget import cpu_budget
+from fitscope.instrument.checks import Checks
+from fitscope.instrument.environment import environment_facts, memory_limit_bytes, quick_mode
+from fitscope.instrument.errors import FitscopeInputError, check_choice, check_int
+from fitscope.instrument.result import RunResult
+from fitscope.instrument.tables import Stack, Table
+from fitscope.isolation.launcher import launcher_outcomes, run_module, sandbox_facts
+from fitscope.isolation.sandbox import SandboxResult
+from fitscope.show.live import StepCounter
+from fitscope.verdicts.compare import speed_word
+
+__all__ = ["PROCESSES_MODE_BYTES", "ServiceRun", "processes_mode_allowed", "data_service",
+           "separate_processes"]
+
+# Separate dispatcher, 2 workers and a client need about 2 GiB (measured): too much for Binder.
+PROCESSES_MODE_BYTES = 2 * 2**30
+
+
+class ServiceRun(RunResult):
+    """The local pipeline against the service: times to the last element, the bound, the reading."""
+
+    def chart(self) -> Any:
+        from fitscope.show.charts import comparison
+
+        f = self.facts
+        return comparison([("local pipeline", f["local"]["wall_s"], None),
+                           ("tf.data service", f["service"]["wall_s"],
+                            self.bounds.overlapped_s if self.bounds else None)],
+                          title=f"{f['elements']} elements: time to the last one")
+
+    def table(self) -> Table:
+        f = self.facts
+        rows = [
+            (label, part["elements_per_s"], part["cores_busy"], part["first_element_s"])
+            for label, part in (("local pipeline", f["local"]), ("tf.data service", f["service"]))
+        ]
+        rows.append(
+            ("servers", "; ".join(f["servers_stopped"]), "each element once:", f["each_once"])
+        )
+        return Table(
+            ("run", "elements/s", "cores busy", "first element (s)"), rows, reading=str(self)
+        )
+
+    def _repr_html_(self) -> str:
+        return Stack([self.chart(), self.table()])._repr_html_()
+
+    def must_hold(self) -> Checks:
+        """What holds on any machine: each element arrived once; no server survived."""
+        return Checks([("each element arrived exactly once", self.facts["each_once"]),
+                       ("no process survived", self.facts["survivors"] == [])])
+
+    def __str__(self) -> str:
+        """What the run measured, in words built from its own numbers."""
+        f = self.facts
+        local, service = f["local"], f["service"]
+        budget = self.budget.cpus if self.budget else 1.0
+        bound_rate = f["elements"] / self.bounds.overlapped_s if self.bounds else float("nan")
+        idle = max(budget - local["cores_busy"], 0.0)
+        text = (
+            f"With B = {budget:g}, the local pipeline delivered {local['elements_per_s']:.0f} "
+            "elements/s "
+            f"and kept {local['cores_busy']:.2f} cores busy; the service's {f['workers']} workers "
+            f"delivered {service['elements_per_s']:.0f} elements/s (x{f['speedup']:.2f}: "
+            f"{speed_word(f['speedup'])}) with {service['cores_busy']:.2f} cores busy. "
+            f"The ideal bound for {f['workers']} workers sharing {budget:g} CPU(s) is "
+            f"{bound_rate:.0f} elements/s. "
+        )
+        per_local = 1e3 * local["all_cpu_s"] / local["elements"]
+        per_service = 1e3 * service["all_cpu_s"] / service["elements"]
+        if service["cores_busy"] > 1.1 * local["cores_busy"]:
+            text += (f"The workers put more cores to work ({service['cores_busy']:.2f} against "
+                     f"{local['cores_busy']:.2f}; the local pipeline had left {idle:.2f} idle). ")
+        else:
+            text += (
+                f"The two workers did not keep more cores busy than the local pipeline "
+                f"({service['cores_busy']:.2f} against {local['cores_busy']:.2f}), although it had "
+                f"left {idle:.2f} CPU(s) idle: on one machine they share the same cores and "
+                "runtime. "
+            )
+        text += (f"Each element cost {per_service:.1f} ms of CPU through the service against "
+                 f"{per_local:.1f} ms locally")
+        if per_service > 1.05 * per_local:
+            text += " (the extra is the trip through the dispatcher and gRPC)"
+        return text + (
+            f"; the first element arrived after {service['first_element_s']:.2f} s against "
+            f"{local['first_element_s']:.2f} s locally."
+        )
+
+
+def processes_mode_allowed() -> tuple[bool, str]:
+    """Whether the separate-processes mode of :func:`data_service` may run here, and why.
+
+    Only outside quick mode, and only with PROCESSES_MODE_BYTES free under any cgroup limit,
+    after what this kernel already uses (on Binder the limit covers the kernel too).
+    """
+    if quick_mode():
+        return False, "quick mode runs the in-process mode only"
+    available = psutil.virtual_memory().available
+    limit = memory_limit_bytes()
+    room = min(available, limit - psutil.Process().memory_info().rss) if limit else available
+    if room < PROCESSES_MODE_BYTES:
+        return False, (f"only {room / 2**30:.1f} GiB of memory is free; separate processes need "
+                       f"about {PROCESSES_MODE_BYTES / 2**30:.0f} GiB")
+    return True, f"{room / 2**30:.1f} GiB free"
+
+
+def _tree_cpu_s(r: SandboxResult, started: float, end_epoch: float, wall_s: float) -> float:
+    """CPU seconds the whole sandboxed tree used in the window ending at ``end_epoch``."""
+    a, b = end_epoch - wall_s - started, end_epoch - started
+    start: dict[int, float] = {}
+    end: dict[int, float] = {}  # first sample at or after b; the last one of a process gone sooner
+    done: set[int] = set()
+    for t, per_pid in r.cpu:
+        for pid, v in per_pid.items():
+            if t <= a:
+                start[pid] = v
+            if pid not in done:
+                end[pid] = v
+                if t >= b:
+                    done.add(pid)
+    return sum(v - start.get(pid, 0.0) for pid, v in end.items())
+
+
+def data_service(mode: str = "inprocess", elements: int | None = None, workers: int = 2,
+                 size: int = 256, rounds: int = 32, timeout_s: float = 180.0,
+                 memory_cap_mb: float | None = None) -> ServiceRun:
+    """A compute-heavy map run locally, then through a tf.data service (dispatcher + workers).
+
+    ``mode`` "inprocess" runs servers and client in one sandboxed interpreter; "processes" runs
+    each server as its own process (about 2 GiB; see :func:`processes_mode_allowed`), stopped
+    with SIGTERM at the end. Both runs are timed to the last element. The bound is
+    :func:`fitscope.instrument.budget.bounds` for the local work shared over ``workers`` and the CPU
+    budget.
+    """
+    check_choice("mode", mode, ("inprocess", "processes"))
+    if mode == "processes":
+        allowed, why = processes_mode_allowed()
+        if not allowed:
+            raise FitscopeInputError(f"the separate-processes mode cannot run here: {why}.")
+    elements = check_int(
+        "elements", elements if elements is not None else (60 if quick_mode() else 120), 4, 100_000
+    )
+    check_int("workers", workers, 1, 4)
+    check_int("matrix size", size, 8, 2048)
+    check_int("rounds", rounds, 1, 1000)
+    cap = memory_cap_mb or (1500.0 if mode == "inprocess" else 3500.0)
+    args = [mode, "--workers", workers, "--elements", elements, "--size", size, "--rounds", rounds]
+    StepCounter.in_notebook().next_run(f"the tf.data service in a fresh interpreter "
+                                       f"(watchdog {timeout_s:g} s)")
+    r, started = run_module("data_service", args, (timeout_s, cap))
+    got = {m["event"]: m for m in r.messages if m.get("event") in ("local", "service")}
+    if set(got) != {"local", "service"}:
+        raise RuntimeError(f"the tf.data service run did not finish ({r.root.how}, "
+                           f"stopped by {r.stopped_by}): {r.stderr[-500:]}")
+    budget = cpu_budget()
+    local, service = got["local"], got["service"]
+    for part in (local, service):
+        part["tree_cpu_s"] = _tree_cpu_s(r, started, part["t"], part["wall_s"])
+        # in-process, the process's own clock is exact; otherwise the servers' CPU counts too
+        part["all_cpu_s"] = part["cpu_s"] if mode == "inprocess" else part["tree_cpu_s"]
+        part["cores_busy"] = part["all_cpu_s"] / part["wall_s"]
+        part["elements_per_s"] = part["elements"] / part["wall_s"]
+        part["after_first_per_s"] = (part["elements"] - 1) / max(
+            part["wall_s"] - part["first_element_s"], 1e-9
+        )
+    b = bounds(local["wall_s"], 0.0, workers, budget.cpus, cpu_p=local["cpu_s"])
+    servers = [m for m in r.messages if m.get("event") == "child ended"]
+    facts = {"mode": mode, "elements": elements, "workers": workers, "local": local,
+             "service": service, "speedup": local["wall_s"] / service["wall_s"],
+             "each_once": local["each_once"] and service["each_once"],
+             "servers_stopped": [f"{m['name']}: {m['how']}" for m in servers]
+             or ["dispatcher and workers: ended with their process"],
+             **sandbox_facts(r)}
+    return ServiceRun(
+        name=f"tf.data service ({mode}, {workers} workers) against the local pipeline",
+        params=dict(mode=mode, elements=elements, workers=workers, size=size, rounds=rounds),
+        outcomes=launcher_outcomes(r),
+        budget=budget,
+        bounds=b,
+        facts=facts,
+        environment=environment_facts(),
+    )
+
+
+def separate_processes(**kwargs: Any) -> ServiceRun | Stack:
+    """:func:`data_service` with each server its own process where that may run here; otherwise
+    the one sentence that says why not (see :func:`processes_mode_allowed`)."""
+    allowed, why = processes_mode_allowed()
+    if not allowed:
+        return Stack([], reading=f"The separate-processes mode was not run: {why}.")
+    return data_service(mode="processes", **kwargs)

@@ -1,0 +1,363 @@
+"""Notebook 04's distribution strategies, each in sandboxed interpreters of its own.
+
+A distribution strategy and logical devices are fixed per process, so the learner's kernel never
+even imports TensorFlow here. Every run has a wall-clock watchdog and a memory cap; its processes
+are all stopped and checked gone. Each result shows itself as a table with its reading.
+
+- :func:`multiworker_training`: ``MultiWorkerMirroredStrategy`` with N worker processes on
+  localhost (custom loop, or ``model.fit`` to show keras-team/keras#20585 as measured); the
+  workers' weight checksums decide claim C9 (:meth:`MultiWorkerRun.verdict`).
+- :func:`mirrored_training`: ``MirroredStrategy`` over N logical CPU devices against one device.
+
+Example:
+    >>> MultiWorkerParams(steps=10).workers
+    2
+    >>> r = multiworker_training(steps=10)              # doctest: +SKIP
+    >>> r.verdict().verdict                              # doctest: +SKIP
+    'DOES NOT HOLD'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fitscope import verdicts
+from fitscope.instrument.budget import cpu_budget
+from fitscope.instrument.checks import Checks
+from fitscope.instrument.environment import environment_facts, quick_mode
+from fitscope.instrument.errors import FitscopeInputError, check_choice, check_int, check_positive
+from fitscope.instrument.result import ProcessOutcome, RunResult
+from fitscope.instrument.tables import Table
+from fitscope.isolation.launcher import launcher_outcomes, run_module, sandbox_facts
+from fitscope.isolation.sandbox import Progress
+from fitscope.show.live import StepCounter
+from fitscope.verdicts import evidence
+from fitscope.verdicts.compare import speed_word
+
+__all__ = ["MultiWorkerParams", "MultiWorkerRun", "multiworker_training", "multiworker_panel",
+           "MirroredRun", "mirrored_training"]
+
+
+class MultiWorkerRun(RunResult):
+    """A multi-worker run: the workers' seeds and checksums side by side, and claim C9."""
+
+    def __str__(self) -> str:
+        f = self.facts
+        if f["error"]:
+            return f"{self.name}: the workers failed with {f['error'][:160]}" + (
+                f", raised in {' → '.join(f['error_frames'])}." if f["error_frames"] else "."
+            )
+        if f["stopped_by"]:
+            return (f"{self.name}: stopped by the {f['stopped_by']} after {f['wall_s']:.1f} s; "
+                    f"{f['trained']} of {f['started']} workers finished training.")
+        return (
+            f"{self.name}: {f['trained']} of {f['workers']} workers trained in {f['wall_s']:.1f} "
+            "s; "
+            f"own-seed weights {'differ' if f['seeds_differ'] else 'agree'}, start weights in the "
+            f"strategy {'identical' if f['initial_identical'] else 'differ'}, final weights "
+            f"{'identical' if f['identical'] else 'differ'}; peak memory of the tree "
+            f"{f['peak_memory_bytes'] / 2**20:.0f} MiB."
+        )
+
+    def table(self) -> Table:
+        rows = [
+            (
+                w["index"],
+                w.get("seed", "?"),
+                *(
+                    w.get(k, "-")[:12]
+                    for k in ("own_seed_checksum", "initial_checksum", "final_checksum")
+                ),
+                f"{w['last_event']} at {w['last_event_s']:.1f} s",
+                w["how"],
+            )
+            for w in self.facts["per_worker"]
+        ]
+        return Table(("worker", "seed", "own-seed weights", "start (in strategy)", "after training",
+                      "last said", "ended"), rows, reading=str(self), title=self.name)
+
+    def must_hold(self) -> Checks:
+        """What holds on any machine: no survivor; a missing peer ends at the watchdog with no
+        weights; a custom loop ends with byte-identical weights, changed by training."""
+        f = self.facts
+        checks = [("no process of the run survived", f["survivors"] == [])]
+        if f["started"] < f["workers"]:
+            checks += [("the watchdog stopped the run", f["stopped_by"] == "watchdog"),
+                       ("no worker finished training", f["checksums"] == [])]
+        elif f["loop"] == "custom":
+            checks += [("each worker's own seed gives different weights", f["seeds_differ"]),
+                       ("the workers' weights are byte-identical after training", f["identical"]),
+                       ("training changed the weights", f["changed_by_training"])]
+        return Checks(checks)
+
+    def compare(self, other: MultiWorkerRun) -> Table:
+        """This run's final weights against another's, worker by worker."""
+        rows = [(r.name + f", seeds {r.facts['seeds']}", *(c[:12] for c in r.facts["checksums"]))
+                for r in (self, other)]
+        same = self.facts["checksums"] == other.facts["checksums"]
+        return Table(
+            ("run", *(f"worker {i} after training" for i in range(len(rows[0]) - 1))),
+            rows,
+            reading="The two runs ended with "
+            + ("identical" if same else "different")
+            + " final weights.",
+        )
+
+    def verdict(self, keep_as: str | None = None) -> verdicts.Verdict:
+        """C9 from the workers' final weight checksums; ``keep_as`` (e.g. "notebook 04") also keeps
+        it as this machine's evidence for the scorecard (:mod:`fitscope.verdicts.evidence`)."""
+        v = verdicts.c9(self.facts["checksums"])
+        if keep_as:
+            evidence.keep("distributed", verdicts.Scorecard([v]), keep_as)
+        return v
+
+
+@dataclass(frozen=True)
+class MultiWorkerParams:
+    """The workload of :func:`multiworker_training`, validated on construction.
+
+    ``start`` workers are started of the ``workers`` the cluster lists (fewer: a peer is missing).
+    ``loop`` is "custom" (a custom training loop) or "fit" (plain Keras ``model.fit``).
+    """
+
+    workers: int = 2
+    steps: int = 40
+    per_worker_batch: int = 32
+    seeds: str = "different"
+    loop: str = "custom"
+    start: int | None = None
+    collective_timeout_s: float = 30.0
+    timeout_s: float = 90.0
+    memory_cap_mb: float = 1800.0
+
+    def __post_init__(self) -> None:
+        for name, value, low, high in (
+            ("workers", self.workers, 2, 3),
+            ("steps", self.steps, 1, 100_000),
+            ("per-worker batch", self.per_worker_batch, 1, 4096),
+        ):
+            check_int(name, value, low, high)
+        check_choice("seeds", self.seeds, ("different", "same"))
+        check_choice("loop", self.loop, ("custom", "fit"))
+        if self.start is not None:
+            check_int("workers started", self.start, 1, self.workers)
+        check_positive("collective timeout (s)", self.collective_timeout_s, maximum=3600)
+        check_positive("watchdog timeout (s)", self.timeout_s, maximum=3600)
+        check_positive("memory cap (MB)", self.memory_cap_mb, maximum=64_000)
+
+    @classmethod
+    def default(cls, **overrides: Any) -> MultiWorkerParams:
+        """Defaults sized for the mode: quick mode (CI) shrinks steps, never the logic."""
+        return cls(**{"steps": 20 if quick_mode() else 40, **overrides})
+
+
+def multiworker_training(params: MultiWorkerParams | None = None, *,
+                         on_poll: Callable[[Progress], None] | None = None,
+                         env: dict[str, str] | None = None, **overrides: Any) -> MultiWorkerRun:
+    """Train one model with MultiWorkerMirroredStrategy in ``workers`` processes on localhost.
+
+    One sandbox runs a launcher that picks free ports, gives each worker its TF_CONFIG (RING
+    collectives with ``collective_timeout_s``) and starts it as a child; the watchdog covers the
+    whole tree, including a strategy constructor waiting silently for a peer that never comes.
+    Facts: per worker its seed, weight checksums (own seed outside the strategy, after creation
+    in its scope, after training), losses, error text if training failed; ``checksums`` (final,
+    workers that finished) and ``identical``. ``env`` is added to every process's environment
+    (e.g. ``{"TF_NUM_INTRAOP_THREADS": "1"}``, read by TensorFlow at import).
+    """
+    if params is not None and overrides:
+        raise FitscopeInputError("give either params or keyword overrides, not both.")
+    p = params or MultiWorkerParams.default(**overrides)
+    start = p.workers if p.start is None else p.start
+    args = ["launch", "--workers", p.workers, "--start", start, "--steps", p.steps,
+            "--batch", p.per_worker_batch, "--seeds", p.seeds, "--loop", p.loop,
+            "--collective-timeout", p.collective_timeout_s]
+    r, started = run_module("multiworker", args, (p.timeout_s, p.memory_cap_mb), on_poll, env)
+    per_worker: dict[int, dict[str, Any]] = {i: {"index": i, "events": []} for i in range(start)}
+    for m in r.messages:
+        if "index" in m and m["index"] in per_worker:
+            w = per_worker[m["index"]]
+            w["events"].append((m["event"], m["t"] - started))
+            w.update({k: v for k, v in m.items() if k not in ("event", "t", "index")})
+    ended = {m["name"]: m for m in r.messages if m.get("event") == "child ended"}
+    launched = next((m for m in r.messages if m.get("event") == "launched"), {})
+    for i, w in per_worker.items():
+        w["worker_pid"] = launched.get("child_pids", [None] * start)[i]
+        w["how"] = ended.get(f"worker {i}", {}).get(
+            "how", f"killed by {r.stopped_by}" if r.stopped_by else "unknown"
+        )
+        w["last_event"], w["last_event_s"] = w["events"][-1] if w["events"] else ("none", 0.0)
+        w.pop("pid", None)
+    workers = [per_worker[i] for i in sorted(per_worker)]
+    checksums = [w["final_checksum"] for w in workers if "final_checksum" in w]
+    errors = [w["error"] for w in workers if "error" in w]
+    facts = {
+        "workers": p.workers, "started": start, "loop": p.loop, "seeds": p.seeds,
+        "per_worker": workers, "checksums": checksums,
+        "identical": len(checksums) == start and len(set(checksums)) == 1,
+        "seeds_differ": len({w.get("own_seed_checksum") for w in workers}) == len(workers),
+        "initial_identical": len({w.get("initial_checksum") for w in workers}) == 1,
+        "changed_by_training": all(w.get("final_checksum") not in (None, w.get("initial_checksum"))
+                                   for w in workers),
+        "trained": len(checksums), "error": errors[0] if errors else None,
+        "error_frames": next((w["keras_frames"] for w in workers if "keras_frames" in w), []),
+        "silent_s": (r.wall_s - max((w["last_event_s"] for w in workers), default=0.0)),
+        **sandbox_facts(r),
+    }
+    name = (f"MultiWorkerMirroredStrategy, {start} of {p.workers} workers, "
+            f"{'custom loop' if p.loop == 'custom' else 'model.fit'}")
+    return MultiWorkerRun(name=name, params={**dataclasses.asdict(p), "env": env or {}},
+                          outcomes=launcher_outcomes(r), budget=cpu_budget(), facts=facts,
+                          environment=environment_facts())
+
+
+def multiworker_panel(time_budget_s: float | None = None) -> Any:
+    """An ExperimentPanel around :func:`multiworker_training`: workers, steps, batch, seeds,
+    loop."""
+    from fitscope.show.live import WorkerProgress
+    from fitscope.show.panels import Control, ExperimentPanel
+    from fitscope.show.process_charts import loss_by_worker
+
+    d = MultiWorkerParams.default()
+
+    def run(live: WorkerProgress, time_budget_s: float, **values: Any) -> RunResult:
+        return multiworker_training(MultiWorkerParams(**values, timeout_s=time_budget_s),
+                                    on_poll=live.on_poll)
+
+    return ExperimentPanel("MultiWorkerMirroredStrategy on localhost", [
+        Control("workers", "workers (2 or 3)", d.workers),
+        Control("steps", "steps", d.steps),
+        Control("per_worker_batch", "per-worker batch", d.per_worker_batch),
+        Control("seeds", "seeds", d.seeds, "choice", ("different", "same")),
+        Control("loop", "training loop", d.loop, "choice", ("custom", "fit")),
+    ], run, time_budget_s or (60.0 if quick_mode() else 120.0), str,
+        live_display=WorkerProgress, charts_after=lambda r: [loss_by_worker(r)])
+
+
+class MirroredRun(RunResult):
+    """One device against MirroredStrategy over logical devices: speed, CPU, results, in words."""
+
+    def table(self) -> Table:
+        rows = [(label, r["steps_per_s"], r["cores_busy"], r["cpu_ms_per_step"], f"{r['loss']:.6f}",
+                 r["checksum"][:12]) for label, r in self.facts["runs"].items()]
+        rows.append(("largest weight difference", "", "", "", "",
+                     f"{self.facts['max_weight_difference']:.2g}"))
+        return Table(
+            ("run", "steps/s", "cores busy", "CPU ms per step", "final loss", "weights"),
+            rows,
+            reading=str(self),
+            title=self.name,
+        )
+
+    def must_hold(self) -> Checks:
+        """What holds on any machine: the replicas give one device's results; nothing survives."""
+        return Checks([("the weights match one device's (largest difference under 1e-4)",
+                        self.facts["max_weight_difference"] < 1e-4),
+                       ("no process survived", self.facts["survivors"] == [])])
+
+    def __str__(self) -> str:
+        f = self.facts
+        one, many = f["runs"].values()
+        n, budget = f["devices"], self.budget.cpus if self.budget else 1.0
+        ratio = f["cpu_per_step_ratio"]
+        text = (
+            f"With B = {budget:g}, {n} replicas ran {many['steps_per_s']:.1f} steps/s against "
+            f"{one['steps_per_s']:.1f} on one device (x{f['speedup']:.2f}: "
+            f"{speed_word(f['speedup'])}). "
+            f"One device kept {one['cores_busy']:.2f} cores busy and {n} replicas "
+            f"{many['cores_busy']:.2f}: logical devices are not cores, every replica's ops run on "
+            f"the same {budget:g} CPU(s). "
+        )
+        if ratio > 1.05:
+            return text + (
+                f"Each step cost x{ratio:.2f} the CPU ({many['cpu_ms_per_step']:.1f} ms against "
+                f"{one['cpu_ms_per_step']:.1f} ms): the same arithmetic in smaller pieces, plus "
+                "splitting each batch and summing the replicas' gradients."
+            )
+        return text + (
+            f"Each step cost about the same CPU ({many['cpu_ms_per_step']:.1f} ms against "
+            f"{one['cpu_ms_per_step']:.1f} ms)."
+        )
+
+
+def mirrored_training(devices: int = 2, steps: int | None = None, global_batch: int = 64,
+                      width: int = 1024, timeout_s: float = 120.0,
+                      memory_cap_mb: float = 1500.0) -> MirroredRun:
+    """Train the same model from the same seed on one device, then MirroredStrategy on ``devices``.
+
+    Each run is its own sandboxed process (logical devices are fixed per process), one after
+    the other so they do not compete. Facts: steps/s, cores busy (process CPU / wall) and CPU per
+    step of each, both final losses and checksums, and the largest weight difference.
+    """
+    check_int("logical devices", devices, 2, 8)
+    # enough steps for a steady steps/s and CPU per step; more only buy precision
+    steps = check_int(
+        "steps", steps if steps is not None else (30 if quick_mode() else 60), 3, 100_000
+    )
+    check_int("global batch", global_batch, devices, 8192)
+    if global_batch % devices:
+        raise FitscopeInputError(f"global batch must split evenly over {devices} devices, "
+                                 f"not {global_batch}.")
+    check_int("model width", width, 1, 4096)
+    import numpy as np
+
+    runs: dict[str, dict[str, Any]] = {}
+    outcomes: list[ProcessOutcome] = []
+    peak = 0
+    with tempfile.TemporaryDirectory(prefix="fitscope-mirrored-") as tmp:
+        weights = {}
+        counter = StepCounter.in_notebook()
+        for label, n in (("one device", 1), (f"{devices} devices", devices)):
+            out = Path(tmp) / f"{n}.npz"
+            counter.next_run(f"MirroredStrategy, {label}, in a fresh interpreter "
+                             f"(watchdog {timeout_s:g} s)")
+            args = ["--devices", n, "--steps", steps, "--batch", global_batch, "--width", width,
+                    "--out", out]
+            r, _ = run_module("mirrored", args, (timeout_s, memory_cap_mb))
+            outcomes += r.outcomes
+            peak = max(peak, r.peak_memory_bytes, max((b for _, b in r.pss), default=0))
+            trained = next((m for m in r.messages if m.get("event") == "trained"), None)
+            facts = {"how": r.root.how, "stopped_by": r.stopped_by, "survivors": r.survivors,
+                     "wall_s": r.wall_s}
+            if trained is None:
+                raise RuntimeError(f"the {label} run did not finish ({r.root.how}): "
+                                   f"{r.stderr[-500:]}")
+            n_timed = trained["timed_steps"]
+            facts.update(
+                replicas=trained["replicas"],
+                loss=trained["loss"],
+                checksum=trained["checksum"],
+                steps_per_s=n_timed / trained["wall_s"],
+                cores_busy=trained["cpu_s"] / trained["wall_s"],
+                cpu_ms_per_step=1e3 * trained["cpu_s"] / n_timed,
+            )
+            runs[label] = facts
+            with np.load(out) as data:
+                weights[label] = [data[k] for k in data.files]
+        one, many = weights.values()
+        max_diff = max(float(np.max(np.abs(a - b))) for a, b in zip(one, many))
+    single, multi = runs.values()
+    facts = {
+        "devices": devices,
+        "steps": steps,
+        "global_batch": global_batch,
+        "runs": runs,
+        "max_weight_difference": max_diff,
+        "loss_difference": abs(single["loss"] - multi["loss"]),
+        "speedup": multi["steps_per_s"] / single["steps_per_s"],
+        "cpu_per_step_ratio": multi["cpu_ms_per_step"] / single["cpu_ms_per_step"],
+        "peak_memory_bytes": peak,
+        "survivors": [s for f in runs.values() for s in f["survivors"]],
+    }
+    return MirroredRun(
+        name=f"MirroredStrategy over {devices} logical CPU devices against one device",
+        params=dict(devices=devices, steps=steps, global_batch=global_batch, width=width),
+        outcomes=outcomes,
+        budget=cpu_budget(),
+        facts=facts,
+        environment=environment_facts(),
+    )

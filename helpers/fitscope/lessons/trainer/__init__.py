@@ -1,0 +1,19 @@
+"""Lesson 02: the article's multiprocessing trainer, run safely, and the right ways.
+
+:mod:`~.article` runs the article's script under fork, spawn and forkserver in the sandbox;
+:mod:`~.remedies` runs the ways that work (a queue of worker processes, a PyDataset).
+"""
+
+from __future__ import annotations
+
+from fitscope.lessons.trainer.article import (
+    ARTICLE_SCRIPT, LABELS, START_METHODS, ArticleRun, ArticleRuns, article_runs, article_trainer,
+    process_charts, trainer_panel)
+from fitscope.lessons.trainer.remedies import (
+    QUEUE_SCRIPT, RIGHT_WAY_METHODS, RightWayParams, RightWayRun, RightWays, pydataset_trainer,
+    queue_trainer, right_ways)
+
+__all__ = ["START_METHODS", "LABELS", "ARTICLE_SCRIPT", "ArticleRun", "ArticleRuns",
+           "article_trainer", "article_runs", "process_charts", "trainer_panel",
+           "RIGHT_WAY_METHODS", "QUEUE_SCRIPT", "RightWayParams", "RightWayRun", "RightWays",
+           "queue_trainer", "pydataset_trainer", "right_ways"]

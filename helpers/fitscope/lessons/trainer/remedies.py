@@ -1,0 +1,257 @@
+"""Notebook 02's right ways: worker processes make the data, the main process trains.
+
+Two ways, each in the sandbox with the same producer and train costs: ``fit`` on a Keras
+``PyDataset`` with worker processes, and a bounded ``multiprocessing.Queue`` fed by worker
+processes (``isolation/scripts/queue_trainer.py``) with a clean shutdown. Each run is measured
+against the
+ideal overlap bound (:func:`fitscope.instrument.budget.bounds`) from costs measured alone in the
+same
+process. Both together (:class:`RightWays`) show themselves as a chart against the bound with a
+table of their numbers.
+
+Example:
+    >>> RightWayParams(steps=60).start_method
+    'forkserver'
+    >>> ways = right_ways(kind="python", ms_per_batch=4.0)          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from fitscope.instrument.bounds import bounds
+from fitscope.instrument.budget import cpu_budget
+from fitscope.instrument.checks import Checks
+from fitscope.instrument.environment import environment_facts, quick_mode
+from fitscope.instrument.errors import check_choice, check_int, check_positive
+from fitscope.instrument.result import RunResult
+from fitscope.instrument.tables import ShowsItself, Stack, Table
+from fitscope.instrument.throughput import throughput_from_ends
+from fitscope.isolation.launcher import Limits, ProcessRecorder, sandbox_facts
+from fitscope.isolation.sandbox import run_python
+from fitscope.isolation.scripts import script_path
+from fitscope.workloads.article import WORK_KINDS
+
+__all__ = ["RIGHT_WAY_METHODS", "QUEUE_SCRIPT", "RightWayParams", "RightWayRun", "RightWays",
+           "queue_trainer", "pydataset_trainer", "right_ways"]
+
+RIGHT_WAY_METHODS = ("spawn", "forkserver")  # the right ways never fork a process that runs TF
+
+
+def _safety_net() -> Limits:
+    """A right way ends by itself; its limits are only a safety net, so they are generous (the
+    PyDataset way runs three TensorFlow processes: the trainer and two workers)."""
+    return Limits.default(timeout_s=60.0, memory_cap_mb=1200.0)
+QUEUE_SCRIPT = script_path("queue_trainer")
+
+
+@dataclasses.dataclass(frozen=True)
+class RightWayParams:
+    """A producer cost and a train cost shared by both right ways, validated on construction."""
+
+    kind: str = "python"
+    ms_per_batch: float = 2.0
+    width: int = 0
+    batch_size: int = 32
+    steps: int = 200
+    workers: int = 2
+    start_method: str = "forkserver"
+
+    def __post_init__(self) -> None:
+        check_choice("producer work", self.kind, WORK_KINDS)
+        if self.ms_per_batch != 0:
+            check_positive("ms per batch", self.ms_per_batch, maximum=1000)
+        for name, value, low, high in (
+            ("model width", self.width, 0, 4096),
+            ("batch size", self.batch_size, 1, 8192),
+            ("steps", self.steps, 3, 100_000),
+            ("workers", self.workers, 1, 8),
+        ):
+            check_int(name, value, low, high)
+        check_choice("start method", self.start_method, RIGHT_WAY_METHODS)
+
+    @classmethod
+    def default(cls, **overrides: Any) -> RightWayParams:
+        """Sized for the mode: enough steps that the steady state outweighs the start."""
+        return cls(**{"steps": 80 if quick_mode() else 200, **overrides})
+
+
+class RightWayRun(RunResult):
+    """One right-way run: steps/s against its bounds, how its workers ended, its tree's memory."""
+
+    def __str__(self) -> str:
+        f = self.facts
+        memory = ("peak memory not measured" if f.get("peak_memory_mb") is None
+                  else f"peak memory of its process tree {f['peak_memory_mb']:.0f} MB")
+        if self.bound_steps_per_s is None:
+            return (
+                f"{self.name}: did not finish ({f.get('why_not', 'no steps measured')}); {memory}."
+            )
+        bound, sequential = self.bound_steps_per_s
+        return (f"{self.name}: {self.throughput.steps_per_s:.0f} steps/s; ideal bound {bound:.0f}, "
+                f"no overlap {sequential:.0f}; {memory}.")
+
+    def must_hold(self) -> Checks:
+        """What holds on any machine for a bounded-queue run: a clean shutdown, a bounded backlog,
+        and weights changed by the process that trains."""
+        f = self.facts
+        return Checks(
+            [
+                ("every worker exited with code 0", set(f["worker_exit_codes"]) == {0}),
+                ("no process survived the sandbox", f["survivors"] == []),
+                ("the backlog never passed the queue's size", f["max_backlog"] <= f["maxsize"]),
+                ("the main process's weights changed", f["weights_changed"]),
+            ]
+        )
+
+    def table(self) -> Table:
+        f = self.facts
+        rows = [("steps/s", self.throughput.steps_per_s),
+                ("ideal bound, no overlap (steps/s)", self.bound_steps_per_s or "not measured")]
+        if "worker_exit_codes" in f:
+            rows += [
+                ("batches each worker made", f["worker_batches"]),
+                ("workers' exit codes", f["worker_exit_codes"]),
+                ("largest backlog / queue size", f"{f['max_backlog']} / {f['maxsize']}"),
+                (
+                    "main process's weights",
+                    f"{f['checksum_before'][:12]} → {f['checksum_after'][:12]}",
+                ),
+            ]
+        rows += [("left behind / survivors", f"{len(f.get('leftovers_removed', []))} / "
+                                             f"{len(f.get('survivors', []))}")]
+        return Table(("measured", self.name), rows, reading=str(self))
+
+
+class RightWays(ShowsItself, dict):
+    """Right-way runs by name: a chart of each against its ideal bound, then their numbers."""
+
+    def chart(self) -> Any:
+        from fitscope.show.charts import Chart, comparison
+
+        done = [r for r in self.values() if r.throughput.steps and r.bounds]
+        chart = comparison([(r.name, r.throughput.elapsed_s, r.bounds.overlapped_s) for r in done],
+                           title="The right ways: measured time against the ideal bound")
+        if missing := [r.name for r in self.values() if r not in done]:
+            chart = Chart(
+                chart.figure, chart.summary + " Did not finish: " + "; ".join(missing) + "."
+            )
+        return chart
+
+    def table(self) -> Table:
+        return Table(("right way", "measured"), [(name, str(r)) for name, r in self.items()],
+                     reading=self.chart().summary)
+
+    def _repr_html_(self) -> str:
+        return Stack([self.chart(), self.table()])._repr_html_()
+
+
+def queue_trainer(params: RightWayParams | None = None, *, limits: Limits | None = None,
+                  maxsize: int = 8, **overrides: Any) -> RightWayRun:
+    """Worker processes fill a bounded queue; the main process trains; a clean shutdown.
+
+    Measured: throughput of the main process's steps against the bound, its weight checksum
+    before and after, the workers' exit codes, the largest backlog (never above ``maxsize``),
+    what the sandbox had to clean up. Training stops early at 80% of the watchdog.
+    """
+    p = params or RightWayParams.default(**overrides)
+    check_int("queue size", maxsize, 1, 10_000)
+    limits = limits or _safety_net()
+    args = ["--start-method", p.start_method, "--workers", p.workers, "--steps", p.steps,
+            "--batch-size", p.batch_size, "--kind", p.kind, "--ms", p.ms_per_batch,
+            "--width", p.width, "--maxsize", maxsize, "--seconds", limits.timeout_s * 0.8]
+    rec = ProcessRecorder()
+    run = run_python(QUEUE_SCRIPT, args=[str(a) for a in args], timeout_s=limits.timeout_s,
+                     memory_cap_mb=limits.memory_cap_mb, on_poll=rec)
+    costs = next((m for m in run.messages if m.get("event") == "costs"), None)
+    done = next((m for m in run.messages if m.get("event") == "done"), None)
+    budget = cpu_budget()
+    result = RightWayRun(name=f"bounded queue, {p.workers} worker process(es) ({p.start_method})",
+                         params={**dataclasses.asdict(p), "maxsize": maxsize}, budget=budget,
+                         outcomes=run.outcomes, environment=environment_facts())
+    result.facts = {"way": "bounded queue", **sandbox_facts(run, limits, rec)}
+    if done is None or costs is None:
+        result.facts.update(finished=False,
+                            why_not=run.exceptions[-1][1] if run.exceptions else run.root.how)
+        return result
+    ends = done["step_ends_ns"]
+    if (n := len(ends) - 1) > 0:
+        result.throughput = throughput_from_ends(ends[1:], p.batch_size, ends[0])
+        result.bounds = bounds(n * costs["t_p1"], n * costs["t_c1"], p.workers, budget.cpus,
+                               n * costs["cpu_p1"], n * costs["cpu_c1"])
+    result.facts.update(
+        finished=True,
+        steps=len(ends),
+        checksum_before=done["checksum_before"],
+        checksum_after=done["checksum"],
+        weights_changed=done["checksum"] != done["checksum_before"],
+        worker_exit_codes=done["worker_exit_codes"],
+        stopped_early=done["stopped_early"],
+        max_backlog=max(
+            (m["backlog"] for m in run.messages if m.get("backlog") is not None), default=0
+        ),
+        maxsize=maxsize,
+        worker_batches=[m["batches"] for m in run.messages if m.get("done")],
+        costs_per_step={k: costs[k] for k in ("t_p1", "cpu_p1", "t_c1", "cpu_c1")},
+        measured_s=result.throughput.elapsed_s,
+    )
+    return result
+
+
+def pydataset_trainer(params: RightWayParams | None = None, *, limits: Limits | None = None,
+                      **overrides: Any) -> RightWayRun:
+    """``fit`` on a PyDataset with ``use_multiprocessing=True``, in the sandbox (never forked).
+
+    Runs :func:`fitscope.lessons.generator.fit.fit_in_sandbox` with the same producer and train
+    costs as
+    :func:`queue_trainer` (``steps`` steps in one epoch).
+    """
+    from fitscope.experiments.generator_fit import (
+        PYDATASET_PROCESSES,
+        GeneratorFitParams,
+        fit_in_sandbox,
+    )
+
+    p = params or RightWayParams.default(**overrides)
+    limits = limits or _safety_net()
+    fit_params = GeneratorFitParams(
+        kind=p.kind,
+        ms_per_batch=p.ms_per_batch,
+        batch_size=p.batch_size,
+        width=p.width,
+        steps=p.steps,
+        epochs=1,
+        source=PYDATASET_PROCESSES,
+        workers=p.workers,
+    )
+    name = f"PyDataset, {p.workers} worker process(es) ({p.start_method})"
+    try:
+        run = fit_in_sandbox(fit_params, start_method=p.start_method,
+                             time_budget_s=limits.timeout_s * 0.8, timeout_s=limits.timeout_s,
+                             memory_cap_mb=limits.memory_cap_mb)
+    except RuntimeError as e:  # the sandboxed run ended without a result: say so, do not break
+        return RightWayRun(name=name, params=dataclasses.asdict(p), budget=cpu_budget(),
+                           facts={"way": "PyDataset", "finished": False, "why_not": str(e),
+                                  "peak_memory_mb": None})
+    facts = {**run.facts, "way": "PyDataset", "finished": True,
+             "peak_memory_mb": run.facts["sandbox_peak_memory_bytes"] / 2**20}
+    return RightWayRun(
+        **{**vars(run), "name": name, "params": dataclasses.asdict(p), "facts": facts}
+    )
+
+
+def right_ways(params: RightWayParams | None = None, *, limits: Limits | None = None,
+               **overrides: Any) -> RightWays:
+    """Both right ways with the same producer and train costs: {"PyDataset": ..., "bounded queue":
+    ...}."""
+    from fitscope.show.live import StepCounter
+
+    p = params or RightWayParams.default(**overrides)
+    counter = StepCounter.in_notebook()
+    ways = RightWays()
+    for name, way in (("PyDataset", pydataset_trainer), ("bounded queue", queue_trainer)):
+        counter.next_run(f"{name} ({len(ways) + 1} of 2, a fresh interpreter)")
+        ways[name] = way(p, limits=limits)
+    counter.next_run("both right ways measured")
+    return ways

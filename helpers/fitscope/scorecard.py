@@ -1,0 +1,300 @@
+"""The scorecard: quick measurements for every claim C1–C12, each decided by its rule.
+
+C1 and C12 also get a row per installed Keras backend (each measured in a fresh interpreter); a
+backend that is not installed gets one sentence, no row.
+
+From a terminal::
+
+    python -m fitscope report                 # measure and print the table
+    python -m fitscope report --json card.json
+    python -m fitscope report --intra-op 1    # TensorFlow parts with 1 intra-op thread
+    python -m fitscope report --parts generator tfdata
+    python -m fitscope report --fresh         # measure every part again
+
+A part this machine already measured under the same conditions (a notebook's verdicts, or an
+earlier scorecard: :mod:`fitscope.verdicts.evidence`) is reused, and its rows say which run they
+came
+from; the rest is measured now.
+
+Every row is a :class:`~fitscope.verdicts.claims.Verdict` whose evidence is complete:
+``verdicts.rejudge(row) == row`` holds after a JSON round trip, so a saved card can be checked.
+
+Example:
+    >>> card = scorecard_from_json(scorecard_to_json(verdicts.Scorecard([verdicts.c9(["a", "a"])])))
+    >>> card[0].verdict
+    'DOES NOT HOLD'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fitscope import verdicts
+from fitscope.instrument.budget import cpu_budget
+from fitscope.instrument.environment import environment_facts
+from fitscope.instrument.errors import check_choice, check_int
+from fitscope.instrument.tables import Table
+from fitscope.isolation.sandbox import Progress, run_python
+from fitscope.isolation.sandbox import report as send_to_sandbox
+from fitscope.lessons.backends import BACKENDS, is_installed
+from fitscope.verdicts import evidence
+
+__all__ = ["measure_scorecard", "scorecard_in_sandbox", "scorecard_to_json", "scorecard_from_json",
+           "scorecard_table", "main"]
+
+
+def _scenario1(say: Callable[[str], None]) -> list[verdicts.Verdict]:
+    from fitscope.lessons.generator import comparisons as compare
+    from fitscope.lessons.generator import fit as s1
+
+    say(
+        "C1–C6: a generator passed to fit (the article's model, a compute-heavy one, the GIL, "
+        "predict)"
+    )
+    article = s1.generator_fit(kind="sleep", ms_per_batch=0, batch_size=32, width=0)
+    big = s1.generator_fit(kind="sleep", ms_per_batch=0, batch_size=512, width=1024)
+    gil = compare.gil_comparison(width=256, batch_size=256)
+    predict_fit = compare.predict_vs_fit(width=1024, batch_size=512)
+    return list(compare.scenario1_scorecard(article, big, gil, predict_fit))
+
+
+def _trainer(say: Callable[[str], None]) -> list[verdicts.Verdict]:
+    from fitscope.lessons.trainer import article as mp_trainer
+
+    say("C7–C8: the article's multiprocessing trainer under fork, spawn and forkserver (sandboxed)")
+    runs = mp_trainer.article_runs()
+    runs["fork, labels fixed"] = mp_trainer.article_trainer(
+        "fork", fix_labels=True, build_parent_model=True
+    )
+    return list(runs.verdicts())
+
+
+def _tfdata(say: Callable[[str], None]) -> list[verdicts.Verdict]:
+    from fitscope.lessons.tfdata import examples as tfdata_examples
+    from fitscope.lessons.tfdata import runs
+
+    say("C10–C11: tf.data prefetch, and parallel map of GIL-releasing and CPU-bound Python work")
+    variants = runs.compare_variants(variants=("naive", "prefetch"))
+    arrays = {
+        v: tfdata_examples.article_example3(v) for v in ("no prefetch, injection off", "prefetch")
+    }
+    return list(tfdata_examples.tfdata_verdicts(variants, arrays, tfdata_examples.gil_runs()))
+
+
+def _distributed(say: Callable[[str], None]) -> list[verdicts.Verdict]:
+    from fitscope.lessons.distributed import strategies as distributed
+
+    say("C9: MultiWorkerMirroredStrategy with 2 local worker processes (sandboxed)")
+    return [distributed.multiworker_training().verdict()]
+
+
+def _backends(say: Callable[[str], None]) -> list[verdicts.Verdict]:
+    from fitscope.lessons import backends
+
+    say(
+        "C1 and C12 per Keras backend: the same generator on each installed backend (fresh "
+        "interpreters)"
+    )
+    measured = backends.by_backend(
+        *(backends.measure_or_say(b, say=say) for b in backends.BACKENDS)
+    )
+    return list(backends.backend_verdicts(measured))
+
+
+PARTS: dict[str, Callable[[Callable[[str], None]], list[verdicts.Verdict]]] = {
+    "generator": _scenario1, "trainer": _trainer, "tfdata": _tfdata, "distributed": _distributed,
+    "backends": _backends}
+
+
+class SourcedScorecard(verdicts.Scorecard):
+    """A scorecard whose every row also says which run on this machine its evidence came from."""
+
+    def __init__(self, verdicts: Any = (), sources: Any = ()) -> None:
+        super().__init__(verdicts)
+        self.sources = list(sources) or ["measured now"] * len(self)
+
+    def table(self) -> Table:
+        t = super().table()
+        return Table(
+            (*t.columns, "evidence from"),
+            [(*row, s) for row, s in zip(t.rows, self.sources)],
+            reading=t.reading,
+            title=t.title,
+        )
+
+
+def measure_scorecard(say: Callable[[str], None] = print, parts: tuple[str, ...] = tuple(PARTS),
+                      fresh: bool = False) -> SourcedScorecard:
+    """Decide the claims of ``parts`` in this process (TensorFlow's settings as they are).
+
+    A part this machine already measured under the same conditions (versions, B, mode, intra-op
+    threads; see :mod:`fitscope.verdicts.evidence`) is not measured again unless ``fresh``; what is
+    measured is kept for next time. ``say`` gets one line per part, for progress.
+    """
+    for part in parts:
+        check_choice("part", part, tuple(PARTS))
+    rows: list[tuple[verdicts.Verdict, str]] = []
+    for part in parts:
+        kept = None if fresh else evidence.load(part)
+        if kept is not None:
+            say(
+                f"{part}: evidence from {kept.origin()} (same versions, B and mode), not measured "
+                "again"
+            )
+            rows += [(v, kept.origin()) for v in kept.verdicts]
+            continue
+        measured = evidence.keep(part, verdicts.Scorecard(PARTS[part](say)), "the scorecard")
+        rows += [(v, "measured now") for v in measured]
+    rows.sort(key=lambda row: int(row[0].claim_id[1:]))
+    return SourcedScorecard([v for v, _ in rows], [source for _, source in rows])
+
+
+_SAY_AS_MESSAGES = "FITSCOPE_REPORT_SAY_AS_MESSAGES"
+_SANDBOX_CODE = """\
+from fitscope.scorecard import main
+if __name__ == "__main__":
+    raise SystemExit(main(["report", "--json", {path!r}, "--parts", *{parts!r}, *{fresh!r}]))
+"""
+
+
+def scorecard_in_sandbox(
+    intra_op_threads: int | None = None,
+    timeout_s: float = 1500.0,
+    memory_cap_mb: float = 4000.0,
+    say: Callable[[str], None] = print,
+    parts: tuple[str, ...] = tuple(PARTS),
+    fresh: bool = False,
+) -> SourcedScorecard:
+    """:func:`measure_scorecard` in a fresh interpreter, with TF_NUM_INTRAOP_THREADS set before
+    import.
+
+    Every sandbox the scorecard starts inherits the setting, so all TensorFlow parts use it.
+    """
+    env = {}
+    if intra_op_threads is not None:
+        env["TF_NUM_INTRAOP_THREADS"] = str(check_int("intra-op threads", intra_op_threads, 1, 256))
+    with tempfile.TemporaryDirectory(prefix="fitscope-report-") as tmp:
+        path = os.path.join(tmp, "card.json")
+        code = _SANDBOX_CODE.format(
+            path=path, parts=list(parts), fresh=["--fresh"] if fresh else []
+        )
+
+        def progress(p: Progress) -> None:  # each part's line as soon as the interpreter says it
+            for m in p.new_messages:
+                if "say" in m:
+                    say(m["say"])
+
+        run = run_python(code=code, env={**env, _SAY_AS_MESSAGES: "1"}, timeout_s=timeout_s,
+                         memory_cap_mb=memory_cap_mb, on_poll=progress)
+        if not os.path.exists(path):
+            why = run.exceptions[-1][1] if run.exceptions else run.root.how
+            raise RuntimeError(f"the scorecard did not finish in its fresh interpreter: {why}")
+        return scorecard_from_json(Path(path).read_text())
+
+
+def scorecard_to_json(card: verdicts.Scorecard, extra: dict[str, Any] | None = None) -> str:
+    """The card as JSON: one row per claim with its evidence, plus where it was measured."""
+    sources = getattr(card, "sources", ["measured now"] * len(card))
+    rows = [
+        {
+            "id": v.claim_id,
+            "backend": v.evidence.get("backend"),
+            "claim": v.claim,
+            "verdict": v.verdict,
+            "because": v.because,
+            "evidence": v.evidence,
+            "evidence_from": source,
+        }
+        for v, source in zip(card, sources)
+    ]
+    return json.dumps({"rows": rows, **(extra or {})}, indent=2, default=str)
+
+
+def scorecard_from_json(text: str) -> SourcedScorecard:
+    data = json.loads(text)
+    return SourcedScorecard(
+        [
+            verdicts.Verdict(r["id"], r["verdict"], r["because"], r["evidence"])
+            for r in data["rows"]
+        ],
+        [r.get("evidence_from", "") for r in data["rows"]],
+    )
+
+
+def scorecard_table(card: verdicts.Scorecard, width: int = 100) -> str:
+    """A plain-text table: id, verdict, claim, and the evidence sentence, wrapped."""
+    lines = [f"{'id':4s} {'verdict':14s} claim and evidence", "-" * width]
+    for v, source in zip(card, getattr(card, "sources", [""] * len(card))):
+        lines.append(f"{v.claim_id:4s} {v.verdict:14s} {v.claim}")
+        lines += textwrap.wrap(
+            v.because + (f" (evidence from {source})" if source else ""),
+            width=width - 19,
+            initial_indent=" " * 19,
+            subsequent_indent=" " * 19,
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    """``report [--json PATH] [--intra-op N]`` (called by ``python -m fitscope``)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="fitscope report", description="Measure every claim C1-C12 and print the scorecard."
+    )
+    parser.add_argument("report")
+    parser.add_argument(
+        "--json", metavar="PATH", help="also save the card (rows with evidence) as JSON"
+    )
+    parser.add_argument(
+        "--intra-op",
+        type=int,
+        metavar="N",
+        help="run the TensorFlow parts in a fresh interpreter with N intra-op threads",
+    )
+    parser.add_argument("--parts", nargs="+", choices=list(PARTS), default=list(PARTS),
+                        help="measure only these parts (default: all)")
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="measure every part again, even where this machine's evidence is current",
+    )
+    args = parser.parse_args(argv)
+    parts = tuple(args.parts)
+
+    def say(line: str) -> None:
+        line = line if line.startswith("· ") else f"· {line}"
+        if os.environ.get(_SAY_AS_MESSAGES):
+            send_to_sandbox(say=line)  # read live by scorecard_in_sandbox
+        else:
+            print(line, flush=True)
+
+    if args.intra_op is not None:
+        card = scorecard_in_sandbox(args.intra_op, say=say, parts=parts, fresh=args.fresh)
+    else:
+        card = measure_scorecard(say, parts, fresh=args.fresh)
+    budget = cpu_budget()
+    print(f"\nScorecard ({budget.describe()}"
+          + (f", {args.intra_op} intra-op thread(s)" if args.intra_op else "") + ")\n")
+    print(scorecard_table(card))
+    if args.json:
+        Path(args.json).write_text(
+            scorecard_to_json(
+                card,
+                {
+                    "budget": budget.cpus,
+                    "intra_op_threads": args.intra_op,
+                    "environment": environment_facts(),
+                    "backends_not_installed": [b for b in BACKENDS if not is_installed(b)],
+                },
+            )
+        )
+        print(f"\nsaved {args.json}", file=sys.stderr)
+    return 0

@@ -1,0 +1,26 @@
+"""Show: the only home of IPython, ipywidgets and matplotlib in fitscope.
+
+Charts (:mod:`charts`, :mod:`process_charts`), runs side by side (:mod:`comparison`), live
+displays (:mod:`live`), the experiment panel (:mod:`panels`) and IPython's one-sentence errors
+(:mod:`ipython`). Charts use the Okabe–Ito colour-blind-safe palette and label their units.
+
+Example:
+    >>> from fitscope import show
+    >>> show.OKABE_ITO["blue"]
+    '#0072B2'
+"""
+
+from __future__ import annotations
+
+from fitscope.instrument.lazy import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "charts": ("class_results", "OKABE_ITO", "CATEGORY_COLOURS", "ROLE_COLOURS", "Chart",
+               "timeline", "cpu_by_thread", "throughput", "throughput_figure", "comparison",
+               "pipeline_timeline",),
+    "comparison": ("Comparison",),
+    "ipython": ("install_ipython_handler",),
+    "live": ("LiveThroughput", "LiveProcesses", "WorkerProgress", "StepCounter",),
+    "panels": ("Control", "ExperimentPanel",),
+    "process_charts": ("memory_by_process", "cpu_by_process", "loss_by_worker",),
+})

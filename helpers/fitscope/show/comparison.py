@@ -1,0 +1,65 @@
+"""Runs side by side: a chart of measured time against the ideal bound, a table, one reading.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fitscope.instrument.result import RunResult
+from fitscope.instrument.tables import ShowsItself, Table
+from fitscope.show.charts import comparison
+
+__all__ = ["Comparison"]
+
+
+class Comparison(ShowsItself, dict):
+    """Runs by label, shown as a chart of measured time against the ideal bound, a table, and the
+    sentence that reads them (``reading``). It is a dict, so ``comparison["sleep"]`` is one run.
+
+    ``extra`` adds one column: (its title, a function of the run giving the cell).
+
+    Example:
+        >>> from fitscope.instrument.throughput import Throughput
+        >>> c = Comparison({"a": RunResult("a", throughput=Throughput(steps=4, elapsed_s=2.0))},
+        ...                reading="One run, 2 steps/s.")
+        >>> str(c), c["a"].throughput.steps_per_s
+        ('One run, 2 steps/s.', 2.0)
+    """
+
+    def __init__(self, runs: dict[str, RunResult], reading: str = "",
+                 extra: tuple[str, Any] | None = None) -> None:
+        super().__init__(runs)
+        self.reading, self.extra = reading, extra
+
+    def table(self) -> Table:
+        head = [
+            "run",
+            "steps",
+            "measured s",
+            "steps/s",
+            "ideal (overlapped) s",
+            "one after the other s",
+        ]
+        rows = []
+        for label, r in self.items():
+            b = r.bounds
+            rows.append([label, r.throughput.steps, f"{r.throughput.elapsed_s:.2f}",
+                         f"{r.throughput.steps_per_s:.1f}", f"{b.overlapped_s:.2f}" if b else "",
+                         f"{b.sequential_s:.2f}" if b else ""]
+                        + ([self.extra[1](r)] if self.extra else []))
+        return Table(head + ([self.extra[0]] if self.extra else []), rows, reading=self.reading)
+
+    def chart(self) -> Any:
+        """Measured time against the overlapped bound, one bar pair per run."""
+        return comparison(
+            [
+                (label, r.throughput.elapsed_s, r.bounds.overlapped_s if r.bounds else None)
+                for label, r in self.items()
+            ]
+        )
+
+    def _repr_html_(self) -> str:
+        return self.chart().html() + self.table()._repr_html_()
+
+    def __repr__(self) -> str:
+        return str(self)

@@ -1,0 +1,320 @@
+"""Live displays: what a panel draws while a run is in progress, from the cell's own thread.
+
+A live display implements :class:`fitscope.instrument.measure.Live` (``start``, ``step``,
+``finish``). The
+figure is inline matplotlib rendered to PNG into an ``ipywidgets.Output`` with
+``clear_output(wait=True)`` (ipympl figures do not update mid-cell under Run All). Drawing is
+throttled so it costs under ``max_share`` (5%) of the run at every run length, and each redraw
+is traced as a "ui" span, which every verdict leaves out. Sandboxed runs are fed from the
+sandbox's ``on_poll`` instead: :class:`LiveProcesses` (memory per process and the scripts'
+counters, notebook 02) and :class:`WorkerProgress` (each worker's last event, step and loss,
+notebook 04).
+
+Example:
+    >>> import ipywidgets as w
+    >>> live = LiveThroughput(w.Output())
+    >>> live.frames
+    0
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+from IPython.display import HTML, Image, display
+from matplotlib.figure import Figure
+
+from fitscope.instrument.result import RunResult
+from fitscope.instrument.tracing import Tracer
+from fitscope.show.charts import Chart, throughput_figure
+
+if TYPE_CHECKING:
+    from fitscope.isolation.launcher import Limits, ProcessRecorder
+    from fitscope.isolation.sandbox import Progress
+
+__all__ = ["LiveThroughput", "LiveProcesses", "WorkerProgress", "StepCounter"]
+
+
+class LiveThroughput:
+    """Live steps/s drawn into an Output while a scenario runs (see
+    :class:`fitscope.instrument.measure.Live`).
+
+    A frame is drawn at the start, after the first step, whenever ``min_interval_s`` has passed
+    and one more frame keeps the time spent drawing within ``max_share`` of the run, and at the end.
+    """
+
+    def __init__(self, output: w.Output, counter: w.HTML | None = None,
+                 min_interval_s: float = 0.5, max_share: float = 0.05) -> None:
+        self.output, self.counter = output, counter
+        self.min_interval_s, self.max_share = min_interval_s, max_share
+        self.frames = 0
+        self.draw_s = 0.0
+        self.pngs: list[bytes] = []
+
+    def start(self, tracer: Tracer, total_steps: int, bound_rate: float | None,
+              sequential_rate: float | None) -> None:
+        self.tracer, self.total = tracer, total_steps
+        self.bound_rate, self.sequential_rate = bound_rate, sequential_rate
+        self.ends: list[float] = []
+        self._figure: Figure | None = None
+        self._frame_s = 0.0
+        self.t0 = time.perf_counter()
+        self._last = 0.0
+        self._draw()
+
+    def step(self) -> None:
+        now = time.perf_counter()
+        self.ends.append(now - self.t0)
+        elapsed = now - self.t0
+        due = now - self._last >= self.min_interval_s
+        affordable = self.draw_s + self._frame_s <= self.max_share * elapsed
+        if len(self.ends) == 1 or (due and affordable):
+            self._draw()
+
+    def finish(self) -> None:
+        self._draw(last=True)
+
+    def _series(self) -> tuple[list[float], list[float]]:
+        """Steps/s in 10 equal windows over the steps so far (after the first step)."""
+        ends = self.ends[1:]
+        if len(ends) < 2:
+            return [], []
+        n = min(10, len(ends) - 1)
+        idx = [round(i * (len(ends) - 1) / n) for i in range(n + 1)]
+        return ([ends[j] for j in idx[1:]],
+                [(j - i) / max(ends[j] - ends[i], 1e-9) for i, j in zip(idx, idx[1:])])
+
+    def _draw(self, last: bool = False) -> None:
+        start = time.perf_counter()
+        with self.tracer.span(f"frame {self.frames + 1}", "ui"):
+            t, rate = self._series()
+            if self._figure is None:
+                self._figure = throughput_figure(t, rate, self.bound_rate, self.sequential_rate,
+                                                 title="Live throughput", size=(7, 2.6))
+            ax = self._figure.axes[0]
+            ax.lines[0].set_data(t, rate)
+            ax.relim()
+            ax.autoscale_view()
+            ax.set_ylim(bottom=0)
+            title = f"Live throughput — step {len(self.ends)} of {self.total}"
+            if last:  # say what the drawing cost, since a short run cannot hide its fixed frames
+                share = self.draw_s / max(time.perf_counter() - self.t0, 1e-9)
+                title += f"; drawing took {100 * share:.0f}% of the run"
+            ax.set_title(title)
+            png = Chart(self._figure, "").png(dpi=72)
+            self.output.clear_output(wait=True)
+            with self.output:
+                display(Image(data=png))
+            self.frames += 1
+            self.pngs.append(png)
+            if self.counter is not None:
+                self.counter.value = (f"frame {self.frames} · step {len(self.ends)}/{self.total}"
+                                      f" · drawing {1e3 * self.draw_s:.0f} ms so far")
+        self._last = time.perf_counter()
+        self._frame_s = self._last - start
+        self.draw_s += self._frame_s
+
+
+class LiveProcesses:
+    """Live memory per process and the scripts' counters, drawn into an Output during a run.
+
+    Fed from the sandbox's ``on_poll`` on the cell's thread. The counter line updates at every
+    poll; a frame (PNG into the Output) is drawn at the start, whenever ``min_interval_s`` has
+    passed and one more frame keeps drawing within ``max_share`` of the run, and at the end.
+    """
+
+    def __init__(self, output: Any, counter: Any = None, min_interval_s: float = 0.5,
+                 max_share: float = 0.05) -> None:
+        self.output, self.counter = output, counter
+        self.min_interval_s, self.max_share = min_interval_s, max_share
+        self.frames = 0
+        self.draw_s = 0.0
+        self.pngs: list[bytes] = []
+        self.polls = 0
+
+    @classmethod
+    def shown(cls) -> LiveProcesses:
+        """A live display with its own Output and counter line, displayed in the current cell."""
+        live = cls(w.Output(), w.HTML())
+        display(w.VBox([live.counter, live.output]))
+        return live
+
+    def start(self, title: str, limits: Limits) -> None:
+        self.title, self.limits = title, limits
+        self.t0 = time.perf_counter()
+        self._last, self._frame_s = 0.0, 0.0
+        self._rec: ProcessRecorder | None = None
+        self._draw()
+
+    def poll(self, rec: ProcessRecorder) -> None:
+        self._rec = rec
+        self.polls += 1
+        if self.counter is not None:
+            self.counter.value = html.escape(self.counter_text(rec))
+        now = time.perf_counter()
+        due = now - self._last >= self.min_interval_s
+        affordable = self.draw_s + self._frame_s <= self.max_share * (now - self.t0)
+        if due and affordable:
+            self._draw()
+
+    def finish(self) -> None:
+        self._draw()
+        if self.counter is not None and self._rec is not None:
+            self.counter.value = html.escape(self.counter_text(self._rec))
+
+    def counter_text(self, rec: ProcessRecorder) -> str:
+        """One line: frames drawn, then the latest counters each script role reported."""
+        c = rec.counters
+        steps = c.get("trainer", {}).get("steps", 0)
+        parts = [f"frame {self.frames} · step {steps} of the trainer"]
+        if "producer" in c:
+            parts.append(f"producer: {c['producer']['batches']} batches made, "
+                         f"{c['producer'].get('backlog')} waiting in the queue")
+        if "parent" in c:
+            p = c["parent"]
+            parts.append(f"parent: {p.get('event')}, model "
+                         + (f"checksum {p['checksum']}" if p.get("built") else "never built"))
+        total = sum(points[-1][1] for points in rec.memory.values() if points)
+        return " · ".join(parts + [f"tree memory {total:.0f} MB"])
+
+    def _draw(self) -> None:
+        from fitscope.show.process_charts import memory_by_process
+
+        start = time.perf_counter()
+        series = {}
+        if self._rec is not None:
+            for pid, points in self._rec.memory.items():
+                series[self._rec.label(pid)] = ([t for t, _ in points], [m for _, m in points])
+        chart = memory_by_process(
+            series,
+            self.limits.memory_cap_mb,
+            title=f"Live: {self.title} ({time.perf_counter() - self.t0:.1f} s)",
+            size=(7, 2.6),
+        )
+        png = chart.png(dpi=72)
+        self.output.clear_output(wait=True)
+        with self.output:
+            display(Image(data=png))
+        self.frames += 1
+        self.pngs.append(png)
+        self._last = time.perf_counter()
+        self._frame_s = self._last - start
+        self.draw_s += self._frame_s
+
+
+class WorkerProgress:
+    """Live view of a multi-worker run in a panel: each worker's last event, step and loss.
+
+    Fed by the sandbox's ``on_poll`` from the cell's thread. The counter line changes when a
+    worker says something new, when a frame is drawn, or every ``min_interval_s``; a frame, the
+    loss per worker so far as a PNG, is drawn every ``frame_interval_s`` at most, so drawing stays
+    a small share.
+    """
+
+    def __init__(self, output: Any, counter: Any, min_interval_s: float = 1.0,
+                 frame_interval_s: float = 2.0) -> None:
+        self.output, self.counter, self.min_interval_s = output, counter, min_interval_s
+        self.frame_interval_s = frame_interval_s
+        self.last: dict[int, dict[str, Any]] = {}
+        self.losses: dict[int, list[float]] = {}
+        self._shown_at = -min_interval_s
+        self._drawn_at = -frame_interval_s
+        self.frames = 0
+        self.pngs: list[bytes] = []
+        self.step = 0
+
+    def on_poll(self, progress: Progress) -> None:
+        news = [m for m in progress.new_messages if "index" in m]
+        for m in news:
+            self.last[m["index"]] = m
+            self.step = max(self.step, m.get("step", m.get("steps", 0)))
+            if "loss" in m:
+                self.losses.setdefault(m["index"], []).append(m["loss"])
+        drawn = progress.t_s - self._drawn_at >= self.frame_interval_s
+        if drawn:
+            self._draw(progress.t_s)
+        if not (news or drawn) and progress.t_s - self._shown_at < self.min_interval_s:
+            return
+        self._shown_at = progress.t_s
+        parts = [
+            f"worker {i}: {m['event']}"
+            + (f" {m['step']}, loss {m['loss']:.4f}" if "loss" in m else "")
+            for i, m in sorted(self.last.items())
+        ]
+        memory = sum(progress.memory_bytes.values()) / 2**20
+        self.counter.value = " · ".join([f"frame {self.frames}", f"step {self.step}", *parts,
+                                         f"{progress.t_s:.0f} s", f"{memory:.0f} MiB"])
+
+    def _draw(self, t_s: float) -> None:
+        from fitscope.show.process_charts import loss_by_worker
+
+        self._drawn_at = t_s
+        live = RunResult(name=f"live, {t_s:.0f} s", facts={"per_worker": [
+            {"index": i, "losses": losses} for i, losses in sorted(self.losses.items())]})
+        png = loss_by_worker(live).png(dpi=60)
+        self.output.clear_output(wait=True)
+        with self.output:
+            display(Image(data=png))
+        self.frames += 1
+        self.pngs.append(png)
+
+
+class StepCounter:
+    """One line of progress for a cell that runs several experiments: which run, which step.
+
+    A :class:`fitscope.instrument.measure.Live` that draws nothing but text (an updated display, no
+    widget,
+    so it also reads right in a static copy of the notebook); ``next_run(label)`` names the run
+    about to start (e.g. while a fresh interpreter imports TensorFlow, before its first step).
+
+    Example:
+        >>> counter = StepCounter()
+        >>> counter.next_run("threads, sleep")
+        >>> counter.text
+        'threads, sleep: starting…'
+    """
+
+    def __init__(self, min_interval_s: float = 0.25) -> None:
+        self.min_interval_s = min_interval_s
+        self.label, self.steps, self.total, self._last = "", 0, 0, 0.0
+        self.text = ""
+        self._handle: Any = None
+
+    @classmethod
+    def shown(cls) -> StepCounter:
+        """A counter displayed in the current cell."""
+        counter = cls()
+        counter._handle = display(HTML(""), display_id=True)
+        return counter
+
+    @classmethod
+    def in_notebook(cls) -> StepCounter:
+        """Shown in the running cell inside a Jupyter kernel; a silent counter anywhere else."""
+        from IPython import get_ipython
+
+        return cls.shown() if getattr(get_ipython(), "kernel", None) is not None else cls()
+
+    def next_run(self, label: str) -> None:
+        self.label, self.steps, self.total = label, 0, 0
+        self._say(f"{label}: starting…")
+
+    def start(self, tracer: Tracer, total_steps: int, bound_rate: float | None,
+              sequential_rate: float | None) -> None:
+        self.steps, self.total = 0, total_steps
+        self._say(f"{self.label}: step 0 of {total_steps}")
+
+    def step(self) -> None:
+        self.steps += 1
+        if time.perf_counter() - self._last >= self.min_interval_s:
+            self._say(f"{self.label}: step {self.steps} of {self.total}")
+
+    def finish(self) -> None:
+        self._say(f"{self.label}: step {self.steps} of {self.total}, done")
+
+    def _say(self, text: str) -> None:
+        self._last, self.text = time.perf_counter(), text
+        if self._handle is not None:
+            self._handle.update(HTML(f"<small>{html.escape(text)}</small>"))

@@ -1,0 +1,366 @@
+"""The article's claims and the rules that decide them (docs/claims.md), one function each.
+
+Every rule takes measured evidence and returns a :class:`Verdict` that quotes its numbers and
+the CPU budget B, so the sentence stays true on 1 core and on 16. A verdict is never typed in.
+
+Example:
+    >>> v = c1(main_after_peek=0, total_after_peek=998, peeked=2, peeked_on_main=2)
+    >>> v.verdict
+    'DOES NOT HOLD'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fitscope.verdicts.compare import NEAR_OVERLAPPED, NEAR_SEQUENTIAL, TOO_CLOSE, position
+from fitscope.verdicts.verdict import DEPENDS, DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, Verdict
+
+__all__ = ["PartEvidence", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9", "c10", "c11",
+           "c12", "rejudge"]
+
+
+MIN_NEXT_CALLS = 5
+MIN_CPU_S = 0.05
+MIN_SAMPLES = 3
+
+
+def _b(budget: float) -> str:
+    return f"B = {budget:g}"
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def _with_b(text: str, budget: float | None) -> str:
+    return text if budget is None else f"{text[:-1]}, with {_b(budget)}."
+
+
+def c1(main_after_peek: int, total_after_peek: int, peeked: int, peeked_on_main: int,
+       budget: float | None = None, backend: str | None = None) -> Verdict:
+    """Share of next() calls on the main thread after Keras's shape-peek batches.
+
+    ``backend`` names the Keras backend measured (e.g. "JAX"); the sentence then starts with it.
+    """
+    ev = dict(main_after_peek=main_after_peek, total_after_peek=total_after_peek, peeked=peeked,
+              peeked_on_main=peeked_on_main, budget=budget)
+    if backend is not None:
+        ev["backend"] = backend
+    head = (
+        f"on the {backend} backend, " if backend else ""
+    ) + f"Keras peeked {peeked} batch(es) ({peeked_on_main} on the main thread); after that, "
+    if total_after_peek < MIN_NEXT_CALLS:
+        return Verdict("C1", INCONCLUSIVE, head + f"only {total_after_peek} next() calls were "
+                       f"measured (need {MIN_NEXT_CALLS}).", ev)
+    share = main_after_peek / total_after_peek
+    text = _with_b(
+        head + f"{main_after_peek} of {total_after_peek} next() calls ({_pct(share)}) ran "
+        "on the main thread.",
+        budget,
+    )
+    verdict = DOES_NOT_HOLD if share <= 0.10 else HOLDS if share >= 0.90 else DEPENDS
+    return Verdict("C1", verdict, text, ev)
+
+
+MIN_STEP_MS = 5.0
+
+
+def c2(main_cpu_s: float, process_cpu_s: float, samples: int,
+       budget: float | None = None, step_ms: float | None = None) -> Verdict:
+    """Main thread's share of the process CPU during training (drawing left out).
+
+    ``step_ms`` is the measured CPU cost of one train step: under ``MIN_STEP_MS`` the math is too
+    small to tell apart from the Python loop around it, so the evidence cannot decide.
+    """
+    ev = dict(main_cpu_s=main_cpu_s, process_cpu_s=process_cpu_s, samples=samples, budget=budget,
+              step_ms=step_ms)
+    if samples < MIN_SAMPLES or process_cpu_s < MIN_CPU_S:
+        return Verdict("C2", INCONCLUSIVE, f"too little to judge: {samples} CPU samples, "
+                       f"{process_cpu_s:.3f} s of CPU during training.", ev)
+    share = main_cpu_s / process_cpu_s
+    text = _with_b(
+        f"the main thread used {main_cpu_s:.2f} s of the process's {process_cpu_s:.2f} s "
+        f"of CPU during training ({_pct(share)}).",
+        budget,
+    )
+    if step_ms is not None and step_ms < MIN_STEP_MS:
+        return Verdict(
+            "C2",
+            INCONCLUSIVE,
+            text + f" A train step cost only {step_ms:.1f} ms of CPU: "
+            "the math is too small to tell apart from the loop that drives it.",
+            ev,
+        )
+    if 0.30 < share < 0.80:
+        return Verdict(
+            "C2", INCONCLUSIVE, text + " That is between the thresholds (30% and 80%).", ev
+        )
+    return Verdict("C2", DOES_NOT_HOLD if share <= 0.30 else HOLDS, text, ev)
+
+
+MIN_FREE_CPUS = 1.5
+
+
+def _crowded(free_cpus: float | None) -> str:
+    """The INCONCLUSIVE reason when other processes left under MIN_FREE_CPUS CPUs free."""
+    if free_cpus is None or free_cpus >= MIN_FREE_CPUS:
+        return ""
+    return (f" Other processes left only {free_cpus:.1f} CPUs free, so using one core tells "
+            "nothing about what training could use.")
+
+
+def c3(cores_busy: float, budget: float, threads_free: bool = True,
+       step_ms: float | None = None, free_cpus: float | None = None) -> Verdict:
+    """Cores busy during training (process CPU / wall) on a compute-heavy model.
+
+    ``step_ms`` is the measured CPU cost of one train step; under 5 ms the model is too small
+    to need a second core, so the evidence cannot decide. ``free_cpus`` is what other processes
+    left of B during the run (:class:`fitscope.instrument.budget.OtherLoad`); HOLDS needs at least
+    ``MIN_FREE_CPUS`` of them, since a crowded machine caps any process near one core.
+    """
+    ev = dict(cores_busy=cores_busy, budget=budget, threads_free=threads_free, step_ms=step_ms,
+              free_cpus=free_cpus)
+    text = f"training kept {cores_busy:.2f} cores busy with {_b(budget)}."
+    if step_ms is not None and step_ms < MIN_STEP_MS:
+        return Verdict("C3", INCONCLUSIVE, text + f" A train step cost only {step_ms:.1f} ms of "
+                       "CPU: too small a model to need a second core.", ev)
+    if budget < 2:
+        return Verdict("C3", INCONCLUSIVE, text + " One CPU cannot show multi-core use.", ev)
+    if cores_busy >= 1.3:
+        return Verdict("C3", DOES_NOT_HOLD, text, ev)
+    if cores_busy <= 1.05 and threads_free and _crowded(free_cpus):
+        return Verdict("C3", INCONCLUSIVE, text + _crowded(free_cpus), ev)
+    if cores_busy <= 1.05 and threads_free:
+        return Verdict("C3", HOLDS, text, ev)
+    why = " TensorFlow's threads were limited." if not threads_free else ""
+    return Verdict("C3", INCONCLUSIVE, text + why + " Between the thresholds (1.05 and 1.3).", ev)
+
+
+@dataclass(frozen=True)
+class PartEvidence:
+    """Measured time of one variant against its two bounds (seconds)."""
+
+    name: str
+    measured_s: float
+    sequential_s: float
+    overlapped_s: float
+
+    def judge(self, tolerance: float = 0.15) -> str:
+        if self.sequential_s <= self.overlapped_s * (1 + tolerance):
+            return INCONCLUSIVE  # the bounds are too close to tell overlap from none
+        if self.measured_s <= self.overlapped_s * (1 + tolerance):
+            return HOLDS
+        if self.measured_s >= self.sequential_s * (1 - tolerance):
+            return DOES_NOT_HOLD
+        return INCONCLUSIVE
+
+    def describe(self) -> str:
+        return (f"{self.name}: {self.measured_s:.2f} s against an overlapped bound of "
+                f"{self.overlapped_s:.2f} s and a sequential sum of {self.sequential_s:.2f} s "
+                f"({self.judge()})")
+
+
+def _combine(parts: Sequence[str]) -> str:
+    decided = set(parts)
+    return decided.pop() if len(decided) == 1 else DEPENDS
+
+
+def c4(io_bound: PartEvidence, cpu_bound: PartEvidence, budget: float) -> Verdict:
+    """Overlap of a GIL-releasing and of a CPU-bound Python generator with training."""
+    ev = dict(io=vars(io_bound), cpu=vars(cpu_bound), budget=budget)
+    parts = [io_bound.judge(), cpu_bound.judge()]
+    text = f"{io_bound.describe()}; {cpu_bound.describe()}; {_b(budget)}."
+    return Verdict("C4", _combine(parts), text, ev)
+
+
+def c5(
+    cores_predict: float, cores_fit: float, budget: float, free_cpus: float | None = None
+) -> Verdict:
+    """Cores busy in predict and in fit on the same model and batch (``free_cpus`` as in
+    :func:`c3`)."""
+    ev = dict(cores_predict=cores_predict, cores_fit=cores_fit, budget=budget, free_cpus=free_cpus)
+    text = (f"predict kept {cores_predict:.2f} cores busy and fit {cores_fit:.2f}, "
+            f"with {_b(budget)}.")
+    if budget < 2:
+        return Verdict("C5", INCONCLUSIVE, text + " One CPU cannot show multi-core use.", ev)
+    if cores_predict >= 1.3 and cores_fit >= 1.3:
+        return Verdict("C5", DOES_NOT_HOLD, text, ev)
+    if cores_predict >= 1.3 and cores_fit <= 1.05 and _crowded(free_cpus):
+        return Verdict("C5", INCONCLUSIVE, text + _crowded(free_cpus), ev)
+    if cores_predict >= 1.3 and cores_fit <= 1.05:
+        return Verdict("C5", HOLDS, text, ev)
+    if _crowded(free_cpus):
+        return Verdict("C5", INCONCLUSIVE, text + _crowded(free_cpus), ev)
+    return Verdict("C5", INCONCLUSIVE, text + " Not both past a threshold (1.05 / 1.3).", ev)
+
+
+def c6(callbacks_on_main: int, callbacks_total: int, overlapping_steps: int, steps: int,
+       budget: float | None = None) -> Verdict:
+    """Thread of the callbacks and ordering of the step spans."""
+    ev = dict(callbacks_on_main=callbacks_on_main, callbacks_total=callbacks_total,
+              overlapping_steps=overlapping_steps, steps=steps, budget=budget)
+    if callbacks_total == 0 or steps == 0:
+        return Verdict("C6", INCONCLUSIVE, "no callbacks or steps were recorded.", ev)
+    text = _with_b(f"{callbacks_on_main} of {callbacks_total} callbacks ran on the main thread; "
+                   f"{overlapping_steps} of {steps} steps overlapped another step.", budget)
+    ok = callbacks_on_main == callbacks_total and overlapping_steps == 0
+    return Verdict("C6", HOLDS if ok else DOES_NOT_HOLD, text, ev)
+
+
+def c7(runs: Iterable[dict[str, Any]]) -> Verdict:
+    """Sandboxed runs of example 2. Each run: method, useful_updates, error, hang,
+    unbounded_growth."""
+    runs = list(runs)
+    if not runs:
+        return Verdict("C7", INCONCLUSIVE, "no sandboxed run was measured.", {"runs": runs})
+    bad = [r for r in runs if r.get("useful_updates", 0) == 0 or r.get("error")
+           or r.get("hang") or r.get("unbounded_growth")]
+    text = "; ".join(
+        f"{r['method']}: {r.get('useful_updates', 0)} updates to the parent's model"
+        + (f", {r['error']}" if r.get("error") else "") + (", hang" if r.get("hang") else "")
+        + (", unbounded queue growth" if r.get("unbounded_growth") else "") for r in runs)
+    return Verdict("C7", HOLDS if bad else DOES_NOT_HOLD, text + ".", {"runs": runs})
+
+
+UNBOUNDED_BACKLOG = 1000
+"""Batches waiting in a queue, still growing at the end of a run: C7's unbounded growth."""
+
+
+def unbounded_queue(backlog: int, growth_per_s: float) -> bool:
+    """Whether a queue grew without bound: ``UNBOUNDED_BACKLOG`` or more waiting, still growing.
+
+    Example:
+        >>> unbounded_queue(5000, 120.0), unbounded_queue(8, 0.0)
+        (True, False)
+    """
+    return backlog >= UNBOUNDED_BACKLOG and growth_per_s > 0
+
+
+SYNCHRONISATION = "synchronisation between processes"
+
+
+def c8(causes: Sequence[str]) -> Verdict:
+    """The causes actually measured in C7."""
+    ev = {"causes": list(causes)}
+    if not causes:
+        return Verdict("C8", INCONCLUSIVE, "no cause of failure was measured.", ev)
+    text = "measured causes: " + "; ".join(causes) + "."
+    if SYNCHRONISATION in causes:
+        only = len(set(causes)) == 1
+        return Verdict("C8", HOLDS if only else DEPENDS, text, ev)
+    return Verdict("C8", DOES_NOT_HOLD, text, ev)
+
+
+def c9(checksums: Sequence[str]) -> Verdict:
+    """Weight checksums of each worker after MultiWorkerMirroredStrategy training."""
+    ev = {"checksums": list(checksums)}
+    if len(checksums) < 2:
+        return Verdict("C9", INCONCLUSIVE, f"only {len(checksums)} worker(s) finished.", ev)
+    same = len(set(checksums)) == 1
+    text = (f"{len(checksums)} workers ended with "
+            + ("identical weights" if same else "different weights") + " (checksums "
+            + ", ".join(c[:12] for c in checksums) + ").")
+    return Verdict("C9", DOES_NOT_HOLD if same else INCONCLUSIVE, text, ev)
+
+
+OVERLAP_VISIBLE_SHARE = 0.25
+"""C10: overlap counts as visible when producer work ran during this share of the train time."""
+
+
+def c10(costly_speedup: float, overlap_visible: bool, arrays_speedup: float,
+        budget: float | None = None) -> Verdict:
+    """prefetch vs automatic prefetch injection off, for a costly producer and in-memory arrays."""
+    ev = dict(costly_speedup=costly_speedup, overlap_visible=overlap_visible,
+              arrays_speedup=arrays_speedup, budget=budget)
+    costly = HOLDS if costly_speedup >= 1.2 and overlap_visible else DOES_NOT_HOLD
+    arrays = HOLDS if arrays_speedup >= 1.2 else DOES_NOT_HOLD
+    text = _with_b(f"with a costly producer prefetch gave x{costly_speedup:.2f}"
+                   f" (overlap {'visible' if overlap_visible else 'not visible'} on the timeline); "
+                   f"with in-memory arrays x{arrays_speedup:.2f}.", budget)
+    return Verdict("C10", _combine([costly, arrays]), text, ev)
+
+
+def c11(gil_releasing_speedup: float, cpu_bound_speedup: float, budget: float) -> Verdict:
+    """Parallel map/interleave vs sequential, for GIL-releasing ops and CPU-bound Python."""
+    ev = dict(gil_releasing_speedup=gil_releasing_speedup, cpu_bound_speedup=cpu_bound_speedup,
+              budget=budget)
+    text = (f"parallel vs sequential: x{gil_releasing_speedup:.2f} for GIL-releasing work, "
+            f"x{cpu_bound_speedup:.2f} for CPU-bound Python in py_function, with {_b(budget)}.")
+    if budget < 2:
+        return Verdict("C11", INCONCLUSIVE, text + " One CPU cannot show parallel speed-up.", ev)
+
+    def part(speedup: float) -> str:
+        return HOLDS if speedup >= 1.3 else DOES_NOT_HOLD if speedup < 1.15 else INCONCLUSIVE
+
+    return Verdict(
+        "C11", _combine([part(gil_releasing_speedup), part(cpu_bound_speedup)]), text, ev
+    )
+
+
+def _starves(part: dict[str, Any], budget: float, step_ms: float) -> str:
+    """C12's rule for one kind of data work: measured time against the two bounds."""
+    if step_ms < MIN_STEP_MS or (part["pure_python"] and budget < 2):
+        return INCONCLUSIVE
+    where = position(part["measured_s"], part["sequential_s"], part["overlapped_s"])
+    return {TOO_CLOSE: INCONCLUSIVE, NEAR_SEQUENTIAL: HOLDS, NEAR_OVERLAPPED: DOES_NOT_HOLD}.get(
+        where, DEPENDS
+    )
+
+
+def c12(backend: str, parts: Sequence[dict[str, Any]], budget: float, step_ms: float) -> Verdict:
+    """Whether data made on the main thread starves training, per kind of data work, on one backend.
+
+    Each part: ``name``, ``measured_s``, ``sequential_s``, ``overlapped_s`` and ``pure_python``
+    (its work holds the GIL). A part HOLDS within 15% of (or above) the sequential sum, DOES NOT
+    HOLD within 15% of the overlapped bound, else DEPENDS; it is INCONCLUSIVE when a step costs
+    under ``MIN_STEP_MS``, when the two 15% bands meet (the bounds are too close), or, for pure
+    Python,
+    when B < 2. The verdict is the decided parts' common verdict, or DEPENDS when they differ.
+
+    Example:
+        >>> part = dict(name="waiting", measured_s=1.9, sequential_s=2.0, overlapped_s=1.0,
+        ...             pure_python=False)
+        >>> c12("PyTorch", [part], budget=2, step_ms=20).verdict
+        'HOLDS'
+    """
+    parts = [dict(p) for p in parts]
+    ev = dict(backend=backend, parts=parts, budget=budget, step_ms=step_ms)
+    judged = [(p, _starves(p, budget, step_ms)) for p in parts]
+    text = (
+        f"on the {backend} backend (a step took {step_ms:.1f} ms), "
+        + "; ".join(
+            f"{p['name']}: {p['measured_s']:.2f} s against an overlapped bound of "
+            f"{p['overlapped_s']:.2f} s "
+            f"and a sequential sum of {p['sequential_s']:.2f} s ({v})"
+            for p, v in judged
+        )
+        + f"; {_b(budget)}."
+    )
+    if step_ms < MIN_STEP_MS:
+        text += f" A step under {MIN_STEP_MS:g} ms is too short to tell overlap from none."
+    decided = {v for _, v in judged if v != INCONCLUSIVE}
+    verdict = INCONCLUSIVE if not decided else decided.pop() if len(decided) == 1 else DEPENDS
+    return Verdict("C12", verdict, text, ev)
+
+
+_RULES = {"C1": c1, "C2": c2, "C3": c3, "C5": c5, "C6": c6, "C7": c7, "C8": c8, "C9": c9,
+          "C10": c10, "C11": c11, "C12": c12}
+
+
+def rejudge(v: Verdict) -> Verdict:
+    """Apply the claim's rule again to the verdict's own evidence (e.g. after a JSON round trip).
+
+    A verdict whose evidence is complete gives itself back, so a saved scorecard can be checked.
+
+    Example:
+        >>> v = c9(["ab", "ab"])
+        >>> rejudge(v) == v
+        True
+    """
+    ev = dict(v.evidence)
+    if v.claim_id == "C4":
+        return c4(PartEvidence(**ev["io"]), PartEvidence(**ev["cpu"]), ev["budget"])
+    return _RULES[v.claim_id](**ev)
