@@ -88,7 +88,8 @@ def _widget_html(models: dict[str, Any], model_id: str) -> str:
 
 def _output_html(output: dict[str, Any]) -> str:
     if output.get("output_type") == "stream":
-        return f"<pre>{html.escape(''.join(output.get('text', '')))}</pre>"
+        return (f'<pre style="white-space:pre-wrap;word-break:normal">'
+                f"{html.escape(''.join(output.get('text', '')))}</pre>")
     data = output.get("data", {})
     if "image/png" in data:
         alt = html.escape("".join(data.get("text/plain", "")), quote=True)
