@@ -1,7 +1,8 @@
 """Verdicts: the article's claims, the rules that decide each from measured numbers, evidence.
 
-``verdict`` says what a verdict and a scorecard are, ``compare`` how two numbers are read the
-same way everywhere (a speed-up, a position between two bounds), ``claims`` holds one rule per
+``verdict`` says what a verdict and a scorecard are, ``compare`` the one rule every comparison
+follows (faster, slower, no measurable difference, undecided; the fastest only beyond the spread;
+a time against its two bounds), ``claims`` holds one rule per
 claim (C1–C12) and ``evidence`` keeps a notebook's verdicts for the scorecard. Nothing here
 measures or draws: a rule takes numbers and returns a :class:`Verdict` with its reason.
 
@@ -39,14 +40,24 @@ from fitscope.verdicts.claims import (
     unbounded_queue,
 )
 from fitscope.verdicts.compare import (
+    BEATS_BOUND,
     BETWEEN,
+    FASTER,
+    MIN_DIFFERENCE,
     MIN_GAIN,
     NEAR_OVERLAPPED,
     NEAR_SEQUENTIAL,
+    NO_DIFFERENCE,
+    SLOWER,
     TOO_CLOSE,
+    UNDECIDED,
+    Compared,
+    Fastest,
+    Spread,
+    compare,
+    fastest,
     position,
-    speed_word,
-    speedup,
+    share_of_bound,
 )
 from fitscope.verdicts.verdict import (
     CLAIMS,
@@ -62,7 +73,9 @@ from fitscope.verdicts.verdict import (
 
 __all__ = ["HOLDS", "DOES_NOT_HOLD", "DEPENDS", "INCONCLUSIVE", "Claim", "CLAIMS", "Verdict",
            "Scorecard", "hypotheses", "PartEvidence", "c1", "c2", "c3", "c4", "c5", "c6", "c7",
-           "c8", "c9", "c10", "c11", "c12", "rejudge", "unbounded_queue", "speedup", "speed_word",
-           "position", "MIN_GAIN", "NEAR_OVERLAPPED", "NEAR_SEQUENTIAL", "BETWEEN", "TOO_CLOSE",
-           "MIN_NEXT_CALLS", "MIN_CPU_S", "MIN_SAMPLES", "MIN_STEP_MS", "MIN_FREE_CPUS",
-           "UNBOUNDED_BACKLOG", "SYNCHRONISATION", "OVERLAP_VISIBLE_SHARE"]
+           "c8", "c9", "c10", "c11", "c12", "rejudge", "unbounded_queue", "compare", "fastest",
+           "position", "share_of_bound", "Compared", "Fastest", "Spread", "FASTER", "SLOWER",
+           "NO_DIFFERENCE", "UNDECIDED", "BEATS_BOUND", "MIN_DIFFERENCE", "MIN_GAIN",
+           "NEAR_OVERLAPPED", "NEAR_SEQUENTIAL", "BETWEEN", "TOO_CLOSE", "MIN_NEXT_CALLS",
+           "MIN_CPU_S", "MIN_SAMPLES", "MIN_STEP_MS", "MIN_FREE_CPUS", "UNBOUNDED_BACKLOG",
+           "SYNCHRONISATION", "OVERLAP_VISIBLE_SHARE"]
