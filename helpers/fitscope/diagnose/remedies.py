@@ -73,7 +73,7 @@ def choose(m: Measurement) -> list[Remedy]:
     it shows why it does not help).
     """
     workers = max(2, int(m.run.budget.cpus if m.run.budget else 1))
-    found = [r for r in _by_source(m, workers, m.data.busy >= 0.5) if r.saves or r.try_workers]
+    found = [r for r in _by_source(m, workers, m.data.computes) if r.saves or r.try_workers]
     return sorted(found, key=lambda r: r.bound_s)
 
 

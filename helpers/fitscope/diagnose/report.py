@@ -68,6 +68,7 @@ class Diagnosis(ShowsItself):
     data_s: float
     data_cpu_s: float
     data_clock: str
+    data_computes: bool
     data_thread: str
     data_where: str
     batches_by_thread: dict[str, int]
@@ -119,6 +120,7 @@ class Diagnosis(ShowsItself):
     def table(self) -> Table:
         """The figures, one row per quantity, read by the verdict sentence."""
         busy = self.data_cpu_s / self.data_s if self.data_s else 0.0
+        doing = "computes" if self.data_computes else "waits"
         cpu = ", ".join(f"{role} {ms(s)}" for role, s in self.cpu_per_step_by_role.items())
         rows = [
             ("verdict", self.verdict + (f" ({self.reason})" if self.reason else "")),
@@ -128,8 +130,7 @@ class Diagnosis(ShowsItself):
             ("step in fit: median (repeats)", _times(self.step_in_fit_s, self.steps_in_fit_s)),
             ("step alone, batch in memory", _times(self.step_alone_s, self.steps_alone_s)),
             ("one batch made alone", f"{ms(self.data_s)} wall, {ms(self.data_cpu_s)} CPU on "
-                                     f"{self.data_clock} ({busy:.0%}: "
-                                     f"{'busy' if busy >= 0.5 else 'waits'})"),
+                                     f"{self.data_clock} ({busy:.0%}: {doing})"),
             ("data thread (after Keras's peek)", f"{self.data_thread}: {self.data_where}"),
             ("batches made, by thread", self.batches_by_thread or "not traced"),
             ("bounds a step: ideal overlap / one after the other",

@@ -74,6 +74,7 @@ def diagnose(model: Any, data: Any, steps: int | None = None, *, batch_size: int
         verdict=verdict, reason=reason, shares=m.shares,
         steps_alone_s=[t.step_s for t in m.alone], steps_in_fit_s=[t.step_s for t in m.together],
         data_s=data_cost.wall_s, data_cpu_s=data_cost.cpu_s, data_clock=data_cost.clock,
+        data_computes=data_cost.computes,
         data_thread=thread, data_where=where, batches_by_thread=by_thread,
         sequential_s=bounds.sequential_s, overlapped_s=bounds.overlapped_s,
         position=position(m.step_in_fit_s, bounds.sequential_s, bounds.overlapped_s),

@@ -30,11 +30,12 @@ import numpy as np
 from ..errors import FitscopeInputError
 from ..tracing import Tracer
 
-__all__ = ["GENERATOR", "ITERATOR", "PYDATASET", "TF_DATA", "ARRAYS", "TORCH", "DataCost",
+__all__ = ["BUSY", "GENERATOR", "ITERATOR", "PYDATASET", "TF_DATA", "ARRAYS", "TORCH", "DataCost",
            "Source", "source_of", "held"]
 
 GENERATOR, ITERATOR, PYDATASET = "Python generator", "Python iterator", "keras.utils.PyDataset"
 TF_DATA, ARRAYS, TORCH = "tf.data.Dataset", "NumPy arrays", "torch DataLoader"
+BUSY = 0.3  # CPU / wall at or above which making a batch computes rather than waits
 KINDS = f"a {GENERATOR} or iterator, a {PYDATASET}, a {TF_DATA}, {ARRAYS} (x, y) or a {TORCH}"
 
 
@@ -50,6 +51,11 @@ class DataCost:
     def busy(self) -> float:
         """CPU / wall: near 1 keeps its thread busy (holds the GIL if Python); near 0 waits."""
         return self.cpu_s / self.wall_s if self.wall_s > 0 else 0.0
+
+    @property
+    def computes(self) -> bool:
+        """Whether it computes: CPU at least ``BUSY`` of wall (a crowded machine lowers CPU)."""
+        return self.busy >= BUSY
 
 
 class _Counted:
