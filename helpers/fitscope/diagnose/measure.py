@@ -116,9 +116,20 @@ def _first_line(e: BaseException) -> str:
 
 def timed_fit(model: Any, x: Any, steps: int, fit_kwargs: dict[str, Any],
               source: Source | None = None) -> FitTiming:
-    """``fit`` for ``steps`` steps on ``x``; data that ends first is a FitscopeInputError."""
+    """``fit`` for ``steps`` steps on ``x``; data that ends first is a FitscopeInputError.
+
+    A PyDataset with workers fills its queue before the first step: those steps are not timed.
+    """
+    import keras
+
     from .fit_parts import StepClock
 
+    skip = SKIP
+    if isinstance(x, keras.utils.PyDataset) and (x.workers > 1 or x.use_multiprocessing):
+        skip += x.max_queue_size
+    steps = max(steps, skip + 3)
+    if source is not None and source.available is not None:
+        steps = min(steps, source.available)
     clock = StepClock()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Your input ran out of data")
@@ -129,11 +140,11 @@ def timed_fit(model: Any, x: Any, steps: int, fit_kwargs: dict[str, Any],
         except Exception:
             if source is None or not source.ended:
                 raise
-    ends = sorted(clock.ends, key=lambda e: e[1])
+    ends = _in_order(clock.ends)
     done = ends[-1][0] + 1 if ends else 0
     if done < steps:
         raise FitscopeInputError(_ended(source, done, steps))
-    timed = ends[max(0, min(SKIP, len(ends) - 2)):]
+    timed = ends[max(0, min(skip, len(ends) - 3)):]
     if len(timed) < 2:
         raise FitscopeInputError(f"fit reported {len(ends)} step end(s) for {steps} steps: pass "
                                  "more steps than the model's steps_per_execution times 4.")
@@ -141,6 +152,18 @@ def timed_fit(model: Any, x: Any, steps: int, fit_kwargs: dict[str, Any],
     step_s = statistics.median((t - s) / 1e9 / (j - i) for (i, s, _), (j, t, _) in
                                zip(timed, timed[1:]) if j > i)
     return FitTiming(b1 - b0, step_s, (c1 - c0) / (b1 - b0), clock.spans(), (t0, t1))
+
+
+def _in_order(ends: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
+    """Step ends by step; an end callback that ran late (on a pool thread) moves back to the
+    next step's end: a step's results exist before the next step's do.
+    """
+    out: list[tuple[int, int, float]] = []
+    for batch, end_ns, cpu_s in sorted(ends, reverse=True):
+        if out and end_ns > out[-1][1]:
+            end_ns, cpu_s = out[-1][1], out[-1][2]
+        out.append((batch, end_ns, cpu_s))
+    return out[::-1]
 
 
 def _ended(source: Source | None, done: int, steps: int) -> str:

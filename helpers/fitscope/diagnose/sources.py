@@ -144,8 +144,9 @@ class Source:
             return "other", "tf.data's threads"
         return "main", "the main thread, between steps"
 
-    def cost(self, calls: int) -> tuple[DataCost, Any]:
-        """Time ``calls`` batches made alone (after one more that starts the source); and a batch.
+    def cost(self, calls: int, at_most: int = 16, for_s: float = 0.2) -> tuple[DataCost, Any]:
+        """Time batches made alone, ``calls`` or more until ``for_s`` passed or ``at_most``, after
+        one more that starts the source; and that first batch, as NumPy.
 
         Python data is timed on this thread's CPU clock; tf.data and DataLoaders make batches
         on threads or processes of their own, so their CPU is this process's.
@@ -153,7 +154,9 @@ class Source:
         own = self.kind in (GENERATOR, ITERATOR, PYDATASET, ARRAYS)
         clock: Callable[[], float] = time.thread_time if own else time.process_time
         batches, walls, cpus, first = self._fresh(), [], [], None
-        for i in range(calls + 1):
+        for i in range(at_most + 1):
+            if i > calls and sum(walls[1:]) >= for_s:
+                break
             wall0, cpu0 = time.perf_counter(), clock()
             try:
                 batch = next(batches)
@@ -195,7 +198,7 @@ class Source:
         from .fit_parts import TracedBatches
 
         if self._it is not None:
-            return TracedBatches(self._it, tracer, workers), {"shuffle": False}
+            return TracedBatches(self._it, tracer, workers, max_queue_size=2), {"shuffle": False}
         return TracedBatches(self.data, tracer, workers, self.data.max_queue_size), {}
 
     def stages(self) -> set[str]:
