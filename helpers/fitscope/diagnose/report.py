@@ -45,9 +45,10 @@ def verdict_of(shares: list[float]) -> tuple[str, str]:
     if len({category(s) for s in shares}) == 1:
         return category(shares[0]), ""
     lo, hi = min(shares), max(shares)
-    crossed = " and ".join(f"{line:.0%}" for line in LINES if lo < line <= hi)
+    crossed = [f"{line:.0%}" for line in LINES if lo < line <= hi]
     return INCONCLUSIVE, (f"the {len(shares)} repeats put the input share between {lo:.0%} and "
-                          f"{hi:.0%}, on both sides of the {crossed} line")
+                          f"{hi:.0%}, on both sides of the {' and '.join(crossed)} "
+                          + ("lines" if len(crossed) > 1 else "line"))
 
 
 @dataclass

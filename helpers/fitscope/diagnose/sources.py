@@ -142,7 +142,7 @@ class Source:
             return "other", "worker processes"
         if backend == "tensorflow" or self.kind == TF_DATA:
             return "other", "tf.data's threads"
-        return "main", "the main thread, between steps"
+        return "main", "the main thread (between steps)"
 
     def cost(self, calls: int, at_most: int = 16, for_s: float = 0.2) -> tuple[DataCost, Any]:
         """Time batches made alone, ``calls`` or more until ``for_s`` passed or ``at_most``, after
