@@ -26,9 +26,9 @@ import fitscope  # before Keras: the threads there at import are the baseline
 import numpy as np
 from fitscope.diagnose.measure import timed_fit, traced_fit, warm_up
 from fitscope.diagnose.sources import source_of
-from fitscope.measure import StepCosts
-from fitscope.threads import TF_DATA
-from fitscope.workloads import article_model, batch_work, random_batches
+from fitscope.instrument.measure import StepCosts
+from fitscope.instrument.threads import TF_DATA
+from fitscope.workloads.article import article_model, batch_work, random_batches
 
 REPEATS, STEPS = 5, 60
 

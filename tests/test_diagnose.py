@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from conftest import ROOT
 from fitscope.diagnose.report import HIGHLY, INCONCLUSIVE, NOT, verdict_of
-from fitscope.errors import FitscopeInputError
-from fitscope.workloads import article_model, batch_work, random_batches
+from fitscope.instrument.errors import FitscopeInputError
+from fitscope.workloads.article import article_model, batch_work, random_batches
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "helpers"), "FITSCOPE_QUICK": "1",
        "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -124,7 +124,7 @@ def test_bad_input_is_one_sentence_and_leaves_the_model_as_it_was(case):
 
 JAX_DRIVER = """\
 import json, numpy as np, fitscope
-from fitscope.workloads import article_model, batch_work, random_batches
+from fitscope.workloads.article import article_model, batch_work, random_batches
 model = article_model(0)
 before = [w.copy() for w in model.get_weights()]
 d = fitscope.diagnose(model, random_batches(32, work=batch_work("python", 25)), try_remedy=False)

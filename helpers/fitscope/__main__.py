@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return report(argv)
     if argv[:1] == ["diagnose"]:
-        from .diagnose.cli import main as diagnose
+        from fitscope.diagnose.cli import main as diagnose
 
         return diagnose(argv[1:])
     parser = argparse.ArgumentParser(prog="fitscope", description=__doc__.splitlines()[0])

@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from .report import Diagnosis, verdict_of
-from .run import diagnose
+from fitscope.diagnose.report import Diagnosis, verdict_of
+from fitscope.diagnose.run import diagnose
 
 __all__ = ["diagnose", "Diagnosis", "verdict_of"]

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import FitscopeInputError, check_choice
+from fitscope.instrument.errors import FitscopeInputError, check_choice
 
 __all__ = ["BACKENDS", "main", "parser"]
 
@@ -63,8 +63,8 @@ def _set_backend(name: str | None) -> None:
     if name is None:
         return
     check_choice("--backend", name, BACKENDS)
-    from ..backends import BACKENDS as MEASURED
-    from ..backends import is_installed, not_installed_sentence
+    from fitscope.lessons.backends.runs import BACKENDS as MEASURED
+    from fitscope.lessons.backends.runs import is_installed, not_installed_sentence
 
     if name in MEASURED and not is_installed(name):
         raise FitscopeInputError(not_installed_sentence(name))
@@ -77,7 +77,7 @@ def _set_backend(name: str | None) -> None:
 def _run(args: argparse.Namespace) -> int:
     import keras
 
-    from .run import diagnose
+    from fitscope.diagnose.run import diagnose
 
     own = keras.Model.__dict__.get("fit")
     original = keras.Model.fit

@@ -10,7 +10,7 @@ This module imports Keras: import it inside a function, after Keras is bound to 
   from Keras's worker threads, recording every batch made as a span on its OS thread.
 
 Example:
-    >>> from fitscope.tracing import Tracer
+    >>> from fitscope.instrument.tracing import Tracer
     >>> tracer = Tracer()
     >>> data = TracedBatches(iter([(1, 2), (3, 4)]), tracer, workers=1)
     >>> data[0], [s.label for s in tracer.spans()]
@@ -25,7 +25,7 @@ from typing import Any
 
 import keras
 
-from ..tracing import Span, Tracer, os_thread_name
+from fitscope.instrument.tracing import Span, Tracer, os_thread_name
 
 __all__ = ["StepClock", "TracedBatches"]
 

@@ -22,20 +22,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import FitscopeInputError
-from ..measure import StepCosts, measured_run
-from ..result import RunResult
-from ..throughput import Throughput
-from ..tracing import Span, Tracer
-from .sources import DataCost, Source, held
+from fitscope.diagnose.sources import DataCost, Source, held
+from fitscope.instrument.errors import FitscopeInputError
+from fitscope.instrument.measure import StepCosts, measured_run
+from fitscope.instrument.result import RunResult
+from fitscope.instrument.throughput import Throughput
+from fitscope.instrument.tracing import Span, Tracer
 
-__all__ = ["LABELS", "MIN_STEPS", "FitTiming", "ModelState", "Measurement", "auto_steps", "build",
+__all__ = ["MIN_STEPS", "FitTiming", "ModelState", "Measurement", "auto_steps", "build",
            "timed_fit", "warm_up", "traced_fit", "measure"]
 
 SKIP = 2  # steps timed from the end of step SKIP
 MIN_STEPS = SKIP + 3
 WARM_STEPS = SKIP + 2
-LABELS = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch", "numpy": "NumPy"}
 DATA_CALLS = 4
 
 
@@ -122,7 +121,7 @@ def timed_fit(model: Any, x: Any, steps: int, fit_kwargs: dict[str, Any],
     """
     import keras
 
-    from .fit_parts import StepClock
+    from fitscope.diagnose.fit_parts import StepClock
 
     skip = SKIP
     if isinstance(x, keras.utils.PyDataset) and (x.workers > 1 or x.use_multiprocessing):
@@ -208,6 +207,8 @@ def traced_fit(model: Any, steps: int, make_x: Callable[[Tracer], tuple[Any, dic
     result = run.result(name, {"steps": steps, "workers": workers}, steps_done=timing.steps)
     import keras
 
+    from fitscope.lessons.backends.runs import LABELS
+
     backend = LABELS.get(keras.backend.backend(), keras.backend.backend())
     for tid in backend_threads & set(result.roles):
         result.roles[tid] = f"threads {backend} created"
@@ -258,9 +259,9 @@ def measure(model: Any, source: Source, data: DataCost, batch: Any, steps: int |
     """Warm up, then alternate the step alone and the traced fit ``repeats`` times."""
     import keras
 
-    from ..environment import quick_mode
-    from ..sampling import thread_ids
-    from ..threads import ThreadRoles
+    from fitscope.instrument.environment import quick_mode
+    from fitscope.instrument.sampling import thread_ids
+    from fitscope.instrument.threads import ThreadRoles
 
     backend = keras.backend.backend()
     say("warm-up: training on one batch held in memory, then on your data")

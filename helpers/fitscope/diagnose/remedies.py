@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from .measure import Measurement, traced_fit, warm_up
-from .sources import ARRAYS, GENERATOR, ITERATOR, PYDATASET, TF_DATA, TORCH
+from fitscope.diagnose.measure import Measurement, traced_fit, warm_up
+from fitscope.diagnose.sources import ARRAYS, GENERATOR, ITERATOR, PYDATASET, TF_DATA, TORCH
 
 __all__ = ["Remedy", "ms", "choose", "notes", "try_first", "WORKER_THREADS"]
 

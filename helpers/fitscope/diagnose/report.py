@@ -21,11 +21,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ..claims import TOO_CLOSE
-from ..display import ShowsItself, Stack, Table
-from ..result import RunResult
-from .measure import LABELS
-from .remedies import Remedy, ms
+from fitscope.diagnose.remedies import Remedy, ms
+from fitscope.instrument.result import RunResult
+from fitscope.instrument.tables import ShowsItself, Stack, Table
+from fitscope.verdicts.compare import TOO_CLOSE
 
 __all__ = ["HIGHLY", "MODERATELY", "NOT", "INCONCLUSIVE", "LINES", "category", "verdict_of",
            "Diagnosis"]
@@ -104,6 +103,8 @@ class Diagnosis(ShowsItself):
     @property
     def reading(self) -> str:
         """The verdict in one sentence, with the figures it stands on."""
+        from fitscope.lessons.backends.runs import LABELS
+
         lo, hi = min(self.shares), max(self.shares)
         head = (f"{self.verdict.capitalize()} on {LABELS.get(self.backend, self.backend)}"
                 + (f" ({self.reason})" if self.reason else ""))
@@ -158,7 +159,7 @@ class Diagnosis(ShowsItself):
 
     def chart(self) -> Any:
         """The thread timeline of the traced steps (matplotlib: drawn only when asked for)."""
-        from ..plots import timeline
+        from fitscope.show.charts import timeline
 
         return timeline(self.run)
 

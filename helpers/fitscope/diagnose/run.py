@@ -14,13 +14,13 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from ..claims import position
-from ..errors import FitscopeInputError, check_int
-from ..threads import TF_DATA
-from .measure import DATA_CALLS, MIN_STEPS, Measurement, ModelState, build, measure
-from .remedies import WORKER_THREADS, choose, notes, try_first
-from .report import NOT, Diagnosis, verdict_of
-from .sources import PYDATASET, source_of
+from fitscope.diagnose.measure import DATA_CALLS, MIN_STEPS, Measurement, ModelState, build, measure
+from fitscope.diagnose.remedies import WORKER_THREADS, choose, notes, try_first
+from fitscope.diagnose.report import NOT, Diagnosis, verdict_of
+from fitscope.diagnose.sources import PYDATASET, source_of
+from fitscope.instrument.errors import FitscopeInputError, check_int
+from fitscope.instrument.threads import TF_DATA
+from fitscope.verdicts.compare import position
 
 __all__ = ["diagnose"]
 

@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import FitscopeInputError
-from ..tracing import Tracer
+from fitscope.instrument.errors import FitscopeInputError
+from fitscope.instrument.tracing import Tracer
 
 __all__ = ["BUSY", "GENERATOR", "ITERATOR", "PYDATASET", "TF_DATA", "ARRAYS", "TORCH", "DataCost",
            "Source", "source_of", "held"]
@@ -195,7 +195,7 @@ class Source:
 
     def threaded(self, tracer: Tracer, workers: int) -> tuple[Any, dict[str, Any]]:
         """A generator's or PyDataset's batches from ``workers`` Keras worker threads, traced."""
-        from .fit_parts import TracedBatches
+        from fitscope.diagnose.fit_parts import TracedBatches
 
         if self._it is not None:
             return TracedBatches(self._it, tracer, workers, max_queue_size=2), {"shuffle": False}
