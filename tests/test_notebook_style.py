@@ -191,7 +191,7 @@ STUDIES = {
 SEVERAL = {
     # one call runs several measurements: a study a cell means calling these from no cell
     "gil_comparison", "compare_variants", "best_of_each", "right_ways", "example3_runs",
-    "gil_runs", "source_runs", "measure", "pydataset_workers", "more_workers",
+    "gil_runs", "source_runs", "measure",
 }
 PENDING = {
     # notebooks their owners convert under issue 22, and the rules ("fit", "study") they miss
