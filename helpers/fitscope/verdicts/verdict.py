@@ -16,6 +16,7 @@ from typing import Any
 from fitscope.instrument.tables import ShowsItself, Table
 
 __all__ = ["CLAIMS", "Claim", "DEPENDS", "DOES_NOT_HOLD", "HOLDS", "INCONCLUSIVE", "NOTEBOOK_FILES",
+           "NOT_APPLICABLE",
            "RULES_DOC", "Scorecard", "Verdict", "hypotheses"]
 
 
@@ -29,6 +30,11 @@ DEPENDS = "DEPENDS"
 
 
 INCONCLUSIVE = "INCONCLUSIVE"
+
+
+NOT_APPLICABLE = "NOT APPLICABLE"
+"""A claim whose premise is false where it was measured (e.g. C12 where no data is made on the
+main thread): no verdict, a sentence saying why."""
 
 
 @dataclass(frozen=True)
