@@ -17,7 +17,7 @@ from fitscope.instrument.tables import ShowsItself, Table
 
 __all__ = ["CLAIMS", "Claim", "DEPENDS", "DOES_NOT_HOLD", "HOLDS", "INCONCLUSIVE", "NOTEBOOK_FILES",
            "NOT_APPLICABLE",
-           "RULES_DOC", "Scorecard", "Verdict", "hypotheses"]
+           "RULES_DOC", "Scorecard", "Verdict", "hypotheses", "tally"]
 
 
 HOLDS = "HOLDS"
@@ -124,6 +124,25 @@ class Verdict:
 _COLUMNS = ("id", "claim", "verdict", "evidence")
 
 
+_ORDER = (HOLDS, DOES_NOT_HOLD, DEPENDS, INCONCLUSIVE, NOT_APPLICABLE)
+
+
+def tally(rows: list[Verdict]) -> str:
+    """How many rows got each verdict, counted from the rows themselves.
+
+    Example:
+        >>> tally([Verdict("C1", HOLDS, "."), Verdict("C1", DOES_NOT_HOLD, "."),
+        ...        Verdict("C9", DOES_NOT_HOLD, ".")])
+        'Of these 3 rows (2 claims, some judged once per backend): 1 HOLDS, 2 DOES NOT HOLD.'
+    """
+    counts = Counter(v.verdict for v in rows)
+    claims = len({v.claim_id for v in rows})
+    what = (f"{claims} claims" if claims == len(rows)
+            else f"{len(rows)} rows ({claims} claims, some judged once per backend)")
+    return f"Of these {what}: " + ", ".join(
+        f"{counts[verdict]} {verdict}" for verdict in _ORDER if counts[verdict]) + "."
+
+
 class Scorecard(ShowsItself, list):
     """A list of verdicts that shows itself as a table in a notebook, and as one line in a log.
 
@@ -134,11 +153,8 @@ class Scorecard(ShowsItself, list):
     """
 
     def table(self) -> Table:
-        counts = Counter(v.verdict for v in self)
-        reading = ("Of these " + str(len(self)) + " claims, " + ", ".join(
-            f"{n} {verdict}" for verdict, n in counts.items()) + ".") if len(self) > 1 else ""
         return Table(_COLUMNS, [(v.claim_id, v.claim, v.verdict, v.because) for v in self],
-                     reading=reading)
+                     reading=tally(self) if len(self) > 1 else "")
 
     def __str__(self) -> str:
         return "; ".join(f"{v.claim_id} {v.verdict}" for v in self) + "."
