@@ -21,18 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fitscope.verdicts.verdict import (
-    DEPENDS,
-    DOES_NOT_HOLD,
-    HOLDS,
-    INCONCLUSIVE,
-    NOT_APPLICABLE,
-    Verdict,
-)
+from fitscope.verdicts import verdict as vd
 
 __all__ = ["Answer", "QUESTION", "answer"]
 
-Row = tuple[Verdict, str]  # a verdict and the backend it was measured on
+Row = tuple[vd.Verdict, str]  # a verdict and the backend it was measured on
 
 
 QUESTION = ("The article's question: does fit run your Python generator on the main thread, so "
@@ -59,9 +52,9 @@ def _by_backend(rows: Sequence[Row], words: dict[str, str], subject: str) -> str
 
 def _title_claim(c1: Sequence[Row]) -> str:
     """The plain answer: where the article's title claim (C1) held, and where not."""
-    held = [b for v, b in c1 if v.verdict == HOLDS]
-    failed = [b for v, b in c1 if v.verdict == DOES_NOT_HOLD]
-    other = [b for v, b in c1 if v.verdict not in (HOLDS, DOES_NOT_HOLD)]
+    held = [b for v, b in c1 if v.verdict == vd.HOLDS]
+    failed = [b for v, b in c1 if v.verdict == vd.DOES_NOT_HOLD]
+    other = [b for v, b in c1 if v.verdict not in (vd.HOLDS, vd.DOES_NOT_HOLD)]
     parts = ([f"true on {' and '.join(held)}"] if held else []) + (
         [f"not true on {' and '.join(failed)}"] if failed else []) + (
         [f"not decided on {' and '.join(other)}"] if other else [])
@@ -70,27 +63,28 @@ def _title_claim(c1: Sequence[Row]) -> str:
             + depends)
 
 
-_C1 = {HOLDS: "on the main thread",
-       DOES_NOT_HOLD: "off the main thread", DEPENDS: "partly on the main thread"}
-_C6 = {HOLDS: "stayed on the main thread, one step after the other",
-       DOES_NOT_HOLD: "did not stay on the main thread one step after the other"}
-_C12 = {HOLDS: "held training back (no overlap)", DOES_NOT_HOLD: "overlapped training",
-        DEPENDS: "overlapped training only partly, or for some kinds of work only",
-        NOT_APPLICABLE: "did not happen (the generator ran off the main thread)"}
+_C1 = {vd.HOLDS: "on the main thread",
+       vd.DOES_NOT_HOLD: "off the main thread", vd.DEPENDS: "partly on the main thread"}
+_C6 = {vd.HOLDS: "stayed on the main thread, one step after the other",
+       vd.DOES_NOT_HOLD: "did not stay on the main thread one step after the other"}
+_C12 = {vd.HOLDS: "held training back (no overlap)", vd.DOES_NOT_HOLD: "overlapped training",
+        vd.DEPENDS: "overlapped training only partly, or for some kinds of work only",
+        vd.NOT_APPLICABLE: "did not happen (the generator ran off the main thread)"}
 _ONE = {  # claim: verdict → sentence, for the claims measured once
-    "C3": {HOLDS: "Training with fit kept about one core busy",
-           DOES_NOT_HOLD: "Training with fit kept more than one core busy"},
-    "C4": {HOLDS: "a generator's work overlapped training for both kinds of work",
-           DOES_NOT_HOLD: "a generator's work did not overlap training",
-           DEPENDS: "a generator's work overlapped training for one kind of work, not the other"},
-    "C10": {HOLDS: "prefetch raised throughput", DOES_NOT_HOLD: "prefetch gave no gain",
-            DEPENDS: "prefetch raised throughput in one case, not the other"},
-    "C11": {HOLDS: "parallel map sped up both kinds of data work",
-            DOES_NOT_HOLD: "parallel map gave no gain",
-            DEPENDS: "parallel map sped up one kind of data work, not the other"},
-    "C7": {HOLDS: "the article's multiprocessing trainer failed",
-           DOES_NOT_HOLD: "the article's multiprocessing trainer did not fail"},
-    "C9": {DOES_NOT_HOLD: "several processes trained one model correctly with a tf.distribute "
+    "C3": {vd.HOLDS: "Training with fit kept about one core busy",
+           vd.DOES_NOT_HOLD: "Training with fit kept more than one core busy"},
+    "C4": {vd.HOLDS: "a generator's work overlapped training for both kinds of work",
+           vd.DOES_NOT_HOLD: "a generator's work did not overlap training",
+           vd.DEPENDS: "a generator's work overlapped training for one kind of work, not the "
+                       "other"},
+    "C10": {vd.HOLDS: "prefetch raised throughput", vd.DOES_NOT_HOLD: "prefetch gave no gain",
+            vd.DEPENDS: "prefetch raised throughput in one case, not the other"},
+    "C11": {vd.HOLDS: "parallel map sped up both kinds of data work",
+            vd.DOES_NOT_HOLD: "parallel map gave no gain",
+            vd.DEPENDS: "parallel map sped up one kind of data work, not the other"},
+    "C7": {vd.HOLDS: "the article's multiprocessing trainer failed",
+           vd.DOES_NOT_HOLD: "the article's multiprocessing trainer did not fail"},
+    "C9": {vd.DOES_NOT_HOLD: "several processes trained one model correctly with a tf.distribute "
                           "strategy"},
 }
 
@@ -111,30 +105,32 @@ def _checklist(rows: Sequence[Row]) -> list[str]:
                       "anything: here it was " + ("the same on every backend measured"
                                                   if same else "different from backend to backend")
                       + f" ({_ref(c1)}).")
-    for verdict, extent in ((HOLDS, ""), (DEPENDS, ", for some kinds of work or in part")):
+    for verdict, extent in ((vd.HOLDS, ""), (vd.DEPENDS, ", for some kinds of work or in part")):
         if starved := [(v, b) for v, b in _of(rows, "C12") if v.verdict == verdict]:
             points.append("Where batches are made on the main thread, time your epoch against "
                           f"data time plus step time: here making data added to the steps{extent} "
                           f"({_ref(starved)}).")
-    advice = {("C10", HOLDS): "With a producer that costs real time, add prefetch",
-              ("C10", DOES_NOT_HOLD): "Do not expect prefetch alone to raise throughput",
-              ("C10", DEPENDS): "prefetch pays where the producer costs real time: measure yours",
-              ("C11", HOLDS): "Parallel map pays for your data work",
-              ("C11", DEPENDS): "Parallel map pays for some data work and not other: the row "
+    advice = {("C10", vd.HOLDS): "With a producer that costs real time, add prefetch",
+              ("C10", vd.DOES_NOT_HOLD): "Do not expect prefetch alone to raise throughput",
+              ("C10", vd.DEPENDS): "prefetch pays where the producer costs real time: measure "
+                                   "yours",
+              ("C11", vd.HOLDS): "Parallel map pays for your data work",
+              ("C11", vd.DEPENDS): "Parallel map pays for some data work and not other: the row "
                                 "says which kind",
-              ("C11", DOES_NOT_HOLD): "Do not expect parallel map alone to speed up data work",
-              ("C3", DOES_NOT_HOLD): "fit already uses more than one core: look at cores busy "
+              ("C11", vd.DOES_NOT_HOLD): "Do not expect parallel map alone to speed up data work",
+              ("C3", vd.DOES_NOT_HOLD): "fit already uses more than one core: look at cores busy "
                                      "before adding processes",
-              ("C3", HOLDS): "fit kept about one core busy: measure cores busy on your own model",
-              ("C7", HOLDS): "Do not train one model from processes fed by a queue, as the "
+              ("C3", vd.HOLDS): "fit kept about one core busy: measure cores busy on your own "
+                                "model",
+              ("C7", vd.HOLDS): "Do not train one model from processes fed by a queue, as the "
                              "article's trainer does",
-              ("C9", DOES_NOT_HOLD): "To train one model in several processes, use a "
+              ("C9", vd.DOES_NOT_HOLD): "To train one model in several processes, use a "
                                      "tf.distribute strategy"}
     for cid in ("C10", "C11", "C3", "C7", "C9"):
         for v, b in _of(rows, cid):
             if (cid, v.verdict) in advice:
                 points.append(f"{advice[cid, v.verdict]} ({_ref([(v, b)])}).")
-    undecided = [(v, b) for v, b in rows if v.verdict == INCONCLUSIVE]
+    undecided = [(v, b) for v, b in rows if v.verdict == vd.INCONCLUSIVE]
     if undecided:
         points.append("Undecided here, each sentence says why (often one CPU, or runs too short): "
                       f"decide them on your own machine ({_ref(undecided)}).")
