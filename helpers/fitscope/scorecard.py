@@ -48,6 +48,7 @@ from fitscope.isolation.sandbox import report as send_to_sandbox
 from fitscope.lessons.backends import BACKENDS, LABELS, is_installed
 from fitscope.verdicts import evidence
 from fitscope.verdicts.answer import Answer, answer
+from fitscope.verdicts.consistency import Consistency, check
 
 __all__ = ["measure_scorecard", "scorecard_in_sandbox", "scorecard_to_json", "scorecard_from_json",
            "scorecard_table", "main"]
@@ -132,11 +133,17 @@ class SourcedScorecard(verdicts.Scorecard):
             [(v.claim_id, b, v.claim, v.verdict, v.because, s)
              for v, b, s in zip(self, self.backends, self.sources)],
             reading=verdicts.tally(self) if len(self) > 1 else "",
+            facts=[self.facts(self.backends)],
         )
 
     def answer(self) -> Answer:
         """The answer to the article's question and a checklist, from these rows."""
         return answer(list(zip(self, self.backends)))
+
+    def check(self) -> Consistency:
+        """Whether every row follows from its evidence, with one row per claim and backend and
+        the right tally (:mod:`fitscope.verdicts.consistency`)."""
+        return check(self)
 
     def _repr_html_(self) -> str:
         return self.table()._repr_html_() + self.answer()._repr_html_()

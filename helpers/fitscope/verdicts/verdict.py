@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,10 +110,16 @@ class Verdict:
     def __str__(self) -> str:
         return f"{self.claim_id} {self.verdict}: {self.because}"
 
+    def facts(self) -> dict[str, Any]:
+        """The verdict with its evidence as plain data (a machine-readable copy)."""
+        return dict(kind="verdict", id=self.claim_id, verdict=self.verdict, because=self.because,
+                    evidence=self.evidence)
+
     def table(self) -> Table:
         """The verdict as a one-row table; its reading is the verdict sentence."""
         return Table(_COLUMNS, [(self.claim_id, self.claim, self.verdict, self.because)],
-                     reading=f"{self.claim_id} {self.verdict.lower()}: {self.because}")
+                     reading=f"{self.claim_id} {self.verdict.lower()}: {self.because}",
+                     facts=[self.facts()])
 
     def _repr_html_(self) -> str:
         return self.table()._repr_html_()
@@ -152,9 +159,15 @@ class Scorecard(ShowsItself, list):
         'C9 DOES NOT HOLD.'
     """
 
+    def facts(self, backends: Sequence[str | None] = ()) -> dict[str, Any]:
+        """The card as plain data: its rows (each with its backend, if given) and its tally."""
+        named = list(backends) or [None] * len(self)
+        rows = [{**v.facts(), "backend": b} for v, b in zip(self, named)]
+        return dict(kind="scorecard", rows=rows, tally=tally(self) if len(self) > 1 else "")
+
     def table(self) -> Table:
         return Table(_COLUMNS, [(v.claim_id, v.claim, v.verdict, v.because) for v in self],
-                     reading=tally(self) if len(self) > 1 else "")
+                     reading=tally(self) if len(self) > 1 else "", facts=[self.facts()])
 
     def __str__(self) -> str:
         return "; ".join(f"{v.claim_id} {v.verdict}" for v in self) + "."
