@@ -2,7 +2,8 @@
 
 Each backend runs in a fresh interpreter (:mod:`~fitscope.lessons.backends.runs`: Keras reads
 ``KERAS_BACKEND`` once, at import); :mod:`~fitscope.lessons.backends.readings` reads the runs:
-the verdicts per backend, the overlap against the bounds, the threads, the timelines, the panel.
+the verdicts per backend (C1, C6, C12), the overlap against the bounds, the remedy, the threads,
+the timelines, the panel.
 """
 
 from __future__ import annotations
