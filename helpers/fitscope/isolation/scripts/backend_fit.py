@@ -145,13 +145,14 @@ def _pydataset(batches: int, batch_size: int, work: Callable[[], None], workers:
 
 
 def load_code(path: str | None) -> dict[str, Callable[..., Any]]:
-    """The functions of :data:`ROLES`: the package's, or those whose sources ``path`` holds
-    (JSON: ``{"sources": [...], "names": {role: name}}``), run in a namespace with this
-    interpreter's ``keras``, ``np`` and ``time``."""
+    """The functions of :data:`ROLES`: those whose sources ``path`` holds (JSON: ``{"sources":
+    [...], "names": {role: name}}``, run in a namespace with this interpreter's ``keras``, ``np``
+    and ``time``), and the package's own for every other role."""
+    own: dict[str, Callable[..., Any]] = {
+        "generator": lambda batch_size, work: random_batches(batch_size, FEATURES, work),
+        "model": article_model, "fit": _fit, "loss_reader": _loss_reader, "pydataset": _pydataset}
     if not path:
-        return {"generator": lambda batch_size, work: random_batches(batch_size, FEATURES, work),
-                "model": article_model, "fit": _fit, "loss_reader": _loss_reader,
-                "pydataset": _pydataset}
+        return own
     import keras
     import numpy as np
 
@@ -160,7 +161,7 @@ def load_code(path: str | None) -> dict[str, Callable[..., Any]]:
     namespace: dict[str, Any] = {"keras": keras, "np": np, "time": time}
     for source in spec["sources"]:
         exec(compile(source, "<notebook cell>", "exec"), namespace)  # the learner's own code
-    return {role: namespace[name] for role, name in spec["names"].items()}
+    return {**own, **{role: namespace[name] for role, name in spec["names"].items()}}
 
 
 def run_variant(model: Any, name: str, backend: str, args: argparse.Namespace,
