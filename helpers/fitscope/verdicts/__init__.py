@@ -3,9 +3,10 @@
 ``verdict`` says what a verdict and a scorecard are, ``compare`` the one rule every comparison
 follows (faster, slower, no measurable difference, undecided; the fastest only beyond the spread;
 a time against its two bounds), ``parts`` how a claim's parts combine (an undecided part decides
-nothing), ``claims`` holds one rule per claim (C1–C12) and ``evidence`` keeps a notebook's
-verdicts for the scorecard. Nothing here measures or draws: a rule takes numbers and returns a
-:class:`Verdict` with its reason.
+nothing), ``claims`` holds one rule per claim (C1–C12), ``evidence`` keeps a notebook's
+verdicts for the scorecard, ``answer`` words the scorecard's answer from its rows, and
+``consistency`` checks that a reading follows from its numbers. Nothing here measures or draws:
+a rule takes numbers and returns a :class:`Verdict` with its reason.
 
 Example:
     >>> from fitscope import verdicts
@@ -72,11 +73,12 @@ from fitscope.verdicts.verdict import (
     Scorecard,
     Verdict,
     hypotheses,
+    tally,
 )
 
 __all__ = ["HOLDS", "DOES_NOT_HOLD", "DEPENDS", "INCONCLUSIVE", "NOT_APPLICABLE", "Claim",
-           "CLAIMS", "Verdict", "Scorecard", "hypotheses", "PartEvidence", "c1", "c2", "c3", "c4",
-           "c5", "c6", "c7", "c8", "c9", "c10", "c11", "c12", "combine", "rejudge",
+           "CLAIMS", "Verdict", "Scorecard", "hypotheses", "tally", "PartEvidence", "c1", "c2",
+           "c3", "c4", "c5", "c6", "c7", "c8", "c9", "c10", "c11", "c12", "combine", "rejudge",
            "unbounded_queue", "compare", "fastest", "position", "share_of_bound", "Compared",
            "Fastest", "Spread", "FASTER", "SLOWER", "NO_DIFFERENCE", "UNDECIDED", "BEATS_BOUND",
            "MIN_DIFFERENCE", "MIN_GAIN", "NEAR_OVERLAPPED", "NEAR_SEQUENTIAL", "BETWEEN",

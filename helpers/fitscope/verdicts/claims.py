@@ -300,6 +300,8 @@ def c11(gil_releasing_speedup: float, cpu_bound_speedup: float, budget: float) -
               budget=budget)
 
     def part(speedup: float) -> str:
+        if budget < 2:
+            return INCONCLUSIVE  # one CPU cannot show a parallel speed-up either way
         return HOLDS if speedup >= 1.3 else DOES_NOT_HOLD if speedup < 1.15 else INCONCLUSIVE
 
     parts = [part(gil_releasing_speedup), part(cpu_bound_speedup)]

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fitscope.instrument.errors import FitscopeInputError
+from fitscope.instrument.tables import ShowsItself, Table
 
 __all__ = ["BEATS_BOUND", "BETWEEN", "FASTER", "MIN_DIFFERENCE", "MIN_GAIN", "NEAR_OVERLAPPED",
            "NEAR_SEQUENTIAL", "NO_DIFFERENCE", "SLOWER", "TIME_UNITS", "TOO_CLOSE", "UNDECIDED",
@@ -103,7 +104,7 @@ class Spread:
 
 
 @dataclass(frozen=True)
-class Compared:
+class Compared(ShowsItself):
     """The reading of one comparison: ``ratio`` is how many times faster ``after`` is than
     ``before`` (under 1: slower), ``word`` one of faster / slower / no measurable difference /
     undecided, ``sentence`` the reading in words."""
@@ -119,6 +120,13 @@ class Compared:
     def decided(self) -> bool:
         """Whether the comparison found a difference (faster or slower)."""
         return self.word in (FASTER, SLOWER)
+
+    def table(self) -> Table:
+        """Both sides' medians and ranges; the reading is the sentence (facts carried hidden)."""
+        rows = [(name, s.median, f"{_num(s.low)}–{_num(s.high)}", s.n)
+                for name, s in (("before", self.before), ("after", self.after))]
+        return Table(("", f"median ({self.unit})", "range", "runs"), rows,
+                     reading=self.sentence, facts=[self.facts()])
 
     def facts(self) -> dict[str, Any]:
         """The comparison as plain numbers and words, e.g. for a machine-readable copy."""
@@ -186,7 +194,7 @@ def compare(before: Values, after: Values, unit: str = "s") -> Compared:
 
 
 @dataclass(frozen=True)
-class Fastest:
+class Fastest(ShowsItself):
     """Which of several labelled runs is fastest, if one is beyond the spread of the next.
 
     ``winner`` is None when the best cannot be told apart from another run; ``against`` is that
@@ -195,13 +203,23 @@ class Fastest:
 
     winner: str | None
     order: tuple[str, ...]
-    against: Compared | None
+    against: Compared
     sentence: str
+    runs: Mapping[str, Spread]
+
+    def table(self) -> Table:
+        """Every run's median and range, fastest first; the reading is the sentence."""
+        unit = self.against.unit
+        rows = [(k, self.runs[k].median, f"{_num(self.runs[k].low)}–{_num(self.runs[k].high)}",
+                 self.runs[k].n) for k in self.order]
+        return Table(("run", f"median ({unit})", "range", "runs"), rows, reading=self.sentence,
+                     facts=[self.facts()])
 
     def facts(self) -> dict[str, Any]:
+        """The reading as plain data, every run's repeats included."""
         return dict(kind="fastest", winner=self.winner, order=list(self.order),
-                    against=self.against.facts() if self.against else None,
-                    sentence=self.sentence)
+                    unit=self.against.unit, against=self.against.facts(), sentence=self.sentence,
+                    runs={k: list(s.values) for k, s in self.runs.items()})
 
     def __str__(self) -> str:
         return self.sentence
@@ -230,9 +248,9 @@ def fastest(runs: Mapping[str, Values], unit: str = "s") -> Fastest:
         a, b = against.before, against.after
         return Fastest(best, order, against, (
             f"'{best}' is fastest: x{against.ratio:.2f} faster than '{rival}', the next best "
-            f"({_num(a.median)} → {_num(b.median)} {unit}, {_runs(a, b)})"))
+            f"({_num(a.median)} → {_num(b.median)} {unit}, {_runs(a, b)})"), spreads)
     return Fastest(None, order, against, f"no run is fastest: '{best}' and '{rival}' cannot "
-                   f"be told apart, {against.sentence}")
+                   f"be told apart, {against.sentence}", spreads)
 
 
 NEAR_OVERLAPPED = "near the overlapped bound"

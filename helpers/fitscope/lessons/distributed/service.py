@@ -79,9 +79,9 @@ class ServiceRun(RunResult):
             f"With B = {budget:g}, the local pipeline delivered {local['elements_per_s']:.0f} "
             "elements/s "
             f"and kept {local['cores_busy']:.2f} cores busy; the service's {f['workers']} workers "
-            f"delivered {service['elements_per_s']:.0f} elements/s ("
-            f"{compare(local['elements_per_s'], service['elements_per_s'], 'elements/s')})"
-            f" with {service['cores_busy']:.2f} cores busy. "
+            f"delivered {service['elements_per_s']:.0f} elements/s with "
+            f"{service['cores_busy']:.2f} cores busy: "
+            f"{compare(local['elements_per_s'], service['elements_per_s'], 'elements/s')}. "
             f"The ideal bound for {f['workers']} workers sharing {budget:g} CPU(s) is "
             f"{bound_rate:.0f} elements/s. "
         )
