@@ -175,7 +175,8 @@ class BestOfEach(ShowsItself, list):
     def table(self) -> Table:
         against = "; ".join(f"{name}: {share_of_bound(t, b)}" for name, t, b, _ in self.rows() if b)
         return Table(("set-up", "measured (s)", "ideal (s)", "one after the other (s)"),
-                     self.rows(), reading=f"{against}. {self.fastest().sentence}.")
+                     self.rows(), reading=f"{against}. {self.fastest().sentence}.",
+                     facts=[self.fastest().facts()])
 
     def _repr_html_(self) -> str:
         return Stack([self.chart(), self.table()])._repr_html_()

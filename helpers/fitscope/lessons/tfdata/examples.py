@@ -210,6 +210,7 @@ class Example3Runs(ShowsItself, dict):
              "inject_prefetch option"),
             rows,
             reading=f"With .prefetch against without: {plain}; against injection off: {off}.",
+            facts=[plain.facts(), off.facts()],
         )
 
 
@@ -312,6 +313,7 @@ class GilRuns(ShowsItself, dict):
             rows,
             reading=f"Parallel against sequential: NumPy {self.comparison('numpy')}; "
             f"pure Python {self.comparison('python')}.",
+            facts=[self.comparison(k).facts() for k in GIL_KINDS],
         )
 
 

@@ -200,8 +200,10 @@ class PipelineRuns(ShowsItself, list):
         from fitscope.show.charts import comparison
 
         return comparison([(r.facts["variant"], r.facts["measured_s"],
-                            r.bounds.overlapped_s if r.bounds else None) for r in self],
-                          title="The synthetic pipeline: measured time against the ideal bound")
+                            r.bounds.overlapped_s if r.bounds else None,
+                            r.bounds.sequential_s if r.bounds else None) for r in self],
+                          title="The synthetic pipeline: measured time (median) against both "
+                          "bounds")
 
     def table(self) -> Table:
         rows = [
@@ -226,6 +228,7 @@ class PipelineRuns(ShowsItself, list):
             ),
             rows,
             reading=self.fastest().sentence + ".",
+            facts=[self.fastest().facts()],
         )
 
     def _repr_html_(self) -> str:
@@ -245,7 +248,7 @@ class PipelineRuns(ShowsItself, list):
         reading = (f"The largest gain measured: '{best[0]}', {best[1].sentence}." if best
                    else "No step was faster than the one before it beyond the spread.")
         return Table(("step", "against the step before"), [(n, c.sentence) for n, c in steps],
-                     reading=reading)
+                     reading=reading, facts=[c.facts() for _, c in steps])
 
     def __getitem__(self, key: Any) -> Any:
         """A run by position or by pipeline name (slices give a plain list)."""
