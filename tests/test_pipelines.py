@@ -336,8 +336,10 @@ def test_best_of_each_puts_runs_measured_on_one_workload_side_by_side():
     best = BestOfEach(zip(("01 a", "02 b", "03 c"), results))
     rows = best.rows()
     assert best.fastest().sentence in str(best) and "<img" in best._repr_html_()
-    for (_, measured, bound), r in zip(rows, results):
+    for (_, measured, bound, sequential), r in zip(rows, results):
         assert measured == r.throughput.elapsed_s and bound == r.bounds.overlapped_s
+        assert sequential == r.bounds.sequential_s
+    assert "efficient" not in str(best)  # each share of a bound is read by the one rule
     assert results[0].facts["main_after_peek"] == 0
     assert results[1].facts["way"] == "bounded queue" and results[1].facts["finished"]
     assert results[2].throughput.steps == 5

@@ -68,9 +68,10 @@ def _step_in_fit(model: Any, batch: tuple[Any, Any], steps: int = 24) -> tuple[f
     tf = tensorflow()
     trace_cb = TraceCallback(Tracer())
     alone = tf.data.Dataset.from_tensors(batch).repeat()
-    model.fit(alone, steps_per_epoch=4, epochs=1, verbose=0)  # builds and traces the train step
+    model.fit(alone, steps_per_epoch=4, epochs=1, verbose=0, shuffle=False)  # builds the step
     cpu0 = time.process_time()
-    model.fit(alone, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[trace_cb])
+    model.fit(alone, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False,
+              callbacks=[trace_cb])
     cpu = (time.process_time() - cpu0) / steps
     ends = trace_cb.batch_ends_ns
     return statistics.median(b - a for a, b in zip(ends, ends[1:])) / 1e9, cpu
