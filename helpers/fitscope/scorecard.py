@@ -140,6 +140,10 @@ class SourcedScorecard(verdicts.Scorecard):
         """The answer to the article's question and a checklist, from these rows."""
         return answer(list(zip(self, self.backends)))
 
+    def __str__(self) -> str:
+        return "; ".join(f"{v.claim_id} on {b or 'no backend named'} {v.verdict}"
+                         for v, b in zip(self, self.backends)) + "."
+
     def check(self) -> Consistency:
         """Whether every row follows from its evidence, with one row per claim and backend and
         the right tally (:mod:`fitscope.verdicts.consistency`)."""

@@ -163,15 +163,17 @@ class Consistency(ShowsItself, list):
 
 
 def check(*items: Any) -> Consistency:
-    """Check results as objects: comparisons, fastest runs, verdicts, scorecards, or text.
+    """Check results as objects: comparisons, fastest runs, verdicts, scorecards (each row counts
+    as one reading checked), or text.
 
     Example:
         >>> from fitscope.verdicts.claims import c11
         >>> check(c11(1.26, 1.09, 2)).ok
         True
     """
-    problems = []
+    problems, checked = [], 0
     for i, item in enumerate(items):
+        checked += len(item) if isinstance(item, Scorecard) else 1
         if isinstance(item, str):
             found = check_reading(item)
         elif isinstance(item, Scorecard):
@@ -182,7 +184,7 @@ def check(*items: Any) -> Consistency:
             raise TypeError(f"cannot check a {type(item).__name__}: give a comparison, a "
                             "fastest, a verdict, a scorecard or a reading")
         problems += [Problem(f"item {i + 1}", p) for p in found]
-    return Consistency(problems, checked=len(items))
+    return Consistency(problems, checked=checked)
 
 
 def _output_texts(output: Mapping[str, Any]) -> tuple[str, str]:
