@@ -98,10 +98,12 @@ def cpu_by_thread(result: RunResult, top: int = 10) -> Chart:
         ax_t.set_ylim(0, max(peak, result.budget.cpus) * 1.15)
     warm = warm_up_step(result)
     if warm is not None and mids:
-        ax_t.axvline((warm.end_ns - result.cpu.t_ns[0]) / 1e9, color=OKABE_ITO["black"], lw=0.8,
-                     ls=":")
-        ax_t.annotate(" warm-up step ends", ((warm.end_ns - result.cpu.t_ns[0]) / 1e9, 1.0),
-                      xycoords=("data", "axes fraction"), va="top", fontsize=8)
+        at = (warm.end_ns - result.cpu.t_ns[0]) / 1e9
+        ax_t.axvline(at, color=OKABE_ITO["black"], lw=0.8, ls=":")
+        right = at > 0.6 * mids[-1]
+        ax_t.annotate("warm-up step ends ", (at, 1.0), xycoords=("data", "axes fraction"),
+                      va="top", ha="right" if right else "left", fontsize=8,
+                      xytext=(-2 if right else 2, -2), textcoords="offset points")
     if note:
         ax_t.text(0.99, 0.99, "above B: see the line under the chart", transform=ax_t.transAxes,
                   ha="right", va="top", fontsize=8)

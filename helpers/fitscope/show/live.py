@@ -300,10 +300,36 @@ class StepCounter:
 
     @classmethod
     def shown(cls) -> StepCounter:
-        """A counter displayed in the current cell."""
+        """A counter displayed in the current cell; when the cell ends, a line still saying
+        "starting…" or a step count says how the cell ended instead, so no stale progress is
+        left in a finished notebook."""
+        from IPython import get_ipython
+
         counter = cls()
         counter._handle = display(HTML(""), display_id=True)
+        shell = get_ipython()
+        if shell is not None:
+            def settle(result: Any) -> None:
+                shell.events.unregister("post_run_cell", settle)
+                counter.settle(bool(getattr(result, "success", True)))
+
+            shell.events.register("post_run_cell", settle)
         return counter
+
+    def settle(self, success: bool = True) -> None:
+        """The last line for a finished cell: "done", or that the cell stopped, unless the
+        last run already said "done".
+
+        Example:
+            >>> counter = StepCounter()
+            >>> counter.next_run("the tf.data service")
+            >>> counter.settle()
+            >>> counter.text
+            'the tf.data service: done'
+        """
+        if self.label and not self.text.endswith("done"):
+            self._say(f"{self.label}: done" if success else
+                      f"{self.label}: stopped, the cell ended with an error")
 
     @classmethod
     def in_notebook(cls) -> StepCounter:
