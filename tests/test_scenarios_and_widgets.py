@@ -122,17 +122,47 @@ def test_panel_rejects_bad_values_in_one_sentence_and_stays_usable():
     assert result is not None and result.facts["main_after_peek"] == 0
 
 
-def test_panel_run_draws_at_least_three_different_frames():
+def test_panel_run_draws_frames_but_never_between_training_steps():
     panel = generator_fit_panel(time_budget_s=30)
     result = panel.run(**{**TINY, "steps": 20})
     live = panel.last_live
-    assert live.frames >= 3 and len(set(live.pngs)) == len(live.pngs)
+    assert live.frames >= 2 and len(set(live.pngs)) == len(live.pngs)
     assert len(result.spans_of("ui")) == live.frames
     assert panel.message.startswith("Done:")
+    steps = result.spans_of("train")
+    first, last = min(s.end_ns for s in steps), max(s.end_ns for s in steps)
+    main = next(tid for tid, role in result.roles.items() if role == "main")
+    assert not [s for s in result.spans_of("ui")
+                if s.tid == main and s.start_ns < last and s.end_ns > first]
     # drawing is left out of the training windows the verdicts use
     ui = result.spans_of("ui")
     for a, b in result.windows("train", leave_out="ui"):
         assert not any(s.start_ns < b and s.end_ns > a for s in ui)
+
+
+def test_live_throughput_draws_from_its_own_thread_while_steps_run():
+    import threading
+    import time
+
+    import ipywidgets as w
+    from fitscope.instrument.tracing import Tracer
+    from fitscope.show.live import LiveThroughput
+
+    tracer, live = Tracer(), LiveThroughput(w.Output(), w.HTML(), min_interval_s=0.05,
+                                            max_share=1.0)
+    live.start(tracer, 10_000, 100.0, 50.0)
+    deadline = time.monotonic() + 60
+    while live.frames < 2 and time.monotonic() < deadline:  # steps go on until one is drawn
+        time.sleep(0.01)
+        live.step()
+    live.finish()
+    me = threading.get_native_id()
+    frames = tracer.spans()
+    assert len(frames) == live.frames and {s.category for s in frames} == {"ui"}
+    assert [s.tid for s in frames[:1] + frames[-1:]] == [me, me], "first and last: caller's"
+    assert len(frames) >= 3 and all(s.tid != me for s in frames[1:-1]), "drawn by another thread"
+    assert live.output.outputs[0]["data"]["image/png"] and "done" in live.output.outputs[0][
+        "data"]["text/plain"]
 
 
 def test_a_saved_panel_result_pools_with_others(tmp_path):
