@@ -7,7 +7,7 @@ import re
 import time
 
 import pytest
-from fitscope.experiments.generator_fit import GeneratorFitParams, generator_fit
+from fitscope.experiments.article_fit import GeneratorFitParams, generator_fit
 from fitscope.experiments.traced import PYDATASET_WORKERS, low_end, step_alone, traced_fit
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.threads import MAIN, TF_DATA

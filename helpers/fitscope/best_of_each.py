@@ -130,7 +130,7 @@ def tfdata_fit(workload: Workload | None = None) -> RunResult:
 def generator_best(workload: Workload | None = None) -> RunResult:
     """Scenario 01's best: a Python generator that sleeps, fed to ``fit`` (on the TensorFlow
     backend ``tf.data``'s threads call it, so it overlaps training)."""
-    from fitscope.experiments.generator_fit import generator_fit
+    from fitscope.experiments.article_fit import generator_fit
 
     w = workload or Workload.default()
     return generator_fit(kind="sleep", ms_per_batch=w.ms_per_batch, batch_size=w.batch_size,

@@ -13,6 +13,6 @@ from fitscope.instrument.lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "traced": ("traced_fit", "TracedFit", "Cost", "step_alone"),
-    "generator_fit": ("SOURCES", "GENERATOR", "PYDATASET_THREADS", "PYDATASET_PROCESSES",
-                      "GeneratorFitParams", "generator_fit", "fit_in_sandbox",),
+    "article_fit": ("SOURCES", "GENERATOR", "PYDATASET_THREADS", "PYDATASET_PROCESSES",
+                  "GeneratorFitParams", "generator_fit", "fit_in_sandbox",),
 })

@@ -1,13 +1,13 @@
 """Lessons 00 and 01: a Python generator passed to ``model.fit``, on the TensorFlow backend.
 
-The run is :mod:`fitscope.experiments.generator_fit`'s; :mod:`~.fit` reads one run (who called
+The run is :mod:`fitscope.experiments.article_fit`'s; :mod:`~.fit` reads one run (who called
 ``next()``, the stacks, CPU by role, verdicts, the panel), :mod:`~.comparisons` sets runs side
 by side (intra-op threads, ``predict``, the GIL, PyDataset workers).
 """
 
 from __future__ import annotations
 
-from fitscope.experiments.generator_fit import (
+from fitscope.experiments.article_fit import (
     GENERATOR, PYDATASET_PROCESSES, PYDATASET_THREADS, SOURCES, GeneratorFitParams, fit_in_sandbox,
     generator_fit)
 from fitscope.experiments.traced import step_alone, traced_fit

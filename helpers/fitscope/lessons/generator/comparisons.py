@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from fitscope import verdicts
-from fitscope.experiments.generator_fit import (
+from fitscope.experiments.article_fit import (
     GeneratorFitParams,
     generator_fit,
 )

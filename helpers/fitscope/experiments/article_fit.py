@@ -166,7 +166,7 @@ if __name__ == "__main__":
         multiprocessing.set_forkserver_preload(["fitscope.workloads.pydatasets"])
         multiprocessing.forkserver.ensure_running()  # now, while this process imports TensorFlow
     import fitscope
-    from fitscope.experiments.generator_fit import GeneratorFitParams, _fit_here, _ReportSteps
+    from fitscope.experiments.article_fit import GeneratorFitParams, _fit_here, _ReportSteps
     for i, params in enumerate({params!r}):
         _fit_here(GeneratorFitParams(**params), _ReportSteps(),
         {time_budget_s!r}).save(f"{out}{{i}}")
