@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/pipeline_efficiency.py
 	$(PY) benchmarks/notebook_times.py
 	$(PY) benchmarks/backend_startup.py
+	$(PY) benchmarks/diagnose_overhead.py
 
 # The site is rendered from the notebooks `make test` executed (artefacts/executed/); nothing runs twice.
 html: $(STAMP)

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import ipywidgets as w
-from fitscope.experiments.generator_fit import GeneratorFitParams, generator_fit
+from fitscope.experiments.article_fit import GeneratorFitParams, generator_fit
 from fitscope.instrument.sampling import Sampler
 from fitscope.instrument.tracing import Tracer
 from fitscope.show.live import LiveThroughput

@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+from fitscope.diagnose import diagnose
 from fitscope.instrument.bounds import Bounds, bounds
 from fitscope.instrument.budget import CpuBudget, cpu_budget
 from fitscope.instrument.environment import environment_facts, environment_line, quick_mode
@@ -28,9 +29,9 @@ from fitscope.instrument.tracing import Span, Tracer
 from fitscope.show.ipython import install_ipython_handler
 
 __version__ = "0.1.0"
-__all__ = ["Bounds", "CpuBudget", "bounds", "cpu_budget", "environment_facts", "environment_line",
-           "quick_mode", "FitscopeInputError", "ProcessOutcome", "RunResult", "Sampler",
-           "ThreadRoles", "Span", "Tracer"]
+__all__ = ["Bounds", "CpuBudget", "bounds", "cpu_budget", "diagnose", "environment_facts",
+           "environment_line", "quick_mode", "FitscopeInputError", "ProcessOutcome", "RunResult",
+           "Sampler", "ThreadRoles", "Span", "Tracer"]
 
 install_ipython_handler()
 

@@ -21,11 +21,16 @@ def main(argv: list[str] | None = None) -> int:
         from fitscope.scorecard import main as report
 
         return report(argv)
+    if argv[:1] == ["diagnose"]:
+        from fitscope.diagnose.cli import main as diagnose
+
+        return diagnose(argv[1:])
     parser = argparse.ArgumentParser(prog="fitscope", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     env = sub.add_parser("env", help="versions, CPU budget B and memory of this machine")
     env.add_argument("--json", action="store_true", help="print the full record as JSON")
     sub.add_parser("report", help="measure every claim C1-C11 and print the scorecard (see --help)")
+    sub.add_parser("diagnose", help="diagnose a training script's first fit (see --help)")
     args = parser.parse_args(argv)
     if args.command == "env":
         print(json.dumps(environment_facts(), indent=2) if args.json else environment_line())

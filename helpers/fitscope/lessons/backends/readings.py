@@ -18,14 +18,15 @@ from fitscope.lessons.backends.runs import (
     LABELS,
     BackendParams,
     BackendRuns,
+    Code,
     is_installed,
     measure,
 )
 from fitscope.show.comparison import Comparison
 from fitscope.verdicts import evidence
 
-__all__ = ["backend_panel", "backend_verdicts", "c12_verdict", "c1_verdict", "must_hold", "overlap",
-           "threads_table", "timelines"]
+__all__ = ["backend_panel", "backend_verdicts", "c12_verdict", "c1_verdict", "c6_verdict",
+           "must_hold", "overlap", "threads_table", "timelines"]
 
 
 def _budget(runs: BackendRuns) -> float:
@@ -46,8 +47,18 @@ def c1_verdict(runs: BackendRuns) -> verdicts.Verdict:
     )
 
 
+def c6_verdict(runs: BackendRuns) -> verdicts.Verdict:
+    """C6 on one backend, from its plain waiting generator: which threads ran the callbacks, and
+    whether steps overlapped."""
+    f = runs.runs["waiting"].facts
+    return verdicts.c6(f["callbacks_on_main"], f["callbacks_total"], f["overlapping_steps"],
+                       f["steps"], _budget(runs), backend=runs.label,
+                       callback_threads=f["callback_threads"])
+
+
 def c12_verdict(runs: BackendRuns) -> verdicts.Verdict:
-    """C12 on one backend: each plain-generator variant's time against its two bounds."""
+    """C12 on one backend: each plain-generator variant's time against its two bounds; NOT
+    APPLICABLE (a sentence) where the data was not made on the main thread after the peek."""
     parts = []
     for name in C12_KINDS:
         r = runs.runs.get(name)
@@ -62,19 +73,22 @@ def c12_verdict(runs: BackendRuns) -> verdicts.Verdict:
                 pure_python=r.params["kind"] == "python",
             )
         )
-    return verdicts.c12(runs.label, parts, _budget(runs), runs.step_ms)
+    plain = runs.runs.get("waiting")  # who called next(): the claim's premise on this backend
+    on_main = (plain.facts["main_after_peek"], plain.facts["total_after_peek"]) if plain else None
+    return verdicts.c12(runs.label, parts, _budget(runs), runs.step_ms, next_on_main=on_main)
 
 
 def backend_verdicts(
     measured: dict[str, BackendRuns], keep_as: str | None = None
 ) -> verdicts.Scorecard:
-    """C1 and C12 for every backend measured, in that order.
+    """C1, C6 and C12 for every backend measured, in that order.
 
     ``keep_as`` (e.g. "notebook 01b") also keeps them as this machine's evidence for the scorecard
     (:mod:`fitscope.verdicts.evidence`), when every installed backend was measured.
     """
     card = verdicts.Scorecard(
-        [v for runs in measured.values() for v in (c1_verdict(runs), c12_verdict(runs))]
+        [v for runs in measured.values()
+         for v in (c1_verdict(runs), c6_verdict(runs), c12_verdict(runs))]
     )
     if keep_as and set(measured) >= {b for b in BACKENDS if is_installed(b)}:
         evidence.keep("backends", card, keep_as)
@@ -100,6 +114,23 @@ def overlap(measured: dict[str, BackendRuns], variant: str = "waiting") -> Compa
         parts.append(f"{label} {t:.2f} s ({where}: {b.overlapped_s:.2f} s overlapped, "
                      f"{b.sequential_s:.2f} s one after the other)")
     return Comparison(runs, reading=f"'{variant}': " + "; ".join(parts) + ".")
+
+
+def remedy(measured: dict[str, BackendRuns], before: str = "waiting + loss read",
+           after: str = "PyDataset threads") -> Comparison:
+    """``after`` against ``before`` on every backend measured, by the one comparison rule, per
+    step (the runs may have trained different numbers of steps): a slow-down is called one."""
+    check_choice("variant", before, tuple(VARIANTS))
+    check_choice("variant", after, tuple(VARIANTS))
+    runs, parts = {}, []
+    for key, r in measured.items():
+        if before in r.runs and after in r.runs:
+            label = LABELS.get(key, key)
+            a, b = r.runs[before], r.runs[after]
+            runs[f"{label}: {before}"], runs[f"{label}: {after}"] = a, b
+            c = verdicts.compare(a.throughput.steps_per_s, b.throughput.steps_per_s, "steps/s")
+            parts.append(f"{label}, '{after}' against '{before}': {c}")
+    return Comparison(runs, reading="; ".join(parts) + ".")
 
 
 def must_hold(measured: dict[str, BackendRuns]) -> Checks:
@@ -151,7 +182,7 @@ def timelines(measured: dict[str, BackendRuns], variant: str = "waiting") -> Sta
     return Stack(charts)
 
 
-def backend_panel(time_budget_s: float | None = None) -> Any:
+def backend_panel(code: Code | None = None, time_budget_s: float | None = None) -> Any:
     """An :class:`~fitscope.show.panels.ExperimentPanel` that runs one variant on the chosen
     backend.
 
@@ -165,8 +196,8 @@ def backend_panel(time_budget_s: float | None = None) -> Any:
     def run(
         live: Any, time_budget_s: float, backend: str, variant: str, **values: Any
     ) -> RunResult:
-        runs = measure(backend, BackendParams(**values), variants=(variant,), say=None, live=live,
-                       time_budget_s=time_budget_s, timeout_s=time_budget_s + 90)
+        runs = measure(backend, BackendParams(**values), code=code, variants=(variant,), say=None,
+                       live=live, time_budget_s=time_budget_s, timeout_s=time_budget_s + 90)
         return runs.runs[variant]
 
     def summarise(r: RunResult) -> str:

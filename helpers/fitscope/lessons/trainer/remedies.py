@@ -208,7 +208,7 @@ def pydataset_trainer(params: RightWayParams | None = None, *, limits: Limits | 
     costs as
     :func:`queue_trainer` (``steps`` steps in one epoch).
     """
-    from fitscope.experiments.generator_fit import (
+    from fitscope.experiments.article_fit import (
         PYDATASET_PROCESSES,
         GeneratorFitParams,
         fit_in_sandbox,

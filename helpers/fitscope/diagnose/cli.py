@@ -1,0 +1,147 @@
+"""``python -m fitscope diagnose [options] SCRIPT.py [its args]``: diagnose a script's first fit.
+
+The script runs unchanged (with ``sys.argv`` set to its own arguments) until its first
+``Model.fit``: that call is diagnosed, the report printed, and then, with ``--then continue``, the
+fit runs as the script asked and the script goes on; with ``--then stop`` (the default) the
+program ends there, exit 0, without training. Options come before SCRIPT.py. Bad input (an
+unknown backend, a script that never calls fit, data diagnose cannot use) is one line on stderr
+and exit 2; an error of the script's own is one line and exit 1.
+
+Example:
+    $ python -m fitscope diagnose --backend jax --json d.json train.py --epochs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import os
+import runpy
+import sys
+from pathlib import Path
+from typing import Any
+
+from fitscope.instrument.errors import FitscopeInputError, check_choice
+
+__all__ = ["BACKENDS", "main", "parser"]
+
+BACKENDS = ("tensorflow", "jax", "torch", "numpy")
+
+
+class _Stop(BaseException):
+    """Unwinds the script after the report (its ``except Exception`` lets a BaseException by)."""
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m fitscope diagnose",
+                                description=__doc__.splitlines()[0].split(": ", 1)[1])
+    p.add_argument("--backend", help="KERAS_BACKEND for the script: " + ", ".join(BACKENDS))
+    p.add_argument("--steps", type=int, help="steps a measured run trains (default: about 0.5 s)")
+    p.add_argument("--json", type=Path, metavar="PATH", help="write the diagnosis as JSON")
+    p.add_argument("--trace", type=Path, metavar="PATH", help="write a Chrome/Perfetto trace")
+    p.add_argument("--then", choices=("continue", "stop"), default="stop",
+                   help="after the report: train as the script asked, or stop (default)")
+    p.add_argument("script", type=Path, help="an ordinary training script")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="the script's own arguments")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the script, diagnose its first fit, print the report; the exit status."""
+    args = parser().parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        _set_backend(args.backend)
+        if not args.script.is_file():
+            raise FitscopeInputError(f"There is no script at {args.script}.")
+        return _run(args)
+    except FitscopeInputError as e:
+        print(f"fitscope diagnose: {e}", file=sys.stderr)
+        return 2
+
+
+def _set_backend(name: str | None) -> None:
+    if name is None:
+        return
+    check_choice("--backend", name, BACKENDS)
+    from fitscope.lessons.backends.runs import BACKENDS as MEASURED
+    from fitscope.lessons.backends.runs import is_installed, not_installed_sentence
+
+    if name in MEASURED and not is_installed(name):
+        raise FitscopeInputError(not_installed_sentence(name))
+    if "keras" in sys.modules and sys.modules["keras"].backend.backend() != name:
+        raise FitscopeInputError(f"Keras is already imported here on another backend, so "
+                                 f"--backend {name} cannot take effect.")
+    os.environ["KERAS_BACKEND"] = name  # Keras reads it once, when first imported
+
+
+def _run(args: argparse.Namespace) -> int:
+    import keras
+
+    from fitscope.diagnose.run import diagnose
+
+    own = keras.Model.__dict__.get("fit")
+    original = keras.Model.fit
+    found: dict[str, Any] = {}
+
+    def unpatch() -> None:
+        if own is None:
+            if "fit" in keras.Model.__dict__:
+                del keras.Model.fit
+        else:
+            keras.Model.fit = own
+
+    def first_fit(model: Any, *a: Any, **kw: Any) -> Any:
+        unpatch()  # only the first fit is diagnosed; the rest train as they are
+        call = inspect.signature(original).bind(model, *a, **kw).arguments
+        x, y, weights = call.get("x"), call.get("y"), call.get("sample_weight")
+        data = (x if y is None and weights is None and not hasattr(x, "shape")
+                else (x, y) if weights is None else (x, y, weights))
+        try:
+            found["diagnosis"] = d = diagnose(model, data, steps=args.steps,
+                                              batch_size=call.get("batch_size") or 32,
+                                              progress=_progress)
+        except FitscopeInputError as e:
+            found["error"] = e
+            raise _Stop from None
+        _write(d, args)
+        if args.then == "stop":
+            raise _Stop
+        return original(model, *a, **kw)
+
+    keras.Model.fit = first_fit
+    sys.argv, folder = [str(args.script), *args.args], str(args.script.resolve().parent)
+    sys.path.insert(0, folder)  # as `python SCRIPT.py` would
+    try:
+        runpy.run_path(str(args.script), run_name="__main__")
+    except _Stop:
+        pass
+    except SystemExit as e:
+        if e.code not in (None, 0) and "diagnosis" in found:
+            return e.code if isinstance(e.code, int) else 1
+    except Exception as e:  # the script's own error: one line, as the script would have failed
+        when = "after" if "diagnosis" in found else "before"
+        print(f"fitscope diagnose: {args.script.name} raised {type(e).__name__} {when} its first "
+              f"fit: {str(e).splitlines()[0] if str(e) else ''}", file=sys.stderr)
+        return 1
+    finally:
+        unpatch()
+        if folder in sys.path:
+            sys.path.remove(folder)
+    if "error" in found:
+        raise found["error"]
+    if "diagnosis" not in found:
+        raise FitscopeInputError(f"{args.script.name} ended without calling Model.fit, so there "
+                                 "was no training to diagnose.")
+    return 0
+
+
+def _progress(phrase: str) -> None:
+    print(f"fitscope diagnose: {phrase}", file=sys.stderr, flush=True)
+
+
+def _write(d: Any, args: argparse.Namespace) -> None:
+    print(d.text())
+    if args.json:
+        args.json.write_text(d.to_json())
+    if args.trace:
+        d.save_chrome_trace(args.trace)

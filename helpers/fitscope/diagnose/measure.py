@@ -1,0 +1,285 @@
+"""The measurements behind a diagnosis: the step alone, and the data and the step together, traced.
+
+The step alone is ``fit`` on one batch held in memory, so it pays everything a step in ``fit``
+pays except making data. Data and step together is ``fit`` on the learner's data, with every
+batch's thread traced and per-thread CPU sampled by fitscope's run scaffold. The two alternate
+``repeats`` times, so a machine whose load changes meets both alike. A step's time is the median
+of the intervals between step ends from the end of the third on (the first may trace or compile;
+a generator's first two are the batches Keras peeked at, made before fit began): batches a queue
+filled before the steps began make a few intervals short, not the median. :class:`ModelState`
+keeps every variable ``fit`` changes, so the model is left as it was found.
+
+Example:
+    >>> auto_steps(data_s=0.040, step_s=0.001, quick=False)
+    12
+"""
+
+from __future__ import annotations
+
+import statistics
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fitscope.diagnose.sources import DataCost, Source, held
+from fitscope.instrument.errors import FitscopeInputError
+from fitscope.instrument.measure import StepCosts, measured_run
+from fitscope.instrument.result import RunResult
+from fitscope.instrument.throughput import Throughput
+from fitscope.instrument.tracing import Span, Tracer
+
+__all__ = ["MIN_STEPS", "FitTiming", "ModelState", "Measurement", "auto_steps", "build",
+           "timed_fit", "warm_up", "traced_fit", "measure"]
+
+SKIP = 2  # steps timed from the end of step SKIP
+MIN_STEPS = SKIP + 3
+WARM_STEPS = SKIP + 2
+DATA_CALLS = 4
+
+
+@dataclass(frozen=True)
+class FitTiming:
+    """One ``fit``: how many steps were timed, and wall and process CPU seconds per step."""
+
+    steps: int
+    step_s: float
+    cpu_s: float
+    spans: list[Span]
+    window_ns: tuple[int, int]  # from the end of the first step timed to the end of the last
+
+
+def auto_steps(data_s: float, step_s: float, quick: bool) -> int:
+    """Steps per ``fit`` so that one lasts about half a second (a quarter in quick mode)."""
+    target = 0.3 if quick else 0.5
+    return int(min(100, max(8, target / max(data_s, step_s, 1e-4))))
+
+
+def build(model: Any, batch: Any) -> None:
+    """Create every variable ``fit`` would (layers, metrics, optimizer), changing no value."""
+    try:
+        model._symbolic_build(data_batch=batch)
+    except Exception as e:  # Keras's own error names the mismatch
+        raise FitscopeInputError(f"A batch does not fit this model: {_first_line(e)}") from None
+
+
+class ModelState:
+    """Every variable ``fit`` changes (weights, optimizer, metrics, seeds) and ``model.history``.
+
+    Example (any built, compiled Keras model):
+        >>> state = ModelState(model)        # doctest: +SKIP
+        >>> model.fit(x, y, verbose=0)       # doctest: +SKIP
+        >>> state.restore()[0]               # doctest: +SKIP
+        True
+    """
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.variables = _variables(model)
+        self.values = [v.numpy().copy() for v in self.variables]
+        self.history = getattr(model, "history", None)
+
+    def restore(self) -> tuple[bool, str]:
+        """Put every value back and check it: (all equal, a sentence saying what was done)."""
+        try:
+            for variable, value in zip(self.variables, self.values):
+                variable.assign(value)
+            self.model.history, self.model.stop_training = self.history, False
+            differ = sum(v.numpy().tobytes() != value.tobytes()
+                         for v, value in zip(self.variables, self.values))
+            new = len(_variables(self.model)) - len(self.variables)
+        except Exception as e:  # a model whose variables cannot be read back
+            return False, (f"diagnose could not restore the model ({_first_line(e)}): reload "
+                           "its weights.")
+        if differ or new:
+            return False, (f"diagnose could not restore the model: {differ} of {len(self.values)} "
+                           f"variables differ and {new} are new; reload its weights.")
+        return True, (f"The model is as diagnose found it: all {len(self.values)} variables "
+                      "(weights, optimizer, metrics) were put back and checked equal.")
+
+
+def _variables(model: Any) -> list[Any]:
+    found: dict[int, Any] = {}
+    optimizer = getattr(model, "optimizer", None)
+    for v in (list(model.trainable_variables) + list(model.non_trainable_variables)
+              + list(model.metrics_variables) + list(optimizer.variables if optimizer else [])):
+        found.setdefault(id(v), v)
+    return list(found.values())
+
+
+def _first_line(e: BaseException) -> str:
+    text = next((line.strip() for line in str(e).splitlines() if line.strip()), type(e).__name__)
+    text = text if len(text) <= 240 else text[:237] + "..."
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def timed_fit(model: Any, x: Any, steps: int, fit_kwargs: dict[str, Any],
+              source: Source | None = None) -> FitTiming:
+    """``fit`` for ``steps`` steps on ``x``; data that ends first is a FitscopeInputError.
+
+    A PyDataset with workers fills its queue before the first step: those steps are not timed.
+    """
+    import keras
+
+    from fitscope.diagnose.fit_parts import StepClock
+
+    skip = SKIP
+    if isinstance(x, keras.utils.PyDataset) and (x.workers > 1 or x.use_multiprocessing):
+        skip += x.max_queue_size
+    steps = max(steps, skip + 3)
+    if source is not None and source.available is not None:
+        steps = min(steps, source.available)
+    clock = StepClock()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
+        warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
+        try:
+            model.fit(x, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[clock],
+                      **fit_kwargs)
+        except Exception:
+            if source is None or not source.ended:
+                raise
+    ends = _in_order(clock.ends)
+    done = ends[-1][0] + 1 if ends else 0
+    if done < steps:
+        raise FitscopeInputError(_ended(source, done, steps))
+    timed = ends[max(0, min(skip, len(ends) - 3)):]
+    if len(timed) < 2:
+        raise FitscopeInputError(f"fit reported {len(ends)} step end(s) for {steps} steps: pass "
+                                 "more steps than the model's steps_per_execution times 4.")
+    (b0, t0, c0), (b1, t1, c1) = timed[0], timed[-1]
+    step_s = statistics.median((t - s) / 1e9 / (j - i) for (i, s, _), (j, t, _) in
+                               zip(timed, timed[1:]) if j > i)
+    return FitTiming(b1 - b0, step_s, (c1 - c0) / (b1 - b0), clock.spans(), (t0, t1))
+
+
+def _in_order(ends: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
+    """Step ends by step; an end callback that ran late (on a pool thread) moves back to the
+    next step's end: a step's results exist before the next step's do.
+    """
+    out: list[tuple[int, int, float]] = []
+    for batch, end_ns, cpu_s in sorted(ends, reverse=True):
+        if out and end_ns > out[-1][1]:
+            end_ns, cpu_s = out[-1][1], out[-1][2]
+        out.append((batch, end_ns, cpu_s))
+    return out[::-1]
+
+
+def _ended(source: Source | None, done: int, steps: int) -> str:
+    if source is not None and not source.reiterable:
+        return (f"The {source.kind} ended after {source.taken} batches in all, during a run of "
+                f"{steps} steps: give diagnose more batches, or pass fewer steps.")
+    return (f"The data ran out after {done} of the {steps} steps asked: pass steps={max(done, 1)} "
+            "or fewer, or data that repeats.")
+
+
+def warm_up(model: Any, make_x: Callable[[Tracer], tuple[Any, dict[str, Any]]],
+            source: Source | None, what: str) -> FitTiming:
+    """A short ``fit`` that traces or compiles the step for this data before anything is timed.
+
+    Buffers that filled while the step compiled would otherwise make the first timed steps
+    look free. A failure here is the data's: one sentence says so.
+    """
+    x, kwargs = make_x(Tracer())
+    try:
+        return timed_fit(model, x, WARM_STEPS, kwargs, source)
+    except FitscopeInputError:
+        raise
+    except Exception as e:  # Keras's own error names the mismatch
+        raise FitscopeInputError(f"Training on {what} failed: {_first_line(e)}") from None
+
+
+def traced_fit(model: Any, steps: int, make_x: Callable[[Tracer], tuple[Any, dict[str, Any]]],
+               costs: StepCosts, workers: int, source: Source, name: str, data_role: str,
+               backend_threads: frozenset[int] = frozenset()) -> tuple[FitTiming, RunResult]:
+    """``fit`` inside fitscope's run scaffold: batches traced, per-thread CPU sampled, bounds drawn.
+
+    ``make_x`` gets the run's tracer and returns what ``fit`` trains on; the threads other than
+    the main one that made batches get ``data_role``, the ``backend_threads`` (started by the
+    backend before this run) are named for the backend.
+    """
+    with measured_run(warm_up=False) as run:
+        x, kwargs = make_x(run.tracer)
+        run.expect(steps, costs, workers)
+        with run.sampling():
+            timing = timed_fit(model, x, steps, kwargs, source)
+        x = None  # tf.data's iterator threads end when it is collected, on the way out
+    result = run.result(name, {"steps": steps, "workers": workers}, steps_done=timing.steps)
+    import keras
+
+    from fitscope.lessons.backends.runs import LABELS
+
+    backend = LABELS.get(keras.backend.backend(), keras.backend.backend())
+    for tid in backend_threads & set(result.roles):
+        result.roles[tid] = f"threads {backend} created"
+    for tid in run.tracer.tids("generator") - {run.roles.main}:
+        result.roles[tid] = data_role
+    result.spans = sorted(result.spans + timing.spans, key=lambda s: s.start_ns)
+    result.throughput = Throughput(steps=timing.steps, elapsed_s=timing.steps * timing.step_s,
+                                   samples_per_step=source.batch_size)
+    return timing, result
+
+
+@dataclass
+class Measurement:
+    """Everything measured: data alone, step alone and together each repeat, the traced run."""
+
+    backend: str
+    source: Source
+    data: DataCost
+    steps: int
+    alone: list[FitTiming]
+    together: list[FitTiming]
+    run: RunResult  # the traced run of the median repeat, together[median]
+    median: int
+    backend_threads: frozenset[int]
+
+    @property
+    def step_alone_s(self) -> float:
+        return statistics.median(t.step_s for t in self.alone)
+
+    @property
+    def step_in_fit_s(self) -> float:
+        return statistics.median(t.step_s for t in self.together)
+
+    @property
+    def shares(self) -> list[float]:
+        """Per repeat: the share of a step in fit not spent on the step itself, floored at 0."""
+        return [max(0.0, 1 - a.step_s / t.step_s) for a, t in zip(self.alone, self.together)]
+
+    @property
+    def costs(self) -> StepCosts:
+        """Per step: the data alone and the step alone, wall and CPU (the bounds' inputs)."""
+        return StepCosts(self.data.wall_s, self.step_alone_s, self.data.cpu_s,
+                         statistics.median(t.cpu_s for t in self.alone))
+
+
+def measure(model: Any, source: Source, data: DataCost, batch: Any, steps: int | None,
+            repeats: int, say: Callable[[str], None], data_role: str) -> Measurement:
+    """Warm up, then alternate the step alone and the traced fit ``repeats`` times."""
+    import keras
+
+    from fitscope.instrument.environment import quick_mode
+    from fitscope.instrument.sampling import thread_ids
+    from fitscope.instrument.threads import ThreadRoles
+
+    backend = keras.backend.backend()
+    say("warm-up: training on one batch held in memory, then on your data")
+    warm = warm_up(model, lambda tracer: (held(batch, backend), {}), None, "one batch of your data")
+    warm_up(model, source.for_fit, source, "your data")
+    roles = ThreadRoles.current()
+    started = frozenset(thread_ids()) - roles.baseline - {roles.main}
+    if steps is None:  # an explicit number was checked against the data's length already
+        steps = min(auto_steps(data.wall_s, warm.step_s, quick_mode()), source.available or 100)
+    alone, together, runs = [], [], []
+    for r in range(repeats):
+        say(f"step alone, repeat {r + 1}/{repeats} ({steps} steps)")
+        alone.append(timed_fit(model, held(batch, backend), steps, {}))
+        say(f"data and step together, traced, repeat {r + 1}/{repeats}")
+        costs = StepCosts(data.wall_s, alone[-1].step_s, data.cpu_s, alone[-1].cpu_s)
+        timing, run = traced_fit(model, steps, source.for_fit, costs, source.workers, source,
+                                 f"{source.kind} → fit on {backend}", data_role, started)
+        together.append(timing)
+        runs.append(run)
+    median = sorted(range(repeats), key=lambda i: together[i].step_s)[repeats // 2]
+    return Measurement(backend, source, data, steps, alone, together, runs[median], median, started)

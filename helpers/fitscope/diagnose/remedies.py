@@ -1,0 +1,170 @@
+"""Which remedy fits, chosen by the measurement, each with the most it could save.
+
+The choice follows where the data is made (the kind of source, the thread that made it), whether
+making a batch keeps its thread busy (CPU near wall: Python holding the GIL needs processes) or
+waits (threads wait side by side), and the backend. Each remedy's saving is fitscope's
+ideal-overlap bound for one step with that remedy's producers on this machine's B CPUs, never
+more. :func:`try_first` runs the first remedy that needs no change to the learner's code.
+
+Example:
+    >>> r = Remedy("Pass workers=2", "batches wait", bound_s=0.020, now_s=0.040)
+    >>> r.sentence()
+    'Pass workers=2: batches wait; at best 20 ms a step instead of 40 ms (the ideal-overlap bound).'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from fitscope.diagnose.measure import Measurement, traced_fit, warm_up
+from fitscope.diagnose.sources import ARRAYS, GENERATOR, ITERATOR, PYDATASET, TF_DATA, TORCH
+
+__all__ = ["Remedy", "ms", "choose", "notes", "try_first", "WORKER_THREADS"]
+
+WORKER_THREADS = "PyDataset worker threads (ran Python)"
+NO_PROCESSES = "not tried here: diagnose starts no worker processes from a running program"
+
+
+def ms(seconds: float) -> str:
+    """Seconds in ms, 3 significant digits: ``ms(0.0412)`` is '41.2 ms' (µs under 0.1 ms)."""
+    return f"{seconds * 1e3:.3g} ms" if seconds >= 1e-4 else f"{seconds * 1e6:.3g} µs"
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """What to do, why it fits, its bound and today's step (s), and what trying it measured."""
+
+    how: str
+    why: str
+    bound_s: float
+    now_s: float
+    producers: int = 1  # how many batches can be made at once: the bound's workers
+    try_workers: int = 0  # > 0: can be tried as is, with this many worker threads
+    not_tried: str = ""
+    tried_s: float | None = None
+
+    @property
+    def saves(self) -> bool:
+        """Whether its bound is at least 5% under today's step."""
+        return self.bound_s < 0.95 * self.now_s
+
+    def sentence(self) -> str:
+        """How, why, the most it could save and, if tried, what it did, in one sentence."""
+        best = (f"at best {ms(self.bound_s)} a step instead of {ms(self.now_s)} (the "
+                "ideal-overlap bound)" if self.saves else
+                f"its bound ({ms(self.bound_s)} a step) is no better than now ({ms(self.now_s)})")
+        if self.tried_s is not None:
+            best += (f"; tried here: {1 / self.tried_s:.1f} steps/s against its bound's "
+                     f"{1 / self.bound_s:.1f} (now {1 / self.now_s:.1f})")
+        elif self.not_tried:
+            best += f"; {self.not_tried}"
+        return f"{self.how}: {self.why}; {best}."
+
+
+def choose(m: Measurement) -> list[Remedy]:
+    """The remedies that fit this measurement, the biggest possible saving first.
+
+    A remedy whose bound saves nothing is left out, unless it can be tried as is (then trying
+    it shows why it does not help).
+    """
+    workers = max(2, int(m.run.budget.cpus if m.run.budget else 1))
+    found = [r for r in _by_source(m, workers, m.data.computes) if r.saves or r.try_workers]
+    return sorted(found, key=lambda r: r.bound_s)
+
+
+def _by_source(m: Measurement, w: int, busy: bool) -> list[Remedy]:
+    src, b = m.source, m.run.budget.cpus if m.run.budget else 1.0
+
+    def remedy(how: str, why: str, workers: int, **kw: Any) -> Remedy:
+        bound = m.costs.bounds(1, workers, b).overlapped_s
+        return Remedy(how, why, bound, m.step_in_fit_s, workers, **kw)
+
+    cpu = f"CPU {m.data.busy:.0%} of wall on {m.data.clock}"
+    in_parallel = (f"your batches keep their thread busy ({cpu}): Python holding the GIL runs in "
+                   "parallel only in processes" if busy else
+                   f"your batches mostly wait ({cpu}), and threads wait side by side")
+    pydataset = f"workers={w}, use_multiprocessing={busy}"
+    tf_ops = remedy("Write the batch-making as TensorFlow ops in tf.data.Dataset.range(n)"
+                    ".map(make_batch, num_parallel_calls=tf.data.AUTOTUNE)"
+                    ".prefetch(tf.data.AUTOTUNE)",
+                    "tf.data runs TensorFlow ops on its own threads, without the GIL", w)
+    if src.kind in (GENERATOR, ITERATOR):
+        return [remedy(f"Make batch i in a keras.utils.PyDataset's __getitem__(i) with {pydataset}",
+                       in_parallel, w, not_tried=NO_PROCESSES if busy else
+                       "not tried here: it needs your batch code as __getitem__(i)"),
+                remedy(f"Wrap the {src.kind} as it is in a PyDataset with 2 worker threads",
+                       "it still makes one batch at a time (under a lock), so this only moves it "
+                       "off fit's own thread", 1, try_workers=2),
+                *([tf_ops] if importlib.util.find_spec("tensorflow") else [])]
+    if src.kind == PYDATASET and src.in_processes:
+        return [remedy(f"Raise your PyDataset's workers to {w}", f"batches are made in "
+                       f"{src.workers} worker process(es)", w, not_tried=NO_PROCESSES)
+                ] if src.workers < w else []
+    if src.kind == PYDATASET:
+        how = f"Pass {pydataset} to your PyDataset"
+        if busy:
+            return [remedy(how, in_parallel, w, not_tried=NO_PROCESSES)]
+        return [remedy(how, in_parallel, w, try_workers=w)]
+    if src.kind == TF_DATA:
+        stages, found = src.stages(), []
+        if "Prefetch" not in stages:
+            found.append(remedy("End the pipeline with .prefetch(tf.data.AUTOTUNE)",
+                                "it makes the next batches while a step runs", 1))
+        if "Map" in stages:  # a serial map; a parallel one is "ParallelMap"
+            found.append(remedy("Give its .map(...) num_parallel_calls=tf.data.AUTOTUNE",
+                                "a map without it makes one element at a time", w))
+        return found + [remedy("Add .cache() after the costly stages, if the data fits in memory "
+                               "and is the same every epoch", "from the second epoch on, batches "
+                               "are read from memory", 1)]
+    if src.kind == ARRAYS and m.backend != "tensorflow":
+        return [remedy("Feed tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)"
+                       ".prefetch(tf.data.AUTOTUNE) instead of the arrays",
+                       f"on {m.backend}, Keras slices arrays on the main thread between steps; "
+                       "tf.data slices ahead on its own threads", 1)]
+    if src.kind == TORCH and src.workers < w:
+        return [remedy(f"Build the DataLoader with num_workers={w}, persistent_workers=True",
+                       f"it makes batches in {src.data.num_workers} worker process(es) now", w,
+                       not_tried=NO_PROCESSES)]
+    return []
+
+
+def notes(m: Measurement) -> list[str]:
+    """What the backend does with data, where it matters for this source (sentences)."""
+    seq = m.costs.bounds(1, 1, 1.0).sequential_s
+    out = []
+    if m.backend == "jax":
+        out.append("On JAX, fit makes the next batch while a step runs only as long as nothing "
+                   "waits for the step: this was measured with no per-batch callback; one with "
+                   "on_train_batch_end (verbose=1's progress bar is one) makes every step wait, "
+                   f"up to {ms(seq)} a step (the one-after-the-other bound); "
+                   "steps_per_execution=k in compile() waits only once every k steps.")
+    elif m.backend == "torch":
+        out.append("On PyTorch, fit waits for each step on the main thread, so data made on the "
+                   "main thread never overlaps a step: only workers make it overlap.")
+    elif m.backend == "tensorflow" and m.source.kind in (GENERATOR, ITERATOR):
+        out.append("On TensorFlow, Keras runs a generator on tf.data's threads after peeking at "
+                   "its first batches, and prefetches: it already overlaps the step, one batch "
+                   "at a time.")
+    if m.backend == "tensorflow" and m.source.kind == ARRAYS:
+        out.append("On TensorFlow, Keras already feeds arrays through tf.data with prefetch.")
+    return out
+
+
+def try_first(model: Any, m: Measurement, remedies: list[Remedy],
+              say: Callable[[str], None]) -> tuple[list[Remedy], Any]:
+    """Try the first remedy that can run as is: (remedies with its result, its run or None)."""
+    for i, r in enumerate(remedies):
+        if r.try_workers:
+            say(f"trying: {r.how}")
+            threaded = partial(m.source.threaded, workers=r.try_workers)
+            warm_up(model, threaded, m.source, "the remedy")
+            timing, run = traced_fit(model, m.steps, threaded, m.costs, r.producers, m.source,
+                                     f"tried: {r.how}", WORKER_THREADS, m.backend_threads)
+            tried = dataclasses.replace(r, tried_s=timing.step_s)
+            return remedies[:i] + [tried] + remedies[i + 1:], run
+    return remedies, None

@@ -1,0 +1,199 @@
+"""A diagnosis, shown like every fitscope result: its verdict in one sentence, a table of figures,
+the thread timeline of the traced steps (drawn only when shown), the remedies; JSON; a trace.
+
+The verdict uses TF Profiler's categories for the input share (1 - step alone / step in fit):
+20% or more is highly input-bound, 5% to 20% moderately, under 5% not. When the repeats fall on
+both sides of a line, the verdict is inconclusive, and the reason says which line.
+
+Example:
+    >>> verdict_of([0.96, 0.97, 0.95])
+    ('highly input-bound', '')
+    >>> verdict_of([0.02, 0.07, 0.03])[0]
+    'inconclusive'
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import textwrap
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from fitscope.diagnose.remedies import Remedy, ms
+from fitscope.instrument.result import RunResult
+from fitscope.instrument.tables import ShowsItself, Stack, Table
+from fitscope.verdicts.compare import TOO_CLOSE
+
+__all__ = ["HIGHLY", "MODERATELY", "NOT", "INCONCLUSIVE", "LINES", "category", "verdict_of",
+           "Diagnosis"]
+
+HIGHLY, MODERATELY = "highly input-bound", "moderately input-bound"
+NOT, INCONCLUSIVE = "not input-bound", "inconclusive"
+LINES = (0.05, 0.20)  # TF Profiler's input-bound categories
+
+
+def category(share: float) -> str:
+    """The input-bound category of one input share."""
+    return HIGHLY if share >= LINES[1] else MODERATELY if share >= LINES[0] else NOT
+
+
+def verdict_of(shares: list[float]) -> tuple[str, str]:
+    """(verdict, reason): the repeats' common category, or inconclusive and why."""
+    if len({category(s) for s in shares}) == 1:
+        return category(shares[0]), ""
+    lo, hi = min(shares), max(shares)
+    crossed = [f"{line:.0%}" for line in LINES if lo < line <= hi]
+    return INCONCLUSIVE, (f"the {len(shares)} repeats put the input share between {lo:.0%} and "
+                          f"{hi:.0%}, on both sides of the {' and '.join(crossed)} "
+                          + ("lines" if len(crossed) > 1 else "line"))
+
+
+@dataclass
+class Diagnosis(ShowsItself):
+    """What :func:`fitscope.diagnose` measured and concluded; the cell's value.
+
+    ``run`` is the traced run of data and step together (the median repeat); ``tried_run`` the
+    run of the remedy tried on the spot, if any.
+    """
+
+    backend: str
+    source: str
+    verdict: str
+    reason: str
+    shares: list[float]
+    steps_alone_s: list[float]
+    steps_in_fit_s: list[float]
+    data_s: float
+    data_cpu_s: float
+    data_clock: str
+    data_computes: bool
+    data_thread: str
+    data_where: str
+    batches_by_thread: dict[str, int]
+    sequential_s: float
+    overlapped_s: float
+    position: str
+    steps: int
+    steps_timed: int
+    batches_taken: int | None
+    model_restored: bool
+    model_note: str
+    cpu_per_step_by_role: dict[str, float]
+    budget: str
+    duration_s: float
+    remedies: list[Remedy] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    run: RunResult | None = None
+    tried_run: RunResult | None = None
+
+    @property
+    def input_share(self) -> float:
+        return statistics.median(self.shares)
+
+    @property
+    def step_alone_s(self) -> float:
+        return statistics.median(self.steps_alone_s)
+
+    @property
+    def step_in_fit_s(self) -> float:
+        return statistics.median(self.steps_in_fit_s)
+
+    @property
+    def reading(self) -> str:
+        """The verdict in one sentence, with the figures it stands on."""
+        from fitscope.lessons.backends.runs import LABELS
+
+        lo, hi = min(self.shares), max(self.shares)
+        head = (f"{self.verdict.capitalize()} on {LABELS.get(self.backend, self.backend)}"
+                + (f" ({self.reason})" if self.reason else ""))
+        return (f"{head}: a step took {ms(self.step_in_fit_s)} in fit against "
+                f"{ms(self.step_alone_s)} with its batch held in memory, an input share of "
+                f"{self.input_share:.0%} (median of {len(self.shares)} repeats, {lo:.0%} to "
+                f"{hi:.0%}); the data was made on {self.data_where} at {ms(self.data_s)} a batch.")
+
+    def remedy_sentences(self) -> list[str]:
+        if not self.remedies and self.verdict == NOT:
+            return ["No input remedy is needed: the data costs under 5% of a step; time is won in "
+                    "the step itself (a larger batch, a smaller model, steps_per_execution)."]
+        return [r.sentence() for r in self.remedies]
+
+    def table(self) -> Table:
+        """The figures, one row per quantity, read by the verdict sentence."""
+        busy = self.data_cpu_s / self.data_s if self.data_s else 0.0
+        doing = "computes" if self.data_computes else "waits"
+        cpu = ", ".join(f"{role} {ms(s)}" for role, s in self.cpu_per_step_by_role.items())
+        rows = [
+            ("verdict", self.verdict + (f" ({self.reason})" if self.reason else "")),
+            ("data source", self.source),
+            ("input share: median (repeats)",
+             f"{self.input_share:.0%} ({', '.join(f'{s:.0%}' for s in self.shares)})"),
+            ("step in fit: median (repeats)", _times(self.step_in_fit_s, self.steps_in_fit_s)),
+            ("step alone, batch in memory", _times(self.step_alone_s, self.steps_alone_s)),
+            ("one batch made alone", f"{ms(self.data_s)} wall, {ms(self.data_cpu_s)} CPU on "
+                                     f"{self.data_clock} ({busy:.0%}: {doing})"),
+            ("data thread (after Keras's peek)", f"{self.data_thread}: {self.data_where}"),
+            ("batches made, by thread", self.batches_by_thread or "not traced"),
+            ("bounds a step: ideal overlap / one after the other",
+             f"{ms(self.overlapped_s)} / {ms(self.sequential_s)}: " + (
+                 f"fit was {self.position}" if self.position != TOO_CLOSE else
+                 "too close to tell overlap from none")),
+            ("CPU a step in fit, by thread role", cpu or "not sampled"),
+            ("CPU budget", self.budget),
+            ("steps a run", f"{self.steps}, the last {self.steps_timed} timed; "
+                            f"{len(self.shares)} runs alone and together, alternating"),
+            ("data used up", "nothing: the data can be read again" if self.batches_taken is None
+             else f"{self.batches_taken} batches taken from your {self.source} (it cannot rewind)"),
+            ("model", self.model_note),
+            ("diagnose took", f"{self.duration_s:.1f} s"),
+        ]
+        return Table(("quantity", "measured"), rows, reading=self.reading,
+                     title="fitscope.diagnose: is the input pipeline starving training? "
+                           f"({self.backend})")
+
+    def remedies_table(self) -> Table:
+        rows = [(i + 1, s) for i, s in enumerate(self.remedy_sentences())]
+        rows += [("note", n) for n in self.notes]
+        return Table(("#", "remedy, and the most it could save"), rows)
+
+    def chart(self) -> Any:
+        """The thread timeline of the traced steps (matplotlib: drawn only when asked for)."""
+        from fitscope.show.charts import timeline
+
+        return timeline(self.run)
+
+    def _repr_html_(self) -> str:
+        parts = [self.table()] + ([self.chart()] if self.run is not None and self.run.spans else [])
+        return Stack(parts + [self.remedies_table()])._repr_html_()
+
+    def text(self, width: int = 100) -> str:
+        """The report for a terminal: figures, verdict, remedies and notes, wrapped at ``width``."""
+        lines = [self.table().text(width=10_000), "", "Remedies, and the most each could save:"]
+        items = [(f"  {i + 1}. ", s) for i, s in enumerate(self.remedy_sentences())]
+        for head, sentence in items + [("  note: ", n) for n in self.notes]:
+            lines.append(textwrap.fill(sentence, width, initial_indent=head,
+                                       subsequent_indent="     "))
+        return "\n".join(lines)
+
+    def save_chrome_trace(self, path: str | Path) -> Path:
+        """The traced run as a Chrome trace: open it at https://ui.perfetto.dev."""
+        return self.run.save_chrome_trace(path)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The figures, the verdict and the remedies as plain values (the runs stay out)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self)
+             if f.name not in ("remedies", "run", "tried_run")}
+        d.update(input_share=self.input_share, step_alone_s=self.step_alone_s,
+                 step_in_fit_s=self.step_in_fit_s, reading=self.reading,
+                 remedies=self.remedy_sentences(),
+                 remedy_figures=[{"how": r.how, "bound_s": r.bound_s, "now_s": r.now_s,
+                                  "tried_s": r.tried_s} for r in self.remedies])
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+
+def _times(median: float, each: list[float]) -> str:
+    return f"{ms(median)} ({', '.join(ms(t) for t in each)})"

@@ -1,0 +1,278 @@
+"""What the learner's data is, and how diagnose reads it without losing track of what it took.
+
+:func:`source_of` names the kind of data and wraps it in a :class:`Source`, which times one batch
+made alone on the thread that makes it (:meth:`Source.cost`), hands ``fit`` the data as it is
+with every batch traced where a span can follow it (:meth:`Source.for_fit`), and counts the
+batches taken from a generator or iterator, which cannot be given back.
+
+Example:
+    >>> import numpy as np
+    >>> src = source_of((np.zeros((64, 10)), np.zeros(64)), batch_size=32)
+    >>> src.kind, src.available, src.reiterable
+    ('NumPy arrays', 2, True)
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import statistics
+import sys
+import threading
+import time
+import types
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from fitscope.instrument.errors import FitscopeInputError
+from fitscope.instrument.tracing import Tracer
+
+__all__ = ["BUSY", "GENERATOR", "ITERATOR", "PYDATASET", "TF_DATA", "ARRAYS", "TORCH", "DataCost",
+           "Source", "source_of", "held"]
+
+GENERATOR, ITERATOR, PYDATASET = "Python generator", "Python iterator", "keras.utils.PyDataset"
+TF_DATA, ARRAYS, TORCH = "tf.data.Dataset", "NumPy arrays", "torch DataLoader"
+BUSY = 0.3  # CPU / wall at or above which making a batch computes rather than waits
+KINDS = f"a {GENERATOR} or iterator, a {PYDATASET}, a {TF_DATA}, {ARRAYS} (x, y) or a {TORCH}"
+
+
+@dataclass(frozen=True)
+class DataCost:
+    """One batch made alone: median wall and CPU seconds, and the clock the CPU was read on."""
+
+    wall_s: float
+    cpu_s: float
+    clock: str  # "its thread" or "the whole process"
+
+    @property
+    def busy(self) -> float:
+        """CPU / wall: near 1 keeps its thread busy (holds the GIL if Python); near 0 waits."""
+        return self.cpu_s / self.wall_s if self.wall_s > 0 else 0.0
+
+    @property
+    def computes(self) -> bool:
+        """Whether it computes: CPU at least ``BUSY`` of wall (a crowded machine lowers CPU)."""
+        return self.busy >= BUSY
+
+
+class _Counted:
+    """An iterator that counts what it gave, notices its end, and lets one thread in at a time."""
+
+    def __init__(self, it: Iterator[Any]) -> None:
+        self.it, self.taken, self.ended = it, 0, False
+        self._lock = threading.Lock()
+
+    def __iter__(self) -> _Counted:
+        return self
+
+    def __next__(self) -> Any:
+        with self._lock:
+            try:
+                item = next(self.it)
+            except StopIteration:
+                self.ended = True
+                raise
+            self.taken += 1
+            return item
+
+
+class Source:
+    """The learner's data and its kind; see :func:`source_of`."""
+
+    def __init__(self, kind: str, data: Any, batch_size: int) -> None:
+        self.kind, self.data, self.batch_size = kind, data, batch_size
+        self._it = _Counted(data) if kind in (GENERATOR, ITERATOR) else None
+
+    @property
+    def reiterable(self) -> bool:
+        return self._it is None
+
+    @property
+    def taken(self) -> int:
+        """Batches taken from a generator or iterator so far (0 for re-iterable data)."""
+        return self._it.taken if self._it is not None else 0
+
+    @property
+    def ended(self) -> bool:
+        return self._it is not None and self._it.ended
+
+    @property
+    def available(self) -> int | None:
+        """Batches one pass over the data gives, or None when endless or unknown."""
+        if self.kind == ARRAYS:
+            return math.ceil(_length(self.data[0]) / self.batch_size)
+        try:
+            if self.kind == PYDATASET:
+                return self.data.num_batches
+            if self.kind == TF_DATA:
+                n = int(self.data.cardinality())
+                return n if n >= 0 else None
+            if self.kind == TORCH:
+                return len(self.data)
+        except (NotImplementedError, TypeError):
+            return None
+        return None
+
+    @property
+    def workers(self) -> int:
+        """How many producers make batches now (PyDataset workers, DataLoader workers, else 1)."""
+        if self.kind == PYDATASET:
+            return max(1, self.data.workers)
+        if self.kind == TORCH:
+            return max(1, self.data.num_workers)
+        return 1
+
+    @property
+    def in_processes(self) -> bool:
+        return ((self.kind == PYDATASET and self.data.use_multiprocessing and self.data.workers > 0)
+                or (self.kind == TORCH and self.data.num_workers > 0))
+
+    @property
+    def traced(self) -> bool:
+        """Whether a span can follow each batch to the thread that makes it."""
+        python = self.kind in (GENERATOR, ITERATOR)
+        return python or (self.kind == PYDATASET and not self.in_processes)
+
+    def where_untraced(self, backend: str) -> tuple[str, str]:
+        """("main" or "other", where) for data a span cannot follow, from how Keras feeds it."""
+        if self.in_processes:
+            return "other", "worker processes"
+        if backend == "tensorflow" or self.kind == TF_DATA:
+            return "other", "tf.data's threads"
+        return "main", "the main thread (between steps)"
+
+    def cost(self, calls: int, at_most: int = 16, for_s: float = 0.2) -> tuple[DataCost, Any]:
+        """Time batches made alone, ``calls`` or more until ``for_s`` passed or ``at_most``, after
+        one more that starts the source; and that first batch, as NumPy.
+
+        Python data is timed on this thread's CPU clock; tf.data and DataLoaders make batches
+        on threads or processes of their own, so their CPU is this process's.
+        """
+        own = self.kind in (GENERATOR, ITERATOR, PYDATASET, ARRAYS)
+        clock: Callable[[], float] = time.thread_time if own else time.process_time
+        batches, walls, cpus, first = self._fresh(), [], [], None
+        for i in range(at_most + 1):
+            if i > calls and sum(walls[1:]) >= for_s:
+                break
+            wall0, cpu0 = time.perf_counter(), clock()
+            try:
+                batch = next(batches)
+            except StopIteration:
+                raise FitscopeInputError(f"The data ended after {i} batch(es), before diagnose "
+                                         "could time one alone.") from None
+            walls.append(time.perf_counter() - wall0)
+            cpus.append(clock() - cpu0)
+            first = batch if first is None else first
+        cost = DataCost(statistics.median(walls[1:]), statistics.median(cpus[1:]),
+                        "its thread" if own else "the whole process")
+        return cost, _to_numpy(first)
+
+    def _fresh(self) -> Iterator[Any]:
+        if self._it is not None:
+            return self._it
+        if self.kind == PYDATASET:
+            n = self.available
+            return (self.data[i] for i in (range(n) if n is not None else itertools.count()))
+        if self.kind == ARRAYS:
+            n, b = _length(self.data[0]), self.batch_size
+            return (tuple(_slice(a, i, i + b) for a in self.data) for i in range(0, n, b))
+        return iter(self.data)
+
+    def for_fit(self, tracer: Tracer) -> tuple[Any, dict[str, Any]]:
+        """(x, other fit arguments): the data as the learner gave it, traced where it can be."""
+        if self._it is not None:
+            return tracer.wrap_generator(self._it), {}
+        if self.kind == PYDATASET and not self.in_processes:
+            return self.threaded(tracer, self.data.workers)
+        if self.kind == ARRAYS:
+            x, y, *weights = self.data
+            return x, {"y": y, "sample_weight": weights[0] if weights else None,
+                       "batch_size": self.batch_size}
+        return self.data, {}
+
+    def threaded(self, tracer: Tracer, workers: int) -> tuple[Any, dict[str, Any]]:
+        """A generator's or PyDataset's batches from ``workers`` Keras worker threads, traced."""
+        from fitscope.diagnose.fit_parts import TracedBatches
+
+        if self._it is not None:
+            return TracedBatches(self._it, tracer, workers, max_queue_size=2), {"shuffle": False}
+        return TracedBatches(self.data, tracer, workers, self.data.max_queue_size), {}
+
+    def stages(self) -> set[str]:
+        """The kinds of stage in a tf.data pipeline (e.g. 'Prefetch', 'ParallelMap'), else empty."""
+        found: set[str] = set()
+        todo = [self.data] if self.kind == TF_DATA else []
+        while todo:
+            ds = todo.pop()
+            found.add(type(ds).__name__.strip("_").removesuffix("Dataset"))
+            todo.extend(getattr(ds, "_inputs", list)())
+        return found
+
+
+def source_of(data: Any, batch_size: int = 32) -> Source:
+    """Name the kind of ``data``; anything else is a FitscopeInputError in one sentence."""
+    import keras
+
+    tf, torch = sys.modules.get("tensorflow"), sys.modules.get("torch")
+    if isinstance(data, keras.utils.PyDataset):
+        return Source(PYDATASET, data, batch_size)
+    if tf is not None and isinstance(data, tf.data.Dataset):
+        return Source(TF_DATA, data, batch_size)
+    if torch is not None and isinstance(data, torch.utils.data.DataLoader):
+        return Source(TORCH, data, batch_size)
+    if isinstance(data, (tuple, list)) and 1 <= len(data) <= 3 and _arrays(data):
+        if len({_length(a) for a in data if a is not None}) > 1:
+            raise FitscopeInputError("The arrays given as data have different lengths: "
+                                     f"{', '.join(str(_length(a)) for a in data)}.")
+        return Source(ARRAYS, tuple(data), batch_size)
+    if isinstance(data, types.GeneratorType):
+        return Source(GENERATOR, data, batch_size)
+    if isinstance(data, Iterator):
+        return Source(ITERATOR, data, batch_size)
+    raise FitscopeInputError(f"diagnose cannot read data of type {type(data).__name__}: give it "
+                             f"{KINDS}.")
+
+
+def held(batch: Any, backend: str) -> Any:
+    """One batch held in memory, repeated for ever: ``fit`` on it times the step with no input."""
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.data.Dataset.from_tensors(batch).repeat()
+
+    def repeated() -> Iterator[Any]:
+        while True:
+            yield batch
+
+    return repeated()
+
+
+def _arrays(parts: Any) -> bool:
+    import keras
+
+    leaves = [leaf for p in parts if p is not None for leaf in keras.tree.flatten(p)]
+    return bool(leaves) and all(hasattr(a, "shape") and len(a.shape) > 0 for a in leaves)
+
+
+def _length(part: Any) -> int:
+    import keras
+
+    return int(keras.tree.flatten(part)[0].shape[0])
+
+
+def _slice(part: Any, start: int, stop: int) -> Any:
+    import keras
+
+    return None if part is None else keras.tree.map_structure(lambda a: a[start:stop], part)
+
+
+def _to_numpy(batch: Any) -> Any:
+    import keras
+
+    if isinstance(batch, list):
+        batch = tuple(batch)
+    return keras.tree.map_structure(lambda a: a if a is None else np.asarray(a), batch)
+
