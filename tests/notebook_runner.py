@@ -11,10 +11,13 @@ timeout ran out (the kernel was idle all along), which turned a 2 s cell into a 
 and nothing can reach any other network. The executed notebook's metadata records the run time
 and the peak memory (RssAnon + RssShmem) of the kernel and every process it started.
 
-Replies are polled in 1 s slices by fitscope's own client (:mod:`fitscope.execute`, which
-instructors use too): a reply the kernel sent (its header time says so) sometimes reached plain
-nbclient only when the 300 s cell timeout ran out, as if a ZMQ wake-up had been missed; a fresh
-poll checks the socket's pending events at once, so a missed wake-up costs at most one slice.
+Cells run under fitscope's own client (:mod:`fitscope.execute`, which instructors use too): it
+carries the stall's fix (each send re-reads the socket's ZMQ events, so a reply that landed during
+nbclient's widget ``comm_msg`` sends is not left unread) and a watch that fails a stall fast: no
+IOPub message for ``STALL_QUIET_S`` while the kernel and its children use no CPU raises
+``KernelStallError`` at once, saying which side held the message, instead of waiting out the cell
+limit. ``CELL_TIMEOUT_S`` is the limit for one cell that works (a cell that starts a fresh
+TensorFlow interpreter takes 10-20 s here; no whole notebook takes 90 s in quick mode).
 """
 
 from __future__ import annotations
@@ -28,10 +31,11 @@ import time
 
 import nbformat
 import psutil
-from fitscope.execute import SlicedPollClient
+from fitscope.execute import KernelStallError, WatchedClient
 from nbclient.exceptions import CellExecutionError
 
-CELL_TIMEOUT_S = 300
+CELL_TIMEOUT_S = 120
+STALL_QUIET_S = 20.0
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 
 
@@ -77,8 +81,9 @@ class TreeMemory:
 def main(src: str, dst: str, cwd: str) -> int:
     nb = nbformat.read(src, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell("import sys; print('KERNEL', sys.executable)"))
-    client = SlicedPollClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
-                            resources={"metadata": {"path": cwd}})
+    client = WatchedClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
+                           resources={"metadata": {"path": cwd}})
+    client.stall_watch_options = {"quiet_s": STALL_QUIET_S, "on_stall": "raise"}
     started = time.perf_counter()
     status = 0
     with TreeMemory() as memory:
@@ -86,6 +91,9 @@ def main(src: str, dst: str, cwd: str) -> int:
             client.execute()
         except CellExecutionError as e:
             print(str(e).splitlines()[-1], file=sys.stderr)
+            status = 1
+        except KernelStallError as e:  # not a slow cell: the kernel sat idle with no reply
+            print(f"KernelStallError: {e}", file=sys.stderr)
             status = 1
         except Exception as e:  # a cell timeout or a dead kernel: keep what ran, for the report
             print(f"{type(e).__name__}: {e}", file=sys.stderr)

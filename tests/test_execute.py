@@ -1,0 +1,114 @@
+"""The stall's mechanism and its fix, on bare ZMQ sockets (no kernel): see fitscope.execute."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import zmq
+import zmq.asyncio
+from fitscope.execute import KernelStallError, StallWatch, rewake_after_send
+from jupyter_client.channels import AsyncZMQSocketChannel
+from jupyter_client.session import Session
+
+POLL_S = 2.0
+
+
+async def _reply_wait_s(rewake: bool) -> float:
+    """Seconds a pending ``get_msg`` takes to see a reply that lands while the client sends.
+
+    The client side is jupyter_client's own asyncio shell channel (a DEALER); the "kernel" is a
+    plain ROUTER. The reply reaches the DEALER's pipe, then the client sends a comm_msg (as
+    nbclient does for an Output widget) before its event loop looks at the socket again.
+    """
+    session = Session()
+    actx, ctx = zmq.asyncio.Context(), zmq.Context()
+    router = ctx.socket(zmq.ROUTER)
+    port = router.bind_to_random_port("tcp://127.0.0.1")
+    dealer = actx.socket(zmq.DEALER)
+    dealer.connect(f"tcp://127.0.0.1:{port}")
+    channel = AsyncZMQSocketChannel(dealer, session)
+    kc = SimpleNamespace(shell_channel=channel)
+    if rewake:
+        rewake_after_send(kc)
+    try:
+        kc.shell_channel.send(session.msg("execute_request", {"code": ""}))
+        ident = router.recv_multipart()[0]
+        waiting = asyncio.ensure_future(channel.get_msg(timeout=POLL_S))
+        await asyncio.sleep(0.1)  # the poll is registered with the event loop
+        session.send(router, "execute_reply", {"status": "ok"}, ident=ident)
+        time.sleep(0.1)  # the reply is in the client's pipe; the loop has not run since
+        kc.shell_channel.send(session.msg("comm_msg", {"data": {}}))
+        started = time.monotonic()
+        reply = await waiting
+        assert reply["msg_type"] == "execute_reply"
+        return time.monotonic() - started
+    finally:
+        dealer.close(linger=0)
+        router.close(linger=0)
+        actx.term()
+        ctx.term()
+
+
+def test_a_send_during_the_poll_leaves_the_reply_unread_until_the_poll_times_out():
+    """The upstream bug: if this starts failing, a pyzmq/jupyter_client release fixed it."""
+    assert asyncio.run(_reply_wait_s(rewake=False)) > 0.8 * POLL_S
+
+
+def test_rewake_after_send_wakes_the_pending_poll_at_once():
+    assert asyncio.run(_reply_wait_s(rewake=True)) < 0.2
+
+
+def test_rewake_wraps_each_channel_once():
+    sent: list[Any] = []
+    channel = SimpleNamespace(send=sent.append, socket=None)
+    kc = SimpleNamespace(shell_channel=channel)
+    rewake_after_send(rewake_after_send(kc))
+    kc.shell_channel.send("m")
+    assert sent == ["m"]
+
+
+def test_idle_needs_a_long_enough_window_of_low_cpu():
+    watch = StallWatch(quiet_s=20)
+    assert watch.idle([(0.0, 1.0), (19.0, 1.1)])
+    assert not watch.idle([(0.0, 1.0), (19.0, 3.0)])  # a child process computing: not a stall
+    assert not watch.idle([(0.0, 1.0), (5.0, 1.0)])  # too short a window to say
+
+
+def test_a_stall_with_no_answer_to_the_nudges_raises_and_names_the_side():
+    """A fake client whose kernel never answers: the watch raises KernelStallError, quickly."""
+
+    async def scenario() -> tuple[float, str, list[dict[str, Any]]]:
+        never: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        async def get_msg(timeout: float | None = None) -> Any:
+            return await never
+
+        ctx = zmq.asyncio.Context()
+        socks = [ctx.socket(zmq.DEALER) for _ in range(2)]
+        kc = SimpleNamespace(shell_channel=SimpleNamespace(get_msg=get_msg, socket=socks[0]),
+                             iopub_channel=SimpleNamespace(get_msg=get_msg, socket=socks[1]),
+                             execute=lambda code: "msg-1", kernel_info=lambda: "msg-2")
+        watch = StallWatch(quiet_s=2, nudge_wait_s=0.2)
+        watch.idle = lambda cpu: True  # type: ignore[method-assign]  # this process is no kernel
+        watch.attach(kc, kernel_pid=os.getpid())  # any live process: idle() is forced above
+        kc.execute("x = 1\n")
+        started = time.monotonic()
+        try:
+            with pytest.raises(KernelStallError) as e:
+                await kc.shell_channel.get_msg(timeout=60)
+        finally:
+            watch.stop()
+            for s in socks:
+                s.close(linger=0)
+            ctx.term()
+        return time.monotonic() - started, str(e.value), watch.stalls
+
+    took, message, stalls = asyncio.run(scenario())
+    assert took < 10
+    assert message.startswith("stall: the cell 'x = 1'") and "never started it" in message
+    assert len(stalls) == 1 and stalls[0]["woken_by"] is None
