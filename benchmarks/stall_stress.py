@@ -6,8 +6,9 @@
 seconds, and each stall (a pending cell, no IOPub message for ``--quiet`` s, the kernel and its
 children idle), with which side held the message and which nudge woke it. ``--client plain`` is
 nbclient as released (no fix; the watch only observes and nudges, so a stall costs ``--quiet``
-seconds instead of the cell timeout); ``--client fixed`` adds :func:`fitscope.execute.rewake_after_send`,
-the fix. The last line sums it up. Not part of ``make test``: a run of 01b takes about 35 s.
+seconds instead of the cell timeout); ``--client fixed`` adds the fix,
+:func:`fitscope.execute.rewake_after_send`. The last line sums it up. Not part of ``make test``:
+a run of 01b takes about 35 s.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ sys.path.insert(0, str(ROOT / "helpers"))
 os.environ.setdefault("FITSCOPE_QUICK", "1")
 
 
-def one_run(notebook: Path, client_kind: str, quiet_s: float, cell_timeout_s: int) -> dict[str, Any]:
+def one_run(notebook: Path, client_kind: str, quiet_s: float,
+            cell_timeout_s: int) -> dict[str, Any]:
     """Execute ``notebook`` once; return its seconds, stalls and error (if any)."""
     import nbformat
     from fitscope.execute import WatchedClient  # type: ignore[attr-defined]

@@ -23,11 +23,18 @@ TensorFlow interpreter takes 10-20 s here; no whole notebook takes 90 s in quick
 from __future__ import annotations
 
 import fcntl
+import os
+import signal
 import socket
 import struct
+import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import nbformat
 import psutil
@@ -76,6 +83,63 @@ class TreeMemory:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def _tree_cpu_s(root: psutil.Process) -> float | None:
+    try:
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return None
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+        except psutil.Error:
+            pass
+    return total
+
+
+def run_watching_for_stalls(cmd: Sequence[str], *, timeout_s: float, quiet_s: float = STALL_QUIET_S,
+                            idle_share: float = 0.02, **popen: Any,
+                            ) -> tuple[subprocess.CompletedProcess[str], str | None]:
+    """Run ``cmd`` (e.g. plain ``jupyter nbconvert --execute``); stop it if it stalls.
+
+    A stall, for a client we cannot look into: the process and everything it started (the kernel
+    included) used under ``idle_share`` of one CPU for ``quiet_s`` while it has not ended. Then
+    the whole tree is killed and the second value says so; it is None otherwise.
+    """
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(list(cmd), stdout=out, stderr=err, text=True,
+                                start_new_session=True, **popen)
+        root, window, stall, started = psutil.Process(proc.pid), [], None, time.monotonic()
+        while proc.poll() is None:
+            now, used = time.monotonic(), _tree_cpu_s(root)
+            if used is not None:
+                window = [(t, c) for t, c in window if now - t <= quiet_s] + [(now, used)]
+            idle_for = window[-1][0] - window[0][0] if window else 0.0
+            if idle_for >= 0.9 * quiet_s and window[-1][1] - window[0][1] < idle_share * idle_for:
+                stall = (f"stall: {Path(cmd[0]).name} and its kernel sat idle for {idle_for:.0f} s "
+                         "without ending (no reply came; not a slow cell, nothing used the CPU)")
+            elif now - started > timeout_s:
+                stall = f"timeout: still running after {timeout_s:.0f} s (busy, not a stall)"
+            if stall:
+                for p in [*root.children(recursive=True), root]:
+                    try:
+                        p.kill()
+                    except psutil.Error:
+                        pass
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+                proc.wait()
+                break
+            time.sleep(1.0)
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(list(cmd), proc.returncode, out.read(), err.read())
+    return done, stall
 
 
 def main(src: str, dst: str, cwd: str) -> int:

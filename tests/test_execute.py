@@ -1,4 +1,4 @@
-"""The stall's mechanism and its fix, on bare ZMQ sockets (no kernel): see fitscope.execute."""
+"""The stall's mechanism and its fix on bare ZMQ sockets (tests/stall_probe.py), and the watch."""
 
 from __future__ import annotations
 
@@ -12,55 +12,16 @@ import pytest
 import zmq
 import zmq.asyncio
 from fitscope.execute import KernelStallError, StallWatch, rewake_after_send
-from jupyter_client.channels import AsyncZMQSocketChannel
-from jupyter_client.session import Session
-
-POLL_S = 2.0
-
-
-async def _reply_wait_s(rewake: bool) -> float:
-    """Seconds a pending ``get_msg`` takes to see a reply that lands while the client sends.
-
-    The client side is jupyter_client's own asyncio shell channel (a DEALER); the "kernel" is a
-    plain ROUTER. The reply reaches the DEALER's pipe, then the client sends a comm_msg (as
-    nbclient does for an Output widget) before its event loop looks at the socket again.
-    """
-    session = Session()
-    actx, ctx = zmq.asyncio.Context(), zmq.Context()
-    router = ctx.socket(zmq.ROUTER)
-    port = router.bind_to_random_port("tcp://127.0.0.1")
-    dealer = actx.socket(zmq.DEALER)
-    dealer.connect(f"tcp://127.0.0.1:{port}")
-    channel = AsyncZMQSocketChannel(dealer, session)
-    kc = SimpleNamespace(shell_channel=channel)
-    if rewake:
-        rewake_after_send(kc)
-    try:
-        kc.shell_channel.send(session.msg("execute_request", {"code": ""}))
-        ident = router.recv_multipart()[0]
-        waiting = asyncio.ensure_future(channel.get_msg(timeout=POLL_S))
-        await asyncio.sleep(0.1)  # the poll is registered with the event loop
-        session.send(router, "execute_reply", {"status": "ok"}, ident=ident)
-        time.sleep(0.1)  # the reply is in the client's pipe; the loop has not run since
-        kc.shell_channel.send(session.msg("comm_msg", {"data": {}}))
-        started = time.monotonic()
-        reply = await waiting
-        assert reply["msg_type"] == "execute_reply"
-        return time.monotonic() - started
-    finally:
-        dealer.close(linger=0)
-        router.close(linger=0)
-        actx.term()
-        ctx.term()
+from stall_probe import POLL_S, reply_wait_s
 
 
 def test_a_send_during_the_poll_leaves_the_reply_unread_until_the_poll_times_out():
     """The upstream bug: if this starts failing, a pyzmq/jupyter_client release fixed it."""
-    assert asyncio.run(_reply_wait_s(rewake=False)) > 0.8 * POLL_S
+    assert asyncio.run(reply_wait_s(rewake=False)) > 0.8 * POLL_S
 
 
 def test_rewake_after_send_wakes_the_pending_poll_at_once():
-    assert asyncio.run(_reply_wait_s(rewake=True)) < 0.2
+    assert asyncio.run(reply_wait_s(rewake=True)) < 0.2
 
 
 def test_rewake_wraps_each_channel_once():

@@ -19,7 +19,8 @@ kernel that missed a request); a stall is recorded either way, and raised as
 Two ways to use it (both need nbclient / nbconvert, which JupyterLab installs):
 
     jupyter nbconvert --to notebook --output-dir executed \\
-        --NotebookExporter.preprocessors=fitscope.execute.WatchedExecutePreprocessor notebooks/*.ipynb
+        --NotebookExporter.preprocessors=fitscope.execute.WatchedExecutePreprocessor \\
+        notebooks/*.ipynb
 
     python -m fitscope.execute notebooks/00_start_here.ipynb executed/00_start_here.ipynb
 
@@ -133,7 +134,8 @@ class StallWatch:
 
     def attach(self, kc: Any, kernel_pid: int | None) -> Any:
         """Wrap ``kc``'s execute, shell and IOPub reads; start watching. Returns ``kc``."""
-        shell_get, iopub_get, execute = kc.shell_channel.get_msg, kc.iopub_channel.get_msg, kc.execute
+        shell_get, iopub_get = kc.shell_channel.get_msg, kc.iopub_channel.get_msg
+        execute = kc.execute
         self.failed = asyncio.get_running_loop().create_future()
 
         def execute_noted(code: str, *args: Any, **kwargs: Any) -> str:
@@ -211,7 +213,8 @@ class StallWatch:
                  else "the kernel never started it" if not stall["kernel_started_it"]
                  else "the kernel started it and went quiet")
         message = (f"stall: the cell {stall['cell']!r} got no reply and no IOPub message for "
-                   f"{stall['quiet_s']:.0f} s while the kernel and its children were idle ({where})")
+                   f"{stall['quiet_s']:.0f} s while the kernel and its children were idle "
+                   f"({where})")
         if self.on_stall == "nudge":
             for how in ("re-read ZMQ_EVENTS", "kernel_info_request"):
                 if how == "re-read ZMQ_EVENTS":
@@ -221,7 +224,8 @@ class StallWatch:
                     kc.kernel_info()
                 before = self.last_msg
                 deadline = time.monotonic() + self.nudge_wait_s
-                while time.monotonic() < deadline and self.pending == mid and self.last_msg == before:
+                while (time.monotonic() < deadline and self.pending == mid
+                       and self.last_msg == before):
                     await asyncio.sleep(0.05)
                 if self.pending != mid or self.last_msg != before:
                     stall["woken_by"] = how
@@ -272,7 +276,7 @@ def __getattr__(name: str) -> Any:  # nbclient / nbconvert are imported only whe
 
 def execute_notebook(src: str | Path, dst: str | Path, timeout_s: float = CELL_TIMEOUT_S,
                      cwd: str | Path | None = None, kernel_name: str = "python3") -> float:
-    """Execute ``src`` top to bottom, write the executed copy to ``dst``; return the seconds it took.
+    """Execute ``src`` top to bottom, write the executed copy to ``dst``; return its seconds.
 
     A failing cell raises nbclient's ``CellExecutionError`` and a stall that no nudge ends raises
     :class:`KernelStallError`, both after the copy is written.
