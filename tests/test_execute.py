@@ -12,6 +12,8 @@ import pytest
 import zmq
 import zmq.asyncio
 from fitscope.execute import KernelStallError, StallWatch, rewake_after_send
+from jupyter_client.channels import AsyncZMQSocketChannel
+from jupyter_client.session import Session
 from stall_probe import POLL_S, reply_wait_s
 
 
@@ -73,3 +75,50 @@ def test_a_stall_with_no_answer_to_the_nudges_raises_and_names_the_side():
     assert took < 10
     assert message.startswith("stall: the cell 'x = 1'") and "never started it" in message
     assert len(stalls) == 1 and stalls[0]["woken_by"] is None
+
+
+def test_the_watch_finds_a_reply_waiting_unread_and_its_first_nudge_delivers_it():
+    """The client-side stall for real (no fix): the watch sees it, re-reads the events, goes on."""
+
+    async def scenario() -> tuple[float, list[dict[str, Any]]]:
+        session = Session()
+        actx, ctx = zmq.asyncio.Context(), zmq.Context()
+        router = ctx.socket(zmq.ROUTER)
+        port = router.bind_to_random_port("tcp://127.0.0.1")
+        dealer, sub = actx.socket(zmq.DEALER), actx.socket(zmq.SUB)
+        dealer.connect(f"tcp://127.0.0.1:{port}")
+        shell = AsyncZMQSocketChannel(dealer, session)
+
+        def execute(code: str) -> str:
+            msg = session.msg("execute_request", {"code": code})
+            shell.send(msg)
+            return msg["header"]["msg_id"]
+
+        kc = SimpleNamespace(shell_channel=shell, iopub_channel=AsyncZMQSocketChannel(sub, session),
+                             execute=execute, kernel_info=lambda: None)
+        watch = StallWatch(quiet_s=2, nudge_wait_s=1)
+        watch.idle = lambda cpu: True  # type: ignore[method-assign]  # this process is no kernel
+        watch.attach(kc, kernel_pid=os.getpid())
+        try:
+            request = session.msg("execute_request", {})
+            request["header"]["msg_id"] = kc.execute("panel.run()")
+            ident = router.recv_multipart()[0]
+            waiting = asyncio.ensure_future(kc.shell_channel.get_msg(timeout=30))
+            await asyncio.sleep(0.1)
+            session.send(router, "execute_reply", {"status": "ok"}, parent=request, ident=ident)
+            time.sleep(0.1)
+            shell.send(session.msg("comm_msg", {"data": {}}))  # no fix: the wake-up is lost
+            started = time.monotonic()
+            await waiting
+            return time.monotonic() - started, watch.stalls
+        finally:
+            watch.stop()
+            for s in (dealer, sub, router):
+                s.close(linger=0)
+            actx.term()
+            ctx.term()
+
+    took, stalls = asyncio.run(scenario())
+    assert 1.5 < took < 6  # read when the watch called it (2 s of silence), not at the 30 s timeout
+    assert len(stalls) == 1
+    assert stalls[0]["reply_waiting_in_client"] and stalls[0]["woken_by"] == "re-read ZMQ_EVENTS"

@@ -51,6 +51,7 @@ CELL_TIMEOUT_S = 120  # no cell of the collection takes a minute in quick mode, 
 QUIET_S = 20.0  # no IOPub message for this long, with an idle kernel, is a stall
 IDLE_CPU_SHARE = 0.02  # "idle": the kernel and its children used under 2% of one CPU meanwhile
 NUDGE_WAIT_S = 3.0
+LATE_S = 2.0  # a reply read this long after the kernel made it (its header time) is late
 
 
 class KernelStallError(RuntimeError):
@@ -106,7 +107,8 @@ def _tree_cpu_s(pid: int | None) -> float | None:
 class StallWatch:
     """Watches one kernel client: pending request, IOPub silence and the kernel tree's CPU.
 
-    ``stalls`` lists every stall seen (cell, which side held the message, what woke it).
+    ``stalls`` lists every stall seen (cell, which side held the message, what woke it);
+    ``late_replies_s`` how long after the kernel made it each late reply was read.
     ``on_stall="raise"`` raises :class:`KernelStallError` at once (for tests: fail fast);
     ``"nudge"`` tries the nudges first and raises only if nothing comes.
     """
@@ -116,6 +118,7 @@ class StallWatch:
     on_stall: str = "nudge"
     nudge_wait_s: float = NUDGE_WAIT_S
     stalls: list[dict[str, Any]] = field(default_factory=list)
+    late_replies_s: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.pending: str | None = None
@@ -147,6 +150,10 @@ class StallWatch:
             msg = await self._unless_stalled(shell_get(timeout=timeout))
             if msg["parent_header"].get("msg_id") == self.pending:
                 self.pending = None
+                made = msg["header"].get("date")
+                lag = time.time() - made.timestamp() if hasattr(made, "timestamp") else 0.0
+                if lag > LATE_S:  # read late, whether or not the watch saw a stall
+                    self.late_replies_s.append(round(lag, 1))
             return msg
 
         async def iopub(timeout: float | None = None) -> Any:
@@ -223,15 +230,16 @@ class StallWatch:
                 else:
                     kc.kernel_info()
                 before = self.last_msg
+                stall["woken_by"] = how  # set first: the run may end before this task wakes
                 deadline = time.monotonic() + self.nudge_wait_s
                 while (time.monotonic() < deadline and self.pending == mid
                        and self.last_msg == before):
                     await asyncio.sleep(0.05)
                 if self.pending != mid or self.last_msg != before:
-                    stall["woken_by"] = how
                     self.last_msg = time.monotonic()
                     print(f"fitscope: {message}; woken by a nudge ({how})", file=sys.stderr)
                     return
+                stall["woken_by"] = None
         assert self.failed is not None
         if not self.failed.done():
             self.failed.set_exception(KernelStallError(message))
