@@ -49,7 +49,8 @@ def one_run(notebook: Path, client_kind: str, quiet_s: float,
     watch = getattr(client, "stall_watch", None)
     return {"notebook": notebook.name, "client": client_kind,
             "run_s": round(time.perf_counter() - started, 1),
-            "stalls": watch.stalls if watch else [], "error": error}
+            "stalls": watch.stalls if watch else [],
+            "late_replies_s": watch.late_replies_s if watch else [], "error": error}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = {"summary": True, "notebook": args.notebook.name, "client": args.client,
                "runs": len(runs), "runs_with_a_stall": len(stalled),
                "stalls": sum(len(r["stalls"]) for r in runs),
+               "runs_with_a_late_reply": sum(bool(r["late_replies_s"]) for r in runs),
                "errors": sum(r["error"] is not None for r in runs),
                "median_run_s": sorted(r["run_s"] for r in runs)[len(runs) // 2] if runs else None}
     print(json.dumps(summary), flush=True)
