@@ -122,3 +122,22 @@ def test_the_watch_finds_a_reply_waiting_unread_and_its_first_nudge_delivers_it(
     assert 1.5 < took < 6  # read when the watch called it (2 s of silence), not at the 30 s timeout
     assert len(stalls) == 1
     assert stalls[0]["reply_waiting_in_client"] and stalls[0]["woken_by"] == "re-read ZMQ_EVENTS"
+
+
+def test_a_panel_run_fills_its_outputs_without_capturing_any():
+    """What keeps plain nbconvert off the stall: no Output widget of a panel captures outputs.
+
+    A captured output (``with output:``, which sets the widget's ``msg_id``) makes nbclient send
+    the widget's outputs back on the shell channel while it waits for the cell's reply.
+    """
+    from fitscope.lessons.generator.fit import generator_fit_panel
+
+    panel = generator_fit_panel(time_budget_s=30)
+    captured: list[str] = []
+    for out in (panel.live, panel.after):
+        out.observe(lambda change: captured.append(change["new"]), names="msg_id")
+    panel.run(kind="sleep", ms_per_batch=1.0, batch_size=16, width=0, steps=12, epochs=2)
+    assert [m for m in captured if m] == []
+    kinds = [(o["output_type"], sorted(o.get("data", {}))) for o in panel.after.outputs]
+    assert kinds[0] == ("display_data", ["image/png", "text/plain"])
+    assert ("stream", []) in kinds and len(panel.live.outputs) == 1
