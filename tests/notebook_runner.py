@@ -116,9 +116,9 @@ def run_watching_for_stalls(cmd: Sequence[str], *, timeout_s: float, quiet_s: fl
         while proc.poll() is None:
             now, used = time.monotonic(), _tree_cpu_s(root)
             if used is not None:
-                window = [(t, c) for t, c in window if now - t <= quiet_s] + [(now, used)]
+                window = [(t, c) for t, c in window if now - t <= quiet_s + 1.5] + [(now, used)]
             idle_for = window[-1][0] - window[0][0] if window else 0.0
-            if idle_for >= 0.9 * quiet_s and window[-1][1] - window[0][1] < idle_share * idle_for:
+            if idle_for >= quiet_s and window[-1][1] - window[0][1] < idle_share * idle_for:
                 stall = (f"stall: {Path(cmd[0]).name} and its kernel sat idle for {idle_for:.0f} s "
                          "without ending (no reply came; not a slow cell, nothing used the CPU)")
             elif now - started > timeout_s:

@@ -141,3 +141,23 @@ def test_a_panel_run_fills_its_outputs_without_capturing_any():
     kinds = [(o["output_type"], sorted(o.get("data", {}))) for o in panel.after.outputs]
     assert kinds[0] == ("display_data", ["image/png", "text/plain"])
     assert ("stream", []) in kinds and len(panel.live.outputs) == 1
+
+
+def test_the_process_watch_calls_an_idle_tree_a_stall_and_a_busy_one_a_timeout():
+    """How the tests run plain nbconvert: idle client and kernel = stall, busy = only slow."""
+    import sys
+
+    from notebook_runner import run_watching_for_stalls
+
+    started = time.monotonic()
+    done, stall = run_watching_for_stalls(
+        [sys.executable, "-c", "import subprocess, sys, time; "
+         "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); time.sleep(60)"],
+        timeout_s=50, quiet_s=3)
+    assert stall is not None and stall.startswith("stall:") and time.monotonic() - started < 15
+    assert done.returncode != 0
+    done, stall = run_watching_for_stalls([sys.executable, "-c", "while True: pass"],
+                                          timeout_s=3, quiet_s=2)
+    assert stall is not None and stall.startswith("timeout:")
+    done, stall = run_watching_for_stalls([sys.executable, "-c", "print('ok')"], timeout_s=30)
+    assert stall is None and done.returncode == 0 and done.stdout == "ok\n"
