@@ -11,27 +11,38 @@ timeout ran out (the kernel was idle all along), which turned a 2 s cell into a 
 and nothing can reach any other network. The executed notebook's metadata records the run time
 and the peak memory (RssAnon + RssShmem) of the kernel and every process it started.
 
-Replies are polled in 1 s slices by fitscope's own client (:mod:`fitscope.execute`, which
-instructors use too): a reply the kernel sent (its header time says so) sometimes reached plain
-nbclient only when the 300 s cell timeout ran out, as if a ZMQ wake-up had been missed; a fresh
-poll checks the socket's pending events at once, so a missed wake-up costs at most one slice.
+Cells run under fitscope's own client (:mod:`fitscope.execute`, which instructors use too): it
+carries the stall's fix (each send re-reads the socket's ZMQ events, so a reply that landed during
+nbclient's widget ``comm_msg`` sends is not left unread) and a watch that fails a stall fast: no
+IOPub message for ``STALL_QUIET_S`` while the kernel and its children use no CPU raises
+``KernelStallError`` at once, saying which side held the message, instead of waiting out the cell
+limit. ``CELL_TIMEOUT_S`` is the limit for one cell that works (a cell that starts a fresh
+TensorFlow interpreter takes 10-20 s here; no whole notebook takes 90 s in quick mode).
 """
 
 from __future__ import annotations
 
 import fcntl
+import os
+import signal
 import socket
 import struct
+import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import nbformat
 import psutil
-from fitscope.execute import SlicedPollClient
+from fitscope.execute import KernelStallError, WatchedClient
 from nbclient.exceptions import CellExecutionError
 
-CELL_TIMEOUT_S = 300
+CELL_TIMEOUT_S = 120
+STALL_QUIET_S = 20.0
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 
 
@@ -74,11 +85,69 @@ class TreeMemory:
         self._thread.join()
 
 
+def _tree_cpu_s(root: psutil.Process) -> float | None:
+    try:
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return None
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+        except psutil.Error:
+            pass
+    return total
+
+
+def run_watching_for_stalls(cmd: Sequence[str], *, timeout_s: float, quiet_s: float = STALL_QUIET_S,
+                            idle_share: float = 0.02, **popen: Any,
+                            ) -> tuple[subprocess.CompletedProcess[str], str | None]:
+    """Run ``cmd`` (e.g. plain ``jupyter nbconvert --execute``); stop it if it stalls.
+
+    A stall, for a client we cannot look into: the process and everything it started (the kernel
+    included) used under ``idle_share`` of one CPU for ``quiet_s`` while it has not ended. Then
+    the whole tree is killed and the second value says so; it is None otherwise.
+    """
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(list(cmd), stdout=out, stderr=err, text=True,
+                                start_new_session=True, **popen)
+        root, window, stall, started = psutil.Process(proc.pid), [], None, time.monotonic()
+        while proc.poll() is None:
+            now, used = time.monotonic(), _tree_cpu_s(root)
+            if used is not None:
+                window = [(t, c) for t, c in window if now - t <= quiet_s + 1.5] + [(now, used)]
+            idle_for = window[-1][0] - window[0][0] if window else 0.0
+            if idle_for >= quiet_s and window[-1][1] - window[0][1] < idle_share * idle_for:
+                stall = (f"stall: {Path(cmd[0]).name} and its kernel sat idle for {idle_for:.0f} s "
+                         "without ending (no reply came; not a slow cell, nothing used the CPU)")
+            elif now - started > timeout_s:
+                stall = f"timeout: still running after {timeout_s:.0f} s (busy, not a stall)"
+            if stall:
+                for p in [*root.children(recursive=True), root]:
+                    try:
+                        p.kill()
+                    except psutil.Error:
+                        pass
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+                proc.wait()
+                break
+            time.sleep(1.0)
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(list(cmd), proc.returncode, out.read(), err.read())
+    return done, stall
+
+
 def main(src: str, dst: str, cwd: str) -> int:
     nb = nbformat.read(src, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell("import sys; print('KERNEL', sys.executable)"))
-    client = SlicedPollClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
-                            resources={"metadata": {"path": cwd}})
+    client = WatchedClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
+                           resources={"metadata": {"path": cwd}})
+    client.stall_watch_options = {"quiet_s": STALL_QUIET_S, "on_stall": "raise"}
     started = time.perf_counter()
     status = 0
     with TreeMemory() as memory:
@@ -86,6 +155,9 @@ def main(src: str, dst: str, cwd: str) -> int:
             client.execute()
         except CellExecutionError as e:
             print(str(e).splitlines()[-1], file=sys.stderr)
+            status = 1
+        except KernelStallError as e:  # not a slow cell: the kernel sat idle with no reply
+            print(f"KernelStallError: {e}", file=sys.stderr)
             status = 1
         except Exception as e:  # a cell timeout or a dead kernel: keep what ran, for the report
             print(f"{type(e).__name__}: {e}", file=sys.stderr)

@@ -1,12 +1,15 @@
-"""Reproduce the nbclient reply stall and show where the reply waits (see docs/troubleshooting.md).
+"""The reply stall in 40 lines, without a kernel or a notebook (see docs/troubleshooting.md).
 
-``python tests/stall_probe.py NOTEBOOK [CELL_TIMEOUT_S]`` executes NOTEBOOK with *plain* nbclient
-(one long poll per reply, no slicing) and watches every execute request: once the kernel's IOPub
-"idle" for it has arrived but its shell reply has not been read for 5 s, it prints STALL with
-``pollin``: whether the client's own shell socket has a message ready (``zmq.EVENTS & POLLIN``,
-which reads no message). It also prints how long after the kernel made it each late reply was read.
-Rare: seen in 2 of 4 runs of notebook 01 in default mode under ``taskset -c 0`` on a busy 2-core
-machine, e.g. ``cd notebooks && taskset -c 0 python ../tests/stall_probe.py 01_generator_with_fit.ipynb 600``.
+``python tests/stall_probe.py [RUNS]`` plays, RUNS times, what nbclient does on a cell whose outputs
+go into an ``ipywidgets.Output``: it waits for the cell's reply with jupyter_client's asyncio shell
+channel while it sends a ``comm_msg`` on that same channel (nbclient syncs the widget's outputs
+back to the kernel). The "kernel" is a plain ROUTER whose reply reaches the client's pipe just
+before that send. ``Session.send`` sends on a plain shadow of the asyncio socket; the send
+processes libzmq's pending commands, which clears the socket's edge-triggered file descriptor,
+and pyzmq never re-reads ``ZMQ_EVENTS``: the pending poll sleeps until its timeout with the reply
+ready in the socket. It prints how long the reply waited unread, without and with the fix
+(:func:`fitscope.execute.rewake_after_send`); the notebook-level check is
+``benchmarks/stall_stress.py``.
 """
 
 from __future__ import annotations
@@ -15,65 +18,51 @@ import asyncio
 import json
 import sys
 import time
-from typing import Any
+from types import SimpleNamespace
 
-import nbformat
 import zmq
-from nbclient import NotebookClient
+import zmq.asyncio
+from fitscope.execute import rewake_after_send
+from jupyter_client.channels import AsyncZMQSocketChannel
+from jupyter_client.session import Session
+
+POLL_S = 2.0
 
 
-def main(src: str, timeout_s: float = 600) -> dict[str, Any]:
-    nb = nbformat.read(src, as_version=4)
-    client = NotebookClient(nb, timeout=timeout_s, kernel_name="python3")
-    idle_at: dict[str, float] = {}
-    replied: set[str] = set()
-    executes: set[str] = set()
-    stalls: list[dict[str, Any]] = []
-    late: list[float] = []
-
-    async def watch(kc: Any) -> None:
-        while True:
-            await asyncio.sleep(1)
-            for mid, t in list(idle_at.items()):
-                if mid in executes and mid not in replied and time.time() - t > 5 \
-                        and mid not in {s["msg_id"] for s in stalls}:
-                    ready = bool(kc.shell_channel.socket.getsockopt(zmq.EVENTS) & zmq.POLLIN)
-                    stalls.append({"msg_id": mid, "idle_s_ago": round(time.time() - t, 1), "pollin": ready})
-                    print("STALL", stalls[-1], flush=True)
-
-    async def start() -> Any:
-        kc = await NotebookClient.async_start_new_kernel_client(client)
-        shell_get, iopub_get, execute = kc.shell_channel.get_msg, kc.iopub_channel.get_msg, kc.execute
-
-        async def shell(timeout: float | None = None) -> Any:
-            msg = await shell_get(timeout=timeout)
-            replied.add(msg["parent_header"].get("msg_id"))
-            lag = time.time() - msg["header"]["date"].timestamp()
-            if lag > 2:
-                late.append(round(lag, 1))
-                print(f"late reply: read {lag:.1f} s after the kernel made it", flush=True)
-            return msg
-
-        async def iopub(timeout: float | None = None) -> Any:
-            msg = await iopub_get(timeout=timeout)
-            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                idle_at.setdefault(msg["parent_header"].get("msg_id"), time.time())
-            return msg
-
-        def execute_and_note(*args: Any, **kwargs: Any) -> str:
-            msg_id = execute(*args, **kwargs)
-            executes.add(msg_id)
-            return msg_id
-
-        kc.shell_channel.get_msg, kc.iopub_channel.get_msg, kc.execute = shell, iopub, execute_and_note
-        asyncio.ensure_future(watch(kc))
-        return kc
-
-    client.async_start_new_kernel_client = start
-    started = time.time()
-    client.execute()
-    return {"stalls": stalls, "late_replies_s": late, "total_s": round(time.time() - started, 1)}
+async def reply_wait_s(rewake: bool, poll_s: float = POLL_S) -> float:
+    """Seconds a pending ``get_msg`` takes to see a reply that landed while the client sent."""
+    session = Session()
+    actx, ctx = zmq.asyncio.Context(), zmq.Context()
+    router = ctx.socket(zmq.ROUTER)
+    port = router.bind_to_random_port("tcp://127.0.0.1")
+    dealer = actx.socket(zmq.DEALER)
+    dealer.connect(f"tcp://127.0.0.1:{port}")
+    channel = AsyncZMQSocketChannel(dealer, session)
+    kc = SimpleNamespace(shell_channel=channel)
+    if rewake:
+        rewake_after_send(kc)
+    try:
+        kc.shell_channel.send(session.msg("execute_request", {"code": ""}))
+        ident = router.recv_multipart()[0]
+        waiting = asyncio.ensure_future(channel.get_msg(timeout=poll_s))
+        await asyncio.sleep(0.1)  # the poll is registered with the event loop
+        session.send(router, "execute_reply", {"status": "ok"}, ident=ident)
+        time.sleep(0.1)  # the reply is in the client's pipe; the loop has not looked since
+        kc.shell_channel.send(session.msg("comm_msg", {"data": {}}))  # nbclient's widget sync
+        started = time.monotonic()
+        reply = await waiting
+        assert reply["msg_type"] == "execute_reply"
+        return time.monotonic() - started
+    finally:
+        dealer.close(linger=0)
+        router.close(linger=0)
+        actx.term()
+        ctx.term()
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(sys.argv[1], *(float(a) for a in sys.argv[2:3]))))
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    for rewake in (False, True):
+        waits = [round(asyncio.run(reply_wait_s(rewake)), 3) for _ in range(runs)]
+        print(json.dumps({"fix": rewake, "poll_timeout_s": POLL_S, "reply_unread_s": waits,
+                          "stalled": sum(w > 0.5 * POLL_S for w in waits), "runs": runs}))

@@ -26,6 +26,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import NOTEBOOKS, ROOT
+from notebook_runner import CELL_TIMEOUT_S, run_watching_for_stalls
 
 pytestmark = [pytest.mark.notebook,
               pytest.mark.filterwarnings("ignore::DeprecationWarning:pythonjsonlogger.*")]
@@ -106,9 +107,12 @@ def test_binder_builds_with_repo2dockers_steps_and_runs_notebook_00(tmp_path):
     data = tmp_path / "jupyter-data"  # no user-level kernelspec may shadow the environment's own
     run_env = {**build_env, "FITSCOPE_QUICK": "1", "JUPYTER_DATA_DIR": str(data), "JUPYTER_PATH": "",
                "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config")}
-    run = subprocess.run([str(env_dir / "bin" / "jupyter"), "nbconvert", "--execute", "--to", "notebook",
-                          "--output", "00_executed.ipynb", "--ExecutePreprocessor.timeout=600", str(src)],
-                         cwd=src.parent, env=run_env, capture_output=True, text=True, timeout=1200)
+    run, stall = run_watching_for_stalls(  # a stall (idle client and kernel) fails in seconds
+        [str(env_dir / "bin" / "jupyter"), "nbconvert", "--execute", "--to", "notebook",
+         "--output", "00_executed.ipynb", f"--ExecutePreprocessor.timeout={CELL_TIMEOUT_S}",
+         str(src)],
+        cwd=src.parent, env=run_env, timeout_s=600)
+    assert stall is None, f"{stall}\n{run.stderr[-2000:]}"
     assert run.returncode == 0, run.stderr[-3000:]
     done = nbformat.read(src.parent / "00_executed.ipynb", as_version=4)
     assert done.cells[-1].outputs[0].text.strip() == f"KERNEL {env_dir}", "the kernel is not the Binder env's"

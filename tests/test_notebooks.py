@@ -14,6 +14,7 @@ import nbformat
 import pytest
 from cgroup_limits import CgroupUnavailable, ContainerLimits
 from conftest import COLLECTION, NOTEBOOKS, ROOT, child_pids, shm_semaphores
+from notebook_runner import CELL_TIMEOUT_S, run_watching_for_stalls
 
 
 def test_the_collection_list_matches_the_folder():
@@ -122,10 +123,13 @@ def test_runs_top_to_bottom_in_quick_mode(name, condition, jupyter_path, tmp_pat
 
 
 # How instructors pre-run notebooks (docs/instructor-guide.md): plain nbconvert, and nbconvert with
-# fitscope's sliced-polling preprocessor (the stall's workaround, see fitscope.execute).
+# fitscope's preprocessor (the stall's fix and watch, see fitscope.execute). Either way a stall (the
+# client and its kernel idle, no reply) ends the run in STALL_QUIET_S and fails saying so, instead
+# of passing when the cell limit runs out; plain nbconvert is still exposed to the upstream bug.
 NBCONVERT = {
     "plain": ["--execute"],
-    "fitscope preprocessor": ["--NotebookExporter.preprocessors=fitscope.execute.SlicedExecutePreprocessor"],
+    "fitscope preprocessor":
+        ["--NotebookExporter.preprocessors=fitscope.execute.WatchedExecutePreprocessor"],
 }
 
 
@@ -137,10 +141,12 @@ def test_jupyter_nbconvert_executes_notebook_00(way, jupyter_path, tmp_path):
     src = tmp_path / "00_start_here.ipynb"
     shutil.copy(NOTEBOOKS / "00_start_here.ipynb", src)
     jupyter = Path(sys.executable).with_name("jupyter")
-    run = subprocess.run([str(jupyter), "nbconvert", "--to", "notebook", *NBCONVERT[way],
-                          "--ExecutePreprocessor.timeout=300", "--output", "executed.ipynb", str(src)],
-                         cwd=tmp_path, env={**os.environ, "FITSCOPE_QUICK": "1"}, capture_output=True,
-                         text=True, timeout=900)
+    run, stall = run_watching_for_stalls(
+        [str(jupyter), "nbconvert", "--to", "notebook", *NBCONVERT[way],
+         f"--ExecutePreprocessor.timeout={CELL_TIMEOUT_S}", "--output", "executed.ipynb", str(src)],
+        cwd=tmp_path, env={**os.environ, "FITSCOPE_QUICK": "1"}, timeout_s=600)
+    assert stall is None, f"{stall}\n{run.stderr[-2000:]}"
+    assert "fitscope: stall" not in run.stderr, run.stderr[-2000:]  # one a nudge ended
     assert run.returncode == 0, run.stderr[-3000:]
     nb = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]

@@ -26,7 +26,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
-from IPython.display import HTML, Image, display
+from IPython.display import HTML, display
 from matplotlib.figure import Figure
 
 from fitscope.instrument.result import RunResult
@@ -38,7 +38,31 @@ if TYPE_CHECKING:
     from fitscope.isolation.launcher import Limits, ProcessRecorder
     from fitscope.isolation.sandbox import Progress
 
-__all__ = ["LiveThroughput", "LiveProcesses", "WorkerProgress", "StepCounter"]
+__all__ = ["LiveThroughput", "LiveProcesses", "WorkerProgress", "StepCounter",
+           "show_only"]
+
+
+def png_output(png: bytes, alt: str = "") -> dict[str, Any]:
+    """A PNG as one output of an ``ipywidgets.Output`` (an nbformat ``display_data``)."""
+    data = {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": alt or "<image>"}
+    return {"output_type": "display_data", "data": data,
+            "metadata": {"image/png": {"alt": alt}} if alt else {}}
+
+
+def text_output(text: str) -> dict[str, Any]:
+    """A line of text as one output of an ``ipywidgets.Output`` (a stdout ``stream``)."""
+    return {"output_type": "stream", "name": "stdout", "text": text}
+
+
+def show_only(output: Any, *outputs: dict[str, Any]) -> None:
+    """Make ``output`` (an ``ipywidgets.Output``) show just ``outputs``, by setting its state.
+
+    Not ``with output: display(...)``: under nbclient (``jupyter nbconvert --execute``) each
+    output captured that way makes the client send the widget's outputs back on the shell channel
+    while it waits for the cell's reply, which can lose the reply's wake-up until the cell timeout
+    (docs/troubleshooting.md). Setting the state sends nothing back and swaps a frame in one go.
+    """
+    output.outputs = tuple(outputs)
 
 
 class LiveThroughput:
@@ -210,9 +234,7 @@ class LiveProcesses:
             size=(7, 2.6),
         )
         png = chart.png(dpi=72)
-        self.output.clear_output(wait=True)
-        with self.output:
-            display(Image(data=png))
+        show_only(self.output, png_output(png))
         self.frames += 1
         self.pngs.append(png)
         self._last = time.perf_counter()
@@ -270,9 +292,7 @@ class WorkerProgress:
         live = RunResult(name=f"live, {t_s:.0f} s", facts={"per_worker": [
             {"index": i, "losses": losses} for i, losses in sorted(self.losses.items())]})
         png = loss_by_worker(live).png(dpi=60)
-        self.output.clear_output(wait=True)
-        with self.output:
-            display(Image(data=png))
+        show_only(self.output, png_output(png))
         self.frames += 1
         self.pngs.append(png)
 

@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
-from IPython.display import Image, display
+from IPython.display import display
 
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.result import RunResult
 from fitscope.show.charts import Chart, cpu_by_thread, timeline
-from fitscope.show.live import LiveThroughput
+from fitscope.show.live import LiveThroughput, png_output, show_only, text_output
 
 __all__ = ["Control", "ExperimentPanel"]
 
@@ -187,8 +187,7 @@ class ExperimentPanel:
         return result
 
     def _show_after(self, result: RunResult) -> None:
-        self.after.clear_output(wait=True)
-        with self.after:
-            for chart in self._charts_after(result):
-                display(Image(data=chart.png(), alt=chart.summary))
-                print(chart.summary)
+        outputs = []
+        for chart in self._charts_after(result):
+            outputs += [png_output(chart.png(), chart.summary), text_output(chart.summary + "\n")]
+        show_only(self.after, *outputs)  # not `with self.after:` (see show_only)
