@@ -211,7 +211,9 @@ def test_run_all_in_jupyterlab(lab, browser, name):
                         ).filter(has_text="Traceback").count() == 0
     assert not re.search(r"Traceback \(most recent call last\)", text)
     assert page.locator(".widget-button", has_text="Run").count() >= 1, "the panel did not render"
-    assert _frames_counted(page) >= 3, "the live panel drew fewer than 3 frames"
+    # Each run draws a frame before its clock starts and one after its last step (frames in
+    # between, off the training thread, only once a run is long enough to afford them).
+    assert _frames_counted(page) >= 2, "the live panel drew fewer than 2 frames"
     assert page.evaluate("() => window.__frames.size") >= 3, "the live image did not change"
 
     label, value, *others = PANEL_CHANGE[name]
@@ -240,8 +242,9 @@ def test_run_all_in_jupyterlab(lab, browser, name):
             .first.locator(".widget-output")
             .first
         )
-        live.scroll_into_view_if_needed()
-        live.screenshot(path=str(SHOTS / "throughput.png"))
+        frame = live.locator("img").first  # the frame itself, not the full-width output area
+        frame.scroll_into_view_if_needed()
+        frame.screenshot(path=str(SHOTS / "throughput.png"))
         figure = page.locator(".jp-CodeCell", has_text=README_SHOTS[name]).locator(
             ".jp-OutputArea-output img").first
         figure.scroll_into_view_if_needed()

@@ -7,6 +7,7 @@ from collections import Counter
 import matplotlib.colors as mcolors
 import pytest
 from fitscope.instrument.result import RunResult
+from fitscope.instrument.sampling import CpuSamples
 from fitscope.instrument.throughput import throughput_from_ends
 from fitscope.instrument.tracing import Span
 from fitscope.show import charts as plots
@@ -149,3 +150,14 @@ def test_long_titles_wrap_instead_of_being_cut():
     fig.draw_without_rendering()
     box = chart.figure.axes[0].title.get_window_extent()
     assert box.x0 >= 0 and box.x1 <= fig.bbox.x1
+
+
+def test_cores_busy_above_b_is_explained_not_hidden():
+    r = made_up_result()
+    assert "above B" not in plots.cpu_by_thread(r).summary
+    r.cpu = CpuSamples(sampler_tid=999)
+    for k in range(11):  # tid 300 reads 3 cores busy: more than B = 2 allows
+        r.cpu.add(k * 10 * MS, {100: k * 2 * MS, 300: k * 30 * MS}, 0)
+    chart = plots.cpu_by_thread(r)
+    assert "3.2 cores busy is above B = 2" in chart.summary
+    assert chart.figure.axes[0].get_ylim()[1] > 3.2, "the peak is drawn, not cut off"

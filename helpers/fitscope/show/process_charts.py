@@ -123,7 +123,7 @@ def cpu_by_process(series: dict[str, tuple[Sequence[float], Sequence[float]]],
     b = f", B = {budget:g}" if budget else ""
     peak = max((sum(v) for v in zip(*stacks)), default=0.0)
     above = (f" The peak of {peak:.1f} cores busy is above B: each process's CPU time is read "
-             "once per poll, a moment apart, and a CPU quota is enforced per 100 ms period."
+             "once per poll, a moment apart (and a CPU quota is enforced per 100 ms period)."
              if budget and peak > 1.05 * budget else "")
     return Chart(fig, f"CPU by process: {parts}; {total:.2f} s in all over {wall:.1f} s of wall "
                       f"time ({total / wall:.2f} cores busy on average{b}).{above}")
