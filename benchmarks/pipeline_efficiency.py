@@ -23,7 +23,7 @@ os.environ.pop("FITSCOPE_QUICK", None)  # full-mode sizes, whatever the caller's
 
 from fitscope.instrument.budget import cpu_budget  # noqa: E402
 from fitscope.lessons.tfdata.pipelines import VARIANTS, PipelineParams  # noqa: E402
-from fitscope.lessons.tfdata.runs import tfdata_pipeline  # noqa: E402
+from fitscope.lessons.tfdata.variants import tfdata_pipeline  # noqa: E402
 
 REPEATS = 5
 

@@ -121,13 +121,18 @@ def test_mirrored_matches_one_device():
     assert str(r).startswith("With B = ") and len(r.table().rows) == 3
 
 
+def cell_pipeline(tf, elements, size, rounds):  # a pipeline as notebook 04 writes it in a cell
+    return tf.data.Dataset.range(elements).map(lambda i: (i, tf.cast(i * size * rounds, "float32")))
+
+
 @pytest.mark.parametrize("mode", ["inprocess", "processes"])
 def test_data_service_delivers_each_element_once_and_stops_its_servers(mode, monkeypatch):
     monkeypatch.delenv("FITSCOPE_QUICK", raising=False)
     if mode == "processes" and not ds.processes_mode_allowed()[0]:
         pytest.skip(ds.processes_mode_allowed()[1])
     sems = shm_semaphores()
-    r = ds.data_service(mode=mode, elements=12, rounds=2)
+    r = ds.data_service(cell_pipeline if mode == "inprocess" else None, mode=mode, elements=12,
+                        rounds=2)
     f = r.facts
     assert f["each_once"] and f["local"]["elements"] == f["service"]["elements"] == 12
     assert r.bounds.overlapped_s <= r.bounds.sequential_s == f["local"]["wall_s"]

@@ -151,18 +151,41 @@ def test_the_bounded_queue_shuts_down_cleanly_and_trains_in_the_main_process():
     assert r.throughput.steps == 29 and r.bounds.overlapped_s <= r.bounds.sequential_s
 
 
-def test_both_right_ways_return_throughput_and_bounds():
-    ways = rw.right_ways(kind="sleep", ms_per_batch=1.0, width=0, steps=20)
-    r = ways["PyDataset"]
-    assert set(ways) == {"PyDataset", "bounded queue"} and all(
-        w.facts["finished"] for w in ways.values()
-    )
+def batches_class(keras, np, work, steps):  # as a learner writes it in notebook 02
+    class Batches(keras.utils.PyDataset):
+        def __len__(self):
+            return steps
+
+        def __getitem__(self, index):
+            work()
+            rng = np.random.default_rng(index)
+            return rng.random((32, 10), dtype="float32"), rng.random(32, dtype="float32").round()
+    return Batches
+
+
+def train(model, data, steps):
+    model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
+
+
+def test_the_cells_pydataset_trains_with_worker_processes_against_its_bounds():
+    r = rw.pydataset_trainer(batches_class, train, kind="sleep", ms_per_batch=1.0, width=0,
+                             steps=20)
+    assert r.facts["finished"] and r.facts["survivors"] == [], r.facts.get("why_not")
     assert r.bound_steps_per_s is not None and r.bounds.overlapped_s <= r.bounds.sequential_s
+    assert r.throughput.steps == 19 and r.name.startswith("PyDataset, 2 worker process(es)")
     assert rw.RightWays({"best": r}).chart().summary.startswith("Comparison:")
+    assert rw.RightWays({"best": r}).fastest() is None  # one run: nothing to compare
     unfinished = rw.RightWayRun(name="never ran", facts={"finished": False, "peak_memory_mb": None})
     ways = rw.RightWays({"best": r, "x": unfinished})
     assert ways.chart().summary.endswith("Did not finish: never ran.")
     assert "did not finish" in str(unfinished) and str(r) in ways._repr_html_()
+
+
+def test_the_article_code_shown_is_the_scripts_own():
+    text = mt.ARTICLE_SCRIPT.read_text()
+    shown = mt.article_code("data_generator", "training_loop")
+    assert all(part in text for part in shown.split("\n\n\n"))
+    assert "def watch_parent" not in shown and "if __name__ == '__main__':" in shown
 
 
 @pytest.mark.parametrize("call", [

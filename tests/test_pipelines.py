@@ -21,12 +21,8 @@ from fitscope.instrument.result import RunResult
 from fitscope.instrument.threads import MAIN, TF_DATA, ThreadRoles
 from fitscope.instrument.throughput import Throughput
 from fitscope.instrument.tracing import Span
-from fitscope.lessons.tfdata.examples import (
-    article_example3,
-    generator_vs_slices,
-    py_function_map,
-    tfdata_verdicts,
-)
+from fitscope.lessons.tfdata.examples import article_example3, tfdata_verdicts
+from fitscope.lessons.tfdata.gil import py_function_map
 from fitscope.lessons.tfdata.pipelines import (
     FIELDS,
     VARIANTS,
@@ -34,13 +30,9 @@ from fitscope.lessons.tfdata.pipelines import (
     build_pipeline,
     shape_of,
 )
-from fitscope.lessons.tfdata.runs import (
-    PipelineRuns,
-    measure_pipeline,
-    overlap_share,
-    tfdata_panel,
-    tfdata_pipeline,
-)
+from fitscope.lessons.tfdata.runs import PipelineRuns, measure_pipeline, overlap_share
+from fitscope.lessons.tfdata.sources import generator_vs_slices
+from fitscope.lessons.tfdata.variants import tfdata_panel, tfdata_pipeline
 from fitscope.show.charts import pipeline_timeline
 from fitscope.workloads import graph_costs as costs
 from fitscope.workloads.graph_costs import graph_ops

@@ -21,7 +21,7 @@ PANELS = {
         dict(kind="sleep", ms_per_batch=1.0, batch_size=16, width=0, steps=5, epochs=1),
     ),
     "tfdata_panel": (
-        "fitscope.lessons.tfdata.runs",
+        "fitscope.lessons.tfdata.variants",
         "tfdata_panel",
         dict(open_ms=1.0, read_ms=0.5, map_ms=0.5, train_ms=0.5, elements=16),
     ),

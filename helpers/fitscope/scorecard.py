@@ -82,14 +82,14 @@ def _trainer(say: Callable[[str], None]) -> list[verdicts.Verdict]:
 
 def _tfdata(say: Callable[[str], None]) -> list[verdicts.Verdict]:
     from fitscope.lessons.tfdata import examples as tfdata_examples
-    from fitscope.lessons.tfdata import runs
+    from fitscope.lessons.tfdata import gil, variants
 
     say("C10–C11: tf.data prefetch, and parallel map of GIL-releasing and CPU-bound Python work")
-    variants = runs.compare_variants(variants=("naive", "prefetch"))
+    variants = variants.compare_variants(variants=("naive", "prefetch"))
     arrays = {
         v: tfdata_examples.article_example3(v) for v in ("no prefetch, injection off", "prefetch")
     }
-    return list(tfdata_examples.tfdata_verdicts(variants, arrays, tfdata_examples.gil_runs()))
+    return list(tfdata_examples.tfdata_verdicts(variants, arrays, gil.gil_runs()))
 
 
 def _distributed(say: Callable[[str], None]) -> list[verdicts.Verdict]:

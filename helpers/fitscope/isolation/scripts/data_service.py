@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import time
@@ -28,9 +29,9 @@ from fitscope.isolation.sandbox import report
 from fitscope.isolation.scripts import finish_child, free_ports, start_module, wait_for_ports
 
 
-def _heavy_map(size: int, rounds: int):
-    """Element i -> (i, a scalar): ``rounds`` chained ``size``x``size`` matmuls (CPU-bound)."""
-    import tensorflow as tf
+def heavy_pipeline(tf, elements: int, size: int, rounds: int):
+    """Element i -> (i, a scalar): ``rounds`` chained ``size``x``size`` matmuls (CPU-bound); the
+    pipeline measured when no ``--pipeline`` is given (notebook 04 writes the same in a cell)."""
 
     def work(i):
         x = tf.random.stateless_uniform((size, size), seed=tf.stack([i, 0]))
@@ -38,7 +39,19 @@ def _heavy_map(size: int, rounds: int):
             x = tf.tanh(tf.matmul(x, x) / size)
         return i, tf.reduce_sum(x)
 
-    return work
+    return tf.data.Dataset.range(elements).map(work)
+
+
+def load_pipeline(path: str):
+    """The pipeline function ``f(tf, elements, size, rounds)``: the one whose source the JSON
+    file at ``path`` holds (``{"source": ..., "name": ...}``, a notebook cell's), or
+    :func:`heavy_pipeline`."""
+    if not path:
+        return heavy_pipeline
+    code = json.loads(Path(path).read_text())
+    namespace: dict = {}
+    exec(compile(code["source"], "<notebook cell>", "exec"), namespace)  # the learner's own code
+    return namespace[code["name"]]
 
 
 def _drain(dataset) -> dict:
@@ -56,10 +69,12 @@ def _drain(dataset) -> dict:
 def client(args: argparse.Namespace, service: str, mode: str) -> None:
     import tensorflow as tf
 
-    def pipeline():
-        return tf.data.Dataset.range(args.elements).map(_heavy_map(args.size, args.rounds))
+    make = load_pipeline(args.pipeline)
 
-    _drain(tf.data.Dataset.range(2).map(_heavy_map(args.size, args.rounds)))  # trace, warm up
+    def pipeline():
+        return make(tf, args.elements, args.size, args.rounds)
+
+    _drain(make(tf, 2, args.size, args.rounds))  # trace, warm up
     for event, dataset in (
         ("local", pipeline()),
         (
@@ -156,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--elements", type=int, default=200)
     parser.add_argument("--size", type=int, default=256, help="matrix size of the map's matmuls")
     parser.add_argument("--rounds", type=int, default=8, help="chained matmuls per element")
+    parser.add_argument("--pipeline", default="", help="JSON of a pipeline function's source")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--dispatcher", default="")
     args = parser.parse_args(argv)

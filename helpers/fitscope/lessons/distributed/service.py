@@ -12,6 +12,12 @@ Example:
 
 from __future__ import annotations
 
+import inspect
+import json
+import tempfile
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -142,10 +148,14 @@ def _tree_cpu_s(r: SandboxResult, started: float, end_epoch: float, wall_s: floa
     return sum(v - start.get(pid, 0.0) for pid, v in end.items())
 
 
-def data_service(mode: str = "inprocess", elements: int | None = None, workers: int = 2,
-                 size: int = 256, rounds: int = 32, timeout_s: float = 180.0,
-                 memory_cap_mb: float | None = None) -> ServiceRun:
+def data_service(pipeline: Callable[..., Any] | None = None, mode: str = "inprocess",
+                 elements: int | None = None, workers: int = 2, size: int = 256, rounds: int = 32,
+                 timeout_s: float = 180.0, memory_cap_mb: float | None = None) -> ServiceRun:
     """A compute-heavy map run locally, then through a tf.data service (dispatcher + workers).
+
+    ``pipeline(tf, elements, size, rounds)`` builds the dataset (a function written in a
+    notebook cell: its source runs in the sandbox, where ``tf`` is TensorFlow); by default the
+    script's own :func:`~fitscope.isolation.scripts.data_service.heavy_pipeline`.
 
     ``mode`` "inprocess" runs servers and client in one sandboxed interpreter; "processes" runs
     each server as its own process (about 2 GiB; see :func:`processes_mode_allowed`), stopped
@@ -168,7 +178,13 @@ def data_service(mode: str = "inprocess", elements: int | None = None, workers: 
     args = [mode, "--workers", workers, "--elements", elements, "--size", size, "--rounds", rounds]
     StepCounter.in_notebook().next_run(f"the tf.data service in a fresh interpreter "
                                        f"(watchdog {timeout_s:g} s)")
-    r, started = run_module("data_service", args, (timeout_s, cap))
+    with tempfile.TemporaryDirectory(prefix="fitscope-service-") as tmp:
+        if pipeline is not None:
+            code = Path(tmp) / "pipeline.json"
+            code.write_text(json.dumps({"source": textwrap.dedent(inspect.getsource(pipeline)),
+                                        "name": pipeline.__name__}))
+            args += ["--pipeline", code]
+        r, started = run_module("data_service", args, (timeout_s, cap))
     got = {m["event"]: m for m in r.messages if m.get("event") in ("local", "service")}
     if set(got) != {"local", "service"}:
         raise RuntimeError(f"the tf.data service run did not finish ({r.root.how}, "

@@ -1,8 +1,9 @@
-"""Running a tf.data variant under the instrument: traced reads, maps and train steps, bounds.
+"""Running a tf.data pipeline under the instrument: traced reads, maps and train steps, bounds.
 
-:func:`tfdata_pipeline` measures one variant of :mod:`fitscope.lessons.tfdata.pipelines`,
-:func:`compare_variants` several one after the other, :func:`tfdata_panel` lets a learner
-change the stand-in costs.
+:func:`measure_pipeline` measures any pipeline written with the stand-in costs of
+:mod:`fitscope.workloads.graph_costs` against its ideal bound; :class:`PipelineRuns` shows
+pipelines already measured side by side (the package's own variants are measured by
+:mod:`~fitscope.lessons.tfdata.variants`).
 """
 
 from __future__ import annotations
@@ -16,17 +17,14 @@ from typing import Any
 
 from fitscope.instrument.bounds import Bounds, Stage, stage_bounds
 from fitscope.instrument.checks import Checks
-from fitscope.instrument.environment import quick_mode
-from fitscope.instrument.errors import FitscopeInputError, check_choice, check_int
+from fitscope.instrument.errors import FitscopeInputError, check_int
 from fitscope.instrument.measure import Live, MeasuredRun, measured_run
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import ShowsItself, Stack, Table
 from fitscope.instrument.throughput import throughput_from_ends
 from fitscope.instrument.tracing import Tracer
 from fitscope.lessons.tfdata.pipelines import (
-    VARIANTS,
     PipelineParams,
-    build_pipeline,
     default_repeats,
     shape_of,
     stages_of,
@@ -41,8 +39,7 @@ from fitscope.workloads.graph_costs import (
     stage_cost,
 )
 
-__all__ = ["PipelineRun", "PipelineRuns", "compare_variants", "overlap_share", "tfdata_panel",
-           "tfdata_pipeline"]
+__all__ = ["PipelineRun", "PipelineRuns", "measure_pipeline", "overlap_share"]
 
 
 # -- measuring a pipeline --------------------------------------------------------------------
@@ -358,58 +355,3 @@ def _result(run: MeasuredRun, ds: Any, p: PipelineParams, name: str, costs: _Sta
         }
     )
     return result
-
-
-def tfdata_pipeline(variant: str = "naive", params: PipelineParams | None = None, *,
-                    repeats: int = 1, live: Live | None = None,
-                    time_budget_s: float | None = None, **overrides: Any) -> PipelineRun:
-    """The package's own ``variant`` (:func:`build_pipeline`), measured by
-    :func:`measure_pipeline` (once, unless ``repeats`` says more): for the panel, the tests and
-    the scorecard."""
-    if params is not None and overrides:
-        raise FitscopeInputError("give either params or keyword overrides, not both.")
-    check_choice("variant", variant, VARIANTS)
-    p = params or PipelineParams.default(**overrides)
-    return measure_pipeline(build_pipeline(p, variant), p, variant, repeats=repeats, live=live,
-                            time_budget_s=time_budget_s)
-
-
-def compare_variants(params: PipelineParams | None = None,
-                     variants: Sequence[str] = VARIANTS) -> PipelineRuns:
-    """The package's variants on the same workload, in order, each measured
-    :func:`~fitscope.lessons.tfdata.pipelines.default_repeats` times."""
-    from fitscope.show.live import StepCounter
-
-    p = params or PipelineParams.default()
-    counter, runs = StepCounter.in_notebook(), PipelineRuns()
-    for i, v in enumerate(variants):
-        counter.next_run(f"{v} ({i + 1} of {len(variants)})")
-        runs.append(tfdata_pipeline(v, p, repeats=default_repeats(), live=counter))
-    return runs
-
-
-# -- the panel -------------------------------------------------------------------------------
-def tfdata_panel(time_budget_s: float | None = None) -> Any:
-    """A panel around :func:`tfdata_pipeline`: costs, sizes, buffer, parallel calls, cycle
-    length."""
-    from fitscope.show.charts import cpu_by_thread, pipeline_timeline
-    from fitscope.show.panels import Control, ExperimentPanel
-
-    d = PipelineParams.default()
-
-    def run(live: Live, time_budget_s: float, variant: str, **values: Any) -> PipelineRun:
-        return tfdata_pipeline(variant, PipelineParams(**{**vars(d), **values}), live=live,
-                               time_budget_s=time_budget_s)
-
-    budget = time_budget_s or (20.0 if quick_mode() else 60.0)
-    return ExperimentPanel("A tf.data pipeline against its ideal bound", [
-        Control("variant", "variant", "prefetch", "choice", VARIANTS),
-        Control("open_ms", "open ms per file", d.open_ms, "float"),
-        Control("read_ms", "read ms per element", d.read_ms, "float"),
-        Control("map_ms", "map ms per call", d.map_ms, "float"),
-        Control("train_ms", "train ms per step", d.train_ms, "float"),
-        Control("elements", "elements per epoch", d.elements),
-        Control("buffer", "prefetch buffer (0 = AUTOTUNE)", d.buffer),
-        Control("parallel", "parallel calls (0 = AUTOTUNE)", d.parallel),
-        Control("cycle_length", "cycle length", d.cycle_length),
-    ], run, budget, str, charts_after=lambda r: (pipeline_timeline(r), cpu_by_thread(r)))

@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -34,7 +35,7 @@ from fitscope.isolation.scripts import script_path
 from fitscope.verdicts import evidence
 
 __all__ = ["START_METHODS", "LABELS", "ARTICLE_SCRIPT", "ArticleRun", "ArticleRuns",
-           "article_trainer", "article_runs", "process_charts", "trainer_panel"]
+           "article_trainer", "article_code", "article_runs", "process_charts", "trainer_panel"]
 
 START_METHODS = ("fork", "spawn", "forkserver")
 ARTICLE_SCRIPT = script_path("article_trainer")
@@ -336,6 +337,22 @@ def _article_facts(run: SandboxResult, rec: ProcessRecorder) -> dict[str, Any]:
         ),
         "unbounded_growth": verdicts.unbounded_queue(last_backlog, growth_per_s(backlog)),
     }
+
+
+def article_code(*names: str) -> str:
+    """The source of the article script's top-level functions ``names`` and its ``__main__``
+    block (the code each run executes), read from the script itself, to print in a cell.
+
+    Example:
+        >>> "multiprocessing.Queue()" in article_code()
+        True
+        >>> article_code("training_loop").startswith("def training_loop")
+        True
+    """
+    text = ARTICLE_SCRIPT.read_text()
+    parts = [ast.get_source_segment(text, node) for node in ast.parse(text).body
+             if getattr(node, "name", None) in names or isinstance(node, ast.If)]
+    return "\n\n\n".join(p for p in parts if p)
 
 
 def article_runs(methods: Sequence[str] = START_METHODS, **kwargs: Any) -> ArticleRuns:

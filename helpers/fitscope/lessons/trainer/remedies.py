@@ -1,23 +1,28 @@
 """Notebook 02's right ways: worker processes make the data, the main process trains.
 
 Two ways, each in the sandbox with the same producer and train costs: ``fit`` on a Keras
-``PyDataset`` with worker processes, and a bounded ``multiprocessing.Queue`` fed by worker
-processes (``isolation/scripts/queue_trainer.py``) with a clean shutdown. Each run is measured
-against the
+``PyDataset`` with worker processes (both written in notebook cells, :func:`pydataset_trainer`),
+and a bounded ``multiprocessing.Queue`` fed by worker processes
+(``isolation/scripts/queue_trainer.py``) with a clean shutdown. Each run is measured against the
 ideal overlap bound (:func:`fitscope.instrument.budget.bounds`) from costs measured alone in the
-same
-process. Both together (:class:`RightWays`) show themselves as a chart against the bound with a
-table of their numbers.
+same process. Runs already measured, put together (:class:`RightWays`), show themselves as a
+chart against the bound with a table of their numbers.
 
 Example:
     >>> RightWayParams(steps=60).start_method
     'forkserver'
-    >>> ways = right_ways(kind="python", ms_per_batch=4.0)          # doctest: +SKIP
+    >>> queue = queue_trainer(kind="python", ms_per_batch=4.0)      # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import json
+import os
+import tempfile
+import textwrap
+from collections.abc import Callable
 from typing import Any
 
 from fitscope.instrument.bounds import bounds
@@ -31,10 +36,11 @@ from fitscope.instrument.throughput import throughput_from_ends
 from fitscope.isolation.launcher import Limits, ProcessRecorder, sandbox_facts
 from fitscope.isolation.sandbox import run_python
 from fitscope.isolation.scripts import script_path
+from fitscope.verdicts.compare import Fastest, fastest
 from fitscope.workloads.article import WORK_KINDS
 
 __all__ = ["RIGHT_WAY_METHODS", "QUEUE_SCRIPT", "RightWayParams", "RightWayRun", "RightWays",
-           "queue_trainer", "pydataset_trainer", "right_ways"]
+           "queue_trainer", "pydataset_trainer", "fit_traced"]
 
 RIGHT_WAY_METHODS = ("spawn", "forkserver")  # the right ways never fork a process that runs TF
 
@@ -140,9 +146,16 @@ class RightWays(ShowsItself, dict):
             )
         return chart
 
+    def fastest(self) -> Fastest | None:
+        """Which way trained fastest (steps/s), named only beyond the spread; None with fewer
+        than two runs that finished."""
+        done = {n: [r.throughput.steps_per_s] for n, r in self.items() if r.throughput.steps}
+        return fastest(done, "steps/s") if len(done) > 1 else None
+
     def table(self) -> Table:
+        best = self.fastest()
         return Table(("right way", "measured"), [(name, str(r)) for name, r in self.items()],
-                     reading=self.chart().summary)
+                     reading=self.chart().summary + (f" {best.sentence}." if best else ""))
 
     def _repr_html_(self) -> str:
         return Stack([self.chart(), self.table()])._repr_html_()
@@ -200,59 +213,84 @@ def queue_trainer(params: RightWayParams | None = None, *, limits: Limits | None
     return result
 
 
-def pydataset_trainer(params: RightWayParams | None = None, *, limits: Limits | None = None,
+_PYDATASET_SCRIPT = """\
+import multiprocessing
+import multiprocessing.forkserver
+if __name__ == "__main__":  # the workers' fork server starts before this process imports TF
+    multiprocessing.set_start_method({method!r})
+    if {method!r} == "forkserver":
+        multiprocessing.set_forkserver_preload(["keras", "fitscope.workloads.article"])
+        multiprocessing.forkserver.ensure_running()
+import keras
+import numpy as np
+from fitscope.workloads.article import batch_work
+
+{batches_source}
+{fit_source}
+_cls = {batches_name}(keras, np, batch_work({kind!r}, {ms!r}), {steps!r})
+_cls.__qualname__ = _cls.__name__  # worker processes import this script and find it by name
+globals()[_cls.__name__] = _cls
+if __name__ == "__main__":
+    from fitscope.lessons.trainer.remedies import fit_traced
+    fit_traced(_cls, {fit_name}, {params!r}, {time_budget_s!r}).save({out!r})
+"""
+
+
+def fit_traced(batches: type, fit: Callable[..., Any], params: dict[str, Any],
+               time_budget_s: float | None) -> RunResult:
+    """In the sandbox: the cell's ``fit(model, data, steps)`` on the cell's PyDataset class, with
+    worker processes, traced by :func:`~fitscope.experiments.traced.traced_fit`."""
+    from fitscope.experiments.traced import traced_fit
+    from fitscope.workloads.article import article_model
+
+    p = RightWayParams(**params)
+    with traced_fit(None, time_budget_s, f"{batches.__name__} (PyDataset) → fit", **params) as t:
+        fit(article_model(p.width), batches(workers=p.workers, use_multiprocessing=True), p.steps)
+    return t.result
+
+
+def pydataset_trainer(batches: Callable[..., type], fit: Callable[..., Any],
+                      params: RightWayParams | None = None, *, limits: Limits | None = None,
                       **overrides: Any) -> RightWayRun:
-    """``fit`` on a PyDataset with ``use_multiprocessing=True``, in the sandbox (never forked).
+    """``fit`` on a PyDataset with ``use_multiprocessing=True``, both written in notebook cells,
+    run in the sandbox (the kernel is never forked).
 
-    Runs :func:`fitscope.lessons.generator.fit.fit_in_sandbox` with the same producer and train
-    costs as
-    :func:`queue_trainer` (``steps`` steps in one epoch).
+    ``batches(keras, np, work, steps)`` returns the PyDataset class (``work()`` costs the
+    producer's ``ms_per_batch`` of ``kind`` work); ``fit(model, data, steps)`` trains the
+    article's model on it. Their sources run in a fresh interpreter as a real ``__main__``
+    script, which the worker processes import to find the class; the same costs as
+    :func:`queue_trainer`.
+
+    Example:
+        >>> def train(model, data, steps):                             # doctest: +SKIP
+        ...     model.fit(data, steps_per_epoch=steps, verbose=0)
+        >>> pydataset_trainer(batches_class, train, steps=20)           # doctest: +SKIP
     """
-    from fitscope.experiments.article_fit import (
-        PYDATASET_PROCESSES,
-        GeneratorFitParams,
-        fit_in_sandbox,
-    )
-
     p = params or RightWayParams.default(**overrides)
     limits = limits or _safety_net()
-    fit_params = GeneratorFitParams(
-        kind=p.kind,
-        ms_per_batch=p.ms_per_batch,
-        batch_size=p.batch_size,
-        width=p.width,
-        steps=p.steps,
-        epochs=1,
-        source=PYDATASET_PROCESSES,
-        workers=p.workers,
-    )
     name = f"PyDataset, {p.workers} worker process(es) ({p.start_method})"
-    try:
-        run = fit_in_sandbox(fit_params, start_method=p.start_method,
-                             time_budget_s=limits.timeout_s * 0.8, timeout_s=limits.timeout_s,
-                             memory_cap_mb=limits.memory_cap_mb)
-    except RuntimeError as e:  # the sandboxed run ended without a result: say so, do not break
-        return RightWayRun(name=name, params=dataclasses.asdict(p), budget=cpu_budget(),
-                           facts={"way": "PyDataset", "finished": False, "why_not": str(e),
-                                  "peak_memory_mb": None})
-    facts = {**run.facts, "way": "PyDataset", "finished": True,
-             "peak_memory_mb": run.facts["sandbox_peak_memory_bytes"] / 2**20}
-    return RightWayRun(
-        **{**vars(run), "name": name, "params": dataclasses.asdict(p), "facts": facts}
-    )
+    rec = ProcessRecorder()
+    with tempfile.TemporaryDirectory(prefix="fitscope-pydataset-") as tmp:
+        out = os.path.join(tmp, "result")
+        code = _PYDATASET_SCRIPT.format(
+            method=p.start_method, batches_source=_source(batches), fit_source=_source(fit),
+            batches_name=batches.__name__, fit_name=fit.__name__, kind=p.kind, ms=p.ms_per_batch,
+            steps=p.steps, params=dataclasses.asdict(p), time_budget_s=limits.timeout_s * 0.8,
+            out=out)
+        run = run_python(code=code, timeout_s=limits.timeout_s,
+                         memory_cap_mb=limits.memory_cap_mb, on_poll=rec)
+        facts = {"way": "PyDataset", **sandbox_facts(run, limits, rec)}
+        if not os.path.exists(out):  # the sandboxed run ended without a result: say so
+            why = run.exceptions[-1][1] if run.exceptions else run.root.how
+            return RightWayRun(name=name, params=dataclasses.asdict(p), budget=cpu_budget(),
+                               outcomes=run.outcomes, facts={**facts, "finished": False,
+                                                             "why_not": why})
+        with open(out) as f:
+            result = RunResult.from_dict(json.load(f))
+    return RightWayRun(**{**vars(result), "name": name, "params": dataclasses.asdict(p),
+                          "outcomes": run.outcomes,
+                          "facts": {**result.facts, **facts, "finished": True}})
 
 
-def right_ways(params: RightWayParams | None = None, *, limits: Limits | None = None,
-               **overrides: Any) -> RightWays:
-    """Both right ways with the same producer and train costs: {"PyDataset": ..., "bounded queue":
-    ...}."""
-    from fitscope.show.live import StepCounter
-
-    p = params or RightWayParams.default(**overrides)
-    counter = StepCounter.in_notebook()
-    ways = RightWays()
-    for name, way in (("PyDataset", pydataset_trainer), ("bounded queue", queue_trainer)):
-        counter.next_run(f"{name} ({len(ways) + 1} of 2, a fresh interpreter)")
-        ways[name] = way(p, limits=limits)
-    counter.next_run("both right ways measured")
-    return ways
+def _source(fn: Callable[..., Any]) -> str:
+    return textwrap.dedent(inspect.getsource(fn))

@@ -1,0 +1,150 @@
+"""Notebook 03's GIL caveat: a map through ``tf.py_function``, sequential or parallel, over work
+that releases the GIL (NumPy) or holds it (pure Python).
+
+:func:`py_function_map` measures one such map; :class:`GilRuns` shows maps already measured, by
+(kind, parallel calls), as a table whose reading compares parallel with sequential by the one
+rule; :func:`gil_runs` measures all four one after the other (for the scorecard).
+
+Example:
+    >>> r = py_function_map("numpy", 1.0, elements=6, parallel=2)        # doctest: +SKIP
+    >>> r.facts["calls"]                                                 # doctest: +SKIP
+    6
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fitscope.instrument.bounds import stage_bounds
+from fitscope.instrument.environment import quick_mode
+from fitscope.instrument.errors import check_choice, check_int, check_positive
+from fitscope.instrument.measure import MeasuredRun, cost_per_call, measured_run
+from fitscope.instrument.result import RunResult
+from fitscope.instrument.tables import ShowsItself, Table
+from fitscope.instrument.throughput import throughput_from_ends
+from fitscope.instrument.tracing import Tracer
+from fitscope.lessons.tfdata.pipelines import default_repeats
+from fitscope.verdicts.compare import Compared, compare
+from fitscope.workloads.article import batch_work
+from fitscope.workloads.graph_costs import AUTOTUNE, parallel_calls, tensorflow
+
+__all__ = ["GIL_KINDS", "GilRuns", "py_function_map", "gil_runs"]
+
+GIL_KINDS = ("numpy", "python")
+
+
+def py_function_map(kind: str = "python", ms: float = 4.0, elements: int | None = None,
+                    parallel: int = 1, repeats: int | None = None) -> RunResult:
+    """A map through ``tf.py_function`` doing ``kind`` work (see
+    :func:`fitscope.workloads.article.batch_work`), measured ``repeats`` times: the median run,
+    every run's time in ``facts["repeats_s"]``.
+
+    ``parallel`` is num_parallel_calls (1: a sequential map; 0: AUTOTUNE). Each call is traced
+    from inside the Python function, so its span carries the OS thread that ran it.
+    """
+    check_choice("kind", kind, ("python", "numpy", "sleep"))
+    check_positive("ms per element", ms, maximum=1000)
+    elements = check_int(
+        "elements", elements if elements is not None else (24 if quick_mode() else 60), 2, 100_000
+    )
+    check_int("parallel calls (0 = AUTOTUNE)", parallel, 0, 256)
+    repeats = check_int("repeats", default_repeats() if repeats is None else repeats, 1, 100)
+    with measured_run() as run:  # one run scaffold, a fresh tracer a repeat
+        runs = sorted((_py_map_once(run, kind, ms, elements, parallel) for _ in range(repeats)),
+                      key=lambda r: r.throughput.elapsed_s)
+    chosen = runs[(len(runs) - 1) // 2]
+    chosen.facts["repeats_s"] = [r.throughput.elapsed_s for r in runs]
+    return chosen
+
+
+def _py_map_once(run: MeasuredRun, kind: str, ms: float, elements: int,
+                 parallel: int) -> RunResult:
+    run.tracer = Tracer()
+    tf = tensorflow()
+    work = batch_work(kind, ms)
+    wall_1, cpu_1 = cost_per_call(work, 5)
+    t_1 = (
+        wall_1 if kind == "sleep" else cpu_1
+    )  # CPU time: what a call takes with a core to itself
+    traced = run.tracer.traced(f"{kind} work", "tf.data")(work)
+
+    def call(x: Any) -> Any:
+        traced()
+        return x
+
+    py = lambda x: tf.py_function(call, [x], tf.int64)  # noqa: E731
+    ds = tf.data.Dataset.range(elements)
+    ds = (
+        ds.map(py)
+        if parallel == 1
+        else ds.map(py, num_parallel_calls=parallel_calls(parallel), deterministic=False)
+    )
+    ds = ds.prefetch(tf.data.AUTOTUNE)
+    ends: list[int] = []
+    with run.sampling():
+        it = iter(ds)
+        start = time.perf_counter_ns()
+        for _ in it:
+            ends.append(time.perf_counter_ns())
+        del it  # after the last element was timed
+    workers = 1 if parallel == 1 else run.budget.affinity if parallel == AUTOTUNE else parallel
+    work_tids = run.tracer.tids("tf.data")
+    result = run.result(f"py_function map ({kind}, parallel={parallel or 'AUTOTUNE'})",
+                        dict(kind=kind, ms=ms, elements=elements, parallel=parallel),
+                        tf_data_tids=work_tids, throughput=throughput_from_ends(ends, 1, start))
+    result.bounds = stage_bounds(
+        [(kind, elements * t_1, elements * cpu_1, workers, kind == "sleep")],
+        0.0,
+        0.0,
+        result.budget.cpus,
+    )
+    result.facts.update(
+        measured_s=result.throughput.elapsed_s,
+        threads_that_ran_python=len(work_tids),
+        calls=len(result.spans_of("tf.data")),
+        workers=workers,
+        cost_per_call=(t_1, cpu_1),
+    )
+    return result
+
+
+class GilRuns(ShowsItself, dict):
+    """py_function maps by (kind, parallel calls): time, bound, threads, and the speed-ups."""
+
+    def comparison(self, kind: str) -> Compared:
+        """The parallel map against the sequential one for ``kind`` work, by the one rule."""
+        return compare(self[(kind, 1)].facts["repeats_s"], self[(kind, 2)].facts["repeats_s"])
+
+    def table(self) -> Table:
+        rows = [
+            (
+                kind,
+                par,
+                r.throughput.elapsed_s,
+                r.bounds.overlapped_s,
+                r.facts["threads_that_ran_python"],
+            )
+            for (kind, par), r in self.items()
+        ]
+        return Table(
+            ("work", "parallel calls", "measured (s)", "ideal (s)", "threads that ran Python"),
+            rows,
+            reading=f"Parallel against sequential: NumPy {self.comparison('numpy')}; "
+            f"pure Python {self.comparison('python')}.",
+            facts=[self.comparison(k).facts() for k in GIL_KINDS],
+        )
+
+
+def gil_runs(ms: float = 4.0, **kwargs: Any) -> GilRuns:
+    """:func:`py_function_map` for NumPy (releases the GIL) and pure Python, 1 and 2 parallel
+    calls, one after the other (the scorecard's; notebook 03 runs each in its own cell)."""
+    from fitscope.show.live import StepCounter
+
+    counter, runs = StepCounter.in_notebook(), GilRuns()
+    for kind in GIL_KINDS:
+        for par in (1, 2):
+            counter.next_run(f"{kind}, {par} parallel call(s) ({len(runs) + 1} of 4)")
+            runs[(kind, par)] = py_function_map(kind, ms, parallel=par, **kwargs)
+    counter.next_run("all 4 measured")
+    return runs

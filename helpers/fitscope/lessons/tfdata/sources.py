@@ -1,0 +1,103 @@
+"""Notebook 03's sources: ``from_generator`` against ``from_tensor_slices`` on the same arrays.
+
+:func:`generator_vs_slices` measures one source; :class:`SourceRuns` shows sources already
+measured, by name, as a table with its reading.
+
+Example:
+    >>> r = generator_vs_slices("from_tensor_slices", samples=96, epochs=1)  # doctest: +SKIP
+    >>> r.facts["next_calls"]                                                 # doctest: +SKIP
+    0
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fitscope.instrument.errors import check_choice, check_int
+from fitscope.instrument.measure import measured_run
+from fitscope.instrument.result import RunResult
+from fitscope.instrument.tables import ShowsItself, Table
+from fitscope.lessons.tfdata.examples import example3_arrays
+from fitscope.workloads.graph_costs import tensorflow
+
+__all__ = ["SourceRuns", "generator_vs_slices"]
+
+
+def generator_vs_slices(source: str = "from_generator", samples: int | None = None,
+                        epochs: int = 3, batch_size: int = 32, seed: int = 0) -> RunResult:
+    """Iterate in-memory arrays in batches, per epoch a new iterator, as ``fit`` does.
+
+    ``source`` is "from_generator" (a Python generator slicing the arrays, + prefetch) or
+    "from_tensor_slices" (+ batch + prefetch). Facts: each epoch's iterator start (iter() to first
+    batch), batches/s to the last batch, and how long deleting the exhausted iterator took.
+    """
+    check_choice("source", source, ("from_generator", "from_tensor_slices"))
+    data, labels = example3_arrays(samples, seed)
+    samples = len(data)
+    check_int("epochs", epochs, 1, 100)
+    check_int("batch size", batch_size, 1, 8192)
+    with measured_run() as run:
+        tf, tracer = tensorflow(), run.tracer
+        if source == "from_generator":
+            def batches() -> Any:
+                for i in range(0, samples, batch_size):
+                    yield data[i:i + batch_size], labels[i:i + batch_size]
+
+            spec = (tf.TensorSpec((None, 10), tf.float32), tf.TensorSpec((None,), tf.float32))
+            ds = tf.data.Dataset.from_generator(lambda: tracer.wrap_generator(batches()),
+                                                output_signature=spec)
+        else:
+            ds = tf.data.Dataset.from_tensor_slices((data, labels)).batch(batch_size)
+        ds = ds.prefetch(tf.data.AUTOTUNE)
+        starts, rates, teardowns = [], [], []
+        with run.sampling():
+            for epoch in range(epochs):
+                tracer.mark(f"epoch {epoch + 1}", "epoch")
+                t0 = time.perf_counter_ns()
+                it = iter(ds)
+                ends = []
+                for _ in it:
+                    ends.append(time.perf_counter_ns())
+                    tracer.record("batch", "train", ends[-2] if len(ends) > 1 else t0, ends[-1])
+                t1 = time.perf_counter_ns()
+                del it  # timed apart: deleting an exhausted iterator can block
+                teardowns.append((time.perf_counter_ns() - t1) / 1e9)
+                starts.append((ends[0] - t0) / 1e9)
+                rates.append((len(ends) - 1) / max((ends[-1] - ends[0]) / 1e9, 1e-9))
+        result = run.result(
+            f"{source} + prefetch",
+            dict(source=source, samples=samples, epochs=epochs, batch_size=batch_size),
+            tf_data_tids=tracer.tids("generator"),
+        )
+    main = run.roles.main
+    result.facts.update(
+        iterator_start_s=starts,
+        iterator_delete_s=teardowns,
+        batches_per_s=rates,
+        batches_per_epoch=-(-samples // batch_size),
+        next_calls_on_main=sum(1 for s in result.spans_of("generator") if s.tid == main),
+        next_calls=len(result.spans_of("generator")),
+    )
+    return result
+
+
+class SourceRuns(ShowsItself, dict):
+    """:func:`generator_vs_slices` runs by source: per epoch, iterator start, batches/s,
+    deletion."""
+
+    def table(self) -> Table:
+        def listed(xs: list[float], scale: float = 1e3) -> str:
+            return ", ".join(f"{scale * x:.1f}" for x in xs)
+
+        rows = [(source, listed(r.facts["iterator_start_s"]), listed(r.facts["batches_per_s"], 1),
+                 listed(r.facts["iterator_delete_s"])) for source, r in self.items()]
+        gen = self.get("from_generator")
+        reading = (
+            f"The generator's next() ran on the main thread {gen.facts['next_calls_on_main']} "
+            f"of {gen.facts['next_calls']} times (TensorFlow backend)."
+            if gen
+            else ""
+        )
+        return Table(("source", "iterator start per epoch (ms)", "batches/s per epoch",
+                      "deleting the used-up iterator (ms)"), rows, reading=reading)
