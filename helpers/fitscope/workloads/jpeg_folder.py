@@ -36,7 +36,7 @@ __all__ = ["CLASSES", "PER_CLASS", "QUICK_PER_CLASS", "SIZES", "image_folder", "
 
 CLASSES = ("circle", "square", "triangle", "ring", "cross", "h-stripes", "v-stripes", "checker",
            "dots", "diagonal")
-PER_CLASS, QUICK_PER_CLASS = 200, 60
+PER_CLASS, QUICK_PER_CLASS = 200, 100
 SIZES = (128, 192)  # each side drawn in [128, 192) pixels
 NOISE = 14.0  # standard deviation of the added pixel noise (0-255 scale)
 QUALITY = 85
@@ -102,7 +102,7 @@ def draw(label: int, rng: np.random.Generator) -> Image.Image:
 def image_folder(per_class: int | None = None, seed: int = 0, where: Path | None = None) -> Path:
     """The folder ``<class>/<index>.jpg`` for every class, drawn now if not cached yet.
 
-    ``per_class`` images of each class (default 200, 60 in quick mode), drawn from ``seed``; the
+    ``per_class`` images of each class (default 200, 100 in quick mode), drawn from ``seed``; the
     folder sits in ``where`` (default :func:`cache_dir`) and its name says what is in it.
     """
     per_class = check_int("images per class", per_class or (QUICK_PER_CLASS if quick_mode()

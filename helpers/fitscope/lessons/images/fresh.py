@@ -35,7 +35,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from fitscope.instrument.errors import FitscopeInputError
-from fitscope.instrument.tables import Stack, Table
+from fitscope.instrument.tables import ShowsItself, Table
 from fitscope.isolation.sandbox import run_python
 
 __all__ = ["as_script", "diagnose_elsewhere", "FreshDiagnosis"]
@@ -110,12 +110,12 @@ def _collect(names: set[str], ns: dict[str, Any]) -> tuple[list[str], list[str],
         elif inspect.isfunction(value) or inspect.isclass(value):
             if inspect.isclass(value):
                 src = _class_source(value)
-                todo += [b.__name__ for b in value.__bases__]
                 codes = [f.__code__ for f in vars(value).values() if hasattr(f, "__code__")]
+                todo += sorted(_base_names(src))
             else:
                 src, codes = inspect.getsource(value), [value.__code__]
             sources.append(src)
-            todo += sorted(set().union(*(_names(c) for c in codes)) | _base_names(src))
+            todo += sorted(set().union(*(_names(c) for c in codes)))
         else:
             raise FitscopeInputError(f"{name} ({type(value).__name__}) cannot be written into a "
                                      "script: use a function, a class, a module or a plain value.")
@@ -123,6 +123,7 @@ def _collect(names: set[str], ns: dict[str, Any]) -> tuple[list[str], list[str],
 
 
 def _base_names(source: str) -> set[str]:
+    """The names a class statement's bases use (``keras`` in ``class A(keras.utils.PyDataset)``)."""
     first = source.splitlines()[0]
     return set(re.findall(r"[A-Za-z_]\w*", first.split("(", 1)[1])) if "(" in first else set()
 
@@ -141,7 +142,7 @@ def as_script(model: str, data: str, ns: dict[str, Any], steps: int | None = Non
 
 
 @dataclass
-class FreshDiagnosis:
+class FreshDiagnosis(ShowsItself):
     """What ``python -m fitscope diagnose`` wrote (its JSON), printed, and how the run ended."""
 
     command: str
@@ -176,22 +177,18 @@ class FreshDiagnosis:
         return Table(("quantity", "measured"), rows, reading=self.reading,
                      title=f"{self.command}  ({f['backend']})")
 
-    def _repr_html_(self) -> str:
-        return Stack([self.table()])._repr_html_()
-
-    def __str__(self) -> str:
-        return self.reading
-
 
 def diagnose_elsewhere(model: str, data: str, ns: dict[str, Any], backend: str = "tensorflow",
-                       processes: bool = False, timeout_s: float = 120.0,
-                       memory_cap_mb: float = 1100.0) -> FreshDiagnosis:
+                       processes: bool = False, steps: int | None = None,
+                       timeout_s: float = 120.0, memory_cap_mb: float = 1100.0) -> FreshDiagnosis:
     """Diagnose ``model`` fed ``data`` (expressions over ``ns``) in a fresh interpreter.
 
-    ``processes``: the data starts worker processes (forkserver, as the module says).
+    ``processes``: the data starts worker processes (forkserver, as the module says); ``steps``
+    goes to ``--steps`` (steps a measured run trains).
     """
     pipeline, train = as_script(model, data, ns)
-    argv = ["diagnose", "--backend", backend, "--json", "diagnosis.json", "train.py"]
+    argv = ["diagnose", "--backend", backend, *(["--steps", str(steps)] if steps else []),
+            "--json", "diagnosis.json", "train.py"]
     with tempfile.TemporaryDirectory(prefix="fitscope-05-") as tmp:
         (Path(tmp) / "your_pipeline.py").write_text(pipeline)
         (Path(tmp) / "train.py").write_text(train)
