@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from fitscope import verdicts
 from fitscope.verdicts.claims import PartEvidence
-from fitscope.verdicts.verdict import DEPENDS, DOES_NOT_HOLD, HOLDS, INCONCLUSIVE
+from fitscope.verdicts.verdict import (
+    DEPENDS,
+    DOES_NOT_HOLD,
+    HOLDS,
+    INCONCLUSIVE,
+    NOT_APPLICABLE,
+)
 
 
 @pytest.mark.parametrize("main, total, verdict", [
@@ -136,7 +142,7 @@ def test_c10():
 
 @pytest.mark.parametrize("gil, cpu, budget, verdict", [
     (1.8, 1.0, 2, DEPENDS), (1.8, 1.5, 2, HOLDS), (1.0, 1.0, 2, DOES_NOT_HOLD),
-    (1.2, 1.0, 2, DEPENDS), (1.8, 1.0, 1, INCONCLUSIVE)])
+    (1.2, 1.0, 2, DOES_NOT_HOLD), (1.2, 1.2, 2, INCONCLUSIVE), (1.8, 1.0, 1, INCONCLUSIVE)])
 def test_c11(gil, cpu, budget, verdict):
     assert verdicts.c11(gil, cpu, budget).verdict == verdict
 
@@ -201,3 +207,51 @@ def test_c1_names_its_backend_and_rejudges():
         "JAX", [_part("waiting", 1.05), _part("pure Python", 1.9, pure_python=True)], 2, 20
     )
     assert verdicts.rejudge(w) == w
+
+
+@pytest.mark.parametrize("parts, verdict", [
+    ([INCONCLUSIVE, DOES_NOT_HOLD], DOES_NOT_HOLD), ([HOLDS, INCONCLUSIVE], HOLDS),
+    ([INCONCLUSIVE, INCONCLUSIVE], INCONCLUSIVE), ([HOLDS, DOES_NOT_HOLD], DEPENDS),
+    ([HOLDS, HOLDS], HOLDS), ([NOT_APPLICABLE, HOLDS], HOLDS)])
+def test_undecided_parts_decide_nothing(parts, verdict):
+    assert verdicts.combine(parts) == verdict
+
+
+def test_c4_from_an_undecided_and_a_decided_part_prints_each():
+    sleeping = PartEvidence("sleeping generator", 1.5, 2.0, 1.0)  # between the bounds
+    python = PartEvidence("Python generator", 1.95, 2.0, 1.0)
+    v = verdicts.c4(sleeping, python, 2)
+    assert v.verdict == DOES_NOT_HOLD
+    assert "(INCONCLUSIVE)" in v.because and "(DOES NOT HOLD)" in v.because
+    assert "decides nothing" in v.because and verdicts.rejudge(v) == v
+
+
+def test_c10_and_c11_print_each_part_with_its_verdict():
+    v = verdicts.c10(1.3, True, 1.25)
+    assert v.verdict == HOLDS and v.because.count("(HOLDS)") == 1 and "; HOLDS)" in v.because
+    w = verdicts.c11(1.26, 1.09, 2)  # 03's case: an undecided NumPy part, a Python part at x1.09
+    assert w.verdict == DOES_NOT_HOLD and "(INCONCLUSIVE)" in w.because
+    assert "(DOES NOT HOLD)" in w.because and "decides nothing" in w.because
+
+
+def test_a_beaten_bound_decides_no_part():
+    beaten = PartEvidence("waiting", 0.7, 2.0, 1.0)
+    assert beaten.judge() == INCONCLUSIVE and "cost estimate was high" in beaten.describe()
+    v = verdicts.c12("JAX", [_part("waiting", 0.7)], budget=2, step_ms=20)
+    assert v.verdict == INCONCLUSIVE and "cost estimate was high" in v.because
+
+
+def test_c6_per_backend_names_it_and_its_callback_threads():
+    jax = verdicts.c6(16, 32, 3, 16, budget=2, backend="JAX", callback_threads=2)
+    assert jax.verdict == DOES_NOT_HOLD and jax.because.startswith("on the JAX backend")
+    assert "2 threads ran callbacks" in jax.because and verdicts.rejudge(jax) == jax
+    tf = verdicts.c6(16, 16, 0, 16, budget=2, backend="TensorFlow", callback_threads=1)
+    assert tf.verdict == HOLDS and "1 thread ran" in tf.because
+
+
+def test_c12_is_not_judged_where_its_premise_is_false():
+    v = verdicts.c12("TensorFlow", [_part("waiting", 1.9)], 2, 20, next_on_main=(0, 30))
+    assert v.verdict == NOT_APPLICABLE and "premise" in v.because and "TensorFlow" in v.because
+    assert verdicts.rejudge(v) == v
+    on_main = verdicts.c12("JAX", [_part("waiting", 1.9)], 2, 20, next_on_main=(30, 30))
+    assert on_main.verdict == HOLDS and verdicts.rejudge(on_main) == on_main

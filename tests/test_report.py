@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -11,9 +12,28 @@ import pytest
 from fitscope import verdicts
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.lessons import backends
-from fitscope.scorecard import measure_scorecard, scorecard_from_json, scorecard_in_sandbox
+from fitscope.scorecard import (
+    _one_row_each,
+    measure_scorecard,
+    scorecard_from_json,
+    scorecard_in_sandbox,
+    scorecard_to_json,
+)
 
-VERDICTS = {verdicts.HOLDS, verdicts.DOES_NOT_HOLD, verdicts.DEPENDS, verdicts.INCONCLUSIVE}
+VERDICTS = {verdicts.HOLDS, verdicts.DOES_NOT_HOLD, verdicts.DEPENDS, verdicts.INCONCLUSIVE,
+            verdicts.NOT_APPLICABLE}
+PER_BACKEND = ("C1", "C6", "C12")
+REF = re.compile(
+    r"(C\d+) on ([A-Za-z]+): (HOLDS|DOES NOT HOLD|DEPENDS|INCONCLUSIVE|NOT APPLICABLE)")
+
+
+def _refs_match_rows(data: dict) -> None:
+    """Every row the answer and the checklist cite exists, with the verdict they quote."""
+    rows = {(r["id"], r["backend"]): r["verdict"] for r in data["rows"]}
+    cited = [m for line in data["answer"] + data["checklist"] for m in REF.findall(line)]
+    assert cited and data["checklist"]
+    for cid, backend, verdict in cited:
+        assert rows[cid, backend] == verdict, (cid, backend)
 
 
 def _report(*args: str, json_path) -> subprocess.CompletedProcess:
@@ -34,20 +54,23 @@ def card(tmp_path_factory):
     return run.stdout, path.read_text()
 
 
-def test_every_claim_has_one_row_with_its_evidence(card):
+def test_every_claim_has_one_row_per_backend_with_its_evidence(card):
     _, text = card
     data = json.loads(text)
-    assert [r["id"] for r in data["rows"] if not r["backend"]] == [f"C{i}" for i in range(1, 12)]
-    by_backend = [(r["id"], r["backend"]) for r in data["rows"] if r["backend"]]
+    once = [r["id"] for r in data["rows"] if r["id"] not in PER_BACKEND]
+    assert once == [f"C{i}" for i in range(2, 12) if f"C{i}" not in PER_BACKEND]
+    by_backend = [(r["id"], r["backend"]) for r in data["rows"] if r["id"] in PER_BACKEND]
     installed = [backends.LABELS[b] for b in backends.BACKENDS if backends.is_installed(b)]
-    assert sorted(by_backend) == sorted((c, b) for c in ("C1", "C12") for b in installed)
+    assert sorted(by_backend) == sorted((c, b) for c in PER_BACKEND for b in installed)
     assert data["backends_not_installed"] == [
         b for b in backends.BACKENDS if not backends.is_installed(b)
     ]
     for row in data["rows"]:
         assert row["verdict"] in VERDICTS and row["because"] and row["evidence"], row["id"]
-        assert row["claim"] == verdicts.CLAIMS[row["id"]].text
+        assert row["claim"] == verdicts.CLAIMS[row["id"]].text and row["backend"]
     assert data["budget"] > 0 and data["environment"]["versions"]
+    assert data["tally"].startswith(f"Of these {len(data['rows'])} rows (12 claims")
+    _refs_match_rows(data)
 
 
 def test_each_verdict_is_the_rule_applied_to_its_own_evidence(card):
@@ -58,7 +81,8 @@ def test_each_verdict_is_the_rule_applied_to_its_own_evidence(card):
 
 def test_the_printed_table_names_every_claim_and_the_budget(card):
     stdout, _ = card
-    assert "Scorecard (B = " in stdout
+    assert "Scorecard (B = " in stdout and "\nOf these " in stdout
+    assert "For your own training:" in stdout
     for i in range(1, 13):
         assert f"\nC{i} " in stdout
 
@@ -81,3 +105,50 @@ def test_bad_settings_are_one_sentence():
         scorecard_in_sandbox(intra_op_threads=0)
     with pytest.raises(FitscopeInputError):
         measure_scorecard(parts=("everything",))
+
+
+def _made_up_rows():
+    part = dict(name="waiting", measured_s=1.9, sequential_s=2.0, overlapped_s=1.0,
+                pure_python=False)
+    return [
+        (verdicts.c1(0, 98, 2, 2, 2), "TensorFlow", "notebook 01"),  # in the kernel: no backend
+        (verdicts.c6(10, 10, 0, 10, 2), "TensorFlow", "notebook 01"),
+        (verdicts.c3(1.6, 2, True, 30, 1.8), "TensorFlow", "notebook 01"),
+        (verdicts.c1(0, 30, 2, 2, 2, backend="TensorFlow"), "TensorFlow", "notebook 01b"),
+        (verdicts.c6(9, 10, 0, 10, 2, backend="TensorFlow", callback_threads=2), "TensorFlow",
+         "notebook 01b"),
+        (verdicts.c12("TensorFlow", [part], 2, 20, next_on_main=(0, 30)), "TensorFlow",
+         "notebook 01b"),
+        (verdicts.c1(30, 30, 2, 2, 2, backend="JAX"), "JAX", "notebook 01b"),
+        (verdicts.c12("JAX", [part], 2, 20, next_on_main=(30, 30)), "JAX", "notebook 01b"),
+        (verdicts.c11(1.26, 1.09, 2), "TensorFlow", "notebook 03"),
+        (verdicts.c9(["a", "b"]), "TensorFlow", "notebook 04"),
+    ]
+
+
+def test_one_row_per_claim_and_backend_a_right_tally_and_an_answer_from_the_rows():
+    card = _one_row_each(_made_up_rows())
+    keys = list(zip([v.claim_id for v in card], card.backends))
+    assert len(keys) == len(set(keys)) == 8
+    assert keys[:3] == [("C1", "TensorFlow"), ("C1", "JAX"), ("C3", "TensorFlow")]
+    c6 = card[keys.index(("C6", "TensorFlow"))]
+    assert c6.evidence["backend"] == "TensorFlow"  # the per-backend row stays
+    assert card.sources[keys.index(("C6", "TensorFlow"))].endswith("(notebook 01 found HOLDS)")
+    assert verdicts.tally(card) == ("Of these 8 rows (6 claims, some judged once per backend): "
+                                   "2 HOLDS, 4 DOES NOT HOLD, 1 INCONCLUSIVE, 1 NOT APPLICABLE.")
+    table = card.table()
+    assert table.columns[:2] == ("id", "backend") and table.reading == verdicts.tally(card)
+    data = json.loads(scorecard_to_json(card))
+    _refs_match_rows(data)
+    assert "true on JAX, not true on TensorFlow" in data["answer"][1]
+    back = scorecard_from_json(scorecard_to_json(card))
+    assert back == card and back.backends == card.backends and back.sources == card.sources
+    assert "For your own training" in card._repr_html_()
+
+
+def test_an_undecided_row_is_never_an_answer():
+    card = _one_row_each([(verdicts.c1(1, 3, 2, 2, 2, backend="JAX"), "JAX", "notebook 01b")])
+    said = card.answer()
+    assert "not decided on JAX" in said.sentences[1]
+    assert said.checklist[-1].startswith("Undecided here") and "C1 on JAX: INCONCLUSIVE" in (
+        said.checklist[-1])

@@ -1,7 +1,9 @@
 """The scorecard: quick measurements for every claim C1–C12, each decided by its rule.
 
-C1 and C12 also get a row per installed Keras backend (each measured in a fresh interpreter); a
-backend that is not installed gets one sentence, no row.
+C1, C6 and C12 also get a row per installed Keras backend (each measured in a fresh interpreter);
+a backend that is not installed gets one sentence, no row. Every row names the backend it was
+measured on, a claim gets one row per backend, and the card ends with the tally counted from its
+rows and the answer to the article's question (:mod:`fitscope.verdicts.answer`).
 
 From a terminal::
 
@@ -43,8 +45,10 @@ from fitscope.instrument.errors import check_choice, check_int
 from fitscope.instrument.tables import Table
 from fitscope.isolation.sandbox import Progress, run_python
 from fitscope.isolation.sandbox import report as send_to_sandbox
-from fitscope.lessons.backends import BACKENDS, is_installed
+from fitscope.lessons.backends import BACKENDS, LABELS, is_installed
 from fitscope.verdicts import evidence
+from fitscope.verdicts.answer import Answer, answer
+from fitscope.verdicts.consistency import Consistency, check
 
 __all__ = ["measure_scorecard", "scorecard_in_sandbox", "scorecard_to_json", "scorecard_from_json",
            "scorecard_table", "main"]
@@ -99,7 +103,7 @@ def _backends(say: Callable[[str], None]) -> list[verdicts.Verdict]:
     from fitscope.lessons import backends
 
     say(
-        "C1 and C12 per Keras backend: the same generator on each installed backend (fresh "
+        "C1, C6 and C12 per Keras backend: the same generator on each installed backend (fresh "
         "interpreters)"
     )
     measured = backends.by_backend(
@@ -114,20 +118,73 @@ PARTS: dict[str, Callable[[Callable[[str], None]], list[verdicts.Verdict]]] = {
 
 
 class SourcedScorecard(verdicts.Scorecard):
-    """A scorecard whose every row also says which run on this machine its evidence came from."""
+    """A scorecard whose every row also says the Keras backend it was measured on and which run
+    on this machine its evidence came from; it ends with the answer to the article's question.
+    """
 
-    def __init__(self, verdicts: Any = (), sources: Any = ()) -> None:
+    def __init__(self, verdicts: Any = (), sources: Any = (), backends: Any = ()) -> None:
         super().__init__(verdicts)
         self.sources = list(sources) or ["measured now"] * len(self)
+        self.backends = list(backends) or [_named_backend(v) or "" for v in self]
 
     def table(self) -> Table:
-        t = super().table()
         return Table(
-            (*t.columns, "evidence from"),
-            [(*row, s) for row, s in zip(t.rows, self.sources)],
-            reading=t.reading,
-            title=t.title,
+            ("id", "backend", "claim", "verdict", "evidence", "evidence from"),
+            [(v.claim_id, b, v.claim, v.verdict, v.because, s)
+             for v, b, s in zip(self, self.backends, self.sources)],
+            reading=verdicts.tally(self) if len(self) > 1 else "",
+            facts=[self.facts(self.backends)],
         )
+
+    def answer(self) -> Answer:
+        """The answer to the article's question and a checklist, from these rows."""
+        return answer(list(zip(self, self.backends)))
+
+    def __str__(self) -> str:
+        return "; ".join(f"{v.claim_id} on {b or 'no backend named'} {v.verdict}"
+                         for v, b in zip(self, self.backends)) + "."
+
+    def check(self) -> Consistency:
+        """Whether every row follows from its evidence, with one row per claim and backend and
+        the right tally (:mod:`fitscope.verdicts.consistency`)."""
+        return check(self)
+
+    def _repr_html_(self) -> str:
+        return self.table()._repr_html_() + self.answer()._repr_html_()
+
+
+def _named_backend(v: verdicts.Verdict) -> str | None:
+    """The backend a per-backend verdict names in its evidence (C1, C6, C12), else None."""
+    return v.evidence.get("backend")
+
+
+def _in_process(conditions: dict[str, Any]) -> str:
+    """The label of the Keras backend a part measured in its own process."""
+    name = conditions.get("keras_backend") or "tensorflow"
+    return LABELS.get(name, name)
+
+
+def _one_row_each(rows: list[tuple[verdicts.Verdict, str, str]]) -> SourcedScorecard:
+    """One row per claim and backend, in claim then backend order: where two parts decided the
+    same claim on the same backend (C1 and C6 in notebook 01 and, per backend, in 01b), the
+    per-backend row stays and its source says when the other run found otherwise."""
+    kept: dict[tuple[str, str], tuple[verdicts.Verdict, str, str]] = {}
+    for v, backend, source in rows:
+        key = (v.claim_id, backend)
+        if key not in kept:
+            kept[key] = (v, backend, source)
+            continue
+        old = kept[key]
+        stay, other = ((v, backend, source), old) if _named_backend(v) and not _named_backend(
+            old[0]) else (old, (v, backend, source))
+        note = (f" ({other[2]} found {other[0].verdict})"
+                if other[0].verdict != stay[0].verdict else "")
+        kept[key] = (stay[0], stay[1], stay[2] + note)
+    order = [LABELS[b] for b in BACKENDS]
+    ranked = sorted(kept.values(), key=lambda r: (
+        int(r[0].claim_id[1:]), order.index(r[1]) if r[1] in order else len(order)))
+    return SourcedScorecard([r[0] for r in ranked], [r[2] for r in ranked],
+                            [r[1] for r in ranked])
 
 
 def measure_scorecard(say: Callable[[str], None] = print, parts: tuple[str, ...] = tuple(PARTS),
@@ -135,12 +192,13 @@ def measure_scorecard(say: Callable[[str], None] = print, parts: tuple[str, ...]
     """Decide the claims of ``parts`` in this process (TensorFlow's settings as they are).
 
     A part this machine already measured under the same conditions (versions, B, mode, intra-op
-    threads; see :mod:`fitscope.verdicts.evidence`) is not measured again unless ``fresh``; what is
-    measured is kept for next time. ``say`` gets one line per part, for progress.
+    threads, Keras backend; see :mod:`fitscope.verdicts.evidence`) is not measured again unless
+    ``fresh``; what is measured is kept for next time. ``say`` gets one line per part. Each row
+    names its backend; a claim decided on the same backend by two parts gets one row.
     """
     for part in parts:
         check_choice("part", part, tuple(PARTS))
-    rows: list[tuple[verdicts.Verdict, str]] = []
+    rows: list[tuple[verdicts.Verdict, str, str]] = []
     for part in parts:
         kept = None if fresh else evidence.load(part)
         if kept is not None:
@@ -148,12 +206,13 @@ def measure_scorecard(say: Callable[[str], None] = print, parts: tuple[str, ...]
                 f"{part}: evidence from {kept.origin()} (same versions, B and mode), not measured "
                 "again"
             )
-            rows += [(v, kept.origin()) for v in kept.verdicts]
+            here = _in_process(kept.conditions)
+            rows += [(v, _named_backend(v) or here, kept.origin()) for v in kept.verdicts]
             continue
         measured = evidence.keep(part, verdicts.Scorecard(PARTS[part](say)), "the scorecard")
-        rows += [(v, "measured now") for v in measured]
-    rows.sort(key=lambda row: int(row[0].claim_id[1:]))
-    return SourcedScorecard([v for v, _ in rows], [source for _, source in rows])
+        here = _in_process(evidence.conditions())
+        rows += [(v, _named_backend(v) or here, "measured now") for v in measured]
+    return _one_row_each(rows)
 
 
 _SAY_AS_MESSAGES = "FITSCOPE_REPORT_SAY_AS_MESSAGES"
@@ -202,19 +261,24 @@ def scorecard_in_sandbox(
 def scorecard_to_json(card: verdicts.Scorecard, extra: dict[str, Any] | None = None) -> str:
     """The card as JSON: one row per claim with its evidence, plus where it was measured."""
     sources = getattr(card, "sources", ["measured now"] * len(card))
+    backends = getattr(card, "backends", [_named_backend(v) for v in card])
     rows = [
         {
             "id": v.claim_id,
-            "backend": v.evidence.get("backend"),
+            "backend": backend,
+            "per_backend": _named_backend(v) is not None,
             "claim": v.claim,
             "verdict": v.verdict,
             "because": v.because,
             "evidence": v.evidence,
             "evidence_from": source,
         }
-        for v, source in zip(card, sources)
+        for v, source, backend in zip(card, sources, backends)
     ]
-    return json.dumps({"rows": rows, **(extra or {})}, indent=2, default=str)
+    said = answer(list(zip(card, backends)))
+    return json.dumps({"rows": rows, "tally": verdicts.tally(card),
+                       "answer": list(said.sentences), "checklist": list(said.checklist),
+                       **(extra or {})}, indent=2, default=str)
 
 
 def scorecard_from_json(text: str) -> SourcedScorecard:
@@ -225,21 +289,24 @@ def scorecard_from_json(text: str) -> SourcedScorecard:
             for r in data["rows"]
         ],
         [r.get("evidence_from", "") for r in data["rows"]],
+        [r.get("backend") or "" for r in data["rows"]],
     )
 
 
 def scorecard_table(card: verdicts.Scorecard, width: int = 100) -> str:
-    """A plain-text table: id, verdict, claim, and the evidence sentence, wrapped."""
-    lines = [f"{'id':4s} {'verdict':14s} claim and evidence", "-" * width]
-    for v, source in zip(card, getattr(card, "sources", [""] * len(card))):
-        lines.append(f"{v.claim_id:4s} {v.verdict:14s} {v.claim}")
+    """A plain-text table: id, backend, verdict, claim, and the evidence sentence, wrapped; then
+    the tally."""
+    lines = [f"{'id':4s} {'backend':10s} {'verdict':14s} claim and evidence", "-" * width]
+    backends = getattr(card, "backends", [""] * len(card))
+    for v, source, backend in zip(card, getattr(card, "sources", [""] * len(card)), backends):
+        lines.append(f"{v.claim_id:4s} {backend:10s} {v.verdict:14s} {v.claim}")
         lines += textwrap.wrap(
             v.because + (f" (evidence from {source})" if source else ""),
-            width=width - 19,
-            initial_indent=" " * 19,
-            subsequent_indent=" " * 19,
+            width=width,
+            initial_indent=" " * 30,
+            subsequent_indent=" " * 30,
         )
-    return "\n".join(lines)
+    return "\n".join([*lines, "", verdicts.tally(card)])
 
 
 def main(argv: list[str]) -> int:
@@ -284,6 +351,8 @@ def main(argv: list[str]) -> int:
     print(f"\nScorecard ({budget.describe()}"
           + (f", {args.intra_op} intra-op thread(s)" if args.intra_op else "") + ")\n")
     print(scorecard_table(card))
+    print("\n" + "\n".join(textwrap.fill(line, 100, subsequent_indent="  " if line[:1] == "-"
+                                         else "") for line in str(card.answer()).splitlines()))
     if args.json:
         Path(args.json).write_text(
             scorecard_to_json(

@@ -21,11 +21,13 @@ Example:
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Table", "ShowsItself", "Stack", "html_table", "text_table", "fmt"]
+__all__ = ["FACTS_CLASS", "Table", "ShowsItself", "Stack", "facts_html", "html_table", "text_table",
+           "fmt"]
 
 
 def fmt(value: Any) -> str:
@@ -68,19 +70,40 @@ def text_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], width: int
     return "\n".join(line[:width] for line in lines)
 
 
+FACTS_CLASS = "fitscope-facts"
+"""The class of the hidden JSON block a result may carry in its HTML: its numbers and words, so
+a saved notebook can be checked (``fitscope.verdicts.consistency``)."""
+
+
+def facts_html(facts: Sequence[dict[str, Any]]) -> str:
+    """Machine-readable facts as an inert JSON block (empty when there are none).
+
+    Example:
+        >>> facts_html([{"kind": "comparison", "word": "faster"}])
+        '<script type="application/json" class="fitscope-facts">[{"kind": "comparison", \
+"word": "faster"}]</script>'
+    """
+    if not facts:
+        return ""
+    text = json.dumps(list(facts), default=str).replace("</", "<\\/")
+    return f'<script type="application/json" class="{FACTS_CLASS}">{text}</script>'
+
+
 @dataclass(frozen=True)
 class Table:
-    """Rows under named columns, with the sentence that reads them (``reading``)."""
+    """Rows under named columns, with the sentence that reads them (``reading``); ``facts``
+    (optional) are the numbers the reading came from, carried hidden in the HTML."""
 
     columns: Sequence[str]
     rows: Sequence[Sequence[Any]]
     reading: str = ""
     title: str = ""
+    facts: Sequence[dict[str, Any]] = ()
 
     def _repr_html_(self) -> str:
         title = f"<p><b>{html.escape(self.title)}</b></p>" if self.title else ""
         reading = f"<p>{html.escape(self.reading)}</p>" if self.reading else ""
-        return title + html_table(self.columns, self.rows) + reading
+        return title + html_table(self.columns, self.rows) + reading + facts_html(self.facts)
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text(self.text())

@@ -1,9 +1,12 @@
 """Verdicts: the article's claims, the rules that decide each from measured numbers, evidence.
 
-``verdict`` says what a verdict and a scorecard are, ``compare`` how two numbers are read the
-same way everywhere (a speed-up, a position between two bounds), ``claims`` holds one rule per
-claim (C1–C12) and ``evidence`` keeps a notebook's verdicts for the scorecard. Nothing here
-measures or draws: a rule takes numbers and returns a :class:`Verdict` with its reason.
+``verdict`` says what a verdict and a scorecard are, ``compare`` the one rule every comparison
+follows (faster, slower, no measurable difference, undecided; the fastest only beyond the spread;
+a time against its two bounds), ``parts`` how a claim's parts combine (an undecided part decides
+nothing), ``claims`` holds one rule per claim (C1–C12), ``evidence`` keeps a notebook's
+verdicts for the scorecard, ``answer`` words the scorecard's answer from its rows, and
+``consistency`` checks that a reading follows from its numbers. Nothing here measures or draws:
+a rule takes numbers and returns a :class:`Verdict` with its reason.
 
 Example:
     >>> from fitscope import verdicts
@@ -24,6 +27,7 @@ from fitscope.verdicts.claims import (
     UNBOUNDED_BACKLOG,
     PartEvidence,
     c1,
+    combine,
     c2,
     c3,
     c4,
@@ -39,14 +43,24 @@ from fitscope.verdicts.claims import (
     unbounded_queue,
 )
 from fitscope.verdicts.compare import (
+    BEATS_BOUND,
     BETWEEN,
+    FASTER,
+    MIN_DIFFERENCE,
     MIN_GAIN,
     NEAR_OVERLAPPED,
     NEAR_SEQUENTIAL,
+    NO_DIFFERENCE,
+    SLOWER,
     TOO_CLOSE,
+    UNDECIDED,
+    Compared,
+    Fastest,
+    Spread,
+    compare,
+    fastest,
     position,
-    speed_word,
-    speedup,
+    share_of_bound,
 )
 from fitscope.verdicts.images import Pipeline, article_advice
 from fitscope.verdicts.verdict import (
@@ -55,16 +69,20 @@ from fitscope.verdicts.verdict import (
     DOES_NOT_HOLD,
     HOLDS,
     INCONCLUSIVE,
+    NOT_APPLICABLE,
     Claim,
     Scorecard,
     Verdict,
     hypotheses,
+    tally,
 )
 
-__all__ = ["HOLDS", "DOES_NOT_HOLD", "DEPENDS", "INCONCLUSIVE", "Claim", "CLAIMS", "Verdict",
-           "Scorecard", "hypotheses", "PartEvidence", "c1", "c2", "c3", "c4", "c5", "c6", "c7",
-           "c8", "c9", "c10", "c11", "c12", "rejudge", "unbounded_queue", "speedup", "speed_word",
-           "position", "MIN_GAIN", "NEAR_OVERLAPPED", "NEAR_SEQUENTIAL", "BETWEEN", "TOO_CLOSE",
-           "MIN_NEXT_CALLS", "MIN_CPU_S", "MIN_SAMPLES", "MIN_STEP_MS", "MIN_FREE_CPUS",
-           "UNBOUNDED_BACKLOG", "SYNCHRONISATION", "OVERLAP_VISIBLE_SHARE"]
+__all__ = ["HOLDS", "DOES_NOT_HOLD", "DEPENDS", "INCONCLUSIVE", "NOT_APPLICABLE", "Claim",
+           "CLAIMS", "Verdict", "Scorecard", "hypotheses", "tally", "PartEvidence", "c1", "c2",
+           "c3", "c4", "c5", "c6", "c7", "c8", "c9", "c10", "c11", "c12", "combine", "rejudge",
+           "unbounded_queue", "compare", "fastest", "position", "share_of_bound", "Compared",
+           "Fastest", "Spread", "FASTER", "SLOWER", "NO_DIFFERENCE", "UNDECIDED", "BEATS_BOUND",
+           "MIN_DIFFERENCE", "MIN_GAIN", "NEAR_OVERLAPPED", "NEAR_SEQUENTIAL", "BETWEEN",
+           "TOO_CLOSE", "MIN_NEXT_CALLS", "MIN_CPU_S", "MIN_SAMPLES", "MIN_STEP_MS",
+           "MIN_FREE_CPUS", "UNBOUNDED_BACKLOG", "SYNCHRONISATION", "OVERLAP_VISIBLE_SHARE"]
 __all__ += ["Pipeline", "article_advice"]

@@ -12,14 +12,27 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from fitscope.verdicts.compare import NEAR_OVERLAPPED, NEAR_SEQUENTIAL, TOO_CLOSE, position
-from fitscope.verdicts.verdict import DEPENDS, DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, Verdict
+from fitscope.verdicts.compare import (
+    BEATS_BOUND,
+    NEAR_OVERLAPPED,
+    NEAR_SEQUENTIAL,
+    TOO_CLOSE,
+    position,
+)
+from fitscope.verdicts.parts import PartEvidence, combine, undecided_note
+from fitscope.verdicts.verdict import (
+    DEPENDS,
+    DOES_NOT_HOLD,
+    HOLDS,
+    INCONCLUSIVE,
+    NOT_APPLICABLE,
+    Verdict,
+)
 
-__all__ = ["PartEvidence", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9", "c10", "c11",
-           "c12", "rejudge"]
+__all__ = ["PartEvidence", "combine", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9",
+           "c10", "c11", "c12", "rejudge"]
 
 
 MIN_NEXT_CALLS = 5
@@ -139,41 +152,13 @@ def c3(cores_busy: float, budget: float, threads_free: bool = True,
     return Verdict("C3", INCONCLUSIVE, text + why + " Between the thresholds (1.05 and 1.3).", ev)
 
 
-@dataclass(frozen=True)
-class PartEvidence:
-    """Measured time of one variant against its two bounds (seconds)."""
-
-    name: str
-    measured_s: float
-    sequential_s: float
-    overlapped_s: float
-
-    def judge(self, tolerance: float = 0.15) -> str:
-        if self.sequential_s <= self.overlapped_s * (1 + tolerance):
-            return INCONCLUSIVE  # the bounds are too close to tell overlap from none
-        if self.measured_s <= self.overlapped_s * (1 + tolerance):
-            return HOLDS
-        if self.measured_s >= self.sequential_s * (1 - tolerance):
-            return DOES_NOT_HOLD
-        return INCONCLUSIVE
-
-    def describe(self) -> str:
-        return (f"{self.name}: {self.measured_s:.2f} s against an overlapped bound of "
-                f"{self.overlapped_s:.2f} s and a sequential sum of {self.sequential_s:.2f} s "
-                f"({self.judge()})")
-
-
-def _combine(parts: Sequence[str]) -> str:
-    decided = set(parts)
-    return decided.pop() if len(decided) == 1 else DEPENDS
-
-
 def c4(io_bound: PartEvidence, cpu_bound: PartEvidence, budget: float) -> Verdict:
-    """Overlap of a GIL-releasing and of a CPU-bound Python generator with training."""
+    """Overlap of a GIL-releasing and of a CPU-bound Python generator with training; each part
+    is printed with its own verdict, and an INCONCLUSIVE part decides nothing."""
     ev = dict(io=vars(io_bound), cpu=vars(cpu_bound), budget=budget)
     parts = [io_bound.judge(), cpu_bound.judge()]
-    text = f"{io_bound.describe()}; {cpu_bound.describe()}; {_b(budget)}."
-    return Verdict("C4", _combine(parts), text, ev)
+    text = f"{io_bound.describe()}; {cpu_bound.describe()}; {_b(budget)}." + undecided_note(parts)
+    return Verdict("C4", combine(parts), text, ev)
 
 
 def c5(
@@ -198,14 +183,32 @@ def c5(
 
 
 def c6(callbacks_on_main: int, callbacks_total: int, overlapping_steps: int, steps: int,
-       budget: float | None = None) -> Verdict:
-    """Thread of the callbacks and ordering of the step spans."""
+       budget: float | None = None, backend: str | None = None,
+       callback_threads: int | None = None) -> Verdict:
+    """Thread of the callbacks and ordering of the step spans, on one Keras backend.
+
+    ``backend`` names the backend measured; ``callback_threads`` is how many threads ran the
+    callbacks (on JAX they can run off the main thread, on two threads, with steps overlapping).
+
+    Example:
+        >>> c6(16, 32, 3, 16, budget=2, backend="JAX", callback_threads=2).because
+        'on the JAX backend, 16 of 32 callbacks ran on the main thread (2 threads ran callbacks); \
+3 of 16 steps overlapped another step, with B = 2.'
+    """
     ev = dict(callbacks_on_main=callbacks_on_main, callbacks_total=callbacks_total,
               overlapping_steps=overlapping_steps, steps=steps, budget=budget)
+    if backend is not None:
+        ev["backend"] = backend
+    if callback_threads is not None:
+        ev["callback_threads"] = callback_threads
+    head = f"on the {backend} backend, " if backend else ""
     if callbacks_total == 0 or steps == 0:
-        return Verdict("C6", INCONCLUSIVE, "no callbacks or steps were recorded.", ev)
-    text = _with_b(f"{callbacks_on_main} of {callbacks_total} callbacks ran on the main thread; "
-                   f"{overlapping_steps} of {steps} steps overlapped another step.", budget)
+        return Verdict("C6", INCONCLUSIVE, head + "no callbacks or steps were recorded.", ev)
+    threads = ("" if callback_threads is None else
+               f" ({callback_threads} thread{'s' if callback_threads != 1 else ''} ran callbacks)")
+    text = _with_b(head + f"{callbacks_on_main} of {callbacks_total} callbacks ran on the main "
+                   f"thread{threads}; {overlapping_steps} of {steps} steps overlapped another "
+                   "step.", budget)
     ok = callbacks_on_main == callbacks_total and overlapping_steps == 0
     return Verdict("C6", HOLDS if ok else DOES_NOT_HOLD, text, ev)
 
@@ -272,32 +275,42 @@ OVERLAP_VISIBLE_SHARE = 0.25
 
 def c10(costly_speedup: float, overlap_visible: bool, arrays_speedup: float,
         budget: float | None = None) -> Verdict:
-    """prefetch vs automatic prefetch injection off, for a costly producer and in-memory arrays."""
+    """prefetch vs automatic prefetch injection off, for a costly producer and in-memory arrays;
+    each part is printed with its own verdict."""
     ev = dict(costly_speedup=costly_speedup, overlap_visible=overlap_visible,
               arrays_speedup=arrays_speedup, budget=budget)
     costly = HOLDS if costly_speedup >= 1.2 and overlap_visible else DOES_NOT_HOLD
     arrays = HOLDS if arrays_speedup >= 1.2 else DOES_NOT_HOLD
     text = _with_b(f"with a costly producer prefetch gave x{costly_speedup:.2f}"
-                   f" (overlap {'visible' if overlap_visible else 'not visible'} on the timeline); "
-                   f"with in-memory arrays x{arrays_speedup:.2f}.", budget)
-    return Verdict("C10", _combine([costly, arrays]), text, ev)
+                   f" (overlap {'visible' if overlap_visible else 'not visible'} on the timeline; "
+                   f"{costly}); with in-memory arrays x{arrays_speedup:.2f} ({arrays}).", budget)
+    return Verdict("C10", combine([costly, arrays]), text, ev)
 
 
 def c11(gil_releasing_speedup: float, cpu_bound_speedup: float, budget: float) -> Verdict:
-    """Parallel map/interleave vs sequential, for GIL-releasing ops and CPU-bound Python."""
+    """Parallel map/interleave vs sequential, for GIL-releasing ops and CPU-bound Python; each
+    part HOLDS from x1.3, DOES NOT HOLD under x1.15 and is INCONCLUSIVE between, and an
+    INCONCLUSIVE part decides nothing.
+
+    Example:
+        >>> c11(1.26, 1.09, 2).verdict
+        'DOES NOT HOLD'
+    """
     ev = dict(gil_releasing_speedup=gil_releasing_speedup, cpu_bound_speedup=cpu_bound_speedup,
               budget=budget)
-    text = (f"parallel vs sequential: x{gil_releasing_speedup:.2f} for GIL-releasing work, "
-            f"x{cpu_bound_speedup:.2f} for CPU-bound Python in py_function, with {_b(budget)}.")
-    if budget < 2:
-        return Verdict("C11", INCONCLUSIVE, text + " One CPU cannot show parallel speed-up.", ev)
 
     def part(speedup: float) -> str:
+        if budget < 2:
+            return INCONCLUSIVE  # one CPU cannot show a parallel speed-up either way
         return HOLDS if speedup >= 1.3 else DOES_NOT_HOLD if speedup < 1.15 else INCONCLUSIVE
 
-    return Verdict(
-        "C11", _combine([part(gil_releasing_speedup), part(cpu_bound_speedup)]), text, ev
-    )
+    parts = [part(gil_releasing_speedup), part(cpu_bound_speedup)]
+    text = (f"parallel vs sequential: x{gil_releasing_speedup:.2f} for GIL-releasing work "
+            f"({parts[0]}), x{cpu_bound_speedup:.2f} for CPU-bound Python in py_function "
+            f"({parts[1]}), with {_b(budget)}.")
+    if budget < 2:
+        return Verdict("C11", INCONCLUSIVE, text + " One CPU cannot show parallel speed-up.", ev)
+    return Verdict("C11", combine(parts), text + undecided_note(parts), ev)
 
 
 def _starves(part: dict[str, Any], budget: float, step_ms: float) -> str:
@@ -305,45 +318,61 @@ def _starves(part: dict[str, Any], budget: float, step_ms: float) -> str:
     if step_ms < MIN_STEP_MS or (part["pure_python"] and budget < 2):
         return INCONCLUSIVE
     where = position(part["measured_s"], part["sequential_s"], part["overlapped_s"])
-    return {TOO_CLOSE: INCONCLUSIVE, NEAR_SEQUENTIAL: HOLDS, NEAR_OVERLAPPED: DOES_NOT_HOLD}.get(
-        where, DEPENDS
-    )
+    return {TOO_CLOSE: INCONCLUSIVE, BEATS_BOUND: INCONCLUSIVE, NEAR_SEQUENTIAL: HOLDS,
+            NEAR_OVERLAPPED: DOES_NOT_HOLD}.get(where, DEPENDS)
 
 
-def c12(backend: str, parts: Sequence[dict[str, Any]], budget: float, step_ms: float) -> Verdict:
+def c12(backend: str, parts: Sequence[dict[str, Any]], budget: float, step_ms: float,
+        next_on_main: Sequence[int] | None = None) -> Verdict:
     """Whether data made on the main thread starves training, per kind of data work, on one backend.
 
     Each part: ``name``, ``measured_s``, ``sequential_s``, ``overlapped_s`` and ``pure_python``
     (its work holds the GIL). A part HOLDS within 15% of (or above) the sequential sum, DOES NOT
     HOLD within 15% of the overlapped bound, else DEPENDS; it is INCONCLUSIVE when a step costs
-    under ``MIN_STEP_MS``, when the two 15% bands meet (the bounds are too close), or, for pure
-    Python,
-    when B < 2. The verdict is the decided parts' common verdict, or DEPENDS when they differ.
+    under ``MIN_STEP_MS``, when the two 15% bands meet (the bounds are too close), when the run
+    beat the overlapped bound (the cost estimate was high), or, for pure Python, when B < 2. The
+    verdict is the decided parts' common verdict (:func:`combine`).
+
+    ``next_on_main`` is (next() calls on the main thread, all next() calls), both after Keras's
+    peek. When at most 10% ran on the main thread the claim's premise is false on this backend:
+    the verdict is NOT APPLICABLE, with the sentence saying why.
 
     Example:
         >>> part = dict(name="waiting", measured_s=1.9, sequential_s=2.0, overlapped_s=1.0,
         ...             pure_python=False)
         >>> c12("PyTorch", [part], budget=2, step_ms=20).verdict
         'HOLDS'
+        >>> c12("TensorFlow", [part], budget=2, step_ms=20, next_on_main=(0, 30)).verdict
+        'NOT APPLICABLE'
     """
     parts = [dict(p) for p in parts]
     ev = dict(backend=backend, parts=parts, budget=budget, step_ms=step_ms)
+    if next_on_main is not None:
+        ev["next_on_main"] = list(next_on_main)
+        on_main, total = next_on_main
+        if total > 0 and on_main <= 0.10 * total:
+            return Verdict("C12", NOT_APPLICABLE, (
+                f"not applicable on the {backend} backend: {on_main} of {total} next() calls "
+                "after Keras's peek ran on the main thread, so the claim's premise (data made on "
+                "the main thread) is false here; whether that data overlaps training is C4's "
+                f"question, with {_b(budget)}."), ev)
     judged = [(p, _starves(p, budget, step_ms)) for p in parts]
     text = (
         f"on the {backend} backend (a step took {step_ms:.1f} ms), "
         + "; ".join(
             f"{p['name']}: {p['measured_s']:.2f} s against an overlapped bound of "
             f"{p['overlapped_s']:.2f} s "
-            f"and a sequential sum of {p['sequential_s']:.2f} s ({v})"
+            f"and a sequential sum of {p['sequential_s']:.2f} s ({v}"
+            + (f", {BEATS_BOUND}" if position(p["measured_s"], p["sequential_s"],
+                                              p["overlapped_s"]) == BEATS_BOUND else "") + ")"
             for p, v in judged
         )
         + f"; {_b(budget)}."
     )
     if step_ms < MIN_STEP_MS:
         text += f" A step under {MIN_STEP_MS:g} ms is too short to tell overlap from none."
-    decided = {v for _, v in judged if v != INCONCLUSIVE}
-    verdict = INCONCLUSIVE if not decided else decided.pop() if len(decided) == 1 else DEPENDS
-    return Verdict("C12", verdict, text, ev)
+    verdicts = [v for _, v in judged]
+    return Verdict("C12", combine(verdicts), text + undecided_note(verdicts), ev)
 
 
 _RULES = {"C1": c1, "C2": c2, "C3": c3, "C5": c5, "C6": c6, "C7": c7, "C8": c8, "C9": c9,

@@ -1,32 +1,256 @@
-"""How two measured numbers compare, read the same way everywhere: speed-ups, positions between
-bounds.
+"""One rule for every comparison of measured numbers: faster, slower, no measurable difference,
+undecided; the fastest of several only beyond the spread; a time against its two bounds.
+
+A comparison takes the repeats of each side (seconds, or rates such as steps per second) and
+reads their medians against their spreads (the range of the repeats). A slow-down is called a
+slow-down, a difference inside the spread is no difference, and one run each decides only a
+difference past ``MIN_GAIN``.
 
 Example:
+    >>> str(compare([0.50, 0.51, 0.49], [0.36, 0.35, 0.37]))
+    'x1.39 faster (0.50 → 0.36 s, medians of 3)'
+    >>> str(compare([179.6], [127.7], unit="per s"))
+    '29 % slower (179.6 → 127.7 per s, one run each)'
     >>> position(1.0, sequential_s=2.0, overlapped_s=1.0)
     'near the overlapped bound'
 """
 
 from __future__ import annotations
 
-__all__ = ["BETWEEN", "MIN_GAIN", "NEAR_OVERLAPPED", "NEAR_SEQUENTIAL", "TOO_CLOSE", "position",
-           "speedup", "speed_word"]
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fitscope.instrument.errors import FitscopeInputError
+from fitscope.instrument.tables import ShowsItself, Table
+
+__all__ = ["BEATS_BOUND", "BETWEEN", "FASTER", "MIN_DIFFERENCE", "MIN_GAIN", "NEAR_OVERLAPPED",
+           "NEAR_SEQUENTIAL", "NO_DIFFERENCE", "SLOWER", "TIME_UNITS", "TOO_CLOSE", "UNDECIDED",
+           "Compared", "Fastest", "Spread", "compare", "fastest", "position", "share_of_bound"]
 
 
-MIN_GAIN = 1.15  # below this a measured speed-up counts as little or no gain (as in C11)
+MIN_GAIN = 1.15
+"""With one run on a side there is no spread to read: a ratio decides only at x1.15 or more
+(faster) or at 1/1.15 or less (slower); in between the reading says one run cannot decide."""
 
 
-def speedup(before_per_s: float, after_per_s: float) -> str:
-    """The reading of a measured speed-up (rates before and after a change), by the MIN_GAIN rule.
+MIN_DIFFERENCE = 1.05
+"""With repeats on both sides, the medians must also differ by at least 5 % (beyond the spreads)
+to count: smaller differences come and go between runs on a shared machine."""
+
+
+FASTER = "faster"
+
+
+SLOWER = "slower"
+
+
+NO_DIFFERENCE = "no measurable difference"
+
+
+UNDECIDED = "undecided"
+
+
+TIME_UNITS = ("s", "ms")
+"""Units read as times (lower is faster); any other unit ("per s", "steps/s") is a rate."""
+
+
+Values = float | Sequence[float]
+
+
+@dataclass(frozen=True)
+class Spread:
+    """The repeats of one measurement: their median and their range (low to high).
 
     Example:
-        >>> speedup(10.0, 10.5)
-        'x1.05 (10.0 → 10.5 per s): little or no gain, under the x1.15 a real gain needs.'
+        >>> s = Spread.of([0.52, 0.50, 0.49])
+        >>> s.median, s.n, round(s.width, 2)
+        (0.5, 3, 0.03)
     """
-    gain = after_per_s / before_per_s if before_per_s > 0 else float("nan")
-    head = f"x{gain:.2f} ({before_per_s:.1f} → {after_per_s:.1f} per s): "
-    if gain >= MIN_GAIN:
-        return head + f"a gain, at least the x{MIN_GAIN:g} a real gain needs."
-    return head + f"little or no gain, under the x{MIN_GAIN:g} a real gain needs."
+
+    values: tuple[float, ...]
+
+    @classmethod
+    def of(cls, values: Values) -> Spread:
+        vals = (float(values),) if isinstance(values, int | float) else tuple(map(float, values))
+        if not vals or any(not v > 0 for v in vals):
+            raise FitscopeInputError(f"a comparison needs positive measured values, got {vals}")
+        return cls(vals)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+    @property
+    def low(self) -> float:
+        return min(self.values)
+
+    @property
+    def high(self) -> float:
+        return max(self.values)
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def width(self) -> float:
+        return self.high - self.low
+
+    def meets(self, other: Spread) -> bool:
+        """Whether the two ranges overlap (a point meets a range that holds it)."""
+        return self.low <= other.high and other.low <= self.high
+
+
+@dataclass(frozen=True)
+class Compared(ShowsItself):
+    """The reading of one comparison: ``ratio`` is how many times faster ``after`` is than
+    ``before`` (under 1: slower), ``word`` one of faster / slower / no measurable difference /
+    undecided, ``sentence`` the reading in words."""
+
+    before: Spread
+    after: Spread
+    unit: str
+    ratio: float
+    word: str
+    sentence: str
+
+    @property
+    def decided(self) -> bool:
+        """Whether the comparison found a difference (faster or slower)."""
+        return self.word in (FASTER, SLOWER)
+
+    def table(self) -> Table:
+        """Both sides' medians and ranges; the reading is the sentence (facts carried hidden)."""
+        rows = [(name, s.median, f"{_num(s.low)}–{_num(s.high)}", s.n)
+                for name, s in (("before", self.before), ("after", self.after))]
+        return Table(("", f"median ({self.unit})", "range", "runs"), rows,
+                     reading=self.sentence, facts=[self.facts()])
+
+    def facts(self) -> dict[str, Any]:
+        """The comparison as plain numbers and words, e.g. for a machine-readable copy."""
+        return dict(kind="comparison", before=list(self.before.values),
+                    after=list(self.after.values), unit=self.unit, ratio=self.ratio,
+                    word=self.word, sentence=self.sentence)
+
+    def __str__(self) -> str:
+        return self.sentence
+
+
+def _num(x: float) -> str:
+    return f"{x:.1f}" if x >= 10 else f"{x:.2f}" if x >= 0.1 else f"{x:.3g}"
+
+
+def _runs(a: Spread, b: Spread) -> str:
+    if a.n == b.n:
+        return "one run each" if a.n == 1 else f"medians of {a.n}"
+    if min(a.n, b.n) == 1:
+        return f"one run against a median of {max(a.n, b.n)}"
+    return f"medians of {a.n} and {b.n}"
+
+
+def _ratio_words(ratio: float, word: str) -> str:
+    return f"x{ratio:.2f} faster" if word == FASTER else f"{100 * (1 - ratio):.0f} % slower"
+
+
+def compare(before: Values, after: Values, unit: str = "s") -> Compared:
+    """Read ``after`` against ``before`` by the one rule: decided only beyond the spread.
+
+    Each side is one value or its repeats. ``unit`` "s" or "ms" is a time (lower is faster),
+    any other unit a rate (higher is faster). Ranges that meet are no measurable difference;
+    with repeats on both sides the medians must differ by ``MIN_DIFFERENCE``; with one run on a
+    side by ``MIN_GAIN``, else the reading says one run cannot decide. A slowdown's percentage is
+    the speed lost (1 − ratio), so x0.71 reads "29 % slower".
+
+    Example:
+        >>> compare([0.50, 0.47, 0.53], [0.49, 0.46, 0.52]).sentence
+        'no measurable difference: inside the spread (x1.02; 0.50 → 0.49 s, medians of 3)'
+        >>> compare(0.50, 0.47).word
+        'undecided'
+    """
+    a, b = Spread.of(before), Spread.of(after)
+    time = unit in TIME_UNITS
+    ratio = a.median / b.median if time else b.median / a.median
+    numbers = f"{_num(a.median)} → {_num(b.median)} {unit}, {_runs(a, b)}"
+    if a.n == 1 and b.n == 1:
+        if 1 / MIN_GAIN < ratio < MIN_GAIN:
+            return Compared(a, b, unit, ratio, UNDECIDED, (
+                f"undecided from one run each: x{ratio:.2f} is inside the x{MIN_GAIN:g} either "
+                f"way one run needs; repeat to decide ({numbers})"))
+    elif a.meets(b):
+        return Compared(a, b, unit, ratio, NO_DIFFERENCE,
+                        f"{NO_DIFFERENCE}: inside the spread (x{ratio:.2f}; {numbers})")
+    elif min(a.n, b.n) == 1 and 1 / MIN_GAIN < ratio < MIN_GAIN:
+        return Compared(a, b, unit, ratio, UNDECIDED, (
+            f"undecided: x{ratio:.2f} with one run on a side is inside the x{MIN_GAIN:g} either "
+            f"way one run needs ({numbers})"))
+    elif 1 / MIN_DIFFERENCE < ratio < MIN_DIFFERENCE:
+        return Compared(a, b, unit, ratio, NO_DIFFERENCE, (
+            f"{NO_DIFFERENCE}: x{ratio:.2f} is under the {100 * (MIN_DIFFERENCE - 1):.0f} % a "
+            f"difference needs ({numbers})"))
+    word = FASTER if ratio > 1 else SLOWER
+    return Compared(a, b, unit, ratio, word, f"{_ratio_words(ratio, word)} ({numbers})")
+
+
+@dataclass(frozen=True)
+class Fastest(ShowsItself):
+    """Which of several labelled runs is fastest, if one is beyond the spread of the next.
+
+    ``winner`` is None when the best cannot be told apart from another run; ``against`` is that
+    run (or, with a winner, the next best) read against the best: "faster" exactly with a winner.
+    """
+
+    winner: str | None
+    order: tuple[str, ...]
+    against: Compared
+    sentence: str
+    runs: Mapping[str, Spread]
+
+    def table(self) -> Table:
+        """Every run's median and range, fastest first; the reading is the sentence."""
+        unit = self.against.unit
+        rows = [(k, self.runs[k].median, f"{_num(self.runs[k].low)}–{_num(self.runs[k].high)}",
+                 self.runs[k].n) for k in self.order]
+        return Table(("run", f"median ({unit})", "range", "runs"), rows, reading=self.sentence,
+                     facts=[self.facts()])
+
+    def facts(self) -> dict[str, Any]:
+        """The reading as plain data, every run's repeats included."""
+        return dict(kind="fastest", winner=self.winner, order=list(self.order),
+                    unit=self.against.unit, against=self.against.facts(), sentence=self.sentence,
+                    runs={k: list(s.values) for k, s in self.runs.items()})
+
+    def __str__(self) -> str:
+        return self.sentence
+
+
+def fastest(runs: Mapping[str, Values], unit: str = "s") -> Fastest:
+    """The fastest run of several, named only when it beats every other beyond the spread
+    (by :func:`compare`); otherwise the sentence names the run it cannot be told apart from.
+
+    Example:
+        >>> fastest({"a": [1.0, 1.1], "b": [0.5, 0.55], "c": [0.8, 0.82]}).sentence
+        "'b' is fastest: x1.54 faster than 'c', the next best (0.81 → 0.53 s, medians of 2)"
+        >>> fastest({"a": [1.0, 1.1], "b": [1.05, 1.0]}).winner is None
+        True
+    """
+    if len(runs) < 2:
+        raise FitscopeInputError(f"fastest needs two runs or more, got {list(runs)}")
+    spreads = {k: Spread.of(v) for k, v in runs.items()}
+    time = unit in TIME_UNITS
+    order = tuple(sorted(spreads, key=lambda k: spreads[k].median, reverse=not time))
+    best = order[0]
+    readings = {k: compare(runs[k], runs[best], unit) for k in order[1:]}
+    rival = next((k for k, c in readings.items() if c.word != FASTER), order[1])
+    against = readings[rival]
+    if against.word == FASTER:
+        a, b = against.before, against.after
+        return Fastest(best, order, against, (
+            f"'{best}' is fastest: x{against.ratio:.2f} faster than '{rival}', the next best "
+            f"({_num(a.median)} → {_num(b.median)} {unit}, {_runs(a, b)})"), spreads)
+    return Fastest(None, order, against, f"no run is fastest: '{best}' and '{rival}' cannot "
+                   f"be told apart, {against.sentence}", spreads)
 
 
 NEAR_OVERLAPPED = "near the overlapped bound"
@@ -41,26 +265,64 @@ BETWEEN = "between the bounds"
 TOO_CLOSE = "the bounds too close to tell apart"
 
 
-def position(
-    measured_s: float, sequential_s: float, overlapped_s: float, tolerance: float = 0.15
-) -> str:
-    """Where a measured time sits against its two bounds, by C12's 15% bands.
+BEATS_BOUND = "faster than the ideal bound: the cost estimate was high"
+
+
+def _measured(measured_s: Values, spread_s: float | None) -> tuple[float, float | None]:
+    s = Spread.of(measured_s)
+    return s.median, spread_s if spread_s is not None or s.n == 1 else s.width
+
+
+def position(measured_s: Values, sequential_s: float, overlapped_s: float,
+             tolerance: float = 0.15, spread_s: float | None = None) -> str:
+    """Where a measured time sits against its two bounds, by C12's 15 % bands.
+
+    ``measured_s`` is one time or its repeats (then the median, with their range as the spread
+    unless ``spread_s`` is given). A time under the overlapped bound by more than its spread (or,
+    with no spread, than the tolerance) is ``BEATS_BOUND``: the bound was an estimate, and high.
 
     Example:
         >>> position(1.05, sequential_s=2.0, overlapped_s=1.0)
         'near the overlapped bound'
         >>> position(1.2, sequential_s=1.3, overlapped_s=1.2)
         'the bounds too close to tell apart'
+        >>> position([0.80, 0.82], sequential_s=2.0, overlapped_s=1.0)
+        'faster than the ideal bound: the cost estimate was high'
     """
+    t, spread = _measured(measured_s, spread_s)
+    margin = tolerance * overlapped_s if spread is None else spread
+    if t < overlapped_s - margin:
+        return BEATS_BOUND
     if sequential_s * (1 - tolerance) <= overlapped_s * (1 + tolerance):
         return TOO_CLOSE  # the two bands meet: overlap and none cannot be told apart
-    if measured_s >= sequential_s * (1 - tolerance):
+    if t >= sequential_s * (1 - tolerance):
         return NEAR_SEQUENTIAL
-    if measured_s <= overlapped_s * (1 + tolerance):
+    if t <= overlapped_s * (1 + tolerance):
         return NEAR_OVERLAPPED
     return BETWEEN
 
 
-def speed_word(ratio: float) -> str:
-    """How a speed ratio reads: slower, faster, or about as fast (within 5%)."""
-    return "slower" if ratio < 0.95 else "faster" if ratio > 1.05 else "about as fast"
+def share_of_bound(measured_s: Values, overlapped_s: float, tolerance: float = 0.15,
+                   spread_s: float | None = None) -> str:
+    """A measured time as a share of the ideal bound's speed, never above 100 %.
+
+    A time under the bound within its spread (or tolerance) is "at the ideal bound"; beyond it,
+    the reading is ``BEATS_BOUND`` (same rule as :func:`position`).
+
+    Example:
+        >>> share_of_bound(1.25, 1.0)
+        '80 % of the ideal bound'
+        >>> share_of_bound(0.9, 1.0)
+        'at the ideal bound (0.90 s against 1.00 s, inside the 15 % tolerance)'
+        >>> share_of_bound(0.7, 1.0)
+        'faster than the ideal bound: the cost estimate was high (0.70 s against 1.00 s)'
+    """
+    t, spread = _measured(measured_s, spread_s)
+    margin = tolerance * overlapped_s if spread is None else spread
+    if t < overlapped_s - margin:
+        return f"{BEATS_BOUND} ({t:.2f} s against {overlapped_s:.2f} s)"
+    if t < overlapped_s:
+        inside = (f"the {100 * tolerance:.0f} % tolerance" if spread is None
+                  else f"the {spread:.2f} s spread")
+        return f"at the ideal bound ({t:.2f} s against {overlapped_s:.2f} s, inside {inside})"
+    return f"{100 * overlapped_s / t:.0f} % of the ideal bound"

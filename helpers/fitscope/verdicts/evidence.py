@@ -2,8 +2,9 @@
 
 A notebook that decides claims keeps its verdicts (with their evidence) here, under the
 conditions they were measured in: the package versions, the CPU budget B, quick or full mode,
-and the intra-op thread setting. The scorecard (``python -m fitscope report``) reuses a part's
-verdicts only when every condition is the same now, and says where each verdict came from;
+the intra-op thread setting and the Keras backend of the measuring process. The scorecard
+(``python -m fitscope report``) reuses a part's verdicts only when every condition is the same
+now, and says where each verdict came from;
 anything missing or stale is measured again (``--fresh`` measures everything). Every verdict
 still comes from a live measurement on this machine: an earlier one, named, or one made now.
 
@@ -12,7 +13,7 @@ The folder is ``results/evidence`` at the top of the repository (git ignores it)
 
 Example:
     >>> sorted(conditions())
-    ['budget', 'intra_op_threads', 'quick_mode', 'versions']
+    ['budget', 'intra_op_threads', 'keras_backend', 'quick_mode', 'versions']
     >>> keep("distributed", card, "notebook 04")              # doctest: +SKIP
     >>> load("distributed").origin()                           # doctest: +SKIP
     'notebook 04 at 2026-11-30 00:41 UTC'
@@ -50,6 +51,7 @@ def conditions() -> dict[str, Any]:
         "budget": cpu_budget().cpus,
         "quick_mode": quick_mode(),
         "intra_op_threads": os.environ.get("TF_NUM_INTRAOP_THREADS"),
+        "keras_backend": os.environ.get("KERAS_BACKEND") or "tensorflow",  # Keras's default
     }
 
 

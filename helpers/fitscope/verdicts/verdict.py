@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import html
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from fitscope.instrument.tables import ShowsItself, Table
 
 __all__ = ["CLAIMS", "Claim", "DEPENDS", "DOES_NOT_HOLD", "HOLDS", "INCONCLUSIVE", "NOTEBOOK_FILES",
-           "RULES_DOC", "Scorecard", "Verdict", "hypotheses"]
+           "NOT_APPLICABLE",
+           "RULES_DOC", "Scorecard", "Verdict", "hypotheses", "tally"]
 
 
 HOLDS = "HOLDS"
@@ -29,6 +31,11 @@ DEPENDS = "DEPENDS"
 
 
 INCONCLUSIVE = "INCONCLUSIVE"
+
+
+NOT_APPLICABLE = "NOT APPLICABLE"
+"""A claim whose premise is false where it was measured (e.g. C12 where no data is made on the
+main thread): no verdict, a sentence saying why."""
 
 
 @dataclass(frozen=True)
@@ -103,10 +110,16 @@ class Verdict:
     def __str__(self) -> str:
         return f"{self.claim_id} {self.verdict}: {self.because}"
 
+    def facts(self) -> dict[str, Any]:
+        """The verdict with its evidence as plain data (a machine-readable copy)."""
+        return dict(kind="verdict", id=self.claim_id, verdict=self.verdict, because=self.because,
+                    evidence=self.evidence)
+
     def table(self) -> Table:
         """The verdict as a one-row table; its reading is the verdict sentence."""
         return Table(_COLUMNS, [(self.claim_id, self.claim, self.verdict, self.because)],
-                     reading=f"{self.claim_id} {self.verdict.lower()}: {self.because}")
+                     reading=f"{self.claim_id} {self.verdict.lower()}: {self.because}",
+                     facts=[self.facts()])
 
     def _repr_html_(self) -> str:
         return self.table()._repr_html_()
@@ -118,6 +131,25 @@ class Verdict:
 _COLUMNS = ("id", "claim", "verdict", "evidence")
 
 
+_ORDER = (HOLDS, DOES_NOT_HOLD, DEPENDS, INCONCLUSIVE, NOT_APPLICABLE)
+
+
+def tally(rows: list[Verdict]) -> str:
+    """How many rows got each verdict, counted from the rows themselves.
+
+    Example:
+        >>> tally([Verdict("C1", HOLDS, "."), Verdict("C1", DOES_NOT_HOLD, "."),
+        ...        Verdict("C9", DOES_NOT_HOLD, ".")])
+        'Of these 3 rows (2 claims, some judged once per backend): 1 HOLDS, 2 DOES NOT HOLD.'
+    """
+    counts = Counter(v.verdict for v in rows)
+    claims = len({v.claim_id for v in rows})
+    what = (f"{claims} claims" if claims == len(rows)
+            else f"{len(rows)} rows ({claims} claims, some judged once per backend)")
+    return f"Of these {what}: " + ", ".join(
+        f"{counts[verdict]} {verdict}" for verdict in _ORDER if counts[verdict]) + "."
+
+
 class Scorecard(ShowsItself, list):
     """A list of verdicts that shows itself as a table in a notebook, and as one line in a log.
 
@@ -127,12 +159,15 @@ class Scorecard(ShowsItself, list):
         'C9 DOES NOT HOLD.'
     """
 
+    def facts(self, backends: Sequence[str | None] = ()) -> dict[str, Any]:
+        """The card as plain data: its rows (each with its backend, if given) and its tally."""
+        named = list(backends) or [None] * len(self)
+        rows = [{**v.facts(), "backend": b} for v, b in zip(self, named)]
+        return dict(kind="scorecard", rows=rows, tally=tally(self) if len(self) > 1 else "")
+
     def table(self) -> Table:
-        counts = Counter(v.verdict for v in self)
-        reading = ("Of these " + str(len(self)) + " claims, " + ", ".join(
-            f"{n} {verdict}" for verdict, n in counts.items()) + ".") if len(self) > 1 else ""
         return Table(_COLUMNS, [(v.claim_id, v.claim, v.verdict, v.because) for v in self],
-                     reading=reading)
+                     reading=tally(self) if len(self) > 1 else "", facts=[self.facts()])
 
     def __str__(self) -> str:
         return "; ".join(f"{v.claim_id} {v.verdict}" for v in self) + "."

@@ -8,8 +8,8 @@ the verdicts per backend, the overlap against the bounds, the threads, the timel
 from __future__ import annotations
 
 from fitscope.lessons.backends.readings import (
-    backend_panel, backend_verdicts, c1_verdict, c12_verdict, must_hold, overlap, threads_table,
-    timelines)
+    backend_panel, backend_verdicts, c1_verdict, c6_verdict, c12_verdict, must_hold, overlap,
+    threads_table, timelines)
 from fitscope.lessons.backends.runs import (
     BACKENDS, LABELS, VARIANTS, BackendNotInstalled, BackendParams, BackendRuns, by_backend,
     check_backend, installed_line, is_installed, measure, measure_or_say, not_installed_sentence)
@@ -17,4 +17,4 @@ from fitscope.lessons.backends.runs import (
 __all__ = ["BACKENDS", "LABELS", "VARIANTS", "BackendNotInstalled", "BackendParams", "BackendRuns",
            "is_installed", "check_backend", "not_installed_sentence", "installed_line", "measure",
            "measure_or_say", "by_backend", "backend_panel", "backend_verdicts", "c12_verdict",
-           "c1_verdict", "must_hold", "overlap", "threads_table", "timelines"]
+           "c1_verdict", "c6_verdict", "must_hold", "overlap", "threads_table", "timelines"]

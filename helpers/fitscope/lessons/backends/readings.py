@@ -24,8 +24,8 @@ from fitscope.lessons.backends.runs import (
 from fitscope.show.comparison import Comparison
 from fitscope.verdicts import evidence
 
-__all__ = ["backend_panel", "backend_verdicts", "c12_verdict", "c1_verdict", "must_hold", "overlap",
-           "threads_table", "timelines"]
+__all__ = ["backend_panel", "backend_verdicts", "c12_verdict", "c1_verdict", "c6_verdict",
+           "must_hold", "overlap", "threads_table", "timelines"]
 
 
 def _budget(runs: BackendRuns) -> float:
@@ -46,6 +46,15 @@ def c1_verdict(runs: BackendRuns) -> verdicts.Verdict:
     )
 
 
+def c6_verdict(runs: BackendRuns) -> verdicts.Verdict:
+    """C6 on one backend, from its plain waiting generator: which threads ran the callbacks, and
+    whether steps overlapped."""
+    f = runs.runs["waiting"].facts
+    return verdicts.c6(f["callbacks_on_main"], f["callbacks_total"], f["overlapping_steps"],
+                       f["steps"], _budget(runs), backend=runs.label,
+                       callback_threads=f["callback_threads"])
+
+
 def c12_verdict(runs: BackendRuns) -> verdicts.Verdict:
     """C12 on one backend: each plain-generator variant's time against its two bounds."""
     parts = []
@@ -62,19 +71,22 @@ def c12_verdict(runs: BackendRuns) -> verdicts.Verdict:
                 pure_python=r.params["kind"] == "python",
             )
         )
-    return verdicts.c12(runs.label, parts, _budget(runs), runs.step_ms)
+    plain = runs.runs.get("waiting")  # who called next(): the claim's premise on this backend
+    on_main = (plain.facts["main_after_peek"], plain.facts["total_after_peek"]) if plain else None
+    return verdicts.c12(runs.label, parts, _budget(runs), runs.step_ms, next_on_main=on_main)
 
 
 def backend_verdicts(
     measured: dict[str, BackendRuns], keep_as: str | None = None
 ) -> verdicts.Scorecard:
-    """C1 and C12 for every backend measured, in that order.
+    """C1, C6 and C12 for every backend measured, in that order.
 
     ``keep_as`` (e.g. "notebook 01b") also keeps them as this machine's evidence for the scorecard
     (:mod:`fitscope.verdicts.evidence`), when every installed backend was measured.
     """
     card = verdicts.Scorecard(
-        [v for runs in measured.values() for v in (c1_verdict(runs), c12_verdict(runs))]
+        [v for runs in measured.values()
+         for v in (c1_verdict(runs), c6_verdict(runs), c12_verdict(runs))]
     )
     if keep_as and set(measured) >= {b for b in BACKENDS if is_installed(b)}:
         evidence.keep("backends", card, keep_as)

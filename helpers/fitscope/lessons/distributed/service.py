@@ -26,7 +26,7 @@ from fitscope.instrument.tables import Stack, Table
 from fitscope.isolation.launcher import launcher_outcomes, run_module, sandbox_facts
 from fitscope.isolation.sandbox import SandboxResult
 from fitscope.show.live import StepCounter
-from fitscope.verdicts.compare import speed_word
+from fitscope.verdicts.compare import compare
 
 __all__ = ["PROCESSES_MODE_BYTES", "ServiceRun", "processes_mode_allowed", "data_service",
            "separate_processes"]
@@ -79,8 +79,9 @@ class ServiceRun(RunResult):
             f"With B = {budget:g}, the local pipeline delivered {local['elements_per_s']:.0f} "
             "elements/s "
             f"and kept {local['cores_busy']:.2f} cores busy; the service's {f['workers']} workers "
-            f"delivered {service['elements_per_s']:.0f} elements/s (x{f['speedup']:.2f}: "
-            f"{speed_word(f['speedup'])}) with {service['cores_busy']:.2f} cores busy. "
+            f"delivered {service['elements_per_s']:.0f} elements/s with "
+            f"{service['cores_busy']:.2f} cores busy: "
+            f"{compare(local['elements_per_s'], service['elements_per_s'], 'elements/s')}. "
             f"The ideal bound for {f['workers']} workers sharing {budget:g} CPU(s) is "
             f"{bound_rate:.0f} elements/s. "
         )

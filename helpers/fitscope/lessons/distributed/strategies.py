@@ -37,7 +37,7 @@ from fitscope.isolation.launcher import launcher_outcomes, run_module, sandbox_f
 from fitscope.isolation.sandbox import Progress
 from fitscope.show.live import StepCounter
 from fitscope.verdicts import evidence
-from fitscope.verdicts.compare import speed_word
+from fitscope.verdicts.compare import compare
 
 __all__ = ["MultiWorkerParams", "MultiWorkerRun", "multiworker_training", "multiworker_panel",
            "MirroredRun", "mirrored_training"]
@@ -266,8 +266,8 @@ class MirroredRun(RunResult):
         ratio = f["cpu_per_step_ratio"]
         text = (
             f"With B = {budget:g}, {n} replicas ran {many['steps_per_s']:.1f} steps/s against "
-            f"{one['steps_per_s']:.1f} on one device (x{f['speedup']:.2f}: "
-            f"{speed_word(f['speedup'])}). "
+            f"{one['steps_per_s']:.1f} on one device: "
+            f"{compare(one['steps_per_s'], many['steps_per_s'], 'steps/s')}. "
             f"One device kept {one['cores_busy']:.2f} cores busy and {n} replicas "
             f"{many['cores_busy']:.2f}: logical devices are not cores, every replica's ops run on "
             f"the same {budget:g} CPU(s). "

@@ -248,12 +248,12 @@ def _processes_note(result: RunResult) -> str:
 
 def more_workers(before: RunResult, workers: int) -> Comparison:
     """``before`` (a PyDataset run) again with ``workers`` workers; the reading applies the rule
-    of :func:`fitscope.verdicts.claims.speedup` to the two measured rates."""
+    of :func:`fitscope.verdicts.compare` to the two measured rates."""
     p = GeneratorFitParams(**{**before.params, "workers": workers})
     after = generator_fit(p)
-    v = verdicts.speedup(before.throughput.steps_per_s, after.throughput.steps_per_s)
+    v = verdicts.compare(before.throughput.steps_per_s, after.throughput.steps_per_s, "steps/s")
     return Comparison({f"{before.params['workers']} workers": before, f"{workers} workers": after},
-                      reading=v)
+                      reading=v.sentence)
 
 
 def scenario1_scorecard(article: RunResult, big: RunResult, gil: dict[str, RunResult],

@@ -1,0 +1,223 @@
+"""Does every reading follow from its numbers? A check of results, verdicts and saved notebooks.
+
+Four ways a reading can say more than its numbers, each caught here:
+
+- a slow-down (or a ratio under the smallest difference that counts) called a gain;
+- a combined verdict built from undecided parts (its parts, printed in its sentence, combine to
+  another verdict: :func:`fitscope.verdicts.combine`);
+- a bound beaten without the flag (a share of the ideal bound above 100 %);
+- "fastest" said inside the spread.
+
+Objects are checked against their own rule (a comparison, a fastest, a verdict re-judged from its
+evidence, a scorecard's tally and rows); text is checked sentence by sentence; an executed
+notebook is checked through its outputs: their text and the machine-readable facts results carry
+in their HTML (:func:`fitscope.instrument.tables.facts_html`).
+
+Example:
+    >>> check_reading("x0.71 (179.6 → 127.7 per s): little or no gain")
+    ['a slow-down called a gain: x0.71 (179.6 → 127.7 per s): little or no gain']
+    >>> check_reading("29 % slower (179.6 → 127.7 per s, one run each)")
+    []
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fitscope.instrument.tables import FACTS_CLASS, ShowsItself, Table
+from fitscope.verdicts.claims import rejudge
+from fitscope.verdicts.compare import MIN_DIFFERENCE, Compared, Fastest, compare, fastest
+from fitscope.verdicts.parts import combine
+from fitscope.verdicts.verdict import Scorecard, Verdict, tally
+
+__all__ = ["Consistency", "Problem", "check", "check_facts", "check_notebook", "check_reading"]
+
+_VERDICT = r"HOLDS|DOES NOT HOLD|DEPENDS|INCONCLUSIVE|NOT APPLICABLE"
+_RATIO = re.compile(r"\bx(\d+\.\d+)")
+_GAIN = re.compile(r"\b(gain|faster|speed-up|speeds? up)\b", re.I)
+_NO_GAIN = re.compile(r"(little or )?no (measurable )?(gain|difference)|undecided.*", re.I)
+_SHARE = re.compile(r"(\d+(?:\.\d+)?)\s?% (?:efficient|of the (?:ideal |overlapped )?bound)")
+_CLAIM = re.compile(rf"\b(C\d{{1,2}}) ({_VERDICT}): (.*)", re.I)
+_PART = re.compile(rf"[(;] ?({_VERDICT})(?=[,)])")
+_FASTEST_RULE = re.compile(r"'[^']+' is fastest: x(\d+\.\d+) faster than|no run is fastest")
+_FACTS = re.compile(rf'<script type="application/json" class="{FACTS_CLASS}">(.*?)</script>',
+                    re.S)
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z])|\n+", text) if s.strip()]
+
+
+def _clause(text: str, start: int) -> str:
+    return re.split(r";|\. |\n", text[start:], maxsplit=1)[0]
+
+
+def check_reading(text: str) -> list[str]:
+    """What in one reading says more than its numbers (empty when nothing does)."""
+    problems = []
+    for sentence in _sentences(text):
+        for m in _RATIO.finditer(sentence):
+            clause = _clause(sentence, m.start())
+            ratio = float(m.group(1))
+            if ratio < 1 and _GAIN.search(clause) and "slower" not in clause:
+                problems.append(f"a slow-down called a gain: {sentence.strip()}")
+            elif ratio < MIN_DIFFERENCE and _GAIN.search(_NO_GAIN.sub("", clause)):
+                problems.append(f"x{ratio:.2f}, under the x{MIN_DIFFERENCE:g} a difference "
+                                f"needs, called a gain: {sentence.strip()}")
+        for m in _SHARE.finditer(sentence):
+            if float(m.group(1)) > 100:
+                problems.append(f"a bound beaten, shown above 100 %: {sentence.strip()}")
+        if re.search(r"\bfastest\b", sentence, re.I) and not _FASTEST_RULE.search(sentence):
+            problems.append(f"'fastest' said without the spread rule (verdicts.fastest): "
+                            f"{sentence.strip()}")
+    for m in _CLAIM.finditer(text):
+        parts = _PART.findall(m.group(3).split("\n")[0])
+        said = m.group(2).upper()
+        if len(parts) >= 2 and said != combine(parts):
+            problems.append(f"{m.group(1)} {said} from parts {', '.join(parts)}, which combine to "
+                            f"{combine(parts)}")
+    return problems
+
+
+def _verdict(f: Mapping[str, Any]) -> Verdict:
+    return Verdict(f["id"], f["verdict"], f["because"], dict(f.get("evidence") or {}))
+
+
+def _check_verdict(v: Verdict) -> list[str]:
+    problems = check_reading(str(v))
+    try:
+        again = rejudge(v)
+    except (KeyError, TypeError, ValueError) as e:
+        return [*problems, f"{v.claim_id}: its evidence cannot be judged again ({e!r})"]
+    if again.verdict != v.verdict or again.because != v.because:
+        problems.append(f"{v.claim_id} reads {v.verdict}, but its rule on its evidence gives "
+                        f"{again.verdict}")
+    return problems
+
+
+def check_facts(facts: Mapping[str, Any]) -> list[str]:
+    """What is wrong with one machine-readable result: a comparison, a fastest, a verdict or a
+    scorecard (``kind``), checked against the rule that made it."""
+    kind = facts.get("kind")
+    if kind == "comparison":
+        again = compare(facts["before"], facts["after"], facts["unit"])
+        if (again.word, again.sentence) != (facts["word"], facts["sentence"]):
+            return [f"a comparison reads {facts['sentence']!r}; its numbers read "
+                    f"{again.sentence!r}"]
+        return check_reading(facts["sentence"])
+    if kind == "fastest":
+        again = fastest(facts["runs"], facts["unit"])
+        if again.winner != facts["winner"]:
+            return [f"{facts['sentence']!r} names {facts['winner']!r}; its runs name "
+                    f"{again.winner!r}"]
+        return check_reading(facts["sentence"])
+    if kind == "verdict":
+        return _check_verdict(_verdict(facts))
+    if kind == "scorecard":
+        rows = [_verdict(r) for r in facts["rows"]]
+        problems = [p for v in rows for p in _check_verdict(v)]
+        keys = [(r["id"], r.get("backend")) for r in facts["rows"]]
+        problems += [f"{k[0]} on {k[1]} has {keys.count(k)} rows" for k in dict.fromkeys(keys)
+                     if keys.count(k) > 1]
+        if facts.get("tally") and facts["tally"] != tally(rows):
+            problems.append(f"the tally reads {facts['tally']!r}; the rows give {tally(rows)!r}")
+        return problems
+    return []
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reading that says more than its numbers, and where it is."""
+
+    where: str
+    what: str
+
+
+class Consistency(ShowsItself, list):
+    """The problems found; empty when every reading follows from its numbers.
+
+    Example:
+        >>> str(check(compare([0.5, 0.52], [0.36, 0.37])))
+        'Every reading checked (1) follows from its numbers.'
+    """
+
+    def __init__(self, problems: Iterable[Problem] = (), checked: int = 0) -> None:
+        super().__init__(problems)
+        self.checked = checked
+
+    @property
+    def ok(self) -> bool:
+        return not self
+
+    def table(self) -> Table:
+        reading = (f"Every reading checked ({self.checked}) follows from its numbers." if self.ok
+                   else f"{len(self)} of the readings checked say more than their numbers.")
+        return Table(("where", "what is wrong"), [(p.where, p.what) for p in self],
+                     reading=reading)
+
+
+def check(*items: Any) -> Consistency:
+    """Check results as objects: comparisons, fastest runs, verdicts, scorecards (each row counts
+    as one reading checked), or text.
+
+    Example:
+        >>> from fitscope.verdicts.claims import c11
+        >>> check(c11(1.26, 1.09, 2)).ok
+        True
+    """
+    problems, checked = [], 0
+    for i, item in enumerate(items):
+        checked += len(item) if isinstance(item, Scorecard) else 1
+        if isinstance(item, str):
+            found = check_reading(item)
+        elif isinstance(item, Scorecard):
+            found = check_facts(item.facts(getattr(item, "backends", ())))
+        elif isinstance(item, Verdict | Compared | Fastest):
+            found = check_facts(item.facts())
+        else:
+            raise TypeError(f"cannot check a {type(item).__name__}: give a comparison, a "
+                            "fastest, a verdict, a scorecard or a reading")
+        problems += [Problem(f"item {i + 1}", p) for p in found]
+    return Consistency(problems, checked=checked)
+
+
+def _output_texts(output: Mapping[str, Any]) -> tuple[str, str]:
+    """The plain text and the HTML of one notebook output."""
+    def joined(x: Any) -> str:
+        return "".join(x) if isinstance(x, list) else str(x or "")
+    if output.get("output_type") == "stream":
+        return joined(output.get("text")), ""
+    data = output.get("data", {})
+    return joined(data.get("text/plain")), joined(data.get("text/html"))
+
+
+def _html_text(page: str) -> str:
+    """The words of an HTML output: its text and its images' alt text, without hidden blocks."""
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    alts = " ".join(html.unescape(a) for a in re.findall(r'\balt="([^"]*)"', page))
+    page = re.sub(r"</?(p|tr|td|th|li|h\d|div|br|table)\b[^>]*>", "\n", page)
+    return html.unescape(re.sub(r"<[^>]+>", " ", page)) + "\n" + alts
+
+
+def check_notebook(path: str | Path) -> Consistency:
+    """Check every output of an executed notebook: its reading text and its embedded facts."""
+    nb = json.loads(Path(path).read_text())
+    problems, checked = [], 0
+    for n, cell in enumerate(nb.get("cells", [])):
+        for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            text, page = _output_texts(output)
+            found = check_reading(text) + (check_reading(_html_text(page)) if page else [])
+            for block in _FACTS.findall(page):
+                for facts in json.loads(block.replace("<\\/", "</")):
+                    found += check_facts(facts)
+                    checked += 1
+            checked += bool(text)
+            problems += [Problem(f"{Path(path).name}, cell {n}", p)
+                         for p in dict.fromkeys(found)]
+    return Consistency(problems, checked)

@@ -1,0 +1,74 @@
+"""A claim decided from parts: one part's time against its bounds, and how parts combine.
+
+An undecided (INCONCLUSIVE) part decides nothing: a claim is the decided parts' common verdict,
+DEPENDS when they differ, INCONCLUSIVE when none is decided.
+
+Example:
+    >>> PartEvidence("waiting", measured_s=1.05, sequential_s=2.0, overlapped_s=1.0).judge()
+    'HOLDS'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from fitscope.verdicts.compare import BEATS_BOUND, NEAR_OVERLAPPED, NEAR_SEQUENTIAL, position
+from fitscope.verdicts.verdict import (
+    DEPENDS,
+    DOES_NOT_HOLD,
+    HOLDS,
+    INCONCLUSIVE,
+    NOT_APPLICABLE,
+)
+
+__all__ = ["PartEvidence", "combine", "undecided_note"]
+
+
+@dataclass(frozen=True)
+class PartEvidence:
+    """Measured time of one variant against its two bounds (seconds)."""
+
+    name: str
+    measured_s: float
+    sequential_s: float
+    overlapped_s: float
+
+    def judge(self, tolerance: float = 0.15) -> str:
+        """HOLDS near the overlapped bound, DOES NOT HOLD near the sequential sum, else
+        INCONCLUSIVE (also when the bounds are too close, or the overlapped bound was beaten)."""
+        where = position(self.measured_s, self.sequential_s, self.overlapped_s, tolerance)
+        return {NEAR_OVERLAPPED: HOLDS, NEAR_SEQUENTIAL: DOES_NOT_HOLD}.get(where, INCONCLUSIVE)
+
+    def describe(self) -> str:
+        where = position(self.measured_s, self.sequential_s, self.overlapped_s)
+        flag = f", {BEATS_BOUND}" if where == BEATS_BOUND else ""
+        return (f"{self.name}: {self.measured_s:.2f} s against an overlapped bound of "
+                f"{self.overlapped_s:.2f} s and a sequential sum of {self.sequential_s:.2f} s "
+                f"({self.judge()}{flag})")
+
+
+def combine(parts: Sequence[str]) -> str:
+    """A claim's verdict from its parts' verdicts: undecided (INCONCLUSIVE) parts decide nothing.
+
+    Example:
+        >>> combine([INCONCLUSIVE, DOES_NOT_HOLD]), combine([HOLDS, DOES_NOT_HOLD])
+        ('DOES NOT HOLD', 'DEPENDS')
+        >>> combine([INCONCLUSIVE, INCONCLUSIVE])
+        'INCONCLUSIVE'
+    """
+    decided = {p for p in parts if p not in (INCONCLUSIVE, NOT_APPLICABLE)}
+    if not decided:
+        return INCONCLUSIVE
+    return decided.pop() if len(decided) == 1 else DEPENDS
+
+
+def undecided_note(parts: Sequence[str]) -> str:
+    """The sentence a combined verdict adds when some of its parts decided nothing."""
+    n = sum(1 for p in parts if p == INCONCLUSIVE)
+    if n == 0:
+        return ""
+    if n == len(parts):
+        return " No part was decided, so neither is the claim."
+    return (f" The {n} INCONCLUSIVE part{'s' if n > 1 else ''} decide{'' if n > 1 else 's'} "
+            "nothing: the verdict is the decided parts'.")

@@ -1,0 +1,130 @@
+"""The one comparison rule on made-up numbers: slow-downs, spreads, one run each, the fastest,
+positions against bounds."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fitscope import verdicts
+from fitscope.instrument.errors import FitscopeInputError
+from fitscope.verdicts import (
+    BEATS_BOUND,
+    FASTER,
+    MIN_GAIN,
+    NO_DIFFERENCE,
+    SLOWER,
+    UNDECIDED,
+    Spread,
+    compare,
+    fastest,
+    position,
+    share_of_bound,
+)
+from hypothesis import given
+from hypothesis import strategies as st
+
+
+def test_a_slow_down_is_called_one():
+    c = compare([179.6], [127.7], unit="per s")
+    assert c.word == SLOWER and c.ratio < 1
+    assert c.sentence.startswith("29 % slower") and "gain" not in c.sentence
+
+
+def test_a_speed_up_from_repeats_quotes_medians():
+    c = compare([0.50, 0.52, 0.49], [0.36, 0.35, 0.37])
+    assert c.word == FASTER and c.decided
+    assert c.sentence == "x1.39 faster (0.50 → 0.36 s, medians of 3)"
+
+
+def test_times_and_rates_read_the_same_way():
+    assert compare([2.0, 2.1], [1.0, 1.1]).word == FASTER  # less time: faster
+    assert compare([2.0, 2.1], [1.0, 1.1], unit="steps/s").word == SLOWER  # lower rate: slower
+
+
+def test_overlapping_ranges_are_no_difference():
+    c = compare([0.50, 0.47, 0.53], [0.49, 0.46, 0.52])
+    assert c.word == NO_DIFFERENCE and "inside the spread" in c.sentence and not c.decided
+
+
+def test_a_difference_beyond_the_spread_but_under_five_percent_is_none():
+    c = compare([1.00, 1.001], [0.97, 0.971])
+    assert c.word == NO_DIFFERENCE and "5 %" in c.sentence
+
+
+@pytest.mark.parametrize("before, after, word", [
+    (0.50, 0.47, UNDECIDED), (0.50, 0.40, FASTER), (0.40, 0.50, SLOWER)])
+def test_one_run_each_decides_only_past_min_gain(before, after, word):
+    c = compare(before, after)
+    assert c.word == word
+    assert ("one run" in c.sentence) and ((word == UNDECIDED) == ("undecided" in c.sentence))
+
+
+def test_one_run_against_repeats():
+    assert compare([0.5, 0.6, 0.55], 0.52).word == NO_DIFFERENCE  # inside their range
+    assert compare([0.5, 0.51], 0.47).word == UNDECIDED  # outside, but under x1.15
+    assert compare([0.5, 0.51], 0.30).word == FASTER
+
+
+def test_nonpositive_values_are_refused():
+    with pytest.raises(FitscopeInputError):
+        compare([0.0], [1.0])
+    with pytest.raises(FitscopeInputError):
+        compare([], [1.0])
+
+
+def test_fastest_only_beyond_the_spread():
+    f = fastest({"a": [1.0, 1.1], "b": [0.5, 0.55], "c": [0.8, 0.82]})
+    assert f.winner == "b" and f.order == ("b", "c", "a") and "'c', the next best" in f.sentence
+    close = fastest({"in memory": [0.40, 0.43], "prefetch": [0.41, 0.42]})
+    assert close.winner is None and "cannot be told apart" in close.sentence
+    assert fastest({"x": [10.0], "y": [30.0]}, unit="steps/s").winner == "y"
+    with pytest.raises(FitscopeInputError):
+        fastest({"only": [1.0]})
+
+
+def test_a_beaten_bound_is_flagged_never_over_100_percent():
+    assert position(0.7, 2.0, 1.0) == BEATS_BOUND
+    assert position([0.95, 0.96], 2.0, 1.0) == BEATS_BOUND  # beyond its own 0.01 s spread
+    assert position(0.9, 2.0, 1.0) == verdicts.NEAR_OVERLAPPED  # within the 15 % tolerance
+    assert share_of_bound(0.7, 1.0).startswith(BEATS_BOUND)
+    assert share_of_bound(0.9, 1.0).startswith("at the ideal bound")
+    assert share_of_bound(2.0, 1.0) == "50 % of the ideal bound"
+
+
+times = st.lists(st.floats(0.01, 100.0), min_size=1, max_size=5)
+
+
+@given(times, times)
+def test_a_ratio_under_one_is_never_a_gain(before, after):
+    c = compare(before, after)
+    if c.ratio < 1:
+        assert c.word != FASTER and "faster" not in c.sentence
+        assert not re.search(r"\bgain", c.sentence)
+    if c.ratio > 1:
+        assert c.word != SLOWER and "slower" not in c.sentence
+
+
+@given(times, times)
+def test_overlapping_spreads_are_never_decided(before, after):
+    a, b = Spread.of(before), Spread.of(after)
+    c = compare(before, after)
+    if a.meets(b) or (a.n == 1 and b.n == 1 and 1 / MIN_GAIN < c.ratio < MIN_GAIN):
+        assert not c.decided
+
+
+@given(st.dictionaries(st.sampled_from("abcd"), times, min_size=2))
+def test_the_fastest_beats_every_other_beyond_the_spread(runs):
+    f = fastest(runs)
+    if f.winner is not None:
+        assert all(compare(v, runs[f.winner]).word == FASTER
+                   for k, v in runs.items() if k != f.winner)
+
+
+@given(st.floats(0.01, 10.0), st.floats(0.01, 10.0), st.floats(0.01, 10.0))
+def test_share_of_bound_never_reads_over_100_percent(t, overlapped, extra):
+    text = share_of_bound(t, overlapped)
+    if "%" in text and "tolerance" not in text:
+        assert int(text.split(" %")[0]) <= 100
+    assert (position(t, overlapped + extra, overlapped) == BEATS_BOUND) == text.startswith(
+        BEATS_BOUND)

@@ -1,0 +1,111 @@
+"""Every reading follows from its numbers: the consistency check fails on made-up results that
+over-claim, and passes on every notebook the notebook tests executed.
+
+Named to be collected after tests/test_notebooks.py, which writes artefacts/executed/ earlier in
+the same `make test` run (as tests/test_site.py reads it).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import ROOT
+from fitscope import verdicts
+from fitscope.instrument.tables import Table
+from fitscope.verdicts import consistency
+from fitscope.verdicts.claims import PartEvidence
+
+EXECUTED = ROOT / "artefacts" / "executed"
+
+
+@pytest.mark.parametrize("reading", [
+    "x0.71 (179.6 → 127.7 per s): little or no gain, under the x1.15 a real gain needs.",
+    "4 workers: x0.93, a gain over 2 workers.",
+    "x1.02 faster (0.51 → 0.50 s, one run each)",
+    "prefetch 0.56 s (bound 0.46, 119% efficient).",
+    "Fastest here: cache: 0.31 s measured against an ideal 0.20 s.",
+    "C4 DEPENDS: sleeping: 1.50 s (INCONCLUSIVE); python: 1.95 s (DOES NOT HOLD); B = 2.",
+    "C11 HOLDS: x1.26 for GIL-releasing work (INCONCLUSIVE), x1.09 for Python (INCONCLUSIVE).",
+])
+def test_an_over_claiming_reading_fails(reading):
+    assert consistency.check_reading(reading), reading
+    assert not consistency.check(reading).ok
+
+
+@pytest.mark.parametrize("reading", [
+    "29 % slower (179.6 → 127.7 per s, one run each)",
+    "x1.39 faster (0.50 → 0.36 s, medians of 3)",
+    "no measurable difference: inside the spread (x1.02; 0.50 → 0.49 s, medians of 3)",
+    "x1.06 (261.3 → 277.0 per s): little or no gain, under the x1.15 a real gain needs.",
+    "no run is fastest: 'a' and 'b' cannot be told apart, no measurable difference",
+    "'b' is fastest: x1.54 faster than 'c', the next best (0.81 → 0.53 s, medians of 2)",
+    "prefetch: 0.56 s, 82 % of the ideal bound",
+    "C4 DOES NOT HOLD: sleeping: 1.50 s (INCONCLUSIVE); python: 1.95 s (DOES NOT HOLD); B = 2.",
+])
+def test_a_reading_that_follows_from_its_numbers_passes(reading):
+    assert consistency.check_reading(reading) == []
+
+
+def test_the_rules_own_readings_pass():
+    made = [verdicts.compare([179.6], [127.7], unit="per s"),
+            verdicts.compare([0.5, 0.52], [0.36, 0.37]),
+            verdicts.fastest({"a": [1.0, 1.1], "b": [0.5, 0.55]}),
+            verdicts.fastest({"a": [1.0, 1.1], "b": [1.05, 1.0]}),
+            verdicts.c4(PartEvidence("sleeping", 1.5, 2.0, 1.0),
+                        PartEvidence("python", 1.95, 2.0, 1.0), 2),
+            verdicts.c11(1.26, 1.09, 2), verdicts.c11(1.26, 1.09, 1),
+            verdicts.c12("JAX", [dict(name="waiting", measured_s=0.7, sequential_s=2.0,
+                                      overlapped_s=1.0, pure_python=False)], 2, 20),
+            verdicts.Scorecard([verdicts.c9(["a", "a"]), verdicts.c10(1.9, True, 1.0)])]
+    result = consistency.check(*made)
+    assert result.ok, result.text()
+    assert "follows from its numbers" in str(result)
+
+
+def test_made_up_results_that_over_claim_fail():
+    slower = verdicts.compare([179.6], [127.7], unit="per s")
+    called_a_gain = {**slower.facts(), "word": verdicts.FASTER, "sentence": "x0.71: a gain"}
+    assert consistency.check_facts(called_a_gain)
+    close = verdicts.fastest({"a": [1.0, 1.1], "b": [1.05, 1.0]})
+    named_anyway = {**close.facts(), "winner": "a", "sentence": "'a' is fastest: x1.02 faster"}
+    assert consistency.check_facts(named_anyway)
+    sleeping = PartEvidence("sleeping", 1.5, 2.0, 1.0)
+    honest = verdicts.c4(sleeping, PartEvidence("python", 1.95, 2.0, 1.0), 2)
+    from_undecided = verdicts.Verdict("C4", verdicts.DEPENDS, honest.because, honest.evidence)
+    assert any("combine to DOES NOT HOLD" in p for p in consistency.check_facts(
+        from_undecided.facts()))
+    card = verdicts.Scorecard([verdicts.c9(["a", "a"]), verdicts.c9(["a", "a"])])
+    wrong = {**card.facts(["TensorFlow", "TensorFlow"]), "tally": "Of these 15 claims: 2 HOLDS."}
+    problems = consistency.check_facts(wrong)
+    assert any("has 2 rows" in p for p in problems) and any("the tally" in p for p in problems)
+
+
+def test_a_saved_notebook_is_checked_through_its_outputs(tmp_path):
+    honest = verdicts.c11(1.26, 1.09, 2)
+    forged = verdicts.Verdict("C11", verdicts.HOLDS, honest.because, honest.evidence)
+    table = Table(["x"], [[1]], reading="prefetch 0.08 s (bound 0.12, 160% efficient).")
+
+    def output(value):
+        return {"output_type": "display_data", "metadata": {},
+                "data": {"text/plain": str(value), "text/html": value._repr_html_()}}
+    cells = [{"cell_type": "code", "source": "", "outputs": [output(honest)]},
+             {"cell_type": "code", "source": "", "outputs": [output(forged), output(table)]}]
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps({"cells": cells}))
+    found = consistency.check_notebook(path)
+    assert {p.where for p in found} == {"nb.ipynb, cell 1"}
+    assert any("its rule on its evidence gives DOES NOT HOLD" in p.what for p in found)
+    assert any("above 100 %" in p.what for p in found)
+
+
+def _executed() -> list:
+    return sorted(EXECUTED.glob("*.ipynb")) if EXECUTED.exists() else []
+
+
+@pytest.mark.parametrize("path", _executed() or [None], ids=lambda p: p.name if p else "none")
+def test_every_reading_of_every_executed_notebook_follows_from_its_numbers(path):
+    if path is None:
+        pytest.skip("no executed notebooks: the notebook tests run first in `make test`")
+    found = consistency.check_notebook(path)
+    assert found.ok, "\n".join(f"{p.where}: {p.what}" for p in found)
