@@ -128,9 +128,9 @@ def test_threads_side_by_side_are_reported_and_bound_the_gil() -> None:
     r = images.in_threads(lambda n: sum(range(n)), [30_000] * 32, "pure Python")
     print(r.reading)
     assert r.one_s > 0 and r.two_s > 0 and r.held_at_most > 0
-    one_cpu = ThreadScaling("x", 8, 0.1, 0.1, budget=1.0)
+    one_cpu = ThreadScaling("x", 8, [0.1] * 3, [0.1] * 3, budget=1.0)
     assert "INCONCLUSIVE" in one_cpu.reading
-    assert "released the GIL" in ThreadScaling("x", 8, 0.2, 0.1, budget=2.0).reading
+    assert "released the GIL" in ThreadScaling("x", 8, [0.2] * 3, [0.1] * 3, budget=2.0).reading
 
 
 def test_the_cells_are_written_into_a_script_with_what_they_use(folder: Path) -> None:

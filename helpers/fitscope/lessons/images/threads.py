@@ -25,7 +25,7 @@ from typing import Any
 from fitscope.instrument.budget import cpu_budget
 from fitscope.instrument.sampling import Sampler, thread_ids
 from fitscope.instrument.tables import ShowsItself, Table
-from fitscope.verdicts.compare import MIN_GAIN
+from fitscope.verdicts.compare import FASTER, compare
 
 __all__ = ["ThreadScaling", "in_threads", "PipelineCpu", "cpu_by_thread"]
 
@@ -36,9 +36,17 @@ class ThreadScaling(ShowsItself):
 
     what: str
     calls: int
-    one_s: float
-    two_s: float
+    ones: list[float]  # each repeat's time, one thread
+    twos: list[float]  # each repeat's time, two threads
     budget: float
+
+    @property
+    def one_s(self) -> float:
+        return min(self.ones)
+
+    @property
+    def two_s(self) -> float:
+        return min(self.twos)
 
     @property
     def speedup(self) -> float:
@@ -52,27 +60,28 @@ class ThreadScaling(ShowsItself):
     @property
     def reading(self) -> str:
         head = (f"{self.what}: {self.calls} calls took {self.one_s * 1e3:.0f} ms on one thread "
-                f"and {self.two_s * 1e3:.0f} ms on two at once (x{self.speedup:.2f}), so at most "
-                f"{min(1.0, self.held_at_most):.0%} of the work held the GIL")
+                f"and {self.two_s * 1e3:.0f} ms on two at once, so at most "
+                f"{min(1.0, self.held_at_most):.0%} of the work held the GIL; two threads against "
+                f"one: {compare(self.ones, self.twos).sentence}")
         if self.budget < 2:
             return head + (f"; with B = {self.budget:g} CPU two threads cannot run at once, so "
-                           "this bound decides nothing here: INCONCLUSIVE.")
-        if self.speedup >= MIN_GAIN:
-            return head + (f"; with B = {self.budget:g} CPUs the calls ran side by side: most of "
+                           "this decides nothing here: INCONCLUSIVE.")
+        if compare(self.ones, self.twos).word == FASTER:
+            return head + (f"; with B = {self.budget:g} CPUs the calls ran side by side: much of "
                            "the work released the GIL.")
-        return head + (f"; with B = {self.budget:g} CPUs two threads gained less than "
-                       f"x{MIN_GAIN:g}: the GIL (or a crowded machine) kept them one at a time.")
+        return head + (f"; with B = {self.budget:g} CPUs two threads did not measurably gain: "
+                       "the GIL (or a crowded machine) kept them one at a time.")
 
     def table(self) -> Table:
         rows = [("1 thread", f"{self.one_s * 1e3:.0f} ms", "x1.00"),
                 ("2 threads at once", f"{self.two_s * 1e3:.0f} ms", f"x{self.speedup:.2f}")]
-        return Table(("how", f"time for {self.calls} calls", "speed-up"), rows,
+        return Table(("how", f"time for {self.calls} calls (best)", "speed-up"), rows,
                      reading=self.reading, title=f"{self.what}: one thread against two")
 
 
 def in_threads(fn: Callable[[Any], Any], items: Sequence[Any], what: str = "",
                repeats: int = 3) -> ThreadScaling:
-    """``fn`` over ``items`` on one thread, then on two threads at once; the best of ``repeats``.
+    """``fn`` over ``items`` on one thread, then on two threads at once, ``repeats`` times each.
 
     One call comes first, untimed (it opens files, fills caches).
     """
@@ -89,7 +98,7 @@ def in_threads(fn: Callable[[Any], Any], items: Sequence[Any], what: str = "",
             list(pool.map(fn, items))
             two.append(time.perf_counter() - start)
     name = what or getattr(fn, "__name__", "the calls")
-    return ThreadScaling(name, len(items), min(one), min(two), cpu_budget().cpus)
+    return ThreadScaling(name, len(items), one, two, cpu_budget().cpus)
 
 
 @dataclass
