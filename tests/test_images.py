@@ -7,6 +7,7 @@ classes, where the data was made, where tf.data decoded); speed-ups are printed,
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from conftest import child_pids, shm_semaphores
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.lessons import images
 from fitscope.lessons.images.threads import ThreadScaling
-from fitscope.verdicts import DEPENDS, DOES_NOT_HOLD, HOLDS, INCONCLUSIVE
+from fitscope.verdicts import DEPENDS, DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, consistency
 from fitscope.verdicts.images import Pipeline, article_advice
 from fitscope.workloads.jpeg_folder import CLASSES, SIZES, fingerprint, image_folder
 
@@ -220,4 +221,6 @@ def test_the_advice_rule_decides_each_case() -> None:
     assert article_advice([GEN, unsure], 2.0).verdict == INCONCLUSIVE
     with pytest.raises(ValueError):
         article_advice([GEN, threads_free], 2.0)
-    assert "tf.data with prefetch" in article_advice([GEN, tfd_free], 2.0).table().rows[0][1]
+    v = article_advice([GEN, tfd_bound, threads_free], 2.0)
+    assert "tf.data with prefetch" in v.table().rows[0][1]
+    assert consistency.check_facts(json.loads(json.dumps(v.facts()))) == []

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+from fitscope.verdicts.claims import _RULES
 from fitscope.verdicts.verdict import DEPENDS, DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, Verdict
 
 __all__ = ["ADVICE", "ADVICE_ID", "Pipeline", "AdviceVerdict", "article_advice"]
@@ -97,3 +98,12 @@ def article_advice(pipelines: Sequence[Pipeline], budget: float) -> AdviceVerdic
                                      "CPU work behind the step.")
     return verdict(DOES_NOT_HOLD, f"{best.name} stayed input-bound, short of its ideal-overlap "
                                   f"bound ({best.overlapped_s * 1e3:.3g} ms a step).")
+
+
+def _from_evidence(pipelines: Sequence[dict], budget: float) -> AdviceVerdict:
+    """The rule again on a verdict's own evidence (its pipelines as plain dicts)."""
+    return article_advice([Pipeline(**p) for p in pipelines], budget)
+
+
+# claims.rejudge (and so verdicts.consistency) finds each rule by claim id: the advice's too.
+_RULES.setdefault(ADVICE_ID, _from_evidence)
