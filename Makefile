@@ -34,9 +34,9 @@ bench: $(STAMP)
 html: $(STAMP)
 	$(PY) docs/build_site.py artefacts/executed build $(notdir $(sort $(wildcard notebooks/*.ipynb)))
 
-# The README's screenshots, taken by the browser test in a real JupyterLab.
+# The README's screenshots, taken by the browser test in a real JupyterLab, in default mode.
 screenshots: $(STAMP)
-	FITSCOPE_QUICK=1 $(PY) -m pytest tests/test_browser.py -k 00_start_here
+	FITSCOPE_SCREENSHOTS=1 $(PY) -m pytest tests/test_browser.py -k "run_all and 00_start_here"
 	mkdir -p docs/img && cp artefacts/screens/*.png docs/img/
 
 clean:

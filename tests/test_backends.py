@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
+import numpy as np
 import pytest
 from conftest import child_pids, shm_semaphores
 from fitscope import verdicts
@@ -114,6 +115,41 @@ def test_overlap_verdicts_follow_the_measured_bounds(measured):
             )
         scorecard = backends.backend_verdicts(measured)
         assert [v.claim_id for v in scorecard] == ["C1", "C6", "C12"] * len(measured)
+
+
+def _generator(batch_size, work):  # learner's code: runs in the backend's fresh interpreter
+    rng = np.random.default_rng(1)
+    while True:
+        work()
+        yield rng.random((batch_size, 10), dtype=np.float32), np.ones(batch_size, np.float32)
+
+
+def _model(width):
+    model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(1)])  # noqa: F821
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+def _broken_model(width):
+    raise ValueError("the learner's own model failed")
+
+
+def test_the_learners_code_runs_in_the_backends_interpreter():
+    with pytest.raises(FitscopeInputError, match="role must be one of"):
+        backends.Code.of(optimiser=_model)
+    code = backends.Code.of(generator=_generator, model=_model)
+    assert code.names == {"generator": "_generator", "model": "_model"}
+    assert "_generator() as the generator" in str(code)
+    runs = backends.measure("jax", SMALL, code=code, variants=("waiting", "PyDataset threads"),
+                            say=None, time_budget_s=ENOUGH_S)
+    f = runs.runs["waiting"].facts
+    assert f["next_calls_on_main"] == f["next_calls_total"] >= SMALL.steps
+    reading = backends.remedy({"jax": runs}, "waiting").reading
+    assert reading.startswith("JAX, 'PyDataset threads' against 'waiting': ")
+    assert any(w in reading for w in ("faster", "slower", "undecided", "no measurable"))
+    with pytest.raises(RuntimeError, match="the learner's own model failed"):
+        backends.measure("jax", SMALL, code=backends.Code.of(model=_broken_model),
+                         variants=("waiting",), say=None)
 
 
 def test_pure_python_overlap_is_inconclusive_on_one_cpu():

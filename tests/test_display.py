@@ -57,3 +57,18 @@ def test_stack_shows_every_part() -> None:
     s = Stack([Table(["x"], [[1]], reading="one"), "a sentence"], reading="both")
     html = shown(s)["text/html"]
     assert "<p>one</p>" in html and "a sentence" in html and html.endswith("<p>both</p>")
+
+
+def test_a_finished_cell_leaves_no_stale_progress_line(jupyter_path, tmp_path) -> None:
+    """In a real kernel, a counter that never got past "starting…" says how its cell ended."""
+    import nbformat
+    from fitscope.execute import execute_notebook
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "from fitscope.show.live import StepCounter\n"
+        "StepCounter.shown().next_run('the tf.data service')")]
+    nbformat.write(nb, tmp_path / "in.ipynb")
+    execute_notebook(tmp_path / "in.ipynb", tmp_path / "out.ipynb", timeout_s=120, cwd=tmp_path)
+    [out] = nbformat.read(tmp_path / "out.ipynb", as_version=4).cells[0].outputs
+    assert out["data"]["text/html"] == "<small>the tf.data service: done</small>"

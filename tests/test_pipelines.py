@@ -7,8 +7,14 @@ import threading
 
 import pytest
 from fitscope import verdicts
-from fitscope.best_of_each import Workload, best_of_each
-from fitscope.instrument.bounds import Bounds, bounds, peak_concurrency, stage_bounds
+from fitscope.best_of_each import (
+    BestOfEach,
+    Workload,
+    generator_best,
+    processes_best,
+    tfdata_fit,
+)
+from fitscope.instrument.bounds import bounds, peak_concurrency, stage_bounds
 from fitscope.instrument.budget import CpuBudget
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.result import RunResult
@@ -21,9 +27,22 @@ from fitscope.lessons.tfdata.examples import (
     py_function_map,
     tfdata_verdicts,
 )
-from fitscope.lessons.tfdata.pipelines import FIELDS, VARIANTS, PipelineParams, build_pipeline
-from fitscope.lessons.tfdata.runs import PipelineRuns, overlap_share, tfdata_panel, tfdata_pipeline
+from fitscope.lessons.tfdata.pipelines import (
+    FIELDS,
+    VARIANTS,
+    PipelineParams,
+    build_pipeline,
+    shape_of,
+)
+from fitscope.lessons.tfdata.runs import (
+    PipelineRuns,
+    measure_pipeline,
+    overlap_share,
+    tfdata_panel,
+    tfdata_pipeline,
+)
 from fitscope.show.charts import pipeline_timeline
+from fitscope.workloads import graph_costs as costs
 from fitscope.workloads.graph_costs import graph_ops
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -142,7 +161,8 @@ def test_bounds_and_efficiency_follow_from_the_measured_costs(runs):
     for r in runs.values():
         f = r.facts
         assert r.bounds.overlapped_s <= r.bounds.sequential_s
-        assert f["efficiency"] == pytest.approx(r.bounds.overlapped_s / f["measured_s"])
+        assert f["efficiency"] == verdicts.share_of_bound(f["repeats_s"], r.bounds.overlapped_s)
+        assert "efficient" not in f["efficiency"]  # a share is never read above 100 %
         assert r.bounds.sequential_s == pytest.approx(
             sum(s["wall_s"] for s in f["stages"]) + f["consumer_s"])
     assert [s["workers"] for s in runs["naive"].facts["stages"]] == [1]
@@ -168,8 +188,47 @@ def test_the_variants_show_themselves_as_a_chart_and_a_table(runs):
     shown = PipelineRuns(runs.values())
     assert shown["naive"] is runs["naive"] and shown[0] is runs["naive"]
     assert [row[0] for row in shown.table().rows] == list(VARIANTS)
-    assert str(shown).startswith("Fastest here: ") and "<img" in shown._repr_html_()
+    assert str(shown) == shown.fastest().sentence + "." and "<img" in shown._repr_html_()
     assert str(runs["prefetch"]).startswith("prefetch: ") and "\n" not in str(runs["prefetch"])
+    assert [row[0] for row in shown.gains().rows] == list(VARIANTS[1:])
+
+
+def _made_up(name: str, *times: float) -> RunResult:
+    return RunResult(name, facts={"variant": name, "measured_s": sorted(times)[len(times) // 2],
+                                  "repeats_s": sorted(times)})
+
+
+def test_fastest_and_gains_are_named_only_beyond_the_spread():
+    close = PipelineRuns([_made_up("a", 1.0, 1.1, 1.2), _made_up("b", 1.05, 1.1, 1.15)])
+    assert close.fastest().winner is None
+    assert close.gains().reading.startswith("No step was faster")
+    apart = PipelineRuns([_made_up("a", 2.0, 2.1, 2.2), _made_up("b", 1.0, 1.05, 1.1),
+                          _made_up("c", 0.9, 0.95, 1.0)])
+    assert apart.fastest().winner is None  # c is inside b's spread
+    assert "'b', x2.00 faster" in apart.gains().reading
+
+
+def test_a_pipeline_written_as_the_notebook_does_is_measured_like_the_package_variant():
+    tf = costs.tensorflow()
+    opts = tf.data.Options()
+    opts.threading.max_intra_op_parallelism = 1
+    opts.experimental_optimization.inject_prefetch = False
+    written = (tf.data.Dataset.range(TINY.files)
+               .interleave(costs.file_reader(TINY.per_file, TINY.open_ms, TINY.read_ms),
+                           cycle_length=TINY.cycle_length, num_parallel_calls=tf.data.AUTOTUNE)
+               .map(costs.timed_map(TINY.map_ms), num_parallel_calls=tf.data.AUTOTUNE)
+               .repeat(TINY.epochs)
+               .prefetch(tf.data.AUTOTUNE)
+               .with_options(opts))
+    assert shape_of(written) == shape_of(build_pipeline(TINY, "parallel map"))
+    r = measure_pipeline(written, TINY, "mine", repeats=2)
+    assert r.facts["variant"] == "mine" and len(r.facts["repeats_s"]) == 2
+    assert r.facts["measured_s"] in r.facts["repeats_s"]
+    assert r.facts["elements"] == TINY.total_elements
+    assert r.facts["spans_by_label"] == {"open": 4, "read": 16, "map": 16}
+    assert "%" in r.facts["efficiency"] or "ideal bound" in r.facts["efficiency"]
+    with pytest.raises(FitscopeInputError, match="works ahead"):
+        r.must_hold()
 
 
 def test_stage_bounds_reduce_to_the_formula_and_waiting_is_not_capped_by_b():
@@ -192,6 +251,7 @@ def test_overlap_share_counts_only_time_covered_by_producer_work():
 def test_naive_run_does_not_overlap_its_own_producer(runs):
     # without a prefetch the consumer asks for each element and waits: the producer works only then
     assert runs["naive"].facts["overlap_share"] == 0.0
+    assert str(runs["naive"].must_hold()) == "All 1 checks held."
 
 
 def test_pipeline_timeline_packs_graph_spans_into_lanes(runs):
@@ -270,26 +330,19 @@ def test_from_generator_runs_next_off_the_main_thread_and_starts_each_epoch_anew
 
 
 # -- the comparison and the panel --------------------------------------------------------------
-def test_best_of_each_measures_every_row_on_the_same_workload():
-    seen = []
-
-    def another(w: Workload) -> RunResult:
-        seen.append(w)
-        return RunResult(
-            "x", throughput=Throughput(steps=5, elapsed_s=0.5), bounds=Bounds(0.5, 0.25)
-        )
-
+def test_best_of_each_puts_runs_measured_on_one_workload_side_by_side():
     tiny = Workload(ms_per_batch=1.0, batch_size=8, steps=6, epochs=1)
-    best = best_of_each(tiny, extra=[("02b another way", another)])
-    rows, results = best.rows(), [r for _, r in best]
-    assert str(best) == best.chart().summary and "<img" in best._repr_html_()
-    assert [r[0][:3] for r in rows] == ["01 ", "02 ", "02b", "03 "] and seen == [tiny]
-    assert rows[2] == ("02b another way", 0.5, 0.25)
-    for (_, measured, bound), r in zip(rows, results):
+    results = [generator_best(tiny), processes_best(tiny), tfdata_fit(tiny)]
+    best = BestOfEach(zip(("01 a", "02 b", "03 c"), results))
+    rows = best.rows()
+    assert best.fastest().sentence in str(best) and "<img" in best._repr_html_()
+    for (_, measured, bound, sequential), r in zip(rows, results):
         assert measured == r.throughput.elapsed_s and bound == r.bounds.overlapped_s
+        assert sequential == r.bounds.sequential_s
+    assert "efficient" not in str(best)  # each share of a bound is read by the one rule
     assert results[0].facts["main_after_peek"] == 0
     assert results[1].facts["way"] == "bounded queue" and results[1].facts["finished"]
-    assert results[3].throughput.steps == 5
+    assert results[2].throughput.steps == 5
 
 
 def test_panel_says_one_sentence_for_bad_values_and_then_runs():

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import matplotlib.colors as mcolors
 import pytest
 from fitscope.instrument.result import RunResult
+from fitscope.instrument.sampling import CpuSamples
 from fitscope.instrument.throughput import throughput_from_ends
+from fitscope.instrument.tracing import Span
 from fitscope.show import charts as plots
+from fitscope.show import process_charts
+from fitscope.show.palette import process_colour
 from made_up import MS, made_up_result
 
 
@@ -82,11 +88,76 @@ def test_throughput_chart_draws_the_bound():
     assert r.bound_steps_per_s == (pytest.approx(bound), pytest.approx(r.throughput.steps / 0.1))
     hlines = [line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert hlines == [pytest.approx(bound)]
-    assert ax.get_ylabel() == "steps/s" and ax.get_xlabel() == "time (s)"
+    assert ax.get_ylabel() == "steps/s" and ax.get_xlabel().endswith("(s)")
+    dotted = [line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == ":"]
+    assert dotted == [pytest.approx(r.throughput.steps / 0.1)], "one after the other is drawn too"
+    chart.figure.draw_without_rendering()  # lays the figure out
+    legend = chart.figure.legends[0].get_window_extent()
+    assert not legend.overlaps(ax.get_window_extent()), "the legend sits outside the data"
     assert f"{bound:.1f} steps/s" in chart.summary
     assert chart.png().startswith(b"\x89PNG")
 
 
-def test_comparison_chart():
-    chart = plots.comparison([("naive", 2.0, 1.0), ("prefetch", 1.25, 1.0)])
-    assert "prefetch 1.25 s (bound 1.00, 80% efficient)" in chart.summary
+def test_comparison_chart_draws_both_bounds():
+    chart = plots.comparison([("naive", 2.0, 1.0, 2.5), ("prefetch", 1.25, 1.0, 2.5)])
+    assert "prefetch 1.25 s (ideal 1.00, one after the other 2.50: 80% of the ideal bound)" \
+        in chart.summary
+    ax = chart.figure.axes[0]
+    colours = Counter(mcolors.to_hex(p.get_facecolor()) for p in ax.patches)
+    roles = ("blue", "bluish green", "vermillion")
+    assert colours == {plots.OKABE_ITO[k].lower(): 2 for k in roles}
+    assert "0.80 s is under the ideal bound" in plots.comparison([("x", 0.8, 1.0, 2.0)]).summary
+
+
+def test_a_long_warm_up_step_gets_its_own_panel_and_next_is_drawn_over_steps():
+    r = made_up_result()
+    first = r.spans[1]
+    r.spans[1] = Span(first.label, "train", -200 * MS, first.end_ns, first.tid, first.thread)
+    r.spans.append(Span("next()", "generator", 20 * MS, 23 * MS, 100))  # inside step 2, on main
+    chart = plots.timeline(r)
+    warm, main = chart.figure.axes
+    assert main.get_xlim()[0] == pytest.approx(0.200, abs=0.01), "starts where the warm-up ended"
+    assert warm.get_xlim()[1] == pytest.approx(0.208, abs=0.01)
+    assert "warm-up, 0.21 s" in chart.summary
+    orange = mcolors.to_hex(plots.CATEGORY_COLOURS["generator"])
+    z = {mcolors.to_hex(c.get_facecolor()[0]): c.get_zorder() for c in main.collections}
+    assert z[orange] > z[mcolors.to_hex(plots.CATEGORY_COLOURS["train"])]
+
+
+def test_one_colour_per_role_and_meaning():
+    assert plots.ROLE_COLOURS["main"] == plots.CATEGORY_COLOURS["train"]
+    roles = {k: v for k, v in plots.ROLE_COLOURS.items() if "ran Python" not in k}
+    assert len(set(roles.values())) == len(roles), "two roles share a colour"
+    assert plots.OTHER_COLOUR not in plots.ROLE_COLOURS.values()
+    a = process_charts.memory_by_process({"parent (1)": ([0, 1], [1, 2]),
+                                          "producer (2)": ([0, 1], [1, 2])})
+    b = process_charts.memory_by_process({"producer (7)": ([0, 1], [1, 2]),
+                                          "parent (6)": ([0, 1], [1, 2])})
+    look = {line.get_label().split(" (")[0]: line.get_color()
+            for chart in (a, b) for line in chart.figure.axes[0].get_lines()}
+    assert look["parent"] == process_colour("parent (9)") != look["producer"]
+    pairs = {(line.get_label().split(" (")[0], line.get_color())
+             for chart in (a, b) for line in chart.figure.axes[0].get_lines()}
+    assert len(pairs) == len({p[0] for p in pairs}), "a process role changed colour"
+
+
+def test_long_titles_wrap_instead_of_being_cut():
+    name = "a very long run name that goes on and on, with the ideal bound at its very end"
+    chart = plots.comparison([("a", 1.0, 0.5, 2.0)], title=name)
+    title = chart.figure.axes[0].get_title()
+    assert "\n" in title and title.replace("\n", " ") == name
+    fig = chart.figure
+    fig.draw_without_rendering()
+    box = chart.figure.axes[0].title.get_window_extent()
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.x1
+
+
+def test_cores_busy_above_b_is_explained_not_hidden():
+    r = made_up_result()
+    assert "above B" not in plots.cpu_by_thread(r).summary
+    r.cpu = CpuSamples(sampler_tid=999)
+    for k in range(11):  # tid 300 reads 3 cores busy: more than B = 2 allows
+        r.cpu.add(k * 10 * MS, {100: k * 2 * MS, 300: k * 30 * MS}, 0)
+    chart = plots.cpu_by_thread(r)
+    assert "3.2 cores busy is above B = 2" in chart.summary
+    assert chart.figure.axes[0].get_ylim()[1] > 3.2, "the peak is drawn, not cut off"

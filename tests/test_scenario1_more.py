@@ -8,7 +8,7 @@ import os
 import pytest
 from conftest import child_pids, shm_semaphores
 from fitscope import verdicts
-from fitscope.experiments.generator_fit import (
+from fitscope.experiments.article_fit import (
     PYDATASET_PROCESSES,
     PYDATASET_THREADS,
     GeneratorFitParams,
@@ -20,9 +20,9 @@ from fitscope.instrument.profiler import profiled, side_by_side
 from fitscope.lessons.generator.comparisons import (
     c4_verdict,
     c5_verdict,
+    compare_runs,
     gil_comparison,
     predict_vs_fit,
-    pydataset_workers,
 )
 
 SMALL = dict(kind="sleep", ms_per_batch=1.0, batch_size=16, width=0, steps=12, epochs=1)
@@ -109,12 +109,15 @@ def test_profiler_sees_the_main_python_thread_and_tf_data(tmp_path):
 
 def test_process_runs_share_one_fresh_interpreter_and_leave_nothing():
     kids, sems = child_pids(), shm_semaphores()
-    like = generator_fit(GeneratorFitParams(**SMALL))
-    runs = pydataset_workers(like, process_kinds=("sleep", "python"), steps=8)
-    inside = [r for label, r in runs.items() if label.startswith(PYDATASET_PROCESSES)]
+    ps = [GeneratorFitParams(**{**SMALL, "steps": 8, "kind": kind}, source=PYDATASET_PROCESSES,
+                             workers=2) for kind in ("sleep", "python")]
+    inside = fit_in_sandbox(ps)
     assert (
         len(inside) == 2
         and inside[0].environment["pid"] == inside[1].environment["pid"] != os.getpid()
     )
-    assert all(r.params["ms_per_batch"] == SMALL["ms_per_batch"] for r in runs.values())
-    assert "B = " in str(runs) and child_pids() - kids == set() and shm_semaphores() - sems == set()
+    assert all(r.params["ms_per_batch"] == SMALL["ms_per_batch"] for r in inside)
+    reading = str(compare_runs({"sleep": inside[0], "python": inside[1]}))
+    assert reading.startswith("Per step, 'python' against 'sleep': ")
+    assert "B = " in inside[0].reading
+    assert child_pids() - kids == set() and shm_semaphores() - sems == set()

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import math
+import re
+import time
 
 import pytest
-from fitscope.experiments.generator_fit import GeneratorFitParams, generator_fit
+from fitscope.experiments.article_fit import GeneratorFitParams, generator_fit
+from fitscope.experiments.traced import PYDATASET_WORKERS, low_end, step_alone, traced_fit
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.threads import MAIN, TF_DATA
+from fitscope.lessons.generator.comparisons import compare_runs, seconds_per_step
 from fitscope.lessons.generator.fit import (
     check_thread_facts,
     cpu_by_role,
@@ -118,17 +122,47 @@ def test_panel_rejects_bad_values_in_one_sentence_and_stays_usable():
     assert result is not None and result.facts["main_after_peek"] == 0
 
 
-def test_panel_run_draws_at_least_three_different_frames():
+def test_panel_run_draws_frames_but_never_between_training_steps():
     panel = generator_fit_panel(time_budget_s=30)
     result = panel.run(**{**TINY, "steps": 20})
     live = panel.last_live
-    assert live.frames >= 3 and len(set(live.pngs)) == len(live.pngs)
+    assert live.frames >= 2 and len(set(live.pngs)) == len(live.pngs)
     assert len(result.spans_of("ui")) == live.frames
     assert panel.message.startswith("Done:")
+    steps = result.spans_of("train")
+    first, last = min(s.end_ns for s in steps), max(s.end_ns for s in steps)
+    main = next(tid for tid, role in result.roles.items() if role == "main")
+    assert not [s for s in result.spans_of("ui")
+                if s.tid == main and s.start_ns < last and s.end_ns > first]
     # drawing is left out of the training windows the verdicts use
     ui = result.spans_of("ui")
     for a, b in result.windows("train", leave_out="ui"):
         assert not any(s.start_ns < b and s.end_ns > a for s in ui)
+
+
+def test_live_throughput_draws_from_its_own_thread_while_steps_run():
+    import threading
+    import time
+
+    import ipywidgets as w
+    from fitscope.instrument.tracing import Tracer
+    from fitscope.show.live import LiveThroughput
+
+    tracer, live = Tracer(), LiveThroughput(w.Output(), w.HTML(), min_interval_s=0.05,
+                                            max_share=1.0)
+    live.start(tracer, 10_000, 100.0, 50.0)
+    deadline = time.monotonic() + 60
+    while live.frames < 2 and time.monotonic() < deadline:  # steps go on until one is drawn
+        time.sleep(0.01)
+        live.step()
+    live.finish()
+    me = threading.get_native_id()
+    frames = tracer.spans()
+    assert len(frames) == live.frames and {s.category for s in frames} == {"ui"}
+    assert [s.tid for s in frames[:1] + frames[-1:]] == [me, me], "first and last: caller's"
+    assert len(frames) >= 3 and all(s.tid != me for s in frames[1:-1]), "drawn by another thread"
+    assert live.output.outputs[0]["data"]["image/png"] and "done" in live.output.outputs[0][
+        "data"]["text/plain"]
 
 
 def test_a_saved_panel_result_pools_with_others(tmp_path):
@@ -149,3 +183,96 @@ def test_a_saved_panel_result_pools_with_others(tmp_path):
         "2 run(s)" in chart.summary
         and "laptop" in chart.figure.axes[0].get_yticklabels()[0].get_text()
     )
+
+
+# -- traced_fit: the learner's own generator, PyDataset and model.fit, traced ------------------
+def _learner_batches(batch_size=16, cost_s=0.001):
+    import numpy as np
+
+    while True:
+        time.sleep(cost_s)
+        yield (np.random.random((batch_size, 10)).astype("float32"),
+               np.random.randint(0, 2, size=(batch_size, 1)).astype("float32"))
+
+
+def _learner_model():
+    import keras
+
+    model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    return model
+
+
+def test_traced_fit_follows_the_learners_own_generator_and_fit():
+    import keras
+
+    before = keras.Model.fit
+    model = _learner_model()
+    with traced_fit() as traced:
+        history = model.fit(_learner_batches(), steps_per_epoch=10, epochs=2, verbose=0)
+    assert keras.Model.fit is before, "model.fit is Keras's own again after the block"
+    assert len(history.history["loss"]) == 2
+    r = traced.result
+    f = r.facts
+    assert f["main_after_peek"] == 0 and f["peeked_on_main"] == f["peeked"]
+    assert f["callbacks_on_main"] == f["callbacks_total"] > 0
+    assert r.throughput.steps == 19 and r.bounds.overlapped_s <= r.bounds.sequential_s
+    # the costs behind the bounds were measured before and after fit; the lower one is used
+    assert len(traced.producer.wall_s) == 2 and len(traced.step.wall_s) == 2
+    assert f["costs_per_step"]["t_p1"] == min(traced.producer.wall_s)
+    assert r.reading.startswith("On the TensorFlow backend") and "% efficient" not in r.reading
+    assert not re.search(r"\b(1\d\d|[2-9]\d\d) ?% of the ideal bound", r.reading)
+
+
+def test_traced_fit_follows_a_pydataset_written_by_the_learner():
+    import keras
+
+    class Batches(keras.utils.PyDataset):
+        def __init__(self, steps, **kwargs):
+            super().__init__(**kwargs)
+            self.steps = steps
+
+        def __len__(self):
+            return self.steps
+
+        def __getitem__(self, index):
+            return next(_learner_batches())  # a generator of its own: two threads call this
+
+    data = Batches(12, workers=2)
+    with traced_fit() as traced:
+        _learner_model().fit(data, epochs=1, verbose=0)
+    r = traced.result
+    workers = {r.roles[s.tid] for s in r.spans_of("generator")} - {MAIN}
+    assert workers == {PYDATASET_WORKERS}
+    assert type(data) is Batches, "the PyDataset gets its own class back"
+    assert r.throughput.steps == 11
+
+
+def test_traced_fit_says_what_it_cannot_follow_in_one_sentence():
+    import numpy as np
+
+    with pytest.raises(FitscopeInputError, match="fitscope.diagnose measures any data"):
+        with traced_fit():
+            _learner_model().fit(np.zeros((32, 10)), np.zeros(32), verbose=0)
+    with pytest.raises(FitscopeInputError, match="no model.fit"):
+        with traced_fit():
+            pass
+    with pytest.raises(FitscopeInputError, match="steps_per_epoch"):
+        with traced_fit():
+            _learner_model().fit(_learner_batches(), epochs=1, verbose=0)
+
+
+def test_step_alone_and_the_cost_spread():
+    cost = step_alone(_learner_model(), next(_learner_batches()), steps=6, repeats=2)
+    assert len(cost.wall_s) == 2 and cost.low_s == min(cost.wall_s) > 0
+    assert cost.spread >= 0 and "lowest of 2 measurement(s)" in str(cost)
+    assert low_end([1.0, 2.0, 3.0, 4.0, 100.0]) == 1.5
+
+
+def test_runs_compare_per_step_by_the_one_rule(tiny_run):
+    per_step = seconds_per_step(tiny_run)
+    assert len(per_step) == 3 and all(s > 0 for s in per_step)
+    reading = str(compare_runs({"a": tiny_run, "b": tiny_run}))
+    assert "no measurable difference" in reading and "of the ideal bound" in reading
+    with pytest.raises(FitscopeInputError):
+        compare_runs({"a": tiny_run})

@@ -2,21 +2,22 @@
 
 One workload (:class:`Workload`): a sleep-like producer cost per batch (standing for I/O) and
 the article's Dense(1) model trained by ``fit``. Scenario 01's best is a Python generator that
-sleeps; scenario 02's worker processes filling a bounded queue for the main process, which trains
-(one sandbox: :func:`fitscope.lessons.trainer.remedies.queue_trainer`); scenario 03's
-reads interleaved in parallel inside the graph, a parallel map and a prefetch
-(:func:`tfdata_fit`). The set (:class:`BestOfEach`) shows itself as a chart with its reading.
+sleeps (:func:`generator_best`); scenario 02's worker processes filling a bounded queue for the
+main process, which trains (one sandbox: :func:`processes_best`); scenario 03's reads interleaved
+in parallel inside the graph, a parallel map and a prefetch (:func:`tfdata_fit`). Each is one run,
+measured in its own cell; :class:`BestOfEach` puts runs already measured side by side, as a chart
+and a table with its reading.
 
 Example:
     >>> Workload(steps=10).batch_size
     32
-    >>> best_of_each(Workload(steps=20, epochs=1))                  # doctest: +SKIP
+    >>> generator_best(Workload(steps=20, epochs=1))                  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import statistics
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,14 +25,16 @@ from fitscope.instrument.bounds import peak_concurrency, stage_bounds
 from fitscope.instrument.environment import quick_mode
 from fitscope.instrument.errors import check_int, check_positive
 from fitscope.instrument.keras_callback import TraceCallback
-from fitscope.instrument.measure import cost_per_call, measured_run
+from fitscope.instrument.measure import measured_run
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import ShowsItself, Stack, Table
 from fitscope.instrument.throughput import throughput_from_ends
+from fitscope.instrument.tracing import Tracer
+from fitscope.verdicts.compare import Fastest, fastest, share_of_bound
 from fitscope.workloads.article import FEATURES, article_model
 from fitscope.workloads.graph_costs import stage_cost, tensorflow, timed_sleep
 
-__all__ = ["Workload", "BestOfEach", "tfdata_fit", "best_of_each"]
+__all__ = ["Workload", "BestOfEach", "generator_best", "processes_best", "tfdata_fit"]
 
 CYCLE = 4  # reads the interleave keeps going at once
 
@@ -56,6 +59,22 @@ class Workload:
     def default(cls, **overrides: Any) -> Workload:
         """Sized for the mode: enough steps that each set-up's steady state shows."""
         return cls(**{"steps": 40 if quick_mode() else 100, "epochs": 2, **overrides})
+
+
+def _step_in_fit(model: Any, batch: tuple[Any, Any], steps: int = 24) -> tuple[float, float]:
+    """(wall s, process CPU s) of one step of ``fit`` on ``batch`` held in memory: the consumer's
+    cost in ``fit``'s own loop (``train_on_batch`` adds Python overhead per call, which made the
+    bound high). Wall time is the median gap between step ends; the fit also builds the step."""
+    tf = tensorflow()
+    trace_cb = TraceCallback(Tracer())
+    alone = tf.data.Dataset.from_tensors(batch).repeat()
+    model.fit(alone, steps_per_epoch=4, epochs=1, verbose=0, shuffle=False)  # builds the step
+    cpu0 = time.process_time()
+    model.fit(alone, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False,
+              callbacks=[trace_cb])
+    cpu = (time.process_time() - cpu0) / steps
+    ends = trace_cb.batch_ends_ns
+    return statistics.median(b - a for a, b in zip(ends, ends[1:])) / 1e9, cpu
 
 
 def tfdata_fit(workload: Workload | None = None) -> RunResult:
@@ -86,10 +105,7 @@ def tfdata_fit(workload: Workload | None = None) -> RunResult:
             .prefetch(tf.data.AUTOTUNE)
         )
         model = article_model(0)
-        x, y = next(iter(ds.take(1)))
-        model.train_on_batch(x, y)  # builds and traces the train step before anything is timed
-        # one train step alone, measured as every scenario measures it
-        t_c1, cpu_c1 = cost_per_call(lambda: model.train_on_batch(x, y), 10, time.process_time)
+        t_c1, cpu_c1 = _step_in_fit(model, next(iter(ds.take(1))))
         t_p1, cpu_p1 = stage_cost("sleep", w.ms_per_batch)
         trace_cb = TraceCallback(run.tracer)
         with run.sampling():
@@ -111,13 +127,46 @@ def tfdata_fit(workload: Workload | None = None) -> RunResult:
     return result
 
 
-class BestOfEach(ShowsItself, list):
-    """(row name, RunResult) of each scenario's best set-up: a chart against the bounds, a table."""
+def generator_best(workload: Workload | None = None) -> RunResult:
+    """Scenario 01's best: a Python generator that sleeps, fed to ``fit`` (on the TensorFlow
+    backend ``tf.data``'s threads call it, so it overlaps training)."""
+    from fitscope.experiments.article_fit import generator_fit
 
-    def rows(self) -> list[tuple[str, float, float | None]]:
-        """(name, measured s, overlapped bound s) per set-up."""
-        return [(name, r.throughput.elapsed_s, r.bounds.overlapped_s if r.bounds else None)
-                for name, r in self]
+    w = workload or Workload.default()
+    return generator_fit(kind="sleep", ms_per_batch=w.ms_per_batch, batch_size=w.batch_size,
+                         width=0, steps=w.steps, epochs=w.epochs)
+
+
+def processes_best(workload: Workload | None = None) -> RunResult:
+    """Scenario 02's best: worker processes fill a bounded queue for the main process, which
+    trains (in a sandbox)."""
+    from fitscope.lessons.trainer.remedies import queue_trainer
+
+    w = workload or Workload.default()
+    return queue_trainer(kind="sleep", ms_per_batch=w.ms_per_batch, batch_size=w.batch_size,
+                         steps=w.steps * w.epochs)
+
+
+class BestOfEach(ShowsItself, list):
+    """(row name, RunResult) of set-ups already measured on one workload: a chart against the
+    bounds, a table, and which is fastest by the one comparison rule.
+
+    Example:
+        >>> from fitscope.instrument.throughput import Throughput
+        >>> best = BestOfEach([(n, RunResult(n, throughput=Throughput(steps=9, elapsed_s=t)))
+        ...                    for n, t in (("a", 1.0), ("b", 0.5))])
+        >>> best.fastest().winner
+        'b'
+    """
+
+    def rows(self) -> list[tuple[str, float, float | None, float | None]]:
+        """(name, measured s, overlapped bound s, one-after-the-other s) per set-up."""
+        return [(name, r.throughput.elapsed_s, r.bounds.overlapped_s if r.bounds else None,
+                 r.bounds.sequential_s if r.bounds else None) for name, r in self]
+
+    def fastest(self) -> Fastest:
+        """The fastest set-up, named only beyond what one run each can decide."""
+        return fastest({name: r.throughput.elapsed_s for name, r in self})
 
     def chart(self) -> Any:
         from fitscope.show.charts import comparison
@@ -125,54 +174,10 @@ class BestOfEach(ShowsItself, list):
         return comparison(self.rows(), title="Best set-up of each scenario on one workload")
 
     def table(self) -> Table:
-        return Table(
-            ("set-up", "measured (s)", "ideal (s)"), self.rows(), reading=self.chart().summary
-        )
+        against = "; ".join(f"{name}: {share_of_bound(t, b)}" for name, t, b, _ in self.rows() if b)
+        return Table(("set-up", "measured (s)", "ideal (s)", "one after the other (s)"),
+                     self.rows(), reading=f"{against}. {self.fastest().sentence}.",
+                     facts=[self.fastest().facts()])
 
     def _repr_html_(self) -> str:
-        return Stack([self.chart()])._repr_html_()
-
-
-def best_of_each(workload: Workload | None = None,
-                 extra: Sequence[tuple[str, Callable[[Workload], RunResult]]] = ()) -> BestOfEach:
-    """Each scenario's best set-up on one workload, measured here and now, one after the other.
-
-    ``extra`` adds more: (row name, a function of the workload returning a RunResult whose
-    ``throughput`` and ``bounds`` are measured the same way).
-    """
-    from fitscope.experiments.generator_fit import generator_fit
-    from fitscope.lessons.trainer.remedies import queue_trainer
-
-    w = workload or Workload.default()
-    runs: list[tuple[str, Callable[[Workload], RunResult]]] = [
-        (
-            "01 Python generator → fit",
-            lambda w: generator_fit(
-                kind="sleep",
-                ms_per_batch=w.ms_per_batch,
-                batch_size=w.batch_size,
-                width=0,
-                steps=w.steps,
-                epochs=w.epochs,
-            ),
-        ),
-        (
-            "02 worker processes → the main process trains",
-            lambda w: queue_trainer(
-                kind="sleep",
-                ms_per_batch=w.ms_per_batch,
-                batch_size=w.batch_size,
-                steps=w.steps * w.epochs,
-            ),
-        ),
-        *extra,
-        ("03 tf.data, parallel interleave + prefetch → fit", tfdata_fit),
-    ]
-    from fitscope.show.live import StepCounter
-
-    counter, best = StepCounter.in_notebook(), BestOfEach()
-    for i, (name, run) in enumerate(runs):
-        counter.next_run(f"{name} ({i + 1} of {len(runs)})")
-        best.append((name, run(w)))
-    counter.next_run("every set-up measured")
-    return best
+        return Stack([self.chart(), self.table()])._repr_html_()

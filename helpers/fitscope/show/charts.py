@@ -1,7 +1,10 @@
-"""Figures of a run: thread timeline, per-thread CPU, throughput against its bound, comparisons.
+"""Figures of a run: per-thread CPU, throughput against both bounds, comparisons, class results.
 
-Colours are Okabe–Ito (safe for the common colour-vision deficiencies); every axis carries its
-unit, and every figure comes with a one-line text summary for readers who cannot see it.
+Thread timelines are in :mod:`fitscope.show.timelines`, colours and :class:`Chart` in
+:mod:`fitscope.show.palette` (both also importable from here). Every axis carries its unit,
+legends sit outside the data, and every figure comes with a one-line text summary for readers
+who cannot see it. Every chart of a run against its bounds draws both: the ideal (overlapped)
+bound and one after the other (no overlap).
 
 Example:
     >>> from fitscope.instrument.result import RunResult
@@ -12,159 +15,68 @@ Example:
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 
 from fitscope.instrument.threads import ROLE_ORDER
+from fitscope.show.palette import (
+    CATEGORY_COLOURS,
+    OKABE_ITO,
+    OTHER_COLOUR,
+    ROLE_COLOURS,
+    Chart,
+    role_colour,
+    set_title,
+)
+from fitscope.show.timelines import pipeline_timeline, thread_role, timeline, warm_up_step
 
 if TYPE_CHECKING:  # plots draws results; result.Comparison draws with plots
     from fitscope.instrument.result import RunResult
 
-__all__ = ["class_results", "OKABE_ITO", "CATEGORY_COLOURS", "ROLE_COLOURS", "Chart", "timeline",
-           "cpu_by_thread", "throughput", "throughput_figure", "comparison", "pipeline_timeline"]
+__all__ = ["class_results", "OKABE_ITO", "CATEGORY_COLOURS", "ROLE_COLOURS", "OTHER_COLOUR",
+           "Chart", "timeline", "cpu_by_thread", "throughput", "throughput_figure", "rate_windows",
+           "comparison", "pipeline_timeline"]
 
-OKABE_ITO = {
-    "orange": "#E69F00", "sky blue": "#56B4E9", "bluish green": "#009E73", "yellow": "#F0E442",
-    "blue": "#0072B2", "vermillion": "#D55E00", "reddish purple": "#CC79A7", "black": "#000000",
-}
-CATEGORY_COLOURS = {
-    "train": OKABE_ITO["blue"],
-    "generator": OKABE_ITO["orange"],
-    "tf.data": OKABE_ITO["bluish green"],
-    "ui": OKABE_ITO["reddish purple"],
-    "work": OKABE_ITO["sky blue"],
-    "io": OKABE_ITO["yellow"],
-    "predict": OKABE_ITO["vermillion"],
-}
-ROLE_COLOURS = dict(zip(ROLE_ORDER, [OKABE_ITO[k] for k in (
-    "vermillion", "reddish purple", "orange", "blue", "sky blue", "yellow", "black")]))
-OTHER_COLOUR = "#999999"  # anything without a colour of its own
-_GRAPH_LANE = "in-graph timing (thread not recorded)"
+MEASURED, IDEAL, SEQUENTIAL = OKABE_ITO["blue"], OKABE_ITO["bluish green"], OKABE_ITO["vermillion"]
 
 
-@dataclass
-class Chart:
-    """A figure and its one-line summary; shows both when it is the last value of a cell."""
-
-    figure: Figure
-    summary: str
-
-    def png(self, dpi: int = 96) -> bytes:
-        buf = io.BytesIO()
-        self.figure.savefig(buf, format="png", dpi=dpi)
-        return buf.getvalue()
-
-    def html(self) -> str:
-        """The figure as an inline PNG with its summary under it (for
-        :class:`~fitscope.instrument.tables.Stack`)."""
-        src = base64.b64encode(self.png()).decode("ascii")
-        alt = html.escape(self.summary, quote=True)
-        image = f'<img src="data:image/png;base64,{src}" alt="{alt}"/>'
-        return f"{image}<p>{html.escape(self.summary)}</p>"
-
-    def __str__(self) -> str:
-        return self.summary
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        png = base64.b64encode(self.png()).decode("ascii")  # text/plain is the summary, not a repr
-        display({"image/png": png, "text/plain": self.summary},
-                metadata={"image/png": {"alt": self.summary}}, raw=True)
-        print(self.summary)
-
-
-def _lanes(result: RunResult) -> list[int | None]:
-    tids = {s.tid for s in result.spans}
-    order = {role: i for i, role in enumerate(ROLE_ORDER)}
-
-    def key(tid: int | None) -> tuple[int, int]:
-        if tid is None:
-            return (len(ROLE_ORDER) + 1, 0)
-        return (order.get(result.roles.get(tid, ""), len(ROLE_ORDER)), tid)
-
-    return sorted(tids, key=key)
-
-
-def _lane_label(result: RunResult, tid: int | None) -> str:
-    if tid is None:
-        return _GRAPH_LANE
-    role = result.roles.get(tid, "unknown")
-    name = next((s.os_name or s.thread for s in result.spans if s.tid == tid), "")
-    return f"{role}\ntid {tid}" + (f" ({name})" if name else "")
-
-
-def timeline(result: RunResult, max_lanes: int = 12) -> Chart:
-    """One lane per OS thread (grouped by role), spans coloured by category, epochs marked."""
-    spans = [s for s in result.spans if s.end_ns >= s.start_ns]
-    lanes = _lanes(result)[:max_lanes]
-    fig = Figure(figsize=(10, 0.55 * max(len(lanes), 2) + 1.4), layout="constrained")
-    ax = fig.add_subplot()
-    t0 = min((s.start_ns for s in spans), default=0)
-    categories: Counter[str] = Counter()
-    for i, tid in enumerate(lanes):
-        by_cat: dict[str, list[tuple[float, float]]] = defaultdict(list)
-        for s in spans:
-            if s.tid == tid and s.end_ns > s.start_ns:
-                by_cat[s.category].append(((s.start_ns - t0) / 1e9, max(s.duration_s, 1e-4)))
-        for cat, bars in by_cat.items():
-            categories[cat] += len(bars)
-            ax.broken_barh(bars, (i - 0.4, 0.8), facecolors=CATEGORY_COLOURS.get(cat, OTHER_COLOUR))
-    for s in spans:
-        if s.category == "epoch":
-            ax.axvline((s.start_ns - t0) / 1e9, color=OKABE_ITO["black"], lw=0.8, ls=":")
-    ax.set_yticks(range(len(lanes)), [_lane_label(result, t) for t in lanes], fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel("time since the first span (s)")
-    ax.set_title(f"Thread timeline: {result.name}")
-    handles = [
-        Patch(color=CATEGORY_COLOURS.get(c, OTHER_COLOUR), label=c) for c in sorted(categories)
-    ]
-    if any(s.category == "epoch" for s in spans):
-        handles.append(Line2D([], [], color=OKABE_ITO["black"], ls=":", label="epoch start"))
-    if handles:
-        fig.legend(handles=handles, loc="outside right upper", fontsize=8)
-    return Chart(fig, _timeline_summary(result, lanes, categories))
-
-
-def _timeline_summary(result: RunResult, lanes: Sequence[int | None],
-                      categories: Counter[str]) -> str:
-    if not categories:
-        return "Timeline: no spans were recorded."
-    parts = []
-    for cat, n in categories.most_common():
-        roles = Counter(result.roles.get(s.tid, _GRAPH_LANE if s.tid is None else "unknown")
-                        for s in result.spans if s.category == cat and s.end_ns > s.start_ns)
-        where = ", ".join(f"{k} {v}" for k, v in roles.most_common())
-        parts.append(f"{n} {cat} spans ({where})")
-    return f"Timeline of {len(lanes)} thread lanes: " + "; ".join(parts) + "."
-
-
-def _rates_by_role(result: RunResult) -> tuple[list[float], dict[str, list[float]]]:
+def _rates_by_role(result: RunResult, min_window_s: float = 0.05
+                   ) -> tuple[list[float], dict[str, list[float]]]:
+    """Cores busy per role in windows of at least ``min_window_s`` (several samples each, so a
+    sample read a little late does not show as a spike)."""
     cpu = result.cpu
     t = cpu.t_ns
     if len(t) < 2:
         return [], {}
-    mids = [((a + b) / 2 - t[0]) / 1e9 for a, b in zip(t, t[1:])]
+    edges = [0]
+    for i in range(1, len(t)):
+        if t[i] - t[edges[-1]] >= min_window_s * 1e9 or i == len(t) - 1:
+            edges.append(i)
+    mids = [((t[a] + t[b]) / 2 - t[0]) / 1e9 for a, b in zip(edges, edges[1:])]
     by_role: dict[str, list[float]] = defaultdict(lambda: [0.0] * len(mids))
     for tid, series in cpu.cpu_ns.items():
         if tid == cpu.sampler_tid:
             continue
-        role = result.roles.get(tid, "unknown")
-        for i in range(len(mids)):
-            a, b = series[i], series[i + 1]
-            if a is not None and b is not None:
-                by_role[role][i] += (b - a) / max(t[i + 1] - t[i], 1)
+        role = thread_role(result, tid)
+        for k, (a, b) in enumerate(zip(edges, edges[1:])):
+            if series[a] is not None and series[b] is not None:
+                by_role[role][k] += (series[b] - series[a]) / max(t[b] - t[a], 1)
     return mids, dict(by_role)
+
+
+def _above_budget(result: RunResult, peak: float) -> str:
+    """Why the stacked cores busy can pass B, in one sentence ("" when it does not)."""
+    b = result.budget
+    if b is None or peak <= 1.05 * b.cpus:
+        return ""
+    why = ("a CPU quota is enforced per 100 ms period, so threads may use more cores for part of "
+           "a period and then wait" if b.quota is not None and b.quota < b.affinity else
+           "each thread's clock is read a moment after the sample's time, so a busy or delayed "
+           "sampler shifts CPU time between windows")
+    return f"The peak of {peak:.1f} cores busy is above B = {b.cpus:g}: {why}."
 
 
 def cpu_by_thread(result: RunResult, top: int = 10) -> Chart:
@@ -173,30 +85,41 @@ def cpu_by_thread(result: RunResult, top: int = 10) -> Chart:
     ax_t, ax_b = fig.subplots(1, 2, width_ratios=[3, 2])
     mids, by_role = _rates_by_role(result)
     roles = [r for r in ROLE_ORDER if r in by_role] + [r for r in by_role if r not in ROLE_ORDER]
+    peak = max((sum(v) for v in zip(*by_role.values())), default=0.0)
     if mids:
         ax_t.stackplot(mids, [by_role[r] for r in roles], labels=roles,
-                       colors=[ROLE_COLOURS.get(r, OTHER_COLOUR) for r in roles])
+                       colors=[role_colour(r) for r in roles])
         fig.legend(loc="outside lower center", ncols=min(len(roles), 4), fontsize=8)
+    note = _above_budget(result, peak)
     if result.budget:
         ax_t.axhline(result.budget.cpus, color=OKABE_ITO["black"], ls="--", lw=1)
         ax_t.annotate(f"B = {result.budget.cpus:g}", (0, result.budget.cpus), fontsize=8,
-                      xytext=(2, 2), textcoords="offset points")
+                      xytext=(2, 2), textcoords="offset points", xycoords=("axes fraction", "data"))
+        ax_t.set_ylim(0, max(peak, result.budget.cpus) * 1.15)
+    warm = warm_up_step(result)
+    if warm is not None and mids:
+        at = (warm.end_ns - result.cpu.t_ns[0]) / 1e9
+        ax_t.axvline(at, color=OKABE_ITO["black"], lw=0.8, ls=":")
+        right = at > 0.6 * mids[-1]
+        ax_t.annotate("warm-up step ends ", (at, 1.0), xycoords=("data", "axes fraction"),
+                      va="top", ha="right" if right else "left", fontsize=8,
+                      xytext=(-2 if right else 2, -2), textcoords="offset points")
+    if note:
+        ax_t.text(0.99, 0.99, "above B: see the line under the chart", transform=ax_t.transAxes,
+                  ha="right", va="top", fontsize=8)
     ax_t.set_xlabel("time (s)")
     ax_t.set_ylabel("cores busy")
     ax_t.set_title("CPU by role over time")
     totals = result.cpu.by_thread_s()
     ranked = sorted(totals.items(), key=lambda kv: -kv[1])[:top]
-    labels = [f"{result.roles.get(tid, 'unknown')} · tid {tid}" for tid, _ in ranked]
-    ax_b.barh(
-        range(len(ranked)),
-        [v for _, v in ranked],
-        color=[ROLE_COLOURS.get(result.roles.get(tid, ""), OTHER_COLOUR) for tid, _ in ranked],
-    )
-    ax_b.set_yticks(range(len(ranked)), labels, fontsize=8)
+    ax_b.barh(range(len(ranked)), [v for _, v in ranked],
+              color=[role_colour(thread_role(result, tid)) for tid, _ in ranked])
+    ax_b.set_yticks(range(len(ranked)), [f"{thread_role(result, tid)} · tid {tid}"
+                                         for tid, _ in ranked], fontsize=8)
     ax_b.invert_yaxis()
     ax_b.set_xlabel("CPU time (s)")
     ax_b.set_title(f"CPU per thread (top {len(ranked)})")
-    return Chart(fig, _cpu_summary(result, totals))
+    return Chart(fig, _cpu_summary(result, totals) + (f" {note}" if note else ""))
 
 
 def _cpu_summary(result: RunResult, totals: dict[int, float]) -> str:
@@ -207,10 +130,25 @@ def _cpu_summary(result: RunResult, totals: dict[int, float]) -> str:
         return "CPU: not enough samples to measure."
     by_role: Counter[str] = Counter()
     for tid, v in totals.items():
-        by_role[result.roles.get(tid, "unknown")] += v
+        by_role[thread_role(result, tid)] += v
     shares = ", ".join(f"{r} {v:.2f} s ({100 * v / total:.0f}%)" for r, v in by_role.most_common())
     return (f"CPU: {total:.2f} s over {wall:.2f} s of wall time ({total / wall:.2f} cores busy "
             f"on average); by role: {shares}.")
+
+
+def rate_windows(ends_s: Sequence[float], windows: int = 10) -> tuple[list[float], list[float]]:
+    """(window end, steps/s) over ``windows`` equal runs of steps, from step end times in s.
+
+    Example:
+        >>> rate_windows([0.0, 0.1, 0.2, 0.3, 0.4], windows=2)
+        ([0.2, 0.4], [10.0, 10.0])
+    """
+    if len(ends_s) < 2:
+        return [], []
+    n = min(windows, len(ends_s) - 1)
+    idx = [round(i * (len(ends_s) - 1) / n) for i in range(n + 1)]
+    return ([ends_s[j] for j in idx[1:]],
+            [(j - i) / max(ends_s[j] - ends_s[i], 1e-9) for i, j in zip(idx, idx[1:])])
 
 
 def throughput_figure(t_s: Sequence[float], rate: Sequence[float], bound_rate: float | None,
@@ -218,152 +156,125 @@ def throughput_figure(t_s: Sequence[float], rate: Sequence[float], bound_rate: f
                       unit: str = "steps/s", size: tuple[float, float] = (8, 3.2)) -> Figure:
     """Rate over time with the ideal (overlapped) bound and the sequential rate drawn as lines.
 
-    The measured line is ``axes[0].lines[0]``, so a live view can update it in place.
+    Time counts from the end of the warm-up step; the legend sits to the right of the axes. The
+    measured line is ``axes[0].lines[0]``, so a live view can update it in place.
     """
     fig = Figure(figsize=size, layout="constrained")
     ax = fig.add_subplot()
-    ax.plot(t_s, rate, color=OKABE_ITO["blue"], marker="o", ms=3, label="measured")
+    ax.plot(t_s, rate, color=MEASURED, marker="o", ms=3, label="measured")
     if bound_rate:
-        ax.axhline(bound_rate, color=OKABE_ITO["bluish green"], ls="--",
-                   label=f"ideal overlap bound ({bound_rate:.1f} {unit})")
+        ax.axhline(bound_rate, color=IDEAL, ls="--",
+                   label=f"ideal, overlapped\n({bound_rate:.0f} {unit})")
     if sequential_rate:
-        ax.axhline(sequential_rate, color=OKABE_ITO["vermillion"], ls=":",
-                   label=f"no overlap ({sequential_rate:.1f} {unit})")
-    ax.set_xlabel("time (s)")
+        ax.axhline(sequential_rate, color=SEQUENTIAL, ls=":",
+                   label=f"one after the other\n({sequential_rate:.0f} {unit})")
+    ax.set_xlabel("time since the warm-up step ended (s)")
     ax.set_ylabel(unit)
-    ax.set_ylim(bottom=0)
-    ax.set_title(title)
-    ax.legend(loc="lower right", fontsize=8)
+    fit_axes(ax, t_s, [*rate, bound_rate or 0, sequential_rate or 0])
+    set_title(ax, title, size[0] * 0.7)
+    fig.legend(loc="outside right upper", fontsize=8)
     return fig
 
 
+def fit_axes(ax: object, t_s: Sequence[float], values: Sequence[float]) -> None:
+    """y from 0 to a little above the largest value or bound; x over the times given."""
+    ax.set_ylim(0, 1.15 * max((v for v in values if v), default=1.0))
+    if t_s:
+        ax.set_xlim(0, max(t_s) * 1.03)
+
+
 def throughput(result: RunResult) -> Chart:
-    """Steps/s over the run against the bounds of ``result.bounds``."""
+    """Steps/s over the run against both bounds of ``result.bounds``."""
     tp = result.throughput
     bound, seq = result.bound_steps_per_s or (None, None)
-    fig = throughput_figure(tp.t_s, tp.steps_per_s_series, bound, seq,
-                            title=f"Throughput: {result.name}")
+    t, rate = tp.t_s, tp.steps_per_s_series
+    ends = sorted(s.end_ns for s in result.spans_of("train"))
+    if len(t) < 5 and len(ends) >= 4:  # a short run: ten windows of steps instead of fixed times
+        t, rate = rate_windows([(e - ends[0]) / 1e9 for e in ends[1:]])
+    fig = throughput_figure(t, rate, bound, seq, title=f"Throughput: {result.name}")
     if not tp.steps:
         return Chart(fig, "Throughput: no steps were measured.")
     text = f"Throughput: {tp.steps_per_s:.1f} steps/s ({tp.samples_per_s:.0f} samples/s) measured"
     if bound and result.bounds:
-        eff = result.bounds.efficiency(tp.elapsed_s)
-        text += (f"; the ideal overlap bound is {bound:.1f} steps/s and no overlap would give "
-                 f"{seq:.1f} steps/s: {100 * eff:.0f}% of the bound.")
+        text += (f"; the ideal overlapped bound is {bound:.1f} steps/s and one after the other "
+                 f"would give {seq:.1f} steps/s"
+                 f"{_against_bound(result.bounds.overlapped_s, tp.elapsed_s)}.")
     return Chart(fig, text + ("" if bound else "."))
 
 
-def comparison(rows: Sequence[tuple[str, float, float | None]], unit: str = "s",
-               title: str = "Measured time against the ideal bound") -> Chart:
-    """Bars of measured value and bound per variant: rows of (name, measured, bound or None)."""
-    fig = Figure(figsize=(8, 0.5 * max(len(rows), 2) + 1.2), layout="constrained")
+def _against_bound(bound_s: float | None, measured_s: float) -> str:
+    """": 80% of the ideal bound", or what a run faster than its bound means."""
+    if not bound_s or measured_s <= 0:
+        return ""
+    if measured_s < bound_s:
+        return (f": {measured_s:.2f} s is under the ideal bound of {bound_s:.2f} s, so the costs "
+                "the bound was estimated from were high")
+    return f": {100 * bound_s / measured_s:.0f}% of the ideal bound"
+
+
+Row = tuple  # (name, measured, ideal overlapped bound or None[, one after the other or None])
+
+
+def comparison(rows: Sequence[Row], unit: str = "s",
+               title: str = "Measured time against both bounds") -> Chart:
+    """Bars of measured value, ideal (overlapped) bound and one-after-the-other time per variant.
+
+    ``rows``: (name, measured, overlapped bound or None) or (..., sequential bound or None).
+
+    Example:
+        >>> comparison([("a", 2.0, 1.0, 3.0)]).summary
+        'Comparison: a 2.00 s (ideal 1.00, one after the other 3.00: 50% of the ideal bound).'
+    """
+    rows = [(*r, None)[:4] for r in rows]
+    fig = Figure(figsize=(9, 0.75 * max(len(rows), 2) + 1.2), layout="constrained")
     ax = fig.add_subplot()
     ys = range(len(rows))
-    ax.barh([y + 0.2 for y in ys], [r[1] for r in rows], height=0.4,
-            color=OKABE_ITO["blue"], label="measured")
-    ax.barh([y - 0.2 for y in ys], [r[2] or 0 for r in rows], height=0.4,
-            color=OKABE_ITO["bluish green"], label="ideal bound")
+    h = 0.26
+    ax.barh([y - h for y in ys], [r[1] for r in rows], height=h, color=MEASURED,
+            label="measured")
+    ax.barh(list(ys), [r[2] or 0 for r in rows], height=h, color=IDEAL,
+            label="ideal (overlapped) bound")
+    if any(r[3] for r in rows):
+        ax.barh([y + h for y in ys], [r[3] or 0 for r in rows], height=h, color=SEQUENTIAL,
+                label="one after the other")
     ax.set_yticks(list(ys), [r[0] for r in rows])
     ax.invert_yaxis()
     ax.set_xlabel(f"time ({unit})")
-    ax.set_title(title)
-    ax.legend(fontsize=8)
-    parts = [f"{n} {m:.2f} {unit}" + (f" (bound {b:.2f}, {100 * b / m:.0f}% efficient)"
-                                      if b and m > 0 else "") for n, m, b in rows]
+    set_title(ax, title, 6.0)
+    fig.legend(loc="outside right upper", fontsize=8)
+    parts = []
+    for n, m, b, seq in rows:
+        bounds = [f"ideal {b:.2f}"] if b else []
+        bounds += [f"one after the other {seq:.2f}"] if seq else []
+        eff = _against_bound(b, m)
+        parts.append(f"{n} {m:.2f} {unit}" + (f" ({', '.join(bounds)}{eff})" if bounds else ""))
     return Chart(fig, "Comparison: " + "; ".join(parts) + ".")
 
 
-STAGE_COLOURS = {"open": OKABE_ITO["vermillion"], "read": OKABE_ITO["yellow"],
-                 "map": OKABE_ITO["bluish green"], "wait": "#BBBBBB"}
-
-
-def _packed(spans: Sequence) -> list[list]:
-    """Spans put into as few rows as possible with no overlap inside a row (first fit)."""
-    rows: list[list] = []
-    for s in sorted(spans, key=lambda s: s.start_ns):
-        for row in rows:
-            if row[-1].end_ns <= s.start_ns:
-                row.append(s)
-                break
-        else:
-            rows.append([s])
-    return rows
-
-
-def pipeline_timeline(result: RunResult, max_lanes: int = 14) -> Chart:
-    """A lane per OS thread that recorded spans, then the work timed inside the tf.data graph.
-
-    In-graph spans carry no thread id, so they are packed into as few lanes as needed to show
-    them without overlap: the number of those lanes is how many pieces of tf.data work ran at
-    once, not which threads ran them. Colours: one per tf.data stage (open, read, map), train
-    steps blue, waiting for data grey.
-
-    Example:
-        >>> from fitscope.instrument.result import RunResult
-        >>> from fitscope.instrument.tracing import Span
-        >>> r = RunResult("x", spans=[Span("read", "tf.data", 0, 5, None),
-        ...                           Span("read", "tf.data", 1, 6, None)])
-        >>> pipeline_timeline(r).summary.split(":")[0]
-        'Pipeline timeline of 0 thread lanes and 2 in-graph lanes'
-    """
-    spans = [s for s in result.spans if s.end_ns > s.start_ns]
-    threads = [t for t in _lanes(result) if t is not None]
-    graph = _packed([s for s in spans if s.tid is None])
-    lanes: list[tuple[str, list]] = [(_lane_label(result, t), [s for s in spans if s.tid == t])
-                                     for t in threads]
-    lanes += [(f"in-graph work, lane {i + 1}", row) for i, row in enumerate(graph)]
-    lanes = lanes[:max_lanes]
-    fig = Figure(figsize=(10, 0.5 * max(len(lanes), 2) + 1.4), layout="constrained")
-    ax = fig.add_subplot()
-    t0 = min((s.start_ns for s in result.spans), default=0)
-    seen: Counter[str] = Counter()
-    for i, (_, lane) in enumerate(lanes):
-        by_key: dict[str, list[tuple[float, float]]] = defaultdict(list)
-        for s in lane:
-            key = s.label if s.category == "tf.data" and s.label in STAGE_COLOURS else s.category
-            by_key[key].append(((s.start_ns - t0) / 1e9, max(s.duration_s, 1e-4)))
-        for key, bars in by_key.items():
-            seen[key] += len(bars)
-            colour = STAGE_COLOURS.get(key) or CATEGORY_COLOURS.get(key, OTHER_COLOUR)
-            ax.broken_barh(bars, (i - 0.4, 0.8), facecolors=colour)
-    for s in result.spans:
-        if s.category == "epoch":
-            ax.axvline((s.start_ns - t0) / 1e9, color=OKABE_ITO["black"], lw=0.8, ls=":")
-    ax.set_yticks(range(len(lanes)), [label for label, _ in lanes], fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel("time since the run started (s)")
-    ax.set_title(f"Pipeline timeline: {result.name}")
-    handles = [Patch(color=STAGE_COLOURS.get(k) or CATEGORY_COLOURS.get(k, OTHER_COLOUR), label=k)
-               for k in sorted(seen)]
-    if handles:
-        fig.legend(handles=handles, loc="outside right upper", fontsize=8)
-    counts = ", ".join(f"{n} {k}" for k, n in seen.most_common())
-    # First fit by start time needs exactly as many lanes as the most spans open at one instant.
-    summary = (f"Pipeline timeline of {len(threads)} thread lanes and {len(graph)} in-graph lanes: "
-               f"{counts or 'no spans'}; at most {len(graph)} pieces of tf.data work ran at once.")
-    return Chart(fig, summary)
-
-
 def class_results(results: Sequence[RunResult]) -> Chart:
-    """Steps/s of many saved runs (one bar each, labelled by machine and B) against their bounds.
+    """Steps/s of many saved runs (one bar each, labelled by machine and B) against both bounds.
 
     For a class that pooled its runs with ``panel.save()``: the verdicts move with the machine.
     """
     rows = [r for r in results if r.throughput.steps]
-    fig = Figure(figsize=(8, 0.45 * max(len(rows), 2) + 1.4), layout="constrained")
+    fig = Figure(figsize=(9, 0.7 * max(len(rows), 2) + 1.4), layout="constrained")
     ax = fig.add_subplot()
     labels = [f"{r.environment.get('label', r.environment.get('pid', '?'))} "
               f"(B = {r.budget.cpus:g})" if r.budget else r.name for r in rows]
     ys = range(len(rows))
-    ax.barh([y + 0.2 for y in ys], [r.throughput.steps_per_s for r in rows], height=0.4,
-            color=OKABE_ITO["blue"], label="measured")
-    ax.barh([y - 0.2 for y in ys], [(r.bound_steps_per_s or (0, 0))[0] for r in rows], height=0.4,
-            color=OKABE_ITO["bluish green"], label="ideal bound")
+    h = 0.26
+    bounds = [r.bound_steps_per_s or (0, 0) for r in rows]
+    ax.barh([y - h for y in ys], [r.throughput.steps_per_s for r in rows], height=h,
+            color=MEASURED, label="measured")
+    ax.barh(list(ys), [b[0] for b in bounds], height=h, color=IDEAL,
+            label="ideal (overlapped) bound")
+    ax.barh([y + h for y in ys], [b[1] for b in bounds], height=h, color=SEQUENTIAL,
+            label="one after the other")
     ax.set_yticks(list(ys), labels)
     ax.invert_yaxis()
     ax.set_xlabel("throughput (steps/s)")
-    ax.set_title(f"The class's runs: {len(rows)} saved results")
-    ax.legend(fontsize=8)
+    set_title(ax, f"The class's runs: {len(rows)} saved results", 6.0)
+    fig.legend(loc="outside right upper", fontsize=8)
     by_budget: dict[float, list[float]] = defaultdict(list)
     for r in rows:
         if r.budget:

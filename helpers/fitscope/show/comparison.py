@@ -1,4 +1,4 @@
-"""Runs side by side: a chart of measured time against the ideal bound, a table, one reading.
+"""Runs side by side: a chart of measured time against both bounds, a table, one reading.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ __all__ = ["Comparison"]
 
 
 class Comparison(ShowsItself, dict):
-    """Runs by label, shown as a chart of measured time against the ideal bound, a table, and the
+    """Runs by label, shown as a chart of measured time against both bounds, a table, and the
     sentence that reads them (``reading``). It is a dict, so ``comparison["sleep"]`` is one run.
 
     ``extra`` adds one column: (its title, a function of the run giving the cell).
@@ -50,13 +50,11 @@ class Comparison(ShowsItself, dict):
         return Table(head + ([self.extra[0]] if self.extra else []), rows, reading=self.reading)
 
     def chart(self) -> Any:
-        """Measured time against the overlapped bound, one bar pair per run."""
-        return comparison(
-            [
-                (label, r.throughput.elapsed_s, r.bounds.overlapped_s if r.bounds else None)
-                for label, r in self.items()
-            ]
-        )
+        """Measured time against both bounds (overlapped, one after the other), per run."""
+        return comparison([(label, r.throughput.elapsed_s,
+                            r.bounds.overlapped_s if r.bounds else None,
+                            r.bounds.sequential_s if r.bounds else None)
+                           for label, r in self.items()])
 
     def _repr_html_(self) -> str:
         return self.chart().html() + self.table()._repr_html_()

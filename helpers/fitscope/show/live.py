@@ -1,12 +1,12 @@
-"""Live displays: what a panel draws while a run is in progress, from the cell's own thread.
+"""Live displays: what a panel draws while a run is in progress, never on the training thread.
 
 A live display implements :class:`fitscope.instrument.measure.Live` (``start``, ``step``,
-``finish``). The
-figure is inline matplotlib rendered to PNG into an ``ipywidgets.Output`` with
-``clear_output(wait=True)`` (ipympl figures do not update mid-cell under Run All). Drawing is
-throttled so it costs under ``max_share`` (5%) of the run at every run length, and each redraw
-is traced as a "ui" span, which every verdict leaves out. Sandboxed runs are fed from the
-sandbox's ``on_poll`` instead: :class:`LiveProcesses` (memory per process and the scripts'
+``finish``). The figure is inline matplotlib rendered to PNG and set as an ``ipywidgets.Output``'s
+outputs (ipympl figures do not update mid-cell under Run All). :class:`LiveThroughput` draws
+from a thread of its own at most 4 times a second, within ``max_share`` (5%) of the run, so
+the steps it watches are not slowed by it; each frame is traced as a "ui" span, which every
+verdict leaves out. Sandboxed runs are fed from the sandbox's ``on_poll`` instead (the training
+runs in another process): :class:`LiveProcesses` (memory per process and the scripts'
 counters, notebook 02) and :class:`WorkerProgress` (each worker's last event, step and loss,
 notebook 04).
 
@@ -19,7 +19,9 @@ Example:
 
 from __future__ import annotations
 
+import base64
 import html
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +31,8 @@ from matplotlib.figure import Figure
 
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tracing import Tracer
-from fitscope.show.charts import Chart, throughput_figure
+from fitscope.show.charts import Chart, fit_axes, rate_windows, throughput_figure
+from fitscope.show.palette import set_title
 
 if TYPE_CHECKING:
     from fitscope.isolation.launcher import Limits, ProcessRecorder
@@ -42,50 +45,66 @@ class LiveThroughput:
     """Live steps/s drawn into an Output while a scenario runs (see
     :class:`fitscope.instrument.measure.Live`).
 
-    A frame is drawn at the start, after the first step, whenever ``min_interval_s`` has passed
-    and one more frame keeps the time spent drawing within ``max_share`` of the run, and at the end.
+    The instrument stays out of the measurement: ``step`` (on the training thread, between steps)
+    only reads the clock. Frames are drawn by a thread of their own ("fitscope live drawing"):
+    the first in ``start`` (before the clock starts), then at most one every ``min_interval_s``
+    (4 a second), and only while the time spent drawing stays within ``max_share`` of the run;
+    the last in ``finish``, after the run. Each frame is a "ui" span on the thread that drew it.
     """
 
     def __init__(self, output: w.Output, counter: w.HTML | None = None,
-                 min_interval_s: float = 0.5, max_share: float = 0.05) -> None:
+                 min_interval_s: float = 0.25, max_share: float = 0.05) -> None:
         self.output, self.counter = output, counter
         self.min_interval_s, self.max_share = min_interval_s, max_share
         self.frames = 0
         self.draw_s = 0.0
         self.pngs: list[bytes] = []
+        self.ends: list[float] = []
+        self._thread: threading.Thread | None = None
 
     def start(self, tracer: Tracer, total_steps: int, bound_rate: float | None,
               sequential_rate: float | None) -> None:
         self.tracer, self.total = tracer, total_steps
         self.bound_rate, self.sequential_rate = bound_rate, sequential_rate
-        self.ends: list[float] = []
+        self.ends = []
         self._figure: Figure | None = None
         self._frame_s = 0.0
         self.t0 = time.perf_counter()
-        self._last = 0.0
         self._draw()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._draw_while_running, daemon=True,
+                                        name="fitscope live drawing")
+        self._thread.start()
 
     def step(self) -> None:
-        now = time.perf_counter()
-        self.ends.append(now - self.t0)
-        elapsed = now - self.t0
-        due = now - self._last >= self.min_interval_s
-        affordable = self.draw_s + self._frame_s <= self.max_share * elapsed
-        if len(self.ends) == 1 or (due and affordable):
-            self._draw()
+        self.ends.append(time.perf_counter() - self.t0)
 
     def finish(self) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
         self._draw(last=True)
 
+    def _draw_while_running(self) -> None:
+        drawn_at = 0
+        while not self._stop.wait(self.min_interval_s):
+            affordable = self.draw_s + self._frame_s <= self.max_share * (
+                time.perf_counter() - self.t0)
+            if len(self.ends) > drawn_at and affordable:
+                drawn_at = len(self.ends)
+                self._draw()
+            elif self.counter is not None:  # cheap text between frames
+                self._count()
+
     def _series(self) -> tuple[list[float], list[float]]:
-        """Steps/s in 10 equal windows over the steps so far (after the first step)."""
-        ends = self.ends[1:]
-        if len(ends) < 2:
-            return [], []
-        n = min(10, len(ends) - 1)
-        idx = [round(i * (len(ends) - 1) / n) for i in range(n + 1)]
-        return ([ends[j] for j in idx[1:]],
-                [(j - i) / max(ends[j] - ends[i], 1e-9) for i, j in zip(idx, idx[1:])])
+        """Steps/s in 10 equal windows over the steps so far, timed from the warm-up step's end."""
+        return rate_windows([e - self.ends[0] for e in self.ends[1:]]) if self.ends else ([], [])
+
+    def _count(self) -> None:
+        self.counter.value = (f"frame {self.frames} · step {len(self.ends)}/{self.total} · "
+                              f"drawing {1e3 * self.draw_s:.0f} ms so far, none of it between "
+                              "training steps")
 
     def _draw(self, last: bool = False) -> None:
         start = time.perf_counter()
@@ -93,28 +112,24 @@ class LiveThroughput:
             t, rate = self._series()
             if self._figure is None:
                 self._figure = throughput_figure(t, rate, self.bound_rate, self.sequential_rate,
-                                                 title="Live throughput", size=(7, 2.6))
+                                                 title="Live throughput", size=(7.5, 2.8))
             ax = self._figure.axes[0]
             ax.lines[0].set_data(t, rate)
-            ax.relim()
-            ax.autoscale_view()
-            ax.set_ylim(bottom=0)
-            title = f"Live throughput — step {len(self.ends)} of {self.total}"
-            if last:  # say what the drawing cost, since a short run cannot hide its fixed frames
-                share = self.draw_s / max(time.perf_counter() - self.t0, 1e-9)
-                title += f"; drawing took {100 * share:.0f}% of the run"
-            ax.set_title(title)
+            fit_axes(ax, t, [*rate, self.bound_rate or 0, self.sequential_rate or 0])
+            title = f"Live throughput: step {len(self.ends)} of {self.total}"
+            if last and len(self.ends) > 1:
+                mean = (len(self.ends) - 1) / max(self.ends[-1] - self.ends[0], 1e-9)
+                title += f", done: {mean:.0f} steps/s after the warm-up step"
+            set_title(ax, title, 5.2)
             png = Chart(self._figure, "").png(dpi=72)
-            self.output.clear_output(wait=True)
-            with self.output:
-                display(Image(data=png))
+            self.output.outputs = ({"output_type": "display_data", "metadata": {},
+                                    "data": {"image/png": base64.b64encode(png).decode("ascii"),
+                                             "text/plain": title}},)
             self.frames += 1
             self.pngs.append(png)
             if self.counter is not None:
-                self.counter.value = (f"frame {self.frames} · step {len(self.ends)}/{self.total}"
-                                      f" · drawing {1e3 * self.draw_s:.0f} ms so far")
-        self._last = time.perf_counter()
-        self._frame_s = self._last - start
+                self._count()
+        self._frame_s = time.perf_counter() - start
         self.draw_s += self._frame_s
 
 
@@ -285,10 +300,36 @@ class StepCounter:
 
     @classmethod
     def shown(cls) -> StepCounter:
-        """A counter displayed in the current cell."""
+        """A counter displayed in the current cell; when the cell ends, a line still saying
+        "starting…" or a step count says how the cell ended instead, so no stale progress is
+        left in a finished notebook."""
+        from IPython import get_ipython
+
         counter = cls()
         counter._handle = display(HTML(""), display_id=True)
+        shell = get_ipython()
+        if shell is not None:
+            def settle(result: Any) -> None:
+                shell.events.unregister("post_run_cell", settle)
+                counter.settle(bool(getattr(result, "success", True)))
+
+            shell.events.register("post_run_cell", settle)
         return counter
+
+    def settle(self, success: bool = True) -> None:
+        """The last line for a finished cell: "done", or that the cell stopped, unless the
+        last run already said "done".
+
+        Example:
+            >>> counter = StepCounter()
+            >>> counter.next_run("the tf.data service")
+            >>> counter.settle()
+            >>> counter.text
+            'the tf.data service: done'
+        """
+        if self.label and not self.text.endswith("done"):
+            self._say(f"{self.label}: done" if success else
+                      f"{self.label}: stopped, the cell ended with an error")
 
     @classmethod
     def in_notebook(cls) -> StepCounter:

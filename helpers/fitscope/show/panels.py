@@ -1,9 +1,9 @@
 """The ExperimentPanel: change a workload, press Run, watch throughput live, read the threads after.
 
-The live figure is inline matplotlib rendered to PNG into an ``ipywidgets.Output`` with
-``clear_output(wait=True)``, redrawn only from the thread running the cell (ipympl figures do
-not update mid-cell under Run All). Drawing is throttled by wall-clock time so it costs under 5%
-of the main thread, and each redraw is traced as a "ui" span, which every verdict leaves out.
+The live figure is inline matplotlib rendered to PNG into an ``ipywidgets.Output`` (ipympl
+figures do not update mid-cell under Run All). While a run is in progress, frames are drawn by a
+thread of their own, never on the training thread between steps, at most 4 a second and within
+5% of the run; each frame is traced as a "ui" span, which every verdict leaves out.
 Widget clicks are only processed while the kernel is idle, so a run is bounded by a time budget;
 Kernel > Interrupt stops one early.
 

@@ -1,8 +1,10 @@
 """Charts of a tree of processes over time: memory and CPU per process, for sandboxed runs.
 
 The sandbox samples every process of a run (the interpreter it started and that one's
-children); these charts draw those series with the same colours and units as
-:mod:`fitscope.show.charts`.
+children); these charts draw those series in the units of :mod:`fitscope.show.charts`. A process
+is coloured by its role (parent, trainer, producer, ...: :data:`~fitscope.show.palette.
+PROCESS_COLOURS`), never by its order, so a role keeps its colour from chart to chart; two
+processes of one role differ by line style. Legends sit outside the data.
 
 Example:
     >>> chart = memory_by_process({"trainer (pid 7)": ([0.0, 1.0], [100.0, 180.0])}, cap_mb=1800)
@@ -18,12 +20,22 @@ from collections.abc import Sequence
 from matplotlib.figure import Figure
 
 from fitscope.instrument.result import RunResult
-from fitscope.show.charts import OKABE_ITO, OTHER_COLOUR, Chart
+from fitscope.show.palette import OKABE_ITO, Chart, process_colour, set_title
 
 __all__ = ["memory_by_process", "cpu_by_process", "loss_by_worker"]
 
-_PROCESS_COLOURS = [OKABE_ITO[k] for k in ("blue", "orange", "bluish green", "vermillion",
-                                           "reddish purple", "sky blue", "yellow", "black")]
+_STYLES = ["-", "--", "-.", ":"]
+
+
+def _looks(labels: Sequence[str]) -> list[tuple[str, str]]:
+    """(colour, line style) per process label: the role's colour, a new style per repeat."""
+    seen: dict[str, int] = defaultdict(int)
+    out = []
+    for label in labels:
+        colour = process_colour(label)
+        out.append((colour, _STYLES[seen[colour] % len(_STYLES)]))
+        seen[colour] += 1
+    return out
 
 
 def memory_by_process(series: dict[str, tuple[Sequence[float], Sequence[float]]],
@@ -40,23 +52,22 @@ def memory_by_process(series: dict[str, tuple[Sequence[float], Sequence[float]]]
     fig = Figure(figsize=size, layout="constrained")
     ax = fig.add_subplot()
     totals: dict[float, float] = defaultdict(float)
-    for i, (label, (t, mb)) in enumerate(series.items()):
-        ax.plot(t, mb, color=_PROCESS_COLOURS[i % len(_PROCESS_COLOURS)], lw=1.5, label=label)
+    for (label, (t, mb)), (colour, style) in zip(series.items(), _looks(list(series))):
+        ax.plot(t, mb, color=colour, ls=style, lw=1.5, label=label)
         for a, b in zip(t, mb):
             totals[a] += b
     if len(series) > 1 and totals:
         ts = sorted(totals)
-        ax.plot(ts, [totals[a] for a in ts], color=OTHER_COLOUR, lw=1, ls="-.", label="whole tree")
+        ax.plot(ts, [totals[a] for a in ts], color=OKABE_ITO["black"], lw=1, ls=(0, (1, 2)),
+                label="whole tree")
     if cap_mb:
-        ax.axhline(
-            cap_mb, color=OKABE_ITO["vermillion"], ls="--", lw=1, label=f"cap ({cap_mb:g} MB)"
-        )
+        ax.axhline(cap_mb, color=OKABE_ITO["black"], ls="--", lw=1, label=f"cap ({cap_mb:g} MB)")
     ax.set_xlabel("time since start (s)")
     ax.set_ylabel("RssAnon + RssShmem (MB)")
     ax.set_ylim(bottom=0)
-    ax.set_title(title)
+    set_title(ax, title, size[0] * 0.65)
     if series:
-        ax.legend(fontsize=7, loc="upper left")
+        fig.legend(fontsize=7, loc="outside right upper")
     if not series:
         return Chart(fig, "Memory: no process was sampled.")
     peaks = ", ".join(f"{label} peaked at {max(mb, default=0):.0f} MB"
@@ -90,20 +101,18 @@ def cpu_by_process(series: dict[str, tuple[Sequence[float], Sequence[float]]],
         labels.append(label)
         used[label] = max(cpu, default=0.0)
     if mids:
-        ax.stackplot(
-            mids,
-            stacks,
-            labels=labels,
-            colors=[_PROCESS_COLOURS[i % len(_PROCESS_COLOURS)] for i in range(len(labels))],
-        )
-        ax.legend(fontsize=7, loc="upper left")
+        looks = _looks(labels)
+        areas = ax.stackplot(mids, stacks, labels=labels, colors=[c for c, _ in looks])
+        for area, (_, style) in zip(areas, looks):  # a repeated role: hatched, not a new colour
+            area.set_hatch({"-": None, "--": "//", "-.": "..", ":": "xx"}[style])
+        fig.legend(fontsize=7, loc="outside right upper")
     if budget:
         ax.axhline(budget, color=OKABE_ITO["black"], ls="--", lw=1)
         ax.annotate(f"B = {budget:g}", (0, budget), fontsize=8, xytext=(2, 2),
                     textcoords="offset points")
     ax.set_xlabel("time since start (s)")
     ax.set_ylabel("cores busy")
-    ax.set_title(title)
+    set_title(ax, title, 8 * 0.65)
     wall = grid[-1] - grid[0] if len(grid) > 1 else 0.0
     total = sum(used.values())
     if wall <= 0:
@@ -112,8 +121,12 @@ def cpu_by_process(series: dict[str, tuple[Sequence[float], Sequence[float]]],
         f"{label} {s:.2f} s" for label, s in sorted(used.items(), key=lambda kv: -kv[1])
     )
     b = f", B = {budget:g}" if budget else ""
+    peak = max((sum(v) for v in zip(*stacks)), default=0.0)
+    above = (f" The peak of {peak:.1f} cores busy is above B: each process's CPU time is read "
+             "once per poll, a moment apart (and a CPU quota is enforced per 100 ms period)."
+             if budget and peak > 1.05 * budget else "")
     return Chart(fig, f"CPU by process: {parts}; {total:.2f} s in all over {wall:.1f} s of wall "
-                      f"time ({total / wall:.2f} cores busy on average{b}).")
+                      f"time ({total / wall:.2f} cores busy on average{b}).{above}")
 
 
 def loss_by_worker(result: RunResult) -> Chart:
@@ -136,9 +149,9 @@ def loss_by_worker(result: RunResult) -> Chart:
     ax.set_xlabel("training step")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("loss (binary cross-entropy)")
-    ax.set_title(f"Loss per step: {result.name}")
+    set_title(ax, f"Loss per step: {result.name}", 8 * 0.7)
     if workers:
-        ax.legend(fontsize=8)
+        fig.legend(fontsize=8, loc="outside right upper")
     if not workers:
         return Chart(fig, "Loss by worker: no worker finished training.")
     steps = min(len(w["losses"]) for w in workers)

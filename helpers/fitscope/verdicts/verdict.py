@@ -161,7 +161,7 @@ class Scorecard(ShowsItself, list):
 
     def facts(self, backends: Sequence[str | None] = ()) -> dict[str, Any]:
         """The card as plain data: its rows (each with its backend, if given) and its tally."""
-        named = list(backends) or [None] * len(self)
+        named = list(backends) or [v.evidence.get("backend") for v in self]
         rows = [{**v.facts(), "backend": b} for v, b in zip(self, named)]
         return dict(kind="scorecard", rows=rows, tally=tally(self) if len(self) > 1 else "")
 

@@ -2,10 +2,11 @@
 
 A sleep-like cost (TensorFlow's own ``SleepDataset``, standing for I/O: no GIL, no CPU) and a
 CPU-bound one (sorting random rows with ``tf.sort``, one thread per call) are the costs of the
-synthetic pipeline (:mod:`fitscope.lessons.tfdata.pipelines`) and of the best tf.data set-up
-(:mod:`fitscope.best_of_each`). Each is timed inside the graph with ``tf.timestamp()``; its cost
-per call is measured alone, before a run, for the ideal bound. Also: which ops a dataset's graph
-holds (:func:`graph_ops`).
+synthetic pipeline that notebook 03 writes in its cells (:func:`file_reader`, :func:`timed_map`,
+:func:`timed_batch_map` are its stand-ins for opening and reading a file and for decoding) and of
+the best tf.data set-up (:mod:`fitscope.best_of_each`). Each is timed inside the graph with
+``tf.timestamp()``; its cost per call is measured alone, before a run, for the ideal bound. Also:
+which ops a dataset's graph holds (:func:`graph_ops`).
 
 Example:
     >>> ds = timed_sleep(tensorflow().data.Dataset.range(2), 1.0)      # doctest: +SKIP
@@ -21,12 +22,27 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["AUTOTUNE", "tensorflow", "timed_sleep", "sorting", "options", "parallel_calls",
-           "graph_ops", "inject_prefetch_option", "stage_cost"]
+from fitscope.instrument.tracing import graph_timed
+
+__all__ = ["AUTOTUNE", "FIELDS", "tensorflow", "timed_sleep", "sorting", "options",
+           "parallel_calls", "graph_ops", "inject_prefetch_option", "stage_cost", "file_reader",
+           "timed_map", "timed_batch_map"]
 
 AUTOTUNE = 0
 """In fitscope's parameters, 0 means ``tf.data.AUTOTUNE`` (buffer size, parallel calls)."""
 _SORT_ROW = 1024  # floats per row sorted by the CPU-bound map
+FIELDS = (
+    "file",
+    "index",
+    "open start",
+    "open end",
+    "read start",
+    "read end",
+    "map start",
+    "map end",
+)
+"""What the float64 vector of one synthetic-pipeline element holds, in order: the element's file
+and index, then the start and end (wall seconds, ``tf.timestamp()``) of its open, read and map."""
 
 
 def tensorflow() -> Any:
@@ -156,3 +172,52 @@ def stage_cost(kind: str, ms: float, calls: int = 12) -> tuple[float, float]:
         return cpu, cpu
     spans = sorted(float(t[1] - t[0]) for _, t in ds.as_numpy_iterator())
     return spans[len(spans) // 2], cpu
+
+
+# -- the stand-ins notebook 03's pipelines are written with ------------------------------------
+def file_reader(per_file: int, open_ms: float, read_ms: float) -> Callable[[Any], Any]:
+    """``read_file(f)``: a dataset of file ``f``'s ``per_file`` elements, for ``flat_map`` or
+    ``interleave``. Opening the file sleeps ``open_ms`` once, reading each element ``read_ms``
+    (in the graph: no GIL, no CPU); each element is ``[file, index, open start, open end, read
+    start, read end]`` (float64, see :data:`FIELDS`).
+
+    Example:
+        >>> read_file = file_reader(2, open_ms=0, read_ms=0)                  # doctest: +SKIP
+        >>> [e[:2].tolist() for e in read_file(3).as_numpy_iterator()]          # doctest: +SKIP
+        [[3.0, 0.0], [3.0, 1.0]]
+    """
+    tf = tensorflow()
+
+    def read_file(f: Any) -> Any:
+        def elements(f: Any, opened: Any) -> Any:
+            return timed_sleep(tf.data.Dataset.range(per_file), read_ms).map(
+                lambda i, read: tf.concat([tf.cast(tf.stack([f, i]), tf.float64), opened, read], 0))
+
+        return timed_sleep(tf.data.Dataset.from_tensors(f), open_ms).flat_map(elements)
+
+    return read_file
+
+
+def timed_map(ms: float) -> Callable[[Any], Any]:
+    """A map function costing about ``ms`` of CPU a call (:func:`sorting`), which appends its own
+    start and end to the element (the last two of :data:`FIELDS`)."""
+    cost = graph_timed(sorting(ms))
+
+    def work(e: Any) -> Any:
+        out, times = cost(e)
+        return tensorflow().concat([out, times], 0)
+
+    return work
+
+
+def timed_batch_map(ms: float) -> Callable[[Any], Any]:
+    """:func:`timed_map` for a batch of elements: one call (one ``ms`` cost) for the whole batch,
+    its start and end appended to every element of it (a vectorised map)."""
+    cost = graph_timed(sorting(ms))
+
+    def work_on_batch(e: Any) -> Any:
+        tf = tensorflow()
+        out, times = cost(e)
+        return tf.concat([out, tf.tile(times[None], [tf.shape(e)[0], 1])], 1)
+
+    return work_on_batch

@@ -9,9 +9,13 @@ by :func:`fitscope.lessons.backends.measure`. Every variant trains the same mode
 - ``waiting + loss read``: the waiting generator plus a callback that reads the loss every batch;
 - ``PyDataset threads``: the same, but the batches come from a ``PyDataset`` with worker threads.
 
-Each variant becomes a :class:`~fitscope.instrument.result.RunResult` (spans, per-thread CPU,
-bounds); all
-of them are written as JSON to ``--out``.
+The code that is measured (the generator, the model, the ``fit`` call, the loss-reading
+callback, the ``PyDataset``) is the learner's: with ``--code`` a JSON file of function sources
+(:class:`fitscope.lessons.backends.Code`, written from notebook cells), run here in a namespace
+that holds this interpreter's ``keras``, ``np`` and ``time``; without it, the package's own
+(:data:`ROLES` says what each function takes). Each variant becomes a
+:class:`~fitscope.instrument.result.RunResult` (spans, per-thread CPU, bounds); all of them are
+written as JSON to ``--out``.
 
 Example:
     $ KERAS_BACKEND=jax python -m fitscope.isolation.scripts.backend_fit --out /tmp/jax.json --steps
@@ -49,6 +53,14 @@ VARIANTS: dict[str, tuple[str, str, bool]] = {
     "waiting + loss read": ("generator", "sleep", True),
     "PyDataset threads": ("PyDataset threads", "sleep", True),
 }
+ROLES = {
+    "generator": "generator(batch_size, work): yields (x, y) batches, calling work() for each",
+    "model": "model(width): the compiled model",
+    "fit": "fit(model, data, steps, callbacks): trains one epoch of steps batches",
+    "loss_reader": "loss_reader(): a callback that reads the loss every batch",
+    "pydataset": "pydataset(batches, batch_size, work, workers): a keras.utils.PyDataset",
+}
+"""The functions a backend experiment runs, by role, with what each takes and returns."""
 CALLBACK_THREADS = "Keras callback threads"
 MIN_STEPS = (
     8  # a time budget never cuts a run below this: C1 needs 5 next() calls after the 2 peeked
@@ -120,9 +132,41 @@ def _loss_reader() -> Any:
     return ReadLoss()
 
 
+def _fit(model: Any, data: Any, steps: int, callbacks: list[Any]) -> None:
+    model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False, callbacks=callbacks)
+
+
+def _pydataset(batches: int, batch_size: int, work: Callable[[], None], workers: int) -> Any:
+    from fitscope.workloads.pydatasets import CostlyBatches
+
+    data = CostlyBatches(batches, batch_size, FEATURES, "sleep", 0.0, workers=workers)
+    data._work = work  # the variant's calibrated cost, as a learner's PyDataset gets it (threads)
+    return data
+
+
+def load_code(path: str | None) -> dict[str, Callable[..., Any]]:
+    """The functions of :data:`ROLES`: those whose sources ``path`` holds (JSON: ``{"sources":
+    [...], "names": {role: name}}``, run in a namespace with this interpreter's ``keras``, ``np``
+    and ``time``), and the package's own for every other role."""
+    own: dict[str, Callable[..., Any]] = {
+        "generator": lambda batch_size, work: random_batches(batch_size, FEATURES, work),
+        "model": article_model, "fit": _fit, "loss_reader": _loss_reader, "pydataset": _pydataset}
+    if not path:
+        return own
+    import keras
+    import numpy as np
+
+    with open(path) as f:
+        spec = json.load(f)
+    namespace: dict[str, Any] = {"keras": keras, "np": np, "time": time}
+    for source in spec["sources"]:
+        exec(compile(source, "<notebook cell>", "exec"), namespace)  # the learner's own code
+    return {**own, **{role: namespace[name] for role, name in spec["names"].items()}}
+
+
 def run_variant(model: Any, name: str, backend: str, args: argparse.Namespace,
                 step_alone: Callable[[], object], roles: ThreadRoles, backend_tids: set[int],
-                live: bool) -> RunResult:
+                live: bool, code: dict[str, Callable[..., Any]]) -> RunResult:
     """Train ``args.steps`` steps from variant ``name``'s data source; measure and trace it.
 
     The costs behind the bounds (one step alone, one batch alone) are measured right before the
@@ -144,14 +188,14 @@ def run_variant(model: Any, name: str, backend: str, args: argparse.Namespace,
     tracer = Tracer()
     workers = args.workers if source != "generator" else 1
     if source == "generator":
-        data: Any = tracer.wrap_generator(random_batches(args.batch, FEATURES, work))
+        data: Any = tracer.wrap_generator(code["generator"](args.batch, work))
     else:
-        from fitscope.workloads.pydatasets import CostlyBatches
-
-        data = CostlyBatches(steps, args.batch, FEATURES, kind, args.batch_ms,
-                             workers=workers, tracer=tracer)
+        data = code["pydataset"](steps, args.batch, work, workers)
+        cls = type(data)  # a subclass whose __getitem__ is a span on the thread that ran it
+        data.__class__ = type(cls.__name__, (cls,), {
+            "__getitem__": tracer.traced("__getitem__", "generator")(cls.__getitem__)})
     steps_cb = _step_spans_callback((lambda: report(event="step")) if live else (lambda: None))
-    callbacks = [steps_cb] + ([_loss_reader()] if loss_read else [])
+    callbacks = [steps_cb] + ([code["loss_reader"]()] if loss_read else [])
     if live:
         n = steps - 1
         b = bounds(n * t_p, n * step["t_c"], workers, budget.cpus, n * cpu_p, n * step["cpu_c"])
@@ -162,9 +206,7 @@ def run_variant(model: Any, name: str, backend: str, args: argparse.Namespace,
             sequential_rate=n / b.sequential_s,
         )
     with Sampler(interval_s=0.02) as sampler:
-        model.fit(
-            data, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False, callbacks=callbacks
-        )
+        code["fit"](model, data, steps, callbacks)
     if live:
         report(event="finish")
     data = None
@@ -273,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--live", action="store_true", help="report every step (for a live display)"
     )
+    parser.add_argument("--code", default="", help="JSON of the learner's function sources")
     args = parser.parse_args(argv)
     variants = [v for v in args.variants.split(",") if v]
 
@@ -283,8 +326,9 @@ def main(argv: list[str] | None = None) -> int:
     import_s = time.perf_counter() - t0
     backend = keras.backend.backend()
     device = _device(backend)
-    model = article_model(args.width)
-    x, y = next(random_batches(args.batch, FEATURES))
+    code = load_code(args.code)
+    model = code["model"](args.width)
+    x, y = next(code["generator"](args.batch, lambda: None))
     model.train_on_batch(x, y)  # builds and compiles the train step before anything is timed
     backend_tids = set(thread_ids()) - roles.baseline
     startup_s = time.perf_counter() - t0
@@ -296,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     for i, name in enumerate(variants):
         report(event="variant", name=name, index=i + 1, of=len(variants))
         result = run_variant(model, name, backend, args, lambda: model.train_on_batch(x, y), roles,
-                             backend_tids, args.live)
+                             backend_tids, args.live, code)
         result.environment.update(device=device, backend=backend,
                                   backend_version=_version(backend), pid=os.getpid())
         result.facts["device"] = device

@@ -2,19 +2,21 @@
 
 Each backend runs in a fresh interpreter (:mod:`~fitscope.lessons.backends.runs`: Keras reads
 ``KERAS_BACKEND`` once, at import); :mod:`~fitscope.lessons.backends.readings` reads the runs:
-the verdicts per backend, the overlap against the bounds, the threads, the timelines, the panel.
+the verdicts per backend (C1, C6, C12), the overlap against the bounds, the remedy, the threads,
+the timelines, the panel.
 """
 
 from __future__ import annotations
 
 from fitscope.lessons.backends.readings import (
     backend_panel, backend_verdicts, c1_verdict, c6_verdict, c12_verdict, must_hold, overlap,
-    threads_table, timelines)
+    remedy, threads_table, timelines)
 from fitscope.lessons.backends.runs import (
-    BACKENDS, LABELS, VARIANTS, BackendNotInstalled, BackendParams, BackendRuns, by_backend,
+    BACKENDS, LABELS, VARIANTS, BackendNotInstalled, BackendParams, BackendRuns, Code, by_backend,
     check_backend, installed_line, is_installed, measure, measure_or_say, not_installed_sentence)
 
 __all__ = ["BACKENDS", "LABELS", "VARIANTS", "BackendNotInstalled", "BackendParams", "BackendRuns",
-           "is_installed", "check_backend", "not_installed_sentence", "installed_line", "measure",
-           "measure_or_say", "by_backend", "backend_panel", "backend_verdicts", "c12_verdict",
-           "c1_verdict", "c6_verdict", "must_hold", "overlap", "threads_table", "timelines"]
+           "Code", "is_installed", "check_backend", "not_installed_sentence", "installed_line",
+           "measure", "measure_or_say", "by_backend", "backend_panel", "backend_verdicts",
+           "c12_verdict", "c1_verdict", "c6_verdict", "must_hold", "overlap", "remedy",
+           "threads_table", "timelines"]

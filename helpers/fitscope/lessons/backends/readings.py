@@ -18,6 +18,7 @@ from fitscope.lessons.backends.runs import (
     LABELS,
     BackendParams,
     BackendRuns,
+    Code,
     is_installed,
     measure,
 )
@@ -56,7 +57,8 @@ def c6_verdict(runs: BackendRuns) -> verdicts.Verdict:
 
 
 def c12_verdict(runs: BackendRuns) -> verdicts.Verdict:
-    """C12 on one backend: each plain-generator variant's time against its two bounds."""
+    """C12 on one backend: each plain-generator variant's time against its two bounds; NOT
+    APPLICABLE (a sentence) where the data was not made on the main thread after the peek."""
     parts = []
     for name in C12_KINDS:
         r = runs.runs.get(name)
@@ -114,6 +116,23 @@ def overlap(measured: dict[str, BackendRuns], variant: str = "waiting") -> Compa
     return Comparison(runs, reading=f"'{variant}': " + "; ".join(parts) + ".")
 
 
+def remedy(measured: dict[str, BackendRuns], before: str = "waiting + loss read",
+           after: str = "PyDataset threads") -> Comparison:
+    """``after`` against ``before`` on every backend measured, by the one comparison rule, per
+    step (the runs may have trained different numbers of steps): a slow-down is called one."""
+    check_choice("variant", before, tuple(VARIANTS))
+    check_choice("variant", after, tuple(VARIANTS))
+    runs, parts = {}, []
+    for key, r in measured.items():
+        if before in r.runs and after in r.runs:
+            label = LABELS.get(key, key)
+            a, b = r.runs[before], r.runs[after]
+            runs[f"{label}: {before}"], runs[f"{label}: {after}"] = a, b
+            c = verdicts.compare(a.throughput.steps_per_s, b.throughput.steps_per_s, "steps/s")
+            parts.append(f"{label}, '{after}' against '{before}': {c}")
+    return Comparison(runs, reading="; ".join(parts) + ".")
+
+
 def must_hold(measured: dict[str, BackendRuns]) -> Checks:
     """What holds on any machine with the plain generator: on TensorFlow, no next() on the main
     thread
@@ -163,7 +182,7 @@ def timelines(measured: dict[str, BackendRuns], variant: str = "waiting") -> Sta
     return Stack(charts)
 
 
-def backend_panel(time_budget_s: float | None = None) -> Any:
+def backend_panel(code: Code | None = None, time_budget_s: float | None = None) -> Any:
     """An :class:`~fitscope.show.panels.ExperimentPanel` that runs one variant on the chosen
     backend.
 
@@ -177,8 +196,8 @@ def backend_panel(time_budget_s: float | None = None) -> Any:
     def run(
         live: Any, time_budget_s: float, backend: str, variant: str, **values: Any
     ) -> RunResult:
-        runs = measure(backend, BackendParams(**values), variants=(variant,), say=None, live=live,
-                       time_budget_s=time_budget_s, timeout_s=time_budget_s + 90)
+        runs = measure(backend, BackendParams(**values), code=code, variants=(variant,), say=None,
+                       live=live, time_budget_s=time_budget_s, timeout_s=time_budget_s + 90)
         return runs.runs[variant]
 
     def summarise(r: RunResult) -> str:

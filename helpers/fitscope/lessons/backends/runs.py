@@ -22,9 +22,11 @@ Example:
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import os
 import tempfile
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,9 +37,10 @@ from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import ShowsItself, Table
 from fitscope.instrument.tracing import Tracer
 from fitscope.isolation.sandbox import Progress, run_python
-from fitscope.isolation.scripts.backend_fit import VARIANTS
+from fitscope.isolation.scripts.backend_fit import ROLES, VARIANTS
 
 __all__ = ["BACKENDS", "LABELS", "VARIANTS", "BackendNotInstalled", "BackendParams", "BackendRuns",
+           "Code",
            "is_installed", "check_backend", "not_installed_sentence", "installed_line", "measure",
            "measure_or_say", "by_backend"]
 
@@ -144,6 +147,37 @@ class BackendParams:
         ]
 
 
+@dataclass(frozen=True)
+class Code:
+    """The code a backend experiment runs, as the source of functions defined in notebook cells
+    (:data:`~fitscope.isolation.scripts.backend_fit.ROLES` says what each takes). The sources are
+    run in each backend's fresh interpreter, where ``keras`` is that interpreter's Keras (bound
+    to its backend), ``np`` NumPy and ``time`` the module; the kernel never needs Keras.
+
+    Example:
+        >>> def model(width):
+        ...     return keras.Sequential([keras.Input((10,)), keras.layers.Dense(1)])
+        >>> Code.of(model=model).names
+        {'model': 'model'}
+    """
+
+    sources: tuple[str, ...]
+    names: dict[str, str]
+
+    @classmethod
+    def of(cls, **functions: Callable[..., Any]) -> Code:
+        """The sources of ``functions`` by role (any of generator, model, fit, loss_reader,
+        pydataset; the package's own for a role left out)."""
+        for role in functions:
+            check_choice("role", role, tuple(ROLES))
+        return cls(tuple(textwrap.dedent(inspect.getsource(fn)) for fn in functions.values()),
+                   {role: fn.__name__ for role, fn in functions.items()})
+
+    def __str__(self) -> str:
+        return ("Each backend's fresh interpreter runs these functions: " + ", ".join(
+            f"{name}() as the {role.replace('_', ' ')}" for role, name in self.names.items()) + ".")
+
+
 @dataclass
 class BackendRuns(ShowsItself):
     """All variants measured on one backend in one fresh interpreter, by variant name."""
@@ -205,6 +239,7 @@ def measure(
     backend: str,
     params: BackendParams | None = None,
     *,
+    code: Code | None = None,
     variants: Sequence[str] = tuple(VARIANTS),
     say: Callable[[str], None] | None = print,
     live: Any = None,
@@ -212,7 +247,8 @@ def measure(
     timeout_s: float = 240.0,
     memory_cap_mb: float = 1200.0,
 ) -> BackendRuns:
-    """Measure ``variants`` on ``backend`` in one fresh interpreter with ``KERAS_BACKEND`` set.
+    """Measure ``variants`` on ``backend`` in one fresh interpreter with ``KERAS_BACKEND`` set,
+    running ``code`` (the learner's functions; the package's own where it is None).
 
     ``say`` gets a line as each variant starts (progress); ``live`` (a panel's live display)
     gets every step. Each variant stops after ``time_budget_s`` seconds of training (by default
@@ -252,6 +288,10 @@ def measure(
         args += ["--time-budget", str(time_budget_s)]
         if live is not None:
             args.append("--live")
+        if code is not None:
+            with open(os.path.join(tmp, "code.json"), "w") as f:
+                json.dump({"sources": code.sources, "names": code.names}, f)
+            args += ["--code", os.path.join(tmp, "code.json")]
         code = ("import sys\nfrom fitscope.isolation.scripts.backend_fit import main\n"
                 f"if __name__ == '__main__':\n    sys.exit(main({args!r}))\n")
         run = run_python(code=code, env={"KERAS_BACKEND": backend}, timeout_s=timeout_s,

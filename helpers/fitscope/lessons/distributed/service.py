@@ -44,7 +44,8 @@ class ServiceRun(RunResult):
         f = self.facts
         return comparison([("local pipeline", f["local"]["wall_s"], None),
                            ("tf.data service", f["service"]["wall_s"],
-                            self.bounds.overlapped_s if self.bounds else None)],
+                            self.bounds.overlapped_s if self.bounds else None,
+                            self.bounds.sequential_s if self.bounds else None)],
                           title=f"{f['elements']} elements: time to the last one")
 
     def table(self) -> Table:

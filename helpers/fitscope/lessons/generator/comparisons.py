@@ -1,11 +1,11 @@
-"""Lesson 01's side-by-side experiments: what changes who does the work when ``fit`` trains.
+"""Lesson 01's runs side by side: what changes who does the work when ``fit`` trains.
 
-Each returns a :class:`~fitscope.instrument.result.Comparison` (or a RunResult) that shows itself
-with the
-sentence read from its own numbers: TensorFlow's default intra-op threads against one, in a fresh
-interpreter; ``predict`` against ``fit``; a GIL-releasing against a CPU-bound generator; a
-``PyDataset`` with worker threads against worker processes; more workers. The ``*_verdict``
-functions and :func:`scenario1_scorecard` apply the claims module's rules.
+The notebook runs each study in its own cell; these set runs already seen side by side, each a
+:class:`~fitscope.show.comparison.Comparison` that shows itself with the sentence read from its
+own numbers: TensorFlow's default intra-op threads against one (:func:`intra_op_comparison`),
+any two runs per step (:func:`compare_runs`); :func:`predict_vs_fit` measures both calls.
+:func:`gil_comparison` runs both generators of C4 at once for the scorecard's quick runs. The
+``*_verdict`` functions and :func:`scenario1_scorecard` apply the claims module's rules.
 
 Example:
     >>> runs = gil_comparison(width=64, steps=10, epochs=1)      # doctest: +SKIP
@@ -18,16 +18,14 @@ from __future__ import annotations
 from typing import Any
 
 from fitscope import verdicts
-from fitscope.experiments.generator_fit import (
-    PYDATASET_PROCESSES,
-    PYDATASET_THREADS,
+from fitscope.experiments.article_fit import (
     GeneratorFitParams,
-    fit_in_sandbox,
     generator_fit,
 )
+from fitscope.experiments.traced import step_alone
 from fitscope.instrument.environment import quick_mode
 from fitscope.instrument.errors import FitscopeInputError, check_int
-from fitscope.instrument.measure import cost_per_call, measured_run
+from fitscope.instrument.measure import measured_run
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.threads import ThreadRoles
 from fitscope.lessons.generator.fit import generator_fit_verdicts
@@ -36,7 +34,7 @@ from fitscope.verdicts import evidence
 from fitscope.workloads.article import FEATURES, article_model, random_batches
 
 __all__ = ["intra_op_comparison", "predict_vs_fit", "c5_verdict", "gil_comparison", "c4_verdict",
-           "pydataset_workers", "more_workers", "scenario1_scorecard"]
+           "seconds_per_step", "compare_runs", "scenario1_scorecard"]
 
 
 def _progress() -> Any:
@@ -57,22 +55,16 @@ def _next(counter: Any, label: str) -> Any:
     return counter
 
 
-def intra_op_comparison(
-    default: RunResult, intra_op_threads: int = 1, steps: int = 20
-) -> Comparison:
-    """``default`` (a run in this kernel, TensorFlow's default threads) against the same workload in
-    a fresh interpreter limited to ``intra_op_threads`` (another TensorFlow configuration).
+def intra_op_comparison(default: RunResult, fresh: RunResult) -> Comparison:
+    """``default`` (a run in this kernel, TensorFlow's default threads) beside ``fresh`` (the same
+    workload in a fresh interpreter with fewer intra-op threads), both already run and seen.
 
-    The fresh run is one epoch of ``steps`` steps: enough to read the cores busy and the busiest
-    role
-    (most of its time is the fresh interpreter importing TensorFlow).
+    Cores busy and CPU shares are rates, so runs of different lengths compare; the time
+    comparison is per step (:func:`compare_runs`).
     """
-    p = GeneratorFitParams(**{**default.params, "steps": steps, "epochs": 1})
-    fresh = f"{intra_op_threads} intra-op thread(s), fresh interpreter"
-    runs = {
-        "default intra-op threads (this kernel)": default,
-        fresh: fit_in_sandbox(p, intra_op_threads=intra_op_threads, live=_next(_progress(), fresh)),
-    }
+    threads = fresh.facts.get("intra_op_threads")
+    runs = {"default intra-op threads (this kernel)": default,
+            f"{threads} intra-op thread(s), fresh interpreter": fresh}
     parts = []
     for label, r in runs.items():
         roles = r.facts["train_cpu_by_role"]
@@ -80,7 +72,9 @@ def intra_op_comparison(
         parts.append(f"with {label.split(' (')[0].split(',')[0]} {r.facts['cores_busy']:.2f} cores "
                      f"were busy and the busiest role was '{top}' "
                      f"({100 * roles[top] / r.facts['train_cpu_s']:.0f}% of the CPU)")
-    return Comparison(runs, reading="On the TensorFlow backend, " + "; ".join(parts) + ".",
+    per_step = _per_step_reading(runs)
+    return Comparison(runs, reading="On the TensorFlow backend, " + "; ".join(parts)
+                      + f". Per step, {per_step}.",
                       extra=("cores busy", lambda r: f"{r.facts['cores_busy']:.2f}"))
 
 
@@ -139,16 +133,9 @@ def c5_verdict(result: RunResult) -> verdicts.Verdict:
                      result.facts.get("free_cpus"))
 
 
-def _train_step_cost(width: int, batch_size: int, calls: int = 10) -> float:
-    """Wall seconds of one train step of the scenario's model, measured alone."""
-    model = article_model(width)
-    x, y = next(random_batches(batch_size))
-    model.train_on_batch(x, y)
-    return cost_per_call(lambda: model.train_on_batch(x, y), calls)[0]
-
-
-def _bound_row(r: RunResult) -> tuple[str, float, float | None]:
-    return r.name, r.throughput.elapsed_s, r.bounds.overlapped_s if r.bounds else None
+def _train_step_cost(width: int, batch_size: int) -> float:
+    """Wall seconds of one train step of the scenario's model in fit, its batch held in memory."""
+    return step_alone(article_model(width), next(random_batches(batch_size))).low_s
 
 
 def gil_comparison(ms_per_batch: float | None = None, width: int = 256, batch_size: int = 256,
@@ -195,65 +182,48 @@ def c4_verdict(runs: dict[str, RunResult]) -> verdicts.Verdict:
                      _part("CPU-bound Python generator", runs["python"]), budget)
 
 
-def pydataset_workers(
-    like: RunResult,
-    workers: int = 2,
-    process_kinds: tuple[str, ...] = ("python",),
-    **overrides: Any,
-) -> Comparison:
-    """A PyDataset with worker threads (sleeping and CPU-bound work) and with worker processes (by
-    default CPU-bound work only, the case threads cannot help), with the batch cost, model width
-    and batch size of ``like`` (e.g. ``gil_comparison(...)["sleep"]``), one epoch each.
+def seconds_per_step(result: RunResult, blocks: int = 3) -> list[float]:
+    """Seconds a step in ``blocks`` consecutive blocks of a run's steps (the first step, which
+    traces the train function, left out): the repeats a comparison reads, median and spread.
 
-    The thread runs train in this kernel; the process runs share one fresh interpreter (one
-    TensorFlow configuration, started once; each run starts its worker pool, which costs seconds,
-    so one epoch each). The reading says what processes could win here.
+    Example:
+        >>> from fitscope.instrument.tracing import Span
+        >>> r = RunResult("r", spans=[Span(f"{i}", "train", 0, i * 10**9, 1) for i in range(1, 8)])
+        >>> seconds_per_step(r)
+        [1.0, 1.0, 1.0]
     """
-    same = {k: like.params[k] for k in ("ms_per_batch", "width", "batch_size")}
-
-    def params(source: str, kind: str) -> GeneratorFitParams:
-        return GeneratorFitParams.default(source=source, workers=workers, kind=kind,
-                                          **{"epochs": 1, **same, **overrides})
-
-    counter = _progress()
-    runs = {
-        f"{PYDATASET_THREADS}, {k}": generator_fit(
-            params(PYDATASET_THREADS, k), live=_next(counter, f"{PYDATASET_THREADS}, {k}")
-        )
-        for k in ("sleep", "python")
-    }
-    in_sandbox = fit_in_sandbox([params(PYDATASET_PROCESSES, k) for k in process_kinds],
-                                live=_next(counter, f"{PYDATASET_PROCESSES} (fresh interpreter)"))
-    runs.update({f"{PYDATASET_PROCESSES}, {k}": r for k, r in zip(process_kinds, in_sandbox)})
-    return Comparison(runs, reading=_processes_note(runs[f"{PYDATASET_PROCESSES}, python"]))
+    ends = sorted(s.end_ns for s in result.spans_of("train"))[1:]
+    if len(ends) < blocks + 1:
+        raise FitscopeInputError(f"{result.name} timed {len(ends)} steps: too few to compare.")
+    edges = [round(i * (len(ends) - 1) / blocks) for i in range(blocks + 1)]
+    return [(ends[j] - ends[i]) / 1e9 / (j - i) for i, j in zip(edges, edges[1:])]
 
 
-def _processes_note(result: RunResult) -> str:
-    """One sentence on what worker processes could win here, from a run's own bounds and B."""
-    if result.bounds is None or result.budget is None:
-        raise FitscopeInputError("this run has no bounds: it trained fewer than 2 steps.")
-    b, cpus, measured = result.bounds, result.budget.cpus, result.throughput.elapsed_s
-    if cpus < 2:
-        return (
-            f"With B = {cpus:g}, data work and training share one CPU: the best possible time is "
-            f"{b.overlapped_s:.2f} s against {b.sequential_s:.2f} s one after the other, so extra "
-            f"processes can only add start-up and transfer costs (measured {measured:.2f} s)."
-        )
-    return (
-        f"With B = {cpus:g}, worker processes can make Python data while training runs: the best "
-        f"possible time is {b.overlapped_s:.2f} s against {b.sequential_s:.2f} s one after the "
-        f"other; measured {measured:.2f} s ({100 * b.efficiency(measured):.0f}% of the bound)."
-    )
+def _per_step_reading(runs: dict[str, RunResult]) -> str:
+    (a, before), (b, after) = list(runs.items())[:2]
+    c = verdicts.compare(seconds_per_step(before), seconds_per_step(after), "s")
+    return f"'{b}' against '{a}': {c.sentence}"
 
 
-def more_workers(before: RunResult, workers: int) -> Comparison:
-    """``before`` (a PyDataset run) again with ``workers`` workers; the reading applies the rule
-    of :func:`fitscope.verdicts.compare` to the two measured rates."""
-    p = GeneratorFitParams(**{**before.params, "workers": workers})
-    after = generator_fit(p)
-    v = verdicts.compare(before.throughput.steps_per_s, after.throughput.steps_per_s, "steps/s")
-    return Comparison({f"{before.params['workers']} workers": before, f"{workers} workers": after},
-                      reading=v.sentence)
+def compare_runs(runs: dict[str, RunResult]) -> Comparison:
+    """Two runs already seen, side by side: the second against the first, per step (seconds a
+    step in three blocks of each run, read by :func:`fitscope.verdicts.compare`), and each
+    against its ideal bound.
+
+    Example:
+        >>> compare_runs({"2 workers": two, "4 workers": four})    # doctest: +SKIP
+    """
+    if len(runs) != 2:
+        raise FitscopeInputError(f"compare_runs compares two runs, got {len(runs)}.")
+    bounds = [f"'{label}' {_share(r)}" for label, r in runs.items() if r.bounds is not None]
+    return Comparison(runs, reading=f"Per step, {_per_step_reading(runs)}"
+                      + (f"; {', '.join(bounds)}." if bounds else "."))
+
+
+def _share(r: RunResult) -> str:
+    spread = r.facts.get("costs_per_step", {}).get("spread", 0.0)
+    return verdicts.share_of_bound(r.throughput.elapsed_s, r.bounds.overlapped_s,
+                                   spread_s=max(spread, 0.05) * r.bounds.overlapped_s)
 
 
 def scenario1_scorecard(article: RunResult, big: RunResult, gil: dict[str, RunResult],

@@ -1,6 +1,6 @@
 """Lessons 00 and 01 read a generator fit: who called ``next()``, the stacks, CPU by role, verdicts.
 
-The run itself is :func:`fitscope.experiments.generator_fit.generator_fit`; the tables
+The run itself is :func:`fitscope.experiments.article_fit.generator_fit`; the tables
 (:func:`who_called_next`, :func:`next_stacks`, :func:`cpu_by_role`) read one part of it,
 :func:`check_thread_facts` checks what holds on any machine, :func:`generator_fit_verdicts`
 applies the claims' rules and :func:`generator_fit_panel` lets a learner change the workload.
@@ -26,7 +26,7 @@ from fitscope.instrument.tables import Table
 if TYPE_CHECKING:  # importing keras_callback imports Keras and TensorFlow: only where a run trains
     pass
 
-from fitscope.experiments.generator_fit import GeneratorFitParams, generator_fit
+from fitscope.experiments.article_fit import GeneratorFitParams, generator_fit
 
 __all__ = ["generator_fit_verdicts", "who_called_next", "next_stacks", "cpu_by_role",
            "check_thread_facts", "generator_fit_panel"]

@@ -1,20 +1,25 @@
 """Lesson 03: ``tf.data`` prefetching and parallelism against the ideal overlap bound.
 
-:mod:`~.pipelines` builds the six variants, :mod:`~.runs` measures them, :mod:`~.examples`
-runs the article's example 3, the GIL and the generator sources.
+:mod:`~.pipelines` holds the workload and the package's copy of the six variants (the notebook
+writes each in a cell with the stand-ins of :mod:`fitscope.workloads.graph_costs`), :mod:`~.runs`
+measures any such pipeline it is given (:func:`measure_pipeline`), :mod:`~.examples` fits the
+article's example 3 on a given pipeline, and runs the GIL and the generator sources.
 """
 
 from __future__ import annotations
 
 from fitscope.lessons.tfdata.examples import (
-    EXAMPLE3_VARIANTS, Example3Runs, GilRuns, SourceRuns, article_example3, example3_runs,
-    generator_vs_slices, gil_runs, py_function_map, source_runs, tfdata_verdicts)
-from fitscope.lessons.tfdata.pipelines import FIELDS, VARIANTS, PipelineParams, build_pipeline
+    EXAMPLE3_VARIANTS, Example3Runs, GilRuns, SourceRuns, article_example3, example3_arrays,
+    example3_pipeline, fit_example3, generator_vs_slices, gil_runs, py_function_map, source_runs,
+    tfdata_verdicts)
+from fitscope.lessons.tfdata.pipelines import (
+    FIELDS, VARIANTS, PipelineParams, build_pipeline, shape_of)
 from fitscope.lessons.tfdata.runs import (
-    PipelineRun, PipelineRuns, compare_variants, overlap_share, tfdata_panel, tfdata_pipeline)
+    PipelineRun, PipelineRuns, compare_variants, measure_pipeline, overlap_share, tfdata_panel,
+    tfdata_pipeline)
 
-__all__ = ["VARIANTS", "FIELDS", "PipelineParams", "build_pipeline", "PipelineRun", "PipelineRuns",
-           "compare_variants", "overlap_share", "tfdata_panel", "tfdata_pipeline",
-           "EXAMPLE3_VARIANTS", "Example3Runs", "GilRuns", "SourceRuns", "article_example3",
-           "example3_runs", "py_function_map", "gil_runs", "generator_vs_slices", "source_runs",
-           "tfdata_verdicts"]
+__all__ = ["VARIANTS", "FIELDS", "PipelineParams", "build_pipeline", "shape_of", "PipelineRun",
+           "PipelineRuns", "compare_variants", "measure_pipeline", "overlap_share", "tfdata_panel",
+           "tfdata_pipeline", "EXAMPLE3_VARIANTS", "Example3Runs", "GilRuns", "SourceRuns",
+           "article_example3", "example3_arrays", "example3_pipeline", "fit_example3",
+           "py_function_map", "gil_runs", "generator_vs_slices", "source_runs", "tfdata_verdicts"]

@@ -6,13 +6,13 @@ CPU-bound "map" (sorting random rows with ``tf.sort``, single-threaded per call)
 inside the graph with ``tf.timestamp()`` and travels with its element to the consumer, which runs on
 the calling thread and stands for a training step (a sleep of ``train_ms``).
 
-Costs are fixed up front (the parameters) and measured alone on this machine before a run; each
-variant's ideal time is then the overlap bound of :func:`fitscope.instrument.budget.bounds` taken
-per
-producer stage (a stage is work that runs on its own threads, with its own number of workers w):
+Costs are fixed up front (the parameters) and measured alone on this machine before a run; a
+pipeline's stages are read from its own graph (:func:`shape_of`), and its ideal time is then the
+overlap bound of :func:`fitscope.instrument.bounds.stage_bounds` taken per producer stage (a
+stage is work that runs on its own threads, with its own number of workers w):
 ``max(t_stage / min(w, B), t_c, (cpu_p + cpu_c) / B)`` over the stages, where a stage that only
 waits (the sleeps) is not capped by B (a waiting worker needs no CPU; the CPU it burns is in the
-shared term). Efficiency = bound / measured time. Throughput is measured to the last element
+shared term). Throughput is measured to the last element
 consumed, never to loop exit (deleting an exhausted autotuned iterator can block for seconds).
 
 Example:
@@ -34,34 +34,32 @@ from fitscope.instrument.bounds import Stage, peak_concurrency
 from fitscope.instrument.environment import quick_mode
 from fitscope.instrument.errors import FitscopeInputError, check_choice, check_int, check_positive
 from fitscope.instrument.measure import cost_per_call
-from fitscope.instrument.tracing import graph_timed
 from fitscope.workloads.graph_costs import (
     AUTOTUNE,
+    FIELDS,
+    file_reader,
+    graph_ops,
     options,
     parallel_calls,
-    sorting,
     stage_cost,
     tensorflow,
-    timed_sleep,
+    timed_batch_map,
+    timed_map,
 )
 
-__all__ = ["VARIANTS", "FIELDS", "PipelineParams", "build_pipeline"]
+__all__ = ["VARIANTS", "FIELDS", "PipelineParams", "build_pipeline", "default_repeats", "shape_of",
+           "stages_of"]
 
 VARIANTS = ("naive", "prefetch", "parallel interleave", "parallel map", "vectorised map", "cache")
 """Each variant adds one change to the one before it, as the TensorFlow guide's steps do."""
 
-EXAMPLE3_VARIANTS = ("prefetch", "no prefetch", "no prefetch, injection off")
-FIELDS = (
-    "file",
-    "index",
-    "open start",
-    "open end",
-    "read start",
-    "read end",
-    "map start",
-    "map end",
-)
-"""What the float64 vector of one synthetic-pipeline element holds, in order."""
+
+
+def default_repeats() -> int:
+    """How many times each measurement of the lesson runs: 3 (2 in quick mode, whose readings
+    then say more often that they cannot decide). Their median and spread decide comparisons
+    (:func:`fitscope.verdicts.compare`)."""
+    return 2 if quick_mode() else 3
 
 
 @dataclass(frozen=True)
@@ -102,9 +100,9 @@ class PipelineParams:
 
     @classmethod
     def default(cls, **overrides: Any) -> PipelineParams:
-        """Defaults sized for the mode: 256 elements an epoch show every variant's shape within
-        seconds; quick mode (CI) shrinks them further, never the logic."""
-        base = {"elements": 64, "files": 4} if quick_mode() else {"elements": 256}
+        """Defaults sized for the mode: 192 elements an epoch show every variant's shape within
+        seconds, three repeats included; quick mode (CI) shrinks them further, never the logic."""
+        base = {"elements": 64, "files": 4} if quick_mode() else {"elements": 192}
         return cls(**{**base, **overrides})
 
     @property
@@ -117,7 +115,11 @@ class PipelineParams:
 
 
 def build_pipeline(p: PipelineParams, variant: str) -> Any:
-    """The synthetic pipeline of ``variant`` (see :data:`VARIANTS`), repeated for ``p.epochs``.
+    """The synthetic pipeline of ``variant`` (see :data:`VARIANTS`), repeated for ``p.epochs``,
+    for the panel, the tests and the scorecard: notebook 03 writes each variant in its own cell
+    with the same stand-ins (:func:`~fitscope.workloads.graph_costs.file_reader`,
+    :func:`~fitscope.workloads.graph_costs.timed_map`,
+    :func:`~fitscope.workloads.graph_costs.timed_batch_map`).
 
     An element is one float64 vector (one tensor is the cheapest thing to hand to Python):
     file, index, then start and end (wall seconds) of its open, read and map, see :data:`FIELDS`.
@@ -131,49 +133,44 @@ def build_pipeline(p: PipelineParams, variant: str) -> Any:
     check_choice("variant", variant, VARIANTS)
     tf = tensorflow()
     step = VARIANTS.index(variant)
-    per_file = p.per_file
-
-    def read_file(f: Any) -> Any:
-        def elements(f: Any, opened: Any) -> Any:
-            return timed_sleep(tf.data.Dataset.range(per_file), p.read_ms).map(
-                lambda i, read: tf.concat([tf.cast(tf.stack([f, i]), tf.float64), opened, read], 0))
-
-        return timed_sleep(tf.data.Dataset.from_tensors(f), p.open_ms).flat_map(elements)
-
-    cost = sorting(p.map_ms)
-
-    def transform(e: Any) -> Any:
-        out, times = graph_timed(cost)(e)
-        return tf.concat([out, times], 0)
-
-    def transform_batch(e: Any) -> Any:
-        out, times = graph_timed(cost)(e)
-        return tf.concat([out, tf.tile(times[None], [tf.shape(e)[0], 1])], 1)
-
+    read_file = file_reader(p.per_file, p.open_ms, p.read_ms)
+    calls = parallel_calls(p.parallel)
     files = tf.data.Dataset.range(p.files)
     if step < 2:
         ds = files.flat_map(read_file)
     else:
-        ds = files.interleave(read_file, cycle_length=p.cycle_length,
-                              num_parallel_calls=parallel_calls(p.parallel), deterministic=False)
+        ds = files.interleave(read_file, cycle_length=p.cycle_length, num_parallel_calls=calls,
+                              deterministic=False)
     if step < 3:
-        ds = ds.map(transform)
+        ds = ds.map(timed_map(p.map_ms))
     elif step == 3:
-        ds = ds.map(transform, num_parallel_calls=parallel_calls(p.parallel), deterministic=False)
+        ds = ds.map(timed_map(p.map_ms), num_parallel_calls=calls, deterministic=False)
     else:
-        ds = (
-            ds.batch(p.vector_batch)
-            .map(
-                transform_batch, num_parallel_calls=parallel_calls(p.parallel), deterministic=False
-            )
-            .unbatch()
-        )
+        ds = (ds.batch(p.vector_batch)
+              .map(timed_batch_map(p.map_ms), num_parallel_calls=calls, deterministic=False)
+              .unbatch())
     if step == 5:
         ds = ds.cache()
     ds = ds.repeat(p.epochs)
     if step >= 1:
         ds = ds.prefetch(parallel_calls(p.buffer))
     return ds.with_options(options(inject_prefetch=False if step == 0 else None))
+
+
+def shape_of(ds: Any) -> dict[str, bool]:
+    """Which of the guide's steps a synthetic pipeline takes, read from its own graph's ops:
+    prefetch, parallel interleave, parallel map, vectorised map (batch … unbatch), cache.
+
+    Example:
+        >>> shape_of(build_pipeline(PipelineParams(files=2, elements=4), "cache"))["cached"]
+        True
+    """
+    ops = graph_ops(ds)
+    return dict(prefetched="PrefetchDataset" in ops,
+                interleaved="ParallelInterleaveDatasetV4" in ops,
+                parallel_map="ParallelMapDatasetV2" in ops,
+                vectorised="UnbatchDataset" in ops,
+                cached=any(op.startswith("CacheDataset") for op in ops))
 
 
 @functools.cache
@@ -183,25 +180,25 @@ def train_cost(ms: float, calls: int = 12) -> tuple[float, float]:
     return cost_per_call(functools.partial(time.sleep, ms / 1e3), calls, time.process_time)
 
 
-def variant_stages(p: PipelineParams, variant: str, workers: int) -> list[Stage]:
-    """(name, total wall s, total CPU s, workers, only waits) of each producer stage of
-    ``variant``."""
-    step = VARIANTS.index(variant)
-    epochs = 1 if step == 5 else p.epochs  # a cache pays the producer in the first epoch only
+def stages_of(p: PipelineParams, shape: dict[str, bool], workers: int) -> list[Stage]:
+    """(name, total wall s, total CPU s, workers, only waits) of each producer stage of a pipeline
+    of this ``shape`` (:func:`shape_of`) on workload ``p``; ``workers`` is a parallel map's."""
+    epochs = 1 if shape["cached"] else p.epochs  # a cache pays the producer in the first epoch only
     n_files, n = p.files * epochs, p.per_file * p.files * epochs
-    calls = n if step < 4 else -(-p.per_file * p.files // p.vector_batch) * epochs
+    calls = -(-p.per_file * p.files // p.vector_batch) * epochs if shape["vectorised"] else n
     (ow, oc), (rw, rc), (mw, mc) = (stage_cost("sleep", p.open_ms), stage_cost("sleep", p.read_ms),
                                     stage_cost("sort", p.map_ms))
     source = ("open + read", n_files * ow + n * rw, n_files * oc + n * rc)
     mapped = ("map", calls * mw, calls * mc)
-    if step < 2:
+    if not (shape["interleaved"] or shape["parallel_map"]):
         return [(source[0] + " + map", source[1] + mapped[1], source[2] + mapped[2], 1, False)]
     # AUTOTUNE lets an interleave work on up to cycle_length inputs at once, a map on up to
     # ``workers``
     interleaved = min(
         p.cycle_length, p.files, p.cycle_length if p.parallel == AUTOTUNE else workers
-    )
-    return [(*source, interleaved, True), (*mapped, 1 if step == 2 else workers, False)]
+    ) if shape["interleaved"] else 1
+    return [(*source, interleaved, True),
+            (*mapped, workers if shape["parallel_map"] else 1, False)]
 
 
 def with_measured_width(stages: list[Stage], spans: Sequence[tuple[float, float]]) -> list[Stage]:

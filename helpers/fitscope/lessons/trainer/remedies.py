@@ -131,8 +131,9 @@ class RightWays(ShowsItself, dict):
         from fitscope.show.charts import Chart, comparison
 
         done = [r for r in self.values() if r.throughput.steps and r.bounds]
-        chart = comparison([(r.name, r.throughput.elapsed_s, r.bounds.overlapped_s) for r in done],
-                           title="The right ways: measured time against the ideal bound")
+        chart = comparison([(r.name, r.throughput.elapsed_s, r.bounds.overlapped_s,
+                             r.bounds.sequential_s) for r in done],
+                           title="The right ways: measured time against both bounds")
         if missing := [r.name for r in self.values() if r not in done]:
             chart = Chart(
                 chart.figure, chart.summary + " Did not finish: " + "; ".join(missing) + "."
@@ -207,7 +208,7 @@ def pydataset_trainer(params: RightWayParams | None = None, *, limits: Limits | 
     costs as
     :func:`queue_trainer` (``steps`` steps in one epoch).
     """
-    from fitscope.experiments.generator_fit import (
+    from fitscope.experiments.article_fit import (
         PYDATASET_PROCESSES,
         GeneratorFitParams,
         fit_in_sandbox,

@@ -16,16 +16,15 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import time
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from fitscope.experiments.traced import traced_fit
 from fitscope.instrument.environment import quick_mode
 from fitscope.instrument.errors import FitscopeInputError, check_choice, check_int, check_positive
-from fitscope.instrument.measure import Live, StepCosts, cost_per_call, measured_run
+from fitscope.instrument.measure import Live
 from fitscope.instrument.result import RunResult
-from fitscope.instrument.throughput import throughput_from_ends
-from fitscope.instrument.tracing import Tracer, keras_frames
+from fitscope.instrument.tracing import Tracer
 from fitscope.isolation.sandbox import Progress, report, run_python
 from fitscope.workloads.article import (
     FEATURES,
@@ -34,9 +33,6 @@ from fitscope.workloads.article import (
     batch_work,
     random_batches,
 )
-
-if TYPE_CHECKING:  # importing keras_callback imports Keras and TensorFlow: only where a run trains
-    from fitscope.instrument.keras_callback import TraceCallback
 
 __all__ = ["SOURCES", "GENERATOR", "PYDATASET_THREADS", "PYDATASET_PROCESSES", "GeneratorFitParams",
            "generator_fit", "fit_in_sandbox"]
@@ -126,60 +122,23 @@ def generator_fit(params: GeneratorFitParams | None = None, *, live: Live | None
 
 
 def _fit_here(p: GeneratorFitParams, live: Live | None, time_budget_s: float | None) -> RunResult:
-    with measured_run(live, time_budget_s) as run:
-        from keras.src.trainers.data_adapters import data_adapter_utils
-
-        from fitscope.instrument.keras_callback import TraceCallback
-
-        peeked = data_adapter_utils.NUM_BATCHES_FOR_TENSOR_SPEC
+    name = (f"{p.source} → fit ({p.kind}, {p.ms_per_batch:g} ms/batch"
+            + (f", {p.workers} workers)" if p.source != GENERATOR else ")"))
+    with traced_fit(live, time_budget_s, name, **vars(p)) as traced:
         model = article_model(p.width)
-        x, y = next(random_batches(p.batch_size))
-        model.train_on_batch(x, y)  # builds and traces the train step before anything is timed
-        calls = max(3, min(10, p.steps // 3))
-        t_p1, cpu_p1 = cost_per_call(batch_work(p.kind, p.ms_per_batch), calls)
-        t_c1, cpu_c1 = cost_per_call(lambda: model.train_on_batch(x, y), calls, time.process_time)
-        trace_cb = TraceCallback(run.tracer)
-        source = _data_source(p, run.tracer)
-        run.expect(p.steps * p.epochs, StepCosts(t_p1, t_c1, cpu_p1, cpu_c1), p.workers)
-        with run.sampling():
-            model.fit(source, steps_per_epoch=p.steps, epochs=p.epochs, verbose=0, shuffle=False,
-                      callbacks=[trace_cb, run.keras_control()])
-        model = source = None  # tf.data's iterator threads end when the iterator is collected
-    ends = trace_cb.batch_ends_ns
-    result = run.result(
-        f"{p.source} → fit ({p.kind}, {p.ms_per_batch:g} ms/batch"
-        + (f", {p.workers} workers)" if p.source != GENERATOR else ")"),
-        vars(p), steps_done=len(ends) - 1, tf_data_tids=run.tracer.tids("generator"))
-    if len(ends) > 1:
-        result.throughput = throughput_from_ends(ends[1:], p.batch_size, ends[0])
-    result.facts.update(_generator_facts(result, run.tracer, trace_cb, peeked, run.roles.main,
-                                         dict(t_p1=t_p1, cpu_p1=cpu_p1, t_c1=t_c1, cpu_c1=cpu_c1)))
-    result.reading = _reading(result)
-    return result
+        model.fit(_data_source(p), steps_per_epoch=p.steps, epochs=p.epochs, verbose=0,
+                  shuffle=False)
+        model = None
+    return traced.result
 
 
-def _data_source(p: GeneratorFitParams, tracer: Tracer) -> Any:
-    work = batch_work(p.kind, p.ms_per_batch)
+def _data_source(p: GeneratorFitParams) -> Any:
     if p.source == GENERATOR:
-        return tracer.wrap_generator(random_batches(p.batch_size, work=work), capture_stacks=True)
+        return random_batches(p.batch_size, work=batch_work(p.kind, p.ms_per_batch))
     from fitscope.workloads.pydatasets import CostlyBatches
 
-    processes = p.source == PYDATASET_PROCESSES
     return CostlyBatches(p.steps, p.batch_size, FEATURES, p.kind, p.ms_per_batch, workers=p.workers,
-                         use_multiprocessing=processes, tracer=None if processes else tracer)
-
-
-def _reading(r: RunResult) -> str:
-    """One sentence from a generator_fit run's own numbers, naming the backend it measured."""
-    f = r.facts
-    calls = (f"after the {f['peeked']} batch(es) Keras peeks at, {f['main_after_peek']} of "
-             f"{f['total_after_peek']} next() calls ran on the main thread; "
-             if r.params.get("source") == GENERATOR else "")
-    return (f"On the TensorFlow backend, {calls}training kept {f['cores_busy']:.2f} cores busy "
-            f"at {r.throughput.steps_per_s:.1f} steps/s"
-            + (f", {100 * r.bounds.efficiency(r.throughput.elapsed_s):.0f}% of the ideal bound"
-               if r.bounds is not None and r.throughput.elapsed_s else "")
-            + (f" (B = {r.budget.cpus:g})." if r.budget else "."))
+                         use_multiprocessing=p.source == PYDATASET_PROCESSES)
 
 
 class _ReportSteps:
@@ -207,7 +166,7 @@ if __name__ == "__main__":
         multiprocessing.set_forkserver_preload(["fitscope.workloads.pydatasets"])
         multiprocessing.forkserver.ensure_running()  # now, while this process imports TensorFlow
     import fitscope
-    from fitscope.experiments.generator_fit import GeneratorFitParams, _fit_here, _ReportSteps
+    from fitscope.experiments.article_fit import GeneratorFitParams, _fit_here, _ReportSteps
     for i, params in enumerate({params!r}):
         _fit_here(GeneratorFitParams(**params), _ReportSteps(),
         {time_budget_s!r}).save(f"{out}{{i}}")
@@ -274,48 +233,3 @@ def fit_in_sandbox(params: GeneratorFitParams | list[GeneratorFitParams] | None 
         result.name += " in a fresh interpreter" + (f", {intra_op_threads} intra-op thread(s)"
                                                      if intra_op_threads else "")
     return results if many else results[0]
-
-
-def _generator_facts(result: RunResult, tracer: Tracer, trace_cb: TraceCallback, peeked: int,
-                     main: int, costs: dict[str, float]) -> dict[str, Any]:
-    nexts = sorted(result.spans_of("generator"), key=lambda s: s.start_ns)
-    after = nexts[peeked:]
-    next_by_role: dict[str, int] = {}
-    for s in nexts:
-        role = result.roles.get(s.tid, "unknown")
-        next_by_role[role] = next_by_role.get(role, 0) + 1
-    steps = sorted(result.spans_of("train"), key=lambda s: s.start_ns)
-    windows = result.windows("train", leave_out="ui")
-    per_thread = result.cpu.by_thread_s(windows)
-    process_cpu = sum(per_thread.values())
-    by_role: dict[str, float] = {}
-    for tid, seconds in per_thread.items():
-        role = result.roles.get(tid, "unknown")
-        by_role[role] = by_role.get(role, 0.0) + seconds
-    wall = sum(b - a for a, b in windows) / 1e9
-    return {
-        "peeked": peeked,
-        "peeked_on_main": sum(1 for s in nexts[:peeked] if s.tid == main),
-        "next_calls_total": len(nexts),
-        "next_calls_by_role": next_by_role,
-        "main_after_peek": sum(1 for s in after if s.tid == main),
-        "total_after_peek": len(after),
-        "stacks": {result.roles.get(tid, str(tid)) + f" (tid {tid})": keras_frames(stack)
-                   for tid, stack in tracer.stacks.items()},
-        "callbacks_on_main": trace_cb.callback_tids.get(main, 0),
-        "callbacks_total": sum(trace_cb.callback_tids.values()),
-        "steps": len(steps),
-        "overlapping_steps": sum(1 for a, b in zip(steps, steps[1:]) if b.start_ns < a.end_ns),
-        "train_cpu_s": process_cpu,
-        "train_main_cpu_s": per_thread.get(main, 0.0),
-        "train_cpu_by_role": by_role,
-        "train_wall_s": wall,
-        "cores_busy": process_cpu / wall if wall > 0 else 0.0,
-        "cpu_samples_in_training": sum(1 for t in result.cpu.t_ns
-                                       if any(a <= t <= b for a, b in windows)),
-        "threads_free": os.environ.get("TF_NUM_INTRAOP_THREADS", "") != "1",
-        "costs_per_step": costs,
-        "measured_s": result.throughput.elapsed_s,
-    }
-
-

@@ -1,0 +1,364 @@
+"""Your own ``model.fit``, traced: which OS thread made each batch, ran each step, burnt what CPU.
+
+Inside ``with traced_fit() as traced:`` the first ``model.fit`` called on a Python generator (or
+iterator) or a ``keras.utils.PyDataset`` runs as you wrote it, with every ``next()`` (or
+``__getitem__``) and every step recorded on the thread that ran it and each thread's CPU clock
+sampled; ``traced.result`` is the :class:`~fitscope.instrument.result.RunResult`. Around it the
+costs that draw the two bounds are measured twice, before and after ``fit``: a batch made alone
+on this thread, and a step of ``fit`` on one batch held in memory (which trains your model on
+that batch for a few more steps). The lower of the two measurements is kept, so a run that still
+beats the ideal bound beyond their spread says the estimate was high.
+
+Example:
+    >>> with traced_fit() as traced:                                      # doctest: +SKIP
+    ...     model.fit(batches(), steps_per_epoch=30, epochs=2, verbose=0)
+    >>> len(traced.result.spans_of("generator"))                         # doctest: +SKIP
+    62
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fitscope.instrument.errors import FitscopeInputError
+from fitscope.instrument.measure import Live, MeasuredRun, StepCosts, measured_run
+from fitscope.instrument.result import RunResult
+from fitscope.instrument.tables import ShowsItself, Table
+from fitscope.instrument.threads import ThreadRoles
+from fitscope.instrument.throughput import throughput_from_ends
+from fitscope.instrument.tracing import Tracer, keras_frames
+from fitscope.verdicts.compare import share_of_bound
+
+__all__ = ["PYDATASET_WORKERS", "reading", "low_end", "Cost", "TracedFit", "traced_fit",
+           "step_alone", "generator_facts"]
+
+PYDATASET_WORKERS = "PyDataset worker threads (ran Python)"
+
+
+@dataclass(frozen=True)
+class Cost(ShowsItself):
+    """Wall and CPU seconds of one call: each measurement's lower quartile of its calls."""
+
+    what: str
+    wall_s: list[float]
+    cpu_s: list[float]
+    calls: int
+
+    @property
+    def low_s(self) -> float:
+        """The lowest measurement: what the bounds use, so a run cannot beat them but by noise."""
+        return min(self.wall_s)
+
+    @property
+    def spread(self) -> float:
+        """How far the measurements lie apart, as a share of the lowest (0 for one)."""
+        return max(self.wall_s) / self.low_s - 1 if self.low_s > 0 else 0.0
+
+    @property
+    def cpu_low_s(self) -> float:
+        return min(self.cpu_s)
+
+    def table(self) -> Table:
+        each = ", ".join(f"{1e3 * s:.2f}" for s in self.wall_s)
+        return Table(("quantity", "measured"), [
+            (f"{self.what}: wall ms, lower quartile of {self.calls} calls, each measurement", each),
+            ("CPU ms (lowest)", f"{1e3 * self.cpu_low_s:.2f}")],
+            reading=f"{self.what.capitalize()}: {1e3 * self.low_s:.2f} ms wall and "
+                    f"{1e3 * self.cpu_low_s:.2f} ms CPU a call (the lowest of {len(self.wall_s)} "
+                    f"measurement(s) of {self.calls} calls, {100 * self.spread:.0f}% apart).")
+
+
+def _merged(a: Cost, b: Cost | None) -> Cost:
+    return a if b is None else Cost(a.what, a.wall_s + b.wall_s, a.cpu_s + b.cpu_s, a.calls)
+
+
+def step_alone(model: Any, batch: Any, steps: int = 12, repeats: int = 1) -> Cost:
+    """One step of ``model.fit`` on ``batch`` held in memory (TensorFlow backend), ``repeats``
+    times: the lower quartile of the intervals between step ends from the third on, and
+    process CPU a step.
+
+    It trains ``model`` on ``batch`` for ``steps + 2`` steps a repeat.
+
+    Example:
+        >>> step_alone(model, next(batches()), steps=10).low_s < 0.1     # doctest: +SKIP
+        True
+    """
+    import keras
+    import tensorflow as tf
+
+    ends: list[tuple[float, float]] = []
+
+    class Ends(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            ends.append((time.perf_counter(), time.process_time()))
+
+    held = tf.data.Dataset.from_tensors(tuple(batch)).repeat()
+    fit = _ORIGINAL_FIT or type(model).fit
+    walls, cpus = [], []
+    for _ in range(repeats):
+        ends.clear()
+        fit(model, held, steps_per_epoch=steps + 2, epochs=1, verbose=0, shuffle=False,
+            callbacks=[Ends()])
+        timed = ends[2:]
+        walls.append(low_end([b[0] - a[0] for a, b in zip(timed, timed[1:])]))
+        cpus.append((timed[-1][1] - timed[0][1]) / (len(timed) - 1))
+    return Cost("one step of fit, its batch held in memory", walls, cpus, steps)
+
+
+def _batch_alone(make: Callable[[], Any], calls: int) -> tuple[Cost, Any]:
+    """Time ``calls`` calls of ``make`` on this thread: (its cost, the last batch made)."""
+    walls, cpus, batch = [], [], None
+    for _ in range(calls):
+        wall0, cpu0 = time.perf_counter(), time.thread_time()
+        batch = make()
+        walls.append(time.perf_counter() - wall0)
+        cpus.append(time.thread_time() - cpu0)
+    return Cost("one batch made alone", [low_end(walls)], [low_end(cpus)], calls), batch
+
+
+def low_end(values: list[float]) -> float:
+    """The lower quartile: a call's cost with the waits a busy machine adds mostly left out.
+
+    Example:
+        >>> low_end([1.0, 2.0, 3.0, 4.0, 100.0])
+        1.5
+    """
+    return statistics.quantiles(values, n=4)[0] if len(values) > 1 else values[0]
+
+
+@dataclass
+class TracedFit:
+    """What :func:`traced_fit` saw: the run (``result``) and the costs measured around it."""
+
+    live: Live | None = None
+    time_budget_s: float | None = None
+    name: str | None = None
+    result: RunResult | None = None
+    producer: Cost | None = None
+    step: Cost | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def fit(self, fit: Callable[..., Any], model: Any, x: Any = None, *args: Any,
+            **kwargs: Any) -> Any:
+        """``fit`` as called, traced (the first call only; later calls run untouched)."""
+        if self.result is not None:
+            return fit(model, x, *args, **kwargs)
+        import keras
+
+        source = _Source(x, keras)
+        steps = kwargs.get("steps_per_epoch") or source.length()
+        epochs = kwargs.get("epochs", 1)
+        calls = max(4, min(10, steps // 4))
+        self.producer, batch = _batch_alone(source.make_one, calls)
+        self.step = step_alone(model, batch, calls)
+        with measured_run(self.live, self.time_budget_s) as run:
+            from fitscope.instrument.keras_callback import TraceCallback
+
+            trace_cb = TraceCallback(run.tracer)
+            costs = self._costs()
+            run.expect(steps * epochs, costs, source.workers)
+            callbacks = list(kwargs.pop("callbacks", None) or []) + [trace_cb, run.keras_control()]
+            data = source.traced(run.tracer)
+            try:
+                with run.sampling(), warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
+                    history = fit(model, data, *args, callbacks=callbacks, **kwargs)
+            finally:
+                data = source.untraced()  # tf.data's iterator threads end when it is collected
+        self.producer = _merged(self.producer, source.again(calls))
+        self.step = _merged(self.step, step_alone(model, batch, calls))
+        run.costs = self._costs()
+        self.result = self._result(run, trace_cb, source)
+        return history
+
+    def _costs(self) -> StepCosts:
+        return StepCosts(self.producer.low_s, self.step.low_s, self.producer.cpu_low_s,
+                         self.step.cpu_low_s)
+
+    def _result(self, run: MeasuredRun, trace_cb: Any, source: _Source) -> RunResult:
+        from keras.src.trainers.data_adapters import data_adapter_utils
+
+        ends = trace_cb.batch_ends_ns
+        name = self.name or f"{source.kind} → fit"
+        result = run.result(name, {"batch_size": source.batch_size, **self.extra},
+                            steps_done=len(ends) - 1, tf_data_tids=run.tracer.tids("generator"))
+        if len(ends) > 1:
+            result.throughput = throughput_from_ends(ends[1:], source.batch_size, ends[0])
+        costs = dict(t_p1=self.producer.low_s, cpu_p1=self.producer.cpu_low_s,
+                     t_c1=self.step.low_s, cpu_c1=self.step.cpu_low_s,
+                     spread=max(self.producer.spread, self.step.spread))
+        if source.indexed:  # the threads that ran __getitem__ are Keras's workers, not tf.data's
+            for tid in run.tracer.tids("generator") - {run.roles.main}:
+                result.roles[tid] = PYDATASET_WORKERS
+        result.facts.update(generator_facts(result, run.tracer, trace_cb,
+                                            data_adapter_utils.NUM_BATCHES_FOR_TENSOR_SPEC,
+                                            run.roles.main, costs))
+        result.reading = reading(result, peeks=not source.indexed)
+        return result
+
+
+def reading(r: RunResult, peeks: bool = True) -> str:
+    """One sentence from a traced fit's own numbers, naming the backend it measured; the time
+    against the ideal bound is read by :func:`fitscope.verdicts.compare.share_of_bound`."""
+    f = r.facts
+    calls = (f"after the {f['peeked']} batch(es) Keras peeks at, {f['main_after_peek']} of "
+             f"{f['total_after_peek']} next() calls ran on the main thread; " if peeks else "")
+    bound = ""
+    if r.bounds is not None and r.throughput.elapsed_s:
+        spread_s = max(f["costs_per_step"]["spread"], 0.05) * r.bounds.overlapped_s
+        bound = ", " + share_of_bound(r.throughput.elapsed_s, r.bounds.overlapped_s,
+                                      spread_s=spread_s)
+    return (f"On the TensorFlow backend, {calls}training kept {f['cores_busy']:.2f} cores busy "
+            f"at {r.throughput.steps_per_s:.1f} steps/s{bound}"
+            + (f" (B = {r.budget.cpus:g})." if r.budget else "."))
+
+
+class _Source:
+    """The data passed to ``fit``: a generator or iterator, or a PyDataset; traced for the run."""
+
+    def __init__(self, x: Any, keras: Any) -> None:
+        self.x, self.indexed = x, isinstance(x, keras.utils.PyDataset)
+        if not self.indexed and not isinstance(x, Iterator):
+            raise FitscopeInputError(
+                f"traced_fit follows a Python generator or a keras.utils.PyDataset, not "
+                f"{type(x).__name__}: fitscope.diagnose measures any data fit takes.")
+        self.kind = f"{type(x).__name__} (PyDataset)" if self.indexed else "generator"
+        self.workers = max(1, getattr(x, "workers", 1)) if self.indexed else 1
+        self.processes = self.indexed and bool(getattr(x, "use_multiprocessing", False))
+        self.batch_size, self._i = 0, 0
+
+    def length(self) -> int:
+        n = getattr(self.x, "num_batches", None) if self.indexed else None
+        if not n:
+            raise FitscopeInputError("pass steps_per_epoch: this data does not say its length.")
+        return n
+
+    def make_one(self) -> Any:
+        if self.indexed:
+            batch = self.x[self._i % self.length()]
+            self._i += 1
+        else:
+            batch = next(self.x)
+        self.batch_size = len(batch[0])
+        return batch
+
+    def again(self, calls: int) -> Cost | None:
+        """The batch cost measured again after fit, where the data can still give batches."""
+        try:
+            return _batch_alone(self.make_one, calls)[0]
+        except (StopIteration, ValueError):  # a finite generator ended, or one still runs
+            return None
+
+    def traced(self, tracer: Tracer) -> Any:
+        """The data as fit gets it: every batch made is a "generator" span on its thread."""
+        if not self.indexed:
+            return tracer.wrap_generator(self.x, capture_stacks=True)
+        if not self.processes:  # batches made in other processes cannot be traced from here
+            self.x.__class__ = _traced_class(type(self.x), tracer)
+        return self.x
+
+    def untraced(self) -> None:
+        """Give a PyDataset back its own class."""
+        if self.indexed:
+            self.x.__class__ = getattr(type(self.x), "_untraced", type(self.x))
+
+
+def _traced_class(cls: type, tracer: Tracer) -> type:
+    """``cls`` whose ``__getitem__`` records a "generator" span on the thread that runs it."""
+
+    def __getitem__(self: Any, index: int) -> Any:
+        with tracer.span("__getitem__", "generator"):
+            return cls.__getitem__(self, index)
+
+    return type(cls.__name__, (cls,), {"__getitem__": __getitem__, "_untraced": cls,
+                                       "__module__": cls.__module__})
+
+
+_ORIGINAL_FIT: Callable[..., Any] | None = None
+
+
+@contextmanager
+def traced_fit(live: Live | None = None, time_budget_s: float | None = None,
+               name: str | None = None, **params: Any) -> Iterator[TracedFit]:
+    """Trace the first ``model.fit`` called inside the block; see the module's docstring.
+
+    ``live`` gets every step (a panel's display), ``time_budget_s`` stops ``fit`` early,
+    ``name`` and ``params`` label the result. A block in which no such ``fit`` ran raises
+    :class:`~fitscope.instrument.errors.FitscopeInputError` on the way out.
+    """
+    global _ORIGINAL_FIT
+    ThreadRoles.current().warm_up_tensorflow()  # before Keras: TensorFlow's threads, by id
+    import keras
+
+    traced = TracedFit(live, time_budget_s, name, extra=params)
+    own = "fit" in vars(keras.Model)
+    original = _ORIGINAL_FIT = keras.Model.fit
+
+    def fit(model: Any, x: Any = None, *args: Any, **kwargs: Any) -> Any:
+        return traced.fit(original, model, x, *args, **kwargs)
+
+    keras.Model.fit = fit
+    try:
+        yield traced
+    finally:
+        if own:
+            keras.Model.fit = original
+        else:
+            del keras.Model.fit
+        _ORIGINAL_FIT = None
+    if traced.result is None:
+        raise FitscopeInputError("no model.fit on a generator or PyDataset ran inside the "
+                                 "traced_fit block.")
+
+
+def generator_facts(result: RunResult, tracer: Tracer, trace_cb: Any, peeked: int,
+                     main: int, costs: dict[str, float]) -> dict[str, Any]:
+    """The facts of a traced fit: who called next(), the stacks, callbacks, CPU by role."""
+    nexts = sorted(result.spans_of("generator"), key=lambda s: s.start_ns)
+    after = nexts[peeked:]
+    next_by_role: dict[str, int] = {}
+    for s in nexts:
+        role = result.roles.get(s.tid, "unknown")
+        next_by_role[role] = next_by_role.get(role, 0) + 1
+    steps = sorted(result.spans_of("train"), key=lambda s: s.start_ns)
+    windows = result.windows("train", leave_out="ui")
+    per_thread = result.cpu.by_thread_s(windows)
+    process_cpu = sum(per_thread.values())
+    by_role: dict[str, float] = {}
+    for tid, seconds in per_thread.items():
+        role = result.roles.get(tid, "unknown")
+        by_role[role] = by_role.get(role, 0.0) + seconds
+    wall = sum(b - a for a, b in windows) / 1e9
+    return {
+        "peeked": peeked,
+        "peeked_on_main": sum(1 for s in nexts[:peeked] if s.tid == main),
+        "next_calls_total": len(nexts),
+        "next_calls_by_role": next_by_role,
+        "main_after_peek": sum(1 for s in after if s.tid == main),
+        "total_after_peek": len(after),
+        "stacks": {result.roles.get(tid, str(tid)) + f" (tid {tid})": keras_frames(stack)
+                   for tid, stack in tracer.stacks.items()},
+        "callbacks_on_main": trace_cb.callback_tids.get(main, 0),
+        "callbacks_total": sum(trace_cb.callback_tids.values()),
+        "steps": len(steps),
+        "overlapping_steps": sum(1 for a, b in zip(steps, steps[1:]) if b.start_ns < a.end_ns),
+        "train_cpu_s": process_cpu,
+        "train_main_cpu_s": per_thread.get(main, 0.0),
+        "train_cpu_by_role": by_role,
+        "train_wall_s": wall,
+        "cores_busy": process_cpu / wall if wall > 0 else 0.0,
+        "cpu_samples_in_training": sum(1 for t in result.cpu.t_ns
+                                       if any(a <= t <= b for a, b in windows)),
+        "threads_free": os.environ.get("TF_NUM_INTRAOP_THREADS", "") != "1",
+        "costs_per_step": costs,
+        "measured_s": result.throughput.elapsed_s,
+    }
+
+
