@@ -14,11 +14,9 @@ worker processes the interpreter uses the forkserver start method, and the fork 
 so none imports TensorFlow and no process running TensorFlow is ever forked.
 
 Example:
-    >>> SIZE = 8
-    >>> def double(x):
-    ...     return SIZE * x
-    >>> "SIZE = 8" in as_script("double(1)", "double(2)", {"double": double, "SIZE": 8})[0]
-    True
+    >>> pipeline, train = as_script("len(CLASSES)", "SIZE", {"CLASSES": ("a", "b"), "SIZE": 8})
+    >>> "SIZE = 8" in pipeline, "model.fit(SIZE, epochs=1)" in train
+    (True, True)
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ Example:
     >>> row({"backend": "tensorflow", "step_in_fit_s": 0.02, "step_alone_s": 0.01,
     ...      "overlapped_s": 0.01, "input_share": 0.5, "verdict": "highly input-bound",
     ...      "data_where": "tf.data's threads"}, "generator")[3:5]
-    ('100', '50%')
+    ('50', '50%')
 """
 
 from __future__ import annotations
