@@ -22,6 +22,7 @@ COLLECTION = [
     "02_multiprocessing_trainer.ipynb",
     "03_tfdata_prefetch.ipynb",
     "04_beyond_one_process.ipynb",
+    "05_your_image_pipeline.ipynb",
 ]
 
 

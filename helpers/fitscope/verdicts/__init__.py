@@ -62,6 +62,7 @@ from fitscope.verdicts.compare import (
     position,
     share_of_bound,
 )
+from fitscope.verdicts.images import Pipeline, article_advice
 from fitscope.verdicts.verdict import (
     CLAIMS,
     DEPENDS,
@@ -84,3 +85,4 @@ __all__ = ["HOLDS", "DOES_NOT_HOLD", "DEPENDS", "INCONCLUSIVE", "NOT_APPLICABLE"
            "MIN_DIFFERENCE", "MIN_GAIN", "NEAR_OVERLAPPED", "NEAR_SEQUENTIAL", "BETWEEN",
            "TOO_CLOSE", "MIN_NEXT_CALLS", "MIN_CPU_S", "MIN_SAMPLES", "MIN_STEP_MS",
            "MIN_FREE_CPUS", "UNBOUNDED_BACKLOG", "SYNCHRONISATION", "OVERLAP_VISIBLE_SHARE"]
+__all__ += ["Pipeline", "article_advice"]

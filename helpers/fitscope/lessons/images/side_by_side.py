@@ -1,0 +1,71 @@
+"""The diagnosed pipelines side by side against the step-alone bound, and the article's advice.
+
+Each diagnosis (``fitscope.diagnose``'s, or one from a fresh interpreter) gives its steps a
+second in ``fit``, the step alone (its batch held in memory: the most steps a second any
+pipeline could give this model) and its ideal-overlap bound (data and step side by side on B
+CPUs). The verdict on "use tf.data with prefetch" comes from the claims module's rule
+(:func:`fitscope.verdicts.images.article_advice`).
+
+Example:
+    >>> row({"backend": "tensorflow", "step_in_fit_s": 0.02, "step_alone_s": 0.01,
+    ...      "overlapped_s": 0.01, "input_share": 0.5, "verdict": "highly input-bound",
+    ...      "data_where": "tf.data's threads"}, "generator")[3:5]
+    ('50', '50%')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fitscope.instrument.budget import cpu_budget
+from fitscope.instrument.tables import ShowsItself, Stack, Table
+from fitscope.verdicts.compare import fastest
+from fitscope.verdicts.images import AdviceVerdict, Pipeline, article_advice
+
+__all__ = ["COLUMNS", "row", "SideBySide", "side_by_side"]
+
+TF_DATA_SOURCE = "tf.data.Dataset"
+COLUMNS = ("pipeline", "backend", "data made on", "steps/s in fit", "share of the bound",
+           "input share (verdict)", "bound: step alone, steps/s",
+           "ideal overlap on B CPUs, steps/s")
+
+
+def row(d: dict[str, Any], name: str) -> tuple[str, ...]:
+    """One table row from a diagnosis's ``to_dict()``."""
+    return (name, d["backend"], d["data_where"], f"{1 / d['step_in_fit_s']:.3g}",
+            f"{d['step_alone_s'] / d['step_in_fit_s']:.0%}",
+            f"{d['input_share']:.0%} ({d['verdict']})", f"{1 / d['step_alone_s']:.3g}",
+            f"{1 / d['overlapped_s']:.3g}")
+
+
+@dataclass
+class SideBySide(ShowsItself):
+    """The pipelines' figures and the verdict on the article's advice drawn from them."""
+
+    found: dict[str, dict[str, Any]]
+    advice: AdviceVerdict
+
+    @property
+    def reading(self) -> str:
+        """Which pipeline was fastest, by the spread rule over each one's repeats in fit."""
+        return fastest({n: d["steps_in_fit_s"] for n, d in self.found.items()}, "s").sentence + "."
+
+    def table(self) -> Table:
+        return Table(COLUMNS, [row(d, name) for name, d in self.found.items()],
+                     reading=self.reading, title="The pipelines side by side, one model")
+
+    def _repr_html_(self) -> str:
+        return Stack([self.table(), self.advice])._repr_html_()
+
+    def text(self, width: int = 100) -> str:
+        return self.table().text(width=10_000) + "\n\n" + str(self.advice)
+
+
+def side_by_side(**diagnoses: Any) -> SideBySide:
+    """Name each diagnosis (keyword = pipeline name, the custom generator first)."""
+    found = {name.replace("_", " "): d.to_dict() for name, d in diagnoses.items()}
+    pipelines = [Pipeline(name, d["verdict"], d["input_share"], d["step_alone_s"],
+                          d["step_in_fit_s"], d["overlapped_s"],
+                          tf_data=d["source"] == TF_DATA_SOURCE) for name, d in found.items()]
+    return SideBySide(found, article_advice(pipelines, cpu_budget().cpus))

@@ -1,0 +1,226 @@
+"""Notebook 05's pieces: the image folder, its pipelines on TensorFlow, the fresh interpreter,
+and the rule for the article's advice.
+
+What holds on any machine is asserted (the same seed gives the same bytes, a small CNN learns the
+classes, where the data was made, where tf.data decoded); speed-ups are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import fitscope
+import keras
+import numpy as np
+import pytest
+from conftest import child_pids, shm_semaphores
+from fitscope.instrument.errors import FitscopeInputError
+from fitscope.lessons import images
+from fitscope.lessons.images.threads import ThreadScaling
+from fitscope.verdicts import DEPENDS, DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, consistency
+from fitscope.verdicts.images import Pipeline, article_advice
+from fitscope.workloads.jpeg_folder import CLASSES, SIZES, fingerprint, image_folder
+
+SIZE, CROP, BATCH = 40, 32, 16
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return image_folder(per_class=40, seed=3, where=tmp_path_factory.mktemp("images"))
+
+
+def list_images(root):
+    paths = sorted(str(p) for p in Path(root).glob("*/*.jpg"))
+    return paths, np.array([CLASSES.index(Path(p).parent.name) for p in paths])
+
+
+def load(path, rng):
+    from PIL import Image
+
+    with Image.open(path) as im:
+        x = np.asarray(im.convert("RGB").resize((SIZE, SIZE)), dtype=np.float32) / 255
+    i, j = rng.integers(0, SIZE - CROP + 1, 2)
+    x = x[i:i + CROP, j:j + CROP]
+    return x[:, ::-1] if rng.random() < 0.5 else x
+
+
+def batches(paths, labels, seed=0):
+    rng = np.random.default_rng(seed)
+    while True:
+        order = rng.permutation(len(paths))
+        for k in range(0, len(order) - BATCH + 1, BATCH):
+            idx = order[k:k + BATCH]
+            yield np.stack([load(paths[i], rng) for i in idx]), labels[idx]
+
+
+def small_cnn():
+    model = keras.Sequential([
+        keras.Input((CROP, CROP, 3)),
+        keras.layers.Conv2D(16, 3, activation="relu"), keras.layers.MaxPooling2D(),
+        keras.layers.Conv2D(32, 3, activation="relu"), keras.layers.GlobalAveragePooling2D(),
+        keras.layers.Dense(len(CLASSES))])
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    return model
+
+
+def test_the_folder_is_drawn_the_same_from_the_same_seed(tmp_path: Path, folder: Path) -> None:
+    again = image_folder(per_class=40, seed=3, where=tmp_path)
+    assert fingerprint(again) == fingerprint(folder)
+    assert (again / "COMPLETE").read_text().strip() == fingerprint(folder)
+    assert fingerprint(image_folder(per_class=40, seed=4, where=tmp_path)) != fingerprint(folder)
+    assert image_folder(per_class=40, seed=3, where=tmp_path) == again  # cached: not redrawn
+    assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == sorted(CLASSES)
+    paths, labels = list_images(folder)
+    assert len(paths) == 40 * len(CLASSES) and np.bincount(labels).tolist() == [40] * 10
+    from PIL import Image
+
+    for p in paths[::37]:
+        with Image.open(p) as im:
+            assert im.format == "JPEG" and all(SIZES[0] <= s < SIZES[1] for s in im.size)
+
+
+def test_the_default_folder_stays_small() -> None:
+    from fitscope.workloads.jpeg_folder import PER_CLASS
+
+    assert PER_CLASS * len(CLASSES) * SIZES[1] ** 2 * 3 / 40 < 50e6  # JPEG: ~1/40 of raw here
+
+
+def test_a_small_cnn_learns_the_classes_above_chance(folder: Path) -> None:
+    keras.utils.set_random_seed(0)
+    paths, labels = list_images(folder)
+    rng = np.random.default_rng(0)
+    x = np.stack([load(p, rng) for p in paths])
+    order = rng.permutation(len(paths))
+    train, held_out = order[:300], order[300:]
+    model = small_cnn()
+    model.fit(x[train], labels[train], batch_size=BATCH, epochs=15, verbose=0)
+    accuracy = model.evaluate(x[held_out], labels[held_out], verbose=0)[1]
+    print(f"held-out accuracy {accuracy:.0%} against {1 / len(CLASSES):.0%} by chance")
+    assert accuracy > 2 / len(CLASSES)
+
+
+def test_on_tensorflow_the_generator_ran_off_the_main_thread_after_the_peek(folder: Path) -> None:
+    found = fitscope.diagnose(small_cnn(), batches(*list_images(folder)), repeats=1,
+                              try_remedy=False)
+    print(found.text())
+    assert found.backend == "tensorflow" and found.data_thread == "other"
+    assert found.data_where == "tf.data's threads"
+
+
+def test_tf_data_decodes_on_its_own_threads(folder: Path) -> None:
+    import tensorflow as tf
+
+    def read(path):
+        x = tf.image.decode_jpeg(tf.io.read_file(path), channels=3)
+        return tf.image.resize(x, (SIZE, SIZE)) / 255
+
+    files = tf.data.Dataset.list_files(f"{folder}/*/*.jpg", shuffle=False).repeat()
+    ds = files.map(read, num_parallel_calls=tf.data.AUTOTUNE).batch(BATCH).prefetch(2)
+    cpu = images.cpu_by_thread(ds, batches=20)
+    print(cpu.reading)
+    assert cpu.new_threads >= 1 and cpu.new_s > cpu.main_s
+    assert threading.get_native_id() == threading.main_thread().native_id
+
+
+def test_threads_side_by_side_are_reported_and_bound_the_gil() -> None:
+    r = images.in_threads(lambda n: sum(range(n)), [30_000] * 32, "pure Python")
+    print(r.reading)
+    assert min(r.ones) > 0 and min(r.twos) > 0 and r.held_at_most > 0
+    one_cpu = ThreadScaling("x", 8, [0.1] * 3, [0.1] * 3, budget=1.0)
+    assert "INCONCLUSIVE" in one_cpu.reading
+    assert "released the GIL" in ThreadScaling("x", 8, [0.2] * 3, [0.1] * 3, budget=2.0).reading
+
+
+def test_the_cells_are_written_into_a_script_with_what_they_use(folder: Path) -> None:
+    ns = {"batches": batches, "list_images": list_images, "load": load, "np": np,
+          "BATCH": BATCH, "SIZE": SIZE, "CROP": CROP, "CLASSES": CLASSES, "Path": Path,
+          "root": folder, "__name__": __name__}
+    pipeline, train = images.as_script("len(CLASSES)", "batches(*list_images(root))", ns)
+    for line in ("import numpy as np", "from pathlib import Path", f"BATCH = {BATCH}",
+                 f"root = Path({str(folder)!r})", "def load(path, rng):", "def batches("):
+        assert line in pipeline
+    space: dict = {}
+    exec(compile(pipeline, "your_pipeline.py", "exec"), space)
+    assert next(space["batches"](*space["list_images"](space["root"])))[0].shape[0] == BATCH
+    assert 'if __name__ == "__main__":' in train
+    with pytest.raises(FitscopeInputError, match="labels"):
+        images.as_script("f(labels)", "1", {"labels": np.zeros(3), "f": len})
+
+
+class Counted:
+    """A class whose source is found from its methods (as for one defined in a cell)."""
+
+    def __init__(self, n):
+        self.n = SIZE * n
+
+    def __len__(self):
+        return self.n
+
+
+def test_a_class_is_written_with_its_source() -> None:
+    pipeline, _ = images.as_script("Counted(2)", "1", {"Counted": Counted, "SIZE": SIZE,
+                                                       "__name__": __name__})
+    space: dict = {}
+    exec(compile(pipeline, "your_pipeline.py", "exec"), space)
+    assert len(space["Counted"](2)) == 2 * SIZE
+
+
+class ImageBatches(keras.utils.PyDataset):
+    def __init__(self, paths, labels, **workers):
+        super().__init__(**workers)
+        self.paths, self.labels = paths, labels
+
+    def __len__(self):
+        return len(self.paths) // BATCH
+
+    def __getitem__(self, k):
+        rng = np.random.default_rng(k)
+        return (np.stack([load(p, rng) for p in self.paths[k * BATCH:(k + 1) * BATCH]]),
+                self.labels[k * BATCH:(k + 1) * BATCH])
+
+
+def test_worker_processes_in_a_fresh_interpreter_leave_nothing_behind(folder: Path) -> None:
+    ns = {"ImageBatches": ImageBatches, "list_images": list_images, "load": load,
+          "small_cnn": small_cnn, "np": np, "keras": keras, "BATCH": BATCH, "SIZE": SIZE,
+          "CROP": CROP, "CLASSES": CLASSES, "Path": Path, "root": folder, "__name__": __name__}
+    sems, kids = shm_semaphores(), child_pids()
+    found = images.diagnose_elsewhere(
+        "small_cnn()", "ImageBatches(*list_images(root), workers=2, use_multiprocessing=True, "
+        "max_queue_size=2)", ns, processes=True, timeout_s=240)
+    print(found.text())
+    assert found.found["backend"] == "tensorflow"
+    assert found.found["data_where"] == "worker processes"
+    assert child_pids() - kids == set() and shm_semaphores() - sems == set()
+
+
+def _p(name: str, verdict: str, share: float, fit: float, overlapped: float = 0.010,
+       tf_data: bool = False) -> Pipeline:
+    return Pipeline(name, verdict, share, 0.010, fit, overlapped, tf_data)
+
+
+GEN = _p("generator", "highly input-bound", 0.6, 0.025, 0.020)
+
+
+def test_the_advice_rule_decides_each_case() -> None:
+    tfd_free = _p("tf.data", "not input-bound", 0.02, 0.0102, tf_data=True)
+    threads_free = _p("threads", "not input-bound", 0.03, 0.0103)
+    threads_bound = _p("threads", "highly input-bound", 0.4, 0.017)
+    assert article_advice([GEN, threads_bound, tfd_free], 2.0).verdict == HOLDS
+    both = article_advice([GEN, threads_free, tfd_free], 2.0)
+    assert both.verdict == DEPENDS and "threads" in both.because
+    tfd_bound = _p("tf.data", "highly input-bound", 0.5, 0.020, 0.010, tf_data=True)
+    assert article_advice([GEN, tfd_bound], 2.0).verdict == DOES_NOT_HOLD
+    cpu_bound = _p("tf.data", "highly input-bound", 0.5, 0.020, 0.019, tf_data=True)
+    assert article_advice([GEN, cpu_bound], 1.0).verdict == INCONCLUSIVE
+    quiet = _p("generator", "not input-bound", 0.01, 0.0101)
+    assert article_advice([quiet, tfd_free], 2.0).verdict == INCONCLUSIVE
+    unsure = _p("tf.data", "inconclusive", 0.1, 0.011, tf_data=True)
+    assert article_advice([GEN, unsure], 2.0).verdict == INCONCLUSIVE
+    with pytest.raises(ValueError):
+        article_advice([GEN, threads_free], 2.0)
+    v = article_advice([GEN, tfd_bound, threads_free], 2.0)
+    assert "tf.data with prefetch" in v.table().rows[0][1]
+    assert consistency.check_facts(json.loads(json.dumps(v.facts()))) == []
