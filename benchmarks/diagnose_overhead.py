@@ -22,8 +22,9 @@ import statistics
 import time
 from pathlib import Path
 
-import fitscope  # before Keras: the threads there at import are the baseline
 import numpy as np
+
+import fitscope  # before Keras: the threads there at import are the baseline
 from fitscope.diagnose.measure import timed_fit, traced_fit, warm_up
 from fitscope.diagnose.sources import source_of
 from fitscope.instrument.measure import StepCosts

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import ipywidgets as w
+
 from fitscope.experiments.article_fit import GeneratorFitParams, generator_fit
 from fitscope.instrument.sampling import Sampler
 from fitscope.instrument.tracing import Tracer

@@ -31,6 +31,7 @@ def one_run(notebook: Path, client_kind: str, quiet_s: float,
             cell_timeout_s: int) -> dict[str, Any]:
     """Execute ``notebook`` once; return its seconds, stalls and error (if any)."""
     import nbformat
+
     from fitscope.execute import WatchedClient  # type: ignore[attr-defined]
 
     nb = nbformat.read(notebook, as_version=4)

@@ -38,8 +38,9 @@ from typing import Any
 
 import nbformat
 import psutil
-from fitscope.execute import KernelStallError, WatchedClient
 from nbclient.exceptions import CellExecutionError
+
+from fitscope.execute import KernelStallError, WatchedClient
 
 CELL_TIMEOUT_S = 120
 STALL_QUIET_S = 20.0

@@ -22,9 +22,10 @@ from types import SimpleNamespace
 
 import zmq
 import zmq.asyncio
-from fitscope.execute import rewake_after_send
 from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.session import Session
+
+from fitscope.execute import rewake_after_send
 
 POLL_S = 2.0
 

@@ -8,6 +8,7 @@ import os
 import numpy as np
 import pytest
 from conftest import child_pids, shm_semaphores
+
 from fitscope import verdicts
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.result import RunResult, load_folder

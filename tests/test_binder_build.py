@@ -79,34 +79,56 @@ def test_binder_builds_with_repo2dockers_steps_and_runs_notebook_00(tmp_path):
         pytest.skip(f"python{plan['python']} (binder/runtime.txt) is not on PATH")
     env_dir = tmp_path / "env"
     subprocess.run([python, "-m", "venv", str(env_dir)], check=True, timeout=300)
-    build_env = {**os.environ, "KERNEL_PYTHON_PREFIX": str(env_dir), "NB_PYTHON_PREFIX": str(env_dir),
-                 "PATH": f"{env_dir / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    build_env = {
+        **os.environ,
+        "KERNEL_PYTHON_PREFIX": str(env_dir),
+        "NB_PYTHON_PREFIX": str(env_dir),
+        "PATH": f"{env_dir / 'bin'}{os.pathsep}{os.environ['PATH']}",
+    }
     build_env.pop("PYTHONPATH", None)
     build_env.pop("VIRTUAL_ENV", None)
     for script in plan["preassemble"]:  # the `pip install -r binder/requirements.txt` line
         step = subprocess.run(["bash", "-c", script], cwd=repo, env=build_env, capture_output=True,
                               text=True, timeout=1800)
         assert step.returncode == 0, f"{script}\n{step.stderr[-3000:]}"
-    for script in plan["post_build"]:  # as repo2docker: chmod +x, then run it from the repository root
+    for script in plan[
+        "post_build"
+    ]:  # as repo2docker: chmod +x, then run it from the repository root
         path = repo / script
         path.chmod(path.stat().st_mode | stat.S_IXUSR)
-        step = subprocess.run([f"./{script}"], cwd=repo, env=build_env, capture_output=True, text=True,
-                              timeout=600)
+        step = subprocess.run(
+            [f"./{script}"], cwd=repo, env=build_env, capture_output=True, text=True, timeout=600
+        )
         assert step.returncode == 0, f"{script} failed:\n{step.stderr[-3000:]}"
 
     overrides = env_dir / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
-    assert json.loads(overrides.read_text()) == json.loads((ROOT / "binder" / "overrides.json").read_text())
-    where = subprocess.run([str(env_dir / "bin" / "python"), "-c", "import fitscope; print(fitscope.__file__)"],
-                           cwd=tmp_path, env=build_env, capture_output=True, text=True, timeout=120)
-    assert where.returncode == 0 and where.stdout.strip().startswith(str(repo)), where.stderr[-2000:]
+    assert json.loads(overrides.read_text()) == json.loads(
+        (ROOT / "binder" / "overrides.json").read_text()
+    )
+    where = subprocess.run(
+        [str(env_dir / "bin" / "python"), "-c", "import fitscope; print(fitscope.__file__)"],
+        cwd=tmp_path,
+        env=build_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert where.returncode == 0 and where.stdout.strip().startswith(str(repo)), where.stderr[
+        -2000:
+    ]
 
     nb = nbformat.read(NOTEBOOKS / "00_start_here.ipynb", as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell("import sys; print('KERNEL', sys.prefix)"))
     src = repo / "notebooks" / "00_check.ipynb"
     nbformat.write(nb, src)
     data = tmp_path / "jupyter-data"  # no user-level kernelspec may shadow the environment's own
-    run_env = {**build_env, "FITSCOPE_QUICK": "1", "JUPYTER_DATA_DIR": str(data), "JUPYTER_PATH": "",
-               "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config")}
+    run_env = {
+        **build_env,
+        "FITSCOPE_QUICK": "1",
+        "JUPYTER_DATA_DIR": str(data),
+        "JUPYTER_PATH": "",
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
+    }
     run, stall = run_watching_for_stalls(  # a stall (idle client and kernel) fails in seconds
         [str(env_dir / "bin" / "jupyter"), "nbconvert", "--execute", "--to", "notebook",
          "--output", "00_executed.ipynb", f"--ExecutePreprocessor.timeout={CELL_TIMEOUT_S}",
@@ -115,4 +137,6 @@ def test_binder_builds_with_repo2dockers_steps_and_runs_notebook_00(tmp_path):
     assert stall is None, f"{stall}\n{run.stderr[-2000:]}"
     assert run.returncode == 0, run.stderr[-3000:]
     done = nbformat.read(src.parent / "00_executed.ipynb", as_version=4)
-    assert done.cells[-1].outputs[0].text.strip() == f"KERNEL {env_dir}", "the kernel is not the Binder env's"
+    assert done.cells[-1].outputs[0].text.strip() == f"KERNEL {env_dir}", (
+        "the kernel is not the Binder env's"
+    )

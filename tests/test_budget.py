@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 
 import pytest
-from fitscope.instrument.bounds import bounds, overlapped_bound, sequential_bound
-from fitscope.instrument.budget import cgroup_quota, cpu_budget
 from hypothesis import given
 from hypothesis import strategies as st
+
+from fitscope.instrument.bounds import bounds, overlapped_bound, sequential_bound
+from fitscope.instrument.budget import cgroup_quota, cpu_budget
 
 
 def _v2(tmp_path, rel, files):

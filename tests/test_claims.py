@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from fitscope import verdicts
 from fitscope.verdicts.claims import PartEvidence
 from fitscope.verdicts.verdict import (

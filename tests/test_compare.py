@@ -6,6 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from fitscope import verdicts
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.verdicts import (
@@ -21,8 +24,6 @@ from fitscope.verdicts import (
     position,
     share_of_bound,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 
 def test_a_slow_down_is_called_one():

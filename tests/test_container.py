@@ -9,6 +9,7 @@ import sys
 
 import pytest
 from cgroup_limits import CgroupUnavailable, ContainerLimits
+
 from fitscope.instrument.container import Throttling, cpu_stat_path, throttling
 
 V1 = "4:memory:/a\n2:cpu,cpuacct:/box\n0::/\n"

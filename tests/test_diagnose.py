@@ -12,10 +12,11 @@ import os
 import subprocess
 import sys
 
-import fitscope
 import numpy as np
 import pytest
 from conftest import ROOT
+
+import fitscope
 from fitscope.diagnose.report import HIGHLY, INCONCLUSIVE, NOT, verdict_of
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.workloads.article import article_model, batch_work, random_batches

@@ -3,12 +3,13 @@ repr."""
 
 from __future__ import annotations
 
+from IPython.core.formatters import DisplayFormatter
+
 from fitscope import verdicts
 from fitscope.instrument.bounds import Bounds
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import Stack, Table, text_table
 from fitscope.instrument.throughput import Throughput
-from IPython.core.formatters import DisplayFormatter
 
 
 def shown(obj: object) -> dict[str, str]:
@@ -62,6 +63,7 @@ def test_stack_shows_every_part() -> None:
 def test_a_finished_cell_leaves_no_stale_progress_line(jupyter_path, tmp_path) -> None:
     """In a real kernel, a counter that never got past "starting…" says how its cell ended."""
     import nbformat
+
     from fitscope.execute import execute_notebook
 
     nb = nbformat.v4.new_notebook()

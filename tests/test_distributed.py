@@ -11,6 +11,7 @@ import math
 import psutil
 import pytest
 from conftest import shm_semaphores
+
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.result import RunResult
 from fitscope.isolation.launcher import peak_memory_bytes

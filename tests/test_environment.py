@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import ROOT
+
 from fitscope.instrument import environment as envmod
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from fitscope import scorecard as report
 from fitscope import verdicts
 from fitscope.verdicts import evidence

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 import zmq
 import zmq.asyncio
-from fitscope.execute import KernelStallError, StallWatch, rewake_after_send
 from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.session import Session
 from stall_probe import POLL_S, reply_wait_s
+
+from fitscope.execute import KernelStallError, StallWatch, rewake_after_send
 
 
 def test_a_send_during_the_poll_leaves_the_reply_unread_until_the_poll_times_out():

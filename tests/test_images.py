@@ -11,11 +11,12 @@ import json
 import threading
 from pathlib import Path
 
-import fitscope
 import keras
 import numpy as np
 import pytest
 from conftest import child_pids, shm_semaphores
+
+import fitscope
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.lessons import images
 from fitscope.lessons.images.threads import ThreadScaling

@@ -22,6 +22,7 @@ import time
 import psutil
 import pytest
 from conftest import ROOT
+
 from fitscope.isolation.reaper import session_members, shm_entries
 
 pytestmark = pytest.mark.kernel

@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+
 from fitscope.instrument.measure import StepCosts, cost_per_call, measured_run
 from fitscope.instrument.threads import FITSCOPE, TF_DATA
 

@@ -7,6 +7,7 @@ import ipywidgets as w
 import psutil
 import pytest
 from conftest import shm_semaphores
+
 from fitscope import verdicts
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.isolation.launcher import Limits, ProcessRecorder

@@ -43,7 +43,10 @@ def test_has_one_title_and_hidden_solution_cells(name):
 def _offline_prefix() -> list[str]:
     """``unshare -n`` when this machine allows a new network namespace (root on Linux does)."""
     try:
-        ok = subprocess.run(["unshare", "-n", "true"], capture_output=True, timeout=10).returncode == 0
+        ok = (
+            subprocess.run(["unshare", "-n", "true"], capture_output=True, timeout=10).returncode
+            == 0
+        )
     except (OSError, subprocess.TimeoutExpired):
         ok = False
     if ok:
@@ -53,7 +56,8 @@ def _offline_prefix() -> list[str]:
     return []
 
 
-# Binder limits a container with a CFS quota of 1 CPU and 2 GiB of memory, while it still sees all of
+# Binder limits a container with a CFS quota of 1 CPU and 2 GiB of memory, while it still sees all
+# of
 # the host's cores: every notebook also runs in such a cgroup (tests/cgroup_limits.py). Where no
 # cgroup can be made (not root, read-only cgroup fs), that run falls back to `taskset -c 0`, which
 # hides cores instead of throttling them, and says so: a warning, and "limit" in the runs log.
@@ -86,12 +90,26 @@ def test_runs_top_to_bottom_in_quick_mode(name, condition, jupyter_path, tmp_pat
             limit = f"taskset -c 0 ({e})"
             warnings.warn(f"{e}: the one-CPU run falls back to `taskset -c 0`, which hides cores "
                           "instead of throttling them, and has no memory limit", stacklevel=1)
-    confine = limits.prefix() if limits else ["taskset", "-c", "0"] if condition != "all CPUs" else []
+    confine = (
+        limits.prefix() if limits else ["taskset", "-c", "0"] if condition != "all CPUs" else []
+    )
     try:
         run = subprocess.run(
-            [*offline, *confine, sys.executable, str(Path(__file__).with_name("notebook_runner.py")),
-             *(["--loopback-up"] if offline else []), str(NOTEBOOKS / name), str(out), str(tmp_path)],
-            env={**os.environ, "FITSCOPE_QUICK": "1"}, capture_output=True, text=True, timeout=1800)
+            [
+                *offline,
+                *confine,
+                sys.executable,
+                str(Path(__file__).with_name("notebook_runner.py")),
+                *(["--loopback-up"] if offline else []),
+                str(NOTEBOOKS / name),
+                str(out),
+                str(tmp_path),
+            ],
+            env={**os.environ, "FITSCOPE_QUICK": "1"},
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
         cgroup = limits.stats() if limits else {}
     finally:
         if limits:
@@ -105,9 +123,13 @@ def test_runs_top_to_bottom_in_quick_mode(name, condition, jupyter_path, tmp_pat
     kernel_line = "".join(o.get("text", "") for o in nb.cells[-1].outputs)  # may come in parts
     assert kernel_line.strip() == f"KERNEL {sys.executable}", "the kernel is not the venv's"
     if condition == "one CPU quota":
-        printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+        printed = "".join(
+            o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+        )
         assert "B = 1 CPU" in printed, "the environment line should report the one-CPU budget"
-        assert cgroup.get("oom_kills") in (0, None), f"the kernel or a child was OOM-killed: {cgroup}"
+        assert cgroup.get("oom_kills") in (0, None), (
+            f"the kernel or a child was OOM-killed: {cgroup}"
+        )
     assert child_pids() - kids_before == set(), "processes survived the notebook"
     assert shm_semaphores() - sems_before == set(), "semaphores leaked"
     peak = nb.metadata["fitscope_peak_memory_bytes"]
@@ -117,9 +139,20 @@ def test_runs_top_to_bottom_in_quick_mode(name, condition, jupyter_path, tmp_pat
         shutil.copy(out, EXECUTED / name)
     RUNS_LOG.parent.mkdir(exist_ok=True)
     with RUNS_LOG.open("a") as log:
-        log.write(json.dumps({"notebook": name, "condition": condition, "limit": limit, "offline": bool(offline),
-                              "run_s": nb.metadata["fitscope_run_s"], "peak_memory_mib": round(peak / 2**20),
-                              "cgroup": cgroup}) + "\n")
+        log.write(
+            json.dumps(
+                {
+                    "notebook": name,
+                    "condition": condition,
+                    "limit": limit,
+                    "offline": bool(offline),
+                    "run_s": nb.metadata["fitscope_run_s"],
+                    "peak_memory_mib": round(peak / 2**20),
+                    "cgroup": cgroup,
+                }
+            )
+            + "\n"
+        )
 
 
 # How instructors pre-run notebooks (docs/instructor-guide.md): plain nbconvert, and nbconvert with

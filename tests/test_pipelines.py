@@ -6,6 +6,9 @@ import math
 import threading
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from fitscope import verdicts
 from fitscope.best_of_each import (
     BestOfEach,
@@ -36,8 +39,6 @@ from fitscope.lessons.tfdata.variants import tfdata_panel, tfdata_pipeline
 from fitscope.show.charts import pipeline_timeline
 from fitscope.workloads import graph_costs as costs
 from fitscope.workloads.graph_costs import graph_ops
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 TINY = PipelineParams(open_ms=1.0, read_ms=0.5, map_ms=0.5, train_ms=0.5, files=2, elements=8,
                       epochs=2, vector_batch=3)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+
 from fitscope import verdicts
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.lessons import backends

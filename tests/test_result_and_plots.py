@@ -6,6 +6,8 @@ from collections import Counter
 
 import matplotlib.colors as mcolors
 import pytest
+from made_up import MS, made_up_result
+
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.sampling import CpuSamples
 from fitscope.instrument.throughput import throughput_from_ends
@@ -13,7 +15,6 @@ from fitscope.instrument.tracing import Span
 from fitscope.show import charts as plots
 from fitscope.show import process_charts
 from fitscope.show.palette import process_colour
-from made_up import MS, made_up_result
 
 
 def test_json_round_trip_is_exact(tmp_path):

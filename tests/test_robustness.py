@@ -9,9 +9,10 @@ import threading
 
 import pytest
 from conftest import child_pids
-from fitscope.instrument.errors import FitscopeInputError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from fitscope.instrument.errors import FitscopeInputError
 
 # Each panel of the collection: (module, factory, a tiny valid workload for a quick run).
 PANELS = {

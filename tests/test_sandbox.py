@@ -5,6 +5,7 @@ from __future__ import annotations
 import psutil
 import pytest
 from conftest import shm_semaphores
+
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.isolation.sandbox import exceptions_in, run_python
 

@@ -7,6 +7,7 @@ import os
 
 import pytest
 from conftest import child_pids, shm_semaphores
+
 from fitscope import verdicts
 from fitscope.experiments.article_fit import (
     PYDATASET_PROCESSES,

@@ -7,6 +7,9 @@ import re
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from fitscope.experiments.article_fit import GeneratorFitParams, generator_fit
 from fitscope.experiments.traced import PYDATASET_WORKERS, low_end, step_alone, traced_fit
 from fitscope.instrument.errors import FitscopeInputError
@@ -21,8 +24,6 @@ from fitscope.lessons.generator.fit import (
     who_called_next,
 )
 from fitscope.verdicts.verdict import DOES_NOT_HOLD, HOLDS
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 TINY = dict(kind="sleep", ms_per_batch=1.0, batch_size=16, width=0, steps=12, epochs=2)
 
@@ -145,6 +146,7 @@ def test_live_throughput_draws_from_its_own_thread_while_steps_run():
     import time
 
     import ipywidgets as w
+
     from fitscope.instrument.tracing import Tracer
     from fitscope.show.live import LiveThroughput
 

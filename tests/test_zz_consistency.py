@@ -11,6 +11,7 @@ import json
 
 import pytest
 from conftest import ROOT
+
 from fitscope import verdicts
 from fitscope.instrument.tables import Table
 from fitscope.verdicts import consistency
