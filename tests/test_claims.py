@@ -6,6 +6,7 @@ import pytest
 
 from fitscope import verdicts
 from fitscope.verdicts.claims import PartEvidence
+from fitscope.verdicts.compare import compare
 from fitscope.verdicts.verdict import (
     DEPENDS,
     DOES_NOT_HOLD,
@@ -47,8 +48,8 @@ def test_rejudge_gives_back_every_verdict():
         verdicts.c7([{"method": "fork"}]),
         verdicts.c8(["x"]),
         verdicts.c9(["a", "a"]),
-        verdicts.c10(1.5, True, 1.0),
-        verdicts.c11(1.4, 1.0, 2),
+        verdicts.c10(compare([1.5, 1.6], [1.0, 1.1]), True, compare([9, 10], [10, 9], "per s")),
+        verdicts.c11(compare([1.4, 1.5], [1.0, 1.02]), compare([1.0, 1.1], [1.0, 1.1]), 2),
     ]
     for v in made_up:
         assert verdicts.rejudge(v) == v
@@ -134,18 +135,40 @@ def test_c9():
     assert verdicts.c9(["ab12"]).verdict == INCONCLUSIVE
 
 
+def _times(ratio, spread=0.02, n=3):
+    """Made-up repeats: before around ``ratio`` s, after around 1 s, each ±``spread``."""
+    return compare([ratio * (1 + d) for d in (-spread, 0, spread)][:n],
+                   [1 + d for d in (-spread, 0, spread)][:n])
+
+
 def test_c10():
-    assert verdicts.c10(1.9, True, 1.0).verdict == DEPENDS
-    assert verdicts.c10(1.9, True, 1.3).verdict == HOLDS
-    assert verdicts.c10(1.9, False, 1.0).verdict == DOES_NOT_HOLD
-    assert verdicts.c10(1.05, True, 1.0).verdict == DOES_NOT_HOLD
+    flat = _times(1.0)
+    assert verdicts.c10(_times(1.9), True, flat).verdict == DEPENDS
+    assert verdicts.c10(_times(1.9), True, _times(1.3)).verdict == HOLDS
+    assert verdicts.c10(_times(1.9), False, flat).verdict == DOES_NOT_HOLD
+    assert verdicts.c10(_times(1.05), True, flat).verdict == DOES_NOT_HOLD
+
+
+def test_c10_a_gain_inside_the_spread_or_from_one_run_decides_nothing():
+    wide = compare([1.9, 1.0, 3.0], [1.0, 1.1, 0.9])  # x1.9 median, the ranges meet
+    assert verdicts.c10(wide, True, _times(1.0)).verdict == DOES_NOT_HOLD  # arrays decide alone
+    assert "INCONCLUSIVE part" in verdicts.c10(wide, True, _times(1.0)).because
+    one_run = compare(1.1, 1.0)  # x1.1 from one run each: undecided
+    assert verdicts.c10(one_run, True, one_run).verdict == INCONCLUSIVE
 
 
 @pytest.mark.parametrize("gil, cpu, budget, verdict", [
     (1.8, 1.0, 2, DEPENDS), (1.8, 1.5, 2, HOLDS), (1.0, 1.0, 2, DOES_NOT_HOLD),
     (1.2, 1.0, 2, DOES_NOT_HOLD), (1.2, 1.2, 2, INCONCLUSIVE), (1.8, 1.0, 1, INCONCLUSIVE)])
 def test_c11(gil, cpu, budget, verdict):
-    assert verdicts.c11(gil, cpu, budget).verdict == verdict
+    assert verdicts.c11(_times(gil), _times(cpu), budget).verdict == verdict
+
+
+def test_c11_a_median_past_the_threshold_inside_the_spread_is_not_a_speed_up():
+    wide = compare([1.4, 0.9, 2.0], [1.0, 0.95, 1.05])  # x1.4 median, ranges meet
+    assert verdicts.speedup_part(wide, 1.3, 1.15) == INCONCLUSIVE
+    assert verdicts.c11(wide, _times(1.0), 2).verdict == DOES_NOT_HOLD
+    assert verdicts.c11(wide, wide, 2).verdict == INCONCLUSIVE
 
 
 def test_sentences_quote_the_budget_when_given():
@@ -228,9 +251,9 @@ def test_c4_from_an_undecided_and_a_decided_part_prints_each():
 
 
 def test_c10_and_c11_print_each_part_with_its_verdict():
-    v = verdicts.c10(1.3, True, 1.25)
+    v = verdicts.c10(_times(1.3), True, _times(1.25))
     assert v.verdict == HOLDS and v.because.count("(HOLDS)") == 1 and "; HOLDS)" in v.because
-    w = verdicts.c11(1.26, 1.09, 2)  # 03's case: an undecided NumPy part, a Python part at x1.09
+    w = verdicts.c11(_times(1.26), _times(1.09), 2)  # 03's case: NumPy x1.26, Python x1.09
     assert w.verdict == DOES_NOT_HOLD and "(INCONCLUSIVE)" in w.because
     assert "(DOES NOT HOLD)" in w.because and "decides nothing" in w.because
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import time
 from types import SimpleNamespace
 from typing import Any
@@ -15,7 +17,7 @@ from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.session import Session
 from stall_probe import POLL_S, reply_wait_s
 
-from fitscope.execute import KernelStallError, StallWatch, rewake_after_send
+from fitscope.execute import KernelStallError, StallWatch, _tree_cpu_s, rewake_after_send
 
 
 def test_a_send_during_the_poll_leaves_the_reply_unread_until_the_poll_times_out():
@@ -41,6 +43,17 @@ def test_idle_needs_a_long_enough_window_of_low_cpu():
     assert watch.idle([(0.0, 1.0), (19.0, 1.1)])
     assert not watch.idle([(0.0, 1.0), (19.0, 3.0)])  # a child process computing: not a stall
     assert not watch.idle([(0.0, 1.0), (5.0, 1.0)])  # too short a window to say
+    assert not watch.idle([(0.0, 9.0), (19.0, 1.0)])  # the total fell: a process left the tree
+
+
+def test_the_tree_keeps_the_cpu_of_a_child_that_ended():
+    """A cell whose fresh interpreter computed for the whole window and then ended is not idle
+    (05's worker-processes cell, under the one-CPU quota, was called a stall this way)."""
+    before = _tree_cpu_s(os.getpid())
+    busy = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.5: pass"
+    subprocess.run([sys.executable, "-c", busy], check=True)
+    after = _tree_cpu_s(os.getpid())
+    assert after - before >= 0.45
 
 
 def test_a_stall_with_no_answer_to_the_nudges_raises_and_names_the_side():

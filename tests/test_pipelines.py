@@ -278,9 +278,10 @@ def test_c10_verdict_is_the_rule_on_measured_numbers(naive_s, pre_s, share, off_
     pipelines = {"naive": _timed("n", naive_s), "prefetch": _timed("p", pre_s, overlap_share=share)}
     example3 = {"no prefetch, injection off": _timed("off", off_s), "prefetch": _timed("on", on_s)}
     v, _ = tfdata_verdicts(pipelines, example3, _gil(1.0, 1.0, 1.0, 1.0))
-    rule = verdicts.c10(naive_s / pre_s, share >= verdicts.OVERLAP_VISIBLE_SHARE, off_s / on_s)
+    rule = verdicts.c10(verdicts.compare(naive_s, pre_s), share >= verdicts.OVERLAP_VISIBLE_SHARE,
+                        verdicts.compare(1 / off_s, 1 / on_s, unit="per s"))
     assert v.verdict == rule.verdict and v.claim_id == "C10"
-    assert v.because.endswith("with B = 2.") and v.evidence["budget"] == 2.0
+    assert "with B = 2." in v.because and v.evidence["budget"] == 2.0
 
 
 @pytest.mark.parametrize("budget", [1.0, 2.0, 16.0])
@@ -288,7 +289,8 @@ def test_c11_verdict_is_the_rule_on_measured_numbers(budget):
     pipelines = {v: _timed(v, 1.0, budget=budget, overlap_share=0.5) for v in ("naive", "prefetch")}
     example3 = {v: _timed(v, 1.0) for v in ("no prefetch, injection off", "prefetch")}
     _, v = tfdata_verdicts(pipelines, example3, _gil(2.0, 1.0, 1.0, 1.0, budget=budget))
-    assert v.verdict == verdicts.c11(2.0, 1.0, budget).verdict
+    assert v.verdict == verdicts.c11(verdicts.compare(2.0, 1.0), verdicts.compare(1.0, 1.0),
+                                     budget).verdict
     assert f"B = {budget:g}" in v.because
     if budget < 2:
         assert v.verdict == verdicts.INCONCLUSIVE

@@ -30,6 +30,8 @@ Example:
     True
     >>> watch.idle([(0.0, 5.0), (20.0, 9.0)])    # 4 s of CPU: a slow cell, not a stall
     False
+    >>> watch.idle([(0.0, 9.0), (10.0, 14.0), (20.0, 5.0)])  # a busy child left the tree
+    False
 """
 
 from __future__ import annotations
@@ -83,7 +85,12 @@ def rewake_after_send(kc: Any) -> Any:
 
 
 def _tree_cpu_s(pid: int | None) -> float | None:
-    """CPU seconds (user + system) of process ``pid`` and all its descendants; None if gone."""
+    """CPU seconds (user + system) of process ``pid`` and all its descendants, the ones that
+    ended and were waited for included (a parent's ``children_*`` times); None if gone.
+
+    Without the ended ones, a child that worked for the whole quiet window and then ended would
+    make the tree's total fall, and the window read as idle.
+    """
     if pid is None:
         return None
     import psutil
@@ -97,7 +104,7 @@ def _tree_cpu_s(pid: int | None) -> float | None:
     for p in procs:
         try:
             t = p.cpu_times()
-            total += t.user + t.system
+            total += t.user + t.system + t.children_user + t.children_system
         except psutil.Error:
             pass
     return total
@@ -130,8 +137,14 @@ class StallWatch:
         self._task: asyncio.Task[None] | None = None
 
     def idle(self, cpu: list[tuple[float, float]] | deque[tuple[float, float]]) -> bool:
-        """Whether ``(time, cpu seconds)`` samples show the tree under ``idle_share`` of a CPU."""
+        """Whether ``(time, cpu seconds)`` samples show the tree under ``idle_share`` of a CPU.
+
+        A total that fell inside the window (a process left the tree before its CPU could be
+        counted) decides nothing: the window is not called idle.
+        """
         if len(cpu) < 2 or cpu[-1][0] - cpu[0][0] < 0.5 * self.quiet_s:
+            return False
+        if any(later[1] < earlier[1] for earlier, later in zip(cpu, list(cpu)[1:])):
             return False
         return cpu[-1][1] - cpu[0][1] < self.idle_share * (cpu[-1][0] - cpu[0][0])
 

@@ -168,7 +168,8 @@ def check(*items: Any) -> Consistency:
 
     Example:
         >>> from fitscope.verdicts.claims import c11
-        >>> check(c11(1.26, 1.09, 2)).ok
+        >>> from fitscope.verdicts.compare import compare
+        >>> check(c11(compare([1.26, 1.3], [1.0, 1.02]), compare([1.09, 1.1], [1.0, 1.02]), 2)).ok
         True
     """
     problems, checked = [], 0

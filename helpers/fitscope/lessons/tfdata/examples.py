@@ -15,7 +15,6 @@ Example:
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Mapping
 from typing import Any
 
@@ -194,11 +193,6 @@ class Example3Runs(ShowsItself, dict):
 
 
 # -- verdicts --------------------------------------------------------------------------------
-def _median_s(r: RunResult) -> float:
-    """A run's measured time: the median of its repeats where it has them."""
-    return statistics.median(_seconds(r))
-
-
 def tfdata_verdicts(
     pipelines: Mapping[str, RunResult],
     example3: Mapping[str, RunResult],
@@ -219,11 +213,10 @@ def tfdata_verdicts(
     naive, prefetched = pipelines["naive"], pipelines["prefetch"]
     budget = prefetched.budget.cpus if prefetched.budget else 1.0
     arrays_off, arrays_on = example3["no prefetch, injection off"], example3["prefetch"]
-    c10 = verdicts.c10(_median_s(naive) / _median_s(prefetched),
+    c10 = verdicts.c10(compare(_seconds(naive), _seconds(prefetched)),
                        prefetched.facts["overlap_share"] >= verdicts.OVERLAP_VISIBLE_SHARE,
-                       statistics.median(_rates(arrays_on)) / statistics.median(_rates(arrays_off)),
-                       budget)
-    speedup = {k: _median_s(gil[(k, 1)]) / _median_s(gil[(k, 2)]) for k in GIL_KINDS}
-    c11 = verdicts.c11(speedup["numpy"], speedup["python"], budget)
+                       compare(_rates(arrays_off), _rates(arrays_on), unit="per s"), budget)
+    c11 = verdicts.c11(*(compare(_seconds(gil[(k, 1)]), _seconds(gil[(k, 2)]))
+                         for k in GIL_KINDS), budget)
     card = verdicts.Scorecard([c10, c11])
     return evidence.keep("tfdata", card, keep_as) if keep_as else card
