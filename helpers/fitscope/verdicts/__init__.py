@@ -82,8 +82,8 @@ __all__ = ["HOLDS", "DOES_NOT_HOLD", "DEPENDS", "INCONCLUSIVE", "NOT_APPLICABLE"
            "CLAIMS", "Verdict", "Scorecard", "hypotheses", "tally", "PartEvidence", "c1", "c2",
            "c3", "c4", "c5", "c6", "c7", "c8", "c9", "c10", "c11", "c12", "combine", "rejudge",
            "speedup_part", "unbounded_queue", "compare", "fastest", "position", "share_of_bound",
-           "Compared", "Fastest", "Spread", "FASTER", "SLOWER", "NO_DIFFERENCE", "UNDECIDED", "BEATS_BOUND",
-           "MIN_DIFFERENCE", "MIN_GAIN", "NEAR_OVERLAPPED", "NEAR_SEQUENTIAL", "BETWEEN",
-           "TOO_CLOSE", "MIN_NEXT_CALLS", "MIN_CPU_S", "MIN_SAMPLES", "MIN_STEP_MS",
+           "Compared", "Fastest", "Spread", "FASTER", "SLOWER", "NO_DIFFERENCE", "UNDECIDED",
+           "BEATS_BOUND", "MIN_DIFFERENCE", "MIN_GAIN", "NEAR_OVERLAPPED", "NEAR_SEQUENTIAL",
+           "BETWEEN", "TOO_CLOSE", "MIN_NEXT_CALLS", "MIN_CPU_S", "MIN_SAMPLES", "MIN_STEP_MS",
            "MIN_FREE_CPUS", "UNBOUNDED_BACKLOG", "SYNCHRONISATION", "OVERLAP_VISIBLE_SHARE"]
 __all__ += ["Pipeline", "article_advice"]
