@@ -237,8 +237,10 @@ def test_run_all_in_jupyterlab(lab, browser, name):
     # The new run really started (the status said "Running…") and then ended with "Done".
     page.wait_for_function(f"""() => {{
         const now = ({PANEL_STATUS})();
-        return window.__runs > 0 && now.status.startsWith('Done') && !now.disabled;
+        return window.__runs > 0 && !now.status.startsWith('Running') && !now.disabled;
     }}""", timeout=300_000)
+    status = page.evaluate(PANEL_STATUS)["status"]
+    assert status.startswith("Done"), f"the panel's run ended with: {status}"
     page.screenshot(path=str(ARTEFACTS / f"{stem}-after-rerun.png"), full_page=True)
     if name in README_SHOTS:  # `make screenshots` copies these into docs/img/ for the README
         SHOTS.mkdir(parents=True, exist_ok=True)

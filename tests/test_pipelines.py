@@ -243,7 +243,7 @@ def test_overlap_share_counts_only_time_covered_by_producer_work():
 
 def test_naive_run_does_not_overlap_its_own_producer(runs):
     # without a prefetch the consumer asks for each element and waits: the producer works only then
-    assert runs["naive"].facts["overlap_share"] == 0.0
+    assert runs["naive"].facts["overlap_share"] < 0.01
     assert str(runs["naive"].must_hold()) == "All 1 checks held."
 
 

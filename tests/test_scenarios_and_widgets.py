@@ -109,6 +109,24 @@ def test_bad_params_give_one_sentence(field, value):
     assert message.endswith(".") and "\n" not in message
 
 
+def test_a_chart_that_fails_after_a_run_is_said_in_the_panel_and_the_run_kept():
+    from fitscope.instrument.result import RunResult
+    from fitscope.show.panels import Control, ExperimentPanel
+
+    def broken_charts(result):
+        raise ValueError("no samples to draw")
+
+    panel = ExperimentPanel("t", [Control("n", "n", 3, "int")],
+                            lambda live, time_budget_s, n: RunResult(f"run {n}"),
+                            live_display=lambda output, counter: None, charts_after=broken_charts)
+    result = panel.run(from_button=True)
+    assert result is not None and panel.result is result and not panel.save_button.disabled
+    assert panel.message == "The run ended, but its charts failed: ValueError: no samples to draw"
+    assert not panel.button.disabled
+    with pytest.raises(ValueError):
+        panel.run()
+
+
 def test_panel_rejects_bad_values_in_one_sentence_and_stays_usable():
     panel = generator_fit_panel(time_budget_s=30)
     panel.set(steps=-5)

@@ -180,8 +180,15 @@ class ExperimentPanel:
             self.button.disabled = False
         self.result, self.last_live = result, live
         self.save_button.disabled = False
-        self._show_after(result)
-        summary = self._summarise(result) if self._summarise else result.name
+        try:
+            self._show_after(result)
+            summary = self._summarise(result) if self._summarise else result.name
+        except Exception as e:  # the run is kept (and can be saved) even if a chart fails
+            self._say(f"The run ended, but its charts failed: {type(e).__name__}: {e}"
+                      .split("\n")[0], "error")
+            if from_button:
+                return result
+            raise
         frames = getattr(live, "frames", None)
         self._say(f"Done: {summary}" + (f" ({frames} live frames)." if frames is not None else "."))
         return result

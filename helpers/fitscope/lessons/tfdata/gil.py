@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -90,6 +91,7 @@ def _py_map_once(run: MeasuredRun, kind: str, ms: float, elements: int,
         del it  # after the last element was timed
     workers = 1 if parallel == 1 else run.budget.affinity if parallel == AUTOTUNE else parallel
     work_tids = run.tracer.tids("tf.data")
+    main = threading.main_thread().native_id
     result = run.result(f"py_function map ({kind}, parallel={parallel or 'AUTOTUNE'})",
                         dict(kind=kind, ms=ms, elements=elements, parallel=parallel),
                         tf_data_tids=work_tids, throughput=throughput_from_ends(ends, 1, start))
@@ -102,6 +104,7 @@ def _py_map_once(run: MeasuredRun, kind: str, ms: float, elements: int,
     result.facts.update(
         measured_s=result.throughput.elapsed_s,
         threads_that_ran_python=len(work_tids),
+        calls_on_main=sum(1 for s in result.spans_of("tf.data") if s.tid == main),
         calls=len(result.spans_of("tf.data")),
         workers=workers,
         cost_per_call=(t_1, cpu_1),

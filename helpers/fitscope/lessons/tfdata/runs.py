@@ -185,14 +185,15 @@ class PipelineRun(RunResult):
 
     def must_hold(self) -> Checks:
         """For a pipeline with nothing that works ahead (no prefetch written or injected, no
-        parallel stage): no producer work ran during a train step."""
+        parallel stage): no producer work ran during a train step (under 1 % of the train time,
+        for the clocks' granularity at the spans' edges)."""
         f = self.facts
         if f["inject_prefetch"] is not False or any(
                 f["shape"][k] for k in ("prefetched", "interleaved", "parallel_map")):
             raise FitscopeInputError(f"'{f['variant']}' has a stage that works ahead; the check is "
                                      "for a pipeline without prefetch, injection off.")
         return Checks([(f"{f['variant']}: the producer never ran during a train step",
-                        f["overlap_share"] == 0.0)])
+                        f["overlap_share"] < 0.01)])
 
 
 class PipelineRuns(ShowsItself, list):
