@@ -114,7 +114,7 @@ def generator_fit(params: GeneratorFitParams | None = None, *, live: Live | None
     processes runs through :func:`fit_in_sandbox`.
     """
     if params is not None and overrides:
-        raise ValueError("give either params or keyword overrides, not both")
+        raise FitscopeInputError("give either params or keyword overrides, not both.")
     p = params or GeneratorFitParams.default(**overrides)
     if p.source == PYDATASET_PROCESSES:
         return fit_in_sandbox(p, live=live, time_budget_s=time_budget_s)
@@ -193,7 +193,7 @@ def fit_in_sandbox(params: GeneratorFitParams | list[GeneratorFitParams] | None 
         1
     """
     if params is not None and overrides:
-        raise ValueError("give either params or keyword overrides, not both")
+        raise FitscopeInputError("give either params or keyword overrides, not both.")
     many = isinstance(params, list)
     ps = params if many else [params or GeneratorFitParams.default(**overrides)]
     check_choice("start method", start_method, ("spawn", "forkserver", "fork"))

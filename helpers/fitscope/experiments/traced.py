@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from fitscope.instrument.environment import on_backend
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.measure import Live, MeasuredRun, StepCosts, measured_run
 from fitscope.instrument.result import RunResult
@@ -36,8 +37,8 @@ from fitscope.instrument.throughput import throughput_from_ends
 from fitscope.instrument.tracing import Tracer, keras_frames
 from fitscope.verdicts.compare import share_of_bound
 
-__all__ = ["PYDATASET_WORKERS", "reading", "low_end", "Cost", "TracedFit", "traced_fit",
-           "step_alone", "generator_facts"]
+__all__ = ["PYDATASET_WORKERS", "MIN_COST_SPREAD", "against_bound", "reading", "low_end", "Cost",
+           "TracedFit", "traced_fit", "step_alone", "generator_facts"]
 
 PYDATASET_WORKERS = "PyDataset worker threads (ran Python)"
 
@@ -204,18 +205,29 @@ class TracedFit:
         return result
 
 
+MIN_COST_SPREAD = 0.05
+"""The least spread a bound is read with: costs measured alone vary by this much between runs."""
+
+
+def against_bound(r: RunResult) -> str:
+    """A traced fit's time against its ideal bound, read within the spread of the costs the bound
+    was built from (at least ``MIN_COST_SPREAD``), by
+    :func:`fitscope.verdicts.compare.share_of_bound`."""
+    if r.bounds is None:
+        raise FitscopeInputError(f"'{r.name}' has no bounds to read its time against.")
+    spread = max(r.facts.get("costs_per_step", {}).get("spread", 0.0), MIN_COST_SPREAD)
+    return share_of_bound(r.throughput.elapsed_s, r.bounds.overlapped_s,
+                          spread_s=spread * r.bounds.overlapped_s)
+
+
 def reading(r: RunResult, peeks: bool = True) -> str:
     """One sentence from a traced fit's own numbers, naming the backend it measured; the time
     against the ideal bound is read by :func:`fitscope.verdicts.compare.share_of_bound`."""
     f = r.facts
     calls = (f"after the {f['peeked']} batch(es) Keras peeks at, {f['main_after_peek']} of "
              f"{f['total_after_peek']} next() calls ran on the main thread; " if peeks else "")
-    bound = ""
-    if r.bounds is not None and r.throughput.elapsed_s:
-        spread_s = max(f["costs_per_step"]["spread"], 0.05) * r.bounds.overlapped_s
-        bound = ", " + share_of_bound(r.throughput.elapsed_s, r.bounds.overlapped_s,
-                                      spread_s=spread_s)
-    return (f"On the TensorFlow backend, {calls}training kept {f['cores_busy']:.2f} cores busy "
+    bound = ", " + against_bound(r) if r.bounds is not None and r.throughput.elapsed_s else ""
+    return (f"{on_backend(r.environment)}, {calls}training kept {f['cores_busy']:.2f} cores busy "
             f"at {r.throughput.steps_per_s:.1f} steps/s{bound}"
             + (f" (B = {r.budget.cpus:g})." if r.budget else "."))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,8 @@ from fitscope.instrument.budget import cpu_budget
 from fitscope.instrument.tables import Table
 
 __all__ = ["quick_mode", "pinned_versions", "installed_version", "version_mismatches",
-           "memory_limit_bytes", "environment_facts", "environment_line", "this_machine"]
+           "memory_limit_bytes", "environment_facts", "environment_line", "this_machine",
+           "BACKEND_LABELS", "keras_backend", "on_backend"]
 
 # The product packages whose versions matter to what the notebooks measure.
 WATCHED = ("tensorflow", "tensorflow-cpu", "keras", "numpy", "ipywidgets", "jupyterlab")
@@ -80,6 +82,36 @@ def memory_limit_bytes(cgroup_root: str | Path = "/sys/fs/cgroup") -> int | None
     return None
 
 
+BACKEND_LABELS = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch", "numpy": "NumPy"}
+"""Keras's backend names (``keras.backend.backend()``) as people write them."""
+
+
+def keras_backend() -> str | None:
+    """The Keras backend this process uses, by its usual name; None where Keras is not imported
+    (importing it here would bind the process to a backend).
+
+    Example:
+        >>> keras_backend() in (None, *BACKEND_LABELS.values())
+        True
+    """
+    keras = sys.modules.get("keras")
+    if keras is None or not hasattr(keras, "backend"):
+        return None
+    name = keras.backend.backend()
+    return BACKEND_LABELS.get(name, name)
+
+
+def on_backend(env: Mapping[str, Any]) -> str:
+    """How a reading starts: the backend a result's environment recorded when it was measured.
+
+    Example:
+        >>> on_backend({"keras_backend": "JAX"}), on_backend({})
+        ('On the JAX backend', 'With Keras')
+    """
+    name = env.get("keras_backend")
+    return f"On the {name} backend" if name else "With Keras"
+
+
 def environment_facts() -> dict[str, Any]:
     """Versions, CPU budget and memory of this machine, as measured now."""
     budget = cpu_budget()
@@ -99,6 +131,7 @@ def environment_facts() -> dict[str, Any]:
         "proc_available": Path("/proc/self/task").is_dir(),
         "executable": sys.executable,
         "pid": os.getpid(),
+        "keras_backend": keras_backend(),
     }
 
 

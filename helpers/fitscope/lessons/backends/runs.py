@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from fitscope.instrument.environment import quick_mode
+from fitscope.instrument.environment import BACKEND_LABELS, quick_mode
 from fitscope.instrument.errors import FitscopeInputError, check_choice, check_int, check_positive
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import ShowsItself, Table
@@ -45,7 +45,7 @@ __all__ = ["BACKENDS", "LABELS", "VARIANTS", "BackendNotInstalled", "BackendPara
            "measure_or_say", "by_backend"]
 
 BACKENDS = ("tensorflow", "jax", "torch")
-LABELS = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
+LABELS = {name: BACKEND_LABELS[name] for name in BACKENDS}
 _MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 _HOW_TO_ADD = {
     "tensorflow": "`pip install -r requirements.txt` in this environment",

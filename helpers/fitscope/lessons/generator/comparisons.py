@@ -22,8 +22,8 @@ from fitscope.experiments.article_fit import (
     GeneratorFitParams,
     generator_fit,
 )
-from fitscope.experiments.traced import step_alone
-from fitscope.instrument.environment import quick_mode
+from fitscope.experiments.traced import against_bound, step_alone
+from fitscope.instrument.environment import on_backend, quick_mode
 from fitscope.instrument.errors import FitscopeInputError, check_int
 from fitscope.instrument.measure import measured_run
 from fitscope.instrument.result import RunResult
@@ -35,24 +35,6 @@ from fitscope.workloads.article import FEATURES, article_model, random_batches
 
 __all__ = ["intra_op_comparison", "predict_vs_fit", "c5_verdict", "gil_comparison", "c4_verdict",
            "seconds_per_step", "compare_runs", "scenario1_scorecard"]
-
-
-def _progress() -> Any:
-    """A one-line step counter shown in the running notebook cell; None outside a Jupyter kernel."""
-    from IPython import get_ipython
-
-    if getattr(get_ipython(), "kernel", None) is None:
-        return None
-    from fitscope.show.live import StepCounter
-
-    return StepCounter.shown()
-
-
-def _next(counter: Any, label: str) -> Any:
-    """``counter`` told that the run ``label`` starts (the live display to hand that run)."""
-    if counter is not None:
-        counter.next_run(label)
-    return counter
 
 
 def intra_op_comparison(default: RunResult, fresh: RunResult) -> Comparison:
@@ -73,7 +55,7 @@ def intra_op_comparison(default: RunResult, fresh: RunResult) -> Comparison:
                      f"were busy and the busiest role was '{top}' "
                      f"({100 * roles[top] / r.facts['train_cpu_s']:.0f}% of the CPU)")
     per_step = _per_step_reading(runs)
-    return Comparison(runs, reading="On the TensorFlow backend, " + "; ".join(parts)
+    return Comparison(runs, reading=f"{on_backend(default.environment)}, " + "; ".join(parts)
                       + f". Per step, {per_step}.",
                       extra=("cores busy", lambda r: f"{r.facts['cores_busy']:.2f}"))
 
@@ -119,7 +101,7 @@ def predict_vs_fit(width: int = 1024, batch_size: int = 512, steps: int | None =
         cores_busy=cores, wall_s=wall, steps=steps, cpu_samples=len(result.cpu.t_ns)
     )
     result.reading = (
-        f"On the TensorFlow backend, predict kept {cores['predict']:.2f} cores busy over "
+        f"{on_backend(result.environment)}, predict kept {cores['predict']:.2f} cores busy over "
         f"{wall['predict']:.2f} s and fit {cores['fit']:.2f} over {wall['fit']:.2f} s "
         f"(B = {result.budget.cpus:g})."
     )
@@ -160,11 +142,14 @@ def gil_comparison(ms_per_batch: float | None = None, width: int = 256, batch_si
             ),
             2,
         )
-    counter = _progress()
-    runs = {kind: generator_fit(GeneratorFitParams.default(
-                kind=kind, ms_per_batch=max(ms_per_batch, 0.1), width=width, batch_size=batch_size,
-                **overrides), live=_next(counter, f"{kind} generator"))
-            for kind in ("sleep", "python")}
+    from fitscope.show.live import StepCounter
+
+    counter, runs = StepCounter.in_notebook(), {}
+    for kind in ("sleep", "python"):
+        counter.next_run(f"{kind} generator")
+        runs[kind] = generator_fit(GeneratorFitParams.default(
+            kind=kind, ms_per_batch=max(ms_per_batch, 0.1), width=width, batch_size=batch_size,
+            **overrides), live=counter)
     return Comparison(runs, reading=str(c4_verdict(runs)))
 
 
@@ -215,15 +200,10 @@ def compare_runs(runs: dict[str, RunResult]) -> Comparison:
     """
     if len(runs) != 2:
         raise FitscopeInputError(f"compare_runs compares two runs, got {len(runs)}.")
-    bounds = [f"'{label}' {_share(r)}" for label, r in runs.items() if r.bounds is not None]
+    bounds = [f"'{label}' {against_bound(r)}" for label, r in runs.items()
+              if r.bounds is not None]
     return Comparison(runs, reading=f"Per step, {_per_step_reading(runs)}"
                       + (f"; {', '.join(bounds)}." if bounds else "."))
-
-
-def _share(r: RunResult) -> str:
-    spread = r.facts.get("costs_per_step", {}).get("spread", 0.0)
-    return verdicts.share_of_bound(r.throughput.elapsed_s, r.bounds.overlapped_s,
-                                   spread_s=max(spread, 0.05) * r.bounds.overlapped_s)
 
 
 def scenario1_scorecard(article: RunResult, big: RunResult, gil: dict[str, RunResult],

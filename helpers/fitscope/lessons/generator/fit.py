@@ -14,19 +14,15 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fitscope import verdicts
+from fitscope.experiments.article_fit import GeneratorFitParams, generator_fit
 from fitscope.instrument.checks import Checks
-from fitscope.instrument.environment import quick_mode
+from fitscope.instrument.environment import on_backend, quick_mode
 from fitscope.instrument.measure import Live
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import Table
-
-if TYPE_CHECKING:  # importing keras_callback imports Keras and TensorFlow: only where a run trains
-    pass
-
-from fitscope.experiments.article_fit import GeneratorFitParams, generator_fit
 
 __all__ = ["generator_fit_verdicts", "who_called_next", "next_stacks", "cpu_by_role",
            "check_thread_facts", "generator_fit_panel"]
@@ -88,7 +84,7 @@ def who_called_next(r: RunResult) -> Table:
         ("what", "count"),
         rows,
         title="Who called next()",
-        reading=f"On the TensorFlow backend, Keras pulled {f['peeked_on_main']} of "
+        reading=f"{on_backend(r.environment)}, Keras pulled {f['peeked_on_main']} of "
         f"{f['peeked']} peek batch(es) on the main thread; after them {off} of "
         f"{f['total_after_peek']} next() calls ran on other threads, and "
         f"{f['callbacks_on_main']} of {f['callbacks_total']} callbacks on the main one.",
@@ -118,7 +114,7 @@ def cpu_by_role(r: RunResult) -> Table:
         ("thread role", "CPU s during training", "share"),
         rows,
         title=r.name,
-        reading=f"On the TensorFlow backend, training kept {f['cores_busy']:.2f} cores busy "
+        reading=f"{on_backend(r.environment)}, training kept {f['cores_busy']:.2f} cores busy "
         f"(B = {r.budget.cpus:g}"
         + (f"; other processes left {free:.1f} CPUs free" if free is not None else "")
         + f"); the busiest role was '{top}'.",
