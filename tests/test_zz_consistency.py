@@ -17,6 +17,10 @@ from fitscope.instrument.tables import Table
 from fitscope.verdicts import consistency
 from fitscope.verdicts.claims import PartEvidence
 
+# 03's case: parallel map x1.26 for NumPy (undecided by C11's rule), x1.09 for pure Python.
+NUMPY_PYTHON = (verdicts.compare([1.26, 1.3], [1.0, 1.02]),
+                verdicts.compare([1.09, 1.1], [1.0, 1.02]))
+
 EXECUTED = ROOT / "artefacts" / "executed"
 
 
@@ -55,10 +59,12 @@ def test_the_rules_own_readings_pass():
             verdicts.fastest({"a": [1.0, 1.1], "b": [1.05, 1.0]}),
             verdicts.c4(PartEvidence("sleeping", 1.5, 2.0, 1.0),
                         PartEvidence("python", 1.95, 2.0, 1.0), 2),
-            verdicts.c11(1.26, 1.09, 2), verdicts.c11(1.26, 1.09, 1),
+            verdicts.c11(*NUMPY_PYTHON, 2), verdicts.c11(*NUMPY_PYTHON, 1),
             verdicts.c12("JAX", [dict(name="waiting", measured_s=0.7, sequential_s=2.0,
                                       overlapped_s=1.0, pure_python=False)], 2, 20),
-            verdicts.Scorecard([verdicts.c9(["a", "a"]), verdicts.c10(1.9, True, 1.0)])]
+            verdicts.Scorecard([verdicts.c9(["a", "a"]), verdicts.c10(
+                verdicts.compare([1.9, 2.0], [1.0, 1.05]), True,
+                verdicts.compare([10, 10.5], [10.4, 10.2], "per s"))])]
     result = consistency.check(*made)
     assert result.ok, result.text()
     assert "follows from its numbers" in str(result)
@@ -83,7 +89,7 @@ def test_made_up_results_that_over_claim_fail():
 
 
 def test_a_saved_notebook_is_checked_through_its_outputs(tmp_path):
-    honest = verdicts.c11(1.26, 1.09, 2)
+    honest = verdicts.c11(*NUMPY_PYTHON, 2)
     forged = verdicts.Verdict("C11", verdicts.HOLDS, honest.because, honest.evidence)
     table = Table(["x"], [[1]], reading="prefetch 0.08 s (bound 0.12, 160% efficient).")
 

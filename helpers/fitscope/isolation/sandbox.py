@@ -144,12 +144,31 @@ def _cpu_seconds(pid: int) -> float | None:
     return times.user + times.system
 
 
+COMMAND_CHARS = 70
+"""A process's command is shown up to this many characters, each path by its last part."""
+
+
+def short_command(argv: Sequence[str]) -> str:
+    """A command line as a table shows it: paths by their last part, at most ``COMMAND_CHARS``.
+
+    Example:
+        >>> short_command(["/venv/bin/python", "/tmp/fitscope-sandbox-x1/experiment.py"])
+        'python experiment.py'
+        >>> short_command(["python", "-c", "from multiprocessing.forkserver import main; " * 3])
+        'python -c from multiprocessing.forkserver import main; from multiproc…'
+    """
+    words = [Path(w).name if w.startswith("/") else w for w in argv]
+    text = re.sub(r"(?<![\w.])/(?:[^\s'\"/]+/)+", "", " ".join(words).strip())
+    return text if len(text) <= COMMAND_CHARS else text[:COMMAND_CHARS - 1] + "…"
+
+
 def _command(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+            argv = f.read().decode(errors="replace").split("\0")
     except OSError:
         return ""
+    return short_command([a for a in argv if a])
 
 
 def _read_lines(stream: Any, sink: list[str]) -> None:
