@@ -61,6 +61,13 @@ def test_verdicts_follow_the_categories_and_say_when_repeats_disagree():
     assert verdict == INCONCLUSIVE and "5%" in reason
 
 
+def test_one_repeat_decides_only_clear_of_the_lines():
+    assert verdict_of([0.9]) == (HIGHLY, "") and verdict_of([0.01]) == (NOT, "")
+    for near in (0.18, 0.22, 0.045, 0.055):
+        verdict, reason = verdict_of([near])
+        assert verdict == INCONCLUSIVE and "one repeat" in reason
+
+
 def test_importing_fitscope_imports_no_keras():
     code = "import sys, fitscope; print(callable(fitscope.diagnose), 'keras' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True)

@@ -220,6 +220,10 @@ def test_the_advice_rule_decides_each_case() -> None:
     assert article_advice([quiet, tfd_free], 2.0).verdict == INCONCLUSIVE
     unsure = _p("tf.data", "inconclusive", 0.1, 0.011, tf_data=True)
     assert article_advice([GEN, unsure], 2.0).verdict == INCONCLUSIVE
+    threads_unsure = _p("threads", "inconclusive", 0.1, 0.011)
+    held = article_advice([GEN, threads_unsure, tfd_free], 2.0)
+    assert held.verdict == HOLDS and "threads: inconclusive, which decides nothing" in held.because
+    assert "no other fix was shown to" in held.because
     with pytest.raises(ValueError):
         article_advice([GEN, threads_free], 2.0)
     v = article_advice([GEN, tfd_bound, threads_free], 2.0)

@@ -24,7 +24,7 @@ from typing import Any
 from fitscope.diagnose.remedies import Remedy, ms
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import ShowsItself, Stack, Table
-from fitscope.verdicts.compare import TOO_CLOSE
+from fitscope.verdicts.compare import MIN_GAIN, TOO_CLOSE
 
 __all__ = ["HIGHLY", "MODERATELY", "NOT", "INCONCLUSIVE", "LINES", "category", "verdict_of",
            "Diagnosis"]
@@ -40,7 +40,21 @@ def category(share: float) -> str:
 
 
 def verdict_of(shares: list[float]) -> tuple[str, str]:
-    """(verdict, reason): the repeats' common category, or inconclusive and why."""
+    """(verdict, reason): the repeats' common category, or inconclusive and why.
+
+    One repeat has no spread to read, so it decides only a share beyond ``MIN_GAIN`` of every
+    line (the margin one run needs in :func:`fitscope.verdicts.compare.compare`).
+
+    Example:
+        >>> verdict_of([0.6, 0.7])[0], verdict_of([0.6])[0], verdict_of([0.19])[0]
+        ('highly input-bound', 'highly input-bound', 'inconclusive')
+    """
+    if len(shares) == 1:
+        near = [line for line in LINES if line / MIN_GAIN < shares[0] < line * MIN_GAIN]
+        if near:
+            return INCONCLUSIVE, (f"one repeat put the input share at {shares[0]:.0%}, too near "
+                                  f"the {near[0]:.0%} line for one run to decide; repeat to "
+                                  "decide")
     if len({category(s) for s in shares}) == 1:
         return category(shares[0]), ""
     lo, hi = min(shares), max(shares)

@@ -88,10 +88,14 @@ def article_advice(pipelines: Sequence[Pipeline], budget: float) -> AdviceVerdic
         if others:
             return verdict(DEPENDS, f"{best.name} removed the input bottleneck, and so did "
                                     f"{', '.join(others)}: tf.data is one way, not the only one.")
-        return verdict(HOLDS, f"{best.name} removed the input bottleneck, and no other fix did.")
+        undecided = [p.name for p in fixes if not p.tf_data and p.verdict == UNDECIDED]
+        note = (f" ({', '.join(undecided)}: inconclusive, which decides nothing)"
+                if undecided else "")
+        return verdict(HOLDS, f"{best.name} removed the input bottleneck, and no other fix was "
+                              f"shown to{note}.")
     at_bound = best.step_in_fit_s <= AT_BOUND * best.overlapped_s
     if at_bound and best.overlapped_s >= BOUND_BOUND * best.step_alone_s:
-        return verdict(INCONCLUSIVE, f"{best.name} ran at its ideal-overlap bound "
+        return verdict(INCONCLUSIVE, f"{best.name} ran at (or faster than) its ideal-overlap bound "
                                      f"({best.overlapped_s * 1e3:.3g} ms a step), which is itself "
                                      f"{best.overlapped_s / best.step_alone_s - 1:.0%} over the "
                                      "step alone: on these CPUs no pipeline can hide the data's "
