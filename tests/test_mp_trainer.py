@@ -63,7 +63,8 @@ def test_a_run_and_a_set_of_runs_show_themselves_as_tables_with_their_reading(fo
     runs = mt.ArticleRuns({"fork": fork_run})
     assert runs.table().rows[0][0] == fork_run.name
     assert str(runs) == (
-        "In 1 of 1 runs the parent's model ended as it started: no step reached the "
+        "In 1 of 1 runs the parent's model ended as it started (1 never built): no step "
+        "reached the "
         "model the script holds."
     )
 
@@ -108,11 +109,11 @@ def test_verdicts_on_made_up_evidence():
     (ev,) = updated.evidence()
     assert ev["useful_updates"] == 50 and verdicts.c7([ev]).verdict == verdicts.DOES_NOT_HOLD
     deadlock = _made_up(stopped_by="watchdog", trainer={"steps": 0, "started": True})
-    assert "fork deadlock" in deadlock.evidence()[0]["error"]
-    assert any("fork deadlock" in c for c in deadlock.causes())
+    assert "made no step and raised no error" in deadlock.evidence()[0]["error"]
+    assert any("stuck in its first step" in c for c in deadlock.causes())
     slow_start = _made_up(stopped_by="watchdog", trainer={"steps": None, "started": False})
     assert "had not started" in slow_start.evidence()[0]["error"]
-    assert not any("deadlock" in c for c in slow_start.causes())
+    assert not any("stuck" in c for c in slow_start.causes())
     spawn = _made_up(
         start_method="spawn",
         fix_labels=False,

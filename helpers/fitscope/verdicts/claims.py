@@ -251,13 +251,19 @@ SYNCHRONISATION = "synchronisation between processes"
 
 
 def c8(causes: Sequence[str]) -> Verdict:
-    """The causes actually measured in C7."""
+    """The causes actually measured in C7, each possibly followed by the runs it was seen in.
+
+    Example:
+        >>> c8([SYNCHRONISATION + " (fork)"]).verdict, c8(["exit hang (fork)"]).verdict
+        ('HOLDS', 'DOES NOT HOLD')
+    """
     ev = {"causes": list(causes)}
     if not causes:
         return Verdict("C8", INCONCLUSIVE, "no cause of failure was measured.", ev)
     text = "measured causes: " + "; ".join(causes) + "."
-    if SYNCHRONISATION in causes:
-        only = len(set(causes)) == 1
+    synchronised = [c for c in causes if c.startswith(SYNCHRONISATION)]  # "cause (runs)"
+    if synchronised:
+        only = len(synchronised) == len(causes)
         return Verdict("C8", HOLDS if only else DEPENDS, text, ev)
     return Verdict("C8", DOES_NOT_HOLD, text, ev)
 

@@ -136,11 +136,14 @@ class ArticleRuns(ShowsItself, dict):
                  f["hung_at_exit"], f"{f['peak_memory_mb']:.0f}", len(f["leftovers_removed"]),
                  len(f["survivors"])) for r in self.values()]
         unchanged = sum(1 for r in self.values() if not r.facts["parent"]["changed"])
+        unbuilt = sum(1 for r in self.values() if not r.facts["parent"]["built"])
+        reading = (f"In {unchanged} of {len(self)} runs the parent's model ended as it started"
+                   + (f" ({unbuilt} never built)" if unbuilt else "")
+                   + (": no step reached the model the script holds." if unchanged == len(self)
+                      else "."))
         return Table(("run", "ended", "wall (s)", "trainer steps", "errors in children",
                       "producer (batches/s)", "queue backlog", "parent's model", "hung at exit",
-                      "peak memory (MB)", "cleaned up", "survivors"), rows,
-                     reading=f"In {unchanged} of {len(self)} runs the parent's model ended as it "
-                             "started: no step reached the model the script holds.")
+                      "peak memory (MB)", "cleaned up", "survivors"), rows, reading=reading)
 
     def must_hold(self) -> Checks:
         """What holds on any machine: the sandbox left no process, no step reached the parent's
@@ -228,7 +231,7 @@ def _stalled(f: Mapping[str, Any]) -> str | None:
         return None
     if f["trainer"]["started"]:
         return (f"the trainer started but made no step and raised no error in {f['wall_s']:.0f} s "
-                "(stuck, as after a fork deadlock)")
+                "(stuck in its first step)")
     return (
         f"the trainer had not started when the watchdog stopped the run after {f['wall_s']:.0f} s"
     )
