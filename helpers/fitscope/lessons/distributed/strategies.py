@@ -37,7 +37,7 @@ from fitscope.isolation.launcher import launcher_outcomes, run_module, sandbox_f
 from fitscope.isolation.sandbox import Progress
 from fitscope.show.live import StepCounter
 from fitscope.verdicts import evidence
-from fitscope.verdicts.compare import compare
+from fitscope.verdicts.compare import SLOWER, compare
 
 __all__ = ["MultiWorkerParams", "MultiWorkerRun", "multiworker_training", "multiworker_panel",
            "MirroredRun", "mirrored_training"]
@@ -272,16 +272,14 @@ class MirroredRun(RunResult):
             f"{many['cores_busy']:.2f}: logical devices are not cores, every replica's ops run on "
             f"the same {budget:g} CPU(s). "
         )
-        if ratio > 1.05:
+        cpu = compare(one["cpu_ms_per_step"], many["cpu_ms_per_step"], "ms")
+        if cpu.word == SLOWER:  # more CPU a step with replicas
             return text + (
                 f"Each step cost x{ratio:.2f} the CPU ({many['cpu_ms_per_step']:.1f} ms against "
-                f"{one['cpu_ms_per_step']:.1f} ms): the same arithmetic in smaller pieces, plus "
-                "splitting each batch and summing the replicas' gradients."
+                f"{one['cpu_ms_per_step']:.1f} ms); a replicated step also splits each batch and "
+                "sums the replicas' gradients."
             )
-        return text + (
-            f"Each step cost about the same CPU ({many['cpu_ms_per_step']:.1f} ms against "
-            f"{one['cpu_ms_per_step']:.1f} ms)."
-        )
+        return text + f"CPU a step, {n} replicas against one device: {cpu.sentence}."
 
 
 def mirrored_training(devices: int = 2, steps: int | None = None, global_batch: int = 64,
