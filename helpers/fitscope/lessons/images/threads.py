@@ -25,7 +25,7 @@ from typing import Any
 from fitscope.instrument.budget import cpu_budget
 from fitscope.instrument.sampling import Sampler, thread_ids
 from fitscope.instrument.tables import ShowsItself, Table
-from fitscope.verdicts.compare import FASTER, compare
+from fitscope.verdicts.compare import FASTER, SLOWER, UNDECIDED, compare
 
 __all__ = ["ThreadScaling", "in_threads", "PipelineCpu", "cpu_by_thread"]
 
@@ -55,9 +55,17 @@ class ThreadScaling(ShowsItself):
         if self.budget < 2:
             return head + (f"; with B = {self.budget:g} CPU two threads cannot run at once, so "
                            "this decides nothing here: INCONCLUSIVE.")
-        if compare(self.ones, self.twos).word == FASTER:
-            return head + (f"; with B = {self.budget:g} CPUs the calls ran side by side: much of "
-                           "the work released the GIL.")
+        word = compare(self.ones, self.twos).word
+        if word == FASTER:
+            outside = max(0.0, 1 - self.held_at_most)
+            return head + (f"; with B = {self.budget:g} CPUs the calls ran side by side: at least "
+                           f"{outside:.0%} of the work ran outside the GIL.")
+        if word == SLOWER:
+            return head + (f"; with B = {self.budget:g} CPUs two threads were slower than one: the "
+                           "GIL (or a crowded machine) kept them one at a time, and taking turns "
+                           "cost more.")
+        if word == UNDECIDED:
+            return head + "; repeat to decide whether the work released the GIL."
         return head + (f"; with B = {self.budget:g} CPUs two threads did not measurably gain: "
                        "the GIL (or a crowded machine) kept them one at a time.")
 
@@ -104,17 +112,17 @@ class PipelineCpu(ShowsItself):
 
     @property
     def off_main_share(self) -> float:
-        """The share of the pipeline's CPU spent off the main thread."""
+        """The share of the CPU spent on the threads that appeared for the pipeline."""
         total = self.main_s + self.new_s + self.other_s
-        return (self.new_s + self.other_s) / total if total > 0 else 0.0
+        return self.new_s / total if total > 0 else 0.0
 
     @property
     def reading(self) -> str:
         return (f"Taking {self.batches} batches from the main thread cost the main thread "
                 f"{self.main_s * 1e3:.0f} ms of CPU, and {self.new_threads} threads that "
-                f"appeared for the pipeline {self.new_s * 1e3:.0f} ms (others "
-                f"{self.other_s * 1e3:.0f} ms): {self.off_main_share:.0%} of the CPU was spent "
-                "off the main thread, on the pipeline's threads.")
+                f"appeared for the pipeline {self.new_s * 1e3:.0f} ms (threads that were there "
+                f"before, {self.other_s * 1e3:.0f} ms): {self.off_main_share:.0%} of the CPU was "
+                "spent on the pipeline's own threads.")
 
     def table(self) -> Table:
         rows = [("main thread (took the batches)", f"{self.main_s * 1e3:.0f} ms"),
