@@ -250,3 +250,15 @@ def test_live_counters_read_the_scripts_reports():
     assert "120 batches made" in text and "100 waiting" in text and "never built" in text
     live.finish()
     assert rec.label(8) == "producer (8)" and live.frames >= 2
+
+
+def test_a_right_way_faster_than_its_bound_says_the_bound_was_beaten():
+    from fitscope.instrument.bounds import Bounds
+    from fitscope.instrument.throughput import Throughput
+
+    def run(elapsed_s: float) -> str:
+        return str(rw.RightWayRun(name="r", throughput=Throughput(steps=10, elapsed_s=elapsed_s),
+                                  bounds=Bounds(sequential_s=2.0, overlapped_s=1.0), facts={}))
+
+    assert verdicts.BEATS_BOUND in run(0.8)
+    assert verdicts.BEATS_BOUND not in run(1.2)

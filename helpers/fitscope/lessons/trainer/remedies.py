@@ -36,7 +36,7 @@ from fitscope.instrument.throughput import throughput_from_ends
 from fitscope.isolation.launcher import Limits, ProcessRecorder, sandbox_facts
 from fitscope.isolation.sandbox import run_python
 from fitscope.isolation.scripts import script_path
-from fitscope.verdicts.compare import Fastest, fastest
+from fitscope.verdicts.compare import BEATS_BOUND, Fastest, fastest
 from fitscope.workloads.article import WORK_KINDS
 
 __all__ = ["RIGHT_WAY_METHODS", "QUEUE_SCRIPT", "RightWayParams", "RightWayRun", "RightWays",
@@ -95,8 +95,9 @@ class RightWayRun(RunResult):
                 f"{self.name}: did not finish ({f.get('why_not', 'no steps measured')}); {memory}."
             )
         bound, sequential = self.bound_steps_per_s
-        return (f"{self.name}: {self.throughput.steps_per_s:.0f} steps/s; ideal bound {bound:.0f}, "
-                f"no overlap {sequential:.0f}; {memory}.")
+        beaten = f" ({BEATS_BOUND})" if self.throughput.steps_per_s > bound else ""
+        return (f"{self.name}: {self.throughput.steps_per_s:.0f} steps/s; ideal bound {bound:.0f}"
+                f"{beaten}, no overlap {sequential:.0f}; {memory}.")
 
     def must_hold(self) -> Checks:
         """What holds on any machine for a bounded-queue run: a clean shutdown, a bounded backlog,
