@@ -123,19 +123,19 @@ def static_copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def _figures_to_files(body: str, out: Path, files: str) -> str:
-    """Write each PNG a result embedded in its HTML output (``data:`` URI) as a file next to the
-    page."""
+    """Write each PNG or JPEG a result embedded in its HTML output (``data:`` URI) as a file next
+    to the page."""
     count = 0
 
     def to_file(match: re.Match[str]) -> str:
         nonlocal count
         count += 1
-        name = f"{files}/figure_{count}.png"
+        name = f"{files}/figure_{count}.{'jpg' if match.group(1) == 'jpeg' else 'png'}"
         (out / name).parent.mkdir(parents=True, exist_ok=True)
-        (out / name).write_bytes(base64.b64decode(match.group(1)))
+        (out / name).write_bytes(base64.b64decode(match.group(2)))
         return f'src="{name}"'
 
-    return re.sub(r'src="data:image/png;base64,([A-Za-z0-9+/=\s]+)"', to_file, body)
+    return re.sub(r'src="data:image/(png|jpeg);base64,([A-Za-z0-9+/=\s]+)"', to_file, body)
 
 
 def build(src: Path, out: Path, names: list[str]) -> list[Path]:
