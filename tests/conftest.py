@@ -24,6 +24,7 @@ COLLECTION = [
     "04_beyond_one_process.ipynb",
     "05_your_image_pipeline.ipynb",
 ]
+CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright drives it (never `playwright install`)
 
 
 @pytest.fixture(scope="session")
@@ -87,3 +88,21 @@ def shm_semaphores() -> set[str]:
 def child_pids() -> set[int]:
     return {p.pid for p in psutil.Process().children(recursive=True)
             if p.status() != psutil.STATUS_ZOMBIE}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's headless Chromium through Playwright; fails in CI, skips elsewhere, if missing."""
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run should have installed Debian's chromium")
+        pytest.skip(f"{CHROMIUM} is not installed. Install Debian's Chromium as root: "
+                    "`apt-get update && apt-get install -y chromium` (.ci/run does this in CI)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()

@@ -10,15 +10,13 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import COLLECTION, NOTEBOOKS, ROOT
+from conftest import CHROMIUM, COLLECTION, NOTEBOOKS, ROOT
 
-CHROMIUM = "/usr/bin/chromium"
 ARTEFACTS = ROOT / "artefacts"
 
 pytestmark = pytest.mark.browser
@@ -78,18 +76,6 @@ def _shown_code_cells(path: Path) -> int:
     nb = nbformat.read(path, as_version=4)
     return sum(1 for c in nb.cells if c.cell_type == "code"
                and not c.metadata.get("jupyter", {}).get("source_hidden"))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        yield b
-        b.close()
 
 
 def _prompts(page) -> list[str]:
@@ -257,56 +243,3 @@ def test_run_all_in_jupyterlab(lab, browser, name):
         figure.scroll_into_view_if_needed()
         figure.screenshot(path=str(SHOTS / "timeline.png"))
     context.close()
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """`make html`'s site, built from the notebooks the notebook tests executed."""
-    executed = ARTEFACTS / "executed"
-    names = [n for n in COLLECTION if (executed / n).exists()]
-    if not names:
-        pytest.skip("no executed notebooks: the notebook tests run first in `make test`")
-    out = tmp_path_factory.mktemp("site")
-    subprocess.run([sys.executable, str(ROOT / "docs" / "build_site.py"), str(executed), str(out),
-                    *names], check=True, capture_output=True, timeout=600)
-    return out, names
-
-
-def test_the_site_renders_its_panels_with_the_network_blocked(browser, site):
-    """Every page loads nothing from the network, and each panel shows its last frame."""
-    out, names = site
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    blocked: list[str] = []
-
-    def offline(route) -> None:
-        url = route.request.url
-        if url.startswith(("file:", "data:")) or \
-                urllib.parse.urlparse(url).hostname in ("localhost", "127.0.0.1"):
-            route.continue_()
-        else:
-            blocked.append(url)
-            route.abort()
-
-    context.route("**/*", offline)
-    for name in names:
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e, seen=errors: seen.append(str(e)))
-        page.goto((out / name.replace(".ipynb", ".html")).as_uri(), wait_until="load")
-        panels = page.locator(".fitscope-static-widget")
-        assert panels.count() >= 1, f"{name}: no panel on the page"
-        for i in range(panels.count()):
-            frame = panels.nth(i).locator(".widget-output img").first
-            frame.scroll_into_view_if_needed()
-            assert frame.is_visible(), f"{name}: panel {i + 1} shows no frame"
-        broken = page.evaluate("() => [...document.images].filter(i => !i.complete || "
-                               "i.naturalWidth === 0).map(i => i.getAttribute('src'))")
-        assert broken == [], f"{name}: images that did not load: {broken[:3]}"
-        text = page.inner_text("body")
-        assert "Loading widget" not in text and "KERNEL /" not in text
-        assert errors == [], f"{name}: script errors {errors[:3]}"
-        if name == COLLECTION[0]:
-            page.screenshot(path=str(ARTEFACTS / "site-offline.png"), full_page=False)
-        page.close()
-    context.close()
-    assert blocked == [], f"the pages tried to load from the network: {sorted(set(blocked))[:5]}"

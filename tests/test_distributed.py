@@ -88,7 +88,11 @@ def test_a_missing_peer_hangs_silently_until_the_watchdog():
     assert f["per_worker"][0]["last_event"] == "constructing strategy"
     assert f["silent_s"] > 3  # it said nothing more until the watchdog stopped it
     assert f["checksums"] == [] and f["survivors"] == [] and _gone(r)
-    assert all(o.how == "killed by watchdog" for o in r.outcomes)
+    by_pid = {o.pid: o for o in r.outcomes}
+    main = [r.outcomes[0], by_pid[f["per_worker"][0]["worker_pid"]]]
+    assert all(o.how == "killed by watchdog" for o in main)
+    # a short-lived helper of the tree (seen by the sampler) may have ended before the watchdog
+    assert all(o.how in ("killed by watchdog", "ended during the run") for o in r.outcomes)
     assert shm_semaphores() - sems == set()
     assert r.verdict().verdict == INCONCLUSIVE and "stopped by the watchdog" in str(r)
 

@@ -16,6 +16,8 @@ from cgroup_limits import CgroupUnavailable, ContainerLimits
 from conftest import COLLECTION, NOTEBOOKS, ROOT, child_pids, shm_semaphores
 from notebook_runner import CELL_TIMEOUT_S, run_watching_for_stalls
 
+from fitscope.verdicts import consistency
+
 
 def test_the_collection_list_matches_the_folder():
     on_disk = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
@@ -73,7 +75,8 @@ EXECUTED = ROOT / "artefacts" / "executed"
 @pytest.mark.parametrize("condition", CONDITIONS)
 @pytest.mark.parametrize("name", COLLECTION)
 def test_runs_top_to_bottom_in_quick_mode(name, condition, jupyter_path, tmp_path):
-    """Quick mode, no network (only loopback), then no survivors, no leaked semaphores, < 2 GB.
+    """Quick mode, no network (only loopback); then no survivors, no leaked semaphores, < 2 GB,
+    and every reading follows from its numbers (fitscope.verdicts.consistency).
 
     Under the 1-CPU quota and the 2 GiB limit the notebook must also print B = 1 CPU and end
     without an OOM kill; the cgroup's throttling and peak (page cache included) are logged.
@@ -132,6 +135,8 @@ def test_runs_top_to_bottom_in_quick_mode(name, condition, jupyter_path, tmp_pat
         )
     assert child_pids() - kids_before == set(), "processes survived the notebook"
     assert shm_semaphores() - sems_before == set(), "semaphores leaked"
+    found = consistency.check_notebook(out)  # every reading follows from its numbers
+    assert found.ok, "\n".join(f"{p.where}: {p.what}" for p in found)
     peak = nb.metadata["fitscope_peak_memory_bytes"]
     assert 0 < peak < MEMORY_LIMIT_BYTES, f"kernel and children peaked at {peak / 2**20:.0f} MiB"
     if condition == "all CPUs":  # the copy `make html` renders

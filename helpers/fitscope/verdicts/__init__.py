@@ -3,7 +3,8 @@
 ``verdict`` says what a verdict and a scorecard are, ``compare`` the one rule every comparison
 follows (faster, slower, no measurable difference, undecided; the fastest only beyond the spread;
 a time against its two bounds), ``parts`` how a claim's parts combine (an undecided part decides
-nothing), ``claims`` holds one rule per claim (C1–C12), ``evidence`` keeps a notebook's
+nothing), ``claims`` holds one rule per claim (C1–C12; the tf.data claims C10 and C11 and their
+speed-up rule live in ``tfdata_claims``), ``evidence`` keeps a notebook's
 verdicts for the scorecard, ``answer`` words the scorecard's answer from its rows, and
 ``consistency`` checks that a reading follows from its numbers. Nothing here measures or draws:
 a rule takes numbers and returns a :class:`Verdict` with its reason.
@@ -22,7 +23,6 @@ from fitscope.verdicts.claims import (
     MIN_NEXT_CALLS,
     MIN_SAMPLES,
     MIN_STEP_MS,
-    OVERLAP_VISIBLE_SHARE,
     SYNCHRONISATION,
     UNBOUNDED_BACKLOG,
     PartEvidence,
@@ -36,13 +36,11 @@ from fitscope.verdicts.claims import (
     c7,
     c8,
     c9,
-    c10,
-    c11,
     c12,
     rejudge,
-    speedup_part,
     unbounded_queue,
 )
+from fitscope.verdicts.tfdata_claims import OVERLAP_VISIBLE_SHARE, c10, c11, speedup_part
 from fitscope.verdicts.compare import (
     BEATS_BOUND,
     BETWEEN,

@@ -11,22 +11,24 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from fitscope.verdicts.compare import (
     BEATS_BOUND,
-    FASTER,
-    MIN_GAIN,
     NEAR_OVERLAPPED,
     NEAR_SEQUENTIAL,
     TOO_CLOSE,
-    UNDECIDED,
-    Compared,
-    compare,
     position,
 )
-from fitscope.verdicts.parts import PartEvidence, combine, undecided_note
+from fitscope.verdicts.parts import (
+    PartEvidence,
+    budget_text,
+    combine,
+    undecided_note,
+    with_budget,
+)
+from fitscope.verdicts.tfdata_claims import c10, c11
 from fitscope.verdicts.verdict import (
     DEPENDS,
     DOES_NOT_HOLD,
@@ -37,7 +39,7 @@ from fitscope.verdicts.verdict import (
 )
 
 __all__ = ["PartEvidence", "combine", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9",
-           "c10", "c11", "c12", "rejudge", "speedup_part"]
+           "c10", "c11", "c12", "rejudge"]
 
 
 MIN_NEXT_CALLS = 5
@@ -45,16 +47,8 @@ MIN_CPU_S = 0.05
 MIN_SAMPLES = 3
 
 
-def _b(budget: float) -> str:
-    return f"B = {budget:g}"
-
-
 def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
-
-
-def _with_b(text: str, budget: float | None) -> str:
-    return text if budget is None else f"{text[:-1]}, with {_b(budget)}."
 
 
 def c1(main_after_peek: int, total_after_peek: int, peeked: int, peeked_on_main: int,
@@ -74,7 +68,7 @@ def c1(main_after_peek: int, total_after_peek: int, peeked: int, peeked_on_main:
         return Verdict("C1", INCONCLUSIVE, head + f"only {total_after_peek} next() calls were "
                        f"measured (need {MIN_NEXT_CALLS}).", ev)
     share = main_after_peek / total_after_peek
-    text = _with_b(
+    text = with_budget(
         head + f"{main_after_peek} of {total_after_peek} next() calls ({_pct(share)}) ran "
         "on the main thread.",
         budget,
@@ -99,7 +93,7 @@ def c2(main_cpu_s: float, process_cpu_s: float, samples: int,
         return Verdict("C2", INCONCLUSIVE, f"too little to judge: {samples} CPU samples, "
                        f"{process_cpu_s:.3f} s of CPU during training.", ev)
     share = main_cpu_s / process_cpu_s
-    text = _with_b(
+    text = with_budget(
         f"the main thread used {main_cpu_s:.2f} s of the process's {process_cpu_s:.2f} s "
         f"of CPU during training ({_pct(share)}).",
         budget,
@@ -141,7 +135,7 @@ def c3(cores_busy: float, budget: float, threads_free: bool = True,
     """
     ev = dict(cores_busy=cores_busy, budget=budget, threads_free=threads_free, step_ms=step_ms,
               free_cpus=free_cpus)
-    text = f"training kept {cores_busy:.2f} cores busy with {_b(budget)}."
+    text = f"training kept {cores_busy:.2f} cores busy with {budget_text(budget)}."
     if step_ms is not None and step_ms < MIN_STEP_MS:
         return Verdict("C3", INCONCLUSIVE, text + f" A train step cost only {step_ms:.1f} ms of "
                        "CPU: too small a model to need a second core.", ev)
@@ -162,7 +156,8 @@ def c4(io_bound: PartEvidence, cpu_bound: PartEvidence, budget: float) -> Verdic
     is printed with its own verdict, and an INCONCLUSIVE part decides nothing."""
     ev = dict(io=vars(io_bound), cpu=vars(cpu_bound), budget=budget)
     parts = [io_bound.judge(), cpu_bound.judge()]
-    text = f"{io_bound.describe()}; {cpu_bound.describe()}; {_b(budget)}." + undecided_note(parts)
+    text = (f"{io_bound.describe()}; {cpu_bound.describe()}; {budget_text(budget)}."
+            + undecided_note(parts))
     return Verdict("C4", combine(parts), text, ev)
 
 
@@ -173,7 +168,7 @@ def c5(
     :func:`c3`)."""
     ev = dict(cores_predict=cores_predict, cores_fit=cores_fit, budget=budget, free_cpus=free_cpus)
     text = (f"predict kept {cores_predict:.2f} cores busy and fit {cores_fit:.2f}, "
-            f"with {_b(budget)}.")
+            f"with {budget_text(budget)}.")
     if budget < 2:
         return Verdict("C5", INCONCLUSIVE, text + " One CPU cannot show multi-core use.", ev)
     if cores_predict >= 1.3 and cores_fit >= 1.3:
@@ -211,7 +206,7 @@ def c6(callbacks_on_main: int, callbacks_total: int, overlapping_steps: int, ste
         return Verdict("C6", INCONCLUSIVE, head + "no callbacks or steps were recorded.", ev)
     threads = ("" if callback_threads is None else
                f" ({callback_threads} thread{'s' if callback_threads != 1 else ''} ran callbacks)")
-    text = _with_b(head + f"{callbacks_on_main} of {callbacks_total} callbacks ran on the main "
+    text = with_budget(head + f"{callbacks_on_main} of {callbacks_total} callbacks ran on the main "
                    f"thread{threads}; {overlapping_steps} of {steps} steps overlapped another "
                    "step.", budget)
     ok = callbacks_on_main == callbacks_total and overlapping_steps == 0
@@ -280,85 +275,6 @@ def c9(checksums: Sequence[str]) -> Verdict:
     return Verdict("C9", DOES_NOT_HOLD if same else INCONCLUSIVE, text, ev)
 
 
-OVERLAP_VISIBLE_SHARE = 0.25
-"""C10: overlap counts as visible when producer work ran during this share of the train time."""
-
-
-Speedup = Compared | Mapping[str, Any]
-"""A comparison of repeats (:func:`~fitscope.verdicts.compare.compare`) or its ``facts()``."""
-
-
-def _compared(c: Speedup) -> Compared:
-    return c if isinstance(c, Compared) else compare(c["before"], c["after"], c["unit"])
-
-
-def _facts(c: Compared) -> dict[str, Any]:
-    return dict(before=list(c.before.values), after=list(c.after.values), unit=c.unit)
-
-
-def speedup_part(c: Compared, holds_at: float, fails_under: float) -> str:
-    """A speed-up claim's verdict for one kind of work, read through the comparison's rule.
-
-    HOLDS only when the comparison says faster (beyond the spread) by ``holds_at`` or more;
-    DOES NOT HOLD under ``fails_under`` (a slow-down, or a gain too small for the claim); a
-    comparison one run cannot decide, and a gain the spread swallows, decide nothing.
-
-    Example:
-        >>> speedup_part(compare([1.0, 1.1, 0.9], [0.7, 0.72, 0.69]), 1.2, 1.2)
-        'HOLDS'
-        >>> speedup_part(compare([1.0, 1.6, 0.6], [0.7, 0.72, 0.69]), 1.2, 1.2)  # inside spread
-        'INCONCLUSIVE'
-    """
-    if c.word == UNDECIDED:
-        return INCONCLUSIVE
-    if c.word == FASTER and c.ratio >= holds_at:
-        return HOLDS
-    return DOES_NOT_HOLD if c.ratio < fails_under else INCONCLUSIVE
-
-
-def c10(costly: Speedup, overlap_visible: bool, arrays: Speedup,
-        budget: float | None = None) -> Verdict:
-    """prefetch against none (seconds), for a costly producer, and ``.prefetch`` against
-    injection off for in-memory arrays (steps/s); each part is printed with its own verdict.
-
-    Example:
-        >>> c10(compare([2.0, 2.1], [1.0, 1.1]), True, compare([50, 52], [51, 50], "per s")).verdict
-        'DEPENDS'
-    """
-    costly_c, arrays_c = _compared(costly), _compared(arrays)
-    ev = dict(costly=_facts(costly_c), overlap_visible=overlap_visible,
-              arrays=_facts(arrays_c), budget=budget)
-    parts = [speedup_part(costly_c, 1.2, 1.2) if overlap_visible else DOES_NOT_HOLD,
-             speedup_part(arrays_c, 1.2, 1.2)]
-    text = _with_b(f"with a costly producer, prefetch against none: {costly_c} (overlap "
-                   f"{'visible' if overlap_visible else 'not visible'} on the timeline; "
-                   f"{parts[0]}); with in-memory arrays: {arrays_c} ({parts[1]}).", budget)
-    return Verdict("C10", combine(parts), text + undecided_note(parts), ev)
-
-
-def c11(gil_releasing: Speedup, cpu_bound: Speedup, budget: float) -> Verdict:
-    """Parallel map/interleave against sequential (seconds), for GIL-releasing ops and CPU-bound
-    Python; each part HOLDS faster by x1.3 or more, DOES NOT HOLD under x1.15 and is
-    INCONCLUSIVE between or where the comparison is undecided; an INCONCLUSIVE part decides
-    nothing.
-
-    Example:
-        >>> c11(compare([1.26, 1.3], [1.0, 1.01]), compare([1.09, 1.1], [1.0, 1.01]), 2).verdict
-        'DOES NOT HOLD'
-    """
-    gil_c, cpu_c = _compared(gil_releasing), _compared(cpu_bound)
-    ev = dict(gil_releasing=_facts(gil_c), cpu_bound=_facts(cpu_c), budget=budget)
-    if budget < 2:  # one CPU cannot show a parallel speed-up either way
-        parts = [INCONCLUSIVE, INCONCLUSIVE]
-    else:
-        parts = [speedup_part(c, 1.3, MIN_GAIN) for c in (gil_c, cpu_c)]
-    text = (f"parallel against sequential: for GIL-releasing work {gil_c} ({parts[0]}); for "
-            f"CPU-bound Python in py_function {cpu_c} ({parts[1]}), with {_b(budget)}.")
-    if budget < 2:
-        return Verdict("C11", INCONCLUSIVE, text + " One CPU cannot show parallel speed-up.", ev)
-    return Verdict("C11", combine(parts), text + undecided_note(parts), ev)
-
-
 def _starves(part: dict[str, Any], budget: float, step_ms: float) -> str:
     """C12's rule for one kind of data work: measured time against the two bounds."""
     if step_ms < MIN_STEP_MS or (part["pure_python"] and budget < 2):
@@ -401,7 +317,7 @@ def c12(backend: str, parts: Sequence[dict[str, Any]], budget: float, step_ms: f
                 f"not applicable on the {backend} backend: {on_main} of {total} next() calls "
                 "after Keras's peek ran on the main thread, so the claim's premise (data made on "
                 "the main thread) is false here; whether that data overlaps training is C4's "
-                f"question, with {_b(budget)}."), ev)
+                f"question, with {budget_text(budget)}."), ev)
     judged = [(p, _starves(p, budget, step_ms)) for p in parts]
     text = (
         f"on the {backend} backend (a step took {step_ms:.1f} ms), "
@@ -413,7 +329,7 @@ def c12(backend: str, parts: Sequence[dict[str, Any]], budget: float, step_ms: f
                                               p["overlapped_s"]) == BEATS_BOUND else "") + ")"
             for p, v in judged
         )
-        + f"; {_b(budget)}."
+        + f"; {budget_text(budget)}."
     )
     if step_ms < MIN_STEP_MS:
         text += f" A step under {MIN_STEP_MS:g} ms is too short to tell overlap from none."

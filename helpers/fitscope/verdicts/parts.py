@@ -22,7 +22,7 @@ from fitscope.verdicts.verdict import (
     NOT_APPLICABLE,
 )
 
-__all__ = ["PartEvidence", "combine", "undecided_note"]
+__all__ = ["PartEvidence", "budget_text", "combine", "undecided_note", "with_budget"]
 
 
 @dataclass(frozen=True)
@@ -72,3 +72,18 @@ def undecided_note(parts: Sequence[str]) -> str:
         return " No part was decided, so neither is the claim."
     return (f" The {n} INCONCLUSIVE part{'s' if n > 1 else ''} decide{'' if n > 1 else 's'} "
             "nothing: the verdict is the decided parts'.")
+
+
+def budget_text(budget: float) -> str:
+    """How every verdict names the CPU budget: ``budget_text(2)`` is ``'B = 2'``."""
+    return f"B = {budget:g}"
+
+
+def with_budget(text: str, budget: float | None) -> str:
+    """A sentence with the budget added before its full stop, when there is one.
+
+    Example:
+        >>> with_budget("a gain.", 2)
+        'a gain, with B = 2.'
+    """
+    return text if budget is None else f"{text[:-1]}, with {budget_text(budget)}."

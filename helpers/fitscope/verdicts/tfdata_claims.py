@@ -1,0 +1,101 @@
+"""The tf.data claims: prefetch (C10) and parallel map or interleave (C11), each from speed-ups.
+
+A claim of speed-up reads each kind of work through one comparison of repeats
+(:func:`~fitscope.verdicts.compare.compare`): faster beyond the spread by the claim's factor
+HOLDS, a slow-down or a gain too small DOES NOT HOLD, and a comparison that cannot decide
+decides nothing (docs/claims.md).
+
+Example:
+    >>> c10(compare([2.0, 2.1], [1.0, 1.1]), True, compare([50, 52], [51, 50], "per s")).verdict
+    'DEPENDS'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fitscope.verdicts.compare import FASTER, MIN_GAIN, UNDECIDED, Compared, compare
+from fitscope.verdicts.parts import budget_text, combine, undecided_note, with_budget
+from fitscope.verdicts.verdict import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, Verdict
+
+__all__ = ["OVERLAP_VISIBLE_SHARE", "Speedup", "c10", "c11", "speedup_part"]
+
+
+OVERLAP_VISIBLE_SHARE = 0.25
+"""C10: overlap counts as visible when producer work ran during this share of the train time."""
+
+
+Speedup = Compared | Mapping[str, Any]
+"""A comparison of repeats (:func:`~fitscope.verdicts.compare.compare`) or its ``facts()``."""
+
+
+def _compared(c: Speedup) -> Compared:
+    return c if isinstance(c, Compared) else compare(c["before"], c["after"], c["unit"])
+
+
+def _facts(c: Compared) -> dict[str, Any]:
+    return dict(before=list(c.before.values), after=list(c.after.values), unit=c.unit)
+
+
+def speedup_part(c: Compared, holds_at: float, fails_under: float) -> str:
+    """A speed-up claim's verdict for one kind of work, read through the comparison's rule.
+
+    HOLDS only when the comparison says faster (beyond the spread) by ``holds_at`` or more;
+    DOES NOT HOLD under ``fails_under`` (a slow-down, or a gain too small for the claim); a
+    comparison one run cannot decide, and a gain the spread swallows, decide nothing.
+
+    Example:
+        >>> speedup_part(compare([1.0, 1.1, 0.9], [0.7, 0.72, 0.69]), 1.2, 1.2)
+        'HOLDS'
+        >>> speedup_part(compare([1.0, 1.6, 0.6], [0.7, 0.72, 0.69]), 1.2, 1.2)  # inside spread
+        'INCONCLUSIVE'
+    """
+    if c.word == UNDECIDED:
+        return INCONCLUSIVE
+    if c.word == FASTER and c.ratio >= holds_at:
+        return HOLDS
+    return DOES_NOT_HOLD if c.ratio < fails_under else INCONCLUSIVE
+
+
+def c10(costly: Speedup, overlap_visible: bool, arrays: Speedup,
+        budget: float | None = None) -> Verdict:
+    """prefetch against none (seconds), for a costly producer, and ``.prefetch`` against
+    injection off for in-memory arrays (steps/s); each part is printed with its own verdict.
+
+    Example:
+        >>> c10(compare([2.0, 2.1], [1.0, 1.1]), True, compare([50, 52], [51, 50], "per s")).verdict
+        'DEPENDS'
+    """
+    costly_c, arrays_c = _compared(costly), _compared(arrays)
+    ev = dict(costly=_facts(costly_c), overlap_visible=overlap_visible,
+              arrays=_facts(arrays_c), budget=budget)
+    parts = [speedup_part(costly_c, 1.2, 1.2) if overlap_visible else DOES_NOT_HOLD,
+             speedup_part(arrays_c, 1.2, 1.2)]
+    text = with_budget(f"with a costly producer, prefetch against none: {costly_c} (overlap "
+                   f"{'visible' if overlap_visible else 'not visible'} on the timeline; "
+                   f"{parts[0]}); with in-memory arrays: {arrays_c} ({parts[1]}).", budget)
+    return Verdict("C10", combine(parts), text + undecided_note(parts), ev)
+
+
+def c11(gil_releasing: Speedup, cpu_bound: Speedup, budget: float) -> Verdict:
+    """Parallel map/interleave against sequential (seconds), for GIL-releasing ops and CPU-bound
+    Python; each part HOLDS faster by x1.3 or more, DOES NOT HOLD under x1.15 and is
+    INCONCLUSIVE between or where the comparison is undecided; an INCONCLUSIVE part decides
+    nothing.
+
+    Example:
+        >>> c11(compare([1.26, 1.3], [1.0, 1.01]), compare([1.09, 1.1], [1.0, 1.01]), 2).verdict
+        'DOES NOT HOLD'
+    """
+    gil_c, cpu_c = _compared(gil_releasing), _compared(cpu_bound)
+    ev = dict(gil_releasing=_facts(gil_c), cpu_bound=_facts(cpu_c), budget=budget)
+    if budget < 2:  # one CPU cannot show a parallel speed-up either way
+        parts = [INCONCLUSIVE, INCONCLUSIVE]
+    else:
+        parts = [speedup_part(c, 1.3, MIN_GAIN) for c in (gil_c, cpu_c)]
+    text = (f"parallel against sequential: for GIL-releasing work {gil_c} ({parts[0]}); for "
+            f"CPU-bound Python in py_function {cpu_c} ({parts[1]}), with {budget_text(budget)}.")
+    if budget < 2:
+        return Verdict("C11", INCONCLUSIVE, text + " One CPU cannot show parallel speed-up.", ev)
+    return Verdict("C11", combine(parts), text + undecided_note(parts), ev)
