@@ -19,6 +19,7 @@ from conftest import ROOT
 import fitscope
 from fitscope.diagnose.report import HIGHLY, INCONCLUSIVE, NOT, verdict_of
 from fitscope.instrument.errors import FitscopeInputError
+from fitscope.verdicts import consistency
 from fitscope.workloads.article import article_model, batch_work, random_batches
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "helpers"), "FITSCOPE_QUICK": "1",
@@ -83,7 +84,10 @@ def test_a_sleeping_generator_is_highly_input_bound_and_tf_data_makes_its_batche
     assert unchanged(before, model) and d.model_restored
     assert d.batches_taken > 0 and str(d.batches_taken) in d.text()
     assert d.remedies and all(r.bound_s >= d.step_alone_s * 0.999 for r in d.remedies)
-    assert any(r.tried_s for r in d.remedies)  # the wrap needs no code change: tried on the spot
+    tried = [r for r in d.remedies if r.tried_s]  # the wrap needs no code change: tried on the spot
+    assert tried and any(w in tried[0].tried_reading for w in (  # read by verdicts.compare
+        "faster (", "slower (", "no measurable difference", "undecided"))
+    assert consistency.check_reading(tried[0].sentence()) == []
     record = json.loads(d.to_json())
     assert record["verdict"] == HIGHLY and record["remedies"] == d.remedy_sentences()
     trace = json.loads(d.save_chrome_trace(tmp_path / "t.json").read_text())

@@ -23,6 +23,7 @@ from typing import Any
 
 from fitscope.diagnose.measure import Measurement, traced_fit, warm_up
 from fitscope.diagnose.sources import ARRAYS, GENERATOR, ITERATOR, PYDATASET, TF_DATA, TORCH
+from fitscope.verdicts.compare import compare
 
 __all__ = ["Remedy", "ms", "choose", "notes", "try_first", "WORKER_THREADS"]
 
@@ -47,6 +48,7 @@ class Remedy:
     try_workers: int = 0  # > 0: can be tried as is, with this many worker threads
     not_tried: str = ""
     tried_s: float | None = None
+    tried_reading: str = ""  # the tried run against today's repeats, by verdicts.compare
 
     @property
     def saves(self) -> bool:
@@ -59,8 +61,10 @@ class Remedy:
                 "ideal-overlap bound)" if self.saves else
                 f"its bound ({ms(self.bound_s)} a step) is no better than now ({ms(self.now_s)})")
         if self.tried_s is not None:
-            best += (f"; tried here: {1 / self.tried_s:.1f} steps/s against its bound's "
-                     f"{1 / self.bound_s:.1f} (now {1 / self.now_s:.1f})")
+            best += ("; tried here, against the step in fit now: "
+                     + (self.tried_reading or f"{ms(self.tried_s)} a step")
+                     + (f"; {ms(self.tried_s)} is under its bound: the bound's cost estimate "
+                        "was high" if self.tried_s < self.bound_s else ""))
         elif self.not_tried:
             best += f"; {self.not_tried}"
         return f"{self.how}: {self.why}; {best}."
@@ -165,6 +169,7 @@ def try_first(model: Any, m: Measurement, remedies: list[Remedy],
             warm_up(model, threaded, m.source, "the remedy")
             timing, run = traced_fit(model, m.steps, threaded, m.costs, r.producers, m.source,
                                      f"tried: {r.how}", WORKER_THREADS, m.backend_threads)
-            tried = dataclasses.replace(r, tried_s=timing.step_s)
+            now = compare([t.step_s * 1e3 for t in m.together], [timing.step_s * 1e3], "ms")
+            tried = dataclasses.replace(r, tried_s=timing.step_s, tried_reading=now.sentence)
             return remedies[:i] + [tried] + remedies[i + 1:], run
     return remedies, None

@@ -202,7 +202,8 @@ class Diagnosis(ShowsItself):
                  step_in_fit_s=self.step_in_fit_s, reading=self.reading,
                  remedies=self.remedy_sentences(),
                  remedy_figures=[{"how": r.how, "bound_s": r.bound_s, "now_s": r.now_s,
-                                  "tried_s": r.tried_s} for r in self.remedies])
+                                  "tried_s": r.tried_s, "tried_reading": r.tried_reading}
+                                 for r in self.remedies])
         return d
 
     def to_json(self) -> str:
