@@ -13,7 +13,7 @@ import pytest
 from conftest import shm_semaphores
 
 from fitscope.instrument.errors import FitscopeInputError
-from fitscope.instrument.result import RunResult
+from fitscope.instrument.result import ProcessOutcome, RunResult
 from fitscope.isolation.launcher import peak_memory_bytes
 from fitscope.isolation.scripts import one_line, wait_for_ports, weights_checksum
 from fitscope.lessons.distributed import service as ds
@@ -219,3 +219,22 @@ def test_tree_cpu_counts_servers_that_are_stopped_right_after_the_window():
     )
     # window [1.0, 2.5] s after the start; process 2 is gone by the first sample after it
     assert ds._tree_cpu_s(r, started=100.0, end_epoch=102.5, wall_s=1.5) == pytest.approx(0.2 + 1.0)
+
+
+def test_a_child_the_watchdog_stopped_keeps_that_cause_over_its_launchers_signal():
+    from fitscope.isolation.launcher import launcher_outcomes
+    from fitscope.isolation.sandbox import SandboxResult
+
+    killed = "killed by watchdog"
+    outcomes = [ProcessOutcome(pid=p, command="python", how=killed) for p in (10, 11, 12)]
+    ended = [dict(event="child ended", name=f"worker {i}", child_pid=p, how=how, exit_code=code,
+                  exception=None)
+             for i, (p, how, code) in enumerate([(11, "killed by signal SIGTERM", -15),
+                                                 (12, "exited with code 1", 1)])]
+    r = SandboxResult(outcomes=outcomes, messages=ended, stdout="", stderr="", wall_s=12.0,
+                      stopped_by="watchdog")
+    got = {o.pid: o for o in launcher_outcomes(r)}
+    # the launcher saw only the watchdog's SIGTERM; a child that exited by itself keeps its exit
+    assert (got[11].how, got[11].signal) == (killed, 15)
+    assert (got[12].how, got[12].exit_code) == ("exited with code 1", 1)
+    assert got[10].how == killed

@@ -172,12 +172,18 @@ def run_module(module: str, args: Sequence[Any], limits: Limits | tuple[float, f
 
 
 def launcher_outcomes(r: SandboxResult) -> list[ProcessOutcome]:
-    """The sandbox's outcomes, with how each child ended as its launcher reported it."""
+    """The sandbox's outcomes, with how each child ended as its launcher reported it.
+
+    A child the sandbox itself stopped (watchdog or memory cap) keeps that cause: its launcher,
+    still waiting on it, sees only the signal the sandbox sent.
+    """
     ended = {m["child_pid"]: m for m in r.messages if m.get("event") == "child ended"}
+    stopped = ("killed by watchdog", "killed at memory cap")
     out = []
     for o in r.outcomes:
         if (m := ended.get(o.pid)) is not None:
-            o = dataclasses.replace(o, how=m["how"], exception=m["exception"],
+            how = o.how if o.how in stopped and m["exit_code"] < 0 else m["how"]
+            o = dataclasses.replace(o, how=how, exception=m["exception"],
                                     exit_code=m["exit_code"] if m["exit_code"] >= 0 else None,
                                     signal=-m["exit_code"] if m["exit_code"] < 0 else None)
         out.append(o)

@@ -183,13 +183,14 @@ def multiworker_training(params: MultiWorkerParams | None = None, *,
             w = per_worker[m["index"]]
             w["events"].append((m["event"], m["t"] - started))
             w.update({k: v for k, v in m.items() if k not in ("event", "t", "index")})
+    outcomes = {o.pid: o for o in launcher_outcomes(r)}  # the sandbox's cause wins over a signal
     ended = {m["name"]: m for m in r.messages if m.get("event") == "child ended"}
     launched = next((m for m in r.messages if m.get("event") == "launched"), {})
     for i, w in per_worker.items():
         w["worker_pid"] = launched.get("child_pids", [None] * start)[i]
-        w["how"] = ended.get(f"worker {i}", {}).get(
-            "how", f"killed by {r.stopped_by}" if r.stopped_by else "unknown"
-        )
+        seen = outcomes.get(w["worker_pid"])
+        w["how"] = seen.how if seen else ended.get(f"worker {i}", {}).get(
+            "how", f"killed by {r.stopped_by}" if r.stopped_by else "unknown")
         w["last_event"], w["last_event_s"] = w["events"][-1] if w["events"] else ("none", 0.0)
         w.pop("pid", None)
     workers = [per_worker[i] for i in sorted(per_worker)]
@@ -211,7 +212,7 @@ def multiworker_training(params: MultiWorkerParams | None = None, *,
     name = (f"MultiWorkerMirroredStrategy, {start} of {p.workers} workers, "
             f"{'custom loop' if p.loop == 'custom' else 'model.fit'}")
     return MultiWorkerRun(name=name, params={**dataclasses.asdict(p), "env": env or {}},
-                          outcomes=launcher_outcomes(r), budget=cpu_budget(), facts=facts,
+                          outcomes=list(outcomes.values()), budget=cpu_budget(), facts=facts,
                           environment=environment_facts())
 
 
