@@ -9,6 +9,11 @@ nbclient as released (no fix; the watch only observes and nudges, so a stall cos
 seconds instead of the cell timeout); ``--client fixed`` adds the fix,
 :func:`fitscope.execute.rewake_after_send`. The last line sums it up. Not part of ``make test``:
 a run of 01b takes about 35 s.
+
+The JupyterLab path (what a learner and the browser test use) is stressed by the browser test
+itself: ``FITSCOPE_BROWSER_REPEAT=10 FITSCOPE_QUICK=1 .venv/bin/python -m pytest
+tests/test_browser.py -k "run_all and 00_start"`` runs notebook 00 ten times in a fresh kernel
+each, and fails a run as a stall when a cell stays pending with the kernel idle for 20 s.
 """
 
 from __future__ import annotations
