@@ -140,6 +140,20 @@ class Tracer:
 
         return traced()
 
+    def sync_graph_clock(self, wall_minus_perf_ns: int) -> int:
+        """Map ``tf.timestamp()`` onto perf_counter_ns with an offset read through TensorFlow
+        just now (the one taken at creation assumes the wall clock never stepped since);
+        returns how far it moved the graph spans added from now on (ns).
+
+        Example:
+            >>> t = Tracer()
+            >>> abs(t.sync_graph_clock(time.time_ns() - time.perf_counter_ns())) < 10**9
+            True
+        """
+        shift = self._wall_minus_perf_ns - wall_minus_perf_ns
+        self._wall_minus_perf_ns = wall_minus_perf_ns
+        return shift
+
     def add_graph_span(self, label: str, start_s: float, end_s: float,
                        category: str = "tf.data") -> None:
         """Record a span timed inside a TensorFlow graph with ``tf.timestamp()`` (wall seconds).
