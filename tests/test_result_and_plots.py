@@ -101,13 +101,16 @@ def test_throughput_chart_draws_the_bound():
 
 def test_comparison_chart_draws_both_bounds():
     chart = plots.comparison([("naive", 2.0, 1.0, 2.5), ("prefetch", 1.25, 1.0, 2.5)])
-    assert "prefetch 1.25 s (ideal 1.00, one after the other 2.50: 80% of the ideal bound)" \
+    assert "prefetch 1.25 s (ideal 1.00, one after the other 2.50: 80 % of the ideal bound)" \
         in chart.summary
     ax = chart.figure.axes[0]
     colours = Counter(mcolors.to_hex(p.get_facecolor()) for p in ax.patches)
     roles = ("blue", "bluish green", "vermillion")
     assert colours == {plots.OKABE_ITO[k].lower(): 2 for k in roles}
-    assert "0.80 s is under the ideal bound" in plots.comparison([("x", 0.8, 1.0, 2.0)]).summary
+    assert "faster than the ideal bound: the cost estimate was high (0.80 s against 1.00 s)" in \
+        plots.comparison([("x", 0.8, 1.0, 2.0)]).summary
+    assert "50 % slower than one after the other (3.00 s against 2.00 s)" in \
+        plots.comparison([("y", 3.0, 1.0, 2.0)]).summary
 
 
 def test_a_long_warm_up_step_gets_its_own_panel_and_next_is_drawn_over_steps():

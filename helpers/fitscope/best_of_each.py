@@ -174,7 +174,8 @@ class BestOfEach(ShowsItself, list):
         return comparison(self.rows(), title="Best set-up of each scenario on one workload")
 
     def table(self) -> Table:
-        against = "; ".join(f"{name}: {share_of_bound(t, b)}" for name, t, b, _ in self.rows() if b)
+        against = "; ".join(f"{name}: {share_of_bound(t, b, sequential_s=seq)}"
+                            for name, t, b, seq in self.rows() if b)
         return Table(("set-up", "measured (s)", "ideal (s)", "one after the other (s)"),
                      self.rows(), reading=f"{against}. {self.fastest().sentence}.",
                      facts=[self.fastest().facts()])

@@ -217,7 +217,8 @@ def against_bound(r: RunResult) -> str:
         raise FitscopeInputError(f"'{r.name}' has no bounds to read its time against.")
     spread = max(r.facts.get("costs_per_step", {}).get("spread", 0.0), MIN_COST_SPREAD)
     return share_of_bound(r.throughput.elapsed_s, r.bounds.overlapped_s,
-                          spread_s=spread * r.bounds.overlapped_s)
+                          spread_s=spread * r.bounds.overlapped_s,
+                          sequential_s=r.bounds.sequential_s)
 
 
 def reading(r: RunResult, peeks: bool = True) -> str:

@@ -32,6 +32,7 @@ from fitscope.show.palette import (
     set_title,
 )
 from fitscope.show.timelines import pipeline_timeline, thread_role, timeline, warm_up_step
+from fitscope.verdicts.compare import TIME_UNITS, share_of_bound
 
 if TYPE_CHECKING:  # plots draws results; result.Comparison draws with plots
     from fitscope.instrument.result import RunResult
@@ -196,20 +197,20 @@ def throughput(result: RunResult) -> Chart:
         return Chart(fig, "Throughput: no steps were measured.")
     text = f"Throughput: {tp.steps_per_s:.1f} steps/s ({tp.samples_per_s:.0f} samples/s) measured"
     if bound and result.bounds:
+        against = _against_bound(result.bounds.overlapped_s, tp.elapsed_s,
+                                 result.bounds.sequential_s)
         text += (f"; the ideal overlapped bound is {bound:.1f} steps/s and one after the other "
-                 f"would give {seq:.1f} steps/s"
-                 f"{_against_bound(result.bounds.overlapped_s, tp.elapsed_s)}.")
+                 f"would give {seq:.1f} steps/s{against}.")
     return Chart(fig, text + ("" if bound else "."))
 
 
-def _against_bound(bound_s: float | None, measured_s: float) -> str:
-    """": 80% of the ideal bound", or what a run faster than its bound means."""
+def _against_bound(bound_s: float | None, measured_s: float,
+                   sequential_s: float | None = None) -> str:
+    """": 80 % of the ideal bound", read by :func:`fitscope.verdicts.compare.share_of_bound`
+    (a run faster than its bound, or slower than one after the other, is called so)."""
     if not bound_s or measured_s <= 0:
         return ""
-    if measured_s < bound_s:
-        return (f": {measured_s:.2f} s is under the ideal bound of {bound_s:.2f} s, so the costs "
-                "the bound was estimated from were high")
-    return f": {100 * bound_s / measured_s:.0f}% of the ideal bound"
+    return f": {share_of_bound(measured_s, bound_s, sequential_s=sequential_s)}"
 
 
 Row = tuple  # (name, measured, ideal overlapped bound or None[, one after the other or None])
@@ -223,7 +224,7 @@ def comparison(rows: Sequence[Row], unit: str = "s",
 
     Example:
         >>> comparison([("a", 2.0, 1.0, 3.0)]).summary
-        'Comparison: a 2.00 s (ideal 1.00, one after the other 3.00: 50% of the ideal bound).'
+        'Comparison: a 2.00 s (ideal 1.00, one after the other 3.00: 50 % of the ideal bound).'
     """
     rows = [(*r, None)[:4] for r in rows]
     fig = Figure(figsize=(9, 0.75 * max(len(rows), 2) + 1.2), layout="constrained")
@@ -246,7 +247,7 @@ def comparison(rows: Sequence[Row], unit: str = "s",
     for n, m, b, seq in rows:
         bounds = [f"ideal {b:.2f}"] if b else []
         bounds += [f"one after the other {seq:.2f}"] if seq else []
-        eff = _against_bound(b, m)
+        eff = _against_bound(b, m, seq) if unit in TIME_UNITS else ""
         parts.append(f"{n} {m:.2f} {unit}" + (f" ({', '.join(bounds)}{eff})" if bounds else ""))
     return Chart(fig, "Comparison: " + "; ".join(parts) + ".")
 

@@ -303,11 +303,12 @@ def position(measured_s: Values, sequential_s: float, overlapped_s: float,
 
 
 def share_of_bound(measured_s: Values, overlapped_s: float, tolerance: float = 0.15,
-                   spread_s: float | None = None) -> str:
+                   spread_s: float | None = None, sequential_s: float | None = None) -> str:
     """A measured time as a share of the ideal bound's speed, never above 100 %.
 
     A time under the bound within its spread (or tolerance) is "at the ideal bound"; beyond it,
-    the reading is ``BEATS_BOUND`` (same rule as :func:`position`).
+    the reading is ``BEATS_BOUND`` (same rule as :func:`position`). A time above the
+    one-after-the-other sum (``sequential_s``) beyond the same margin is called a slow-down.
 
     Example:
         >>> share_of_bound(1.25, 1.0)
@@ -316,6 +317,8 @@ def share_of_bound(measured_s: Values, overlapped_s: float, tolerance: float = 0
         'at the ideal bound (0.90 s against 1.00 s, inside the 15 % tolerance)'
         >>> share_of_bound(0.7, 1.0)
         'faster than the ideal bound: the cost estimate was high (0.70 s against 1.00 s)'
+        >>> share_of_bound(2.5, 1.0, sequential_s=1.5)
+        '40 % of the ideal bound, and 67 % slower than one after the other (2.50 s against 1.50 s)'
     """
     t, spread = _measured(measured_s, spread_s)
     margin = tolerance * overlapped_s if spread is None else spread
@@ -325,4 +328,8 @@ def share_of_bound(measured_s: Values, overlapped_s: float, tolerance: float = 0
         inside = (f"the {100 * tolerance:.0f} % tolerance" if spread is None
                   else f"the {spread:.2f} s spread")
         return f"at the ideal bound ({t:.2f} s against {overlapped_s:.2f} s, inside {inside})"
-    return f"{100 * overlapped_s / t:.0f} % of the ideal bound"
+    share = f"{100 * overlapped_s / t:.0f} % of the ideal bound"
+    if sequential_s is not None and t > sequential_s + margin:
+        share += (f", and {100 * (t / sequential_s - 1):.0f} % slower than one after the other "
+                  f"({t:.2f} s against {sequential_s:.2f} s)")
+    return share

@@ -313,7 +313,8 @@ def measure_pipeline(ds: Any, params: PipelineParams | None = None, name: str = 
     chosen = runs[(len(runs) - 1) // 2]
     chosen.facts["repeats_s"] = [r.facts["measured_s"] for r in runs]
     chosen.facts["efficiency"] = (share_of_bound(chosen.facts["repeats_s"],
-                                                 chosen.bounds.overlapped_s)
+                                                 chosen.bounds.overlapped_s,
+                                                 sequential_s=chosen.bounds.sequential_s)
                                   if chosen.bounds else "no bound")
     return chosen
 
