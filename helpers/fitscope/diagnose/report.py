@@ -122,10 +122,14 @@ class Diagnosis(ShowsItself):
         lo, hi = min(self.shares), max(self.shares)
         head = (f"{self.verdict.capitalize()} on {LABELS.get(self.backend, self.backend)}"
                 + (f" ({self.reason})" if self.reason else ""))
-        return (f"{head}: a step took {ms(self.step_in_fit_s)} in fit against "
-                f"{ms(self.step_alone_s)} with its batch held in memory, an input share of "
-                f"{self.input_share:.0%} (median of {len(self.shares)} repeats, {lo:.0%} to "
-                f"{hi:.0%}); the data was made on {self.data_where} at {ms(self.data_s)} a batch.")
+        # The times quoted are one repeat's, so the share follows from them: the median repeat.
+        n = len(self.shares)
+        i = sorted(range(n), key=self.shares.__getitem__)[(n - 1) // 2]
+        which = "" if n == 1 else f" in the median of {n} repeats (all: {lo:.0%} to {hi:.0%})"
+        return (f"{head}: a step took {ms(self.steps_in_fit_s[i])} in fit against "
+                f"{ms(self.steps_alone_s[i])} with its batch held in memory, an input share of "
+                f"{self.shares[i]:.0%}{which}; the data was made on {self.data_where} at "
+                f"{ms(self.data_s)} a batch.")
 
     def remedy_sentences(self) -> list[str]:
         if not self.remedies and self.verdict == NOT:
