@@ -44,6 +44,13 @@ CHILD_NAMES = {"Process-1": "producer", "Process-2": "trainer",  # the order the
                "spawned child": "child while starting"}
 
 
+def _producer_rate(producer: dict[str, Any]) -> str:
+    """The producer's rate, or that it made no batch (a rate of 0 would read as measured)."""
+    if not producer["batches"]:
+        return "made no batch"
+    return f"{producer['batches_per_s']:.0f} batches/s"
+
+
 class ArticleRun(RunResult):
     """One sandboxed run of the article's trainer: a table of what was measured and its reading."""
 
@@ -59,7 +66,7 @@ class ArticleRun(RunResult):
         return (f"{self.name}: {_ending(f)} after {f['wall_s']:.1f} s; trainer "
                 + (f"{t['steps']} steps" if t["started"] else "never started")
                 + (f" ({t['error']})" if t["error"] else "")
-                + f"; producer {f['producer']['batches_per_s']:.0f} batches/s; {model}.")
+                + f"; producer {_producer_rate(f['producer'])}; {model}.")
 
     def charts(self) -> Stack:
         """Memory per process against the cap, and CPU by process (:func:`process_charts`)."""
@@ -83,7 +90,7 @@ class ArticleRun(RunResult):
                 "producer",
                 f"{pr['batches']} batches ({pr['batches_per_s']:.0f}/s), {pr['backlog']} left "
                 f"in the queue, its memory growing {pr['memory_growth_mb_per_s']:.0f} MB/s at the "
-                "end",
+                "end" if pr["batches"] else "made no batch (no rate, no queue to measure)",
             ),
             (
                 "parent's model",
@@ -129,7 +136,8 @@ class ArticleRuns(ShowsItself, dict):
     def table(self) -> Table:
         rows = [(r.name, _ending(f := r.facts), f"{f['wall_s']:.1f}",
                  f["trainer"]["steps"] if f["trainer"]["started"] else "never started",
-                 "; ".join(f["child_errors"]) or "none", f"{f['producer']['batches_per_s']:.0f}",
+                 "; ".join(f["child_errors"]) or "none",
+                 f"{f['producer']['batches_per_s']:.0f}" if f["producer"]["batches"] else "none",
                  f["producer"]["backlog"],
                  "never built" if not f["parent"]["built"] else
                  "changed" if f["parent"]["changed"] else "unchanged",
