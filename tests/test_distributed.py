@@ -82,7 +82,7 @@ def test_c9_and_the_table_come_from_the_checksums(trained):
 
 def test_a_missing_peer_hangs_silently_until_the_watchdog():
     sems = shm_semaphores()
-    r = d.multiworker_training(steps=5, start=1, timeout_s=12)
+    r = d.multiworker_training(steps=5, start=1, timeout_s=20)  # TF's import can take 10 s
     f = r.facts
     assert f["stopped_by"] == "watchdog"
     assert f["per_worker"][0]["last_event"] == "constructing strategy"
