@@ -246,7 +246,8 @@ def test_c4_from_an_undecided_and_a_decided_part_prints_each():
     python = PartEvidence("Python generator", 1.95, 2.0, 1.0)
     v = verdicts.c4(sleeping, python, 2)
     assert v.verdict == DOES_NOT_HOLD
-    assert "(INCONCLUSIVE)" in v.because and "(DOES NOT HOLD)" in v.because
+    assert "(INCONCLUSIVE, between the bounds, near neither)" in v.because
+    assert "(DOES NOT HOLD)" in v.because
     assert "decides nothing" in v.because and verdicts.rejudge(v) == v
 
 

@@ -13,7 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from fitscope.verdicts.compare import BEATS_BOUND, NEAR_OVERLAPPED, NEAR_SEQUENTIAL, position
+from fitscope.verdicts.compare import (
+    BEATS_BOUND,
+    BETWEEN,
+    NEAR_OVERLAPPED,
+    NEAR_SEQUENTIAL,
+    TOO_CLOSE,
+    position,
+)
 from fitscope.verdicts.verdict import (
     DEPENDS,
     DOES_NOT_HOLD,
@@ -42,7 +49,8 @@ class PartEvidence:
 
     def describe(self) -> str:
         where = position(self.measured_s, self.sequential_s, self.overlapped_s)
-        flag = f", {BEATS_BOUND}" if where == BEATS_BOUND else ""
+        flag = {BEATS_BOUND: f", {BEATS_BOUND}", BETWEEN: ", between the bounds, near neither",
+                TOO_CLOSE: ", the bounds are too close to tell overlap from none"}.get(where, "")
         return (f"{self.name}: {self.measured_s:.2f} s against an overlapped bound of "
                 f"{self.overlapped_s:.2f} s and a sequential sum of {self.sequential_s:.2f} s "
                 f"({self.judge()}{flag})")

@@ -95,7 +95,8 @@ def c11(gil_releasing: Speedup, cpu_bound: Speedup, budget: float) -> Verdict:
     else:
         parts = [speedup_part(c, 1.3, MIN_GAIN) for c in (gil_c, cpu_c)]
     text = (f"parallel against sequential: for GIL-releasing work {gil_c} ({parts[0]}); for "
-            f"CPU-bound Python in py_function {cpu_c} ({parts[1]}), with {budget_text(budget)}.")
+            f"CPU-bound Python in py_function {cpu_c} ({parts[1]}), with {budget_text(budget)}. "
+            f"A part holds when faster by x1.3 or more and does not under x{MIN_GAIN:g}.")
     if budget < 2:
         return Verdict("C11", INCONCLUSIVE, text + " One CPU cannot show parallel speed-up.", ev)
     return Verdict("C11", combine(parts), text + undecided_note(parts), ev)
