@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Mapping
 from typing import Any
 
@@ -176,7 +177,7 @@ class Example3Runs(ShowsItself, dict):
         rows = [
             (
                 v,
-                r.facts["steps_per_s"],
+                round(statistics.median(r.facts["repeats_steps_per_s"]), 1),
                 r.facts["prefetch_ops_in_graph"],
                 r.facts["inject_prefetch"],
             )
