@@ -74,3 +74,4 @@ def test_a_finished_cell_leaves_no_stale_progress_line(jupyter_path, tmp_path) -
     execute_notebook(tmp_path / "in.ipynb", tmp_path / "out.ipynb", timeout_s=120, cwd=tmp_path)
     [out] = nbformat.read(tmp_path / "out.ipynb", as_version=4).cells[0].outputs
     assert out["data"]["text/html"] == "<small>the tf.data service: done</small>"
+    assert out["data"]["text/plain"] == "the tf.data service: done"  # not an object's repr

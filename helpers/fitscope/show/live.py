@@ -26,7 +26,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
-from IPython.display import HTML, display
+from IPython.display import display
 from matplotlib.figure import Figure
 
 from fitscope.instrument.result import RunResult
@@ -326,7 +326,7 @@ class StepCounter:
         from IPython import get_ipython
 
         counter = cls()
-        counter._handle = display(HTML(""), display_id=True)
+        counter._handle = display({"text/plain": "", "text/html": ""}, raw=True, display_id=True)
         shell = get_ipython()
         if shell is not None:
             def settle(result: Any) -> None:
@@ -378,4 +378,6 @@ class StepCounter:
     def _say(self, text: str) -> None:
         self._last, self.text = time.perf_counter(), text
         if self._handle is not None:
-            self._handle.update(HTML(f"<small>{html.escape(text)}</small>"))
+            # plain text beside the HTML, so a text-only view shows the line, not an object repr
+            self._handle.update({"text/plain": text,
+                                 "text/html": f"<small>{html.escape(text)}</small>"}, raw=True)
