@@ -34,7 +34,8 @@ __all__ = ["PartEvidence", "budget_text", "combine", "undecided_note", "with_bud
 
 @dataclass(frozen=True)
 class PartEvidence:
-    """Measured time of one variant against its two bounds (seconds)."""
+    """Measured time of one variant (one kind of work) against its two bounds, in seconds:
+    the ideal overlap and the one-after-the-other sum."""
 
     name: str
     measured_s: float
