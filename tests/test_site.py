@@ -23,8 +23,10 @@ TEMP = "/tmp/pytest-of-root/pytest-3/test_x0"
 
 def _skip_without_executed_notebooks(names: list[str]) -> None:
     """Alone, these tests skip; in CI (`make test`, notebooks first) a missing one fails."""
-    if not names:
-        reason = "no executed notebooks: the notebook tests run first in `make test`"
+    missing = [n for n in COLLECTION if n not in names]
+    if missing:
+        reason = (f"not executed: {', '.join(missing)} (the notebook tests run first in "
+                  "`make test`)")
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
