@@ -64,17 +64,22 @@ def _anon_shmem_bytes(pid: int) -> int:
 
 
 class TreeMemory:
-    """Peak memory of this process's descendants (the kernel and its children), polled."""
+    """Peak memory of a process's descendants (by default this one's: the kernel and its
+    children), polled."""
 
-    def __init__(self, interval_s: float = 0.2) -> None:
-        self.peak_bytes = 0
+    def __init__(self, interval_s: float = 0.2, root: int | None = None) -> None:
+        self.peak_bytes, self._root = 0, root
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(interval_s,), daemon=True)
 
     def _run(self, interval_s: float) -> None:
-        me = psutil.Process()
+        me = psutil.Process(self._root)
         while not self._stop.wait(interval_s):
-            total = sum(_anon_shmem_bytes(p.pid) for p in me.children(recursive=True))
+            try:
+                tree = me.children(recursive=True)
+            except psutil.Error:
+                return
+            total = sum(_anon_shmem_bytes(p.pid) for p in tree)
             self.peak_bytes = max(self.peak_bytes, total)
 
     def __enter__(self) -> TreeMemory:

@@ -10,7 +10,8 @@ kernel, as an instructor pre-runs a notebook (so this is also the nbconvert chec
 
 What it cannot reproduce without a container engine: repo2docker's base image (its own Python
 from conda-forge, Ubuntu's system packages), the non-root user and the container's limits
-(tests/test_notebooks.py runs every notebook under a real 1-CPU quota and 2 GiB limit).
+(tests/test_browser.py runs every notebook in JupyterLab under a real 1-CPU quota and 2 GiB
+limit).
 It takes a few minutes (the pip install): it is marked ``notebook``, like the other long runs.
 """
 

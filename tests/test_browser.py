@@ -1,4 +1,9 @@
-"""A real browser: JupyterLab in Debian's Chromium runs a notebook and its widgets render."""
+"""A real browser: JupyterLab in Debian's Chromium runs a notebook and its widgets render.
+
+As on Binder, the JupyterLab server and its kernels run in a container limit: a cgroup with a
+1-CPU quota and 2 GiB (tests/cgroup_limits.py; `taskset -c 0` where no cgroup can be made). This
+is the collection's one-CPU condition; tests/test_notebooks.py runs each notebook on all CPUs.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +17,18 @@ import subprocess
 import sys
 import time
 import urllib.request
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+import psutil
 import pytest
-from conftest import CHROMIUM, COLLECTION, NOTEBOOKS, ROOT
+from cgroup_limits import CgroupUnavailable, ContainerLimits
+from conftest import CHROMIUM, COLLECTION, NOTEBOOKS, ROOT, shm_semaphores
+from notebook_runner import TreeMemory
+
+from fitscope.verdicts import consistency
 
 ARTEFACTS = ROOT / "artefacts"
 
@@ -43,6 +55,16 @@ def lab(tmp_path_factory, jupyter_path):
     settings = home / "settings"
     settings.mkdir()
     shutil.copy(ROOT / "binder" / "overrides.json", settings / "overrides.json")
+    limits, limit = None, "none (default mode, all CPUs)"
+    if not SCREENSHOTS:
+        try:
+            limits = ContainerLimits(cpus=1.0, memory_bytes=MEMORY_LIMIT_BYTES).__enter__()
+            limit = f"cgroup v{limits.version}: 1 CPU quota, 2 GiB"
+        except CgroupUnavailable as e:
+            limit = f"taskset -c 0 ({e})"
+            warnings.warn(f"{e}: JupyterLab falls back to `taskset -c 0`, which hides cores "
+                          "instead of throttling them, and has no memory limit", stacklevel=1)
+    confine = limits.prefix() if limits else [] if SCREENSHOTS else ["taskset", "-c", "0"]
     token, port = secrets.token_hex(16), _free_port()
     env = {**os.environ, "FITSCOPE_QUICK": "0" if SCREENSHOTS else "1",
            "JUPYTERLAB_SETTINGS_DIR": str(settings),
@@ -53,7 +75,7 @@ def lab(tmp_path_factory, jupyter_path):
     if os.geteuid() == 0:
         cmd.append("--allow-root")
     log = open(home / "lab.log", "w")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([*confine, *cmd], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     for _ in range(120):
         try:
@@ -63,14 +85,41 @@ def lab(tmp_path_factory, jupyter_path):
             time.sleep(0.5)
     else:
         proc.kill()
+        if limits:
+            limits.__exit__()
         pytest.fail("JupyterLab did not start:\n" + (home / "lab.log").read_text()[-3000:])
-    yield url, token
+    yield Lab(url, token, proc.pid, root, limits, limit)
     proc.terminate()
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+    if limits:
+        limits.__exit__()
+
+
+MEMORY_LIMIT_BYTES = 2 * 2**30
+RUNS_LOG = ARTEFACTS / "notebook_runs.jsonl"
+
+
+@dataclass
+class Lab:
+    """The running server: where it listens, its pid, its notebooks folder and its limit."""
+
+    url: str
+    token: str
+    pid: int
+    root: Path
+    limits: ContainerLimits | None
+    limit: str
+
+    def call(self, method: str, path: str, body: bytes | None = None) -> bytes:
+        """One REST call to the server."""
+        request = urllib.request.Request(f"{self.url}{path}?token={self.token}", data=body,
+                                         method=method)
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return reply.read()
 
 
 def _shown_code_cells(path: Path) -> int:
@@ -203,49 +252,100 @@ def _frames_counted(page) -> int:
     return max((int(m) for m in re.findall(r"frame (\d+) ·", text)), default=0)
 
 
-def _shut_down_kernels(url: str, token: str) -> None:
+def _shut_down_kernels(lab: Lab) -> None:
     """End every kernel session of the server, so the next run starts in a fresh kernel."""
-    def call(method: str, path: str) -> bytes:
-        request = urllib.request.Request(f"{url}{path}?token={token}", method=method)
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            return reply.read()
-    for session in json.loads(call("GET", "/api/sessions")):
-        call("DELETE", f"/api/sessions/{session['id']}")
+    for session in json.loads(lab.call("GET", "/api/sessions")):
+        lab.call("DELETE", f"/api/sessions/{session['id']}")
 
 
 @pytest.fixture
 def fresh_kernels(lab):
     """After each run: its kernel shut down (a repeated notebook must not reuse a warm one)."""
     yield
-    _shut_down_kernels(*lab)
+    _shut_down_kernels(lab)
+
+
+def _saved_copy(page, lab: Lab, name: str, dst: Path) -> nbformat.NotebookNode:
+    """Save the notebook from the page (Ctrl+S) and read the file JupyterLab wrote."""
+    def modified() -> str:
+        return json.loads(lab.call("GET", f"/api/contents/{name}"))["last_modified"]
+    before = modified()
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+s")
+    deadline = time.monotonic() + 60
+    while modified() == before:
+        assert time.monotonic() < deadline, "JupyterLab did not save the notebook in 60 s"
+        time.sleep(0.5)
+    shutil.copy(lab.root / name, dst)
+    return nbformat.read(dst, as_version=4)
+
+
+def _no_children_left(pid: int, timeout_s: float = 30) -> list[str]:
+    """The server's child processes still alive ``timeout_s`` after its kernels were shut down."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        left = [f"{p.pid} {p.name()}" for p in psutil.Process(pid).children(recursive=True)]
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.5)
 
 
 @pytest.mark.parametrize("name", COLLECTION * REPEAT)
-def test_run_all_in_jupyterlab(lab, browser, fresh_kernels, name):
-    """Run All, the real end, no errors, widgets rendered and live; then change a control and
-    Run."""
-    url, token = lab
+def test_run_all_in_jupyterlab(lab, browser, fresh_kernels, name, tmp_path):
+    """Run All under Binder's limit: the real end, no errors, widgets rendered and live; change a
+    control and Run; then the saved notebook's readings follow from its numbers, it printed
+    B = 1 CPU, stayed under 2 GiB without an OOM kill, and left no process or semaphore behind."""
     ARTEFACTS.mkdir(exist_ok=True)
     stem = Path(name).stem
+    sems_before = shm_semaphores()
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
-    page.goto(f"{url}/lab/tree/{name}?token={token}&reset")
+    page.goto(f"{lab.url}/lab/tree/{name}?token={lab.token}&reset")
     page.evaluate(WATCH_FRAMES)
-    try:
-        _run_all_and_wait(page, _shown_code_cells(NOTEBOOKS / name), timeout_s=900)
-    finally:
-        page.screenshot(path=str(ARTEFACTS / f"{stem}.png"), full_page=True)
-        (ARTEFACTS / f"{stem}.txt").write_text(
-            f"prompts: {_prompts(page)}\n\n" + page.locator(".jp-Notebook").inner_text())
-    text = page.evaluate("() => document.querySelector('.jp-Notebook').textContent")
-    assert "Error displaying widget" not in text and "Loading widget" not in text
-    assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
-                        ).filter(has_text="Traceback").count() == 0
-    assert not re.search(r"Traceback \(most recent call last\)", text)
-    if name not in PANEL_CHANGE:  # a notebook without a panel (05 diagnoses the learner's code)
-        assert page.locator(".widget-button", has_text="Run").count() == 0
-        context.close()
+    started = time.monotonic()
+    with TreeMemory(root=lab.pid) as memory:
+        try:
+            _run_all_and_wait(page, _shown_code_cells(NOTEBOOKS / name), timeout_s=900)
+        finally:
+            page.screenshot(path=str(ARTEFACTS / f"{stem}.png"), full_page=True)
+            (ARTEFACTS / f"{stem}.txt").write_text(
+                f"prompts: {_prompts(page)}\n\n" + page.locator(".jp-Notebook").inner_text())
+        run_s = time.monotonic() - started
+        text = page.evaluate("() => document.querySelector('.jp-Notebook').textContent")
+        assert "Error displaying widget" not in text and "Loading widget" not in text
+        assert page.locator(
+            ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+        ).filter(has_text="Traceback").count() == 0
+        assert not re.search(r"Traceback \(most recent call last\)", text)
+        if name in PANEL_CHANGE:
+            _change_a_control_and_run(page, name)
+        else:  # a notebook without a panel (05 diagnoses the learner's code)
+            assert page.locator(".widget-button", has_text="Run").count() == 0
+        saved = _saved_copy(page, lab, name, tmp_path / name)
+    context.close()
+    _shut_down_kernels(lab)
+    assert _no_children_left(lab.pid) == [], "processes survived the notebook's kernel"
+    assert shm_semaphores() - sems_before == set(), "semaphores leaked"
+    found = consistency.check_notebook(tmp_path / name)  # every reading follows from its numbers
+    assert found.ok, "\n".join(f"{p.where}: {p.what}" for p in found)
+    if SCREENSHOTS:  # default mode on all CPUs, no limit
         return
+    printed = "".join(o.get("text", "") for c in saved.cells if c.cell_type == "code"
+                      for o in c.outputs)
+    assert "B = 1 CPU" in printed, "the environment line should report the one-CPU budget"
+    cgroup = lab.limits.stats() if lab.limits else {}
+    assert cgroup.get("oom_kills") in (0, None), f"a kernel or a child was OOM-killed: {cgroup}"
+    peak = memory.peak_bytes
+    assert 0 < peak < MEMORY_LIMIT_BYTES, f"kernel and children peaked at {peak / 2**20:.0f} MiB"
+    with RUNS_LOG.open("a") as log:
+        log.write(json.dumps({"notebook": name, "condition": "JupyterLab, one CPU quota",
+                              "limit": lab.limit, "offline": False, "run_s": round(run_s, 1),
+                              "peak_memory_mib": round(peak / 2**20), "cgroup": cgroup}) + "\n")
+
+
+def _change_a_control_and_run(page, name: str) -> None:
+    """The panel rendered and drew live frames; change a control, click Run, see it end Done."""
+    stem = Path(name).stem
     assert page.locator(".widget-button", has_text="Run").count() >= 1, "the panel did not render"
     # Each run draws a frame before its clock starts and one after its last step (frames in
     # between, off the training thread, only once a run is long enough to afford them).
@@ -287,4 +387,3 @@ def test_run_all_in_jupyterlab(lab, browser, fresh_kernels, name):
             ".jp-OutputArea-output img").first
         figure.scroll_into_view_if_needed()
         figure.screenshot(path=str(SHOTS / "timeline.png"))
-    context.close()

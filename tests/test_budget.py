@@ -100,3 +100,11 @@ def test_overlapped_never_beats_any_single_limit(t_p, t_c, workers, budget):
     assert b >= (t_p + t_c) / budget - 1e-9
     if budget >= 1 and workers == 1:
         assert b <= sequential_bound(t_p, t_c) + 1e-9
+
+
+@given(times, times, st.integers(1, 64), st.floats(0.1, 64), times, times)
+def test_the_overlap_bound_never_exceeds_one_after_the_other(t_p, t_c, workers, budget, cpu_p,
+                                                             cpu_c):
+    """CPU seconds over wall (a burst under a quota) must not make overlap look slower."""
+    b = bounds(t_p, t_c, workers, budget, cpu_p, cpu_c)
+    assert b.overlapped_s <= b.sequential_s

@@ -280,3 +280,12 @@ def test_c12_is_not_judged_where_its_premise_is_false():
     assert verdicts.rejudge(v) == v
     on_main = verdicts.c12("JAX", [_part("waiting", 1.9)], 2, 20, next_on_main=(30, 30))
     assert on_main.verdict == HOLDS and verdicts.rejudge(on_main) == on_main
+
+
+def test_c5_on_a_crowded_machine_names_what_it_leaves_undecided():
+    """Neither call near one core: the reason must not say that one core was used."""
+    v = verdicts.c5(0.79, 1.22, 2.0, free_cpus=1.4)
+    assert v.verdict == INCONCLUSIVE and "1.4 CPUs free" in v.because
+    assert "one core" not in v.because
+    fit_on_one = verdicts.c5(1.6, 1.0, 2.0, free_cpus=1.4)
+    assert fit_on_one.verdict == INCONCLUSIVE and "one core" in fit_on_one.because

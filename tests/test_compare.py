@@ -129,3 +129,17 @@ def test_share_of_bound_never_reads_over_100_percent(t, overlapped, extra):
         assert int(text.split(" %")[0]) <= 100
     assert (position(t, overlapped + extra, overlapped) == BEATS_BOUND) == text.startswith(
         BEATS_BOUND)
+
+
+def test_a_ratio_is_judged_as_printed():
+    """x1.147 prints as x1.15: the reader sees the threshold reached, and so does the rule."""
+    c = compare(1.147, 1.0)
+    assert c.word == FASTER and c.sentence.startswith("x1.15 faster")
+
+
+@given(times, times)
+def test_an_undecided_ratio_as_printed_is_inside_the_threshold(before, after):
+    c = compare(before, after)
+    shown = re.search(r"x(\d+\.\d\d) (is inside|with one run)", c.sentence)
+    if shown:
+        assert 1 / MIN_GAIN < float(shown.group(1)) < MIN_GAIN, c.sentence

@@ -36,6 +36,15 @@ def test_kept_verdicts_are_stale_when_the_conditions_differ(monkeypatch):
     assert evidence.load("distributed") is None
 
 
+def test_kept_verdicts_are_stale_when_todays_rule_reads_their_evidence_otherwise(
+        evidence_folder):
+    """A verdict kept by an older fitscope, whose rule or wording has changed since."""
+    evidence.keep("distributed", _card(), "notebook 04")
+    (path,) = evidence_folder.glob("distributed-*.json")
+    path.write_text(path.read_text().replace('"verdict": "DOES NOT HOLD"', '"verdict": "HOLDS"'))
+    assert evidence.load("distributed") is None
+
+
 def test_another_intra_op_setting_or_mode_is_other_evidence(monkeypatch):
     evidence.keep("distributed", _card(), "notebook 04")
     monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "1")

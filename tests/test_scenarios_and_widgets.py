@@ -50,11 +50,20 @@ def test_generator_runs_off_the_main_thread_after_the_peek(tiny_run):
     assert any("from_generator_op.py" in fr for frames in f["stacks"].values() for fr in frames)
 
 
+def test_cpu_in_training_leaves_out_the_first_step_as_the_steps_per_s_do(tiny_run):
+    """The first step traces the graph; "cores busy" and steps/s read the same later steps."""
+    steps = sorted(tiny_run.spans_of("train"), key=lambda s: s.start_ns)
+    later_s = sum(s.end_ns - s.start_ns for s in steps[1:]) / 1e9
+    assert 0 < tiny_run.facts["train_wall_s"] <= later_s + 1e-9
+
+
 def test_verdicts_follow_the_rules(tiny_run):
     card = {v.claim_id: v for v in generator_fit_verdicts(tiny_run)}
     assert card["C1"].verdict == DOES_NOT_HOLD
     assert card["C6"].verdict == HOLDS
     assert set(card) == {"C1", "C2", "C3", "C6"}
+    for claim in ("C1", "C6"):  # the thread claims, whose answer differs by backend
+        assert card[claim].because.startswith("on the TensorFlow backend, "), card[claim].because
 
 
 def test_the_tables_read_the_run_they_show(tiny_run):

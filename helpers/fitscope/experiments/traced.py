@@ -333,7 +333,11 @@ def traced_fit(live: Live | None = None, time_budget_s: float | None = None,
 
 def generator_facts(result: RunResult, tracer: Tracer, trace_cb: Any, peeked: int,
                      main: int, costs: dict[str, float]) -> dict[str, Any]:
-    """The facts of a traced fit: who called next(), the stacks, callbacks, CPU by role."""
+    """The facts of a traced fit: who called next(), the stacks, callbacks, CPU by role.
+
+    CPU, wall and samples "in training" cover the steps after the first, the window the
+    steps/s are read from (the first step traces the graph).
+    """
     nexts = sorted(result.spans_of("generator"), key=lambda s: s.start_ns)
     after = nexts[peeked:]
     next_by_role: dict[str, int] = {}
@@ -341,7 +345,9 @@ def generator_facts(result: RunResult, tracer: Tracer, trace_cb: Any, peeked: in
         role = result.roles.get(s.tid, "unknown")
         next_by_role[role] = next_by_role.get(role, 0) + 1
     steps = sorted(result.spans_of("train"), key=lambda s: s.start_ns)
-    windows = result.windows("train", leave_out="ui")
+    # The steps after the first, as the steps/s count them: the first traces the graph.
+    warm = steps[0].end_ns if steps else 0
+    windows = [(a, b) for a, b in result.windows("train", leave_out="ui") if a >= warm]
     per_thread = result.cpu.by_thread_s(windows)
     process_cpu = sum(per_thread.values())
     by_role: dict[str, float] = {}

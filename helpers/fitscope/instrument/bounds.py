@@ -48,10 +48,17 @@ class Bounds:
 
 def bounds(t_p: float, t_c: float, workers: int = 1, budget: float = 1.0,
            cpu_p: float | None = None, cpu_c: float | None = None) -> Bounds:
-    """Both bounds at once; see :func:`overlapped_bound`."""
-    return Bounds(
-        sequential_bound(t_p, t_c), overlapped_bound(t_p, t_c, workers, budget, cpu_p, cpu_c)
-    )
+    """Both bounds at once; see :func:`overlapped_bound`. One after the other is always a way to
+    run, so the overlap bound never exceeds the sequential sum (CPU seconds measured over a short
+    step can exceed its wall time, e.g. under a CPU quota, and would say otherwise).
+
+    Example:
+        >>> bounds(0.2, 0.3, budget=1, cpu_p=0.2, cpu_c=0.5)  # 0.7 CPU s on 1 CPU > 0.5 s
+        Bounds(sequential_s=0.5, overlapped_s=0.5)
+    """
+    sequential = sequential_bound(t_p, t_c)
+    overlapped = overlapped_bound(t_p, t_c, workers, budget, cpu_p, cpu_c)
+    return Bounds(sequential, min(overlapped, sequential))
 
 
 Stage = tuple[str, float, float, int, bool]
@@ -61,13 +68,15 @@ def stage_bounds(stages: Sequence[Stage], t_c: float, cpu_c: float, budget: floa
     """Sequential sum, and the overlap bound of :func:`fitscope.instrument.budget.bounds` per stage.
 
     A stage that only waits (a sleep standing for I/O) needs no CPU to wait, so B does not cap
-    its workers (t / w); the CPU it does burn is in the shared term (cpu_p + cpu_c) / B.
+    its workers (t / w); the CPU it does burn is in the shared term (cpu_p + cpu_c) / B. As in
+    :func:`bounds`, the overlap bound never exceeds the sequential sum.
     """
     cpu_p = sum(s[2] for s in stages)
-    overlapped = max([bounds(0.0, t_c, 1, budget, cpu_p, cpu_c).overlapped_s] + [
-        bounds(t, t_c, w, max(budget, w) if waits else budget).overlapped_s
+    overlapped = max([overlapped_bound(0.0, t_c, 1, budget, cpu_p, cpu_c)] + [
+        overlapped_bound(t, t_c, w, max(budget, w) if waits else budget)
         for _, t, _, w, waits in stages])
-    return Bounds(sum(s[1] for s in stages) + t_c, overlapped)
+    sequential = sum(s[1] for s in stages) + t_c
+    return Bounds(sequential, min(overlapped, sequential))
 
 
 def peak_concurrency(spans: Sequence[tuple[float, float]]) -> int:

@@ -116,12 +116,13 @@ def c2(main_cpu_s: float, process_cpu_s: float, samples: int,
 MIN_FREE_CPUS = 1.5
 
 
-def _crowded(free_cpus: float | None) -> str:
-    """The INCONCLUSIVE reason when other processes left under MIN_FREE_CPUS CPUs free."""
+def _crowded(free_cpus: float | None,
+             so: str = "using one core tells nothing about what training could use") -> str:
+    """The INCONCLUSIVE reason when other processes left under MIN_FREE_CPUS CPUs free; ``so``
+    says what that leaves undecided."""
     if free_cpus is None or free_cpus >= MIN_FREE_CPUS:
         return ""
-    return (f" Other processes left only {free_cpus:.1f} CPUs free, so using one core tells "
-            "nothing about what training could use.")
+    return f" Other processes left only {free_cpus:.1f} CPUs free, so {so}."
 
 
 def c3(cores_busy: float, budget: float, threads_free: bool = True,
@@ -177,8 +178,9 @@ def c5(
         return Verdict("C5", INCONCLUSIVE, text + _crowded(free_cpus), ev)
     if cores_predict >= 1.3 and cores_fit <= 1.05:
         return Verdict("C5", HOLDS, text, ev)
-    if _crowded(free_cpus):
-        return Verdict("C5", INCONCLUSIVE, text + _crowded(free_cpus), ev)
+    crowded = _crowded(free_cpus, "these core counts tell nothing about what either call could use")
+    if crowded:
+        return Verdict("C5", INCONCLUSIVE, text + crowded, ev)
     return Verdict("C5", INCONCLUSIVE, text + " Not both past a threshold (1.05 / 1.3).", ev)
 
 

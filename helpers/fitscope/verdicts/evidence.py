@@ -32,6 +32,7 @@ from typing import Any
 from fitscope.instrument.budget import cpu_budget
 from fitscope.instrument.environment import environment_facts, quick_mode
 from fitscope.instrument.paths import CHECKOUT
+from fitscope.verdicts.claims import rejudge
 from fitscope.verdicts.verdict import Scorecard, Verdict
 
 __all__ = ["Kept", "folder", "conditions", "keep", "load"]
@@ -91,7 +92,8 @@ def keep(part: str, card: Scorecard, source: str) -> Scorecard:
 
 
 def load(part: str) -> Kept | None:
-    """The kept verdicts of ``part`` if they were measured under today's conditions, else None."""
+    """The kept verdicts of ``part`` if they were measured under today's conditions and today's
+    rules give them again from their evidence, else None."""
     now = conditions()
     path = _path(part, now)
     try:
@@ -102,4 +104,13 @@ def load(part: str) -> Kept | None:
         return None
     card = Scorecard(Verdict(r["id"], r["verdict"], r["because"], r["evidence"])
                             for r in data["rows"])
+    if not all(_judged_by_todays_rule(v) for v in card):  # kept by an older fitscope
+        return None
     return Kept(part, card, data["source"], data["saved_at"], data["conditions"])
+
+
+def _judged_by_todays_rule(v: Verdict) -> bool:
+    try:
+        return rejudge(v) == v
+    except (KeyError, TypeError, ValueError):
+        return False

@@ -49,9 +49,12 @@ def intra_op_comparison(default: RunResult, fresh: RunResult) -> Comparison:
             f"{threads} intra-op thread(s), fresh interpreter": fresh}
     parts = []
     for label, r in runs.items():
-        roles = r.facts["train_cpu_by_role"]
+        roles, name = r.facts["train_cpu_by_role"], label.split(" (")[0].split(",")[0]
+        if not r.facts["train_cpu_s"]:  # no CPU sample fell in the steps after the first
+            parts.append(f"with {name} no CPU was sampled during the timed steps")
+            continue
         top = max(roles, key=roles.get)
-        parts.append(f"with {label.split(' (')[0].split(',')[0]} {r.facts['cores_busy']:.2f} cores "
+        parts.append(f"with {name} {r.facts['cores_busy']:.2f} cores "
                      f"were busy and the busiest role was '{top}' "
                      f"({100 * roles[top] / r.facts['train_cpu_s']:.0f}% of the CPU)")
     per_step = _per_step_reading(runs)

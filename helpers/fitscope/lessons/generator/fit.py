@@ -28,9 +28,11 @@ __all__ = ["generator_fit_verdicts", "who_called_next", "next_stacks", "cpu_by_r
            "check_thread_facts", "generator_fit_panel"]
 
 def generator_fit_verdicts(result: RunResult) -> verdicts.Scorecard:
-    """C1, C2, C3 and C6 from a :func:`generator_fit` result, by the rules of the claims module."""
+    """C1, C2, C3 and C6 from a :func:`generator_fit` result, by the rules of the claims module;
+    C1 and C6, whose answer differs by backend, name the backend the result recorded."""
     f = result.facts
     budget = result.budget.cpus if result.budget else 1.0
+    backend = result.environment.get("keras_backend")
     return verdicts.Scorecard(
         [
             verdicts.c1(
@@ -39,6 +41,7 @@ def generator_fit_verdicts(result: RunResult) -> verdicts.Scorecard:
                 f["peeked"],
                 f["peeked_on_main"],
                 budget,
+                backend,
             ),
             verdicts.c2(
                 f["train_main_cpu_s"],
@@ -60,6 +63,7 @@ def generator_fit_verdicts(result: RunResult) -> verdicts.Scorecard:
                 f["overlapping_steps"],
                 f["steps"],
                 budget,
+                backend,
             ),
         ]
     )
