@@ -197,3 +197,13 @@ def test_the_panel_says_one_sentence_for_a_bad_backend_and_stays_usable():
     assert panel.message.startswith("Done: JAX on")
     assert result.facts["next_calls_on_main"] == result.facts["next_calls_total"]
     assert panel.last_live.frames >= 2
+
+
+def test_two_runs_side_by_side_are_compared_per_step(measured):
+    """Runs of different lengths (01b's exercise 2) are read in steps/s, not seconds."""
+    (a, b, *_) = [*measured.values(), *measured.values()]
+    variant = "PyDataset threads"
+    reading = backends.overlap({"first": a, "second": b}, variant).reading
+    c = verdicts.compare(a.runs[variant].throughput.steps_per_s,
+                         b.runs[variant].throughput.steps_per_s, "steps/s")
+    assert reading.endswith(f"Per step, second against first: {c}.")

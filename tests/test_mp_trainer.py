@@ -262,3 +262,17 @@ def test_a_right_way_faster_than_its_bound_says_the_bound_was_beaten():
 
     assert verdicts.BEATS_BOUND in run(0.8)
     assert verdicts.BEATS_BOUND not in run(1.2)
+
+
+def test_no_way_is_called_fastest_when_the_machine_changed_between_runs():
+    """One run each: a gap in the runs' own costs per step is the machine, not the way."""
+    from fitscope.instrument.bounds import Bounds
+    from fitscope.instrument.throughput import Throughput
+
+    def run(name, elapsed_s, sequential_s):
+        return rw.RightWayRun(name=name, throughput=Throughput(steps=10, elapsed_s=elapsed_s),
+                              bounds=Bounds(sequential_s=sequential_s, overlapped_s=0.5))
+    same = rw.RightWays({"a": run("a", 1.0, 2.0), "b": run("b", 0.5, 2.1)})
+    assert same.costs_apart() < 1.15 and same.fastest().winner == "b"
+    apart = rw.RightWays({"a": run("a", 1.0, 2.0), "b": run("b", 0.5, 2.6)})
+    assert apart.costs_apart() == pytest.approx(1.3) and apart.fastest() is None

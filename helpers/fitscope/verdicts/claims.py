@@ -195,7 +195,8 @@ def c6(callbacks_on_main: int, callbacks_total: int, overlapping_steps: int, ste
     Example:
         >>> c6(16, 32, 3, 16, budget=2, backend="JAX", callback_threads=2).because
         'on the JAX backend, 16 of 32 callbacks ran on the main thread (2 threads ran callbacks); \
-3 of 16 steps overlapped another step, with B = 2.'
+3 of 16 step spans (begin to end callback) overlapped another, so the loop began a step before \
+the end callback of the one before, with B = 2.'
     """
     ev = dict(callbacks_on_main=callbacks_on_main, callbacks_total=callbacks_total,
               overlapping_steps=overlapping_steps, steps=steps, budget=budget)
@@ -208,9 +209,11 @@ def c6(callbacks_on_main: int, callbacks_total: int, overlapping_steps: int, ste
         return Verdict("C6", INCONCLUSIVE, head + "no callbacks or steps were recorded.", ev)
     threads = ("" if callback_threads is None else
                f" ({callback_threads} thread{'s' if callback_threads != 1 else ''} ran callbacks)")
+    ahead = ", so the loop began a step before the end callback of the one before" if (
+        overlapping_steps) else ""
     text = with_budget(head + f"{callbacks_on_main} of {callbacks_total} callbacks ran on the main "
-                   f"thread{threads}; {overlapping_steps} of {steps} steps overlapped another "
-                   "step.", budget)
+                       f"thread{threads}; {overlapping_steps} of {steps} step spans (begin to end "
+                       f"callback) overlapped another{ahead}.", budget)
     ok = callbacks_on_main == callbacks_total and overlapping_steps == 0
     return Verdict("C6", HOLDS if ok else DOES_NOT_HOLD, text, ev)
 

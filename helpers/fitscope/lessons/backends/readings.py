@@ -99,7 +99,8 @@ def overlap(measured: dict[str, BackendRuns], variant: str = "waiting") -> Compa
     """One variant on every backend measured: measured time against both bounds, as a chart and
     table.
 
-    Rows are labelled by backend, or by the dict's own key when it is not a backend's name.
+    Rows are labelled by backend, or by the dict's own key when it is not a backend's name. Two
+    runs are also compared per step, by the one comparison rule.
     """
     check_choice("variant", variant, tuple(VARIANTS))
     runs = {
@@ -113,7 +114,12 @@ def overlap(measured: dict[str, BackendRuns], variant: str = "waiting") -> Compa
         where = verdicts.position(t, b.sequential_s, b.overlapped_s)
         parts.append(f"{label} {t:.2f} s ({where}: {b.overlapped_s:.2f} s overlapped, "
                      f"{b.sequential_s:.2f} s one after the other)")
-    return Comparison(runs, reading=f"'{variant}': " + "; ".join(parts) + ".")
+    reading = f"'{variant}': " + "; ".join(parts) + "."
+    if len(runs) == 2:  # the runs may have trained different numbers of steps: read per step
+        (first, a), (second, b) = runs.items()
+        c = verdicts.compare(a.throughput.steps_per_s, b.throughput.steps_per_s, "steps/s")
+        reading += f" Per step, {second} against {first}: {c}."
+    return Comparison(runs, reading=reading)
 
 
 def remedy(measured: dict[str, BackendRuns], before: str = "waiting + loss read",

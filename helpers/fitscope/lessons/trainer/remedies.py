@@ -36,7 +36,7 @@ from fitscope.instrument.throughput import throughput_from_ends
 from fitscope.isolation.launcher import Limits, ProcessRecorder, sandbox_facts
 from fitscope.isolation.sandbox import run_python
 from fitscope.isolation.scripts import script_path
-from fitscope.verdicts.compare import BEATS_BOUND, Fastest, fastest
+from fitscope.verdicts.compare import BEATS_BOUND, MIN_GAIN, Fastest, fastest
 from fitscope.workloads.article import WORK_KINDS
 
 __all__ = ["RIGHT_WAY_METHODS", "QUEUE_SCRIPT", "RightWayParams", "RightWayRun", "RightWays",
@@ -147,16 +147,29 @@ class RightWays(ShowsItself, dict):
             )
         return chart
 
+    def costs_apart(self) -> float:
+        """How far apart the runs' own costs per step (one after the other) are, as a ratio
+        (1.0 = the same); the ways train the same work, so a gap is the machine changing."""
+        per_step = [r.bounds.sequential_s / r.throughput.steps for r in self.values()
+                    if r.throughput.steps and r.bounds and r.bounds.sequential_s > 0]
+        return max(per_step) / min(per_step) if len(per_step) > 1 else 1.0
+
     def fastest(self) -> Fastest | None:
         """Which way trained fastest (steps/s), named only beyond the spread; None with fewer
-        than two runs that finished."""
+        than two runs that finished, or when their own costs per step are more than MIN_GAIN
+        apart (:meth:`costs_apart`): one run each cannot then tell the way from the machine."""
         done = {n: [r.throughput.steps_per_s] for n, r in self.items() if r.throughput.steps}
-        return fastest(done, "steps/s") if len(done) > 1 else None
+        if len(done) < 2 or self.costs_apart() > MIN_GAIN:
+            return None
+        return fastest(done, "steps/s")
 
     def table(self) -> Table:
-        best = self.fastest()
+        best, apart = self.fastest(), self.costs_apart()
+        why = (f" No way is called fastest: their own costs per step differ x{apart:.2f} between "
+               f"the runs, more than the x{MIN_GAIN:g} one run each can tell apart."
+               if apart > MIN_GAIN else "")
         return Table(("right way", "measured"), [(name, str(r)) for name, r in self.items()],
-                     reading=self.chart().summary + (f" {best.sentence}." if best else ""))
+                     reading=self.chart().summary + (f" {best.sentence}." if best else why))
 
     def _repr_html_(self) -> str:
         return Stack([self.chart(), self.table()])._repr_html_()
