@@ -9,6 +9,7 @@ import pytest
 from conftest import shm_semaphores
 
 from fitscope import verdicts
+from fitscope.verdicts import consistency
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.isolation.launcher import Limits, ProcessRecorder
 from fitscope.isolation.sandbox import Progress
@@ -276,3 +277,5 @@ def test_no_way_is_called_fastest_when_the_machine_changed_between_runs():
     assert same.costs_apart() < 1.15 and same.fastest().winner == "b"
     apart = rw.RightWays({"a": run("a", 1.0, 2.0), "b": run("b", 0.5, 2.6)})
     assert apart.costs_apart() == pytest.approx(1.3) and apart.fastest() is None
+    reading = apart.table().reading
+    assert "no run is fastest" in reading and consistency.check_reading(reading) == []

@@ -165,8 +165,8 @@ class RightWays(ShowsItself, dict):
 
     def table(self) -> Table:
         best, apart = self.fastest(), self.costs_apart()
-        why = (f" No way is called fastest: their own costs per step differ x{apart:.2f} between "
-               f"the runs, more than the x{MIN_GAIN:g} one run each can tell apart."
+        why = (f" Of these, no run is fastest: their own costs per step differ x{apart:.2f} "
+               f"between the runs, more than the x{MIN_GAIN:g} one run each can tell apart."
                if apart > MIN_GAIN else "")
         return Table(("right way", "measured"), [(name, str(r)) for name, r in self.items()],
                      reading=self.chart().summary + (f" {best.sentence}." if best else why))
