@@ -9,13 +9,13 @@ import pytest
 from conftest import shm_semaphores
 
 from fitscope import verdicts
-from fitscope.verdicts import consistency
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.isolation.launcher import Limits, ProcessRecorder
 from fitscope.isolation.sandbox import Progress
 from fitscope.lessons.trainer import article as mt
 from fitscope.lessons.trainer import remedies as rw
 from fitscope.show.live import LiveProcesses
+from fitscope.verdicts import consistency
 
 TIMEOUT_S, CAP_MB = 15.0, 700.0  # short watchdog (room for a slow TensorFlow import), small cap
 

@@ -115,22 +115,19 @@ def test_runs_top_to_bottom_in_quick_mode(name, jupyter_path, tmp_path):
 # notebook 00 in tests/test_binder_build.py, in the environment Binder's steps build; here the
 # preprocessor. Either way a stall (the client and its kernel idle, no reply) ends the run in
 # STALL_QUIET_S and fails saying so, instead of passing when the cell limit runs out.
-NBCONVERT = {
-    "fitscope preprocessor":
-        ["--NotebookExporter.preprocessors=fitscope.execute.WatchedExecutePreprocessor"],
-}
+PREPROCESSOR = "--NotebookExporter.preprocessors=fitscope.execute.WatchedExecutePreprocessor"
 
 
 @pytest.mark.notebook
-@pytest.mark.parametrize("way", NBCONVERT)
-def test_jupyter_nbconvert_executes_notebook_00(way, jupyter_path, tmp_path):
+def test_jupyter_nbconvert_with_fitscopes_preprocessor_executes_notebook_00(jupyter_path,
+                                                                           tmp_path):
     """`jupyter nbconvert` as the instructor guide says, on notebook 00 in quick mode."""
     kids_before = child_pids()
     src = tmp_path / "00_start_here.ipynb"
     shutil.copy(NOTEBOOKS / "00_start_here.ipynb", src)
     jupyter = Path(sys.executable).with_name("jupyter")
     run, stall = run_watching_for_stalls(
-        [str(jupyter), "nbconvert", "--to", "notebook", *NBCONVERT[way],
+        [str(jupyter), "nbconvert", "--to", "notebook", PREPROCESSOR,
          f"--ExecutePreprocessor.timeout={CELL_TIMEOUT_S}", "--output", "executed.ipynb", str(src)],
         cwd=tmp_path, env={**os.environ, "FITSCOPE_QUICK": "1"}, timeout_s=600)
     assert stall is None, f"{stall}\n{run.stderr[-2000:]}"

@@ -116,8 +116,9 @@ def overlap(measured: dict[str, BackendRuns], variant: str = "waiting") -> Compa
                      f"{b.sequential_s:.2f} s one after the other)")
     reading = f"'{variant}': " + "; ".join(parts) + "."
     if len(runs) == 2:  # the runs may have trained different numbers of steps: read per step
-        (first, a), (second, b) = runs.items()
-        c = verdicts.compare(a.throughput.steps_per_s, b.throughput.steps_per_s, "steps/s")
+        (first, run_a), (second, run_b) = runs.items()
+        c = verdicts.compare(run_a.throughput.steps_per_s, run_b.throughput.steps_per_s,
+                             "steps/s")
         reading += f" Per step, {second} against {first}: {c}."
     return Comparison(runs, reading=reading)
 
