@@ -86,8 +86,17 @@ def shm_semaphores() -> set[str]:
 
 
 def child_pids() -> set[int]:
-    return {p.pid for p in psutil.Process().children(recursive=True)
-            if p.status() != psutil.STATUS_ZOMBIE}
+    """Live descendants of this process, but not the template interpreter runs are forked from:
+    it is kept between runs on purpose (test_template checks that it ends)."""
+    found = set()
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if (p.status() != psutil.STATUS_ZOMBIE
+                    and "fitscope.isolation.template" not in " ".join(p.cmdline())):
+                found.add(p.pid)
+        except psutil.Error:
+            continue
+    return found
 
 
 @pytest.fixture(scope="module")

@@ -55,10 +55,17 @@ def bring_loopback_up() -> None:
 
 
 def _anon_shmem_bytes(pid: int) -> int:
+    """Anonymous and shared-memory pages, each page shared by n processes counted 1/n (PSS):
+    a run forked from the template shares its pages, and would otherwise count them twice."""
+    keys = ("Pss_Anon", "Pss_Shmem")
     try:
-        with open(f"/proc/{pid}/status") as f:
-            fields = dict(line.split(":", 1) for line in f if ":" in line)
-        return sum(int(fields.get(k, "0 kB").split()[0]) * 1024 for k in ("RssAnon", "RssShmem"))
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            fields = dict(line.split(":", 1) for line in f if line.startswith(keys))
+        if len(fields) < 2:  # a kernel without proportional anonymous sizes (before 5.x)
+            keys = ("RssAnon", "RssShmem")
+            with open(f"/proc/{pid}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+        return sum(int(fields.get(k, "0 kB").split()[0]) * 1024 for k in keys)
     except (OSError, ValueError):
         return 0
 

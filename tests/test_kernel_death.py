@@ -78,11 +78,13 @@ RUNS = {
         3,
     ),
     "PyDataset process workers": (PYDATASET_PROCESSES, ["forkserver"], 3),
+    "article trainer, spawn, forked from the template": (None, ["--start-method", "spawn"], 2),
 }
 
 
 def _kernel_code(kind: str) -> str:
     code, args, _ = RUNS[kind]
+    preload = ("tensorflow", "keras") if "template" in kind else ()
     script = (
         "str(Path(fitscope.isolation.scripts.__file__).with_name('article_trainer.py'))"
         if code is None
@@ -91,7 +93,8 @@ def _kernel_code(kind: str) -> str:
     return (
         "from pathlib import Path\nimport fitscope.isolation.scripts\nfrom "
         "fitscope.isolation.sandbox import run_python\n"
-        f"run_python({script}, code={code!r}, args={args!r}, timeout_s=600, memory_cap_mb=6000)\n"
+        f"run_python({script}, code={code!r}, args={args!r}, timeout_s=600, memory_cap_mb=6000,"
+        f" preload={preload!r})\n"
     )
 
 
@@ -131,10 +134,10 @@ def _unmapped_new_shm(before: set[str]) -> set[str]:
     return {path for path in new if path not in _entries_with(mapped)}
 
 
-def _children(pid: int, reaper: bool) -> set[int]:
+def _children(pid: int, reaper: bool, recursive: bool = False) -> set[int]:
     """Live children of ``pid`` that are (or are not) the sandbox's reaper."""
     found = set()
-    for c in psutil.Process(pid).children():
+    for c in psutil.Process(pid).children(recursive=recursive):
         try:
             if ("reaper.py" in " ".join(c.cmdline())) == reaper:
                 found.add(c.pid)
@@ -148,7 +151,7 @@ def _wait_for_run(kernel_pid: int, at_least: int, timeout_s: float = 240) -> tup
     root."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        for root in _children(kernel_pid, reaper=False):
+        for root in _children(kernel_pid, reaper=False, recursive=True):  # or the template's
             if len(session_members(root) - {root}) >= at_least:
                 time.sleep(0.5)  # mid-run, not at the very first fork
                 return root, session_members(root) | {root}
@@ -170,6 +173,7 @@ def test_killing_the_kernel_leaves_no_process_and_no_shm_entry(kind, jupyter_pat
         shm_before = shm_entries()
         kc.execute(_kernel_code(kind))
         sid, run = _wait_for_run(kernel_pid, RUNS[kind][2])
+        run |= _children(kernel_pid, reaper=False) - {sid}  # the template, if any, goes too
         reaper = _children(kernel_pid, reaper=True)
         ours = _shm_inodes(run)
         assert len(reaper) == 1, "the sandbox started no reaper"

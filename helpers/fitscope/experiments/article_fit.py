@@ -26,6 +26,7 @@ from fitscope.instrument.measure import Live
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tracing import Tracer
 from fitscope.isolation.sandbox import Progress, report, run_python
+from fitscope.isolation.template import TENSORFLOW
 from fitscope.workloads.article import (
     FEATURES,
     WORK_KINDS,
@@ -180,7 +181,7 @@ def fit_in_sandbox(params: GeneratorFitParams | list[GeneratorFitParams] | None 
                    **overrides: Any) -> Any:
     """:func:`generator_fit` in a fresh interpreter with its own TensorFlow configuration.
 
-    ``intra_op_threads`` is set as TF_NUM_INTRAOP_THREADS before TensorFlow is imported; worker
+    ``intra_op_threads`` is set as TF_NUM_INTRAOP_THREADS before TensorFlow first runs; worker
     processes of a PyDataset start with ``start_method`` (forkserver by default: no process with
     TensorFlow's threads running is ever forked; the kernel never is). The sandbox's watchdog
     (``timeout_s``) and memory cap (whole tree) apply; how each process ended is in
@@ -215,7 +216,7 @@ def fit_in_sandbox(params: GeneratorFitParams | list[GeneratorFitParams] | None 
         code = _SANDBOX_CODE.format(method=start_method, params=[vars(p) for p in ps], out=out,
                                     time_budget_s=time_budget_s, early_forkserver=workers)
         run = run_python(code=code, env=env, timeout_s=timeout_s, memory_cap_mb=memory_cap_mb,
-                         on_poll=on_poll)
+                         on_poll=on_poll, preload=TENSORFLOW)
         results = []
         for i in range(len(ps)):
             if not os.path.exists(f"{out}{i}"):

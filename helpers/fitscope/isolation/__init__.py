@@ -1,9 +1,11 @@
 """Isolation: experiments that change process-wide settings run in a fresh interpreter.
 
 :mod:`sandbox` starts one (``run_python``) under a watchdog and a memory cap for its whole process
-tree and cleans up after it; :mod:`reaper` kills a run's processes if the kernel dies;
-:mod:`launcher` runs a script of :mod:`scripts` and records its processes; the scripts are what
-the sandbox runs. Nothing here draws: a caller watches a run through ``on_poll``.
+tree and cleans up after it; :mod:`template` forks runs from an interpreter that has only
+imported TensorFlow or Keras, so they skip that import; :mod:`reaper` kills a run's processes
+if the kernel dies; :mod:`launcher` runs a script of :mod:`scripts` and records its processes;
+the scripts are what the sandbox runs. Nothing here draws: a caller watches a run through
+``on_poll``.
 
 Example:
     >>> from fitscope.isolation import run_python
@@ -21,4 +23,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "reaper": ("SHM_PATTERNS", "session_members", "shm_entries", "remove_new_shm", "kill_session",),
     "sandbox": ("report", "run_python", "SandboxResult", "Progress", "exceptions_in",
                 "MESSAGE_PREFIX",),
+    "template": ("LATE_ENV", "TENSORFLOW", "KERAS", "preloaded", "close_template"),
 })

@@ -40,6 +40,7 @@ from fitscope.instrument.paths import IMPORT_ROOT, PACKAGE_DIR
 from fitscope.instrument.result import ProcessOutcome
 from fitscope.instrument.sampling import pss_bytes, rss_bytes
 from fitscope.isolation.reaper import remove_new_shm, session_members, shm_entries
+from fitscope.isolation.template import ForkedRun, fork_run
 
 __all__ = ["report", "run_python", "SandboxResult", "Progress", "exceptions_in", "MESSAGE_PREFIX"]
 
@@ -188,6 +189,7 @@ def run_python(
     poll_s: float = 0.1,
     on_poll: Callable[[Progress], None] | None = None,
     term_grace_s: float = 1.0,
+    preload: Sequence[str] = (),
 ) -> SandboxResult:
     """Run ``script`` (a path) or ``code`` (its text, saved as a real ``__main__`` script).
 
@@ -195,6 +197,9 @@ def run_python(
     The watchdog stops the tree after ``timeout_s`` (SIGTERM, then SIGKILL after
     ``term_grace_s``); crossing ``memory_cap_mb`` kills it at once. ``on_poll`` is called from
     the calling thread every ``poll_s`` seconds, so a notebook can draw live from it.
+    With ``preload`` (e.g. :data:`~fitscope.isolation.template.TENSORFLOW`), the run is forked
+    from a template interpreter that has imported those modules and nothing more
+    (:mod:`fitscope.isolation.template`); its start-up is not part of the run.
     """
     if (script is None) == (code is None):
         raise ValueError("give either a script path or code, not both")
@@ -214,11 +219,16 @@ def run_python(
     reaper = _start_reaper()
     start = time.perf_counter()
     try:
-        proc = subprocess.Popen(
-            [sys.executable, str(path), *args], cwd=workdir.name, env=child_env,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            errors="replace", start_new_session=True,
-        )
+        proc: subprocess.Popen | ForkedRun | None = None
+        if preload:
+            proc = fork_run(preload, child_env, str(path), [str(a) for a in args], workdir.name)
+            start = time.perf_counter()
+        if proc is None:
+            proc = subprocess.Popen(
+                [sys.executable, str(path), *args], cwd=workdir.name, env=child_env,
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                text=True, errors="replace", start_new_session=True,
+            )
     except BaseException:
         _release_reaper(reaper)
         raise
@@ -279,6 +289,12 @@ def run_python(
         workdir.cleanup()
 
     stderr = "".join(err_lines)
+    if os.environ.get("TMP_SANDBOX_LOG"):
+        import traceback
+        with open(os.environ["TMP_SANDBOX_LOG"], "a") as f:
+            f.write(json.dumps({"t": time.time(), "wall": time.perf_counter() - start,
+                "stopped": stopped_by, "args": [str(path.name), *map(str, args)][:4],
+                "env": env, "stack": [fr.name for fr in traceback.extract_stack()[-6:-1]]}) + "\n")
     exceptions = exceptions_in(stderr)
     outcomes = _outcomes(proc, seen, stopped_by, exceptions)
     return SandboxResult(
@@ -362,7 +378,8 @@ def _stop(sid: int, pids: set[int], grace_s: float) -> None:
     _signal_all(sid, session_members(sid) | pids, signal.SIGKILL)
 
 
-def _cleanup(proc: subprocess.Popen, seen: dict[int, dict[str, Any]], grace_s: float) -> list[int]:
+def _cleanup(proc: subprocess.Popen | ForkedRun, seen: dict[int, dict[str, Any]],
+             grace_s: float) -> list[int]:
     """Stop anything of the run still alive, reap the script; return pids that survived."""
     left = session_members(proc.pid)
     if proc.poll() is None:
@@ -380,8 +397,8 @@ def _cleanup(proc: subprocess.Popen, seen: dict[int, dict[str, Any]], grace_s: f
     return sorted(session_members(proc.pid))
 
 
-def _outcomes(proc: subprocess.Popen, seen: dict[int, dict[str, Any]], stopped_by: str | None,
-              exceptions: list[tuple[str, str]]) -> list[ProcessOutcome]:
+def _outcomes(proc: subprocess.Popen | ForkedRun, seen: dict[int, dict[str, Any]],
+              stopped_by: str | None, exceptions: list[tuple[str, str]]) -> list[ProcessOutcome]:
     rc = proc.returncode
     main_exc = [e for origin, e in exceptions if origin == "main"]
     if stopped_by:

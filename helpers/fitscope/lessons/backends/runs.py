@@ -38,6 +38,7 @@ from fitscope.instrument.tables import ShowsItself, Table
 from fitscope.instrument.tracing import Tracer
 from fitscope.isolation.sandbox import Progress, run_python
 from fitscope.isolation.scripts.backend_fit import ROLES, VARIANTS
+from fitscope.isolation.template import KERAS
 
 __all__ = ["BACKENDS", "LABELS", "VARIANTS", "BackendNotInstalled", "BackendParams", "BackendRuns",
            "Code",
@@ -190,6 +191,7 @@ class BackendRuns(ShowsItself):
     runs: dict[str, RunResult] = field(default_factory=dict)
     peak_memory_bytes: int = 0
     wall_s: float = 0.0
+    preloaded: bool = False
 
     @property
     def label(self) -> str:
@@ -226,12 +228,15 @@ class BackendRuns(ShowsItself):
         """One sentence from this run's own numbers: start-up, memory, and who called next()."""
         first = self.runs.get("waiting") or next(iter(self.runs.values()))
         f = first.facts
+        imported = (f"importing Keras took {self.import_s:.1f} s, once, in the template "
+                    "interpreter this run was forked from" if self.preloaded else
+                    f"importing Keras took {self.import_s:.1f} s")
         return (
-            f"{self.label} {self.version} on {self.device}: the fresh interpreter started in "
-            f"{self.startup_s:.1f} s and peaked at {self.peak_memory_bytes / 2**20:.0f} MiB; with "
-            "the "
-            f"plain generator, {f['next_calls_on_main']} of {f['next_calls_total']} next() calls "
-            f"ran on the main thread."
+            f"{self.label} {self.version} on {self.device}: {imported}; the run was ready to "
+            f"train {self.startup_s:.1f} s after it started and peaked at "
+            f"{self.peak_memory_bytes / 2**20:.0f} MiB; with the plain generator, "
+            f"{f['next_calls_on_main']} of {f['next_calls_total']} next() calls ran on the main "
+            "thread."
         )
 
 
@@ -270,8 +275,8 @@ def measure(
             event = m.get("event")
             if event == "ready" and say:
                 say(
-                    f"{LABELS[backend]}: interpreter ready in {m['startup_s']:.1f} s, computing on "
-                    f"{m['device']}"
+                    f"{LABELS[backend]}: ready to train {m['startup_s']:.1f} s after the run "
+                    f"started, computing on {m['device']}"
                 )
             elif event == "variant" and say:
                 say(f"{LABELS[backend]}: measuring '{m['name']}' ({m['index']} of {m['of']})")
@@ -295,7 +300,7 @@ def measure(
         code = ("import sys\nfrom fitscope.isolation.scripts.backend_fit import main\n"
                 f"if __name__ == '__main__':\n    sys.exit(main({args!r}))\n")
         run = run_python(code=code, env={"KERAS_BACKEND": backend}, timeout_s=timeout_s,
-                         memory_cap_mb=memory_cap_mb, on_poll=on_poll)
+                         memory_cap_mb=memory_cap_mb, on_poll=on_poll, preload=KERAS)
         if not os.path.exists(out):
             why = run.exceptions[-1][1] if run.exceptions else run.root.how
             raise RuntimeError(f"the {LABELS[backend]} experiment did not finish: {why}")
@@ -308,7 +313,8 @@ def measure(
         r.facts["sandbox_peak_memory_bytes"] = run.peak_memory_bytes
         runs[name] = r
     return BackendRuns(data["backend"], data["device"], data["version"], data["import_s"],
-                       data["startup_s"], runs, run.peak_memory_bytes, run.wall_s)
+                       data["startup_s"], runs, run.peak_memory_bytes, run.wall_s,
+                       data.get("preloaded", False))
 
 
 def measure_or_say(

@@ -35,6 +35,7 @@ from fitscope.instrument.result import ProcessOutcome, RunResult
 from fitscope.instrument.tables import Table
 from fitscope.isolation.launcher import launcher_outcomes, run_module, sandbox_facts
 from fitscope.isolation.sandbox import Progress
+from fitscope.isolation.template import TENSORFLOW
 from fitscope.show.live import StepCounter
 from fitscope.verdicts import evidence
 from fitscope.verdicts.compare import SLOWER, compare
@@ -316,7 +317,7 @@ def mirrored_training(devices: int = 2, steps: int | None = None, global_batch: 
                              f"(watchdog {timeout_s:g} s)")
             args = ["--devices", n, "--steps", steps, "--batch", global_batch, "--width", width,
                     "--out", out]
-            r, _ = run_module("mirrored", args, (timeout_s, memory_cap_mb))
+            r, _ = run_module("mirrored", args, (timeout_s, memory_cap_mb), preload=TENSORFLOW)
             outcomes += r.outcomes
             peak = max(peak, r.peak_memory_bytes, max((b for _, b in r.pss), default=0))
             trained = next((m for m in r.messages if m.get("event") == "trained"), None)

@@ -32,6 +32,7 @@ from fitscope.instrument.tables import ShowsItself, Stack, Table
 from fitscope.isolation.launcher import Limits, ProcessRecorder, growth_per_s, sandbox_facts
 from fitscope.isolation.sandbox import SandboxResult, exceptions_in, run_python
 from fitscope.isolation.scripts import script_path
+from fitscope.isolation.template import TENSORFLOW
 from fitscope.verdicts import evidence
 
 __all__ = ["START_METHODS", "LABELS", "ARTICLE_SCRIPT", "ArticleRun", "ArticleRuns",
@@ -268,7 +269,8 @@ def article_trainer(start_method: str = "fork", *, fix_labels: bool = False,
     if live is not None:
         live.start(name, limits)
     run = run_python(ARTICLE_SCRIPT, args=args, timeout_s=limits.timeout_s,
-                     memory_cap_mb=limits.memory_cap_mb, poll_s=0.1, on_poll=rec)
+                     memory_cap_mb=limits.memory_cap_mb, poll_s=0.1, on_poll=rec,
+                     preload=TENSORFLOW)
     if live is not None:
         live.finish()
     params = dict(start_method=start_method, fix_labels=fix_labels,

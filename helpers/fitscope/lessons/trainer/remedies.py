@@ -36,6 +36,7 @@ from fitscope.instrument.throughput import throughput_from_ends
 from fitscope.isolation.launcher import Limits, ProcessRecorder, sandbox_facts
 from fitscope.isolation.sandbox import run_python
 from fitscope.isolation.scripts import script_path
+from fitscope.isolation.template import TENSORFLOW
 from fitscope.verdicts.compare import BEATS_BOUND, MIN_GAIN, Fastest, fastest
 from fitscope.workloads.article import WORK_KINDS
 
@@ -191,7 +192,7 @@ def queue_trainer(params: RightWayParams | None = None, *, limits: Limits | None
             "--width", p.width, "--maxsize", maxsize, "--seconds", limits.timeout_s * 0.8]
     rec = ProcessRecorder()
     run = run_python(QUEUE_SCRIPT, args=[str(a) for a in args], timeout_s=limits.timeout_s,
-                     memory_cap_mb=limits.memory_cap_mb, on_poll=rec)
+                     memory_cap_mb=limits.memory_cap_mb, on_poll=rec, preload=TENSORFLOW)
     costs = next((m for m in run.messages if m.get("event") == "costs"), None)
     done = next((m for m in run.messages if m.get("event") == "done"), None)
     budget = cpu_budget()
@@ -292,7 +293,7 @@ def pydataset_trainer(batches: Callable[..., type], fit: Callable[..., Any],
             steps=p.steps, params=dataclasses.asdict(p), time_budget_s=limits.timeout_s * 0.8,
             out=out)
         run = run_python(code=code, timeout_s=limits.timeout_s,
-                         memory_cap_mb=limits.memory_cap_mb, on_poll=rec)
+                         memory_cap_mb=limits.memory_cap_mb, on_poll=rec, preload=TENSORFLOW)
         facts = {"way": "PyDataset", **sandbox_facts(run, limits, rec)}
         if not os.path.exists(out):  # the sandboxed run ended without a result: say so
             why = run.exceptions[-1][1] if run.exceptions else run.root.how

@@ -1,0 +1,118 @@
+"""Runs forked from a template interpreter: what they keep, what is theirs, and cleanup."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+from conftest import shm_semaphores
+
+from fitscope.instrument.paths import IMPORT_ROOT
+from fitscope.isolation import template
+from fitscope.isolation.sandbox import run_python
+from fitscope.isolation.template import TENSORFLOW, close_template
+
+PROBE = """
+import json, os, random, sys
+from fitscope.isolation.sandbox import report
+from fitscope.isolation.template import preloaded
+import threading
+report(argv=sys.argv[1:], cwd=os.getcwd(), sid=os.getsid(0) == os.getpid(),
+       main=threading.main_thread().native_id == threading.get_native_id() == os.getpid(),
+       threads=os.environ.get("TF_NUM_INTRAOP_THREADS"), preloaded=preloaded(),
+       already=[m for m in ("tensorflow", "keras") if m in sys.modules], draw=random.random())
+"""
+
+
+def _templates() -> list[psutil.Process]:
+    return [p for p in psutil.Process().children()
+            if "fitscope.isolation.template" in " ".join(p.cmdline())]
+
+
+@pytest.fixture(autouse=True)
+def _no_template_left():
+    close_template()
+    yield
+    close_template()
+    assert not _templates(), "close_template left the template running"
+
+
+def test_a_forked_run_gets_its_own_arguments_session_and_late_environment():
+    one = run_python(code=PROBE, args=["a", "1"], env={"TF_NUM_INTRAOP_THREADS": "1"},
+                     preload=TENSORFLOW, timeout_s=120)
+    two = run_python(code=PROBE, args=["b"], preload=TENSORFLOW, timeout_s=120)
+    first, second = one.messages[0], two.messages[0]
+    assert one.root.exit_code == 0 and two.root.exit_code == 0, one.stderr + two.stderr
+    assert first["argv"] == ["a", "1"] and second["argv"] == ["b"]
+    assert first["cwd"] != second["cwd"] and os.path.basename(first["cwd"]).startswith("fitscope")
+    assert first["sid"] and second["sid"]
+    assert first["main"] and second["main"], "the main thread's id is the template's"  # by id
+    assert first["threads"] == "1" and second["threads"] is None
+    assert first["already"] == ["tensorflow", "keras"]  # imported by the template, not the run
+    assert first["preloaded"]["modules"] == list(TENSORFLOW)
+    assert first["draw"] != second["draw"], "runs forked from one template share random state"
+    assert len(_templates()) == 1, "the second run did not reuse the template"
+
+
+def test_tensorflow_has_never_run_in_a_forked_run():
+    code = ("import tensorflow as tf\n"
+            "tf.config.threading.set_intra_op_parallelism_threads(1)  # raises once TF has run\n"
+            "print(tf.reduce_sum(tf.ones(3)).numpy())")
+    r = run_python(code=code, preload=TENSORFLOW, timeout_s=120)
+    assert r.root.how == "exited with code 0", r.stderr[-800:]
+    assert r.stdout.strip() == "3.0"
+
+
+def test_exceptions_exit_codes_and_the_watchdog_work_as_for_a_fresh_interpreter():
+    failed = run_python(code="raise ValueError('bad shape')", preload=TENSORFLOW, timeout_s=120)
+    assert failed.root.how == "raised ValueError: bad shape" and failed.root.exit_code == 1
+    code = run_python(code="import sys; sys.exit(3)", preload=TENSORFLOW, timeout_s=120)
+    assert code.root.exit_code == 3
+    before = shm_semaphores()
+    tree = ("import multiprocessing as mp, time\nif __name__ == '__main__':\n"
+            "    mp.set_start_method('fork'); lock = mp.Lock()\n"
+            "    kid = mp.Process(target=time.sleep, args=(600,)); kid.start(); time.sleep(600)\n")
+    stopped = run_python(code=tree, preload=TENSORFLOW, timeout_s=3)
+    assert stopped.root.how == "killed by watchdog" and stopped.survivors == []
+    pids = [o.pid for o in stopped.outcomes]
+    assert len(pids) == 2 and not any(psutil.pid_exists(p) and psutil.Process(p).status()
+                                      != psutil.STATUS_ZOMBIE for p in pids)
+    assert shm_semaphores() <= before
+
+
+def test_an_import_time_variable_gets_its_own_template():
+    run_python(code="pass", preload=("json",), timeout_s=60)
+    first = _templates()
+    run_python(code="pass", preload=("json",), env={"KERAS_BACKEND": "jax"}, timeout_s=60)
+    second = _templates()
+    assert len(first) == 1 and len(second) == 1 and first[0].pid != second[0].pid
+    assert not first[0].is_running() or first[0].status() == psutil.STATUS_ZOMBIE
+
+
+def test_the_template_exits_with_the_interpreter_that_started_it():
+    script = ("import json, psutil\nfrom fitscope.isolation.sandbox import run_python\n"
+              "run_python(code='pass', preload=('json',), timeout_s=60)\n"
+              "print(json.dumps([p.pid for p in psutil.Process().children()]))\n")
+    env = {**os.environ, "PYTHONPATH": str(IMPORT_ROOT)}
+    for how in ("exits", "is killed"):
+        proc = subprocess.Popen([sys.executable, "-c", script + (
+            "import os, signal; os.kill(os.getpid(), signal.SIGKILL)\n" if how == "is killed"
+            else "")], env=env, stdout=subprocess.PIPE, text=True)
+        out, _ = proc.communicate(timeout=120)
+        children = json.loads(out.splitlines()[-1])
+        assert children, "the run left no template to check"
+        deadline = time.monotonic() + 5
+        while any(psutil.pid_exists(p) for p in children) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(psutil.pid_exists(p) for p in children), f"template outlived: {how}"
+
+
+def test_without_a_template_the_run_starts_fresh(monkeypatch):
+    monkeypatch.setattr(template, "START_TIMEOUT_S", 0.01)  # no template can be ready this fast
+    r = run_python(code=PROBE, preload=TENSORFLOW, timeout_s=120)
+    assert r.root.exit_code == 0 and r.messages[0]["preloaded"] is None
