@@ -33,7 +33,7 @@ from fitscope.lessons.tfdata.pipelines import (
     build_pipeline,
     shape_of,
 )
-from fitscope.lessons.tfdata.runs import PipelineRuns, measure_pipeline, overlap_share
+from fitscope.lessons.tfdata.runs import PipelineRuns, _graph_spans, measure_pipeline, overlap_share
 from fitscope.lessons.tfdata.sources import generator_vs_slices
 from fitscope.lessons.tfdata.variants import tfdata_panel, tfdata_pipeline
 from fitscope.show.charts import pipeline_timeline
@@ -148,6 +148,27 @@ def test_consumer_spans_are_on_the_calling_thread_and_graph_spans_have_no_thread
 def test_each_piece_of_work_is_one_graph_span(runs, variant, opens, reads, maps):
     # vectorised: batches of 3 from 8 elements = 3 calls an epoch; cache: the first epoch only
     assert runs[variant].facts["spans_by_label"] == {"open": opens, "read": reads, "map": maps}
+
+
+class _Row:
+    def __init__(self, *values):
+        self.values = values
+
+    def numpy(self):
+        return self.values
+
+
+def test_two_maps_that_agree_to_the_microsecond_are_still_two_spans():
+    from fitscope.instrument.tracing import Tracer
+
+    # file, index, open start/end, read start/end, map start/end: both maps ran at once
+    rows = [_Row(0, 0, 1.0, 1.1, 1.1, 1.2, 1.3, 1.4), _Row(0, 1, 1.0, 1.1, 1.15, 1.25, 1.3, 1.4)]
+    for vectorised, maps in ((False, 2), (True, 1)):  # a vectorised batch shares one map call
+        tracer = Tracer()
+        _graph_spans(tracer, rows, vectorised)
+        labels = [s.label for s in tracer.spans("tf.data")]
+        assert labels.count("map") == maps and labels.count("open") == 1
+        assert labels.count("read") == 2
 
 
 def test_bounds_and_efficiency_follow_from_the_measured_costs(runs):

@@ -113,15 +113,19 @@ def graph_clock() -> int:
     return min(readings)[1]
 
 
-def _graph_spans(tracer: Tracer, kept: Sequence[Any]) -> None:
+def _graph_spans(tracer: Tracer, kept: Sequence[Any], vectorised: bool) -> None:
     """Turn the in-graph times carried by the elements into spans, each piece of work once
-    (elements of one file share its open, of one batch their map; cached ones repeat theirs)."""
+    (elements of one file share its open, of one vectorised batch their map; cached ones repeat
+    theirs). Two elements' own maps are two spans even when their times agree to the
+    microsecond (``tf.timestamp``'s resolution), as parallel calls sometimes do."""
     seen: set[tuple] = set()
     for row in (e.numpy() for e in kept):
         file, index = row[0], row[1]
+        mapped = () if vectorised else (file, index)
         for k, label in enumerate(("open", "read", "map")):
             start, end = float(row[2 + 2 * k]), float(row[3 + 2 * k])
-            key = {"open": (file,), "read": (file, index), "map": ()}[label] + (label, start, end)
+            key = {"open": (file,), "read": (file, index), "map": mapped}[label] + (label, start,
+                                                                                    end)
             if key not in seen:
                 seen.add(key)
                 tracer.add_graph_span(label, start, end)
@@ -323,14 +327,13 @@ def _consume_once(run: MeasuredRun, ds: Any, p: PipelineParams,
                   workers: int) -> tuple[_StageCosts, list[int], int, int]:
     """Iterate ``ds`` once under ``run``, with a span for each piece of in-graph work: its
     costs, the consumer's step ends, its start time and how far the graph clock moved (ns)."""
-    costs = _StageCosts(
-        stages_of(p, shape_of(ds), workers), p.total_elements, *train_cost(p.train_ms)
-    )
+    shape = shape_of(ds)
+    costs = _StageCosts(stages_of(p, shape, workers), p.total_elements, *train_cost(p.train_ms))
     run.expect(p.total_elements + 1, costs)  # +1: every element counts, from the iterator's start
     with run.sampling():
         ends, kept, start = _consume(ds, run, p.train_ms / 1e3, p.per_file * p.files)
     shift_ns = run.tracer.sync_graph_clock(graph_clock())
-    _graph_spans(run.tracer, kept)
+    _graph_spans(run.tracer, kept, shape["vectorised"])
     source_spans = [
         (s.start_ns, s.end_ns) for s in run.tracer.spans("tf.data") if s.label != "map"
     ]
