@@ -14,7 +14,7 @@ from conftest import shm_semaphores
 
 from fitscope.instrument.paths import IMPORT_ROOT
 from fitscope.isolation import template
-from fitscope.isolation.sandbox import run_python
+from fitscope.isolation.sandbox import run_python, start_template
 from fitscope.isolation.template import TENSORFLOW, close_template
 
 PROBE = """
@@ -85,13 +85,33 @@ def test_exceptions_exit_codes_and_the_watchdog_work_as_for_a_fresh_interpreter(
     assert shm_semaphores() <= before
 
 
-def test_an_import_time_variable_gets_its_own_template():
+def _gone(p: psutil.Process) -> bool:
+    return not p.is_running() or p.status() == psutil.STATUS_ZOMBIE
+
+
+def test_an_import_time_variable_gets_its_own_template_and_the_oldest_goes_first():
+    assert template.MAX_TEMPLATES == 2
     run_python(code="pass", preload=("json",), timeout_s=60)
-    first = _templates()
+    (first,) = _templates()
     run_python(code="pass", preload=("json",), env={"KERAS_BACKEND": "jax"}, timeout_s=60)
-    second = _templates()
-    assert len(first) == 1 and len(second) == 1 and first[0].pid != second[0].pid
-    assert not first[0].is_running() or first[0].status() == psutil.STATUS_ZOMBIE
+    (second,) = [t for t in _templates() if t != first]
+    run_python(code="pass", preload=("json",), timeout_s=60)  # the first again: it is reused
+    assert len(_templates()) == 2 and first in _templates()
+    run_python(code="pass", preload=("json",), env={"KERAS_BACKEND": "torch"}, timeout_s=60)
+    live = _templates()
+    assert len(live) == 2 and first in live and second not in live
+    deadline = time.monotonic() + 5
+    while not _gone(second) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _gone(second), "the least recently used template was not closed"
+
+
+def test_a_template_started_early_is_ready_before_any_run_starts():
+    start_template(("json",), wait=False)
+    (early,) = _templates()
+    start_template(("json",), wait=True)  # the same template: nothing new starts
+    assert _templates() == [early]
+    assert all(t.ready for t in template._live)
 
 
 def test_the_template_exits_with_the_interpreter_that_started_it():
@@ -116,3 +136,15 @@ def test_without_a_template_the_run_starts_fresh(monkeypatch):
     monkeypatch.setattr(template, "START_TIMEOUT_S", 0.01)  # no template can be ready this fast
     r = run_python(code=PROBE, preload=TENSORFLOW, timeout_s=120)
     assert r.root.exit_code == 0 and r.messages[0]["preloaded"] is None
+
+
+def test_what_an_import_sets_in_the_environment_does_not_make_a_new_template(monkeypatch):
+    code = "import os\nprint(os.environ.get('TF2_BEHAVIOR'))"
+    first = run_python(code=code, preload=TENSORFLOW, timeout_s=120)
+    (used,) = _templates()
+    monkeypatch.setenv("TF2_BEHAVIOR", "1")  # what importing TensorFlow does to the kernel's
+    again = run_python(code=code, preload=TENSORFLOW, timeout_s=120)
+    assert _templates() == [used] and first.root.exit_code == again.root.exit_code == 0
+    monkeypatch.setenv("TF2_BEHAVIOR", "0")  # a value TensorFlow's import did not set: new one
+    run_python(code=code, preload=TENSORFLOW, timeout_s=120)
+    assert len(_templates()) == 2

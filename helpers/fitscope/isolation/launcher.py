@@ -157,7 +157,7 @@ def run_module(module: str, args: Sequence[Any], limits: Limits | tuple[float, f
                env: dict[str, str] | None = None,
                preload: Sequence[str] = ()) -> tuple[SandboxResult, float]:
     """Run ``fitscope.isolation.scripts.<module>``'s ``main`` in the sandbox; also its start
-    (epoch s). It shows nothing: ``on_poll`` is the caller's window on the run.
+    (epoch s, the sandbox's t = 0). It shows nothing: ``on_poll`` is the caller's window on the run.
 
     ``limits`` is a :class:`Limits` or (watchdog s, memory cap MB) for trees larger than one
     learner-chosen run; ``env`` reaches every process (e.g. ``{"TF_NUM_INTRAOP_THREADS": "1"}``);
@@ -167,10 +167,9 @@ def run_module(module: str, args: Sequence[Any], limits: Limits | tuple[float, f
         (limits.timeout_s, limits.memory_cap_mb) if isinstance(limits, Limits) else limits
     )
     code = f"import sys\nfrom fitscope.isolation.scripts.{module} import main\nsys.exit(main())\n"
-    started = time.time()
     r = run_python(code=code, args=[str(a) for a in args], env=env,
                    timeout_s=timeout_s, memory_cap_mb=cap, on_poll=on_poll, preload=preload)
-    return r, started
+    return r, r.started_at
 
 
 def launcher_outcomes(r: SandboxResult) -> list[ProcessOutcome]:

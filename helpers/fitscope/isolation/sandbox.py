@@ -40,9 +40,11 @@ from fitscope.instrument.paths import IMPORT_ROOT, PACKAGE_DIR
 from fitscope.instrument.result import ProcessOutcome
 from fitscope.instrument.sampling import pss_bytes, rss_bytes
 from fitscope.isolation.reaper import remove_new_shm, session_members, shm_entries
-from fitscope.isolation.template import ForkedRun, fork_run
+from fitscope.isolation.template import TENSORFLOW, ForkedRun, fork_run, wait_for_templates
+from fitscope.isolation.template import start_template as start_template_process
 
-__all__ = ["report", "run_python", "SandboxResult", "Progress", "exceptions_in", "MESSAGE_PREFIX"]
+__all__ = ["report", "run_python", "start_template", "SandboxResult", "Progress", "exceptions_in",
+           "MESSAGE_PREFIX"]
 
 MESSAGE_PREFIX = "@@fitscope "
 _FITSCOPE_PARENT = str(IMPORT_ROOT)
@@ -90,6 +92,7 @@ class SandboxResult:
     leftovers_removed: list[str] = field(default_factory=list)
     survivors: list[int] = field(default_factory=list)
     exceptions: list[tuple[str, str]] = field(default_factory=list)
+    started_at: float = 0.0  # epoch seconds of t = 0 (the script's start) in memory and cpu
 
     @property
     def root(self) -> ProcessOutcome:
@@ -210,19 +213,18 @@ def run_python(
     path = Path(script) if script is not None else Path(workdir.name) / "experiment.py"
     if code is not None:
         path.write_text(code)
-    child_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-    child_env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (_FITSCOPE_PARENT, child_env.get("PYTHONPATH", "")) if p)
+    child_env = _child_env(env)
 
+    wait_for_templates()  # a template still importing would compete with this run for the CPU
     shm_before = shm_entries()
     cap_bytes = int(memory_cap_mb * 2**20)
     reaper = _start_reaper()
-    start = time.perf_counter()
+    start, started_at = time.perf_counter(), time.time()
     try:
         proc: subprocess.Popen | ForkedRun | None = None
         if preload:
             proc = fork_run(preload, child_env, str(path), [str(a) for a in args], workdir.name)
-            start = time.perf_counter()
+            start, started_at = time.perf_counter(), time.time()
         if proc is None:
             proc = subprocess.Popen(
                 [sys.executable, str(path), *args], cwd=workdir.name, env=child_env,
@@ -289,12 +291,6 @@ def run_python(
         workdir.cleanup()
 
     stderr = "".join(err_lines)
-    if os.environ.get("TMP_SANDBOX_LOG"):
-        import traceback
-        with open(os.environ["TMP_SANDBOX_LOG"], "a") as f:
-            f.write(json.dumps({"t": time.time(), "wall": time.perf_counter() - start,
-                "stopped": stopped_by, "args": [str(path.name), *map(str, args)][:4],
-                "env": env, "stack": [fr.name for fr in traceback.extract_stack()[-6:-1]]}) + "\n")
     exceptions = exceptions_in(stderr)
     outcomes = _outcomes(proc, seen, stopped_by, exceptions)
     return SandboxResult(
@@ -311,7 +307,31 @@ def run_python(
         leftovers_removed=leftovers,
         survivors=survivors,
         exceptions=exceptions,
+        started_at=started_at,
     )
+
+
+def _child_env(env: dict[str, str] | None) -> dict[str, str]:
+    """A run's environment: this one's, unbuffered, ``env`` added, fitscope importable."""
+    child_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    child_env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (_FITSCOPE_PARENT, child_env.get("PYTHONPATH", "")) if p)
+    return child_env
+
+
+def start_template(preload: Sequence[str] = TENSORFLOW, env: dict[str, str] | None = None,
+                   wait: bool = False) -> None:
+    """Start importing ``preload`` in the template that runs with this ``preload`` and ``env``
+    will be forked from; return at once, or with ``wait`` once it is ready. A notebook calls it
+    first thing, so that the template imports while the kernel does; every run waits until all
+    templates are ready (nothing imports beside a measurement).
+
+    Example:
+        >>> start_template(("json",), wait=True)
+    """
+    start_template_process(preload, _child_env(env))
+    if wait:
+        wait_for_templates()
 
 
 def _start_reaper() -> subprocess.Popen:

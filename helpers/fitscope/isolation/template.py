@@ -10,9 +10,10 @@ environment, except the variables read when TensorFlow first runs (:data:`LATE_E
 each run sets for itself. A run learns what was preloaded, and how long the import took, from
 ``FITSCOPE_PRELOADED`` (:func:`preloaded`).
 
-One template lives at a time (it holds a few hundred MB); it exits when its socket closes, that
-is when this interpreter exits or dies. Run as a script, this module is the template's side
-(:func:`serve`).
+At most :data:`MAX_TEMPLATES` live at once (each holds a few hundred MB); each exits when its
+socket closes, that is when this interpreter exits or dies. A notebook may start one early
+(:func:`fitscope.isolation.sandbox.start_template`) so that it imports while the kernel does.
+Run as a script, this module is the template's side (:func:`serve`).
 
 Example (``env`` must let ``python -m fitscope.isolation.template`` import fitscope):
     >>> run = fork_run(TENSORFLOW, env, "experiment.py", [], "/tmp")  # doctest: +SKIP
@@ -38,8 +39,8 @@ import time
 from collections.abc import Sequence
 from typing import IO, Any
 
-__all__ = ["LATE_ENV", "TENSORFLOW", "KERAS", "ForkedRun", "fork_run", "preloaded",
-           "close_template", "serve"]
+__all__ = ["LATE_ENV", "TENSORFLOW", "KERAS", "MAX_TEMPLATES", "ForkedRun", "fork_run",
+           "start_template", "wait_for_templates", "preloaded", "close_template", "serve"]
 
 LATE_ENV = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "TF_CONFIG")
 """Variables TensorFlow reads when it first runs, not at import: set per run, not per template."""
@@ -63,8 +64,9 @@ def preloaded() -> dict[str, Any] | None:
 class _Template:
     """The kernel's handle on one template: its process, socket, and the exit codes it sent."""
 
-    def __init__(self, key: tuple[Any, ...], modules: Sequence[str], env: dict[str, str]) -> None:
-        self.key = key
+    def __init__(self, modules: Sequence[str], env: dict[str, str]) -> None:
+        self.modules, self.env = tuple(modules), env
+        self.set_by_import: dict[str, str] = {}
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "fitscope.isolation.template", str(theirs.fileno()),
@@ -74,7 +76,30 @@ class _Template:
         theirs.close()
         self.exit_codes: dict[int, int] = {}
         self.lock = threading.Lock()
-        self.ready = self._receive("ready", START_TIMEOUT_S) is not None
+        self.ready: bool | None = None  # None: still importing
+
+    def wait_ready(self) -> bool:
+        """Wait until the template has imported its modules; False if it failed or took longer
+        than ``START_TIMEOUT_S``."""
+        with self.lock:
+            if self.ready is None:
+                done = self._receive("ready", START_TIMEOUT_S)
+                self.ready = done is not None
+                self.set_by_import = (done or {}).get("set_env", {})
+            return self.ready
+
+    def serves(self, modules: Sequence[str], env: dict[str, str]) -> bool:
+        """Whether runs with ``modules`` and ``env`` may fork from this template: the same
+        modules and environment, but for what importing them set (TensorFlow sets
+        ``TF2_BEHAVIOR`` and others in ``os.environ``, so the kernel's environment changes when
+        it imports TensorFlow too)."""
+        if tuple(modules) != self.modules or self.proc.poll() is not None:
+            return False
+        differ = {k for k in env.keys() | self.env.keys() if env.get(k) != self.env.get(k)}
+        if any(k in self.env for k in differ):  # a value the template started with differs
+            return False
+        return not differ or (self.wait_ready() and all(
+            env.get(k) == self.set_by_import.get(k) for k in differ))
 
     def _receive(self, kind: str, timeout_s: float) -> Any:
         """Read messages until one of ``kind`` (its value), keeping exit codes; None when none
@@ -163,29 +188,55 @@ class ForkedRun:
             pass
 
 
-_current: list[_Template] = []
+MAX_TEMPLATES = 2
+"""Templates alive at once (notebook 01b keeps TensorFlow's and JAX's); the least recently used
+goes first."""
+
+_live: list[_Template] = []  # most recently used last
 _lock = threading.Lock()
 
 
-def _template_for(modules: tuple[str, ...], env: dict[str, str]) -> _Template | None:
+def start_template(modules: Sequence[str], env: dict[str, str]) -> _Template:
+    """Start the template for ``modules`` under ``env`` (or reuse a live one) without waiting for
+    its imports; :func:`fork_run` waits for them."""
     base = {k: v for k, v in env.items() if k not in LATE_ENV}
-    key = (modules, tuple(sorted(base.items())))
     with _lock:
-        if _current and _current[0].key == key and _current[0].proc.poll() is None:
-            return _current[0]
-        close_template()
-        template = _Template(key, modules, base)
-        if not template.ready:
-            template.close()
-            return None
-        _current.append(template)
+        for template in _live:
+            if template.serves(modules, base):
+                _live.remove(template)
+                _live.append(template)
+                return template
+        while len(_live) >= MAX_TEMPLATES:
+            _live.pop(0).close()
+        template = _Template(modules, base)
+        _live.append(template)
         return template
 
 
+def wait_for_templates() -> None:
+    """Wait until every template started has imported its modules (or failed), so that nothing
+    imports beside a measurement."""
+    for template in list(_live):
+        template.wait_ready()
+
+
+def _template_for(modules: Sequence[str], env: dict[str, str]) -> _Template | None:
+    template = start_template(modules, env)
+    wait_for_templates()
+    if not template.wait_ready():
+        with _lock:
+            if template in _live:
+                _live.remove(template)
+        template.close()
+        return None
+    return template
+
+
 def close_template() -> None:
-    """Stop the template, if one is running (it is started again when a run needs it)."""
-    while _current:
-        _current.pop().close()
+    """Stop every template (each is started again when a run needs it)."""
+    with _lock:
+        while _live:
+            _live.pop().close()
 
 
 atexit.register(close_template)
@@ -195,7 +246,7 @@ def fork_run(modules: Sequence[str], env: dict[str, str], path: str, args: Seque
              cwd: str) -> ForkedRun | None:
     """Start ``path`` with ``args`` as a process forked from the template that preloads
     ``modules`` under ``env``; None if no template could be had (the caller starts it fresh)."""
-    template = _template_for(tuple(modules), env)
+    template = _template_for(modules, env)
     if template is None:
         return None
     out_r, out_w = os.pipe()
@@ -218,10 +269,11 @@ def serve(fd: int, modules: Sequence[str]) -> None:
     """The template's side: import ``modules``, then fork a run for each request on socket ``fd``
     and report its pid and exit code, until the socket closes."""
     sock = socket.socket(fileno=fd)
-    start = time.perf_counter()
+    start, before = time.perf_counter(), dict(os.environ)
     for name in modules:
         importlib.import_module(name)
-    done = {"modules": list(modules), "import_s": round(time.perf_counter() - start, 3)}
+    done = {"modules": list(modules), "import_s": round(time.perf_counter() - start, 3),
+            "set_env": {k: v for k, v in os.environ.items() if before.get(k) != v}}
     sock.send(json.dumps({"ready": done}).encode())
     while True:
         readable = select.select([sock], [], [], 0.05)[0]

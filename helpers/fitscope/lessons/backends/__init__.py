@@ -13,10 +13,11 @@ from fitscope.lessons.backends.readings import (
     remedy, threads_table, timelines)
 from fitscope.lessons.backends.runs import (
     BACKENDS, LABELS, VARIANTS, BackendNotInstalled, BackendParams, BackendRuns, Code, by_backend,
-    check_backend, installed_line, is_installed, measure, measure_or_say, not_installed_sentence)
+    check_backend, installed_line, is_installed, measure, measure_or_say, not_installed_sentence,
+    prepare)
 
 __all__ = ["BACKENDS", "LABELS", "VARIANTS", "BackendNotInstalled", "BackendParams", "BackendRuns",
            "Code", "is_installed", "check_backend", "not_installed_sentence", "installed_line",
-           "measure", "measure_or_say", "by_backend", "backend_panel", "backend_verdicts",
-           "c12_verdict", "c1_verdict", "c6_verdict", "must_hold", "overlap", "remedy",
-           "threads_table", "timelines"]
+           "prepare", "measure", "measure_or_say", "by_backend", "backend_panel",
+           "backend_verdicts", "c12_verdict", "c1_verdict", "c6_verdict", "must_hold", "overlap",
+           "remedy", "threads_table", "timelines"]

@@ -36,13 +36,14 @@ from fitscope.instrument.errors import FitscopeInputError, check_choice, check_i
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import ShowsItself, Table
 from fitscope.instrument.tracing import Tracer
-from fitscope.isolation.sandbox import Progress, run_python
+from fitscope.isolation.sandbox import Progress, run_python, start_template
 from fitscope.isolation.scripts.backend_fit import ROLES, VARIANTS
-from fitscope.isolation.template import KERAS
+from fitscope.isolation.template import KERAS, wait_for_templates
 
 __all__ = ["BACKENDS", "LABELS", "VARIANTS", "BackendNotInstalled", "BackendParams", "BackendRuns",
            "Code",
-           "is_installed", "check_backend", "not_installed_sentence", "installed_line", "measure",
+           "is_installed", "check_backend", "not_installed_sentence", "installed_line", "prepare",
+           "measure",
            "measure_or_say", "by_backend"]
 
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -131,7 +132,7 @@ class BackendParams:
     @classmethod
     def default(cls, **overrides: Any) -> BackendParams:
         """Defaults sized for the mode: quick mode (CI) shrinks steps, never the logic."""
-        return cls(**{"steps": 16 if quick_mode() else 40, **overrides})
+        return cls(**{"steps": 16 if quick_mode() else 24, **overrides})
 
     def args(self) -> list[str]:
         return [
@@ -238,6 +239,19 @@ class BackendRuns(ShowsItself):
             f"{f['next_calls_on_main']} of {f['next_calls_total']} next() calls ran on the main "
             "thread."
         )
+
+
+def prepare(*backends: str) -> None:
+    """Start the template interpreters these backends' runs are forked from, each importing
+    Keras on its backend at once, and wait until they are ready (an installed backend only).
+
+    Example:
+        >>> prepare("tensorflow", "jax")  # doctest: +SKIP
+    """
+    for backend in backends:
+        if is_installed(check_backend(backend)):
+            start_template(KERAS, {"KERAS_BACKEND": backend})
+    wait_for_templates()
 
 
 def measure(

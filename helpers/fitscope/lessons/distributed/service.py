@@ -31,6 +31,7 @@ from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import Stack, Table
 from fitscope.isolation.launcher import launcher_outcomes, run_module, sandbox_facts
 from fitscope.isolation.sandbox import SandboxResult
+from fitscope.isolation.template import TENSORFLOW
 from fitscope.show.live import StepCounter
 from fitscope.verdicts.compare import FASTER, SLOWER, Compared, compare
 
@@ -193,7 +194,7 @@ def data_service(pipeline: Callable[..., Any] | None = None, mode: str = "inproc
             code.write_text(json.dumps({"source": textwrap.dedent(inspect.getsource(pipeline)),
                                         "name": pipeline.__name__}))
             args += ["--pipeline", code]
-        r, started = run_module("data_service", args, (timeout_s, cap))
+        r, started = run_module("data_service", args, (timeout_s, cap), preload=TENSORFLOW)
     got = {m["event"]: m for m in r.messages if m.get("event") in ("local", "service")}
     if set(got) != {"local", "service"}:
         raise RuntimeError(f"the tf.data service run did not finish ({r.root.how}, "

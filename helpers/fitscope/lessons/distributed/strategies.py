@@ -296,7 +296,7 @@ def mirrored_training(devices: int = 2, steps: int | None = None, global_batch: 
     check_int("logical devices", devices, 2, 8)
     # enough steps for a steady steps/s and CPU per step; more only buy precision
     steps = check_int(
-        "steps", steps if steps is not None else (30 if quick_mode() else 60), 3, 100_000
+        "steps", steps if steps is not None else (30 if quick_mode() else 40), 3, 100_000
     )
     check_int("global batch", global_batch, devices, 8192)
     if global_batch % devices:
