@@ -22,6 +22,9 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 HEAD = ["Overview", "Prerequisites", "Imports"]
 TAIL = ["Summary", "What's next", "Resources and references"]
 MAX_CODE_LINES = 10
+MAX_IMPORTS_CELL_LINES = 13  # the imports, the warm-ups that must come between them (TensorFlow's
+#                             threads by id, a template started while the kernel imports), and
+#                             the environment line
 MAX_LINE = 100
 OUTSIDE = ("CLAIMS.md", "FACTS.md", "../shared", "/work/")
 
@@ -141,14 +144,16 @@ def test_imports_only_in_the_imports_cell(path: Path) -> None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_code_cells_are_short_with_short_lines(path: Path) -> None:
     long_cells, long_lines = {}, []
+    imports = imports_cell_index(path)
     for i, c in enumerate(cells(path)):
         if c["cell_type"] != "code":
             continue
         lines = c["text"].rstrip("\n").splitlines()
-        if len(lines) > MAX_CODE_LINES:
+        if len(lines) > (MAX_IMPORTS_CELL_LINES if i == imports else MAX_CODE_LINES):
             long_cells[i] = len(lines)
         long_lines += [f"cell {i}: {line[:40]}…" for line in lines if len(line) > MAX_LINE]
-    assert long_cells == {}, f"code cells over {MAX_CODE_LINES} lines (index: lines)"
+    assert long_cells == {}, (f"code cells over {MAX_CODE_LINES} lines, the imports cell over "
+                              f"{MAX_IMPORTS_CELL_LINES} (index: lines)")
     assert long_lines == [], f"code lines over {MAX_LINE} characters"
 
 
