@@ -86,13 +86,15 @@ def shm_semaphores() -> set[str]:
 
 
 def child_pids() -> set[int]:
-    """Live descendants of this process, but not the template interpreter runs are forked from:
-    it is kept between runs on purpose (test_template checks that it ends)."""
-    found = set()
+    """Live descendants of this process, but not the template interpreters runs are forked from:
+    they are kept between runs on purpose (test_template checks that they end). A run forked
+    from one is counted."""
+    from fitscope.isolation.template import template_pids
+
+    kept, found = template_pids(), set()
     for p in psutil.Process().children(recursive=True):
         try:
-            if (p.status() != psutil.STATUS_ZOMBIE
-                    and "fitscope.isolation.template" not in " ".join(p.cmdline())):
+            if p.status() != psutil.STATUS_ZOMBIE and p.pid not in kept:
                 found.add(p.pid)
         except psutil.Error:
             continue

@@ -146,8 +146,9 @@ def test_data_service_delivers_each_element_once_and_stops_its_servers(mode, mon
     assert f["survivors"] == [] and f["stopped_by"] is None and _gone(r)
     assert shm_semaphores() - sems == set()
     assert str(r).startswith("With B = ") and "<img" in r._repr_html_()
-    if mode == "processes":
-        assert len(r.outcomes) == 4
+    if mode == "processes":  # the launcher, the dispatcher, two workers; and perhaps helpers a
+        # server started while importing (`uname -p`), seen only while they ran
+        assert len([o for o in r.outcomes if o.how != "ended during the run"]) == 4
         assert sorted(f["servers_stopped"]) == ["dispatcher: killed by signal SIGTERM",
                                                 "worker 0: killed by signal SIGTERM",
                                                 "worker 1: killed by signal SIGTERM"]
@@ -217,10 +218,11 @@ def test_tree_cpu_counts_servers_that_are_stopped_right_after_the_window():
         (3.0, {1: 0.3}),
     ]
     r = SandboxResult(
-        outcomes=[], messages=[], stdout="", stderr="", wall_s=3.0, stopped_by=None, cpu=cpu
+        outcomes=[], messages=[], stdout="", stderr="", wall_s=3.0, stopped_by=None, cpu=cpu,
+        started_at=100.0,
     )
     # window [1.0, 2.5] s after the start; process 2 is gone by the first sample after it
-    assert ds._tree_cpu_s(r, started=100.0, end_epoch=102.5, wall_s=1.5) == pytest.approx(0.2 + 1.0)
+    assert ds._tree_cpu_s(r, end_epoch=102.5, wall_s=1.5) == pytest.approx(0.2 + 1.0)
 
 
 def test_a_child_the_watchdog_stopped_keeps_that_cause_over_its_launchers_signal():

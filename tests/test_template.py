@@ -10,7 +10,7 @@ import time
 
 import psutil
 import pytest
-from conftest import shm_semaphores
+from conftest import child_pids, shm_semaphores
 
 from fitscope.instrument.paths import IMPORT_ROOT
 from fitscope.isolation import template
@@ -106,12 +106,27 @@ def test_an_import_time_variable_gets_its_own_template_and_the_oldest_goes_first
     assert _gone(second), "the least recently used template was not closed"
 
 
-def test_a_template_started_early_is_ready_before_any_run_starts():
+def test_start_template_with_wait_returns_it_ready_and_a_second_call_reuses_it():
     start_template(("json",), wait=False)
     (early,) = _templates()
     start_template(("json",), wait=True)  # the same template: nothing new starts
     assert _templates() == [early]
     assert all(t.ready for t in template._live)
+
+
+def test_no_run_starts_while_a_template_is_still_importing():
+    start_template(TENSORFLOW)  # seconds of importing, beside which nothing may be measured
+    run_python(code="pass", timeout_s=60)  # a plain run, not forked from it
+    assert all(t.ready is not None for t in template._live), "the run started beside an import"
+
+
+def test_a_forked_run_and_its_forked_children_show_the_runs_command():
+    code = ("import multiprocessing as mp, time\nif __name__ == '__main__':\n"
+            "    mp.set_start_method('fork'); kid = mp.Process(target=time.sleep, args=(1,))\n"
+            "    kid.start(); kid.join()\n")
+    r = run_python(code=code, args=["--flag"], preload=("json",), timeout_s=60)
+    assert [o.command for o in r.outcomes] == ["python experiment.py --flag"] * 2
+    assert child_pids() == set() and len(template.template_pids()) == 1
 
 
 def test_the_template_exits_with_the_interpreter_that_started_it():

@@ -165,7 +165,7 @@ if __name__ == "__main__":
     multiprocessing.set_start_method({method!r})
     if {early_forkserver!r}:  # worker processes to come: the fork server imports their modules
         multiprocessing.set_forkserver_preload(["fitscope.workloads.pydatasets"])
-        multiprocessing.forkserver.ensure_running()  # now, while this process imports TensorFlow
+        multiprocessing.forkserver.ensure_running()  # now: it imports while this process sets up
     import fitscope
     from fitscope.experiments.article_fit import GeneratorFitParams, _fit_here, _ReportSteps
     for i, params in enumerate({params!r}):

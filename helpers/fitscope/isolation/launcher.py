@@ -155,9 +155,9 @@ def sandbox_facts(run: SandboxResult, limits: Limits | None = None,
 def run_module(module: str, args: Sequence[Any], limits: Limits | tuple[float, float],
                on_poll: Callable[[Progress], None] | None = None,
                env: dict[str, str] | None = None,
-               preload: Sequence[str] = ()) -> tuple[SandboxResult, float]:
-    """Run ``fitscope.isolation.scripts.<module>``'s ``main`` in the sandbox; also its start
-    (epoch s, the sandbox's t = 0). It shows nothing: ``on_poll`` is the caller's window on the run.
+               preload: Sequence[str] = ()) -> SandboxResult:
+    """Run ``fitscope.isolation.scripts.<module>``'s ``main`` in the sandbox (its start, in epoch
+    seconds, is ``started_at``). It shows nothing: ``on_poll`` is the caller's window on the run.
 
     ``limits`` is a :class:`Limits` or (watchdog s, memory cap MB) for trees larger than one
     learner-chosen run; ``env`` reaches every process (e.g. ``{"TF_NUM_INTRAOP_THREADS": "1"}``);
@@ -167,9 +167,8 @@ def run_module(module: str, args: Sequence[Any], limits: Limits | tuple[float, f
         (limits.timeout_s, limits.memory_cap_mb) if isinstance(limits, Limits) else limits
     )
     code = f"import sys\nfrom fitscope.isolation.scripts.{module} import main\nsys.exit(main())\n"
-    r = run_python(code=code, args=[str(a) for a in args], env=env,
-                   timeout_s=timeout_s, memory_cap_mb=cap, on_poll=on_poll, preload=preload)
-    return r, r.started_at
+    return run_python(code=code, args=[str(a) for a in args], env=env,
+                      timeout_s=timeout_s, memory_cap_mb=cap, on_poll=on_poll, preload=preload)
 
 
 def launcher_outcomes(r: SandboxResult) -> list[ProcessOutcome]:

@@ -39,9 +39,9 @@ from fitscope.instrument.errors import check_positive
 from fitscope.instrument.paths import IMPORT_ROOT, PACKAGE_DIR
 from fitscope.instrument.result import ProcessOutcome
 from fitscope.instrument.sampling import pss_bytes, rss_bytes
+from fitscope.isolation import template
 from fitscope.isolation.reaper import remove_new_shm, session_members, shm_entries
 from fitscope.isolation.template import TENSORFLOW, ForkedRun, fork_run, wait_for_templates
-from fitscope.isolation.template import start_template as start_template_process
 
 __all__ = ["report", "run_python", "start_template", "SandboxResult", "Progress", "exceptions_in",
            "MESSAGE_PREFIX"]
@@ -290,6 +290,9 @@ def run_python(
         _release_reaper(reaper)
         workdir.cleanup()
 
+    if isinstance(proc, ForkedRun):  # /proc shows the template's command: name the run's
+        _rename(seen, short_command(proc.template_args),
+                short_command([sys.executable, str(path), *map(str, args)]))
     stderr = "".join(err_lines)
     exceptions = exceptions_in(stderr)
     outcomes = _outcomes(proc, seen, stopped_by, exceptions)
@@ -311,6 +314,14 @@ def run_python(
     )
 
 
+def _rename(seen: dict[int, dict[str, Any]], inherited: str, command: str) -> None:
+    """A process forked from a template (or from a run forked from one) shows the template's
+    command line in ``/proc``; it is the run's, as it would be after a fresh start."""
+    for info in seen.values():
+        if info["command"] == inherited:
+            info["command"] = command
+
+
 def _child_env(env: dict[str, str] | None) -> dict[str, str]:
     """A run's environment: this one's, unbuffered, ``env`` added, fitscope importable."""
     child_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
@@ -329,7 +340,7 @@ def start_template(preload: Sequence[str] = TENSORFLOW, env: dict[str, str] | No
     Example:
         >>> start_template(("json",), wait=True)
     """
-    start_template_process(preload, _child_env(env))
+    template.start(preload, _child_env(env))
     if wait:
         wait_for_templates()
 

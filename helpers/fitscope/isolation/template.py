@@ -39,8 +39,10 @@ import time
 from collections.abc import Sequence
 from typing import IO, Any
 
-__all__ = ["LATE_ENV", "TENSORFLOW", "KERAS", "MAX_TEMPLATES", "ForkedRun", "fork_run",
-           "start_template", "wait_for_templates", "preloaded", "close_template", "serve"]
+import psutil
+
+__all__ = ["LATE_ENV", "TENSORFLOW", "KERAS", "MAX_TEMPLATES", "ForkedRun", "fork_run", "start",
+           "wait_for_templates", "template_pids", "preloaded", "close_template", "serve"]
 
 LATE_ENV = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "TF_CONFIG")
 """Variables TensorFlow reads when it first runs, not at import: set per run, not per template."""
@@ -127,7 +129,7 @@ class _Template:
         """The run's exit code (negative: killed by that signal) once the template reaped it."""
         with self.lock:
             if pid not in self.exit_codes and self._receive("exit", 0.0) is None:
-                if self.proc.poll() is not None and not _alive(pid):
+                if self.proc.poll() is not None and not psutil.pid_exists(pid):
                     self.exit_codes[pid] = -signal.SIGKILL  # template gone: the code is lost
             return self.exit_codes.get(pid)
 
@@ -150,23 +152,18 @@ class _Template:
             self.proc.wait()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class ForkedRun:
-    """A run forked from a template, with what the sandbox uses of ``subprocess.Popen``."""
+    """A run forked from a template, with what the sandbox uses of ``subprocess.Popen``.
+
+    ``template_args`` is the command line the run inherited from its template (and that a
+    process it forks inherits in turn): ``/proc`` shows it in place of the run's own.
+    """
 
     def __init__(self, template: _Template, pid: int, stdout: IO[str], stderr: IO[str]) -> None:
         self._template, self.pid = template, pid
         self.stdout, self.stderr = stdout, stderr
         self.returncode: int | None = None
+        self.template_args = template.proc.args
 
     def poll(self) -> int | None:
         if self.returncode is None:
@@ -196,9 +193,10 @@ _live: list[_Template] = []  # most recently used last
 _lock = threading.Lock()
 
 
-def start_template(modules: Sequence[str], env: dict[str, str]) -> _Template:
+def start(modules: Sequence[str], env: dict[str, str]) -> _Template:
     """Start the template for ``modules`` under ``env`` (or reuse a live one) without waiting for
-    its imports; :func:`fork_run` waits for them."""
+    its imports; :func:`fork_run` waits for them. Notebooks call
+    :func:`fitscope.isolation.sandbox.start_template`, which builds ``env`` as a run's."""
     base = {k: v for k, v in env.items() if k not in LATE_ENV}
     with _lock:
         for template in _live:
@@ -213,6 +211,11 @@ def start_template(modules: Sequence[str], env: dict[str, str]) -> _Template:
         return template
 
 
+def template_pids() -> set[int]:
+    """Process ids of the live templates (not of the runs forked from them)."""
+    return {t.proc.pid for t in _live if t.proc.poll() is None}
+
+
 def wait_for_templates() -> None:
     """Wait until every template started has imported its modules (or failed), so that nothing
     imports beside a measurement."""
@@ -221,15 +224,20 @@ def wait_for_templates() -> None:
 
 
 def _template_for(modules: Sequence[str], env: dict[str, str]) -> _Template | None:
-    template = start_template(modules, env)
+    template = start(modules, env)
     wait_for_templates()
     if not template.wait_ready():
-        with _lock:
-            if template in _live:
-                _live.remove(template)
-        template.close()
+        _discard(template)
         return None
     return template
+
+
+def _discard(template: _Template) -> None:
+    """Stop a template that failed to start or to fork, so no later run uses it."""
+    with _lock:
+        if template in _live:
+            _live.remove(template)
+    template.close()
 
 
 def close_template() -> None:
@@ -260,6 +268,7 @@ def fork_run(modules: Sequence[str], env: dict[str, str], path: str, args: Seque
     if pid is None:
         os.close(out_r)
         os.close(err_r)
+        _discard(template)
         return None
     return ForkedRun(template, pid, os.fdopen(out_r, errors="replace"),
                      os.fdopen(err_r, errors="replace"))

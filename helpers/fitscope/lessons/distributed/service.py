@@ -141,9 +141,9 @@ def processes_mode_allowed() -> tuple[bool, str]:
     return True, f"{room / 2**30:.1f} GiB free"
 
 
-def _tree_cpu_s(r: SandboxResult, started: float, end_epoch: float, wall_s: float) -> float:
+def _tree_cpu_s(r: SandboxResult, end_epoch: float, wall_s: float) -> float:
     """CPU seconds the whole sandboxed tree used in the window ending at ``end_epoch``."""
-    a, b = end_epoch - wall_s - started, end_epoch - started
+    a, b = end_epoch - wall_s - r.started_at, end_epoch - r.started_at
     start: dict[int, float] = {}
     end: dict[int, float] = {}  # first sample at or after b; the last one of a process gone sooner
     done: set[int] = set()
@@ -194,7 +194,7 @@ def data_service(pipeline: Callable[..., Any] | None = None, mode: str = "inproc
             code.write_text(json.dumps({"source": textwrap.dedent(inspect.getsource(pipeline)),
                                         "name": pipeline.__name__}))
             args += ["--pipeline", code]
-        r, started = run_module("data_service", args, (timeout_s, cap), preload=TENSORFLOW)
+        r = run_module("data_service", args, (timeout_s, cap), preload=TENSORFLOW)
     got = {m["event"]: m for m in r.messages if m.get("event") in ("local", "service")}
     if set(got) != {"local", "service"}:
         raise RuntimeError(f"the tf.data service run did not finish ({r.root.how}, "
@@ -202,7 +202,7 @@ def data_service(pipeline: Callable[..., Any] | None = None, mode: str = "inproc
     budget = cpu_budget()
     local, service = got["local"], got["service"]
     for part in (local, service):
-        part["tree_cpu_s"] = _tree_cpu_s(r, started, part["t"], part["wall_s"])
+        part["tree_cpu_s"] = _tree_cpu_s(r, part["t"], part["wall_s"])
         # in-process, the process's own clock is exact; otherwise the servers' CPU counts too
         part["all_cpu_s"] = part["cpu_s"] if mode == "inprocess" else part["tree_cpu_s"]
         part["cores_busy"] = part["all_cpu_s"] / part["wall_s"]

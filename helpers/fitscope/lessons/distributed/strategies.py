@@ -177,12 +177,12 @@ def multiworker_training(params: MultiWorkerParams | None = None, *,
     args = ["launch", "--workers", p.workers, "--start", start, "--steps", p.steps,
             "--batch", p.per_worker_batch, "--seeds", p.seeds, "--loop", p.loop,
             "--collective-timeout", p.collective_timeout_s]
-    r, started = run_module("multiworker", args, (p.timeout_s, p.memory_cap_mb), on_poll, env)
+    r = run_module("multiworker", args, (p.timeout_s, p.memory_cap_mb), on_poll, env)
     per_worker: dict[int, dict[str, Any]] = {i: {"index": i, "events": []} for i in range(start)}
     for m in r.messages:
         if "index" in m and m["index"] in per_worker:
             w = per_worker[m["index"]]
-            w["events"].append((m["event"], m["t"] - started))
+            w["events"].append((m["event"], m["t"] - r.started_at))
             w.update({k: v for k, v in m.items() if k not in ("event", "t", "index")})
     outcomes = {o.pid: o for o in launcher_outcomes(r)}  # the sandbox's cause wins over a signal
     ended = {m["name"]: m for m in r.messages if m.get("event") == "child ended"}
@@ -317,7 +317,7 @@ def mirrored_training(devices: int = 2, steps: int | None = None, global_batch: 
                              f"(watchdog {timeout_s:g} s)")
             args = ["--devices", n, "--steps", steps, "--batch", global_batch, "--width", width,
                     "--out", out]
-            r, _ = run_module("mirrored", args, (timeout_s, memory_cap_mb), preload=TENSORFLOW)
+            r = run_module("mirrored", args, (timeout_s, memory_cap_mb), preload=TENSORFLOW)
             outcomes += r.outcomes
             peak = max(peak, r.peak_memory_bytes, max((b for _, b in r.pss), default=0))
             trained = next((m for m in r.messages if m.get("event") == "trained"), None)

@@ -231,7 +231,7 @@ def queue_trainer(params: RightWayParams | None = None, *, limits: Limits | None
 _PYDATASET_SCRIPT = """\
 import multiprocessing
 import multiprocessing.forkserver
-if __name__ == "__main__":  # the workers' fork server starts before this process imports TF
+if __name__ == "__main__":  # the workers' fork server starts first: it imports in parallel
     multiprocessing.set_start_method({method!r})
     if {method!r} == "forkserver":
         multiprocessing.set_forkserver_preload(["keras", "fitscope.workloads.article"])
