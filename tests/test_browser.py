@@ -280,11 +280,26 @@ def _saved_copy(page, lab: Lab, name: str, dst: Path) -> nbformat.NotebookNode:
     return nbformat.read(dst, as_version=4)
 
 
-def _no_children_left(pid: int, timeout_s: float = 30) -> list[str]:
-    """The server's child processes still alive ``timeout_s`` after its kernels were shut down."""
+def _no_children_left(pid: int, tree: set[int] = frozenset(), timeout_s: float = 30
+                      ) -> list[str]:
+    """The server's child processes, and those of ``tree`` (the kernels' processes before they
+    were shut down: one orphaned on the way out is no longer the server's), still alive
+    ``timeout_s`` after its kernels were shut down."""
     deadline = time.monotonic() + timeout_s
     while True:
-        left = [f"{p.pid} {p.name()}" for p in psutil.Process(pid).children(recursive=True)]
+        procs = {p.pid: p for p in psutil.Process(pid).children(recursive=True)}
+        for other in tree - set(procs):
+            try:
+                procs[other] = psutil.Process(other)
+            except psutil.NoSuchProcess:
+                continue
+        left = []
+        for p in procs.values():
+            try:
+                if p.status() != psutil.STATUS_ZOMBIE:
+                    left.append(f"{p.pid} {p.name()}")
+            except psutil.NoSuchProcess:
+                continue
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.5)
@@ -323,8 +338,9 @@ def test_run_all_in_jupyterlab(lab, browser, fresh_kernels, name, tmp_path):
             assert page.locator(".widget-button", has_text="Run").count() == 0
         saved = _saved_copy(page, lab, name, tmp_path / name)
     context.close()
+    tree = {p.pid for p in psutil.Process(lab.pid).children(recursive=True)}
     _shut_down_kernels(lab)
-    assert _no_children_left(lab.pid) == [], "processes survived the notebook's kernel"
+    assert _no_children_left(lab.pid, tree) == [], "processes survived the notebook's kernel"
     assert shm_semaphores() - sems_before == set(), "semaphores leaked"
     found = consistency.check_notebook(tmp_path / name)  # every reading follows from its numbers
     assert found.ok, "\n".join(f"{p.where}: {p.what}" for p in found)

@@ -59,6 +59,15 @@ def test_a_forked_run_gets_its_own_arguments_session_and_late_environment():
     assert len(_templates()) == 1, "the second run did not reuse the template"
 
 
+def test_a_forked_run_starts_multiprocessing_from_its_own_directory():
+    # a fresh interpreter notes its directory when it imports multiprocessing; a child process
+    # started by path looks for the main script there
+    code = ("import multiprocessing.process, os\n"
+            f"print(multiprocessing.process.ORIGINAL_DIR == os.getcwd() != {os.getcwd()!r})")
+    r = run_python(code=code, preload=("multiprocessing",), timeout_s=60)
+    assert r.stdout.strip() == "True"
+
+
 def test_tensorflow_has_never_run_in_a_forked_run():
     code = ("import tensorflow as tf\n"
             "tf.config.threading.set_intra_op_parallelism_threads(1)  # raises once TF has run\n"
@@ -124,9 +133,10 @@ def test_a_forked_run_and_its_forked_children_show_the_runs_command():
     code = ("import multiprocessing as mp, time\nif __name__ == '__main__':\n"
             "    mp.set_start_method('fork'); kid = mp.Process(target=time.sleep, args=(1,))\n"
             "    kid.start(); kid.join()\n")
+    kids = child_pids()
     r = run_python(code=code, args=["--flag"], preload=("json",), timeout_s=60)
     assert [o.command for o in r.outcomes] == ["python experiment.py --flag"] * 2
-    assert child_pids() == set() and len(template.template_pids()) == 1
+    assert child_pids() - kids == set() and len(template.template_pids()) == 1
 
 
 def test_the_template_exits_with_the_interpreter_that_started_it():

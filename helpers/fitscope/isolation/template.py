@@ -325,6 +325,8 @@ def _become_run(request: dict[str, Any], fds: Sequence[int], done: dict[str, Any
         os.dup2(descriptor, target)
         os.close(descriptor)
     os.chdir(request["cwd"])
+    if "multiprocessing.process" in sys.modules:  # it noted the template's directory at import
+        sys.modules["multiprocessing.process"].ORIGINAL_DIR = os.path.abspath(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
     os.environ[PRELOADED_ENV] = json.dumps(done)

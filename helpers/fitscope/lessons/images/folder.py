@@ -81,7 +81,8 @@ class Learned(ShowsItself):
     def reading(self) -> str:
         chance = 1 / self.classes
         word = "above" if self.accuracy[-1] > 1.5 * chance else "not clearly above"
-        return (f"After {len(self.accuracy)} epochs the training accuracy was "
+        n = len(self.accuracy)
+        return (f"After {n} epoch{'s' * (n != 1)} the training accuracy was "
                 f"{self.accuracy[-1]:.0%}, against {chance:.0%} by chance: {word} chance.")
 
     def table(self) -> Table:
