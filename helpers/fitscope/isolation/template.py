@@ -1,14 +1,14 @@
 """Start sandboxed runs from a template interpreter that has already imported the heavy modules.
 
-Importing TensorFlow and Keras costs 5–10 s of CPU, and every sandboxed run used to pay it. A
-template is a fresh interpreter, started by this one (the kernel is never forked), that imports
-the modules a run asks for (``preload``) and then waits. Each run is a process forked from the
-template: TensorFlow (or JAX) has been imported in it but has never run, so the run still
-chooses its own process-wide settings (intra-op threads, devices, a start method), exactly as a
-fresh interpreter would. What is read at import time is part of a template's identity: its
-environment, except the variables read when TensorFlow first runs (:data:`LATE_ENV`), which
-each run sets for itself. A run learns what was preloaded, and how long the import took, from
-``FITSCOPE_PRELOADED`` (:func:`preloaded`).
+Importing TensorFlow and Keras took 3.7–8.6 s on our 2-core machines (3.7–4.0 s on one, 7.5–8.6 s on
+another), and every sandboxed run used to pay it. A template is a fresh interpreter, started by this
+one (the kernel is never forked), that imports the modules a run asks for (``preload``) and then
+waits. Each run is a process forked from the template: TensorFlow (or JAX) has been imported in it
+but has never run, so the run still chooses its own process-wide settings (intra-op threads,
+devices, a start method), exactly as a fresh interpreter would. What is read at import time is part
+of a template's identity: its environment, except the variables read when TensorFlow first runs
+(:data:`LATE_ENV`), which each run sets for itself. A run learns what was preloaded, and how long
+the import took, from ``FITSCOPE_PRELOADED`` (:func:`preloaded`).
 
 At most :data:`MAX_TEMPLATES` live at once (each holds a few hundred MB); each exits when its
 socket closes, that is when this interpreter exits or dies. A notebook may start one early

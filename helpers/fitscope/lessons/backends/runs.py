@@ -41,10 +41,8 @@ from fitscope.isolation.scripts.backend_fit import ROLES, VARIANTS
 from fitscope.isolation.template import KERAS, wait_for_templates
 
 __all__ = ["BACKENDS", "LABELS", "VARIANTS", "BackendNotInstalled", "BackendParams", "BackendRuns",
-           "Code",
-           "is_installed", "check_backend", "not_installed_sentence", "installed_line", "prepare",
-           "measure",
-           "measure_or_say", "by_backend"]
+           "Code", "is_installed", "check_backend", "not_installed_sentence", "installed_line",
+           "prepare", "measure", "measure_or_say", "by_backend"]
 
 BACKENDS = ("tensorflow", "jax", "torch")
 LABELS = {name: BACKEND_LABELS[name] for name in BACKENDS}

@@ -121,11 +121,11 @@ def _graph_spans(tracer: Tracer, kept: Sequence[Any], vectorised: bool) -> None:
     seen: set[tuple] = set()
     for row in (e.numpy() for e in kept):
         file, index = row[0], row[1]
-        mapped = () if vectorised else (file, index)
+        owner = {"open": (file,), "read": (file, index),
+                 "map": () if vectorised else (file, index)}
         for k, label in enumerate(("open", "read", "map")):
             start, end = float(row[2 + 2 * k]), float(row[3 + 2 * k])
-            key = {"open": (file,), "read": (file, index), "map": mapped}[label] + (label, start,
-                                                                                    end)
+            key = owner[label] + (label, start, end)
             if key not in seen:
                 seen.add(key)
                 tracer.add_graph_span(label, start, end)
