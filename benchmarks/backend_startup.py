@@ -21,11 +21,15 @@ from fitscope.isolation.sandbox import run_python
 from fitscope.lessons import backends
 
 REPEATS = 3
-PEAK_RSS = ("{statement}\nimport resource\nfrom fitscope.isolation.sandbox import report\n"
-            "report(peak_rss_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
-IMPORTS = {"import jax": ("import jax", {}),
-           "KERAS_BACKEND=jax import keras": ("import keras", {"KERAS_BACKEND": "jax"}),
-           "import tensorflow": ("import tensorflow", {})}
+PEAK_RSS = (
+    "{statement}\nimport resource\nfrom fitscope.isolation.sandbox import report\n"
+    "report(peak_rss_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+)
+IMPORTS = {
+    "import jax": ("import jax", {}),
+    "KERAS_BACKEND=jax import keras": ("import keras", {"KERAS_BACKEND": "jax"}),
+    "import tensorflow": ("import tensorflow", {}),
+}
 
 
 def peak_rss_mib(statement: str, env: dict[str, str]) -> tuple[float, float]:
@@ -43,11 +47,14 @@ def main() -> None:
             backends.measure(backend, small, variants=("waiting",), say=None)
             for _ in range(REPEATS)
         ]
-        row = {"ready_s": statistics.median(r.startup_s for r in runs),
-               "import_keras_s": statistics.median(r.import_s for r in runs),
-               "run_wall_s": statistics.median(r.wall_s for r in runs),
-               "peak_memory_mib": statistics.median(r.peak_memory_bytes for r in runs) / 2**20,
-               "device": runs[0].device, "version": runs[0].version}
+        row = {
+            "ready_s": statistics.median(r.startup_s for r in runs),
+            "import_keras_s": statistics.median(r.import_s for r in runs),
+            "run_wall_s": statistics.median(r.wall_s for r in runs),
+            "peak_memory_mib": statistics.median(r.peak_memory_bytes for r in runs) / 2**20,
+            "device": runs[0].device,
+            "version": runs[0].version,
+        }
         results["experiment"][backends.LABELS[backend]] = row
         print(
             f"{backends.LABELS[backend]:10s} {row['version']:8s} ready in {row['ready_s']:.1f} s "

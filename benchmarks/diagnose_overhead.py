@@ -42,38 +42,61 @@ def overhead(width: int, batch: int) -> dict[str, float]:
     plain, ours = [], []
     for _ in range(REPEATS):  # interleaved, so a change of load meets both
         plain.append(timed_fit(model, random_batches(batch), STEPS, {}).step_s)
-        ours.append(traced_fit(model, STEPS, source.for_fit, StepCosts(1e-3, 1e-3), 1, source,
-                               "benchmark", TF_DATA)[0].step_s)
+        ours.append(
+            traced_fit(
+                model, STEPS, source.for_fit, StepCosts(1e-3, 1e-3), 1, source, "benchmark", TF_DATA
+            )[0].step_s
+        )
     b, t = statistics.median(plain), statistics.median(ours)
-    return {"width": width, "batch": batch, "untraced_step_s": b, "traced_step_s": t,
-            "overhead": t / b - 1, "untraced_spread_s": max(plain) - min(plain)}
+    return {
+        "width": width,
+        "batch": batch,
+        "untraced_step_s": b,
+        "traced_step_s": t,
+        "overhead": t / b - 1,
+        "untraced_spread_s": max(plain) - min(plain),
+    }
 
 
 def duration(label: str, model, data, **kwargs) -> dict[str, object]:
     t0 = time.perf_counter()
     d = fitscope.diagnose(model, data, **kwargs)
-    return {"pipeline": label, "duration_s": time.perf_counter() - t0, "verdict": d.verdict,
-            "step_alone_s": d.step_alone_s, "step_in_fit_s": d.step_in_fit_s, "steps": d.steps}
+    return {
+        "pipeline": label,
+        "duration_s": time.perf_counter() - t0,
+        "verdict": d.verdict,
+        "step_alone_s": d.step_alone_s,
+        "step_in_fit_s": d.step_in_fit_s,
+        "steps": d.steps,
+    }
 
 
 def main() -> None:
     os.environ.pop("FITSCOPE_QUICK", None)  # durations are for the default mode
     results: dict[str, object] = {"overhead": [overhead(1024, 256), overhead(0, 32)]}
     for row in results["overhead"]:
-        print(f"step overhead, width {row['width']:4d}, batch {row['batch']:3d}: untraced "
-              f"{row['untraced_step_s'] * 1e3:.2f} ms, traced {row['traced_step_s'] * 1e3:.2f} ms: "
-              f"{100 * row['overhead']:+.1f}% (goal <= 2%; untraced spread "
-              f"{row['untraced_spread_s'] * 1e3:.2f} ms over {REPEATS} runs)")
+        print(
+            f"step overhead, width {row['width']:4d}, batch {row['batch']:3d}: untraced "
+            f"{row['untraced_step_s'] * 1e3:.2f} ms, traced {row['traced_step_s'] * 1e3:.2f} ms: "
+            f"{100 * row['overhead']:+.1f}% (goal <= 2%; untraced spread "
+            f"{row['untraced_spread_s'] * 1e3:.2f} ms over {REPEATS} runs)"
+        )
     rng = np.random.default_rng(0)
     x, y = rng.random((16384, 10), dtype=np.float32), rng.integers(0, 2, 16384).astype(np.float32)
     results["duration"] = [
-        duration("generator sleeping 40 ms a batch", article_model(0),
-                 random_batches(32, work=batch_work("sleep", 40))),
-        duration("arrays feeding a costlier step", article_model(2048), (x, y), batch_size=512)]
+        duration(
+            "generator sleeping 40 ms a batch",
+            article_model(0),
+            random_batches(32, work=batch_work("sleep", 40)),
+        ),
+        duration("arrays feeding a costlier step", article_model(2048), (x, y), batch_size=512),
+    ]
     for row in results["duration"]:
-        print(f"diagnose took {row['duration_s']:.1f} s (goal <= 15 s): {row['pipeline']}, "
-              f"{row['steps']} steps a run, step in fit {row['step_in_fit_s'] * 1e3:.1f} ms, "
-              f"{row['verdict']}")
+        print(
+            f"diagnose took {row['duration_s']:.1f} s (goal <= 15 s): {row['pipeline']}, "
+            f"{row['steps']} steps a run, step in fit {row['step_in_fit_s'] * 1e3:.1f} ms, "
+            f"{row['verdict']}"
+        )
     out = Path(__file__).resolve().parent.parent / "artefacts" / "diagnose_overhead.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

@@ -42,8 +42,12 @@ RUNNER = ROOT / "tests" / "notebook_runner.py"
 OUT = ROOT / "artefacts" / "notebook_times.json"
 CELL_GOAL_S = 15.0
 RUN_LIMIT_S = 1800.0
-NOTEBOOK_GOAL_S = {("default", "all"): 120.0, ("default", "one"): 180.0,
-                   ("quick", "all"): 60.0, ("quick", "one"): 60.0}
+NOTEBOOK_GOAL_S = {
+    ("default", "all"): 120.0,
+    ("default", "one"): 180.0,
+    ("quick", "all"): 60.0,
+    ("quick", "one"): 60.0,
+}
 CPU_PREFIX = {"all": [], "one": ["taskset", "-c", "0"]}
 
 
@@ -68,8 +72,9 @@ class Timing:
     @property
     def met(self) -> bool:
         cells_ok = self.cells_over_goal == 0 or (self.mode, self.cpus) != ("default", "all")
-        return (self.ok and self.total_s <= self.notebook_goal_s and cells_ok
-                and not self.readings_off)
+        return (
+            self.ok and self.total_s <= self.notebook_goal_s and cells_ok and not self.readings_off
+        )
 
 
 def cell_seconds(cell: nbformat.NotebookNode) -> float | None:
@@ -119,8 +124,9 @@ def time_notebook(name: str, mode: str, cpus: str, keep: Path | None = None) -> 
                 name, mode, cpus, RUN_LIMIT_S, 0.0, "(stopped at the time limit)", 0, False, []
             )
         if not out.exists():
-            return Timing(name, mode, cpus, 0.0, 0.0, "(the runner wrote no notebook)", 0, False,
-                          [])
+            return Timing(
+                name, mode, cpus, 0.0, 0.0, "(the runner wrote no notebook)", 0, False, []
+            )
         nb = nbformat.read(out, as_version=4)
         off = [f"{p.where}: {p.what}" for p in consistency.check_notebook(out)]
         if keep is not None:

@@ -79,9 +79,13 @@ def bench_tracing() -> dict[str, float]:
 
     out = {}
     loop = per_call_ns(empty_loop)
-    for name, fn in [("bare perf_counter_ns pair", bare), ("Tracer.record", record),
-                     ("with tracer.span()", context_manager), ("@tracer.traced", decorator),
-                     ("wrap_generator next()", generator)]:
+    for name, fn in [
+        ("bare perf_counter_ns pair", bare),
+        ("Tracer.record", record),
+        ("with tracer.span()", context_manager),
+        ("@tracer.traced", decorator),
+        ("wrap_generator next()", generator),
+    ]:
         tracer.clear()
         out[name] = per_call_ns(fn) - loop
     return out
@@ -110,12 +114,20 @@ def bench_sampler(seconds: float = 5.0, threads: int = 50) -> dict[str, float]:
 def _panel_run(steps: int, ms_per_batch: float, live: LiveThroughput | None) -> tuple:
     """(measured s, drawing on the training thread between its first and last step in s)."""
     with contextlib.redirect_stdout(io.StringIO()):  # no kernel here: display() would print
-        r = generator_fit(GeneratorFitParams(kind="sleep", ms_per_batch=ms_per_batch, steps=steps,
-                                             epochs=2), live=live)
+        r = generator_fit(
+            GeneratorFitParams(kind="sleep", ms_per_batch=ms_per_batch, steps=steps, epochs=2),
+            live=live,
+        )
     ends = [s.end_ns for s in r.spans_of("train")]
     main = next(tid for tid, role in r.roles.items() if role == "main")
-    between = sum(max(0, min(s.end_ns, max(ends)) - max(s.start_ns, min(ends)))
-                  for s in r.spans_of("ui") if s.tid == main) / 1e9
+    between = (
+        sum(
+            max(0, min(s.end_ns, max(ends)) - max(s.start_ns, min(ends)))
+            for s in r.spans_of("ui")
+            if s.tid == main
+        )
+        / 1e9
+    )
     return r.throughput.elapsed_s, between
 
 
@@ -140,11 +152,13 @@ def bench_panel(steps: int, ms_per_batch: float) -> dict[str, float]:
 
 
 def main() -> None:
-    results = {"tracing (ns per span, loop overhead removed)": bench_tracing(),
-               "sampler at 50 Hz with 50 extra threads": bench_sampler(),
-               "panel drawing, 00's first run in quick mode (2 x 30 steps)": bench_panel(30, 2.0),
-               "panel drawing, short run (2 x 200 steps)": bench_panel(200, 2.0),
-               "panel drawing, longer run (2 x 1000 steps)": bench_panel(1000, 4.0)}
+    results = {
+        "tracing (ns per span, loop overhead removed)": bench_tracing(),
+        "sampler at 50 Hz with 50 extra threads": bench_sampler(),
+        "panel drawing, 00's first run in quick mode (2 x 30 steps)": bench_panel(30, 2.0),
+        "panel drawing, short run (2 x 200 steps)": bench_panel(200, 2.0),
+        "panel drawing, longer run (2 x 1000 steps)": bench_panel(1000, 4.0),
+    }
     for section, figures in results.items():
         print(f"\n{section}")
         for name, value in figures.items():

@@ -32,8 +32,9 @@ sys.path.insert(0, str(ROOT / "helpers"))
 os.environ.setdefault("FITSCOPE_QUICK", "1")
 
 
-def one_run(notebook: Path, client_kind: str, quiet_s: float,
-            cell_timeout_s: int) -> dict[str, Any]:
+def one_run(
+    notebook: Path, client_kind: str, quiet_s: float, cell_timeout_s: int
+) -> dict[str, Any]:
     """Execute ``notebook`` once; return its seconds, stalls and error (if any)."""
     import nbformat
 
@@ -41,8 +42,12 @@ def one_run(notebook: Path, client_kind: str, quiet_s: float,
 
     nb = nbformat.read(notebook, as_version=4)
     cwd = tempfile.TemporaryDirectory(prefix="stall-stress-")  # what a run writes goes there
-    client = WatchedClient(nb, timeout=cell_timeout_s, kernel_name="python3",
-                           resources={"metadata": {"path": cwd.name}})
+    client = WatchedClient(
+        nb,
+        timeout=cell_timeout_s,
+        kernel_name="python3",
+        resources={"metadata": {"path": cwd.name}},
+    )
     client.rewake_sends = client_kind == "fixed"
     client.stall_watch_options = {"quiet_s": quiet_s, "on_stall": "nudge"}
     started = time.perf_counter()
@@ -53,10 +58,14 @@ def one_run(notebook: Path, client_kind: str, quiet_s: float,
         error = f"{type(e).__name__}: {str(e).splitlines()[-1][:300] if str(e) else ''}"
     cwd.cleanup()
     watch = getattr(client, "stall_watch", None)
-    return {"notebook": notebook.name, "client": client_kind,
-            "run_s": round(time.perf_counter() - started, 1),
-            "stalls": watch.stalls if watch else [],
-            "late_replies_s": watch.late_replies_s if watch else [], "error": error}
+    return {
+        "notebook": notebook.name,
+        "client": client_kind,
+        "run_s": round(time.perf_counter() - started, 1),
+        "stalls": watch.stalls if watch else [],
+        "late_replies_s": watch.late_replies_s if watch else [],
+        "error": error,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,8 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     runs = []
     for i in range(args.runs):
-        r = {"run": i + 1, **one_run(args.notebook.resolve(), args.client, args.quiet,
-                                     args.cell_timeout)}
+        r = {
+            "run": i + 1,
+            **one_run(args.notebook.resolve(), args.client, args.quiet, args.cell_timeout),
+        }
         runs.append(r)
         line = json.dumps(r)
         print(line, flush=True)
@@ -79,12 +90,17 @@ def main(argv: list[str] | None = None) -> int:
             with args.log.open("a") as f:
                 f.write(line + "\n")
     stalled = [r for r in runs if r["stalls"]]
-    summary = {"summary": True, "notebook": args.notebook.name, "client": args.client,
-               "runs": len(runs), "runs_with_a_stall": len(stalled),
-               "stalls": sum(len(r["stalls"]) for r in runs),
-               "runs_with_a_late_reply": sum(bool(r["late_replies_s"]) for r in runs),
-               "errors": sum(r["error"] is not None for r in runs),
-               "median_run_s": sorted(r["run_s"] for r in runs)[len(runs) // 2] if runs else None}
+    summary = {
+        "summary": True,
+        "notebook": args.notebook.name,
+        "client": args.client,
+        "runs": len(runs),
+        "runs_with_a_stall": len(stalled),
+        "stalls": sum(len(r["stalls"]) for r in runs),
+        "runs_with_a_late_reply": sum(bool(r["late_replies_s"]) for r in runs),
+        "errors": sum(r["error"] is not None for r in runs),
+        "median_run_s": sorted(r["run_s"] for r in runs)[len(runs) // 2] if runs else None,
+    }
     print(json.dumps(summary), flush=True)
     if args.log:
         with args.log.open("a") as f:

@@ -44,8 +44,11 @@ def _nav(pages: list[tuple[str, str]], i: int) -> str:
         links.append(f'<a href="{pages[i - 1][0]}">← {html.escape(pages[i - 1][1])}</a>')
     if i + 1 < len(pages):
         links.append(f'<a href="{pages[i + 1][0]}">{html.escape(pages[i + 1][1])} →</a>')
-    return ('<nav style="padding:8px 16px;border-bottom:1px solid #ccc;font-family:sans-serif">'
-            + " · ".join(links) + "</nav>")
+    return (
+        '<nav style="padding:8px 16px;border-bottom:1px solid #ccc;font-family:sans-serif">'
+        + " · ".join(links)
+        + "</nav>"
+    )
 
 
 HARNESS = re.compile(r"import sys; print\('KERNEL', sys\.\w+\)")  # the notebook runner's cell
@@ -64,10 +67,14 @@ def _widget_html(models: dict[str, Any], model_id: str) -> str:
     name, state = model["model_name"], model["state"]
     desc = html.escape(state.get("description") or "")
     if name in BOXES:
-        inner = "".join(_widget_html(models, c.removeprefix("IPY_MODEL_"))
-                        for c in state.get("children", []))
-        style = ("display:grid;grid-template-columns:repeat(3,240px);gap:4px" if BOXES[name] ==
-                 "grid" else f"display:flex;flex-direction:{BOXES[name]};gap:6px")
+        inner = "".join(
+            _widget_html(models, c.removeprefix("IPY_MODEL_")) for c in state.get("children", [])
+        )
+        style = (
+            "display:grid;grid-template-columns:repeat(3,240px);gap:4px"
+            if BOXES[name] == "grid"
+            else f"display:flex;flex-direction:{BOXES[name]};gap:6px"
+        )
         return f'<div class="widget-box" style="{style}">{inner}</div>'
     if name in ("HTMLModel", "HTMLMathModel", "LabelModel"):
         value = state.get("value", "")
@@ -75,21 +82,31 @@ def _widget_html(models: dict[str, Any], model_id: str) -> str:
     if name == "ButtonModel":
         return f"<button disabled>{desc}</button>"
     if name == "OutputModel":
-        return ('<div class="widget-output">'
-                + "".join(_output_html(o) for o in state.get("outputs", [])) + "</div>")
+        return (
+            '<div class="widget-output">'
+            + "".join(_output_html(o) for o in state.get("outputs", []))
+            + "</div>"
+        )
     if "value" in state or "index" in state:  # a control: show the value it was set to
         labels = state.get("_options_labels")
-        value = labels[state["index"]] if labels and state.get("index") is not None else \
-            state.get("value")
-        return (f'<label style="font-size:90%">{desc} <input disabled '
-                f'value="{html.escape(str(value), quote=True)}" size="10"></label>')
+        value = (
+            labels[state["index"]]
+            if labels and state.get("index") is not None
+            else state.get("value")
+        )
+        return (
+            f'<label style="font-size:90%">{desc} <input disabled '
+            f'value="{html.escape(str(value), quote=True)}" size="10"></label>'
+        )
     return ""
 
 
 def _output_html(output: dict[str, Any]) -> str:
     if output.get("output_type") == "stream":
-        return (f'<pre style="white-space:pre-wrap;word-break:normal">'
-                f"{html.escape(''.join(output.get('text', '')))}</pre>")
+        return (
+            f'<pre style="white-space:pre-wrap;word-break:normal">'
+            f"{html.escape(''.join(output.get('text', '')))}</pre>"
+        )
     data = output.get("data", {})
     if "image/png" in data:
         alt = html.escape("".join(data.get("text/plain", "")), quote=True)
@@ -103,8 +120,9 @@ def _output_html(output: dict[str, Any]) -> str:
 def static_copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The notebook as a page shows it: no harness cell, no temp folders, widgets as HTML."""
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
-    nb.cells = [c for c in nb.cells
-                if not (c.cell_type == "code" and HARNESS.fullmatch(c.source.strip()))]
+    nb.cells = [
+        c for c in nb.cells if not (c.cell_type == "code" and HARNESS.fullmatch(c.source.strip()))
+    ]
     models = nb.metadata.pop("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     for cell in nb.cells:
         for out in cell.get("outputs", []):
@@ -116,9 +134,11 @@ def static_copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
                     data[mime] = TEMP_DIRS.sub("", "".join(data[mime]))
             if WIDGET_VIEW in data:
                 view = _widget_html(models, data.pop(WIDGET_VIEW)["model_id"])
-                data["text/html"] = (f'<div class="fitscope-static-widget">{view}<p><small>A '
-                                     "static copy of the panel as the run left it: run the "
-                                     "notebook to use it.</small></p></div>")
+                data["text/html"] = (
+                    f'<div class="fitscope-static-widget">{view}<p><small>A '
+                    "static copy of the panel as the run left it: run the "
+                    "notebook to use it.</small></p></div>"
+                )
     return nb
 
 
@@ -151,18 +171,21 @@ def build(src: Path, out: Path, names: list[str]) -> list[Path]:
     for i, ((name, nb), (page, _)) in enumerate(zip(notebooks, pages)):
         files = f"{Path(name).stem}_files"
         body, resources = exporter.from_notebook_node(
-            nb, resources={"output_files_dir": files, "unique_key": Path(name).stem})
+            nb, resources={"output_files_dir": files, "unique_key": Path(name).stem}
+        )
         for filename, data in resources.get("outputs", {}).items():
             target = out / filename
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         body = _figures_to_files(EXTERNAL_SCRIPT.sub("", body), out, files)
         tag = re.search(r"<body[^>]*>", body)
-        body = body[:tag.end()] + _nav(pages, i) + body[tag.end():]
+        body = body[: tag.end()] + _nav(pages, i) + body[tag.end() :]
         (out / page).write_text(body, encoding="utf-8")
         written.append(out / page)
-    items = "".join(f'<li><a href="{p}">{html.escape(t)}</a> <small>({n})</small></li>'
-                    for (p, t), (n, _) in zip(pages, notebooks))
+    items = "".join(
+        f'<li><a href="{p}">{html.escape(t)}</a> <small>({n})</small></li>'
+        for (p, t), (n, _) in zip(pages, notebooks)
+    )
     index = out / "index.html"
     index.write_text(
         "<!doctype html><html><head><meta charset='utf-8'><title>fitscope notebooks</title>"

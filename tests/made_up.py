@@ -41,9 +41,14 @@ def made_up_result() -> RunResult:
         )
     ends = [s.end_ns for s in spans if s.category == "train"]
     return RunResult(
-        name="made up", params={"steps": 10}, spans=spans, cpu=cpu,
+        name="made up",
+        params={"steps": 10},
+        spans=spans,
+        cpu=cpu,
         throughput=throughput_from_ends(ends[1:], 32, ends[0], window_s=0.02),
-        budget=CpuBudget(2.0, 2, None, None), bounds=Bounds(0.1, 0.05),
+        budget=CpuBudget(2.0, 2, None, None),
+        bounds=Bounds(0.1, 0.05),
         outcomes=[ProcessOutcome(1, "python x.py", "exited with code 0", exit_code=0)],
-        roles={100: MAIN, 200: TF_DATA, 300: TF_CREATED}, facts={"answer": 42},
+        roles={100: MAIN, 200: TF_DATA, 300: TF_CREATED},
+        facts={"answer": 42},
     )

@@ -113,9 +113,14 @@ def _tree_cpu_s(root: psutil.Process) -> float | None:
     return total
 
 
-def run_watching_for_stalls(cmd: Sequence[str], *, timeout_s: float, quiet_s: float = STALL_QUIET_S,
-                            idle_share: float = 0.02, **popen: Any,
-                            ) -> tuple[subprocess.CompletedProcess[str], str | None]:
+def run_watching_for_stalls(
+    cmd: Sequence[str],
+    *,
+    timeout_s: float,
+    quiet_s: float = STALL_QUIET_S,
+    idle_share: float = 0.02,
+    **popen: Any,
+) -> tuple[subprocess.CompletedProcess[str], str | None]:
     """Run ``cmd`` (e.g. plain ``jupyter nbconvert --execute``); stop it if it stalls.
 
     A stall, for a client we cannot look into: the process and everything it started (the kernel
@@ -123,8 +128,9 @@ def run_watching_for_stalls(cmd: Sequence[str], *, timeout_s: float, quiet_s: fl
     the whole tree is killed and the second value says so; it is None otherwise.
     """
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(list(cmd), stdout=out, stderr=err, text=True,
-                                start_new_session=True, **popen)
+        proc = subprocess.Popen(
+            list(cmd), stdout=out, stderr=err, text=True, start_new_session=True, **popen
+        )
         root, window, stall, started = psutil.Process(proc.pid), [], None, time.monotonic()
         while proc.poll() is None:
             now, used = time.monotonic(), _tree_cpu_s(root)
@@ -132,8 +138,10 @@ def run_watching_for_stalls(cmd: Sequence[str], *, timeout_s: float, quiet_s: fl
                 window = [(t, c) for t, c in window if now - t <= quiet_s + 1.5] + [(now, used)]
             idle_for = window[-1][0] - window[0][0] if window else 0.0
             if idle_for >= quiet_s and window[-1][1] - window[0][1] < idle_share * idle_for:
-                stall = (f"stall: {Path(cmd[0]).name} and its kernel sat idle for {idle_for:.0f} s "
-                         "without ending (no reply came; not a slow cell, nothing used the CPU)")
+                stall = (
+                    f"stall: {Path(cmd[0]).name} and its kernel sat idle for {idle_for:.0f} s "
+                    "without ending (no reply came; not a slow cell, nothing used the CPU)"
+                )
             elif now - started > timeout_s:
                 stall = f"timeout: still running after {timeout_s:.0f} s (busy, not a stall)"
             if stall:
@@ -158,8 +166,9 @@ def run_watching_for_stalls(cmd: Sequence[str], *, timeout_s: float, quiet_s: fl
 def main(src: str, dst: str, cwd: str) -> int:
     nb = nbformat.read(src, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell("import sys; print('KERNEL', sys.executable)"))
-    client = WatchedClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
-                           resources={"metadata": {"path": cwd}})
+    client = WatchedClient(
+        nb, timeout=CELL_TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": cwd}}
+    )
     client.stall_watch_options = {"quiet_s": STALL_QUIET_S, "on_stall": "raise"}
     started = time.perf_counter()
     status = 0

@@ -65,5 +65,14 @@ if __name__ == "__main__":
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     for rewake in (False, True):
         waits = [round(asyncio.run(reply_wait_s(rewake)), 3) for _ in range(runs)]
-        print(json.dumps({"fix": rewake, "poll_timeout_s": POLL_S, "reply_unread_s": waits,
-                          "stalled": sum(w > 0.5 * POLL_S for w in waits), "runs": runs}))
+        print(
+            json.dumps(
+                {
+                    "fix": rewake,
+                    "poll_timeout_s": POLL_S,
+                    "reply_unread_s": waits,
+                    "stalled": sum(w > 0.5 * POLL_S for w in waits),
+                    "runs": runs,
+                }
+            )
+        )

@@ -141,16 +141,27 @@ def test_the_learners_code_runs_in_the_backends_interpreter():
     code = backends.Code.of(generator=_generator, model=_model)
     assert code.names == {"generator": "_generator", "model": "_model"}
     assert "_generator() as the generator" in str(code)
-    runs = backends.measure("jax", SMALL, code=code, variants=("waiting", "PyDataset threads"),
-                            say=None, time_budget_s=ENOUGH_S)
+    runs = backends.measure(
+        "jax",
+        SMALL,
+        code=code,
+        variants=("waiting", "PyDataset threads"),
+        say=None,
+        time_budget_s=ENOUGH_S,
+    )
     f = runs.runs["waiting"].facts
     assert f["next_calls_on_main"] == f["next_calls_total"] >= SMALL.steps
     reading = backends.remedy({"jax": runs}, "waiting").reading
     assert reading.startswith("JAX, 'PyDataset threads' against 'waiting': ")
     assert any(w in reading for w in ("faster", "slower", "undecided", "no measurable"))
     with pytest.raises(RuntimeError, match="the learner's own model failed"):
-        backends.measure("jax", SMALL, code=backends.Code.of(model=_broken_model),
-                         variants=("waiting",), say=None)
+        backends.measure(
+            "jax",
+            SMALL,
+            code=backends.Code.of(model=_broken_model),
+            variants=("waiting",),
+            say=None,
+        )
 
 
 def test_pure_python_overlap_is_inconclusive_on_one_cpu():
@@ -204,6 +215,7 @@ def test_two_runs_side_by_side_are_compared_per_step(measured):
     (a, b, *_) = [*measured.values(), *measured.values()]
     variant = "PyDataset threads"
     reading = backends.overlap({"first": a, "second": b}, variant).reading
-    c = verdicts.compare(a.runs[variant].throughput.steps_per_s,
-                         b.runs[variant].throughput.steps_per_s, "steps/s")
+    c = verdicts.compare(
+        a.runs[variant].throughput.steps_per_s, b.runs[variant].throughput.steps_per_s, "steps/s"
+    )
     assert reading.endswith(f"Per step, second against first: {c}.")

@@ -29,14 +29,21 @@ import pytest
 from conftest import NOTEBOOKS, ROOT
 from notebook_runner import CELL_TIMEOUT_S, run_watching_for_stalls
 
-pytestmark = [pytest.mark.notebook,
-              pytest.mark.filterwarnings("ignore::DeprecationWarning:pythonjsonlogger.*")]
+pytestmark = [
+    pytest.mark.notebook,
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:pythonjsonlogger.*"),
+]
 
 
 def _working_tree_copy(dst: Path) -> Path:
     """Tracked and untracked-but-not-ignored files, modes kept: what a clone of this tree holds."""
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout.split("\0")
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
     for name in filter(None, files):
         src = ROOT / name
         if src.is_file():
@@ -56,10 +63,13 @@ def _build_plan(repo: Path) -> dict:
     cwd = os.getcwd()
     os.chdir(repo)  # some build packs read their files relative to the current directory
     try:
-        return {"pack": type(pack).__name__, "python": pack.python_version,
-                "preassemble": [s for _, s in pack.get_preassemble_scripts()],
-                "assemble": [s for _, s in pack.get_assemble_scripts()],
-                "post_build": pack.get_post_build_scripts()}
+        return {
+            "pack": type(pack).__name__,
+            "python": pack.python_version,
+            "preassemble": [s for _, s in pack.get_preassemble_scripts()],
+            "assemble": [s for _, s in pack.get_assemble_scripts()],
+            "post_build": pack.get_post_build_scripts(),
+        }
     finally:
         os.chdir(cwd)
 
@@ -89,8 +99,14 @@ def test_binder_builds_with_repo2dockers_steps_and_runs_notebook_00(tmp_path):
     build_env.pop("PYTHONPATH", None)
     build_env.pop("VIRTUAL_ENV", None)
     for script in plan["preassemble"]:  # the `pip install -r binder/requirements.txt` line
-        step = subprocess.run(["bash", "-c", script], cwd=repo, env=build_env, capture_output=True,
-                              text=True, timeout=1800)
+        step = subprocess.run(
+            ["bash", "-c", script],
+            cwd=repo,
+            env=build_env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
         assert step.returncode == 0, f"{script}\n{step.stderr[-3000:]}"
     for script in plan[
         "post_build"
@@ -131,10 +147,21 @@ def test_binder_builds_with_repo2dockers_steps_and_runs_notebook_00(tmp_path):
         "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
     }
     run, stall = run_watching_for_stalls(  # a stall (idle client and kernel) fails in seconds
-        [str(env_dir / "bin" / "jupyter"), "nbconvert", "--execute", "--to", "notebook",
-         "--output", "00_executed.ipynb", f"--ExecutePreprocessor.timeout={CELL_TIMEOUT_S}",
-         str(src)],
-        cwd=src.parent, env=run_env, timeout_s=600)
+        [
+            str(env_dir / "bin" / "jupyter"),
+            "nbconvert",
+            "--execute",
+            "--to",
+            "notebook",
+            "--output",
+            "00_executed.ipynb",
+            f"--ExecutePreprocessor.timeout={CELL_TIMEOUT_S}",
+            str(src),
+        ],
+        cwd=src.parent,
+        env=run_env,
+        timeout_s=600,
+    )
     assert stall is None, f"{stall}\n{run.stderr[-2000:]}"
     assert run.returncode == 0, run.stderr[-3000:]
     done = nbformat.read(src.parent / "00_executed.ipynb", as_version=4)

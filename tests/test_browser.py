@@ -47,8 +47,10 @@ def lab(tmp_path_factory, jupyter_path):
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing: .ci/run should have installed Debian's chromium")
-        pytest.skip(f"{CHROMIUM} is not installed. Install Debian's Chromium as root: "
-                    "`apt-get update && apt-get install -y chromium` (.ci/run does this in CI)")
+        pytest.skip(
+            f"{CHROMIUM} is not installed. Install Debian's Chromium as root: "
+            "`apt-get update && apt-get install -y chromium` (.ci/run does this in CI)"
+        )
     home = tmp_path_factory.mktemp("lab")
     root = home / "notebooks"
     shutil.copytree(NOTEBOOKS, root)  # the browser saves notebooks; keep the committed ones clean
@@ -62,16 +64,30 @@ def lab(tmp_path_factory, jupyter_path):
             limit = f"cgroup v{limits.version}: 1 CPU quota, 2 GiB"
         except CgroupUnavailable as e:
             limit = f"taskset -c 0 ({e})"
-            warnings.warn(f"{e}: JupyterLab falls back to `taskset -c 0`, which hides cores "
-                          "instead of throttling them, and has no memory limit", stacklevel=1)
+            warnings.warn(
+                f"{e}: JupyterLab falls back to `taskset -c 0`, which hides cores "
+                "instead of throttling them, and has no memory limit",
+                stacklevel=1,
+            )
     confine = limits.prefix() if limits else [] if SCREENSHOTS else ["taskset", "-c", "0"]
     token, port = secrets.token_hex(16), _free_port()
-    env = {**os.environ, "FITSCOPE_QUICK": "0" if SCREENSHOTS else "1",
-           "JUPYTERLAB_SETTINGS_DIR": str(settings),
-           "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces")}
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-           f"--LabServerApp.app_settings_dir={settings}"]
+    env = {
+        **os.environ,
+        "FITSCOPE_QUICK": "0" if SCREENSHOTS else "1",
+        "JUPYTERLAB_SETTINGS_DIR": str(settings),
+        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        f"--LabServerApp.app_settings_dir={settings}",
+    ]
     if os.geteuid() == 0:
         cmd.append("--allow-root")
     log = open(home / "lab.log", "w")
@@ -116,21 +132,27 @@ class Lab:
 
     def call(self, method: str, path: str, body: bytes | None = None) -> bytes:
         """One REST call to the server."""
-        request = urllib.request.Request(f"{self.url}{path}?token={self.token}", data=body,
-                                         method=method)
+        request = urllib.request.Request(
+            f"{self.url}{path}?token={self.token}", data=body, method=method
+        )
         with urllib.request.urlopen(request, timeout=30) as reply:
             return reply.read()
 
 
 def _shown_code_cells(path: Path) -> int:
     nb = nbformat.read(path, as_version=4)
-    return sum(1 for c in nb.cells if c.cell_type == "code"
-               and not c.metadata.get("jupyter", {}).get("source_hidden"))
+    return sum(
+        1
+        for c in nb.cells
+        if c.cell_type == "code" and not c.metadata.get("jupyter", {}).get("source_hidden")
+    )
 
 
 def _prompts(page) -> list[str]:
-    return page.evaluate("() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
-                         ".map(p => p.textContent.trim())")
+    return page.evaluate(
+        "() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
+        ".map(p => p.textContent.trim())"
+    )
 
 
 def _run_all_and_wait(page, shown_code_cells: int, timeout_s: float) -> None:
@@ -160,8 +182,10 @@ def _run_all_and_wait(page, shown_code_cells: int, timeout_s: float) -> None:
         now = time.monotonic()
         idle_since = (idle_since or now) if state["pending"] and state["kernel_idle"] else None
         if idle_since is not None and now - idle_since > STALL_IDLE_S:
-            raise AssertionError(f"stall: a cell has been pending for {STALL_IDLE_S:g} s with "
-                                 f"the kernel idle (prompts {state['prompts']})")
+            raise AssertionError(
+                f"stall: a cell has been pending for {STALL_IDLE_S:g} s with "
+                f"the kernel idle (prompts {state['prompts']})"
+            )
         if now > deadline:
             raise AssertionError(f"Run All did not finish in {timeout_s:g} s: {state['prompts']}")
         time.sleep(1)
@@ -195,8 +219,11 @@ SCREENSHOTS = bool(os.environ.get("FITSCOPE_SCREENSHOTS"))
 # 00's panel goes back to the first run's workload (the exercises changed it), as the README's
 # throughput picture shows it.
 PANEL_CHANGE = {
-    "00_start_here.ipynb": ("steps per epoch", "100" if SCREENSHOTS else "12",
-                            {"data work": "sleep", "ms per batch": "2"}),
+    "00_start_here.ipynb": (
+        "steps per epoch",
+        "100" if SCREENSHOTS else "12",
+        {"data work": "sleep", "ms per batch": "2"},
+    ),
     "01_generator_with_fit.ipynb": ("steps per epoch", "12"),
     "01b_which_backend.ipynb": ("steps", "10"),
     "02_multiprocessing_trainer.ipynb": ("seconds (watchdog)", "6"),
@@ -267,8 +294,10 @@ def fresh_kernels(lab):
 
 def _saved_copy(page, lab: Lab, name: str, dst: Path) -> nbformat.NotebookNode:
     """Save the notebook from the page (Ctrl+S) and read the file JupyterLab wrote."""
+
     def modified() -> str:
         return json.loads(lab.call("GET", f"/api/contents/{name}"))["last_modified"]
+
     before = modified()
     page.keyboard.press("Escape")
     page.keyboard.press("Control+s")
@@ -280,8 +309,7 @@ def _saved_copy(page, lab: Lab, name: str, dst: Path) -> nbformat.NotebookNode:
     return nbformat.read(dst, as_version=4)
 
 
-def _no_children_left(pid: int, tree: set[int] = frozenset(), timeout_s: float = 30
-                      ) -> list[str]:
+def _no_children_left(pid: int, tree: set[int] = frozenset(), timeout_s: float = 30) -> list[str]:
     """The server's child processes, and those of ``tree`` (the kernels' processes before they
     were shut down: one orphaned on the way out is no longer the server's), still alive
     ``timeout_s`` after its kernels were shut down."""
@@ -324,13 +352,17 @@ def test_run_all_in_jupyterlab(lab, browser, fresh_kernels, name, tmp_path):
         finally:
             page.screenshot(path=str(ARTEFACTS / f"{stem}.png"), full_page=True)
             (ARTEFACTS / f"{stem}.txt").write_text(
-                f"prompts: {_prompts(page)}\n\n" + page.locator(".jp-Notebook").inner_text())
+                f"prompts: {_prompts(page)}\n\n" + page.locator(".jp-Notebook").inner_text()
+            )
         run_s = time.monotonic() - started
         text = page.evaluate("() => document.querySelector('.jp-Notebook').textContent")
         assert "Error displaying widget" not in text and "Loading widget" not in text
-        assert page.locator(
-            ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
-        ).filter(has_text="Traceback").count() == 0
+        assert (
+            page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+            .filter(has_text="Traceback")
+            .count()
+            == 0
+        )
         assert not re.search(r"Traceback \(most recent call last\)", text)
         if name in PANEL_CHANGE:
             _change_a_control_and_run(page, name)
@@ -346,17 +378,29 @@ def test_run_all_in_jupyterlab(lab, browser, fresh_kernels, name, tmp_path):
     assert found.ok, "\n".join(f"{p.where}: {p.what}" for p in found)
     if SCREENSHOTS:  # default mode on all CPUs, no limit
         return
-    printed = "".join(o.get("text", "") for c in saved.cells if c.cell_type == "code"
-                      for o in c.outputs)
+    printed = "".join(
+        o.get("text", "") for c in saved.cells if c.cell_type == "code" for o in c.outputs
+    )
     assert "B = 1 CPU" in printed, "the environment line should report the one-CPU budget"
     cgroup = lab.limits.stats() if lab.limits else {}
     assert cgroup.get("oom_kills") in (0, None), f"a kernel or a child was OOM-killed: {cgroup}"
     peak = memory.peak_bytes
     assert 0 < peak < MEMORY_LIMIT_BYTES, f"kernel and children peaked at {peak / 2**20:.0f} MiB"
     with RUNS_LOG.open("a") as log:
-        log.write(json.dumps({"notebook": name, "condition": "JupyterLab, one CPU quota",
-                              "limit": lab.limit, "offline": False, "run_s": round(run_s, 1),
-                              "peak_memory_mib": round(peak / 2**20), "cgroup": cgroup}) + "\n")
+        log.write(
+            json.dumps(
+                {
+                    "notebook": name,
+                    "condition": "JupyterLab, one CPU quota",
+                    "limit": lab.limit,
+                    "offline": False,
+                    "run_s": round(run_s, 1),
+                    "peak_memory_mib": round(peak / 2**20),
+                    "cgroup": cgroup,
+                }
+            )
+            + "\n"
+        )
 
 
 def _change_a_control_and_run(page, name: str) -> None:
@@ -382,10 +426,13 @@ def _change_a_control_and_run(page, name: str) -> None:
     page.evaluate(WATCH_RUNNING)
     page.locator(".widget-button", has_text="Run").last.click()
     # The new run really started (the status said "Running…") and then ended with "Done".
-    page.wait_for_function(f"""() => {{
+    page.wait_for_function(
+        f"""() => {{
         const now = ({PANEL_STATUS})();
         return window.__runs > 0 && !now.status.startsWith('Running') && !now.disabled;
-    }}""", timeout=300_000)
+    }}""",
+        timeout=300_000,
+    )
     status = page.evaluate(PANEL_STATUS)["status"]
     assert status.startswith("Done"), f"the panel's run ended with: {status}"
     page.screenshot(path=str(ARTEFACTS / f"{stem}-after-rerun.png"), full_page=True)
@@ -399,7 +446,10 @@ def _change_a_control_and_run(page, name: str) -> None:
         frame = live.locator("img").first  # the frame itself, not the full-width output area
         frame.scroll_into_view_if_needed()
         frame.screenshot(path=str(SHOTS / "throughput.png"))
-        figure = page.locator(".jp-CodeCell", has_text=README_SHOTS[name]).locator(
-            ".jp-OutputArea-output img").first
+        figure = (
+            page.locator(".jp-CodeCell", has_text=README_SHOTS[name])
+            .locator(".jp-OutputArea-output img")
+            .first
+        )
         figure.scroll_into_view_if_needed()
         figure.screenshot(path=str(SHOTS / "timeline.png"))

@@ -23,7 +23,8 @@ def _v2(tmp_path, rel, files):
 
 def _v1(tmp_path, controller, rel, quota, period=100000):
     (tmp_path / "cgroup").write_text(
-        f"12:memory:{rel}\n4:{controller}:{rel}\n1:name=systemd:{rel}\n")
+        f"12:memory:{rel}\n4:{controller}:{rel}\n1:name=systemd:{rel}\n"
+    )
     d = tmp_path / "fs" / controller / rel.lstrip("/")
     d.mkdir(parents=True)
     (d / "cpu.cfs_quota_us").write_text(f"{quota}\n")
@@ -103,8 +104,9 @@ def test_overlapped_never_beats_any_single_limit(t_p, t_c, workers, budget):
 
 
 @given(times, times, st.integers(1, 64), st.floats(0.1, 64), times, times)
-def test_the_overlap_bound_never_exceeds_one_after_the_other(t_p, t_c, workers, budget, cpu_p,
-                                                             cpu_c):
+def test_the_overlap_bound_never_exceeds_one_after_the_other(
+    t_p, t_c, workers, budget, cpu_p, cpu_c
+):
     """CPU seconds over wall (a burst under a quota) must not make overlap look slower."""
     b = bounds(t_p, t_c, workers, budget, cpu_p, cpu_c)
     assert b.overlapped_s <= b.sequential_s

@@ -16,17 +16,31 @@ from fitscope.verdicts.verdict import (
 )
 
 
-@pytest.mark.parametrize("main, total, verdict", [
-    (0, 998, DOES_NOT_HOLD), (99, 998, DOES_NOT_HOLD), (900, 1000, HOLDS), (500, 1000, DEPENDS),
-    (0, 4, INCONCLUSIVE)])
+@pytest.mark.parametrize(
+    "main, total, verdict",
+    [
+        (0, 998, DOES_NOT_HOLD),
+        (99, 998, DOES_NOT_HOLD),
+        (900, 1000, HOLDS),
+        (500, 1000, DEPENDS),
+        (0, 4, INCONCLUSIVE),
+    ],
+)
 def test_c1(main, total, verdict):
     v = verdicts.c1(main, total, peeked=2, peeked_on_main=2)
     assert v.verdict == verdict and v.claim_id == "C1" and str(total) in v.because
 
 
-@pytest.mark.parametrize("main, proc, samples, verdict", [
-    (0.3, 1.0, 50, DOES_NOT_HOLD), (0.8, 1.0, 50, HOLDS), (0.5, 1.0, 50, INCONCLUSIVE),
-    (0.01, 0.02, 50, INCONCLUSIVE), (0.1, 1.0, 2, INCONCLUSIVE)])
+@pytest.mark.parametrize(
+    "main, proc, samples, verdict",
+    [
+        (0.3, 1.0, 50, DOES_NOT_HOLD),
+        (0.8, 1.0, 50, HOLDS),
+        (0.5, 1.0, 50, INCONCLUSIVE),
+        (0.01, 0.02, 50, INCONCLUSIVE),
+        (0.1, 1.0, 2, INCONCLUSIVE),
+    ],
+)
 def test_c2(main, proc, samples, verdict):
     assert verdicts.c2(main, proc, samples).verdict == verdict
 
@@ -73,8 +87,10 @@ def test_c3(cores, budget, free, step_ms, verdict):
     assert v.verdict == verdict and f"B = {budget:g}" in v.because
 
 
-@pytest.mark.parametrize("cores, free_cpus, verdict", [
-    (0.9, 0.8, INCONCLUSIVE), (0.9, 1.9, HOLDS), (1.4, 0.8, DOES_NOT_HOLD), (0.9, None, HOLDS)])
+@pytest.mark.parametrize(
+    "cores, free_cpus, verdict",
+    [(0.9, 0.8, INCONCLUSIVE), (0.9, 1.9, HOLDS), (1.4, 0.8, DOES_NOT_HOLD), (0.9, None, HOLDS)],
+)
 def test_c3_on_a_crowded_machine(cores, free_cpus, verdict):
     v = verdicts.c3(cores, 2, True, 30, free_cpus=free_cpus)
     assert v.verdict == verdict
@@ -99,16 +115,28 @@ def test_c4_parts_and_combination():
     assert verdicts.c4(sequential, sequential, 1).verdict == DOES_NOT_HOLD
 
 
-@pytest.mark.parametrize("pred, fit, budget, verdict", [
-    (1.8, 1.6, 2, DOES_NOT_HOLD), (1.8, 1.0, 2, HOLDS), (1.8, 1.2, 2, INCONCLUSIVE),
-    (1.0, 1.0, 1, INCONCLUSIVE)])
+@pytest.mark.parametrize(
+    "pred, fit, budget, verdict",
+    [
+        (1.8, 1.6, 2, DOES_NOT_HOLD),
+        (1.8, 1.0, 2, HOLDS),
+        (1.8, 1.2, 2, INCONCLUSIVE),
+        (1.0, 1.0, 1, INCONCLUSIVE),
+    ],
+)
 def test_c5(pred, fit, budget, verdict):
     assert verdicts.c5(pred, fit, budget).verdict == verdict
 
 
-@pytest.mark.parametrize("on_main, total, overlap, steps, verdict", [
-    (10, 10, 0, 5, HOLDS), (9, 10, 0, 5, DOES_NOT_HOLD), (10, 10, 1, 5, DOES_NOT_HOLD),
-    (0, 0, 0, 0, INCONCLUSIVE)])
+@pytest.mark.parametrize(
+    "on_main, total, overlap, steps, verdict",
+    [
+        (10, 10, 0, 5, HOLDS),
+        (9, 10, 0, 5, DOES_NOT_HOLD),
+        (10, 10, 1, 5, DOES_NOT_HOLD),
+        (0, 0, 0, 0, INCONCLUSIVE),
+    ],
+)
 def test_c6(on_main, total, overlap, steps, verdict):
     assert verdicts.c6(on_main, total, overlap, steps).verdict == verdict
 
@@ -137,8 +165,10 @@ def test_c9():
 
 def _times(ratio, spread=0.02, n=3):
     """Made-up repeats: before around ``ratio`` s, after around 1 s, each ±``spread``."""
-    return compare([ratio * (1 + d) for d in (-spread, 0, spread)][:n],
-                   [1 + d for d in (-spread, 0, spread)][:n])
+    return compare(
+        [ratio * (1 + d) for d in (-spread, 0, spread)][:n],
+        [1 + d for d in (-spread, 0, spread)][:n],
+    )
 
 
 def test_c10():
@@ -157,9 +187,17 @@ def test_c10_a_gain_inside_the_spread_or_from_one_run_decides_nothing():
     assert verdicts.c10(one_run, True, one_run).verdict == INCONCLUSIVE
 
 
-@pytest.mark.parametrize("gil, cpu, budget, verdict", [
-    (1.8, 1.0, 2, DEPENDS), (1.8, 1.5, 2, HOLDS), (1.0, 1.0, 2, DOES_NOT_HOLD),
-    (1.2, 1.0, 2, DOES_NOT_HOLD), (1.2, 1.2, 2, INCONCLUSIVE), (1.8, 1.0, 1, INCONCLUSIVE)])
+@pytest.mark.parametrize(
+    "gil, cpu, budget, verdict",
+    [
+        (1.8, 1.0, 2, DEPENDS),
+        (1.8, 1.5, 2, HOLDS),
+        (1.0, 1.0, 2, DOES_NOT_HOLD),
+        (1.2, 1.0, 2, DOES_NOT_HOLD),
+        (1.2, 1.2, 2, INCONCLUSIVE),
+        (1.8, 1.0, 1, INCONCLUSIVE),
+    ],
+)
 def test_c11(gil, cpu, budget, verdict):
     assert verdicts.c11(_times(gil), _times(cpu), budget).verdict == verdict
 
@@ -187,12 +225,19 @@ def test_every_claim_has_a_rule_and_a_scorecard_renders():
 
 
 def _part(name, measured, sequential=2.0, overlapped=1.0, pure_python=False):
-    return dict(name=name, measured_s=measured, sequential_s=sequential, overlapped_s=overlapped,
-                pure_python=pure_python)
+    return dict(
+        name=name,
+        measured_s=measured,
+        sequential_s=sequential,
+        overlapped_s=overlapped,
+        pure_python=pure_python,
+    )
 
 
-@pytest.mark.parametrize("measured, verdict", [
-    (2.1, HOLDS), (1.75, HOLDS), (1.1, DOES_NOT_HOLD), (0.95, DOES_NOT_HOLD), (1.5, DEPENDS)])
+@pytest.mark.parametrize(
+    "measured, verdict",
+    [(2.1, HOLDS), (1.75, HOLDS), (1.1, DOES_NOT_HOLD), (0.95, DOES_NOT_HOLD), (1.5, DEPENDS)],
+)
 def test_c12_one_kind_against_the_bounds(measured, verdict):
     v = verdicts.c12("JAX", [_part("waiting", measured)], budget=2, step_ms=20)
     assert v.verdict == verdict and v.claim_id == "C12"
@@ -233,10 +278,17 @@ def test_c1_names_its_backend_and_rejudges():
     assert verdicts.rejudge(w) == w
 
 
-@pytest.mark.parametrize("parts, verdict", [
-    ([INCONCLUSIVE, DOES_NOT_HOLD], DOES_NOT_HOLD), ([HOLDS, INCONCLUSIVE], HOLDS),
-    ([INCONCLUSIVE, INCONCLUSIVE], INCONCLUSIVE), ([HOLDS, DOES_NOT_HOLD], DEPENDS),
-    ([HOLDS, HOLDS], HOLDS), ([NOT_APPLICABLE, HOLDS], HOLDS)])
+@pytest.mark.parametrize(
+    "parts, verdict",
+    [
+        ([INCONCLUSIVE, DOES_NOT_HOLD], DOES_NOT_HOLD),
+        ([HOLDS, INCONCLUSIVE], HOLDS),
+        ([INCONCLUSIVE, INCONCLUSIVE], INCONCLUSIVE),
+        ([HOLDS, DOES_NOT_HOLD], DEPENDS),
+        ([HOLDS, HOLDS], HOLDS),
+        ([NOT_APPLICABLE, HOLDS], HOLDS),
+    ],
+)
 def test_undecided_parts_decide_nothing(parts, verdict):
     assert verdicts.combine(parts) == verdict
 

@@ -53,8 +53,9 @@ def test_a_difference_beyond_the_spread_but_under_five_percent_is_none():
     assert c.word == NO_DIFFERENCE and "5 %" in c.sentence
 
 
-@pytest.mark.parametrize("before, after, word", [
-    (0.50, 0.47, UNDECIDED), (0.50, 0.40, FASTER), (0.40, 0.50, SLOWER)])
+@pytest.mark.parametrize(
+    "before, after, word", [(0.50, 0.47, UNDECIDED), (0.50, 0.40, FASTER), (0.40, 0.50, SLOWER)]
+)
 def test_one_run_each_decides_only_past_min_gain(before, after, word):
     c = compare(before, after)
     assert c.word == word
@@ -118,8 +119,9 @@ def test_overlapping_spreads_are_never_decided(before, after):
 def test_the_fastest_beats_every_other_beyond_the_spread(runs):
     f = fastest(runs)
     if f.winner is not None:
-        assert all(compare(v, runs[f.winner]).word == FASTER
-                   for k, v in runs.items() if k != f.winner)
+        assert all(
+            compare(v, runs[f.winner]).word == FASTER for k, v in runs.items() if k != f.winner
+        )
 
 
 @given(st.floats(0.01, 10.0), st.floats(0.01, 10.0), st.floats(0.01, 10.0))
@@ -128,7 +130,8 @@ def test_share_of_bound_never_reads_over_100_percent(t, overlapped, extra):
     if "%" in text and "tolerance" not in text:
         assert int(text.split(" %")[0]) <= 100
     assert (position(t, overlapped + extra, overlapped) == BEATS_BOUND) == text.startswith(
-        BEATS_BOUND)
+        BEATS_BOUND
+    )
 
 
 def test_a_ratio_is_judged_as_printed():

@@ -14,51 +14,82 @@ from fitscope.verdicts import consistency
 from fitscope.verdicts.claims import PartEvidence
 
 # 03's case: parallel map x1.26 for NumPy (undecided by C11's rule), x1.09 for pure Python.
-NUMPY_PYTHON = (verdicts.compare([1.26, 1.3], [1.0, 1.02]),
-                verdicts.compare([1.09, 1.1], [1.0, 1.02]))
+NUMPY_PYTHON = (
+    verdicts.compare([1.26, 1.3], [1.0, 1.02]),
+    verdicts.compare([1.09, 1.1], [1.0, 1.02]),
+)
 
 
-@pytest.mark.parametrize("reading", [
-    "x0.71 (179.6 → 127.7 per s): little or no gain, under the x1.15 a real gain needs.",
-    "4 workers: x0.93, a gain over 2 workers.",
-    "x1.02 faster (0.51 → 0.50 s, one run each)",
-    "prefetch 0.56 s (bound 0.46, 119% efficient).",
-    "Fastest here: cache: 0.31 s measured against an ideal 0.20 s.",
-    "C4 DEPENDS: sleeping: 1.50 s (INCONCLUSIVE); python: 1.95 s (DOES NOT HOLD); B = 2.",
-    "C11 HOLDS: x1.26 for GIL-releasing work (INCONCLUSIVE), x1.09 for Python (INCONCLUSIVE).",
-])
+@pytest.mark.parametrize(
+    "reading",
+    [
+        "x0.71 (179.6 → 127.7 per s): little or no gain, under the x1.15 a real gain needs.",
+        "4 workers: x0.93, a gain over 2 workers.",
+        "x1.02 faster (0.51 → 0.50 s, one run each)",
+        "prefetch 0.56 s (bound 0.46, 119% efficient).",
+        "Fastest here: cache: 0.31 s measured against an ideal 0.20 s.",
+        "C4 DEPENDS: sleeping: 1.50 s (INCONCLUSIVE); python: 1.95 s (DOES NOT HOLD); B = 2.",
+        "C11 HOLDS: x1.26 for GIL-releasing work (INCONCLUSIVE), x1.09 for Python (INCONCLUSIVE).",
+    ],
+)
 def test_an_over_claiming_reading_fails(reading):
     assert consistency.check_reading(reading), reading
     assert not consistency.check(reading).ok
 
 
-@pytest.mark.parametrize("reading", [
-    "29 % slower (179.6 → 127.7 per s, one run each)",
-    "x1.39 faster (0.50 → 0.36 s, medians of 3)",
-    "no measurable difference: inside the spread (x1.02; 0.50 → 0.49 s, medians of 3)",
-    "x1.06 (261.3 → 277.0 per s): little or no gain, under the x1.15 a real gain needs.",
-    "no run is fastest: 'a' and 'b' cannot be told apart, no measurable difference",
-    "'b' is fastest: x1.54 faster than 'c', the next best (0.81 → 0.53 s, medians of 2)",
-    "prefetch: 0.56 s, 82 % of the ideal bound",
-    "C4 DOES NOT HOLD: sleeping: 1.50 s (INCONCLUSIVE); python: 1.95 s (DOES NOT HOLD); B = 2.",
-])
+@pytest.mark.parametrize(
+    "reading",
+    [
+        "29 % slower (179.6 → 127.7 per s, one run each)",
+        "x1.39 faster (0.50 → 0.36 s, medians of 3)",
+        "no measurable difference: inside the spread (x1.02; 0.50 → 0.49 s, medians of 3)",
+        "x1.06 (261.3 → 277.0 per s): little or no gain, under the x1.15 a real gain needs.",
+        "no run is fastest: 'a' and 'b' cannot be told apart, no measurable difference",
+        "'b' is fastest: x1.54 faster than 'c', the next best (0.81 → 0.53 s, medians of 2)",
+        "prefetch: 0.56 s, 82 % of the ideal bound",
+        "C4 DOES NOT HOLD: sleeping: 1.50 s (INCONCLUSIVE); python: 1.95 s (DOES NOT HOLD); B = 2.",
+    ],
+)
 def test_a_reading_that_follows_from_its_numbers_passes(reading):
     assert consistency.check_reading(reading) == []
 
 
 def test_the_rules_own_readings_pass():
-    made = [verdicts.compare([179.6], [127.7], unit="per s"),
-            verdicts.compare([0.5, 0.52], [0.36, 0.37]),
-            verdicts.fastest({"a": [1.0, 1.1], "b": [0.5, 0.55]}),
-            verdicts.fastest({"a": [1.0, 1.1], "b": [1.05, 1.0]}),
-            verdicts.c4(PartEvidence("sleeping", 1.5, 2.0, 1.0),
-                        PartEvidence("python", 1.95, 2.0, 1.0), 2),
-            verdicts.c11(*NUMPY_PYTHON, 2), verdicts.c11(*NUMPY_PYTHON, 1),
-            verdicts.c12("JAX", [dict(name="waiting", measured_s=0.7, sequential_s=2.0,
-                                      overlapped_s=1.0, pure_python=False)], 2, 20),
-            verdicts.Scorecard([verdicts.c9(["a", "a"]), verdicts.c10(
-                verdicts.compare([1.9, 2.0], [1.0, 1.05]), True,
-                verdicts.compare([10, 10.5], [10.4, 10.2], "per s"))])]
+    made = [
+        verdicts.compare([179.6], [127.7], unit="per s"),
+        verdicts.compare([0.5, 0.52], [0.36, 0.37]),
+        verdicts.fastest({"a": [1.0, 1.1], "b": [0.5, 0.55]}),
+        verdicts.fastest({"a": [1.0, 1.1], "b": [1.05, 1.0]}),
+        verdicts.c4(
+            PartEvidence("sleeping", 1.5, 2.0, 1.0), PartEvidence("python", 1.95, 2.0, 1.0), 2
+        ),
+        verdicts.c11(*NUMPY_PYTHON, 2),
+        verdicts.c11(*NUMPY_PYTHON, 1),
+        verdicts.c12(
+            "JAX",
+            [
+                dict(
+                    name="waiting",
+                    measured_s=0.7,
+                    sequential_s=2.0,
+                    overlapped_s=1.0,
+                    pure_python=False,
+                )
+            ],
+            2,
+            20,
+        ),
+        verdicts.Scorecard(
+            [
+                verdicts.c9(["a", "a"]),
+                verdicts.c10(
+                    verdicts.compare([1.9, 2.0], [1.0, 1.05]),
+                    True,
+                    verdicts.compare([10, 10.5], [10.4, 10.2], "per s"),
+                ),
+            ]
+        ),
+    ]
     result = consistency.check(*made)
     assert result.ok, result.text()
     assert "follows from its numbers" in str(result)
@@ -74,8 +105,9 @@ def test_made_up_results_that_over_claim_fail():
     sleeping = PartEvidence("sleeping", 1.5, 2.0, 1.0)
     honest = verdicts.c4(sleeping, PartEvidence("python", 1.95, 2.0, 1.0), 2)
     from_undecided = verdicts.Verdict("C4", verdicts.DEPENDS, honest.because, honest.evidence)
-    assert any("combine to DOES NOT HOLD" in p for p in consistency.check_facts(
-        from_undecided.facts()))
+    assert any(
+        "combine to DOES NOT HOLD" in p for p in consistency.check_facts(from_undecided.facts())
+    )
     card = verdicts.Scorecard([verdicts.c9(["a", "a"]), verdicts.c9(["a", "a"])])
     wrong = {**card.facts(["TensorFlow", "TensorFlow"]), "tally": "Of these 15 claims: 2 HOLDS."}
     problems = consistency.check_facts(wrong)
@@ -88,10 +120,16 @@ def test_a_saved_notebook_is_checked_through_its_outputs(tmp_path):
     table = Table(["x"], [[1]], reading="prefetch 0.08 s (bound 0.12, 160% efficient).")
 
     def output(value):
-        return {"output_type": "display_data", "metadata": {},
-                "data": {"text/plain": str(value), "text/html": value._repr_html_()}}
-    cells = [{"cell_type": "code", "source": "", "outputs": [output(honest)]},
-             {"cell_type": "code", "source": "", "outputs": [output(forged), output(table)]}]
+        return {
+            "output_type": "display_data",
+            "metadata": {},
+            "data": {"text/plain": str(value), "text/html": value._repr_html_()},
+        }
+
+    cells = [
+        {"cell_type": "code", "source": "", "outputs": [output(honest)]},
+        {"cell_type": "code", "source": "", "outputs": [output(forged), output(table)]},
+    ]
     path = tmp_path / "nb.ipynb"
     path.write_text(json.dumps({"cells": cells}))
     found = consistency.check_notebook(path)

@@ -19,7 +19,8 @@ V2 = "0::/box\n"
 def test_cpu_stat_is_found_on_cgroup_v1_even_beside_a_v2_line(tmp_path):
     (tmp_path / "cpu,cpuacct" / "box").mkdir(parents=True)
     (tmp_path / "cpu,cpuacct" / "box" / "cpu.stat").write_text(
-        "nr_periods 50\nnr_throttled 20\nthrottled_time 1500000000\n")
+        "nr_periods 50\nnr_throttled 20\nthrottled_time 1500000000\n"
+    )
     (tmp_path / "cpu.stat").write_text("usage_usec 1\n")  # a v2 root without the cpu controller
     proc = tmp_path / "cgroup"
     proc.write_text(V1)
@@ -61,8 +62,12 @@ def test_tensorflow_sizes_its_pools_for_the_host_and_the_quota_caps_it():
     except CgroupUnavailable as e:
         pytest.skip(str(e))
     try:
-        run = subprocess.run([*limits.prefix(), sys.executable, "-c", MEASURE], capture_output=True,
-                             text=True, timeout=300)
+        run = subprocess.run(
+            [*limits.prefix(), sys.executable, "-c", MEASURE],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert run.returncode == 0, run.stderr[-2000:]
         facts = json.loads(run.stdout.strip().splitlines()[-1])
         stats = limits.stats()

@@ -22,8 +22,12 @@ from fitscope.instrument.errors import FitscopeInputError
 from fitscope.verdicts import consistency
 from fitscope.workloads.article import article_model, batch_work, random_batches
 
-ENV = {**os.environ, "PYTHONPATH": str(ROOT / "helpers"), "FITSCOPE_QUICK": "1",
-       "TF_CPP_MIN_LOG_LEVEL": "2"}
+ENV = {
+    **os.environ,
+    "PYTHONPATH": str(ROOT / "helpers"),
+    "FITSCOPE_QUICK": "1",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+}
 SCRIPT = """\
 import sys, time
 import numpy as np
@@ -51,8 +55,13 @@ def unchanged(before: list[np.ndarray], model) -> bool:
 
 
 def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fitscope", "diagnose", *args], env=ENV,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "fitscope", "diagnose", *args],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_verdicts_follow_the_categories_and_say_when_repeats_disagree():
@@ -85,8 +94,15 @@ def test_a_sleeping_generator_is_highly_input_bound_and_tf_data_makes_its_batche
     assert d.batches_taken > 0 and str(d.batches_taken) in d.text()
     assert d.remedies and all(r.bound_s >= d.step_alone_s * 0.999 for r in d.remedies)
     tried = [r for r in d.remedies if r.tried_s]  # the wrap needs no code change: tried on the spot
-    assert tried and any(w in tried[0].tried_reading for w in (  # read by verdicts.compare
-        "faster (", "slower (", "no measurable difference", "undecided"))
+    assert tried and any(
+        w in tried[0].tried_reading
+        for w in (  # read by verdicts.compare
+            "faster (",
+            "slower (",
+            "no measurable difference",
+            "undecided",
+        )
+    )
     assert consistency.check_reading(tried[0].sentence()) == []
     record = json.loads(d.to_json())
     assert record["verdict"] == HIGHLY and record["remedies"] == d.remedy_sentences()
@@ -96,8 +112,9 @@ def test_a_sleeping_generator_is_highly_input_bound_and_tf_data_makes_its_batche
 
 
 def test_a_busy_python_generator_gets_processes_first():
-    d = fitscope.diagnose(article_model(0), random_batches(32, work=batch_work("python", 25)),
-                          try_remedy=False)
+    d = fitscope.diagnose(
+        article_model(0), random_batches(32, work=batch_work("python", 25)), try_remedy=False
+    )
     assert d.verdict == HIGHLY and d.data_computes
     assert "use_multiprocessing=True" in d.remedies[0].how
 
@@ -111,8 +128,9 @@ def test_arrays_in_memory_feeding_a_costly_step_are_not_highly_input_bound():
     assert d.batches_taken is None and d.data_thread == "other"
 
 
-@pytest.mark.parametrize("case", ["not compiled", "not data", "wrong shape", "too short",
-                                  "ends in a run"])
+@pytest.mark.parametrize(
+    "case", ["not compiled", "not data", "wrong shape", "too short", "ends in a run"]
+)
 def test_bad_input_is_one_sentence_and_leaves_the_model_as_it_was(case):
     import keras
 
@@ -147,8 +165,13 @@ print(json.dumps({**d.to_dict(), "same": same, "first": d.remedies[0].how}))
 
 
 def test_on_jax_a_busy_generator_runs_on_the_main_thread_and_gets_processes_first():
-    out = subprocess.run([sys.executable, "-c", JAX_DRIVER], env={**ENV, "KERAS_BACKEND": "jax"},
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", JAX_DRIVER],
+        env={**ENV, "KERAS_BACKEND": "jax"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     d = json.loads(out.stdout.splitlines()[-1])
     assert d["backend"] == "jax" and d["verdict"] == HIGHLY and d["data_thread"] == "main"
@@ -158,14 +181,29 @@ def test_on_jax_a_busy_generator_runs_on_the_main_thread_and_gets_processes_firs
 def test_the_cli_diagnoses_a_scripts_first_fit_on_jax_and_stops(tmp_path):
     script = tmp_path / "train.py"
     script.write_text(SCRIPT)
-    out = cli("--backend", "jax", "--json", str(tmp_path / "d.json"), "--trace",
-              str(tmp_path / "t.json"), str(script), "--ignored-by-the-script")
+    out = cli(
+        "--backend",
+        "jax",
+        "--json",
+        str(tmp_path / "d.json"),
+        "--trace",
+        str(tmp_path / "t.json"),
+        str(script),
+        "--ignored-by-the-script",
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "TRAINED" not in out.stdout and HIGHLY in out.stdout
     assert "fitscope diagnose: step alone" in out.stderr  # the progress line
     d = json.loads((tmp_path / "d.json").read_text())
-    for key in ("backend", "verdict", "input_share", "data_thread", "step_alone_s",
-                "step_in_fit_s", "remedies"):
+    for key in (
+        "backend",
+        "verdict",
+        "input_share",
+        "data_thread",
+        "step_alone_s",
+        "step_in_fit_s",
+        "remedies",
+    ):
         assert key in d
     assert d["backend"] == "jax" and d["data_thread"] == "main" and d["verdict"] == HIGHLY
     assert json.loads((tmp_path / "t.json").read_text())["traceEvents"]
@@ -192,6 +230,7 @@ def test_the_cli_then_continue_trains_as_the_script_asked(tmp_path):
 
 
 def test_the_cli_help_lists_diagnose():
-    out = subprocess.run([sys.executable, "-m", "fitscope", "--help"], env=ENV,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "fitscope", "--help"], env=ENV, capture_output=True, text=True
+    )
     assert "diagnose" in out.stdout

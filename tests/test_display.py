@@ -44,8 +44,12 @@ def test_verdict_and_scorecard_never_show_a_repr() -> None:
 
 
 def test_run_result_reads_its_own_numbers() -> None:
-    r = RunResult(name="demo", throughput=Throughput(steps=10, elapsed_s=2.0),
-                  bounds=Bounds(sequential_s=4.0, overlapped_s=1.0), facts={"cores_busy": 1.5})
+    r = RunResult(
+        name="demo",
+        throughput=Throughput(steps=10, elapsed_s=2.0),
+        bounds=Bounds(sequential_s=4.0, overlapped_s=1.0),
+        facts={"cores_busy": 1.5},
+    )
     assert str(r) == "demo: 10 steps in 2.00 s (5.0 steps/s), 50% of the ideal overlapped bound."
     html = shown(r)["text/html"]
     assert "cores busy during training" in html and "1.5" in html
@@ -67,9 +71,12 @@ def test_a_finished_cell_leaves_no_stale_progress_line(jupyter_path, tmp_path) -
     from fitscope.execute import execute_notebook
 
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(
-        "from fitscope.show.live import StepCounter\n"
-        "StepCounter.shown().next_run('the tf.data service')")]
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from fitscope.show.live import StepCounter\n"
+            "StepCounter.shown().next_run('the tf.data service')"
+        )
+    ]
     nbformat.write(nb, tmp_path / "in.ipynb")
     execute_notebook(tmp_path / "in.ipynb", tmp_path / "out.ipynb", timeout_s=120, cwd=tmp_path)
     [out] = nbformat.read(tmp_path / "out.ipynb", as_version=4).cells[0].outputs

@@ -24,8 +24,9 @@ from fitscope.verdicts.verdict import DOES_NOT_HOLD, INCONCLUSIVE
 
 def _gone(result: RunResult) -> bool:
     pids = [o.pid for o in result.outcomes]
-    return all(not psutil.pid_exists(p) or psutil.Process(p).status() == psutil.STATUS_ZOMBIE
-               for p in pids)
+    return all(
+        not psutil.pid_exists(p) or psutil.Process(p).status() == psutil.STATUS_ZOMBIE for p in pids
+    )
 
 
 def _one_sentence(error: pytest.ExceptionInfo) -> None:
@@ -36,8 +37,9 @@ def _one_sentence(error: pytest.ExceptionInfo) -> None:
 @pytest.fixture(scope="module")
 def trained():
     sems = shm_semaphores()
-    r = d.multiworker_training(steps=12, seeds="different", timeout_s=120,
-                               env={"TF_NUM_INTRAOP_THREADS": "1"})
+    r = d.multiworker_training(
+        steps=12, seeds="different", timeout_s=120, env={"TF_NUM_INTRAOP_THREADS": "1"}
+    )
     return r, sems
 
 
@@ -138,8 +140,9 @@ def test_data_service_delivers_each_element_once_and_stops_its_servers(mode, mon
     if mode == "processes" and not ds.processes_mode_allowed()[0]:
         pytest.skip(ds.processes_mode_allowed()[1])
     sems = shm_semaphores()
-    r = ds.data_service(cell_pipeline if mode == "inprocess" else None, mode=mode, elements=12,
-                        rounds=2)
+    r = ds.data_service(
+        cell_pipeline if mode == "inprocess" else None, mode=mode, elements=12, rounds=2
+    )
     f = r.facts
     assert f["each_once"] and f["local"]["elements"] == f["service"]["elements"] == 12
     assert r.bounds.overlapped_s <= r.bounds.sequential_s == f["local"]["wall_s"]
@@ -149,28 +152,33 @@ def test_data_service_delivers_each_element_once_and_stops_its_servers(mode, mon
     if mode == "processes":  # the launcher, the dispatcher, two workers; and perhaps helpers a
         # server started while importing (`uname -p`), seen only while they ran
         assert len([o for o in r.outcomes if o.how != "ended during the run"]) == 4
-        assert sorted(f["servers_stopped"]) == ["dispatcher: killed by signal SIGTERM",
-                                                "worker 0: killed by signal SIGTERM",
-                                                "worker 1: killed by signal SIGTERM"]
+        assert sorted(f["servers_stopped"]) == [
+            "dispatcher: killed by signal SIGTERM",
+            "worker 0: killed by signal SIGTERM",
+            "worker 1: killed by signal SIGTERM",
+        ]
 
 
-@pytest.mark.parametrize("call", [
-    lambda: d.MultiWorkerParams(workers=1),
-    lambda: d.MultiWorkerParams(steps=0),
-    lambda: d.MultiWorkerParams(steps=math.nan),
-    lambda: d.MultiWorkerParams(seeds="random"),
-    lambda: d.MultiWorkerParams(loop="keras"),
-    lambda: d.MultiWorkerParams(start=3),
-    lambda: d.MultiWorkerParams(timeout_s=-5),
-    lambda: d.MultiWorkerParams(per_worker_batch="32"),
-    lambda: d.multiworker_training(d.MultiWorkerParams(), steps=3),
-    lambda: d.mirrored_training(devices=1),
-    lambda: d.mirrored_training(devices=2, global_batch=63),
-    lambda: d.mirrored_training(steps=-1),
-    lambda: ds.data_service(mode="cluster"),
-    lambda: ds.data_service(elements=0),
-    lambda: ds.data_service(workers=True),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: d.MultiWorkerParams(workers=1),
+        lambda: d.MultiWorkerParams(steps=0),
+        lambda: d.MultiWorkerParams(steps=math.nan),
+        lambda: d.MultiWorkerParams(seeds="random"),
+        lambda: d.MultiWorkerParams(loop="keras"),
+        lambda: d.MultiWorkerParams(start=3),
+        lambda: d.MultiWorkerParams(timeout_s=-5),
+        lambda: d.MultiWorkerParams(per_worker_batch="32"),
+        lambda: d.multiworker_training(d.MultiWorkerParams(), steps=3),
+        lambda: d.mirrored_training(devices=1),
+        lambda: d.mirrored_training(devices=2, global_batch=63),
+        lambda: d.mirrored_training(steps=-1),
+        lambda: ds.data_service(mode="cluster"),
+        lambda: ds.data_service(elements=0),
+        lambda: ds.data_service(workers=True),
+    ],
+)
 def test_bad_input_gives_one_sentence(call):
     with pytest.raises(FitscopeInputError) as e:
         call()
@@ -218,7 +226,13 @@ def test_tree_cpu_counts_servers_that_are_stopped_right_after_the_window():
         (3.0, {1: 0.3}),
     ]
     r = SandboxResult(
-        outcomes=[], messages=[], stdout="", stderr="", wall_s=3.0, stopped_by=None, cpu=cpu,
+        outcomes=[],
+        messages=[],
+        stdout="",
+        stderr="",
+        wall_s=3.0,
+        stopped_by=None,
+        cpu=cpu,
         started_at=100.0,
     )
     # window [1.0, 2.5] s after the start; process 2 is gone by the first sample after it
@@ -231,12 +245,22 @@ def test_a_child_the_watchdog_stopped_keeps_that_cause_over_its_launchers_signal
 
     killed = "killed by watchdog"
     outcomes = [ProcessOutcome(pid=p, command="python", how=killed) for p in (10, 11, 12)]
-    ended = [dict(event="child ended", name=f"worker {i}", child_pid=p, how=how, exit_code=code,
-                  exception=None)
-             for i, (p, how, code) in enumerate([(11, "killed by signal SIGTERM", -15),
-                                                 (12, "exited with code 1", 1)])]
-    r = SandboxResult(outcomes=outcomes, messages=ended, stdout="", stderr="", wall_s=12.0,
-                      stopped_by="watchdog")
+    ended = [
+        dict(
+            event="child ended",
+            name=f"worker {i}",
+            child_pid=p,
+            how=how,
+            exit_code=code,
+            exception=None,
+        )
+        for i, (p, how, code) in enumerate(
+            [(11, "killed by signal SIGTERM", -15), (12, "exited with code 1", 1)]
+        )
+    ]
+    r = SandboxResult(
+        outcomes=outcomes, messages=ended, stdout="", stderr="", wall_s=12.0, stopped_by="watchdog"
+    )
     got = {o.pid: o for o in launcher_outcomes(r)}
     # the launcher saw only the watchdog's SIGTERM; a child that exited by itself keeps its exit
     assert (got[11].how, got[11].signal) == (killed, 15)

@@ -36,8 +36,7 @@ def test_kept_verdicts_are_stale_when_the_conditions_differ(monkeypatch):
     assert evidence.load("distributed") is None
 
 
-def test_kept_verdicts_are_stale_when_todays_rule_reads_their_evidence_otherwise(
-        evidence_folder):
+def test_kept_verdicts_are_stale_when_todays_rule_reads_their_evidence_otherwise(evidence_folder):
     """A verdict kept by an older fitscope, whose rule or wording has changed since."""
     evidence.keep("distributed", _card(), "notebook 04")
     (path,) = evidence_folder.glob("distributed-*.json")

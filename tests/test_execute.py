@@ -67,9 +67,12 @@ def test_a_stall_with_no_answer_to_the_nudges_raises_and_names_the_side():
 
         ctx = zmq.asyncio.Context()
         socks = [ctx.socket(zmq.DEALER) for _ in range(2)]
-        kc = SimpleNamespace(shell_channel=SimpleNamespace(get_msg=get_msg, socket=socks[0]),
-                             iopub_channel=SimpleNamespace(get_msg=get_msg, socket=socks[1]),
-                             execute=lambda code: "msg-1", kernel_info=lambda: "msg-2")
+        kc = SimpleNamespace(
+            shell_channel=SimpleNamespace(get_msg=get_msg, socket=socks[0]),
+            iopub_channel=SimpleNamespace(get_msg=get_msg, socket=socks[1]),
+            execute=lambda code: "msg-1",
+            kernel_info=lambda: "msg-2",
+        )
         watch = StallWatch(quiet_s=2, nudge_wait_s=0.2)
         watch.idle = lambda cpu: True  # type: ignore[method-assign]  # this process is no kernel
         watch.attach(kc, kernel_pid=os.getpid())  # any live process: idle() is forced above
@@ -108,8 +111,12 @@ def test_the_watch_finds_a_reply_waiting_unread_and_its_first_nudge_delivers_it(
             shell.send(msg)
             return msg["header"]["msg_id"]
 
-        kc = SimpleNamespace(shell_channel=shell, iopub_channel=AsyncZMQSocketChannel(sub, session),
-                             execute=execute, kernel_info=lambda: None)
+        kc = SimpleNamespace(
+            shell_channel=shell,
+            iopub_channel=AsyncZMQSocketChannel(sub, session),
+            execute=execute,
+            kernel_info=lambda: None,
+        )
         watch = StallWatch(quiet_s=2, nudge_wait_s=1)
         watch.idle = lambda cpu: True  # type: ignore[method-assign]  # this process is no kernel
         watch.attach(kc, kernel_pid=os.getpid())
@@ -165,13 +172,21 @@ def test_the_process_watch_calls_an_idle_tree_a_stall_and_a_busy_one_a_timeout()
 
     started = time.monotonic()
     done, stall = run_watching_for_stalls(
-        [sys.executable, "-c", "import subprocess, sys, time; "
-         "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); time.sleep(60)"],
-        timeout_s=50, quiet_s=3)
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time; "
+            "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+            "time.sleep(60)",
+        ],
+        timeout_s=50,
+        quiet_s=3,
+    )
     assert stall is not None and stall.startswith("stall:") and time.monotonic() - started < 15
     assert done.returncode != 0
-    done, stall = run_watching_for_stalls([sys.executable, "-c", "while True: pass"],
-                                          timeout_s=3, quiet_s=2)
+    done, stall = run_watching_for_stalls(
+        [sys.executable, "-c", "while True: pass"], timeout_s=3, quiet_s=2
+    )
     assert stall is not None and stall.startswith("timeout:")
     done, stall = run_watching_for_stalls([sys.executable, "-c", "print('ok')"], timeout_s=30)
     assert stall is None and done.returncode == 0 and done.stdout == "ok\n"

@@ -43,7 +43,7 @@ def load(path, rng):
     with Image.open(path) as im:
         x = np.asarray(im.convert("RGB").resize((SIZE, SIZE)), dtype=np.float32) / 255
     i, j = rng.integers(0, SIZE - CROP + 1, 2)
-    x = x[i:i + CROP, j:j + CROP]
+    x = x[i : i + CROP, j : j + CROP]
     return x[:, ::-1] if rng.random() < 0.5 else x
 
 
@@ -52,18 +52,24 @@ def batches(paths, labels, seed=0):
     while True:
         order = rng.permutation(len(paths))
         for k in range(0, len(order) - BATCH + 1, BATCH):
-            idx = order[k:k + BATCH]
+            idx = order[k : k + BATCH]
             yield np.stack([load(paths[i], rng) for i in idx]), labels[idx]
 
 
 def small_cnn():
-    model = keras.Sequential([
-        keras.Input((CROP, CROP, 3)),
-        keras.layers.Conv2D(16, 3, activation="relu"), keras.layers.MaxPooling2D(),
-        keras.layers.Conv2D(32, 3, activation="relu"), keras.layers.GlobalAveragePooling2D(),
-        keras.layers.Dense(len(CLASSES))])
-    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+    model = keras.Sequential(
+        [
+            keras.Input((CROP, CROP, 3)),
+            keras.layers.Conv2D(16, 3, activation="relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Conv2D(32, 3, activation="relu"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(len(CLASSES)),
+        ]
+    )
+    model.compile(
+        "adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]
+    )
     return model
 
 
@@ -104,8 +110,9 @@ def test_a_small_cnn_learns_the_classes_above_chance(folder: Path) -> None:
 
 
 def test_on_tensorflow_the_generator_ran_off_the_main_thread_after_the_peek(folder: Path) -> None:
-    found = fitscope.diagnose(small_cnn(), batches(*list_images(folder)), repeats=1,
-                              try_remedy=False)
+    found = fitscope.diagnose(
+        small_cnn(), batches(*list_images(folder)), repeats=1, try_remedy=False
+    )
     print(found.text())
     assert found.backend == "tensorflow" and found.data_thread == "other"
     assert found.data_where == "tf.data's threads"
@@ -139,12 +146,28 @@ def test_threads_side_by_side_are_reported_and_bound_the_gil() -> None:
 
 
 def test_the_cells_are_written_into_a_script_with_what_they_use(folder: Path) -> None:
-    ns = {"batches": batches, "list_images": list_images, "load": load, "np": np,
-          "BATCH": BATCH, "SIZE": SIZE, "CROP": CROP, "CLASSES": CLASSES, "Path": Path,
-          "root": folder, "__name__": __name__}
+    ns = {
+        "batches": batches,
+        "list_images": list_images,
+        "load": load,
+        "np": np,
+        "BATCH": BATCH,
+        "SIZE": SIZE,
+        "CROP": CROP,
+        "CLASSES": CLASSES,
+        "Path": Path,
+        "root": folder,
+        "__name__": __name__,
+    }
     pipeline, train = images.as_script("len(CLASSES)", "batches(*list_images(root))", ns)
-    for line in ("import numpy as np", "from pathlib import Path", f"BATCH = {BATCH}",
-                 f"root = Path({str(folder)!r})", "def load(path, rng):", "def batches("):
+    for line in (
+        "import numpy as np",
+        "from pathlib import Path",
+        f"BATCH = {BATCH}",
+        f"root = Path({str(folder)!r})",
+        "def load(path, rng):",
+        "def batches(",
+    ):
         assert line in pipeline
     space: dict = {}
     exec(compile(pipeline, "your_pipeline.py", "exec"), space)
@@ -165,8 +188,9 @@ class Counted:
 
 
 def test_a_class_is_written_with_its_source() -> None:
-    pipeline, _ = images.as_script("Counted(2)", "1", {"Counted": Counted, "SIZE": SIZE,
-                                                       "__name__": __name__})
+    pipeline, _ = images.as_script(
+        "Counted(2)", "1", {"Counted": Counted, "SIZE": SIZE, "__name__": __name__}
+    )
     space: dict = {}
     exec(compile(pipeline, "your_pipeline.py", "exec"), space)
     assert len(space["Counted"](2)) == 2 * SIZE
@@ -182,26 +206,50 @@ class ImageBatches(keras.utils.PyDataset):
 
     def __getitem__(self, k):
         rng = np.random.default_rng(k)
-        return (np.stack([load(p, rng) for p in self.paths[k * BATCH:(k + 1) * BATCH]]),
-                self.labels[k * BATCH:(k + 1) * BATCH])
+        return (
+            np.stack([load(p, rng) for p in self.paths[k * BATCH : (k + 1) * BATCH]]),
+            self.labels[k * BATCH : (k + 1) * BATCH],
+        )
 
 
 def test_worker_processes_in_a_fresh_interpreter_leave_nothing_behind(folder: Path) -> None:
-    ns = {"ImageBatches": ImageBatches, "list_images": list_images, "load": load,
-          "small_cnn": small_cnn, "np": np, "keras": keras, "BATCH": BATCH, "SIZE": SIZE,
-          "CROP": CROP, "CLASSES": CLASSES, "Path": Path, "root": folder, "__name__": __name__}
+    ns = {
+        "ImageBatches": ImageBatches,
+        "list_images": list_images,
+        "load": load,
+        "small_cnn": small_cnn,
+        "np": np,
+        "keras": keras,
+        "BATCH": BATCH,
+        "SIZE": SIZE,
+        "CROP": CROP,
+        "CLASSES": CLASSES,
+        "Path": Path,
+        "root": folder,
+        "__name__": __name__,
+    }
     sems, kids = shm_semaphores(), child_pids()
     found = images.diagnose_elsewhere(
-        "small_cnn()", "ImageBatches(*list_images(root), workers=2, use_multiprocessing=True, "
-        "max_queue_size=2)", ns, processes=True, timeout_s=240)
+        "small_cnn()",
+        "ImageBatches(*list_images(root), workers=2, use_multiprocessing=True, max_queue_size=2)",
+        ns,
+        processes=True,
+        timeout_s=240,
+    )
     print(found.text())
     assert found.found["backend"] == "tensorflow"
     assert found.found["data_where"] == "worker processes"
     assert child_pids() - kids == set() and shm_semaphores() - sems == set()
 
 
-def _p(name: str, verdict: str, share: float, fit: float, overlapped: float = 0.010,
-       tf_data: bool = False) -> Pipeline:
+def _p(
+    name: str,
+    verdict: str,
+    share: float,
+    fit: float,
+    overlapped: float = 0.010,
+    tf_data: bool = False,
+) -> Pipeline:
     return Pipeline(name, verdict, share, 0.010, fit, overlapped, tf_data)
 
 

@@ -54,9 +54,12 @@ print(json.dumps({"tid": box["tid"], "busy": per[box["tid"]],
 
 
 def test_bad_input_is_one_sentence_in_the_kernel(kernel):
-    out = kernel("""
+    out = kernel(
+        """
 import fitscope
 from fitscope.experiments.article_fit import GeneratorFitParams
 GeneratorFitParams(steps=-1)
-""", failing=True)
+""",
+        failing=True,
+    )
     assert out.strip() == "⚠ steps per epoch must be at least 3 and at most 100000, not -1."

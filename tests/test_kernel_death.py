@@ -164,8 +164,10 @@ def test_killing_the_kernel_leaves_no_process_and_no_shm_entry(kind, jupyter_pat
     from jupyter_client.manager import start_new_kernel
 
     quick = "0" if kind == "tf.data service processes" else "1"
-    km, kc = start_new_kernel(kernel_name="python3", env={**os.environ, "FITSCOPE_QUICK": quick,
-                                                          "TF_CPP_MIN_LOG_LEVEL": "2"})
+    km, kc = start_new_kernel(
+        kernel_name="python3",
+        env={**os.environ, "FITSCOPE_QUICK": quick, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
     run: set[int] = set()
     reaper: set[int] = set()
     try:

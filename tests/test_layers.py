@@ -34,10 +34,17 @@ def imported(path: Path, root: Path, known: set[str]) -> set[str]:
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom):
-            base = (node.module or "") if node.level == 0 else ".".join(
-                package[: len(package) - node.level + 1] + ([node.module] if node.module else []))
-            found |= {f"{base}.{a.name}" if f"{base}.{a.name}" in known else base
-                      for a in node.names}
+            base = (
+                (node.module or "")
+                if node.level == 0
+                else ".".join(
+                    package[: len(package) - node.level + 1]
+                    + ([node.module] if node.module else [])
+                )
+            )
+            found |= {
+                f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names
+            }
     return {m for m in found if m == root.name or m.startswith(root.name + ".")}
 
 
@@ -61,8 +68,11 @@ def violations(root: Path, layers: tuple[str, ...] = LAYERS) -> list[str]:
             t_rank, t_unit = place(target, root.name, layers)
             if t_rank > rank:
                 out.append(f"{me} imports {target}, a higher layer")
-            elif unit.startswith(LESSONS + ".") and t_unit.startswith(LESSONS + ".") \
-                    and unit != t_unit:
+            elif (
+                unit.startswith(LESSONS + ".")
+                and t_unit.startswith(LESSONS + ".")
+                and unit != t_unit
+            ):
                 out.append(f"{me} imports {target}, another lesson")
     return out
 
@@ -85,15 +95,22 @@ def _package(root: Path, files: dict[str, str]) -> Path:
 
 
 def test_an_upward_import_is_caught(tmp_path: Path) -> None:
-    pkg = _package(tmp_path, {
-        "__init__.py": "", "instrument/__init__.py": "", "show/__init__.py": "",
-        "lessons/__init__.py": "", "lessons/a/__init__.py": "", "lessons/b.py": "",
-        "show/charts.py": "from pkg.instrument import clock\n",
-        "instrument/clock.py": "def tick():\n    from ..show import charts\n",
-        "lessons/a/one.py": "from pkg.lessons import b\nfrom . import two\n",
-        "lessons/a/two.py": "",
-        "cli.py": "from pkg.lessons.a import one\n",
-    })
+    pkg = _package(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "instrument/__init__.py": "",
+            "show/__init__.py": "",
+            "lessons/__init__.py": "",
+            "lessons/a/__init__.py": "",
+            "lessons/b.py": "",
+            "show/charts.py": "from pkg.instrument import clock\n",
+            "instrument/clock.py": "def tick():\n    from ..show import charts\n",
+            "lessons/a/one.py": "from pkg.lessons import b\nfrom . import two\n",
+            "lessons/a/two.py": "",
+            "cli.py": "from pkg.lessons.a import one\n",
+        },
+    )
     layers = ("instrument", "show", "lessons")
     assert violations(pkg, layers) == [
         "pkg.instrument.clock imports pkg.show.charts, a higher layer",
@@ -102,14 +119,20 @@ def test_an_upward_import_is_caught(tmp_path: Path) -> None:
 
 
 def test_imports_for_type_checking_count(tmp_path: Path) -> None:
-    pkg = _package(tmp_path, {
-        "__init__.py": "", "instrument/__init__.py": "", "show/__init__.py": "",
-        "instrument/result.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-                                "    from pkg.show.charts import Chart\n",
-        "show/charts.py": "",
-    })
+    pkg = _package(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "instrument/__init__.py": "",
+            "show/__init__.py": "",
+            "instrument/result.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+            "    from pkg.show.charts import Chart\n",
+            "show/charts.py": "",
+        },
+    )
     assert violations(pkg, ("instrument", "show")) == [
-        "pkg.instrument.result imports pkg.show.charts, a higher layer"]
+        "pkg.instrument.result imports pkg.show.charts, a higher layer"
+    ]
 
 
 UI_LIBRARIES = ("IPython", "ipywidgets", "matplotlib")
@@ -124,9 +147,13 @@ def ui_imports(root: Path, home: str = "show") -> list[str]:
         if rank >= LAYERS.index(home):
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
-                     [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
-                     else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and not node.level
+                else []
+            )
             out += [f"{me} imports {n}" for n in names if n.split(".")[0] in UI_LIBRARIES]
     return out
 
@@ -136,6 +163,12 @@ def test_only_show_and_above_import_ui_libraries() -> None:
 
 
 def test_a_ui_import_below_show_is_caught(tmp_path: Path) -> None:
-    pkg = _package(tmp_path, {"__init__.py": "", "instrument/__init__.py": "",
-                              "instrument/x.py": "def f():\n    import matplotlib.pyplot\n"})
+    pkg = _package(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "instrument/__init__.py": "",
+            "instrument/x.py": "def f():\n    import matplotlib.pyplot\n",
+        },
+    )
     assert ui_imports(pkg) == ["pkg.instrument.x imports matplotlib.pyplot"]

@@ -41,6 +41,7 @@ def test_bounds_cover_the_steps_that_ran_after_an_early_stop() -> None:
 
 def test_roles_come_from_spans_and_samples_and_a_worker_is_tf_data() -> None:
     with measured_run(warm_up=False) as run, run.sampling():
+
         def work() -> None:
             with run.tracer.span("next", "generator"):
                 time.sleep(0.05)

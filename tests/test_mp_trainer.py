@@ -21,8 +21,9 @@ TIMEOUT_S, CAP_MB = 15.0, 700.0  # short watchdog (room for a slow TensorFlow im
 
 
 def _gone(pids):
-    return all(not psutil.pid_exists(p) or psutil.Process(p).status() == psutil.STATUS_ZOMBIE
-               for p in pids)
+    return all(
+        not psutil.pid_exists(p) or psutil.Process(p).status() == psutil.STATUS_ZOMBIE for p in pids
+    )
 
 
 @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
@@ -74,8 +75,13 @@ def test_verdicts_follow_the_rules_on_the_measured_evidence(fork_run):
     f = fork_run.facts
     runs = mt.ArticleRuns({"fork": fork_run})
     (evidence,) = runs.evidence()
-    assert evidence == {"method": "fork", "useful_updates": 0, "error": f["trainer"]["error"],
-                        "hang": f["hung_at_exit"], "unbounded_growth": f["unbounded_growth"]}
+    assert evidence == {
+        "method": "fork",
+        "useful_updates": 0,
+        "error": f["trainer"]["error"],
+        "hang": f["hung_at_exit"],
+        "unbounded_growth": f["unbounded_growth"],
+    }
     c7, c8 = runs.verdicts()
     assert c7 == verdicts.c7([evidence]) and c7.verdict == verdicts.HOLDS
     causes = runs.causes()
@@ -87,11 +93,18 @@ def test_verdicts_follow_the_rules_on_the_measured_evidence(fork_run):
 
 def _made_up(**changes) -> mt.ArticleRuns:
     facts = {
-        "start_method": "fork", "fix_labels": True, "stopped_by": None, "hung_at_exit": False,
-        "unbounded_growth": False, "child_errors": [], "child_exceptions": 0,
-        "children_died_unpickling": 0, "memory_growth_mb_per_s": 0.0,
+        "start_method": "fork",
+        "fix_labels": True,
+        "stopped_by": None,
+        "hung_at_exit": False,
+        "unbounded_growth": False,
+        "child_errors": [],
+        "child_exceptions": 0,
+        "children_died_unpickling": 0,
+        "memory_growth_mb_per_s": 0.0,
         "parent": {"built": True, "changed": False},
-        "trainer": {"steps": 50, "error": None, "started": True}, "wall_s": 10.0,
+        "trainer": {"steps": 50, "error": None, "started": True},
+        "wall_s": 10.0,
         "producer": {"backlog": 3, "memory_growth_mb_per_s": 0.0},
     }
     for key, value in changes.items():
@@ -132,8 +145,9 @@ def test_verdicts_on_made_up_evidence():
 
 
 def test_with_fixed_labels_the_child_trains_a_copy_and_the_parent_is_unchanged():
-    r = mt.article_trainer("fork", fix_labels=True, build_parent_model=True, producer_ms=1.0,
-                           timeout_s=TIMEOUT_S)
+    r = mt.article_trainer(
+        "fork", fix_labels=True, build_parent_model=True, producer_ms=1.0, timeout_s=TIMEOUT_S
+    )
     t, parent = r.facts["trainer"], r.facts["parent"]
     assert parent["built"] and not parent["changed"] and parent["reports"] >= 2
     assert t["error"] is None
@@ -163,6 +177,7 @@ def batches_class(keras, np, work, steps):  # as a learner writes it in notebook
             work()
             rng = np.random.default_rng(index)
             return rng.random((32, 10), dtype="float32"), rng.random(32, dtype="float32").round()
+
     return Batches
 
 
@@ -171,8 +186,9 @@ def train(model, data, steps):
 
 
 def test_the_cells_pydataset_trains_with_worker_processes_against_its_bounds():
-    r = rw.pydataset_trainer(batches_class, train, kind="sleep", ms_per_batch=1.0, width=0,
-                             steps=20)
+    r = rw.pydataset_trainer(
+        batches_class, train, kind="sleep", ms_per_batch=1.0, width=0, steps=20
+    )
     assert r.facts["finished"] and r.facts["survivors"] == [], r.facts.get("why_not")
     assert r.bound_steps_per_s is not None and r.bounds.overlapped_s <= r.bounds.sequential_s
     assert r.throughput.steps == 19 and r.name.startswith("PyDataset, 2 worker process(es)")
@@ -191,18 +207,21 @@ def test_the_article_code_shown_is_the_scripts_own():
     assert "def watch_parent" not in shown and "if __name__ == '__main__':" in shown
 
 
-@pytest.mark.parametrize("call", [
-    lambda: mt.article_trainer("threads"),
-    lambda: mt.article_trainer("fork", producer_ms=-1),
-    lambda: mt.article_trainer("fork", timeout_s=0),
-    lambda: mt.article_trainer("fork", memory_cap_mb=50),
-    lambda: mt.article_trainer("fork", memory_cap_mb=float("nan")),
-    lambda: mt.article_trainer("fork", memory_cap_mb=100_000),
-    lambda: rw.RightWayParams(workers=0),
-    lambda: rw.RightWayParams(start_method="fork"),
-    lambda: rw.RightWayParams(kind="gpu"),
-    lambda: rw.queue_trainer(maxsize=0),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: mt.article_trainer("threads"),
+        lambda: mt.article_trainer("fork", producer_ms=-1),
+        lambda: mt.article_trainer("fork", timeout_s=0),
+        lambda: mt.article_trainer("fork", memory_cap_mb=50),
+        lambda: mt.article_trainer("fork", memory_cap_mb=float("nan")),
+        lambda: mt.article_trainer("fork", memory_cap_mb=100_000),
+        lambda: rw.RightWayParams(workers=0),
+        lambda: rw.RightWayParams(start_method="fork"),
+        lambda: rw.RightWayParams(kind="gpu"),
+        lambda: rw.queue_trainer(maxsize=0),
+    ],
+)
 def test_bad_api_input_gives_one_sentence(call):
     with pytest.raises(FitscopeInputError) as e:
         call()
@@ -210,12 +229,15 @@ def test_bad_api_input_gives_one_sentence(call):
     assert message.endswith(".") and "\n" not in message
 
 
-@pytest.mark.parametrize("values, start", [
-    ({"memory_cap_mb": 50}, "memory cap (MB) must be at least 300"),
-    ({"seconds": -1}, "seconds must be a finite number above 0"),
-    ({"seconds": 10_000}, "seconds must be at most"),
-    ({"producer_ms": -2}, "producer ms per batch must be"),
-])
+@pytest.mark.parametrize(
+    "values, start",
+    [
+        ({"memory_cap_mb": 50}, "memory cap (MB) must be at least 300"),
+        ({"seconds": -1}, "seconds must be a finite number above 0"),
+        ({"seconds": 10_000}, "seconds must be at most"),
+        ({"producer_ms": -2}, "producer ms per batch must be"),
+    ],
+)
 def test_panel_rejects_bad_values_in_one_sentence(values, start):
     panel = mt.trainer_panel(time_budget_s=30)
     panel.set(**values)
@@ -243,10 +265,24 @@ def test_live_counters_read_the_scripts_reports():
     live = LiveProcesses(w.Output(), w.HTML(), min_interval_s=0.0, max_share=1.0)
     rec = ProcessRecorder(live)
     live.start("made up", Limits(10, 500))
-    rec(Progress(0.1, {7: 300 * 2**20}, [
-        {"role": "parent", "event": "end of script", "built": False, "pid": 7, "t": 1.0,
-         "children": {"producer": 8, "trainer": 9}},
-        {"role": "producer", "batches": 120, "backlog": 100, "pid": 8, "t": 1.0}], {7: 1.0}))
+    rec(
+        Progress(
+            0.1,
+            {7: 300 * 2**20},
+            [
+                {
+                    "role": "parent",
+                    "event": "end of script",
+                    "built": False,
+                    "pid": 7,
+                    "t": 1.0,
+                    "children": {"producer": 8, "trainer": 9},
+                },
+                {"role": "producer", "batches": 120, "backlog": 100, "pid": 8, "t": 1.0},
+            ],
+            {7: 1.0},
+        )
+    )
     text = live.counter.value
     assert "120 batches made" in text and "100 waiting" in text and "never built" in text
     live.finish()
@@ -258,8 +294,14 @@ def test_a_right_way_faster_than_its_bound_says_the_bound_was_beaten():
     from fitscope.instrument.throughput import Throughput
 
     def run(elapsed_s: float) -> str:
-        return str(rw.RightWayRun(name="r", throughput=Throughput(steps=10, elapsed_s=elapsed_s),
-                                  bounds=Bounds(sequential_s=2.0, overlapped_s=1.0), facts={}))
+        return str(
+            rw.RightWayRun(
+                name="r",
+                throughput=Throughput(steps=10, elapsed_s=elapsed_s),
+                bounds=Bounds(sequential_s=2.0, overlapped_s=1.0),
+                facts={},
+            )
+        )
 
     assert verdicts.BEATS_BOUND in run(0.8)
     assert verdicts.BEATS_BOUND not in run(1.2)
@@ -271,8 +313,12 @@ def test_no_way_is_called_fastest_when_the_machine_changed_between_runs():
     from fitscope.instrument.throughput import Throughput
 
     def run(name, elapsed_s, sequential_s):
-        return rw.RightWayRun(name=name, throughput=Throughput(steps=10, elapsed_s=elapsed_s),
-                              bounds=Bounds(sequential_s=sequential_s, overlapped_s=0.5))
+        return rw.RightWayRun(
+            name=name,
+            throughput=Throughput(steps=10, elapsed_s=elapsed_s),
+            bounds=Bounds(sequential_s=sequential_s, overlapped_s=0.5),
+        )
+
     same = rw.RightWays({"a": run("a", 1.0, 2.0), "b": run("b", 0.5, 2.1)})
     assert same.costs_apart() < 1.15 and same.fastest().winner == "b"
     apart = rw.RightWays({"a": run("a", 1.0, 2.0), "b": run("b", 0.5, 2.6)})

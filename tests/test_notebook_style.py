@@ -51,8 +51,11 @@ def headings(path: Path) -> list[tuple[int, str]]:
 def spine_problems(heads: list[tuple[int, str]], objectives: int) -> list[str]:
     """What is wrong with a notebook's heading order (empty when it follows the spine)."""
     titles = [text for level, text in heads if level == 1]
-    problems = [] if len(titles) == 1 and heads and heads[0][0] == 1 else [
-        f"need exactly one '#' title, first; found {titles}"]
+    problems = (
+        []
+        if len(titles) == 1 and heads and heads[0][0] == 1
+        else [f"need exactly one '#' title, first; found {titles}"]
+    )
     second = [text for level, text in heads if level == 2]
     if second[:3] != HEAD:
         problems.append(f"the first '##' sections must be {HEAD}, found {second[:3]}")
@@ -96,8 +99,9 @@ def imports_cell_index(path: Path) -> int | None:
 
 def python_of(source: str) -> str:
     """Cell source with IPython magics and shell lines blanked, so ast can read it."""
-    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line
-                     for line in source.splitlines())
+    return "\n".join(
+        "" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()
+    )
 
 
 def imports_in(source: str) -> list[str]:
@@ -106,8 +110,11 @@ def imports_in(source: str) -> list[str]:
 
 
 def links(text: str) -> list[str]:
-    return (re.findall(r"\]\(([^)\s]+)", text) + re.findall(r"\]: *(\S+)", text)
-            + re.findall(r"(?:href|src)=['\"]([^'\"]+)", text))
+    return (
+        re.findall(r"\]\(([^)\s]+)", text)
+        + re.findall(r"\]: *(\S+)", text)
+        + re.findall(r"(?:href|src)=['\"]([^'\"]+)", text)
+    )
 
 
 def outside_links(path: Path) -> list[str]:
@@ -136,8 +143,11 @@ def test_headings_follow_the_spine(path: Path) -> None:
 def test_imports_only_in_the_imports_cell(path: Path) -> None:
     first = imports_cell_index(path)
     assert first is not None, "no code cell under '## Imports'"
-    stray = {i: imports_in(c["text"]) for i, c in enumerate(cells(path))
-             if c["cell_type"] == "code" and i != first and imports_in(c["text"])}
+    stray = {
+        i: imports_in(c["text"])
+        for i, c in enumerate(cells(path))
+        if c["cell_type"] == "code" and i != first and imports_in(c["text"])
+    }
     assert stray == {}, f"imports outside the Imports cell (cell index: imports): {stray}"
 
 
@@ -152,8 +162,10 @@ def test_code_cells_are_short_with_short_lines(path: Path) -> None:
         if len(lines) > (MAX_IMPORTS_CELL_LINES if i == imports else MAX_CODE_LINES):
             long_cells[i] = len(lines)
         long_lines += [f"cell {i}: {line[:40]}…" for line in lines if len(line) > MAX_LINE]
-    assert long_cells == {}, (f"code cells over {MAX_CODE_LINES} lines, the imports cell over "
-                              f"{MAX_IMPORTS_CELL_LINES} (index: lines)")
+    assert long_cells == {}, (
+        f"code cells over {MAX_CODE_LINES} lines, the imports cell over "
+        f"{MAX_IMPORTS_CELL_LINES} (index: lines)"
+    )
     assert long_lines == [], f"code lines over {MAX_LINE} characters"
 
 
@@ -163,9 +175,19 @@ def test_no_link_leaves_the_repository(path: Path) -> None:
 
 
 # -- the checks themselves catch what they are for ------------------------------------------
-GOOD = [(1, "T"), (2, "Overview"), (2, "Prerequisites"), (2, "Imports"), (2, "1. A"), (3, "sub"),
-        (2, "2. B"), (2, "Exercises"), (2, "Summary"), (2, "What's next"),
-        (2, "Resources and references")]
+GOOD = [
+    (1, "T"),
+    (2, "Overview"),
+    (2, "Prerequisites"),
+    (2, "Imports"),
+    (2, "1. A"),
+    (3, "sub"),
+    (2, "2. B"),
+    (2, "Exercises"),
+    (2, "Summary"),
+    (2, "What's next"),
+    (2, "Resources and references"),
+]
 
 
 def test_the_spine_check_accepts_the_layout_and_names_each_fault() -> None:
@@ -188,11 +210,30 @@ def test_imports_and_links_are_found_where_they_hide() -> None:
 # -- the code measured stands in cells, one study a cell (issue 22) ---------------------------
 STUDIES = {
     # one call runs one measurement (one traced fit, one sandboxed run, one timed benchmark)
-    "fit", "diagnose", "generator_fit", "fit_in_sandbox", "step_alone", "predict_vs_fit",
-    "pool_use", "profiled", "run", "measure_or_say", "article_trainer", "queue_trainer",
-    "pydataset_trainer", "multiworker_training", "mirrored_training", "data_service",
-    "separate_processes", "scorecard_in_sandbox", "measure_pipeline", "tfdata_pipeline",
-    "fit_example3", "article_example3", "py_function_map", "generator_vs_slices",
+    "fit",
+    "diagnose",
+    "generator_fit",
+    "fit_in_sandbox",
+    "step_alone",
+    "predict_vs_fit",
+    "pool_use",
+    "profiled",
+    "run",
+    "measure_or_say",
+    "article_trainer",
+    "queue_trainer",
+    "pydataset_trainer",
+    "multiworker_training",
+    "mirrored_training",
+    "data_service",
+    "separate_processes",
+    "scorecard_in_sandbox",
+    "measure_pipeline",
+    "tfdata_pipeline",
+    "fit_example3",
+    "article_example3",
+    "py_function_map",
+    "generator_vs_slices",
     # 01b's backends.measure: one backend, measured in one fresh interpreter. Its variants share
     # that interpreter because each start costs 5-13 s (Keras and the backend import again), so
     # one backend measured counts as one study, shown as one table of its variants.
@@ -200,7 +241,11 @@ STUDIES = {
 }
 SEVERAL = {
     # one call runs several measurements: a study a cell means calling these from no cell
-    "gil_comparison", "compare_variants", "best_of_each", "example3_runs", "gil_runs",
+    "gil_comparison",
+    "compare_variants",
+    "best_of_each",
+    "example3_runs",
+    "gil_runs",
 }
 
 
@@ -217,8 +262,9 @@ def studies_in(source: str) -> int:
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             defined |= {id(n) for n in ast.walk(node) if n is not node}
-    names = [_called_name(n) for n in ast.walk(tree)
-             if isinstance(n, ast.Call) and id(n) not in defined]
+    names = [
+        _called_name(n) for n in ast.walk(tree) if isinstance(n, ast.Call) and id(n) not in defined
+    ]
     return sum(1 for n in names if n in STUDIES) + sum(2 for n in names if n in SEVERAL)
 
 
@@ -227,22 +273,29 @@ def builds_what_it_measures(source: str) -> bool:
     tree = ast.parse(python_of(source))
     return any(
         (isinstance(n, ast.Call) and _called_name(n) == "fit")
-        or (isinstance(n, ast.ClassDef) and any(ast.unparse(b).endswith("PyDataset")
-                                                for b in n.bases))
+        or (
+            isinstance(n, ast.ClassDef)
+            and any(ast.unparse(b).endswith("PyDataset") for b in n.bases)
+        )
         or (isinstance(n, ast.Attribute) and ast.unparse(n).startswith("tf.data.Dataset"))
-        for n in ast.walk(tree))
+        for n in ast.walk(tree)
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_the_measured_code_stands_in_cells(path: Path) -> None:
-    assert any(builds_what_it_measures(c["text"]) for c in cells(path)
-               if c["cell_type"] == "code"), "no code cell calls fit or builds a pipeline"
+    assert any(
+        builds_what_it_measures(c["text"]) for c in cells(path) if c["cell_type"] == "code"
+    ), "no code cell calls fit or builds a pipeline"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_one_study_a_cell(path: Path) -> None:
-    crowded = {i: studies_in(c["text"]) for i, c in enumerate(cells(path))
-               if c["cell_type"] == "code" and studies_in(c["text"]) > 1}
+    crowded = {
+        i: studies_in(c["text"])
+        for i, c in enumerate(cells(path))
+        if c["cell_type"] == "code" and studies_in(c["text"]) > 1
+    }
     assert crowded == {}, f"cells that run more than one study (index: studies): {crowded}"
 
 

@@ -33,8 +33,13 @@ def test_committed_without_outputs(name):
 @pytest.mark.parametrize("name", COLLECTION)
 def test_has_one_title_and_hidden_solution_cells(name):
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    titles = [line for c in nb.cells if c.cell_type == "markdown"
-              for line in c.source.splitlines() if line.startswith("# ")]
+    titles = [
+        line
+        for c in nb.cells
+        if c.cell_type == "markdown"
+        for line in c.source.splitlines()
+        if line.startswith("# ")
+    ]
     assert len(titles) == 1
     hidden = [c for c in nb.cells if c.metadata.get("jupyter", {}).get("source_hidden")]
     assert hidden and all(c.cell_type == "code" for c in hidden)
@@ -89,8 +94,13 @@ def test_runs_top_to_bottom_in_quick_mode(name, jupyter_path, tmp_path):
     )
     assert out.exists(), run.stderr[-3000:]
     nb = nbformat.read(out, as_version=4)
-    errors = [f"{o.ename}: {o.evalue}" for c in nb.cells if c.cell_type == "code"
-              for o in c.outputs if o.output_type == "error"]
+    errors = [
+        f"{o.ename}: {o.evalue}"
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "error"
+    ]
     assert not errors and run.returncode == 0, errors or run.stderr[-3000:]
     kernel_line = "".join(o.get("text", "") for o in nb.cells[-1].outputs)  # may come in parts
     assert kernel_line.strip() == f"KERNEL {sys.executable}", "the kernel is not the venv's"
@@ -104,10 +114,19 @@ def test_runs_top_to_bottom_in_quick_mode(name, jupyter_path, tmp_path):
     shutil.copy(out, EXECUTED / name)  # the copy `make html` renders
     RUNS_LOG.parent.mkdir(exist_ok=True)
     with RUNS_LOG.open("a") as log:
-        log.write(json.dumps({"notebook": name, "condition": "nbclient, all CPUs",
-                              "limit": "none", "offline": bool(offline),
-                              "run_s": nb.metadata["fitscope_run_s"],
-                              "peak_memory_mib": round(peak / 2**20)}) + "\n")
+        log.write(
+            json.dumps(
+                {
+                    "notebook": name,
+                    "condition": "nbclient, all CPUs",
+                    "limit": "none",
+                    "offline": bool(offline),
+                    "run_s": nb.metadata["fitscope_run_s"],
+                    "peak_memory_mib": round(peak / 2**20),
+                }
+            )
+            + "\n"
+        )
 
 
 # How instructors pre-run notebooks (docs/instructor-guide.md): plain nbconvert, and nbconvert with
@@ -119,17 +138,28 @@ PREPROCESSOR = "--NotebookExporter.preprocessors=fitscope.execute.WatchedExecute
 
 
 @pytest.mark.notebook
-def test_jupyter_nbconvert_with_fitscopes_preprocessor_executes_notebook_00(jupyter_path,
-                                                                           tmp_path):
+def test_jupyter_nbconvert_with_fitscopes_preprocessor_executes_notebook_00(jupyter_path, tmp_path):
     """`jupyter nbconvert` as the instructor guide says, on notebook 00 in quick mode."""
     kids_before = child_pids()
     src = tmp_path / "00_start_here.ipynb"
     shutil.copy(NOTEBOOKS / "00_start_here.ipynb", src)
     jupyter = Path(sys.executable).with_name("jupyter")
     run, stall = run_watching_for_stalls(
-        [str(jupyter), "nbconvert", "--to", "notebook", PREPROCESSOR,
-         f"--ExecutePreprocessor.timeout={CELL_TIMEOUT_S}", "--output", "executed.ipynb", str(src)],
-        cwd=tmp_path, env={**os.environ, "FITSCOPE_QUICK": "1"}, timeout_s=600)
+        [
+            str(jupyter),
+            "nbconvert",
+            "--to",
+            "notebook",
+            PREPROCESSOR,
+            f"--ExecutePreprocessor.timeout={CELL_TIMEOUT_S}",
+            "--output",
+            "executed.ipynb",
+            str(src),
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "FITSCOPE_QUICK": "1"},
+        timeout_s=600,
+    )
     assert stall is None, f"{stall}\n{run.stderr[-2000:]}"
     assert "fitscope: stall" not in run.stderr, run.stderr[-2000:]  # one a nudge ended
     assert run.returncode == 0, run.stderr[-3000:]

@@ -10,8 +10,11 @@ from packaging.requirements import Requirement
 
 
 def _requirements(path):
-    return [line.strip() for line in path.read_text().splitlines()
-            if line.strip() and not line.lstrip().startswith("#")]
+    return [
+        line.strip()
+        for line in path.read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def test_binder_requirements_are_identical_to_the_root_pins():

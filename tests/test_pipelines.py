@@ -40,8 +40,16 @@ from fitscope.show.charts import pipeline_timeline
 from fitscope.workloads import graph_costs as costs
 from fitscope.workloads.graph_costs import graph_ops
 
-TINY = PipelineParams(open_ms=1.0, read_ms=0.5, map_ms=0.5, train_ms=0.5, files=2, elements=8,
-                      epochs=2, vector_batch=3)
+TINY = PipelineParams(
+    open_ms=1.0,
+    read_ms=0.5,
+    map_ms=0.5,
+    train_ms=0.5,
+    files=2,
+    elements=8,
+    epochs=2,
+    vector_batch=3,
+)
 MAIN_TID = threading.main_thread().native_id
 
 
@@ -51,14 +59,37 @@ def runs():
 
 
 # -- inputs ----------------------------------------------------------------------------------
-bad = st.one_of(st.just(-1), st.just(10**9), st.just(math.nan), st.just(math.inf), st.just("7"),
-                st.none(), st.just(True), st.just(2.5))
+bad = st.one_of(
+    st.just(-1),
+    st.just(10**9),
+    st.just(math.nan),
+    st.just(math.inf),
+    st.just("7"),
+    st.none(),
+    st.just(True),
+    st.just(2.5),
+)
 
 
 @settings(max_examples=60, deadline=None)
-@given(field=st.sampled_from(["open_ms", "read_ms", "map_ms", "train_ms", "files", "elements",
-                              "epochs", "buffer", "parallel", "cycle_length", "vector_batch"]),
-       value=bad)
+@given(
+    field=st.sampled_from(
+        [
+            "open_ms",
+            "read_ms",
+            "map_ms",
+            "train_ms",
+            "files",
+            "elements",
+            "epochs",
+            "buffer",
+            "parallel",
+            "cycle_length",
+            "vector_batch",
+        ]
+    ),
+    value=bad,
+)
 def test_bad_params_give_one_sentence(field, value):
     if field.endswith("_ms") and value == 2.5:
         return  # a fractional cost is fine
@@ -142,9 +173,17 @@ def test_consumer_spans_are_on_the_calling_thread_and_graph_spans_have_no_thread
         assert 0 < f["first_element_s"] <= f["measured_s"]
 
 
-@pytest.mark.parametrize("variant, opens, reads, maps", [
-    ("naive", 4, 16, 16), ("prefetch", 4, 16, 16), ("parallel interleave", 4, 16, 16),
-    ("parallel map", 4, 16, 16), ("vectorised map", 4, 16, 6), ("cache", 2, 8, 3)])
+@pytest.mark.parametrize(
+    "variant, opens, reads, maps",
+    [
+        ("naive", 4, 16, 16),
+        ("prefetch", 4, 16, 16),
+        ("parallel interleave", 4, 16, 16),
+        ("parallel map", 4, 16, 16),
+        ("vectorised map", 4, 16, 6),
+        ("cache", 2, 8, 3),
+    ],
+)
 def test_each_piece_of_work_is_one_graph_span(runs, variant, opens, reads, maps):
     # vectorised: batches of 3 from 8 elements = 3 calls an epoch; cache: the first epoch only
     assert runs[variant].facts["spans_by_label"] == {"open": opens, "read": reads, "map": maps}
@@ -175,11 +214,13 @@ def test_bounds_and_efficiency_follow_from_the_measured_costs(runs):
     for r in runs.values():
         f = r.facts
         assert r.bounds.overlapped_s <= r.bounds.sequential_s
-        assert f["efficiency"] == verdicts.share_of_bound(f["repeats_s"], r.bounds.overlapped_s,
-                                                          sequential_s=r.bounds.sequential_s)
+        assert f["efficiency"] == verdicts.share_of_bound(
+            f["repeats_s"], r.bounds.overlapped_s, sequential_s=r.bounds.sequential_s
+        )
         assert "efficient" not in f["efficiency"]  # a share is never read above 100 %
         assert r.bounds.sequential_s == pytest.approx(
-            sum(s["wall_s"] for s in f["stages"]) + f["consumer_s"])
+            sum(s["wall_s"] for s in f["stages"]) + f["consumer_s"]
+        )
     assert [s["workers"] for s in runs["naive"].facts["stages"]] == [1]
     interleave = runs["parallel interleave"].facts["stages"]
     assert [s["name"] for s in interleave] == ["open + read", "map"]
@@ -209,16 +250,23 @@ def test_the_variants_show_themselves_as_a_chart_and_a_table(runs):
 
 
 def _made_up(name: str, *times: float) -> RunResult:
-    return RunResult(name, facts={"variant": name, "measured_s": sorted(times)[len(times) // 2],
-                                  "repeats_s": sorted(times)})
+    return RunResult(
+        name,
+        facts={
+            "variant": name,
+            "measured_s": sorted(times)[len(times) // 2],
+            "repeats_s": sorted(times),
+        },
+    )
 
 
 def test_fastest_and_gains_are_named_only_beyond_the_spread():
     close = PipelineRuns([_made_up("a", 1.0, 1.1, 1.2), _made_up("b", 1.05, 1.1, 1.15)])
     assert close.fastest().winner is None
     assert close.gains().reading.startswith("No step was faster")
-    apart = PipelineRuns([_made_up("a", 2.0, 2.1, 2.2), _made_up("b", 1.0, 1.05, 1.1),
-                          _made_up("c", 0.9, 0.95, 1.0)])
+    apart = PipelineRuns(
+        [_made_up("a", 2.0, 2.1, 2.2), _made_up("b", 1.0, 1.05, 1.1), _made_up("c", 0.9, 0.95, 1.0)]
+    )
     assert apart.fastest().winner is None  # c is inside b's spread
     assert "'b', x2.00 faster" in apart.gains().reading
 
@@ -228,13 +276,18 @@ def test_a_pipeline_written_as_the_notebook_does_is_measured_like_the_package_va
     opts = tf.data.Options()
     opts.threading.max_intra_op_parallelism = 1
     opts.experimental_optimization.inject_prefetch = False
-    written = (tf.data.Dataset.range(TINY.files)
-               .interleave(costs.file_reader(TINY.per_file, TINY.open_ms, TINY.read_ms),
-                           cycle_length=TINY.cycle_length, num_parallel_calls=tf.data.AUTOTUNE)
-               .map(costs.timed_map(TINY.map_ms), num_parallel_calls=tf.data.AUTOTUNE)
-               .repeat(TINY.epochs)
-               .prefetch(tf.data.AUTOTUNE)
-               .with_options(opts))
+    written = (
+        tf.data.Dataset.range(TINY.files)
+        .interleave(
+            costs.file_reader(TINY.per_file, TINY.open_ms, TINY.read_ms),
+            cycle_length=TINY.cycle_length,
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+        .map(costs.timed_map(TINY.map_ms), num_parallel_calls=tf.data.AUTOTUNE)
+        .repeat(TINY.epochs)
+        .prefetch(tf.data.AUTOTUNE)
+        .with_options(opts)
+    )
     assert shape_of(written) == shape_of(build_pipeline(TINY, "parallel map"))
     r = measure_pipeline(written, TINY, "mine", repeats=2)
     assert r.facts["variant"] == "mine" and len(r.facts["repeats_s"]) == 2
@@ -257,8 +310,15 @@ def test_stage_bounds_reduce_to_the_formula_and_waiting_is_not_capped_by_b():
 
 
 def test_overlap_share_counts_only_time_covered_by_producer_work():
-    r = RunResult("x", spans=[Span("s", "train", 0, 10, 1), Span("s", "train", 20, 30, 1),
-                              Span("r", "tf.data", 5, 25, None), Span("r", "tf.data", 8, 9, None)])
+    r = RunResult(
+        "x",
+        spans=[
+            Span("s", "train", 0, 10, 1),
+            Span("s", "train", 20, 30, 1),
+            Span("r", "tf.data", 5, 25, None),
+            Span("r", "tf.data", 8, 9, None),
+        ],
+    )
     assert overlap_share(r) == pytest.approx(10 / 20)
     assert overlap_share(RunResult("empty")) == 0.0
 
@@ -278,8 +338,12 @@ def test_pipeline_timeline_packs_graph_spans_into_lanes(runs):
 
 # -- verdicts are the rules applied to the evidence ------------------------------------------
 def _timed(name: str, elapsed: float, steps: int = 100, budget: float = 2.0, **facts) -> RunResult:
-    return RunResult(name, throughput=Throughput(steps=steps, elapsed_s=elapsed),
-                     budget=CpuBudget(budget, int(max(budget, 1)), None, None), facts=facts)
+    return RunResult(
+        name,
+        throughput=Throughput(steps=steps, elapsed_s=elapsed),
+        budget=CpuBudget(budget, int(max(budget, 1)), None, None),
+        facts=facts,
+    )
 
 
 def _gil(*elapsed: float, budget: float = 2.0) -> dict:
@@ -300,8 +364,11 @@ def test_c10_verdict_is_the_rule_on_measured_numbers(naive_s, pre_s, share, off_
     pipelines = {"naive": _timed("n", naive_s), "prefetch": _timed("p", pre_s, overlap_share=share)}
     example3 = {"no prefetch, injection off": _timed("off", off_s), "prefetch": _timed("on", on_s)}
     v, _ = tfdata_verdicts(pipelines, example3, _gil(1.0, 1.0, 1.0, 1.0))
-    rule = verdicts.c10(verdicts.compare(naive_s, pre_s), share >= verdicts.OVERLAP_VISIBLE_SHARE,
-                        verdicts.compare(1 / off_s, 1 / on_s, unit="per s"))
+    rule = verdicts.c10(
+        verdicts.compare(naive_s, pre_s),
+        share >= verdicts.OVERLAP_VISIBLE_SHARE,
+        verdicts.compare(1 / off_s, 1 / on_s, unit="per s"),
+    )
     assert v.verdict == rule.verdict and v.claim_id == "C10"
     assert "with B = 2." in v.because and v.evidence["budget"] == 2.0
 
@@ -311,16 +378,20 @@ def test_c11_verdict_is_the_rule_on_measured_numbers(budget):
     pipelines = {v: _timed(v, 1.0, budget=budget, overlap_share=0.5) for v in ("naive", "prefetch")}
     example3 = {v: _timed(v, 1.0) for v in ("no prefetch, injection off", "prefetch")}
     _, v = tfdata_verdicts(pipelines, example3, _gil(2.0, 1.0, 1.0, 1.0, budget=budget))
-    assert v.verdict == verdicts.c11(verdicts.compare(2.0, 1.0), verdicts.compare(1.0, 1.0),
-                                     budget).verdict
+    assert (
+        v.verdict
+        == verdicts.c11(verdicts.compare(2.0, 1.0), verdicts.compare(1.0, 1.0), budget).verdict
+    )
     assert f"B = {budget:g}" in v.because
     if budget < 2:
         assert v.verdict == verdicts.INCONCLUSIVE
 
 
 # -- the article's example 3, the GIL, from_generator -------------------------------------------
-@pytest.mark.parametrize("variant, prefetches, inject", [
-    ("prefetch", 1, None), ("no prefetch", 0, None), ("no prefetch, injection off", 0, False)])
+@pytest.mark.parametrize(
+    "variant, prefetches, inject",
+    [("prefetch", 1, None), ("no prefetch", 0, None), ("no prefetch, injection off", 0, False)],
+)
 def test_example3_builds_what_it_says(variant, prefetches, inject):
     r = article_example3(variant, samples=320, epochs=1)
     assert r.facts["prefetch_ops_in_graph"] == prefetches and r.facts["inject_prefetch"] is inject
@@ -371,8 +442,9 @@ def test_panel_says_one_sentence_for_bad_values_and_then_runs():
     panel.set(elements=2)
     with pytest.raises(FitscopeInputError, match="at least the number of files"):
         panel.run(cycle_length=2)
-    r = panel.run(variant="parallel map", elements=16, open_ms=1.0, read_ms=0.5, map_ms=0.5,
-                  train_ms=0.5)
+    r = panel.run(
+        variant="parallel map", elements=16, open_ms=1.0, read_ms=0.5, map_ms=0.5, train_ms=0.5
+    )
     assert r.facts["variant"] == "parallel map" and r.facts["elements"] == 32
     assert panel.message.startswith("Done:") and panel.last_live.frames >= 2
     assert len(r.spans_of("ui")) == panel.last_live.frames

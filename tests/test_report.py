@@ -22,14 +22,22 @@ from fitscope.scorecard import (
 )
 
 # 03's case: parallel map x1.26 for NumPy (undecided by C11's rule), x1.09 for pure Python.
-NUMPY_PYTHON = (verdicts.compare([1.26, 1.3], [1.0, 1.02]),
-                verdicts.compare([1.09, 1.1], [1.0, 1.02]))
+NUMPY_PYTHON = (
+    verdicts.compare([1.26, 1.3], [1.0, 1.02]),
+    verdicts.compare([1.09, 1.1], [1.0, 1.02]),
+)
 
-VERDICTS = {verdicts.HOLDS, verdicts.DOES_NOT_HOLD, verdicts.DEPENDS, verdicts.INCONCLUSIVE,
-            verdicts.NOT_APPLICABLE}
+VERDICTS = {
+    verdicts.HOLDS,
+    verdicts.DOES_NOT_HOLD,
+    verdicts.DEPENDS,
+    verdicts.INCONCLUSIVE,
+    verdicts.NOT_APPLICABLE,
+}
 PER_BACKEND = ("C1", "C6", "C12")
 REF = re.compile(
-    r"(C\d+) on ([A-Za-z]+): (HOLDS|DOES NOT HOLD|DEPENDS|INCONCLUSIVE|NOT APPLICABLE)")
+    r"(C\d+) on ([A-Za-z]+): (HOLDS|DOES NOT HOLD|DEPENDS|INCONCLUSIVE|NOT APPLICABLE)"
+)
 
 
 def _refs_match_rows(data: dict) -> None:
@@ -113,17 +121,24 @@ def test_bad_settings_are_one_sentence():
 
 
 def _made_up_rows():
-    part = dict(name="waiting", measured_s=1.9, sequential_s=2.0, overlapped_s=1.0,
-                pure_python=False)
+    part = dict(
+        name="waiting", measured_s=1.9, sequential_s=2.0, overlapped_s=1.0, pure_python=False
+    )
     return [
         (verdicts.c1(0, 98, 2, 2, 2), "TensorFlow", "notebook 01"),  # in the kernel: no backend
         (verdicts.c6(10, 10, 0, 10, 2), "TensorFlow", "notebook 01"),
         (verdicts.c3(1.6, 2, True, 30, 1.8), "TensorFlow", "notebook 01"),
         (verdicts.c1(0, 30, 2, 2, 2, backend="TensorFlow"), "TensorFlow", "notebook 01b"),
-        (verdicts.c6(9, 10, 0, 10, 2, backend="TensorFlow", callback_threads=2), "TensorFlow",
-         "notebook 01b"),
-        (verdicts.c12("TensorFlow", [part], 2, 20, next_on_main=(0, 30)), "TensorFlow",
-         "notebook 01b"),
+        (
+            verdicts.c6(9, 10, 0, 10, 2, backend="TensorFlow", callback_threads=2),
+            "TensorFlow",
+            "notebook 01b",
+        ),
+        (
+            verdicts.c12("TensorFlow", [part], 2, 20, next_on_main=(0, 30)),
+            "TensorFlow",
+            "notebook 01b",
+        ),
         (verdicts.c1(30, 30, 2, 2, 2, backend="JAX"), "JAX", "notebook 01b"),
         (verdicts.c12("JAX", [part], 2, 20, next_on_main=(30, 30)), "JAX", "notebook 01b"),
         (verdicts.c11(*NUMPY_PYTHON, 2), "TensorFlow", "notebook 03"),
@@ -139,8 +154,10 @@ def test_one_row_per_claim_and_backend_a_right_tally_and_an_answer_from_the_rows
     c6 = card[keys.index(("C6", "TensorFlow"))]
     assert c6.evidence["backend"] == "TensorFlow"  # the per-backend row stays
     assert card.sources[keys.index(("C6", "TensorFlow"))].endswith("(notebook 01 found HOLDS)")
-    assert verdicts.tally(card) == ("Of these 8 rows (6 claims, some judged once per backend): "
-                                   "2 HOLDS, 4 DOES NOT HOLD, 1 INCONCLUSIVE, 1 NOT APPLICABLE.")
+    assert verdicts.tally(card) == (
+        "Of these 8 rows (6 claims, some judged once per backend): "
+        "2 HOLDS, 4 DOES NOT HOLD, 1 INCONCLUSIVE, 1 NOT APPLICABLE."
+    )
     table = card.table()
     assert table.columns[:2] == ("id", "backend") and table.reading == verdicts.tally(card)
     data = json.loads(scorecard_to_json(card))
@@ -155,5 +172,7 @@ def test_an_undecided_row_is_never_an_answer():
     card = _one_row_each([(verdicts.c1(1, 3, 2, 2, 2, backend="JAX"), "JAX", "notebook 01b")])
     said = card.answer()
     assert "not decided on JAX" in said.sentences[1]
-    assert said.checklist[-1].startswith("Undecided here") and "C1 on JAX: INCONCLUSIVE" in (
-        said.checklist[-1])
+    assert (
+        said.checklist[-1].startswith("Undecided here")
+        and "C1 on JAX: INCONCLUSIVE" in (said.checklist[-1])
+    )

@@ -62,8 +62,11 @@ def test_timeline_lanes_extents_and_palette():
     bars = list(ax.collections)
     blue = mcolors.to_hex(plots.CATEGORY_COLOURS["train"])
     train = [c for c in bars if mcolors.to_hex(c.get_facecolor()[0]) == blue]
-    extents = sorted((round(p.get_extents().x0 * 1e3, 3), round(p.get_extents().x1 * 1e3, 3))
-                     for c in train for p in c.get_paths())
+    extents = sorted(
+        (round(p.get_extents().x0 * 1e3, 3), round(p.get_extents().x1 * 1e3, 3))
+        for c in train
+        for p in c.get_paths()
+    )
     assert extents == [(i * 10.0, i * 10.0 + 8.0) for i in range(10)]
     xmax = max(p.get_extents().x1 for c in bars for p in c.get_paths())
     assert xmax == pytest.approx(0.098, abs=1e-3)  # last train step ends at 98 ms
@@ -101,16 +104,22 @@ def test_throughput_chart_draws_the_bound():
 
 def test_comparison_chart_draws_both_bounds():
     chart = plots.comparison([("naive", 2.0, 1.0, 2.5), ("prefetch", 1.25, 1.0, 2.5)])
-    assert "prefetch 1.25 s (ideal 1.00, one after the other 2.50: 80 % of the ideal bound)" \
+    assert (
+        "prefetch 1.25 s (ideal 1.00, one after the other 2.50: 80 % of the ideal bound)"
         in chart.summary
+    )
     ax = chart.figure.axes[0]
     colours = Counter(mcolors.to_hex(p.get_facecolor()) for p in ax.patches)
     roles = ("blue", "bluish green", "vermillion")
     assert colours == {plots.OKABE_ITO[k].lower(): 2 for k in roles}
-    assert "faster than the ideal bound: the cost estimate was high (0.80 s against 1.00 s)" in \
-        plots.comparison([("x", 0.8, 1.0, 2.0)]).summary
-    assert "50 % slower than one after the other (3.00 s against 2.00 s)" in \
-        plots.comparison([("y", 3.0, 1.0, 2.0)]).summary
+    assert (
+        "faster than the ideal bound: the cost estimate was high (0.80 s against 1.00 s)"
+        in plots.comparison([("x", 0.8, 1.0, 2.0)]).summary
+    )
+    assert (
+        "50 % slower than one after the other (3.00 s against 2.00 s)"
+        in plots.comparison([("y", 3.0, 1.0, 2.0)]).summary
+    )
 
 
 def test_a_long_warm_up_step_gets_its_own_panel_and_next_is_drawn_over_steps():
@@ -133,15 +142,23 @@ def test_one_colour_per_role_and_meaning():
     roles = {k: v for k, v in plots.ROLE_COLOURS.items() if "ran Python" not in k}
     assert len(set(roles.values())) == len(roles), "two roles share a colour"
     assert plots.OTHER_COLOUR not in plots.ROLE_COLOURS.values()
-    a = process_charts.memory_by_process({"parent (1)": ([0, 1], [1, 2]),
-                                          "producer (2)": ([0, 1], [1, 2])})
-    b = process_charts.memory_by_process({"producer (7)": ([0, 1], [1, 2]),
-                                          "parent (6)": ([0, 1], [1, 2])})
-    look = {line.get_label().split(" (")[0]: line.get_color()
-            for chart in (a, b) for line in chart.figure.axes[0].get_lines()}
+    a = process_charts.memory_by_process(
+        {"parent (1)": ([0, 1], [1, 2]), "producer (2)": ([0, 1], [1, 2])}
+    )
+    b = process_charts.memory_by_process(
+        {"producer (7)": ([0, 1], [1, 2]), "parent (6)": ([0, 1], [1, 2])}
+    )
+    look = {
+        line.get_label().split(" (")[0]: line.get_color()
+        for chart in (a, b)
+        for line in chart.figure.axes[0].get_lines()
+    }
     assert look["parent"] == process_colour("parent (9)") != look["producer"]
-    pairs = {(line.get_label().split(" (")[0], line.get_color())
-             for chart in (a, b) for line in chart.figure.axes[0].get_lines()}
+    pairs = {
+        (line.get_label().split(" (")[0], line.get_color())
+        for chart in (a, b)
+        for line in chart.figure.axes[0].get_lines()
+    }
     assert len(pairs) == len({p[0] for p in pairs}), "a process role changed colour"
 
 

@@ -41,8 +41,17 @@ PANELS = {
 # check covers the in-kernel panels and the trainer's (its sandbox's reader threads must end too).
 TEN_RUNS = ["generator_fit_panel", "tfdata_panel", "trainer_panel"]
 
-BAD_VALUES = st.one_of(st.just(0), st.just(-1), st.just(-0.5), st.just(10**12), st.just(math.nan),
-                       st.just(math.inf), st.just("seven"), st.none(), st.just([1, 2]))
+BAD_VALUES = st.one_of(
+    st.just(0),
+    st.just(-1),
+    st.just(-0.5),
+    st.just(10**12),
+    st.just(math.nan),
+    st.just(math.inf),
+    st.just("seven"),
+    st.none(),
+    st.just([1, 2]),
+)
 
 
 def _panel(key: str):
@@ -57,8 +66,11 @@ def panel_and_tiny(request):
     return _panel(request.param)
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_bad_values_give_one_sentence_and_leave_the_panel_usable(panel_and_tiny, data):
     panel, tiny = panel_and_tiny
@@ -127,7 +139,8 @@ def test_keyboard_interrupt_stops_the_run_the_sampler_and_every_process(panel_an
 @pytest.mark.parametrize("key", TEN_RUNS)
 def test_ten_runs_after_a_warm_run_keep_the_kernel_thread_count(kernel, key):
     module, factory, tiny = PANELS[key]
-    out = kernel(f"""
+    out = kernel(
+        f"""
 import json, time
 import fitscope
 from fitscope.instrument.sampling import thread_ids
@@ -142,6 +155,8 @@ for _ in range(10):
     time.sleep(1.0)
     counts.append(len(thread_ids()))
 print(json.dumps({{"warm": warm, "counts": counts}}))
-""", timeout=600)
+""",
+        timeout=600,
+    )
     facts = json.loads(out.strip().splitlines()[-1])
     assert max(facts["counts"]) <= facts["warm"], facts

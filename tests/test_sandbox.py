@@ -28,8 +28,9 @@ if __name__ == "__main__":
 
 
 def _all_gone(pids):
-    return all(not psutil.pid_exists(p) or psutil.Process(p).status() == psutil.STATUS_ZOMBIE
-               for p in pids)
+    return all(
+        not psutil.pid_exists(p) or psutil.Process(p).status() == psutil.STATUS_ZOMBIE for p in pids
+    )
 
 
 def test_a_clean_script_reports_messages_and_exits():
@@ -71,8 +72,10 @@ def test_watchdog_kills_the_whole_tree_and_leaves_nothing(method):
 
 
 def test_memory_cap_kills_within_one_poll():
-    code = ("import time\nblocks = []\nwhile True:\n"
-            "    blocks.append(b'x' * 20_000_000)\n    time.sleep(0.02)\n")
+    code = (
+        "import time\nblocks = []\nwhile True:\n"
+        "    blocks.append(b'x' * 20_000_000)\n    time.sleep(0.02)\n"
+    )
     cap_mb, poll = 300, 0.1
     r = run_python(code=code, memory_cap_mb=cap_mb, poll_s=poll, timeout_s=60)
     assert r.stopped_by == "memory cap" and r.root.how == "killed at memory cap"
@@ -85,16 +88,20 @@ def test_memory_cap_kills_within_one_poll():
 
 def test_live_counters_reach_on_poll_while_running():
     seen = []
-    code = ("import time\nfrom fitscope.isolation.sandbox import report\n"
-            "for i in range(5):\n    report(i=i)\n    time.sleep(0.1)\n")
+    code = (
+        "import time\nfrom fitscope.isolation.sandbox import report\n"
+        "for i in range(5):\n    report(i=i)\n    time.sleep(0.1)\n"
+    )
     run_python(
         code=code, poll_s=0.05, on_poll=lambda p: seen.extend(m["i"] for m in p.new_messages)
     )
     assert seen == [0, 1, 2, 3, 4]
 
 
-@pytest.mark.parametrize("kwargs", [{"timeout_s": -1}, {"timeout_s": float("nan")},
-                                    {"memory_cap_mb": 0}, {"poll_s": "fast"}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"timeout_s": -1}, {"timeout_s": float("nan")}, {"memory_cap_mb": 0}, {"poll_s": "fast"}],
+)
 def test_bad_limits_give_one_sentence(kwargs):
     with pytest.raises(FitscopeInputError) as e:
         run_python(code="pass", **kwargs)
@@ -130,9 +137,11 @@ def test_cleanup_leaves_other_processes_semaphores_alone():
 
 
 def test_a_child_that_died_while_starting_is_not_blamed_on_the_script():
-    stderr = ("Traceback (most recent call last):\n  File \"<string>\", line 1, in <module>\n"
-              "  File \"/usr/lib/python3.11/multiprocessing/spawn.py\", line 122, in spawn_main\n"
-              "FileNotFoundError: [Errno 2] No such file or directory\n")
+    stderr = (
+        'Traceback (most recent call last):\n  File "<string>", line 1, in <module>\n'
+        '  File "/usr/lib/python3.11/multiprocessing/spawn.py", line 122, in spawn_main\n'
+        "FileNotFoundError: [Errno 2] No such file or directory\n"
+    )
     assert exceptions_in(stderr) == [
         ("spawned child", "FileNotFoundError: [Errno 2] No such file or directory")
     ]
@@ -143,6 +152,9 @@ def test_the_reaper_exits_with_a_run_that_ends_normally():
     a kernel killed mid-run)."""
     r = run_python(code="from fitscope.isolation.sandbox import report\nreport(step=1)")
     assert r.root.how == "exited with code 0"
-    reapers = [p for p in psutil.Process().children()
-               if p.status() != psutil.STATUS_ZOMBIE and "reaper.py" in " ".join(p.cmdline())]
+    reapers = [
+        p
+        for p in psutil.Process().children()
+        if p.status() != psutil.STATUS_ZOMBIE and "reaper.py" in " ".join(p.cmdline())
+    ]
     assert reapers == []

@@ -57,8 +57,9 @@ def test_intra_op_setting_reaches_the_fresh_interpreter_only():
     assert r.facts["main_after_peek"] == 0
 
 
-@pytest.mark.parametrize("bad", [dict(intra_op_threads=0), dict(start_method="vfork"),
-                                 dict(intra_op_threads="two")])
+@pytest.mark.parametrize(
+    "bad", [dict(intra_op_threads=0), dict(start_method="vfork"), dict(intra_op_threads="two")]
+)
 def test_sandbox_settings_are_checked_in_one_sentence(bad):
     with pytest.raises(FitscopeInputError) as e:
         fit_in_sandbox(**bad, **SMALL)
@@ -110,8 +111,12 @@ def test_profiler_sees_the_main_python_thread_and_tf_data(tmp_path):
 
 def test_process_runs_share_one_fresh_interpreter_and_leave_nothing():
     kids, sems = child_pids(), shm_semaphores()
-    ps = [GeneratorFitParams(**{**SMALL, "steps": 8, "kind": kind}, source=PYDATASET_PROCESSES,
-                             workers=2) for kind in ("sleep", "python")]
+    ps = [
+        GeneratorFitParams(
+            **{**SMALL, "steps": 8, "kind": kind}, source=PYDATASET_PROCESSES, workers=2
+        )
+        for kind in ("sleep", "python")
+    ]
     inside = fit_in_sandbox(ps)
     assert (
         len(inside) == 2

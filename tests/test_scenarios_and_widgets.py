@@ -45,8 +45,11 @@ def test_generator_runs_off_the_main_thread_after_the_peek(tiny_run):
     assert f["next_calls_by_role"][TF_DATA] == f["total_after_peek"]
     assert f["callbacks_on_main"] == f["callbacks_total"] > 0
     assert f["steps"] == 24 and f["overlapping_steps"] == 0
-    assert any("generator_data_adapter.py:peek_and_restore" in fr
-               for frames in f["stacks"].values() for fr in frames)
+    assert any(
+        "generator_data_adapter.py:peek_and_restore" in fr
+        for frames in f["stacks"].values()
+        for fr in frames
+    )
     assert any("from_generator_op.py" in fr for frames in f["stacks"].values() for fr in frames)
 
 
@@ -98,15 +101,25 @@ def test_result_has_bounds_throughput_and_cpu(tiny_run):
     assert len(r.cpu.t_ns) >= 2 and r.budget.cpus > 0
 
 
-bad_numbers = st.one_of(st.just(0), st.just(-1), st.just(10**9), st.just(math.nan),
-                        st.just(math.inf), st.just("7"), st.none(), st.just(True))
+bad_numbers = st.one_of(
+    st.just(0),
+    st.just(-1),
+    st.just(10**9),
+    st.just(math.nan),
+    st.just(math.inf),
+    st.just("7"),
+    st.none(),
+    st.just(True),
+)
 
 
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(field=st.sampled_from(["ms_per_batch", "batch_size", "width", "steps", "epochs", "kind"]),
-       value=bad_numbers)
+@given(
+    field=st.sampled_from(["ms_per_batch", "batch_size", "width", "steps", "epochs", "kind"]),
+    value=bad_numbers,
+)
 def test_bad_params_give_one_sentence(field, value):
     if field == "width" and value == 0:
         return  # width 0 is the article's Dense(1) model
@@ -125,9 +138,13 @@ def test_a_chart_that_fails_after_a_run_is_said_in_the_panel_and_the_run_kept():
     def broken_charts(result):
         raise ValueError("no samples to draw")
 
-    panel = ExperimentPanel("t", [Control("n", "n", 3, "int")],
-                            lambda live, time_budget_s, n: RunResult(f"run {n}"),
-                            live_display=lambda output, counter: None, charts_after=broken_charts)
+    panel = ExperimentPanel(
+        "t",
+        [Control("n", "n", 3, "int")],
+        lambda live, time_budget_s, n: RunResult(f"run {n}"),
+        live_display=lambda output, counter: None,
+        charts_after=broken_charts,
+    )
     result = panel.run(from_button=True)
     assert result is not None and panel.result is result and not panel.save_button.disabled
     assert panel.message == "The run ended, but its charts failed: ValueError: no samples to draw"
@@ -160,8 +177,9 @@ def test_panel_run_draws_frames_but_never_between_training_steps():
     steps = result.spans_of("train")
     first, last = min(s.end_ns for s in steps), max(s.end_ns for s in steps)
     main = next(tid for tid, role in result.roles.items() if role == "main")
-    assert not [s for s in result.spans_of("ui")
-                if s.tid == main and s.start_ns < last and s.end_ns > first]
+    assert not [
+        s for s in result.spans_of("ui") if s.tid == main and s.start_ns < last and s.end_ns > first
+    ]
     # drawing is left out of the training windows the verdicts use
     ui = result.spans_of("ui")
     for a, b in result.windows("train", leave_out="ui"):
@@ -177,8 +195,10 @@ def test_live_throughput_draws_from_its_own_thread_while_steps_run():
     from fitscope.instrument.tracing import Tracer
     from fitscope.show.live import LiveThroughput
 
-    tracer, live = Tracer(), LiveThroughput(w.Output(), w.HTML(), min_interval_s=0.05,
-                                            max_share=1.0)
+    tracer, live = (
+        Tracer(),
+        LiveThroughput(w.Output(), w.HTML(), min_interval_s=0.05, max_share=1.0),
+    )
     live.start(tracer, 10_000, 100.0, 50.0)
     deadline = time.monotonic() + 60
     while live.frames < 2 and time.monotonic() < deadline:  # steps go on until one is drawn
@@ -190,8 +210,10 @@ def test_live_throughput_draws_from_its_own_thread_while_steps_run():
     assert len(frames) == live.frames and {s.category for s in frames} == {"ui"}
     assert [s.tid for s in frames[:1] + frames[-1:]] == [me, me], "first and last: caller's"
     assert len(frames) >= 3 and all(s.tid != me for s in frames[1:-1]), "drawn by another thread"
-    assert live.output.outputs[0]["data"]["image/png"] and "done" in live.output.outputs[0][
-        "data"]["text/plain"]
+    assert (
+        live.output.outputs[0]["data"]["image/png"]
+        and "done" in live.output.outputs[0]["data"]["text/plain"]
+    )
 
 
 def test_a_saved_panel_result_pools_with_others(tmp_path):
@@ -220,8 +242,10 @@ def _learner_batches(batch_size=16, cost_s=0.001):
 
     while True:
         time.sleep(cost_s)
-        yield (np.random.random((batch_size, 10)).astype("float32"),
-               np.random.randint(0, 2, size=(batch_size, 1)).astype("float32"))
+        yield (
+            np.random.random((batch_size, 10)).astype("float32"),
+            np.random.randint(0, 2, size=(batch_size, 1)).astype("float32"),
+        )
 
 
 def _learner_model():

@@ -25,8 +25,7 @@ def _skip_without_executed_notebooks(names: list[str]) -> None:
     """Alone, these tests skip; in CI (`make test`, notebooks first) a missing one fails."""
     missing = [n for n in COLLECTION if n not in names]
     if missing:
-        reason = (f"not executed: {', '.join(missing)} (the notebook tests run first in "
-                  "`make test`)")
+        reason = f"not executed: {', '.join(missing)} (the notebook tests run first in `make test`)"
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
@@ -80,19 +79,48 @@ def test_a_static_copy_drops_the_harness_and_temp_paths_and_renders_widgets():
     nb = nbformat.v4.new_notebook()
     view = {"model_id": "box", "version_major": 2, "version_minor": 0}
     nb.cells = [
-        nbformat.v4.new_code_cell("panel", outputs=[nbformat.v4.new_output(
-            "display_data", data={WIDGET_VIEW: view, "text/plain": "VBox(...)"})]),
-        nbformat.v4.new_code_cell("print(path)", outputs=[nbformat.v4.new_output(
-            "stream", name="stdout", text=f"{TEMP}/run.trace.json\n")]),
+        nbformat.v4.new_code_cell(
+            "panel",
+            outputs=[
+                nbformat.v4.new_output(
+                    "display_data", data={WIDGET_VIEW: view, "text/plain": "VBox(...)"}
+                )
+            ],
+        ),
+        nbformat.v4.new_code_cell(
+            "print(path)",
+            outputs=[
+                nbformat.v4.new_output("stream", name="stdout", text=f"{TEMP}/run.trace.json\n")
+            ],
+        ),
         nbformat.v4.new_code_cell("import sys; print('KERNEL', sys.executable)"),
     ]
     png = "iVBORw0KGgo="
-    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {
-        "box": {"model_name": "VBoxModel", "state": {"children": ["IPY_MODEL_h", "IPY_MODEL_o"]}},
-        "h": {"model_name": "HTMLModel", "state": {"value": "<h3>Panel</h3>"}},
-        "o": {"model_name": "OutputModel", "state": {"outputs": [
-            {"output_type": "display_data", "data": {"image/png": png}, "metadata": {}}]}},
-    }, "version_major": 2, "version_minor": 0}}
+    nb.metadata["widgets"] = {
+        "application/vnd.jupyter.widget-state+json": {
+            "state": {
+                "box": {
+                    "model_name": "VBoxModel",
+                    "state": {"children": ["IPY_MODEL_h", "IPY_MODEL_o"]},
+                },
+                "h": {"model_name": "HTMLModel", "state": {"value": "<h3>Panel</h3>"}},
+                "o": {
+                    "model_name": "OutputModel",
+                    "state": {
+                        "outputs": [
+                            {
+                                "output_type": "display_data",
+                                "data": {"image/png": png},
+                                "metadata": {},
+                            }
+                        ]
+                    },
+                },
+            },
+            "version_major": 2,
+            "version_minor": 0,
+        }
+    }
     page = static_copy(nb)
     assert len(page.cells) == 2 and "widgets" not in page.metadata
     shown = page.cells[0].outputs[0]["data"]
@@ -104,8 +132,11 @@ def test_a_static_copy_drops_the_harness_and_temp_paths_and_renders_widgets():
 
 def _builds_a_panel(path) -> bool:
     nb = json.loads(path.read_text())
-    return any(re.search(r"_panel\(", "".join(c["source"])) for c in nb["cells"]
-               if c["cell_type"] == "code")
+    return any(
+        re.search(r"_panel\(", "".join(c["source"]))
+        for c in nb["cells"]
+        if c["cell_type"] == "code"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +145,12 @@ def site(tmp_path_factory):
     names = [n for n in COLLECTION if (EXECUTED / n).exists()]
     _skip_without_executed_notebooks(names)
     out = tmp_path_factory.mktemp("site")
-    subprocess.run([sys.executable, str(ROOT / "docs" / "build_site.py"), str(EXECUTED), str(out),
-                    *names], check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [sys.executable, str(ROOT / "docs" / "build_site.py"), str(EXECUTED), str(out), *names],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     return out, names
 
 
@@ -128,8 +163,10 @@ def test_the_site_renders_its_panels_with_the_network_blocked(browser, site):
 
     def offline(route) -> None:
         url = route.request.url
-        if url.startswith(("file:", "data:")) or \
-                urllib.parse.urlparse(url).hostname in ("localhost", "127.0.0.1"):
+        if url.startswith(("file:", "data:")) or urllib.parse.urlparse(url).hostname in (
+            "localhost",
+            "127.0.0.1",
+        ):
             route.continue_()
         else:
             blocked.append(url)
@@ -149,8 +186,10 @@ def test_the_site_renders_its_panels_with_the_network_blocked(browser, site):
             frame = panels.nth(i).locator(".widget-output img").first
             frame.scroll_into_view_if_needed()
             assert frame.is_visible(), f"{name}: panel {i + 1} shows no frame"
-        broken = page.evaluate("() => [...document.images].filter(i => !i.complete || "
-                               "i.naturalWidth === 0).map(i => i.getAttribute('src'))")
+        broken = page.evaluate(
+            "() => [...document.images].filter(i => !i.complete || "
+            "i.naturalWidth === 0).map(i => i.getAttribute('src'))"
+        )
         assert broken == [], f"{name}: images that did not load: {broken[:3]}"
         text = page.inner_text("body")
         assert "Loading widget" not in text and "KERNEL /" not in text

@@ -30,8 +30,11 @@ report(argv=sys.argv[1:], cwd=os.getcwd(), sid=os.getsid(0) == os.getpid(),
 
 
 def _templates() -> list[psutil.Process]:
-    return [p for p in psutil.Process().children()
-            if "fitscope.isolation.template" in " ".join(p.cmdline())]
+    return [
+        p
+        for p in psutil.Process().children()
+        if "fitscope.isolation.template" in " ".join(p.cmdline())
+    ]
 
 
 @pytest.fixture(autouse=True)
@@ -43,8 +46,13 @@ def _no_template_left():
 
 
 def test_a_forked_run_gets_its_own_arguments_session_and_late_environment():
-    one = run_python(code=PROBE, args=["a", "1"], env={"TF_NUM_INTRAOP_THREADS": "1"},
-                     preload=TENSORFLOW, timeout_s=120)
+    one = run_python(
+        code=PROBE,
+        args=["a", "1"],
+        env={"TF_NUM_INTRAOP_THREADS": "1"},
+        preload=TENSORFLOW,
+        timeout_s=120,
+    )
     two = run_python(code=PROBE, args=["b"], preload=TENSORFLOW, timeout_s=120)
     first, second = one.messages[0], two.messages[0]
     assert one.root.exit_code == 0 and two.root.exit_code == 0, one.stderr + two.stderr
@@ -62,16 +70,20 @@ def test_a_forked_run_gets_its_own_arguments_session_and_late_environment():
 def test_a_forked_run_starts_multiprocessing_from_its_own_directory():
     # a fresh interpreter notes its directory when it imports multiprocessing; a child process
     # started by path looks for the main script there
-    code = ("import multiprocessing.process, os\n"
-            f"print(multiprocessing.process.ORIGINAL_DIR == os.getcwd() != {os.getcwd()!r})")
+    code = (
+        "import multiprocessing.process, os\n"
+        f"print(multiprocessing.process.ORIGINAL_DIR == os.getcwd() != {os.getcwd()!r})"
+    )
     r = run_python(code=code, preload=("multiprocessing",), timeout_s=60)
     assert r.stdout.strip() == "True"
 
 
 def test_tensorflow_has_never_run_in_a_forked_run():
-    code = ("import tensorflow as tf\n"
-            "tf.config.threading.set_intra_op_parallelism_threads(1)  # raises once TF has run\n"
-            "print(tf.reduce_sum(tf.ones(3)).numpy())")
+    code = (
+        "import tensorflow as tf\n"
+        "tf.config.threading.set_intra_op_parallelism_threads(1)  # raises once TF has run\n"
+        "print(tf.reduce_sum(tf.ones(3)).numpy())"
+    )
     r = run_python(code=code, preload=TENSORFLOW, timeout_s=120)
     assert r.root.how == "exited with code 0", r.stderr[-800:]
     assert r.stdout.strip() == "3.0"
@@ -83,14 +95,17 @@ def test_exceptions_exit_codes_and_the_watchdog_work_as_for_a_fresh_interpreter(
     code = run_python(code="import sys; sys.exit(3)", preload=TENSORFLOW, timeout_s=120)
     assert code.root.exit_code == 3
     before = shm_semaphores()
-    tree = ("import multiprocessing as mp, time\nif __name__ == '__main__':\n"
-            "    mp.set_start_method('fork'); lock = mp.Lock()\n"
-            "    kid = mp.Process(target=time.sleep, args=(600,)); kid.start(); time.sleep(600)\n")
+    tree = (
+        "import multiprocessing as mp, time\nif __name__ == '__main__':\n"
+        "    mp.set_start_method('fork'); lock = mp.Lock()\n"
+        "    kid = mp.Process(target=time.sleep, args=(600,)); kid.start(); time.sleep(600)\n"
+    )
     stopped = run_python(code=tree, preload=TENSORFLOW, timeout_s=3)
     assert stopped.root.how == "killed by watchdog" and stopped.survivors == []
     pids = [o.pid for o in stopped.outcomes]
-    assert len(pids) == 2 and not any(psutil.pid_exists(p) and psutil.Process(p).status()
-                                      != psutil.STATUS_ZOMBIE for p in pids)
+    assert len(pids) == 2 and not any(
+        psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids
+    )
     assert shm_semaphores() <= before
 
 
@@ -130,9 +145,11 @@ def test_no_run_starts_while_a_template_is_still_importing():
 
 
 def test_a_forked_run_and_its_forked_children_show_the_runs_command():
-    code = ("import multiprocessing as mp, time\nif __name__ == '__main__':\n"
-            "    mp.set_start_method('fork'); kid = mp.Process(target=time.sleep, args=(1,))\n"
-            "    kid.start(); kid.join()\n")
+    code = (
+        "import multiprocessing as mp, time\nif __name__ == '__main__':\n"
+        "    mp.set_start_method('fork'); kid = mp.Process(target=time.sleep, args=(1,))\n"
+        "    kid.start(); kid.join()\n"
+    )
     kids = child_pids()
     r = run_python(code=code, args=["--flag"], preload=("json",), timeout_s=60)
     assert [o.command for o in r.outcomes] == ["python experiment.py --flag"] * 2
@@ -140,14 +157,28 @@ def test_a_forked_run_and_its_forked_children_show_the_runs_command():
 
 
 def test_the_template_exits_with_the_interpreter_that_started_it():
-    script = ("import json, psutil\nfrom fitscope.isolation.sandbox import run_python\n"
-              "run_python(code='pass', preload=('json',), timeout_s=60)\n"
-              "print(json.dumps([p.pid for p in psutil.Process().children()]))\n")
+    script = (
+        "import json, psutil\nfrom fitscope.isolation.sandbox import run_python\n"
+        "run_python(code='pass', preload=('json',), timeout_s=60)\n"
+        "print(json.dumps([p.pid for p in psutil.Process().children()]))\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(IMPORT_ROOT)}
     for how in ("exits", "is killed"):
-        proc = subprocess.Popen([sys.executable, "-c", script + (
-            "import os, signal; os.kill(os.getpid(), signal.SIGKILL)\n" if how == "is killed"
-            else "")], env=env, stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                script
+                + (
+                    "import os, signal; os.kill(os.getpid(), signal.SIGKILL)\n"
+                    if how == "is killed"
+                    else ""
+                ),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         out, _ = proc.communicate(timeout=120)
         children = json.loads(out.splitlines()[-1])
         assert children, "the run left no template to check"

@@ -29,9 +29,22 @@ from fitscope.instrument.tracing import Span, Tracer
 from fitscope.show.ipython import install_ipython_handler
 
 __version__ = "0.1.0"
-__all__ = ["Bounds", "CpuBudget", "bounds", "cpu_budget", "diagnose", "environment_facts",
-           "environment_line", "quick_mode", "FitscopeInputError", "ProcessOutcome", "RunResult",
-           "Sampler", "ThreadRoles", "Span", "Tracer"]
+__all__ = [
+    "Bounds",
+    "CpuBudget",
+    "bounds",
+    "cpu_budget",
+    "diagnose",
+    "environment_facts",
+    "environment_line",
+    "quick_mode",
+    "FitscopeInputError",
+    "ProcessOutcome",
+    "RunResult",
+    "Sampler",
+    "ThreadRoles",
+    "Span",
+    "Tracer",
+]
 
 install_ipython_handler()
-

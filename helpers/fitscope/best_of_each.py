@@ -70,8 +70,9 @@ def _step_in_fit(model: Any, batch: tuple[Any, Any], steps: int = 24) -> tuple[f
     alone = tf.data.Dataset.from_tensors(batch).repeat()
     model.fit(alone, steps_per_epoch=4, epochs=1, verbose=0, shuffle=False)  # builds the step
     cpu0 = time.process_time()
-    model.fit(alone, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False,
-              callbacks=[trace_cb])
+    model.fit(
+        alone, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False, callbacks=[trace_cb]
+    )
     cpu = (time.process_time() - cpu0) / steps
     ends = trace_cb.batch_ends_ns
     return statistics.median(b - a for a, b in zip(ends, ends[1:])) / 1e9, cpu
@@ -96,7 +97,10 @@ def tfdata_fit(workload: Workload | None = None) -> RunResult:
         def reads(n: int) -> Any:
             return tf.data.Dataset.range(n).interleave(
                 lambda i: timed_sleep(tf.data.Dataset.from_tensors(i), w.ms_per_batch),
-                cycle_length=CYCLE, num_parallel_calls=CYCLE, deterministic=False)
+                cycle_length=CYCLE,
+                num_parallel_calls=CYCLE,
+                deterministic=False,
+            )
 
         width = peak_concurrency([tuple(t) for _, t in reads(8 * CYCLE).as_numpy_iterator()])
         ds = (
@@ -109,14 +113,24 @@ def tfdata_fit(workload: Workload | None = None) -> RunResult:
         t_p1, cpu_p1 = stage_cost("sleep", w.ms_per_batch)
         trace_cb = TraceCallback(run.tracer)
         with run.sampling():
-            model.fit(ds, steps_per_epoch=w.steps, epochs=w.epochs, verbose=0, shuffle=False,
-                      callbacks=[trace_cb])
+            model.fit(
+                ds,
+                steps_per_epoch=w.steps,
+                epochs=w.epochs,
+                verbose=0,
+                shuffle=False,
+                callbacks=[trace_cb],
+            )
         result = run.result(f"tf.data (parallel interleave x{CYCLE}, prefetch) → fit", vars(w))
     ends = trace_cb.batch_ends_ns
     if (done := len(ends) - 1) > 0:
         workers = max(CYCLE, width)  # reads tf.data ran at once, measured up front
-        result.bounds = stage_bounds([("read", done * t_p1, done * cpu_p1, workers, True)],
-                                     done * t_c1, done * cpu_c1, result.budget.cpus)
+        result.bounds = stage_bounds(
+            [("read", done * t_p1, done * cpu_p1, workers, True)],
+            done * t_c1,
+            done * cpu_c1,
+            result.budget.cpus,
+        )
         result.throughput = throughput_from_ends(ends[1:], w.batch_size, ends[0])
     result.facts.update(
         steps=len(ends),
@@ -133,8 +147,14 @@ def generator_best(workload: Workload | None = None) -> RunResult:
     from fitscope.experiments.article_fit import generator_fit
 
     w = workload or Workload.default()
-    return generator_fit(kind="sleep", ms_per_batch=w.ms_per_batch, batch_size=w.batch_size,
-                         width=0, steps=w.steps, epochs=w.epochs)
+    return generator_fit(
+        kind="sleep",
+        ms_per_batch=w.ms_per_batch,
+        batch_size=w.batch_size,
+        width=0,
+        steps=w.steps,
+        epochs=w.epochs,
+    )
 
 
 def processes_best(workload: Workload | None = None) -> RunResult:
@@ -143,8 +163,9 @@ def processes_best(workload: Workload | None = None) -> RunResult:
     from fitscope.lessons.trainer.remedies import queue_trainer
 
     w = workload or Workload.default()
-    return queue_trainer(kind="sleep", ms_per_batch=w.ms_per_batch, batch_size=w.batch_size,
-                         steps=w.steps * w.epochs)
+    return queue_trainer(
+        kind="sleep", ms_per_batch=w.ms_per_batch, batch_size=w.batch_size, steps=w.steps * w.epochs
+    )
 
 
 class BestOfEach(ShowsItself, list):
@@ -161,8 +182,15 @@ class BestOfEach(ShowsItself, list):
 
     def rows(self) -> list[tuple[str, float, float | None, float | None]]:
         """(name, measured s, overlapped bound s, one-after-the-other s) per set-up."""
-        return [(name, r.throughput.elapsed_s, r.bounds.overlapped_s if r.bounds else None,
-                 r.bounds.sequential_s if r.bounds else None) for name, r in self]
+        return [
+            (
+                name,
+                r.throughput.elapsed_s,
+                r.bounds.overlapped_s if r.bounds else None,
+                r.bounds.sequential_s if r.bounds else None,
+            )
+            for name, r in self
+        ]
 
     def fastest(self) -> Fastest:
         """The fastest set-up, named only beyond what one run each can decide."""
@@ -174,11 +202,17 @@ class BestOfEach(ShowsItself, list):
         return comparison(self.rows(), title="Best set-up of each scenario on one workload")
 
     def table(self) -> Table:
-        against = "; ".join(f"{name}: {share_of_bound(t, b, sequential_s=seq)}"
-                            for name, t, b, seq in self.rows() if b)
-        return Table(("set-up", "measured (s)", "ideal (s)", "one after the other (s)"),
-                     self.rows(), reading=f"{against}. {self.fastest().sentence}.",
-                     facts=[self.fastest().facts()])
+        against = "; ".join(
+            f"{name}: {share_of_bound(t, b, sequential_s=seq)}"
+            for name, t, b, seq in self.rows()
+            if b
+        )
+        return Table(
+            ("set-up", "measured (s)", "ideal (s)", "one after the other (s)"),
+            self.rows(),
+            reading=f"{against}. {self.fastest().sentence}.",
+            facts=[self.fastest().facts()],
+        )
 
     def _repr_html_(self) -> str:
         return Stack([self.chart(), self.table()])._repr_html_()

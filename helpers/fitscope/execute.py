@@ -46,8 +46,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CELL_TIMEOUT_S", "KernelStallError", "StallWatch", "rewake_after_send",
-           "execute_notebook"]  # + WatchedClient, WatchedExecutePreprocessor (lazy)
+__all__ = [
+    "CELL_TIMEOUT_S",
+    "KernelStallError",
+    "StallWatch",
+    "rewake_after_send",
+    "execute_notebook",
+]  # + WatchedClient, WatchedExecutePreprocessor (lazy)
 
 CELL_TIMEOUT_S = 120  # no cell of the collection takes a minute in quick mode, even on one CPU
 QUIET_S = 20.0  # no IOPub message for this long, with an idle kernel, is a stall
@@ -73,8 +78,9 @@ def rewake_after_send(kc: Any) -> Any:
         if channel is None or getattr(channel, "_fitscope_rewake", False):
             continue
 
-        def send(msg: dict[str, Any], _send: Callable[..., None] = channel.send,
-                 _channel: Any = channel) -> None:
+        def send(
+            msg: dict[str, Any], _send: Callable[..., None] = channel.send, _channel: Any = channel
+        ) -> None:
             _send(msg)
             if _channel.socket is not None and not _channel.socket.closed:
                 _channel.socket.get(zmq.EVENTS)
@@ -221,20 +227,31 @@ class StallWatch:
 
         mid = self.pending
         shell, iopub = kc.shell_channel.socket, kc.iopub_channel.socket
-        stall = {"cell": self.cell.strip().splitlines()[0][:80] if self.cell.strip() else "",
-                 "quiet_s": round(time.monotonic() - self.last_msg, 1),
-                 "kernel_started_it": mid in self.busy, "kernel_finished_it": mid in self.idle_seen,
-                 "reply_waiting_in_client": bool(zmq.Socket.shadow(shell.underlying).get(zmq.EVENTS)
-                                                 & zmq.POLLIN),
-                 "woken_by": None}
+        stall = {
+            "cell": self.cell.strip().splitlines()[0][:80] if self.cell.strip() else "",
+            "quiet_s": round(time.monotonic() - self.last_msg, 1),
+            "kernel_started_it": mid in self.busy,
+            "kernel_finished_it": mid in self.idle_seen,
+            "reply_waiting_in_client": bool(
+                zmq.Socket.shadow(shell.underlying).get(zmq.EVENTS) & zmq.POLLIN
+            ),
+            "woken_by": None,
+        }
         self.stalls.append(stall)
-        where = ("its reply waits unread in the client's socket" if stall["reply_waiting_in_client"]
-                 else "the kernel finished it but no reply came" if stall["kernel_finished_it"]
-                 else "the kernel never started it" if not stall["kernel_started_it"]
-                 else "the kernel started it and went quiet")
-        message = (f"stall: the cell {stall['cell']!r} got no reply and no IOPub message for "
-                   f"{stall['quiet_s']:.0f} s while the kernel and its children were idle "
-                   f"({where})")
+        where = (
+            "its reply waits unread in the client's socket"
+            if stall["reply_waiting_in_client"]
+            else "the kernel finished it but no reply came"
+            if stall["kernel_finished_it"]
+            else "the kernel never started it"
+            if not stall["kernel_started_it"]
+            else "the kernel started it and went quiet"
+        )
+        message = (
+            f"stall: the cell {stall['cell']!r} got no reply and no IOPub message for "
+            f"{stall['quiet_s']:.0f} s while the kernel and its children were idle "
+            f"({where})"
+        )
         if self.on_stall == "nudge":
             for how in ("re-read ZMQ_EVENTS", "kernel_info_request"):
                 if how == "re-read ZMQ_EVENTS":
@@ -245,8 +262,9 @@ class StallWatch:
                 before = self.last_msg
                 stall["woken_by"] = how  # set first: the run may end before this task wakes
                 deadline = time.monotonic() + self.nudge_wait_s
-                while (time.monotonic() < deadline and self.pending == mid
-                       and self.last_msg == before):
+                while (
+                    time.monotonic() < deadline and self.pending == mid and self.last_msg == before
+                ):
                     await asyncio.sleep(0.05)
                 if self.pending != mid or self.last_msg != before:
                     self.last_msg = time.monotonic()
@@ -278,8 +296,10 @@ def _watched_client_class(base: type) -> type:
             await super()._async_cleanup_kernel()
 
     Watched.__name__ = Watched.__qualname__ = f"Watched{base.__name__}"
-    Watched.__doc__ = (f"{base.__name__} that re-reads ZMQ events after each send and turns a "
-                       "stall (idle kernel, no reply) into KernelStallError.")
+    Watched.__doc__ = (
+        f"{base.__name__} that re-reads ZMQ events after each send and turns a "
+        "stall (idle kernel, no reply) into KernelStallError."
+    )
     return Watched
 
 
@@ -295,8 +315,13 @@ def __getattr__(name: str) -> Any:  # nbclient / nbconvert are imported only whe
     raise AttributeError(name)
 
 
-def execute_notebook(src: str | Path, dst: str | Path, timeout_s: float = CELL_TIMEOUT_S,
-                     cwd: str | Path | None = None, kernel_name: str = "python3") -> float:
+def execute_notebook(
+    src: str | Path,
+    dst: str | Path,
+    timeout_s: float = CELL_TIMEOUT_S,
+    cwd: str | Path | None = None,
+    kernel_name: str = "python3",
+) -> float:
     """Execute ``src`` top to bottom, write the executed copy to ``dst``; return its seconds.
 
     A failing cell raises nbclient's ``CellExecutionError`` and a stall that no nudge ends raises
@@ -306,8 +331,11 @@ def execute_notebook(src: str | Path, dst: str | Path, timeout_s: float = CELL_T
 
     nb = nbformat.read(src, as_version=4)
     client = __getattr__("WatchedClient")(
-        nb, timeout=int(timeout_s), kernel_name=kernel_name,
-        resources={"metadata": {"path": str(cwd or Path(src).resolve().parent)}})
+        nb,
+        timeout=int(timeout_s),
+        kernel_name=kernel_name,
+        resources={"metadata": {"path": str(cwd or Path(src).resolve().parent)}},
+    )
     started = time.perf_counter()
     try:
         client.execute()

@@ -50,8 +50,14 @@ from fitscope.verdicts import evidence
 from fitscope.verdicts.answer import Answer, answer
 from fitscope.verdicts.consistency import Consistency, check
 
-__all__ = ["measure_scorecard", "scorecard_in_sandbox", "scorecard_to_json", "scorecard_from_json",
-           "scorecard_table", "main"]
+__all__ = [
+    "measure_scorecard",
+    "scorecard_in_sandbox",
+    "scorecard_to_json",
+    "scorecard_from_json",
+    "scorecard_table",
+    "main",
+]
 
 
 def _scenario1(say: Callable[[str], None]) -> list[verdicts.Verdict]:
@@ -113,8 +119,12 @@ def _backends(say: Callable[[str], None]) -> list[verdicts.Verdict]:
 
 
 PARTS: dict[str, Callable[[Callable[[str], None]], list[verdicts.Verdict]]] = {
-    "generator": _scenario1, "trainer": _trainer, "tfdata": _tfdata, "distributed": _distributed,
-    "backends": _backends}
+    "generator": _scenario1,
+    "trainer": _trainer,
+    "tfdata": _tfdata,
+    "distributed": _distributed,
+    "backends": _backends,
+}
 
 
 class SourcedScorecard(verdicts.Scorecard):
@@ -130,8 +140,10 @@ class SourcedScorecard(verdicts.Scorecard):
     def table(self) -> Table:
         return Table(
             ("id", "backend", "claim", "verdict", "evidence", "evidence from"),
-            [(v.claim_id, b, v.claim, v.verdict, v.because, s)
-             for v, b, s in zip(self, self.backends, self.sources)],
+            [
+                (v.claim_id, b, v.claim, v.verdict, v.because, s)
+                for v, b, s in zip(self, self.backends, self.sources)
+            ],
             reading=verdicts.tally(self) if len(self) > 1 else "",
             facts=[self.facts(self.backends)],
         )
@@ -141,8 +153,13 @@ class SourcedScorecard(verdicts.Scorecard):
         return answer(list(zip(self, self.backends)))
 
     def __str__(self) -> str:
-        return "; ".join(f"{v.claim_id} on {b or 'no backend named'} {v.verdict}"
-                         for v, b in zip(self, self.backends)) + "."
+        return (
+            "; ".join(
+                f"{v.claim_id} on {b or 'no backend named'} {v.verdict}"
+                for v, b in zip(self, self.backends)
+            )
+            + "."
+        )
 
     def check(self) -> Consistency:
         """Whether every row follows from its evidence, with one row per claim and backend and
@@ -175,20 +192,26 @@ def _one_row_each(rows: list[tuple[verdicts.Verdict, str, str]]) -> SourcedScore
             kept[key] = (v, backend, source)
             continue
         old = kept[key]
-        stay, other = ((v, backend, source), old) if _named_backend(v) and not _named_backend(
-            old[0]) else (old, (v, backend, source))
-        note = (f" ({other[2]} found {other[0].verdict})"
-                if other[0].verdict != stay[0].verdict else "")
+        stay, other = (
+            ((v, backend, source), old)
+            if _named_backend(v) and not _named_backend(old[0])
+            else (old, (v, backend, source))
+        )
+        note = (
+            f" ({other[2]} found {other[0].verdict})" if other[0].verdict != stay[0].verdict else ""
+        )
         kept[key] = (stay[0], stay[1], stay[2] + note)
     order = [LABELS[b] for b in BACKENDS]
-    ranked = sorted(kept.values(), key=lambda r: (
-        int(r[0].claim_id[1:]), order.index(r[1]) if r[1] in order else len(order)))
-    return SourcedScorecard([r[0] for r in ranked], [r[2] for r in ranked],
-                            [r[1] for r in ranked])
+    ranked = sorted(
+        kept.values(),
+        key=lambda r: (int(r[0].claim_id[1:]), order.index(r[1]) if r[1] in order else len(order)),
+    )
+    return SourcedScorecard([r[0] for r in ranked], [r[2] for r in ranked], [r[1] for r in ranked])
 
 
-def measure_scorecard(say: Callable[[str], None] = print, parts: tuple[str, ...] = tuple(PARTS),
-                      fresh: bool = False) -> SourcedScorecard:
+def measure_scorecard(
+    say: Callable[[str], None] = print, parts: tuple[str, ...] = tuple(PARTS), fresh: bool = False
+) -> SourcedScorecard:
     """Decide the claims of ``parts`` in this process (TensorFlow's settings as they are).
 
     A part this machine already measured under the same conditions (versions, B, mode, intra-op
@@ -250,8 +273,13 @@ def scorecard_in_sandbox(
                 if "say" in m:
                     say(m["say"])
 
-        run = run_python(code=code, env={**env, _SAY_AS_MESSAGES: "1"}, timeout_s=timeout_s,
-                         memory_cap_mb=memory_cap_mb, on_poll=progress)
+        run = run_python(
+            code=code,
+            env={**env, _SAY_AS_MESSAGES: "1"},
+            timeout_s=timeout_s,
+            memory_cap_mb=memory_cap_mb,
+            on_poll=progress,
+        )
         if not os.path.exists(path):
             why = run.exceptions[-1][1] if run.exceptions else run.root.how
             raise RuntimeError(f"the scorecard did not finish in its fresh interpreter: {why}")
@@ -276,9 +304,17 @@ def scorecard_to_json(card: verdicts.Scorecard, extra: dict[str, Any] | None = N
         for v, source, backend in zip(card, sources, backends)
     ]
     said = answer(list(zip(card, backends)))
-    return json.dumps({"rows": rows, "tally": verdicts.tally(card),
-                       "answer": list(said.sentences), "checklist": list(said.checklist),
-                       **(extra or {})}, indent=2, default=str)
+    return json.dumps(
+        {
+            "rows": rows,
+            "tally": verdicts.tally(card),
+            "answer": list(said.sentences),
+            "checklist": list(said.checklist),
+            **(extra or {}),
+        },
+        indent=2,
+        default=str,
+    )
 
 
 def scorecard_from_json(text: str) -> SourcedScorecard:
@@ -326,8 +362,13 @@ def main(argv: list[str]) -> int:
         metavar="N",
         help="run the TensorFlow parts in a fresh interpreter with N intra-op threads",
     )
-    parser.add_argument("--parts", nargs="+", choices=list(PARTS), default=list(PARTS),
-                        help="measure only these parts (default: all)")
+    parser.add_argument(
+        "--parts",
+        nargs="+",
+        choices=list(PARTS),
+        default=list(PARTS),
+        help="measure only these parts (default: all)",
+    )
     parser.add_argument(
         "--fresh",
         action="store_true",
@@ -348,11 +389,19 @@ def main(argv: list[str]) -> int:
     else:
         card = measure_scorecard(say, parts, fresh=args.fresh)
     budget = cpu_budget()
-    print(f"\nScorecard ({budget.describe()}"
-          + (f", {args.intra_op} intra-op thread(s)" if args.intra_op else "") + ")\n")
+    print(
+        f"\nScorecard ({budget.describe()}"
+        + (f", {args.intra_op} intra-op thread(s)" if args.intra_op else "")
+        + ")\n"
+    )
     print(scorecard_table(card))
-    print("\n" + "\n".join(textwrap.fill(line, 100, subsequent_indent="  " if line[:1] == "-"
-                                         else "") for line in str(card.answer()).splitlines()))
+    print(
+        "\n"
+        + "\n".join(
+            textwrap.fill(line, 100, subsequent_indent="  " if line[:1] == "-" else "")
+            for line in str(card.answer()).splitlines()
+        )
+    )
     if args.json:
         Path(args.json).write_text(
             scorecard_to_json(

@@ -33,14 +33,19 @@ class _Stop(BaseException):
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m fitscope diagnose",
-                                description=__doc__.splitlines()[0].split(": ", 1)[1])
+    p = argparse.ArgumentParser(
+        prog="python -m fitscope diagnose", description=__doc__.splitlines()[0].split(": ", 1)[1]
+    )
     p.add_argument("--backend", help="KERAS_BACKEND for the script: " + ", ".join(BACKENDS))
     p.add_argument("--steps", type=int, help="steps a measured run trains (default: about 0.5 s)")
     p.add_argument("--json", type=Path, metavar="PATH", help="write the diagnosis as JSON")
     p.add_argument("--trace", type=Path, metavar="PATH", help="write a Chrome/Perfetto trace")
-    p.add_argument("--then", choices=("continue", "stop"), default="stop",
-                   help="after the report: train as the script asked, or stop (default)")
+    p.add_argument(
+        "--then",
+        choices=("continue", "stop"),
+        default="stop",
+        help="after the report: train as the script asked, or stop (default)",
+    )
     p.add_argument("script", type=Path, help="an ordinary training script")
     p.add_argument("args", nargs=argparse.REMAINDER, help="the script's own arguments")
     return p
@@ -69,8 +74,10 @@ def _set_backend(name: str | None) -> None:
     if name in MEASURED and not is_installed(name):
         raise FitscopeInputError(not_installed_sentence(name))
     if "keras" in sys.modules and sys.modules["keras"].backend.backend() != name:
-        raise FitscopeInputError(f"Keras is already imported here on another backend, so "
-                                 f"--backend {name} cannot take effect.")
+        raise FitscopeInputError(
+            f"Keras is already imported here on another backend, so "
+            f"--backend {name} cannot take effect."
+        )
     os.environ["KERAS_BACKEND"] = name  # Keras reads it once, when first imported
 
 
@@ -94,12 +101,21 @@ def _run(args: argparse.Namespace) -> int:
         unpatch()  # only the first fit is diagnosed; the rest train as they are
         call = inspect.signature(original).bind(model, *a, **kw).arguments
         x, y, weights = call.get("x"), call.get("y"), call.get("sample_weight")
-        data = (x if y is None and weights is None and not hasattr(x, "shape")
-                else (x, y) if weights is None else (x, y, weights))
+        data = (
+            x
+            if y is None and weights is None and not hasattr(x, "shape")
+            else (x, y)
+            if weights is None
+            else (x, y, weights)
+        )
         try:
-            found["diagnosis"] = d = diagnose(model, data, steps=args.steps,
-                                              batch_size=call.get("batch_size") or 32,
-                                              progress=_progress)
+            found["diagnosis"] = d = diagnose(
+                model,
+                data,
+                steps=args.steps,
+                batch_size=call.get("batch_size") or 32,
+                progress=_progress,
+            )
         except FitscopeInputError as e:
             found["error"] = e
             raise _Stop from None
@@ -120,8 +136,11 @@ def _run(args: argparse.Namespace) -> int:
             return e.code if isinstance(e.code, int) else 1
     except Exception as e:  # the script's own error: one line, as the script would have failed
         when = "after" if "diagnosis" in found else "before"
-        print(f"fitscope diagnose: {args.script.name} raised {type(e).__name__} {when} its first "
-              f"fit: {str(e).splitlines()[0] if str(e) else ''}", file=sys.stderr)
+        print(
+            f"fitscope diagnose: {args.script.name} raised {type(e).__name__} {when} its first "
+            f"fit: {str(e).splitlines()[0] if str(e) else ''}",
+            file=sys.stderr,
+        )
         return 1
     finally:
         unpatch()
@@ -130,8 +149,10 @@ def _run(args: argparse.Namespace) -> int:
     if "error" in found:
         raise found["error"]
     if "diagnosis" not in found:
-        raise FitscopeInputError(f"{args.script.name} ended without calling Model.fit, so there "
-                                 "was no training to diagnose.")
+        raise FitscopeInputError(
+            f"{args.script.name} ended without calling Model.fit, so there "
+            "was no training to diagnose."
+        )
     return 0
 
 

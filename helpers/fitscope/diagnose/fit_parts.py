@@ -54,8 +54,11 @@ class StepClock(keras.callbacks.Callback):
         for batch, end_ns, _ in self.ends:
             if batch in self.begins:
                 start_ns, tid = self.begins[batch]
-                out.append(Span(f"step {batch}", "train", start_ns, end_ns, tid,
-                                os_name=os_thread_name(tid)))
+                out.append(
+                    Span(
+                        f"step {batch}", "train", start_ns, end_ns, tid, os_name=os_thread_name(tid)
+                    )
+                )
         return out
 
 
@@ -96,4 +99,3 @@ class TracedBatches(keras.utils.PyDataset):
     def on_epoch_end(self) -> None:
         if self.indexed:
             self.inner.on_epoch_end()
-

@@ -29,8 +29,18 @@ from fitscope.instrument.result import RunResult
 from fitscope.instrument.throughput import Throughput
 from fitscope.instrument.tracing import Span, Tracer
 
-__all__ = ["MIN_STEPS", "FitTiming", "ModelState", "Measurement", "auto_steps", "build",
-           "timed_fit", "warm_up", "traced_fit", "measure"]
+__all__ = [
+    "MIN_STEPS",
+    "FitTiming",
+    "ModelState",
+    "Measurement",
+    "auto_steps",
+    "build",
+    "timed_fit",
+    "warm_up",
+    "traced_fit",
+    "measure",
+]
 
 SKIP = 2  # steps timed from the end of step SKIP
 MIN_STEPS = SKIP + 3
@@ -85,24 +95,35 @@ class ModelState:
             for variable, value in zip(self.variables, self.values):
                 variable.assign(value)
             self.model.history, self.model.stop_training = self.history, False
-            differ = sum(v.numpy().tobytes() != value.tobytes()
-                         for v, value in zip(self.variables, self.values))
+            differ = sum(
+                v.numpy().tobytes() != value.tobytes()
+                for v, value in zip(self.variables, self.values)
+            )
             new = len(_variables(self.model)) - len(self.variables)
         except Exception as e:  # a model whose variables cannot be read back
-            return False, (f"diagnose could not restore the model ({_first_line(e)}): reload "
-                           "its weights.")
+            return False, (
+                f"diagnose could not restore the model ({_first_line(e)}): reload its weights."
+            )
         if differ or new:
-            return False, (f"diagnose could not restore the model: {differ} of {len(self.values)} "
-                           f"variables differ and {new} are new; reload its weights.")
-        return True, (f"The model is as diagnose found it: all {len(self.values)} variables "
-                      "(weights, optimizer, metrics) were put back and checked equal.")
+            return False, (
+                f"diagnose could not restore the model: {differ} of {len(self.values)} "
+                f"variables differ and {new} are new; reload its weights."
+            )
+        return True, (
+            f"The model is as diagnose found it: all {len(self.values)} variables "
+            "(weights, optimizer, metrics) were put back and checked equal."
+        )
 
 
 def _variables(model: Any) -> list[Any]:
     found: dict[int, Any] = {}
     optimizer = getattr(model, "optimizer", None)
-    for v in (list(model.trainable_variables) + list(model.non_trainable_variables)
-              + list(model.metrics_variables) + list(optimizer.variables if optimizer else [])):
+    for v in (
+        list(model.trainable_variables)
+        + list(model.non_trainable_variables)
+        + list(model.metrics_variables)
+        + list(optimizer.variables if optimizer else [])
+    ):
         found.setdefault(id(v), v)
     return list(found.values())
 
@@ -113,8 +134,9 @@ def _first_line(e: BaseException) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
-def timed_fit(model: Any, x: Any, steps: int, fit_kwargs: dict[str, Any],
-              source: Source | None = None) -> FitTiming:
+def timed_fit(
+    model: Any, x: Any, steps: int, fit_kwargs: dict[str, Any], source: Source | None = None
+) -> FitTiming:
     """``fit`` for ``steps`` steps on ``x``; data that ends first is a FitscopeInputError.
 
     A PyDataset with workers fills its queue before the first step: those steps are not timed.
@@ -134,8 +156,9 @@ def timed_fit(model: Any, x: Any, steps: int, fit_kwargs: dict[str, Any],
         warnings.filterwarnings("ignore", message="Your input ran out of data")
         warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
         try:
-            model.fit(x, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[clock],
-                      **fit_kwargs)
+            model.fit(
+                x, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[clock], **fit_kwargs
+            )
         except Exception:
             if source is None or not source.ended:
                 raise
@@ -143,13 +166,16 @@ def timed_fit(model: Any, x: Any, steps: int, fit_kwargs: dict[str, Any],
     done = ends[-1][0] + 1 if ends else 0
     if done < steps:
         raise FitscopeInputError(_ended(source, done, steps))
-    timed = ends[max(0, min(skip, len(ends) - 3)):]
+    timed = ends[max(0, min(skip, len(ends) - 3)) :]
     if len(timed) < 2:
-        raise FitscopeInputError(f"fit reported {len(ends)} step end(s) for {steps} steps: pass "
-                                 "more steps than the model's steps_per_execution times 4.")
+        raise FitscopeInputError(
+            f"fit reported {len(ends)} step end(s) for {steps} steps: pass "
+            "more steps than the model's steps_per_execution times 4."
+        )
     (b0, t0, c0), (b1, t1, c1) = timed[0], timed[-1]
-    step_s = statistics.median((t - s) / 1e9 / (j - i) for (i, s, _), (j, t, _) in
-                               zip(timed, timed[1:]) if j > i)
+    step_s = statistics.median(
+        (t - s) / 1e9 / (j - i) for (i, s, _), (j, t, _) in zip(timed, timed[1:]) if j > i
+    )
     return FitTiming(b1 - b0, step_s, (c1 - c0) / (b1 - b0), clock.spans(), (t0, t1))
 
 
@@ -167,14 +193,22 @@ def _in_order(ends: list[tuple[int, int, float]]) -> list[tuple[int, int, float]
 
 def _ended(source: Source | None, done: int, steps: int) -> str:
     if source is not None and not source.reiterable:
-        return (f"The {source.kind} ended after {source.taken} batches in all, during a run of "
-                f"{steps} steps: give diagnose more batches, or pass fewer steps.")
-    return (f"The data ran out after {done} of the {steps} steps asked: pass steps={max(done, 1)} "
-            "or fewer, or data that repeats.")
+        return (
+            f"The {source.kind} ended after {source.taken} batches in all, during a run of "
+            f"{steps} steps: give diagnose more batches, or pass fewer steps."
+        )
+    return (
+        f"The data ran out after {done} of the {steps} steps asked: pass steps={max(done, 1)} "
+        "or fewer, or data that repeats."
+    )
 
 
-def warm_up(model: Any, make_x: Callable[[Tracer], tuple[Any, dict[str, Any]]],
-            source: Source | None, what: str) -> FitTiming:
+def warm_up(
+    model: Any,
+    make_x: Callable[[Tracer], tuple[Any, dict[str, Any]]],
+    source: Source | None,
+    what: str,
+) -> FitTiming:
     """A short ``fit`` that traces or compiles the step for this data before anything is timed.
 
     Buffers that filled while the step compiled would otherwise make the first timed steps
@@ -189,9 +223,17 @@ def warm_up(model: Any, make_x: Callable[[Tracer], tuple[Any, dict[str, Any]]],
         raise FitscopeInputError(f"Training on {what} failed: {_first_line(e)}") from None
 
 
-def traced_fit(model: Any, steps: int, make_x: Callable[[Tracer], tuple[Any, dict[str, Any]]],
-               costs: StepCosts, workers: int, source: Source, name: str, data_role: str,
-               backend_threads: frozenset[int] = frozenset()) -> tuple[FitTiming, RunResult]:
+def traced_fit(
+    model: Any,
+    steps: int,
+    make_x: Callable[[Tracer], tuple[Any, dict[str, Any]]],
+    costs: StepCosts,
+    workers: int,
+    source: Source,
+    name: str,
+    data_role: str,
+    backend_threads: frozenset[int] = frozenset(),
+) -> tuple[FitTiming, RunResult]:
     """``fit`` inside fitscope's run scaffold: batches traced, per-thread CPU sampled, bounds drawn.
 
     ``make_x`` gets the run's tracer and returns what ``fit`` trains on; the threads other than
@@ -215,8 +257,11 @@ def traced_fit(model: Any, steps: int, make_x: Callable[[Tracer], tuple[Any, dic
     for tid in run.tracer.tids("generator") - {run.roles.main}:
         result.roles[tid] = data_role
     result.spans = sorted(result.spans + timing.spans, key=lambda s: s.start_ns)
-    result.throughput = Throughput(steps=timing.steps, elapsed_s=timing.steps * timing.step_s,
-                                   samples_per_step=source.batch_size)
+    result.throughput = Throughput(
+        steps=timing.steps,
+        elapsed_s=timing.steps * timing.step_s,
+        samples_per_step=source.batch_size,
+    )
     return timing, result
 
 
@@ -250,12 +295,24 @@ class Measurement:
     @property
     def costs(self) -> StepCosts:
         """Per step: the data alone and the step alone, wall and CPU (the bounds' inputs)."""
-        return StepCosts(self.data.wall_s, self.step_alone_s, self.data.cpu_s,
-                         statistics.median(t.cpu_s for t in self.alone))
+        return StepCosts(
+            self.data.wall_s,
+            self.step_alone_s,
+            self.data.cpu_s,
+            statistics.median(t.cpu_s for t in self.alone),
+        )
 
 
-def measure(model: Any, source: Source, data: DataCost, batch: Any, steps: int | None,
-            repeats: int, say: Callable[[str], None], data_role: str) -> Measurement:
+def measure(
+    model: Any,
+    source: Source,
+    data: DataCost,
+    batch: Any,
+    steps: int | None,
+    repeats: int,
+    say: Callable[[str], None],
+    data_role: str,
+) -> Measurement:
     """Warm up, then alternate the step alone and the traced fit ``repeats`` times."""
     import keras
 
@@ -277,8 +334,17 @@ def measure(model: Any, source: Source, data: DataCost, batch: Any, steps: int |
         alone.append(timed_fit(model, held(batch, backend), steps, {}))
         say(f"data and step together, traced, repeat {r + 1}/{repeats}")
         costs = StepCosts(data.wall_s, alone[-1].step_s, data.cpu_s, alone[-1].cpu_s)
-        timing, run = traced_fit(model, steps, source.for_fit, costs, source.workers, source,
-                                 f"{source.kind} → fit on {backend}", data_role, started)
+        timing, run = traced_fit(
+            model,
+            steps,
+            source.for_fit,
+            costs,
+            source.workers,
+            source,
+            f"{source.kind} → fit on {backend}",
+            data_role,
+            started,
+        )
         together.append(timing)
         runs.append(run)
     median = sorted(range(repeats), key=lambda i: together[i].step_s)[repeats // 2]

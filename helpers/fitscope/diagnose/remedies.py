@@ -57,14 +57,22 @@ class Remedy:
 
     def sentence(self) -> str:
         """How, why, the most it could save and, if tried, what it did, in one sentence."""
-        best = (f"at best {ms(self.bound_s)} a step instead of {ms(self.now_s)} (the "
-                "ideal-overlap bound)" if self.saves else
-                f"its bound ({ms(self.bound_s)} a step) is no better than now ({ms(self.now_s)})")
+        best = (
+            f"at best {ms(self.bound_s)} a step instead of {ms(self.now_s)} (the "
+            "ideal-overlap bound)"
+            if self.saves
+            else f"its bound ({ms(self.bound_s)} a step) is no better than now ({ms(self.now_s)})"
+        )
         if self.tried_s is not None:
-            best += ("; tried here, against the step in fit now: "
-                     + (self.tried_reading or f"{ms(self.tried_s)} a step")
-                     + (f"; {ms(self.tried_s)} is under its bound: the bound's cost estimate "
-                        "was high" if self.tried_s < self.bound_s else ""))
+            best += (
+                "; tried here, against the step in fit now: "
+                + (self.tried_reading or f"{ms(self.tried_s)} a step")
+                + (
+                    f"; {ms(self.tried_s)} is under its bound: the bound's cost estimate was high"
+                    if self.tried_s < self.bound_s
+                    else ""
+                )
+            )
         elif self.not_tried:
             best += f"; {self.not_tried}"
         return f"{self.how}: {self.why}; {best}."
@@ -89,26 +97,52 @@ def _by_source(m: Measurement, w: int, busy: bool) -> list[Remedy]:
         return Remedy(how, why, bound, m.step_in_fit_s, workers, **kw)
 
     cpu = f"CPU {m.data.busy:.0%} of wall on {m.data.clock}"
-    in_parallel = (f"your batches keep their thread busy ({cpu}): Python holding the GIL runs in "
-                   "parallel only in processes" if busy else
-                   f"your batches mostly wait ({cpu}), and threads wait side by side")
+    in_parallel = (
+        f"your batches keep their thread busy ({cpu}): Python holding the GIL runs in "
+        "parallel only in processes"
+        if busy
+        else f"your batches mostly wait ({cpu}), and threads wait side by side"
+    )
     pydataset = f"workers={w}, use_multiprocessing={busy}"
-    tf_ops = remedy("Write the batch-making as TensorFlow ops in tf.data.Dataset.range(n)"
-                    ".map(make_batch, num_parallel_calls=tf.data.AUTOTUNE)"
-                    ".prefetch(tf.data.AUTOTUNE)",
-                    "tf.data runs TensorFlow ops on its own threads, without the GIL", w)
+    tf_ops = remedy(
+        "Write the batch-making as TensorFlow ops in tf.data.Dataset.range(n)"
+        ".map(make_batch, num_parallel_calls=tf.data.AUTOTUNE)"
+        ".prefetch(tf.data.AUTOTUNE)",
+        "tf.data runs TensorFlow ops on its own threads, without the GIL",
+        w,
+    )
     if src.kind in (GENERATOR, ITERATOR):
-        return [remedy(f"Make batch i in a keras.utils.PyDataset's __getitem__(i) with {pydataset}",
-                       in_parallel, w, not_tried=NO_PROCESSES if busy else
-                       "not tried here: it needs your batch code as __getitem__(i)"),
-                remedy(f"Wrap the {src.kind} as it is in a PyDataset with 2 worker threads",
-                       "it still makes one batch at a time (under a lock), so this only moves it "
-                       "off fit's own thread", 1, try_workers=2),
-                *([tf_ops] if importlib.util.find_spec("tensorflow") else [])]
+        return [
+            remedy(
+                f"Make batch i in a keras.utils.PyDataset's __getitem__(i) with {pydataset}",
+                in_parallel,
+                w,
+                not_tried=NO_PROCESSES
+                if busy
+                else "not tried here: it needs your batch code as __getitem__(i)",
+            ),
+            remedy(
+                f"Wrap the {src.kind} as it is in a PyDataset with 2 worker threads",
+                "it still makes one batch at a time (under a lock), so this only moves it "
+                "off fit's own thread",
+                1,
+                try_workers=2,
+            ),
+            *([tf_ops] if importlib.util.find_spec("tensorflow") else []),
+        ]
     if src.kind == PYDATASET and src.in_processes:
-        return [remedy(f"Raise your PyDataset's workers to {w}", f"batches are made in "
-                       f"{src.workers} worker process(es)", w, not_tried=NO_PROCESSES)
-                ] if src.workers < w else []
+        return (
+            [
+                remedy(
+                    f"Raise your PyDataset's workers to {w}",
+                    f"batches are made in {src.workers} worker process(es)",
+                    w,
+                    not_tried=NO_PROCESSES,
+                )
+            ]
+            if src.workers < w
+            else []
+        )
     if src.kind == PYDATASET:
         how = f"Pass {pydataset} to your PyDataset"
         if busy:
@@ -117,23 +151,48 @@ def _by_source(m: Measurement, w: int, busy: bool) -> list[Remedy]:
     if src.kind == TF_DATA:
         stages, found = src.stages(), []
         if "Prefetch" not in stages:
-            found.append(remedy("End the pipeline with .prefetch(tf.data.AUTOTUNE)",
-                                "it makes the next batches while a step runs", 1))
+            found.append(
+                remedy(
+                    "End the pipeline with .prefetch(tf.data.AUTOTUNE)",
+                    "it makes the next batches while a step runs",
+                    1,
+                )
+            )
         if "Map" in stages:  # a serial map; a parallel one is "ParallelMap"
-            found.append(remedy("Give its .map(...) num_parallel_calls=tf.data.AUTOTUNE",
-                                "a map without it makes one element at a time", w))
-        return found + [remedy("Add .cache() after the costly stages, if the data fits in memory "
-                               "and is the same every epoch", "from the second epoch on, batches "
-                               "are read from memory", 1)]
+            found.append(
+                remedy(
+                    "Give its .map(...) num_parallel_calls=tf.data.AUTOTUNE",
+                    "a map without it makes one element at a time",
+                    w,
+                )
+            )
+        return found + [
+            remedy(
+                "Add .cache() after the costly stages, if the data fits in memory "
+                "and is the same every epoch",
+                "from the second epoch on, batches are read from memory",
+                1,
+            )
+        ]
     if src.kind == ARRAYS and m.backend != "tensorflow":
-        return [remedy("Feed tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)"
-                       ".prefetch(tf.data.AUTOTUNE) instead of the arrays",
-                       f"on {m.backend}, Keras slices arrays on the main thread between steps; "
-                       "tf.data slices ahead on its own threads", 1)]
+        return [
+            remedy(
+                "Feed tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)"
+                ".prefetch(tf.data.AUTOTUNE) instead of the arrays",
+                f"on {m.backend}, Keras slices arrays on the main thread between steps; "
+                "tf.data slices ahead on its own threads",
+                1,
+            )
+        ]
     if src.kind == TORCH and src.workers < w:
-        return [remedy(f"Build the DataLoader with num_workers={w}, persistent_workers=True",
-                       f"it makes batches in {src.data.num_workers} worker process(es) now", w,
-                       not_tried=NO_PROCESSES)]
+        return [
+            remedy(
+                f"Build the DataLoader with num_workers={w}, persistent_workers=True",
+                f"it makes batches in {src.data.num_workers} worker process(es) now",
+                w,
+                not_tried=NO_PROCESSES,
+            )
+        ]
     return []
 
 
@@ -142,34 +201,50 @@ def notes(m: Measurement) -> list[str]:
     seq = m.costs.bounds(1, 1, 1.0).sequential_s
     out = []
     if m.backend == "jax":
-        out.append("On JAX, fit makes the next batch while a step runs only as long as nothing "
-                   "waits for the step: this was measured with no per-batch callback; one with "
-                   "on_train_batch_end (verbose=1's progress bar is one) makes every step wait, "
-                   f"up to {ms(seq)} a step (the one-after-the-other bound); "
-                   "steps_per_execution=k in compile() waits only once every k steps.")
+        out.append(
+            "On JAX, fit makes the next batch while a step runs only as long as nothing "
+            "waits for the step: this was measured with no per-batch callback; one with "
+            "on_train_batch_end (verbose=1's progress bar is one) makes every step wait, "
+            f"up to {ms(seq)} a step (the one-after-the-other bound); "
+            "steps_per_execution=k in compile() waits only once every k steps."
+        )
     elif m.backend == "torch":
-        out.append("On PyTorch, fit waits for each step on the main thread, so data made on the "
-                   "main thread never overlaps a step: only workers make it overlap.")
+        out.append(
+            "On PyTorch, fit waits for each step on the main thread, so data made on the "
+            "main thread never overlaps a step: only workers make it overlap."
+        )
     elif m.backend == "tensorflow" and m.source.kind in (GENERATOR, ITERATOR):
-        out.append("On TensorFlow, Keras runs a generator on tf.data's threads after peeking at "
-                   "its first batches, and prefetches: it already overlaps the step, one batch "
-                   "at a time.")
+        out.append(
+            "On TensorFlow, Keras runs a generator on tf.data's threads after peeking at "
+            "its first batches, and prefetches: it already overlaps the step, one batch "
+            "at a time."
+        )
     if m.backend == "tensorflow" and m.source.kind == ARRAYS:
         out.append("On TensorFlow, Keras already feeds arrays through tf.data with prefetch.")
     return out
 
 
-def try_first(model: Any, m: Measurement, remedies: list[Remedy],
-              say: Callable[[str], None]) -> tuple[list[Remedy], Any]:
+def try_first(
+    model: Any, m: Measurement, remedies: list[Remedy], say: Callable[[str], None]
+) -> tuple[list[Remedy], Any]:
     """Try the first remedy that can run as is: (remedies with its result, its run or None)."""
     for i, r in enumerate(remedies):
         if r.try_workers:
             say(f"trying: {r.how}")
             threaded = partial(m.source.threaded, workers=r.try_workers)
             warm_up(model, threaded, m.source, "the remedy")
-            timing, run = traced_fit(model, m.steps, threaded, m.costs, r.producers, m.source,
-                                     f"tried: {r.how}", WORKER_THREADS, m.backend_threads)
+            timing, run = traced_fit(
+                model,
+                m.steps,
+                threaded,
+                m.costs,
+                r.producers,
+                m.source,
+                f"tried: {r.how}",
+                WORKER_THREADS,
+                m.backend_threads,
+            )
             now = compare([t.step_s * 1e3 for t in m.together], [timing.step_s * 1e3], "ms")
             tried = dataclasses.replace(r, tried_s=timing.step_s, tried_reading=now.sentence)
-            return remedies[:i] + [tried] + remedies[i + 1:], run
+            return remedies[:i] + [tried] + remedies[i + 1 :], run
     return remedies, None

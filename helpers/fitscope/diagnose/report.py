@@ -26,8 +26,16 @@ from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import ShowsItself, Stack, Table
 from fitscope.verdicts.compare import MIN_GAIN, TOO_CLOSE
 
-__all__ = ["HIGHLY", "MODERATELY", "NOT", "INCONCLUSIVE", "LINES", "category", "verdict_of",
-           "Diagnosis"]
+__all__ = [
+    "HIGHLY",
+    "MODERATELY",
+    "NOT",
+    "INCONCLUSIVE",
+    "LINES",
+    "category",
+    "verdict_of",
+    "Diagnosis",
+]
 
 HIGHLY, MODERATELY = "highly input-bound", "moderately input-bound"
 NOT, INCONCLUSIVE = "not input-bound", "inconclusive"
@@ -52,16 +60,20 @@ def verdict_of(shares: list[float]) -> tuple[str, str]:
     if len(shares) == 1:
         near = [line for line in LINES if line / MIN_GAIN < shares[0] < line * MIN_GAIN]
         if near:
-            return INCONCLUSIVE, (f"one repeat put the input share at {shares[0]:.0%}, too near "
-                                  f"the {near[0]:.0%} line for one run to decide; repeat to "
-                                  "decide")
+            return INCONCLUSIVE, (
+                f"one repeat put the input share at {shares[0]:.0%}, too near "
+                f"the {near[0]:.0%} line for one run to decide; repeat to "
+                "decide"
+            )
     if len({category(s) for s in shares}) == 1:
         return category(shares[0]), ""
     lo, hi = min(shares), max(shares)
     crossed = [f"{line:.0%}" for line in LINES if lo < line <= hi]
-    return INCONCLUSIVE, (f"the {len(shares)} repeats put the input share between {lo:.0%} and "
-                          f"{hi:.0%}, on both sides of the {' and '.join(crossed)} "
-                          + ("lines" if len(crossed) > 1 else "line"))
+    return INCONCLUSIVE, (
+        f"the {len(shares)} repeats put the input share between {lo:.0%} and "
+        f"{hi:.0%}, on both sides of the {' and '.join(crossed)} "
+        + ("lines" if len(crossed) > 1 else "line")
+    )
 
 
 @dataclass
@@ -120,21 +132,26 @@ class Diagnosis(ShowsItself):
         from fitscope.lessons.backends.runs import LABELS
 
         lo, hi = min(self.shares), max(self.shares)
-        head = (f"{self.verdict.capitalize()} on {LABELS.get(self.backend, self.backend)}"
-                + (f" ({self.reason})" if self.reason else ""))
+        head = f"{self.verdict.capitalize()} on {LABELS.get(self.backend, self.backend)}" + (
+            f" ({self.reason})" if self.reason else ""
+        )
         # The times quoted are one repeat's, so the share follows from them: the median repeat.
         n = len(self.shares)
         i = sorted(range(n), key=self.shares.__getitem__)[(n - 1) // 2]
         which = "" if n == 1 else f" in the median of {n} repeats (all: {lo:.0%} to {hi:.0%})"
-        return (f"{head}: a step took {ms(self.steps_in_fit_s[i])} in fit against "
-                f"{ms(self.steps_alone_s[i])} with its batch held in memory, an input share of "
-                f"{self.shares[i]:.0%}{which}; the data was made on {self.data_where} at "
-                f"{ms(self.data_s)} a batch.")
+        return (
+            f"{head}: a step took {ms(self.steps_in_fit_s[i])} in fit against "
+            f"{ms(self.steps_alone_s[i])} with its batch held in memory, an input share of "
+            f"{self.shares[i]:.0%}{which}; the data was made on {self.data_where} at "
+            f"{ms(self.data_s)} a batch."
+        )
 
     def remedy_sentences(self) -> list[str]:
         if not self.remedies and self.verdict == NOT:
-            return ["No input remedy is needed: the data costs under 5% of a step; time is won in "
-                    "the step itself (a larger batch, a smaller model, steps_per_execution)."]
+            return [
+                "No input remedy is needed: the data costs under 5% of a step; time is won in "
+                "the step itself (a larger batch, a smaller model, steps_per_execution)."
+            ]
         return [r.sentence() for r in self.remedies]
 
     def table(self) -> Table:
@@ -145,30 +162,51 @@ class Diagnosis(ShowsItself):
         rows = [
             ("verdict", self.verdict + (f" ({self.reason})" if self.reason else "")),
             ("data source", self.source),
-            ("input share: median (repeats)",
-             f"{self.input_share:.0%} ({', '.join(f'{s:.0%}' for s in self.shares)})"),
+            (
+                "input share: median (repeats)",
+                f"{self.input_share:.0%} ({', '.join(f'{s:.0%}' for s in self.shares)})",
+            ),
             ("step in fit: median (repeats)", _times(self.step_in_fit_s, self.steps_in_fit_s)),
             ("step alone, batch in memory", _times(self.step_alone_s, self.steps_alone_s)),
-            ("one batch made alone", f"{ms(self.data_s)} wall, {ms(self.data_cpu_s)} CPU on "
-                                     f"{self.data_clock} ({busy:.0%}: {doing})"),
+            (
+                "one batch made alone",
+                f"{ms(self.data_s)} wall, {ms(self.data_cpu_s)} CPU on "
+                f"{self.data_clock} ({busy:.0%}: {doing})",
+            ),
             ("data thread (after Keras's peek)", f"{self.data_thread}: {self.data_where}"),
             ("batches made, by thread", self.batches_by_thread or "not traced"),
-            ("bounds a step: ideal overlap / one after the other",
-             f"{ms(self.overlapped_s)} / {ms(self.sequential_s)}: " + (
-                 f"fit was {self.position}" if self.position != TOO_CLOSE else
-                 "too close to tell overlap from none")),
+            (
+                "bounds a step: ideal overlap / one after the other",
+                f"{ms(self.overlapped_s)} / {ms(self.sequential_s)}: "
+                + (
+                    f"fit was {self.position}"
+                    if self.position != TOO_CLOSE
+                    else "too close to tell overlap from none"
+                ),
+            ),
             ("CPU a step in fit, by thread role", cpu or "not sampled"),
             ("CPU budget", self.budget),
-            ("steps a run", f"{self.steps}, the last {self.steps_timed} timed; "
-                            f"{len(self.shares)} runs alone and together, alternating"),
-            ("data used up", "nothing: the data can be read again" if self.batches_taken is None
-             else f"{self.batches_taken} batches taken from your {self.source} (it cannot rewind)"),
+            (
+                "steps a run",
+                f"{self.steps}, the last {self.steps_timed} timed; "
+                f"{len(self.shares)} runs alone and together, alternating",
+            ),
+            (
+                "data used up",
+                "nothing: the data can be read again"
+                if self.batches_taken is None
+                else f"{self.batches_taken} batches taken from your {self.source} "
+                "(it cannot rewind)",
+            ),
             ("model", self.model_note),
             ("diagnose took", f"{self.duration_s:.1f} s"),
         ]
-        return Table(("quantity", "measured"), rows, reading=self.reading,
-                     title="fitscope.diagnose: is the input pipeline starving training? "
-                           f"({self.backend})")
+        return Table(
+            ("quantity", "measured"),
+            rows,
+            reading=self.reading,
+            title=f"fitscope.diagnose: is the input pipeline starving training? ({self.backend})",
+        )
 
     def remedies_table(self) -> Table:
         rows = [(i + 1, s) for i, s in enumerate(self.remedy_sentences())]
@@ -190,8 +228,9 @@ class Diagnosis(ShowsItself):
         lines = [self.table().text(width=10_000), "", "Remedies, and the most each could save:"]
         items = [(f"  {i + 1}. ", s) for i, s in enumerate(self.remedy_sentences())]
         for head, sentence in items + [("  note: ", n) for n in self.notes]:
-            lines.append(textwrap.fill(sentence, width, initial_indent=head,
-                                       subsequent_indent="     "))
+            lines.append(
+                textwrap.fill(sentence, width, initial_indent=head, subsequent_indent="     ")
+            )
         return "\n".join(lines)
 
     def save_chrome_trace(self, path: str | Path) -> Path:
@@ -200,14 +239,28 @@ class Diagnosis(ShowsItself):
 
     def to_dict(self) -> dict[str, Any]:
         """The figures, the verdict and the remedies as plain values (the runs stay out)."""
-        d = {f.name: getattr(self, f.name) for f in fields(self)
-             if f.name not in ("remedies", "run", "tried_run")}
-        d.update(input_share=self.input_share, step_alone_s=self.step_alone_s,
-                 step_in_fit_s=self.step_in_fit_s, reading=self.reading,
-                 remedies=self.remedy_sentences(),
-                 remedy_figures=[{"how": r.how, "bound_s": r.bound_s, "now_s": r.now_s,
-                                  "tried_s": r.tried_s, "tried_reading": r.tried_reading}
-                                 for r in self.remedies])
+        d = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("remedies", "run", "tried_run")
+        }
+        d.update(
+            input_share=self.input_share,
+            step_alone_s=self.step_alone_s,
+            step_in_fit_s=self.step_in_fit_s,
+            reading=self.reading,
+            remedies=self.remedy_sentences(),
+            remedy_figures=[
+                {
+                    "how": r.how,
+                    "bound_s": r.bound_s,
+                    "now_s": r.now_s,
+                    "tried_s": r.tried_s,
+                    "tried_reading": r.tried_reading,
+                }
+                for r in self.remedies
+            ],
+        )
         return d
 
     def to_json(self) -> str:

@@ -27,9 +27,16 @@ __all__ = ["diagnose"]
 WHERE = {TF_DATA: "tf.data's threads", WORKER_THREADS: "PyDataset worker threads"}
 
 
-def diagnose(model: Any, data: Any, steps: int | None = None, *, batch_size: int = 32,
-             repeats: int = 3, try_remedy: bool = True,
-             progress: Callable[[str], None] | None = None) -> Diagnosis:
+def diagnose(
+    model: Any,
+    data: Any,
+    steps: int | None = None,
+    *,
+    batch_size: int = 32,
+    repeats: int = 3,
+    try_remedy: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> Diagnosis:
     """Measure the data alone, the step alone and the two together, and say what starves what.
 
     ``data`` is a Python generator or iterator, a ``keras.utils.PyDataset``, a
@@ -49,9 +56,11 @@ def diagnose(model: Any, data: Any, steps: int | None = None, *, batch_size: int
     source = source_of(data, check_int("batch size", batch_size, 1, 1 << 20))
     need = steps or MIN_STEPS
     if source.available is not None and source.available < need:
-        raise FitscopeInputError(f"The data gives {source.available} batches a pass, fewer than "
-                                 f"the {need} steps diagnose trains a run: pass more data, or "
-                                 f"steps={source.available} or fewer (at least {MIN_STEPS}).")
+        raise FitscopeInputError(
+            f"The data gives {source.available} batches a pass, fewer than "
+            f"the {need} steps diagnose trains a run: pass more data, or "
+            f"steps={source.available} or fewer (at least {MIN_STEPS})."
+        )
     say(f"timing one batch of the {source.kind} made alone")
     data_cost, batch = source.cost(DATA_CALLS)
     build(model, batch)
@@ -71,18 +80,34 @@ def diagnose(model: Any, data: Any, steps: int | None = None, *, batch_size: int
     return Diagnosis(
         backend=m.backend,
         source=source.kind + (f" ({source.workers} workers)" if source.workers > 1 else ""),
-        verdict=verdict, reason=reason, shares=m.shares,
-        steps_alone_s=[t.step_s for t in m.alone], steps_in_fit_s=[t.step_s for t in m.together],
-        data_s=data_cost.wall_s, data_cpu_s=data_cost.cpu_s, data_clock=data_cost.clock,
+        verdict=verdict,
+        reason=reason,
+        shares=m.shares,
+        steps_alone_s=[t.step_s for t in m.alone],
+        steps_in_fit_s=[t.step_s for t in m.together],
+        data_s=data_cost.wall_s,
+        data_cpu_s=data_cost.cpu_s,
+        data_clock=data_cost.clock,
         data_computes=data_cost.computes,
-        data_thread=thread, data_where=where, batches_by_thread=by_thread,
-        sequential_s=bounds.sequential_s, overlapped_s=bounds.overlapped_s,
+        data_thread=thread,
+        data_where=where,
+        batches_by_thread=by_thread,
+        sequential_s=bounds.sequential_s,
+        overlapped_s=bounds.overlapped_s,
         position=position(m.step_in_fit_s, bounds.sequential_s, bounds.overlapped_s),
-        steps=m.steps, steps_timed=m.together[m.median].steps,
+        steps=m.steps,
+        steps_timed=m.together[m.median].steps,
         batches_taken=None if source.reiterable else source.taken,
-        model_restored=restored, model_note=model_note, cpu_per_step_by_role=_cpu_by_role(m),
-        budget=m.run.budget.describe(), duration_s=time.perf_counter() - started,
-        remedies=remedies, notes=notes(m), run=m.run, tried_run=tried)
+        model_restored=restored,
+        model_note=model_note,
+        cpu_per_step_by_role=_cpu_by_role(m),
+        budget=m.run.budget.describe(),
+        duration_s=time.perf_counter() - started,
+        remedies=remedies,
+        notes=notes(m),
+        run=m.run,
+        tried_run=tried,
+    )
 
 
 def _check_model(model: Any) -> None:
@@ -91,8 +116,10 @@ def _check_model(model: Any) -> None:
     if not isinstance(model, keras.Model):
         raise FitscopeInputError(f"diagnose needs a keras.Model, not {type(model).__name__}.")
     if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
-        raise FitscopeInputError("The model is not compiled: call model.compile(optimizer=..., "
-                                 "loss=...) before diagnose.")
+        raise FitscopeInputError(
+            "The model is not compiled: call model.compile(optimizer=..., "
+            "loss=...) before diagnose."
+        )
 
 
 def _data_threads(m: Measurement, role: str) -> tuple[str, str, dict[str, int]]:

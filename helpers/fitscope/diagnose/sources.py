@@ -30,8 +30,19 @@ import numpy as np
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.tracing import Tracer
 
-__all__ = ["BUSY", "GENERATOR", "ITERATOR", "PYDATASET", "TF_DATA", "ARRAYS", "TORCH", "DataCost",
-           "Source", "source_of", "held"]
+__all__ = [
+    "BUSY",
+    "GENERATOR",
+    "ITERATOR",
+    "PYDATASET",
+    "TF_DATA",
+    "ARRAYS",
+    "TORCH",
+    "DataCost",
+    "Source",
+    "source_of",
+    "held",
+]
 
 GENERATOR, ITERATOR, PYDATASET = "Python generator", "Python iterator", "keras.utils.PyDataset"
 TF_DATA, ARRAYS, TORCH = "tf.data.Dataset", "NumPy arrays", "torch DataLoader"
@@ -127,8 +138,9 @@ class Source:
 
     @property
     def in_processes(self) -> bool:
-        return ((self.kind == PYDATASET and self.data.use_multiprocessing and self.data.workers > 0)
-                or (self.kind == TORCH and self.data.num_workers > 0))
+        return (
+            self.kind == PYDATASET and self.data.use_multiprocessing and self.data.workers > 0
+        ) or (self.kind == TORCH and self.data.num_workers > 0)
 
     @property
     def traced(self) -> bool:
@@ -161,13 +173,17 @@ class Source:
             try:
                 batch = next(batches)
             except StopIteration:
-                raise FitscopeInputError(f"The data ended after {i} batch(es), before diagnose "
-                                         "could time one alone.") from None
+                raise FitscopeInputError(
+                    f"The data ended after {i} batch(es), before diagnose could time one alone."
+                ) from None
             walls.append(time.perf_counter() - wall0)
             cpus.append(clock() - cpu0)
             first = batch if first is None else first
-        cost = DataCost(statistics.median(walls[1:]), statistics.median(cpus[1:]),
-                        "its thread" if own else "the whole process")
+        cost = DataCost(
+            statistics.median(walls[1:]),
+            statistics.median(cpus[1:]),
+            "its thread" if own else "the whole process",
+        )
         return cost, _to_numpy(first)
 
     def _fresh(self) -> Iterator[Any]:
@@ -189,8 +205,11 @@ class Source:
             return self.threaded(tracer, self.data.workers)
         if self.kind == ARRAYS:
             x, y, *weights = self.data
-            return x, {"y": y, "sample_weight": weights[0] if weights else None,
-                       "batch_size": self.batch_size}
+            return x, {
+                "y": y,
+                "sample_weight": weights[0] if weights else None,
+                "batch_size": self.batch_size,
+            }
         return self.data, {}
 
     def threaded(self, tracer: Tracer, workers: int) -> tuple[Any, dict[str, Any]]:
@@ -225,15 +244,18 @@ def source_of(data: Any, batch_size: int = 32) -> Source:
         return Source(TORCH, data, batch_size)
     if isinstance(data, (tuple, list)) and 1 <= len(data) <= 3 and _arrays(data):
         if len({_length(a) for a in data if a is not None}) > 1:
-            raise FitscopeInputError("The arrays given as data have different lengths: "
-                                     f"{', '.join(str(_length(a)) for a in data)}.")
+            raise FitscopeInputError(
+                "The arrays given as data have different lengths: "
+                f"{', '.join(str(_length(a)) for a in data)}."
+            )
         return Source(ARRAYS, tuple(data), batch_size)
     if isinstance(data, types.GeneratorType):
         return Source(GENERATOR, data, batch_size)
     if isinstance(data, Iterator):
         return Source(ITERATOR, data, batch_size)
-    raise FitscopeInputError(f"diagnose cannot read data of type {type(data).__name__}: give it "
-                             f"{KINDS}.")
+    raise FitscopeInputError(
+        f"diagnose cannot read data of type {type(data).__name__}: give it {KINDS}."
+    )
 
 
 def held(batch: Any, backend: str) -> Any:
@@ -275,4 +297,3 @@ def _to_numpy(batch: Any) -> Any:
     if isinstance(batch, list):
         batch = tuple(batch)
     return keras.tree.map_structure(lambda a: a if a is None else np.asarray(a), batch)
-

@@ -11,8 +11,18 @@ from __future__ import annotations
 
 from fitscope.instrument.lazy import lazy_exports
 
-__getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    "traced": ("traced_fit", "TracedFit", "Cost", "step_alone"),
-    "article_fit": ("SOURCES", "GENERATOR", "PYDATASET_THREADS", "PYDATASET_PROCESSES",
-                  "GeneratorFitParams", "generator_fit", "fit_in_sandbox",),
-})
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "traced": ("traced_fit", "TracedFit", "Cost", "step_alone"),
+        "article_fit": (
+            "SOURCES",
+            "GENERATOR",
+            "PYDATASET_THREADS",
+            "PYDATASET_PROCESSES",
+            "GeneratorFitParams",
+            "generator_fit",
+            "fit_in_sandbox",
+        ),
+    },
+)

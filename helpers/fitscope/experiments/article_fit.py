@@ -35,8 +35,15 @@ from fitscope.workloads.article import (
     random_batches,
 )
 
-__all__ = ["SOURCES", "GENERATOR", "PYDATASET_THREADS", "PYDATASET_PROCESSES", "GeneratorFitParams",
-           "generator_fit", "fit_in_sandbox"]
+__all__ = [
+    "SOURCES",
+    "GENERATOR",
+    "PYDATASET_THREADS",
+    "PYDATASET_PROCESSES",
+    "GeneratorFitParams",
+    "generator_fit",
+    "fit_in_sandbox",
+]
 
 GENERATOR, PYDATASET_THREADS, PYDATASET_PROCESSES = (
     "generator",
@@ -92,10 +99,20 @@ class GeneratorFitParams:
         from fitscope.show.panels import Control
 
         d = cls.default()
-        return [Control(f.name, f.metadata["label"], getattr(d, f.name),
-                        "choice" if f.metadata["choices"] else
-                        "float" if isinstance(f.default, float) else "int", f.metadata["choices"])
-                for f in fields(cls)]
+        return [
+            Control(
+                f.name,
+                f.metadata["label"],
+                getattr(d, f.name),
+                "choice"
+                if f.metadata["choices"]
+                else "float"
+                if isinstance(f.default, float)
+                else "int",
+                f.metadata["choices"],
+            )
+            for f in fields(cls)
+        ]
 
     @classmethod
     def default(cls, **overrides: Any) -> GeneratorFitParams:
@@ -104,8 +121,13 @@ class GeneratorFitParams:
         return cls(**{**base, **overrides})
 
 
-def generator_fit(params: GeneratorFitParams | None = None, *, live: Live | None = None,
-                  time_budget_s: float | None = None, **overrides: Any) -> RunResult:
+def generator_fit(
+    params: GeneratorFitParams | None = None,
+    *,
+    live: Live | None = None,
+    time_budget_s: float | None = None,
+    **overrides: Any,
+) -> RunResult:
     """Train the article's model from a traced Python data source and measure who did what.
 
     Costs are measured up front on this machine (producer alone on one thread, one train step
@@ -123,12 +145,14 @@ def generator_fit(params: GeneratorFitParams | None = None, *, live: Live | None
 
 
 def _fit_here(p: GeneratorFitParams, live: Live | None, time_budget_s: float | None) -> RunResult:
-    name = (f"{p.source} → fit ({p.kind}, {p.ms_per_batch:g} ms/batch"
-            + (f", {p.workers} workers)" if p.source != GENERATOR else ")"))
+    name = f"{p.source} → fit ({p.kind}, {p.ms_per_batch:g} ms/batch" + (
+        f", {p.workers} workers)" if p.source != GENERATOR else ")"
+    )
     with traced_fit(live, time_budget_s, name, **vars(p)) as traced:
         model = article_model(p.width)
-        model.fit(_data_source(p), steps_per_epoch=p.steps, epochs=p.epochs, verbose=0,
-                  shuffle=False)
+        model.fit(
+            _data_source(p), steps_per_epoch=p.steps, epochs=p.epochs, verbose=0, shuffle=False
+        )
         model = None
     return traced.result
 
@@ -138,15 +162,27 @@ def _data_source(p: GeneratorFitParams) -> Any:
         return random_batches(p.batch_size, work=batch_work(p.kind, p.ms_per_batch))
     from fitscope.workloads.pydatasets import CostlyBatches
 
-    return CostlyBatches(p.steps, p.batch_size, FEATURES, p.kind, p.ms_per_batch, workers=p.workers,
-                         use_multiprocessing=p.source == PYDATASET_PROCESSES)
+    return CostlyBatches(
+        p.steps,
+        p.batch_size,
+        FEATURES,
+        p.kind,
+        p.ms_per_batch,
+        workers=p.workers,
+        use_multiprocessing=p.source == PYDATASET_PROCESSES,
+    )
 
 
 class _ReportSteps:
     """The :class:`Live` of a sandboxed run: it reports the bounds and every step to the parent."""
 
-    def start(self, tracer: Tracer, total_steps: int, bound_rate: float | None,
-              sequential_rate: float | None) -> None:
+    def start(
+        self,
+        tracer: Tracer,
+        total_steps: int,
+        bound_rate: float | None,
+        sequential_rate: float | None,
+    ) -> None:
         report(
             event="start", total=total_steps, bound_rate=bound_rate, sequential_rate=sequential_rate
         )
@@ -174,11 +210,17 @@ if __name__ == "__main__":
 """
 
 
-def fit_in_sandbox(params: GeneratorFitParams | list[GeneratorFitParams] | None = None, *,
-                   intra_op_threads: int | None = None, start_method: str = "forkserver",
-                   live: Live | None = None, time_budget_s: float | None = None,
-                   timeout_s: float = 300.0, memory_cap_mb: float = 1800.0,
-                   **overrides: Any) -> Any:
+def fit_in_sandbox(
+    params: GeneratorFitParams | list[GeneratorFitParams] | None = None,
+    *,
+    intra_op_threads: int | None = None,
+    start_method: str = "forkserver",
+    live: Live | None = None,
+    time_budget_s: float | None = None,
+    timeout_s: float = 300.0,
+    memory_cap_mb: float = 1800.0,
+    **overrides: Any,
+) -> Any:
     """:func:`generator_fit` in a fresh interpreter with its own TensorFlow configuration.
 
     ``intra_op_threads`` is set as TF_NUM_INTRAOP_THREADS before TensorFlow first runs; worker
@@ -213,10 +255,21 @@ def fit_in_sandbox(params: GeneratorFitParams | list[GeneratorFitParams] | None 
     with tempfile.TemporaryDirectory(prefix="fitscope-fit-") as tmp:
         out = os.path.join(tmp, "result")
         workers = start_method == "forkserver" and any(p.source == PYDATASET_PROCESSES for p in ps)
-        code = _SANDBOX_CODE.format(method=start_method, params=[vars(p) for p in ps], out=out,
-                                    time_budget_s=time_budget_s, early_forkserver=workers)
-        run = run_python(code=code, env=env, timeout_s=timeout_s, memory_cap_mb=memory_cap_mb,
-                         on_poll=on_poll, preload=TENSORFLOW)
+        code = _SANDBOX_CODE.format(
+            method=start_method,
+            params=[vars(p) for p in ps],
+            out=out,
+            time_budget_s=time_budget_s,
+            early_forkserver=workers,
+        )
+        run = run_python(
+            code=code,
+            env=env,
+            timeout_s=timeout_s,
+            memory_cap_mb=memory_cap_mb,
+            on_poll=on_poll,
+            preload=TENSORFLOW,
+        )
         results = []
         for i in range(len(ps)):
             if not os.path.exists(f"{out}{i}"):
@@ -231,6 +284,7 @@ def fit_in_sandbox(params: GeneratorFitParams | list[GeneratorFitParams] | None 
             sandbox_peak_memory_bytes=run.peak_memory_bytes,
             sandbox_wall_s=run.wall_s,
         )
-        result.name += " in a fresh interpreter" + (f", {intra_op_threads} intra-op thread(s)"
-                                                     if intra_op_threads else "")
+        result.name += " in a fresh interpreter" + (
+            f", {intra_op_threads} intra-op thread(s)" if intra_op_threads else ""
+        )
     return results if many else results[0]

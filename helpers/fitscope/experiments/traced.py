@@ -37,8 +37,18 @@ from fitscope.instrument.throughput import throughput_from_ends
 from fitscope.instrument.tracing import Tracer, keras_frames
 from fitscope.verdicts.compare import share_of_bound
 
-__all__ = ["PYDATASET_WORKERS", "MIN_COST_SPREAD", "against_bound", "reading", "low_end", "Cost",
-           "TracedFit", "traced_fit", "step_alone", "generator_facts"]
+__all__ = [
+    "PYDATASET_WORKERS",
+    "MIN_COST_SPREAD",
+    "against_bound",
+    "reading",
+    "low_end",
+    "Cost",
+    "TracedFit",
+    "traced_fit",
+    "step_alone",
+    "generator_facts",
+]
 
 PYDATASET_WORKERS = "PyDataset worker threads (ran Python)"
 
@@ -68,12 +78,19 @@ class Cost(ShowsItself):
 
     def table(self) -> Table:
         each = ", ".join(f"{1e3 * s:.2f}" for s in self.wall_s)
-        return Table(("quantity", "measured"), [
-            (f"{self.what}: wall ms, lower quartile of {self.calls} calls, each measurement", each),
-            ("CPU ms (lowest)", f"{1e3 * self.cpu_low_s:.2f}")],
+        return Table(
+            ("quantity", "measured"),
+            [
+                (
+                    f"{self.what}: wall ms, lower quartile of {self.calls} calls, each measurement",
+                    each,
+                ),
+                ("CPU ms (lowest)", f"{1e3 * self.cpu_low_s:.2f}"),
+            ],
             reading=f"{self.what.capitalize()}: {1e3 * self.low_s:.2f} ms wall and "
-                    f"{1e3 * self.cpu_low_s:.2f} ms CPU a call (the lowest of {len(self.wall_s)} "
-                    f"measurement(s) of {self.calls} calls, {100 * self.spread:.0f}% apart).")
+            f"{1e3 * self.cpu_low_s:.2f} ms CPU a call (the lowest of {len(self.wall_s)} "
+            f"measurement(s) of {self.calls} calls, {100 * self.spread:.0f}% apart).",
+        )
 
 
 def _merged(a: Cost, b: Cost | None) -> Cost:
@@ -105,8 +122,15 @@ def step_alone(model: Any, batch: Any, steps: int = 12, repeats: int = 1) -> Cos
     walls, cpus = [], []
     for _ in range(repeats):
         ends.clear()
-        fit(model, held, steps_per_epoch=steps + 2, epochs=1, verbose=0, shuffle=False,
-            callbacks=[Ends()])
+        fit(
+            model,
+            held,
+            steps_per_epoch=steps + 2,
+            epochs=1,
+            verbose=0,
+            shuffle=False,
+            callbacks=[Ends()],
+        )
         timed = ends[2:]
         walls.append(low_end([b[0] - a[0] for a, b in zip(timed, timed[1:])]))
         cpus.append((timed[-1][1] - timed[0][1]) / (len(timed) - 1))
@@ -146,8 +170,9 @@ class TracedFit:
     step: Cost | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def fit(self, fit: Callable[..., Any], model: Any, x: Any = None, *args: Any,
-            **kwargs: Any) -> Any:
+    def fit(
+        self, fit: Callable[..., Any], model: Any, x: Any = None, *args: Any, **kwargs: Any
+    ) -> Any:
         """``fit`` as called, traced (the first call only; later calls run untouched)."""
         if self.result is not None:
             return fit(model, x, *args, **kwargs)
@@ -180,27 +205,43 @@ class TracedFit:
         return history
 
     def _costs(self) -> StepCosts:
-        return StepCosts(self.producer.low_s, self.step.low_s, self.producer.cpu_low_s,
-                         self.step.cpu_low_s)
+        return StepCosts(
+            self.producer.low_s, self.step.low_s, self.producer.cpu_low_s, self.step.cpu_low_s
+        )
 
     def _result(self, run: MeasuredRun, trace_cb: Any, source: _Source) -> RunResult:
         from keras.src.trainers.data_adapters import data_adapter_utils
 
         ends = trace_cb.batch_ends_ns
         name = self.name or f"{source.kind} → fit"
-        result = run.result(name, {"batch_size": source.batch_size, **self.extra},
-                            steps_done=len(ends) - 1, tf_data_tids=run.tracer.tids("generator"))
+        result = run.result(
+            name,
+            {"batch_size": source.batch_size, **self.extra},
+            steps_done=len(ends) - 1,
+            tf_data_tids=run.tracer.tids("generator"),
+        )
         if len(ends) > 1:
             result.throughput = throughput_from_ends(ends[1:], source.batch_size, ends[0])
-        costs = dict(t_p1=self.producer.low_s, cpu_p1=self.producer.cpu_low_s,
-                     t_c1=self.step.low_s, cpu_c1=self.step.cpu_low_s,
-                     spread=max(self.producer.spread, self.step.spread))
+        costs = dict(
+            t_p1=self.producer.low_s,
+            cpu_p1=self.producer.cpu_low_s,
+            t_c1=self.step.low_s,
+            cpu_c1=self.step.cpu_low_s,
+            spread=max(self.producer.spread, self.step.spread),
+        )
         if source.indexed:  # the threads that ran __getitem__ are Keras's workers, not tf.data's
             for tid in run.tracer.tids("generator") - {run.roles.main}:
                 result.roles[tid] = PYDATASET_WORKERS
-        result.facts.update(generator_facts(result, run.tracer, trace_cb,
-                                            data_adapter_utils.NUM_BATCHES_FOR_TENSOR_SPEC,
-                                            run.roles.main, costs))
+        result.facts.update(
+            generator_facts(
+                result,
+                run.tracer,
+                trace_cb,
+                data_adapter_utils.NUM_BATCHES_FOR_TENSOR_SPEC,
+                run.roles.main,
+                costs,
+            )
+        )
         result.reading = reading(result, peeks=not source.indexed)
         return result
 
@@ -216,21 +257,30 @@ def against_bound(r: RunResult) -> str:
     if r.bounds is None:
         raise FitscopeInputError(f"'{r.name}' has no bounds to read its time against.")
     spread = max(r.facts.get("costs_per_step", {}).get("spread", 0.0), MIN_COST_SPREAD)
-    return share_of_bound(r.throughput.elapsed_s, r.bounds.overlapped_s,
-                          spread_s=spread * r.bounds.overlapped_s,
-                          sequential_s=r.bounds.sequential_s)
+    return share_of_bound(
+        r.throughput.elapsed_s,
+        r.bounds.overlapped_s,
+        spread_s=spread * r.bounds.overlapped_s,
+        sequential_s=r.bounds.sequential_s,
+    )
 
 
 def reading(r: RunResult, peeks: bool = True) -> str:
     """One sentence from a traced fit's own numbers, naming the backend it measured; the time
     against the ideal bound is read by :func:`fitscope.verdicts.compare.share_of_bound`."""
     f = r.facts
-    calls = (f"after the {f['peeked']} batch(es) Keras peeks at, {f['main_after_peek']} of "
-             f"{f['total_after_peek']} next() calls ran on the main thread; " if peeks else "")
+    calls = (
+        f"after the {f['peeked']} batch(es) Keras peeks at, {f['main_after_peek']} of "
+        f"{f['total_after_peek']} next() calls ran on the main thread; "
+        if peeks
+        else ""
+    )
     bound = ", " + against_bound(r) if r.bounds is not None and r.throughput.elapsed_s else ""
-    return (f"{on_backend(r.environment)}, {calls}training kept {f['cores_busy']:.2f} cores busy "
-            f"at {r.throughput.steps_per_s:.1f} steps/s{bound}"
-            + (f" (B = {r.budget.cpus:g})." if r.budget else "."))
+    return (
+        f"{on_backend(r.environment)}, {calls}training kept {f['cores_busy']:.2f} cores busy "
+        f"at {r.throughput.steps_per_s:.1f} steps/s{bound}"
+        + (f" (B = {r.budget.cpus:g})." if r.budget else ".")
+    )
 
 
 class _Source:
@@ -241,7 +291,8 @@ class _Source:
         if not self.indexed and not isinstance(x, Iterator):
             raise FitscopeInputError(
                 f"traced_fit follows a Python generator or a keras.utils.PyDataset, not "
-                f"{type(x).__name__}: fitscope.diagnose measures any data fit takes.")
+                f"{type(x).__name__}: fitscope.diagnose measures any data fit takes."
+            )
         self.kind = f"{type(x).__name__} (PyDataset)" if self.indexed else "generator"
         self.workers = max(1, getattr(x, "workers", 1)) if self.indexed else 1
         self.processes = self.indexed and bool(getattr(x, "use_multiprocessing", False))
@@ -290,16 +341,23 @@ def _traced_class(cls: type, tracer: Tracer) -> type:
         with tracer.span("__getitem__", "generator"):
             return cls.__getitem__(self, index)
 
-    return type(cls.__name__, (cls,), {"__getitem__": __getitem__, "_untraced": cls,
-                                       "__module__": cls.__module__})
+    return type(
+        cls.__name__,
+        (cls,),
+        {"__getitem__": __getitem__, "_untraced": cls, "__module__": cls.__module__},
+    )
 
 
 _ORIGINAL_FIT: Callable[..., Any] | None = None
 
 
 @contextmanager
-def traced_fit(live: Live | None = None, time_budget_s: float | None = None,
-               name: str | None = None, **params: Any) -> Iterator[TracedFit]:
+def traced_fit(
+    live: Live | None = None,
+    time_budget_s: float | None = None,
+    name: str | None = None,
+    **params: Any,
+) -> Iterator[TracedFit]:
     """Trace the first ``model.fit`` called inside the block; see the module's docstring.
 
     ``live`` gets every step (a panel's display), ``time_budget_s`` stops ``fit`` early,
@@ -327,12 +385,19 @@ def traced_fit(live: Live | None = None, time_budget_s: float | None = None,
             del keras.Model.fit
         _ORIGINAL_FIT = None
     if traced.result is None:
-        raise FitscopeInputError("no model.fit on a generator or PyDataset ran inside the "
-                                 "traced_fit block.")
+        raise FitscopeInputError(
+            "no model.fit on a generator or PyDataset ran inside the traced_fit block."
+        )
 
 
-def generator_facts(result: RunResult, tracer: Tracer, trace_cb: Any, peeked: int,
-                     main: int, costs: dict[str, float]) -> dict[str, Any]:
+def generator_facts(
+    result: RunResult,
+    tracer: Tracer,
+    trace_cb: Any,
+    peeked: int,
+    main: int,
+    costs: dict[str, float],
+) -> dict[str, Any]:
     """The facts of a traced fit: who called next(), the stacks, callbacks, CPU by role.
 
     CPU, wall and samples "in training" cover the steps after the first, the window the
@@ -362,8 +427,10 @@ def generator_facts(result: RunResult, tracer: Tracer, trace_cb: Any, peeked: in
         "next_calls_by_role": next_by_role,
         "main_after_peek": sum(1 for s in after if s.tid == main),
         "total_after_peek": len(after),
-        "stacks": {result.roles.get(tid, str(tid)) + f" (tid {tid})": keras_frames(stack)
-                   for tid, stack in tracer.stacks.items()},
+        "stacks": {
+            result.roles.get(tid, str(tid)) + f" (tid {tid})": keras_frames(stack)
+            for tid, stack in tracer.stacks.items()
+        },
         "callbacks_on_main": trace_cb.callback_tids.get(main, 0),
         "callbacks_total": sum(trace_cb.callback_tids.values()),
         "steps": len(steps),
@@ -373,11 +440,10 @@ def generator_facts(result: RunResult, tracer: Tracer, trace_cb: Any, peeked: in
         "train_cpu_by_role": by_role,
         "train_wall_s": wall,
         "cores_busy": process_cpu / wall if wall > 0 else 0.0,
-        "cpu_samples_in_training": sum(1 for t in result.cpu.t_ns
-                                       if any(a <= t <= b for a, b in windows)),
+        "cpu_samples_in_training": sum(
+            1 for t in result.cpu.t_ns if any(a <= t <= b for a, b in windows)
+        ),
         "threads_free": os.environ.get("TF_NUM_INTRAOP_THREADS", "") != "1",
         "costs_per_step": costs,
         "measured_s": result.throughput.elapsed_s,
     }
-
-

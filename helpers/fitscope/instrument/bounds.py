@@ -11,8 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["Bounds", "bounds", "overlapped_bound", "sequential_bound", "Stage", "peak_concurrency",
-           "stage_bounds"]
+__all__ = [
+    "Bounds",
+    "bounds",
+    "overlapped_bound",
+    "sequential_bound",
+    "Stage",
+    "peak_concurrency",
+    "stage_bounds",
+]
 
 
 def sequential_bound(t_p: float, t_c: float) -> float:
@@ -20,8 +27,14 @@ def sequential_bound(t_p: float, t_c: float) -> float:
     return t_p + t_c
 
 
-def overlapped_bound(t_p: float, t_c: float, workers: int = 1, budget: float = 1.0,
-                     cpu_p: float | None = None, cpu_c: float | None = None) -> float:
+def overlapped_bound(
+    t_p: float,
+    t_c: float,
+    workers: int = 1,
+    budget: float = 1.0,
+    cpu_p: float | None = None,
+    cpu_c: float | None = None,
+) -> float:
     """Best possible time when producer and consumer overlap perfectly.
 
     max(t_p / min(w, B), t_c, (cpu_p + cpu_c) / B): the producer split over its workers but never
@@ -46,8 +59,14 @@ class Bounds:
         return self.overlapped_s / measured_s if measured_s > 0 else float("nan")
 
 
-def bounds(t_p: float, t_c: float, workers: int = 1, budget: float = 1.0,
-           cpu_p: float | None = None, cpu_c: float | None = None) -> Bounds:
+def bounds(
+    t_p: float,
+    t_c: float,
+    workers: int = 1,
+    budget: float = 1.0,
+    cpu_p: float | None = None,
+    cpu_c: float | None = None,
+) -> Bounds:
     """Both bounds at once; see :func:`overlapped_bound`. One after the other is always a way to
     run, so the overlap bound never exceeds the sequential sum (CPU seconds measured over a short
     step can exceed its wall time, e.g. under a CPU quota, and would say otherwise).
@@ -72,9 +91,13 @@ def stage_bounds(stages: Sequence[Stage], t_c: float, cpu_c: float, budget: floa
     :func:`bounds`, the overlap bound never exceeds the sequential sum.
     """
     cpu_p = sum(s[2] for s in stages)
-    overlapped = max([overlapped_bound(0.0, t_c, 1, budget, cpu_p, cpu_c)] + [
-        overlapped_bound(t, t_c, w, max(budget, w) if waits else budget)
-        for _, t, _, w, waits in stages])
+    overlapped = max(
+        [overlapped_bound(0.0, t_c, 1, budget, cpu_p, cpu_c)]
+        + [
+            overlapped_bound(t, t_c, w, max(budget, w) if waits else budget)
+            for _, t, _, w, waits in stages
+        ]
+    )
     sequential = sum(s[1] for s in stages) + t_c
     return Bounds(sequential, min(overlapped, sequential))
 

@@ -27,5 +27,8 @@ class Checks(ShowsItself):
             raise AssertionError("must hold on any machine, but did not: " + "; ".join(failed))
 
     def table(self) -> Table:
-        return Table(("must hold on any machine", "held"), self.checks,
-                     reading=f"All {len(self.checks)} checks held.")
+        return Table(
+            ("must hold on any machine", "held"),
+            self.checks,
+            reading=f"All {len(self.checks)} checks held.",
+        )

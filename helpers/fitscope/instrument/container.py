@@ -47,8 +47,9 @@ class Throttling:
         )
 
 
-def cpu_stat_path(proc_cgroup: str | Path = "/proc/self/cgroup",
-                  cgroup_root: str | Path = "/sys/fs/cgroup") -> Path | None:
+def cpu_stat_path(
+    proc_cgroup: str | Path = "/proc/self/cgroup", cgroup_root: str | Path = "/sys/fs/cgroup"
+) -> Path | None:
     """This process's ``cpu.stat``: cgroup v1's cpu controller if mounted, else cgroup v2's.
 
     Example:
@@ -91,8 +92,11 @@ def throttling(path: Path | None = None) -> Throttling | None:
         return None
     if "nr_periods" not in stat:
         return None
-    seconds = (int(stat["throttled_time"]) / 1e9 if "throttled_time" in stat
-               else int(stat.get("throttled_usec", 0)) / 1e6)
+    seconds = (
+        int(stat["throttled_time"]) / 1e9
+        if "throttled_time" in stat
+        else int(stat.get("throttled_usec", 0)) / 1e6
+    )
     return Throttling(int(stat["nr_periods"]), int(stat["nr_throttled"]), seconds)
 
 
@@ -134,9 +138,11 @@ class PoolUse(ShowsItself):
     def describe(self) -> str:
         """One or two sentences, true on any machine: what ran where, and what the limit did."""
         threads = f"{self.busy_threads} thread" + ("" if self.busy_threads == 1 else "s")
-        text = (f"TensorFlow ran the matmuls on {threads} (this process sees {self.visible_cores} "
-                f"core{'' if self.visible_cores == 1 else 's'}); {self.budget.describe()}: it got "
-                f"{self.cpus_used:.2f} CPU-seconds per second over {self.wall_s:.1f} s.")
+        text = (
+            f"TensorFlow ran the matmuls on {threads} (this process sees {self.visible_cores} "
+            f"core{'' if self.visible_cores == 1 else 's'}); {self.budget.describe()}: it got "
+            f"{self.cpus_used:.2f} CPU-seconds per second over {self.wall_s:.1f} s."
+        )
         if self.throttled is None or self.throttled.periods == 0:
             return text + " No cgroup CPU quota was in force, so nothing throttled it."
         t = self.throttled
@@ -168,6 +174,11 @@ def pool_use(seconds: float = 1.0, size: int = 512) -> PoolUse:
     stat1 = throttling()
     used = {tid: (thread_cpu_ns(tid) or 0) - before.get(tid, 0) for tid in thread_ids()}
     busy = sum(1 for ns in used.values() if ns / 1e9 >= 0.1 * wall)
-    return PoolUse(visible_cores=os.cpu_count() or 1, budget=cpu_budget(), busy_threads=busy,
-                   wall_s=wall, cpu_s=sum(max(ns, 0) for ns in used.values()) / 1e9,
-                   throttled=(stat1 - stat0) if stat0 and stat1 else None)
+    return PoolUse(
+        visible_cores=os.cpu_count() or 1,
+        budget=cpu_budget(),
+        busy_threads=busy,
+        wall_s=wall,
+        cpu_s=sum(max(ns, 0) for ns in used.values()) / 1e9,
+        throttled=(stat1 - stat0) if stat0 and stat1 else None,
+    )

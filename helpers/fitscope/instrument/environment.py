@@ -20,9 +20,19 @@ import psutil
 from fitscope.instrument.budget import cpu_budget
 from fitscope.instrument.tables import Table
 
-__all__ = ["quick_mode", "pinned_versions", "installed_version", "version_mismatches",
-           "memory_limit_bytes", "environment_facts", "environment_line", "this_machine",
-           "BACKEND_LABELS", "keras_backend", "on_backend"]
+__all__ = [
+    "quick_mode",
+    "pinned_versions",
+    "installed_version",
+    "version_mismatches",
+    "memory_limit_bytes",
+    "environment_facts",
+    "environment_line",
+    "this_machine",
+    "BACKEND_LABELS",
+    "keras_backend",
+    "on_backend",
+]
 
 # The product packages whose versions matter to what the notebooks measure.
 WATCHED = ("tensorflow", "tensorflow-cpu", "keras", "numpy", "ipywidgets", "jupyterlab")
@@ -157,12 +167,22 @@ def this_machine() -> Table:
     """Versions, CPU budget B and memory as one table, read in one sentence (pins, B, memory)."""
     env, budget = environment_facts(), cpu_budget()
     limit = env["memory_limit_bytes"]
-    rows = [("Python", env["python"]), *env["versions"].items(),
-            ("CPU budget", f"{budget.describe()}, set by the {budget.source}"),
-            ("memory available", f"{env['memory_available_bytes'] / 2**30:.1f} GiB"),
-            ("container memory limit", f"{limit / 2**30:.1f} GiB" if limit else "none"),
-            ("mode", "quick" if env["quick"] else "full")]
-    pins = ("Versions match the pins" if not env["mismatches"]
-            else "Differs from the pins: " + "; ".join(env["mismatches"]))
-    return Table(("", "this machine"), rows, title="Your environment",
-                 reading=f"{pins}; {budget.describe()}.")
+    rows = [
+        ("Python", env["python"]),
+        *env["versions"].items(),
+        ("CPU budget", f"{budget.describe()}, set by the {budget.source}"),
+        ("memory available", f"{env['memory_available_bytes'] / 2**30:.1f} GiB"),
+        ("container memory limit", f"{limit / 2**30:.1f} GiB" if limit else "none"),
+        ("mode", "quick" if env["quick"] else "full"),
+    ]
+    pins = (
+        "Versions match the pins"
+        if not env["mismatches"]
+        else "Differs from the pins: " + "; ".join(env["mismatches"])
+    )
+    return Table(
+        ("", "this machine"),
+        rows,
+        title="Your environment",
+        reading=f"{pins}; {budget.describe()}.",
+    )

@@ -45,16 +45,22 @@ __all__ = ["Live", "StepCosts", "MeasuredRun", "measured_run", "cost_per_call", 
 class Live(Protocol):
     """What a live display gets from a running scenario (all calls on the cell's thread)."""
 
-    def start(self, tracer: Tracer, total_steps: int, bound_rate: float | None,
-              sequential_rate: float | None) -> None: ...
+    def start(
+        self,
+        tracer: Tracer,
+        total_steps: int,
+        bound_rate: float | None,
+        sequential_rate: float | None,
+    ) -> None: ...
 
     def step(self) -> None: ...
 
     def finish(self) -> None: ...
 
 
-def cost_per_call(fn: Callable[[], object], calls: int,
-                  cpu_clock: Callable[[], float] = time.thread_time) -> tuple[float, float]:
+def cost_per_call(
+    fn: Callable[[], object], calls: int, cpu_clock: Callable[[], float] = time.thread_time
+) -> tuple[float, float]:
     """(wall s, CPU s on ``cpu_clock``: this thread's by default) per call of ``fn``.
 
     Example:
@@ -104,8 +110,9 @@ class MeasuredRun:
     Made by :func:`measured_run`; see the module's example.
     """
 
-    def __init__(self, live: Live | None, time_budget_s: float | None, interval_s: float,
-                 warm_up: bool) -> None:
+    def __init__(
+        self, live: Live | None, time_budget_s: float | None, interval_s: float, warm_up: bool
+    ) -> None:
         self.roles = ThreadRoles.current()
         if warm_up:
             self.roles.warm_up_tensorflow()
@@ -133,8 +140,12 @@ class MeasuredRun:
         b = self.bounds_for(total_steps - 1)
         if self.live is not None:
             n = total_steps - 1
-            self.live.start(self.tracer, total_steps, n / b.overlapped_s if b else None,
-                            n / b.sequential_s if b else None)
+            self.live.start(
+                self.tracer,
+                total_steps,
+                n / b.overlapped_s if b else None,
+                n / b.sequential_s if b else None,
+            )
         if self.time_budget_s:
             self.deadline = time.perf_counter() + self.time_budget_s
         return b
@@ -165,8 +176,14 @@ class MeasuredRun:
             yield sampler
         self.free_cpus = load.free_cpus(self.budget.cpus)
 
-    def result(self, name: str, params: dict[str, Any] | None = None, steps_done: int | None = None,
-               tf_data_tids: Iterable[int] = (), **fields: Any) -> RunResult:
+    def result(
+        self,
+        name: str,
+        params: dict[str, Any] | None = None,
+        steps_done: int | None = None,
+        tf_data_tids: Iterable[int] = (),
+        **fields: Any,
+    ) -> RunResult:
         """The RunResult: spans, CPU samples, roles of every thread seen, B, bounds, environment.
 
         ``steps_done`` is how many steps the bounds cover (fewer than expected after an early
@@ -177,11 +194,19 @@ class MeasuredRun:
         samples = self.sampler.samples if self.sampler is not None else None
         tids = {s.tid for s in spans if s.tid is not None} | set(samples.cpu_ns if samples else ())
         result = RunResult(
-            name=name, params=params or {}, spans=spans, budget=self.budget,
+            name=name,
+            params=params or {},
+            spans=spans,
+            budget=self.budget,
             bounds=self.bounds_for(steps_done) if steps_done is not None else None,
-            roles=self.roles.roles(tids, set(tf_data_tids) - {self.roles.main},
-                                   samples.sampler_tid if samples else None),
-            environment=environment_facts(), **fields)
+            roles=self.roles.roles(
+                tids,
+                set(tf_data_tids) - {self.roles.main},
+                samples.sampler_tid if samples else None,
+            ),
+            environment=environment_facts(),
+            **fields,
+        )
         if samples is not None:
             result.cpu = samples
         if self.free_cpus is not None:
@@ -190,8 +215,12 @@ class MeasuredRun:
 
 
 @contextmanager
-def measured_run(live: Live | None = None, time_budget_s: float | None = None,
-                 interval_s: float = 0.02, warm_up: bool = True) -> Iterator[MeasuredRun]:
+def measured_run(
+    live: Live | None = None,
+    time_budget_s: float | None = None,
+    interval_s: float = 0.02,
+    warm_up: bool = True,
+) -> Iterator[MeasuredRun]:
     """Open a :class:`MeasuredRun`; on the way out the live display gets its last frame (also
     after an error or Kernel › Interrupt) and the experiment's objects are collected, so
     tf.data's iterator threads have ended before the next run starts.

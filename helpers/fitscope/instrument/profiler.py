@@ -50,8 +50,10 @@ class ProfiledRun(ShowsItself):
 
     def table(self) -> Table:
         both = side_by_side(self)
-        rows = [("profiler", kind, n, f"{busy:.3f} s in recorded events")
-                for kind, (n, busy) in both["profiler"].items()]
+        rows = [
+            ("profiler", kind, n, f"{busy:.3f} s in recorded events")
+            for kind, (n, busy) in both["profiler"].items()
+        ]
         rows += [
             ("fitscope", role, n, f"{cpu:.3f} s of CPU")
             for role, (n, cpu) in both["fitscope"].items()
@@ -128,5 +130,8 @@ def side_by_side(run: ProfiledRun) -> dict[str, object]:
         n, cpu = ours.get(role, (0, 0.0))
         ours[role] = (n + 1, cpu + seconds)
     os_ids = set(run.result.cpu.cpu_ns) | {s.tid for s in run.result.spans if s.tid is not None}
-    return {"profiler": prof, "fitscope": ours,
-            "ids_shared": sum(1 for t in run.threads if t.profiler_id in os_ids)}
+    return {
+        "profiler": prof,
+        "fitscope": ours,
+        "ids_shared": sum(1 for t in run.threads if t.profiler_id in os_ids),
+    }

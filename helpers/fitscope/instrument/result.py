@@ -75,25 +75,38 @@ class RunResult(ShowsItself):
     reading: str = ""
 
     def __repr__(self) -> str:
-        return (f"RunResult({self.name!r}: {len(self.spans)} spans, {len(self.cpu.t_ns)} CPU "
-                f"samples, {self.throughput.steps} steps, {len(self.outcomes)} process outcomes)")
+        return (
+            f"RunResult({self.name!r}: {len(self.spans)} spans, {len(self.cpu.t_ns)} CPU "
+            f"samples, {self.throughput.steps} steps, {len(self.outcomes)} process outcomes)"
+        )
 
     def table(self) -> Table:
         """What was measured, one row per quantity, read by :attr:`reading` (or a plain summary)."""
         tp, rows = self.throughput, []
         if tp.steps:
-            rows += [("steps timed", tp.steps), ("time measured", f"{tp.elapsed_s:.2f} s"),
-                     ("throughput", f"{tp.steps_per_s:.1f} steps/s")]
+            rows += [
+                ("steps timed", tp.steps),
+                ("time measured", f"{tp.elapsed_s:.2f} s"),
+                ("throughput", f"{tp.steps_per_s:.1f} steps/s"),
+            ]
         if self.bounds is not None:
-            rows += [("ideal time: overlapped / one after the other",
-                      f"{self.bounds.overlapped_s:.2f} s / {self.bounds.sequential_s:.2f} s")]
+            rows += [
+                (
+                    "ideal time: overlapped / one after the other",
+                    f"{self.bounds.overlapped_s:.2f} s / {self.bounds.sequential_s:.2f} s",
+                )
+            ]
         if self.budget is not None:
             rows.append(("CPU budget", self.budget.describe()))
-        rows += [(label, self.facts[key]) for key, label in FACT_LABELS.items()
-                 if self.facts.get(key) is not None]
+        rows += [
+            (label, self.facts[key])
+            for key, label in FACT_LABELS.items()
+            if self.facts.get(key) is not None
+        ]
         rows += [(f"process {o.pid} ({o.command})", o.how) for o in self.outcomes]
-        return Table(("quantity", "measured"), rows, reading=self.reading or self._summary(),
-                     title=self.name)
+        return Table(
+            ("quantity", "measured"), rows, reading=self.reading or self._summary(), title=self.name
+        )
 
     def _summary(self) -> str:
         tp = self.throughput
@@ -126,8 +139,12 @@ class RunResult(ShowsItself):
         for s in sorted(self.spans_of(category), key=lambda s: s.start_ns):
             pieces = [(s.start_ns, s.end_ns)]
             for a, b in cut:
-                pieces = [p for lo, hi in pieces for p in ((lo, min(hi, a)), (max(lo, b), hi))
-                          if p[1] > p[0]]
+                pieces = [
+                    p
+                    for lo, hi in pieces
+                    for p in ((lo, min(hi, a)), (max(lo, b), hi))
+                    if p[1] > p[0]
+                ]
             out.extend(pieces)
         return out
 
@@ -140,8 +157,9 @@ class RunResult(ShowsItself):
 
         origin = min((s.start_ns for s in self.spans), default=0)
         path = Path(path)
-        path.write_text(json.dumps(chrome_trace(self.spans, self.environment.get("pid", 0),
-                                                origin, self.roles)))
+        path.write_text(
+            json.dumps(chrome_trace(self.spans, self.environment.get("pid", 0), origin, self.roles))
+        )
         return path
 
     # -- JSON ------------------------------------------------------------------------------
@@ -154,7 +172,8 @@ class RunResult(ShowsItself):
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunResult:
         return cls(
-            name=d["name"], params=d.get("params", {}),
+            name=d["name"],
+            params=d.get("params", {}),
             spans=[Span(**s) for s in d.get("spans", [])],
             cpu=CpuSamples.from_dict(d["cpu"]) if d.get("cpu") else CpuSamples(),
             throughput=Throughput(**d["throughput"]) if d.get("throughput") else Throughput(),
@@ -162,7 +181,8 @@ class RunResult(ShowsItself):
             bounds=Bounds(**d["bounds"]) if d.get("bounds") else None,
             outcomes=[ProcessOutcome(**o) for o in d.get("outcomes", [])],
             roles={int(k): v for k, v in d.get("roles", {}).items()},
-            facts=d.get("facts", {}), environment=d.get("environment", {}),
+            facts=d.get("facts", {}),
+            environment=d.get("environment", {}),
             reading=d.get("reading", ""),
         )
 

@@ -25,8 +25,16 @@ import psutil
 
 from fitscope.instrument.tracing import os_thread_name
 
-__all__ = ["thread_clock_id", "thread_cpu_ns", "thread_ids", "rss_bytes", "tree_memory_bytes",
-           "pss_bytes", "CpuSamples", "Sampler"]
+__all__ = [
+    "thread_clock_id",
+    "thread_cpu_ns",
+    "thread_ids",
+    "rss_bytes",
+    "tree_memory_bytes",
+    "pss_bytes",
+    "CpuSamples",
+    "Sampler",
+]
 
 
 def thread_clock_id(tid: int) -> int:
@@ -158,10 +166,13 @@ class CpuSamples:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CpuSamples:
-        return cls(t_ns=list(d["t_ns"]), cpu_ns={int(k): v for k, v in d["cpu_ns"].items()},
-                   memory_bytes=list(d["memory_bytes"]),
-                   names={int(k): v for k, v in d["names"].items()},
-                   sampler_tid=d.get("sampler_tid"))
+        return cls(
+            t_ns=list(d["t_ns"]),
+            cpu_ns={int(k): v for k, v in d["cpu_ns"].items()},
+            memory_bytes=list(d["memory_bytes"]),
+            names={int(k): v for k, v in d["names"].items()},
+            sampler_tid=d.get("sampler_tid"),
+        )
 
 
 class Sampler:
@@ -171,8 +182,13 @@ class Sampler:
     ``memory_every`` samples, since listing children costs milliseconds.
     """
 
-    def __init__(self, interval_s: float = 0.02, children: bool = False, memory_every: int = 25,
-                 discover_every: int = 5):
+    def __init__(
+        self,
+        interval_s: float = 0.02,
+        children: bool = False,
+        memory_every: int = 25,
+        discover_every: int = 5,
+    ):
         if not interval_s > 0:
             raise ValueError("the sampling interval must be a positive number of seconds")
         self.interval_s = interval_s
@@ -223,5 +239,3 @@ class Sampler:
         if self._thread is not None:
             self._thread.join()
         self.sample(discover=True)
-
-

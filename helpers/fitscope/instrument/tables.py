@@ -26,8 +26,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["FACTS_CLASS", "Table", "ShowsItself", "Stack", "facts_html", "html_table", "text_table",
-           "fmt"]
+__all__ = [
+    "FACTS_CLASS",
+    "Table",
+    "ShowsItself",
+    "Stack",
+    "facts_html",
+    "html_table",
+    "text_table",
+    "fmt",
+]
 
 
 def fmt(value: Any) -> str:
@@ -51,8 +59,9 @@ def html_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
         '<table><thead><tr><th>a</th></tr></thead><tbody><tr><td>1.5</td></tr></tbody></table>'
     """
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(fmt(v))}</td>" for v in row) + "</tr>"
-                   for row in rows)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(fmt(v))}</td>" for v in row) + "</tr>" for row in rows
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 

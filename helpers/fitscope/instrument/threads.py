@@ -20,8 +20,17 @@ from dataclasses import dataclass, field
 
 from fitscope.instrument.sampling import thread_ids
 
-__all__ = ["ThreadRoles", "MAIN", "KERNEL", "TF_DATA", "TF_CREATED", "FITSCOPE", "EARLIER", "LATER",
-           "ROLE_ORDER"]
+__all__ = [
+    "ThreadRoles",
+    "MAIN",
+    "KERNEL",
+    "TF_DATA",
+    "TF_CREATED",
+    "FITSCOPE",
+    "EARLIER",
+    "LATER",
+    "ROLE_ORDER",
+]
 
 MAIN = "main"
 KERNEL = "kernel/ui"
@@ -98,8 +107,9 @@ class ThreadRoles:
             return EARLIER
         return LATER
 
-    def roles(self, tids: Iterable[int], tf_data_python: Iterable[int] = (),
-              sampler: int | None = None) -> dict[int, str]:
+    def roles(
+        self, tids: Iterable[int], tf_data_python: Iterable[int] = (), sampler: int | None = None
+    ) -> dict[int, str]:
         """Role of every id in ``tids``."""
         seen = set(tf_data_python)
         return {tid: self.role(tid, seen, sampler) for tid in tids}

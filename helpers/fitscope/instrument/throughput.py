@@ -52,5 +52,7 @@ def throughput_from_ends(
     return Throughput(
         t_s=[window_s * (i + 1) if i < n_windows - 1 else elapsed for i in range(n_windows)],
         steps_per_s_series=[c / w if w > 0 else 0.0 for c, w in zip(counts, widths)],
-        steps=len(end_ns), elapsed_s=elapsed, samples_per_step=samples_per_step,
+        steps=len(end_ns),
+        elapsed_s=elapsed,
+        samples_per_step=samples_per_step,
     )

@@ -114,7 +114,10 @@ class Tracer:
         return decorate
 
     def wrap_generator(
-        self, gen: Iterator[T], label: str = "next()", category: str = "generator",
+        self,
+        gen: Iterator[T],
+        label: str = "next()",
+        category: str = "generator",
         capture_stacks: bool = False,
     ) -> Iterator[T]:
         """A generator yielding from ``gen``, recording every ``next()`` as a span on the thread
@@ -123,6 +126,7 @@ class Tracer:
         With ``capture_stacks``, the call stack seen inside the first ``next()`` on each thread
         is kept in ``self.stacks[tid]``: it shows who (Keras, tf.data) called the generator.
         """
+
         def traced() -> Iterator[T]:
             while True:
                 start = time.perf_counter_ns()
@@ -154,8 +158,9 @@ class Tracer:
         self._wall_minus_perf_ns = wall_minus_perf_ns
         return shift
 
-    def add_graph_span(self, label: str, start_s: float, end_s: float,
-                       category: str = "tf.data") -> None:
+    def add_graph_span(
+        self, label: str, start_s: float, end_s: float, category: str = "tf.data"
+    ) -> None:
         """Record a span timed inside a TensorFlow graph with ``tf.timestamp()`` (wall seconds).
 
         The thread that ran it is not known, so the span keeps ``tid=None``.
@@ -255,13 +260,26 @@ def chrome_trace(
                 named.add(s.tid)
                 role = roles.get(s.tid, "")
                 label = " · ".join(x for x in (role, s.os_name or s.thread, f"tid {s.tid}") if x)
-                events.append({"ph": "M", "name": "thread_name", "pid": pid, "tid": s.tid,
-                               "args": {"name": label}})
+                events.append(
+                    {
+                        "ph": "M",
+                        "name": "thread_name",
+                        "pid": pid,
+                        "tid": s.tid,
+                        "args": {"name": label},
+                    }
+                )
         events.append(ev)
     events.append({"ph": "M", "name": "process_name", "pid": pid, "args": {"name": f"pid {pid}"}})
     if any(s.tid is None for s in spans):
-        events.append({"ph": "M", "name": "process_name", "pid": graph_pid,
-                       "args": {"name": "timed inside the TensorFlow graph (thread not recorded)"}})
+        events.append(
+            {
+                "ph": "M",
+                "name": "process_name",
+                "pid": graph_pid,
+                "args": {"name": "timed inside the TensorFlow graph (thread not recorded)"},
+            }
+        )
     return {"traceEvents": events, "displayTimeUnit": "ms"}
 
 

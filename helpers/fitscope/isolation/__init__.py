@@ -17,12 +17,42 @@ from __future__ import annotations
 
 from fitscope.instrument.lazy import lazy_exports
 
-__getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    "launcher": ("Limits", "ProcessRecorder", "growth_per_s", "sandbox_facts", "run_module",
-                 "launcher_outcomes", "peak_memory_bytes", "cost_of",),
-    "reaper": ("SHM_PATTERNS", "session_members", "shm_entries", "remove_new_shm", "kill_session",),
-    "sandbox": ("report", "run_python", "start_template", "SandboxResult", "Progress",
-                "exceptions_in", "MESSAGE_PREFIX",),
-    "template": ("LATE_ENV", "TENSORFLOW", "KERAS", "preloaded", "wait_for_templates",
-                 "close_template"),
-})
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "launcher": (
+            "Limits",
+            "ProcessRecorder",
+            "growth_per_s",
+            "sandbox_facts",
+            "run_module",
+            "launcher_outcomes",
+            "peak_memory_bytes",
+            "cost_of",
+        ),
+        "reaper": (
+            "SHM_PATTERNS",
+            "session_members",
+            "shm_entries",
+            "remove_new_shm",
+            "kill_session",
+        ),
+        "sandbox": (
+            "report",
+            "run_python",
+            "start_template",
+            "SandboxResult",
+            "Progress",
+            "exceptions_in",
+            "MESSAGE_PREFIX",
+        ),
+        "template": (
+            "LATE_ENV",
+            "TENSORFLOW",
+            "KERAS",
+            "preloaded",
+            "wait_for_templates",
+            "close_template",
+        ),
+    },
+)

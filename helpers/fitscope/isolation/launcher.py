@@ -30,8 +30,16 @@ from fitscope.instrument.result import ProcessOutcome, RunResult
 from fitscope.instrument.tables import Stack, Table
 from fitscope.isolation.sandbox import Progress, SandboxResult, run_python
 
-__all__ = ["Limits", "ProcessRecorder", "growth_per_s", "sandbox_facts", "run_module",
-           "launcher_outcomes", "peak_memory_bytes", "cost_of"]
+__all__ = [
+    "Limits",
+    "ProcessRecorder",
+    "growth_per_s",
+    "sandbox_facts",
+    "run_module",
+    "launcher_outcomes",
+    "peak_memory_bytes",
+    "cost_of",
+]
 
 MIN_CAP_MB, MAX_CAP_MB = 300.0, 1400.0
 
@@ -101,8 +109,11 @@ class ProcessRecorder:
         for pid, points in self.memory.items():
             cpu = self.cpu.get(pid, [])
             out[self.label(pid, commands)] = {
-                "t": [t for t, _ in points], "memory_mb": [m for _, m in points],
-                "cpu_t": [t for t, _ in cpu], "cpu_s": [c for _, c in cpu]}
+                "t": [t for t, _ in points],
+                "memory_mb": [m for _, m in points],
+                "cpu_t": [t for t, _ in cpu],
+                "cpu_s": [c for _, c in cpu],
+            }
         return out
 
 
@@ -126,23 +137,39 @@ def growth_per_s(points: Sequence[tuple[float, float]], last_s: float = 1.0) -> 
     return (v1 - v0) / (t1 - t0) if t1 > t0 else 0.0
 
 
-def sandbox_facts(run: SandboxResult, limits: Limits | None = None,
-                  rec: ProcessRecorder | None = None) -> dict[str, Any]:
+def sandbox_facts(
+    run: SandboxResult, limits: Limits | None = None, rec: ProcessRecorder | None = None
+) -> dict[str, Any]:
     """What the sandbox measured of a run: how and when it ended, memory, clean-up, processes."""
     commands = {o.pid: o.command for o in run.outcomes}
     label = rec.label if rec is not None else (lambda pid, _: f"process ({pid})")
     facts = {
-        "stopped_by": run.stopped_by, "wall_s": run.wall_s, "poll_s": run.poll_s,
+        "stopped_by": run.stopped_by,
+        "wall_s": run.wall_s,
+        "poll_s": run.poll_s,
         "peak_memory_mb": run.peak_memory_bytes / 2**20,
         "peak_memory_bytes": run.peak_memory_bytes,
         "peak_pss_bytes": max((b for _, b in run.pss), default=0),
         "memory_growth_mb_per_s": growth_per_s([(t, b / 2**20) for t, b in run.memory]),
         "max_memory_growth_mb_per_s": max(
-            ((b[1] - a[1]) / 2**20 / (b[0] - a[0]) for a, b in zip(run.memory, run.memory[1:])
-             if b[0] > a[0]), default=0.0),
-        "leftovers_removed": run.leftovers_removed, "survivors": run.survivors,
-        "processes": [{"role": label(o.pid, commands), "pid": o.pid, "how": o.how,
-                       "peak_mb": o.peak_memory_bytes / 2**20} for o in run.outcomes],
+            (
+                (b[1] - a[1]) / 2**20 / (b[0] - a[0])
+                for a, b in zip(run.memory, run.memory[1:])
+                if b[0] > a[0]
+            ),
+            default=0.0,
+        ),
+        "leftovers_removed": run.leftovers_removed,
+        "survivors": run.survivors,
+        "processes": [
+            {
+                "role": label(o.pid, commands),
+                "pid": o.pid,
+                "how": o.how,
+                "peak_mb": o.peak_memory_bytes / 2**20,
+            }
+            for o in run.outcomes
+        ],
         "stderr_tail": run.stderr[-2000:],
     }
     if limits is not None:
@@ -152,10 +179,14 @@ def sandbox_facts(run: SandboxResult, limits: Limits | None = None,
     return facts
 
 
-def run_module(module: str, args: Sequence[Any], limits: Limits | tuple[float, float],
-               on_poll: Callable[[Progress], None] | None = None,
-               env: dict[str, str] | None = None,
-               preload: Sequence[str] = ()) -> SandboxResult:
+def run_module(
+    module: str,
+    args: Sequence[Any],
+    limits: Limits | tuple[float, float],
+    on_poll: Callable[[Progress], None] | None = None,
+    env: dict[str, str] | None = None,
+    preload: Sequence[str] = (),
+) -> SandboxResult:
     """Run ``fitscope.isolation.scripts.<module>``'s ``main`` in the sandbox (its start, in epoch
     seconds, is ``started_at``). It shows nothing: ``on_poll`` is the caller's window on the run.
 
@@ -167,8 +198,15 @@ def run_module(module: str, args: Sequence[Any], limits: Limits | tuple[float, f
         (limits.timeout_s, limits.memory_cap_mb) if isinstance(limits, Limits) else limits
     )
     code = f"import sys\nfrom fitscope.isolation.scripts.{module} import main\nsys.exit(main())\n"
-    return run_python(code=code, args=[str(a) for a in args], env=env,
-                      timeout_s=timeout_s, memory_cap_mb=cap, on_poll=on_poll, preload=preload)
+    return run_python(
+        code=code,
+        args=[str(a) for a in args],
+        env=env,
+        timeout_s=timeout_s,
+        memory_cap_mb=cap,
+        on_poll=on_poll,
+        preload=preload,
+    )
 
 
 def launcher_outcomes(r: SandboxResult) -> list[ProcessOutcome]:
@@ -183,9 +221,13 @@ def launcher_outcomes(r: SandboxResult) -> list[ProcessOutcome]:
     for o in r.outcomes:
         if (m := ended.get(o.pid)) is not None:
             how = o.how if o.how in stopped and m["exit_code"] < 0 else m["how"]
-            o = dataclasses.replace(o, how=how, exception=m["exception"],
-                                    exit_code=m["exit_code"] if m["exit_code"] >= 0 else None,
-                                    signal=-m["exit_code"] if m["exit_code"] < 0 else None)
+            o = dataclasses.replace(
+                o,
+                how=how,
+                exception=m["exception"],
+                exit_code=m["exit_code"] if m["exit_code"] >= 0 else None,
+                signal=-m["exit_code"] if m["exit_code"] < 0 else None,
+            )
         out.append(o)
     return out
 
@@ -198,8 +240,13 @@ def peak_memory_bytes(*results: RunResult) -> dict[str, int]:
     the other, so kernel + largest tree bounds the peak of the whole.
     """
     kernel = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    trees = max((max(r.facts.get("peak_memory_bytes", 0), r.facts.get("peak_pss_bytes", 0))
-                 for r in results), default=0)
+    trees = max(
+        (
+            max(r.facts.get("peak_memory_bytes", 0), r.facts.get("peak_pss_bytes", 0))
+            for r in results
+        ),
+        default=0,
+    )
     return {"kernel": kernel, "largest_tree": trees, "total": kernel + trees}
 
 

@@ -47,7 +47,7 @@ def session_members(sid: int) -> set[int]:
                 stat = f.read()
         except OSError:
             continue
-        fields = stat[stat.rindex(")") + 2:].split()
+        fields = stat[stat.rindex(")") + 2 :].split()
         if fields[0] not in ("Z", "X") and int(fields[3]) == sid:  # state, ppid, pgrp, session
             members.add(int(entry))
     return members

@@ -43,8 +43,15 @@ from fitscope.isolation import template
 from fitscope.isolation.reaper import remove_new_shm, session_members, shm_entries
 from fitscope.isolation.template import TENSORFLOW, ForkedRun, fork_run, wait_for_templates
 
-__all__ = ["report", "run_python", "start_template", "SandboxResult", "Progress", "exceptions_in",
-           "MESSAGE_PREFIX"]
+__all__ = [
+    "report",
+    "run_python",
+    "start_template",
+    "SandboxResult",
+    "Progress",
+    "exceptions_in",
+    "MESSAGE_PREFIX",
+]
 
 MESSAGE_PREFIX = "@@fitscope "
 _FITSCOPE_PARENT = str(IMPORT_ROOT)
@@ -163,7 +170,7 @@ def short_command(argv: Sequence[str]) -> str:
     """
     words = [Path(w).name if w.startswith("/") else w for w in argv]
     text = re.sub(r"(?<![\w.])/(?:[^\s'\"/]+/)+", "", " ".join(words).strip())
-    return text if len(text) <= COMMAND_CHARS else text[:COMMAND_CHARS - 1] + "…"
+    return text if len(text) <= COMMAND_CHARS else text[: COMMAND_CHARS - 1] + "…"
 
 
 def _command(pid: int) -> str:
@@ -227,9 +234,15 @@ def run_python(
             start, started_at = time.perf_counter(), time.time()
         if proc is None:
             proc = subprocess.Popen(
-                [sys.executable, str(path), *args], cwd=workdir.name, env=child_env,
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                text=True, errors="replace", start_new_session=True,
+                [sys.executable, str(path), *args],
+                cwd=workdir.name,
+                env=child_env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                errors="replace",
+                start_new_session=True,
             )
     except BaseException:
         _release_reaper(reaper)
@@ -237,8 +250,10 @@ def run_python(
     _tell_reaper(reaper, str(proc.pid))
     out_lines: list[str] = []
     err_lines: list[str] = []
-    readers = [threading.Thread(target=_read_lines, args=(s, sink), daemon=True)
-               for s, sink in ((proc.stdout, out_lines), (proc.stderr, err_lines))]
+    readers = [
+        threading.Thread(target=_read_lines, args=(s, sink), daemon=True)
+        for s, sink in ((proc.stdout, out_lines), (proc.stderr, err_lines))
+    ]
     for r in readers:
         r.start()
 
@@ -291,8 +306,11 @@ def run_python(
         workdir.cleanup()
 
     if isinstance(proc, ForkedRun):  # /proc shows the template's command: name the run's
-        _rename(seen, short_command(proc.template_args),
-                short_command([sys.executable, str(path), *map(str, args)]))
+        _rename(
+            seen,
+            short_command(proc.template_args),
+            short_command([sys.executable, str(path), *map(str, args)]),
+        )
     stderr = "".join(err_lines)
     exceptions = exceptions_in(stderr)
     outcomes = _outcomes(proc, seen, stopped_by, exceptions)
@@ -326,12 +344,14 @@ def _child_env(env: dict[str, str] | None) -> dict[str, str]:
     """A run's environment: this one's, unbuffered, ``env`` added, fitscope importable."""
     child_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     child_env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (_FITSCOPE_PARENT, child_env.get("PYTHONPATH", "")) if p)
+        p for p in (_FITSCOPE_PARENT, child_env.get("PYTHONPATH", "")) if p
+    )
     return child_env
 
 
-def start_template(preload: Sequence[str] = TENSORFLOW, env: dict[str, str] | None = None,
-                   wait: bool = False) -> None:
+def start_template(
+    preload: Sequence[str] = TENSORFLOW, env: dict[str, str] | None = None, wait: bool = False
+) -> None:
     """Start importing ``preload`` in the template that runs with this ``preload`` and ``env``
     will be forked from; return at once, or with ``wait`` once it is ready. A notebook calls it
     first thing, so that the template imports while the kernel does; every run waits until all
@@ -348,9 +368,14 @@ def start_template(preload: Sequence[str] = TENSORFLOW, env: dict[str, str] | No
 def _start_reaper() -> subprocess.Popen:
     """The reaper (:mod:`fitscope.isolation.reaper`): its own session, stdin a pipe only this
     process holds."""
-    return subprocess.Popen([sys.executable, "-I", _REAPER], stdin=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
-                            start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-I", _REAPER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def _tell_reaper(reaper: subprocess.Popen, line: str) -> None:
@@ -380,7 +405,7 @@ def _messages(lines: list[str]) -> list[dict[str, Any]]:
     for line in list(lines):
         if line.startswith(MESSAGE_PREFIX):
             try:
-                out.append(json.loads(line[len(MESSAGE_PREFIX):]))
+                out.append(json.loads(line[len(MESSAGE_PREFIX) :]))
             except json.JSONDecodeError:
                 continue
     return out
@@ -409,8 +434,9 @@ def _stop(sid: int, pids: set[int], grace_s: float) -> None:
     _signal_all(sid, session_members(sid) | pids, signal.SIGKILL)
 
 
-def _cleanup(proc: subprocess.Popen | ForkedRun, seen: dict[int, dict[str, Any]],
-             grace_s: float) -> list[int]:
+def _cleanup(
+    proc: subprocess.Popen | ForkedRun, seen: dict[int, dict[str, Any]], grace_s: float
+) -> list[int]:
     """Stop anything of the run still alive, reap the script; return pids that survived."""
     left = session_members(proc.pid)
     if proc.poll() is None:
@@ -428,8 +454,12 @@ def _cleanup(proc: subprocess.Popen | ForkedRun, seen: dict[int, dict[str, Any]]
     return sorted(session_members(proc.pid))
 
 
-def _outcomes(proc: subprocess.Popen | ForkedRun, seen: dict[int, dict[str, Any]],
-              stopped_by: str | None, exceptions: list[tuple[str, str]]) -> list[ProcessOutcome]:
+def _outcomes(
+    proc: subprocess.Popen | ForkedRun,
+    seen: dict[int, dict[str, Any]],
+    stopped_by: str | None,
+    exceptions: list[tuple[str, str]],
+) -> list[ProcessOutcome]:
     rc = proc.returncode
     main_exc = [e for origin, e in exceptions if origin == "main"]
     if stopped_by:
@@ -443,12 +473,17 @@ def _outcomes(proc: subprocess.Popen | ForkedRun, seen: dict[int, dict[str, Any]
     else:
         how = f"exited with code {rc}"
     root_info = seen.get(proc.pid, {"command": _command(proc.pid), "peak": 0})
-    outcomes = [ProcessOutcome(
-        pid=proc.pid, command=root_info["command"], how=how,
-        exit_code=rc if rc is not None and rc >= 0 else None,
-        signal=-rc if rc is not None and rc < 0 else None,
-        exception=main_exc[-1] if main_exc else None, peak_memory_bytes=root_info["peak"],
-    )]
+    outcomes = [
+        ProcessOutcome(
+            pid=proc.pid,
+            command=root_info["command"],
+            how=how,
+            exit_code=rc if rc is not None and rc >= 0 else None,
+            signal=-rc if rc is not None and rc < 0 else None,
+            exception=main_exc[-1] if main_exc else None,
+            peak_memory_bytes=root_info["peak"],
+        )
+    ]
     for pid, info in seen.items():
         if pid == proc.pid:
             continue
@@ -458,6 +493,9 @@ def _outcomes(proc: subprocess.Popen | ForkedRun, seen: dict[int, dict[str, Any]
             how = "killed at cleanup"
         else:
             how = "ended during the run"
-        outcomes.append(ProcessOutcome(pid=pid, command=info["command"], how=how,
-                                       peak_memory_bytes=info["peak"]))
+        outcomes.append(
+            ProcessOutcome(
+                pid=pid, command=info["command"], how=how, peak_memory_bytes=info["peak"]
+            )
+        )
     return outcomes

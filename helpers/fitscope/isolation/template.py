@@ -41,8 +41,20 @@ from typing import IO, Any
 
 import psutil
 
-__all__ = ["LATE_ENV", "TENSORFLOW", "KERAS", "MAX_TEMPLATES", "ForkedRun", "fork_run", "start",
-           "wait_for_templates", "template_pids", "preloaded", "close_template", "serve"]
+__all__ = [
+    "LATE_ENV",
+    "TENSORFLOW",
+    "KERAS",
+    "MAX_TEMPLATES",
+    "ForkedRun",
+    "fork_run",
+    "start",
+    "wait_for_templates",
+    "template_pids",
+    "preloaded",
+    "close_template",
+    "serve",
+]
 
 LATE_ENV = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "TF_CONFIG")
 """Variables TensorFlow reads when it first runs, not at import: set per run, not per template."""
@@ -71,10 +83,14 @@ class _Template:
         self.set_by_import: dict[str, str] = {}
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "fitscope.isolation.template", str(theirs.fileno()),
-             *modules],
-            env=env, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            [sys.executable, "-m", "fitscope.isolation.template", str(theirs.fileno()), *modules],
+            env=env,
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         theirs.close()
         self.exit_codes: dict[int, int] = {}
         self.lock = threading.Lock()
@@ -100,8 +116,9 @@ class _Template:
         differ = {k for k in env.keys() | self.env.keys() if env.get(k) != self.env.get(k)}
         if any(k in self.env for k in differ):  # a value the template started with differs
             return False
-        return not differ or (self.wait_ready() and all(
-            env.get(k) == self.set_by_import.get(k) for k in differ))
+        return not differ or (
+            self.wait_ready() and all(env.get(k) == self.set_by_import.get(k) for k in differ)
+        )
 
     def _receive(self, kind: str, timeout_s: float) -> Any:
         """Read messages until one of ``kind`` (its value), keeping exit codes; None when none
@@ -133,8 +150,9 @@ class _Template:
                     self.exit_codes[pid] = -signal.SIGKILL  # template gone: the code is lost
             return self.exit_codes.get(pid)
 
-    def fork(self, path: str, args: Sequence[str], env: dict[str, str], cwd: str,
-             fds: Sequence[int]) -> int | None:
+    def fork(
+        self, path: str, args: Sequence[str], env: dict[str, str], cwd: str, fds: Sequence[int]
+    ) -> int | None:
         request = json.dumps({"path": path, "args": list(args), "env": env, "cwd": cwd})
         with self.lock:
             try:
@@ -250,8 +268,9 @@ def close_template() -> None:
 atexit.register(close_template)
 
 
-def fork_run(modules: Sequence[str], env: dict[str, str], path: str, args: Sequence[str],
-             cwd: str) -> ForkedRun | None:
+def fork_run(
+    modules: Sequence[str], env: dict[str, str], path: str, args: Sequence[str], cwd: str
+) -> ForkedRun | None:
     """Start ``path`` with ``args`` as a process forked from the template that preloads
     ``modules`` under ``env``; None if no template could be had (the caller starts it fresh)."""
     template = _template_for(modules, env)
@@ -270,8 +289,9 @@ def fork_run(modules: Sequence[str], env: dict[str, str], path: str, args: Seque
         os.close(err_r)
         _discard(template)
         return None
-    return ForkedRun(template, pid, os.fdopen(out_r, errors="replace"),
-                     os.fdopen(err_r, errors="replace"))
+    return ForkedRun(
+        template, pid, os.fdopen(out_r, errors="replace"), os.fdopen(err_r, errors="replace")
+    )
 
 
 def serve(fd: int, modules: Sequence[str]) -> None:
@@ -281,8 +301,11 @@ def serve(fd: int, modules: Sequence[str]) -> None:
     start, before = time.perf_counter(), dict(os.environ)
     for name in modules:
         importlib.import_module(name)
-    done = {"modules": list(modules), "import_s": round(time.perf_counter() - start, 3),
-            "set_env": {k: v for k, v in os.environ.items() if before.get(k) != v}}
+    done = {
+        "modules": list(modules),
+        "import_s": round(time.perf_counter() - start, 3),
+        "set_env": {k: v for k, v in os.environ.items() if before.get(k) != v},
+    }
     sock.send(json.dumps({"ready": done}).encode())
     while True:
         readable = select.select([sock], [], [], 0.05)[0]

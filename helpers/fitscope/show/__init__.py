@@ -14,13 +14,38 @@ from __future__ import annotations
 
 from fitscope.instrument.lazy import lazy_exports
 
-__getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    "charts": ("class_results", "OKABE_ITO", "CATEGORY_COLOURS", "ROLE_COLOURS", "Chart",
-               "timeline", "cpu_by_thread", "throughput", "throughput_figure", "comparison",
-               "pipeline_timeline",),
-    "comparison": ("Comparison",),
-    "ipython": ("install_ipython_handler",),
-    "live": ("LiveThroughput", "LiveProcesses", "WorkerProgress", "StepCounter",),
-    "panels": ("Control", "ExperimentPanel",),
-    "process_charts": ("memory_by_process", "cpu_by_process", "loss_by_worker",),
-})
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "charts": (
+            "class_results",
+            "OKABE_ITO",
+            "CATEGORY_COLOURS",
+            "ROLE_COLOURS",
+            "Chart",
+            "timeline",
+            "cpu_by_thread",
+            "throughput",
+            "throughput_figure",
+            "comparison",
+            "pipeline_timeline",
+        ),
+        "comparison": ("Comparison",),
+        "ipython": ("install_ipython_handler",),
+        "live": (
+            "LiveThroughput",
+            "LiveProcesses",
+            "WorkerProgress",
+            "StepCounter",
+        ),
+        "panels": (
+            "Control",
+            "ExperimentPanel",
+        ),
+        "process_charts": (
+            "memory_by_process",
+            "cpu_by_process",
+            "loss_by_worker",
+        ),
+    },
+)

@@ -37,15 +37,28 @@ from fitscope.verdicts.compare import TIME_UNITS, share_of_bound
 if TYPE_CHECKING:  # plots draws results; result.Comparison draws with plots
     from fitscope.instrument.result import RunResult
 
-__all__ = ["class_results", "OKABE_ITO", "CATEGORY_COLOURS", "ROLE_COLOURS", "OTHER_COLOUR",
-           "Chart", "timeline", "cpu_by_thread", "throughput", "throughput_figure", "rate_windows",
-           "comparison", "pipeline_timeline"]
+__all__ = [
+    "class_results",
+    "OKABE_ITO",
+    "CATEGORY_COLOURS",
+    "ROLE_COLOURS",
+    "OTHER_COLOUR",
+    "Chart",
+    "timeline",
+    "cpu_by_thread",
+    "throughput",
+    "throughput_figure",
+    "rate_windows",
+    "comparison",
+    "pipeline_timeline",
+]
 
 MEASURED, IDEAL, SEQUENTIAL = OKABE_ITO["blue"], OKABE_ITO["bluish green"], OKABE_ITO["vermillion"]
 
 
-def _rates_by_role(result: RunResult, min_window_s: float = 0.05
-                   ) -> tuple[list[float], dict[str, list[float]]]:
+def _rates_by_role(
+    result: RunResult, min_window_s: float = 0.05
+) -> tuple[list[float], dict[str, list[float]]]:
     """Cores busy per role in windows of at least ``min_window_s`` (several samples each, so a
     sample read a little late does not show as a spike)."""
     cpu = result.cpu
@@ -73,10 +86,13 @@ def _above_budget(result: RunResult, peak: float) -> str:
     b = result.budget
     if b is None or peak <= 1.05 * b.cpus:
         return ""
-    why = ("a CPU quota is enforced per 100 ms period, so threads may use more cores for part of "
-           "a period and then wait" if b.quota is not None and b.quota < b.affinity else
-           "each thread's clock is read a moment after the sample's time, so a busy or delayed "
-           "sampler shifts CPU time between windows")
+    why = (
+        "a CPU quota is enforced per 100 ms period, so threads may use more cores for part of "
+        "a period and then wait"
+        if b.quota is not None and b.quota < b.affinity
+        else "each thread's clock is read a moment after the sample's time, so a busy or delayed "
+        "sampler shifts CPU time between windows"
+    )
     return f"The peak of {peak:.1f} cores busy is above B = {b.cpus:g}: {why}."
 
 
@@ -88,35 +104,62 @@ def cpu_by_thread(result: RunResult, top: int = 10) -> Chart:
     roles = [r for r in ROLE_ORDER if r in by_role] + [r for r in by_role if r not in ROLE_ORDER]
     peak = max((sum(v) for v in zip(*by_role.values())), default=0.0)
     if mids:
-        ax_t.stackplot(mids, [by_role[r] for r in roles], labels=roles,
-                       colors=[role_colour(r) for r in roles])
+        ax_t.stackplot(
+            mids, [by_role[r] for r in roles], labels=roles, colors=[role_colour(r) for r in roles]
+        )
         fig.legend(loc="outside lower center", ncols=min(len(roles), 4), fontsize=8)
     note = _above_budget(result, peak)
     if result.budget:
         ax_t.axhline(result.budget.cpus, color=OKABE_ITO["black"], ls="--", lw=1)
-        ax_t.annotate(f"B = {result.budget.cpus:g}", (0, result.budget.cpus), fontsize=8,
-                      xytext=(2, 2), textcoords="offset points", xycoords=("axes fraction", "data"))
+        ax_t.annotate(
+            f"B = {result.budget.cpus:g}",
+            (0, result.budget.cpus),
+            fontsize=8,
+            xytext=(2, 2),
+            textcoords="offset points",
+            xycoords=("axes fraction", "data"),
+        )
         ax_t.set_ylim(0, max(peak, result.budget.cpus) * 1.15)
     warm = warm_up_step(result)
     if warm is not None and mids:
         at = (warm.end_ns - result.cpu.t_ns[0]) / 1e9
         ax_t.axvline(at, color=OKABE_ITO["black"], lw=0.8, ls=":")
         right = at > 0.6 * mids[-1]
-        ax_t.annotate("warm-up step ends ", (at, 1.0), xycoords=("data", "axes fraction"),
-                      va="top", ha="right" if right else "left", fontsize=8,
-                      xytext=(-2 if right else 2, -2), textcoords="offset points")
+        ax_t.annotate(
+            "warm-up step ends ",
+            (at, 1.0),
+            xycoords=("data", "axes fraction"),
+            va="top",
+            ha="right" if right else "left",
+            fontsize=8,
+            xytext=(-2 if right else 2, -2),
+            textcoords="offset points",
+        )
     if note:
-        ax_t.text(0.99, 0.99, "above B: see the line under the chart", transform=ax_t.transAxes,
-                  ha="right", va="top", fontsize=8)
+        ax_t.text(
+            0.99,
+            0.99,
+            "above B: see the line under the chart",
+            transform=ax_t.transAxes,
+            ha="right",
+            va="top",
+            fontsize=8,
+        )
     ax_t.set_xlabel("time (s)")
     ax_t.set_ylabel("cores busy")
     ax_t.set_title("CPU by role over time")
     totals = result.cpu.by_thread_s()
     ranked = sorted(totals.items(), key=lambda kv: -kv[1])[:top]
-    ax_b.barh(range(len(ranked)), [v for _, v in ranked],
-              color=[role_colour(thread_role(result, tid)) for tid, _ in ranked])
-    ax_b.set_yticks(range(len(ranked)), [f"{thread_role(result, tid)} · tid {tid}"
-                                         for tid, _ in ranked], fontsize=8)
+    ax_b.barh(
+        range(len(ranked)),
+        [v for _, v in ranked],
+        color=[role_colour(thread_role(result, tid)) for tid, _ in ranked],
+    )
+    ax_b.set_yticks(
+        range(len(ranked)),
+        [f"{thread_role(result, tid)} · tid {tid}" for tid, _ in ranked],
+        fontsize=8,
+    )
     ax_b.invert_yaxis()
     ax_b.set_xlabel("CPU time (s)")
     ax_b.set_title(f"CPU per thread (top {len(ranked)})")
@@ -133,8 +176,10 @@ def _cpu_summary(result: RunResult, totals: dict[int, float]) -> str:
     for tid, v in totals.items():
         by_role[thread_role(result, tid)] += v
     shares = ", ".join(f"{r} {v:.2f} s ({100 * v / total:.0f}%)" for r, v in by_role.most_common())
-    return (f"CPU: {total:.2f} s over {wall:.2f} s of wall time ({total / wall:.2f} cores busy "
-            f"on average); by role: {shares}.")
+    return (
+        f"CPU: {total:.2f} s over {wall:.2f} s of wall time ({total / wall:.2f} cores busy "
+        f"on average); by role: {shares}."
+    )
 
 
 def rate_windows(ends_s: Sequence[float], windows: int = 10) -> tuple[list[float], list[float]]:
@@ -148,13 +193,21 @@ def rate_windows(ends_s: Sequence[float], windows: int = 10) -> tuple[list[float
         return [], []
     n = min(windows, len(ends_s) - 1)
     idx = [round(i * (len(ends_s) - 1) / n) for i in range(n + 1)]
-    return ([ends_s[j] for j in idx[1:]],
-            [(j - i) / max(ends_s[j] - ends_s[i], 1e-9) for i, j in zip(idx, idx[1:])])
+    return (
+        [ends_s[j] for j in idx[1:]],
+        [(j - i) / max(ends_s[j] - ends_s[i], 1e-9) for i, j in zip(idx, idx[1:])],
+    )
 
 
-def throughput_figure(t_s: Sequence[float], rate: Sequence[float], bound_rate: float | None,
-                      sequential_rate: float | None = None, title: str = "Throughput",
-                      unit: str = "steps/s", size: tuple[float, float] = (8, 3.2)) -> Figure:
+def throughput_figure(
+    t_s: Sequence[float],
+    rate: Sequence[float],
+    bound_rate: float | None,
+    sequential_rate: float | None = None,
+    title: str = "Throughput",
+    unit: str = "steps/s",
+    size: tuple[float, float] = (8, 3.2),
+) -> Figure:
     """Rate over time with the ideal (overlapped) bound and the sequential rate drawn as lines.
 
     Time counts from the end of the warm-up step; the legend sits to the right of the axes. The
@@ -164,11 +217,16 @@ def throughput_figure(t_s: Sequence[float], rate: Sequence[float], bound_rate: f
     ax = fig.add_subplot()
     ax.plot(t_s, rate, color=MEASURED, marker="o", ms=3, label="measured")
     if bound_rate:
-        ax.axhline(bound_rate, color=IDEAL, ls="--",
-                   label=f"ideal, overlapped\n({bound_rate:.0f} {unit})")
+        ax.axhline(
+            bound_rate, color=IDEAL, ls="--", label=f"ideal, overlapped\n({bound_rate:.0f} {unit})"
+        )
     if sequential_rate:
-        ax.axhline(sequential_rate, color=SEQUENTIAL, ls=":",
-                   label=f"one after the other\n({sequential_rate:.0f} {unit})")
+        ax.axhline(
+            sequential_rate,
+            color=SEQUENTIAL,
+            ls=":",
+            label=f"one after the other\n({sequential_rate:.0f} {unit})",
+        )
     ax.set_xlabel("time since the warm-up step ended (s)")
     ax.set_ylabel(unit)
     fit_axes(ax, t_s, [*rate, bound_rate or 0, sequential_rate or 0])
@@ -197,16 +255,20 @@ def throughput(result: RunResult) -> Chart:
         return Chart(fig, "Throughput: no steps were measured.")
     text = f"Throughput: {tp.steps_per_s:.1f} steps/s ({tp.samples_per_s:.0f} samples/s) measured"
     if bound and result.bounds:
-        against = _against_bound(result.bounds.overlapped_s, tp.elapsed_s,
-                                 result.bounds.sequential_s)
-        text += (f"; the ideal overlapped bound is {bound:.1f} steps/s and one after the other "
-                 f"would give {seq:.1f} steps/s{against}.")
+        against = _against_bound(
+            result.bounds.overlapped_s, tp.elapsed_s, result.bounds.sequential_s
+        )
+        text += (
+            f"; the ideal overlapped bound is {bound:.1f} steps/s and one after the other "
+            f"would give {seq:.1f} steps/s{against}."
+        )
     return Chart(fig, text + ("" if bound else "."))
 
 
-def _against_bound(bound_s: float | None, measured_s: float,
-                   sequential_s: float | None = None) -> str:
-    """": 80 % of the ideal bound", read by :func:`fitscope.verdicts.compare.share_of_bound`
+def _against_bound(
+    bound_s: float | None, measured_s: float, sequential_s: float | None = None
+) -> str:
+    """ ": 80 % of the ideal bound", read by :func:`fitscope.verdicts.compare.share_of_bound`
     (a run faster than its bound, or slower than one after the other, is called so)."""
     if not bound_s or measured_s <= 0:
         return ""
@@ -216,8 +278,9 @@ def _against_bound(bound_s: float | None, measured_s: float,
 Row = tuple  # (name, measured, ideal overlapped bound or None[, one after the other or None])
 
 
-def comparison(rows: Sequence[Row], unit: str = "s",
-               title: str = "Measured time against both bounds") -> Chart:
+def comparison(
+    rows: Sequence[Row], unit: str = "s", title: str = "Measured time against both bounds"
+) -> Chart:
     """Bars of measured value, ideal (overlapped) bound and one-after-the-other time per variant.
 
     ``rows``: (name, measured, overlapped bound or None) or (..., sequential bound or None).
@@ -231,13 +294,18 @@ def comparison(rows: Sequence[Row], unit: str = "s",
     ax = fig.add_subplot()
     ys = range(len(rows))
     h = 0.26
-    ax.barh([y - h for y in ys], [r[1] for r in rows], height=h, color=MEASURED,
-            label="measured")
-    ax.barh(list(ys), [r[2] or 0 for r in rows], height=h, color=IDEAL,
-            label="ideal (overlapped) bound")
+    ax.barh([y - h for y in ys], [r[1] for r in rows], height=h, color=MEASURED, label="measured")
+    ax.barh(
+        list(ys), [r[2] or 0 for r in rows], height=h, color=IDEAL, label="ideal (overlapped) bound"
+    )
     if any(r[3] for r in rows):
-        ax.barh([y + h for y in ys], [r[3] or 0 for r in rows], height=h, color=SEQUENTIAL,
-                label="one after the other")
+        ax.barh(
+            [y + h for y in ys],
+            [r[3] or 0 for r in rows],
+            height=h,
+            color=SEQUENTIAL,
+            label="one after the other",
+        )
     ax.set_yticks(list(ys), [r[0] for r in rows])
     ax.invert_yaxis()
     ax.set_xlabel(f"time ({unit})")
@@ -260,17 +328,32 @@ def class_results(results: Sequence[RunResult]) -> Chart:
     rows = [r for r in results if r.throughput.steps]
     fig = Figure(figsize=(9, 0.7 * max(len(rows), 2) + 1.4), layout="constrained")
     ax = fig.add_subplot()
-    labels = [f"{r.environment.get('label', r.environment.get('pid', '?'))} "
-              f"(B = {r.budget.cpus:g})" if r.budget else r.name for r in rows]
+    labels = [
+        f"{r.environment.get('label', r.environment.get('pid', '?'))} (B = {r.budget.cpus:g})"
+        if r.budget
+        else r.name
+        for r in rows
+    ]
     ys = range(len(rows))
     h = 0.26
     bounds = [r.bound_steps_per_s or (0, 0) for r in rows]
-    ax.barh([y - h for y in ys], [r.throughput.steps_per_s for r in rows], height=h,
-            color=MEASURED, label="measured")
-    ax.barh(list(ys), [b[0] for b in bounds], height=h, color=IDEAL,
-            label="ideal (overlapped) bound")
-    ax.barh([y + h for y in ys], [b[1] for b in bounds], height=h, color=SEQUENTIAL,
-            label="one after the other")
+    ax.barh(
+        [y - h for y in ys],
+        [r.throughput.steps_per_s for r in rows],
+        height=h,
+        color=MEASURED,
+        label="measured",
+    )
+    ax.barh(
+        list(ys), [b[0] for b in bounds], height=h, color=IDEAL, label="ideal (overlapped) bound"
+    )
+    ax.barh(
+        [y + h for y in ys],
+        [b[1] for b in bounds],
+        height=h,
+        color=SEQUENTIAL,
+        label="one after the other",
+    )
     ax.set_yticks(list(ys), labels)
     ax.invert_yaxis()
     ax.set_xlabel("throughput (steps/s)")
@@ -280,6 +363,8 @@ def class_results(results: Sequence[RunResult]) -> Chart:
     for r in rows:
         if r.budget:
             by_budget[r.budget.cpus].append(r.throughput.steps_per_s)
-    summary = "; ".join(f"B = {b:g}: {len(v)} run(s), median {sorted(v)[len(v) // 2]:.1f} steps/s"
-                        for b, v in sorted(by_budget.items()))
+    summary = "; ".join(
+        f"B = {b:g}: {len(v)} run(s), median {sorted(v)[len(v) // 2]:.1f} steps/s"
+        for b, v in sorted(by_budget.items())
+    )
     return Chart(fig, f"Class results: {summary or 'no run with steps yet'}.")

@@ -1,5 +1,4 @@
-"""Runs side by side: a chart of measured time against both bounds, a table, one reading.
-"""
+"""Runs side by side: a chart of measured time against both bounds, a table, one reading."""
 
 from __future__ import annotations
 
@@ -26,8 +25,9 @@ class Comparison(ShowsItself, dict):
         ('One run, 2 steps/s.', 2.0)
     """
 
-    def __init__(self, runs: dict[str, RunResult], reading: str = "",
-                 extra: tuple[str, Any] | None = None) -> None:
+    def __init__(
+        self, runs: dict[str, RunResult], reading: str = "", extra: tuple[str, Any] | None = None
+    ) -> None:
         super().__init__(runs)
         self.reading, self.extra = reading, extra
 
@@ -43,18 +43,32 @@ class Comparison(ShowsItself, dict):
         rows = []
         for label, r in self.items():
             b = r.bounds
-            rows.append([label, r.throughput.steps, f"{r.throughput.elapsed_s:.2f}",
-                         f"{r.throughput.steps_per_s:.1f}", f"{b.overlapped_s:.2f}" if b else "",
-                         f"{b.sequential_s:.2f}" if b else ""]
-                        + ([self.extra[1](r)] if self.extra else []))
+            rows.append(
+                [
+                    label,
+                    r.throughput.steps,
+                    f"{r.throughput.elapsed_s:.2f}",
+                    f"{r.throughput.steps_per_s:.1f}",
+                    f"{b.overlapped_s:.2f}" if b else "",
+                    f"{b.sequential_s:.2f}" if b else "",
+                ]
+                + ([self.extra[1](r)] if self.extra else [])
+            )
         return Table(head + ([self.extra[0]] if self.extra else []), rows, reading=self.reading)
 
     def chart(self) -> Any:
         """Measured time against both bounds (overlapped, one after the other), per run."""
-        return comparison([(label, r.throughput.elapsed_s,
-                            r.bounds.overlapped_s if r.bounds else None,
-                            r.bounds.sequential_s if r.bounds else None)
-                           for label, r in self.items()])
+        return comparison(
+            [
+                (
+                    label,
+                    r.throughput.elapsed_s,
+                    r.bounds.overlapped_s if r.bounds else None,
+                    r.bounds.sequential_s if r.bounds else None,
+                )
+                for label, r in self.items()
+            ]
+        )
 
     def _repr_html_(self) -> str:
         return self.chart().html() + self.table()._repr_html_()

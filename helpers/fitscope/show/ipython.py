@@ -24,8 +24,9 @@ def install_ipython_handler() -> bool:
     if shell is None:
         return False
 
-    def show_sentence(shell: Any, etype: type, evalue: BaseException, tb: Any,
-                      tb_offset: int | None = None) -> None:
+    def show_sentence(
+        shell: Any, etype: type, evalue: BaseException, tb: Any, tb_offset: int | None = None
+    ) -> None:
         print(f"⚠ {evalue}")
 
     shell.set_custom_exc((FitscopeInputError,), show_sentence)

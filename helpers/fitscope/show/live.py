@@ -38,15 +38,17 @@ if TYPE_CHECKING:
     from fitscope.isolation.launcher import Limits, ProcessRecorder
     from fitscope.isolation.sandbox import Progress
 
-__all__ = ["LiveThroughput", "LiveProcesses", "WorkerProgress", "StepCounter",
-           "show_only"]
+__all__ = ["LiveThroughput", "LiveProcesses", "WorkerProgress", "StepCounter", "show_only"]
 
 
 def png_output(png: bytes, alt: str = "") -> dict[str, Any]:
     """A PNG as one output of an ``ipywidgets.Output`` (an nbformat ``display_data``)."""
     data = {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": alt or "<image>"}
-    return {"output_type": "display_data", "data": data,
-            "metadata": {"image/png": {"alt": alt}} if alt else {}}
+    return {
+        "output_type": "display_data",
+        "data": data,
+        "metadata": {"image/png": {"alt": alt}} if alt else {},
+    }
 
 
 def text_output(text: str) -> dict[str, Any]:
@@ -76,8 +78,13 @@ class LiveThroughput:
     the last in ``finish``, after the run. Each frame is a "ui" span on the thread that drew it.
     """
 
-    def __init__(self, output: w.Output, counter: w.HTML | None = None,
-                 min_interval_s: float = 0.25, max_share: float = 0.05) -> None:
+    def __init__(
+        self,
+        output: w.Output,
+        counter: w.HTML | None = None,
+        min_interval_s: float = 0.25,
+        max_share: float = 0.05,
+    ) -> None:
         self.output, self.counter = output, counter
         self.min_interval_s, self.max_share = min_interval_s, max_share
         self.frames = 0
@@ -86,8 +93,13 @@ class LiveThroughput:
         self.ends: list[float] = []
         self._thread: threading.Thread | None = None
 
-    def start(self, tracer: Tracer, total_steps: int, bound_rate: float | None,
-              sequential_rate: float | None) -> None:
+    def start(
+        self,
+        tracer: Tracer,
+        total_steps: int,
+        bound_rate: float | None,
+        sequential_rate: float | None,
+    ) -> None:
         self.tracer, self.total = tracer, total_steps
         self.bound_rate, self.sequential_rate = bound_rate, sequential_rate
         self.ends = []
@@ -96,8 +108,9 @@ class LiveThroughput:
         self.t0 = time.perf_counter()
         self._draw()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._draw_while_running, daemon=True,
-                                        name="fitscope live drawing")
+        self._thread = threading.Thread(
+            target=self._draw_while_running, daemon=True, name="fitscope live drawing"
+        )
         self._thread.start()
 
     def step(self) -> None:
@@ -114,7 +127,8 @@ class LiveThroughput:
         drawn_at = 0
         while not self._stop.wait(self.min_interval_s):
             affordable = self.draw_s + self._frame_s <= self.max_share * (
-                time.perf_counter() - self.t0)
+                time.perf_counter() - self.t0
+            )
             if len(self.ends) > drawn_at and affordable:
                 drawn_at = len(self.ends)
                 self._draw()
@@ -126,17 +140,25 @@ class LiveThroughput:
         return rate_windows([e - self.ends[0] for e in self.ends[1:]]) if self.ends else ([], [])
 
     def _count(self) -> None:
-        self.counter.value = (f"frame {self.frames} · step {len(self.ends)}/{self.total} · "
-                              f"drawing {1e3 * self.draw_s:.0f} ms so far, none of it between "
-                              "training steps")
+        self.counter.value = (
+            f"frame {self.frames} · step {len(self.ends)}/{self.total} · "
+            f"drawing {1e3 * self.draw_s:.0f} ms so far, none of it between "
+            "training steps"
+        )
 
     def _draw(self, last: bool = False) -> None:
         start = time.perf_counter()
         with self.tracer.span(f"frame {self.frames + 1}", "ui"):
             t, rate = self._series()
             if self._figure is None:
-                self._figure = throughput_figure(t, rate, self.bound_rate, self.sequential_rate,
-                                                 title="Live throughput", size=(7.5, 2.8))
+                self._figure = throughput_figure(
+                    t,
+                    rate,
+                    self.bound_rate,
+                    self.sequential_rate,
+                    title="Live throughput",
+                    size=(7.5, 2.8),
+                )
             ax = self._figure.axes[0]
             ax.lines[0].set_data(t, rate)
             fit_axes(ax, t, [*rate, self.bound_rate or 0, self.sequential_rate or 0])
@@ -146,9 +168,16 @@ class LiveThroughput:
                 title += f", done: {mean:.0f} steps/s after the warm-up step"
             set_title(ax, title, 5.2)
             png = Chart(self._figure, "").png(dpi=72)
-            self.output.outputs = ({"output_type": "display_data", "metadata": {},
-                                    "data": {"image/png": base64.b64encode(png).decode("ascii"),
-                                             "text/plain": title}},)
+            self.output.outputs = (
+                {
+                    "output_type": "display_data",
+                    "metadata": {},
+                    "data": {
+                        "image/png": base64.b64encode(png).decode("ascii"),
+                        "text/plain": title,
+                    },
+                },
+            )
             self.frames += 1
             self.pngs.append(png)
             if self.counter is not None:
@@ -165,8 +194,9 @@ class LiveProcesses:
     passed and one more frame keeps drawing within ``max_share`` of the run, and at the end.
     """
 
-    def __init__(self, output: Any, counter: Any = None, min_interval_s: float = 0.5,
-                 max_share: float = 0.05) -> None:
+    def __init__(
+        self, output: Any, counter: Any = None, min_interval_s: float = 0.5, max_share: float = 0.05
+    ) -> None:
         self.output, self.counter = output, counter
         self.min_interval_s, self.max_share = min_interval_s, max_share
         self.frames = 0
@@ -210,12 +240,16 @@ class LiveProcesses:
         steps = c.get("trainer", {}).get("steps", 0)
         parts = [f"frame {self.frames} · step {steps} of the trainer"]
         if "producer" in c:
-            parts.append(f"producer: {c['producer']['batches']} batches made, "
-                         f"{c['producer'].get('backlog')} waiting in the queue")
+            parts.append(
+                f"producer: {c['producer']['batches']} batches made, "
+                f"{c['producer'].get('backlog')} waiting in the queue"
+            )
         if "parent" in c:
             p = c["parent"]
-            parts.append(f"parent: {p.get('event')}, model "
-                         + (f"checksum {p['checksum']}" if p.get("built") else "never built"))
+            parts.append(
+                f"parent: {p.get('event')}, model "
+                + (f"checksum {p['checksum']}" if p.get("built") else "never built")
+            )
         total = sum(points[-1][1] for points in rec.memory.values() if points)
         return " · ".join(parts + [f"tree memory {total:.0f} MB"])
 
@@ -251,8 +285,9 @@ class WorkerProgress:
     a small share.
     """
 
-    def __init__(self, output: Any, counter: Any, min_interval_s: float = 1.0,
-                 frame_interval_s: float = 2.0) -> None:
+    def __init__(
+        self, output: Any, counter: Any, min_interval_s: float = 1.0, frame_interval_s: float = 2.0
+    ) -> None:
         self.output, self.counter, self.min_interval_s = output, counter, min_interval_s
         self.frame_interval_s = frame_interval_s
         self.last: dict[int, dict[str, Any]] = {}
@@ -282,15 +317,28 @@ class WorkerProgress:
             for i, m in sorted(self.last.items())
         ]
         memory = sum(progress.memory_bytes.values()) / 2**20
-        self.counter.value = " · ".join([f"frame {self.frames}", f"step {self.step}", *parts,
-                                         f"{progress.t_s:.0f} s", f"{memory:.0f} MiB"])
+        self.counter.value = " · ".join(
+            [
+                f"frame {self.frames}",
+                f"step {self.step}",
+                *parts,
+                f"{progress.t_s:.0f} s",
+                f"{memory:.0f} MiB",
+            ]
+        )
 
     def _draw(self, t_s: float) -> None:
         from fitscope.show.process_charts import loss_by_worker
 
         self._drawn_at = t_s
-        live = RunResult(name=f"live, {t_s:.0f} s", facts={"per_worker": [
-            {"index": i, "losses": losses} for i, losses in sorted(self.losses.items())]})
+        live = RunResult(
+            name=f"live, {t_s:.0f} s",
+            facts={
+                "per_worker": [
+                    {"index": i, "losses": losses} for i, losses in sorted(self.losses.items())
+                ]
+            },
+        )
         png = loss_by_worker(live).png(dpi=60)
         show_only(self.output, png_output(png))
         self.frames += 1
@@ -329,6 +377,7 @@ class StepCounter:
         counter._handle = display({"text/plain": "", "text/html": ""}, raw=True, display_id=True)
         shell = get_ipython()
         if shell is not None:
+
             def settle(result: Any) -> None:
                 shell.events.unregister("post_run_cell", settle)
                 counter.settle(bool(getattr(result, "success", True)))
@@ -348,8 +397,11 @@ class StepCounter:
             'the tf.data service: done'
         """
         if self.label and not self.text.endswith("done"):
-            self._say(f"{self.label}: done" if success else
-                      f"{self.label}: stopped, the cell ended with an error")
+            self._say(
+                f"{self.label}: done"
+                if success
+                else f"{self.label}: stopped, the cell ended with an error"
+            )
 
     @classmethod
     def in_notebook(cls) -> StepCounter:
@@ -362,8 +414,13 @@ class StepCounter:
         self.label, self.steps, self.total = label, 0, 0
         self._say(f"{label}: starting…")
 
-    def start(self, tracer: Tracer, total_steps: int, bound_rate: float | None,
-              sequential_rate: float | None) -> None:
+    def start(
+        self,
+        tracer: Tracer,
+        total_steps: int,
+        bound_rate: float | None,
+        sequential_rate: float | None,
+    ) -> None:
         self.steps, self.total = 0, total_steps
         self._say(f"{self.label}: step 0 of {total_steps}")
 
@@ -379,5 +436,6 @@ class StepCounter:
         self._last, self.text = time.perf_counter(), text
         if self._handle is not None:
             # plain text beside the HTML, so a text-only view shows the line, not an object repr
-            self._handle.update({"text/plain": text,
-                                 "text/html": f"<small>{html.escape(text)}</small>"}, raw=True)
+            self._handle.update(
+                {"text/plain": text, "text/html": f"<small>{html.escape(text)}</small>"}, raw=True
+            )

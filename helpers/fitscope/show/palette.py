@@ -28,12 +28,28 @@ from matplotlib.figure import Figure
 
 from fitscope.instrument.threads import EARLIER, FITSCOPE, KERNEL, LATER, MAIN, TF_CREATED, TF_DATA
 
-__all__ = ["OKABE_ITO", "CATEGORY_COLOURS", "ROLE_COLOURS", "PROCESS_COLOURS", "OTHER_COLOUR",
-           "WAIT_COLOUR", "role_colour", "process_colour", "Chart", "set_title"]
+__all__ = [
+    "OKABE_ITO",
+    "CATEGORY_COLOURS",
+    "ROLE_COLOURS",
+    "PROCESS_COLOURS",
+    "OTHER_COLOUR",
+    "WAIT_COLOUR",
+    "role_colour",
+    "process_colour",
+    "Chart",
+    "set_title",
+]
 
 OKABE_ITO = {
-    "orange": "#E69F00", "sky blue": "#56B4E9", "bluish green": "#009E73", "yellow": "#F0E442",
-    "blue": "#0072B2", "vermillion": "#D55E00", "reddish purple": "#CC79A7", "black": "#000000",
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "bluish green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish purple": "#CC79A7",
+    "black": "#000000",
 }
 WAIT_COLOUR = "#BBBBBB"  # waiting for data: the one grey that means something
 OTHER_COLOUR = "#999999"  # anything not classified (never a role of its own)
@@ -60,10 +76,15 @@ ROLE_COLOURS = {
 }
 # Processes of a sandboxed run, by the role in their label ("producer (812)" → producer).
 PROCESS_COLOURS = {
-    "parent": OKABE_ITO["blue"], "main": OKABE_ITO["blue"], "launch": OKABE_ITO["blue"],
-    "trainer": OKABE_ITO["bluish green"], "producer": OKABE_ITO["orange"],
-    "worker": OKABE_ITO["orange"], "dispatcher": OKABE_ITO["vermillion"],
-    "forkserver or its child": OKABE_ITO["sky blue"], "spawned child": OKABE_ITO["reddish purple"],
+    "parent": OKABE_ITO["blue"],
+    "main": OKABE_ITO["blue"],
+    "launch": OKABE_ITO["blue"],
+    "trainer": OKABE_ITO["bluish green"],
+    "producer": OKABE_ITO["orange"],
+    "worker": OKABE_ITO["orange"],
+    "dispatcher": OKABE_ITO["vermillion"],
+    "forkserver or its child": OKABE_ITO["sky blue"],
+    "spawned child": OKABE_ITO["reddish purple"],
     "resource tracker": OKABE_ITO["yellow"],
 }
 
@@ -126,6 +147,9 @@ class Chart:
         from IPython.display import display
 
         png = base64.b64encode(self.png()).decode("ascii")  # text/plain is the summary, not a repr
-        display({"image/png": png, "text/plain": self.summary},
-                metadata={"image/png": {"alt": self.summary}}, raw=True)
+        display(
+            {"image/png": png, "text/plain": self.summary},
+            metadata={"image/png": {"alt": self.summary}},
+            raw=True,
+        )
         print(self.summary)

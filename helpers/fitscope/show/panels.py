@@ -50,11 +50,13 @@ class Control:
     def widget(self) -> w.Widget:
         style = {"description_width": "initial"}
         if self.kind == "choice":
-            return w.Dropdown(options=list(self.choices), value=self.default,
-                              description=self.label, style=style)
+            return w.Dropdown(
+                options=list(self.choices), value=self.default, description=self.label, style=style
+            )
         cls = w.IntText if self.kind == "int" else w.FloatText
-        return cls(value=self.default, description=self.label, style=style,
-                   layout=w.Layout(width="220px"))
+        return cls(
+            value=self.default, description=self.label, style=style, layout=w.Layout(width="220px")
+        )
 
 
 class ExperimentPanel:
@@ -67,11 +69,16 @@ class ExperimentPanel:
     CPU by thread by default).
     """
 
-    def __init__(self, title: str, controls: Sequence[Control],
-                 run: Callable[..., RunResult], time_budget_s: float = 60.0,
-                 summarise: Callable[[RunResult], str] | None = None,
-                 live_display: Callable[[w.Output, w.HTML], Any] = LiveThroughput,
-                 charts_after: Callable[[RunResult], Sequence[Chart]] | None = None) -> None:
+    def __init__(
+        self,
+        title: str,
+        controls: Sequence[Control],
+        run: Callable[..., RunResult],
+        time_budget_s: float = 60.0,
+        summarise: Callable[[RunResult], str] | None = None,
+        live_display: Callable[[w.Output, w.HTML], Any] = LiveThroughput,
+        charts_after: Callable[[RunResult], Sequence[Chart]] | None = None,
+    ) -> None:
         self.controls = {c.name: c for c in controls}
         self.inputs = {c.name: c.widget() for c in controls}
         self._run, self.time_budget_s, self._summarise = run, time_budget_s, summarise
@@ -93,8 +100,10 @@ class ExperimentPanel:
             tooltip="Save the last run as JSON in class_results/ (to pool a class's runs)",
         )
         self.save_button.on_click(lambda _: self._save_from_button())
-        note = w.HTML(f"<small>Each run stops after {time_budget_s:g} s at most; "
-                      "<b>Kernel › Interrupt</b> stops it sooner.</small>")
+        note = w.HTML(
+            f"<small>Each run stops after {time_budget_s:g} s at most; "
+            "<b>Kernel › Interrupt</b> stops it sooner.</small>"
+        )
         self.widget = w.VBox(
             [
                 w.HTML(f"<h3>{html.escape(title)}</h3>"),
@@ -184,8 +193,10 @@ class ExperimentPanel:
             self._show_after(result)
             summary = self._summarise(result) if self._summarise else result.name
         except Exception as e:  # the run is kept (and can be saved) even if a chart fails
-            self._say(f"The run ended, but its charts failed: {type(e).__name__}: {e}"
-                      .split("\n")[0], "error")
+            self._say(
+                f"The run ended, but its charts failed: {type(e).__name__}: {e}".split("\n")[0],
+                "error",
+            )
             if from_button:
                 return result
             raise

@@ -38,9 +38,12 @@ def _looks(labels: Sequence[str]) -> list[tuple[str, str]]:
     return out
 
 
-def memory_by_process(series: dict[str, tuple[Sequence[float], Sequence[float]]],
-                      cap_mb: float | None = None, title: str = "Memory per process",
-                      size: tuple[float, float] = (8, 3.2)) -> Chart:
+def memory_by_process(
+    series: dict[str, tuple[Sequence[float], Sequence[float]]],
+    cap_mb: float | None = None,
+    title: str = "Memory per process",
+    size: tuple[float, float] = (8, 3.2),
+) -> Chart:
     """Memory (MB) over time, one line per process, the tree's total and the cap if given.
 
     ``series`` maps a process label to (times in s, memory in MB), e.g. from a sandbox's polls.
@@ -58,8 +61,14 @@ def memory_by_process(series: dict[str, tuple[Sequence[float], Sequence[float]]]
             totals[a] += b
     if len(series) > 1 and totals:
         ts = sorted(totals)
-        ax.plot(ts, [totals[a] for a in ts], color=OKABE_ITO["black"], lw=1, ls=(0, (1, 2)),
-                label="whole tree")
+        ax.plot(
+            ts,
+            [totals[a] for a in ts],
+            color=OKABE_ITO["black"],
+            lw=1,
+            ls=(0, (1, 2)),
+            label="whole tree",
+        )
     if cap_mb:
         ax.axhline(cap_mb, color=OKABE_ITO["black"], ls="--", lw=1, label=f"cap ({cap_mb:g} MB)")
     ax.set_xlabel("time since start (s)")
@@ -70,15 +79,19 @@ def memory_by_process(series: dict[str, tuple[Sequence[float], Sequence[float]]]
         fig.legend(fontsize=7, loc="outside right upper")
     if not series:
         return Chart(fig, "Memory: no process was sampled.")
-    peaks = ", ".join(f"{label} peaked at {max(mb, default=0):.0f} MB"
-                      for label, (_, mb) in series.items())
+    peaks = ", ".join(
+        f"{label} peaked at {max(mb, default=0):.0f} MB" for label, (_, mb) in series.items()
+    )
     total = max(totals.values(), default=0.0)
     cap = f" (cap {cap_mb:g} MB)" if cap_mb else ""
     return Chart(fig, f"Memory: {peaks}; the whole tree at {total:.0f} MB{cap}.")
 
 
-def cpu_by_process(series: dict[str, tuple[Sequence[float], Sequence[float]]],
-                   budget: float | None = None, title: str = "CPU by process") -> Chart:
+def cpu_by_process(
+    series: dict[str, tuple[Sequence[float], Sequence[float]]],
+    budget: float | None = None,
+    title: str = "CPU by process",
+) -> Chart:
     """Cores busy over time stacked by process, from each process's cumulative CPU seconds.
 
     ``series`` maps a process label to (times in s, CPU seconds used so far).
@@ -95,8 +108,10 @@ def cpu_by_process(series: dict[str, tuple[Sequence[float], Sequence[float]]],
     stacks, labels, used = [], [], {}
     for label, (t, cpu) in series.items():
         at = dict(zip(t, cpu))
-        rates = [(at[b] - at[a]) / (b - a) if a in at and b in at and b > a else 0.0
-                 for a, b in zip(grid, grid[1:])]
+        rates = [
+            (at[b] - at[a]) / (b - a) if a in at and b in at and b > a else 0.0
+            for a, b in zip(grid, grid[1:])
+        ]
         stacks.append(rates)
         labels.append(label)
         used[label] = max(cpu, default=0.0)
@@ -108,8 +123,9 @@ def cpu_by_process(series: dict[str, tuple[Sequence[float], Sequence[float]]],
         fig.legend(fontsize=7, loc="outside right upper")
     if budget:
         ax.axhline(budget, color=OKABE_ITO["black"], ls="--", lw=1)
-        ax.annotate(f"B = {budget:g}", (0, budget), fontsize=8, xytext=(2, 2),
-                    textcoords="offset points")
+        ax.annotate(
+            f"B = {budget:g}", (0, budget), fontsize=8, xytext=(2, 2), textcoords="offset points"
+        )
     ax.set_xlabel("time since start (s)")
     ax.set_ylabel("cores busy")
     set_title(ax, title, 8 * 0.65)
@@ -122,11 +138,17 @@ def cpu_by_process(series: dict[str, tuple[Sequence[float], Sequence[float]]],
     )
     b = f", B = {budget:g}" if budget else ""
     peak = max((sum(v) for v in zip(*stacks)), default=0.0)
-    above = (f" The peak of {peak:.1f} cores busy is above B: each process's CPU time is read "
-             "once per poll, a moment apart (and a CPU quota is enforced per 100 ms period)."
-             if budget and peak > 1.05 * budget else "")
-    return Chart(fig, f"CPU by process: {parts}; {total:.2f} s in all over {wall:.1f} s of wall "
-                      f"time ({total / wall:.2f} cores busy on average{b}).{above}")
+    above = (
+        f" The peak of {peak:.1f} cores busy is above B: each process's CPU time is read "
+        "once per poll, a moment apart (and a CPU quota is enforced per 100 ms period)."
+        if budget and peak > 1.05 * budget
+        else ""
+    )
+    return Chart(
+        fig,
+        f"CPU by process: {parts}; {total:.2f} s in all over {wall:.1f} s of wall "
+        f"time ({total / wall:.2f} cores busy on average{b}).{above}",
+    )
 
 
 def loss_by_worker(result: RunResult) -> Chart:
@@ -143,9 +165,14 @@ def loss_by_worker(result: RunResult) -> Chart:
     ax = fig.add_subplot()
     colours = [OKABE_ITO[k] for k in ("blue", "orange", "bluish green", "vermillion")]
     for i, w in enumerate(workers):
-        ax.plot(range(1, len(w["losses"]) + 1), w["losses"], color=colours[i % len(colours)],
-                ls="-" if i == 0 else (0, (4, 2 + i)), lw=2.5 - 0.6 * min(i, 2),
-                label=f"worker {w['index']} (seed {w.get('seed', '?')})")
+        ax.plot(
+            range(1, len(w["losses"]) + 1),
+            w["losses"],
+            color=colours[i % len(colours)],
+            ls="-" if i == 0 else (0, (4, 2 + i)),
+            lw=2.5 - 0.6 * min(i, 2),
+            label=f"worker {w['index']} (seed {w.get('seed', '?')})",
+        )
     ax.set_xlabel("training step")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("loss (binary cross-entropy)")
@@ -156,5 +183,8 @@ def loss_by_worker(result: RunResult) -> Chart:
         return Chart(fig, "Loss by worker: no worker finished training.")
     steps = min(len(w["losses"]) for w in workers)
     diff = max(abs(w["losses"][s] - workers[0]["losses"][s]) for w in workers for s in range(steps))
-    return Chart(fig, f"Loss by worker: {len(workers)} workers over {steps} steps; the largest "
-                      f"difference between workers at any step is {diff:.3g}.")
+    return Chart(
+        fig,
+        f"Loss by worker: {len(workers)} workers over {steps} steps; the largest "
+        f"difference between workers at any step is {diff:.3g}.",
+    )

@@ -42,8 +42,12 @@ if TYPE_CHECKING:
 
 __all__ = ["thread_role", "warm_up_step", "timeline", "pipeline_timeline", "STAGE_COLOURS"]
 
-STAGE_COLOURS = {"open": OKABE_ITO["vermillion"], "read": OKABE_ITO["yellow"],
-                 "map": OKABE_ITO["bluish green"], "wait": WAIT_COLOUR}
+STAGE_COLOURS = {
+    "open": OKABE_ITO["vermillion"],
+    "read": OKABE_ITO["yellow"],
+    "map": OKABE_ITO["bluish green"],
+    "wait": WAIT_COLOUR,
+}
 GRAPH_LANE = "in-graph timing (thread not recorded)"
 STEP_LIKE = {"train", "predict", "work", "wait"}  # drawn full height, underneath
 WARM_UP = "warm-up step (not counted)"
@@ -84,8 +88,13 @@ def warm_up_step(result: RunResult) -> Span | None:
     return steps[0] if len(steps) >= 3 else None
 
 
-def _draw(fig: Figure, lanes: Sequence[tuple[str, Sequence[Span]]], result: RunResult,
-          colour: Callable[[Span], str], title: str) -> str:
+def _draw(
+    fig: Figure,
+    lanes: Sequence[tuple[str, Sequence[Span]]],
+    result: RunResult,
+    colour: Callable[[Span], str],
+    title: str,
+) -> str:
     """Draw the lanes (in two panels when the warm-up step would fill much of the axis); returns
     a sentence on where the warm-up step is drawn."""
     spans = [s for _, lane in lanes for s in lane if s.end_ns > s.start_ns]
@@ -112,13 +121,21 @@ def _draw(fig: Figure, lanes: Sequence[tuple[str, Sequence[Span]]], result: RunR
                 by_look[(colour(s), s.category in STEP_LIKE, s is warm)].append(bar)
             for (c, full, is_warm), bars in by_look.items():
                 h = 0.8 if full else 0.46
-                axes.broken_barh(bars, (i - h / 2, h), facecolors=c, zorder=1 if full else 3,
-                                 edgecolor="white" if full else "none", linewidth=0.3,
-                                 hatch="///" if is_warm else None, alpha=0.45 if is_warm else 1)
+                axes.broken_barh(
+                    bars,
+                    (i - h / 2, h),
+                    facecolors=c,
+                    zorder=1 if full else 3,
+                    edgecolor="white" if full else "none",
+                    linewidth=0.3,
+                    hatch="///" if is_warm else None,
+                    alpha=0.45 if is_warm else 1,
+                )
         for s in result.spans:
             if s.category == "epoch" and lo <= s.start_ns <= hi:
-                axes.axvline((s.start_ns - t0) / 1e9, color=OKABE_ITO["black"], lw=0.8, ls=":",
-                             zorder=4)
+                axes.axvline(
+                    (s.start_ns - t0) / 1e9, color=OKABE_ITO["black"], lw=0.8, ls=":", zorder=4
+                )
         axes.set_xlim((lo - t0 - pad) / 1e9, (hi - t0 + pad) / 1e9)
     labels = [label for label, _ in lanes]
     ax.set_yticks(range(len(lanes)), labels, fontsize=8)
@@ -130,15 +147,22 @@ def _draw(fig: Figure, lanes: Sequence[tuple[str, Sequence[Span]]], result: RunR
         ax_w.tick_params(axis="x", labelsize=7)
         ax_w.set_yticks(range(len(lanes)), labels, fontsize=8)
         ax.tick_params(labelleft=False)
-        fig.supxlabel("time since the first span (s); the right panel starts where the warm-up "
-                      "step ended, as throughput does", fontsize=10)
+        fig.supxlabel(
+            "time since the first span (s); the right panel starts where the warm-up "
+            "step ended, as throughput does",
+            fontsize=10,
+        )
         ax.set_xlabel("")
-        where = (f"The first step (warm-up, {warm.duration_s:.2f} s) and what ran before its end "
-                 "are drawn in a narrow panel on the left; the main panel starts where it ended.")
+        where = (
+            f"The first step (warm-up, {warm.duration_s:.2f} s) and what ran before its end "
+            "are drawn in a narrow panel on the left; the main panel starts where it ended."
+        )
     set_title(ax, title, fig.get_figwidth() * 0.6)
     keys = sorted({_key(s) for s in spans})
-    handles = [Patch(facecolor=STAGE_COLOURS.get(k) or CATEGORY_COLOURS.get(k, OTHER_COLOUR),
-                     label=k) for k in keys]
+    handles = [
+        Patch(facecolor=STAGE_COLOURS.get(k) or CATEGORY_COLOURS.get(k, OTHER_COLOUR), label=k)
+        for k in keys
+    ]
     if warm is not None:
         handles.append(Patch(facecolor=colour(warm), alpha=0.45, hatch="///", label=WARM_UP))
     if any(s.category == "epoch" for s in result.spans):
@@ -154,22 +178,39 @@ def _key(s: Span) -> str:
 
 def timeline(result: RunResult, max_lanes: int = 12) -> Chart:
     """One lane per OS thread (grouped by role), spans coloured by category, epochs marked."""
-    lanes = [(_lane_label(result, t), [s for s in result.spans if s.tid == t])
-             for t in _lanes(result)[:max_lanes]]
+    lanes = [
+        (_lane_label(result, t), [s for s in result.spans if s.tid == t])
+        for t in _lanes(result)[:max_lanes]
+    ]
     fig = Figure(figsize=(10, 0.55 * max(len(lanes), 2) + 1.6), layout="constrained")
-    where = _draw(fig, lanes, result, lambda s: CATEGORY_COLOURS.get(s.category, OTHER_COLOUR),
-                  f"Thread timeline: {result.name}")
+    where = _draw(
+        fig,
+        lanes,
+        result,
+        lambda s: CATEGORY_COLOURS.get(s.category, OTHER_COLOUR),
+        f"Thread timeline: {result.name}",
+    )
     counts = Counter(s.category for _, lane in lanes for s in lane if s.end_ns > s.start_ns)
     if not counts:
         return Chart(fig, "Timeline: no spans were recorded.")
     parts = []
     for cat, n in counts.most_common():
-        roles = Counter(thread_role(result, s.tid) for _, lane in lanes for s in lane
-                        if s.category == cat and s.end_ns > s.start_ns)
-        parts.append(f"{n} {cat} spans (" + ", ".join(f"{k} {v}" for k, v in roles.most_common())
-                     + ")")
-    return Chart(fig, f"Timeline of {len(lanes)} thread lanes: " + "; ".join(parts) + "."
-                 + (f" {where}" if where else ""))
+        roles = Counter(
+            thread_role(result, s.tid)
+            for _, lane in lanes
+            for s in lane
+            if s.category == cat and s.end_ns > s.start_ns
+        )
+        parts.append(
+            f"{n} {cat} spans (" + ", ".join(f"{k} {v}" for k, v in roles.most_common()) + ")"
+        )
+    return Chart(
+        fig,
+        f"Timeline of {len(lanes)} thread lanes: "
+        + "; ".join(parts)
+        + "."
+        + (f" {where}" if where else ""),
+    )
 
 
 def _packed(spans: Sequence[Span]) -> list[list[Span]]:
@@ -197,16 +238,23 @@ def pipeline_timeline(result: RunResult, max_lanes: int = 14) -> Chart:
     threads = [t for t in _lanes(result) if t is not None]
     graph = _packed([s for s in spans if s.tid is None])
     lanes: list[tuple[str, list[Span]]] = [
-        (_lane_label(result, t), [s for s in spans if s.tid == t]) for t in threads]
+        (_lane_label(result, t), [s for s in spans if s.tid == t]) for t in threads
+    ]
     lanes += [(f"in-graph work, lane {i + 1}", row) for i, row in enumerate(graph)]
     lanes = lanes[:max_lanes]
     fig = Figure(figsize=(10, 0.5 * max(len(lanes), 2) + 1.6), layout="constrained")
-    where = _draw(fig, lanes, result, lambda s: STAGE_COLOURS.get(_key(s)) or
-                  CATEGORY_COLOURS.get(s.category, OTHER_COLOUR),
-                  f"Pipeline timeline: {result.name}")
+    where = _draw(
+        fig,
+        lanes,
+        result,
+        lambda s: STAGE_COLOURS.get(_key(s)) or CATEGORY_COLOURS.get(s.category, OTHER_COLOUR),
+        f"Pipeline timeline: {result.name}",
+    )
     seen = Counter(_key(s) for _, lane in lanes for s in lane if s.end_ns > s.start_ns)
     counts = ", ".join(f"{n} {k}" for k, n in seen.most_common())
     # First fit by start time needs exactly as many lanes as the most spans open at one instant.
-    summary = (f"Pipeline timeline of {len(threads)} thread lanes and {len(graph)} in-graph lanes: "
-               f"{counts or 'no spans'}; at most {len(graph)} pieces of tf.data work ran at once.")
+    summary = (
+        f"Pipeline timeline of {len(threads)} thread lanes and {len(graph)} in-graph lanes: "
+        f"{counts or 'no spans'}; at most {len(graph)} pieces of tf.data work ran at once."
+    )
     return Chart(fig, summary + (f" {where}" if where else ""))

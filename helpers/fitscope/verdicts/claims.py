@@ -38,8 +38,23 @@ from fitscope.verdicts.verdict import (
     Verdict,
 )
 
-__all__ = ["PartEvidence", "combine", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9",
-           "c10", "c11", "c12", "rejudge"]
+__all__ = [
+    "PartEvidence",
+    "combine",
+    "c1",
+    "c2",
+    "c3",
+    "c4",
+    "c5",
+    "c6",
+    "c7",
+    "c8",
+    "c9",
+    "c10",
+    "c11",
+    "c12",
+    "rejudge",
+]
 
 
 MIN_NEXT_CALLS = 5
@@ -51,22 +66,37 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
-def c1(main_after_peek: int, total_after_peek: int, peeked: int, peeked_on_main: int,
-       budget: float | None = None, backend: str | None = None) -> Verdict:
+def c1(
+    main_after_peek: int,
+    total_after_peek: int,
+    peeked: int,
+    peeked_on_main: int,
+    budget: float | None = None,
+    backend: str | None = None,
+) -> Verdict:
     """Share of next() calls on the main thread after Keras's shape-peek batches.
 
     ``backend`` names the Keras backend measured (e.g. "JAX"); the sentence then starts with it.
     """
-    ev = dict(main_after_peek=main_after_peek, total_after_peek=total_after_peek, peeked=peeked,
-              peeked_on_main=peeked_on_main, budget=budget)
+    ev = dict(
+        main_after_peek=main_after_peek,
+        total_after_peek=total_after_peek,
+        peeked=peeked,
+        peeked_on_main=peeked_on_main,
+        budget=budget,
+    )
     if backend is not None:
         ev["backend"] = backend
     head = (
         f"on the {backend} backend, " if backend else ""
     ) + f"Keras peeked {peeked} batch(es) ({peeked_on_main} on the main thread); after that, "
     if total_after_peek < MIN_NEXT_CALLS:
-        return Verdict("C1", INCONCLUSIVE, head + f"only {total_after_peek} next() calls were "
-                       f"measured (need {MIN_NEXT_CALLS}).", ev)
+        return Verdict(
+            "C1",
+            INCONCLUSIVE,
+            head + f"only {total_after_peek} next() calls were measured (need {MIN_NEXT_CALLS}).",
+            ev,
+        )
     share = main_after_peek / total_after_peek
     text = with_budget(
         head + f"{main_after_peek} of {total_after_peek} next() calls ({_pct(share)}) ran "
@@ -80,18 +110,33 @@ def c1(main_after_peek: int, total_after_peek: int, peeked: int, peeked_on_main:
 MIN_STEP_MS = 5.0
 
 
-def c2(main_cpu_s: float, process_cpu_s: float, samples: int,
-       budget: float | None = None, step_ms: float | None = None) -> Verdict:
+def c2(
+    main_cpu_s: float,
+    process_cpu_s: float,
+    samples: int,
+    budget: float | None = None,
+    step_ms: float | None = None,
+) -> Verdict:
     """Main thread's share of the process CPU during training (drawing left out).
 
     ``step_ms`` is the measured CPU cost of one train step: under ``MIN_STEP_MS`` the math is too
     small to tell apart from the Python loop around it, so the evidence cannot decide.
     """
-    ev = dict(main_cpu_s=main_cpu_s, process_cpu_s=process_cpu_s, samples=samples, budget=budget,
-              step_ms=step_ms)
+    ev = dict(
+        main_cpu_s=main_cpu_s,
+        process_cpu_s=process_cpu_s,
+        samples=samples,
+        budget=budget,
+        step_ms=step_ms,
+    )
     if samples < MIN_SAMPLES or process_cpu_s < MIN_CPU_S:
-        return Verdict("C2", INCONCLUSIVE, f"too little to judge: {samples} CPU samples, "
-                       f"{process_cpu_s:.3f} s of CPU during training.", ev)
+        return Verdict(
+            "C2",
+            INCONCLUSIVE,
+            f"too little to judge: {samples} CPU samples, "
+            f"{process_cpu_s:.3f} s of CPU during training.",
+            ev,
+        )
     share = main_cpu_s / process_cpu_s
     text = with_budget(
         f"the main thread used {main_cpu_s:.2f} s of the process's {process_cpu_s:.2f} s "
@@ -116,8 +161,9 @@ def c2(main_cpu_s: float, process_cpu_s: float, samples: int,
 MIN_FREE_CPUS = 1.5
 
 
-def _crowded(free_cpus: float | None,
-             so: str = "using one core tells nothing about what training could use") -> str:
+def _crowded(
+    free_cpus: float | None, so: str = "using one core tells nothing about what training could use"
+) -> str:
     """The INCONCLUSIVE reason when other processes left under MIN_FREE_CPUS CPUs free; ``so``
     says what that leaves undecided."""
     if free_cpus is None or free_cpus >= MIN_FREE_CPUS:
@@ -125,8 +171,13 @@ def _crowded(free_cpus: float | None,
     return f" Other processes left only {free_cpus:.1f} CPUs free, so {so}."
 
 
-def c3(cores_busy: float, budget: float, threads_free: bool = True,
-       step_ms: float | None = None, free_cpus: float | None = None) -> Verdict:
+def c3(
+    cores_busy: float,
+    budget: float,
+    threads_free: bool = True,
+    step_ms: float | None = None,
+    free_cpus: float | None = None,
+) -> Verdict:
     """Cores busy during training (process CPU / wall) on a compute-heavy model.
 
     ``step_ms`` is the measured CPU cost of one train step; under 5 ms the model is too small
@@ -134,12 +185,22 @@ def c3(cores_busy: float, budget: float, threads_free: bool = True,
     left of B during the run (:class:`fitscope.instrument.budget.OtherLoad`); HOLDS needs at least
     ``MIN_FREE_CPUS`` of them, since a crowded machine caps any process near one core.
     """
-    ev = dict(cores_busy=cores_busy, budget=budget, threads_free=threads_free, step_ms=step_ms,
-              free_cpus=free_cpus)
+    ev = dict(
+        cores_busy=cores_busy,
+        budget=budget,
+        threads_free=threads_free,
+        step_ms=step_ms,
+        free_cpus=free_cpus,
+    )
     text = f"training kept {cores_busy:.2f} cores busy with {budget_text(budget)}."
     if step_ms is not None and step_ms < MIN_STEP_MS:
-        return Verdict("C3", INCONCLUSIVE, text + f" A train step cost only {step_ms:.1f} ms of "
-                       "CPU: too small a model to need a second core.", ev)
+        return Verdict(
+            "C3",
+            INCONCLUSIVE,
+            text + f" A train step cost only {step_ms:.1f} ms of "
+            "CPU: too small a model to need a second core.",
+            ev,
+        )
     if budget < 2:
         return Verdict("C3", INCONCLUSIVE, text + " One CPU cannot show multi-core use.", ev)
     if cores_busy >= 1.3:
@@ -157,8 +218,10 @@ def c4(io_bound: PartEvidence, cpu_bound: PartEvidence, budget: float) -> Verdic
     is printed with its own verdict, and an INCONCLUSIVE part decides nothing."""
     ev = dict(io=vars(io_bound), cpu=vars(cpu_bound), budget=budget)
     parts = [io_bound.judge(), cpu_bound.judge()]
-    text = (f"{io_bound.describe()}; {cpu_bound.describe()}; {budget_text(budget)}."
-            + undecided_note(parts))
+    text = (
+        f"{io_bound.describe()}; {cpu_bound.describe()}; {budget_text(budget)}."
+        + undecided_note(parts)
+    )
     return Verdict("C4", combine(parts), text, ev)
 
 
@@ -168,8 +231,10 @@ def c5(
     """Cores busy in predict and in fit on the same model and batch (``free_cpus`` as in
     :func:`c3`)."""
     ev = dict(cores_predict=cores_predict, cores_fit=cores_fit, budget=budget, free_cpus=free_cpus)
-    text = (f"predict kept {cores_predict:.2f} cores busy and fit {cores_fit:.2f}, "
-            f"with {budget_text(budget)}.")
+    text = (
+        f"predict kept {cores_predict:.2f} cores busy and fit {cores_fit:.2f}, "
+        f"with {budget_text(budget)}."
+    )
     if budget < 2:
         return Verdict("C5", INCONCLUSIVE, text + " One CPU cannot show multi-core use.", ev)
     if cores_predict >= 1.3 and cores_fit >= 1.3:
@@ -184,9 +249,15 @@ def c5(
     return Verdict("C5", INCONCLUSIVE, text + " Not both past a threshold (1.05 / 1.3).", ev)
 
 
-def c6(callbacks_on_main: int, callbacks_total: int, overlapping_steps: int, steps: int,
-       budget: float | None = None, backend: str | None = None,
-       callback_threads: int | None = None) -> Verdict:
+def c6(
+    callbacks_on_main: int,
+    callbacks_total: int,
+    overlapping_steps: int,
+    steps: int,
+    budget: float | None = None,
+    backend: str | None = None,
+    callback_threads: int | None = None,
+) -> Verdict:
     """Thread of the callbacks and ordering of the step spans, on one Keras backend.
 
     ``backend`` names the backend measured; ``callback_threads`` is how many threads ran the
@@ -198,8 +269,13 @@ def c6(callbacks_on_main: int, callbacks_total: int, overlapping_steps: int, ste
 3 of 16 step spans (begin to end callback) overlapped another, so the loop began a step before \
 the end callback of the one before, with B = 2.'
     """
-    ev = dict(callbacks_on_main=callbacks_on_main, callbacks_total=callbacks_total,
-              overlapping_steps=overlapping_steps, steps=steps, budget=budget)
+    ev = dict(
+        callbacks_on_main=callbacks_on_main,
+        callbacks_total=callbacks_total,
+        overlapping_steps=overlapping_steps,
+        steps=steps,
+        budget=budget,
+    )
     if backend is not None:
         ev["backend"] = backend
     if callback_threads is not None:
@@ -207,13 +283,22 @@ the end callback of the one before, with B = 2.'
     head = f"on the {backend} backend, " if backend else ""
     if callbacks_total == 0 or steps == 0:
         return Verdict("C6", INCONCLUSIVE, head + "no callbacks or steps were recorded.", ev)
-    threads = ("" if callback_threads is None else
-               f" ({callback_threads} thread{'s' if callback_threads != 1 else ''} ran callbacks)")
-    ahead = ", so the loop began a step before the end callback of the one before" if (
-        overlapping_steps) else ""
-    text = with_budget(head + f"{callbacks_on_main} of {callbacks_total} callbacks ran on the main "
-                       f"thread{threads}; {overlapping_steps} of {steps} step spans (begin to end "
-                       f"callback) overlapped another{ahead}.", budget)
+    threads = (
+        ""
+        if callback_threads is None
+        else f" ({callback_threads} thread{'s' if callback_threads != 1 else ''} ran callbacks)"
+    )
+    ahead = (
+        ", so the loop began a step before the end callback of the one before"
+        if (overlapping_steps)
+        else ""
+    )
+    text = with_budget(
+        head + f"{callbacks_on_main} of {callbacks_total} callbacks ran on the main "
+        f"thread{threads}; {overlapping_steps} of {steps} step spans (begin to end "
+        f"callback) overlapped another{ahead}.",
+        budget,
+    )
     ok = callbacks_on_main == callbacks_total and overlapping_steps == 0
     return Verdict("C6", HOLDS if ok else DOES_NOT_HOLD, text, ev)
 
@@ -224,12 +309,21 @@ def c7(runs: Iterable[dict[str, Any]]) -> Verdict:
     runs = list(runs)
     if not runs:
         return Verdict("C7", INCONCLUSIVE, "no sandboxed run was measured.", {"runs": runs})
-    bad = [r for r in runs if r.get("useful_updates", 0) == 0 or r.get("error")
-           or r.get("hang") or r.get("unbounded_growth")]
+    bad = [
+        r
+        for r in runs
+        if r.get("useful_updates", 0) == 0
+        or r.get("error")
+        or r.get("hang")
+        or r.get("unbounded_growth")
+    ]
     text = "; ".join(
         f"{r['method']}: {r.get('useful_updates', 0)} updates to the parent's model"
-        + (f", {r['error']}" if r.get("error") else "") + (", hang" if r.get("hang") else "")
-        + (", unbounded queue growth" if r.get("unbounded_growth") else "") for r in runs)
+        + (f", {r['error']}" if r.get("error") else "")
+        + (", hang" if r.get("hang") else "")
+        + (", unbounded queue growth" if r.get("unbounded_growth") else "")
+        for r in runs
+    )
     return Verdict("C7", HOLDS if bad else DOES_NOT_HOLD, text + ".", {"runs": runs})
 
 
@@ -274,9 +368,13 @@ def c9(checksums: Sequence[str]) -> Verdict:
     if len(checksums) < 2:
         return Verdict("C9", INCONCLUSIVE, f"only {len(checksums)} worker(s) finished.", ev)
     same = len(set(checksums)) == 1
-    text = (f"{len(checksums)} workers ended with "
-            + ("identical weights" if same else "different weights") + " (checksums "
-            + ", ".join(c[:12] for c in checksums) + ").")
+    text = (
+        f"{len(checksums)} workers ended with "
+        + ("identical weights" if same else "different weights")
+        + " (checksums "
+        + ", ".join(c[:12] for c in checksums)
+        + ")."
+    )
     return Verdict("C9", DOES_NOT_HOLD if same else INCONCLUSIVE, text, ev)
 
 
@@ -285,12 +383,21 @@ def _starves(part: dict[str, Any], budget: float, step_ms: float) -> str:
     if step_ms < MIN_STEP_MS or (part["pure_python"] and budget < 2):
         return INCONCLUSIVE
     where = position(part["measured_s"], part["sequential_s"], part["overlapped_s"])
-    return {TOO_CLOSE: INCONCLUSIVE, BEATS_BOUND: INCONCLUSIVE, NEAR_SEQUENTIAL: HOLDS,
-            NEAR_OVERLAPPED: DOES_NOT_HOLD}.get(where, DEPENDS)
+    return {
+        TOO_CLOSE: INCONCLUSIVE,
+        BEATS_BOUND: INCONCLUSIVE,
+        NEAR_SEQUENTIAL: HOLDS,
+        NEAR_OVERLAPPED: DOES_NOT_HOLD,
+    }.get(where, DEPENDS)
 
 
-def c12(backend: str, parts: Sequence[dict[str, Any]], budget: float, step_ms: float,
-        next_on_main: Sequence[int] | None = None) -> Verdict:
+def c12(
+    backend: str,
+    parts: Sequence[dict[str, Any]],
+    budget: float,
+    step_ms: float,
+    next_on_main: Sequence[int] | None = None,
+) -> Verdict:
     """Whether data made on the main thread starves training, per kind of data work, on one backend.
 
     Each part: ``name``, ``measured_s``, ``sequential_s``, ``overlapped_s`` and ``pure_python``
@@ -318,11 +425,18 @@ def c12(backend: str, parts: Sequence[dict[str, Any]], budget: float, step_ms: f
         ev["next_on_main"] = list(next_on_main)
         on_main, total = next_on_main
         if total > 0 and on_main <= 0.10 * total:
-            return Verdict("C12", NOT_APPLICABLE, (
-                f"not applicable on the {backend} backend: {on_main} of {total} next() calls "
-                "after Keras's peek ran on the main thread, so the claim's premise (data made on "
-                "the main thread) is false here; whether that data overlaps training is C4's "
-                f"question, with {budget_text(budget)}."), ev)
+            return Verdict(
+                "C12",
+                NOT_APPLICABLE,
+                (
+                    f"not applicable on the {backend} backend: {on_main} of {total} next() calls "
+                    "after Keras's peek ran on the main thread, so the claim's premise "
+                    "(data made on "
+                    "the main thread) is false here; whether that data overlaps training is C4's "
+                    f"question, with {budget_text(budget)}."
+                ),
+                ev,
+            )
     judged = [(p, _starves(p, budget, step_ms)) for p in parts]
     text = (
         f"on the {backend} backend (a step took {step_ms:.1f} ms), "
@@ -330,8 +444,12 @@ def c12(backend: str, parts: Sequence[dict[str, Any]], budget: float, step_ms: f
             f"{p['name']}: {p['measured_s']:.2f} s against an overlapped bound of "
             f"{p['overlapped_s']:.2f} s "
             f"and a sequential sum of {p['sequential_s']:.2f} s ({v}"
-            + (f", {BEATS_BOUND}" if position(p["measured_s"], p["sequential_s"],
-                                              p["overlapped_s"]) == BEATS_BOUND else "") + ")"
+            + (
+                f", {BEATS_BOUND}"
+                if position(p["measured_s"], p["sequential_s"], p["overlapped_s"]) == BEATS_BOUND
+                else ""
+            )
+            + ")"
             for p, v in judged
         )
         + f"; {budget_text(budget)}."
@@ -342,8 +460,19 @@ def c12(backend: str, parts: Sequence[dict[str, Any]], budget: float, step_ms: f
     return Verdict("C12", combine(verdicts), text + undecided_note(verdicts), ev)
 
 
-_RULES = {"C1": c1, "C2": c2, "C3": c3, "C5": c5, "C6": c6, "C7": c7, "C8": c8, "C9": c9,
-          "C10": c10, "C11": c11, "C12": c12}
+_RULES = {
+    "C1": c1,
+    "C2": c2,
+    "C3": c3,
+    "C5": c5,
+    "C6": c6,
+    "C7": c7,
+    "C8": c8,
+    "C9": c9,
+    "C10": c10,
+    "C11": c11,
+    "C12": c12,
+}
 
 
 def rejudge(v: Verdict) -> Verdict:

@@ -25,9 +25,27 @@ from typing import Any
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.tables import ShowsItself, Table
 
-__all__ = ["BEATS_BOUND", "BETWEEN", "FASTER", "MIN_DIFFERENCE", "MIN_GAIN", "NEAR_OVERLAPPED",
-           "NEAR_SEQUENTIAL", "NO_DIFFERENCE", "SLOWER", "TIME_UNITS", "TOO_CLOSE", "UNDECIDED",
-           "Compared", "Fastest", "Spread", "compare", "fastest", "position", "share_of_bound"]
+__all__ = [
+    "BEATS_BOUND",
+    "BETWEEN",
+    "FASTER",
+    "MIN_DIFFERENCE",
+    "MIN_GAIN",
+    "NEAR_OVERLAPPED",
+    "NEAR_SEQUENTIAL",
+    "NO_DIFFERENCE",
+    "SLOWER",
+    "TIME_UNITS",
+    "TOO_CLOSE",
+    "UNDECIDED",
+    "Compared",
+    "Fastest",
+    "Spread",
+    "compare",
+    "fastest",
+    "position",
+    "share_of_bound",
+]
 
 
 MIN_GAIN = 1.15
@@ -123,16 +141,28 @@ class Compared(ShowsItself):
 
     def table(self) -> Table:
         """Both sides' medians and ranges; the reading is the sentence (facts carried hidden)."""
-        rows = [(name, s.median, f"{_num(s.low)}–{_num(s.high)}", s.n)
-                for name, s in (("before", self.before), ("after", self.after))]
-        return Table(("", f"median ({self.unit})", "range", "runs"), rows,
-                     reading=self.sentence, facts=[self.facts()])
+        rows = [
+            (name, s.median, f"{_num(s.low)}–{_num(s.high)}", s.n)
+            for name, s in (("before", self.before), ("after", self.after))
+        ]
+        return Table(
+            ("", f"median ({self.unit})", "range", "runs"),
+            rows,
+            reading=self.sentence,
+            facts=[self.facts()],
+        )
 
     def facts(self) -> dict[str, Any]:
         """The comparison as plain numbers and words, e.g. for a machine-readable copy."""
-        return dict(kind="comparison", before=list(self.before.values),
-                    after=list(self.after.values), unit=self.unit, ratio=self.ratio,
-                    word=self.word, sentence=self.sentence)
+        return dict(
+            kind="comparison",
+            before=list(self.before.values),
+            after=list(self.after.values),
+            unit=self.unit,
+            ratio=self.ratio,
+            word=self.word,
+            sentence=self.sentence,
+        )
 
     def __str__(self) -> str:
         return self.sentence
@@ -177,20 +207,51 @@ def compare(before: Values, after: Values, unit: str = "s") -> Compared:
     numbers = f"{_num(a.median)} → {_num(b.median)} {unit}, {_runs(a, b)}"
     if a.n == 1 and b.n == 1:
         if 1 / MIN_GAIN < ratio < MIN_GAIN:
-            return Compared(a, b, unit, ratio, UNDECIDED, (
-                f"undecided from one run each: x{ratio:.2f} is inside the x{MIN_GAIN:g} either "
-                f"way one run needs; repeat to decide ({numbers})"))
+            return Compared(
+                a,
+                b,
+                unit,
+                ratio,
+                UNDECIDED,
+                (
+                    f"undecided from one run each: x{ratio:.2f} is inside the x{MIN_GAIN:g} either "
+                    f"way one run needs; repeat to decide ({numbers})"
+                ),
+            )
     elif a.meets(b):
-        return Compared(a, b, unit, ratio, NO_DIFFERENCE,
-                        f"{NO_DIFFERENCE}: inside the spread (x{ratio:.2f}; {numbers})")
+        return Compared(
+            a,
+            b,
+            unit,
+            ratio,
+            NO_DIFFERENCE,
+            f"{NO_DIFFERENCE}: inside the spread (x{ratio:.2f}; {numbers})",
+        )
     elif min(a.n, b.n) == 1 and 1 / MIN_GAIN < ratio < MIN_GAIN:
-        return Compared(a, b, unit, ratio, UNDECIDED, (
-            f"undecided: x{ratio:.2f} with one run on a side is inside the x{MIN_GAIN:g} either "
-            f"way one run needs ({numbers})"))
+        return Compared(
+            a,
+            b,
+            unit,
+            ratio,
+            UNDECIDED,
+            (
+                f"undecided: x{ratio:.2f} with one run on a side is inside the "
+                f"x{MIN_GAIN:g} either "
+                f"way one run needs ({numbers})"
+            ),
+        )
     elif 1 / MIN_DIFFERENCE < ratio < MIN_DIFFERENCE:
-        return Compared(a, b, unit, ratio, NO_DIFFERENCE, (
-            f"{NO_DIFFERENCE}: x{ratio:.2f} is under the {100 * (MIN_DIFFERENCE - 1):.0f} % a "
-            f"difference needs ({numbers})"))
+        return Compared(
+            a,
+            b,
+            unit,
+            ratio,
+            NO_DIFFERENCE,
+            (
+                f"{NO_DIFFERENCE}: x{ratio:.2f} is under the {100 * (MIN_DIFFERENCE - 1):.0f} % a "
+                f"difference needs ({numbers})"
+            ),
+        )
     word = FASTER if ratio > 1 else SLOWER
     return Compared(a, b, unit, ratio, word, f"{_ratio_words(ratio, word)} ({numbers})")
 
@@ -212,16 +273,33 @@ class Fastest(ShowsItself):
     def table(self) -> Table:
         """Every run's median and range, fastest first; the reading is the sentence."""
         unit = self.against.unit
-        rows = [(k, self.runs[k].median, f"{_num(self.runs[k].low)}–{_num(self.runs[k].high)}",
-                 self.runs[k].n) for k in self.order]
-        return Table(("run", f"median ({unit})", "range", "runs"), rows, reading=self.sentence,
-                     facts=[self.facts()])
+        rows = [
+            (
+                k,
+                self.runs[k].median,
+                f"{_num(self.runs[k].low)}–{_num(self.runs[k].high)}",
+                self.runs[k].n,
+            )
+            for k in self.order
+        ]
+        return Table(
+            ("run", f"median ({unit})", "range", "runs"),
+            rows,
+            reading=self.sentence,
+            facts=[self.facts()],
+        )
 
     def facts(self) -> dict[str, Any]:
         """The reading as plain data, every run's repeats included."""
-        return dict(kind="fastest", winner=self.winner, order=list(self.order),
-                    unit=self.against.unit, against=self.against.facts(), sentence=self.sentence,
-                    runs={k: list(s.values) for k, s in self.runs.items()})
+        return dict(
+            kind="fastest",
+            winner=self.winner,
+            order=list(self.order),
+            unit=self.against.unit,
+            against=self.against.facts(),
+            sentence=self.sentence,
+            runs={k: list(s.values) for k, s in self.runs.items()},
+        )
 
     def __str__(self) -> str:
         return self.sentence
@@ -248,11 +326,23 @@ def fastest(runs: Mapping[str, Values], unit: str = "s") -> Fastest:
     against = readings[rival]
     if against.word == FASTER:
         a, b = against.before, against.after
-        return Fastest(best, order, against, (
-            f"'{best}' is fastest: x{against.ratio:.2f} faster than '{rival}', the next best "
-            f"({_num(a.median)} → {_num(b.median)} {unit}, {_runs(a, b)})"), spreads)
-    return Fastest(None, order, against, f"no run is fastest: '{best}' and '{rival}' cannot "
-                   f"be told apart, {against.sentence}", spreads)
+        return Fastest(
+            best,
+            order,
+            against,
+            (
+                f"'{best}' is fastest: x{against.ratio:.2f} faster than '{rival}', the next best "
+                f"({_num(a.median)} → {_num(b.median)} {unit}, {_runs(a, b)})"
+            ),
+            spreads,
+        )
+    return Fastest(
+        None,
+        order,
+        against,
+        f"no run is fastest: '{best}' and '{rival}' cannot be told apart, {against.sentence}",
+        spreads,
+    )
 
 
 NEAR_OVERLAPPED = "near the overlapped bound"
@@ -275,8 +365,13 @@ def _measured(measured_s: Values, spread_s: float | None) -> tuple[float, float 
     return s.median, spread_s if spread_s is not None or s.n == 1 else s.width
 
 
-def position(measured_s: Values, sequential_s: float, overlapped_s: float,
-             tolerance: float = 0.15, spread_s: float | None = None) -> str:
+def position(
+    measured_s: Values,
+    sequential_s: float,
+    overlapped_s: float,
+    tolerance: float = 0.15,
+    spread_s: float | None = None,
+) -> str:
     """Where a measured time sits against its two bounds, by C12's 15 % bands.
 
     ``measured_s`` is one time or its repeats (then the median, with their range as the spread
@@ -304,8 +399,13 @@ def position(measured_s: Values, sequential_s: float, overlapped_s: float,
     return BETWEEN
 
 
-def share_of_bound(measured_s: Values, overlapped_s: float, tolerance: float = 0.15,
-                   spread_s: float | None = None, sequential_s: float | None = None) -> str:
+def share_of_bound(
+    measured_s: Values,
+    overlapped_s: float,
+    tolerance: float = 0.15,
+    spread_s: float | None = None,
+    sequential_s: float | None = None,
+) -> str:
     """A measured time as a share of the ideal bound's speed, never above 100 %.
 
     A time under the bound within its spread (or tolerance) is "at the ideal bound"; beyond it,
@@ -327,11 +427,16 @@ def share_of_bound(measured_s: Values, overlapped_s: float, tolerance: float = 0
     if t < overlapped_s - margin:
         return f"{BEATS_BOUND} ({t:.2f} s against {overlapped_s:.2f} s)"
     if t < overlapped_s:
-        inside = (f"the {100 * tolerance:.0f} % tolerance" if spread is None
-                  else f"the {spread:.2f} s spread")
+        inside = (
+            f"the {100 * tolerance:.0f} % tolerance"
+            if spread is None
+            else f"the {spread:.2f} s spread"
+        )
         return f"at the ideal bound ({t:.2f} s against {overlapped_s:.2f} s, inside {inside})"
     share = f"{100 * overlapped_s / t:.0f} % of the ideal bound"
     if sequential_s is not None and t > sequential_s + margin:
-        share += (f", and {100 * (t / sequential_s - 1):.0f} % slower than one after the other "
-                  f"({t:.2f} s against {sequential_s:.2f} s)")
+        share += (
+            f", and {100 * (t / sequential_s - 1):.0f} % slower than one after the other "
+            f"({t:.2f} s against {sequential_s:.2f} s)"
+        )
     return share

@@ -46,8 +46,7 @@ _SHARE = re.compile(r"(\d+(?:\.\d+)?)\s?% (?:efficient|of the (?:ideal |overlapp
 _CLAIM = re.compile(rf"\b(C\d{{1,2}}) ({_VERDICT}): (.*)", re.I)
 _PART = re.compile(rf"[(;] ?({_VERDICT})(?=[,)])")
 _FASTEST_RULE = re.compile(r"'[^']+' is fastest: x(\d+\.\d+) faster than|no run is fastest")
-_FACTS = re.compile(rf'<script type="application/json" class="{FACTS_CLASS}">(.*?)</script>',
-                    re.S)
+_FACTS = re.compile(rf'<script type="application/json" class="{FACTS_CLASS}">(.*?)</script>', re.S)
 
 
 def _sentences(text: str) -> list[str]:
@@ -68,20 +67,25 @@ def check_reading(text: str) -> list[str]:
             if ratio < 1 and _GAIN.search(clause) and "slower" not in clause:
                 problems.append(f"a slow-down called a gain: {sentence.strip()}")
             elif ratio < MIN_DIFFERENCE and _GAIN.search(_NO_GAIN.sub("", clause)):
-                problems.append(f"x{ratio:.2f}, under the x{MIN_DIFFERENCE:g} a difference "
-                                f"needs, called a gain: {sentence.strip()}")
+                problems.append(
+                    f"x{ratio:.2f}, under the x{MIN_DIFFERENCE:g} a difference "
+                    f"needs, called a gain: {sentence.strip()}"
+                )
         for m in _SHARE.finditer(sentence):
             if float(m.group(1)) > 100:
                 problems.append(f"a bound beaten, shown above 100 %: {sentence.strip()}")
         if re.search(r"\bfastest\b", sentence, re.I) and not _FASTEST_RULE.search(sentence):
-            problems.append(f"'fastest' said without the spread rule (verdicts.fastest): "
-                            f"{sentence.strip()}")
+            problems.append(
+                f"'fastest' said without the spread rule (verdicts.fastest): {sentence.strip()}"
+            )
     for m in _CLAIM.finditer(text):
         parts = _PART.findall(m.group(3).split("\n")[0])
         said = m.group(2).upper()
         if len(parts) >= 2 and said != combine(parts):
-            problems.append(f"{m.group(1)} {said} from parts {', '.join(parts)}, which combine to "
-                            f"{combine(parts)}")
+            problems.append(
+                f"{m.group(1)} {said} from parts {', '.join(parts)}, which combine to "
+                f"{combine(parts)}"
+            )
     return problems
 
 
@@ -96,8 +100,9 @@ def _check_verdict(v: Verdict) -> list[str]:
     except (KeyError, TypeError, ValueError) as e:
         return [*problems, f"{v.claim_id}: its evidence cannot be judged again ({e!r})"]
     if again.verdict != v.verdict or again.because != v.because:
-        problems.append(f"{v.claim_id} reads {v.verdict}, but its rule on its evidence gives "
-                        f"{again.verdict}")
+        problems.append(
+            f"{v.claim_id} reads {v.verdict}, but its rule on its evidence gives {again.verdict}"
+        )
     return problems
 
 
@@ -108,14 +113,16 @@ def check_facts(facts: Mapping[str, Any]) -> list[str]:
     if kind == "comparison":
         again = compare(facts["before"], facts["after"], facts["unit"])
         if (again.word, again.sentence) != (facts["word"], facts["sentence"]):
-            return [f"a comparison reads {facts['sentence']!r}; its numbers read "
-                    f"{again.sentence!r}"]
+            return [
+                f"a comparison reads {facts['sentence']!r}; its numbers read {again.sentence!r}"
+            ]
         return check_reading(facts["sentence"])
     if kind == "fastest":
         again = fastest(facts["runs"], facts["unit"])
         if again.winner != facts["winner"]:
-            return [f"{facts['sentence']!r} names {facts['winner']!r}; its runs name "
-                    f"{again.winner!r}"]
+            return [
+                f"{facts['sentence']!r} names {facts['winner']!r}; its runs name {again.winner!r}"
+            ]
         return check_reading(facts["sentence"])
     if kind == "verdict":
         return _check_verdict(_verdict(facts))
@@ -123,8 +130,11 @@ def check_facts(facts: Mapping[str, Any]) -> list[str]:
         rows = [_verdict(r) for r in facts["rows"]]
         problems = [p for v in rows for p in _check_verdict(v)]
         keys = [(r["id"], r.get("backend")) for r in facts["rows"]]
-        problems += [f"{k[0]} on {k[1]} has {keys.count(k)} rows" for k in dict.fromkeys(keys)
-                     if keys.count(k) > 1]
+        problems += [
+            f"{k[0]} on {k[1]} has {keys.count(k)} rows"
+            for k in dict.fromkeys(keys)
+            if keys.count(k) > 1
+        ]
         if facts.get("tally") and facts["tally"] != tally(rows):
             problems.append(f"the tally reads {facts['tally']!r}; the rows give {tally(rows)!r}")
         return problems
@@ -156,10 +166,12 @@ class Consistency(ShowsItself, list):
         return not self
 
     def table(self) -> Table:
-        reading = (f"Every reading checked ({self.checked}) follows from its numbers." if self.ok
-                   else f"{len(self)} of the readings checked say more than their numbers.")
-        return Table(("where", "what is wrong"), [(p.where, p.what) for p in self],
-                     reading=reading)
+        reading = (
+            f"Every reading checked ({self.checked}) follows from its numbers."
+            if self.ok
+            else f"{len(self)} of the readings checked say more than their numbers."
+        )
+        return Table(("where", "what is wrong"), [(p.where, p.what) for p in self], reading=reading)
 
 
 def check(*items: Any) -> Consistency:
@@ -182,16 +194,20 @@ def check(*items: Any) -> Consistency:
         elif isinstance(item, Verdict | Compared | Fastest):
             found = check_facts(item.facts())
         else:
-            raise TypeError(f"cannot check a {type(item).__name__}: give a comparison, a "
-                            "fastest, a verdict, a scorecard or a reading")
+            raise TypeError(
+                f"cannot check a {type(item).__name__}: give a comparison, a "
+                "fastest, a verdict, a scorecard or a reading"
+            )
         problems += [Problem(f"item {i + 1}", p) for p in found]
     return Consistency(problems, checked=checked)
 
 
 def _output_texts(output: Mapping[str, Any]) -> tuple[str, str]:
     """The plain text and the HTML of one notebook output."""
+
     def joined(x: Any) -> str:
         return "".join(x) if isinstance(x, list) else str(x or "")
+
     if output.get("output_type") == "stream":
         return joined(output.get("text")), ""
     data = output.get("data", {})
@@ -219,6 +235,5 @@ def check_notebook(path: str | Path) -> Consistency:
                     found += check_facts(facts)
                     checked += 1
             checked += bool(text)
-            problems += [Problem(f"{Path(path).name}, cell {n}", p)
-                         for p in dict.fromkeys(found)]
+            problems += [Problem(f"{Path(path).name}, cell {n}", p) for p in dict.fromkeys(found)]
     return Consistency(problems, checked)

@@ -81,12 +81,19 @@ def keep(part: str, card: Scorecard, source: str) -> Scorecard:
     now = conditions()
     path = _path(part, now)
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows = [{"id": v.claim_id, "verdict": v.verdict, "because": v.because, "evidence": v.evidence}
-            for v in card]
+    rows = [
+        {"id": v.claim_id, "verdict": v.verdict, "because": v.because, "evidence": v.evidence}
+        for v in card
+    ]
     saved_at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"part": part, "source": source, "saved_at": saved_at,
-                               "conditions": now, "rows": rows}, default=str, indent=1))
+    tmp.write_text(
+        json.dumps(
+            {"part": part, "source": source, "saved_at": saved_at, "conditions": now, "rows": rows},
+            default=str,
+            indent=1,
+        )
+    )
     tmp.replace(path)  # whole or not at all, also with two notebooks writing at once
     return card
 
@@ -102,8 +109,9 @@ def load(part: str) -> Kept | None:
         return None
     if json.loads(json.dumps(now, default=str)) != data.get("conditions"):
         return None
-    card = Scorecard(Verdict(r["id"], r["verdict"], r["because"], r["evidence"])
-                            for r in data["rows"])
+    card = Scorecard(
+        Verdict(r["id"], r["verdict"], r["because"], r["evidence"]) for r in data["rows"]
+    )
     if not all(_judged_by_todays_rule(v) for v in card):  # kept by an older fitscope
         return None
     return Kept(part, card, data["source"], data["saved_at"], data["conditions"])

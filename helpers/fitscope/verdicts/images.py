@@ -30,8 +30,7 @@ from fitscope.verdicts.verdict import DEPENDS, DOES_NOT_HOLD, HOLDS, INCONCLUSIV
 __all__ = ["ADVICE", "ADVICE_ID", "Pipeline", "AdviceVerdict", "article_advice"]
 
 ADVICE_ID = "05"
-ADVICE = ("Use tf.data with prefetch: it removes the input bottleneck of a custom image "
-          "generator.")
+ADVICE = "Use tf.data with prefetch: it removes the input bottleneck of a custom image generator."
 NOT_BOUND, UNDECIDED = "not input-bound", "inconclusive"
 AT_BOUND = 1.15  # a step within 15% of its ideal-overlap bound is at it (C12's band)
 BOUND_BOUND = 1.05  # an ideal-overlap bound 5% over the step alone is itself input-bound
@@ -77,8 +76,10 @@ def article_advice(pipelines: Sequence[Pipeline], budget: float) -> AdviceVerdic
         return AdviceVerdict(ADVICE_ID, v, f"{text} {why}", ev)
 
     if first.verdict == NOT_BOUND:
-        return verdict(INCONCLUSIVE, f"The {first.name} was not input-bound here: there was no "
-                                     "bottleneck to remove.")
+        return verdict(
+            INCONCLUSIVE,
+            f"The {first.name} was not input-bound here: there was no bottleneck to remove.",
+        )
     if first.verdict == UNDECIDED:
         return verdict(INCONCLUSIVE, f"The {first.name}'s own diagnosis was inconclusive.")
     if best.verdict == UNDECIDED:
@@ -86,22 +87,33 @@ def article_advice(pipelines: Sequence[Pipeline], budget: float) -> AdviceVerdic
     if best.verdict == NOT_BOUND:
         others = [p.name for p in fixes if not p.tf_data and p.verdict == NOT_BOUND]
         if others:
-            return verdict(DEPENDS, f"{best.name} removed the input bottleneck, and so did "
-                                    f"{', '.join(others)}: tf.data is one way, not the only one.")
+            return verdict(
+                DEPENDS,
+                f"{best.name} removed the input bottleneck, and so did "
+                f"{', '.join(others)}: tf.data is one way, not the only one.",
+            )
         undecided = [p.name for p in fixes if not p.tf_data and p.verdict == UNDECIDED]
-        note = (f" ({', '.join(undecided)}: inconclusive, which decides nothing)"
-                if undecided else "")
-        return verdict(HOLDS, f"{best.name} removed the input bottleneck, and no other fix was "
-                              f"shown to{note}.")
+        note = (
+            f" ({', '.join(undecided)}: inconclusive, which decides nothing)" if undecided else ""
+        )
+        return verdict(
+            HOLDS, f"{best.name} removed the input bottleneck, and no other fix was shown to{note}."
+        )
     at_bound = best.step_in_fit_s <= AT_BOUND * best.overlapped_s
     if at_bound and best.overlapped_s >= BOUND_BOUND * best.step_alone_s:
-        return verdict(INCONCLUSIVE, f"{best.name} ran at (or faster than) its ideal-overlap bound "
-                                     f"({best.overlapped_s * 1e3:.3g} ms a step), which is itself "
-                                     f"{best.overlapped_s / best.step_alone_s - 1:.0%} over the "
-                                     "step alone: on these CPUs no pipeline can hide the data's "
-                                     "CPU work behind the step.")
-    return verdict(DOES_NOT_HOLD, f"{best.name} stayed input-bound, short of its ideal-overlap "
-                                  f"bound ({best.overlapped_s * 1e3:.3g} ms a step).")
+        return verdict(
+            INCONCLUSIVE,
+            f"{best.name} ran at (or faster than) its ideal-overlap bound "
+            f"({best.overlapped_s * 1e3:.3g} ms a step), which is itself "
+            f"{best.overlapped_s / best.step_alone_s - 1:.0%} over the "
+            "step alone: on these CPUs no pipeline can hide the data's "
+            "CPU work behind the step.",
+        )
+    return verdict(
+        DOES_NOT_HOLD,
+        f"{best.name} stayed input-bound, short of its ideal-overlap "
+        f"bound ({best.overlapped_s * 1e3:.3g} ms a step).",
+    )
 
 
 def _from_evidence(pipelines: Sequence[dict], budget: float) -> AdviceVerdict:

@@ -50,11 +50,16 @@ class PartEvidence:
 
     def describe(self) -> str:
         where = position(self.measured_s, self.sequential_s, self.overlapped_s)
-        flag = {BEATS_BOUND: f", {BEATS_BOUND}", BETWEEN: ", between the bounds, near neither",
-                TOO_CLOSE: ", the bounds are too close to tell overlap from none"}.get(where, "")
-        return (f"{self.name}: {self.measured_s:.2f} s against an overlapped bound of "
-                f"{self.overlapped_s:.2f} s and a sequential sum of {self.sequential_s:.2f} s "
-                f"({self.judge()}{flag})")
+        flag = {
+            BEATS_BOUND: f", {BEATS_BOUND}",
+            BETWEEN: ", between the bounds, near neither",
+            TOO_CLOSE: ", the bounds are too close to tell overlap from none",
+        }.get(where, "")
+        return (
+            f"{self.name}: {self.measured_s:.2f} s against an overlapped bound of "
+            f"{self.overlapped_s:.2f} s and a sequential sum of {self.sequential_s:.2f} s "
+            f"({self.judge()}{flag})"
+        )
 
 
 def combine(parts: Sequence[str]) -> str:
@@ -79,8 +84,10 @@ def undecided_note(parts: Sequence[str]) -> str:
         return ""
     if n == len(parts):
         return " No part was decided, so neither is the claim."
-    return (f" The {n} INCONCLUSIVE part{'s' if n > 1 else ''} decide{'' if n > 1 else 's'} "
-            "nothing: the verdict is the decided parts'.")
+    return (
+        f" The {n} INCONCLUSIVE part{'s' if n > 1 else ''} decide{'' if n > 1 else 's'} "
+        "nothing: the verdict is the decided parts'."
+    )
 
 
 def budget_text(budget: float) -> str:

@@ -58,8 +58,9 @@ def speedup_part(c: Compared, holds_at: float, fails_under: float) -> str:
     return DOES_NOT_HOLD if c.ratio < fails_under else INCONCLUSIVE
 
 
-def c10(costly: Speedup, overlap_visible: bool, arrays: Speedup,
-        budget: float | None = None) -> Verdict:
+def c10(
+    costly: Speedup, overlap_visible: bool, arrays: Speedup, budget: float | None = None
+) -> Verdict:
     """prefetch against none (seconds), for a costly producer, and ``.prefetch`` against
     injection off for in-memory arrays (steps/s); each part is printed with its own verdict.
 
@@ -68,13 +69,22 @@ def c10(costly: Speedup, overlap_visible: bool, arrays: Speedup,
         'DEPENDS'
     """
     costly_c, arrays_c = _compared(costly), _compared(arrays)
-    ev = dict(costly=_facts(costly_c), overlap_visible=overlap_visible,
-              arrays=_facts(arrays_c), budget=budget)
-    parts = [speedup_part(costly_c, 1.2, 1.2) if overlap_visible else DOES_NOT_HOLD,
-             speedup_part(arrays_c, 1.2, 1.2)]
-    text = with_budget(f"with a costly producer, prefetch against none: {costly_c} (overlap "
-                   f"{'visible' if overlap_visible else 'not visible'} on the timeline; "
-                   f"{parts[0]}); with in-memory arrays: {arrays_c} ({parts[1]}).", budget)
+    ev = dict(
+        costly=_facts(costly_c),
+        overlap_visible=overlap_visible,
+        arrays=_facts(arrays_c),
+        budget=budget,
+    )
+    parts = [
+        speedup_part(costly_c, 1.2, 1.2) if overlap_visible else DOES_NOT_HOLD,
+        speedup_part(arrays_c, 1.2, 1.2),
+    ]
+    text = with_budget(
+        f"with a costly producer, prefetch against none: {costly_c} (overlap "
+        f"{'visible' if overlap_visible else 'not visible'} on the timeline; "
+        f"{parts[0]}); with in-memory arrays: {arrays_c} ({parts[1]}).",
+        budget,
+    )
     return Verdict("C10", combine(parts), text + undecided_note(parts), ev)
 
 
@@ -94,9 +104,11 @@ def c11(gil_releasing: Speedup, cpu_bound: Speedup, budget: float) -> Verdict:
         parts = [INCONCLUSIVE, INCONCLUSIVE]
     else:
         parts = [speedup_part(c, 1.3, MIN_GAIN) for c in (gil_c, cpu_c)]
-    text = (f"parallel against sequential: for GIL-releasing work {gil_c} ({parts[0]}); for "
-            f"CPU-bound Python in py_function {cpu_c} ({parts[1]}), with {budget_text(budget)}. "
-            f"A part holds when faster by x1.3 or more and does not under x{MIN_GAIN:g}.")
+    text = (
+        f"parallel against sequential: for GIL-releasing work {gil_c} ({parts[0]}); for "
+        f"CPU-bound Python in py_function {cpu_c} ({parts[1]}), with {budget_text(budget)}. "
+        f"A part holds when faster by x1.3 or more and does not under x{MIN_GAIN:g}."
+    )
     if budget < 2:
         return Verdict("C11", INCONCLUSIVE, text + " One CPU cannot show parallel speed-up.", ev)
     return Verdict("C11", combine(parts), text + undecided_note(parts), ev)

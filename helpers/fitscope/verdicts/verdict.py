@@ -16,9 +16,21 @@ from typing import Any
 
 from fitscope.instrument.tables import ShowsItself, Table
 
-__all__ = ["CLAIMS", "Claim", "DEPENDS", "DOES_NOT_HOLD", "HOLDS", "INCONCLUSIVE", "NOTEBOOK_FILES",
-           "NOT_APPLICABLE",
-           "RULES_DOC", "Scorecard", "Verdict", "hypotheses", "tally"]
+__all__ = [
+    "CLAIMS",
+    "Claim",
+    "DEPENDS",
+    "DOES_NOT_HOLD",
+    "HOLDS",
+    "INCONCLUSIVE",
+    "NOTEBOOK_FILES",
+    "NOT_APPLICABLE",
+    "RULES_DOC",
+    "Scorecard",
+    "Verdict",
+    "hypotheses",
+    "tally",
+]
 
 
 HOLDS = "HOLDS"
@@ -112,14 +124,22 @@ class Verdict:
 
     def facts(self) -> dict[str, Any]:
         """The verdict with its evidence as plain data (a machine-readable copy)."""
-        return dict(kind="verdict", id=self.claim_id, verdict=self.verdict, because=self.because,
-                    evidence=self.evidence)
+        return dict(
+            kind="verdict",
+            id=self.claim_id,
+            verdict=self.verdict,
+            because=self.because,
+            evidence=self.evidence,
+        )
 
     def table(self) -> Table:
         """The verdict as a one-row table; its reading is the verdict sentence."""
-        return Table(_COLUMNS, [(self.claim_id, self.claim, self.verdict, self.because)],
-                     reading=f"{self.claim_id} {self.verdict.lower()}: {self.because}",
-                     facts=[self.facts()])
+        return Table(
+            _COLUMNS,
+            [(self.claim_id, self.claim, self.verdict, self.because)],
+            reading=f"{self.claim_id} {self.verdict.lower()}: {self.because}",
+            facts=[self.facts()],
+        )
 
     def _repr_html_(self) -> str:
         return self.table()._repr_html_()
@@ -144,10 +164,16 @@ def tally(rows: list[Verdict]) -> str:
     """
     counts = Counter(v.verdict for v in rows)
     claims = len({v.claim_id for v in rows})
-    what = (f"{claims} claims" if claims == len(rows)
-            else f"{len(rows)} rows ({claims} claims, some judged once per backend)")
-    return f"Of these {what}: " + ", ".join(
-        f"{counts[verdict]} {verdict}" for verdict in _ORDER if counts[verdict]) + "."
+    what = (
+        f"{claims} claims"
+        if claims == len(rows)
+        else f"{len(rows)} rows ({claims} claims, some judged once per backend)"
+    )
+    return (
+        f"Of these {what}: "
+        + ", ".join(f"{counts[verdict]} {verdict}" for verdict in _ORDER if counts[verdict])
+        + "."
+    )
 
 
 class Scorecard(ShowsItself, list):
@@ -166,8 +192,12 @@ class Scorecard(ShowsItself, list):
         return dict(kind="scorecard", rows=rows, tally=tally(self) if len(self) > 1 else "")
 
     def table(self) -> Table:
-        return Table(_COLUMNS, [(v.claim_id, v.claim, v.verdict, v.because) for v in self],
-                     reading=tally(self) if len(self) > 1 else "", facts=[self.facts()])
+        return Table(
+            _COLUMNS,
+            [(v.claim_id, v.claim, v.verdict, v.because) for v in self],
+            reading=tally(self) if len(self) > 1 else "",
+            facts=[self.facts()],
+        )
 
     def __str__(self) -> str:
         return "; ".join(f"{v.claim_id} {v.verdict}" for v in self) + "."
@@ -201,9 +231,13 @@ class _Hypotheses(list):
 RULES_DOC = "../docs/claims.md"  # from notebooks/, where the table's links are followed
 
 
-NOTEBOOK_FILES = {"01": "01_generator_with_fit.ipynb", "02": "02_multiprocessing_trainer.ipynb",
-                  "03": "03_tfdata_prefetch.ipynb", "04": "04_beyond_one_process.ipynb",
-                  "01b": "01b_which_backend.ipynb"}
+NOTEBOOK_FILES = {
+    "01": "01_generator_with_fit.ipynb",
+    "02": "02_multiprocessing_trainer.ipynb",
+    "03": "03_tfdata_prefetch.ipynb",
+    "04": "04_beyond_one_process.ipynb",
+    "01b": "01b_which_backend.ipynb",
+}
 
 
 def hypotheses() -> _Hypotheses:

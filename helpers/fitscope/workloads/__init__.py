@@ -13,9 +13,27 @@ from __future__ import annotations
 
 from fitscope.instrument.lazy import lazy_exports
 
-__getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    "article": ("WORK_KINDS", "FEATURES", "batch_work", "random_batches", "article_model",),
-    "graph_costs": ("AUTOTUNE", "tensorflow", "timed_sleep", "sorting", "options", "parallel_calls",
-                    "graph_ops", "inject_prefetch_option", "stage_cost",),
-    "pydatasets": ("CostlyBatches",),
-})
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "article": (
+            "WORK_KINDS",
+            "FEATURES",
+            "batch_work",
+            "random_batches",
+            "article_model",
+        ),
+        "graph_costs": (
+            "AUTOTUNE",
+            "tensorflow",
+            "timed_sleep",
+            "sorting",
+            "options",
+            "parallel_calls",
+            "graph_ops",
+            "inject_prefetch_option",
+            "stage_cost",
+        ),
+        "pydatasets": ("CostlyBatches",),
+    },
+)

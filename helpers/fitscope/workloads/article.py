@@ -92,8 +92,10 @@ def random_batches(
     while True:
         if work is not None:
             work()
-        yield (rng.random((batch_size, features), dtype=np.float32),
-               rng.integers(0, 2, batch_size).astype(np.float32))
+        yield (
+            rng.random((batch_size, features), dtype=np.float32),
+            rng.integers(0, 2, batch_size).astype(np.float32),
+        )
 
 
 def article_model(width: int) -> Any:
@@ -104,8 +106,10 @@ def article_model(width: int) -> Any:
 
     layers: list[Any] = [keras.Input((FEATURES,))]
     if width:
-        layers += [keras.layers.Dense(width, activation="relu"),
-                   keras.layers.Dense(width, activation="relu")]
+        layers += [
+            keras.layers.Dense(width, activation="relu"),
+            keras.layers.Dense(width, activation="relu"),
+        ]
     layers.append(keras.layers.Dense(1, activation="sigmoid"))
     model = keras.Sequential(layers)
     model.compile(optimizer="adam", loss="binary_crossentropy")

@@ -24,9 +24,21 @@ from typing import Any
 
 from fitscope.instrument.tracing import graph_timed
 
-__all__ = ["AUTOTUNE", "FIELDS", "tensorflow", "timed_sleep", "sorting", "options",
-           "parallel_calls", "graph_ops", "inject_prefetch_option", "stage_cost", "file_reader",
-           "timed_map", "timed_batch_map"]
+__all__ = [
+    "AUTOTUNE",
+    "FIELDS",
+    "tensorflow",
+    "timed_sleep",
+    "sorting",
+    "options",
+    "parallel_calls",
+    "graph_ops",
+    "inject_prefetch_option",
+    "stage_cost",
+    "file_reader",
+    "timed_map",
+    "timed_batch_map",
+]
 
 AUTOTUNE = 0
 """In fitscope's parameters, 0 means ``tf.data.AUTOTUNE`` (buffer size, parallel calls)."""
@@ -59,7 +71,9 @@ def _slept(ds: Any, ms: float) -> Any:
     variant = tf.raw_ops.SleepDataset(
         input_dataset=tf.data.experimental.to_variant(ds),
         sleep_microseconds=tf.constant(int(ms * 1000), tf.int64),
-        output_types=[s.dtype for s in specs], output_shapes=[s.shape for s in specs])
+        output_types=[s.dtype for s in specs],
+        output_shapes=[s.shape for s in specs],
+    )
     return tf.data.experimental.from_variant(variant, ds.element_spec)
 
 
@@ -72,7 +86,8 @@ def timed_sleep(ds: Any, ms: float) -> Any:
     tf = tensorflow()
     starts = ds.map(lambda *e: tf.timestamp())
     return tf.data.Dataset.zip(starts, _slept(ds, ms)).map(
-        lambda t0, e: (e, tf.stack([t0, tf.timestamp()])))
+        lambda t0, e: (e, tf.stack([t0, tf.timestamp()]))
+    )
 
 
 def _sort_rows(rows: int) -> Callable[[Any], Any]:
@@ -191,7 +206,8 @@ def file_reader(per_file: int, open_ms: float, read_ms: float) -> Callable[[Any]
     def read_file(f: Any) -> Any:
         def elements(f: Any, opened: Any) -> Any:
             return timed_sleep(tf.data.Dataset.range(per_file), read_ms).map(
-                lambda i, read: tf.concat([tf.cast(tf.stack([f, i]), tf.float64), opened, read], 0))
+                lambda i, read: tf.concat([tf.cast(tf.stack([f, i]), tf.float64), opened, read], 0)
+            )
 
         return timed_sleep(tf.data.Dataset.from_tensors(f), open_ms).flat_map(elements)
 

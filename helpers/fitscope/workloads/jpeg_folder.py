@@ -31,11 +31,29 @@ from fitscope.instrument.errors import check_int
 if TYPE_CHECKING:
     from PIL import Image
 
-__all__ = ["CLASSES", "PER_CLASS", "QUICK_PER_CLASS", "SIZES", "image_folder", "draw", "cache_dir",
-           "fingerprint"]
+__all__ = [
+    "CLASSES",
+    "PER_CLASS",
+    "QUICK_PER_CLASS",
+    "SIZES",
+    "image_folder",
+    "draw",
+    "cache_dir",
+    "fingerprint",
+]
 
-CLASSES = ("circle", "square", "triangle", "ring", "cross", "h-stripes", "v-stripes", "checker",
-           "dots", "diagonal")
+CLASSES = (
+    "circle",
+    "square",
+    "triangle",
+    "ring",
+    "cross",
+    "h-stripes",
+    "v-stripes",
+    "checker",
+    "dots",
+    "diagonal",
+)
 PER_CLASS, QUICK_PER_CLASS = 200, 100
 SIZES = (128, 192)  # each side drawn in [128, 192) pixels
 NOISE = 14.0  # standard deviation of the added pixel noise (0-255 scale)
@@ -81,8 +99,9 @@ def draw(label: int, rng: np.random.Generator) -> Image.Image:
         pen.rectangle((cx - r // 4, cy - r, cx + r // 4, cy + r), fill=ink)
     elif name in ("h-stripes", "v-stripes"):
         for k in range(0, max(w, h), 2 * step):
-            pen.rectangle((0, k, w, k + step) if name == "h-stripes" else (k, 0, k + step, h),
-                          fill=ink)
+            pen.rectangle(
+                (0, k, w, k + step) if name == "h-stripes" else (k, 0, k + step, h), fill=ink
+            )
     elif name == "checker":
         for i in range(0, w, step):
             for j in range(0, h, step):
@@ -105,8 +124,9 @@ def image_folder(per_class: int | None = None, seed: int = 0, where: Path | None
     ``per_class`` images of each class (default 200, 100 in quick mode), drawn from ``seed``; the
     folder sits in ``where`` (default :func:`cache_dir`) and its name says what is in it.
     """
-    per_class = check_int("images per class", per_class or (QUICK_PER_CLASS if quick_mode()
-                                                            else PER_CLASS), 1, 10_000)
+    per_class = check_int(
+        "images per class", per_class or (QUICK_PER_CLASS if quick_mode() else PER_CLASS), 1, 10_000
+    )
     base = Path(where) if where is not None else cache_dir()
     root = base / f"jpeg_folder-v{VERSION}-seed{seed}-{per_class}"
     if (root / DONE).exists():

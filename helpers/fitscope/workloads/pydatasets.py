@@ -33,9 +33,20 @@ class CostlyBatches(keras.utils.PyDataset):
     ``__getitem__`` is recorded as a "generator" span on the thread that ran it.
     """
 
-    def __init__(self, batches: int, batch_size: int = 32, features: int = 10, kind: str = "sleep",
-                 ms: float = 2.0, *, workers: int = 1, use_multiprocessing: bool = False,
-                 max_queue_size: int = 10, seed: int = 0, tracer: Tracer | None = None) -> None:
+    def __init__(
+        self,
+        batches: int,
+        batch_size: int = 32,
+        features: int = 10,
+        kind: str = "sleep",
+        ms: float = 2.0,
+        *,
+        workers: int = 1,
+        use_multiprocessing: bool = False,
+        max_queue_size: int = 10,
+        seed: int = 0,
+        tracer: Tracer | None = None,
+    ) -> None:
         check_int("batches", batches, 1, 1_000_000)
         check_int("batch size", batch_size, 1, 65_536)
         check_int("features", features, 1, 65_536)
@@ -45,8 +56,9 @@ class CostlyBatches(keras.utils.PyDataset):
         check_int("workers", workers, 1, 64)
         if use_multiprocessing and tracer is not None:
             raise ValueError("a tracer cannot follow batches made in other processes")
-        super().__init__(workers=workers, use_multiprocessing=use_multiprocessing,
-                         max_queue_size=max_queue_size)
+        super().__init__(
+            workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size
+        )
         self.batches, self.batch_size, self.features = batches, batch_size, features
         self.kind, self.ms, self.seed, self.tracer = kind, ms, seed, tracer
         self._work: Callable[[], None] | None = None
@@ -70,5 +82,7 @@ class CostlyBatches(keras.utils.PyDataset):
             self._work = batch_work(self.kind, self.ms)
         self._work()
         rng = np.random.default_rng((self.seed, index))
-        return (rng.random((self.batch_size, self.features), dtype=np.float32),
-                rng.integers(0, 2, self.batch_size).astype(np.float32))
+        return (
+            rng.random((self.batch_size, self.features), dtype=np.float32),
+            rng.integers(0, 2, self.batch_size).astype(np.float32),
+        )

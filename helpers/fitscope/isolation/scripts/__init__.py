@@ -36,8 +36,17 @@ from typing import Any
 
 from fitscope.isolation.sandbox import exceptions_in, report
 
-__all__ = ["script_path", "free_ports", "weights_checksum", "start_module", "finish_child",
-           "keras_frames_of", "one_line", "wait_for_ports", "die_with_parent"]
+__all__ = [
+    "script_path",
+    "free_ports",
+    "weights_checksum",
+    "start_module",
+    "finish_child",
+    "keras_frames_of",
+    "one_line",
+    "wait_for_ports",
+    "die_with_parent",
+]
 
 STARTER_ENV = "FITSCOPE_STARTER_PID"
 SCRIPTS_DIR = Path(__file__).resolve().parent
@@ -47,6 +56,7 @@ def script_path(name: str) -> Path:
     """The file of the script ``name``, for runs that start it as ``__main__`` (as a learner
     would)."""
     return SCRIPTS_DIR / f"{name}.py"
+
 
 _PR_SET_PDEATHSIG = 1
 
@@ -135,10 +145,18 @@ def finish_child(name: str, proc: subprocess.Popen, log: Path, **extra: Any) -> 
     code = proc.wait()
     text = log.read_text(errors="replace") if log.exists() else ""
     found = exceptions_in(text)
-    how = (f"killed by signal {signal.Signals(-code).name}" if code < 0
-           else f"exited with code {code}")
-    report(event="child ended", name=name, child_pid=proc.pid, how=how, exit_code=code,
-           exception=found[-1][1] if found else None, **extra)
+    how = (
+        f"killed by signal {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
+    )
+    report(
+        event="child ended",
+        name=name,
+        child_pid=proc.pid,
+        how=how,
+        exit_code=code,
+        exception=found[-1][1] if found else None,
+        **extra,
+    )
     for line in text.splitlines()[-200:]:
         sys.stderr.write(f"[{name}] {line}\n")
     sys.stderr.flush()

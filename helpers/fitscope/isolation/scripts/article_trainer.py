@@ -93,32 +93,42 @@ def parse():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--start-method", choices=("fork", "spawn", "forkserver"), default="fork")
     p.add_argument("--fix-labels", action="store_true", help="reshape labels to (32, 1)")
-    p.add_argument("--build-parent-model", action="store_true",
-                   help="build the parent's model before starting the children")
+    p.add_argument(
+        "--build-parent-model",
+        action="store_true",
+        help="build the parent's model before starting the children",
+    )
     p.add_argument("--producer-ms", type=float, default=0.0, help="sleep per batch in the producer")
     return p.parse_args()
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     args = parse()
     multiprocessing.set_start_method(args.start_method)
     atexit.register(report, role="parent", event="interpreter exit")  # runs before mp's join
-    model = keras.Sequential([keras.layers.Dense(1, activation='sigmoid')])
-    model.compile(optimizer='adam', loss='binary_crossentropy')
+    model = keras.Sequential([keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
     if args.build_parent_model:
         model.build((None, 10))
     report(role="parent", event="model made", checksum=checksum(model), built=model.built)
     queue = multiprocessing.Queue()
 
-    generator_process = multiprocessing.Process(target=data_generator,
-                                                args=(32, queue, args.producer_ms))
+    generator_process = multiprocessing.Process(
+        target=data_generator, args=(32, queue, args.producer_ms)
+    )
     generator_process.start()
 
-    training_process = multiprocessing.Process(target=training_loop,
-                                               args=(model, queue, args.fix_labels))
+    training_process = multiprocessing.Process(
+        target=training_loop, args=(model, queue, args.fix_labels)
+    )
     training_process.start()
 
-    report(role="parent", event="end of script", checksum=checksum(model), built=model.built,
-           children={"producer": generator_process.pid, "trainer": training_process.pid})
+    report(
+        role="parent",
+        event="end of script",
+        checksum=checksum(model),
+        built=model.built,
+        children={"producer": generator_process.pid, "trainer": training_process.pid},
+    )
     threading.Thread(target=watch_parent, args=(model,), daemon=True).start()
     # The article's script ends here: nothing joins the children or closes the queue.

@@ -151,7 +151,11 @@ def load_code(path: str | None) -> dict[str, Callable[..., Any]]:
     and ``time``), and the package's own for every other role."""
     own: dict[str, Callable[..., Any]] = {
         "generator": lambda batch_size, work: random_batches(batch_size, FEATURES, work),
-        "model": article_model, "fit": _fit, "loss_reader": _loss_reader, "pydataset": _pydataset}
+        "model": article_model,
+        "fit": _fit,
+        "loss_reader": _loss_reader,
+        "pydataset": _pydataset,
+    }
     if not path:
         return own
     import keras
@@ -165,9 +169,17 @@ def load_code(path: str | None) -> dict[str, Callable[..., Any]]:
     return {**own, **{role: namespace[name] for role, name in spec["names"].items()}}
 
 
-def run_variant(model: Any, name: str, backend: str, args: argparse.Namespace,
-                step_alone: Callable[[], object], roles: ThreadRoles, backend_tids: set[int],
-                live: bool, code: dict[str, Callable[..., Any]]) -> RunResult:
+def run_variant(
+    model: Any,
+    name: str,
+    backend: str,
+    args: argparse.Namespace,
+    step_alone: Callable[[], object],
+    roles: ThreadRoles,
+    backend_tids: set[int],
+    live: bool,
+    code: dict[str, Callable[..., Any]],
+) -> RunResult:
     """Train ``args.steps`` steps from variant ``name``'s data source; measure and trace it.
 
     The costs behind the bounds (one step alone, one batch alone) are measured right before the
@@ -193,8 +205,11 @@ def run_variant(model: Any, name: str, backend: str, args: argparse.Namespace,
     else:
         data = code["pydataset"](steps, args.batch, work, workers)
         cls = type(data)  # a subclass whose __getitem__ is a span on the thread that ran it
-        data.__class__ = type(cls.__name__, (cls,), {
-            "__getitem__": tracer.traced("__getitem__", "generator")(cls.__getitem__)})
+        data.__class__ = type(
+            cls.__name__,
+            (cls,),
+            {"__getitem__": tracer.traced("__getitem__", "generator")(cls.__getitem__)},
+        )
     steps_cb = _step_spans_callback((lambda: report(event="step")) if live else (lambda: None))
     callbacks = [steps_cb] + ([code["loss_reader"]()] if loss_read else [])
     if live:
@@ -236,10 +251,23 @@ def run_variant(model: Any, name: str, backend: str, args: argparse.Namespace,
     tids = {s.tid for s in spans if s.tid is not None} | set(sampler.samples.cpu_ns)
     result = RunResult(
         name=f"{backend}: {name} ({source}, {args.batch_ms:.1f} ms/batch)",
-        params=dict(backend=backend, variant=name, source=source, kind=kind, loss_read=loss_read,
-                    ms_per_batch=args.batch_ms, width=args.width, batch_size=args.batch,
-                    steps=steps, steps_asked=args.steps, workers=workers),
-        spans=spans, cpu=sampler.samples, budget=budget, bounds=b if done > 0 else None,
+        params=dict(
+            backend=backend,
+            variant=name,
+            source=source,
+            kind=kind,
+            loss_read=loss_read,
+            ms_per_batch=args.batch_ms,
+            width=args.width,
+            batch_size=args.batch,
+            steps=steps,
+            steps_asked=args.steps,
+            workers=workers,
+        ),
+        spans=spans,
+        cpu=sampler.samples,
+        budget=budget,
+        bounds=b if done > 0 else None,
         environment=environment_facts(),
     )
     if done > 0:
@@ -265,8 +293,9 @@ def run_variant(model: Any, name: str, backend: str, args: argparse.Namespace,
     return result
 
 
-def _facts(result: RunResult, steps_cb: Any, main: int, step: dict[str, float], t_p: float,
-           cpu_p: float) -> dict[str, Any]:
+def _facts(
+    result: RunResult, steps_cb: Any, main: int, step: dict[str, float], t_p: float, cpu_p: float
+) -> dict[str, Any]:
     from keras.src.trainers.data_adapters import data_adapter_utils
 
     peeked = (
@@ -341,16 +370,35 @@ def main(argv: list[str] | None = None) -> int:
     runs = {}
     for i, name in enumerate(variants):
         report(event="variant", name=name, index=i + 1, of=len(variants))
-        result = run_variant(model, name, backend, args, lambda: model.train_on_batch(x, y), roles,
-                             backend_tids, args.live, code)
-        result.environment.update(device=device, backend=backend,
-                                  backend_version=_version(backend), pid=os.getpid())
+        result = run_variant(
+            model,
+            name,
+            backend,
+            args,
+            lambda: model.train_on_batch(x, y),
+            roles,
+            backend_tids,
+            args.live,
+            code,
+        )
+        result.environment.update(
+            device=device, backend=backend, backend_version=_version(backend), pid=os.getpid()
+        )
         result.facts["device"] = device
         runs[name] = result.to_dict()
     with open(args.out, "w") as f:
-        json.dump({"backend": backend, "device": device, "version": _version(backend),
-                   "import_s": import_s, "startup_s": startup_s, "preloaded": bool(template),
-                   "runs": runs}, f)
+        json.dump(
+            {
+                "backend": backend,
+                "device": device,
+                "version": _version(backend),
+                "import_s": import_s,
+                "startup_s": startup_s,
+                "preloaded": bool(template),
+                "runs": runs,
+            },
+            f,
+        )
     return 0
 
 

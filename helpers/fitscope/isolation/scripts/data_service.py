@@ -62,8 +62,12 @@ def _drain(dataset) -> dict:
     for i, _ in dataset:
         ids.append(int(i))
         first = first or time.perf_counter() - wall0
-    return {"wall_s": time.perf_counter() - wall0, "cpu_s": time.process_time() - cpu0,
-            "first_element_s": first, "ids": ids}
+    return {
+        "wall_s": time.perf_counter() - wall0,
+        "cpu_s": time.process_time() - cpu0,
+        "first_element_s": first,
+        "ids": ids,
+    }
 
 
 def client(args: argparse.Namespace, service: str, mode: str) -> None:
@@ -103,8 +107,10 @@ def inprocess(args: argparse.Namespace) -> int:
     svc = tf.data.experimental.service
     dispatcher = svc.DispatchServer(svc.DispatcherConfig(port=0))
     address = dispatcher.target.split("://")[1]
-    workers = [svc.WorkerServer(svc.WorkerConfig(dispatcher_address=address, port=0))
-               for _ in range(args.workers)]
+    workers = [
+        svc.WorkerServer(svc.WorkerConfig(dispatcher_address=address, port=0))
+        for _ in range(args.workers)
+    ]
     report(event="servers", dispatcher=dispatcher.target, workers=len(workers), mode="inprocess")
     client(args, dispatcher.target, "inprocess")
     report(event="stopping", how="the servers end with this process")
@@ -113,8 +119,15 @@ def inprocess(args: argparse.Namespace) -> int:
 
 def processes(args: argparse.Namespace) -> int:
     port, *worker_ports = free_ports(1 + args.workers)
-    children = [("dispatcher", start_module("data_service", ["dispatcher", "--port", str(port)], {},
-                                            Path("dispatcher.stderr")), Path("dispatcher.stderr"))]
+    children = [
+        (
+            "dispatcher",
+            start_module(
+                "data_service", ["dispatcher", "--port", str(port)], {}, Path("dispatcher.stderr")
+            ),
+            Path("dispatcher.stderr"),
+        )
+    ]
     for i, wp in enumerate(worker_ports):
         log = Path(f"worker{i}.stderr")
         children.append(

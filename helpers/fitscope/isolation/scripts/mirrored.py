@@ -43,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.devices > 1:
         try:
             tf.config.set_logical_device_configuration(
-                cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(args.devices)])
+                cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(args.devices)]
+            )
         except RuntimeError as e:  # reported, then re-raised: never swallowed
             report(event="error", error=one_line(e))
             raise
@@ -56,10 +57,14 @@ def main(argv: list[str] | None = None) -> int:
     report(event="devices", devices=names, replicas=strategy.num_replicas_in_sync)
     keras.utils.set_random_seed(args.seed)
     with strategy.scope():
-        model = keras.Sequential([keras.Input((FEATURES,)),
-                                  keras.layers.Dense(args.width, activation="relu"),
-                                  keras.layers.Dense(args.width, activation="relu"),
-                                  keras.layers.Dense(1, activation="sigmoid")])
+        model = keras.Sequential(
+            [
+                keras.Input((FEATURES,)),
+                keras.layers.Dense(args.width, activation="relu"),
+                keras.layers.Dense(args.width, activation="relu"),
+                keras.layers.Dense(1, activation="sigmoid"),
+            ]
+        )
         model.compile(
             optimizer=keras.optimizers.SGD(learning_rate=0.01), loss="binary_crossentropy"
         )
@@ -78,14 +83,22 @@ def main(argv: list[str] | None = None) -> int:
             if batch % 10 == 0:
                 report(event="step", step=batch + 1)
 
-    history = model.fit(dataset, steps_per_epoch=args.steps, epochs=1, verbose=0, shuffle=False,
-                        callbacks=[Clock()])
+    history = model.fit(
+        dataset, steps_per_epoch=args.steps, epochs=1, verbose=0, shuffle=False, callbacks=[Clock()]
+    )
     weights = [v.numpy() for v in model.weights]
     np.savez(args.out, *weights)
     (w0, c0), (w1, c1) = ends[0], ends[-1]  # from the end of the first step: tracing left out
-    report(event="trained", replicas=strategy.num_replicas_in_sync, steps=len(ends),
-           loss=float(history.history["loss"][-1]), checksum=weights_checksum(weights),
-           timed_steps=len(ends) - 1, wall_s=w1 - w0, cpu_s=c1 - c0)
+    report(
+        event="trained",
+        replicas=strategy.num_replicas_in_sync,
+        steps=len(ends),
+        loss=float(history.history["loss"][-1]),
+        checksum=weights_checksum(weights),
+        timed_steps=len(ends) - 1,
+        wall_s=w1 - w0,
+        cpu_s=c1 - c0,
+    )
     return 0
 
 

@@ -45,13 +45,28 @@ def launch(args: argparse.Namespace) -> int:
     for i in range(args.start):
         config = {"cluster": cluster, "task": {"type": "worker", "index": i}}
         log = Path(f"worker{i}.stderr")
-        worker_args = ["worker", "--steps", str(args.steps), "--batch", str(args.batch),
-                       "--seed", str(args.seed + (i if args.seeds == "different" else 0)),
-                       "--loop", args.loop, "--collective-timeout", str(args.collective_timeout)]
+        worker_args = [
+            "worker",
+            "--steps",
+            str(args.steps),
+            "--batch",
+            str(args.batch),
+            "--seed",
+            str(args.seed + (i if args.seeds == "different" else 0)),
+            "--loop",
+            args.loop,
+            "--collective-timeout",
+            str(args.collective_timeout),
+        ]
         proc = start_module("multiworker", worker_args, {"TF_CONFIG": json.dumps(config)}, log)
         children.append((f"worker {i}", proc, log))
-    report(event="launched", ports=ports, cluster=cluster, started=args.start,
-           child_pids=[p.pid for _, p, _ in children])
+    report(
+        event="launched",
+        ports=ports,
+        cluster=cluster,
+        started=args.start,
+        child_pids=[p.pid for _, p, _ in children],
+    )
     for name, proc, log in children:
         finish_child(name, proc, log)
     return 0 if all(p.returncode == 0 for _, p, _ in children) else 1
@@ -61,8 +76,13 @@ def _model(seed: int):
     import keras
 
     keras.utils.set_random_seed(seed)
-    return keras.Sequential([keras.Input((FEATURES,)), keras.layers.Dense(64, activation="relu"),
-                             keras.layers.Dense(1, activation="sigmoid")])
+    return keras.Sequential(
+        [
+            keras.Input((FEATURES,)),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
 
 
 def _checksum(model) -> str:
@@ -93,11 +113,16 @@ def worker(args: argparse.Namespace) -> int:
     import tensorflow as tf
 
     keras.config.disable_traceback_filtering()  # keep Keras's own frames in an error's traceback
-    report(event="imported", index=index, seed=args.seed,
-           intra_op_threads=os.environ.get("TF_NUM_INTRAOP_THREADS", "TensorFlow's default"))
+    report(
+        event="imported",
+        index=index,
+        seed=args.seed,
+        intra_op_threads=os.environ.get("TF_NUM_INTRAOP_THREADS", "TensorFlow's default"),
+    )
     options = tf.distribute.experimental.CommunicationOptions(
         implementation=tf.distribute.experimental.CommunicationImplementation.RING,
-        timeout_seconds=args.collective_timeout)
+        timeout_seconds=args.collective_timeout,
+    )
     report(event="constructing strategy", index=index)
     strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     workers = strategy.num_replicas_in_sync
@@ -111,14 +136,27 @@ def worker(args: argparse.Namespace) -> int:
     report(event="built", index=index, own_seed_checksum=own, initial_checksum=initial)
     try:
         losses, wall, cpu = (_fit if args.loop == "fit" else _custom_loop)(
-            strategy, model, optimizer, _data(global_batch), global_batch, args.steps, index)
+            strategy, model, optimizer, _data(global_batch), global_batch, args.steps, index
+        )
     except Exception as e:  # the worker's failure is a measurement: report it, then end
-        report(event="error", index=index, error=one_line(e),
-               keras_frames=[f for f in keras_frames_of(e) if f.startswith("keras/")][-3:])
+        report(
+            event="error",
+            index=index,
+            error=one_line(e),
+            keras_frames=[f for f in keras_frames_of(e) if f.startswith("keras/")][-3:],
+        )
         raise
-    report(event="trained", index=index, final_checksum=_checksum(model), losses=losses,
-           steps=args.steps, train_wall_s=wall, train_cpu_s=cpu, global_batch=global_batch,
-           launch_to_end_s=time.time() - started)
+    report(
+        event="trained",
+        index=index,
+        final_checksum=_checksum(model),
+        losses=losses,
+        steps=args.steps,
+        train_wall_s=wall,
+        train_cpu_s=cpu,
+        global_batch=global_batch,
+        launch_to_end_s=time.time() - started,
+    )
     return 0
 
 
@@ -138,8 +176,9 @@ def _custom_loop(strategy, model, optimizer, dataset, global_batch, steps, index
             optimizer.apply_gradients(zip(grads, model.trainable_variables))
             return loss
 
-        return strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(step, args=next(iterator)),
-                               axis=None)
+        return strategy.reduce(
+            tf.distribute.ReduceOp.SUM, strategy.run(step, args=next(iterator)), axis=None
+        )
 
     losses = []
     wall0, cpu0 = time.perf_counter(), time.process_time()
@@ -155,8 +194,11 @@ def _fit(strategy, model, optimizer, dataset, global_batch, steps, index):
         model.compile(optimizer=optimizer, loss="binary_crossentropy")
     wall0, cpu0 = time.perf_counter(), time.process_time()
     history = model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
-    return ([float(v) for v in history.history["loss"]], time.perf_counter() - wall0,
-            time.process_time() - cpu0)
+    return (
+        [float(v) for v in history.history["loss"]],
+        time.perf_counter() - wall0,
+        time.process_time() - cpu0,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,8 +32,10 @@ def make_batches(worker, count, batch_size, kind, ms, out, stop):
     made = 0
     while made < count and not stop.is_set():
         work()
-        batch = (rng.random((batch_size, 10), dtype=np.float32),
-                 rng.integers(0, 2, (batch_size, 1)).astype(np.float32))
+        batch = (
+            rng.random((batch_size, 10), dtype=np.float32),
+            rng.integers(0, 2, (batch_size, 1)).astype(np.float32),
+        )
         while not stop.is_set():
             try:
                 out.put(batch, timeout=0.1)
@@ -78,13 +80,21 @@ def main():
     t_p1, cpu_p1 = cost_per_call(batch_work(args.kind, args.ms), calls)
     t_c1, cpu_c1 = cost_per_call(lambda: model.train_on_batch(x, y), calls, time.process_time)
     before = checksum(model)
-    report(role="main", event="costs", checksum=before, t_p1=t_p1, cpu_p1=cpu_p1, t_c1=t_c1,
-           cpu_c1=cpu_c1)
+    report(
+        role="main",
+        event="costs",
+        checksum=before,
+        t_p1=t_p1,
+        cpu_p1=cpu_p1,
+        t_c1=t_c1,
+        cpu_c1=cpu_c1,
+    )
 
     batches = multiprocessing.Queue(maxsize=args.maxsize)
     stop = multiprocessing.Event()
-    shares = [args.steps // args.workers + (i < args.steps % args.workers)
-              for i in range(args.workers)]
+    shares = [
+        args.steps // args.workers + (i < args.steps % args.workers) for i in range(args.workers)
+    ]
     workers = [
         multiprocessing.Process(
             target=make_batches,
@@ -118,9 +128,16 @@ def main():
         w.join()
     batches.close()
     batches.join_thread()
-    report(role="main", event="done", steps=len(ends), step_ends_ns=ends, checksum=checksum(model),
-           checksum_before=before, worker_exit_codes=[w.exitcode for w in workers],
-           stopped_early=stop.is_set())
+    report(
+        role="main",
+        event="done",
+        steps=len(ends),
+        step_ends_ns=ends,
+        checksum=checksum(model),
+        checksum_before=before,
+        worker_exit_codes=[w.exitcode for w in workers],
+        stopped_early=stop.is_set(),
+    )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,4 @@
-"""What lesson 01b reads from the backends' runs: verdicts, the overlap, the threads, timelines.
-"""
+"""What lesson 01b reads from the backends' runs: verdicts, the overlap, the threads, timelines."""
 
 from __future__ import annotations
 
@@ -25,8 +24,17 @@ from fitscope.lessons.backends.runs import (
 from fitscope.show.comparison import Comparison
 from fitscope.verdicts import evidence
 
-__all__ = ["backend_panel", "backend_verdicts", "c12_verdict", "c1_verdict", "c6_verdict",
-           "must_hold", "overlap", "threads_table", "timelines"]
+__all__ = [
+    "backend_panel",
+    "backend_verdicts",
+    "c12_verdict",
+    "c1_verdict",
+    "c6_verdict",
+    "must_hold",
+    "overlap",
+    "threads_table",
+    "timelines",
+]
 
 
 def _budget(runs: BackendRuns) -> float:
@@ -51,9 +59,15 @@ def c6_verdict(runs: BackendRuns) -> verdicts.Verdict:
     """C6 on one backend, from its plain waiting generator: which threads ran the callbacks, and
     whether steps overlapped."""
     f = runs.runs["waiting"].facts
-    return verdicts.c6(f["callbacks_on_main"], f["callbacks_total"], f["overlapping_steps"],
-                       f["steps"], _budget(runs), backend=runs.label,
-                       callback_threads=f["callback_threads"])
+    return verdicts.c6(
+        f["callbacks_on_main"],
+        f["callbacks_total"],
+        f["overlapping_steps"],
+        f["steps"],
+        _budget(runs),
+        backend=runs.label,
+        callback_threads=f["callback_threads"],
+    )
 
 
 def c12_verdict(runs: BackendRuns) -> verdicts.Verdict:
@@ -87,8 +101,11 @@ def backend_verdicts(
     (:mod:`fitscope.verdicts.evidence`), when every installed backend was measured.
     """
     card = verdicts.Scorecard(
-        [v for runs in measured.values()
-         for v in (c1_verdict(runs), c6_verdict(runs), c12_verdict(runs))]
+        [
+            v
+            for runs in measured.values()
+            for v in (c1_verdict(runs), c6_verdict(runs), c12_verdict(runs))
+        ]
     )
     if keep_as and set(measured) >= {b for b in BACKENDS if is_installed(b)}:
         evidence.keep("backends", card, keep_as)
@@ -112,19 +129,23 @@ def overlap(measured: dict[str, BackendRuns], variant: str = "waiting") -> Compa
         if b is None:
             continue
         where = verdicts.position(t, b.sequential_s, b.overlapped_s)
-        parts.append(f"{label} {t:.2f} s ({where}: {b.overlapped_s:.2f} s overlapped, "
-                     f"{b.sequential_s:.2f} s one after the other)")
+        parts.append(
+            f"{label} {t:.2f} s ({where}: {b.overlapped_s:.2f} s overlapped, "
+            f"{b.sequential_s:.2f} s one after the other)"
+        )
     reading = f"'{variant}': " + "; ".join(parts) + "."
     if len(runs) == 2:  # the runs may have trained different numbers of steps: read per step
         (first, run_a), (second, run_b) = runs.items()
-        c = verdicts.compare(run_a.throughput.steps_per_s, run_b.throughput.steps_per_s,
-                             "steps/s")
+        c = verdicts.compare(run_a.throughput.steps_per_s, run_b.throughput.steps_per_s, "steps/s")
         reading += f" Per step, {second} against {first}: {c}."
     return Comparison(runs, reading=reading)
 
 
-def remedy(measured: dict[str, BackendRuns], before: str = "waiting + loss read",
-           after: str = "PyDataset threads") -> Comparison:
+def remedy(
+    measured: dict[str, BackendRuns],
+    before: str = "waiting + loss read",
+    after: str = "PyDataset threads",
+) -> Comparison:
     """``after`` against ``before`` on every backend measured, by the one comparison rule, per
     step (the runs may have trained different numbers of steps): a slow-down is called one."""
     check_choice("variant", before, tuple(VARIANTS))
@@ -148,11 +169,19 @@ def must_hold(measured: dict[str, BackendRuns]) -> Checks:
     for runs in measured.values():
         f = runs.runs["waiting"].facts
         if runs.backend == "tensorflow":
-            checks.append(("TensorFlow: after the peek, no next() call ran on the main thread",
-                           f["main_after_peek"] == 0))
+            checks.append(
+                (
+                    "TensorFlow: after the peek, no next() call ran on the main thread",
+                    f["main_after_peek"] == 0,
+                )
+            )
         else:
-            checks.append((f"{runs.label}: every next() call ran on the main thread",
-                           f["next_calls_on_main"] == f["next_calls_total"]))
+            checks.append(
+                (
+                    f"{runs.label}: every next() call ran on the main thread",
+                    f["next_calls_on_main"] == f["next_calls_total"],
+                )
+            )
     return Checks(checks)
 
 
@@ -174,10 +203,21 @@ def threads_table(measured: dict[str, BackendRuns]) -> Table:
             ]
         )
     reading = " ".join(
-        f"{r[0]}: after the peek, {r[3]} next() calls ran on the main thread." for r in rows)
-    return Table(["backend", "device", "batches peeked", "next() on main after the peek",
-                  "threads that called next()", "callbacks on main", "threads that ran callbacks"],
-                 rows, reading=reading)
+        f"{r[0]}: after the peek, {r[3]} next() calls ran on the main thread." for r in rows
+    )
+    return Table(
+        [
+            "backend",
+            "device",
+            "batches peeked",
+            "next() on main after the peek",
+            "threads that called next()",
+            "callbacks on main",
+            "threads that ran callbacks",
+        ],
+        rows,
+        reading=reading,
+    )
 
 
 def timelines(measured: dict[str, BackendRuns], variant: str = "waiting") -> Stack:
@@ -203,8 +243,16 @@ def backend_panel(code: Code | None = None, time_budget_s: float | None = None) 
     def run(
         live: Any, time_budget_s: float, backend: str, variant: str, **values: Any
     ) -> RunResult:
-        runs = measure(backend, BackendParams(**values), code=code, variants=(variant,), say=None,
-                       live=live, time_budget_s=time_budget_s, timeout_s=time_budget_s + 90)
+        runs = measure(
+            backend,
+            BackendParams(**values),
+            code=code,
+            variants=(variant,),
+            say=None,
+            live=live,
+            time_budget_s=time_budget_s,
+            timeout_s=time_budget_s + 90,
+        )
         return runs.runs[variant]
 
     def summarise(r: RunResult) -> str:
@@ -216,12 +264,18 @@ def backend_panel(code: Code | None = None, time_budget_s: float | None = None) 
         )
 
     budget = time_budget_s or (20.0 if quick_mode() else 60.0)
-    return ExperimentPanel("One generator, three Keras backends", [
-        Control("backend", "Keras backend", "jax", "choice", BACKENDS),
-        Control("variant", "data source", "waiting", "choice", tuple(VARIANTS)),
-        Control("steps", "steps", d.steps),
-        Control("width", "model width", d.width),
-        Control("batch_size", "batch size", d.batch_size),
-        Control("ms_per_batch", "ms per batch (0 = one step)", d.ms_per_batch, "float"),
-        Control("workers", "workers (PyDataset)", d.workers),
-    ], run, budget, summarise)
+    return ExperimentPanel(
+        "One generator, three Keras backends",
+        [
+            Control("backend", "Keras backend", "jax", "choice", BACKENDS),
+            Control("variant", "data source", "waiting", "choice", tuple(VARIANTS)),
+            Control("steps", "steps", d.steps),
+            Control("width", "model width", d.width),
+            Control("batch_size", "batch size", d.batch_size),
+            Control("ms_per_batch", "ms per batch (0 = one step)", d.ms_per_batch, "float"),
+            Control("workers", "workers (PyDataset)", d.workers),
+        ],
+        run,
+        budget,
+        summarise,
+    )

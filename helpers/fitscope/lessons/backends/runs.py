@@ -40,9 +40,23 @@ from fitscope.isolation.sandbox import Progress, run_python, start_template
 from fitscope.isolation.scripts.backend_fit import ROLES, VARIANTS
 from fitscope.isolation.template import KERAS, wait_for_templates
 
-__all__ = ["BACKENDS", "LABELS", "VARIANTS", "BackendNotInstalled", "BackendParams", "BackendRuns",
-           "Code", "is_installed", "check_backend", "not_installed_sentence", "installed_line",
-           "prepare", "measure", "measure_or_say", "by_backend"]
+__all__ = [
+    "BACKENDS",
+    "LABELS",
+    "VARIANTS",
+    "BackendNotInstalled",
+    "BackendParams",
+    "BackendRuns",
+    "Code",
+    "is_installed",
+    "check_backend",
+    "not_installed_sentence",
+    "installed_line",
+    "prepare",
+    "measure",
+    "measure_or_say",
+    "by_backend",
+]
 
 BACKENDS = ("tensorflow", "jax", "torch")
 LABELS = {name: BACKEND_LABELS[name] for name in BACKENDS}
@@ -50,8 +64,10 @@ _MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 _HOW_TO_ADD = {
     "tensorflow": "`pip install -r requirements.txt` in this environment",
     "jax": "`pip install -r requirements.txt` in this environment (it pins JAX's CPU build)",
-    "torch": ("`pip install torch --index-url https://download.pytorch.org/whl/cpu` in this "
-              "environment (PyPI's Linux wheel also pulls several GB of CUDA libraries)"),
+    "torch": (
+        "`pip install torch --index-url https://download.pytorch.org/whl/cpu` in this "
+        "environment (PyPI's Linux wheel also pulls several GB of CUDA libraries)"
+    ),
 }
 C12_KINDS = ("waiting", "pure Python", "waiting + loss read")
 
@@ -71,8 +87,10 @@ def is_installed(backend: str) -> bool:
 def not_installed_sentence(backend: str) -> str:
     """One plain sentence: the backend is not installed, so it is not measured, and how to add
     it."""
-    return (f"{LABELS[backend]} is not installed in this environment, so its Keras backend is not "
-            f"measured here; to add it, run {_HOW_TO_ADD[backend]} and restart the kernel.")
+    return (
+        f"{LABELS[backend]} is not installed in this environment, so its Keras backend is not "
+        f"measured here; to add it, run {_HOW_TO_ADD[backend]} and restart the kernel."
+    )
 
 
 def installed_line() -> str:
@@ -92,8 +110,12 @@ def installed_line() -> str:
         if is_installed(b)
     ]
     missing = [LABELS[b] for b in BACKENDS if not is_installed(b)]
-    return ("Keras backends installed: " + ", ".join(have)
-            + (f"; not installed: {', '.join(missing)}" if missing else "") + ".")
+    return (
+        "Keras backends installed: "
+        + ", ".join(have)
+        + (f"; not installed: {', '.join(missing)}" if missing else "")
+        + "."
+    )
 
 
 def check_backend(backend: str) -> str:
@@ -170,12 +192,19 @@ class Code:
         pydataset; the package's own for a role left out)."""
         for role in functions:
             check_choice("role", role, tuple(ROLES))
-        return cls(tuple(textwrap.dedent(inspect.getsource(fn)) for fn in functions.values()),
-                   {role: fn.__name__ for role, fn in functions.items()})
+        return cls(
+            tuple(textwrap.dedent(inspect.getsource(fn)) for fn in functions.values()),
+            {role: fn.__name__ for role, fn in functions.items()},
+        )
 
     def __str__(self) -> str:
-        return ("Each backend's fresh interpreter runs these functions: " + ", ".join(
-            f"{name}() as the {role.replace('_', ' ')}" for role, name in self.names.items()) + ".")
+        return (
+            "Each backend's fresh interpreter runs these functions: "
+            + ", ".join(
+                f"{name}() as the {role.replace('_', ' ')}" for role, name in self.names.items()
+            )
+            + "."
+        )
 
 
 @dataclass
@@ -218,18 +247,34 @@ class BackendRuns(ShowsItself):
                     f"{b.sequential_s:.2f}" if b else "",
                 ]
             )
-        head = ["variant", "next() on main", "next() threads", "callbacks on main", "step ms",
-                "batch ms", "measured s", "overlapped s", "one after the other s"]
-        return Table(head, rows, reading=self.reading(),
-                     title=f"{self.label} {self.version} backend on {self.device}")
+        head = [
+            "variant",
+            "next() on main",
+            "next() threads",
+            "callbacks on main",
+            "step ms",
+            "batch ms",
+            "measured s",
+            "overlapped s",
+            "one after the other s",
+        ]
+        return Table(
+            head,
+            rows,
+            reading=self.reading(),
+            title=f"{self.label} {self.version} backend on {self.device}",
+        )
 
     def reading(self) -> str:
         """One sentence from this run's own numbers: start-up, memory, and who called next()."""
         first = self.runs.get("waiting") or next(iter(self.runs.values()))
         f = first.facts
-        imported = (f"importing Keras took {self.import_s:.1f} s, once, in the template "
-                    "interpreter this run was forked from" if self.preloaded else
-                    f"importing Keras took {self.import_s:.1f} s")
+        imported = (
+            f"importing Keras took {self.import_s:.1f} s, once, in the template "
+            "interpreter this run was forked from"
+            if self.preloaded
+            else f"importing Keras took {self.import_s:.1f} s"
+        )
         return (
             f"{self.label} {self.version} on {self.device}: {imported}; the run was ready to "
             f"train {self.startup_s:.1f} s after it started and peaked at "
@@ -309,10 +354,18 @@ def measure(
             with open(os.path.join(tmp, "code.json"), "w") as f:
                 json.dump({"sources": code.sources, "names": code.names}, f)
             args += ["--code", os.path.join(tmp, "code.json")]
-        code = ("import sys\nfrom fitscope.isolation.scripts.backend_fit import main\n"
-                f"if __name__ == '__main__':\n    sys.exit(main({args!r}))\n")
-        run = run_python(code=code, env={"KERAS_BACKEND": backend}, timeout_s=timeout_s,
-                         memory_cap_mb=memory_cap_mb, on_poll=on_poll, preload=KERAS)
+        code = (
+            "import sys\nfrom fitscope.isolation.scripts.backend_fit import main\n"
+            f"if __name__ == '__main__':\n    sys.exit(main({args!r}))\n"
+        )
+        run = run_python(
+            code=code,
+            env={"KERAS_BACKEND": backend},
+            timeout_s=timeout_s,
+            memory_cap_mb=memory_cap_mb,
+            on_poll=on_poll,
+            preload=KERAS,
+        )
         if not os.path.exists(out):
             why = run.exceptions[-1][1] if run.exceptions else run.root.how
             raise RuntimeError(f"the {LABELS[backend]} experiment did not finish: {why}")
@@ -324,9 +377,17 @@ def measure(
         r.outcomes = run.outcomes
         r.facts["sandbox_peak_memory_bytes"] = run.peak_memory_bytes
         runs[name] = r
-    return BackendRuns(data["backend"], data["device"], data["version"], data["import_s"],
-                       data["startup_s"], runs, run.peak_memory_bytes, run.wall_s,
-                       data.get("preloaded", False))
+    return BackendRuns(
+        data["backend"],
+        data["device"],
+        data["version"],
+        data["import_s"],
+        data["startup_s"],
+        runs,
+        run.peak_memory_bytes,
+        run.wall_s,
+        data.get("preloaded", False),
+    )
 
 
 def measure_or_say(

@@ -1,14 +1,33 @@
-"""Lesson 04: engines for more than one process: ``tf.distribute`` and the tf.data service.
-"""
+"""Lesson 04: engines for more than one process: ``tf.distribute`` and the tf.data service."""
 
 from __future__ import annotations
 
 from fitscope.lessons.distributed.service import (
-    PROCESSES_MODE_BYTES, ServiceRun, data_service, processes_mode_allowed, separate_processes)
+    PROCESSES_MODE_BYTES,
+    ServiceRun,
+    data_service,
+    processes_mode_allowed,
+    separate_processes,
+)
 from fitscope.lessons.distributed.strategies import (
-    MirroredRun, MultiWorkerParams, MultiWorkerRun, mirrored_training, multiworker_panel,
-    multiworker_training)
+    MirroredRun,
+    MultiWorkerParams,
+    MultiWorkerRun,
+    mirrored_training,
+    multiworker_panel,
+    multiworker_training,
+)
 
-__all__ = ["MultiWorkerParams", "MultiWorkerRun", "multiworker_training", "multiworker_panel",
-           "MirroredRun", "mirrored_training", "PROCESSES_MODE_BYTES", "ServiceRun",
-           "processes_mode_allowed", "data_service", "separate_processes"]
+__all__ = [
+    "MultiWorkerParams",
+    "MultiWorkerRun",
+    "multiworker_training",
+    "multiworker_panel",
+    "MirroredRun",
+    "mirrored_training",
+    "PROCESSES_MODE_BYTES",
+    "ServiceRun",
+    "processes_mode_allowed",
+    "data_service",
+    "separate_processes",
+]

@@ -35,8 +35,13 @@ from fitscope.isolation.template import TENSORFLOW
 from fitscope.show.live import StepCounter
 from fitscope.verdicts.compare import FASTER, SLOWER, Compared, compare
 
-__all__ = ["PROCESSES_MODE_BYTES", "ServiceRun", "processes_mode_allowed", "data_service",
-           "separate_processes"]
+__all__ = [
+    "PROCESSES_MODE_BYTES",
+    "ServiceRun",
+    "processes_mode_allowed",
+    "data_service",
+    "separate_processes",
+]
 
 # Separate dispatcher, 2 workers and a client need about 2 GiB (measured): too much for Binder.
 PROCESSES_MODE_BYTES = 2 * 2**30
@@ -62,11 +67,18 @@ class ServiceRun(RunResult):
         from fitscope.show.charts import comparison
 
         f = self.facts
-        return comparison([("local pipeline", f["local"]["wall_s"], None),
-                           ("tf.data service", f["service"]["wall_s"],
-                            self.bounds.overlapped_s if self.bounds else None,
-                            self.bounds.sequential_s if self.bounds else None)],
-                          title=f"{f['elements']} elements: time to the last one")
+        return comparison(
+            [
+                ("local pipeline", f["local"]["wall_s"], None),
+                (
+                    "tf.data service",
+                    f["service"]["wall_s"],
+                    self.bounds.overlapped_s if self.bounds else None,
+                    self.bounds.sequential_s if self.bounds else None,
+                ),
+            ],
+            title=f"{f['elements']} elements: time to the last one",
+        )
 
     def table(self) -> Table:
         f = self.facts
@@ -86,8 +98,12 @@ class ServiceRun(RunResult):
 
     def must_hold(self) -> Checks:
         """What holds on any machine: each element arrived once; no server survived."""
-        return Checks([("each element arrived exactly once", self.facts["each_once"]),
-                       ("no process survived", self.facts["survivors"] == [])])
+        return Checks(
+            [
+                ("each element arrived exactly once", self.facts["each_once"]),
+                ("no process survived", self.facts["survivors"] == []),
+            ]
+        )
 
     def __str__(self) -> str:
         """What the run measured, in words built from its own numbers."""
@@ -105,19 +121,26 @@ class ServiceRun(RunResult):
             f"{compare(local['elements_per_s'], service['elements_per_s'], 'elements/s')}. "
             f"The ideal bound for {f['workers']} workers sharing {budget:g} CPU(s) is "
             f"{bound_rate:.0f} elements/s"
-            + (" (the service beat it: the costs the bound is built from were estimated high). "
-               if service["elements_per_s"] > bound_rate else ". ")
+            + (
+                " (the service beat it: the costs the bound is built from were estimated high). "
+                if service["elements_per_s"] > bound_rate
+                else ". "
+            )
         )
         per_local = 1e3 * local["all_cpu_s"] / local["elements"]
         per_service = 1e3 * service["all_cpu_s"] / service["elements"]
         w = f["workers"]
-        text += (f"Cores busy, the {w} workers against the local pipeline "
-                 f"({service['cores_busy']:.2f} against {local['cores_busy']:.2f}, which had left "
-                 f"{idle:.2f} CPU(s) idle; on one machine the workers share its cores): "
-                 f"{_reading(compare(local['cores_busy'], service['cores_busy'], 'cores'))}. ")
-        text += (f"CPU an element, through the service against locally ({per_service:.1f} ms "
-                 f"against {per_local:.1f} ms): "
-                 f"{_reading(compare(per_local, per_service, 'ms'), 'less', 'more')}")
+        text += (
+            f"Cores busy, the {w} workers against the local pipeline "
+            f"({service['cores_busy']:.2f} against {local['cores_busy']:.2f}, which had left "
+            f"{idle:.2f} CPU(s) idle; on one machine the workers share its cores): "
+            f"{_reading(compare(local['cores_busy'], service['cores_busy'], 'cores'))}. "
+        )
+        text += (
+            f"CPU an element, through the service against locally ({per_service:.1f} ms "
+            f"against {per_local:.1f} ms): "
+            f"{_reading(compare(per_local, per_service, 'ms'), 'less', 'more')}"
+        )
         return text + (
             f"; the first element arrived after {service['first_element_s']:.2f} s against "
             f"{local['first_element_s']:.2f} s locally."
@@ -136,8 +159,10 @@ def processes_mode_allowed() -> tuple[bool, str]:
     limit = memory_limit_bytes()
     room = min(available, limit - psutil.Process().memory_info().rss) if limit else available
     if room < PROCESSES_MODE_BYTES:
-        return False, (f"only {room / 2**30:.1f} GiB of memory is free; separate processes need "
-                       f"about {PROCESSES_MODE_BYTES / 2**30:.0f} GiB")
+        return False, (
+            f"only {room / 2**30:.1f} GiB of memory is free; separate processes need "
+            f"about {PROCESSES_MODE_BYTES / 2**30:.0f} GiB"
+        )
     return True, f"{room / 2**30:.1f} GiB free"
 
 
@@ -158,9 +183,16 @@ def _tree_cpu_s(r: SandboxResult, end_epoch: float, wall_s: float) -> float:
     return sum(v - start.get(pid, 0.0) for pid, v in end.items())
 
 
-def data_service(pipeline: Callable[..., Any] | None = None, mode: str = "inprocess",
-                 elements: int | None = None, workers: int = 2, size: int = 256, rounds: int = 32,
-                 timeout_s: float = 180.0, memory_cap_mb: float | None = None) -> ServiceRun:
+def data_service(
+    pipeline: Callable[..., Any] | None = None,
+    mode: str = "inprocess",
+    elements: int | None = None,
+    workers: int = 2,
+    size: int = 256,
+    rounds: int = 32,
+    timeout_s: float = 180.0,
+    memory_cap_mb: float | None = None,
+) -> ServiceRun:
     """A compute-heavy map run locally, then through a tf.data service (dispatcher + workers).
 
     ``pipeline(tf, elements, size, rounds)`` builds the dataset (a function written in a
@@ -186,19 +218,28 @@ def data_service(pipeline: Callable[..., Any] | None = None, mode: str = "inproc
     check_int("rounds", rounds, 1, 1000)
     cap = memory_cap_mb or (1500.0 if mode == "inprocess" else 3500.0)
     args = [mode, "--workers", workers, "--elements", elements, "--size", size, "--rounds", rounds]
-    StepCounter.in_notebook().next_run(f"the tf.data service in a fresh interpreter "
-                                       f"(watchdog {timeout_s:g} s)")
+    StepCounter.in_notebook().next_run(
+        f"the tf.data service in a fresh interpreter (watchdog {timeout_s:g} s)"
+    )
     with tempfile.TemporaryDirectory(prefix="fitscope-service-") as tmp:
         if pipeline is not None:
             code = Path(tmp) / "pipeline.json"
-            code.write_text(json.dumps({"source": textwrap.dedent(inspect.getsource(pipeline)),
-                                        "name": pipeline.__name__}))
+            code.write_text(
+                json.dumps(
+                    {
+                        "source": textwrap.dedent(inspect.getsource(pipeline)),
+                        "name": pipeline.__name__,
+                    }
+                )
+            )
             args += ["--pipeline", code]
         r = run_module("data_service", args, (timeout_s, cap), preload=TENSORFLOW)
     got = {m["event"]: m for m in r.messages if m.get("event") in ("local", "service")}
     if set(got) != {"local", "service"}:
-        raise RuntimeError(f"the tf.data service run did not finish ({r.root.how}, "
-                           f"stopped by {r.stopped_by}): {r.stderr[-500:]}")
+        raise RuntimeError(
+            f"the tf.data service run did not finish ({r.root.how}, "
+            f"stopped by {r.stopped_by}): {r.stderr[-500:]}"
+        )
     budget = cpu_budget()
     local, service = got["local"], got["service"]
     for part in (local, service):
@@ -212,12 +253,18 @@ def data_service(pipeline: Callable[..., Any] | None = None, mode: str = "inproc
         )
     b = bounds(local["wall_s"], 0.0, workers, budget.cpus, cpu_p=local["cpu_s"])
     servers = [m for m in r.messages if m.get("event") == "child ended"]
-    facts = {"mode": mode, "elements": elements, "workers": workers, "local": local,
-             "service": service, "speedup": local["wall_s"] / service["wall_s"],
-             "each_once": local["each_once"] and service["each_once"],
-             "servers_stopped": [f"{m['name']}: {m['how']}" for m in servers]
-             or ["dispatcher and workers: ended with their process"],
-             **sandbox_facts(r)}
+    facts = {
+        "mode": mode,
+        "elements": elements,
+        "workers": workers,
+        "local": local,
+        "service": service,
+        "speedup": local["wall_s"] / service["wall_s"],
+        "each_once": local["each_once"] and service["each_once"],
+        "servers_stopped": [f"{m['name']}: {m['how']}" for m in servers]
+        or ["dispatcher and workers: ended with their process"],
+        **sandbox_facts(r),
+    }
     return ServiceRun(
         name=f"tf.data service ({mode}, {workers} workers) against the local pipeline",
         params=dict(mode=mode, elements=elements, workers=workers, size=size, rounds=rounds),

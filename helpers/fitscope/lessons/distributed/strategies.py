@@ -40,8 +40,14 @@ from fitscope.show.live import StepCounter
 from fitscope.verdicts import evidence
 from fitscope.verdicts.compare import SLOWER, compare
 
-__all__ = ["MultiWorkerParams", "MultiWorkerRun", "multiworker_training", "multiworker_panel",
-           "MirroredRun", "mirrored_training"]
+__all__ = [
+    "MultiWorkerParams",
+    "MultiWorkerRun",
+    "multiworker_training",
+    "multiworker_panel",
+    "MirroredRun",
+    "mirrored_training",
+]
 
 
 class MultiWorkerRun(RunResult):
@@ -54,8 +60,10 @@ class MultiWorkerRun(RunResult):
                 f", raised in {' → '.join(f['error_frames'])}." if f["error_frames"] else "."
             )
         if f["stopped_by"]:
-            return (f"{self.name}: stopped by the {f['stopped_by']} after {f['wall_s']:.1f} s; "
-                    f"{f['trained']} of {f['started']} workers finished training.")
+            return (
+                f"{self.name}: stopped by the {f['stopped_by']} after {f['wall_s']:.1f} s; "
+                f"{f['trained']} of {f['started']} workers finished training."
+            )
         return (
             f"{self.name}: {f['trained']} of {f['workers']} workers trained in {f['wall_s']:.1f} "
             "s; "
@@ -79,8 +87,20 @@ class MultiWorkerRun(RunResult):
             )
             for w in self.facts["per_worker"]
         ]
-        return Table(("worker", "seed", "own-seed weights", "start (in strategy)", "after training",
-                      "last said", "ended"), rows, reading=str(self), title=self.name)
+        return Table(
+            (
+                "worker",
+                "seed",
+                "own-seed weights",
+                "start (in strategy)",
+                "after training",
+                "last said",
+                "ended",
+            ),
+            rows,
+            reading=str(self),
+            title=self.name,
+        )
 
     def must_hold(self) -> Checks:
         """What holds on any machine: no survivor; a missing peer ends at the watchdog with no
@@ -88,18 +108,24 @@ class MultiWorkerRun(RunResult):
         f = self.facts
         checks = [("no process of the run survived", f["survivors"] == [])]
         if f["started"] < f["workers"]:
-            checks += [("the watchdog stopped the run", f["stopped_by"] == "watchdog"),
-                       ("no worker finished training", f["checksums"] == [])]
+            checks += [
+                ("the watchdog stopped the run", f["stopped_by"] == "watchdog"),
+                ("no worker finished training", f["checksums"] == []),
+            ]
         elif f["loop"] == "custom":
-            checks += [("each worker's own seed gives different weights", f["seeds_differ"]),
-                       ("the workers' weights are byte-identical after training", f["identical"]),
-                       ("training changed the weights", f["changed_by_training"])]
+            checks += [
+                ("each worker's own seed gives different weights", f["seeds_differ"]),
+                ("the workers' weights are byte-identical after training", f["identical"]),
+                ("training changed the weights", f["changed_by_training"]),
+            ]
         return Checks(checks)
 
     def compare(self, other: MultiWorkerRun) -> Table:
         """This run's final weights against another's, worker by worker."""
-        rows = [(r.name + f", seeds {r.facts['seeds']}", *(c[:12] for c in r.facts["checksums"]))
-                for r in (self, other)]
+        rows = [
+            (r.name + f", seeds {r.facts['seeds']}", *(c[:12] for c in r.facts["checksums"]))
+            for r in (self, other)
+        ]
         same = self.facts["checksums"] == other.facts["checksums"]
         return Table(
             ("run", *(f"worker {i} after training" for i in range(len(rows[0]) - 1))),
@@ -157,9 +183,13 @@ class MultiWorkerParams:
         return cls(**{"steps": 20 if quick_mode() else 40, **overrides})
 
 
-def multiworker_training(params: MultiWorkerParams | None = None, *,
-                         on_poll: Callable[[Progress], None] | None = None,
-                         env: dict[str, str] | None = None, **overrides: Any) -> MultiWorkerRun:
+def multiworker_training(
+    params: MultiWorkerParams | None = None,
+    *,
+    on_poll: Callable[[Progress], None] | None = None,
+    env: dict[str, str] | None = None,
+    **overrides: Any,
+) -> MultiWorkerRun:
     """Train one model with MultiWorkerMirroredStrategy in ``workers`` processes on localhost.
 
     One sandbox runs a launcher that picks free ports, gives each worker its TF_CONFIG (RING
@@ -174,9 +204,23 @@ def multiworker_training(params: MultiWorkerParams | None = None, *,
         raise FitscopeInputError("give either params or keyword overrides, not both.")
     p = params or MultiWorkerParams.default(**overrides)
     start = p.workers if p.start is None else p.start
-    args = ["launch", "--workers", p.workers, "--start", start, "--steps", p.steps,
-            "--batch", p.per_worker_batch, "--seeds", p.seeds, "--loop", p.loop,
-            "--collective-timeout", p.collective_timeout_s]
+    args = [
+        "launch",
+        "--workers",
+        p.workers,
+        "--start",
+        start,
+        "--steps",
+        p.steps,
+        "--batch",
+        p.per_worker_batch,
+        "--seeds",
+        p.seeds,
+        "--loop",
+        p.loop,
+        "--collective-timeout",
+        p.collective_timeout_s,
+    ]
     r = run_module("multiworker", args, (p.timeout_s, p.memory_cap_mb), on_poll, env)
     per_worker: dict[int, dict[str, Any]] = {i: {"index": i, "events": []} for i in range(start)}
     for m in r.messages:
@@ -190,31 +234,49 @@ def multiworker_training(params: MultiWorkerParams | None = None, *,
     for i, w in per_worker.items():
         w["worker_pid"] = launched.get("child_pids", [None] * start)[i]
         seen = outcomes.get(w["worker_pid"])
-        w["how"] = seen.how if seen else ended.get(f"worker {i}", {}).get(
-            "how", f"killed by {r.stopped_by}" if r.stopped_by else "unknown")
+        w["how"] = (
+            seen.how
+            if seen
+            else ended.get(f"worker {i}", {}).get(
+                "how", f"killed by {r.stopped_by}" if r.stopped_by else "unknown"
+            )
+        )
         w["last_event"], w["last_event_s"] = w["events"][-1] if w["events"] else ("none", 0.0)
         w.pop("pid", None)
     workers = [per_worker[i] for i in sorted(per_worker)]
     checksums = [w["final_checksum"] for w in workers if "final_checksum" in w]
     errors = [w["error"] for w in workers if "error" in w]
     facts = {
-        "workers": p.workers, "started": start, "loop": p.loop, "seeds": p.seeds,
-        "per_worker": workers, "checksums": checksums,
+        "workers": p.workers,
+        "started": start,
+        "loop": p.loop,
+        "seeds": p.seeds,
+        "per_worker": workers,
+        "checksums": checksums,
         "identical": len(checksums) == start and len(set(checksums)) == 1,
         "seeds_differ": len({w.get("own_seed_checksum") for w in workers}) == len(workers),
         "initial_identical": len({w.get("initial_checksum") for w in workers}) == 1,
-        "changed_by_training": all(w.get("final_checksum") not in (None, w.get("initial_checksum"))
-                                   for w in workers),
-        "trained": len(checksums), "error": errors[0] if errors else None,
+        "changed_by_training": all(
+            w.get("final_checksum") not in (None, w.get("initial_checksum")) for w in workers
+        ),
+        "trained": len(checksums),
+        "error": errors[0] if errors else None,
         "error_frames": next((w["keras_frames"] for w in workers if "keras_frames" in w), []),
         "silent_s": (r.wall_s - max((w["last_event_s"] for w in workers), default=0.0)),
         **sandbox_facts(r),
     }
-    name = (f"MultiWorkerMirroredStrategy, {start} of {p.workers} workers, "
-            f"{'custom loop' if p.loop == 'custom' else 'model.fit'}")
-    return MultiWorkerRun(name=name, params={**dataclasses.asdict(p), "env": env or {}},
-                          outcomes=list(outcomes.values()), budget=cpu_budget(), facts=facts,
-                          environment=environment_facts())
+    name = (
+        f"MultiWorkerMirroredStrategy, {start} of {p.workers} workers, "
+        f"{'custom loop' if p.loop == 'custom' else 'model.fit'}"
+    )
+    return MultiWorkerRun(
+        name=name,
+        params={**dataclasses.asdict(p), "env": env or {}},
+        outcomes=list(outcomes.values()),
+        budget=cpu_budget(),
+        facts=facts,
+        environment=environment_facts(),
+    )
 
 
 def multiworker_panel(time_budget_s: float | None = None) -> Any:
@@ -227,27 +289,52 @@ def multiworker_panel(time_budget_s: float | None = None) -> Any:
     d = MultiWorkerParams.default()
 
     def run(live: WorkerProgress, time_budget_s: float, **values: Any) -> RunResult:
-        return multiworker_training(MultiWorkerParams(**values, timeout_s=time_budget_s),
-                                    on_poll=live.on_poll)
+        return multiworker_training(
+            MultiWorkerParams(**values, timeout_s=time_budget_s), on_poll=live.on_poll
+        )
 
-    return ExperimentPanel("MultiWorkerMirroredStrategy on localhost", [
-        Control("workers", "workers (2 or 3)", d.workers),
-        Control("steps", "steps", d.steps),
-        Control("per_worker_batch", "per-worker batch", d.per_worker_batch),
-        Control("seeds", "seeds", d.seeds, "choice", ("different", "same")),
-        Control("loop", "training loop", d.loop, "choice", ("custom", "fit")),
-    ], run, time_budget_s or (60.0 if quick_mode() else 120.0), str,
-        live_display=WorkerProgress, charts_after=lambda r: [loss_by_worker(r)])
+    return ExperimentPanel(
+        "MultiWorkerMirroredStrategy on localhost",
+        [
+            Control("workers", "workers (2 or 3)", d.workers),
+            Control("steps", "steps", d.steps),
+            Control("per_worker_batch", "per-worker batch", d.per_worker_batch),
+            Control("seeds", "seeds", d.seeds, "choice", ("different", "same")),
+            Control("loop", "training loop", d.loop, "choice", ("custom", "fit")),
+        ],
+        run,
+        time_budget_s or (60.0 if quick_mode() else 120.0),
+        str,
+        live_display=WorkerProgress,
+        charts_after=lambda r: [loss_by_worker(r)],
+    )
 
 
 class MirroredRun(RunResult):
     """One device against MirroredStrategy over logical devices: speed, CPU, results, in words."""
 
     def table(self) -> Table:
-        rows = [(label, r["steps_per_s"], r["cores_busy"], r["cpu_ms_per_step"], f"{r['loss']:.6f}",
-                 r["checksum"][:12]) for label, r in self.facts["runs"].items()]
-        rows.append(("largest weight difference", "", "", "", "",
-                     f"{self.facts['max_weight_difference']:.2g}"))
+        rows = [
+            (
+                label,
+                r["steps_per_s"],
+                r["cores_busy"],
+                r["cpu_ms_per_step"],
+                f"{r['loss']:.6f}",
+                r["checksum"][:12],
+            )
+            for label, r in self.facts["runs"].items()
+        ]
+        rows.append(
+            (
+                "largest weight difference",
+                "",
+                "",
+                "",
+                "",
+                f"{self.facts['max_weight_difference']:.2g}",
+            )
+        )
         return Table(
             ("run", "steps/s", "cores busy", "CPU ms per step", "final loss", "weights"),
             rows,
@@ -257,9 +344,15 @@ class MirroredRun(RunResult):
 
     def must_hold(self) -> Checks:
         """What holds on any machine: the replicas give one device's results; nothing survives."""
-        return Checks([("the weights match one device's (largest difference under 1e-4)",
-                        self.facts["max_weight_difference"] < 1e-4),
-                       ("no process survived", self.facts["survivors"] == [])])
+        return Checks(
+            [
+                (
+                    "the weights match one device's (largest difference under 1e-4)",
+                    self.facts["max_weight_difference"] < 1e-4,
+                ),
+                ("no process survived", self.facts["survivors"] == []),
+            ]
+        )
 
     def __str__(self) -> str:
         f = self.facts
@@ -284,9 +377,14 @@ class MirroredRun(RunResult):
         return text + f"CPU a step, {n} replicas against one device: {cpu.sentence}."
 
 
-def mirrored_training(devices: int = 2, steps: int | None = None, global_batch: int = 64,
-                      width: int = 1024, timeout_s: float = 120.0,
-                      memory_cap_mb: float = 1500.0) -> MirroredRun:
+def mirrored_training(
+    devices: int = 2,
+    steps: int | None = None,
+    global_batch: int = 64,
+    width: int = 1024,
+    timeout_s: float = 120.0,
+    memory_cap_mb: float = 1500.0,
+) -> MirroredRun:
     """Train the same model from the same seed on one device, then MirroredStrategy on ``devices``.
 
     Each run is its own sandboxed process (logical devices are fixed per process), one after
@@ -300,8 +398,9 @@ def mirrored_training(devices: int = 2, steps: int | None = None, global_batch: 
     )
     check_int("global batch", global_batch, devices, 8192)
     if global_batch % devices:
-        raise FitscopeInputError(f"global batch must split evenly over {devices} devices, "
-                                 f"not {global_batch}.")
+        raise FitscopeInputError(
+            f"global batch must split evenly over {devices} devices, not {global_batch}."
+        )
     check_int("model width", width, 1, 4096)
     import numpy as np
 
@@ -313,19 +412,35 @@ def mirrored_training(devices: int = 2, steps: int | None = None, global_batch: 
         counter = StepCounter.in_notebook()
         for label, n in (("one device", 1), (f"{devices} devices", devices)):
             out = Path(tmp) / f"{n}.npz"
-            counter.next_run(f"MirroredStrategy, {label}, in a fresh interpreter "
-                             f"(watchdog {timeout_s:g} s)")
-            args = ["--devices", n, "--steps", steps, "--batch", global_batch, "--width", width,
-                    "--out", out]
+            counter.next_run(
+                f"MirroredStrategy, {label}, in a fresh interpreter (watchdog {timeout_s:g} s)"
+            )
+            args = [
+                "--devices",
+                n,
+                "--steps",
+                steps,
+                "--batch",
+                global_batch,
+                "--width",
+                width,
+                "--out",
+                out,
+            ]
             r = run_module("mirrored", args, (timeout_s, memory_cap_mb), preload=TENSORFLOW)
             outcomes += r.outcomes
             peak = max(peak, r.peak_memory_bytes, max((b for _, b in r.pss), default=0))
             trained = next((m for m in r.messages if m.get("event") == "trained"), None)
-            facts = {"how": r.root.how, "stopped_by": r.stopped_by, "survivors": r.survivors,
-                     "wall_s": r.wall_s}
+            facts = {
+                "how": r.root.how,
+                "stopped_by": r.stopped_by,
+                "survivors": r.survivors,
+                "wall_s": r.wall_s,
+            }
             if trained is None:
-                raise RuntimeError(f"the {label} run did not finish ({r.root.how}): "
-                                   f"{r.stderr[-500:]}")
+                raise RuntimeError(
+                    f"the {label} run did not finish ({r.root.how}): {r.stderr[-500:]}"
+                )
             n_timed = trained["timed_steps"]
             facts.update(
                 replicas=trained["replicas"],

@@ -33,8 +33,16 @@ from fitscope.show.comparison import Comparison
 from fitscope.verdicts import evidence
 from fitscope.workloads.article import FEATURES, article_model, random_batches
 
-__all__ = ["intra_op_comparison", "predict_vs_fit", "c5_verdict", "gil_comparison", "c4_verdict",
-           "seconds_per_step", "compare_runs", "scenario1_scorecard"]
+__all__ = [
+    "intra_op_comparison",
+    "predict_vs_fit",
+    "c5_verdict",
+    "gil_comparison",
+    "c4_verdict",
+    "seconds_per_step",
+    "compare_runs",
+    "scenario1_scorecard",
+]
 
 
 def intra_op_comparison(default: RunResult, fresh: RunResult) -> Comparison:
@@ -45,8 +53,10 @@ def intra_op_comparison(default: RunResult, fresh: RunResult) -> Comparison:
     comparison is per step (:func:`compare_runs`).
     """
     threads = fresh.facts.get("intra_op_threads")
-    runs = {"default intra-op threads (this kernel)": default,
-            f"{threads} intra-op thread(s), fresh interpreter": fresh}
+    runs = {
+        "default intra-op threads (this kernel)": default,
+        f"{threads} intra-op thread(s), fresh interpreter": fresh,
+    }
     parts = []
     for label, r in runs.items():
         roles, name = r.facts["train_cpu_by_role"], label.split(" (")[0].split(",")[0]
@@ -54,13 +64,19 @@ def intra_op_comparison(default: RunResult, fresh: RunResult) -> Comparison:
             parts.append(f"with {name} no CPU was sampled during the timed steps")
             continue
         top = max(roles, key=roles.get)
-        parts.append(f"with {name} {r.facts['cores_busy']:.2f} cores "
-                     f"were busy and the busiest role was '{top}' "
-                     f"({100 * roles[top] / r.facts['train_cpu_s']:.0f}% of the CPU)")
+        parts.append(
+            f"with {name} {r.facts['cores_busy']:.2f} cores "
+            f"were busy and the busiest role was '{top}' "
+            f"({100 * roles[top] / r.facts['train_cpu_s']:.0f}% of the CPU)"
+        )
     per_step = _per_step_reading(runs)
-    return Comparison(runs, reading=f"{on_backend(default.environment)}, " + "; ".join(parts)
-                      + f". Per step, {per_step}.",
-                      extra=("cores busy", lambda r: f"{r.facts['cores_busy']:.2f}"))
+    return Comparison(
+        runs,
+        reading=f"{on_backend(default.environment)}, "
+        + "; ".join(parts)
+        + f". Per step, {per_step}.",
+        extra=("cores busy", lambda r: f"{r.facts['cores_busy']:.2f}"),
+    )
 
 
 def predict_vs_fit(width: int = 1024, batch_size: int = 512, steps: int | None = None) -> RunResult:
@@ -93,13 +109,16 @@ def predict_vs_fit(width: int = 1024, batch_size: int = 512, steps: int | None =
                 model.predict(x, batch_size=batch_size, verbose=0)
             with run.tracer.span("fit", "train"):
                 model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
-    result = run.result(f"predict vs fit (Dense {width} x 2, batch {batch_size})",
-                        dict(width=width, batch_size=batch_size, steps=steps))
+    result = run.result(
+        f"predict vs fit (Dense {width} x 2, batch {batch_size})",
+        dict(width=width, batch_size=batch_size, steps=steps),
+    )
     cores, wall = {}, {}
     for span in result.spans:
         wall[span.label] = span.duration_s
-        cores[span.label] = sum(result.cpu.by_thread_s([(span.start_ns, span.end_ns)]).values()) \
-            / span.duration_s
+        cores[span.label] = (
+            sum(result.cpu.by_thread_s([(span.start_ns, span.end_ns)]).values()) / span.duration_s
+        )
     result.facts.update(
         cores_busy=cores, wall_s=wall, steps=steps, cpu_samples=len(result.cpu.t_ns)
     )
@@ -114,8 +133,12 @@ def predict_vs_fit(width: int = 1024, batch_size: int = 512, steps: int | None =
 def c5_verdict(result: RunResult) -> verdicts.Verdict:
     """C5 from a :func:`predict_vs_fit` result."""
     c = result.facts["cores_busy"]
-    return verdicts.c5(c["predict"], c["fit"], result.budget.cpus if result.budget else 1.0,
-                     result.facts.get("free_cpus"))
+    return verdicts.c5(
+        c["predict"],
+        c["fit"],
+        result.budget.cpus if result.budget else 1.0,
+        result.facts.get("free_cpus"),
+    )
 
 
 def _train_step_cost(width: int, batch_size: int) -> float:
@@ -123,8 +146,9 @@ def _train_step_cost(width: int, batch_size: int) -> float:
     return step_alone(article_model(width), next(random_batches(batch_size))).low_s
 
 
-def gil_comparison(ms_per_batch: float | None = None, width: int = 256, batch_size: int = 256,
-                   **overrides: Any) -> Comparison:
+def gil_comparison(
+    ms_per_batch: float | None = None, width: int = 256, batch_size: int = 256, **overrides: Any
+) -> Comparison:
     """The same ``fit`` fed by a generator that sleeps and by one that computes in Python.
 
     Both generators cost ``ms_per_batch`` per batch; by default that is one train step's measured
@@ -150,24 +174,35 @@ def gil_comparison(ms_per_batch: float | None = None, width: int = 256, batch_si
     counter, runs = StepCounter.in_notebook(), {}
     for kind in ("sleep", "python"):
         counter.next_run(f"{kind} generator")
-        runs[kind] = generator_fit(GeneratorFitParams.default(
-            kind=kind, ms_per_batch=max(ms_per_batch, 0.1), width=width, batch_size=batch_size,
-            **overrides), live=counter)
+        runs[kind] = generator_fit(
+            GeneratorFitParams.default(
+                kind=kind,
+                ms_per_batch=max(ms_per_batch, 0.1),
+                width=width,
+                batch_size=batch_size,
+                **overrides,
+            ),
+            live=counter,
+        )
     return Comparison(runs, reading=str(c4_verdict(runs)))
 
 
 def _part(name: str, result: RunResult) -> verdicts.PartEvidence:
     if result.bounds is None:
         raise FitscopeInputError(f"the {name} run has no bounds: it trained fewer than 2 steps.")
-    return verdicts.PartEvidence(name, result.throughput.elapsed_s, result.bounds.sequential_s,
-                               result.bounds.overlapped_s)
+    return verdicts.PartEvidence(
+        name, result.throughput.elapsed_s, result.bounds.sequential_s, result.bounds.overlapped_s
+    )
 
 
 def c4_verdict(runs: dict[str, RunResult]) -> verdicts.Verdict:
     """C4 from :func:`gil_comparison`: the sleeping (GIL-releasing) and the CPU-bound generator."""
     budget = runs["sleep"].budget.cpus if runs["sleep"].budget else 1.0
-    return verdicts.c4(_part("sleeping generator", runs["sleep"]),
-                     _part("CPU-bound Python generator", runs["python"]), budget)
+    return verdicts.c4(
+        _part("sleeping generator", runs["sleep"]),
+        _part("CPU-bound Python generator", runs["python"]),
+        budget,
+    )
 
 
 def seconds_per_step(result: RunResult, blocks: int = 3) -> list[float]:
@@ -203,14 +238,21 @@ def compare_runs(runs: dict[str, RunResult]) -> Comparison:
     """
     if len(runs) != 2:
         raise FitscopeInputError(f"compare_runs compares two runs, got {len(runs)}.")
-    bounds = [f"'{label}' {against_bound(r)}" for label, r in runs.items()
-              if r.bounds is not None]
-    return Comparison(runs, reading=f"Per step, {_per_step_reading(runs)}"
-                      + (f"; {', '.join(bounds)}." if bounds else "."))
+    bounds = [f"'{label}' {against_bound(r)}" for label, r in runs.items() if r.bounds is not None]
+    return Comparison(
+        runs,
+        reading=f"Per step, {_per_step_reading(runs)}"
+        + (f"; {', '.join(bounds)}." if bounds else "."),
+    )
 
 
-def scenario1_scorecard(article: RunResult, big: RunResult, gil: dict[str, RunResult],
-                        predict_fit: RunResult, keep_as: str | None = None) -> verdicts.Scorecard:
+def scenario1_scorecard(
+    article: RunResult,
+    big: RunResult,
+    gil: dict[str, RunResult],
+    predict_fit: RunResult,
+    keep_as: str | None = None,
+) -> verdicts.Scorecard:
     """C1–C6: C1 from the article's run, C2, C3, C6 from the compute-heavy run, C4, C5 their own.
 
     ``keep_as`` (e.g. "notebook 01") also keeps them as this machine's evidence for the scorecard
@@ -218,6 +260,14 @@ def scenario1_scorecard(article: RunResult, big: RunResult, gil: dict[str, RunRe
     """
     first = {v.claim_id: v for v in generator_fit_verdicts(article)}
     heavy = {v.claim_id: v for v in generator_fit_verdicts(big)}
-    card = verdicts.Scorecard([first["C1"], heavy["C2"], heavy["C3"], c4_verdict(gil),
-                             c5_verdict(predict_fit), heavy["C6"]])
+    card = verdicts.Scorecard(
+        [
+            first["C1"],
+            heavy["C2"],
+            heavy["C3"],
+            c4_verdict(gil),
+            c5_verdict(predict_fit),
+            heavy["C6"],
+        ]
+    )
     return evidence.keep("generator", card, keep_as) if keep_as else card

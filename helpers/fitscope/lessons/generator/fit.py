@@ -24,8 +24,15 @@ from fitscope.instrument.measure import Live
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import Table
 
-__all__ = ["generator_fit_verdicts", "who_called_next", "next_stacks", "cpu_by_role",
-           "check_thread_facts", "generator_fit_panel"]
+__all__ = [
+    "generator_fit_verdicts",
+    "who_called_next",
+    "next_stacks",
+    "cpu_by_role",
+    "check_thread_facts",
+    "generator_fit_panel",
+]
+
 
 def generator_fit_verdicts(result: RunResult) -> verdicts.Scorecard:
     """C1, C2, C3 and C6 from a :func:`generator_fit` result, by the rules of the claims module;
@@ -98,12 +105,18 @@ def who_called_next(r: RunResult) -> Table:
 def next_stacks(r: RunResult, depth: int = 6) -> Table:
     """The last ``depth`` Keras/TensorFlow frames inside the first next() on each thread."""
     stacks = r.facts["stacks"]
-    rows = [(thread if i == 0 else "", frame) for thread, frames in stacks.items()
-            for i, frame in enumerate(frames[-depth:])]
-    return Table(("thread", f"Keras/TensorFlow frames, innermost last (up to {depth})"), rows,
-                 title="The stack inside next()",
-                 reading=f"fitscope captured the stack inside the first next() on {len(stacks)} "
-                         "thread(s), on the TensorFlow backend.")
+    rows = [
+        (thread if i == 0 else "", frame)
+        for thread, frames in stacks.items()
+        for i, frame in enumerate(frames[-depth:])
+    ]
+    return Table(
+        ("thread", f"Keras/TensorFlow frames, innermost last (up to {depth})"),
+        rows,
+        title="The stack inside next()",
+        reading=f"fitscope captured the stack inside the first next() on {len(stacks)} "
+        "thread(s), on the TensorFlow backend.",
+    )
 
 
 def cpu_by_role(r: RunResult) -> Table:

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 from fitscope.instrument.lazy import lazy_exports
 
-__getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    "folder": ("FolderSummary", "folder_summary", "learned"),
-    "threads": ("ThreadScaling", "in_threads", "PipelineCpu", "cpu_by_thread"),
-    "fresh": ("as_script", "diagnose_elsewhere", "FreshDiagnosis"),
-    "side_by_side": ("SideBySide", "side_by_side"),
-})
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "folder": ("FolderSummary", "folder_summary", "learned"),
+        "threads": ("ThreadScaling", "in_threads", "PipelineCpu", "cpu_by_thread"),
+        "fresh": ("as_script", "diagnose_elsewhere", "FreshDiagnosis"),
+        "side_by_side": ("SideBySide", "side_by_side"),
+    },
+)

@@ -34,25 +34,34 @@ class FolderSummary(ShowsItself):
     @property
     def reading(self) -> str:
         n = sum(self.per_class.values())
-        return (f"{n} JPEG files in {len(self.per_class)} class folders, {self.megabytes:.1f} MB "
-                f"on disk; the images measure from {self.smallest[0]}×{self.smallest[1]} to "
-                f"{self.largest[0]}×{self.largest[1]} pixels, so the pipeline must resize them.")
+        return (
+            f"{n} JPEG files in {len(self.per_class)} class folders, {self.megabytes:.1f} MB "
+            f"on disk; the images measure from {self.smallest[0]}×{self.smallest[1]} to "
+            f"{self.largest[0]}×{self.largest[1]} pixels, so the pipeline must resize them."
+        )
 
     def table(self) -> Table:
-        return Table(("class folder", "files"), sorted(self.per_class.items()),
-                     reading=self.reading, title=f"The image folder ({self.root.name})")
+        return Table(
+            ("class folder", "files"),
+            sorted(self.per_class.items()),
+            reading=self.reading,
+            title=f"The image folder ({self.root.name})",
+        )
 
     def _repr_html_(self) -> str:
         pictures = "".join(
             f"<figure style='display:inline-block;margin:2px;text-align:center'><img alt='"
             f"{html.escape(name)}' width='96' src='data:image/jpeg;base64,"
             f"{base64.b64encode(data).decode()}'><figcaption>{html.escape(name)}</figcaption>"
-            "</figure>" for name, data in self.examples)
+            "</figure>"
+            for name, data in self.examples
+        )
         return f"<div>{pictures}</div>" + self.table()._repr_html_()
 
 
-def folder_summary(root: Path, paths: Sequence[str], labels: Sequence[int],
-                   classes: Sequence[str]) -> FolderSummary:
+def folder_summary(
+    root: Path, paths: Sequence[str], labels: Sequence[int], classes: Sequence[str]
+) -> FolderSummary:
     """Count ``paths`` by label, measure every image's size (headers only) and pick one a class."""
     from PIL import Image
 
@@ -64,10 +73,14 @@ def folder_summary(root: Path, paths: Sequence[str], labels: Sequence[int],
     for p, label in zip(paths, labels):
         first.setdefault(int(label), p)
     counts = Counter(classes[int(label)] for label in labels)
-    return FolderSummary(Path(root), dict(counts), sum(Path(p).stat().st_size for p in paths) / 1e6,
-                         min(sizes, key=lambda s: s[0] * s[1]),
-                         max(sizes, key=lambda s: s[0] * s[1]),
-                         [(classes[k], Path(p).read_bytes()) for k, p in sorted(first.items())])
+    return FolderSummary(
+        Path(root),
+        dict(counts),
+        sum(Path(p).stat().st_size for p in paths) / 1e6,
+        min(sizes, key=lambda s: s[0] * s[1]),
+        max(sizes, key=lambda s: s[0] * s[1]),
+        [(classes[k], Path(p).read_bytes()) for k, p in sorted(first.items())],
+    )
 
 
 @dataclass
@@ -82,13 +95,17 @@ class Learned(ShowsItself):
         chance = 1 / self.classes
         word = "above" if self.accuracy[-1] > 1.5 * chance else "not clearly above"
         n = len(self.accuracy)
-        return (f"After {n} epoch{'s' * (n != 1)} the training accuracy was "
-                f"{self.accuracy[-1]:.0%}, against {chance:.0%} by chance: {word} chance.")
+        return (
+            f"After {n} epoch{'s' * (n != 1)} the training accuracy was "
+            f"{self.accuracy[-1]:.0%}, against {chance:.0%} by chance: {word} chance."
+        )
 
     def table(self) -> Table:
-        return Table(("epoch", "training accuracy"),
-                     [(i + 1, f"{a:.0%}") for i, a in enumerate(self.accuracy)],
-                     reading=self.reading)
+        return Table(
+            ("epoch", "training accuracy"),
+            [(i + 1, f"{a:.0%}") for i, a in enumerate(self.accuracy)],
+            reading=self.reading,
+        )
 
 
 def learned(history: Any, classes: int) -> Learned:

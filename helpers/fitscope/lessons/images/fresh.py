@@ -95,16 +95,19 @@ def _collect(names: set[str], ns: dict[str, Any]) -> tuple[list[str], list[str],
         seen.add(name)
         value = ns[name]
         if isinstance(value, types.ModuleType):
-            imports.append(f"import {value.__name__}" + (
-                f" as {name}" if name != value.__name__ else ""))
+            imports.append(
+                f"import {value.__name__}" + (f" as {name}" if name != value.__name__ else "")
+            )
         elif isinstance(value, PurePath):
             values.append(f"{name} = Path({str(value)!r})")
             imports.append("from pathlib import Path")
         elif _plain(value):
             values.append(f"{name} = {value!r}")
         elif (inspect.isfunction(value) or inspect.isclass(value)) and value.__module__ != here:
-            imports.append(f"from {value.__module__} import {value.__qualname__}" + (
-                f" as {name}" if name != value.__qualname__ else ""))
+            imports.append(
+                f"from {value.__module__} import {value.__qualname__}"
+                + (f" as {name}" if name != value.__qualname__ else "")
+            )
         elif inspect.isfunction(value) or inspect.isclass(value):
             if inspect.isclass(value):
                 src = _class_source(value)
@@ -115,8 +118,10 @@ def _collect(names: set[str], ns: dict[str, Any]) -> tuple[list[str], list[str],
             sources.append(src)
             todo += sorted(set().union(*(_names(c) for c in codes)))
         else:
-            raise FitscopeInputError(f"{name} ({type(value).__name__}) cannot be written into a "
-                                     "script: use a function, a class, a module or a plain value.")
+            raise FitscopeInputError(
+                f"{name} ({type(value).__name__}) cannot be written into a "
+                "script: use a function, a class, a module or a plain value."
+            )
     return sorted(set(imports)), sorted(values), sources[::-1]
 
 
@@ -126,16 +131,27 @@ def _base_names(source: str) -> set[str]:
     return set(re.findall(r"[A-Za-z_]\w*", first.split("(", 1)[1])) if "(" in first else set()
 
 
-def as_script(model: str, data: str, ns: dict[str, Any], steps: int | None = None
-              ) -> tuple[str, str]:
+def as_script(
+    model: str, data: str, ns: dict[str, Any], steps: int | None = None
+) -> tuple[str, str]:
     """(your_pipeline.py, train.py): what ``model`` and ``data`` (expressions) need, from ``ns``."""
     names = _names(compile(model, "<model>", "eval")) | _names(compile(data, "<data>", "eval"))
     imports, values, sources = _collect(names, ns)
-    pipeline = "\n".join(["# The notebook's cells that the training below uses.", *imports, "",
-                          *values, "", *sources])
+    pipeline = "\n".join(
+        [
+            "# The notebook's cells that the training below uses.",
+            *imports,
+            "",
+            *values,
+            "",
+            *sources,
+        ]
+    )
     per_epoch = f", steps_per_epoch={steps}" if steps else ""
-    train = (f"from your_pipeline import *\n\nif __name__ == \"__main__\":\n"
-             f"    model = {model}\n    model.fit({data}, epochs=1{per_epoch})\n")
+    train = (
+        f'from your_pipeline import *\n\nif __name__ == "__main__":\n'
+        f"    model = {model}\n    model.fit({data}, epochs=1{per_epoch})\n"
+    )
     return pipeline, train
 
 
@@ -160,44 +176,83 @@ class FreshDiagnosis(ShowsItself):
 
     def table(self) -> Table:
         f = self.found
-        rows = [("verdict", f["verdict"]), ("data source", f["source"]),
-                ("input share: median (repeats)",
-                 f"{f['input_share']:.0%} ({', '.join(f'{s:.0%}' for s in f['shares'])})"),
-                ("step in fit / step alone", f"{f['step_in_fit_s'] * 1e3:.3g} ms / "
-                                             f"{f['step_alone_s'] * 1e3:.3g} ms"),
-                ("one batch made alone", f"{f['data_s'] * 1e3:.3g} ms wall, "
-                                         f"{f['data_cpu_s'] * 1e3:.3g} ms CPU"),
-                ("data thread (after Keras's peek)", f"{f['data_thread']}: {f['data_where']}"),
-                ("CPU budget", f["budget"]),
-                ("the fresh interpreter", f"{self.wall_s:.1f} s, its processes peaked at "
-                                          f"{self.peak_memory_mb:.0f} MB")]
+        rows = [
+            ("verdict", f["verdict"]),
+            ("data source", f["source"]),
+            (
+                "input share: median (repeats)",
+                f"{f['input_share']:.0%} ({', '.join(f'{s:.0%}' for s in f['shares'])})",
+            ),
+            (
+                "step in fit / step alone",
+                f"{f['step_in_fit_s'] * 1e3:.3g} ms / {f['step_alone_s'] * 1e3:.3g} ms",
+            ),
+            (
+                "one batch made alone",
+                f"{f['data_s'] * 1e3:.3g} ms wall, {f['data_cpu_s'] * 1e3:.3g} ms CPU",
+            ),
+            ("data thread (after Keras's peek)", f"{f['data_thread']}: {f['data_where']}"),
+            ("CPU budget", f["budget"]),
+            (
+                "the fresh interpreter",
+                f"{self.wall_s:.1f} s, its processes peaked at {self.peak_memory_mb:.0f} MB",
+            ),
+        ]
         rows += [(f"remedy {i + 1}", s) for i, s in enumerate(f["remedies"])]
-        return Table(("quantity", "measured"), rows, reading=self.reading,
-                     title=f"{self.command}  ({f['backend']})")
+        return Table(
+            ("quantity", "measured"),
+            rows,
+            reading=self.reading,
+            title=f"{self.command}  ({f['backend']})",
+        )
 
 
-def diagnose_elsewhere(model: str, data: str, ns: dict[str, Any], backend: str = "tensorflow",
-                       processes: bool = False, steps: int | None = None,
-                       timeout_s: float = 120.0, memory_cap_mb: float = 1100.0) -> FreshDiagnosis:
+def diagnose_elsewhere(
+    model: str,
+    data: str,
+    ns: dict[str, Any],
+    backend: str = "tensorflow",
+    processes: bool = False,
+    steps: int | None = None,
+    timeout_s: float = 120.0,
+    memory_cap_mb: float = 1100.0,
+) -> FreshDiagnosis:
     """Diagnose ``model`` fed ``data`` (expressions over ``ns``) in a fresh interpreter.
 
     ``processes``: the data starts worker processes (forkserver, as the module says); ``steps``
     goes to ``--steps`` (steps a measured run trains).
     """
     pipeline, train = as_script(model, data, ns)
-    argv = ["diagnose", "--backend", backend, *(["--steps", str(steps)] if steps else []),
-            "--json", "diagnosis.json", "train.py"]
+    argv = [
+        "diagnose",
+        "--backend",
+        backend,
+        *(["--steps", str(steps)] if steps else []),
+        "--json",
+        "diagnosis.json",
+        "train.py",
+    ]
     with tempfile.TemporaryDirectory(prefix="fitscope-05-") as tmp:
         (Path(tmp) / "your_pipeline.py").write_text(pipeline)
         (Path(tmp) / "train.py").write_text(train)
-        run = run_python(code=LAUNCH.format(folder=tmp, processes=processes, argv=argv),
-                         env={"PYTHONPATH": tmp}, timeout_s=timeout_s,
-                         memory_cap_mb=memory_cap_mb)
+        run = run_python(
+            code=LAUNCH.format(folder=tmp, processes=processes, argv=argv),
+            env={"PYTHONPATH": tmp},
+            timeout_s=timeout_s,
+            memory_cap_mb=memory_cap_mb,
+        )
         out = Path(tmp) / "diagnosis.json"
         if not out.exists():
             why = run.stderr.strip().splitlines()[-1:] or [run.root.how]
-            raise RuntimeError(f"the fresh interpreter wrote no diagnosis ({run.root.how}): "
-                               f"{why[0]}")
+            raise RuntimeError(
+                f"the fresh interpreter wrote no diagnosis ({run.root.how}): {why[0]}"
+            )
         found = json.loads(out.read_text())
-    return FreshDiagnosis("python -m fitscope " + " ".join(argv), found, run.stdout, run.wall_s,
-                          run.peak_memory_bytes / 2**20, pipeline + "\n# train.py\n" + train)
+    return FreshDiagnosis(
+        "python -m fitscope " + " ".join(argv),
+        found,
+        run.stdout,
+        run.wall_s,
+        run.peak_memory_bytes / 2**20,
+        pipeline + "\n# train.py\n" + train,
+    )

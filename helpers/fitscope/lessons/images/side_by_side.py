@@ -26,9 +26,16 @@ from fitscope.verdicts.images import AdviceVerdict, Pipeline, article_advice
 __all__ = ["COLUMNS", "row", "SideBySide", "side_by_side"]
 
 TF_DATA_SOURCE = "tf.data.Dataset"
-COLUMNS = ("pipeline", "backend", "data made on", "steps/s in fit", "share of the bound",
-           "input share (verdict)", "bound: step alone, steps/s",
-           "ideal overlap on B CPUs, steps/s")
+COLUMNS = (
+    "pipeline",
+    "backend",
+    "data made on",
+    "steps/s in fit",
+    "share of the bound",
+    "input share (verdict)",
+    "bound: step alone, steps/s",
+    "ideal overlap on B CPUs, steps/s",
+)
 
 
 def _share(share: float) -> str:
@@ -38,10 +45,16 @@ def _share(share: float) -> str:
 
 def row(d: dict[str, Any], name: str) -> tuple[str, ...]:
     """One table row from a diagnosis's ``to_dict()``."""
-    return (name, d["backend"], d["data_where"], f"{1 / d['step_in_fit_s']:.3g}",
-            _share(d['step_alone_s'] / d['step_in_fit_s']),
-            f"{d['input_share']:.0%} ({d['verdict']})", f"{1 / d['step_alone_s']:.3g}",
-            f"{1 / d['overlapped_s']:.3g}")
+    return (
+        name,
+        d["backend"],
+        d["data_where"],
+        f"{1 / d['step_in_fit_s']:.3g}",
+        _share(d["step_alone_s"] / d["step_in_fit_s"]),
+        f"{d['input_share']:.0%} ({d['verdict']})",
+        f"{1 / d['step_alone_s']:.3g}",
+        f"{1 / d['overlapped_s']:.3g}",
+    )
 
 
 @dataclass
@@ -57,8 +70,12 @@ class SideBySide(ShowsItself):
         return fastest({n: d["steps_in_fit_s"] for n, d in self.found.items()}, "s").sentence + "."
 
     def table(self) -> Table:
-        return Table(COLUMNS, [row(d, name) for name, d in self.found.items()],
-                     reading=self.reading, title="The pipelines side by side, one model")
+        return Table(
+            COLUMNS,
+            [row(d, name) for name, d in self.found.items()],
+            reading=self.reading,
+            title="The pipelines side by side, one model",
+        )
 
     def _repr_html_(self) -> str:
         return Stack([self.table(), self.advice])._repr_html_()
@@ -70,7 +87,16 @@ class SideBySide(ShowsItself):
 def side_by_side(**diagnoses: Any) -> SideBySide:
     """Name each diagnosis (keyword = pipeline name, the custom generator first)."""
     found = {name.replace("_", " "): d.to_dict() for name, d in diagnoses.items()}
-    pipelines = [Pipeline(name, d["verdict"], d["input_share"], d["step_alone_s"],
-                          d["step_in_fit_s"], d["overlapped_s"],
-                          tf_data=d["source"] == TF_DATA_SOURCE) for name, d in found.items()]
+    pipelines = [
+        Pipeline(
+            name,
+            d["verdict"],
+            d["input_share"],
+            d["step_alone_s"],
+            d["step_in_fit_s"],
+            d["overlapped_s"],
+            tf_data=d["source"] == TF_DATA_SOURCE,
+        )
+        for name, d in found.items()
+    ]
     return SideBySide(found, article_advice(pipelines, cpu_budget().cpus))

@@ -48,37 +48,54 @@ class ThreadScaling(ShowsItself):
 
     @property
     def reading(self) -> str:
-        head = (f"{self.what}: {self.calls} calls took {min(self.ones) * 1e3:.0f} ms on one "
-                f"thread and {min(self.twos) * 1e3:.0f} ms on two at once, so at most "
-                f"{min(1.0, self.held_at_most):.0%} of the work held the GIL; two threads against "
-                f"one: {compare(self.ones, self.twos).sentence}")
+        head = (
+            f"{self.what}: {self.calls} calls took {min(self.ones) * 1e3:.0f} ms on one "
+            f"thread and {min(self.twos) * 1e3:.0f} ms on two at once, so at most "
+            f"{min(1.0, self.held_at_most):.0%} of the work held the GIL; two threads against "
+            f"one: {compare(self.ones, self.twos).sentence}"
+        )
         if self.budget < 2:
-            return head + (f"; with B = {self.budget:g} CPU two threads cannot run at once, so "
-                           "this decides nothing here: INCONCLUSIVE.")
+            return head + (
+                f"; with B = {self.budget:g} CPU two threads cannot run at once, so "
+                "this decides nothing here: INCONCLUSIVE."
+            )
         word = compare(self.ones, self.twos).word
         if word == FASTER:
             outside = max(0.0, 1 - self.held_at_most)
-            return head + (f"; with B = {self.budget:g} CPUs the calls ran side by side: at least "
-                           f"{outside:.0%} of the work ran outside the GIL.")
+            return head + (
+                f"; with B = {self.budget:g} CPUs the calls ran side by side: at least "
+                f"{outside:.0%} of the work ran outside the GIL."
+            )
         if word == SLOWER:
-            return head + (f"; with B = {self.budget:g} CPUs two threads were slower than one: the "
-                           "GIL (or a crowded machine) kept them one at a time, and taking turns "
-                           "cost more.")
+            return head + (
+                f"; with B = {self.budget:g} CPUs two threads were slower than one: the "
+                "GIL (or a crowded machine) kept them one at a time, and taking turns "
+                "cost more."
+            )
         if word == UNDECIDED:
             return head + "; repeat to decide whether the work released the GIL."
-        return head + (f"; with B = {self.budget:g} CPUs two threads did not measurably gain: "
-                       "the GIL (or a crowded machine) kept them one at a time.")
+        return head + (
+            f"; with B = {self.budget:g} CPUs two threads did not measurably gain: "
+            "the GIL (or a crowded machine) kept them one at a time."
+        )
 
     def table(self) -> Table:
         one, two = min(self.ones), min(self.twos)
-        rows = [("1 thread", f"{one * 1e3:.0f} ms", "x1.00"),
-                ("2 threads at once", f"{two * 1e3:.0f} ms", f"x{one / two:.2f}")]
-        return Table(("how", f"time for {self.calls} calls (best)", "speed-up"), rows,
-                     reading=self.reading, title=f"{self.what}: one thread against two")
+        rows = [
+            ("1 thread", f"{one * 1e3:.0f} ms", "x1.00"),
+            ("2 threads at once", f"{two * 1e3:.0f} ms", f"x{one / two:.2f}"),
+        ]
+        return Table(
+            ("how", f"time for {self.calls} calls (best)", "speed-up"),
+            rows,
+            reading=self.reading,
+            title=f"{self.what}: one thread against two",
+        )
 
 
-def in_threads(fn: Callable[[Any], Any], items: Sequence[Any], what: str = "",
-               repeats: int = 3) -> ThreadScaling:
+def in_threads(
+    fn: Callable[[Any], Any], items: Sequence[Any], what: str = "", repeats: int = 3
+) -> ThreadScaling:
     """``fn`` over ``items`` on one thread, then on two threads at once, ``repeats`` times each.
 
     One call comes first, untimed (it opens files, fills caches).
@@ -118,19 +135,29 @@ class PipelineCpu(ShowsItself):
 
     @property
     def reading(self) -> str:
-        return (f"Taking {self.batches} batches from the main thread cost the main thread "
-                f"{self.main_s * 1e3:.0f} ms of CPU, and {self.new_threads} threads that "
-                f"appeared for the pipeline {self.new_s * 1e3:.0f} ms (threads that were there "
-                f"before, {self.other_s * 1e3:.0f} ms): {self.off_main_share:.0%} of the CPU was "
-                "spent on the pipeline's own threads.")
+        return (
+            f"Taking {self.batches} batches from the main thread cost the main thread "
+            f"{self.main_s * 1e3:.0f} ms of CPU, and {self.new_threads} threads that "
+            f"appeared for the pipeline {self.new_s * 1e3:.0f} ms (threads that were there "
+            f"before, {self.other_s * 1e3:.0f} ms): {self.off_main_share:.0%} of the CPU was "
+            "spent on the pipeline's own threads."
+        )
 
     def table(self) -> Table:
-        rows = [("main thread (took the batches)", f"{self.main_s * 1e3:.0f} ms"),
-                (f"{self.new_threads} threads that appeared for the pipeline",
-                 f"{self.new_s * 1e3:.0f} ms"),
-                ("threads that were there before", f"{self.other_s * 1e3:.0f} ms")]
-        return Table(("threads", "CPU"), rows, reading=self.reading,
-                     title=f"CPU by thread, {self.batches} batches in {self.wall_s:.2f} s")
+        rows = [
+            ("main thread (took the batches)", f"{self.main_s * 1e3:.0f} ms"),
+            (
+                f"{self.new_threads} threads that appeared for the pipeline",
+                f"{self.new_s * 1e3:.0f} ms",
+            ),
+            ("threads that were there before", f"{self.other_s * 1e3:.0f} ms"),
+        ]
+        return Table(
+            ("threads", "CPU"),
+            rows,
+            reading=self.reading,
+            title=f"CPU by thread, {self.batches} batches in {self.wall_s:.2f} s",
+        )
 
 
 def cpu_by_thread(dataset: Iterable[Any], batches: int) -> PipelineCpu:
@@ -147,5 +174,11 @@ def cpu_by_thread(dataset: Iterable[Any], batches: int) -> PipelineCpu:
     new = {t: s for t, s in by_thread.items() if t not in before and t != main}
     other = sum(s for t, s in by_thread.items() if t in before and t != main)
     del it  # tf.data's iterator threads end when it is collected
-    return PipelineCpu(batches, wall, by_thread.get(main, 0.0), sum(new.values()), other,
-                       sum(1 for s in new.values() if s > 0))
+    return PipelineCpu(
+        batches,
+        wall,
+        by_thread.get(main, 0.0),
+        sum(new.values()),
+        other,
+        sum(1 for s in new.values() if s > 0),
+    )

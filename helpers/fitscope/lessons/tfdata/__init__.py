@@ -11,18 +11,50 @@ and decides C10 and C11; :mod:`~.gil` maps Python work through ``tf.py_function`
 from __future__ import annotations
 
 from fitscope.lessons.tfdata.examples import (
-    EXAMPLE3_VARIANTS, Example3Runs, article_example3, example3_arrays, example3_pipeline,
-    fit_example3, tfdata_verdicts)
+    EXAMPLE3_VARIANTS,
+    Example3Runs,
+    article_example3,
+    example3_arrays,
+    example3_pipeline,
+    fit_example3,
+    tfdata_verdicts,
+)
 from fitscope.lessons.tfdata.gil import GIL_KINDS, GilRuns, gil_runs, py_function_map
 from fitscope.lessons.tfdata.pipelines import (
-    FIELDS, VARIANTS, PipelineParams, build_pipeline, shape_of)
+    FIELDS,
+    VARIANTS,
+    PipelineParams,
+    build_pipeline,
+    shape_of,
+)
 from fitscope.lessons.tfdata.runs import PipelineRun, PipelineRuns, measure_pipeline, overlap_share
 from fitscope.lessons.tfdata.sources import SourceRuns, generator_vs_slices
 from fitscope.lessons.tfdata.variants import compare_variants, tfdata_panel, tfdata_pipeline
 
-__all__ = ["VARIANTS", "FIELDS", "PipelineParams", "build_pipeline", "shape_of", "PipelineRun",
-           "PipelineRuns", "compare_variants", "measure_pipeline", "overlap_share", "tfdata_panel",
-           "tfdata_pipeline", "EXAMPLE3_VARIANTS", "Example3Runs", "GIL_KINDS", "GilRuns",
-           "SourceRuns", "article_example3", "example3_arrays", "example3_pipeline",
-           "fit_example3", "py_function_map", "gil_runs", "generator_vs_slices",
-           "tfdata_verdicts"]
+__all__ = [
+    "VARIANTS",
+    "FIELDS",
+    "PipelineParams",
+    "build_pipeline",
+    "shape_of",
+    "PipelineRun",
+    "PipelineRuns",
+    "compare_variants",
+    "measure_pipeline",
+    "overlap_share",
+    "tfdata_panel",
+    "tfdata_pipeline",
+    "EXAMPLE3_VARIANTS",
+    "Example3Runs",
+    "GIL_KINDS",
+    "GilRuns",
+    "SourceRuns",
+    "article_example3",
+    "example3_arrays",
+    "example3_pipeline",
+    "fit_example3",
+    "py_function_map",
+    "gil_runs",
+    "generator_vs_slices",
+    "tfdata_verdicts",
+]

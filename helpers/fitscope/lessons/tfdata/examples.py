@@ -42,15 +42,20 @@ from fitscope.workloads.graph_costs import (
     tensorflow,
 )
 
-__all__ = ["EXAMPLE3_VARIANTS", "Example3Runs", "article_example3", "example3_arrays",
-           "example3_pipeline", "fit_example3", "tfdata_verdicts"]
+__all__ = [
+    "EXAMPLE3_VARIANTS",
+    "Example3Runs",
+    "article_example3",
+    "example3_arrays",
+    "example3_pipeline",
+    "fit_example3",
+    "tfdata_verdicts",
+]
 
 EXAMPLE3_VARIANTS = ("prefetch", "no prefetch", "no prefetch, injection off")
 
 
-
-def example3_arrays(samples: int | None = None,
-                    seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def example3_arrays(samples: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Example 3's in-memory data: ``samples`` rows of 10 random features and their 0/1 labels
     (10,000 rows; 3,200 in quick mode).
 
@@ -66,8 +71,10 @@ def example3_arrays(samples: int | None = None,
         1_000_000,
     )
     rng = np.random.default_rng(seed)
-    return (rng.random((samples, 10), dtype=np.float32),
-            rng.integers(0, 2, samples).astype(np.float32))
+    return (
+        rng.random((samples, 10), dtype=np.float32),
+        rng.integers(0, 2, samples).astype(np.float32),
+    )
 
 
 # -- the article's example 3 -----------------------------------------------------------------
@@ -78,8 +85,11 @@ def example3_pipeline(variant: str = "prefetch", samples: int | None = None, see
     injection switched off ("no prefetch, injection off")."""
     check_choice("variant", variant, EXAMPLE3_VARIANTS)
     tf = tensorflow()
-    ds = tf.data.Dataset.from_tensor_slices(example3_arrays(samples, seed)).shuffle(
-        1000, seed=seed).batch(32)
+    ds = (
+        tf.data.Dataset.from_tensor_slices(example3_arrays(samples, seed))
+        .shuffle(1000, seed=seed)
+        .batch(32)
+    )
     if variant == "prefetch":
         return ds.prefetch(tf.data.AUTOTUNE)
     if variant == "no prefetch, injection off":
@@ -89,14 +99,20 @@ def example3_pipeline(variant: str = "prefetch", samples: int | None = None, see
     return ds
 
 
-def article_example3(variant: str = "prefetch", samples: int | None = None,
-                     epochs: int | None = None, seed: int = 0, repeats: int = 1) -> RunResult:
+def article_example3(
+    variant: str = "prefetch",
+    samples: int | None = None,
+    epochs: int | None = None,
+    seed: int = 0,
+    repeats: int = 1,
+) -> RunResult:
     """:func:`fit_example3` on the package's copy of ``variant`` (:func:`example3_pipeline`)."""
     return fit_example3(example3_pipeline(variant, samples, seed), variant, epochs, repeats)
 
 
-def fit_example3(ds: Any, name: str = "example 3", epochs: int | None = None,
-                 repeats: int | None = None) -> RunResult:
+def fit_example3(
+    ds: Any, name: str = "example 3", epochs: int | None = None, repeats: int | None = None
+) -> RunResult:
     """The article's Dense(1) model trained by ``fit`` on ``ds`` for ``epochs`` (3; 2 in quick
     mode), ``repeats`` times (:func:`default_repeats` by default) with a fresh model; the median
     run (by steps/s, counted from the end of its first step) is returned, every run's steps/s in
@@ -113,12 +129,16 @@ def fit_example3(ds: Any, name: str = "example 3", epochs: int | None = None,
     )
     repeats = check_int("repeats", default_repeats() if repeats is None else repeats, 1, 100)
     with measured_run(interval_s=0.05) as run:  # one run scaffold, a fresh tracer a repeat
-        runs = sorted((_fit_once(run, ds, name, epochs) for _ in range(repeats)),
-                      key=lambda r: r.throughput.steps_per_s)
+        runs = sorted(
+            (_fit_once(run, ds, name, epochs) for _ in range(repeats)),
+            key=lambda r: r.throughput.steps_per_s,
+        )
     chosen = runs[(len(runs) - 1) // 2]
-    chosen.facts.update(repeats_steps_per_s=[r.throughput.steps_per_s for r in runs],
-                        prefetch_ops_in_graph=graph_ops(ds).get("PrefetchDataset", 0),
-                        inject_prefetch=inject_prefetch_option(ds))
+    chosen.facts.update(
+        repeats_steps_per_s=[r.throughput.steps_per_s for r in runs],
+        prefetch_ops_in_graph=graph_ops(ds).get("PrefetchDataset", 0),
+        inject_prefetch=inject_prefetch_option(ds),
+    )
     return chosen
 
 
@@ -129,8 +149,11 @@ def _fit_once(run: MeasuredRun, ds: Any, name: str, epochs: int) -> RunResult:
     with run.sampling():
         model.fit(ds, epochs=epochs, verbose=0, shuffle=False, callbacks=[trace_cb])
     ends = trace_cb.batch_ends_ns
-    result = run.result(f"example 3: {name}", dict(variant=name, epochs=epochs),
-                        throughput=throughput_from_ends(ends[1:], 32, ends[0]))
+    result = run.result(
+        f"example 3: {name}",
+        dict(variant=name, epochs=epochs),
+        throughput=throughput_from_ends(ends[1:], 32, ends[0]),
+    )
     result.facts.update(variant=name, steps=len(ends), steps_per_s=result.throughput.steps_per_s)
     return result
 
@@ -185,8 +208,12 @@ class Example3Runs(ShowsItself, dict):
         ]
         plain, off = self.comparisons()
         return Table(
-            ("variant", "steps/s (median)", "prefetch ops in the dataset's graph",
-             "inject_prefetch option"),
+            (
+                "variant",
+                "steps/s (median)",
+                "prefetch ops in the dataset's graph",
+                "inject_prefetch option",
+            ),
             rows,
             reading=f"With .prefetch against without: {plain}; against injection off: {off}.",
             facts=[plain.facts(), off.facts()],
@@ -214,10 +241,14 @@ def tfdata_verdicts(
     naive, prefetched = pipelines["naive"], pipelines["prefetch"]
     budget = prefetched.budget.cpus if prefetched.budget else 1.0
     arrays_off, arrays_on = example3["no prefetch, injection off"], example3["prefetch"]
-    c10 = verdicts.c10(compare(_seconds(naive), _seconds(prefetched)),
-                       prefetched.facts["overlap_share"] >= verdicts.OVERLAP_VISIBLE_SHARE,
-                       compare(_rates(arrays_off), _rates(arrays_on), unit="per s"), budget)
-    c11 = verdicts.c11(*(compare(_seconds(gil[(k, 1)]), _seconds(gil[(k, 2)]))
-                         for k in GIL_KINDS), budget)
+    c10 = verdicts.c10(
+        compare(_seconds(naive), _seconds(prefetched)),
+        prefetched.facts["overlap_share"] >= verdicts.OVERLAP_VISIBLE_SHARE,
+        compare(_rates(arrays_off), _rates(arrays_on), unit="per s"),
+        budget,
+    )
+    c11 = verdicts.c11(
+        *(compare(_seconds(gil[(k, 1)]), _seconds(gil[(k, 2)])) for k in GIL_KINDS), budget
+    )
     card = verdicts.Scorecard([c10, c11])
     return evidence.keep("tfdata", card, keep_as) if keep_as else card

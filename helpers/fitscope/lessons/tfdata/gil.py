@@ -35,8 +35,13 @@ __all__ = ["GIL_KINDS", "GilRuns", "py_function_map", "gil_runs"]
 GIL_KINDS = ("numpy", "python")
 
 
-def py_function_map(kind: str = "python", ms: float = 4.0, elements: int | None = None,
-                    parallel: int = 1, repeats: int | None = None) -> RunResult:
+def py_function_map(
+    kind: str = "python",
+    ms: float = 4.0,
+    elements: int | None = None,
+    parallel: int = 1,
+    repeats: int | None = None,
+) -> RunResult:
     """A map through ``tf.py_function`` doing ``kind`` work (see
     :func:`fitscope.workloads.article.batch_work`), measured ``repeats`` times: the median run,
     every run's time in ``facts["repeats_s"]``.
@@ -52,22 +57,21 @@ def py_function_map(kind: str = "python", ms: float = 4.0, elements: int | None 
     check_int("parallel calls (0 = AUTOTUNE)", parallel, 0, 256)
     repeats = check_int("repeats", default_repeats() if repeats is None else repeats, 1, 100)
     with measured_run() as run:  # one run scaffold, a fresh tracer a repeat
-        runs = sorted((_py_map_once(run, kind, ms, elements, parallel) for _ in range(repeats)),
-                      key=lambda r: r.throughput.elapsed_s)
+        runs = sorted(
+            (_py_map_once(run, kind, ms, elements, parallel) for _ in range(repeats)),
+            key=lambda r: r.throughput.elapsed_s,
+        )
     chosen = runs[(len(runs) - 1) // 2]
     chosen.facts["repeats_s"] = [r.throughput.elapsed_s for r in runs]
     return chosen
 
 
-def _py_map_once(run: MeasuredRun, kind: str, ms: float, elements: int,
-                 parallel: int) -> RunResult:
+def _py_map_once(run: MeasuredRun, kind: str, ms: float, elements: int, parallel: int) -> RunResult:
     run.tracer = Tracer()
     tf = tensorflow()
     work = batch_work(kind, ms)
     wall_1, cpu_1 = cost_per_call(work, 5)
-    t_1 = (
-        wall_1 if kind == "sleep" else cpu_1
-    )  # CPU time: what a call takes with a core to itself
+    t_1 = wall_1 if kind == "sleep" else cpu_1  # CPU time: what a call takes with a core to itself
     traced = run.tracer.traced(f"{kind} work", "tf.data")(work)
 
     def call(x: Any) -> Any:
@@ -92,9 +96,12 @@ def _py_map_once(run: MeasuredRun, kind: str, ms: float, elements: int,
     workers = 1 if parallel == 1 else run.budget.affinity if parallel == AUTOTUNE else parallel
     work_tids = run.tracer.tids("tf.data")
     main = threading.main_thread().native_id
-    result = run.result(f"py_function map ({kind}, parallel={parallel or 'AUTOTUNE'})",
-                        dict(kind=kind, ms=ms, elements=elements, parallel=parallel),
-                        tf_data_tids=work_tids, throughput=throughput_from_ends(ends, 1, start))
+    result = run.result(
+        f"py_function map ({kind}, parallel={parallel or 'AUTOTUNE'})",
+        dict(kind=kind, ms=ms, elements=elements, parallel=parallel),
+        tf_data_tids=work_tids,
+        throughput=throughput_from_ends(ends, 1, start),
+    )
     result.bounds = stage_bounds(
         [(kind, elements * t_1, elements * cpu_1, workers, kind == "sleep")],
         0.0,

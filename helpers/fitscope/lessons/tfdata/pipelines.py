@@ -21,7 +21,6 @@ Example:
     1
 """
 
-
 from __future__ import annotations
 
 import functools
@@ -47,12 +46,18 @@ from fitscope.workloads.graph_costs import (
     timed_map,
 )
 
-__all__ = ["VARIANTS", "FIELDS", "PipelineParams", "build_pipeline", "default_repeats", "shape_of",
-           "stages_of"]
+__all__ = [
+    "VARIANTS",
+    "FIELDS",
+    "PipelineParams",
+    "build_pipeline",
+    "default_repeats",
+    "shape_of",
+    "stages_of",
+]
 
 VARIANTS = ("naive", "prefetch", "parallel interleave", "parallel map", "vectorised map", "cache")
 """Each variant adds one change to the one before it, as the TensorFlow guide's steps do."""
-
 
 
 def default_repeats() -> int:
@@ -83,8 +88,12 @@ class PipelineParams:
     vector_batch: int = 16
 
     def __post_init__(self) -> None:
-        for name, value in (("open ms", self.open_ms), ("read ms", self.read_ms),
-                            ("map ms", self.map_ms), ("train ms", self.train_ms)):
+        for name, value in (
+            ("open ms", self.open_ms),
+            ("read ms", self.read_ms),
+            ("map ms", self.map_ms),
+            ("train ms", self.train_ms),
+        ):
             if value != 0:
                 check_positive(name, value, maximum=1000)
         check_int("files", self.files, 1, 1000)
@@ -95,8 +104,9 @@ class PipelineParams:
         check_int("cycle length", self.cycle_length, 1, 256)
         check_int("vector batch", self.vector_batch, 1, 10_000)
         if self.elements < self.files:
-            raise FitscopeInputError(f"elements ({self.elements}) must be at least the number of "
-                                     f"files ({self.files}).")
+            raise FitscopeInputError(
+                f"elements ({self.elements}) must be at least the number of files ({self.files})."
+            )
 
     @classmethod
     def default(cls, **overrides: Any) -> PipelineParams:
@@ -139,16 +149,19 @@ def build_pipeline(p: PipelineParams, variant: str) -> Any:
     if step < 2:
         ds = files.flat_map(read_file)
     else:
-        ds = files.interleave(read_file, cycle_length=p.cycle_length, num_parallel_calls=calls,
-                              deterministic=False)
+        ds = files.interleave(
+            read_file, cycle_length=p.cycle_length, num_parallel_calls=calls, deterministic=False
+        )
     if step < 3:
         ds = ds.map(timed_map(p.map_ms))
     elif step == 3:
         ds = ds.map(timed_map(p.map_ms), num_parallel_calls=calls, deterministic=False)
     else:
-        ds = (ds.batch(p.vector_batch)
-              .map(timed_batch_map(p.map_ms), num_parallel_calls=calls, deterministic=False)
-              .unbatch())
+        ds = (
+            ds.batch(p.vector_batch)
+            .map(timed_batch_map(p.map_ms), num_parallel_calls=calls, deterministic=False)
+            .unbatch()
+        )
     if step == 5:
         ds = ds.cache()
     ds = ds.repeat(p.epochs)
@@ -166,11 +179,13 @@ def shape_of(ds: Any) -> dict[str, bool]:
         True
     """
     ops = graph_ops(ds)
-    return dict(prefetched="PrefetchDataset" in ops,
-                interleaved="ParallelInterleaveDatasetV4" in ops,
-                parallel_map="ParallelMapDatasetV2" in ops,
-                vectorised="UnbatchDataset" in ops,
-                cached=any(op.startswith("CacheDataset") for op in ops))
+    return dict(
+        prefetched="PrefetchDataset" in ops,
+        interleaved="ParallelInterleaveDatasetV4" in ops,
+        parallel_map="ParallelMapDatasetV2" in ops,
+        vectorised="UnbatchDataset" in ops,
+        cached=any(op.startswith("CacheDataset") for op in ops),
+    )
 
 
 @functools.cache
@@ -186,19 +201,23 @@ def stages_of(p: PipelineParams, shape: dict[str, bool], workers: int) -> list[S
     epochs = 1 if shape["cached"] else p.epochs  # a cache pays the producer in the first epoch only
     n_files, n = p.files * epochs, p.per_file * p.files * epochs
     calls = -(-p.per_file * p.files // p.vector_batch) * epochs if shape["vectorised"] else n
-    (ow, oc), (rw, rc), (mw, mc) = (stage_cost("sleep", p.open_ms), stage_cost("sleep", p.read_ms),
-                                    stage_cost("sort", p.map_ms))
+    (ow, oc), (rw, rc), (mw, mc) = (
+        stage_cost("sleep", p.open_ms),
+        stage_cost("sleep", p.read_ms),
+        stage_cost("sort", p.map_ms),
+    )
     source = ("open + read", n_files * ow + n * rw, n_files * oc + n * rc)
     mapped = ("map", calls * mw, calls * mc)
     if not (shape["interleaved"] or shape["parallel_map"]):
         return [(source[0] + " + map", source[1] + mapped[1], source[2] + mapped[2], 1, False)]
     # AUTOTUNE lets an interleave work on up to cycle_length inputs at once, a map on up to
     # ``workers``
-    interleaved = min(
-        p.cycle_length, p.files, p.cycle_length if p.parallel == AUTOTUNE else workers
-    ) if shape["interleaved"] else 1
-    return [(*source, interleaved, True),
-            (*mapped, workers if shape["parallel_map"] else 1, False)]
+    interleaved = (
+        min(p.cycle_length, p.files, p.cycle_length if p.parallel == AUTOTUNE else workers)
+        if shape["interleaved"]
+        else 1
+    )
+    return [(*source, interleaved, True), (*mapped, workers if shape["parallel_map"] else 1, False)]
 
 
 def with_measured_width(stages: list[Stage], spans: Sequence[tuple[float, float]]) -> list[Stage]:

@@ -121,8 +121,7 @@ def _graph_spans(tracer: Tracer, kept: Sequence[Any], vectorised: bool) -> None:
     seen: set[tuple] = set()
     for row in (e.numpy() for e in kept):
         file, index = row[0], row[1]
-        owner = {"open": (file,), "read": (file, index),
-                 "map": () if vectorised else (file, index)}
+        owner = {"open": (file,), "read": (file, index), "map": () if vectorised else (file, index)}
         for k, label in enumerate(("open", "read", "map")):
             start, end = float(row[2 + 2 * k]), float(row[3 + 2 * k])
             key = owner[label] + (label, start, end)
@@ -158,8 +157,7 @@ def _times(r: RunResult) -> list[float]:
 
 def _spread(r: RunResult) -> str:
     t = _times(r)
-    return ("one run" if len(t) == 1
-            else f"median of {len(t)}, {min(t):.2f}–{max(t):.2f} s")
+    return "one run" if len(t) == 1 else f"median of {len(t)}, {min(t):.2f}–{max(t):.2f} s"
 
 
 def _median(r: RunResult) -> float:
@@ -207,12 +205,21 @@ class PipelineRun(RunResult):
         for the clocks' granularity at the spans' edges)."""
         f = self.facts
         if f["inject_prefetch"] is not False or any(
-                f["shape"][k] for k in ("prefetched", "interleaved", "parallel_map")):
-            raise FitscopeInputError(f"'{f['variant']}' has a stage that works ahead; the check is "
-                                     "for a pipeline without prefetch, injection off.")
-        return Checks([(f"{f['variant']}: the producer never ran during a train step (busy "
-                         f"{100 * f['overlap_share']:.1f}% of the train time)",
-                         f["overlap_share"] < 0.01)])
+            f["shape"][k] for k in ("prefetched", "interleaved", "parallel_map")
+        ):
+            raise FitscopeInputError(
+                f"'{f['variant']}' has a stage that works ahead; the check is "
+                "for a pipeline without prefetch, injection off."
+            )
+        return Checks(
+            [
+                (
+                    f"{f['variant']}: the producer never ran during a train step (busy "
+                    f"{100 * f['overlap_share']:.1f}% of the train time)",
+                    f["overlap_share"] < 0.01,
+                )
+            ]
+        )
 
 
 class PipelineRuns(ShowsItself, list):
@@ -222,11 +229,18 @@ class PipelineRuns(ShowsItself, list):
     def chart(self) -> Any:
         from fitscope.show.charts import comparison
 
-        return comparison([(r.facts["variant"], _median(r),
-                            r.bounds.overlapped_s if r.bounds else None,
-                            r.bounds.sequential_s if r.bounds else None) for r in self],
-                          title="The synthetic pipeline: measured time (median) against both "
-                          "bounds")
+        return comparison(
+            [
+                (
+                    r.facts["variant"],
+                    _median(r),
+                    r.bounds.overlapped_s if r.bounds else None,
+                    r.bounds.sequential_s if r.bounds else None,
+                )
+                for r in self
+            ],
+            title="The synthetic pipeline: measured time (median) against both bounds",
+        )
 
     def table(self) -> Table:
         rows = [
@@ -264,14 +278,22 @@ class PipelineRuns(ShowsItself, list):
     def gains(self) -> Table:
         """What each pipeline gained over the one before it, by the one comparison rule, and
         which step's gain was largest (among those faster beyond the spread)."""
-        steps = [(b.facts["variant"], compare(_times(a), _times(b)))
-                 for a, b in zip(self, self[1:])]
+        steps = [
+            (b.facts["variant"], compare(_times(a), _times(b))) for a, b in zip(self, self[1:])
+        ]
         faster = [(name, c) for name, c in steps if c.word == FASTER]
         best = max(faster, key=lambda nc: nc[1].ratio, default=None)
-        reading = (f"The largest gain measured: '{best[0]}', {best[1].sentence}." if best
-                   else "No step was faster than the one before it beyond the spread.")
-        return Table(("step", "against the step before"), [(n, c.sentence) for n, c in steps],
-                     reading=reading, facts=[c.facts() for _, c in steps])
+        reading = (
+            f"The largest gain measured: '{best[0]}', {best[1].sentence}."
+            if best
+            else "No step was faster than the one before it beyond the spread."
+        )
+        return Table(
+            ("step", "against the step before"),
+            [(n, c.sentence) for n, c in steps],
+            reading=reading,
+            facts=[c.facts() for _, c in steps],
+        )
 
     def __getitem__(self, key: Any) -> Any:
         """A run by position or by pipeline name (slices give a plain list)."""
@@ -280,11 +302,15 @@ class PipelineRuns(ShowsItself, list):
         return list.__getitem__(self, key)
 
 
-
-
-def measure_pipeline(ds: Any, params: PipelineParams | None = None, name: str = "pipeline", *,
-                     repeats: int | None = None, live: Live | None = None,
-                     time_budget_s: float | None = None) -> PipelineRun:
+def measure_pipeline(
+    ds: Any,
+    params: PipelineParams | None = None,
+    name: str = "pipeline",
+    *,
+    repeats: int | None = None,
+    live: Live | None = None,
+    time_budget_s: float | None = None,
+) -> PipelineRun:
     """Measure a synthetic pipeline ``ds`` (written with the stand-ins of
     :mod:`fitscope.workloads.graph_costs` on workload ``params``) against its ideal bound.
 
@@ -316,15 +342,21 @@ def measure_pipeline(ds: Any, params: PipelineParams | None = None, name: str = 
     runs.sort(key=lambda r: r.facts["measured_s"])
     chosen = runs[(len(runs) - 1) // 2]
     chosen.facts["repeats_s"] = [r.facts["measured_s"] for r in runs]
-    chosen.facts["efficiency"] = (share_of_bound(chosen.facts["repeats_s"],
-                                                 chosen.bounds.overlapped_s,
-                                                 sequential_s=chosen.bounds.sequential_s)
-                                  if chosen.bounds else "no bound")
+    chosen.facts["efficiency"] = (
+        share_of_bound(
+            chosen.facts["repeats_s"],
+            chosen.bounds.overlapped_s,
+            sequential_s=chosen.bounds.sequential_s,
+        )
+        if chosen.bounds
+        else "no bound"
+    )
     return chosen
 
 
-def _consume_once(run: MeasuredRun, ds: Any, p: PipelineParams,
-                  workers: int) -> tuple[_StageCosts, list[int], int, int]:
+def _consume_once(
+    run: MeasuredRun, ds: Any, p: PipelineParams, workers: int
+) -> tuple[_StageCosts, list[int], int, int]:
     """Iterate ``ds`` once under ``run``, with a span for each piece of in-graph work: its
     costs, the consumer's step ends, its start time and how far the graph clock moved (ns)."""
     shape = shape_of(ds)
@@ -334,18 +366,31 @@ def _consume_once(run: MeasuredRun, ds: Any, p: PipelineParams,
         ends, kept, start = _consume(ds, run, p.train_ms / 1e3, p.per_file * p.files)
     shift_ns = run.tracer.sync_graph_clock(graph_clock())
     _graph_spans(run.tracer, kept, shape["vectorised"])
-    source_spans = [
-        (s.start_ns, s.end_ns) for s in run.tracer.spans("tf.data") if s.label != "map"
-    ]
+    source_spans = [(s.start_ns, s.end_ns) for s in run.tracer.spans("tf.data") if s.label != "map"]
     costs.stages = with_measured_width(costs.stages, source_spans)
     return costs, ends, start, shift_ns
 
 
-def _result(run: MeasuredRun, ds: Any, p: PipelineParams, name: str, costs: _StageCosts,
-            ends: list[int], start: int, graph_clock_shift_ns: int) -> PipelineRun:
-    result = PipelineRun(**vars(run.result(
-        f"tf.data {name}", {**vars(p), "variant": name}, steps_done=len(ends),
-        throughput=throughput_from_ends(ends, 1, start))))
+def _result(
+    run: MeasuredRun,
+    ds: Any,
+    p: PipelineParams,
+    name: str,
+    costs: _StageCosts,
+    ends: list[int],
+    start: int,
+    graph_clock_shift_ns: int,
+) -> PipelineRun:
+    result = PipelineRun(
+        **vars(
+            run.result(
+                f"tf.data {name}",
+                {**vars(p), "variant": name},
+                steps_done=len(ends),
+                throughput=throughput_from_ends(ends, 1, start),
+            )
+        )
+    )
     result.facts.update(
         {
             "variant": name,

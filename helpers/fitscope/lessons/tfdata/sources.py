@@ -24,8 +24,13 @@ from fitscope.workloads.graph_costs import tensorflow
 __all__ = ["SourceRuns", "generator_vs_slices"]
 
 
-def generator_vs_slices(source: str = "from_generator", samples: int | None = None,
-                        epochs: int = 3, batch_size: int = 32, seed: int = 0) -> RunResult:
+def generator_vs_slices(
+    source: str = "from_generator",
+    samples: int | None = None,
+    epochs: int = 3,
+    batch_size: int = 32,
+    seed: int = 0,
+) -> RunResult:
     """Iterate in-memory arrays in batches, per epoch a new iterator, as ``fit`` does.
 
     ``source`` is "from_generator" (a Python generator slicing the arrays, + prefetch) or
@@ -40,13 +45,15 @@ def generator_vs_slices(source: str = "from_generator", samples: int | None = No
     with measured_run() as run:
         tf, tracer = tensorflow(), run.tracer
         if source == "from_generator":
+
             def batches() -> Any:
                 for i in range(0, samples, batch_size):
-                    yield data[i:i + batch_size], labels[i:i + batch_size]
+                    yield data[i : i + batch_size], labels[i : i + batch_size]
 
             spec = (tf.TensorSpec((None, 10), tf.float32), tf.TensorSpec((None,), tf.float32))
-            ds = tf.data.Dataset.from_generator(lambda: tracer.wrap_generator(batches()),
-                                                output_signature=spec)
+            ds = tf.data.Dataset.from_generator(
+                lambda: tracer.wrap_generator(batches()), output_signature=spec
+            )
         else:
             ds = tf.data.Dataset.from_tensor_slices((data, labels)).batch(batch_size)
         ds = ds.prefetch(tf.data.AUTOTUNE)
@@ -90,8 +97,15 @@ class SourceRuns(ShowsItself, dict):
         def listed(xs: list[float], scale: float = 1e3) -> str:
             return ", ".join(f"{scale * x:.1f}" for x in xs)
 
-        rows = [(source, listed(r.facts["iterator_start_s"]), listed(r.facts["batches_per_s"], 1),
-                 listed(r.facts["iterator_delete_s"])) for source, r in self.items()]
+        rows = [
+            (
+                source,
+                listed(r.facts["iterator_start_s"]),
+                listed(r.facts["batches_per_s"], 1),
+                listed(r.facts["iterator_delete_s"]),
+            )
+            for source, r in self.items()
+        ]
         gen = self.get("from_generator")
         reading = (
             f"The generator's next() ran on the main thread {gen.facts['next_calls_on_main']} "
@@ -99,5 +113,13 @@ class SourceRuns(ShowsItself, dict):
             if gen
             else ""
         )
-        return Table(("source", "iterator start per epoch (ms)", "batches/s per epoch",
-                      "deleting the used-up iterator (ms)"), rows, reading=reading)
+        return Table(
+            (
+                "source",
+                "iterator start per epoch (ms)",
+                "batches/s per epoch",
+                "deleting the used-up iterator (ms)",
+            ),
+            rows,
+            reading=reading,
+        )

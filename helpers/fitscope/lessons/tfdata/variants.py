@@ -28,9 +28,15 @@ from fitscope.lessons.tfdata.runs import PipelineRun, PipelineRuns, measure_pipe
 __all__ = ["tfdata_pipeline", "compare_variants", "tfdata_panel"]
 
 
-def tfdata_pipeline(variant: str = "naive", params: PipelineParams | None = None, *,
-                    repeats: int | None = 1, live: Live | None = None,
-                    time_budget_s: float | None = None, **overrides: Any) -> PipelineRun:
+def tfdata_pipeline(
+    variant: str = "naive",
+    params: PipelineParams | None = None,
+    *,
+    repeats: int | None = 1,
+    live: Live | None = None,
+    time_budget_s: float | None = None,
+    **overrides: Any,
+) -> PipelineRun:
     """The package's own ``variant`` (:func:`build_pipeline`), measured by
     :func:`measure_pipeline` (once, unless ``repeats`` says more; None: the lesson's
     :func:`~fitscope.lessons.tfdata.pipelines.default_repeats`)."""
@@ -38,12 +44,19 @@ def tfdata_pipeline(variant: str = "naive", params: PipelineParams | None = None
         raise FitscopeInputError("give either params or keyword overrides, not both.")
     check_choice("variant", variant, VARIANTS)
     p = params or PipelineParams.default(**overrides)
-    return measure_pipeline(build_pipeline(p, variant), p, variant, repeats=repeats, live=live,
-                            time_budget_s=time_budget_s)
+    return measure_pipeline(
+        build_pipeline(p, variant),
+        p,
+        variant,
+        repeats=repeats,
+        live=live,
+        time_budget_s=time_budget_s,
+    )
 
 
-def compare_variants(params: PipelineParams | None = None,
-                     variants: Sequence[str] = VARIANTS) -> PipelineRuns:
+def compare_variants(
+    params: PipelineParams | None = None, variants: Sequence[str] = VARIANTS
+) -> PipelineRuns:
     """The package's variants on the same workload, in order, each measured
     :func:`~fitscope.lessons.tfdata.pipelines.default_repeats` times."""
     from fitscope.show.live import StepCounter
@@ -66,18 +79,26 @@ def tfdata_panel(time_budget_s: float | None = None) -> Any:
     d = PipelineParams.default()
 
     def run(live: Live, time_budget_s: float, variant: str, **values: Any) -> PipelineRun:
-        return tfdata_pipeline(variant, PipelineParams(**{**vars(d), **values}), live=live,
-                               time_budget_s=time_budget_s)
+        return tfdata_pipeline(
+            variant, PipelineParams(**{**vars(d), **values}), live=live, time_budget_s=time_budget_s
+        )
 
     budget = time_budget_s or (20.0 if quick_mode() else 60.0)
-    return ExperimentPanel("A tf.data pipeline against its ideal bound", [
-        Control("variant", "variant", "prefetch", "choice", VARIANTS),
-        Control("open_ms", "open ms per file", d.open_ms, "float"),
-        Control("read_ms", "read ms per element", d.read_ms, "float"),
-        Control("map_ms", "map ms per call", d.map_ms, "float"),
-        Control("train_ms", "train ms per step", d.train_ms, "float"),
-        Control("elements", "elements per epoch", d.elements),
-        Control("buffer", "prefetch buffer (0 = AUTOTUNE)", d.buffer),
-        Control("parallel", "parallel calls (0 = AUTOTUNE)", d.parallel),
-        Control("cycle_length", "cycle length", d.cycle_length),
-    ], run, budget, str, charts_after=lambda r: (pipeline_timeline(r), cpu_by_thread(r)))
+    return ExperimentPanel(
+        "A tf.data pipeline against its ideal bound",
+        [
+            Control("variant", "variant", "prefetch", "choice", VARIANTS),
+            Control("open_ms", "open ms per file", d.open_ms, "float"),
+            Control("read_ms", "read ms per element", d.read_ms, "float"),
+            Control("map_ms", "map ms per call", d.map_ms, "float"),
+            Control("train_ms", "train ms per step", d.train_ms, "float"),
+            Control("elements", "elements per epoch", d.elements),
+            Control("buffer", "prefetch buffer (0 = AUTOTUNE)", d.buffer),
+            Control("parallel", "parallel calls (0 = AUTOTUNE)", d.parallel),
+            Control("cycle_length", "cycle length", d.cycle_length),
+        ],
+        run,
+        budget,
+        str,
+        charts_after=lambda r: (pipeline_timeline(r), cpu_by_thread(r)),
+    )

@@ -35,14 +35,27 @@ from fitscope.isolation.scripts import script_path
 from fitscope.isolation.template import TENSORFLOW
 from fitscope.verdicts import evidence
 
-__all__ = ["START_METHODS", "LABELS", "ARTICLE_SCRIPT", "ArticleRun", "ArticleRuns",
-           "article_trainer", "article_code", "article_runs", "process_charts", "trainer_panel"]
+__all__ = [
+    "START_METHODS",
+    "LABELS",
+    "ARTICLE_SCRIPT",
+    "ArticleRun",
+    "ArticleRuns",
+    "article_trainer",
+    "article_code",
+    "article_runs",
+    "process_charts",
+    "trainer_panel",
+]
 
 START_METHODS = ("fork", "spawn", "forkserver")
 ARTICLE_SCRIPT = script_path("article_trainer")
 LABELS = ("(32,) as in the article", "(32, 1) fixed")
-CHILD_NAMES = {"Process-1": "producer", "Process-2": "trainer",  # the order the script starts them
-               "spawned child": "child while starting"}
+CHILD_NAMES = {
+    "Process-1": "producer",
+    "Process-2": "trainer",  # the order the script starts them
+    "spawned child": "child while starting",
+}
 
 
 def _producer_rate(producer: dict[str, Any]) -> str:
@@ -64,10 +77,12 @@ class ArticleRun(RunResult):
             if parent["built"]
             else "parent model never built"
         )
-        return (f"{self.name}: {_ending(f)} after {f['wall_s']:.1f} s; trainer "
-                + (f"{t['steps']} steps" if t["started"] else "never started")
-                + (f" ({t['error']})" if t["error"] else "")
-                + f"; producer {_producer_rate(f['producer'])}; {model}.")
+        return (
+            f"{self.name}: {_ending(f)} after {f['wall_s']:.1f} s; trainer "
+            + (f"{t['steps']} steps" if t["started"] else "never started")
+            + (f" ({t['error']})" if t["error"] else "")
+            + f"; producer {_producer_rate(f['producer'])}; {model}."
+        )
 
     def charts(self) -> Stack:
         """Memory per process against the cap, and CPU by process (:func:`process_charts`)."""
@@ -91,7 +106,9 @@ class ArticleRun(RunResult):
                 "producer",
                 f"{pr['batches']} batches ({pr['batches_per_s']:.0f}/s), {pr['backlog']} left "
                 f"in the queue, its memory growing {pr['memory_growth_mb_per_s']:.0f} MB/s at the "
-                "end" if pr["batches"] else "made no batch (no rate, no queue to measure)",
+                "end"
+                if pr["batches"]
+                else "made no batch (no rate, no queue to measure)",
             ),
             (
                 "parent's model",
@@ -135,24 +152,52 @@ class ArticleRuns(ShowsItself, dict):
     """Article runs by label: one table row each, their verdicts on C7 and C8 (:meth:`verdicts`)."""
 
     def table(self) -> Table:
-        rows = [(r.name, _ending(f := r.facts), f"{f['wall_s']:.1f}",
-                 f["trainer"]["steps"] if f["trainer"]["started"] else "never started",
-                 "; ".join(f["child_errors"]) or "none",
-                 f"{f['producer']['batches_per_s']:.0f}" if f["producer"]["batches"] else "none",
-                 f["producer"]["backlog"],
-                 "never built" if not f["parent"]["built"] else
-                 "changed" if f["parent"]["changed"] else "unchanged",
-                 f["hung_at_exit"], f"{f['peak_memory_mb']:.0f}", len(f["leftovers_removed"]),
-                 len(f["survivors"])) for r in self.values()]
+        rows = [
+            (
+                r.name,
+                _ending(f := r.facts),
+                f"{f['wall_s']:.1f}",
+                f["trainer"]["steps"] if f["trainer"]["started"] else "never started",
+                "; ".join(f["child_errors"]) or "none",
+                f"{f['producer']['batches_per_s']:.0f}" if f["producer"]["batches"] else "none",
+                f["producer"]["backlog"],
+                "never built"
+                if not f["parent"]["built"]
+                else "changed"
+                if f["parent"]["changed"]
+                else "unchanged",
+                f["hung_at_exit"],
+                f"{f['peak_memory_mb']:.0f}",
+                len(f["leftovers_removed"]),
+                len(f["survivors"]),
+            )
+            for r in self.values()
+        ]
         unchanged = sum(1 for r in self.values() if not r.facts["parent"]["changed"])
         unbuilt = sum(1 for r in self.values() if not r.facts["parent"]["built"])
-        reading = (f"In {unchanged} of {len(self)} runs the parent's model ended as it started"
-                   + (f" ({unbuilt} never built)" if unbuilt else "")
-                   + (": no step reached the model the script holds." if unchanged == len(self)
-                      else "."))
-        return Table(("run", "ended", "wall (s)", "trainer steps", "errors in children",
-                      "producer (batches/s)", "queue backlog", "parent's model", "hung at exit",
-                      "peak memory (MB)", "cleaned up", "survivors"), rows, reading=reading)
+        reading = (
+            f"In {unchanged} of {len(self)} runs the parent's model ended as it started"
+            + (f" ({unbuilt} never built)" if unbuilt else "")
+            + (": no step reached the model the script holds." if unchanged == len(self) else ".")
+        )
+        return Table(
+            (
+                "run",
+                "ended",
+                "wall (s)",
+                "trainer steps",
+                "errors in children",
+                "producer (batches/s)",
+                "queue backlog",
+                "parent's model",
+                "hung at exit",
+                "peak memory (MB)",
+                "cleaned up",
+                "survivors",
+            ),
+            rows,
+            reading=reading,
+        )
 
     def must_hold(self) -> Checks:
         """What holds on any machine: the sandbox left no process, no step reached the parent's
@@ -210,9 +255,11 @@ def _causes_of(f: Mapping[str, Any]) -> list[str]:
     if f["trainer"]["error"]:
         causes.append(f"the trainer raised {f['trainer']['error']}")
     if n := f["children_died_unpickling"]:
-        causes.append(f"{'both children' if n == 2 else f'{n} child(ren)'} died while starting, "
-                      "unable to reopen the queue (FileNotFoundError): the parent had already "
-                      "released the queue's semaphores at interpreter exit")
+        causes.append(
+            f"{'both children' if n == 2 else f'{n} child(ren)'} died while starting, "
+            "unable to reopen the queue (FileNotFoundError): the parent had already "
+            "released the queue's semaphores at interpreter exit"
+        )
     if not f["parent"]["built"]:
         causes.append("the parent's model was never built, so there were no weights to update")
     elif not f["parent"]["changed"] and f["trainer"]["steps"]:
@@ -226,8 +273,10 @@ def _causes_of(f: Mapping[str, Any]) -> list[str]:
             f"the producer's memory growing {f['producer']['memory_growth_mb_per_s']:.0f} MB/s)"
         )
     if f["hung_at_exit"]:
-        causes.append("the parent hung at interpreter exit waiting for children nobody stopped "
-                      f"(ended by the {f['stopped_by']})")
+        causes.append(
+            "the parent hung at interpreter exit waiting for children nobody stopped "
+            f"(ended by the {f['stopped_by']})"
+        )
     if stalled := _stalled(f):
         causes.append(stalled)
     return causes
@@ -239,17 +288,25 @@ def _stalled(f: Mapping[str, Any]) -> str | None:
     if f["stopped_by"] != "watchdog" or f["trainer"]["steps"] or f["child_exceptions"]:
         return None
     if f["trainer"]["started"]:
-        return (f"the trainer started but made no step and raised no error in {f['wall_s']:.0f} s "
-                "(stuck in its first step)")
+        return (
+            f"the trainer started but made no step and raised no error in {f['wall_s']:.0f} s "
+            "(stuck in its first step)"
+        )
     return (
         f"the trainer had not started when the watchdog stopped the run after {f['wall_s']:.0f} s"
     )
 
 
-def article_trainer(start_method: str = "fork", *, fix_labels: bool = False,
-                    build_parent_model: bool = False, producer_ms: float = 0.0,
-                    timeout_s: float | None = None, memory_cap_mb: float | None = None,
-                    live: Any = None) -> ArticleRun:
+def article_trainer(
+    start_method: str = "fork",
+    *,
+    fix_labels: bool = False,
+    build_parent_model: bool = False,
+    producer_ms: float = 0.0,
+    timeout_s: float | None = None,
+    memory_cap_mb: float | None = None,
+    live: Any = None,
+) -> ArticleRun:
     """Run the article's example 2 in the sandbox under ``start_method`` and measure what happened.
 
     ``fix_labels`` reshapes the labels to (32, 1) so the child can train; ``build_parent_model``
@@ -268,13 +325,23 @@ def article_trainer(start_method: str = "fork", *, fix_labels: bool = False,
     rec = ProcessRecorder(live)
     if live is not None:
         live.start(name, limits)
-    run = run_python(ARTICLE_SCRIPT, args=args, timeout_s=limits.timeout_s,
-                     memory_cap_mb=limits.memory_cap_mb, poll_s=0.1, on_poll=rec,
-                     preload=TENSORFLOW)
+    run = run_python(
+        ARTICLE_SCRIPT,
+        args=args,
+        timeout_s=limits.timeout_s,
+        memory_cap_mb=limits.memory_cap_mb,
+        poll_s=0.1,
+        on_poll=rec,
+        preload=TENSORFLOW,
+    )
     if live is not None:
         live.finish()
-    params = dict(start_method=start_method, fix_labels=fix_labels,
-                  build_parent_model=build_parent_model, producer_ms=producer_ms)
+    params = dict(
+        start_method=start_method,
+        fix_labels=fix_labels,
+        build_parent_model=build_parent_model,
+        producer_ms=producer_ms,
+    )
     return ArticleRun(
         name=name,
         params={**params, **dataclasses.asdict(limits)},
@@ -298,13 +365,19 @@ def _article_facts(run: SandboxResult, rec: ProcessRecorder) -> dict[str, Any]:
         by_role.setdefault(m.get("role", ""), []).append(m)
     parent, trainer, producer = (by_role.get(k, []) for k in ("parent", "trainer", "producer"))
     events = {m.get("event"): m for m in parent}
-    errors = [(CHILD_NAMES.get(origin, origin), line) for origin, line in exceptions_in(run.stderr)
-              if origin != "main"]
+    errors = [
+        (CHILD_NAMES.get(origin, origin), line)
+        for origin, line in exceptions_in(run.stderr)
+        if origin != "main"
+    ]
     parent_sums = [m.get("checksum") for m in parent]
     exit_at = events.get("interpreter exit", {}).get("t")
     root_seen = [t for t, c in run.cpu if run.root.pid in c]
-    exit_wait = (root_seen[-1] + (rec.epoch_offset or 0) - exit_at
-                 if exit_at is not None and root_seen else None)
+    exit_wait = (
+        root_seen[-1] + (rec.epoch_offset or 0) - exit_at
+        if exit_at is not None and root_seen
+        else None
+    )
     backlog = [(m["t"], m["backlog"]) for m in producer if m.get("backlog") is not None]
     made = [(m["t"], m["batches"]) for m in producer]
     producer_pid = (events.get("end of script", {}).get("children") or {}).get("producer")
@@ -363,8 +436,11 @@ def article_code(*names: str) -> str:
         True
     """
     text = ARTICLE_SCRIPT.read_text()
-    parts = [ast.get_source_segment(text, node) for node in ast.parse(text).body
-             if getattr(node, "name", None) in names or isinstance(node, ast.If)]
+    parts = [
+        ast.get_source_segment(text, node)
+        for node in ast.parse(text).body
+        if getattr(node, "name", None) in names or isinstance(node, ast.If)
+    ]
     return "\n\n\n".join(p for p in parts if p)
 
 
@@ -398,12 +474,25 @@ def trainer_panel(time_budget_s: float | None = None) -> Any:
 
     d = Limits.default()
 
-    def run(live: LiveProcesses, time_budget_s: float, start_method: str, seconds: float,
-            memory_cap_mb: float, producer_ms: float, labels: str) -> ArticleRun:
+    def run(
+        live: LiveProcesses,
+        time_budget_s: float,
+        start_method: str,
+        seconds: float,
+        memory_cap_mb: float,
+        producer_ms: float,
+        labels: str,
+    ) -> ArticleRun:
         check_positive("seconds", seconds, maximum=time_budget_s)
-        return article_trainer(start_method, fix_labels=labels == LABELS[1],
-                               build_parent_model=labels == LABELS[1], producer_ms=producer_ms,
-                               timeout_s=seconds, memory_cap_mb=memory_cap_mb, live=live)
+        return article_trainer(
+            start_method,
+            fix_labels=labels == LABELS[1],
+            build_parent_model=labels == LABELS[1],
+            producer_ms=producer_ms,
+            timeout_s=seconds,
+            memory_cap_mb=memory_cap_mb,
+            live=live,
+        )
 
     return ExperimentPanel(
         "The article's multiprocessing trainer, in the sandbox",

@@ -40,8 +40,16 @@ from fitscope.isolation.template import TENSORFLOW
 from fitscope.verdicts.compare import BEATS_BOUND, MIN_GAIN, Fastest, fastest
 from fitscope.workloads.article import WORK_KINDS
 
-__all__ = ["RIGHT_WAY_METHODS", "QUEUE_SCRIPT", "RightWayParams", "RightWayRun", "RightWays",
-           "queue_trainer", "pydataset_trainer", "fit_traced"]
+__all__ = [
+    "RIGHT_WAY_METHODS",
+    "QUEUE_SCRIPT",
+    "RightWayParams",
+    "RightWayRun",
+    "RightWays",
+    "queue_trainer",
+    "pydataset_trainer",
+    "fit_traced",
+]
 
 RIGHT_WAY_METHODS = ("spawn", "forkserver")  # the right ways never fork a process that runs TF
 
@@ -50,6 +58,8 @@ def _safety_net() -> Limits:
     """A right way ends by itself; its limits are only a safety net, so they are generous (the
     PyDataset way runs three TensorFlow processes: the trainer and two workers)."""
     return Limits.default(timeout_s=60.0, memory_cap_mb=1200.0)
+
+
 QUEUE_SCRIPT = script_path("queue_trainer")
 
 
@@ -89,16 +99,21 @@ class RightWayRun(RunResult):
 
     def __str__(self) -> str:
         f = self.facts
-        memory = ("peak memory not measured" if f.get("peak_memory_mb") is None
-                  else f"peak memory of its process tree {f['peak_memory_mb']:.0f} MB")
+        memory = (
+            "peak memory not measured"
+            if f.get("peak_memory_mb") is None
+            else f"peak memory of its process tree {f['peak_memory_mb']:.0f} MB"
+        )
         if self.bound_steps_per_s is None:
             return (
                 f"{self.name}: did not finish ({f.get('why_not', 'no steps measured')}); {memory}."
             )
         bound, sequential = self.bound_steps_per_s
         beaten = f" ({BEATS_BOUND})" if self.throughput.steps_per_s > bound else ""
-        return (f"{self.name}: {self.throughput.steps_per_s:.0f} steps/s; ideal bound {bound:.0f}"
-                f"{beaten}, no overlap {sequential:.0f}; {memory}.")
+        return (
+            f"{self.name}: {self.throughput.steps_per_s:.0f} steps/s; ideal bound {bound:.0f}"
+            f"{beaten}, no overlap {sequential:.0f}; {memory}."
+        )
 
     def must_hold(self) -> Checks:
         """What holds on any machine for a bounded-queue run: a clean shutdown, a bounded backlog,
@@ -115,8 +130,10 @@ class RightWayRun(RunResult):
 
     def table(self) -> Table:
         f = self.facts
-        rows = [("steps/s", self.throughput.steps_per_s),
-                ("ideal bound, no overlap (steps/s)", self.bound_steps_per_s or "not measured")]
+        rows = [
+            ("steps/s", self.throughput.steps_per_s),
+            ("ideal bound, no overlap (steps/s)", self.bound_steps_per_s or "not measured"),
+        ]
         if "worker_exit_codes" in f:
             rows += [
                 ("batches each worker made", f["worker_batches"]),
@@ -127,8 +144,12 @@ class RightWayRun(RunResult):
                     f"{f['checksum_before'][:12]} → {f['checksum_after'][:12]}",
                 ),
             ]
-        rows += [("left behind / survivors", f"{len(f.get('leftovers_removed', []))} / "
-                                             f"{len(f.get('survivors', []))}")]
+        rows += [
+            (
+                "left behind / survivors",
+                f"{len(f.get('leftovers_removed', []))} / {len(f.get('survivors', []))}",
+            )
+        ]
         return Table(("measured", self.name), rows, reading=str(self))
 
 
@@ -139,9 +160,13 @@ class RightWays(ShowsItself, dict):
         from fitscope.show.charts import Chart, comparison
 
         done = [r for r in self.values() if r.throughput.steps and r.bounds]
-        chart = comparison([(r.name, r.throughput.elapsed_s, r.bounds.overlapped_s,
-                             r.bounds.sequential_s) for r in done],
-                           title="The right ways: measured time against both bounds")
+        chart = comparison(
+            [
+                (r.name, r.throughput.elapsed_s, r.bounds.overlapped_s, r.bounds.sequential_s)
+                for r in done
+            ],
+            title="The right ways: measured time against both bounds",
+        )
         if missing := [r.name for r in self.values() if r not in done]:
             chart = Chart(
                 chart.figure, chart.summary + " Did not finish: " + "; ".join(missing) + "."
@@ -151,8 +176,11 @@ class RightWays(ShowsItself, dict):
     def costs_apart(self) -> float:
         """How far apart the runs' own costs per step (one after the other) are, as a ratio
         (1.0 = the same); the ways train the same work, so a gap is the machine changing."""
-        per_step = [r.bounds.sequential_s / r.throughput.steps for r in self.values()
-                    if r.throughput.steps and r.bounds and r.bounds.sequential_s > 0]
+        per_step = [
+            r.bounds.sequential_s / r.throughput.steps
+            for r in self.values()
+            if r.throughput.steps and r.bounds and r.bounds.sequential_s > 0
+        ]
         return max(per_step) / min(per_step) if len(per_step) > 1 else 1.0
 
     def fastest(self) -> Fastest | None:
@@ -166,18 +194,29 @@ class RightWays(ShowsItself, dict):
 
     def table(self) -> Table:
         best, apart = self.fastest(), self.costs_apart()
-        why = (f" Of these, no run is fastest: their own costs per step differ x{apart:.2f} "
-               f"between the runs, more than the x{MIN_GAIN:g} one run each can tell apart."
-               if apart > MIN_GAIN else "")
-        return Table(("right way", "measured"), [(name, str(r)) for name, r in self.items()],
-                     reading=self.chart().summary + (f" {best.sentence}." if best else why))
+        why = (
+            f" Of these, no run is fastest: their own costs per step differ x{apart:.2f} "
+            f"between the runs, more than the x{MIN_GAIN:g} one run each can tell apart."
+            if apart > MIN_GAIN
+            else ""
+        )
+        return Table(
+            ("right way", "measured"),
+            [(name, str(r)) for name, r in self.items()],
+            reading=self.chart().summary + (f" {best.sentence}." if best else why),
+        )
 
     def _repr_html_(self) -> str:
         return Stack([self.chart(), self.table()])._repr_html_()
 
 
-def queue_trainer(params: RightWayParams | None = None, *, limits: Limits | None = None,
-                  maxsize: int = 8, **overrides: Any) -> RightWayRun:
+def queue_trainer(
+    params: RightWayParams | None = None,
+    *,
+    limits: Limits | None = None,
+    maxsize: int = 8,
+    **overrides: Any,
+) -> RightWayRun:
     """Worker processes fill a bounded queue; the main process trains; a clean shutdown.
 
     Measured: throughput of the main process's steps against the bound, its weight checksum
@@ -187,28 +226,62 @@ def queue_trainer(params: RightWayParams | None = None, *, limits: Limits | None
     p = params or RightWayParams.default(**overrides)
     check_int("queue size", maxsize, 1, 10_000)
     limits = limits or _safety_net()
-    args = ["--start-method", p.start_method, "--workers", p.workers, "--steps", p.steps,
-            "--batch-size", p.batch_size, "--kind", p.kind, "--ms", p.ms_per_batch,
-            "--width", p.width, "--maxsize", maxsize, "--seconds", limits.timeout_s * 0.8]
+    args = [
+        "--start-method",
+        p.start_method,
+        "--workers",
+        p.workers,
+        "--steps",
+        p.steps,
+        "--batch-size",
+        p.batch_size,
+        "--kind",
+        p.kind,
+        "--ms",
+        p.ms_per_batch,
+        "--width",
+        p.width,
+        "--maxsize",
+        maxsize,
+        "--seconds",
+        limits.timeout_s * 0.8,
+    ]
     rec = ProcessRecorder()
-    run = run_python(QUEUE_SCRIPT, args=[str(a) for a in args], timeout_s=limits.timeout_s,
-                     memory_cap_mb=limits.memory_cap_mb, on_poll=rec, preload=TENSORFLOW)
+    run = run_python(
+        QUEUE_SCRIPT,
+        args=[str(a) for a in args],
+        timeout_s=limits.timeout_s,
+        memory_cap_mb=limits.memory_cap_mb,
+        on_poll=rec,
+        preload=TENSORFLOW,
+    )
     costs = next((m for m in run.messages if m.get("event") == "costs"), None)
     done = next((m for m in run.messages if m.get("event") == "done"), None)
     budget = cpu_budget()
-    result = RightWayRun(name=f"bounded queue, {p.workers} worker process(es) ({p.start_method})",
-                         params={**dataclasses.asdict(p), "maxsize": maxsize}, budget=budget,
-                         outcomes=run.outcomes, environment=environment_facts())
+    result = RightWayRun(
+        name=f"bounded queue, {p.workers} worker process(es) ({p.start_method})",
+        params={**dataclasses.asdict(p), "maxsize": maxsize},
+        budget=budget,
+        outcomes=run.outcomes,
+        environment=environment_facts(),
+    )
     result.facts = {"way": "bounded queue", **sandbox_facts(run, limits, rec)}
     if done is None or costs is None:
-        result.facts.update(finished=False,
-                            why_not=run.exceptions[-1][1] if run.exceptions else run.root.how)
+        result.facts.update(
+            finished=False, why_not=run.exceptions[-1][1] if run.exceptions else run.root.how
+        )
         return result
     ends = done["step_ends_ns"]
     if (n := len(ends) - 1) > 0:
         result.throughput = throughput_from_ends(ends[1:], p.batch_size, ends[0])
-        result.bounds = bounds(n * costs["t_p1"], n * costs["t_c1"], p.workers, budget.cpus,
-                               n * costs["cpu_p1"], n * costs["cpu_c1"])
+        result.bounds = bounds(
+            n * costs["t_p1"],
+            n * costs["t_c1"],
+            p.workers,
+            budget.cpus,
+            n * costs["cpu_p1"],
+            n * costs["cpu_c1"],
+        )
     result.facts.update(
         finished=True,
         steps=len(ends),
@@ -251,8 +324,9 @@ if __name__ == "__main__":
 """
 
 
-def fit_traced(batches: type, fit: Callable[..., Any], params: dict[str, Any],
-               time_budget_s: float | None) -> RunResult:
+def fit_traced(
+    batches: type, fit: Callable[..., Any], params: dict[str, Any], time_budget_s: float | None
+) -> RunResult:
     """In the sandbox: the cell's ``fit(model, data, steps)`` on the cell's PyDataset class, with
     worker processes, traced by :func:`~fitscope.experiments.traced.traced_fit`."""
     from fitscope.experiments.traced import traced_fit
@@ -264,9 +338,14 @@ def fit_traced(batches: type, fit: Callable[..., Any], params: dict[str, Any],
     return t.result
 
 
-def pydataset_trainer(batches: Callable[..., type], fit: Callable[..., Any],
-                      params: RightWayParams | None = None, *, limits: Limits | None = None,
-                      **overrides: Any) -> RightWayRun:
+def pydataset_trainer(
+    batches: Callable[..., type],
+    fit: Callable[..., Any],
+    params: RightWayParams | None = None,
+    *,
+    limits: Limits | None = None,
+    **overrides: Any,
+) -> RightWayRun:
     """``fit`` on a PyDataset with ``use_multiprocessing=True``, both written in notebook cells,
     run in the sandbox (the kernel is never forked).
 
@@ -288,23 +367,46 @@ def pydataset_trainer(batches: Callable[..., type], fit: Callable[..., Any],
     with tempfile.TemporaryDirectory(prefix="fitscope-pydataset-") as tmp:
         out = os.path.join(tmp, "result")
         code = _PYDATASET_SCRIPT.format(
-            method=p.start_method, batches_source=_source(batches), fit_source=_source(fit),
-            batches_name=batches.__name__, fit_name=fit.__name__, kind=p.kind, ms=p.ms_per_batch,
-            steps=p.steps, params=dataclasses.asdict(p), time_budget_s=limits.timeout_s * 0.8,
-            out=out)
-        run = run_python(code=code, timeout_s=limits.timeout_s,
-                         memory_cap_mb=limits.memory_cap_mb, on_poll=rec, preload=TENSORFLOW)
+            method=p.start_method,
+            batches_source=_source(batches),
+            fit_source=_source(fit),
+            batches_name=batches.__name__,
+            fit_name=fit.__name__,
+            kind=p.kind,
+            ms=p.ms_per_batch,
+            steps=p.steps,
+            params=dataclasses.asdict(p),
+            time_budget_s=limits.timeout_s * 0.8,
+            out=out,
+        )
+        run = run_python(
+            code=code,
+            timeout_s=limits.timeout_s,
+            memory_cap_mb=limits.memory_cap_mb,
+            on_poll=rec,
+            preload=TENSORFLOW,
+        )
         facts = {"way": "PyDataset", **sandbox_facts(run, limits, rec)}
         if not os.path.exists(out):  # the sandboxed run ended without a result: say so
             why = run.exceptions[-1][1] if run.exceptions else run.root.how
-            return RightWayRun(name=name, params=dataclasses.asdict(p), budget=cpu_budget(),
-                               outcomes=run.outcomes, facts={**facts, "finished": False,
-                                                             "why_not": why})
+            return RightWayRun(
+                name=name,
+                params=dataclasses.asdict(p),
+                budget=cpu_budget(),
+                outcomes=run.outcomes,
+                facts={**facts, "finished": False, "why_not": why},
+            )
         with open(out) as f:
             result = RunResult.from_dict(json.load(f))
-    return RightWayRun(**{**vars(result), "name": name, "params": dataclasses.asdict(p),
-                          "outcomes": run.outcomes,
-                          "facts": {**result.facts, **facts, "finished": True}})
+    return RightWayRun(
+        **{
+            **vars(result),
+            "name": name,
+            "params": dataclasses.asdict(p),
+            "outcomes": run.outcomes,
+            "facts": {**result.facts, **facts, "finished": True},
+        }
+    )
 
 
 def _source(fn: Callable[..., Any]) -> str:
