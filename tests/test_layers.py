@@ -2,8 +2,9 @@
 
 Every import counts: at module level, inside functions, and under ``if TYPE_CHECKING:``. A module
 of a layer may import its own layer and the layers below it; modules at the package's top
-(``fitscope/*.py``, and subpackages not named in ``LAYERS``, such as ``diagnose``) may import
-anything; ``lessons.<one>`` may import only itself among the lessons.
+(``fitscope/*.py``, and the subpackages named in ``TOP``) may import anything; ``lessons.<one>`` may
+import only itself among the lessons. Every subpackage is placed: one that is in neither ``LAYERS``
+nor ``TOP`` fails, so a new one cannot slip in "on top" unnoticed.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "helpers" / "fitscope"
 LAYERS = ("instrument", "workloads", "isolation", "verdicts", "show", "experiments", "lessons")
+TOP = ("diagnose",)
 LESSONS = "lessons"
+# What diagnose, the product a user runs on their own training, must never pull in.
+NOT_IN_DIAGNOSE = ("fitscope.lessons", "fitscope.isolation", "fitscope.show.panels")
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -81,9 +85,63 @@ def test_fitscope_imports_only_downward() -> None:
     assert violations(PACKAGE) == []
 
 
+def unplaced(root: Path, layers: tuple[str, ...] = LAYERS, top: tuple[str, ...] = TOP) -> set[str]:
+    """Subpackages of ``root`` that are neither a layer nor named as on top."""
+    return {p.parent.name for p in root.glob("*/__init__.py")} - set(layers) - set(top)
+
+
 def test_every_subpackage_is_a_layer_or_on_top() -> None:
     subpackages = {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
-    assert set(LAYERS) <= subpackages
+    assert set(LAYERS) | set(TOP) <= subpackages
+    assert unplaced(PACKAGE) == set()
+
+
+def test_an_unknown_subpackage_is_caught(tmp_path: Path) -> None:
+    pkg = _package(
+        tmp_path,
+        {"__init__.py": "", "instrument/__init__.py": "", "newthing/__init__.py": ""},
+    )
+    assert unplaced(pkg, ("instrument",), ()) == {"newthing"}
+
+
+def closure(root: Path, start: str) -> set[str]:
+    """Every module of the package that importing ``start``'s modules imports, transitively
+    (a module's parent packages count: importing ``a.b`` runs ``a/__init__``)."""
+    files = {module_name(p, root): p for p in root.rglob("*.py")}
+    seen: set[str] = set()
+    todo = [m for m in files if m == start or m.startswith(start + ".")]
+    while todo:
+        me = todo.pop()
+        if me in seen or me not in files:
+            continue
+        seen.add(me)
+        parts = me.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]
+        todo += imported(files[me], root, set(files))
+    return seen
+
+
+def test_diagnose_imports_no_lesson_sandbox_or_panel() -> None:
+    reached = closure(PACKAGE, "fitscope.diagnose")
+    assert "fitscope.diagnose.cli" in reached
+    assert sorted(m for m in reached if m.startswith(NOT_IN_DIAGNOSE)) == []
+
+
+def test_a_lesson_reached_from_diagnose_is_caught(tmp_path: Path) -> None:
+    pkg = _package(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "diagnose/__init__.py": "from pkg.diagnose import run\n",
+            "diagnose/run.py": "def f():\n    from pkg.instrument import labels\n",
+            "instrument/__init__.py": "",
+            "instrument/labels.py": "from pkg.lessons.a import runs\n",
+            "lessons/__init__.py": "",
+            "lessons/a/__init__.py": "",
+            "lessons/a/runs.py": "",
+        },
+    )
+    assert "pkg.lessons.a.runs" in closure(pkg, "pkg.diagnose")
 
 
 def _package(root: Path, files: dict[str, str]) -> Path:

@@ -39,13 +39,13 @@ from pathlib import Path
 from typing import Any
 
 from fitscope import verdicts
+from fitscope.instrument.backends import BACKENDS, LABELS, is_installed
 from fitscope.instrument.budget import cpu_budget
 from fitscope.instrument.environment import environment_facts
 from fitscope.instrument.errors import check_choice, check_int
 from fitscope.instrument.tables import Table
 from fitscope.isolation.sandbox import Progress, run_python
 from fitscope.isolation.sandbox import report as send_to_sandbox
-from fitscope.lessons.backends import BACKENDS, LABELS, is_installed
 from fitscope.verdicts import evidence
 from fitscope.verdicts.answer import Answer, answer
 from fitscope.verdicts.consistency import Consistency, check

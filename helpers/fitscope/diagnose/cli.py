@@ -68,8 +68,8 @@ def _set_backend(name: str | None) -> None:
     if name is None:
         return
     check_choice("--backend", name, BACKENDS)
-    from fitscope.lessons.backends.runs import BACKENDS as MEASURED
-    from fitscope.lessons.backends.runs import is_installed, not_installed_sentence
+    from fitscope.instrument.backends import BACKENDS as MEASURED
+    from fitscope.instrument.backends import is_installed, not_installed_sentence
 
     if name in MEASURED and not is_installed(name):
         raise FitscopeInputError(not_installed_sentence(name))

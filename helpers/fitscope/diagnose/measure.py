@@ -249,7 +249,7 @@ def traced_fit(
     result = run.result(name, {"steps": steps, "workers": workers}, steps_done=timing.steps)
     import keras
 
-    from fitscope.lessons.backends.runs import LABELS
+    from fitscope.instrument.backends import LABELS
 
     backend = LABELS.get(keras.backend.backend(), keras.backend.backend())
     for tid in backend_threads & set(result.roles):

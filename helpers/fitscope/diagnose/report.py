@@ -129,7 +129,7 @@ class Diagnosis(ShowsItself):
     @property
     def reading(self) -> str:
         """The verdict in one sentence, with the figures it stands on."""
-        from fitscope.lessons.backends.runs import LABELS
+        from fitscope.instrument.backends import LABELS
 
         lo, hi = min(self.shares), max(self.shares)
         head = f"{self.verdict.capitalize()} on {LABELS.get(self.backend, self.backend)}" + (

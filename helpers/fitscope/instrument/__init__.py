@@ -28,6 +28,15 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "peak_concurrency",
             "stage_bounds",
         ),
+        "backends": (
+            "BACKENDS",
+            "LABELS",
+            "BackendNotInstalled",
+            "is_installed",
+            "check_backend",
+            "not_installed_sentence",
+            "installed_line",
+        ),
         "budget": (
             "CpuBudget",
             "OtherLoad",

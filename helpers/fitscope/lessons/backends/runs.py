@@ -11,17 +11,12 @@ A backend that is not installed gives one sentence (:func:`not_installed_sentenc
 verdict built on nothing.
 
 Example:
-    >>> is_installed("tensorflow")
-    True
-    >>> check_backend("theano")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    fitscope.instrument.errors.FitscopeInputError: Keras backend must be one of ... not 'theano'.
+    >>> BackendParams(steps=8).steps
+    8
 """
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import json
 import os
@@ -31,8 +26,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from fitscope.instrument.environment import BACKEND_LABELS, quick_mode
-from fitscope.instrument.errors import FitscopeInputError, check_choice, check_int, check_positive
+from fitscope.instrument.backends import (
+    BACKENDS,
+    LABELS,
+    BackendNotInstalled,
+    check_backend,
+    installed_line,
+    is_installed,
+    not_installed_sentence,
+)
+from fitscope.instrument.environment import quick_mode
+from fitscope.instrument.errors import check_choice, check_int, check_positive
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import ShowsItself, Table
 from fitscope.instrument.tracing import Tracer
@@ -58,73 +62,7 @@ __all__ = [
     "by_backend",
 ]
 
-BACKENDS = ("tensorflow", "jax", "torch")
-LABELS = {name: BACKEND_LABELS[name] for name in BACKENDS}
-_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
-_HOW_TO_ADD = {
-    "tensorflow": "`pip install -r requirements.txt` in this environment",
-    "jax": "`pip install -r requirements.txt` in this environment (it pins JAX's CPU build)",
-    "torch": (
-        "`pip install torch --index-url https://download.pytorch.org/whl/cpu` in this "
-        "environment (PyPI's Linux wheel also pulls several GB of CUDA libraries)"
-    ),
-}
 C12_KINDS = ("waiting", "pure Python", "waiting + loss read")
-
-
-class BackendNotInstalled(FitscopeInputError):
-    """The Keras backend asked for is not importable here; the message says how to add it."""
-
-
-def is_installed(backend: str) -> bool:
-    """Whether the backend's package can be imported in this environment (it is not imported)."""
-    return (
-        importlib.util.find_spec(_MODULES[check_choice("Keras backend", backend, BACKENDS)])
-        is not None
-    )
-
-
-def not_installed_sentence(backend: str) -> str:
-    """One plain sentence: the backend is not installed, so it is not measured, and how to add
-    it."""
-    return (
-        f"{LABELS[backend]} is not installed in this environment, so its Keras backend is not "
-        f"measured here; to add it, run {_HOW_TO_ADD[backend]} and restart the kernel."
-    )
-
-
-def installed_line() -> str:
-    """Which Keras backends this environment can measure, with versions, in one line."""
-    from fitscope.instrument.environment import installed_version
-
-    have = [
-        f"{LABELS[b]} {installed_version(d) or '?'}"
-        for b, d in (
-            (
-                "tensorflow",
-                "tensorflow-cpu" if installed_version("tensorflow-cpu") else "tensorflow",
-            ),
-            ("jax", "jax"),
-            ("torch", "torch"),
-        )
-        if is_installed(b)
-    ]
-    missing = [LABELS[b] for b in BACKENDS if not is_installed(b)]
-    return (
-        "Keras backends installed: "
-        + ", ".join(have)
-        + (f"; not installed: {', '.join(missing)}" if missing else "")
-        + "."
-    )
-
-
-def check_backend(backend: str) -> str:
-    """``backend`` if it is a Keras backend installed here; else FitscopeInputError (one
-    sentence)."""
-    check_choice("Keras backend", backend, BACKENDS)
-    if not is_installed(backend):
-        raise BackendNotInstalled(not_installed_sentence(backend))
-    return backend
 
 
 @dataclass(frozen=True)
