@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test bench html screenshots clean
+.PHONY: lab test lint typecheck bench html screenshots clean
 
 $(STAMP): requirements.txt requirements-test.txt pyproject.toml binder/overrides.json binder/postBuild
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,17 @@ $(STAMP): requirements.txt requirements-test.txt pyproject.toml binder/overrides
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks $(ROOT_FLAG)
 
-test: $(STAMP)
+# Each step stops make test on a finding: lint, then the type check, then the tests.
+test: lint typecheck
 	FITSCOPE_QUICK=1 $(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# Configured in pyproject.toml's [tool.mypy]: strict on instrument/ and diagnose/, basic elsewhere.
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

@@ -129,7 +129,7 @@ def tfdata_fit(workload: Workload | None = None) -> RunResult:
             [("read", done * t_p1, done * cpu_p1, workers, True)],
             done * t_c1,
             done * cpu_c1,
-            result.budget.cpus,
+            run.budget.cpus,
         )
         result.throughput = throughput_from_ends(ends[1:], w.batch_size, ends[0])
     result.facts.update(

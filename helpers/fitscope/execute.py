@@ -44,7 +44,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 __all__ = [
     "CELL_TIMEOUT_S",
@@ -233,7 +233,7 @@ class StallWatch:
             "kernel_started_it": mid in self.busy,
             "kernel_finished_it": mid in self.idle_seen,
             "reply_waiting_in_client": bool(
-                zmq.Socket.shadow(shell.underlying).get(zmq.EVENTS) & zmq.POLLIN
+                cast(int, zmq.Socket.shadow(shell.underlying).get(zmq.EVENTS)) & zmq.POLLIN
             ),
             "woken_by": None,
         }
@@ -278,7 +278,7 @@ class StallWatch:
 
 @functools.cache
 def _watched_client_class(base: type) -> type:
-    class Watched(base):  # type: ignore[misc, valid-type]
+    class Watched(base):
         rewake_sends = True  # False only to measure the stall (benchmarks/stall_stress.py)
         stall_watch_options: dict[str, Any] = {}
 

@@ -154,7 +154,7 @@ def _fit_here(p: GeneratorFitParams, live: Live | None, time_budget_s: float | N
             _data_source(p), steps_per_epoch=p.steps, epochs=p.epochs, verbose=0, shuffle=False
         )
         model = None
-    return traced.result
+    return traced.finished()
 
 
 def _data_source(p: GeneratorFitParams) -> Any:
@@ -238,7 +238,9 @@ def fit_in_sandbox(
     if params is not None and overrides:
         raise FitscopeInputError("give either params or keyword overrides, not both.")
     many = isinstance(params, list)
-    ps = params if many else [params or GeneratorFitParams.default(**overrides)]
+    ps: list[GeneratorFitParams] = (
+        params if isinstance(params, list) else [params or GeneratorFitParams.default(**overrides)]
+    )
     check_choice("start method", start_method, ("spawn", "forkserver", "fork"))
     env = {}
     if intra_op_threads is not None:
@@ -246,7 +248,9 @@ def fit_in_sandbox(
     tracer = Tracer()
 
     def on_poll(progress: Progress) -> None:
-        for m in progress.new_messages if live is not None else ():
+        if live is None:
+            return
+        for m in progress.new_messages:
             if m.get("event") == "start":
                 live.start(tracer, m["total"], m["bound_rate"], m["sequential_rate"])
             elif m.get("event") in ("step", "finish"):

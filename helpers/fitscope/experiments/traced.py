@@ -197,17 +197,29 @@ class TracedFit:
                     warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
                     history = fit(model, data, *args, callbacks=callbacks, **kwargs)
             finally:
-                data = source.untraced()  # tf.data's iterator threads end when it is collected
+                source.untraced()
+                del data  # tf.data's iterator threads end when it is collected
         self.producer = _merged(self.producer, source.again(calls))
         self.step = _merged(self.step, step_alone(model, batch, calls))
         run.costs = self._costs()
         self.result = self._result(run, trace_cb, source)
         return history
 
+    def finished(self) -> RunResult:
+        """The traced run's result; RuntimeError when ``fit`` was never called."""
+        if self.result is None:
+            raise RuntimeError("fit was not called inside traced_fit, so no run was traced")
+        return self.result
+
+    def _measured(self) -> tuple[Cost, Cost]:
+        """The producer's and the step's costs, measured before the traced run."""
+        if self.producer is None or self.step is None:
+            raise RuntimeError("the producer and the step are measured before the traced run")
+        return self.producer, self.step
+
     def _costs(self) -> StepCosts:
-        return StepCosts(
-            self.producer.low_s, self.step.low_s, self.producer.cpu_low_s, self.step.cpu_low_s
-        )
+        producer, step = self._measured()
+        return StepCosts(producer.low_s, step.low_s, producer.cpu_low_s, step.cpu_low_s)
 
     def _result(self, run: MeasuredRun, trace_cb: Any, source: _Source) -> RunResult:
         from keras.src.trainers.data_adapters import data_adapter_utils
@@ -222,12 +234,13 @@ class TracedFit:
         )
         if len(ends) > 1:
             result.throughput = throughput_from_ends(ends[1:], source.batch_size, ends[0])
+        producer, step = self._measured()
         costs = dict(
-            t_p1=self.producer.low_s,
-            cpu_p1=self.producer.cpu_low_s,
-            t_c1=self.step.low_s,
-            cpu_c1=self.step.cpu_low_s,
-            spread=max(self.producer.spread, self.step.spread),
+            t_p1=producer.low_s,
+            cpu_p1=producer.cpu_low_s,
+            t_c1=step.low_s,
+            cpu_c1=step.cpu_low_s,
+            spread=max(producer.spread, step.spread),
         )
         if source.indexed:  # the threads that ran __getitem__ are Keras's workers, not tf.data's
             for tid in run.tracer.tids("generator") - {run.roles.main}:
@@ -334,7 +347,7 @@ class _Source:
             self.x.__class__ = getattr(type(self.x), "_untraced", type(self.x))
 
 
-def _traced_class(cls: type, tracer: Tracer) -> type:
+def _traced_class(cls: type[Any], tracer: Tracer) -> type:
     """``cls`` whose ``__getitem__`` records a "generator" span on the thread that runs it."""
 
     def __getitem__(self: Any, index: int) -> Any:
@@ -407,7 +420,7 @@ def generator_facts(
     after = nexts[peeked:]
     next_by_role: dict[str, int] = {}
     for s in nexts:
-        role = result.roles.get(s.tid, "unknown")
+        role = result.roles.get(s.tid, "unknown") if s.tid is not None else "unknown"
         next_by_role[role] = next_by_role.get(role, 0) + 1
     steps = sorted(result.spans_of("train"), key=lambda s: s.start_ns)
     # The steps after the first, as the steps/s count them: the first traces the graph.

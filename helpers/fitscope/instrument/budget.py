@@ -151,4 +151,4 @@ class OtherLoad:
 
 def _machine_busy_s() -> float:
     t = psutil.cpu_times()
-    return sum(t) - t.idle - getattr(t, "iowait", 0.0)
+    return float(sum(t) - t.idle - getattr(t, "iowait", 0.0))

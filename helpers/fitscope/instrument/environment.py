@@ -47,7 +47,7 @@ def pinned_versions() -> dict[str, str]:
     """Pins that apply on this platform, read from fitscope's own metadata (requirements.txt)."""
     from packaging.requirements import Requirement
 
-    pins = {}
+    pins: dict[str, str] = {}
     try:
         declared = metadata.requires("fitscope") or []
     except metadata.PackageNotFoundError:  # running from a source tree that was never installed
@@ -107,7 +107,7 @@ def keras_backend() -> str | None:
     keras = sys.modules.get("keras")
     if keras is None or not hasattr(keras, "backend"):
         return None
-    name = keras.backend.backend()
+    name = str(keras.backend.backend())
     return BACKEND_LABELS.get(name, name)
 
 

@@ -41,11 +41,11 @@ def check_int(name: str, value: Any, minimum: int = 1, maximum: int | None = Non
     if value < minimum or (maximum is not None and value > maximum):
         upper = "" if maximum is None else f" and at most {maximum}"
         raise FitscopeInputError(f"{name} must be at least {minimum}{upper}, not {value}.")
-    return value
+    return int(value)
 
 
 def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     """``value`` if it is one of ``choices``, else FitscopeInputError."""
     if value not in choices:
         raise FitscopeInputError(f"{name} must be one of {', '.join(choices)}, not {value!r}.")
-    return value
+    return str(value)

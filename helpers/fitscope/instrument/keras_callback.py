@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import keras
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["TraceCallback"]
 
 
-class TraceCallback(keras.callbacks.Callback):
+class TraceCallback(keras.callbacks.Callback):  # type: ignore[misc]  # Keras has no stubs
     """Records a "train" span per batch (begin to end callback) and a mark per epoch edge.
 
     The thread id of every callback is recorded too (category "callback"), so where Keras ran its
@@ -38,15 +38,15 @@ class TraceCallback(keras.callbacks.Callback):
         tid = threading.get_native_id()
         self.callback_tids[tid] = self.callback_tids.get(tid, 0) + 1
 
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._seen()
         self.tracer.mark(f"epoch {epoch + 1}", "epoch")
 
-    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         self._seen()
         self._batch_start = time.perf_counter_ns()
 
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         end = time.perf_counter_ns()
         self._seen()
         self.tracer.record(f"step {batch}", "train", self._batch_start, end)

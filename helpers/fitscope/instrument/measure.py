@@ -94,8 +94,8 @@ def control_callback(live: Live | None, deadline: float | None) -> Any:
     """A Keras callback that tells ``live`` of every step and stops ``fit`` at ``deadline``."""
     import keras
 
-    class Control(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+    class Control(keras.callbacks.Callback):  # type: ignore[misc]  # Keras has no stubs
+        def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
             if live is not None:
                 live.step()
             if deadline is not None and time.perf_counter() > deadline:

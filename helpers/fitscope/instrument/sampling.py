@@ -123,7 +123,9 @@ class CpuSamples:
         pairs = [(t, v) for t, v in zip(self.t_ns, self.cpu_ns.get(tid, [])) if v is not None]
         return [t for t, _ in pairs], [v for _, v in pairs]
 
-    def cpu_at(self, tid: int, t_ns: int, _known: tuple | None = None) -> float:
+    def cpu_at(
+        self, tid: int, t_ns: int, _known: tuple[list[int], list[int]] | None = None
+    ) -> float:
         """The thread's cumulative CPU ns at time ``t_ns``, linearly interpolated."""
         times, values = _known or self._known(tid)
         if not times:

@@ -144,7 +144,7 @@ class ShowsItself:
         super().__init_subclass__(**kwargs)
         # IPython prefers a __repr__ in the class itself (a dataclass writes one) over an
         # inherited _repr_pretty_: so every subclass carries its own, and shows its sentence.
-        cls._repr_pretty_ = ShowsItself._repr_pretty_
+        cls._repr_pretty_ = ShowsItself._repr_pretty_  # type: ignore[method-assign]  # on purpose
 
     def table(self) -> Table:
         raise NotImplementedError
@@ -164,9 +164,9 @@ class ShowsItself:
 
 def _html_of(part: Any) -> str:
     if hasattr(part, "html"):  # a chart: its PNG inline, then its summary
-        return part.html()
+        return str(part.html())
     if hasattr(part, "_repr_html_"):
-        return part._repr_html_()
+        return str(part._repr_html_())
     return f"<p>{html.escape(str(part))}</p>"
 
 

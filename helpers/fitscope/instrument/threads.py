@@ -66,8 +66,10 @@ class ThreadRoles:
     @classmethod
     def snapshot(cls) -> ThreadRoles:
         """Take a new baseline of this process's threads now."""
+        main = threading.main_thread().native_id
+        assert main is not None  # None only for a thread not started yet
         return cls(
-            main=threading.main_thread().native_id,
+            main=main,
             baseline=set(thread_ids()),
             tensorflow_was_loaded="tensorflow" in sys.modules,
         )

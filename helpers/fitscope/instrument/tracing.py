@@ -95,7 +95,9 @@ class Tracer:
         """Time the body of a ``with`` block on the calling thread."""
         return _SpanContext(self, label, category)
 
-    def traced(self, label: str | None = None, category: str = "work") -> Callable:
+    def traced(
+        self, label: str | None = None, category: str = "work"
+    ) -> Callable[[Callable[..., T]], Callable[..., T]]:
         """Decorator: every call of the function becomes a span."""
 
         def decorate(fn: Callable[..., T]) -> Callable[..., T]:
@@ -283,7 +285,7 @@ def chrome_trace(
     return {"traceEvents": events, "displayTimeUnit": "ms"}
 
 
-def graph_timed(fn: Callable) -> Callable:
+def graph_timed(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a tf.data map function so each element carries its own start/end ``tf.timestamp()``.
 
     The wrapped function returns ``(fn(x), times)`` with ``times = [start_s, end_s]``; feed the

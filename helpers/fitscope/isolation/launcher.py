@@ -143,7 +143,7 @@ def sandbox_facts(
     """What the sandbox measured of a run: how and when it ended, memory, clean-up, processes."""
     commands = {o.pid: o.command for o in run.outcomes}
     label = rec.label if rec is not None else (lambda pid, _: f"process ({pid})")
-    facts = {
+    facts: dict[str, Any] = {
         "stopped_by": run.stopped_by,
         "wall_s": run.wall_s,
         "poll_s": run.poll_s,

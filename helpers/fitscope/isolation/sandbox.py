@@ -365,7 +365,7 @@ def start_template(
         wait_for_templates()
 
 
-def _start_reaper() -> subprocess.Popen:
+def _start_reaper() -> subprocess.Popen[str]:
     """The reaper (:mod:`fitscope.isolation.reaper`): its own session, stdin a pipe only this
     process holds."""
     return subprocess.Popen(
@@ -378,7 +378,8 @@ def _start_reaper() -> subprocess.Popen:
     )
 
 
-def _tell_reaper(reaper: subprocess.Popen, line: str) -> None:
+def _tell_reaper(reaper: subprocess.Popen[str], line: str) -> None:
+    assert reaper.stdin is not None  # started with stdin=PIPE
     try:
         reaper.stdin.write(line + "\n")
         reaper.stdin.flush()
@@ -386,9 +387,10 @@ def _tell_reaper(reaper: subprocess.Popen, line: str) -> None:
         pass
 
 
-def _release_reaper(reaper: subprocess.Popen) -> None:
+def _release_reaper(reaper: subprocess.Popen[str]) -> None:
     """The run ended here, normally: the reaper leaves its tree alone and exits."""
     _tell_reaper(reaper, "done")
+    assert reaper.stdin is not None  # started with stdin=PIPE
     try:
         reaper.stdin.close()
     except OSError:

@@ -82,8 +82,10 @@ class _Template:
         self.modules, self.env = tuple(modules), env
         self.set_by_import: dict[str, str] = {}
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        fd = str(theirs.fileno())
+        self.argv = [sys.executable, "-m", "fitscope.isolation.template", fd, *modules]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "fitscope.isolation.template", str(theirs.fileno()), *modules],
+            self.argv,
             env=env,
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
@@ -181,7 +183,7 @@ class ForkedRun:
         self._template, self.pid = template, pid
         self.stdout, self.stderr = stdout, stderr
         self.returncode: int | None = None
-        self.template_args = template.proc.args
+        self.template_args = template.argv
 
     def poll(self) -> int | None:
         if self.returncode is None:
@@ -349,7 +351,8 @@ def _become_run(request: dict[str, Any], fds: Sequence[int], done: dict[str, Any
         os.close(descriptor)
     os.chdir(request["cwd"])
     if "multiprocessing.process" in sys.modules:  # it noted the template's directory at import
-        sys.modules["multiprocessing.process"].ORIGINAL_DIR = os.path.abspath(request["cwd"])
+        process: Any = sys.modules["multiprocessing.process"]  # ORIGINAL_DIR is not in its stub
+        process.ORIGINAL_DIR = os.path.abspath(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
     os.environ[PRELOADED_ENV] = json.dumps(done)

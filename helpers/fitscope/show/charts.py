@@ -15,7 +15,7 @@ Example:
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -35,6 +35,8 @@ from fitscope.show.timelines import pipeline_timeline, thread_role, timeline, wa
 from fitscope.verdicts.compare import TIME_UNITS, share_of_bound
 
 if TYPE_CHECKING:  # plots draws results; result.Comparison draws with plots
+    from matplotlib.axes import Axes
+
     from fitscope.instrument.result import RunResult
 
 __all__ = [
@@ -76,8 +78,9 @@ def _rates_by_role(
             continue
         role = thread_role(result, tid)
         for k, (a, b) in enumerate(zip(edges, edges[1:])):
-            if series[a] is not None and series[b] is not None:
-                by_role[role][k] += (series[b] - series[a]) / max(t[b] - t[a], 1)
+            start, stop = series[a], series[b]
+            if start is not None and stop is not None:
+                by_role[role][k] += (stop - start) / max(t[b] - t[a], 1)
     return mids, dict(by_role)
 
 
@@ -172,10 +175,11 @@ def _cpu_summary(result: RunResult, totals: dict[int, float]) -> str:
     wall = (t[-1] - t[0]) / 1e9 if len(t) > 1 else 0.0
     if total <= 0 or wall <= 0:
         return "CPU: not enough samples to measure."
-    by_role: Counter[str] = Counter()
+    by_role: defaultdict[str, float] = defaultdict(float)
     for tid, v in totals.items():
         by_role[thread_role(result, tid)] += v
-    shares = ", ".join(f"{r} {v:.2f} s ({100 * v / total:.0f}%)" for r, v in by_role.most_common())
+    most = sorted(by_role.items(), key=lambda rv: -rv[1])
+    shares = ", ".join(f"{r} {v:.2f} s ({100 * v / total:.0f}%)" for r, v in most)
     return (
         f"CPU: {total:.2f} s over {wall:.2f} s of wall time ({total / wall:.2f} cores busy "
         f"on average); by role: {shares}."
@@ -235,7 +239,7 @@ def throughput_figure(
     return fig
 
 
-def fit_axes(ax: object, t_s: Sequence[float], values: Sequence[float]) -> None:
+def fit_axes(ax: Axes, t_s: Sequence[float], values: Sequence[float]) -> None:
     """y from 0 to a little above the largest value or bound; x over the times given."""
     ax.set_ylim(0, 1.15 * max((v for v in values if v), default=1.0))
     if t_s:

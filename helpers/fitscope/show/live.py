@@ -23,6 +23,7 @@ import base64
 import html
 import threading
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
@@ -133,14 +134,14 @@ class LiveThroughput:
                 drawn_at = len(self.ends)
                 self._draw()
             elif self.counter is not None:  # cheap text between frames
-                self._count()
+                self._count(self.counter)
 
     def _series(self) -> tuple[list[float], list[float]]:
         """Steps/s in 10 equal windows over the steps so far, timed from the warm-up step's end."""
         return rate_windows([e - self.ends[0] for e in self.ends[1:]]) if self.ends else ([], [])
 
-    def _count(self) -> None:
-        self.counter.value = (
+    def _count(self, counter: Any) -> None:
+        counter.value = (
             f"frame {self.frames} · step {len(self.ends)}/{self.total} · "
             f"drawing {1e3 * self.draw_s:.0f} ms so far, none of it between "
             "training steps"
@@ -181,7 +182,7 @@ class LiveThroughput:
             self.frames += 1
             self.pngs.append(png)
             if self.counter is not None:
-                self._count()
+                self._count(self.counter)
         self._frame_s = time.perf_counter() - start
         self.draw_s += self._frame_s
 
@@ -257,7 +258,7 @@ class LiveProcesses:
         from fitscope.show.process_charts import memory_by_process
 
         start = time.perf_counter()
-        series = {}
+        series: dict[str, tuple[Sequence[float], Sequence[float]]] = {}
         if self._rec is not None:
             for pid, points in self._rec.memory.items():
                 series[self._rec.label(pid)] = ([t for t, _ in points], [m for _, m in points])

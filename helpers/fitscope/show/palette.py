@@ -114,7 +114,8 @@ def process_colour(label: str) -> str:
 
 def set_title(ax: Axes, text: str, width_in: float | None = None) -> None:
     """A title wrapped to the width of its axes, so a long one is never cut off."""
-    fig = ax.get_figure()
+    fig = ax.get_figure(root=True)
+    assert fig is not None, "an Axes is made by its figure"
     width_in = width_in or fig.get_figwidth() * ax.get_position().width
     chars = max(20, int(width_in * 72 / 6.8))  # about 6.8 points per character at 12 pt
     ax.set_title("\n".join(textwrap.wrap(text, chars)) or text)

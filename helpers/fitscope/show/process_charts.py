@@ -119,7 +119,9 @@ def cpu_by_process(
         looks = _looks(labels)
         areas = ax.stackplot(mids, stacks, labels=labels, colors=[c for c, _ in looks])
         for area, (_, style) in zip(areas, looks):  # a repeated role: hatched, not a new colour
-            area.set_hatch({"-": None, "--": "//", "-.": "..", ":": "xx"}[style])
+            hatch = {"--": "//", "-.": "..", ":": "xx"}.get(style)
+            if hatch:
+                area.set_hatch(hatch)
         fig.legend(fontsize=7, loc="outside right upper")
     if budget:
         ax.axhline(budget, color=OKABE_ITO["black"], ls="--", lw=1)

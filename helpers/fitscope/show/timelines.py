@@ -102,10 +102,11 @@ def _draw(
     warm = warm_up_step(result)
     work = [s for s in spans if s.category != "ui"] or spans
     end = max((s.end_ns for s in work), default=t0)
-    split = warm is not None and warm.end_ns - t0 > 0.15 * (end - t0)
-    if split:
+    # The warm-up step, where it gets a narrow panel of its own.
+    split = warm if warm is not None and warm.end_ns - t0 > 0.15 * (end - t0) else None
+    if split is not None:
         ax_w, ax = fig.subplots(1, 2, sharey=True, width_ratios=[1, 5])
-        ranges = [(ax_w, t0, warm.end_ns), (ax, warm.end_ns, end)]
+        ranges = [(ax_w, t0, split.end_ns), (ax, split.end_ns, end)]
     else:
         ax = fig.subplots()
         ranges = [(ax, min((s.start_ns for s in work), default=t0), end)]
@@ -142,7 +143,7 @@ def _draw(
     ax.set_ylim(len(lanes) - 0.5, -0.5)
     ax.set_xlabel("time since the first span (s)")
     where = ""
-    if split:
+    if split is not None:
         ax_w.set_title("warm-up step\n(not counted)", fontsize=9)
         ax_w.tick_params(axis="x", labelsize=7)
         ax_w.set_yticks(range(len(lanes)), labels, fontsize=8)
@@ -154,12 +155,12 @@ def _draw(
         )
         ax.set_xlabel("")
         where = (
-            f"The first step (warm-up, {warm.duration_s:.2f} s) and what ran before its end "
+            f"The first step (warm-up, {split.duration_s:.2f} s) and what ran before its end "
             "are drawn in a narrow panel on the left; the main panel starts where it ended."
         )
     set_title(ax, title, fig.get_figwidth() * 0.6)
     keys = sorted({_key(s) for s in spans})
-    handles = [
+    handles: list[Patch | Line2D] = [
         Patch(facecolor=STAGE_COLOURS.get(k) or CATEGORY_COLOURS.get(k, OTHER_COLOUR), label=k)
         for k in keys
     ]

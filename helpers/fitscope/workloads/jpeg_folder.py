@@ -71,7 +71,8 @@ def cache_dir() -> Path:
 
 
 def _colour(rng: np.random.Generator, lo: int, hi: int) -> tuple[int, int, int]:
-    return tuple(int(c) for c in rng.integers(lo, hi, 3))
+    r, g, b = (int(c) for c in rng.integers(lo, hi, 3))
+    return r, g, b
 
 
 def draw(label: int, rng: np.random.Generator) -> Image.Image:

@@ -15,6 +15,8 @@ import argparse
 import multiprocessing
 import queue as queue_module
 import time
+from multiprocessing.queues import Queue
+from typing import Any
 
 import numpy as np
 
@@ -90,7 +92,7 @@ def main():
         cpu_c1=cpu_c1,
     )
 
-    batches = multiprocessing.Queue(maxsize=args.maxsize)
+    batches: Queue[Any] = multiprocessing.Queue(maxsize=args.maxsize)
     stop = multiprocessing.Event()
     shares = [
         args.steps // args.workers + (i < args.steps % args.workers) for i in range(args.workers)

@@ -292,12 +292,12 @@ def measure(
             with open(os.path.join(tmp, "code.json"), "w") as f:
                 json.dump({"sources": code.sources, "names": code.names}, f)
             args += ["--code", os.path.join(tmp, "code.json")]
-        code = (
+        script = (
             "import sys\nfrom fitscope.isolation.scripts.backend_fit import main\n"
             f"if __name__ == '__main__':\n    sys.exit(main({args!r}))\n"
         )
         run = run_python(
-            code=code,
+            code=script,
             env={"KERAS_BACKEND": backend},
             timeout_s=timeout_s,
             memory_cap_mb=memory_cap_mb,

@@ -431,7 +431,7 @@ def mirrored_training(
             outcomes += r.outcomes
             peak = max(peak, r.peak_memory_bytes, max((b for _, b in r.pss), default=0))
             trained = next((m for m in r.messages if m.get("event") == "trained"), None)
-            facts = {
+            facts: dict[str, Any] = {
                 "how": r.root.how,
                 "stopped_by": r.stopped_by,
                 "survivors": r.survivors,

@@ -125,7 +125,7 @@ def predict_vs_fit(width: int = 1024, batch_size: int = 512, steps: int | None =
     result.reading = (
         f"{on_backend(result.environment)}, predict kept {cores['predict']:.2f} cores busy over "
         f"{wall['predict']:.2f} s and fit {cores['fit']:.2f} over {wall['fit']:.2f} s "
-        f"(B = {result.budget.cpus:g})."
+        f"(B = {run.budget.cpus:g})."
     )
     return result
 

@@ -127,12 +127,13 @@ def cpu_by_role(r: RunResult) -> Table:
     rows = [(role, f"{s:.2f}", f"{100 * s / total:.0f}%") for role, s in roles]
     top = roles[0][0] if roles else "none"
     free = f.get("free_cpus")
+    budget = f"{r.budget.cpus:g}" if r.budget is not None else "not recorded"
     return Table(
         ("thread role", "CPU s during training", "share"),
         rows,
         title=r.name,
         reading=f"{on_backend(r.environment)}, training kept {f['cores_busy']:.2f} cores busy "
-        f"(B = {r.budget.cpus:g}"
+        f"(B = {budget}"
         + (f"; other processes left {free:.1f} CPUs free" if free is not None else "")
         + f"); the busiest role was '{top}'.",
     )

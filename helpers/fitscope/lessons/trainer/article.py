@@ -381,7 +381,8 @@ def _article_facts(run: SandboxResult, rec: ProcessRecorder) -> dict[str, Any]:
     backlog = [(m["t"], m["backlog"]) for m in producer if m.get("backlog") is not None]
     made = [(m["t"], m["batches"]) for m in producer]
     producer_pid = (events.get("end of script", {}).get("children") or {}).get("producer")
-    producer_memory = [(t, mb) for t, mb in rec.memory.get(producer_pid, []) if mb > 0]
+    producer_points = rec.memory.get(producer_pid, []) if producer_pid is not None else []
+    producer_memory = [(t, mb) for t, mb in producer_points if mb > 0]
     trainer_sums = [m.get("checksum") for m in trainer if m.get("checksum")]
     last_backlog = backlog[-1][1] if backlog else 0
     return {

@@ -335,7 +335,7 @@ def fit_traced(
     p = RightWayParams(**params)
     with traced_fit(None, time_budget_s, f"{batches.__name__} (PyDataset) → fit", **params) as t:
         fit(article_model(p.width), batches(workers=p.workers, use_multiprocessing=True), p.steps)
-    return t.result
+    return t.finished()
 
 
 def pydataset_trainer(
