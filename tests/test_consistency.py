@@ -102,7 +102,7 @@ def test_made_up_results_that_over_claim_fail():
     close = verdicts.fastest({"a": [1.0, 1.1], "b": [1.05, 1.0]})
     named_anyway = {**close.facts(), "winner": "a", "sentence": "'a' is fastest: x1.02 faster"}
     assert consistency.check_facts(named_anyway)
-    sleeping = PartEvidence("sleeping", 1.5, 2.0, 1.0)
+    sleeping = PartEvidence("sleeping", 1.9, 2.0, 1.0, spread_s=0.6)  # undecided, shows nothing
     honest = verdicts.c4(sleeping, PartEvidence("python", 1.95, 2.0, 1.0), 2)
     from_undecided = verdicts.Verdict("C4", verdicts.DEPENDS, honest.because, honest.evidence)
     assert any(
@@ -136,3 +136,17 @@ def test_a_saved_notebook_is_checked_through_its_outputs(tmp_path):
     assert {p.where for p in found} == {"nb.ipynb, cell 1"}
     assert any("its rule on its evidence gives DOES NOT HOLD" in p.what for p in found)
     assert any("above 100 %" in p.what for p in found)
+
+
+def test_conjunctions_and_leaning_parts_are_read_by_their_own_rule():
+    refuted = verdicts.c5(1.8, 1.51, 2)  # parts HOLDS and DOES NOT HOLD: a conjunction
+    jax = verdicts.c6(16, 32, 15, 16, 2, "JAX", 2, begins_on_main=16, overlaps_off_loop=15)
+    leaning = verdicts.c4(
+        PartEvidence("sleeping", 0.418, 0.64, 0.34, spread_s=0.25),
+        PartEvidence("python", 0.63, 0.64, 0.34),
+        2,
+    )
+    assert consistency.check(refuted, jax, leaning).ok
+    assert consistency.check_reading(f"C5 DEPENDS: {refuted.because}")
+    against = f"C4 DOES NOT HOLD: {leaning.because}"  # decided against what a part shows
+    assert any("combine to INCONCLUSIVE" in p for p in consistency.check_reading(against))

@@ -25,6 +25,8 @@ from fitscope.verdicts.parts import (
     PartEvidence,
     budget_text,
     combine,
+    conjunction,
+    never_against,
     undecided_note,
     with_budget,
 )
@@ -47,6 +49,7 @@ __all__ = [
     "c4",
     "c5",
     "c6",
+    "c6_parts",
     "c7",
     "c8",
     "c9",
@@ -214,39 +217,123 @@ def c3(
 
 
 def c4(io_bound: PartEvidence, cpu_bound: PartEvidence, budget: float) -> Verdict:
-    """Overlap of a GIL-releasing and of a CPU-bound Python generator with training; each part
-    is printed with its own verdict, and an INCONCLUSIVE part decides nothing."""
+    """Overlap of a GIL-releasing and of a CPU-bound Python generator with training, per kind of
+    work: each part reads the share of the possible saving it reached (:class:`PartEvidence`),
+    any saving beyond the noise is an overlap, and a part is printed with its own verdict. An
+    undecided part decides nothing, and the claim is never decided against what it shows.
+
+    Example:
+        >>> sleeping = PartEvidence("sleeping generator", 0.418, 0.64, 0.34)
+        >>> python = PartEvidence("Python generator", 0.63, 0.64, 0.34)
+        >>> c4(sleeping, python, 2).verdict
+        'DEPENDS'
+    """
     ev = dict(io=vars(io_bound), cpu=vars(cpu_bound), budget=budget)
     parts = [io_bound.judge(), cpu_bound.judge()]
+    joined = combine(parts)
+    verdict = never_against(joined, [io_bound.lean(), cpu_bound.lean()])
     text = (
         f"{io_bound.describe()}; {cpu_bound.describe()}; {budget_text(budget)}."
-        + undecided_note(parts)
+        + undecided_note(parts, overruled=verdict != joined)
     )
-    return Verdict("C4", combine(parts), text, ev)
+    return Verdict("C4", verdict, text, ev)
+
+
+def _cores_part(
+    cores: float, spreads: bool, crowded: str, threshold: tuple[float, float] = (1.05, 1.3)
+) -> str:
+    """One half of C5: whether a call spread across cores (``spreads``) or stayed on one."""
+    low, high = threshold
+    if cores >= high:
+        return HOLDS if spreads else DOES_NOT_HOLD
+    if cores <= low and not crowded:
+        return DOES_NOT_HOLD if spreads else HOLDS
+    return INCONCLUSIVE
 
 
 def c5(
     cores_predict: float, cores_fit: float, budget: float, free_cpus: float | None = None
 ) -> Verdict:
     """Cores busy in predict and in fit on the same model and batch (``free_cpus`` as in
-    :func:`c3`)."""
+    :func:`c3`). A conjunction: inference spreads (predict past 1.3 cores) and training cannot
+    (fit at most 1.05); fit past 1.3 alone refutes it, as it refutes C3.
+
+    Example:
+        >>> c5(1.8, 1.51, 2).verdict
+        'DOES NOT HOLD'
+    """
     ev = dict(cores_predict=cores_predict, cores_fit=cores_fit, budget=budget, free_cpus=free_cpus)
     text = (
         f"predict kept {cores_predict:.2f} cores busy and fit {cores_fit:.2f}, "
-        f"with {budget_text(budget)}."
+        f"with {budget_text(budget)}"
     )
     if budget < 2:
-        return Verdict("C5", INCONCLUSIVE, text + " One CPU cannot show multi-core use.", ev)
-    if cores_predict >= 1.3 and cores_fit >= 1.3:
-        return Verdict("C5", DOES_NOT_HOLD, text, ev)
-    if cores_predict >= 1.3 and cores_fit <= 1.05 and _crowded(free_cpus):
-        return Verdict("C5", INCONCLUSIVE, text + _crowded(free_cpus), ev)
-    if cores_predict >= 1.3 and cores_fit <= 1.05:
-        return Verdict("C5", HOLDS, text, ev)
-    crowded = _crowded(free_cpus, "these core counts tell nothing about what either call could use")
-    if crowded:
-        return Verdict("C5", INCONCLUSIVE, text + crowded, ev)
-    return Verdict("C5", INCONCLUSIVE, text + " Not both past a threshold (1.05 / 1.3).", ev)
+        return Verdict("C5", INCONCLUSIVE, text + ". One CPU cannot show multi-core use.", ev)
+    crowded = _crowded(free_cpus, "a call near one core tells nothing about what it could use")
+    parts = [_cores_part(cores_predict, True, crowded), _cores_part(cores_fit, False, crowded)]
+    verdict = conjunction(parts)
+    text += (
+        f": inference spreads across cores ({parts[0]}); training stays on one core "
+        f"({parts[1]}). A half holds past 1.3 cores (predict) or at 1.05 or fewer (fit); "
+        "both must hold, and one that does not decides the claim."
+    )
+    if crowded and INCONCLUSIVE in parts:
+        text += crowded
+    return Verdict("C5", verdict, text, ev)
+
+
+def _c6_parts(
+    callbacks_on_main: int,
+    callbacks_total: int,
+    overlapping_steps: int,
+    steps: int,
+    begins_on_main: int | None,
+    overlaps_off_loop: int | None,
+) -> tuple[tuple[str, str], ...]:
+    """C6's three parts, each (verdict, words): the loop on the main thread, the callbacks on
+    the main thread, one step after the other."""
+    all_on_main = callbacks_on_main == callbacks_total
+    if begins_on_main is not None:
+        loop = (
+            HOLDS if begins_on_main == steps else DOES_NOT_HOLD,
+            f"the loop called {begins_on_main} of {steps} begin callbacks on the main thread",
+        )
+    elif all_on_main:
+        loop = (HOLDS, f"the loop called all {steps} begin callbacks on the main thread")
+    else:
+        loop = (
+            INCONCLUSIVE,
+            "which of the callbacks off the main thread were begin callbacks was not recorded",
+        )
+    callbacks = (
+        HOLDS if all_on_main else DOES_NOT_HOLD,
+        f"{callbacks_on_main} of {callbacks_total} callbacks ran on the main thread",
+    )
+    after_warm_up = max(steps - 1, 0)
+    spans = f"{overlapping_steps} of the {after_warm_up} steps after the warm-up"
+    on_loop = None if overlaps_off_loop is None else overlapping_steps - overlaps_off_loop
+    if overlapping_steps == 0:
+        order = (HOLDS, f"{spans} began before the end callback of the one before")
+    elif on_loop == 0:
+        order = (
+            HOLDS,
+            f"{spans} began before the end callback of the one before, each because that end "
+            "callback ran later on another thread: the loop dispatched the steps one after "
+            "the other, and a span from dispatch to end callback is not a step computed",
+        )
+    elif on_loop is not None or all_on_main:
+        order = (
+            DOES_NOT_HOLD,
+            f"{spans} began before the end callback of the one before"
+            + (f", {on_loop} of them with that callback on the loop's thread" if on_loop else ""),
+        )
+    else:
+        order = (
+            INCONCLUSIVE,
+            f"{spans} began before the end callback of the one before; whether each end "
+            "callback ran late on another thread was not recorded",
+        )
+    return loop, callbacks, order
 
 
 def c6(
@@ -257,50 +344,78 @@ def c6(
     budget: float | None = None,
     backend: str | None = None,
     callback_threads: int | None = None,
+    begins_on_main: int | None = None,
+    overlaps_off_loop: int | None = None,
+    next_on_main: Sequence[int] | None = None,
 ) -> Verdict:
-    """Thread of the callbacks and ordering of the step spans, on one Keras backend.
+    """C6 in its three parts on one Keras backend, a conjunction: (a) the loop on the main
+    thread (its begin callbacks there), (b) the callbacks on the main thread, (c) one step after
+    the other.
 
-    ``backend`` names the backend measured; ``callback_threads`` is how many threads ran the
-    callbacks (on JAX they can run off the main thread, on two threads, with steps overlapping).
+    ``steps`` counts every step, the warm-up (first) one included; ``overlapping_steps`` counts
+    the steps after the warm-up whose begin came before the end callback of the one before, and
+    ``overlaps_off_loop`` how many of those had that end callback off the main thread (on JAX a
+    step's begin is its dispatch and its end callback runs on a pool: such an overlap is not two
+    steps computed at once). ``begins_on_main`` is how many begin callbacks ran on the main
+    thread; ``callback_threads`` how many threads ran callbacks; ``next_on_main`` (next() calls
+    on the main thread after Keras's peek, all of them) is quoted, as C1 decides it.
 
     Example:
-        >>> c6(16, 32, 3, 16, budget=2, backend="JAX", callback_threads=2).because
-        'on the JAX backend, 16 of 32 callbacks ran on the main thread (2 threads ran callbacks); \
-3 of 16 step spans (begin to end callback) overlapped another, so the loop began a step before \
-the end callback of the one before, with B = 2.'
+        >>> v = c6(16, 32, 3, 16, budget=2, backend="JAX", callback_threads=2,
+        ...        begins_on_main=16, overlaps_off_loop=3)
+        >>> v.verdict, [p for p, _ in c6_parts(v.evidence)]
+        ('DOES NOT HOLD', ['HOLDS', 'DOES NOT HOLD', 'HOLDS'])
     """
-    ev = dict(
+    ev: dict[str, Any] = dict(
         callbacks_on_main=callbacks_on_main,
         callbacks_total=callbacks_total,
         overlapping_steps=overlapping_steps,
         steps=steps,
         budget=budget,
     )
-    if backend is not None:
-        ev["backend"] = backend
-    if callback_threads is not None:
-        ev["callback_threads"] = callback_threads
+    for key, value in (
+        ("backend", backend),
+        ("callback_threads", callback_threads),
+        ("begins_on_main", begins_on_main),
+        ("overlaps_off_loop", overlaps_off_loop),
+        ("next_on_main", None if next_on_main is None else list(next_on_main)),
+    ):
+        if value is not None:
+            ev[key] = value
     head = f"on the {backend} backend, " if backend else ""
     if callbacks_total == 0 or steps == 0:
         return Verdict("C6", INCONCLUSIVE, head + "no callbacks or steps were recorded.", ev)
+    parts = c6_parts(ev)
     threads = (
         ""
         if callback_threads is None
         else f" ({callback_threads} thread{'s' if callback_threads != 1 else ''} ran callbacks)"
     )
-    ahead = (
-        ", so the loop began a step before the end callback of the one before"
-        if (overlapping_steps)
-        else ""
+    nexts = (
+        ""
+        if next_on_main is None
+        else f"; next() ran on the main thread for {next_on_main[0]} of {next_on_main[1]} calls "
+        "after Keras's peek (C1)"
     )
+    (lv, lw), (cv, cw), (ov, ow) = parts
     text = with_budget(
-        head + f"{callbacks_on_main} of {callbacks_total} callbacks ran on the main "
-        f"thread{threads}; {overlapping_steps} of {steps} step spans (begin to end "
-        f"callback) overlapped another{ahead}.",
+        head + f"(a) {lw} ({lv}){nexts}; (b) {cw}{threads} ({cv}); (c) {ow} ({ov}).",
         budget,
     )
-    ok = callbacks_on_main == callbacks_total and overlapping_steps == 0
-    return Verdict("C6", HOLDS if ok else DOES_NOT_HOLD, text, ev)
+    return Verdict("C6", conjunction([lv, cv, ov]), text, ev)
+
+
+def c6_parts(evidence: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """C6's parts from a C6 verdict's evidence: (verdict, words) for (a) the loop on the main
+    thread, (b) the callbacks on the main thread, (c) one step after the other."""
+    return _c6_parts(
+        evidence["callbacks_on_main"],
+        evidence["callbacks_total"],
+        evidence["overlapping_steps"],
+        evidence["steps"],
+        evidence.get("begins_on_main"),
+        evidence.get("overlaps_off_loop"),
+    )
 
 
 def c7(runs: Iterable[dict[str, Any]]) -> Verdict:

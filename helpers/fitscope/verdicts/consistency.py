@@ -33,7 +33,7 @@ from typing import Any
 from fitscope.instrument.tables import FACTS_CLASS, ShowsItself, Table
 from fitscope.verdicts.claims import rejudge
 from fitscope.verdicts.compare import MIN_DIFFERENCE, Compared, Fastest, compare, fastest
-from fitscope.verdicts.parts import combine
+from fitscope.verdicts.parts import LEANS, combine_for, never_against
 from fitscope.verdicts.verdict import Scorecard, Verdict, tally
 
 __all__ = ["Consistency", "Problem", "check", "check_facts", "check_notebook", "check_reading"]
@@ -44,7 +44,8 @@ _GAIN = re.compile(r"\b(gain|faster|speed-up|speeds? up)\b", re.I)
 _NO_GAIN = re.compile(r"(little or )?no (measurable )?(gain|difference)|undecided.*", re.I)
 _SHARE = re.compile(r"(\d+(?:\.\d+)?)\s?% (?:efficient|of the (?:ideal |overlapped )?bound)")
 _CLAIM = re.compile(rf"\b(C\d{{1,2}}) ({_VERDICT}): (.*)", re.I)
-_PART = re.compile(rf"[(;] ?({_VERDICT})(?=[,)])")
+_PART = re.compile(rf"[(;] ?({_VERDICT})(?=[,):])")
+_LEAN = re.compile(rf"\(INCONCLUSIVE, {LEANS} (HOLDS|DOES NOT HOLD)")
 _FASTEST_RULE = re.compile(r"'[^']+' is fastest: x(\d+\.\d+) faster than|no run is fastest")
 _FACTS = re.compile(rf'<script type="application/json" class="{FACTS_CLASS}">(.*?)</script>', re.S)
 
@@ -79,12 +80,13 @@ def check_reading(text: str) -> list[str]:
                 f"'fastest' said without the spread rule (verdicts.fastest): {sentence.strip()}"
             )
     for m in _CLAIM.finditer(text):
-        parts = _PART.findall(m.group(3).split("\n")[0])
-        said = m.group(2).upper()
-        if len(parts) >= 2 and said != combine(parts):
+        line = m.group(3).split("\n")[0]
+        parts = _PART.findall(line)
+        said, claim = m.group(2).upper(), m.group(1).upper()
+        joined = never_against(combine_for(claim, parts), _LEAN.findall(line))
+        if len(parts) >= 2 and said != joined:
             problems.append(
-                f"{m.group(1)} {said} from parts {', '.join(parts)}, which combine to "
-                f"{combine(parts)}"
+                f"{claim} {said} from parts {', '.join(parts)}, which combine to {joined}"
             )
     return problems
 

@@ -1,10 +1,14 @@
 """A claim decided from parts: one part's time against its bounds, and how parts combine.
 
-An undecided (INCONCLUSIVE) part decides nothing: a claim is the decided parts' common verdict,
-DEPENDS when they differ, INCONCLUSIVE when none is decided.
+A claim that differs by case (one part per kind of work) is the decided parts' common verdict,
+DEPENDS when they differ, INCONCLUSIVE when none is decided (:func:`combine`). A claim that is a
+conjunction ("inference spreads; training cannot") does not hold when one part does not, and
+holds only when every part does (:func:`conjunction`). Either way an undecided part that shows
+the effect ("leans") is never decided against: the claim is then INCONCLUSIVE
+(:func:`never_against`).
 
 Example:
-    >>> PartEvidence("waiting", measured_s=1.05, sequential_s=2.0, overlapped_s=1.0).judge()
+    >>> PartEvidence("waiting", measured_s=0.42, sequential_s=0.64, overlapped_s=0.34).judge()
     'HOLDS'
 """
 
@@ -13,14 +17,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from fitscope.verdicts.compare import (
-    BEATS_BOUND,
-    BETWEEN,
-    NEAR_OVERLAPPED,
-    NEAR_SEQUENTIAL,
-    TOO_CLOSE,
-    position,
-)
 from fitscope.verdicts.verdict import (
     DEPENDS,
     DOES_NOT_HOLD,
@@ -29,36 +25,135 @@ from fitscope.verdicts.verdict import (
     NOT_APPLICABLE,
 )
 
-__all__ = ["PartEvidence", "budget_text", "combine", "undecided_note", "with_budget"]
+__all__ = [
+    "CONJUNCTIONS",
+    "LEANS",
+    "PartEvidence",
+    "budget_text",
+    "combine",
+    "combine_for",
+    "conjunction",
+    "never_against",
+    "undecided_note",
+    "with_budget",
+]
+
+
+TOLERANCE = 0.15
+"""With no measured spread, a part's noise is this share of its one-after-the-other sum."""
+
+
+VISIBLE_SAVING = 0.25
+"""An undecided part shows an overlap (leans HOLDS) from this share of the possible saving on."""
+
+
+LEANS = "leans"
+"""How a part's sentence marks what an undecided part shows: "(INCONCLUSIVE, leans HOLDS: …)"."""
+
+
+CONJUNCTIONS = frozenset({"C5", "C6"})
+"""Claims whose parts must all hold (a conjunction); the others differ by case."""
 
 
 @dataclass(frozen=True)
 class PartEvidence:
-    """Measured time of one variant (one kind of work) against its two bounds, in seconds:
-    the ideal overlap and the one-after-the-other sum."""
+    """Measured time of one kind of work against its two bounds, in seconds: the ideal overlap
+    and the one-after-the-other sum; ``spread_s`` is the measured time's spread (its repeats'
+    range), or None for one run (then the noise is ``TOLERANCE`` of the sum).
+
+    The part reads the share of the possible saving it reached,
+    (one-after-the-other − measured) / (one-after-the-other − ideal): any saving beyond the
+    noise is an overlap (HOLDS, a partial one included); none where a half overlap would have
+    shown beyond the noise DOES NOT HOLD; otherwise it decides nothing.
+
+    Example:
+        >>> p = PartEvidence("sleeping", 0.42, 0.64, 0.34)
+        >>> round(p.saving(), 2), p.judge()
+        (0.73, 'HOLDS')
+        >>> PartEvidence("sleeping", 0.42, 0.64, 0.34, spread_s=0.25).judge()
+        'INCONCLUSIVE'
+    """
 
     name: str
     measured_s: float
     sequential_s: float
     overlapped_s: float
+    spread_s: float | None = None
 
-    def judge(self, tolerance: float = 0.15) -> str:
-        """HOLDS near the overlapped bound, DOES NOT HOLD near the sequential sum, else
-        INCONCLUSIVE (also when the bounds are too close, or the overlapped bound was beaten)."""
-        where = position(self.measured_s, self.sequential_s, self.overlapped_s, tolerance)
-        return {NEAR_OVERLAPPED: HOLDS, NEAR_SEQUENTIAL: DOES_NOT_HOLD}.get(where, INCONCLUSIVE)
+    def noise_s(self) -> float:
+        """The spread a saving must beat: the measured spread, else ``TOLERANCE`` of the sum."""
+        return self.spread_s if self.spread_s is not None else TOLERANCE * self.sequential_s
+
+    def saving(self) -> float:
+        """Share of the possible saving reached (1: the ideal bound, 0: one after the other)."""
+        possible = self.sequential_s - self.overlapped_s
+        return (self.sequential_s - self.measured_s) / possible if possible > 0 else 0.0
+
+    def _beats_bound(self) -> bool:
+        return self.measured_s < self.overlapped_s - self.noise_s()
+
+    def _too_close(self) -> bool:
+        return self.sequential_s - self.overlapped_s <= self.noise_s()
+
+    def judge(self) -> str:
+        """HOLDS on a saving beyond the noise, DOES NOT HOLD on none where half the possible
+        saving would have shown, else INCONCLUSIVE (also when the ideal bound was beaten, or
+        the whole possible saving is inside the noise)."""
+        noise = self.noise_s()
+        if self._beats_bound() or self._too_close():
+            return INCONCLUSIVE
+        if self.sequential_s - self.measured_s > noise:
+            return HOLDS
+        if self.sequential_s - self.overlapped_s >= 2 * noise:
+            return DOES_NOT_HOLD
+        return INCONCLUSIVE
+
+    def lean(self) -> str | None:
+        """What an undecided part shows: HOLDS from ``VISIBLE_SAVING`` of the possible saving
+        (or a beaten ideal bound) on, else None; a decided part leans nowhere."""
+        if self.judge() != INCONCLUSIVE or self._too_close():
+            return None
+        return HOLDS if self._beats_bound() or self.saving() >= VISIBLE_SAVING else None
 
     def describe(self) -> str:
-        where = position(self.measured_s, self.sequential_s, self.overlapped_s)
-        flag = {
-            BEATS_BOUND: f", {BEATS_BOUND}",
-            BETWEEN: ", between the bounds, near neither",
-            TOO_CLOSE: ", the bounds are too close to tell overlap from none",
-        }.get(where, "")
+        """The part in words: its times, the share of the saving reached, its verdict and, when
+        undecided, what deciding it would need."""
+        noise, verdict = self.noise_s(), self.judge()
+        source = "spread" if self.spread_s is not None else f"{100 * TOLERANCE:.0f} % noise"
+        head = (
+            f"{self.name}: {self.measured_s:.2f} s against {self.sequential_s:.2f} s one after "
+            f"the other and {self.overlapped_s:.2f} s ideal"
+        )
+        gain = self.sequential_s - self.measured_s
+        if self._beats_bound():
+            return (
+                f"{head}, faster than the ideal bound: the cost estimate was high "
+                f"({INCONCLUSIVE}, {LEANS} {HOLDS}: deciding it needs a bound measured again)"
+            )
+        if self._too_close():
+            return (
+                f"{head}: the whole possible saving "
+                f"({self.sequential_s - self.overlapped_s:.2f} s) is inside the "
+                f"{noise:.2f} s {source} ({INCONCLUSIVE}, deciding it needs a costlier "
+                "generator or less noise)"
+            )
+        if gain < -noise:
+            reached = (
+                f"no saving: {100 * (self.measured_s / self.sequential_s - 1):.0f} % slower "
+                "than one after the other"
+            )
+        elif gain <= 0:
+            reached = "no saving"
+        else:
+            reached = f"{100 * self.saving():.0f} % of the possible saving"
+        where = "beyond" if gain > noise else "inside"
+        detail = f"{reached}, {where} the {noise:.2f} s {source}"
+        if verdict != INCONCLUSIVE:
+            return f"{head}: {detail} ({verdict})"
+        lean = f", {LEANS} {self.lean()}" if self.lean() else ""
         return (
-            f"{self.name}: {self.measured_s:.2f} s against an overlapped bound of "
-            f"{self.overlapped_s:.2f} s and a sequential sum of {self.sequential_s:.2f} s "
-            f"({self.judge()}{flag})"
+            f"{head}: {detail} ({INCONCLUSIVE}{lean}: deciding it needs a saving beyond the "
+            "noise, from repeats with a smaller spread)"
         )
 
 
@@ -77,13 +172,58 @@ def combine(parts: Sequence[str]) -> str:
     return decided.pop() if len(decided) == 1 else DEPENDS
 
 
-def undecided_note(parts: Sequence[str]) -> str:
-    """The sentence a combined verdict adds when some of its parts decided nothing."""
+def conjunction(parts: Sequence[str]) -> str:
+    """A conjunction's verdict: one part that does not hold decides it; it holds only when every
+    part does, and is INCONCLUSIVE otherwise.
+
+    Example:
+        >>> conjunction([HOLDS, DOES_NOT_HOLD]), conjunction([HOLDS, INCONCLUSIVE])
+        ('DOES NOT HOLD', 'INCONCLUSIVE')
+        >>> conjunction([HOLDS, HOLDS])
+        'HOLDS'
+    """
+    judged = [p for p in parts if p != NOT_APPLICABLE]
+    if DOES_NOT_HOLD in judged:
+        return DOES_NOT_HOLD
+    return HOLDS if judged and all(p == HOLDS for p in judged) else INCONCLUSIVE
+
+
+def combine_for(claim_id: str, parts: Sequence[str]) -> str:
+    """The rule that joins ``claim_id``'s parts: :func:`conjunction` for ``CONJUNCTIONS``, else
+    :func:`combine`.
+
+    Example:
+        >>> combine_for("C5", [HOLDS, DOES_NOT_HOLD]), combine_for("C4", [HOLDS, DOES_NOT_HOLD])
+        ('DOES NOT HOLD', 'DEPENDS')
+    """
+    return (conjunction if claim_id in CONJUNCTIONS else combine)(parts)
+
+
+def never_against(verdict: str, leans: Sequence[str | None]) -> str:
+    """``verdict``, unless it decides against what an undecided part shows (its lean): then
+    INCONCLUSIVE.
+
+    Example:
+        >>> never_against(DOES_NOT_HOLD, [HOLDS]), never_against(DOES_NOT_HOLD, [None])
+        ('INCONCLUSIVE', 'DOES NOT HOLD')
+    """
+    against = {HOLDS: DOES_NOT_HOLD, DOES_NOT_HOLD: HOLDS}
+    return INCONCLUSIVE if any(against.get(lean) == verdict for lean in leans) else verdict
+
+
+def undecided_note(parts: Sequence[str], overruled: bool = False) -> str:
+    """The sentence a combined verdict adds when some of its parts decided nothing;
+    ``overruled`` when an undecided part's lean kept the claim from being decided against it."""
     n = sum(1 for p in parts if p == INCONCLUSIVE)
     if n == 0:
         return ""
     if n == len(parts):
         return " No part was decided, so neither is the claim."
+    if overruled:
+        return (
+            " An undecided part shows the effect the decided part denies, so the claim is not "
+            "decided against it: deciding it needs that part decided."
+        )
     return (
         f" The {n} INCONCLUSIVE part{'s' if n > 1 else ''} decide{'' if n > 1 else 's'} "
         "nothing: the verdict is the decided parts'."

@@ -10,6 +10,7 @@ from fitscope.instrument.environment import quick_mode
 from fitscope.instrument.errors import check_choice
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import Stack, Table
+from fitscope.instrument.threads import MAIN
 from fitscope.isolation.scripts.backend_fit import VARIANTS
 from fitscope.lessons.backends.runs import (
     BACKENDS,
@@ -32,6 +33,7 @@ __all__ = [
     "c6_verdict",
     "must_hold",
     "overlap",
+    "step_order",
     "threads_table",
     "timelines",
 ]
@@ -55,18 +57,48 @@ def c1_verdict(runs: BackendRuns) -> verdicts.Verdict:
     )
 
 
+def step_order(result: RunResult) -> dict[str, int]:
+    """C6's evidence from one run's step spans (begin callback to end callback, on the end
+    callback's thread): ``begins_on_main`` (begin callbacks on the main thread), and, over the
+    steps after the warm-up (the first step, which traces the function, is not counted against
+    step 1), ``overlapping_steps`` (a step begun before the end callback of the one before) and
+    ``overlaps_off_loop`` (of those, the ones whose earlier end callback ran off the main thread).
+
+    Example:
+        >>> from fitscope.instrument.tracing import Span
+        >>> spans = [Span(f"step {i}", "train", 10 * i, 10 * i + 15, 7) for i in range(4)]
+        >>> r = RunResult("r", spans=spans, roles={7: "pool"})
+        >>> r.facts = {"callbacks_on_main": 4}
+        >>> step_order(r)
+        {'begins_on_main': 4, 'overlapping_steps': 2, 'overlaps_off_loop': 2}
+    """
+    main = {tid for tid, role in result.roles.items() if role == MAIN}
+    steps = sorted(result.spans_of("train"), key=lambda s: s.start_ns)
+    ends_on_main = sum(1 for s in steps if s.tid in main)
+    after = steps[1:]
+    pairs = [(a, b) for a, b in zip(after, after[1:]) if b.start_ns < a.end_ns]
+    return {
+        "begins_on_main": result.facts["callbacks_on_main"] - ends_on_main,
+        "overlapping_steps": len(pairs),
+        "overlaps_off_loop": sum(1 for a, _ in pairs if a.tid not in main),
+    }
+
+
 def c6_verdict(runs: BackendRuns) -> verdicts.Verdict:
-    """C6 on one backend, from its plain waiting generator: which threads ran the callbacks, and
-    whether steps overlapped."""
-    f = runs.runs["waiting"].facts
+    """C6 on one backend, from its plain waiting generator, in its three parts: the loop on the
+    main thread (its begin callbacks), the callbacks on the main thread, one step after the other
+    (:func:`step_order`, the warm-up step not counted)."""
+    r = runs.runs["waiting"]
+    f = r.facts
     return verdicts.c6(
         f["callbacks_on_main"],
         f["callbacks_total"],
-        f["overlapping_steps"],
-        f["steps"],
-        _budget(runs),
+        steps=f["steps"],
+        budget=_budget(runs),
         backend=runs.label,
         callback_threads=f["callback_threads"],
+        next_on_main=(f["main_after_peek"], f["total_after_peek"]),
+        **step_order(r),
     )
 
 

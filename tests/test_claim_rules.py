@@ -1,0 +1,124 @@
+"""Each rewritten rule tests what its claim says, part by part, on made-up evidence: the cases
+issue 32 found read wrongly (01's sleeping generator at 74 % of the possible saving, fit at 1.51
+cores, JAX's dispatch and callback pattern, the warm-up step counted against step 1)."""
+
+from __future__ import annotations
+
+import pytest
+
+from fitscope import verdicts
+from fitscope.verdicts.claims import PartEvidence, c6_parts
+from fitscope.verdicts.verdict import DEPENDS, DOES_NOT_HOLD, HOLDS, INCONCLUSIVE
+
+# 01's sleeping generator: 0.418 s against 0.64 s one after the other and 0.34 s ideal.
+SLEEPING = dict(name="sleeping generator", measured_s=0.418, sequential_s=0.64, overlapped_s=0.34)
+PYTHON = PartEvidence("CPU-bound Python generator", 0.63, 0.64, 0.34)
+
+
+def test_c4_a_partial_overlap_beyond_the_spread_holds_and_says_the_saving_reached():
+    part = PartEvidence(**SLEEPING, spread_s=0.05)
+    assert round(part.saving(), 2) == 0.74 and part.judge() == HOLDS
+    v = verdicts.c4(part, PYTHON, 2)
+    assert "74 % of the possible saving, beyond the 0.05 s spread (HOLDS)" in v.because
+    assert "3 % of the possible saving" in v.because and PYTHON.judge() == DOES_NOT_HOLD
+    assert v.verdict == DEPENDS and verdicts.rejudge(v) == v
+
+
+def test_c4_without_repeats_reads_the_saving_against_the_default_noise():
+    part = PartEvidence(**SLEEPING)  # noise 15 % of 0.64 s: 0.096 s, under the 0.22 s saved
+    assert part.judge() == HOLDS and "beyond the 0.10 s 15 % noise" in part.describe()
+
+
+def test_c4_a_saving_inside_the_spread_is_undecided_and_never_decided_against():
+    part = PartEvidence(**SLEEPING, spread_s=0.25)  # the 0.22 s saved is inside 0.25 s
+    assert part.judge() == INCONCLUSIVE and part.lean() == HOLDS
+    v = verdicts.c4(part, PYTHON, 2)
+    assert v.verdict == INCONCLUSIVE  # not DOES NOT HOLD from the Python part alone
+    assert "74 % of the possible saving, inside the 0.25 s spread" in v.because
+    assert "(INCONCLUSIVE, leans HOLDS: deciding it needs" in v.because
+    assert "not decided against it" in v.because and verdicts.rejudge(v) == v
+
+
+@pytest.mark.parametrize(
+    "measured, spread, verdict",
+    [
+        (0.66, None, DOES_NOT_HOLD),  # above the sum, inside the noise: no overlap
+        (0.80, None, DOES_NOT_HOLD),  # a slow-down, said as one
+        (0.25, 0.02, INCONCLUSIVE),  # faster than the ideal bound: the estimate was high
+        (0.60, 0.20, INCONCLUSIVE),  # the noise is two thirds of the possible saving
+    ],
+)
+def test_c4_part_cases(measured, spread, verdict):
+    part = PartEvidence("waiting", measured, 0.64, 0.34, spread)
+    assert part.judge() == verdict
+    if measured == 0.80:
+        assert "25 % slower than one after the other" in part.describe()
+
+
+def test_c5_fit_on_more_than_one_core_refutes_the_training_half():
+    v = verdicts.c5(1.80, 1.51, 2)
+    assert v.verdict == DOES_NOT_HOLD  # as C3 reads the same evidence
+    assert verdicts.c3(1.51, 2, True, 30).verdict == DOES_NOT_HOLD
+    assert "training stays on one core (DOES NOT HOLD)" in v.because
+    assert "inference spreads across cores (HOLDS)" in v.because
+    undecided_predict = verdicts.c5(1.2, 1.51, 2)  # the other half undecided: still refuted
+    assert undecided_predict.verdict == DOES_NOT_HOLD and verdicts.rejudge(v) == v
+
+
+def test_c5_holds_only_when_both_halves_hold():
+    assert verdicts.c5(1.8, 1.0, 2).verdict == HOLDS
+    assert verdicts.c5(1.0, 1.0, 2).verdict == DOES_NOT_HOLD  # inference did not spread
+    assert verdicts.c5(1.8, 1.2, 2).verdict == INCONCLUSIVE
+
+
+def _parts(v: verdicts.Verdict) -> list[str]:
+    return [p for p, _ in c6_parts(v.evidence)]
+
+
+def test_c6_on_jax_the_loop_holds_the_callbacks_do_not_the_order_holds():
+    """Begin callbacks and next() on main, end callbacks on a pool, spans overlapping only
+    because a step's begin is its dispatch."""
+    v = verdicts.c6(
+        16,
+        32,
+        15,
+        16,
+        budget=2,
+        backend="JAX",
+        callback_threads=2,
+        begins_on_main=16,
+        overlaps_off_loop=15,
+        next_on_main=(16, 16),
+    )
+    assert _parts(v) == [HOLDS, DOES_NOT_HOLD, HOLDS]
+    assert v.verdict == DOES_NOT_HOLD  # a conjunction with one part that does not hold
+    assert "(a) the loop called 16 of 16 begin callbacks on the main thread (HOLDS)" in v.because
+    assert "next() ran on the main thread for 16 of 16 calls" in v.because
+    assert "(b) 16 of 32 callbacks ran on the main thread (2 threads ran callbacks)" in v.because
+    assert "not a step computed (HOLDS)" in v.because and verdicts.rejudge(v) == v
+
+
+def test_c6_an_overlap_on_the_loops_own_thread_breaks_the_order():
+    v = verdicts.c6(32, 32, 2, 16, begins_on_main=16, overlaps_off_loop=0)
+    assert _parts(v) == [HOLDS, HOLDS, DOES_NOT_HOLD] and v.verdict == DOES_NOT_HOLD
+
+
+def test_c6_all_on_main_in_order_holds_and_unrecorded_splits_decide_nothing():
+    assert verdicts.c6(32, 32, 0, 16, backend="TensorFlow").verdict == HOLDS
+    unknown = verdicts.c6(16, 32, 3, 16)  # which callbacks ran off main: not recorded
+    assert _parts(unknown) == [INCONCLUSIVE, DOES_NOT_HOLD, INCONCLUSIVE]
+
+
+def test_c6_counts_the_steps_after_the_warm_up():
+    v = verdicts.c6(32, 32, 0, 16)
+    assert "0 of the 15 steps after the warm-up" in v.because
+
+
+def test_conjunction_and_never_against():
+    assert verdicts.combine([INCONCLUSIVE, DOES_NOT_HOLD]) == DOES_NOT_HOLD
+    from fitscope.verdicts.parts import combine_for, never_against
+
+    assert combine_for("C6", [HOLDS, DOES_NOT_HOLD, HOLDS]) == DOES_NOT_HOLD
+    assert combine_for("C4", [HOLDS, DOES_NOT_HOLD]) == DEPENDS
+    assert never_against(DOES_NOT_HOLD, [HOLDS, None]) == INCONCLUSIVE
+    assert never_against(HOLDS, [HOLDS]) == HOLDS
