@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from importlib import metadata
 
 from conftest import ROOT
@@ -69,3 +71,40 @@ def test_readme_starts_with_the_two_commands_and_the_binder_badge():
         assert re.search(rf"^{target}", makefile, re.M), target
     assert "--ip=127.0.0.1" in makefile
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_make_test_runs_lint_and_the_type_check_before_pytest():
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^test: lint typecheck\b", makefile, re.M)
+    assert "ruff check ." in makefile and "ruff format --check ." in makefile
+    assert re.search(r"^typecheck:.*\n\t\$\(VENV\)/bin/mypy$", makefile, re.M)
+
+
+def test_the_type_check_is_strict_on_instrument_and_basic_elsewhere(tmp_path):
+    """The project's mypy configuration on made-up modules: a wrong return type fails anywhere,
+    an unannotated function only in a strict layer."""
+    source = 'def half(n):\n    return n / 2\n\n\ndef name() -> int:\n    return "x"\n'
+    for layer in ("instrument", "show"):
+        (tmp_path / "fitscope" / layer).mkdir(parents=True)
+        (tmp_path / "fitscope" / layer / "__init__.py").write_text("")
+        (tmp_path / "fitscope" / layer / "made_up.py").write_text(source)
+    (tmp_path / "fitscope" / "__init__.py").write_text("")
+    mypy = [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml")]
+    done = subprocess.run(
+        [*mypy, "--cache-dir", str(tmp_path / "cache"), "-p", "fitscope"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    findings = {
+        (line.split(":")[0], line.rsplit("[", 1)[-1].rstrip("]"))
+        for line in done.stdout.splitlines()
+        if ": error: " in line
+    }
+    assert findings == {
+        ("fitscope/instrument/made_up.py", "no-untyped-def"),
+        ("fitscope/instrument/made_up.py", "return-value"),
+        ("fitscope/show/made_up.py", "return-value"),
+    }
