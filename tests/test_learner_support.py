@@ -148,3 +148,79 @@ def test_a_made_up_bold_term_is_caught() -> None:
     assert undefined_bold_terms(nb, terms) == []
     nb = made_up("Now the **flux capacitor** and the <b>warp share</b>.")
     assert undefined_bold_terms(nb, terms) == ["flux capacitor", "warp share"]
+
+
+# -- 2. an answer under every question ------------------------------------------------------
+
+PROMPT = re.compile(r"\*\*Before you (?:run it|run them|look):\*\*")
+EXERCISE = re.compile(r"^\d+\. ", re.M)
+SECTION = re.compile(r"^## ", re.M)
+ANSWER = re.compile(r"<details>\s*<summary>Answer</summary>")
+
+
+def events(nb: dict) -> list[tuple[str, str]]:
+    """The notebook's markdown read in order as (kind, text): ``question`` (a "Before you …"
+    prompt, or a numbered exercise under ``## Exercises``), ``answer`` (a folded answer) and
+    ``section`` (a ``##`` heading, which ends the questions before it)."""
+    out: list[tuple[int, str, str]] = []
+    in_exercises = False
+    for c in cells(nb):
+        if c["cell_type"] != "markdown":
+            continue
+        text = c["text"]
+        found = [
+            (m.start(), "section", text[m.start() :].split("\n")[0]) for m in SECTION.finditer(text)
+        ]
+        found += [
+            (m.start(), "question", text[m.start() : m.start() + 60]) for m in PROMPT.finditer(text)
+        ]
+        found += [(m.start(), "answer", "") for m in ANSWER.finditer(text)]
+        for position, kind, line in sorted(found):
+            if kind == "section":
+                in_exercises = line.strip() == "## Exercises"
+            out.append((position, kind, line))
+        if in_exercises and not ANSWER.search(text):
+            out += [
+                (m.start(), "question", text[m.start() : m.start() + 60])
+                for m in EXERCISE.finditer(text)
+            ]
+    return [(kind, line) for _, kind, line in out]
+
+
+def unanswered(nb: dict) -> list[str]:
+    """The questions no folded answer follows before the next question or section."""
+    missing, waiting = [], None
+    for kind, text in [*events(nb), ("section", "")]:
+        if kind == "answer":
+            waiting = None
+            continue
+        if waiting is not None:
+            missing.append(waiting)
+        waiting = text if kind == "question" else None
+    return missing
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_every_question_has_an_answer(path: Path) -> None:
+    nb = notebook(path)
+    assert [k for k, _ in events(nb)].count("question") >= 3
+    assert unanswered(nb) == []
+
+
+def test_a_question_without_its_answer_is_caught() -> None:
+    folded = "<details><summary>Answer</summary>\n\nBecause.\n\n</details>"
+    good = made_up(
+        "## 1. A\n\n**Before you run it:** which thread?",
+        folded,
+        "## Exercises\n\n1. **Predict, then measure.** More workers?",
+        folded,
+        "2. Why?",
+        folded,
+        "## Summary",
+    )
+    assert [k for k, _ in events(good)].count("question") == 3
+    assert unanswered(good) == []
+    no_answer = made_up("## 1. A\n\n**Before you run it:** guess.", "## 2. B", folded)
+    assert unanswered(no_answer) == ["**Before you run it:** guess."]
+    two_in_a_row = made_up("## Exercises\n\n1. One?", "2. Two?", folded, "## Summary")
+    assert unanswered(two_in_a_row) == ["1. One?"]
