@@ -108,3 +108,19 @@ def test_the_type_check_is_strict_on_instrument_and_basic_elsewhere(tmp_path):
         ("fitscope/instrument/made_up.py", "return-value"),
         ("fitscope/show/made_up.py", "return-value"),
     }
+
+
+def test_the_version_is_one_number_everywhere_and_the_changelog_names_it():
+    import fitscope
+
+    version = re.search(r'^version = "(.+)"$', (ROOT / "pyproject.toml").read_text(), re.M)[1]
+    assert re.search(rf"^version: {re.escape(version)}$", (ROOT / "CITATION.cff").read_text(), re.M)
+    assert fitscope.__version__ == version
+    assert re.search(rf"^## {re.escape(version)}\b", (ROOT / "CHANGELOG.md").read_text(), re.M)
+
+
+def test_contributing_says_how_to_run_every_check_make_test_runs():
+    text = (ROOT / "CONTRIBUTING.md").read_text()
+    for command in ("make test", "make lint", "make typecheck", "make bench"):
+        assert command in text, command
+    assert "tests/test_layers.py" in text

@@ -12,7 +12,7 @@ baseline from which every later thread is told apart by id.
 Example:
     >>> import fitscope
     >>> fitscope.__version__
-    '0.1.0'
+    '0.2.0'
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from fitscope.instrument.threads import ThreadRoles
 from fitscope.instrument.tracing import Span, Tracer
 from fitscope.show.ipython import install_ipython_handler
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = [
     "Bounds",
     "CpuBudget",
