@@ -8,7 +8,8 @@ every figure as its own PNG file next to the pages.
 
 The site works offline: nothing on a page loads from the network. Widgets (the panels) are
 rendered as static HTML from the state the notebook saved (their controls as they were set,
-their last frame as an image), so no widget manager is fetched from a CDN; the template's
+their last frame as an image), so no widget manager is fetched from a CDN; a self-check quiz
+shows every choice folded over its explanation; the template's
 script tags that point to a CDN (require.js, MathJax: no notebook uses math) are left out. The
 test harness's own cell and the temporary folder the tests ran in are left out of the pages.
 """
@@ -56,6 +57,7 @@ TEMP_DIRS = re.compile(r"(?<![\w.])/tmp/(?:[^\s'\"<>/]+/)+")  # where the tests 
 EXTERNAL_SCRIPT = re.compile(r'<script[^>]*\ssrc="https?://[^"]*"[^>]*>\s*</script>')
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+QUIZ = 'class="fitscope-quiz"'  # fitscope.show.Quiz's HTML: each choice folded over its explanation
 BOXES = {"VBoxModel": "column", "HBoxModel": "row", "BoxModel": "row", "GridBoxModel": "grid"}
 
 
@@ -132,7 +134,9 @@ def static_copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             for mime in ("text/plain", "text/html"):
                 if mime in data:
                     data[mime] = TEMP_DIRS.sub("", "".join(data[mime]))
-            if WIDGET_VIEW in data:
+            if WIDGET_VIEW in data and QUIZ in "".join(data.get("text/html", "")):
+                del data[WIDGET_VIEW]  # a quiz's own static form: every choice folded
+            elif WIDGET_VIEW in data:
                 view = _widget_html(models, data.pop(WIDGET_VIEW)["model_id"])
                 data["text/html"] = (
                     f'<div class="fitscope-static-widget">{view}<p><small>A '

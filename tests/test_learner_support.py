@@ -113,13 +113,14 @@ def test_the_glossary_defines_the_role_names_the_package_uses() -> None:
 def test_the_glossary_quotes_the_thresholds_the_rules_use() -> None:
     from fitscope.diagnose.report import LINES
     from fitscope.verdicts import MIN_DIFFERENCE, MIN_GAIN, OVERLAP_VISIBLE_SHARE
-    from fitscope.verdicts.images import AT_BOUND
+    from fitscope.verdicts.parts import TOLERANCE, VISIBLE_SAVING
 
     text = GLOSSARY.read_text()
     for heading in (
         f"### {round(100 * (MIN_DIFFERENCE - 1))} %",
         f"### x{MIN_GAIN:g}",
-        f"### {round(100 * (AT_BOUND - 1))} %",
+        f"### {round(100 * TOLERANCE)} %",
+        f"### {round(100 * VISIBLE_SAVING)} %",
         f"### {round(100 * LINES[1])} %",
         f"### {round(100 * OVERLAP_VISIBLE_SHARE)} %",
     ):
@@ -224,3 +225,106 @@ def test_a_question_without_its_answer_is_caught() -> None:
     assert unanswered(no_answer) == ["**Before you run it:** guess."]
     two_in_a_row = made_up("## Exercises\n\n1. One?", "2. Two?", folded, "## Summary")
     assert unanswered(two_in_a_row) == ["1. One?"]
+
+
+# -- 3. a self-check quiz at the end of every notebook ---------------------------------------
+
+QUIZ_CALL = re.compile(r"""self_check\(["']([^"']+)["']\)""")
+
+
+def last_quiz_key(nb: dict) -> str | None:
+    """The quiz the notebook's last code cell shows (its key), or None when it shows none."""
+    code = [c["text"] for c in cells(nb) if c["cell_type"] == "code"]
+    m = (
+        QUIZ_CALL.fullmatch(code[-1].strip().split(".", 1)[-1].removeprefix("show."))
+        if code
+        else None
+    )
+    return m.group(1) if m else None
+
+
+def test_every_choice_is_explained_and_one_is_right() -> None:
+    from fitscope.show.quiz import QUIZZES
+
+    for key, questions in QUIZZES.items():
+        for q in questions:
+            assert 3 <= len(q.choices) <= 4, (key, q.prompt)
+            assert all(text.strip() and len(why.split()) >= 5 for text, why in q.choices)
+            assert len({text for text, _ in q.choices}) == len(q.choices)
+            assert [q.feedback(i).startswith("Right.") for i in range(len(q.choices))].count(
+                True
+            ) == 1
+        assert len({q.right for q in questions}) > 1, f"{key}: the right choice never moves"
+
+
+def test_a_question_without_explanations_or_a_right_answer_is_refused() -> None:
+    from fitscope.show.quiz import Question
+
+    with pytest.raises(ValueError, match="explanation"):
+        Question("Which?", [("a", "Because."), ("b", " ")], right=0)
+    with pytest.raises(ValueError, match="right one"):
+        Question("Which?", [("a", "Because."), ("b", "Not.")], right=2)
+
+
+def test_picking_a_choice_updates_its_feedback() -> None:
+    from fitscope.show.quiz import self_check
+
+    box = self_check("01b")
+    q = box.questions[0]
+    wrong = next(i for i in range(len(q.choices)) if i != q.right)
+    assert "Pick a choice" in box.feedbacks[0].value
+    box.buttons[0].value = wrong  # what a click does
+    assert box.feedbacks[0].value.startswith("<b>Not quite.</b>")
+    assert q.choices[wrong][1].split()[0] in box.feedbacks[0].value
+    box.buttons[0].value = q.right
+    assert box.feedbacks[0].value.startswith("<b>Right.</b>")
+    assert "Pick a choice" in box.feedbacks[1].value  # the other questions are untouched
+
+
+def test_a_static_page_shows_every_choice_folded_over_its_explanation() -> None:
+    from fitscope.show.quiz import self_check
+
+    box = self_check("00")
+    bundle = box._repr_mimebundle_()
+    page, text = bundle["text/html"], bundle["text/plain"]
+    choices = [c for q in box.questions for c in q.choices]
+    assert page.count("<details>") == len(choices) and 'class="fitscope-quiz"' in page
+    assert text.count("Right.") == len(box.questions)
+    assert all(why.split(",")[0] in text for _, why in choices)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_every_notebook_ends_with_a_quiz_of_three_or_four_questions(path: Path) -> None:
+    from fitscope.show.quiz import QUIZZES
+
+    key = last_quiz_key(notebook(path))
+    assert key is not None, "the last code cell is not a self_check quiz"
+    assert path.stem.split("_")[0] == key
+    assert 3 <= len(QUIZZES[key]) <= 4
+
+
+def test_a_notebook_without_a_quiz_at_its_end_is_caught() -> None:
+    def nb(*code: str) -> dict:
+        return {"cells": [{"cell_type": "code", "source": c} for c in code]}
+
+    assert last_quiz_key(nb("x = 1", 'show.self_check("03")')) == "03"
+    assert last_quiz_key(nb('fitscope.show.self_check("05")')) == "05"
+    assert last_quiz_key(nb('show.self_check("03")', "panel.run()")) is None
+    assert last_quiz_key(nb("x = 1")) is None
+
+
+def test_the_static_site_shows_a_quiz_as_its_folded_choices() -> None:
+    import importlib.util
+
+    import nbformat
+
+    from fitscope.show.quiz import self_check
+
+    spec = importlib.util.spec_from_file_location("build_site", ROOT / "docs" / "build_site.py")
+    site = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(site)
+    bundle = self_check("02")._repr_mimebundle_()
+    out = nbformat.v4.new_output("display_data", data=bundle)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("q", outputs=[out])])
+    data = site.static_copy(nb).cells[0].outputs[0]["data"]
+    assert site.WIDGET_VIEW not in data and data["text/html"] == bundle["text/html"]

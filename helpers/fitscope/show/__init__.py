@@ -1,8 +1,9 @@
 """Show: the only home of IPython, ipywidgets and matplotlib in fitscope.
 
 Charts (:mod:`charts`, :mod:`process_charts`), runs side by side (:mod:`comparison`), live
-displays (:mod:`live`), the experiment panel (:mod:`panels`) and IPython's one-sentence errors
-(:mod:`ipython`). Charts use the Okabe–Ito colour-blind-safe palette and label their units.
+displays (:mod:`live`), the experiment panel (:mod:`panels`), the self-check quizzes
+(:mod:`quiz`) and IPython's one-sentence errors (:mod:`ipython`). Charts use the Okabe–Ito
+colour-blind-safe palette and label their units.
 
 Example:
     >>> from fitscope import show
@@ -42,6 +43,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "Control",
             "ExperimentPanel",
         ),
+        "quiz": ("Question", "Quiz", "QUIZZES", "self_check"),
         "process_charts": (
             "memory_by_process",
             "cpu_by_process",
