@@ -71,6 +71,13 @@ def test_verdicts_follow_the_categories_and_say_when_repeats_disagree():
     assert verdict == INCONCLUSIVE and "5%" in reason
 
 
+def test_more_repeats_outvote_one_disturbed_run_but_not_a_real_spread():
+    assert verdict_of([0.01, 0.02, 0.02, 0.03, 0.02, 0.40]) == (NOT, "")
+    assert verdict_of([0.01, 0.02, 0.40])[0] == INCONCLUSIVE
+    verdict, reason = verdict_of([0.01, 0.02, 0.08, 0.09, 0.02, 0.10])
+    assert verdict == INCONCLUSIVE and "median's 75% interval" in reason
+
+
 def test_one_repeat_decides_only_clear_of_the_lines():
     assert verdict_of([0.9]) == (HIGHLY, "") and verdict_of([0.01]) == (NOT, "")
     for near in (0.18, 0.22, 0.045, 0.055):
@@ -199,6 +206,8 @@ def test_the_cli_diagnoses_a_scripts_first_fit_on_jax_and_stops(tmp_path):
         "backend",
         "verdict",
         "input_share",
+        "waiting_share",
+        "contention_share",
         "data_thread",
         "step_alone_s",
         "step_in_fit_s",
@@ -206,6 +215,7 @@ def test_the_cli_diagnoses_a_scripts_first_fit_on_jax_and_stops(tmp_path):
     ):
         assert key in d
     assert d["backend"] == "jax" and d["data_thread"] == "main" and d["verdict"] == HIGHLY
+    assert d["waiting_share"] > 0.5 and d["cause"] == "waiting"  # a sleep takes no CPU
     assert json.loads((tmp_path / "t.json").read_text())["traceEvents"]
 
 

@@ -1,28 +1,38 @@
-"""The measurements behind a diagnosis: the step alone, and the data and the step together, traced.
+"""The measurements behind a diagnosis: the step alone, alone under load, and in ``fit``.
 
 The step alone is ``fit`` on one batch held in memory, so it pays everything a step in ``fit``
-pays except making data. Data and step together is ``fit`` on the learner's data, with every
-batch's thread traced and per-thread CPU sampled by fitscope's run scaffold. The two alternate
-``repeats`` times, so a machine whose load changes meets both alike. A step's time is the median
-of the intervals between step ends from the end of the third on (the first may trace or compile;
-a generator's first two are the batches Keras peeked at, made before fit began): batches a queue
-filled before the steps began make a few intervals short, not the median. :class:`ModelState`
-keeps every variable ``fit`` changes, so the model is left as it was found.
+pays except making data. Alone under load is the same while the learner's pipeline runs beside
+it on a thread of its own, one batch pulled and dropped a step (:class:`.fit_parts.Beside`):
+the step slowed by the data work sharing the CPU, with nothing to wait for. In ``fit`` is
+``fit`` on the learner's data, every batch's thread traced and per-thread CPU sampled by
+fitscope's run scaffold. The three alternate, repeat after repeat, so a machine whose load
+changes meets all alike; repeats go on past ``repeats`` while the verdict is undecided and
+the time budget allows. A step's time is the median of the intervals between step ends from
+the end of the third on (the first may trace or compile; a generator's first two are the
+batches Keras peeked at, made before fit began). The first step diagnose trains is on the
+learner's data, as in their script: the process state (see :data:`FIRST_STEP`) is then the
+script's. :class:`ModelState` keeps every variable ``fit`` changes, so the model is left as
+it was found.
 
 Example:
     >>> auto_steps(data_s=0.040, step_s=0.001, quick=False)
     12
+    >>> split(alone_s=0.25, loaded_s=0.375, in_fit_s=0.5)
+    (0.5, 0.25, 0.25)
 """
 
 from __future__ import annotations
 
+import gc
 import statistics
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from fitscope.diagnose.sources import DataCost, Source, held
+from fitscope.instrument.budget import OtherLoad
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.measure import StepCosts, measured_run
 from fitscope.instrument.result import RunResult
@@ -30,13 +40,17 @@ from fitscope.instrument.throughput import Throughput
 from fitscope.instrument.tracing import Span, Tracer
 
 __all__ = [
+    "FIRST_STEP",
+    "MAX_REPEATS",
     "MIN_STEPS",
     "FitTiming",
     "ModelState",
     "Measurement",
     "auto_steps",
     "build",
+    "split",
     "timed_fit",
+    "loaded_fit",
     "warm_up",
     "traced_fit",
     "measure",
@@ -46,6 +60,29 @@ SKIP = 2  # steps timed from the end of step SKIP
 MIN_STEPS = SKIP + 3
 WARM_STEPS = SKIP + 2
 DATA_CALLS = 4
+MAX_REPEATS = 9
+FIRST_STEP = "the first step trained on your data, as in your script"
+
+
+def split(alone_s: float, loaded_s: float, in_fit_s: float) -> tuple[float, float, float]:
+    """(input share, waiting, contention) of a step in fit, each a fraction of it, clipped at 0.
+
+    The share is 1 - alone / in fit; waiting is (in fit - alone under load) / in fit, the
+    training thread idle for its next batch; contention is (alone under load - alone) / in fit,
+    the step slowed by the data work sharing the CPU. The two sum to the share unless one is
+    clipped: a step under load slower than in fit (the pipeline beside worked harder than in
+    fit) or faster than alone (noise); then they sum to more, and the report says by how much.
+
+    Example:
+        >>> split(0.25, 0.125, 0.5)
+        (0.5, 0.75, 0.0)
+    """
+    share = max(0.0, 1 - alone_s / in_fit_s)
+    return (
+        share,
+        max(0.0, (in_fit_s - loaded_s) / in_fit_s),
+        max(0.0, (loaded_s - alone_s) / in_fit_s),
+    )
 
 
 @dataclass(frozen=True)
@@ -135,11 +172,18 @@ def _first_line(e: BaseException) -> str:
 
 
 def timed_fit(
-    model: Any, x: Any, steps: int, fit_kwargs: dict[str, Any], source: Source | None = None
+    model: Any,
+    x: Any,
+    steps: int,
+    fit_kwargs: dict[str, Any],
+    source: Source | None = None,
+    pace: Any = None,
 ) -> FitTiming:
     """``fit`` for ``steps`` steps on ``x``; data that ends first is a FitscopeInputError.
 
     A PyDataset with workers fills its queue before the first step: those steps are not timed.
+    Garbage is collected first, so no run pays for the last one's. ``pace`` (a semaphore) is
+    released once a step begun.
     """
     import keras
 
@@ -151,7 +195,8 @@ def timed_fit(
     steps = max(steps, skip + 3)
     if source is not None and source.available is not None:
         steps = min(steps, source.available)
-    clock = StepClock()
+    clock = StepClock(pace)
+    gc.collect()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Your input ran out of data")
         warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
@@ -201,6 +246,22 @@ def _ended(source: Source | None, done: int, steps: int) -> str:
         f"The data ran out after {done} of the {steps} steps asked: pass steps={max(done, 1)} "
         "or fewer, or data that repeats."
     )
+
+
+def loaded_fit(model: Any, batch: Any, source: Source, steps: int) -> tuple[FitTiming, int]:
+    """The step alone on ``batch`` while ``source``'s pipeline runs beside it: (timing, batches
+    the pipeline beside took).
+    """
+    import keras
+
+    from fitscope.diagnose.fit_parts import Beside
+
+    x, kwargs = source.for_fit(Tracer())
+    with Beside(x, kwargs, steps, source.reiterable) as load:
+        timing = timed_fit(model, held(batch, keras.backend.backend()), steps, {}, pace=load.pace)
+    if load.error is not None:
+        raise FitscopeInputError(f"Reading your data failed: {_first_line(load.error)}")
+    return timing, load.pulled
 
 
 def warm_up(
@@ -267,17 +328,24 @@ def traced_fit(
 
 @dataclass
 class Measurement:
-    """Everything measured: data alone, step alone and together each repeat, the traced run."""
+    """Everything measured: the data alone; each repeat the step alone, alone under load and
+    in fit; the traced run of the median repeat.
+    """
 
     backend: str
     source: Source
     data: DataCost
     steps: int
     alone: list[FitTiming]
+    loaded: list[FitTiming]
     together: list[FitTiming]
     run: RunResult  # the traced run of the median repeat, together[median]
     median: int
     backend_threads: frozenset[int]
+    beside_batches: int  # batches the pipeline beside the step under load took, in all
+    others: list[float]  # per repeat, CPUs other processes kept busy meanwhile
+    budget_s: float  # the time the repeats were allowed
+    spent_s: float  # the time the repeats took
 
     @property
     def step_alone_s(self) -> float:
@@ -288,9 +356,27 @@ class Measurement:
         return statistics.median(t.step_s for t in self.together)
 
     @property
+    def parts(self) -> list[tuple[float, float, float]]:
+        """Per repeat: (input share, waiting, contention), by :func:`split`."""
+        return [
+            split(a.step_s, u.step_s, t.step_s)
+            for a, u, t in zip(self.alone, self.loaded, self.together)
+        ]
+
+    @property
     def shares(self) -> list[float]:
         """Per repeat: the share of a step in fit not spent on the step itself, floored at 0."""
-        return [max(0.0, 1 - a.step_s / t.step_s) for a, t in zip(self.alone, self.together)]
+        return [p[0] for p in self.parts]
+
+    @property
+    def waiting_share(self) -> float:
+        """The median over repeats of the waiting part."""
+        return statistics.median(p[1] for p in self.parts)
+
+    @property
+    def contention_share(self) -> float:
+        """The median over repeats of the contention part."""
+        return statistics.median(p[2] for p in self.parts)
 
     @property
     def costs(self) -> StepCosts:
@@ -312,8 +398,13 @@ def measure(
     repeats: int,
     say: Callable[[str], None],
     data_role: str,
+    decided: Callable[[list[float]], bool],
+    budget_s: float,
 ) -> Measurement:
-    """Warm up, then alternate the step alone and the traced fit ``repeats`` times."""
+    """Warm up on the data (the script's first step), then on the held batch; then repeat the
+    step alone, alone under load and the traced fit: ``repeats`` times, and more (up to
+    ``MAX_REPEATS``) while ``decided(shares)`` is False and another repeat fits in ``budget_s``.
+    """
     import keras
 
     from fitscope.instrument.environment import quick_mode
@@ -321,31 +412,68 @@ def measure(
     from fitscope.instrument.threads import ThreadRoles
 
     backend = keras.backend.backend()
-    say("warm-up: training on one batch held in memory, then on your data")
+    say("warm-up: training on your data (its first step, as in your script), then on one batch")
+    first = warm_up(model, source.for_fit, source, "your data")
     warm = warm_up(model, lambda tracer: (held(batch, backend), {}), None, "one batch of your data")
-    warm_up(model, source.for_fit, source, "your data")
     roles = ThreadRoles.current()
     started = frozenset(thread_ids()) - roles.baseline - {roles.main}
     if steps is None:  # an explicit number was checked against the data's length already
         steps = min(auto_steps(data.wall_s, warm.step_s, quick_mode()), source.available or 100)
-    alone, together, runs = [], [], []
-    for r in range(repeats):
-        say(f"step alone, repeat {r + 1}/{repeats} ({steps} steps)")
-        alone.append(timed_fit(model, held(batch, backend), steps, {}))
-        say(f"data and step together, traced, repeat {r + 1}/{repeats}")
-        costs = StepCosts(data.wall_s, alone[-1].step_s, data.cpu_s, alone[-1].cpu_s)
-        timing, run = traced_fit(
-            model,
-            steps,
-            source.for_fit,
-            costs,
-            source.workers,
-            source,
-            f"{source.kind} → fit on {backend}",
-            data_role,
-            started,
+    # under load, as long a run as in fit: a slow pipeline beside gets to run as it would there
+    slower = max(data.wall_s, first.step_s) / max(warm.step_s, 1e-5)
+    loaded_steps = int(min(max(steps, 2000), max(steps, steps * slower)))
+    alone: list[FitTiming] = []
+    loaded: list[FitTiming] = []
+    together: list[FitTiming] = []
+    runs: list[RunResult] = []
+    beside, others = 0, []
+    t0 = time.perf_counter()
+    while len(alone) < repeats or (
+        len(alone) < MAX_REPEATS
+        and not decided(
+            [split(a.step_s, u.step_s, t.step_s)[0] for a, u, t in zip(alone, loaded, together)]
         )
-        together.append(timing)
-        runs.append(run)
-    median = sorted(range(repeats), key=lambda i: together[i].step_s)[repeats // 2]
-    return Measurement(backend, source, data, steps, alone, together, runs[median], median, started)
+        and (time.perf_counter() - t0) * (len(alone) + 1) / len(alone) <= budget_s
+    ):
+        r = len(alone) + 1
+        with OtherLoad() as load:
+            say(f"step alone, repeat {r} ({steps} steps)")
+            alone.append(timed_fit(model, held(batch, backend), steps, {}))
+            say(f"step alone with your pipeline running beside it, repeat {r}")
+            timing, pulled = loaded_fit(model, batch, source, loaded_steps)
+            loaded.append(timing)
+            beside += pulled
+            say(f"data and step together, traced, repeat {r}")
+            costs = StepCosts(data.wall_s, alone[-1].step_s, data.cpu_s, alone[-1].cpu_s)
+            timing, run = traced_fit(
+                model,
+                steps,
+                source.for_fit,
+                costs,
+                source.workers,
+                source,
+                f"{source.kind} → fit on {backend}",
+                data_role,
+                started,
+            )
+            together.append(timing)
+            runs.append(run)
+        others.append(load.others_cores)
+    n = len(alone)
+    median = sorted(range(n), key=lambda i: together[i].step_s)[n // 2]
+    return Measurement(
+        backend,
+        source,
+        data,
+        steps,
+        alone,
+        loaded,
+        together,
+        runs[median],
+        median,
+        started,
+        beside,
+        others,
+        budget_s,
+        time.perf_counter() - t0,
+    )

@@ -1,10 +1,14 @@
 """Which remedy fits, chosen by the measurement, each with the most it could save.
 
-The choice follows where the data is made (the kind of source, the thread that made it), whether
+The choice follows the larger part of the input share first: *waiting* (the training thread idle
+for its next batch) calls for more producers and prefetch, by where the data is made (the kind of
+source, the thread that made it), whether
 making a batch keeps its thread busy (CPU near wall: Python holding the GIL needs processes) or
-waits (threads wait side by side), and the backend. Each remedy's saving is fitscope's
-ideal-overlap bound for one step with that remedy's producers on this machine's B CPUs, never
-more. :func:`try_first` runs the first remedy that needs no change to the learner's code.
+waits (threads wait side by side), and the backend; *contention* (the step slowed by the data
+work sharing the CPU) calls for cheaper data work, fewer data threads, or more cores. A
+producer remedy's saving is fitscope's ideal-overlap bound for one step with its producers on
+this machine's B CPUs; a contention remedy's is the step in fit less the contention measured;
+never more. :func:`try_first` runs the first remedy that needs no change to the learner's code.
 
 Example:
     >>> r = Remedy("Pass workers=2", "batches wait", bound_s=0.020, now_s=0.040)
@@ -49,6 +53,7 @@ class Remedy:
     not_tried: str = ""
     tried_s: float | None = None
     tried_reading: str = ""  # the tried run against today's repeats, by verdicts.compare
+    bound_name: str = "the ideal-overlap bound"
 
     @property
     def saves(self) -> bool:
@@ -58,8 +63,7 @@ class Remedy:
     def sentence(self) -> str:
         """How, why, the most it could save and, if tried, what it did, in one sentence."""
         best = (
-            f"at best {ms(self.bound_s)} a step instead of {ms(self.now_s)} (the "
-            "ideal-overlap bound)"
+            f"at best {ms(self.bound_s)} a step instead of {ms(self.now_s)} ({self.bound_name})"
             if self.saves
             else f"its bound ({ms(self.bound_s)} a step) is no better than now ({ms(self.now_s)})"
         )
@@ -78,15 +82,53 @@ class Remedy:
         return f"{self.how}: {self.why}; {best}."
 
 
-def choose(m: Measurement) -> list[Remedy]:
-    """The remedies that fit this measurement, the biggest possible saving first.
+SMALL = 0.05  # a part under this share of a step gets no remedies of its own
 
-    A remedy whose bound saves nothing is left out, unless it can be tried as is (then trying
-    it shows why it does not help).
+
+def choose(m: Measurement) -> list[Remedy]:
+    """The remedies that fit this measurement: the larger part's first, each part's biggest
+    possible saving first. A part under ``SMALL`` gets none; a remedy whose bound saves
+    nothing is left out, unless it can be tried as is (then trying it shows why it does not
+    help).
     """
     workers = max(2, int(m.run.budget.cpus if m.run.budget else 1))
-    found = [r for r in _by_source(m, workers, m.data.computes) if r.saves or r.try_workers]
-    return sorted(found, key=lambda r: r.bound_s)
+    waiting = [r for r in _by_source(m, workers, m.data.computes) if r.saves or r.try_workers]
+    contention = [r for r in _for_contention(m) if r.saves]
+    parts = [
+        (m.waiting_share, sorted(waiting, key=lambda r: r.bound_s)),
+        (m.contention_share, contention),
+    ]
+    parts.sort(key=lambda p: -p[0])
+    return [r for i, (share, found) in enumerate(parts) if i == 0 or share >= SMALL for r in found]
+
+
+def _for_contention(m: Measurement) -> list[Remedy]:
+    """Cheaper data work, fewer data threads, more cores: each at best removes the contention."""
+    now = m.step_in_fit_s
+    bound = now * (1 - m.contention_share)
+    why = (
+        f"the data work slows the step by sharing the CPU with it: {m.contention_share:.0%} of "
+        "a step in fit"
+    )
+
+    def remedy(how: str) -> Remedy:
+        return Remedy(how, why, bound, now, bound_name="the step in fit with no contention")
+
+    found = [
+        remedy(
+            "Make the data work cheaper: .cache() a tf.data pipeline after its costly stages, "
+            "or make the batches once and keep them, or do less work a batch"
+        )
+    ]
+    if m.source.workers > 1 or "ParallelMap" in m.source.stages():
+        found.append(
+            remedy(
+                "Give the data fewer threads (workers=, num_parallel_calls= a small number), "
+                "so the step keeps its cores"
+            )
+        )
+    found.append(remedy("Train on more CPU cores, or on an accelerator that frees the CPU"))
+    return found
 
 
 def _by_source(m: Measurement, w: int, busy: bool) -> list[Remedy]:

@@ -1,9 +1,13 @@
 """A diagnosis, shown like every fitscope result: its verdict in one sentence, a table of figures,
 the thread timeline of the traced steps (drawn only when shown), the remedies; JSON; a trace.
 
-The verdict uses TF Profiler's categories for the input share (1 - step alone / step in fit):
-20% or more is highly input-bound, 5% to 20% moderately, under 5% not. When the repeats fall on
-both sides of a line, the verdict is inconclusive, and the reason says which line.
+The verdict puts the input share (1 - step alone / step in fit) in the categories TensorFlow's
+Profiler uses for its own input percentage: 20% or more is highly input-bound, 5% to 20%
+moderately, under 5% not. The share is not the Profiler's figure: it counts the step slowed by
+the data work sharing the CPU (contention) as well as the wait for the next batch, and the
+verdict names the larger of the two. The category is decided when the interval that holds the
+median of the repeats with 75% confidence lies within one; otherwise the verdict is
+inconclusive, and the reason says which line the repeats straddle.
 
 Example:
     >>> verdict_of([0.96, 0.97, 0.95])
@@ -15,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import textwrap
 from dataclasses import dataclass, field, fields
@@ -33,6 +38,7 @@ __all__ = [
     "INCONCLUSIVE",
     "LINES",
     "category",
+    "median_interval",
     "verdict_of",
     "Diagnosis",
 ]
@@ -40,6 +46,8 @@ __all__ = [
 HIGHLY, MODERATELY = "highly input-bound", "moderately input-bound"
 NOT, INCONCLUSIVE = "not input-bound", "inconclusive"
 LINES = (0.05, 0.20)  # TF Profiler's input-bound categories
+COVERAGE = 0.75  # the confidence the median's interval is drawn at
+WAITING, CONTENTION = "waiting", "contention"
 
 
 def category(share: float) -> str:
@@ -47,8 +55,30 @@ def category(share: float) -> str:
     return HIGHLY if share >= LINES[1] else MODERATELY if share >= LINES[0] else NOT
 
 
+def median_interval(shares: list[float]) -> tuple[float, float]:
+    """The narrowest interval between order statistics that holds the median of the repeats'
+    distribution with ``COVERAGE`` confidence (min to max up to 5 repeats; from 6 on, the
+    extremes drop out, so more repeats can outvote one disturbed run).
+
+    Example:
+        >>> median_interval([0.03, 0.01, 0.02])
+        (0.01, 0.03)
+        >>> median_interval([0.01, 0.02, 0.02, 0.03, 0.02, 0.4])
+        (0.02, 0.03)
+    """
+    xs, n = sorted(shares), len(shares)
+
+    def coverage(k: int) -> float:
+        return 1 - 2 * sum(math.comb(n, i) for i in range(k)) / 2**n
+
+    k = 1
+    while k < n // 2 and coverage(k + 1) >= COVERAGE:
+        k += 1
+    return xs[k - 1], xs[n - k]
+
+
 def verdict_of(shares: list[float]) -> tuple[str, str]:
-    """(verdict, reason): the repeats' common category, or inconclusive and why.
+    """(verdict, reason): the category the median's interval lies in, or inconclusive and why.
 
     One repeat has no spread to read, so it decides only a share beyond ``MIN_GAIN`` of every
     line (the margin one run needs in :func:`fitscope.verdicts.compare.compare`).
@@ -65,12 +95,17 @@ def verdict_of(shares: list[float]) -> tuple[str, str]:
                 f"the {near[0]:.0%} line for one run to decide; repeat to "
                 "decide"
             )
-    if len({category(s) for s in shares}) == 1:
-        return category(shares[0]), ""
-    lo, hi = min(shares), max(shares)
+    lo, hi = median_interval(shares)
+    if category(lo) == category(hi):
+        return category(lo), ""
     crossed = [f"{line:.0%}" for line in LINES if lo < line <= hi]
+    which = (
+        ""
+        if (lo, hi) == (min(shares), max(shares))
+        else f"the median's {COVERAGE:.0%} interval over "
+    )
     return INCONCLUSIVE, (
-        f"the {len(shares)} repeats put the input share between {lo:.0%} and "
+        f"{which}the {len(shares)} repeats put the input share between {lo:.0%} and "
         f"{hi:.0%}, on both sides of the {' and '.join(crossed)} "
         + ("lines" if len(crossed) > 1 else "line")
     )
@@ -81,7 +116,10 @@ class Diagnosis(ShowsItself):
     """What :func:`fitscope.diagnose` measured and concluded; the cell's value.
 
     ``run`` is the traced run of data and step together (the median repeat); ``tried_run`` the
-    run of the remedy tried on the spot, if any.
+    run of the remedy tried on the spot, if any. Per repeat: ``shares`` (the input share),
+    ``waiting_shares`` and ``contention_shares`` (its two parts, see
+    :func:`fitscope.diagnose.measure.split`) and the three step times. A quantity over repeats
+    is their median (the lower middle one of an even number, so it is one repeat's).
     """
 
     backend: str
@@ -91,6 +129,12 @@ class Diagnosis(ShowsItself):
     shares: list[float]
     steps_alone_s: list[float]
     steps_in_fit_s: list[float]
+    waiting_shares: list[float]
+    contention_shares: list[float]
+    steps_under_load_s: list[float]
+    beside_batches: int
+    first_step: str
+    others_cpus: list[float]  # per repeat, CPUs other processes kept busy meanwhile
     data_s: float
     data_cpu_s: float
     data_clock: str
@@ -116,15 +160,57 @@ class Diagnosis(ShowsItself):
 
     @property
     def input_share(self) -> float:
-        return statistics.median(self.shares)
+        return statistics.median_low(self.shares)
+
+    @property
+    def waiting_share(self) -> float:
+        """The training thread idle for its next batch, a fraction of a step in fit."""
+        return statistics.median_low(self.waiting_shares)
+
+    @property
+    def contention_share(self) -> float:
+        """The step slowed by the data work sharing the CPU, a fraction of a step in fit."""
+        return statistics.median_low(self.contention_shares)
+
+    @property
+    def cause(self) -> str:
+        """The larger part of the share: "waiting" or "contention"."""
+        return WAITING if self.waiting_share >= self.contention_share else CONTENTION
+
+    @property
+    def parts_excess(self) -> float:
+        """How far the parts sum past the share (median over repeats): 0 unless one was clipped."""
+        return statistics.median_low(
+            w + c - s for w, c, s in zip(self.waiting_shares, self.contention_shares, self.shares)
+        )
 
     @property
     def step_alone_s(self) -> float:
-        return statistics.median(self.steps_alone_s)
+        return statistics.median_low(self.steps_alone_s)
+
+    @property
+    def step_under_load_s(self) -> float:
+        return statistics.median_low(self.steps_under_load_s)
 
     @property
     def step_in_fit_s(self) -> float:
-        return statistics.median(self.steps_in_fit_s)
+        return statistics.median_low(self.steps_in_fit_s)
+
+    def parts_sentence(self) -> str:
+        """The share's two parts in words, with the step under load they stand on."""
+        excess = (
+            f"; the parts sum to {self.parts_excess:.0%} more than the share, because one "
+            "was clipped at 0 (the step under load was slower than in fit, or faster than "
+            "alone)"
+            if self.parts_excess >= 0.005
+            else ""
+        )
+        return (
+            f"{self.waiting_share:.0%} waiting for the next batch and "
+            f"{self.contention_share:.0%} contention, the step slowed by the data work sharing "
+            f"the CPU ({ms(self.step_under_load_s)} a step alone with your pipeline running "
+            f"beside it; medians of the repeats){excess}"
+        )
 
     @property
     def reading(self) -> str:
@@ -132,8 +218,10 @@ class Diagnosis(ShowsItself):
         from fitscope.instrument.backends import LABELS
 
         lo, hi = min(self.shares), max(self.shares)
-        head = f"{self.verdict.capitalize()} on {LABELS.get(self.backend, self.backend)}" + (
-            f" ({self.reason})" if self.reason else ""
+        mostly = f", mostly {self.cause}" if self.verdict in (HIGHLY, MODERATELY) else ""
+        head = (
+            f"{self.verdict.capitalize()}{mostly} on {LABELS.get(self.backend, self.backend)}"
+            + (f" ({self.reason})" if self.reason else "")
         )
         # The times quoted are one repeat's, so the share follows from them: the median repeat.
         n = len(self.shares)
@@ -142,8 +230,8 @@ class Diagnosis(ShowsItself):
         return (
             f"{head}: a step took {ms(self.steps_in_fit_s[i])} in fit against "
             f"{ms(self.steps_alone_s[i])} with its batch held in memory, an input share of "
-            f"{self.shares[i]:.0%}{which}; the data was made on {self.data_where} at "
-            f"{ms(self.data_s)} a batch."
+            f"{self.shares[i]:.0%}{which}: {self.parts_sentence()}; the data was made on "
+            f"{self.data_where} at {ms(self.data_s)} a batch; measured with {self.first_step}."
         )
 
     def remedy_sentences(self) -> list[str]:
@@ -164,10 +252,23 @@ class Diagnosis(ShowsItself):
             ("data source", self.source),
             (
                 "input share: median (repeats)",
-                f"{self.input_share:.0%} ({', '.join(f'{s:.0%}' for s in self.shares)})",
+                _shares(self.input_share, self.shares),
+            ),
+            (
+                "waiting for the next batch: median (repeats)",
+                _shares(self.waiting_share, self.waiting_shares),
+            ),
+            (
+                "contention, the step slowed by data work: median (repeats)",
+                _shares(self.contention_share, self.contention_shares),
             ),
             ("step in fit: median (repeats)", _times(self.step_in_fit_s, self.steps_in_fit_s)),
             ("step alone, batch in memory", _times(self.step_alone_s, self.steps_alone_s)),
+            (
+                "step alone, your pipeline running beside it",
+                _times(self.step_under_load_s, self.steps_under_load_s),
+            ),
+            ("process state measured", self.first_step),
             (
                 "one batch made alone",
                 f"{ms(self.data_s)} wall, {ms(self.data_cpu_s)} CPU on "
@@ -187,16 +288,22 @@ class Diagnosis(ShowsItself):
             ("CPU a step in fit, by thread role", cpu or "not sampled"),
             ("CPU budget", self.budget),
             (
+                "CPUs other processes kept busy: median (repeats)",
+                f"{statistics.median_low(self.others_cpus):.2f} "
+                f"({', '.join(f'{c:.2f}' for c in self.others_cpus)})",
+            ),
+            (
                 "steps a run",
                 f"{self.steps}, the last {self.steps_timed} timed; "
-                f"{len(self.shares)} runs alone and together, alternating",
+                f"{len(self.shares)} repeats of alone, under load and in fit, interleaved",
             ),
             (
                 "data used up",
                 "nothing: the data can be read again"
                 if self.batches_taken is None
                 else f"{self.batches_taken} batches taken from your {self.source} "
-                "(it cannot rewind)",
+                f"(it cannot rewind), {self.beside_batches} of them by the pipeline run beside "
+                "the step under load",
             ),
             ("model", self.model_note),
             ("diagnose took", f"{self.duration_s:.1f} s"),
@@ -246,6 +353,10 @@ class Diagnosis(ShowsItself):
         }
         d.update(
             input_share=self.input_share,
+            waiting_share=self.waiting_share,
+            contention_share=self.contention_share,
+            cause=self.cause,
+            step_under_load_s=self.step_under_load_s,
             step_alone_s=self.step_alone_s,
             step_in_fit_s=self.step_in_fit_s,
             reading=self.reading,
@@ -265,6 +376,10 @@ class Diagnosis(ShowsItself):
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
+
+
+def _shares(median: float, each: list[float]) -> str:
+    return f"{median:.0%} ({', '.join(f'{s:.0%}' for s in each)})"
 
 
 def _times(median: float, each: list[float]) -> str:

