@@ -1,4 +1,5 @@
-"""The generator→fit scenario and its panel, run for real on a tiny workload."""
+"""The generator→fit lesson (fitscope.lessons.generator.fit, experiments.traced and article_fit)
+and its panel, run for real on a tiny workload."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Scenario 3 (tf.data) functions on tiny workloads: structure and logic, never timings."""
+"""fitscope.lessons.tfdata (notebook 03) on tiny workloads: structure and logic, never timings."""
 
 from __future__ import annotations
 

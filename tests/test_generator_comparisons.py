@@ -1,5 +1,5 @@
-"""Scenario 1 beyond the plain generator: PyDataset workers, a fresh interpreter, predict, the
-GIL."""
+"""fitscope.lessons.generator.comparisons (notebooks 00, 01) beyond the plain generator: PyDataset
+workers, a fresh interpreter, predict, the GIL; TensorFlow's profiler beside fitscope."""
 
 from __future__ import annotations
 
