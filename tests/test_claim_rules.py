@@ -4,10 +4,15 @@ cores, JAX's dispatch and callback pattern, the warm-up step counted against ste
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from fitscope import verdicts
+from fitscope import scorecard, verdicts
+from fitscope.verdicts import evidence
+from fitscope.verdicts.answer import answer
 from fitscope.verdicts.claims import PartEvidence, c6_parts
+from fitscope.verdicts.images import Pipeline, article_advice
 from fitscope.verdicts.verdict import DEPENDS, DOES_NOT_HOLD, HOLDS, INCONCLUSIVE
 
 # 01's sleeping generator: 0.418 s against 0.64 s one after the other and 0.34 s ideal.
@@ -122,3 +127,86 @@ def test_conjunction_and_never_against():
     assert combine_for("C4", [HOLDS, DOES_NOT_HOLD]) == DEPENDS
     assert never_against(DOES_NOT_HOLD, [HOLDS, None]) == INCONCLUSIVE
     assert never_against(HOLDS, [HOLDS]) == HOLDS
+
+
+# 05's case: generator and tf.data at 11.5 and 12.4 steps/s, the arrays-in-memory control's input
+# share 11 % (11 %, 0 %, 21 %), tf.data's 15 % (10 %, 18 %, 15 %), the step alone on 1.75 CPUs.
+GEN = Pipeline(
+    "generator", "moderately input-bound", 0.15, 0.075, 0.087, 0.08, False,
+    [0.087, 0.084, 0.090], [0.15, 0.12, 0.19],
+)  # fmt: skip
+TFD = Pipeline(
+    "tf.data prefetch", "moderately input-bound", 0.15, 0.075, 0.081, 0.08, True,
+    [0.081, 0.088, 0.080], [0.10, 0.18, 0.15],
+)  # fmt: skip
+ARRAYS = Pipeline(
+    "arrays", "moderately input-bound", 0.11, 0.075, 0.084, 0.075, False,
+    [0.084, 0.075, 0.095], [0.11, 0.0, 0.21], step_cores=1.75,
+)  # fmt: skip
+
+
+def test_the_advice_inside_its_own_noise_names_cpu_contention_and_decides_nothing():
+    v = article_advice([GEN, TFD], 2.0, ARRAYS)
+    assert v.verdict == INCONCLUSIVE and v.claim_id == "A1"
+    assert "no measurable difference" in v.because
+    assert "inside the noise floor: the input is no longer the bottleneck" in v.because
+    assert "keeps 1.75 of 2 CPUs busy" in v.because and "CPU contention" in v.because
+    assert verdicts.rejudge(v) == v and "trains faster" in v.claim
+
+
+def test_the_advice_tests_throughput_then_says_where_the_bottleneck_is():
+    fast = replace(TFD, step_in_fit_s=0.05, steps_in_fit_s=[0.05, 0.051, 0.049], input_share=0.3)
+    v = article_advice([GEN, fast], 2.0, ARRAYS)
+    assert v.verdict == HOLDS and "beyond the noise floor: the input is still" in v.because
+    slow = replace(TFD, step_in_fit_s=0.12, steps_in_fit_s=[0.12, 0.125, 0.118])
+    assert article_advice([GEN, slow], 2.0, ARRAYS).verdict == DOES_NOT_HOLD
+    spare_cpus = replace(ARRAYS, step_cores=0.9)
+    same = article_advice([replace(GEN, input_share=0.4), TFD], 2.0, spare_cpus)
+    assert same.verdict == DOES_NOT_HOLD and "contention" not in same.because
+    no_bottleneck = article_advice([replace(GEN, input_share=0.05), TFD], 2.0, spare_cpus)
+    assert no_bottleneck.verdict == INCONCLUSIVE and "no bottleneck" in no_bottleneck.because
+    one_run = [replace(p, steps_in_fit_s=[]) for p in (GEN, TFD)]
+    assert article_advice(one_run, 2.0).verdict == INCONCLUSIVE  # x1.07 from one run each
+
+
+def test_the_scorecard_shows_the_kept_advice_after_the_claims(tmp_path, monkeypatch):
+    monkeypatch.setenv("FITSCOPE_EVIDENCE", str(tmp_path))
+    advice = article_advice([GEN, TFD], 2.0, ARRAYS)
+    evidence.keep("images", verdicts.Scorecard([advice]), "notebook 05")
+    said: list[str] = []
+    rows = scorecard._kept_only(said.append)
+    assert [r[0] for r in rows] == [advice] and rows[0][2].startswith("notebook 05 at")
+    card = scorecard._one_row_each([*rows, (verdicts.c9(["a", "a"]), "TensorFlow", "now")])
+    assert [v.claim_id for v in card] == ["C9", "A1"]
+    assert "A1" in scorecard.scorecard_table(card) and card.check().ok
+
+
+def test_the_answer_is_short_one_sentence_per_family_and_cites_its_rows():
+    jax = verdicts.c6(16, 32, 15, 16, 2, "JAX", 2, begins_on_main=16, overlaps_off_loop=15)
+    sleeping = PartEvidence(**SLEEPING)
+    rows = [
+        (verdicts.c1(0, 30, 2, 2, 2, backend="TensorFlow"), "TensorFlow"),
+        (verdicts.c1(30, 30, 2, 2, 2, backend="JAX"), "JAX"),
+        (verdicts.c1(30, 30, 2, 2, 2, backend="PyTorch"), "PyTorch"),
+        (verdicts.c2(0.1, 1.0, 50, 2, 30), "TensorFlow"),
+        (verdicts.c3(1.51, 2, True, 30), "TensorFlow"),
+        (verdicts.c4(sleeping, PYTHON, 2), "TensorFlow"),
+        (verdicts.c5(1.8, 1.51, 2), "TensorFlow"),
+        (verdicts.c6(32, 32, 0, 16, 2, "TensorFlow"), "TensorFlow"),
+        (jax, "JAX"),
+        (verdicts.c6(32, 32, 0, 16, 2, "PyTorch"), "PyTorch"),
+        (verdicts.c7([{"method": "fork", "useful_updates": 0, "error": "E"}]), "TensorFlow"),
+        (verdicts.c8([verdicts.SYNCHRONISATION]), "TensorFlow"),
+        (verdicts.c9(["a", "a"]), "TensorFlow"),
+        (article_advice([GEN, TFD], 2.0, ARRAYS), "TensorFlow"),
+    ]
+    said = answer(rows)
+    words = len(" ".join(said.sentences).split())
+    assert words <= 120, " ".join(said.sentences)
+    loop = next(s for s in said.sentences if s.startswith("The loop"))
+    assert "on JAX, the loop on the main thread and steps in order held" in loop
+    assert "not callbacks there" in loop and "on TensorFlow and PyTorch, all held" in loop
+    overlap = next(s for s in said.sentences if s.startswith("Overlap"))
+    assert "one kind of generator work overlapped training" in overlap  # C4 DEPENDS
+    assert not any("did not overlap" in s for s in said.sentences)
+    assert not any(s.startswith("tf.data") for s in said.sentences)  # A1 undecided: unsaid

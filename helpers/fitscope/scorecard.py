@@ -1,4 +1,5 @@
-"""The scorecard: quick measurements for every claim C1–C12, each decided by its rule.
+"""The scorecard: quick measurements for every claim C1–C12, each decided by its rule, and the
+article's advice (row A1) as notebook 05 measured it on this machine.
 
 C1, C6 and C12 also get a row per installed Keras backend (each measured in a fresh interpreter);
 a backend that is not installed gets one sentence, no row. Every row names the backend it was
@@ -127,6 +128,11 @@ PARTS: dict[str, Callable[[Callable[[str], None]], list[verdicts.Verdict]]] = {
 }
 
 
+KEPT_ONLY = {"images": "notebook 05"}
+"""Parts only a notebook measures (05's image pipeline): the scorecard shows their kept verdict
+(the article's advice, row A1) and says where to measure it when there is none."""
+
+
 class SourcedScorecard(verdicts.Scorecard):
     """A scorecard whose every row also says the Keras backend it was measured on and which run
     on this machine its evidence came from; it ends with the answer to the article's question.
@@ -204,7 +210,11 @@ def _one_row_each(rows: list[tuple[verdicts.Verdict, str, str]]) -> SourcedScore
     order = [LABELS[b] for b in BACKENDS]
     ranked = sorted(
         kept.values(),
-        key=lambda r: (int(r[0].claim_id[1:]), order.index(r[1]) if r[1] in order else len(order)),
+        key=lambda r: (
+            r[0].claim_id[0] != "C",  # the claims C1–C12 first, then the advice (A1)
+            int(r[0].claim_id[1:]),
+            order.index(r[1]) if r[1] in order else len(order),
+        ),
     )
     return SourcedScorecard([r[0] for r in ranked], [r[2] for r in ranked], [r[1] for r in ranked])
 
@@ -235,7 +245,24 @@ def measure_scorecard(
         measured = evidence.keep(part, verdicts.Scorecard(PARTS[part](say)), "the scorecard")
         here = _in_process(evidence.conditions())
         rows += [(v, _named_backend(v) or here, "measured now") for v in measured]
+    if parts == tuple(PARTS):
+        rows += _kept_only(say)
     return _one_row_each(rows)
+
+
+def _kept_only(say: Callable[[str], None]) -> list[tuple[verdicts.Verdict, str, str]]:
+    """The rows of ``KEPT_ONLY`` parts this machine kept under today's conditions; a sentence
+    for each one it did not."""
+    rows = []
+    for part, notebook in KEPT_ONLY.items():
+        kept = evidence.load(part)
+        if kept is None:
+            say(f"{part}: the article's advice is measured only by {notebook}; run it for its row")
+            continue
+        say(f"{part}: evidence from {kept.origin()} (same versions, B and mode)")
+        here = _in_process(kept.conditions)
+        rows += [(v, _named_backend(v) or here, kept.origin()) for v in kept.verdicts]
+    return rows
 
 
 _SAY_AS_MESSAGES = "FITSCOPE_REPORT_SAY_AS_MESSAGES"

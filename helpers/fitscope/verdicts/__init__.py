@@ -33,6 +33,7 @@ from fitscope.verdicts.claims import (
     c4,
     c5,
     c6,
+    c6_parts,
     c7,
     c8,
     c9,
@@ -62,7 +63,9 @@ from fitscope.verdicts.compare import (
     share_of_bound,
 )
 from fitscope.verdicts.images import Pipeline, article_advice
+from fitscope.verdicts.parts import conjunction
 from fitscope.verdicts.verdict import (
+    ADVICE,
     CLAIMS,
     DEPENDS,
     DOES_NOT_HOLD,
@@ -132,4 +135,4 @@ __all__ = [
     "SYNCHRONISATION",
     "OVERLAP_VISIBLE_SHARE",
 ]
-__all__ += ["Pipeline", "article_advice"]
+__all__ += ["Pipeline", "article_advice", "c6_parts", "conjunction", "ADVICE"]

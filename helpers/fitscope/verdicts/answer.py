@@ -10,7 +10,7 @@ Example:
     >>> rows = [(c1(0, 30, 2, 2, backend="TensorFlow"), "TensorFlow"),
     ...         (c1(30, 30, 2, 2, backend="JAX"), "JAX")]
     >>> answer(rows).sentences[1]
-    'In short: "fit runs the generator on the main thread" is true on JAX, not true on TensorFlow. \
+    '"fit runs the generator on the main thread" is true on JAX, not true on TensorFlow. \
 The answer depends on the Keras backend.'
 """
 
@@ -22,16 +22,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from fitscope.verdicts import verdict as vd
+from fitscope.verdicts.claims import c6_parts
 
 __all__ = ["Answer", "QUESTION", "answer"]
 
 Row = tuple[vd.Verdict, str]  # a verdict and the backend it was measured on
 
 
-QUESTION = (
-    "The article's question: does fit run your Python generator on the main thread, so "
-    "that training is one thread on one core, with data and steps one after the other?"
-)
+QUESTION = "Does fit run your generator on the main thread, one step at a time?"
 
 
 def _ref(rows: Sequence[Row]) -> str:
@@ -40,16 +38,6 @@ def _ref(rows: Sequence[Row]) -> str:
 
 def _of(rows: Sequence[Row], claim_id: str) -> list[Row]:
     return [(v, b) for v, b in rows if v.claim_id == claim_id]
-
-
-def _by_backend(rows: Sequence[Row], words: dict[str, str], subject: str) -> str:
-    """One sentence over a claim's rows: each backend (or group of backends) with its phrase."""
-    groups: dict[str, list[str]] = {}
-    for v, b in rows:
-        groups.setdefault(words.get(v.verdict, "was not decided"), []).append(b)
-    said = [f"on {' and '.join(bs)}, {p}" for p, bs in groups.items()]
-    said[0] = f"On {' and '.join(next(iter(groups.values())))}, {subject} {next(iter(groups))}"
-    return "; ".join(said) + f" ({_ref(rows)})."
 
 
 def _title_claim(c1: Sequence[Row]) -> str:
@@ -63,60 +51,120 @@ def _title_claim(c1: Sequence[Row]) -> str:
         + ([f"not decided on {' and '.join(other)}"] if other else [])
     )
     depends = " The answer depends on the Keras backend." if held and failed else ""
-    return f'In short: "fit runs the generator on the main thread" is {", ".join(parts)}.' + depends
+    return f'"fit runs the generator on the main thread" is {", ".join(parts)}.' + depends
 
 
-_C1 = {
-    vd.HOLDS: "on the main thread",
-    vd.DOES_NOT_HOLD: "off the main thread",
-    vd.DEPENDS: "partly on the main thread",
-}
-_C6 = {
-    vd.HOLDS: "stayed on the main thread, one step after the other",
-    vd.DOES_NOT_HOLD: "did not stay on the main thread one step after the other",
-}
-_C12 = {
-    vd.HOLDS: "held training back (no overlap)",
-    vd.DOES_NOT_HOLD: "overlapped training",
-    vd.DEPENDS: "overlapped training only partly, or for some kinds of work only",
-    vd.NOT_APPLICABLE: "did not happen (the generator ran off the main thread)",
-}
-_ONE = {  # claim: verdict → sentence, for the claims measured once
-    "C3": {
-        vd.HOLDS: "Training with fit kept about one core busy",
-        vd.DOES_NOT_HOLD: "Training with fit kept more than one core busy",
-    },
-    "C4": {
-        vd.HOLDS: "a generator's work overlapped training for both kinds of work",
-        vd.DOES_NOT_HOLD: "a generator's work did not overlap training",
-        vd.DEPENDS: "a generator's work overlapped training for one kind of work, not the other",
-    },
-    "C10": {
-        vd.HOLDS: "prefetch raised throughput",
-        vd.DOES_NOT_HOLD: "prefetch gave no gain",
-        vd.DEPENDS: "prefetch raised throughput in one case, not the other",
-    },
-    "C11": {
-        vd.HOLDS: "parallel map sped up both kinds of data work",
-        vd.DOES_NOT_HOLD: "parallel map gave no gain",
-        vd.DEPENDS: "parallel map sped up one kind of data work, not the other",
-    },
-    "C7": {
-        vd.HOLDS: "the article's multiprocessing trainer failed",
-        vd.DOES_NOT_HOLD: "the article's multiprocessing trainer did not fail",
-    },
-    "C9": {
-        vd.DOES_NOT_HOLD: "several processes trained one model correctly with a tf.distribute "
-        "strategy"
-    },
-}
+def _ids(rows: Sequence[Row]) -> str:
+    """The claims a sentence rests on, by id (their rows, per backend, are in the table above)."""
+    return ", ".join(dict.fromkeys(v.claim_id for v, _ in rows))
 
 
-def _one(rows: Sequence[Row], claim_id: str) -> str | None:
-    """The sentence of a claim measured once, or None when it is missing or undecided."""
-    found = _of(rows, claim_id)
-    words = _ONE[claim_id].get(found[0][0].verdict) if found else None
-    return f"{words} ({_ref(found)})" if words else None
+_C6_PARTS = ("the loop on the main thread", "callbacks there", "steps in order")
+
+
+def _loop(c6: Sequence[Row]) -> str:
+    """C6 per backend and part: which parts held, which did not (undecided ones unsaid);
+    backends with the same parts share one clause.
+
+    Example:
+        >>> from fitscope.verdicts.claims import c6
+        >>> _loop([(c6(16, 32, 15, 16, 2, "JAX", 2, 16, 15), "JAX"),
+        ...        (c6(32, 32, 0, 16, 2, "PyTorch"), "PyTorch")])
+        'The loop: on JAX, the loop on the main thread and steps in order held, not callbacks \
+there; on PyTorch, all held (C6).'
+    """
+    groups: dict[str, list[str]] = {}
+    for v, b in c6:
+        if not (v.evidence.get("steps") and v.evidence.get("callbacks_total")):
+            continue
+        parts = [p for p, _ in c6_parts(v.evidence)]
+        held = [n for n, p in zip(_C6_PARTS, parts) if p == vd.HOLDS]
+        failed = " or ".join(n for n, p in zip(_C6_PARTS, parts) if p == vd.DOES_NOT_HOLD)
+        said = "all held" if len(held) == 3 else held and f"{' and '.join(held)} held"
+        words = ", ".join(w for w in (said, failed and f"not {failed}") if w)
+        if words:
+            groups.setdefault(words, []).append(b)
+    said = [f"on {' and '.join(bs)}, {w}" for w, bs in groups.items()]
+    return f"The loop: {'; '.join(said)} ({_ids(c6)})." if said else ""
+
+
+_FAMILIES: tuple[tuple[str, tuple[str, ...], dict[tuple[str, str], str]], ...] = (
+    (
+        "Cores",
+        ("C2", "C3", "C5"),
+        {
+            ("C2", vd.HOLDS): "the math ran on the main thread",
+            ("C2", vd.DOES_NOT_HOLD): "the math ran mostly off the main thread",
+            ("C3", vd.HOLDS): "fit used about one core",
+            ("C3", vd.DOES_NOT_HOLD): "fit used more than one core",
+            ("C5", vd.HOLDS): "predict spread across cores and fit did not",
+            ("C5", vd.DOES_NOT_HOLD): "predict and fit did not split as claimed",
+        },
+    ),
+    (
+        "Overlap",
+        ("C4", "C12"),
+        {
+            ("C4", vd.HOLDS): "both kinds of generator work overlapped training",
+            ("C4", vd.DOES_NOT_HOLD): "no generator work overlapped training",
+            ("C4", vd.DEPENDS): "one kind of generator work overlapped training, not the other",
+            ("C12", vd.HOLDS): "data made on the main thread held training back",
+            ("C12", vd.DOES_NOT_HOLD): "data made on the main thread still overlapped training",
+            ("C12", vd.DEPENDS): "data made on the main thread held training back for some work",
+        },
+    ),
+    (
+        "Processes",
+        ("C7", "C8", "C9"),
+        {
+            ("C7", vd.HOLDS): "the article's trainer failed",
+            ("C7", vd.DOES_NOT_HOLD): "the article's trainer did not fail",
+            ("C8", vd.HOLDS): "for the article's reason",
+            ("C8", vd.DOES_NOT_HOLD): "not for the article's reason",
+            ("C8", vd.DEPENDS): "partly for the article's reason",
+            ("C9", vd.DOES_NOT_HOLD): "tf.distribute trained one model correctly",
+        },
+    ),
+    (
+        "tf.data",
+        ("C10", "C11", "A1"),
+        {
+            ("C10", vd.HOLDS): "prefetch raised throughput",
+            ("C10", vd.DOES_NOT_HOLD): "prefetch gave no gain",
+            ("C10", vd.DEPENDS): "prefetch raised throughput in one case only",
+            ("C11", vd.HOLDS): "parallel map sped up both kinds of work",
+            ("C11", vd.DOES_NOT_HOLD): "parallel map gave no gain",
+            ("C11", vd.DEPENDS): "parallel map sped up one kind of work only",
+            ("A1", vd.HOLDS): "the image pipeline trained faster with tf.data",
+            ("A1", vd.DOES_NOT_HOLD): "the image pipeline did not train faster with tf.data",
+        },
+    ),
+)
+
+
+def _family(rows: Sequence[Row], name: str, ids: tuple[str, ...], words: dict) -> str:
+    """One sentence for a family of claims: each decided row's phrase (with its backends when
+    the claim has rows on several), every row cited.
+
+    Example:
+        >>> from fitscope.verdicts.claims import c9
+        >>> _family([(c9(["a", "a"]), "TensorFlow")], *_FAMILIES[2])
+        'Processes: tf.distribute trained one model correctly (C9).'
+    """
+    found = [r for cid in ids for r in _of(rows, cid)]
+    phrases: dict[str, list[str]] = {}
+    for v, b in found:
+        if words.get((v.claim_id, v.verdict)):
+            phrases.setdefault(words[v.claim_id, v.verdict], []).append(b)
+    if not phrases:
+        return ""
+    said = [
+        f"on {' and '.join(bs)}, {w}" if len(_of(rows, cid)) > 1 else w
+        for (cid, _), w in words.items()
+        if w in phrases
+        for bs in [phrases.pop(w)]
+    ]
+    return f"{name}: {'; '.join(said)} ({_ids(found)})."
 
 
 def _checklist(rows: Sequence[Row]) -> list[str]:
@@ -201,19 +249,15 @@ class Answer:
 
 
 def answer(rows: Sequence[Row]) -> Answer:
-    """The answer to the article's question, and the checklist, from the scorecard's rows.
+    """The answer to the article's question, and the checklist, from the scorecard's rows: one
+    sentence per family of claims (the generator's thread, the loop, cores, overlap, processes,
+    tf.data), each citing its rows and saying no more than they do.
 
     ``rows`` pairs each verdict with the backend it was measured on.
     """
     sentences = [QUESTION]
     if c1 := _of(rows, "C1"):
-        sentences += [_title_claim(c1), _by_backend(c1, _C1, "fit called the generator")]
-    if c6 := _of(rows, "C6"):
-        sentences.append(_by_backend(c6, _C6, "the loop that drives fit"))
-    if c12 := _of(rows, "C12"):
-        sentences.append(_by_backend(c12, _C12, "making data on the main thread"))
-    once = [s for s in (_one(rows, c) for c in ("C3", "C4", "C10", "C11", "C7", "C9")) if s]
-    if once:
-        joined = "; ".join(s[0].lower() + s[1:] for s in once)
-        sentences.append(f"The other claims, measured once: {joined}.")
-    return Answer(tuple(sentences), tuple(_checklist(rows)))
+        sentences.append(_title_claim(c1))
+    sentences.append(_loop(_of(rows, "C6")))
+    sentences += [_family(rows, *family) for family in _FAMILIES]
+    return Answer(tuple(s for s in sentences if s), tuple(_checklist(rows)))

@@ -1,16 +1,19 @@
 """The article's advice for an image pipeline, decided from diagnoses: "use tf.data with prefetch".
 
-Notebook 05 diagnoses one custom generator and its fixes with ``fitscope.diagnose``. This rule
-reads their verdicts (TF Profiler's input-bound categories) and asks two questions: does
-``tf.data`` with ``prefetch`` remove the input bottleneck the generator had, and is it the only
-fix that does?
+Notebook 05 diagnoses one custom generator and its fixes with ``fitscope.diagnose``. The rule
+tests what the article advises, in its order:
 
-- INCONCLUSIVE when the generator was not input-bound (nothing to remove), when the tf.data
-  diagnosis was inconclusive, or when tf.data reached its ideal-overlap bound and that bound is
-  itself input-bound (this machine's CPUs cannot make the data and run the step side by side);
-- HOLDS when tf.data is not input-bound and no other fix is;
-- DEPENDS when tf.data is not input-bound and another fix is too (it is not the only way);
-- DOES NOT HOLD when tf.data stays input-bound short of its ideal-overlap bound.
+1. **Throughput**: does the fastest tf.data pipeline train faster than the generator, beyond the
+   spread of their repeats (:func:`~fitscope.verdicts.compare.compare` on seconds a step in
+   ``fit``)? Faster HOLDS; a slow-down, or no measurable difference, DOES NOT HOLD; a comparison
+   one run each cannot decide decides nothing (INCONCLUSIVE).
+2. **Then the bottleneck**, in words, not as a second verdict: is tf.data's input share still
+   beyond the noise floor of the measurement, the highest input share of a control whose
+   batches are arrays already in memory (nothing to make, so its share is noise)?
+
+A generator whose share is inside the noise floor had no bottleneck to remove, and where the step
+alone already keeps ``FULL_CPUS`` of the CPU budget busy no pipeline can hide the data's CPU work
+behind it: then a throughput that did not improve is CPU contention, named, and decides nothing.
 
 Example:
     >>> gen = Pipeline("generator", "highly input-bound", 0.6, 0.010, 0.025, 0.020)
@@ -21,24 +24,27 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from fitscope.verdicts.claims import _RULES
-from fitscope.verdicts.verdict import DEPENDS, DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, Verdict
+from fitscope.verdicts.compare import FASTER, SLOWER, UNDECIDED, compare
+from fitscope.verdicts.parts import budget_text
+from fitscope.verdicts.verdict import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, Verdict
 
-__all__ = ["ADVICE", "ADVICE_ID", "Pipeline", "AdviceVerdict", "article_advice"]
+__all__ = ["ADVICE_ID", "FULL_CPUS", "Pipeline", "article_advice"]
 
-ADVICE_ID = "05"
-ADVICE = "Use tf.data with prefetch: it removes the input bottleneck of a custom image generator."
-NOT_BOUND, UNDECIDED = "not input-bound", "inconclusive"
-AT_BOUND = 1.15  # a step within 15% of its ideal-overlap bound is at it (C12's band)
-BOUND_BOUND = 1.05  # an ideal-overlap bound 5% over the step alone is itself input-bound
+ADVICE_ID = "A1"
+FULL_CPUS = 0.75
+"""The step alone fills the CPUs when it keeps this share of the budget B busy (1.5 of 2)."""
 
 
 @dataclass(frozen=True)
 class Pipeline:
-    """One diagnosed pipeline: its verdict, input share and times a step (s)."""
+    """One diagnosed pipeline: its verdict, input share and times a step (s); ``steps_in_fit_s``
+    and ``shares`` are its repeats (a step in fit, the input share), ``step_cores`` the cores a
+    step keeps busy (CPU a step / a step's wall time; for the arrays control, the step alone)."""
 
     name: str
     verdict: str
@@ -47,78 +53,129 @@ class Pipeline:
     step_in_fit_s: float
     overlapped_s: float
     tf_data: bool = False
+    steps_in_fit_s: Sequence[float] = field(default_factory=list)
+    shares: Sequence[float] = field(default_factory=list)
+    step_cores: float | None = None
+
+    @classmethod
+    def from_diagnosis(cls, name: str, d: Mapping[str, Any], tf_data: bool = False) -> Pipeline:
+        """From a diagnosis's ``to_dict()``: its figures, repeats and cores busy in fit.
+
+        Example:
+            >>> d = dict(verdict="not input-bound", input_share=0.1, step_alone_s=0.08,
+            ...          step_in_fit_s=0.09, overlapped_s=0.08, steps_in_fit_s=[0.09, 0.1],
+            ...          shares=[0.1, 0.2], cpu_per_step_by_role={"main": 0.09, "pool": 0.072})
+            >>> Pipeline.from_diagnosis("arrays", d).step_cores
+            1.8
+        """
+        cpu = sum((d.get("cpu_per_step_by_role") or {}).values())
+        return cls(
+            name,
+            d["verdict"],
+            d["input_share"],
+            d["step_alone_s"],
+            d["step_in_fit_s"],
+            d["overlapped_s"],
+            tf_data,
+            list(d.get("steps_in_fit_s") or []),
+            list(d.get("shares") or []),
+            round(cpu / d["step_in_fit_s"], 2) if cpu else None,
+        )
+
+    def repeats(self) -> list[float]:
+        """Seconds a step in fit, each repeat (the median alone when none were kept)."""
+        return list(self.steps_in_fit_s) or [self.step_in_fit_s]
+
+    def share_range(self) -> str:
+        each = list(self.shares) or [self.input_share]
+        return f"{self.input_share:.0%} ({', '.join(f'{s:.0%}' for s in each)})"
 
 
-class AdviceVerdict(Verdict):
-    """A :class:`Verdict` on the article's advice (not one of C1–C12)."""
-
-    @property
-    def claim(self) -> str:
-        return ADVICE
+def _plain(p: Pipeline) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(p).items()}
 
 
-def _share(p: Pipeline) -> str:
-    return f"{p.name} {p.input_share:.0%} ({p.verdict})"
+def _bottleneck(best: Pipeline, floor: float | None) -> str:
+    """Step 2 in words: tf.data's input share against the noise floor."""
+    if floor is None:
+        return (
+            f"{best.name}'s input share is {best.share_range()}, {best.verdict} by TF "
+            "Profiler's categories (no arrays-in-memory control gave a noise floor)"
+        )
+    where = (
+        "inside the noise floor: the input is no longer the bottleneck"
+        if best.input_share <= floor
+        else "beyond the noise floor: the input is still the bottleneck"
+    )
+    return f"{best.name}'s input share {best.share_range()} is {where}"
 
 
-def article_advice(pipelines: Sequence[Pipeline], budget: float) -> AdviceVerdict:
-    """Decide the advice from the generator (first), its fixes and the tf.data pipeline(s)."""
-    first, fixes = pipelines[0], list(pipelines[1:])
-    tfds = [p for p in fixes if p.tf_data]
+def article_advice(
+    pipelines: Sequence[Pipeline], budget: float, control: Pipeline | None = None
+) -> Verdict:
+    """Decide the advice from the generator (first) and the pipelines after it, the tf.data
+    ones among them; ``control`` is the arrays-in-memory diagnosis (the noise floor of the input
+    share, and the cores the step alone keeps busy), or None.
+
+    Example:
+        >>> gen = Pipeline("generator", "highly input-bound", 0.15, 0.08, 0.087, 0.08,
+        ...                steps_in_fit_s=[0.087, 0.085, 0.09], shares=[0.15, 0.1, 0.2])
+        >>> tfd = Pipeline("tf.data", "moderately input-bound", 0.15, 0.08, 0.081, 0.08, True,
+        ...                [0.081, 0.088, 0.08], [0.1, 0.18, 0.15])
+        >>> arrays = Pipeline("arrays", "moderately input-bound", 0.11, 0.08, 0.08, 0.08,
+        ...                   shares=[0.11, 0.0, 0.21], step_cores=1.75)
+        >>> article_advice([gen, tfd], 2.0, arrays).verdict
+        'INCONCLUSIVE'
+    """
+    first, rest = pipelines[0], list(pipelines[1:])
+    tfds = [p for p in rest if p.tf_data]
     if not tfds:
         raise ValueError("the advice needs at least one tf.data pipeline among the fixes")
-    best = min(tfds, key=lambda p: p.input_share)
-    ev = {"pipelines": [asdict(p) for p in pipelines], "budget": budget}
-    shares = "; ".join(_share(p) for p in pipelines)
-    text = f"input share of a step: {shares}, with B = {budget:g} CPU(s)."
-
-    def verdict(v: str, why: str) -> AdviceVerdict:
-        return AdviceVerdict(ADVICE_ID, v, f"{text} {why}", ev)
-
-    if first.verdict == NOT_BOUND:
-        return verdict(
-            INCONCLUSIVE,
-            f"The {first.name} was not input-bound here: there was no bottleneck to remove.",
-        )
-    if first.verdict == UNDECIDED:
-        return verdict(INCONCLUSIVE, f"The {first.name}'s own diagnosis was inconclusive.")
-    if best.verdict == UNDECIDED:
-        return verdict(INCONCLUSIVE, f"The {best.name} diagnosis was inconclusive.")
-    if best.verdict == NOT_BOUND:
-        others = [p.name for p in fixes if not p.tf_data and p.verdict == NOT_BOUND]
-        if others:
-            return verdict(
-                DEPENDS,
-                f"{best.name} removed the input bottleneck, and so did "
-                f"{', '.join(others)}: tf.data is one way, not the only one.",
-            )
-        undecided = [p.name for p in fixes if not p.tf_data and p.verdict == UNDECIDED]
-        note = (
-            f" ({', '.join(undecided)}: inconclusive, which decides nothing)" if undecided else ""
-        )
-        return verdict(
-            HOLDS, f"{best.name} removed the input bottleneck, and no other fix was shown to{note}."
-        )
-    at_bound = best.step_in_fit_s <= AT_BOUND * best.overlapped_s
-    if at_bound and best.overlapped_s >= BOUND_BOUND * best.step_alone_s:
-        return verdict(
-            INCONCLUSIVE,
-            f"{best.name} ran at (or faster than) its ideal-overlap bound "
-            f"({best.overlapped_s * 1e3:.3g} ms a step), which is itself "
-            f"{best.overlapped_s / best.step_alone_s - 1:.0%} over the "
-            "step alone: on these CPUs no pipeline can hide the data's "
-            "CPU work behind the step.",
-        )
-    return verdict(
-        DOES_NOT_HOLD,
-        f"{best.name} stayed input-bound, short of its ideal-overlap "
-        f"bound ({best.overlapped_s * 1e3:.3g} ms a step).",
+    best = min(tfds, key=lambda p: p.step_in_fit_s)
+    ev: dict[str, Any] = {"pipelines": [_plain(p) for p in pipelines], "budget": budget}
+    if control is not None:
+        ev["control"] = _plain(control)
+    floor = None if control is None else max(list(control.shares) or [control.input_share])
+    speed = compare(first.repeats(), best.repeats(), "s")
+    text = f"a step in fit, {first.name} against {best.name}: {speed.sentence}; " + _bottleneck(
+        best, floor
+    )
+    if floor is not None:
+        text += f" (the arrays-in-memory control's shares reach {floor:.0%})"
+    text += f", with {budget_text(budget)}."
+    cores = None if control is None else control.step_cores
+    contention = (
+        f"CPU contention: the step alone already keeps {cores:.2f} of {budget:g} CPUs busy, so "
+        "no pipeline can hide the data's CPU work behind it here"
+        if cores is not None and cores >= FULL_CPUS * budget
+        else ""
     )
 
+    def verdict(v: str, why: str = "") -> Verdict:
+        return Verdict(ADVICE_ID, v, text + (f" {why}" if why else ""), ev)
 
-def _from_evidence(pipelines: Sequence[dict], budget: float) -> AdviceVerdict:
+    if speed.word == FASTER:
+        return verdict(HOLDS)
+    if speed.word == UNDECIDED:
+        return verdict(INCONCLUSIVE, "One run each cannot decide a throughput this close.")
+    why = [f"{contention}." if contention else ""]
+    if floor is not None and first.input_share <= floor:
+        why.append(
+            f"The {first.name}'s own input share {first.share_range()} is inside the noise "
+            "floor: there was no bottleneck beyond the noise to remove."
+        )
+    if speed.word != SLOWER and any(why):
+        return verdict(INCONCLUSIVE, " ".join(w for w in why if w))
+    return verdict(DOES_NOT_HOLD, why[0])
+
+
+def _from_evidence(
+    pipelines: Sequence[dict], budget: float, control: dict | None = None
+) -> Verdict:
     """The rule again on a verdict's own evidence (its pipelines as plain dicts)."""
-    return article_advice([Pipeline(**p) for p in pipelines], budget)
+    return article_advice(
+        [Pipeline(**p) for p in pipelines], budget, None if control is None else Pipeline(**control)
+    )
 
 
 # claims.rejudge (and so verdicts.consistency) finds each rule by claim id: the advice's too.

@@ -17,6 +17,7 @@ from typing import Any
 from fitscope.instrument.tables import ShowsItself, Table
 
 __all__ = [
+    "ADVICE",
     "CLAIMS",
     "Claim",
     "DEPENDS",
@@ -106,6 +107,18 @@ CLAIMS: dict[str, Claim] = {
 }
 
 
+ADVICE: dict[str, Claim] = {
+    "A1": Claim(
+        "A1",
+        "The article's advice: use tf.data with prefetch, and a custom image pipeline trains "
+        "faster.",
+        "05",
+    )
+}
+"""The article's advice, decided like a claim (:func:`fitscope.verdicts.images.article_advice`)
+and shown in the scorecard after C1–C12."""
+
+
 @dataclass(frozen=True)
 class Verdict:
     """A claim's verdict, the sentence that explains it, and the evidence it came from."""
@@ -117,7 +130,7 @@ class Verdict:
 
     @property
     def claim(self) -> str:
-        return CLAIMS[self.claim_id].text
+        return {**CLAIMS, **ADVICE}[self.claim_id].text
 
     def __str__(self) -> str:
         return f"{self.claim_id} {self.verdict}: {self.because}"
@@ -237,6 +250,7 @@ NOTEBOOK_FILES = {
     "03": "03_tfdata_prefetch.ipynb",
     "04": "04_beyond_one_process.ipynb",
     "01b": "01b_which_backend.ipynb",
+    "05": "05_your_image_pipeline.ipynb",
 }
 
 

@@ -4,7 +4,8 @@ Each diagnosis (``fitscope.diagnose``'s, or one from a fresh interpreter) gives 
 second in ``fit``, the step alone (its batch held in memory: the most steps a second any
 pipeline could give this model) and its ideal-overlap bound (data and step side by side on B
 CPUs). The verdict on "use tf.data with prefetch" comes from the claims module's rule
-(:func:`fitscope.verdicts.images.article_advice`).
+(:func:`fitscope.verdicts.images.article_advice`), against an arrays-in-memory control's noise
+floor when one is given, and can be kept for the scorecard's row.
 
 Example:
     >>> row({"backend": "tensorflow", "step_in_fit_s": 0.02, "step_alone_s": 0.01,
@@ -20,8 +21,10 @@ from typing import Any
 
 from fitscope.instrument.budget import cpu_budget
 from fitscope.instrument.tables import ShowsItself, Stack, Table
+from fitscope.verdicts import evidence
 from fitscope.verdicts.compare import fastest
-from fitscope.verdicts.images import AdviceVerdict, Pipeline, article_advice
+from fitscope.verdicts.images import Pipeline, article_advice
+from fitscope.verdicts.verdict import Scorecard, Verdict
 
 __all__ = ["COLUMNS", "row", "SideBySide", "side_by_side"]
 
@@ -62,7 +65,7 @@ class SideBySide(ShowsItself):
     """The pipelines' figures and the verdict on the article's advice drawn from them."""
 
     found: dict[str, dict[str, Any]]
-    advice: AdviceVerdict
+    advice: Verdict
 
     @property
     def reading(self) -> str:
@@ -84,19 +87,21 @@ class SideBySide(ShowsItself):
         return self.table().text(width=10_000) + "\n\n" + str(self.advice)
 
 
-def side_by_side(**diagnoses: Any) -> SideBySide:
-    """Name each diagnosis (keyword = pipeline name, the custom generator first)."""
+def side_by_side(control: Any = None, keep_as: str | None = None, **diagnoses: Any) -> SideBySide:
+    """Name each diagnosis (keyword = pipeline name, the custom generator first).
+
+    ``control`` is the diagnosis of the same model on arrays already in memory: its input
+    shares are the measurement's noise floor and its cores busy say whether the step alone fills
+    the CPUs (:func:`fitscope.verdicts.images.article_advice`). ``keep_as`` (e.g. "notebook 05")
+    keeps the advice's verdict as this machine's evidence, for the scorecard's row.
+    """
     found = {name.replace("_", " "): d.to_dict() for name, d in diagnoses.items()}
     pipelines = [
-        Pipeline(
-            name,
-            d["verdict"],
-            d["input_share"],
-            d["step_alone_s"],
-            d["step_in_fit_s"],
-            d["overlapped_s"],
-            tf_data=d["source"] == TF_DATA_SOURCE,
-        )
+        Pipeline.from_diagnosis(name, d, tf_data=d["source"] == TF_DATA_SOURCE)
         for name, d in found.items()
     ]
-    return SideBySide(found, article_advice(pipelines, cpu_budget().cpus))
+    arrays = None if control is None else Pipeline.from_diagnosis("arrays", control.to_dict())
+    advice = article_advice(pipelines, cpu_budget().cpus, arrays)
+    if keep_as:
+        evidence.keep("images", Scorecard([advice]), keep_as)
+    return SideBySide(found, advice)
