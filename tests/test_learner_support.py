@@ -328,3 +328,32 @@ def test_the_static_site_shows_a_quiz_as_its_folded_choices() -> None:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("q", outputs=[out])])
     data = site.static_copy(nb).cells[0].outputs[0]["data"]
     assert site.WIDGET_VIEW not in data and data["text/html"] == bundle["text/html"]
+
+
+# -- 4. one picture per backend --------------------------------------------------------------
+
+
+def test_the_backend_diagram_has_one_panel_per_backend_with_the_role_labels(tmp_path: Path) -> None:
+    from fitscope.instrument.threads import MAIN, TF_CREATED, TF_DATA
+    from fitscope.show.diagram import WHO_RUNS_WHAT, backend_diagram
+    from fitscope.show.palette import role_colour
+
+    chart = backend_diagram()
+    chart.figure.savefig(tmp_path / "diagram.png")
+    assert (tmp_path / "diagram.png").read_bytes()[:4] == b"\x89PNG"
+    assert [ax.get_title() for ax in chart.figure.axes] == ["TensorFlow", "JAX", "PyTorch"]
+    for ax, lanes in zip(chart.figure.axes, WHO_RUNS_WHAT.values(), strict=True):
+        labels = [t.get_text() for t in ax.texts]
+        assert [role for role, _ in lanes] == [t for t in labels if t in dict(lanes)]
+        edges = {p.get_edgecolor()[:3] for p in ax.patches}
+        assert len(edges) >= 3  # the roles' own colours, not one colour for all
+        assert all(role_colour(role) != "#999999" for role, _ in lanes)  # every role is known
+    roles = {role for lanes in WHO_RUNS_WHAT.values() for role, _ in lanes}
+    assert {MAIN, TF_DATA, TF_CREATED, "threads jax created", "Keras callback threads"} <= roles
+
+
+def test_the_diagram_is_in_01b_and_in_the_readme() -> None:
+    code = [c["text"] for c in cells(notebook(ROOT / "notebooks" / "01b_which_backend.ipynb"))]
+    assert any("backend_diagram()" in c for c in code)
+    assert "](docs/img/backend_diagram.png)" in (ROOT / "README.md").read_text()
+    assert (ROOT / "docs" / "img" / "backend_diagram.png").exists()

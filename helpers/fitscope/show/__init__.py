@@ -2,8 +2,8 @@
 
 Charts (:mod:`charts`, :mod:`process_charts`), runs side by side (:mod:`comparison`), live
 displays (:mod:`live`), the experiment panel (:mod:`panels`), the self-check quizzes
-(:mod:`quiz`) and IPython's one-sentence errors (:mod:`ipython`). Charts use the Okabe–Ito
-colour-blind-safe palette and label their units.
+(:mod:`quiz`), the backend diagram (:mod:`diagram`) and IPython's one-sentence errors
+(:mod:`ipython`). Charts use the Okabe–Ito colour-blind-safe palette and label their units.
 
 Example:
     >>> from fitscope import show
@@ -44,6 +44,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "ExperimentPanel",
         ),
         "quiz": ("Question", "Quiz", "QUIZZES", "self_check"),
+        "diagram": ("WHO_RUNS_WHAT", "backend_diagram"),
         "process_charts": (
             "memory_by_process",
             "cpu_by_process",
