@@ -357,3 +357,65 @@ def test_the_diagram_is_in_01b_and_in_the_readme() -> None:
     assert any("backend_diagram()" in c for c in code)
     assert "](docs/img/backend_diagram.png)" in (ROOT / "README.md").read_text()
     assert (ROOT / "docs" / "img" / "backend_diagram.png").exists()
+
+
+# -- 5. the instructor guide agrees with itself ----------------------------------------------
+
+GUIDE = ROOT / "docs" / "instructor-guide.md"
+NOTEBOOK_BLOCK = re.compile(r"(\d\d[a-z]?) ")
+
+
+def plan(text: str) -> list[tuple[str, int, str]]:
+    """The plan table's rows as (start, minutes, block)."""
+    table = text.split("## The plan", 1)[1].split("\n\n", 2)[1]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in table.splitlines()[2:]]
+    return [(start, int(minutes), block) for start, minutes, block in rows]
+
+
+def section_minutes(text: str) -> dict[str, int]:
+    """Minutes per notebook from the headers ``### 01b Which backend … (18 min)``."""
+    found = re.findall(r"^### (\d\d[a-z]?) .*\((?:[a-z ]+, )?(\d+) min\)$", text, re.M)
+    return {number: int(minutes) for number, minutes in found}
+
+
+def plan_problems(text: str) -> list[str]:
+    """Where the plan table and the section headers disagree, or the clock does not add up."""
+    rows, problems = plan(text), []
+    planned = {m.group(1): minutes for _, minutes, b in rows if (m := NOTEBOOK_BLOCK.match(b))}
+    if planned != section_minutes(text):
+        problems.append(f"plan {planned} against headers {section_minutes(text)}")
+    clock = [(s, m) for s, m, _ in rows if ":" in s]
+    for (start, minutes), (following, _) in zip(clock, clock[1:]):
+        h, mm = map(int, start.split(":"))
+        if f"{(60 * h + mm + minutes) // 60}:{(mm + minutes) % 60:02d}" != following:
+            problems.append(f"{start} + {minutes} min is not {following}")
+    return problems
+
+
+def test_the_plan_and_the_section_headers_agree() -> None:
+    text = GUIDE.read_text()
+    assert plan_problems(text) == []
+    numbers = {p.stem.split("_")[0] for p in NOTEBOOKS}
+    assert set(section_minutes(text)) == numbers  # every notebook placed, 05 as homework too
+    assert sum(m for s, m, _ in plan(text) if ":" in s) <= 120
+
+
+def test_each_notebook_section_says_what_to_say_and_what_quick_mode_cannot_show() -> None:
+    sections = re.split(r"^### (?=\d\d)", GUIDE.read_text(), flags=re.M)[1:]
+    assert len(sections) == len(NOTEBOOKS)
+    for section in sections:
+        assert "**What to say:**" in section, section[:30]
+        assert "**What quick mode cannot show:**" in section, section[:30]
+
+
+def test_a_plan_that_disagrees_with_its_headers_is_caught() -> None:
+    text = (
+        "## The plan\n\n| Start | Minutes | Block |\n| --- | --- | --- |\n"
+        "| 0:00 | 10 | 00 Start |\n| 0:10 | 16 | 02 Trainer |\n| 0:30 | 5 | Wrap-up |\n\n"
+        "### 00 Start (10 min)\n\n### 02 Trainer (18 min)\n"
+    )
+    problems = plan_problems(text)
+    assert any("against headers" in p for p in problems)
+    assert any("0:10 + 16 min is not 0:30" in p for p in problems)
+    fixed = text.replace("(18 min)", "(16 min)").replace("| 0:30 |", "| 0:26 |")
+    assert plan_problems(fixed) == []
