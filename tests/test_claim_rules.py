@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 
 from fitscope import scorecard, verdicts
+from fitscope.instrument.errors import FitscopeInputError
 from fitscope.verdicts import evidence
 from fitscope.verdicts.answer import answer
 from fitscope.verdicts.claims import PartEvidence, c6_parts
@@ -210,3 +211,33 @@ def test_the_answer_is_short_one_sentence_per_family_and_cites_its_rows():
     assert "one kind of generator work overlapped training" in overlap  # C4 DEPENDS
     assert not any("did not overlap" in s for s in said.sentences)
     assert not any(s.startswith("tf.data") for s in said.sentences)  # A1 undecided: unsaid
+
+
+def test_each_repeat_of_a_cached_pipeline_builds_its_own_and_fills_its_own_cache():
+    """03's cache study: no repeat reads a cache an earlier repeat filled; the pass that fills
+    the cache and the passes that read it are reported apart."""
+    from fitscope.lessons.tfdata import PipelineParams, build_pipeline, measure_pipeline
+
+    p = PipelineParams(
+        open_ms=1, read_ms=0.5, map_ms=0.5, train_ms=0.5, files=2, elements=8, epochs=3
+    )
+    built = []
+
+    def build():
+        built.append(build_pipeline(p, "cache"))
+        return built[-1]
+
+    run = measure_pipeline(build, p, "cache", repeats=3)
+    assert len(built) == 3 and run.facts["fresh_per_repeat"]
+    assert [len(r["later_s"]) for r in run.facts["passes_s"]] == [2, 2, 2]
+    produced = min(s.start_ns for s in run.spans_of("tf.data"))
+    began = min(s.start_ns for s in run.spans_of("wait"))
+    assert produced > began - 5_000_000  # made in this repeat, not read from an earlier one's
+    assert run.facts["spans_by_label"]["read"] == 8
+    assert "The pass that fills the cache took" in str(run) and "built its own" in str(run)
+    once = measure_pipeline(build_pipeline(p, "cache"), p, "cache", repeats=3)
+    assert len(once.facts["repeats_s"]) == 1 and once.facts["cache_kept_to_one_repeat"]
+    assert "a dataset object keeps its cache" in str(once)
+    same = build_pipeline(p, "cache")
+    with pytest.raises(FitscopeInputError, match="same dataset twice"):
+        measure_pipeline(lambda: same, p, "cache", repeats=2)

@@ -39,7 +39,7 @@ from fitscope.workloads.graph_costs import (
     stage_cost,
 )
 
-__all__ = ["PipelineRun", "PipelineRuns", "measure_pipeline", "overlap_share"]
+__all__ = ["PipelineRun", "PipelineRuns", "measure_pipeline", "overlap_share", "passes"]
 
 
 # -- measuring a pipeline --------------------------------------------------------------------
@@ -165,6 +165,26 @@ def _median(r: RunResult) -> float:
     return statistics.median(_times(r))
 
 
+def _cache_passes(f: dict[str, Any]) -> str:
+    """For a cached pipeline: the pass that fills the cache and those that read it, apart."""
+    if not f["shape"]["cached"] or not f.get("passes_s"):
+        return ""
+    runs = f["passes_s"] if isinstance(f["passes_s"], list) else [f["passes_s"]]
+    first = statistics.median(r["first_s"] for r in runs)
+    later = [t for r in runs for t in r["later_s"]]
+    how = (
+        f"each repeat built its own pipeline ({len(runs)})"
+        if f.get("fresh_per_repeat")
+        else "measured once: a dataset object keeps its cache, so a second repeat would read it"
+    )
+    read = (
+        f", each later pass (reading it) {statistics.median(later):.2f} s"
+        if later
+        else ", and no later pass read it"
+    )
+    return f" The pass that fills the cache took {first:.2f} s{read}; {how}."
+
+
 class PipelineRun(RunResult):
     """One synthetic pipeline: measured time (median of its repeats) against its bounds,
     overlap, CPU."""
@@ -177,7 +197,7 @@ class PipelineRun(RunResult):
             f"{f['variant']}: {_median(self):.2f} s measured ({_spread(self)}) against an ideal "
             f"{b.overlapped_s:.2f} s ({f['efficiency']}; {b.sequential_s:.2f} s with no "
             f"overlap); the producer was busy during {100 * f['overlap_share']:.0f}% of the train "
-            "time."
+            "time." + _cache_passes(f)
         )
 
     def table(self) -> Table:
@@ -311,37 +331,56 @@ def measure_pipeline(
     live: Live | None = None,
     time_budget_s: float | None = None,
 ) -> PipelineRun:
-    """Measure a synthetic pipeline ``ds`` (written with the stand-ins of
+    """Measure a synthetic pipeline (written with the stand-ins of
     :mod:`fitscope.workloads.graph_costs` on workload ``params``) against its ideal bound.
 
-    The consumer runs on the calling thread: one train step (a sleep of ``train_ms``) per
-    element; tf.data's open, read and map are timed inside the graph (their thread is not known:
-    ``tid=None``); per-thread CPU is sampled throughout. The bound's stages are read from the
-    dataset's own graph (:func:`~fitscope.lessons.tfdata.pipelines.shape_of`). ``ds`` is iterated
-    ``repeats`` times (:func:`~fitscope.lessons.tfdata.pipelines.default_repeats` by default);
-    the middle run (the lower of two) is returned, with its trace, all times in
-    ``facts["repeats_s"]``; readings quote their median.
+    ``ds`` is the dataset, or a function of no arguments that builds it: then every repeat
+    builds its own, so no repeat sees state an earlier one left (a ``cache`` an earlier repeat
+    filled). A dataset object whose graph holds a cache is measured once, as it was built: its
+    cache would survive into a second repeat. The consumer runs on the calling thread: one train
+    step (a sleep of ``train_ms``) per element; tf.data's open, read and map are timed inside the
+    graph (their thread is not known: ``tid=None``); per-thread CPU is sampled throughout. The
+    bound's stages are read from the dataset's own graph
+    (:func:`~fitscope.lessons.tfdata.pipelines.shape_of`). It runs ``repeats`` times
+    (:func:`~fitscope.lessons.tfdata.pipelines.default_repeats` by default); the middle run (the
+    lower of two) is returned, with its trace, all times in ``facts["repeats_s"]``; readings
+    quote their median. ``facts["passes_s"]`` holds each repeat's first pass (the one that fills
+    a cache) and its later passes (those that read it), separately.
 
     Example:
-        >>> p = PipelineParams(files=2, elements=4, epochs=1)                # doctest: +SKIP
-        >>> run = measure_pipeline(build_pipeline(p, "naive"), p, "naive")  # doctest: +SKIP
-        >>> run.facts["elements"]                                           # doctest: +SKIP
-        4
+        >>> p = PipelineParams(files=2, elements=4, epochs=2)                       # doctest: +SKIP
+        >>> run = measure_pipeline(lambda: build_pipeline(p, "cache"), p, "cache")  # doctest: +SKIP
+        >>> run.facts["passes_s"]                                                   # doctest: +SKIP
+        [{'first_s': 0.05, 'later_s': [0.01]}, {'first_s': 0.05, 'later_s': [0.01]}]
     """
     p = params or PipelineParams.default()
+    build = ds if callable(ds) else None
     repeats = check_int("repeats", default_repeats() if repeats is None else repeats, 1, 100)
+    once = build is None and shape_of(ds)["cached"] and repeats > 1
+    if once:
+        repeats = 1  # a second pass over the same object would read the cache the first filled
     runs, pending = [], None
     with measured_run(live, time_budget_s) as run:  # one run scaffold, a fresh tracer a repeat
         workers = run.budget.affinity if p.parallel == AUTOTUNE else p.parallel
         for _ in range(repeats):
             if pending is not None:
-                runs.append(_result(run, ds, p, name, *pending))
+                runs.append(_result(run, p, name, *pending))
                 run.tracer = Tracer()
-            pending = _consume_once(run, ds, p, workers)
-    runs.append(_result(run, ds, p, name, *pending))  # after the live display's last frame
+            fresh = build() if build is not None else ds
+            if build is not None and any(fresh is r[0] for r in [pending] if r):
+                raise FitscopeInputError(
+                    f"the function given for '{name}' returned the same dataset twice: it must "
+                    "build a new one on each call, so no repeat reads what an earlier one left."
+                )
+            pending = (fresh, *_consume_once(run, fresh, p, workers))
+    runs.append(_result(run, p, name, *pending))  # after the live display's last frame
+    passes = [r.facts["passes_s"] for r in runs]
     runs.sort(key=lambda r: r.facts["measured_s"])
     chosen = runs[(len(runs) - 1) // 2]
     chosen.facts["repeats_s"] = [r.facts["measured_s"] for r in runs]
+    chosen.facts["passes_s"] = passes
+    chosen.facts["fresh_per_repeat"] = build is not None
+    chosen.facts["cache_kept_to_one_repeat"] = once
     chosen.facts["efficiency"] = (
         share_of_bound(
             chosen.facts["repeats_s"],
@@ -352,6 +391,19 @@ def measure_pipeline(
         else "no bound"
     )
     return chosen
+
+
+def passes(ends: Sequence[int], start: int, per_pass: int) -> dict[str, Any]:
+    """A run's first pass over the data (the one that fills a cache) and each later pass (those
+    that read it), in seconds, from its step ends (ns) and start.
+
+    Example:
+        >>> passes([1, 2, 3, 10, 11, 12, 13], 0, 3)
+        {'first_s': 3e-09, 'later_s': [9e-09]}
+    """
+    cuts = [start, *(ends[i - 1] for i in range(per_pass, len(ends) + 1, per_pass))]
+    times = [(b - a) / 1e9 for a, b in zip(cuts, cuts[1:])]
+    return {"first_s": times[0] if times else None, "later_s": times[1:]}
 
 
 def _consume_once(
@@ -373,9 +425,9 @@ def _consume_once(
 
 def _result(
     run: MeasuredRun,
-    ds: Any,
     p: PipelineParams,
     name: str,
+    ds: Any,
     costs: _StageCosts,
     ends: list[int],
     start: int,
@@ -407,6 +459,7 @@ def _result(
             "spans_by_label": dict(Counter(s.label for s in result.spans_of("tf.data"))),
             "train_spans_on": sorted({s.tid for s in result.spans_of("train")}),
             "overlap_share": overlap_share(result),
+            "passes_s": passes(ends, start, p.per_file * p.files),
             # the wall clock's step since the tracer began, taken out of the in-graph spans
             "graph_clock_shift_ms": graph_clock_shift_ns / 1e6,
             "wait_s": sum(s.duration_s for s in result.spans_of("wait")),

@@ -45,7 +45,7 @@ def tfdata_pipeline(
     check_choice("variant", variant, VARIANTS)
     p = params or PipelineParams.default(**overrides)
     return measure_pipeline(
-        build_pipeline(p, variant),
+        lambda: build_pipeline(p, variant),  # built afresh for every repeat
         p,
         variant,
         repeats=repeats,
