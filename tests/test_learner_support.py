@@ -419,3 +419,92 @@ def test_a_plan_that_disagrees_with_its_headers_is_caught() -> None:
     assert any("0:10 + 16 min is not 0:30" in p for p in problems)
     fixed = text.replace("(18 min)", "(16 min)").replace("| 0:30 |", "| 0:26 |")
     assert plan_problems(fixed) == []
+
+
+# -- 6. outputs a learner can read -----------------------------------------------------------
+
+ABSOLUTE_PATH = re.compile(r"(?<![\w.~])/(?:tmp|root|work|home|usr|opt|var|private)/[^\s'\"<>]*")
+NUMBER = re.compile(r"(?<![\w.])-?\d+\.\d+(?:[eE][-+]?\d+)?(?![\w.])")
+DATACLASS_REPR = re.compile(r"\b[A-Z]\w*\(\w+=")
+
+
+def _significant_digits(number: str) -> int:
+    digits = number.lstrip("-").split("e")[0].split("E")[0].replace(".", "")
+    return len(digits.lstrip("0"))
+
+
+def output_problems(nb: dict, prefixes: tuple[str, ...] = ()) -> list[str]:
+    """What a learner would trip on in an executed notebook's outputs: an absolute path of the
+    machine (or one of ``prefixes``, e.g. the venv's), a bare float with more than 4 significant
+    digits, a dataclass repr shown as a cell's value, a ``UserWarning``. Each as
+    ``"cell N: what: excerpt"``; images, and the data an HTML output carries in ``<script>``
+    (never shown), are not read.
+
+    Example:
+        >>> out = {"output_type": "execute_result", "data": {"text/plain": "0.123456"}}
+        >>> output_problems({"cells": [{"cell_type": "code", "source": "", "outputs": [out]}]})
+        ['cell 0: a float with more than 4 significant digits: 0.123456']
+    """
+    problems = []
+    for i, c in enumerate(nb["cells"]):
+        for out in c.get("outputs", []):
+            data = out.get("data", {})
+            texts = ["".join(out.get("text", "")), "".join(data.get("text/plain", ""))]
+            shown = re.sub(
+                r"(?s)<(script|style)\b.*?</\1>", " ", "".join(data.get("text/html", ""))
+            )
+            texts.append(re.sub(r"<[^>]+>", " ", shown))  # what the page shows, not its data
+            texts += ["".join(out.get("traceback", []))]
+            text = "\n".join(texts)
+            found = [("an absolute path", m) for m in ABSOLUTE_PATH.findall(text)]
+            found += [("an absolute path", p) for p in prefixes if p and p in text]
+            found += [
+                ("a float with more than 4 significant digits", n)
+                for n in NUMBER.findall(text)
+                if _significant_digits(n) > 4
+            ]
+            value_only = out.get("output_type") == "execute_result" and set(data) <= {"text/plain"}
+            if value_only:
+                plain = "".join(data.get("text/plain", ""))
+                found += [("a dataclass repr", m) for m in DATACLASS_REPR.findall(plain)]
+            found += [("a UserWarning", "UserWarning")] * ("UserWarning" in text)
+            problems += [f"cell {i}: {what}: {excerpt[:60]}" for what, excerpt in found]
+    return problems
+
+
+def test_output_problems_finds_what_a_learner_trips_on() -> None:
+    def nb(*outputs: dict) -> dict:
+        return {"cells": [{"cell_type": "code", "source": "", "outputs": list(outputs)}]}
+
+    value = {"output_type": "execute_result", "data": {"text/plain": "1.2867700584358601"}}
+    params = {"output_type": "execute_result", "data": {"text/plain": "PipelineParams(files=8)"}}
+    path = {"output_type": "stream", "name": "stdout", "text": "/tmp/tmpab12/first_run.json\n"}
+    warning = {
+        "output_type": "stream",
+        "name": "stderr",
+        "text": "/x/.venv/lib/keras/trainer.py:1: UserWarning: shuffle=True\n",
+    }
+    found = output_problems(nb(value, params, path, warning), prefixes=("/x/.venv",))
+    assert [p.split(": ")[1] for p in found] == [
+        "a float with more than 4 significant digits",
+        "a dataclass repr",
+        "an absolute path",
+        "an absolute path",
+        "a UserWarning",
+    ]
+    clean = [
+        {"output_type": "execute_result", "data": {"text/plain": "(2, 60)"}},
+        {"output_type": "stream", "name": "stdout", "text": "1.29 s, 12.5 steps/s, x1.15\n"},
+        {
+            "output_type": "execute_result",
+            "data": {"text/html": "<p>Run(a=1)</p>", "text/plain": "Run(a=1)"},
+        },
+        {"output_type": "stream", "name": "stdout", "text": "saved to first_run.trace.json\n"},
+        {
+            "output_type": "display_data",
+            "data": {
+                "text/html": '<p>C2</p><script type="application/json">{"s": 0.0306144}</script>'
+            },
+        },
+    ]
+    assert output_problems(nb(*clean)) == []
