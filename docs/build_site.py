@@ -3,8 +3,9 @@
 ``python docs/build_site.py SRC OUT NAME.ipynb ...`` (names in reading order).
 
 SRC holds executed notebooks (the notebook tests leave them in ``artefacts/executed/``); nothing is
-executed again. OUT gets an ``index.html``, one page per notebook with previous/next links, and
-every figure as its own PNG file next to the pages.
+executed again. OUT gets an ``index.html``, one page per notebook with previous/next links, every
+figure as its own PNG file next to the pages, and the glossary as ``glossary.html`` (the
+notebooks' links to it lead there).
 
 The site works offline: nothing on a page loads from the network. Widgets (the panels) are
 rendered as static HTML from the state the notebook saved (their controls as they were set,
@@ -52,6 +53,7 @@ def _nav(pages: list[tuple[str, str]], i: int) -> str:
     )
 
 
+GLOSSARY_LINK = "../docs/glossary.md"  # how the notebooks link it; the site has its own page
 HARNESS = re.compile(r"import sys; print\('KERNEL', sys\.\w+\)")  # the notebook runner's cell
 TEMP_DIRS = re.compile(r"(?<![\w.])/tmp/(?:[^\s'\"<>/]+/)+")  # where the tests ran: name only
 EXTERNAL_SCRIPT = re.compile(r'<script[^>]*\ssrc="https?://[^"]*"[^>]*>\s*</script>')
@@ -184,6 +186,7 @@ def build(src: Path, out: Path, names: list[str]) -> list[Path]:
         body = _figures_to_files(EXTERNAL_SCRIPT.sub("", body), out, files)
         tag = re.search(r"<body[^>]*>", body)
         body = body[: tag.end()] + _nav(pages, i) + body[tag.end() :]
+        body = body.replace(f'href="{GLOSSARY_LINK}"', 'href="glossary.html"')
         (out / page).write_text(body, encoding="utf-8")
         written.append(out / page)
     items = "".join(
@@ -197,10 +200,26 @@ def build(src: Path, out: Path, names: list[str]) -> list[Path]:
         "<h1>fitscope notebooks</h1><p>What really runs on which thread when Keras trains "
         "a model, measured. These pages were rendered from a test run in quick mode on "
         "the machine that built them; run the notebooks to measure your own.</p>"
-        f"<ol>{items}</ol></body></html>",
+        f"<ol>{items}</ol><p><a href='glossary.html'>Glossary</a>: every term and threshold the "
+        "notebooks use.</p></body></html>",
         encoding="utf-8",
     )
-    return [index, *written]
+    return [index, *written, glossary_page(out)]
+
+
+def glossary_page(out: Path) -> Path:
+    """``docs/glossary.md`` as ``glossary.html``, with a link back to the index."""
+    from nbconvert.filters.markdown import markdown2html
+
+    text = (Path(__file__).parent / "glossary.md").read_text(encoding="utf-8")
+    page = out / "glossary.html"
+    page.write_text(
+        "<!doctype html><html><head><meta charset='utf-8'><title>Glossary</title></head>"
+        "<body style='font-family:sans-serif;max-width:50em;margin:2em auto'>"
+        f"{_nav([], 0)}{markdown2html(text)}</body></html>",
+        encoding="utf-8",
+    )
+    return page
 
 
 if __name__ == "__main__":

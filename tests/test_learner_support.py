@@ -508,3 +508,29 @@ def test_output_problems_finds_what_a_learner_trips_on() -> None:
         },
     ]
     assert output_problems(nb(*clean)) == []
+
+
+def test_the_site_has_the_glossary_and_the_notebooks_link_it(tmp_path: Path) -> None:
+    import importlib.util
+
+    import nbformat
+
+    from fitscope.show.quiz import self_check
+
+    spec = importlib.util.spec_from_file_location("build_site", ROOT / "docs" / "build_site.py")
+    site = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(site)
+    out = nbformat.v4.new_output("display_data", data=self_check("03")._repr_mimebundle_())
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# T\n\n[Glossary](../docs/glossary.md)"),
+            nbformat.v4.new_code_cell('show.self_check("03")', outputs=[out]),
+        ]
+    )
+    nbformat.write(nb, tmp_path / "t.ipynb")
+    pages = site.build(tmp_path, tmp_path / "site", ["t.ipynb"])
+    page, glossary = pages[1].read_text(), pages[-1].read_text()
+    assert pages[-1].name == "glossary.html" and "<h3" in glossary and "input share" in glossary
+    assert 'href="glossary.html"' in page and "../docs/glossary.md" not in page
+    assert page.count("<details>") == sum(len(q.choices) for q in self_check("03").questions)
+    assert "href='glossary.html'" in pages[0].read_text()  # the index links it too
