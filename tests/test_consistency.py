@@ -134,7 +134,7 @@ def test_a_saved_notebook_is_checked_through_its_outputs(tmp_path):
     path.write_text(json.dumps({"cells": cells}))
     found = consistency.check_notebook(path)
     assert {p.where for p in found} == {"nb.ipynb, cell 1"}
-    assert any("its rule on its evidence gives DOES NOT HOLD" in p.what for p in found)
+    assert any("its rule on its evidence gives INCONCLUSIVE" in p.what for p in found)
     assert any("above 100 %" in p.what for p in found)
 
 
@@ -150,3 +150,42 @@ def test_conjunctions_and_leaning_parts_are_read_by_their_own_rule():
     assert consistency.check_reading(f"C5 DEPENDS: {refuted.because}")
     against = f"C4 DOES NOT HOLD: {leaning.because}"  # decided against what a part shows
     assert any("combine to INCONCLUSIVE" in p for p in consistency.check_reading(against))
+
+
+OLD_C4 = (
+    "C4 DOES NOT HOLD: sleeping generator: 0.42 s against an overlapped bound of 0.34 s and a "
+    "sequential sum of 0.64 s (INCONCLUSIVE, between the bounds, near neither); CPU-bound "
+    "Python generator: 0.63 s against an overlapped bound of 0.34 s and a sequential sum of "
+    "0.64 s (DOES NOT HOLD); B = 2."
+)
+
+
+def test_a_claim_decided_against_what_an_undecided_part_shows_fails():
+    found = consistency.check_reading(OLD_C4)  # 04's case: 73 % of the saving, called no overlap
+    assert any("an undecided part shows the opposite: sleeping generator" in p for p in found)
+    quiet = OLD_C4.replace("0.42 s against", "0.60 s against")  # 13 %: shows nothing
+    assert consistency.check_reading(quiet) == []
+    faster = "C11 DOES NOT HOLD: numpy: x1.40 faster (INCONCLUSIVE); python: x1.01 (DOES NOT HOLD)"
+    assert any("shows the opposite: numpy" in p for p in consistency.check_reading(faster))
+    inside = "C11 DOES NOT HOLD: numpy: no measurable difference: inside the spread (x1.40; a) "
+    assert consistency.check_reading(inside + "(INCONCLUSIVE); python (DOES NOT HOLD)") == []
+
+
+def test_one_quantity_printed_twice_with_two_values_fails(tmp_path):
+    def cell(text):
+        out = {"output_type": "stream", "name": "stdout", "text": text}
+        return {"cell_type": "code", "source": "", "outputs": [out]}
+
+    texts = [
+        "The one-device baseline: 63.7 steps/s, one run.",
+        "Against it, 82 % slower. The one-device baseline: 75.7 steps/s.",
+        "The one-device baseline: 63.70 steps/s again.",  # the same value, more digits
+        "On JAX, waiting + loss read: 1.95 s; on PyTorch, waiting + loss read: 2.40 s.",
+    ]
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps({"cells": [cell(t) for t in texts]}))
+    found = consistency.check_notebook(path)
+    assert [p.where for p in found] == ["nb.ipynb, cell 0 and cell 1"]
+    assert "63.7 steps/s (cell 0) and 75.7 steps/s (cell 1)" in found[0].what
+    same = [("a", "step alone here: 0.42 s"), ("b", "step alone here: 0.4 s")]
+    assert consistency.check_quantities(same) == []  # 0.42 rounds to 0.4

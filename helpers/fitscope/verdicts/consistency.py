@@ -1,12 +1,16 @@
 """Does every reading follow from its numbers? A check of results, verdicts and saved notebooks.
 
-Four ways a reading can say more than its numbers, each caught here:
+Six ways a reading can say more than its numbers, each caught here:
 
 - a slow-down (or a ratio under the smallest difference that counts) called a gain;
 - a combined verdict built from undecided parts (its parts, printed in its sentence, combine to
-  another verdict: :func:`fitscope.verdicts.combine`);
+  another verdict by the claim's own rule: :func:`fitscope.verdicts.parts.combine_for`);
+- a claim decided against what one of its undecided parts visibly shows (a saving of a quarter
+  of the possible one or more, or a speed-up called faster);
 - a bound beaten without the flag (a share of the ideal bound above 100 %);
-- "fastest" said inside the spread.
+- "fastest" said inside the spread;
+- one quantity printed twice in one notebook with two values beyond rounding
+  (:func:`check_quantities`).
 
 Objects are checked against their own rule (a comparison, a fastest, a verdict re-judged from its
 evidence, a scorecard's tally and rows); text is checked sentence by sentence; an executed
@@ -33,17 +37,25 @@ from typing import Any
 from fitscope.instrument.tables import FACTS_CLASS, ShowsItself, Table
 from fitscope.verdicts.claims import rejudge
 from fitscope.verdicts.compare import MIN_DIFFERENCE, Compared, Fastest, compare, fastest
-from fitscope.verdicts.parts import LEANS, combine_for, never_against
-from fitscope.verdicts.verdict import Scorecard, Verdict, tally
+from fitscope.verdicts.parts import LEANS, VISIBLE_SAVING, combine_for, never_against
+from fitscope.verdicts.verdict import DOES_NOT_HOLD, HOLDS, Scorecard, Verdict, tally
 
-__all__ = ["Consistency", "Problem", "check", "check_facts", "check_notebook", "check_reading"]
+__all__ = [
+    "Consistency",
+    "Problem",
+    "check",
+    "check_facts",
+    "check_notebook",
+    "check_quantities",
+    "check_reading",
+]
 
 _VERDICT = r"HOLDS|DOES NOT HOLD|DEPENDS|INCONCLUSIVE|NOT APPLICABLE"
 _RATIO = re.compile(r"\bx(\d+\.\d+)")
 _GAIN = re.compile(r"\b(gain|faster|speed-up|speeds? up)\b", re.I)
 _NO_GAIN = re.compile(r"(little or )?no (measurable )?(gain|difference)|undecided.*", re.I)
 _SHARE = re.compile(r"(\d+(?:\.\d+)?)\s?% (?:efficient|of the (?:ideal |overlapped )?bound)")
-_CLAIM = re.compile(rf"\b(C\d{{1,2}}) ({_VERDICT}): (.*)", re.I)
+_CLAIM = re.compile(rf"\b(C\d{{1,2}}|A1) ({_VERDICT}): (.*)", re.I)
 _PART = re.compile(rf"[(;] ?({_VERDICT})(?=[,):])")
 _LEAN = re.compile(rf"\(INCONCLUSIVE, {LEANS} (HOLDS|DOES NOT HOLD)")
 _FASTEST_RULE = re.compile(r"'[^']+' is fastest: x(\d+\.\d+) faster than|no run is fastest")
@@ -88,7 +100,44 @@ def check_reading(text: str) -> list[str]:
             problems.append(
                 f"{claim} {said} from parts {', '.join(parts)}, which combine to {joined}"
             )
+        problems += _decided_against_a_part(claim, said, line)
     return problems
+
+
+_SAVING = re.compile(r"(-?\d+) % of the possible saving")
+_BOUNDS = re.compile(
+    r"(\d+\.\d+) s against an overlapped bound of (\d+\.\d+) s and a sequential sum of "
+    r"(\d+\.\d+) s"
+)
+_FASTER = re.compile(r"\bx\d+\.\d+ faster\b")
+_OVERLAP_MEANS = {"C4": HOLDS, "C12": DOES_NOT_HOLD}  # what an overlap says of the claim
+_FASTER_MEANS = {"C10": HOLDS, "C11": HOLDS, "A1": HOLDS}  # what a speed-up says of it
+
+
+def _shows(claim: str, part: str) -> str | None:
+    """What an undecided part visibly shows of its claim (a verdict), or None."""
+    if claim in _FASTER_MEANS and _FASTER.search(part):
+        return _FASTER_MEANS[claim]
+    saving = None
+    if m := _SAVING.search(part):
+        saving = int(m.group(1)) / 100
+    elif m := _BOUNDS.search(part):
+        measured, ideal, sequential = map(float, m.groups())
+        if sequential > ideal:
+            saving = (sequential - measured) / (sequential - ideal)
+    if claim in _OVERLAP_MEANS and saving is not None and saving >= VISIBLE_SAVING:
+        return _OVERLAP_MEANS[claim]
+    return None
+
+
+def _decided_against_a_part(claim: str, said: str, line: str) -> list[str]:
+    """A claim decided against what one of its undecided parts shows (the part in the text)."""
+    against = {HOLDS: DOES_NOT_HOLD, DOES_NOT_HOLD: HOLDS}.get(said)
+    return [
+        f"{claim} {said} while an undecided part shows the opposite: {part.strip()}"
+        for part in line.split(";")
+        if "(INCONCLUSIVE" in part and _shows(claim, part) == against and against
+    ]
 
 
 def _verdict(f: Mapping[str, Any]) -> Verdict:
@@ -224,18 +273,73 @@ def _html_text(page: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", page)) + "\n" + alts
 
 
+_QUANTITY = re.compile(
+    r"(?:^|[.;,(]\s*)(?P<label>[A-Za-z][\w'-]*(?: [\w'+-]+){1,5}): (?P<value>\d+(?:\.\d+)?) ?"
+    r"(?P<unit>steps/s|ms|s|MB)\b",
+    re.M,
+)
+_CONTEXT = re.compile(r"\b(TensorFlow|JAX|PyTorch)\b")
+
+
+def _same_printed(a: str, b: str) -> bool:
+    """Whether two printed values can be one value rounded twice: the more precise one, rounded
+    to the other's digits, gives the other."""
+    digits = [len(v.partition(".")[2]) for v in (a, b)]
+    fine, coarse = (a, b) if digits[0] >= digits[1] else (b, a)
+    return round(float(fine), min(digits)) == float(coarse)
+
+
+def check_quantities(texts: Iterable[tuple[str, str]]) -> list[Problem]:
+    """One quantity printed twice with two values beyond rounding, across one notebook's outputs.
+
+    A quantity is a label of two to six words, a colon, a number and a unit (steps/s, ms, s, MB),
+    told apart by the backend its sentence names last before it; ``texts`` are (where, text)
+    pairs.
+
+    Example:
+        >>> check_quantities([("cell 3", "one-device baseline: 63.7 steps/s."),
+        ...                   ("cell 5", "one-device baseline: 75.7 steps/s.")])[0].what
+        "'one-device baseline' printed as 63.7 steps/s (cell 3) and 75.7 steps/s (cell 5): one \
+quantity, two values; one baseline with its spread, or say it moved"
+    """
+    seen: dict[tuple[str, str, str], tuple[str, str]] = {}
+    problems = []
+    for where, text in texts:
+        for sentence in _sentences(text):
+            for m in _QUANTITY.finditer(sentence):
+                named = [c.group(1) for c in _CONTEXT.finditer(sentence, 0, m.start("label"))]
+                context = named[-1] if named else ""  # the backend named last before it
+                key = (context, m.group("label").lower(), m.group("unit"))
+                first = seen.setdefault(key, (m.group("value"), where))
+                if not _same_printed(first[0], m.group("value")):
+                    unit = m.group("unit")
+                    problems.append(
+                        Problem(
+                            f"{first[1]} and {where}",
+                            f"'{m.group('label')}' printed as {first[0]} {unit} ({first[1]}) "
+                            f"and {m.group('value')} {unit} ({where}): one quantity, two values; "
+                            "one baseline with its spread, or say it moved",
+                        )
+                    )
+    return list(dict.fromkeys(problems))
+
+
 def check_notebook(path: str | Path) -> Consistency:
-    """Check every output of an executed notebook: its reading text and its embedded facts."""
+    """Check every output of an executed notebook: its reading text and its embedded facts, and
+    every quantity it prints against the other times it prints it (:func:`check_quantities`)."""
     nb = json.loads(Path(path).read_text())
-    problems, checked = [], 0
+    problems, checked, texts = [], 0, []
     for n, cell in enumerate(nb.get("cells", [])):
         for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
             text, page = _output_texts(output)
-            found = check_reading(text) + (check_reading(_html_text(page)) if page else [])
+            words = _html_text(page) if page else ""
+            found = check_reading(text) + (check_reading(words) if page else [])
             for block in _FACTS.findall(page):
                 for facts in json.loads(block.replace("<\\/", "</")):
                     found += check_facts(facts)
                     checked += 1
             checked += bool(text)
             problems += [Problem(f"{Path(path).name}, cell {n}", p) for p in dict.fromkeys(found)]
+            texts.append((f"cell {n}", words or text))
+    problems += [Problem(f"{Path(path).name}, {p.where}", p.what) for p in check_quantities(texts)]
     return Consistency(problems, checked)

@@ -16,7 +16,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from fitscope.verdicts.compare import FASTER, MIN_GAIN, UNDECIDED, Compared, compare
-from fitscope.verdicts.parts import budget_text, combine, undecided_note, with_budget
+from fitscope.verdicts.parts import (
+    LEANS,
+    budget_text,
+    combine,
+    never_against,
+    undecided_note,
+    with_budget,
+)
 from fitscope.verdicts.verdict import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, Verdict
 
 __all__ = ["OVERLAP_VISIBLE_SHARE", "Speedup", "c10", "c11", "speedup_part"]
@@ -36,6 +43,17 @@ def _compared(c: Speedup) -> Compared:
 
 def _facts(c: Compared) -> dict[str, Any]:
     return dict(before=list(c.before.values), after=list(c.after.values), unit=c.unit)
+
+
+def _lean(c: Compared, part: str) -> str | None:
+    """What an undecided part shows: HOLDS when its comparison reads faster (beyond the
+    spread) short of the claim's factor."""
+    return HOLDS if part == INCONCLUSIVE and c.word == FASTER else None
+
+
+def _said(part: str, lean: str | None) -> str:
+    """A part's verdict as printed: an undecided one that shows the effect says so."""
+    return f"{part}, {LEANS} {lean}: short of the factor the claim needs" if lean else part
 
 
 def speedup_part(c: Compared, holds_at: float, fails_under: float) -> str:
@@ -79,24 +97,29 @@ def c10(
         speedup_part(costly_c, 1.2, 1.2) if overlap_visible else DOES_NOT_HOLD,
         speedup_part(arrays_c, 1.2, 1.2),
     ]
+    leans = [_lean(costly_c, parts[0]), _lean(arrays_c, parts[1])]
     text = with_budget(
         f"with a costly producer, prefetch against none: {costly_c} (overlap "
         f"{'visible' if overlap_visible else 'not visible'} on the timeline; "
-        f"{parts[0]}); with in-memory arrays: {arrays_c} ({parts[1]}).",
+        f"{_said(parts[0], leans[0])}); with in-memory arrays: {arrays_c} "
+        f"({_said(parts[1], leans[1])}).",
         budget,
     )
-    return Verdict("C10", combine(parts), text + undecided_note(parts), ev)
+    verdict = never_against(combine(parts), leans)
+    overruled = verdict != combine(parts)
+    return Verdict("C10", verdict, text + undecided_note(parts, overruled), ev)
 
 
 def c11(gil_releasing: Speedup, cpu_bound: Speedup, budget: float) -> Verdict:
     """Parallel map/interleave against sequential (seconds), for GIL-releasing ops and CPU-bound
     Python; each part HOLDS faster by x1.3 or more, DOES NOT HOLD under x1.15 and is
     INCONCLUSIVE between or where the comparison is undecided; an INCONCLUSIVE part decides
-    nothing.
+    nothing, and one faster beyond the spread (x1.26: it leans HOLDS) keeps the claim from being
+    decided against it.
 
     Example:
         >>> c11(compare([1.26, 1.3], [1.0, 1.01]), compare([1.09, 1.1], [1.0, 1.01]), 2).verdict
-        'DOES NOT HOLD'
+        'INCONCLUSIVE'
     """
     gil_c, cpu_c = _compared(gil_releasing), _compared(cpu_bound)
     ev = dict(gil_releasing=_facts(gil_c), cpu_bound=_facts(cpu_c), budget=budget)
@@ -104,11 +127,14 @@ def c11(gil_releasing: Speedup, cpu_bound: Speedup, budget: float) -> Verdict:
         parts = [INCONCLUSIVE, INCONCLUSIVE]
     else:
         parts = [speedup_part(c, 1.3, MIN_GAIN) for c in (gil_c, cpu_c)]
+    leans = [_lean(gil_c, parts[0]), _lean(cpu_c, parts[1])] if budget >= 2 else [None, None]
     text = (
-        f"parallel against sequential: for GIL-releasing work {gil_c} ({parts[0]}); for "
-        f"CPU-bound Python in py_function {cpu_c} ({parts[1]}), with {budget_text(budget)}. "
+        f"parallel against sequential: for GIL-releasing work {gil_c} "
+        f"({_said(parts[0], leans[0])}); for CPU-bound Python in py_function {cpu_c} "
+        f"({_said(parts[1], leans[1])}), with {budget_text(budget)}. "
         f"A part holds when faster by x1.3 or more and does not under x{MIN_GAIN:g}."
     )
     if budget < 2:
         return Verdict("C11", INCONCLUSIVE, text + " One CPU cannot show parallel speed-up.", ev)
-    return Verdict("C11", combine(parts), text + undecided_note(parts), ev)
+    verdict = never_against(combine(parts), leans)
+    return Verdict("C11", verdict, text + undecided_note(parts, verdict != combine(parts)), ev)
