@@ -167,7 +167,7 @@ def _median(r: RunResult) -> float:
 
 def _cache_passes(f: dict[str, Any]) -> str:
     """For a cached pipeline: the pass that fills the cache and those that read it, apart."""
-    if not f["shape"]["cached"] or not f.get("passes_s"):
+    if not f.get("shape", {}).get("cached") or not f.get("passes_s"):
         return ""
     runs = f["passes_s"] if isinstance(f["passes_s"], list) else [f["passes_s"]]
     first = statistics.median(r["first_s"] for r in runs)
