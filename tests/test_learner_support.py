@@ -113,6 +113,7 @@ def test_the_glossary_defines_the_role_names_the_package_uses() -> None:
 def test_the_glossary_quotes_the_thresholds_the_rules_use() -> None:
     from fitscope.diagnose.report import LINES
     from fitscope.verdicts import MIN_DIFFERENCE, MIN_GAIN, OVERLAP_VISIBLE_SHARE
+    from fitscope.verdicts.images import FULL_CPUS
     from fitscope.verdicts.parts import TOLERANCE, VISIBLE_SAVING
 
     text = GLOSSARY.read_text()
@@ -121,6 +122,7 @@ def test_the_glossary_quotes_the_thresholds_the_rules_use() -> None:
         f"### x{MIN_GAIN:g}",
         f"### {round(100 * TOLERANCE)} %",
         f"### {round(100 * VISIBLE_SAVING)} %",
+        f"### {round(100 * FULL_CPUS)} %",
         f"### {round(100 * LINES[1])} %",
         f"### {round(100 * OVERLAP_VISIBLE_SHARE)} %",
     ):
