@@ -166,11 +166,46 @@ def overlap(measured: dict[str, BackendRuns], variant: str = "waiting") -> Compa
             f"{b.sequential_s:.2f} s one after the other)"
         )
     reading = f"'{variant}': " + "; ".join(parts) + "."
-    if len(runs) == 2:  # the runs may have trained different numbers of steps: read per step
-        (first, run_a), (second, run_b) = runs.items()
-        c = verdicts.compare(run_a.throughput.steps_per_s, run_b.throughput.steps_per_s, "steps/s")
-        reading += f" Per step, {second} against {first}: {c}."
+    if len(runs) == 2:
+        reading += " " + _two_runs(*runs.items())
     return Comparison(runs, reading=reading)
+
+
+WORK = ("ms_per_batch", "width", "batch_size", "kind", "loss_read", "workers")
+"""What a run's work is made of: two runs compare in seconds only where all of it is the same."""
+
+
+def _two_runs(a: tuple[str, RunResult], b: tuple[str, RunResult]) -> str:
+    """Two runs side by side, fairly: per step by the one comparison rule when they did the same
+    work; otherwise each as the share of its own possible saving, never in seconds.
+
+    Example:
+        >>> from fitscope.instrument.bounds import Bounds
+        >>> def run(ms, elapsed):
+        ...     r = RunResult("r", params={"ms_per_batch": ms}, bounds=Bounds(0.64, 0.34))
+        ...     r.throughput = type("T", (), {"elapsed_s": elapsed})()
+        ...     return r
+        >>> _two_runs(("TensorFlow", run(26.2, 0.418)), ("JAX", run(17.8, 0.4)))[-51:]
+        'its own possible saving: TensorFlow 74 %, JAX 80 %.'
+    """
+    (first, run_a), (second, run_b) = a, b
+    if all(run_a.params.get(k) == run_b.params.get(k) for k in WORK):
+        c = verdicts.compare(run_a.throughput.steps_per_s, run_b.throughput.steps_per_s, "steps/s")
+        return f"Per step, {second} against {first}: {c}."
+    shares = []
+    for label, r in (a, b):
+        if r.bounds is not None:
+            part = verdicts.PartEvidence(
+                label, r.throughput.elapsed_s, r.bounds.sequential_s, r.bounds.overlapped_s
+            )
+            shares.append(f"{label} {100 * part.saving():.0f} %")
+    ms = [r.params.get("ms_per_batch") for r in (run_a, run_b)]
+    return (
+        f"{first} and {second} did different work per batch ({ms[0]} against {ms[1]} ms), so "
+        "their times are not compared; each reached this share of its own possible saving: "
+        + ", ".join(shares)
+        + "."
+    )
 
 
 def remedy(
