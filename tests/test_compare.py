@@ -146,3 +146,12 @@ def test_an_undecided_ratio_as_printed_is_inside_the_threshold(before, after):
     shown = re.search(r"x(\d+\.\d\d) (is inside|with one run)", c.sentence)
     if shown:
         assert 1 / MIN_GAIN < float(shown.group(1)) < MIN_GAIN, c.sentence
+
+
+def test_a_time_over_the_sum_is_never_read_as_an_overlap():
+    """03's case: 0.436 s against 0.401 s one after the other, a 9 % slow-down."""
+    beyond = verdicts.share_of_bound([0.436, 0.43, 0.44], 0.3, sequential_s=0.401)
+    assert "9 % slower than one after the other" in beyond
+    inside = verdicts.share_of_bound([0.436, 0.40, 0.47], 0.3, sequential_s=0.401)
+    assert "no faster than one after the other" in inside and "9 % slower" in inside
+    assert "one after the other" not in verdicts.share_of_bound(0.35, 0.3, sequential_s=0.401)

@@ -410,7 +410,9 @@ def share_of_bound(
 
     A time under the bound within its spread (or tolerance) is "at the ideal bound"; beyond it,
     the reading is ``BEATS_BOUND`` (same rule as :func:`position`). A time above the
-    one-after-the-other sum (``sequential_s``) beyond the same margin is called a slow-down.
+    one-after-the-other sum (``sequential_s``) beyond the same margin is called a slow-down; one
+    above it inside the margin is said to be no faster than one after the other, with its
+    slow-down and the margin that swallows it.
 
     Example:
         >>> share_of_bound(1.25, 1.0)
@@ -421,6 +423,9 @@ def share_of_bound(
         'faster than the ideal bound: the cost estimate was high (0.70 s against 1.00 s)'
         >>> share_of_bound(2.5, 1.0, sequential_s=1.5)
         '40 % of the ideal bound, and 67 % slower than one after the other (2.50 s against 1.50 s)'
+        >>> share_of_bound([0.436, 0.40, 0.47], 0.3, sequential_s=0.401)[18:]
+        'bound, and no faster than one after the other (0.436 s against 0.401 s: 9 % slower, \
+inside the 0.07 s spread)'
     """
     t, spread = _measured(measured_s, spread_s)
     margin = tolerance * overlapped_s if spread is None else spread
@@ -438,5 +443,11 @@ def share_of_bound(
         share += (
             f", and {100 * (t / sequential_s - 1):.0f} % slower than one after the other "
             f"({t:.2f} s against {sequential_s:.2f} s)"
+        )
+    elif sequential_s is not None and t > sequential_s:
+        inside = f"{spread:.2f} s spread" if spread is not None else f"{100 * tolerance:.0f} %"
+        share += (
+            f", and no faster than one after the other ({t:.3f} s against {sequential_s:.3f} s: "
+            f"{100 * (t / sequential_s - 1):.0f} % slower, inside the {inside})"
         )
     return share
