@@ -241,3 +241,13 @@ def test_each_repeat_of_a_cached_pipeline_builds_its_own_and_fills_its_own_cache
     same = build_pipeline(p, "cache")
     with pytest.raises(FitscopeInputError, match="same dataset twice"):
         measure_pipeline(lambda: same, p, "cache", repeats=2)
+
+
+def test_a_cause_is_never_read_from_a_difference_the_spread_swallows():
+    """05's Pillow case: x1.54 by the best repeats, x1.34 by the medians, inside the spread."""
+    from fitscope.lessons.images.threads import ThreadScaling
+
+    r = ThreadScaling("decode + resize", 64, [0.154, 0.134, 0.100], [0.065, 0.100, 0.110], 2.0)
+    assert "no measurable difference" in r.reading and "(best repeats)" in r.reading
+    assert "does not tell whether the work released the GIL" in r.reading
+    assert "kept them one at a time" not in r.reading

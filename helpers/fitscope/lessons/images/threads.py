@@ -48,35 +48,38 @@ class ThreadScaling(ShowsItself):
 
     @property
     def reading(self) -> str:
+        """The bound from the best repeats, the comparison from all of them; a cause (the GIL)
+        only where the comparison decided, never from a difference it cannot tell."""
+        c = compare(self.ones, self.twos)
         head = (
             f"{self.what}: {self.calls} calls took {min(self.ones) * 1e3:.0f} ms on one "
-            f"thread and {min(self.twos) * 1e3:.0f} ms on two at once, so at most "
+            f"thread and {min(self.twos) * 1e3:.0f} ms on two at once (best repeats), so at most "
             f"{min(1.0, self.held_at_most):.0%} of the work held the GIL; two threads against "
-            f"one: {compare(self.ones, self.twos).sentence}"
+            f"one, over all repeats: {c.sentence}"
         )
         if self.budget < 2:
             return head + (
                 f"; with B = {self.budget:g} CPU two threads cannot run at once, so "
                 "this decides nothing here: INCONCLUSIVE."
             )
-        word = compare(self.ones, self.twos).word
-        if word == FASTER:
+        if c.word == FASTER:
             outside = max(0.0, 1 - self.held_at_most)
             return head + (
                 f"; with B = {self.budget:g} CPUs the calls ran side by side: at least "
                 f"{outside:.0%} of the work ran outside the GIL."
             )
-        if word == SLOWER:
+        if c.word == SLOWER:
             return head + (
-                f"; with B = {self.budget:g} CPUs two threads were slower than one: the "
-                "GIL (or a crowded machine) kept them one at a time, and taking turns "
-                "cost more."
+                f"; with B = {self.budget:g} CPUs two threads were slower than one: something "
+                "kept them from running side by side (the GIL, or the other CPU busy), and "
+                "taking turns cost more; this run cannot tell which."
             )
-        if word == UNDECIDED:
+        if c.word == UNDECIDED:
             return head + "; repeat to decide whether the work released the GIL."
         return head + (
-            f"; with B = {self.budget:g} CPUs two threads did not measurably gain: "
-            "the GIL (or a crowded machine) kept them one at a time."
+            f"; with B = {self.budget:g} CPUs two threads did not measurably gain over one, "
+            "which does not tell whether the work released the GIL: repeat with more calls, "
+            "or with both CPUs free."
         )
 
     def table(self) -> Table:
