@@ -3,8 +3,9 @@
 The spine: one ``#`` title; ``## Overview``, ``## Prerequisites``, ``## Imports``; numbered
 sections ``## 1.`` … ``## n.`` (one per Overview objective; ``###`` subsections are free); then
 optionally ``## Exercises``; then ``## Summary``, ``## What's next``, ``## Resources and
-references``. Imports live only in the Imports cell; code cells are short; no line is over 100
-characters; links stay inside the repository. Run it on your notebook while you write it:
+references``. Imports live only in the Imports cell; code cells are short (counted in statements,
+so ``ruff format`` spreading one call over several lines does not lengthen a cell); no line is
+over 100 characters; links stay inside the repository. Run it on your notebook while you write it:
 ``.venv/bin/python -m pytest tests/test_notebook_style.py -k 01b``.
 """
 
@@ -21,8 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 HEAD = ["Overview", "Prerequisites", "Imports"]
 TAIL = ["Summary", "What's next", "Resources and references"]
-MAX_CODE_LINES = 10
-MAX_IMPORTS_CELL_LINES = 13  # the imports, the warm-ups that must come between them (TensorFlow's
+MAX_CODE_STATEMENTS = 10
+MAX_IMPORTS_CELL_STATEMENTS = (
+    13  # the imports, the warm-ups that must come between them (TensorFlow's
+)
 #                             threads by id, a template started while the kernel imports), and
 #                             the environment line
 MAX_LINE = 100
@@ -151,6 +154,19 @@ def test_imports_only_in_the_imports_cell(path: Path) -> None:
     assert stray == {}, f"imports outside the Imports cell (cell index: imports): {stray}"
 
 
+def statements(code: str) -> int:
+    """How many statements a cell holds, nested ones included; IPython's ``%`` and ``!`` lines
+    count one each. A cell that does not parse counts its lines."""
+    lines = code.rstrip("\n").splitlines()
+    magics = [line for line in lines if line.lstrip().startswith(("%", "!"))]
+    python = "\n".join(line for line in lines if line not in magics)
+    try:
+        tree = ast.parse(python)
+    except SyntaxError:
+        return len(lines)
+    return len(magics) + sum(isinstance(node, ast.stmt) for node in ast.walk(tree))
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_code_cells_are_short_with_short_lines(path: Path) -> None:
     long_cells, long_lines = {}, []
@@ -158,15 +174,23 @@ def test_code_cells_are_short_with_short_lines(path: Path) -> None:
     for i, c in enumerate(cells(path)):
         if c["cell_type"] != "code":
             continue
-        lines = c["text"].rstrip("\n").splitlines()
-        if len(lines) > (MAX_IMPORTS_CELL_LINES if i == imports else MAX_CODE_LINES):
-            long_cells[i] = len(lines)
+        n = statements(c["text"])
+        if n > (MAX_IMPORTS_CELL_STATEMENTS if i == imports else MAX_CODE_STATEMENTS):
+            long_cells[i] = n
+        lines = c["text"].splitlines()
         long_lines += [f"cell {i}: {line[:40]}…" for line in lines if len(line) > MAX_LINE]
     assert long_cells == {}, (
-        f"code cells over {MAX_CODE_LINES} lines, the imports cell over "
-        f"{MAX_IMPORTS_CELL_LINES} (index: lines)"
+        f"code cells over {MAX_CODE_STATEMENTS} statements, the imports cell over "
+        f"{MAX_IMPORTS_CELL_STATEMENTS} (index: statements)"
     )
     assert long_lines == [], f"code lines over {MAX_LINE} characters"
+
+
+def test_a_cell_is_counted_in_statements_not_lines() -> None:
+    one_call = "run(\n    a=1,\n    b=2,\n)\n"
+    assert statements(one_call) == 1
+    assert statements("%time x = 1\nfor i in range(3):\n    print(i)\n") == 3
+    assert statements("x = (\n") == 1
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
