@@ -180,7 +180,8 @@ def test_one_quantity_printed_twice_with_two_values_fails(tmp_path):
         "The one-device baseline: 63.7 steps/s, one run.",
         "Against it, 82 % slower. The one-device baseline: 75.7 steps/s.",
         "The one-device baseline: 63.70 steps/s again.",  # the same value, more digits
-        "On JAX, waiting + loss read: 1.95 s; on PyTorch, waiting + loss read: 2.40 s.",
+        "On JAX, the step alone: 17.8 ms; on PyTorch, the step alone: 26.2 ms.",
+        "Exercise, sleeping generator: 0.42 s; again, sleeping generator: 0.61 s.",  # new work
     ]
     path = tmp_path / "nb.ipynb"
     path.write_text(json.dumps({"cells": [cell(t) for t in texts]}))

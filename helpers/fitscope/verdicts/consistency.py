@@ -279,6 +279,8 @@ _QUANTITY = re.compile(
     re.M,
 )
 _CONTEXT = re.compile(r"\b(TensorFlow|JAX|PyTorch)\b")
+_REFERENCE = re.compile(r"\b(baseline|alone|one[- ]device|reference)\b", re.I)
+"""Quantities a notebook measures once and compares against (a run of other work may differ)."""
 
 
 def _same_printed(a: str, b: str) -> bool:
@@ -292,9 +294,10 @@ def _same_printed(a: str, b: str) -> bool:
 def check_quantities(texts: Iterable[tuple[str, str]]) -> list[Problem]:
     """One quantity printed twice with two values beyond rounding, across one notebook's outputs.
 
-    A quantity is a label of two to six words, a colon, a number and a unit (steps/s, ms, s, MB),
+    A quantity is a reference the notebook compares against (a label of two to six words naming
+    a baseline, a step alone, one device), a colon, a number and a unit (steps/s, ms, s, MB),
     told apart by the backend its sentence names last before it; ``texts`` are (where, text)
-    pairs.
+    pairs. Other labelled numbers may come from runs of other work, so they are left alone.
 
     Example:
         >>> check_quantities([("cell 3", "one-device baseline: 63.7 steps/s."),
@@ -307,6 +310,8 @@ quantity, two values; one baseline with its spread, or say it moved"
     for where, text in texts:
         for sentence in _sentences(text):
             for m in _QUANTITY.finditer(sentence):
+                if not _REFERENCE.search(m.group("label")):
+                    continue
                 named = [c.group(1) for c in _CONTEXT.finditer(sentence, 0, m.start("label"))]
                 context = named[-1] if named else ""  # the backend named last before it
                 key = (context, m.group("label").lower(), m.group("unit"))
