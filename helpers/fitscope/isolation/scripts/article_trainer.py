@@ -21,8 +21,6 @@ import atexit
 import multiprocessing
 import threading
 import time
-from multiprocessing.queues import Queue
-from typing import Any
 
 import keras
 import numpy as np
@@ -113,7 +111,7 @@ if __name__ == "__main__":
     if args.build_parent_model:
         model.build((None, 10))
     report(role="parent", event="model made", checksum=checksum(model), built=model.built)
-    queue: Queue[Any] = multiprocessing.Queue()
+    queue = multiprocessing.Queue()
 
     generator_process = multiprocessing.Process(
         target=data_generator, args=(32, queue, args.producer_ms)
