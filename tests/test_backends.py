@@ -13,6 +13,7 @@ from fitscope import verdicts
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.result import RunResult, load_folder
 from fitscope.lessons import backends
+from fitscope.lessons.backends import readings
 from fitscope.show import charts as plots
 
 SMALL = backends.BackendParams(steps=8, width=256, batch_size=128)
@@ -215,7 +216,9 @@ def test_two_runs_side_by_side_are_compared_per_step(measured):
     (a, b, *_) = [*measured.values(), *measured.values()]
     variant = "PyDataset threads"
     reading = backends.overlap({"first": a, "second": b}, variant).reading
-    c = verdicts.compare(
-        a.runs[variant].throughput.steps_per_s, b.runs[variant].throughput.steps_per_s, "steps/s"
-    )
+    ra, rb = a.runs[variant], b.runs[variant]
+    if any(ra.params.get(k) != rb.params.get(k) for k in readings.WORK):
+        assert "did different work per batch" in reading
+        return
+    c = verdicts.compare(ra.throughput.steps_per_s, rb.throughput.steps_per_s, "steps/s")
     assert reading.endswith(f"Per step, second against first: {c}.")

@@ -156,7 +156,7 @@ def test_one_row_per_claim_and_backend_a_right_tally_and_an_answer_from_the_rows
     assert card.sources[keys.index(("C6", "TensorFlow"))].endswith("(notebook 01 found HOLDS)")
     assert verdicts.tally(card) == (
         "Of these 8 rows (6 claims, some judged once per backend): "
-        "2 HOLDS, 4 DOES NOT HOLD, 1 INCONCLUSIVE, 1 NOT APPLICABLE."
+        "2 HOLDS, 3 DOES NOT HOLD, 2 INCONCLUSIVE, 1 NOT APPLICABLE."
     )
     table = card.table()
     assert table.columns[:2] == ("id", "backend") and table.reading == verdicts.tally(card)
