@@ -10,9 +10,12 @@ import pytest
 
 from fitscope import scorecard, verdicts
 from fitscope.instrument.errors import FitscopeInputError
+from fitscope.instrument.result import RunResult
+from fitscope.instrument.threads import MAIN
+from fitscope.instrument.tracing import Span
 from fitscope.verdicts import evidence
 from fitscope.verdicts.answer import answer
-from fitscope.verdicts.claims import PartEvidence, c6_parts
+from fitscope.verdicts.claims import PartEvidence, c6_parts, step_order
 from fitscope.verdicts.images import Pipeline, article_advice
 from fitscope.verdicts.verdict import DEPENDS, DOES_NOT_HOLD, HOLDS, INCONCLUSIVE
 
@@ -118,6 +121,29 @@ def test_c6_all_on_main_in_order_holds_and_unrecorded_splits_decide_nothing():
 def test_c6_counts_the_steps_after_the_warm_up():
     v = verdicts.c6(32, 32, 0, 16)
     assert "0 of the 15 steps after the warm-up" in v.because
+
+
+def _stepped(ends: list[tuple[int, int, int]], on_main: int) -> RunResult:
+    """A made-up run: step spans (start, end, end callback's thread), thread 1 the main one."""
+    spans = [Span(f"step {i}", "train", a, b, tid) for i, (a, b, tid) in enumerate(ends)]
+    r = RunResult("made up", spans=spans, roles={1: MAIN, 2: "callback pool"})
+    r.facts = {"callbacks_on_main": on_main}
+    return r
+
+
+def test_step_order_leaves_out_the_warm_up_and_finds_jaxs_dispatch_pattern():
+    """PyTorch's case: only the warm-up step overlaps step 1, so nothing counts; JAX's case: each
+    step begins (is dispatched) before the end callback of the one before, which ran on a pool."""
+    warm_up = _stepped([(0, 50, 1), (40, 60, 1), (60, 70, 1), (70, 80, 1)], on_main=8)
+    assert step_order(warm_up) == {
+        "begins_on_main": 4,
+        "overlapping_steps": 0,
+        "overlaps_off_loop": 0,
+    }
+    jax = _stepped([(0, 15, 2), (10, 25, 2), (20, 35, 2), (30, 45, 2)], on_main=4)
+    order = step_order(jax)
+    assert order == {"begins_on_main": 4, "overlapping_steps": 2, "overlaps_off_loop": 2}
+    assert _parts(verdicts.c6(4, 8, steps=4, **order)) == [HOLDS, DOES_NOT_HOLD, HOLDS]
 
 
 def test_conjunction_and_never_against():

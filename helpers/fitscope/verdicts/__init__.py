@@ -39,6 +39,7 @@ from fitscope.verdicts.claims import (
     c9,
     c12,
     rejudge,
+    step_order,
     unbounded_queue,
 )
 from fitscope.verdicts.tfdata_claims import OVERLAP_VISIBLE_SHARE, c10, c11, speedup_part
@@ -135,4 +136,4 @@ __all__ = [
     "SYNCHRONISATION",
     "OVERLAP_VISIBLE_SHARE",
 ]
-__all__ += ["Pipeline", "article_advice", "c6_parts", "conjunction", "ADVICE"]
+__all__ += ["Pipeline", "article_advice", "c6_parts", "step_order", "conjunction", "ADVICE"]

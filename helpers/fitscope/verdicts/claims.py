@@ -12,8 +12,9 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
+from fitscope.instrument.threads import MAIN
 from fitscope.verdicts.compare import (
     BEATS_BOUND,
     NEAR_OVERLAPPED,
@@ -40,8 +41,12 @@ from fitscope.verdicts.verdict import (
     Verdict,
 )
 
+if TYPE_CHECKING:
+    from fitscope.instrument.result import RunResult
+
 __all__ = [
     "PartEvidence",
+    "step_order",
     "combine",
     "c1",
     "c2",
@@ -416,6 +421,42 @@ def c6_parts(evidence: dict[str, Any]) -> tuple[tuple[str, str], ...]:
         evidence.get("begins_on_main"),
         evidence.get("overlaps_off_loop"),
     )
+
+
+class StepOrder(TypedDict):
+    """C6's step-span evidence, as :func:`c6` takes it."""
+
+    begins_on_main: int
+    overlapping_steps: int
+    overlaps_off_loop: int
+
+
+def step_order(result: RunResult) -> StepOrder:
+    """C6's evidence from one run's step spans (begin callback to end callback, on the end
+    callback's thread): ``begins_on_main`` (begin callbacks on the main thread), and, over the
+    steps after the warm-up (the first step, which traces the function, is not counted against
+    step 1), ``overlapping_steps`` (a step begun before the end callback of the one before) and
+    ``overlaps_off_loop`` (of those, the ones whose earlier end callback ran off the main thread).
+
+    Example:
+        >>> from fitscope.instrument.result import RunResult
+        >>> from fitscope.instrument.tracing import Span
+        >>> spans = [Span(f"step {i}", "train", 10 * i, 10 * i + 15, 7) for i in range(4)]
+        >>> r = RunResult("r", spans=spans, roles={7: "pool"})
+        >>> r.facts = {"callbacks_on_main": 4}
+        >>> step_order(r)
+        {'begins_on_main': 4, 'overlapping_steps': 2, 'overlaps_off_loop': 2}
+    """
+    main = {tid for tid, role in result.roles.items() if role == MAIN}
+    steps = sorted(result.spans_of("train"), key=lambda s: s.start_ns)
+    ends_on_main = sum(1 for s in steps if s.tid in main)
+    after = steps[1:]
+    pairs = [(a, b) for a, b in zip(after, after[1:]) if b.start_ns < a.end_ns]
+    return {
+        "begins_on_main": result.facts["callbacks_on_main"] - ends_on_main,
+        "overlapping_steps": len(pairs),
+        "overlaps_off_loop": sum(1 for a, _ in pairs if a.tid not in main),
+    }
 
 
 def c7(runs: Iterable[dict[str, Any]]) -> Verdict:

@@ -10,7 +10,6 @@ from fitscope.instrument.environment import quick_mode
 from fitscope.instrument.errors import check_choice
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import Stack, Table
-from fitscope.instrument.threads import MAIN
 from fitscope.isolation.scripts.backend_fit import VARIANTS
 from fitscope.lessons.backends.runs import (
     BACKENDS,
@@ -23,7 +22,7 @@ from fitscope.lessons.backends.runs import (
     measure,
 )
 from fitscope.show.comparison import Comparison
-from fitscope.verdicts import evidence
+from fitscope.verdicts import evidence, step_order
 
 __all__ = [
     "backend_panel",
@@ -55,33 +54,6 @@ def c1_verdict(runs: BackendRuns) -> verdicts.Verdict:
         _budget(runs),
         backend=runs.label,
     )
-
-
-def step_order(result: RunResult) -> dict[str, int]:
-    """C6's evidence from one run's step spans (begin callback to end callback, on the end
-    callback's thread): ``begins_on_main`` (begin callbacks on the main thread), and, over the
-    steps after the warm-up (the first step, which traces the function, is not counted against
-    step 1), ``overlapping_steps`` (a step begun before the end callback of the one before) and
-    ``overlaps_off_loop`` (of those, the ones whose earlier end callback ran off the main thread).
-
-    Example:
-        >>> from fitscope.instrument.tracing import Span
-        >>> spans = [Span(f"step {i}", "train", 10 * i, 10 * i + 15, 7) for i in range(4)]
-        >>> r = RunResult("r", spans=spans, roles={7: "pool"})
-        >>> r.facts = {"callbacks_on_main": 4}
-        >>> step_order(r)
-        {'begins_on_main': 4, 'overlapping_steps': 2, 'overlaps_off_loop': 2}
-    """
-    main = {tid for tid, role in result.roles.items() if role == MAIN}
-    steps = sorted(result.spans_of("train"), key=lambda s: s.start_ns)
-    ends_on_main = sum(1 for s in steps if s.tid in main)
-    after = steps[1:]
-    pairs = [(a, b) for a, b in zip(after, after[1:]) if b.start_ns < a.end_ns]
-    return {
-        "begins_on_main": result.facts["callbacks_on_main"] - ends_on_main,
-        "overlapping_steps": len(pairs),
-        "overlaps_off_loop": sum(1 for a, _ in pairs if a.tid not in main),
-    }
 
 
 def c6_verdict(runs: BackendRuns) -> verdicts.Verdict:

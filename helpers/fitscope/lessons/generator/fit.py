@@ -36,7 +36,9 @@ __all__ = [
 
 def generator_fit_verdicts(result: RunResult) -> verdicts.Scorecard:
     """C1, C2, C3 and C6 from a :func:`generator_fit` result, by the rules of the claims module;
-    C1 and C6, whose answer differs by backend, name the backend the result recorded."""
+    C1 and C6, whose answer differs by backend, name the backend the result recorded. C6 reads
+    its three parts from the step spans (:func:`fitscope.verdicts.step_order`: begin callbacks
+    on the main thread, the warm-up step not counted)."""
     f = result.facts
     budget = result.budget.cpus if result.budget else 1.0
     backend = result.environment.get("keras_backend")
@@ -67,10 +69,10 @@ def generator_fit_verdicts(result: RunResult) -> verdicts.Scorecard:
             verdicts.c6(
                 f["callbacks_on_main"],
                 f["callbacks_total"],
-                f["overlapping_steps"],
-                f["steps"],
-                budget,
-                backend,
+                steps=f["steps"],
+                budget=budget,
+                backend=backend,
+                **verdicts.step_order(result),
             ),
         ]
     )
