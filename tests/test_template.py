@@ -14,7 +14,7 @@ from conftest import child_pids, shm_semaphores
 
 from fitscope.instrument.paths import IMPORT_ROOT
 from fitscope.isolation import template
-from fitscope.isolation.sandbox import run_python, start_template
+from fitscope.isolation.sandbox import _child_env, run_python
 from fitscope.isolation.template import TENSORFLOW, close_template
 
 PROBE = """
@@ -130,16 +130,18 @@ def test_an_import_time_variable_gets_its_own_template_and_the_oldest_goes_first
     assert _gone(second), "the least recently used template was not closed"
 
 
-def test_start_template_with_wait_returns_it_ready_and_a_second_call_reuses_it():
-    start_template(("json",), wait=False)
-    (early,) = _templates()
-    start_template(("json",), wait=True)  # the same template: nothing new starts
-    assert _templates() == [early]
-    assert all(t.ready for t in template._live)
+def test_the_first_run_that_asks_starts_the_template_and_later_runs_reuse_it():
+    assert not _templates()
+    run_python(code="pass", timeout_s=60)  # a run without preload starts none
+    assert not _templates()
+    run_python(code="pass", preload=("json",), timeout_s=60)
+    (started,) = _templates()
+    run_python(code="pass", preload=("json",), timeout_s=60)
+    assert _templates() == [started] and all(t.ready for t in template._live)
 
 
 def test_no_run_starts_while_a_template_is_still_importing():
-    start_template(TENSORFLOW)  # seconds of importing, beside which nothing may be measured
+    template.start(TENSORFLOW, _child_env(None))  # seconds of importing, as a run's would be
     run_python(code="pass", timeout_s=60)  # a plain run, not forked from it
     assert all(t.ready is not None for t in template._live), "the run started beside an import"
 

@@ -40,7 +40,6 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "sandbox": (
             "report",
             "run_python",
-            "start_template",
             "SandboxResult",
             "Progress",
             "exceptions_in",
@@ -51,7 +50,6 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "TENSORFLOW",
             "KERAS",
             "preloaded",
-            "wait_for_templates",
             "close_template",
         ),
     },

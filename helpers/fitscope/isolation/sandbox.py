@@ -39,14 +39,12 @@ from fitscope.instrument.errors import check_positive
 from fitscope.instrument.paths import IMPORT_ROOT, PACKAGE_DIR
 from fitscope.instrument.result import ProcessOutcome
 from fitscope.instrument.sampling import pss_bytes, rss_bytes
-from fitscope.isolation import template
 from fitscope.isolation.reaper import remove_new_shm, session_members, shm_entries
-from fitscope.isolation.template import TENSORFLOW, ForkedRun, fork_run, wait_for_templates
+from fitscope.isolation.template import ForkedRun, fork_run, wait_for_templates
 
 __all__ = [
     "report",
     "run_python",
-    "start_template",
     "SandboxResult",
     "Progress",
     "exceptions_in",
@@ -209,7 +207,8 @@ def run_python(
     the calling thread every ``poll_s`` seconds, so a notebook can draw live from it.
     With ``preload`` (e.g. :data:`~fitscope.isolation.template.TENSORFLOW`), the run is forked
     from a template interpreter that has imported those modules and nothing more
-    (:mod:`fitscope.isolation.template`); its start-up is not part of the run.
+    (:mod:`fitscope.isolation.template`), started the first time a run asks for it; its start-up
+    is not part of the run.
     """
     if (script is None) == (code is None):
         raise ValueError("give either a script path or code, not both")
@@ -347,22 +346,6 @@ def _child_env(env: dict[str, str] | None) -> dict[str, str]:
         p for p in (_FITSCOPE_PARENT, child_env.get("PYTHONPATH", "")) if p
     )
     return child_env
-
-
-def start_template(
-    preload: Sequence[str] = TENSORFLOW, env: dict[str, str] | None = None, wait: bool = False
-) -> None:
-    """Start importing ``preload`` in the template that runs with this ``preload`` and ``env``
-    will be forked from; return at once, or with ``wait`` once it is ready. A notebook calls it
-    first thing, so that the template imports while the kernel does; every run waits until all
-    templates are ready (nothing imports beside a measurement).
-
-    Example:
-        >>> start_template(("json",), wait=True)
-    """
-    template.start(preload, _child_env(env))
-    if wait:
-        wait_for_templates()
 
 
 def _start_reaper() -> subprocess.Popen[str]:

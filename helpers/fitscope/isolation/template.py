@@ -10,9 +10,10 @@ of a template's identity: its environment, except the variables read when Tensor
 (:data:`LATE_ENV`), which each run sets for itself. A run learns what was preloaded, and how long
 the import took, from ``FITSCOPE_PRELOADED`` (:func:`preloaded`).
 
-At most :data:`MAX_TEMPLATES` live at once (each holds a few hundred MB); each exits when its
-socket closes, that is when this interpreter exits or dies. A notebook may start one early
-(:func:`fitscope.isolation.sandbox.start_template`) so that it imports while the kernel does.
+The sandbox starts a template the first time a run asks for its ``preload`` and reuses it after;
+no run starts while a template is still importing. At most :data:`MAX_TEMPLATES` live at once
+(each holds a few hundred MB); each exits when its socket closes, that is when this interpreter
+exits or dies.
 Run as a script, this module is the template's side (:func:`serve`).
 
 Example (``env`` must let ``python -m fitscope.isolation.template`` import fitscope):
@@ -215,8 +216,7 @@ _lock = threading.Lock()
 
 def start(modules: Sequence[str], env: dict[str, str]) -> _Template:
     """Start the template for ``modules`` under ``env`` (or reuse a live one) without waiting for
-    its imports; :func:`fork_run` waits for them. Notebooks call
-    :func:`fitscope.isolation.sandbox.start_template`, which builds ``env`` as a run's."""
+    its imports; :func:`fork_run` waits for them."""
     base = {k: v for k, v in env.items() if k not in LATE_ENV}
     with _lock:
         for template in _live:

@@ -40,9 +40,9 @@ from fitscope.instrument.errors import check_choice, check_int, check_positive
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import ShowsItself, Table
 from fitscope.instrument.tracing import Tracer
-from fitscope.isolation.sandbox import Progress, run_python, start_template
+from fitscope.isolation.sandbox import Progress, run_python
 from fitscope.isolation.scripts.backend_fit import ROLES, VARIANTS
-from fitscope.isolation.template import KERAS, wait_for_templates
+from fitscope.isolation.template import KERAS
 
 __all__ = [
     "BACKENDS",
@@ -223,16 +223,14 @@ class BackendRuns(ShowsItself):
 
 
 def prepare(*backends: str) -> None:
-    """Start the template interpreters these backends' runs are forked from, each importing
-    Keras on its backend at once, and wait until they are ready (an installed backend only).
+    """Check these backends' names; nothing else (the sandbox starts the template a backend's
+    runs fork from when the first of them asks for it). Kept until its callers are gone.
 
     Example:
-        >>> prepare("tensorflow", "jax")  # doctest: +SKIP
+        >>> prepare("tensorflow", "jax")
     """
     for backend in backends:
-        if is_installed(check_backend(backend)):
-            start_template(KERAS, {"KERAS_BACKEND": backend})
-    wait_for_templates()
+        check_backend(backend)
 
 
 def measure(
