@@ -10,7 +10,7 @@ CPU and the GIL, both must see little waiting and fitscope's contention share mu
 
 No time is asserted. The margins are built in (a 30 ms sleep against a step of about a
 millisecond, arrays against a step of about 15 ms) or measured in the same run (the profiler's
-own cost), plus 10 points for two separate runs on a busy 2-core machine.
+own cost), plus 15 points for two separate runs on a busy 2-core machine.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ assert _spec and _spec.loader
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
 
-NOISE = 10.0  # points: two runs, one profiled, on a shared 2-core machine
+NOISE = 15.0  # points: two runs, one profiled, on a shared 2-core machine; XProf alone read
+# 88-97 % on three runs of the sleeping generator while other jobs ran (docs/calibration.md)
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +89,8 @@ def test_a_producer_computing_python_is_contention_not_waiting(xprof):
     waits. XProf sees no waiting, and neither does the waiting share; the contention share does."""
     run = xprof("python15")
     d = diagnosed("python15")
-    assert run.xprof.percent < 15, run
-    assert d.waiting_share < 0.15, d.waiting_shares
+    # Below the profiler's "highly input-bound" line: other jobs on the machine slow the producer
+    # too (XProf read 0.2-14 % in three runs on a 2-core machine at a load of 4).
+    assert run.xprof.percent < 20, run
+    assert d.waiting_share < 0.2, d.waiting_shares
     assert d.contention_share > max(0.1, d.waiting_share), d.contention_shares
