@@ -1,7 +1,15 @@
 """fitscope.lessons.trainer (notebook 02): the article's trainer in the sandbox, the right ways,
-verdicts, panel."""
+verdicts, panel.
+
+The scripts run are notebook 02's ``%%writefile`` cells, read from the notebook (what a lesson
+function runs when given no file), so these tests check the code the learner reads.
+"""
 
 from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
 
 import ipywidgets as w
 import psutil
@@ -12,11 +20,14 @@ from fitscope import verdicts
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.isolation.launcher import Limits, ProcessRecorder
 from fitscope.isolation.sandbox import Progress
+from fitscope.isolation.scripts import cell_text
 from fitscope.lessons.trainer import article as mt
 from fitscope.lessons.trainer import remedies as rw
 from fitscope.show.live import LiveProcesses
 from fitscope.verdicts import consistency
 
+NOTEBOOK = "02_multiprocessing_trainer.ipynb"
+ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT_S, CAP_MB = 15.0, 700.0  # short watchdog (room for a slow TensorFlow import), small cap
 
 
@@ -156,9 +167,13 @@ def test_with_fixed_labels_the_child_trains_a_copy_and_the_parent_is_unchanged()
         assert t["checksum_last"] != parent["checksum_last"]
 
 
-def test_the_bounded_queue_shuts_down_cleanly_and_trains_in_the_main_process():
+def test_the_bounded_queue_shuts_down_cleanly_and_trains_in_the_main_process(tmp_path):
+    script = tmp_path / "queue_trainer.py"  # the file the notebook's cell writes, run by its path
+    script.write_text(cell_text(NOTEBOOK, script.name))
     sems_before = shm_semaphores()
-    r = rw.queue_trainer(steps=30, kind="sleep", ms_per_batch=1.0, start_method="spawn")
+    r = rw.queue_trainer(
+        script=script, steps=30, kind="sleep", ms_per_batch=1.0, start_method="spawn"
+    )
     f = r.facts
     assert f["finished"] and f["steps"] == 30 and sum(f["worker_batches"]) == 30
     assert f["worker_exit_codes"] == [0, 0] and f["survivors"] == [] and not f["stopped_early"]
@@ -168,27 +183,8 @@ def test_the_bounded_queue_shuts_down_cleanly_and_trains_in_the_main_process():
     assert r.throughput.steps == 29 and r.bounds.overlapped_s <= r.bounds.sequential_s
 
 
-def batches_class(keras, np, work, steps):  # as a learner writes it in notebook 02
-    class Batches(keras.utils.PyDataset):
-        def __len__(self):
-            return steps
-
-        def __getitem__(self, index):
-            work()
-            rng = np.random.default_rng(index)
-            return rng.random((32, 10), dtype="float32"), rng.random(32, dtype="float32").round()
-
-    return Batches
-
-
-def train(model, data, steps):
-    model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
-
-
 def test_the_cells_pydataset_trains_with_worker_processes_against_its_bounds():
-    r = rw.pydataset_trainer(
-        batches_class, train, kind="sleep", ms_per_batch=1.0, width=0, steps=20
-    )
+    r = rw.pydataset_trainer(kind="sleep", ms_per_batch=1.0, width=0, steps=20)
     assert r.facts["finished"] and r.facts["survivors"] == [], r.facts.get("why_not")
     assert r.bound_steps_per_s is not None and r.bounds.overlapped_s <= r.bounds.sequential_s
     assert r.throughput.steps == 19 and r.name.startswith("PyDataset, 2 worker process(es)")
@@ -200,11 +196,35 @@ def test_the_cells_pydataset_trains_with_worker_processes_against_its_bounds():
     assert "did not finish" in str(unfinished) and str(r) in ways._repr_html_()
 
 
-def test_the_article_code_shown_is_the_scripts_own():
-    text = mt.ARTICLE_SCRIPT.read_text()
-    shown = mt.article_code("data_generator", "training_loop")
-    assert all(part in text for part in shown.split("\n\n\n"))
-    assert "def watch_parent" not in shown and 'if __name__ == "__main__":' in shown
+SCRIPTS = ["article_trainer.py", "pydataset_trainer.py", "queue_trainer.py"]
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_the_notebooks_scripts_pass_ruff(name, tmp_path):
+    """Ruff skips ``%%writefile`` cells in a notebook, so the scripts are checked as files."""
+    path = tmp_path / name
+    path.write_text(cell_text(NOTEBOOK, name))
+    for check in (["check"], ["format", "--check"]):
+        ruff = [sys.executable, "-m", "ruff", *check, "--config", "pyproject.toml", str(path)]
+        done = subprocess.run(ruff, capture_output=True, text=True, cwd=ROOT)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_article_script_keeps_the_articles_flaws():
+    text = cell_text(NOTEBOOK, "article_trainer.py")
+    assert "queue = multiprocessing.Queue()" in text  # unbounded
+    assert ".join(" not in text and "labels = np.random.randint(0, 2, batch_size)" in text
+
+
+def test_a_script_not_written_yet_is_named_in_one_sentence():
+    with pytest.raises(FitscopeInputError) as e:
+        mt.article_trainer("fork", script="no_such_script.py")
+    assert str(e.value) == (
+        "no_such_script.py does not exist: run the cell that writes it "
+        "(%%writefile article_trainer.py) first."
+    )
+    with pytest.raises(FitscopeInputError, match="writes nothing.py"):
+        cell_text(NOTEBOOK, "nothing.py")
 
 
 @pytest.mark.parametrize(

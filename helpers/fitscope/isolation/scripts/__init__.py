@@ -1,13 +1,15 @@
-"""Scripts the sandbox runs, one module per experiment, and the helpers they share.
+"""Helpers for the scripts the sandbox runs, which the notebooks write in ``%%writefile`` cells.
 
-Each runs inside a sandboxed interpreter (:func:`fitscope.isolation.sandbox.run_python`), never in
-the
-learner's kernel: a start method, a distribution strategy, logical devices and tf.data servers are
-fixed per process. Notebook 04's engines run as ``python -m fitscope.isolation.scripts.<name> ...``
-(``multiworker``, ``mirrored``, ``data_service``). Workers send live counters with
-:func:`fitscope.isolation.sandbox.report`. The helpers below import no TensorFlow.
+Each script runs inside a sandboxed interpreter (:func:`fitscope.isolation.run_python`), never in
+the learner's kernel: a start method, a distribution strategy, logical devices and tf.data servers
+are fixed per process. A script sends live counters with :func:`fitscope.isolation.report` and
+imports what else it needs from here: :func:`model_checksum` and :func:`watch_model` follow a
+model's weights, :func:`start_script` starts the script again as a child (a worker, a server).
+The helpers import no TensorFlow and build no model. A lesson finds the script to run with
+:func:`script_file`: the file a notebook cell wrote, or with none given, that cell's text read
+from the notebook (:func:`cell_text`), so a run outside the notebook runs what the learner reads.
 
-A child started with :func:`start_module` dies with the process that started it: importing this
+A child started with :func:`start_script` dies with the process that started it: importing this
 package in the child sets Linux's parent-death signal (SIGKILL) before any worker code runs, so a
 launcher killed mid-run (by the sandbox's reaper, the OOM killer, ``kill -9``) takes its workers
 along instead of leaving them serving or waiting for peers.
@@ -17,27 +19,38 @@ Example:
     2
     >>> weights_checksum([b"abc"])[:12]
     'ba7816bf8f01'
+    >>> cell_text("02_multiprocessing_trainer.ipynb", "queue_trainer.py").startswith("#")
+    True
 """
 
 from __future__ import annotations
 
 import ctypes
 import hashlib
+import json
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from fitscope.isolation.sandbox import exceptions_in, report
+from fitscope.instrument.errors import FitscopeInputError
+from fitscope.isolation import exceptions_in, report
 
 __all__ = [
-    "script_path",
+    "cell_text",
+    "script_file",
+    "model_checksum",
+    "queue_backlog",
+    "watch_model",
     "free_ports",
     "weights_checksum",
     "start_module",
@@ -49,13 +62,63 @@ __all__ = [
 ]
 
 STARTER_ENV = "FITSCOPE_STARTER_PID"
-SCRIPTS_DIR = Path(__file__).resolve().parent
+NOTEBOOKS = Path(__file__).resolve().parents[4] / "notebooks"
 
 
-def script_path(name: str) -> Path:
-    """The file of the script ``name``, for runs that start it as ``__main__`` (as a learner
-    would)."""
-    return SCRIPTS_DIR / f"{name}.py"
+def cell_text(notebook: str, name: str) -> str:
+    """The text that the ``%%writefile name`` cell of ``notebook`` (in ``notebooks/``) writes:
+    the cell's lines after the first, ending with a newline (IPython adds one)."""
+    for cell in json.loads((NOTEBOOKS / notebook).read_text())["cells"]:
+        first, _, text = "".join(cell["source"]).partition("\n")
+        if cell["cell_type"] == "code" and first.split() == ["%%writefile", name]:
+            return text.rstrip("\n") + "\n"
+    raise FitscopeInputError(f"no cell of {notebook} writes {name}.")
+
+
+@contextmanager
+def script_file(script: str | Path | None, notebook: str, name: str) -> Iterator[Path]:
+    """The script to run, as an absolute path: ``script`` (the file a notebook cell wrote), or
+    with None, the text of ``notebook``'s ``%%writefile name`` cell in a temporary folder."""
+    if script is not None:
+        path = Path(script).resolve()
+        if not path.is_file():
+            raise FitscopeInputError(
+                f"{script} does not exist: run the cell that writes it (%%writefile {name}) first."
+            )
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="fitscope-script-") as folder:
+        path = Path(folder) / name
+        path.write_text(cell_text(notebook, name))
+        yield path
+
+
+def model_checksum(model: Any) -> str | None:
+    """A Keras model's weight checksum (:func:`weights_checksum`), or None while it has no
+    weights (never built)."""
+    if not (model.built and model.weights):
+        return None
+    return weights_checksum(w.numpy() for w in model.weights)
+
+
+def queue_backlog(queue: Any) -> int | None:
+    """How many items wait in a ``multiprocessing.Queue``; None where it cannot say (macOS)."""
+    try:
+        return int(queue.qsize())
+    except NotImplementedError:
+        return None
+
+
+def watch_model(model: Any, role: str, every_s: float = 0.2) -> None:
+    """Report ``model``'s checksum every ``every_s`` from a daemon thread, which goes on while
+    the interpreter exits (so a run shows what its model held until the end)."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(every_s)
+            report(role=role, event="watch", checksum=model_checksum(model), built=model.built)
+
+    threading.Thread(target=watch, name=f"watch {role}", daemon=True).start()
 
 
 _PR_SET_PDEATHSIG = 1

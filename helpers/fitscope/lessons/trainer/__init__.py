@@ -7,24 +7,20 @@
 from __future__ import annotations
 
 from fitscope.lessons.trainer.article import (
-    ARTICLE_SCRIPT,
     LABELS,
     START_METHODS,
     ArticleRun,
     ArticleRuns,
-    article_code,
     article_runs,
     article_trainer,
     process_charts,
     trainer_panel,
 )
 from fitscope.lessons.trainer.remedies import (
-    QUEUE_SCRIPT,
     RIGHT_WAY_METHODS,
     RightWayParams,
     RightWayRun,
     RightWays,
-    fit_traced,
     pydataset_trainer,
     queue_trainer,
 )
@@ -32,20 +28,16 @@ from fitscope.lessons.trainer.remedies import (
 __all__ = [
     "START_METHODS",
     "LABELS",
-    "ARTICLE_SCRIPT",
     "ArticleRun",
     "ArticleRuns",
     "article_trainer",
-    "article_code",
     "article_runs",
     "process_charts",
     "trainer_panel",
     "RIGHT_WAY_METHODS",
-    "QUEUE_SCRIPT",
     "RightWayParams",
     "RightWayRun",
     "RightWays",
     "queue_trainer",
     "pydataset_trainer",
-    "fit_traced",
 ]

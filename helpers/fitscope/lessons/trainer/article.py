@@ -1,25 +1,25 @@
 """Notebook 02: the article's multiprocessing trainer, run safely and measured.
 
-The article's example 2 (``isolation/scripts/article_trainer.py``) runs as a real ``__main__``
-script in
-the sandbox, under each start method, with a watchdog and a memory cap. Everything said about a
-run is read from what the sandbox measured: how each process ended, the counters the script
+The article's example 2, which notebook 02 writes to ``article_trainer.py`` in a ``%%writefile``
+cell, runs as a real ``__main__`` script in the sandbox, under each start method, with a watchdog
+and a memory cap (with no file given, the cell's text is read from the notebook). Everything said
+about a run is read from what the sandbox measured: how each process ended, the counters the script
 reported (producer batches and queue backlog, trainer steps, weight checksums of the trainer's
 copy and of the parent's model), memory and CPU per process, and what was cleaned up. A run
 (:class:`ArticleRun`) and a set of runs (:class:`ArticleRuns`) show themselves as tables with
 their reading. This module imports no TensorFlow: the learner's kernel never needs it here.
 
 Example:
-    >>> r = article_trainer("spawn", timeout_s=40)                  # doctest: +SKIP
+    >>> r = article_trainer("spawn", script="article_trainer.py")  # doctest: +SKIP
     >>> r.facts["parent"]["built"]                                  # doctest: +SKIP
     False
 """
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from fitscope import verdicts
@@ -29,27 +29,32 @@ from fitscope.instrument.environment import environment_facts
 from fitscope.instrument.errors import check_choice, check_positive
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import ShowsItself, Stack, Table
-from fitscope.isolation.launcher import Limits, ProcessRecorder, growth_per_s, sandbox_facts
-from fitscope.isolation.sandbox import SandboxResult, exceptions_in, run_python
-from fitscope.isolation.scripts import script_path
-from fitscope.isolation.template import TENSORFLOW
+from fitscope.isolation import (
+    TENSORFLOW,
+    Limits,
+    ProcessRecorder,
+    SandboxResult,
+    exceptions_in,
+    growth_per_s,
+    run_python,
+    sandbox_facts,
+)
+from fitscope.isolation.scripts import script_file
 from fitscope.verdicts import evidence
 
 __all__ = [
     "START_METHODS",
     "LABELS",
-    "ARTICLE_SCRIPT",
     "ArticleRun",
     "ArticleRuns",
     "article_trainer",
-    "article_code",
     "article_runs",
     "process_charts",
     "trainer_panel",
 ]
 
 START_METHODS = ("fork", "spawn", "forkserver")
-ARTICLE_SCRIPT = script_path("article_trainer")
+NOTEBOOK, SCRIPT = "02_multiprocessing_trainer.ipynb", "article_trainer.py"
 LABELS = ("(32,) as in the article", "(32, 1) fixed")
 CHILD_NAMES = {
     "Process-1": "producer",
@@ -306,9 +311,12 @@ def article_trainer(
     timeout_s: float | None = None,
     memory_cap_mb: float | None = None,
     live: Any = None,
+    script: str | Path | None = None,
 ) -> ArticleRun:
     """Run the article's example 2 in the sandbox under ``start_method`` and measure what happened.
 
+    ``script`` is the file notebook 02's cell wrote (``article_trainer.py``); with None, that
+    cell's text is read from the notebook.
     ``fix_labels`` reshapes the labels to (32, 1) so the child can train; ``build_parent_model``
     builds the parent's model before the children start, so its checksum can be compared with the
     trainer's; ``producer_ms`` slows the producer (0 is the article's: as fast as it can);
@@ -325,15 +333,16 @@ def article_trainer(
     rec = ProcessRecorder(live)
     if live is not None:
         live.start(name, limits)
-    run = run_python(
-        ARTICLE_SCRIPT,
-        args=args,
-        timeout_s=limits.timeout_s,
-        memory_cap_mb=limits.memory_cap_mb,
-        poll_s=0.1,
-        on_poll=rec,
-        preload=TENSORFLOW,
-    )
+    with script_file(script, NOTEBOOK, SCRIPT) as path:
+        run = run_python(
+            path,
+            args=args,
+            timeout_s=limits.timeout_s,
+            memory_cap_mb=limits.memory_cap_mb,
+            poll_s=0.1,
+            on_poll=rec,
+            preload=TENSORFLOW,
+        )
     if live is not None:
         live.finish()
     params = dict(
@@ -426,25 +435,6 @@ def _article_facts(run: SandboxResult, rec: ProcessRecorder) -> dict[str, Any]:
     }
 
 
-def article_code(*names: str) -> str:
-    """The source of the article script's top-level functions ``names`` and its ``__main__``
-    block (the code each run executes), read from the script itself, to print in a cell.
-
-    Example:
-        >>> "multiprocessing.Queue()" in article_code()
-        True
-        >>> article_code("training_loop").startswith("def training_loop")
-        True
-    """
-    text = ARTICLE_SCRIPT.read_text()
-    parts = [
-        ast.get_source_segment(text, node)
-        for node in ast.parse(text).body
-        if getattr(node, "name", None) in names or isinstance(node, ast.If)
-    ]
-    return "\n\n\n".join(p for p in parts if p)
-
-
 def article_runs(methods: Sequence[str] = START_METHODS, **kwargs: Any) -> ArticleRuns:
     """:func:`article_trainer` once per start method (same options for each)."""
     return ArticleRuns({m: article_trainer(m, **kwargs) for m in methods})
@@ -464,8 +454,9 @@ def process_charts(result: RunResult) -> tuple[Any, Any]:
     )
 
 
-def trainer_panel(time_budget_s: float | None = None) -> Any:
-    """A panel around :func:`article_trainer`: start method, seconds, memory cap, producer speed.
+def trainer_panel(time_budget_s: float | None = None, script: str | Path | None = None) -> Any:
+    """A panel around :func:`article_trainer` of ``script``: start method, seconds, memory cap,
+    producer speed.
 
     Choosing the fixed labels also builds the parent's model first, so both checksums can be
     compared.
@@ -493,6 +484,7 @@ def trainer_panel(time_budget_s: float | None = None) -> Any:
             timeout_s=seconds,
             memory_cap_mb=memory_cap_mb,
             live=live,
+            script=script,
         )
 
     return ExperimentPanel(

@@ -1,9 +1,10 @@
 """Notebook 02's right ways: worker processes make the data, the main process trains.
 
-Two ways, each in the sandbox with the same producer and train costs: ``fit`` on a Keras
-``PyDataset`` with worker processes (both written in notebook cells, :func:`pydataset_trainer`),
-and a bounded ``multiprocessing.Queue`` fed by worker processes
-(``isolation/scripts/queue_trainer.py``) with a clean shutdown. Each run is measured against the
+Two ways, each a script that notebook 02 writes in a ``%%writefile`` cell and the sandbox runs
+with the same producer and train costs: ``fit`` on a Keras ``PyDataset`` with worker processes
+(``pydataset_trainer.py``, :func:`pydataset_trainer`), and a bounded ``multiprocessing.Queue`` fed
+by worker processes with a clean shutdown (``queue_trainer.py``, :func:`queue_trainer`). With no
+file given, a function reads its cell's text from the notebook. Each run is measured against the
 ideal overlap bound (:func:`fitscope.instrument.budget.bounds`) from costs measured alone in the
 same process. Runs already measured, put together (:class:`RightWays`), show themselves as a
 chart against the bound with a table of their numbers.
@@ -11,18 +12,16 @@ chart against the bound with a table of their numbers.
 Example:
     >>> RightWayParams(steps=60).start_method
     'forkserver'
-    >>> queue = queue_trainer(kind="python", ms_per_batch=4.0)      # doctest: +SKIP
+    >>> queue = queue_trainer(script="queue_trainer.py")           # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 import os
 import tempfile
-import textwrap
-from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fitscope.instrument.bounds import bounds
@@ -33,22 +32,18 @@ from fitscope.instrument.errors import check_choice, check_int, check_positive
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import ShowsItself, Stack, Table
 from fitscope.instrument.throughput import throughput_from_ends
-from fitscope.isolation.launcher import Limits, ProcessRecorder, sandbox_facts
-from fitscope.isolation.sandbox import run_python
-from fitscope.isolation.scripts import script_path
-from fitscope.isolation.template import TENSORFLOW
+from fitscope.isolation import TENSORFLOW, Limits, ProcessRecorder, run_python, sandbox_facts
+from fitscope.isolation.scripts import script_file
 from fitscope.verdicts.compare import BEATS_BOUND, MIN_GAIN, Fastest, fastest
 from fitscope.workloads.article import WORK_KINDS
 
 __all__ = [
     "RIGHT_WAY_METHODS",
-    "QUEUE_SCRIPT",
     "RightWayParams",
     "RightWayRun",
     "RightWays",
     "queue_trainer",
     "pydataset_trainer",
-    "fit_traced",
 ]
 
 RIGHT_WAY_METHODS = ("spawn", "forkserver")  # the right ways never fork a process that runs TF
@@ -60,7 +55,7 @@ def _safety_net() -> Limits:
     return Limits.default(timeout_s=60.0, memory_cap_mb=1200.0)
 
 
-QUEUE_SCRIPT = script_path("queue_trainer")
+NOTEBOOK = "02_multiprocessing_trainer.ipynb"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,11 +208,15 @@ class RightWays(ShowsItself, dict):
 def queue_trainer(
     params: RightWayParams | None = None,
     *,
+    script: str | Path | None = None,
     limits: Limits | None = None,
     maxsize: int = 8,
     **overrides: Any,
 ) -> RightWayRun:
     """Worker processes fill a bounded queue; the main process trains; a clean shutdown.
+
+    ``script`` is the file notebook 02's cell wrote (``queue_trainer.py``); with None, that cell's
+    text is read from the notebook.
 
     Measured: throughput of the main process's steps against the bound, its weight checksum
     before and after, the workers' exit codes, the largest backlog (never above ``maxsize``),
@@ -247,14 +246,15 @@ def queue_trainer(
         limits.timeout_s * 0.8,
     ]
     rec = ProcessRecorder()
-    run = run_python(
-        QUEUE_SCRIPT,
-        args=[str(a) for a in args],
-        timeout_s=limits.timeout_s,
-        memory_cap_mb=limits.memory_cap_mb,
-        on_poll=rec,
-        preload=TENSORFLOW,
-    )
+    with script_file(script, NOTEBOOK, "queue_trainer.py") as path:
+        run = run_python(
+            path,
+            args=[str(a) for a in args],
+            timeout_s=limits.timeout_s,
+            memory_cap_mb=limits.memory_cap_mb,
+            on_poll=rec,
+            preload=TENSORFLOW,
+        )
     costs = next((m for m in run.messages if m.get("event") == "costs"), None)
     done = next((m for m in run.messages if m.get("event") == "done"), None)
     budget = cpu_budget()
@@ -301,86 +301,45 @@ def queue_trainer(
     return result
 
 
-_PYDATASET_SCRIPT = """\
-import multiprocessing
-import multiprocessing.forkserver
-if __name__ == "__main__":  # the workers' fork server starts first: it imports in parallel
-    multiprocessing.set_start_method({method!r})
-    if {method!r} == "forkserver":
-        multiprocessing.set_forkserver_preload(["keras", "fitscope.workloads.article"])
-        multiprocessing.forkserver.ensure_running()
-import keras
-import numpy as np
-from fitscope.workloads.article import batch_work
-
-{batches_source}
-{fit_source}
-_cls = {batches_name}(keras, np, batch_work({kind!r}, {ms!r}), {steps!r})
-_cls.__qualname__ = _cls.__name__  # worker processes import this script and find it by name
-globals()[_cls.__name__] = _cls
-if __name__ == "__main__":
-    from fitscope.lessons.trainer.remedies import fit_traced
-    fit_traced(_cls, {fit_name}, {params!r}, {time_budget_s!r}).save({out!r})
-"""
-
-
-def fit_traced(
-    batches: type, fit: Callable[..., Any], params: dict[str, Any], time_budget_s: float | None
-) -> RunResult:
-    """In the sandbox: the cell's ``fit(model, data, steps)`` on the cell's PyDataset class, with
-    worker processes, traced by :func:`~fitscope.experiments.traced.traced_fit`."""
-    from fitscope.experiments.traced import traced_fit
-    from fitscope.workloads.article import article_model
-
-    p = RightWayParams(**params)
-    with traced_fit(None, time_budget_s, f"{batches.__name__} (PyDataset) → fit", **params) as t:
-        fit(article_model(p.width), batches(workers=p.workers, use_multiprocessing=True), p.steps)
-    return t.finished()
-
-
 def pydataset_trainer(
-    batches: Callable[..., type],
-    fit: Callable[..., Any],
     params: RightWayParams | None = None,
     *,
+    script: str | Path | None = None,
     limits: Limits | None = None,
     **overrides: Any,
 ) -> RightWayRun:
-    """``fit`` on a PyDataset with ``use_multiprocessing=True``, both written in notebook cells,
-    run in the sandbox (the kernel is never forked).
+    """``fit`` on a PyDataset with ``use_multiprocessing=True``, run in the sandbox (the kernel is
+    never forked), with the same costs as :func:`queue_trainer`.
 
-    ``batches(keras, np, work, steps)`` returns the PyDataset class (``work()`` costs the
-    producer's ``ms_per_batch`` of ``kind`` work); ``fit(model, data, steps)`` trains the
-    article's model on it. Their sources run in a fresh interpreter as a real ``__main__``
-    script, which the worker processes import to find the class; the same costs as
-    :func:`queue_trainer`.
+    ``script`` is the file notebook 02's cell wrote (``pydataset_trainer.py``; with None, that
+    cell's text is read from the notebook): it traces its ``fit`` with
+    :func:`~fitscope.experiments.traced.traced_fit` and saves the result where ``--out`` says.
 
     Example:
-        >>> def train(model, data, steps):                             # doctest: +SKIP
-        ...     model.fit(data, steps_per_epoch=steps, verbose=0)
-        >>> pydataset_trainer(batches_class, train, steps=20)           # doctest: +SKIP
+        >>> pydataset_trainer(script="pydataset_trainer.py", steps=20)  # doctest: +SKIP
     """
     p = params or RightWayParams.default(**overrides)
     limits = limits or _safety_net()
     name = f"PyDataset, {p.workers} worker process(es) ({p.start_method})"
     rec = ProcessRecorder()
-    with tempfile.TemporaryDirectory(prefix="fitscope-pydataset-") as tmp:
-        out = os.path.join(tmp, "result")
-        code = _PYDATASET_SCRIPT.format(
-            method=p.start_method,
-            batches_source=_source(batches),
-            fit_source=_source(fit),
-            batches_name=batches.__name__,
-            fit_name=fit.__name__,
-            kind=p.kind,
-            ms=p.ms_per_batch,
-            steps=p.steps,
-            params=dataclasses.asdict(p),
-            time_budget_s=limits.timeout_s * 0.8,
-            out=out,
-        )
+    with (
+        tempfile.TemporaryDirectory(prefix="fitscope-pydataset-") as tmp,
+        script_file(script, NOTEBOOK, "pydataset_trainer.py") as path,
+    ):
+        out = os.path.join(tmp, "result.json")
+        args = {
+            "start-method": p.start_method,
+            "workers": p.workers,
+            "steps": p.steps,
+            "kind": p.kind,
+            "ms": p.ms_per_batch,
+            "width": p.width,
+            "seconds": limits.timeout_s * 0.8,
+            "out": out,
+        }
         run = run_python(
-            code=code,
+            path,
+            args=[part for k, v in args.items() for part in (f"--{k}", str(v))],
             timeout_s=limits.timeout_s,
             memory_cap_mb=limits.memory_cap_mb,
             on_poll=rec,
@@ -407,7 +366,3 @@ def pydataset_trainer(
             "facts": {**result.facts, **facts, "finished": True},
         }
     )
-
-
-def _source(fn: Callable[..., Any]) -> str:
-    return textwrap.dedent(inspect.getsource(fn))
