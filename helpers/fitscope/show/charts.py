@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -270,16 +271,22 @@ def throughput(result: RunResult) -> Chart:
 
 
 def _against_bound(
-    bound_s: float | None, measured_s: float, sequential_s: float | None = None
+    bound_s: float | None, measured_s: float | list[float], sequential_s: float | None = None
 ) -> str:
     """ ": 80 % of the ideal bound", read by :func:`fitscope.verdicts.compare.share_of_bound`
-    (a run faster than its bound, or slower than one after the other, is called so)."""
-    if not bound_s or measured_s <= 0:
+    (a run faster than its bound, or slower than one after the other, is called so; given its
+    repeats, a difference inside their spread is said to be)."""
+    if not bound_s or _median(measured_s) <= 0:
         return ""
     return f": {share_of_bound(measured_s, bound_s, sequential_s=sequential_s)}"
 
 
-Row = tuple  # (name, measured, ideal overlapped bound or None[, one after the other or None])
+def _median(measured: float | list[float]) -> float:
+    """One measured value, or the median of its repeats."""
+    return statistics.median(measured) if isinstance(measured, list) else measured
+
+
+Row = tuple  # (name, measured or its repeats, ideal bound or None[, one after the other or None])
 
 
 def comparison(
@@ -287,13 +294,17 @@ def comparison(
 ) -> Chart:
     """Bars of measured value, ideal (overlapped) bound and one-after-the-other time per variant.
 
-    ``rows``: (name, measured, overlapped bound or None) or (..., sequential bound or None).
+    ``rows``: (name, measured, overlapped bound or None) or (..., sequential bound or None);
+    measured may be a list of repeats: the bar is their median, and the reading against the
+    bounds names a difference inside their spread as such, as the tables do.
 
     Example:
         >>> comparison([("a", 2.0, 1.0, 3.0)]).summary
         'Comparison: a 2.00 s (ideal 1.00, one after the other 3.00: 50 % of the ideal bound).'
     """
     rows = [(*r, None)[:4] for r in rows]
+    repeats = [r[1] for r in rows]
+    rows = [(n, _median(m), b, seq) for n, m, b, seq in rows]
     fig = Figure(figsize=(9, 0.75 * max(len(rows), 2) + 1.2), layout="constrained")
     ax = fig.add_subplot()
     ys = range(len(rows))
@@ -316,10 +327,10 @@ def comparison(
     set_title(ax, title, 6.0)
     fig.legend(loc="outside right upper", fontsize=8)
     parts = []
-    for n, m, b, seq in rows:
+    for (n, m, b, seq), measured in zip(rows, repeats):
         bounds = [f"ideal {b:.2f}"] if b else []
         bounds += [f"one after the other {seq:.2f}"] if seq else []
-        eff = _against_bound(b, m, seq) if unit in TIME_UNITS else ""
+        eff = _against_bound(b, measured, seq) if unit in TIME_UNITS else ""
         parts.append(f"{n} {m:.2f} {unit}" + (f" ({', '.join(bounds)}{eff})" if bounds else ""))
     return Chart(fig, "Comparison: " + "; ".join(parts) + ".")
 

@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 
 __all__ = ["LiveThroughput", "LiveProcesses", "WorkerProgress", "StepCounter", "show_only"]
 
+FINAL_EVENTS = ("trained", "error")  # a worker's last report: drawn at once, whatever the interval
+
 
 def png_output(png: bytes, alt: str = "") -> dict[str, Any]:
     """A PNG as one output of an ``ipywidgets.Output`` (an nbformat ``display_data``)."""
@@ -77,7 +79,14 @@ class LiveThroughput:
     the first in ``start`` (before the clock starts), then at most one every ``min_interval_s``
     (4 a second), and only while the time spent drawing stays within ``max_share`` of the run;
     the last in ``finish``, after the run. Each frame is a "ui" span on the thread that drew it.
+
+    Steps are timed on arrival. Where they arrive in bursts (a sandboxed run's steps read at each
+    poll: a quarter of the gaps or more under ``BURST_GAP_S``), their arrival times are not the
+    steps' times, so no rate is read per window: each frame draws the steps so far over the time
+    since the run started, and the last frame the run's steps over its whole window.
     """
+
+    BURST_GAP_S = 1e-4  # no Keras step takes under 0.1 ms; arrivals closer than that came at once
 
     def __init__(
         self,
@@ -92,6 +101,7 @@ class LiveThroughput:
         self.draw_s = 0.0
         self.pngs: list[bytes] = []
         self.ends: list[float] = []
+        self.finished_s: float | None = None
         self._thread: threading.Thread | None = None
 
     def start(
@@ -103,7 +113,7 @@ class LiveThroughput:
     ) -> None:
         self.tracer, self.total = tracer, total_steps
         self.bound_rate, self.sequential_rate = bound_rate, sequential_rate
-        self.ends = []
+        self.ends, self.finished_s = [], None
         self._figure: Figure | None = None
         self._frame_s = 0.0
         self.t0 = time.perf_counter()
@@ -118,6 +128,7 @@ class LiveThroughput:
         self.ends.append(time.perf_counter() - self.t0)
 
     def finish(self) -> None:
+        self.finished_s = time.perf_counter() - self.t0
         if self._thread is not None:
             self._stop.set()
             self._thread.join()
@@ -136,9 +147,49 @@ class LiveThroughput:
             elif self.counter is not None:  # cheap text between frames
                 self._count(self.counter)
 
+    @property
+    def in_bursts(self) -> bool:
+        """Whether the steps arrived in bursts: a quarter of the gaps or more under
+        ``BURST_GAP_S``, so their arrival times are not their times.
+
+        Example:
+            >>> live = LiveThroughput(w.Output())
+            >>> live.ends = [0.5, 0.5, 0.5, 0.5]
+            >>> live.in_bursts
+            True
+        """
+        gaps = [b - a for a, b in zip(self.ends, self.ends[1:])]
+        return len(gaps) >= 2 and 4 * sum(g < self.BURST_GAP_S for g in gaps) >= len(gaps)
+
     def _series(self) -> tuple[list[float], list[float]]:
-        """Steps/s in 10 equal windows over the steps so far, timed from the warm-up step's end."""
-        return rate_windows([e - self.ends[0] for e in self.ends[1:]]) if self.ends else ([], [])
+        """Steps/s in 10 equal windows over the steps so far, timed from the warm-up step's end;
+        for steps that arrived in bursts, the steps so far over the time since the start."""
+        if not self.in_bursts:
+            return (
+                rate_windows([e - self.ends[0] for e in self.ends[1:]]) if self.ends else ([], [])
+            )
+        t = sorted({*self.ends, *([self.finished_s] if self.finished_s else [])})
+        return t, [sum(e <= x for e in self.ends) / max(x, 1e-9) for x in t]
+
+    def final_rate(self) -> str:
+        """The last frame's figure, over the run's window: steps/s after the warm-up step, or,
+        for steps that arrived in bursts, all steps over the time from start to finish.
+
+        Example:
+            >>> live = LiveThroughput(w.Output())
+            >>> live.ends, live.finished_s = [0.9, 0.9, 0.9, 0.9, 0.9], 2.0
+            >>> live.final_rate().split(" (")[0]
+            '5 steps in 2.00 s, 2.5 steps/s over the run'
+        """
+        n = len(self.ends)
+        if self.in_bursts and self.finished_s:
+            return (
+                f"{n} steps in {self.finished_s:.2f} s, {n / self.finished_s:.3g} steps/s over "
+                "the run (warm-up included: the steps arrived in bursts, so no rate is read "
+                "per window)"
+            )
+        window = self.ends[-1] - self.ends[0]
+        return f"{(n - 1) / max(window, 1e-9):.3g} steps/s after the warm-up step"
 
     def _count(self, counter: Any) -> None:
         counter.value = (
@@ -165,8 +216,7 @@ class LiveThroughput:
             fit_axes(ax, t, [*rate, self.bound_rate or 0, self.sequential_rate or 0])
             title = f"Live throughput: step {len(self.ends)} of {self.total}"
             if last and len(self.ends) > 1:
-                mean = (len(self.ends) - 1) / max(self.ends[-1] - self.ends[0], 1e-9)
-                title += f", done: {mean:.0f} steps/s after the warm-up step"
+                title += f", done: {self.final_rate()}"
             set_title(ax, title, 5.2)
             png = Chart(self._figure, "").png(dpi=72)
             self.output.outputs = (
@@ -306,7 +356,10 @@ class WorkerProgress:
             self.step = max(self.step, m.get("step", m.get("steps", 0)))
             if "loss" in m:
                 self.losses.setdefault(m["index"], []).append(m["loss"])
-        drawn = progress.t_s - self._drawn_at >= self.frame_interval_s
+            if "losses" in m:  # a worker's last report: every step's loss at once
+                self.losses[m["index"]] = list(m["losses"])
+        final = any(m.get("event") in FINAL_EVENTS for m in news)
+        drawn = final or progress.t_s - self._drawn_at >= self.frame_interval_s
         if drawn:
             self._draw(progress.t_s)
         if not (news or drawn) and progress.t_s - self._shown_at < self.min_interval_s:
@@ -340,10 +393,35 @@ class WorkerProgress:
                 ]
             },
         )
-        png = loss_by_worker(live).png(dpi=60)
-        show_only(self.output, png_output(png))
+        chart = loss_by_worker(live)
+        if not self.losses:  # an empty frame says why it is empty
+            chart.figure.axes[0].text(
+                0.5, 0.5, self.why_no_loss(), ha="center", va="center", wrap=True, fontsize=9
+            )
+        png = chart.png(dpi=60)
+        show_only(self.output, png_output(png, chart.summary))
         self.frames += 1
         self.pngs.append(png)
+
+    def why_no_loss(self) -> str:
+        """Why a frame has no loss yet, from each worker's last event.
+
+        Example:
+            >>> live = WorkerProgress(None, None)
+            >>> live.last = {0: {"event": "error", "error": "E: x"}, 1: {"event": "built"}}
+            >>> live.why_no_loss()
+            'No loss reported yet: worker 0 error (E: x); worker 1 built.'
+        """
+        if not self.last:
+            return "No loss reported yet: no worker has reported."
+        return (
+            "No loss reported yet: "
+            + "; ".join(
+                f"worker {i} {m['event']}" + (f" ({m['error']})" if "error" in m else "")
+                for i, m in sorted(self.last.items())
+            )
+            + "."
+        )
 
 
 class StepCounter:

@@ -253,7 +253,7 @@ class PipelineRuns(ShowsItself, list):
             [
                 (
                     r.facts["variant"],
-                    _median(r),
+                    _times(r),
                     r.bounds.overlapped_s if r.bounds else None,
                     r.bounds.sequential_s if r.bounds else None,
                 )
