@@ -222,10 +222,12 @@ def profile_fit(
     first, last = 1 + plain_steps, plain_steps + steps
     ends: list[float] = []
     mark: list[Any] = []
+    recording = [False]
 
     def begin(batch: int, logs: Any = None) -> None:
         if batch == first:
             tf.profiler.experimental.start(str(logdir))
+            recording[0] = True
         if batch >= first:
             mark.append(tf.profiler.experimental.Trace("train", step_num=batch, _r=1))
             mark[-1].__enter__()
@@ -236,9 +238,16 @@ def profile_fit(
             mark.pop().__exit__(None, None, None)
         if batch == last:
             tf.profiler.experimental.stop()
+            recording[0] = False
 
     marks = keras.callbacks.LambdaCallback(on_train_batch_begin=begin, on_train_batch_end=end)
-    model.fit(data, steps_per_epoch=last + 1, epochs=1, verbose=0, callbacks=[marks], **fit_kwargs)
+    try:
+        model.fit(
+            data, steps_per_epoch=last + 1, epochs=1, verbose=0, callbacks=[marks], **fit_kwargs
+        )
+    finally:
+        if recording[0]:  # fit stopped with the profiler on: a later start would fail
+            tf.profiler.experimental.stop()
     if len(ends) != last + 1:
         raise RuntimeError(f"fit ran {len(ends)} steps of {last + 1}: the data ran out")
     gaps = [b - a for a, b in zip(ends, ends[1:])]  # gaps[i] is step i + 1
