@@ -15,7 +15,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fitscope.verdicts.compare import FASTER, MIN_GAIN, UNDECIDED, Compared, compare
+from fitscope.verdicts.compare import (
+    FASTER,
+    MIN_GAIN,
+    NO_DIFFERENCE,
+    TIME_UNITS,
+    UNDECIDED,
+    Compared,
+    compare,
+)
 from fitscope.verdicts.parts import (
     LEANS,
     budget_text,
@@ -61,19 +69,35 @@ def speedup_part(c: Compared, holds_at: float, fails_under: float) -> str:
 
     HOLDS only when the comparison says faster (beyond the spread) by ``holds_at`` or more;
     DOES NOT HOLD under ``fails_under`` (a slow-down, or a gain too small for the claim); a
-    comparison one run cannot decide, and a gain the spread swallows, decide nothing.
+    comparison one run cannot decide, and a gain the spread swallows, decide nothing: a
+    difference inside the spread is decided against only when even the most the repeats allow
+    (the slowest "before" against the fastest "after") stays under ``holds_at``.
 
     Example:
         >>> speedup_part(compare([1.0, 1.1, 0.9], [0.7, 0.72, 0.69]), 1.2, 1.2)
         'HOLDS'
         >>> speedup_part(compare([1.0, 1.6, 0.6], [0.7, 0.72, 0.69]), 1.2, 1.2)  # inside spread
         'INCONCLUSIVE'
+        >>> speedup_part(compare([0.94, 1.13], [0.80, 1.13]), 1.2, 1.2)  # x1.07, up to x1.41
+        'INCONCLUSIVE'
+        >>> speedup_part(compare([1.0, 1.02], [0.99, 1.01]), 1.2, 1.2)  # the spread allows x1.03
+        'DOES NOT HOLD'
     """
     if c.word == UNDECIDED:
         return INCONCLUSIVE
     if c.word == FASTER and c.ratio >= holds_at:
         return HOLDS
+    if c.word == NO_DIFFERENCE and _most_allowed(c) >= holds_at:
+        return INCONCLUSIVE
     return DOES_NOT_HOLD if c.ratio < fails_under else INCONCLUSIVE
+
+
+def _most_allowed(c: Compared) -> float:
+    """The largest speed-up the repeats' ranges allow: the slowest before against the fastest
+    after."""
+    if c.unit in TIME_UNITS:
+        return c.before.high / max(c.after.low, 1e-12)
+    return c.after.high / max(c.before.low, 1e-12)
 
 
 def c10(
