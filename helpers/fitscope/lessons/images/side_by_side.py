@@ -87,6 +87,16 @@ class SideBySide(ShowsItself):
         return self.table().text(width=10_000) + "\n\n" + str(self.advice)
 
 
+def _named(keyword: str) -> str:
+    """A pipeline's name from its keyword: words apart, tf.data spelt as the library is.
+
+    Example:
+        >>> _named("tf_data_prefetch"), _named("PyDataset_threads")
+        ('tf.data prefetch', 'PyDataset threads')
+    """
+    return keyword.replace("tf_data", "tf.data").replace("_", " ")
+
+
 def side_by_side(control: Any = None, keep_as: str | None = None, **diagnoses: Any) -> SideBySide:
     """Name each diagnosis (keyword = pipeline name, the custom generator first).
 
@@ -95,7 +105,7 @@ def side_by_side(control: Any = None, keep_as: str | None = None, **diagnoses: A
     the CPUs (:func:`fitscope.verdicts.images.article_advice`). ``keep_as`` (e.g. "notebook 05")
     keeps the advice's verdict as this machine's evidence, for the scorecard's row.
     """
-    found = {name.replace("_", " "): d.to_dict() for name, d in diagnoses.items()}
+    found = {_named(name): d.to_dict() for name, d in diagnoses.items()}
     pipelines = [
         Pipeline.from_diagnosis(name, d, tf_data=d["source"] == TF_DATA_SOURCE)
         for name, d in found.items()
