@@ -1,12 +1,17 @@
 """Beyond one process: multi-worker and mirrored strategies and the tf.data service, run for real.
 
 Every run goes through the sandbox; each test checks that no process of it survives and no
-semaphore leaks, and asserts only what holds on any machine (never a timing).
+semaphore leaks, and asserts only what holds on any machine (never a timing). The scripts run are
+notebook 04's ``%%writefile`` cells, read from the notebook (what a lesson function runs when given
+no file), so these tests check the code the learner reads.
 """
 
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import psutil
 import pytest
@@ -15,7 +20,7 @@ from conftest import shm_semaphores
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.result import ProcessOutcome, RunResult
 from fitscope.isolation.launcher import peak_memory_bytes
-from fitscope.isolation.scripts import one_line, wait_for_ports, weights_checksum
+from fitscope.isolation.scripts import cell_text, one_line, wait_for_ports, weights_checksum
 from fitscope.lessons.distributed import service as ds
 from fitscope.lessons.distributed import strategies as d
 from fitscope.show.process_charts import loss_by_worker
@@ -130,19 +135,30 @@ def test_mirrored_matches_one_device():
     assert str(r).startswith("With B = ") and len(r.table().rows) == 3
 
 
-def cell_pipeline(tf, elements, size, rounds):  # a pipeline as notebook 04 writes it in a cell
-    return tf.data.Dataset.range(elements).map(lambda i: (i, tf.cast(i * size * rounds, "float32")))
+NOTEBOOK = "04_beyond_one_process.ipynb"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("name", ["multiworker.py", "mirrored.py", "data_service.py"])
+def test_the_notebooks_scripts_pass_ruff(name, tmp_path):
+    """Ruff skips ``%%writefile`` cells in a notebook, so the scripts are checked as files."""
+    path = tmp_path / name
+    path.write_text(cell_text(NOTEBOOK, name))
+    for check in (["check"], ["format", "--check"]):
+        ruff = [sys.executable, "-m", "ruff", *check, "--config", "pyproject.toml", str(path)]
+        done = subprocess.run(ruff, capture_output=True, text=True, cwd=ROOT)
+        assert done.returncode == 0, done.stdout + done.stderr
 
 
 @pytest.mark.parametrize("mode", ["inprocess", "processes"])
-def test_data_service_delivers_each_element_once_and_stops_its_servers(mode, monkeypatch):
+def test_data_service_delivers_each_element_once_and_stops_its_servers(mode, monkeypatch, tmp_path):
     monkeypatch.delenv("FITSCOPE_QUICK", raising=False)
     if mode == "processes" and not ds.processes_mode_allowed()[0]:
         pytest.skip(ds.processes_mode_allowed()[1])
+    script = tmp_path / "data_service.py"  # the file the notebook's cell writes, run by its path
+    script.write_text(cell_text(NOTEBOOK, script.name))
     sems = shm_semaphores()
-    r = ds.data_service(
-        cell_pipeline if mode == "inprocess" else None, mode=mode, elements=12, rounds=2
-    )
+    r = ds.data_service(script=script, mode=mode, elements=12, rounds=2)
     f = r.facts
     assert f["each_once"] and f["local"]["elements"] == f["service"]["elements"] == 12
     assert r.bounds.overlapped_s <= r.bounds.sequential_s == f["local"]["wall_s"]

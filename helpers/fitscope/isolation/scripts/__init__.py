@@ -53,7 +53,7 @@ __all__ = [
     "watch_model",
     "free_ports",
     "weights_checksum",
-    "start_module",
+    "start_script",
     "finish_child",
     "keras_frames_of",
     "one_line",
@@ -128,7 +128,7 @@ def die_with_parent(parent_pid: int) -> bool:
     """SIGKILL this process when its parent dies (``prctl(PR_SET_PDEATHSIG)``); False off Linux.
 
     If the parent is already gone (it died before this ran), exit at once. Linux sends the signal
-    when the parent *thread* that forked us ends, so :func:`start_module` must be called from a
+    when the parent *thread* that forked us ends, so :func:`start_script` must be called from a
     thread that lives as long as the child (the launchers call it from their main thread).
     """
     try:
@@ -142,7 +142,7 @@ def die_with_parent(parent_pid: int) -> bool:
     return True
 
 
-if STARTER_ENV in os.environ:  # a child of start_module: never outlive the launcher
+if STARTER_ENV in os.environ:  # a child of start_script: never outlive the launcher
     die_with_parent(int(os.environ.pop(STARTER_ENV)))
 
 
@@ -181,18 +181,18 @@ def weights_checksum(arrays: Iterable[Any]) -> str:
     return digest.hexdigest()
 
 
-def start_module(
-    module: str, args: Sequence[str], env: dict[str, str], log: Path
+def start_script(
+    script: str | Path, args: Sequence[str], env: dict[str, str], log: Path
 ) -> subprocess.Popen:
-    """Start ``python -m fitscope.isolation.scripts.<module> args`` as a child in this process
-    group.
+    """Start ``python script args`` as a child in this process group (a script starts itself
+    again with ``start_script(__file__, ...)``, as a worker or a server).
 
     Its stdout is shared (so its :func:`report` lines reach the sandbox); its stderr goes to
     ``log``, read back by :func:`finish_child`. It dies with this process (:func:`die_with_parent`).
     """
     with open(log, "w") as err:
         return subprocess.Popen(
-            [sys.executable, "-m", f"fitscope.isolation.scripts.{module}", *args],
+            [sys.executable, str(script), *args],
             env={**os.environ, **env, STARTER_ENV: str(os.getpid())},
             stderr=err,
             stdin=subprocess.DEVNULL,

@@ -1,6 +1,7 @@
 """Notebook 04's tf.data service: a compute-heavy map run locally, then through a dispatcher
 and workers, each mode in a sandboxed interpreter (servers' ``join()`` never returns, so they
-live where they can always be stopped).
+live where they can always be stopped). The script, pipeline included, is the one notebook 04
+writes in a ``%%writefile`` cell (``data_service.py``), or with none given, that cell's text.
 
 A run (:class:`ServiceRun`) shows itself as a chart of both times against the ideal bound, with
 a reading built from its own numbers.
@@ -12,11 +13,6 @@ Example:
 
 from __future__ import annotations
 
-import inspect
-import json
-import tempfile
-import textwrap
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +25,14 @@ from fitscope.instrument.environment import environment_facts, memory_limit_byte
 from fitscope.instrument.errors import FitscopeInputError, check_choice, check_int
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import Stack, Table
-from fitscope.isolation.launcher import launcher_outcomes, run_module, sandbox_facts
-from fitscope.isolation.sandbox import SandboxResult
-from fitscope.isolation.template import TENSORFLOW
+from fitscope.isolation import (
+    TENSORFLOW,
+    SandboxResult,
+    launcher_outcomes,
+    run_python,
+    sandbox_facts,
+)
+from fitscope.isolation.scripts import script_file
 from fitscope.show.live import StepCounter
 from fitscope.verdicts.compare import FASTER, SLOWER, Compared, compare
 
@@ -184,7 +185,7 @@ def _tree_cpu_s(r: SandboxResult, end_epoch: float, wall_s: float) -> float:
 
 
 def data_service(
-    pipeline: Callable[..., Any] | None = None,
+    script: str | Path | None = None,
     mode: str = "inprocess",
     elements: int | None = None,
     workers: int = 2,
@@ -195,9 +196,8 @@ def data_service(
 ) -> ServiceRun:
     """A compute-heavy map run locally, then through a tf.data service (dispatcher + workers).
 
-    ``pipeline(tf, elements, size, rounds)`` builds the dataset (a function written in a
-    notebook cell: its source runs in the sandbox, where ``tf`` is TensorFlow); by default the
-    script's own :func:`~fitscope.isolation.scripts.data_service.heavy_pipeline`.
+    ``script`` is the file notebook 04's cell wrote (``data_service.py``; with None, that cell's
+    text): its ``heavy_pipeline(tf, elements, size, rounds)`` builds the dataset.
 
     ``mode`` "inprocess" runs servers and client in one sandboxed interpreter; "processes" runs
     each server as its own process (about 2 GiB; see :func:`processes_mode_allowed`), stopped
@@ -221,19 +221,14 @@ def data_service(
     StepCounter.in_notebook().next_run(
         f"the tf.data service in a fresh interpreter (watchdog {timeout_s:g} s)"
     )
-    with tempfile.TemporaryDirectory(prefix="fitscope-service-") as tmp:
-        if pipeline is not None:
-            code = Path(tmp) / "pipeline.json"
-            code.write_text(
-                json.dumps(
-                    {
-                        "source": textwrap.dedent(inspect.getsource(pipeline)),
-                        "name": pipeline.__name__,
-                    }
-                )
-            )
-            args += ["--pipeline", code]
-        r = run_module("data_service", args, (timeout_s, cap), preload=TENSORFLOW)
+    with script_file(script, "04_beyond_one_process.ipynb", "data_service.py") as path:
+        r = run_python(
+            path,
+            args=[str(a) for a in args],
+            timeout_s=timeout_s,
+            memory_cap_mb=cap,
+            preload=TENSORFLOW,
+        )
     got = {m["event"]: m for m in r.messages if m.get("event") in ("local", "service")}
     if set(got) != {"local", "service"}:
         raise RuntimeError(

@@ -1,8 +1,11 @@
 """Notebook 04's distribution strategies, each in sandboxed interpreters of its own.
 
 A distribution strategy and logical devices are fixed per process, so the learner's kernel never
-even imports TensorFlow here. Every run has a wall-clock watchdog and a memory cap; its processes
-are all stopped and checked gone. Each result shows itself as a table with its reading.
+even imports TensorFlow here: each function runs a script that notebook 04 writes in a
+``%%writefile`` cell (``multiworker.py``, ``mirrored.py``), given by its path, or with none given,
+that cell's text read from the notebook. Every run has a wall-clock watchdog and a memory cap;
+its processes are all stopped and checked gone. Each result shows itself as a table with its
+reading.
 
 - :func:`multiworker_training`: ``MultiWorkerMirroredStrategy`` with N worker processes on
   localhost (custom loop, or ``model.fit`` to show keras-team/keras#20585 as measured); the
@@ -12,7 +15,7 @@ are all stopped and checked gone. Each result shows itself as a table with its r
 Example:
     >>> MultiWorkerParams(steps=10).workers
     2
-    >>> r = multiworker_training(steps=10)              # doctest: +SKIP
+    >>> r = multiworker_training(script="multiworker.py", steps=10)  # doctest: +SKIP
     >>> r.verdict().verdict                              # doctest: +SKIP
     'DOES NOT HOLD'
 """
@@ -33,12 +36,13 @@ from fitscope.instrument.environment import environment_facts, quick_mode
 from fitscope.instrument.errors import FitscopeInputError, check_choice, check_int, check_positive
 from fitscope.instrument.result import ProcessOutcome, RunResult
 from fitscope.instrument.tables import Table
-from fitscope.isolation.launcher import launcher_outcomes, run_module, sandbox_facts
-from fitscope.isolation.sandbox import Progress
-from fitscope.isolation.template import TENSORFLOW
+from fitscope.isolation import TENSORFLOW, Progress, launcher_outcomes, run_python, sandbox_facts
+from fitscope.isolation.scripts import script_file
 from fitscope.show.live import StepCounter
 from fitscope.verdicts import evidence
 from fitscope.verdicts.compare import SLOWER, compare
+
+NOTEBOOK = "04_beyond_one_process.ipynb"
 
 __all__ = [
     "MultiWorkerParams",
@@ -186,6 +190,7 @@ class MultiWorkerParams:
 def multiworker_training(
     params: MultiWorkerParams | None = None,
     *,
+    script: str | Path | None = None,
     on_poll: Callable[[Progress], None] | None = None,
     env: dict[str, str] | None = None,
     **overrides: Any,
@@ -198,7 +203,8 @@ def multiworker_training(
     Facts: per worker its seed, weight checksums (own seed outside the strategy, after creation
     in its scope, after training), losses, error text if training failed; ``checksums`` (final,
     workers that finished) and ``identical``. ``env`` is added to every process's environment
-    (e.g. ``{"TF_NUM_INTRAOP_THREADS": "1"}``, read by TensorFlow at import).
+    (e.g. ``{"TF_NUM_INTRAOP_THREADS": "1"}``, read by TensorFlow at import). ``script`` is the
+    file notebook 04's cell wrote (``multiworker.py``); with None, that cell's text.
     """
     if params is not None and overrides:
         raise FitscopeInputError("give either params or keyword overrides, not both.")
@@ -221,7 +227,15 @@ def multiworker_training(
         "--collective-timeout",
         p.collective_timeout_s,
     ]
-    r = run_module("multiworker", args, (p.timeout_s, p.memory_cap_mb), on_poll, env)
+    with script_file(script, NOTEBOOK, "multiworker.py") as path:
+        r = run_python(
+            path,
+            args=[str(a) for a in args],
+            env=env,
+            timeout_s=p.timeout_s,
+            memory_cap_mb=p.memory_cap_mb,
+            on_poll=on_poll,
+        )
     per_worker: dict[int, dict[str, Any]] = {i: {"index": i, "events": []} for i in range(start)}
     for m in r.messages:
         if "index" in m and m["index"] in per_worker:
@@ -230,7 +244,7 @@ def multiworker_training(
             w.update({k: v for k, v in m.items() if k not in ("event", "t", "index")})
     outcomes = {o.pid: o for o in launcher_outcomes(r)}  # the sandbox's cause wins over a signal
     ended = {m["name"]: m for m in r.messages if m.get("event") == "child ended"}
-    launched = next((m for m in r.messages if m.get("event") == "launched"), {})
+    launched: dict[str, Any] = next((m for m in r.messages if m.get("event") == "launched"), {})
     for i, w in per_worker.items():
         w["worker_pid"] = launched.get("child_pids", [None] * start)[i]
         seen = outcomes.get(w["worker_pid"])
@@ -279,9 +293,9 @@ def multiworker_training(
     )
 
 
-def multiworker_panel(time_budget_s: float | None = None) -> Any:
-    """An ExperimentPanel around :func:`multiworker_training`: workers, steps, batch, seeds,
-    loop."""
+def multiworker_panel(time_budget_s: float | None = None, script: str | Path | None = None) -> Any:
+    """An ExperimentPanel around :func:`multiworker_training` of ``script``: workers, steps,
+    batch, seeds, loop."""
     from fitscope.show.live import WorkerProgress
     from fitscope.show.panels import Control, ExperimentPanel
     from fitscope.show.process_charts import loss_by_worker
@@ -290,7 +304,9 @@ def multiworker_panel(time_budget_s: float | None = None) -> Any:
 
     def run(live: WorkerProgress, time_budget_s: float, **values: Any) -> RunResult:
         return multiworker_training(
-            MultiWorkerParams(**values, timeout_s=time_budget_s), on_poll=live.on_poll
+            MultiWorkerParams(**values, timeout_s=time_budget_s),
+            script=script,
+            on_poll=live.on_poll,
         )
 
     return ExperimentPanel(
@@ -384,8 +400,11 @@ def mirrored_training(
     width: int = 1024,
     timeout_s: float = 120.0,
     memory_cap_mb: float = 1500.0,
+    script: str | Path | None = None,
 ) -> MirroredRun:
     """Train the same model from the same seed on one device, then MirroredStrategy on ``devices``.
+
+    ``script`` is the file notebook 04's cell wrote (``mirrored.py``); with None, that cell's text.
 
     Each run is its own sandboxed process (logical devices are fixed per process), one after
     the other so they do not compete. Facts: steps/s, cores busy (process CPU / wall) and CPU per
@@ -407,7 +426,10 @@ def mirrored_training(
     runs: dict[str, dict[str, Any]] = {}
     outcomes: list[ProcessOutcome] = []
     peak = 0
-    with tempfile.TemporaryDirectory(prefix="fitscope-mirrored-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="fitscope-mirrored-") as tmp,
+        script_file(script, NOTEBOOK, "mirrored.py") as path,
+    ):
         weights = {}
         counter = StepCounter.in_notebook()
         for label, n in (("one device", 1), (f"{devices} devices", devices)):
@@ -427,7 +449,13 @@ def mirrored_training(
                 "--out",
                 out,
             ]
-            r = run_module("mirrored", args, (timeout_s, memory_cap_mb), preload=TENSORFLOW)
+            r = run_python(
+                path,
+                args=[str(a) for a in args],
+                timeout_s=timeout_s,
+                memory_cap_mb=memory_cap_mb,
+                preload=TENSORFLOW,
+            )
             outcomes += r.outcomes
             peak = max(peak, r.peak_memory_bytes, max((b for _, b in r.pss), default=0))
             trained = next((m for m in r.messages if m.get("event") == "trained"), None)
