@@ -33,6 +33,8 @@ from fitscope.instrument.tracing import Span, Tracer, os_thread_name
 
 __all__ = ["Beside", "StepClock", "TracedBatches"]
 
+WAKE_S = 0.002  # the thread beside wakes about this often: once every few steps under 2 ms
+
 
 class StepClock(keras.callbacks.Callback):
     """Records (step index, end ns, process CPU s) per step and one "train" span per step.
@@ -41,7 +43,7 @@ class StepClock(keras.callbacks.Callback):
     ``pace``, if given, is released once a step begun (what :class:`Beside` pulls by).
     """
 
-    def __init__(self, pace: threading.Semaphore | None = None) -> None:
+    def __init__(self, pace: Pace | None = None) -> None:
         super().__init__()
         self.async_safe = keras.backend.backend() != "tensorflow"
         self.pace = pace
@@ -51,7 +53,7 @@ class StepClock(keras.callbacks.Callback):
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         self.begins[batch] = (time.perf_counter_ns(), threading.get_native_id())
         if self.pace is not None:
-            self.pace.release()
+            self.pace.step()
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         self.ends.append((batch, time.perf_counter_ns(), time.process_time()))
@@ -70,20 +72,57 @@ class StepClock(keras.callbacks.Callback):
         return out
 
 
+class Pace:
+    """Counts steps begun and wakes a waiting puller once every ``chunk`` of them.
+
+    Example:
+        >>> pace = Pace(2)
+        >>> pace.step(); pace.wait(timeout=0)
+        False
+        >>> pace.step(); pace.wait(timeout=0)
+        True
+    """
+
+    def __init__(self, chunk: int) -> None:
+        self.chunk, self.steps = chunk, 0
+        self._ready = threading.Semaphore(0)
+
+    def step(self) -> None:
+        self.steps += 1
+        if self.steps % self.chunk == 0:
+            self._ready.release()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Whether ``chunk`` more steps began (or :meth:`wake` was called) before ``timeout``."""
+        return self._ready.acquire(timeout=timeout)
+
+    def wake(self) -> None:
+        self._ready.release()
+
+
 class Beside:
     """The pipeline ``fit`` would build from ``x`` and ``fit_kwargs``, pulled on its own thread.
 
-    A context manager: on entry the thread starts and takes one batch each time ``pace`` is
-    released (by :class:`StepClock`, once a step begun), as ``fit`` would, so the pipeline
-    works ahead only as far as its own buffers let it; on exit it stops. Data that ends is
-    started again when it can be (``reiterable``). ``pulled`` counts the batches taken.
+    A context manager: on entry the thread starts and takes a batch for each step begun
+    (``pace``, stepped by :class:`StepClock`), as ``fit`` would, so the pipeline works ahead
+    only as far as its own buffers let it; on exit it stops. For steps under ``WAKE_S`` (given
+    as ``step_s``) the thread wakes once every few steps, about every ``WAKE_S``, and takes
+    them all: waking for each would add turns of the GIL to the load, and more steps a wake
+    would bunch the load up where the median step ignores it. (Taking batches inside a
+    ``tf.function`` instead holds one of TensorFlow's inter-op threads while the data is
+    slow, which slowed the step measured beside it.) Each batch costs a Python call (tens of
+    µs) that ``fit`` on TensorFlow, taking batches in its graph, does not pay.
+    Data that ends is started again when it can be (``reiterable``). ``pulled`` counts the
+    batches taken.
 
     Example (any Keras data; the step clock of a held fit releases ``pace``):
-        >>> with Beside(x, {}, steps=50, reiterable=True) as load:   # doctest: +SKIP
+        >>> with Beside(x, {}, 50, True, step_s=0.01) as load:       # doctest: +SKIP
         ...     fit_on_held_batch(callbacks=[StepClock(load.pace)])  # doctest: +SKIP
     """
 
-    def __init__(self, x: Any, fit_kwargs: dict[str, Any], steps: int, reiterable: bool) -> None:
+    def __init__(
+        self, x: Any, fit_kwargs: dict[str, Any], steps: int, reiterable: bool, step_s: float
+    ) -> None:
         from keras.src.trainers.data_adapters import get_data_adapter
 
         self.adapter = get_data_adapter(
@@ -97,7 +136,7 @@ class Beside:
         self.reiterable, self.pulled, self.ended = reiterable, 0, False
         self.error: Exception | None = None
         self._it: Iterator[Any] = iter(())
-        self.pace = threading.Semaphore(0)
+        self.pace = Pace(max(1, min(16, int(WAKE_S / max(step_s, 1e-6)))))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._pull, name="fitscope-beside", daemon=True)
 
@@ -111,11 +150,11 @@ class Beside:
             return self.adapter.get_torch_dataloader()  # type: ignore[no-any-return]
         return self.adapter.get_numpy_iterator()  # type: ignore[no-any-return]
 
-    def _next(self) -> bool:
-        """Take one batch; False once the data ended (and cannot start again) or failed."""
+    def _next(self, n: int = 1) -> bool:
+        """Take ``n`` batches; False once the data ended (and cannot start again) or failed."""
         try:
             try:
-                next(self._it)
+                self._get(n)
             except StopIteration:
                 if not self.reiterable:
                     self.ended = True
@@ -123,15 +162,19 @@ class Beside:
                 self.adapter.on_epoch_end()
                 self.adapter.on_epoch_begin()
                 self._it = iter(self._batches())
-                next(self._it)
+                self._get(n)
         except Exception as e:  # the data's own error; fit on the data meets it too
             self.error, self.ended = e, True
             return False
-        self.pulled += 1
+        self.pulled += n
         return True
 
+    def _get(self, n: int) -> None:
+        for _ in range(n):
+            next(self._it)
+
     def _pull(self) -> None:
-        while self.pace.acquire() and not self._stop.is_set() and self._next():
+        while self.pace.wait() and not self._stop.is_set() and self._next(self.pace.chunk):
             pass
 
     def __enter__(self) -> Beside:
@@ -144,7 +187,7 @@ class Beside:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self.pace.release()
+        self.pace.wake()
         if self._thread.is_alive():
             self._thread.join(timeout=30)
         self.adapter.on_epoch_end()

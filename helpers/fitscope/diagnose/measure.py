@@ -23,7 +23,6 @@ Example:
 
 from __future__ import annotations
 
-import gc
 import statistics
 import time
 import warnings
@@ -182,8 +181,8 @@ def timed_fit(
     """``fit`` for ``steps`` steps on ``x``; data that ends first is a FitscopeInputError.
 
     A PyDataset with workers fills its queue before the first step: those steps are not timed.
-    Garbage is collected first, so no run pays for the last one's. ``pace`` (a semaphore) is
-    released once a step begun.
+    ``pace`` (a
+    :class:`.fit_parts.Pace`) is stepped once a step begun.
     """
     import keras
 
@@ -196,7 +195,6 @@ def timed_fit(
     if source is not None and source.available is not None:
         steps = min(steps, source.available)
     clock = StepClock(pace)
-    gc.collect()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Your input ran out of data")
         warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
@@ -248,16 +246,18 @@ def _ended(source: Source | None, done: int, steps: int) -> str:
     )
 
 
-def loaded_fit(model: Any, batch: Any, source: Source, steps: int) -> tuple[FitTiming, int]:
-    """The step alone on ``batch`` while ``source``'s pipeline runs beside it: (timing, batches
-    the pipeline beside took).
+def loaded_fit(
+    model: Any, batch: Any, source: Source, steps: int, step_s: float
+) -> tuple[FitTiming, int]:
+    """The step alone on ``batch`` (about ``step_s``) while ``source``'s pipeline runs beside
+    it: (timing, batches the pipeline beside took).
     """
     import keras
 
     from fitscope.diagnose.fit_parts import Beside
 
     x, kwargs = source.for_fit(Tracer())
-    with Beside(x, kwargs, steps, source.reiterable) as load:
+    with Beside(x, kwargs, steps, source.reiterable, step_s) as load:
         timing = timed_fit(model, held(batch, keras.backend.backend()), steps, {}, pace=load.pace)
     if load.error is not None:
         raise FitscopeInputError(f"Reading your data failed: {_first_line(load.error)}")
@@ -440,7 +440,7 @@ def measure(
             say(f"step alone, repeat {r} ({steps} steps)")
             alone.append(timed_fit(model, held(batch, backend), steps, {}))
             say(f"step alone with your pipeline running beside it, repeat {r}")
-            timing, pulled = loaded_fit(model, batch, source, loaded_steps)
+            timing, pulled = loaded_fit(model, batch, source, loaded_steps, warm.step_s)
             loaded.append(timing)
             beside += pulled
             say(f"data and step together, traced, repeat {r}")

@@ -1,0 +1,135 @@
+"""fitscope.diagnose calibrated on pipelines whose answer is known by construction, on TensorFlow
+(here) and JAX (in a fresh interpreter: Keras reads KERAS_BACKEND once, when first imported).
+
+- Zero cost: a batch repeated from memory (``tf.data.Dataset.from_tensors(batch).repeat()``) and
+  arrays in memory have nothing to wait for: the input share reads under 5%. The verdict is
+  *not input-bound*; on a crowded machine (other processes keeping half a CPU or more busy,
+  measured during the runs) it may instead be inconclusive on the 5% line alone, never a
+  category above it.
+- A producer sleeping ``SLEEP_S`` a batch (no CPU) against a step of well under a millisecond:
+  a step in fit lasts about the sleep, so the share is 1 - step alone / sleep within
+  ``POINTS``, all of it waiting, none contention.
+- A producer computing in pure Python, pinned with the step to one CPU (a fresh interpreter,
+  ``os.sched_setaffinity``): the data work and the step share the one CPU, so the step slows
+  as much beside the pipeline as in fit, and contention is the larger part.
+
+Margins are built in: shares against the 5% line and 5-point bands whose construction puts the
+answer far from them; fine timing belongs to ``benchmarks/noise_floor.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+import fitscope
+from fitscope.diagnose.report import INCONCLUSIVE, NOT
+from fitscope.workloads.article import article_model, batch_work, random_batches
+
+ENV = {
+    **os.environ,
+    "PYTHONPATH": str(ROOT / "helpers"),
+    "FITSCOPE_QUICK": "1",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+}
+SLEEP_S = 0.005  # the sleeping producer's time a batch, ten times a tiny model's step
+POINTS = 0.05  # how near a construction's share must read
+BUSY = 0.5  # other processes' CPUs from which a zero-cost control may read inconclusive
+BUDGET_S = 8.0  # diagnose's time for repeats in these tests
+
+DRIVER = """\
+import json, os, sys
+spec = json.loads(sys.argv[1])
+if spec.get("one_cpu"):
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+import numpy as np
+import fitscope
+from fitscope.workloads.article import article_model, batch_work, random_batches
+out = []
+for case in spec["cases"]:
+    rng = np.random.default_rng(0)
+    n = 64 * case["batch"]
+    if case["kind"] == "arrays":
+        x, y = rng.random((n, 10), dtype=np.float32), rng.integers(0, 2, n).astype(np.float32)
+        data, kw = (x, y), {"batch_size": case["batch"]}
+    else:
+        data, kw = random_batches(case["batch"], work=batch_work(case["kind"], case["ms"])), {}
+    d = fitscope.diagnose(
+        article_model(case["width"]), data, try_remedy=False, budget_s=spec["budget_s"], **kw
+    )
+    out.append(d.to_dict())
+print(json.dumps(out))
+"""
+
+
+def fresh(cases: list[dict], one_cpu: bool = False, backend: str = "tensorflow") -> list[dict]:
+    """Each case diagnosed in one fresh interpreter: its Diagnosis as a dict."""
+    spec = {"cases": cases, "one_cpu": one_cpu, "budget_s": BUDGET_S}
+    out = subprocess.run(
+        [sys.executable, "-c", DRIVER, json.dumps(spec)],
+        env={**ENV, "KERAS_BACKEND": backend},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def reads_zero_cost(d: dict) -> None:
+    """Under 5%; not input-bound, or on a crowded machine inconclusive on the 5% line only."""
+    others = float(np.median(d["others_cpus"]))
+    assert d["input_share"] < 0.05, d["reading"]
+    assert d["verdict"] == NOT or (
+        d["verdict"] == INCONCLUSIVE and others >= BUSY and "20%" not in d["reason"]
+    ), d["reading"]
+
+
+def reads_the_sleep(d: dict) -> None:
+    """1 - step alone / sleep within POINTS, all of it waiting."""
+    expected = 1 - d["step_alone_s"] / SLEEP_S
+    assert abs(d["input_share"] - expected) <= POINTS, (expected, d["reading"])
+    assert abs(d["waiting_share"] - expected) <= POINTS, (expected, d["reading"])
+    assert d["contention_share"] < POINTS and d["cause"] == "waiting", d["reading"]
+
+
+def test_a_batch_repeated_from_memory_reads_zero_on_tensorflow():
+    import tensorflow as tf
+
+    x, y = next(random_batches(32))
+    data = tf.data.Dataset.from_tensors((x, y)).repeat()
+    d = fitscope.diagnose(article_model(0), data, try_remedy=False, budget_s=BUDGET_S)
+    reads_zero_cost(d.to_dict())
+
+
+def test_a_sleeping_producer_reads_its_construction_on_tensorflow():
+    data = random_batches(32, work=batch_work("sleep", SLEEP_S * 1e3))
+    d = fitscope.diagnose(article_model(0), data, try_remedy=False, budget_s=BUDGET_S)
+    reads_the_sleep(d.to_dict())
+
+
+def test_on_jax_arrays_in_memory_read_zero_and_a_sleeping_producer_its_construction():
+    arrays, sleeping = fresh(
+        [
+            {"kind": "arrays", "width": 256, "batch": 128},
+            {"kind": "sleep", "ms": SLEEP_S * 1e3, "width": 0, "batch": 32},
+        ],
+        backend="jax",
+    )
+    assert arrays["backend"] == sleeping["backend"] == "jax"
+    reads_zero_cost(arrays)
+    reads_the_sleep(sleeping)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs os.sched_setaffinity")
+def test_a_python_producer_on_one_cpu_reads_mostly_contention():
+    (d,) = fresh([{"kind": "python", "ms": 2, "width": 512, "batch": 512}], one_cpu=True)
+    assert d["budget"].startswith("B = 1 CPU"), d["budget"]
+    assert d["cause"] == "contention" and d["contention_share"] > d["waiting_share"], d["reading"]
+    assert d["contention_share"] >= 0.05, d["reading"]
