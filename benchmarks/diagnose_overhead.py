@@ -4,7 +4,9 @@ Overhead: the same generator and model trained by ``fit`` with only diagnose's s
 (two clock reads a step) and by diagnose's traced run (every batch a span, per-thread CPU
 sampled, the run scaffold around it). Both take a step's time as diagnose does: the median of
 the intervals between step ends, which a burst of other work on a shared machine moves little;
-REPEATS interleaved pairs of STEPS steps, medians. Goal: at most 2% a step.
+REPEATS interleaved pairs of STEPS steps, medians, for a step of about 30 ms and one of about
+1.5 ms. Goals: at most 2% on the 30 ms step, at most 5% on the 1.5 ms step. The CPUs other
+processes kept busy meanwhile are printed with each (a shared machine's own noise).
 
 Duration: diagnose's whole run in default mode (FITSCOPE_QUICK unset) for a generator that
 sleeps 40 ms a batch, and for in-memory arrays feeding a model whose step is about 50 ms.
@@ -27,6 +29,7 @@ import numpy as np
 import fitscope  # before Keras: the threads there at import are the baseline
 from fitscope.diagnose.measure import timed_fit, traced_fit, warm_up
 from fitscope.diagnose.sources import source_of
+from fitscope.instrument.budget import OtherLoad
 from fitscope.instrument.measure import StepCosts
 from fitscope.instrument.threads import TF_DATA
 from fitscope.workloads.article import article_model, batch_work, random_batches
@@ -34,21 +37,31 @@ from fitscope.workloads.article import article_model, batch_work, random_batches
 REPEATS, STEPS = 5, 60
 
 
-def overhead(width: int, batch: int) -> dict[str, float]:
+def overhead(width: int, batch: int, goal: float) -> dict[str, float]:
     """Step clock only against diagnose's traced fit: the same model, the same generator."""
     model = article_model(width)
     source = source_of(random_batches(batch), batch)
     warm_up(model, source.for_fit, source, "the benchmark's data")
     plain, ours = [], []
-    for _ in range(REPEATS):  # interleaved, so a change of load meets both
-        plain.append(timed_fit(model, random_batches(batch), STEPS, {}).step_s)
-        ours.append(
-            traced_fit(
-                model, STEPS, source.for_fit, StepCosts(1e-3, 1e-3), 1, source, "benchmark", TF_DATA
-            )[0].step_s
-        )
+    with OtherLoad() as load:
+        for _ in range(REPEATS):  # interleaved, so a change of load meets both
+            plain.append(timed_fit(model, random_batches(batch), STEPS, {}).step_s)
+            ours.append(
+                traced_fit(
+                    model,
+                    STEPS,
+                    source.for_fit,
+                    StepCosts(1e-3, 1e-3),
+                    1,
+                    source,
+                    "benchmark",
+                    TF_DATA,
+                )[0].step_s
+            )
     b, t = statistics.median(plain), statistics.median(ours)
     return {
+        "goal": goal,
+        "others_cpus": load.others_cores,
         "width": width,
         "batch": batch,
         "untraced_step_s": b,
@@ -65,6 +78,7 @@ def duration(label: str, model, data, **kwargs) -> dict[str, object]:
         "pipeline": label,
         "duration_s": time.perf_counter() - t0,
         "verdict": d.verdict,
+        "repeats": len(d.shares),
         "step_alone_s": d.step_alone_s,
         "step_in_fit_s": d.step_in_fit_s,
         "steps": d.steps,
@@ -73,13 +87,14 @@ def duration(label: str, model, data, **kwargs) -> dict[str, object]:
 
 def main() -> None:
     os.environ.pop("FITSCOPE_QUICK", None)  # durations are for the default mode
-    results: dict[str, object] = {"overhead": [overhead(1024, 256), overhead(0, 32)]}
+    results: dict[str, object] = {"overhead": [overhead(1536, 256, 0.02), overhead(256, 256, 0.05)]}
     for row in results["overhead"]:
         print(
             f"step overhead, width {row['width']:4d}, batch {row['batch']:3d}: untraced "
             f"{row['untraced_step_s'] * 1e3:.2f} ms, traced {row['traced_step_s'] * 1e3:.2f} ms: "
-            f"{100 * row['overhead']:+.1f}% (goal <= 2%; untraced spread "
-            f"{row['untraced_spread_s'] * 1e3:.2f} ms over {REPEATS} runs)"
+            f"{100 * row['overhead']:+.1f}% (goal <= {row['goal']:.0%}; untraced spread "
+            f"{row['untraced_spread_s'] * 1e3:.2f} ms over {REPEATS} runs; other processes "
+            f"kept {row['others_cpus']:.1f} CPUs busy)"
         )
     rng = np.random.default_rng(0)
     x, y = rng.random((16384, 10), dtype=np.float32), rng.integers(0, 2, 16384).astype(np.float32)
@@ -94,8 +109,8 @@ def main() -> None:
     for row in results["duration"]:
         print(
             f"diagnose took {row['duration_s']:.1f} s (goal <= 15 s): {row['pipeline']}, "
-            f"{row['steps']} steps a run, step in fit {row['step_in_fit_s'] * 1e3:.1f} ms, "
-            f"{row['verdict']}"
+            f"{row['steps']} steps a run, {row['repeats']} repeats, step in fit "
+            f"{row['step_in_fit_s'] * 1e3:.1f} ms, {row['verdict']}"
         )
     out = Path(__file__).resolve().parent.parent / "artefacts" / "diagnose_overhead.json"
     out.parent.mkdir(exist_ok=True)

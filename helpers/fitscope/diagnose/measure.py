@@ -28,7 +28,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fitscope.diagnose.sources import DataCost, Source, held
 from fitscope.instrument.budget import OtherLoad
@@ -37,6 +37,9 @@ from fitscope.instrument.measure import StepCosts, measured_run
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.throughput import Throughput
 from fitscope.instrument.tracing import Span, Tracer
+
+if TYPE_CHECKING:  # fit_parts imports Keras: at run time, only inside functions
+    from fitscope.diagnose.fit_parts import Pace
 
 __all__ = [
     "FIRST_STEP",
@@ -176,7 +179,7 @@ def timed_fit(
     steps: int,
     fit_kwargs: dict[str, Any],
     source: Source | None = None,
-    pace: Any = None,
+    pace: Pace | None = None,
 ) -> FitTiming:
     """``fit`` for ``steps`` steps on ``x``; data that ends first is a FitscopeInputError.
 
