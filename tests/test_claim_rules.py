@@ -123,9 +123,13 @@ def test_c6_counts_the_steps_after_the_warm_up():
     assert "0 of the 15 steps after the warm-up" in v.because
 
 
-def _stepped(ends: list[tuple[int, int, int]], on_main: int) -> RunResult:
-    """A made-up run: step spans (start, end, end callback's thread), thread 1 the main one."""
+def _stepped(
+    ends: list[tuple[int, int, int]], on_main: int, epochs: tuple[int, ...] = ()
+) -> RunResult:
+    """A made-up run: step spans (start, end, end callback's thread) and epoch edges (marks),
+    thread 1 the main one."""
     spans = [Span(f"step {i}", "train", a, b, tid) for i, (a, b, tid) in enumerate(ends)]
+    spans += [Span(f"epoch {i + 1}", "epoch", t, t, 1) for i, t in enumerate(epochs)]
     r = RunResult("made up", spans=spans, roles={1: MAIN, 2: "callback pool"})
     r.facts = {"callbacks_on_main": on_main}
     return r
@@ -140,6 +144,8 @@ def test_step_order_leaves_out_the_warm_up_and_finds_jaxs_dispatch_pattern():
         "overlapping_steps": 0,
         "overlaps_off_loop": 0,
     }
+    with_edges = _stepped([(0, 10, 1), (10, 20, 1), (20, 30, 1)], on_main=8, epochs=(0, 20))
+    assert step_order(with_edges)["begins_on_main"] == 3  # 01's case: 122 of 60 read as 62 begins
     jax = _stepped([(0, 15, 2), (10, 25, 2), (20, 35, 2), (30, 45, 2)], on_main=4)
     order = step_order(jax)
     assert order == {"begins_on_main": 4, "overlapping_steps": 2, "overlaps_off_loop": 2}

@@ -190,3 +190,14 @@ def test_one_quantity_printed_twice_with_two_values_fails(tmp_path):
     assert "63.7 steps/s (cell 0) and 75.7 steps/s (cell 1)" in found[0].what
     same = [("a", "step alone here: 0.42 s"), ("b", "step alone here: 0.4 s")]
     assert consistency.check_quantities(same) == []  # 0.42 rounds to 0.4
+
+
+def test_a_count_of_more_than_its_whole_is_caught_and_a_fair_count_is_not():
+    """01's C6 read '62 of 60 begin callbacks' (the epoch edges counted as begins)."""
+    said = "(a) the loop called 62 of 60 begin callbacks on the main thread (DOES NOT HOLD)."
+    assert consistency.check_reading(said) == [f"a count of more than its whole: {said}"]
+    fair = (
+        "0 of the 59 steps after the warm-up; step 3 of 10; 122 of 122 callbacks; 1.5 of 2 CPUs; "
+        "after 4 repeats in 10 s of a 12 s budget."
+    )
+    assert consistency.check_reading(fair) == []

@@ -1,6 +1,6 @@
 """Does every reading follow from its numbers? A check of results, verdicts and saved notebooks.
 
-Six ways a reading can say more than its numbers, each caught here:
+Seven ways a reading can say more than its numbers, each caught here:
 
 - a slow-down (or a ratio under the smallest difference that counts) called a gain;
 - a combined verdict built from undecided parts (its parts, printed in its sentence, combine to
@@ -9,6 +9,7 @@ Six ways a reading can say more than its numbers, each caught here:
   of the possible one or more, or a speed-up called faster);
 - a bound beaten without the flag (a share of the ideal bound above 100 %);
 - "fastest" said inside the spread;
+- a count of more than its whole ("62 of 60 begin callbacks");
 - one quantity printed twice in one notebook with two values beyond rounding
   (:func:`check_quantities`).
 
@@ -22,6 +23,8 @@ Example:
     ['a slow-down called a gain: x0.71 (179.6 → 127.7 per s): little or no gain']
     >>> check_reading("29 % slower (179.6 → 127.7 per s, one run each)")
     []
+    >>> check_reading("the loop called 62 of 60 begin callbacks")
+    ['a count of more than its whole: the loop called 62 of 60 begin callbacks']
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ _CLAIM = re.compile(rf"\b(C\d{{1,2}}|A1) ({_VERDICT}): (.*)", re.I)
 _PART = re.compile(rf"[(;] ?({_VERDICT})(?=[,):])")
 _LEAN = re.compile(rf"\(INCONCLUSIVE, {LEANS} (HOLDS|DOES NOT HOLD)")
 _FASTEST_RULE = re.compile(r"'[^']+' is fastest: x(\d+\.\d+) faster than|no run is fastest")
+_COUNT_OF = re.compile(r"(?<![\d.,])(\d+) of (?:the )?(\d+)(?![\d.,%])(?! s\b)")
 _FACTS = re.compile(rf'<script type="application/json" class="{FACTS_CLASS}">(.*?)</script>', re.S)
 
 
@@ -87,6 +91,9 @@ def check_reading(text: str) -> list[str]:
         for m in _SHARE.finditer(sentence):
             if float(m.group(1)) > 100:
                 problems.append(f"a bound beaten, shown above 100 %: {sentence.strip()}")
+        for m in _COUNT_OF.finditer(sentence):
+            if int(m.group(1)) > int(m.group(2)):
+                problems.append(f"a count of more than its whole: {sentence.strip()}")
         if re.search(r"\bfastest\b", sentence, re.I) and not _FASTEST_RULE.search(sentence):
             problems.append(
                 f"'fastest' said without the spread rule (verdicts.fastest): {sentence.strip()}"
@@ -150,9 +157,14 @@ def _check_verdict(v: Verdict) -> list[str]:
         again = rejudge(v)
     except (KeyError, TypeError, ValueError) as e:
         return [*problems, f"{v.claim_id}: its evidence cannot be judged again ({e!r})"]
-    if again.verdict != v.verdict or again.because != v.because:
+    if again.verdict != v.verdict:
         problems.append(
             f"{v.claim_id} reads {v.verdict}, but its rule on its evidence gives {again.verdict}"
+        )
+    elif again.because != v.because:
+        problems.append(
+            f"{v.claim_id}'s sentence is not the one its rule gives on its evidence: "
+            f"{again.because}"
         )
     return problems
 
