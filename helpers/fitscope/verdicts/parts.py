@@ -72,6 +72,8 @@ class PartEvidence:
         (0.73, 'HOLDS')
         >>> PartEvidence("sleeping", 0.42, 0.64, 0.34, spread_s=0.25).judge()
         'INCONCLUSIVE'
+        >>> PartEvidence("sleeping", 0.203, 0.171, 0.088).describe().split(", ", 1)[1]
+        'beyond the 0.03 s 15 % noise (DOES NOT HOLD)'
     """
 
     name: str
@@ -146,7 +148,7 @@ class PartEvidence:
             reached = "no saving"
         else:
             reached = f"{100 * self.saving():.0f} % of the possible saving"
-        where = "beyond" if gain > noise else "inside"
+        where = "beyond" if abs(gain) > noise else "inside"
         detail = f"{reached}, {where} the {noise:.2f} s {source}"
         if verdict != INCONCLUSIVE:
             return f"{head}: {detail} ({verdict})"
