@@ -68,7 +68,13 @@ NOTEBOOKS = Path(__file__).resolve().parents[4] / "notebooks"
 def cell_text(notebook: str, name: str) -> str:
     """The text that the ``%%writefile name`` cell of ``notebook`` (in ``notebooks/``) writes:
     the cell's lines after the first, ending with a newline (IPython adds one)."""
-    for cell in json.loads((NOTEBOOKS / notebook).read_text())["cells"]:
+    path = NOTEBOOKS / notebook
+    if not path.is_file():
+        raise FitscopeInputError(
+            f"{path} does not exist: scripts are read from the repository's notebooks, so install "
+            "fitscope from its repository (pip install -e .)."
+        )
+    for cell in json.loads(path.read_text())["cells"]:
         first, _, text = "".join(cell["source"]).partition("\n")
         if cell["cell_type"] == "code" and first.split() == ["%%writefile", name]:
             return text.rstrip("\n") + "\n"

@@ -261,6 +261,7 @@ def multiworker_training(
     checksums = [w["final_checksum"] for w in workers if "final_checksum" in w]
     errors = [w["error"] for w in workers if "error" in w]
     facts = {
+        **sandbox_facts(r),  # first: "started" below is the workers started, not how the run began
         "workers": p.workers,
         "started": start,
         "loop": p.loop,
@@ -277,7 +278,6 @@ def multiworker_training(
         "error": errors[0] if errors else None,
         "error_frames": next((w["keras_frames"] for w in workers if "keras_frames" in w), []),
         "silent_s": (r.wall_s - max((w["last_event_s"] for w in workers), default=0.0)),
-        **sandbox_facts(r),
     }
     name = (
         f"MultiWorkerMirroredStrategy, {start} of {p.workers} workers, "
