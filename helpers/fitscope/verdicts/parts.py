@@ -64,7 +64,10 @@ class PartEvidence:
     The part reads the share of the possible saving it reached,
     (one-after-the-other − measured) / (one-after-the-other − ideal): any saving beyond the
     noise is an overlap (HOLDS, a partial one included); none where a half overlap would have
-    shown beyond the noise DOES NOT HOLD; otherwise it decides nothing.
+    shown beyond the noise DOES NOT HOLD; otherwise it decides nothing. A run slower than one
+    after the other beyond the noise paid more than the costs its bounds stand on (other load,
+    or data and step slowing each other): no overlap cannot be told from a low bound, and it
+    decides nothing either.
 
     Example:
         >>> p = PartEvidence("sleeping", 0.42, 0.64, 0.34)
@@ -72,8 +75,10 @@ class PartEvidence:
         (0.73, 'HOLDS')
         >>> PartEvidence("sleeping", 0.42, 0.64, 0.34, spread_s=0.25).judge()
         'INCONCLUSIVE'
-        >>> PartEvidence("sleeping", 0.203, 0.171, 0.088).describe().split(", ", 1)[1]
-        'beyond the 0.03 s 15 % noise (DOES NOT HOLD)'
+        >>> PartEvidence("sleeping", 0.62, 0.20, 0.11).judge()  # 01 beside five other jobs
+        'INCONCLUSIVE'
+        >>> PartEvidence("python", 0.63, 0.64, 0.34).judge()
+        'DOES NOT HOLD'
     """
 
     name: str
@@ -97,12 +102,16 @@ class PartEvidence:
     def _too_close(self) -> bool:
         return self.sequential_s - self.overlapped_s <= self.noise_s()
 
+    def _above_sum(self) -> bool:
+        return self.measured_s > self.sequential_s + self.noise_s()
+
     def judge(self) -> str:
         """HOLDS on a saving beyond the noise, DOES NOT HOLD on none where half the possible
         saving would have shown, else INCONCLUSIVE (also when the ideal bound was beaten, or
-        the whole possible saving is inside the noise)."""
+        the whole possible saving is inside the noise, or the run was slower than one after
+        the other beyond it)."""
         noise = self.noise_s()
-        if self._beats_bound() or self._too_close():
+        if self._beats_bound() or self._too_close() or self._above_sum():
             return INCONCLUSIVE
         if self.sequential_s - self.measured_s > noise:
             return HOLDS
@@ -113,7 +122,7 @@ class PartEvidence:
     def lean(self) -> str | None:
         """What an undecided part shows: HOLDS from ``VISIBLE_SAVING`` of the possible saving
         (or a beaten ideal bound) on, else None; a decided part leans nowhere."""
-        if self.judge() != INCONCLUSIVE or self._too_close():
+        if self.judge() != INCONCLUSIVE or self._too_close() or self._above_sum():
             return None
         return HOLDS if self._beats_bound() or self.saving() >= VISIBLE_SAVING else None
 
@@ -139,12 +148,14 @@ class PartEvidence:
                 f"{noise:.2f} s {source} ({INCONCLUSIVE}, deciding it needs a costlier "
                 "generator or less noise)"
             )
-        if gain < -noise:
-            reached = (
-                f"no saving: {100 * (self.measured_s / self.sequential_s - 1):.0f} % slower "
-                "than one after the other"
+        if self._above_sum():
+            return (
+                f"{head}: {100 * (self.measured_s / self.sequential_s - 1):.0f} % slower than "
+                f"one after the other, beyond the {noise:.2f} s {source}: the run paid more than "
+                f"the costs its bounds stand on ({INCONCLUSIVE}: deciding it needs those costs "
+                "measured beside the run, or a quieter machine)"
             )
-        elif gain <= 0:
+        if gain <= 0:
             reached = "no saving"
         else:
             reached = f"{100 * self.saving():.0f} % of the possible saving"
