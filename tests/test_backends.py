@@ -1,21 +1,32 @@
-"""Keras backends measured in fresh interpreters: what holds on any machine (no timing asserts)."""
+"""Keras backends measured in fresh interpreters: what holds on any machine (no timing asserts).
+
+The script each backend runs is notebook 01b's ``%%writefile one_backend.py`` cell, read from the
+notebook (what a lesson function runs when given no file), so these tests check the code the
+learner reads.
+"""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import os
+import subprocess
+import sys
+from pathlib import Path
 
-import numpy as np
 import pytest
 from conftest import child_pids, shm_semaphores
 
 from fitscope import verdicts
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.result import RunResult, load_folder
+from fitscope.isolation.scripts import cell_text
 from fitscope.lessons import backends
 from fitscope.lessons.backends import readings
 from fitscope.show import charts as plots
 
+NOTEBOOK, SCRIPT = "01b_which_backend.ipynb", "one_backend.py"
+ROOT = Path(__file__).resolve().parents[1]
 SMALL = backends.BackendParams(steps=8, width=256, batch_size=128)
 ENOUGH_S = 120.0  # a time budget no run of SMALL reaches, so every step is trained
 
@@ -119,33 +130,17 @@ def test_overlap_verdicts_follow_the_measured_bounds(measured):
         assert [v.claim_id for v in scorecard] == ["C1", "C6", "C12"] * len(measured)
 
 
-def _generator(batch_size, work):  # learner's code: runs in the backend's fresh interpreter
-    rng = np.random.default_rng(1)
-    while True:
-        work()
-        yield rng.random((batch_size, 10), dtype=np.float32), np.ones(batch_size, np.float32)
-
-
-def _model(width):
-    model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(1)])  # noqa: F821
-    model.compile(optimizer="sgd", loss="mse")
-    return model
-
-
-def _broken_model(width):
-    raise ValueError("the learner's own model failed")
-
-
-def test_the_learners_code_runs_in_the_backends_interpreter():
-    with pytest.raises(FitscopeInputError, match="role must be one of"):
-        backends.Code.of(optimiser=_model)
-    code = backends.Code.of(generator=_generator, model=_model)
-    assert code.names == {"generator": "_generator", "model": "_model"}
-    assert "_generator() as the generator" in str(code)
+def test_the_learners_edited_script_runs_in_the_backends_interpreter(tmp_path):
+    """A learner's own edit of the cell (here: another generator) is what each backend runs."""
+    text = cell_text(NOTEBOOK, SCRIPT)
+    mine = tmp_path / SCRIPT
+    mine.write_text(
+        text.replace("rng = np.random.default_rng(0)", "rng = np.random.default_rng(1)")
+    )
     runs = backends.measure(
         "jax",
         SMALL,
-        code=code,
+        script=mine,
         variants=("waiting", "PyDataset threads"),
         say=None,
         time_budget_s=ENOUGH_S,
@@ -155,14 +150,40 @@ def test_the_learners_code_runs_in_the_backends_interpreter():
     reading = backends.remedy({"jax": runs}, "waiting").reading
     assert reading.startswith("JAX, 'PyDataset threads' against 'waiting': ")
     assert any(w in reading for w in ("faster", "slower", "undecided", "no measurable"))
+    broken = text.replace(
+        '    """The article\'s model: two hidden Dense layers and one sigmoid unit, compiled."""\n',
+        '    """The article\'s model, broken."""\n'
+        '    raise ValueError("the learner\'s own model failed")\n',
+    )
+    assert broken != text
+    mine.write_text(broken)
     with pytest.raises(RuntimeError, match="the learner's own model failed"):
-        backends.measure(
-            "jax",
-            SMALL,
-            code=backends.Code.of(model=_broken_model),
-            variants=("waiting",),
-            say=None,
-        )
+        backends.measure("jax", SMALL, script=mine, variants=("waiting",), say=None)
+
+
+def test_a_script_not_written_yet_is_named_in_one_sentence():
+    with pytest.raises(FitscopeInputError, match="run the cell that writes it"):
+        backends.measure("jax", SMALL, script="no_such_script.py")
+
+
+def test_the_scripts_variants_are_those_the_readings_read():
+    tree = ast.parse(cell_text(NOTEBOOK, SCRIPT))
+    (variants,) = [
+        node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "VARIANTS"
+    ]
+    assert tuple(ast.literal_eval(variants)) == backends.VARIANTS
+
+
+def test_the_notebooks_script_passes_ruff(tmp_path):
+    """Ruff skips ``%%writefile`` cells in a notebook, so the script is checked as a file."""
+    path = tmp_path / SCRIPT
+    path.write_text(cell_text(NOTEBOOK, SCRIPT))
+    for check in (["check"], ["format", "--check"]):
+        ruff = [sys.executable, "-m", "ruff", *check, "--config", "pyproject.toml", str(path)]
+        done = subprocess.run(ruff, capture_output=True, text=True, cwd=ROOT)
+        assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_pure_python_overlap_is_inconclusive_on_one_cpu():

@@ -11,9 +11,6 @@ import ast
 from pathlib import Path
 
 ISOLATION = Path(__file__).resolve().parents[1] / "helpers" / "fitscope" / "isolation"
-KNOWN = {
-    "scripts/backend_fit.py",  # moving to 01b's cells
-}
 BUILDERS = ("keras.Sequential", "keras.Model", "keras.layers.")
 
 
@@ -34,17 +31,11 @@ def lesson_code_in(source: str) -> list[str]:
 
 def test_isolation_holds_no_lesson_code() -> None:
     found = {
-        name: calls
+        path.relative_to(ISOLATION).as_posix(): calls
         for path in sorted(ISOLATION.rglob("*.py"))
-        if (name := path.relative_to(ISOLATION).as_posix()) not in KNOWN
         if (calls := lesson_code_in(path.read_text()))
     }
     assert found == {}, f"modules of fitscope.isolation that build or fit a model: {found}"
-
-
-def test_the_known_exceptions_still_exist() -> None:
-    """An exception that has moved out is taken off the list, so the list never hides a new one."""
-    assert all((ISOLATION / name).is_file() for name in KNOWN)
 
 
 def test_a_made_up_module_that_builds_and_fits_a_model_is_found() -> None:

@@ -1,40 +1,32 @@
-"""One Keras backend's experiment: who calls next(), who runs the callbacks, and does data overlap?
+"""What notebook 01b's backend script measures with: who called next(), who ran the callbacks.
 
-Runs in a fresh interpreter with ``KERAS_BACKEND`` set (Keras reads it once, at import), started
-by :func:`fitscope.lessons.backends.measure`. Every variant trains the same model with ``fit`` for
-``--steps`` steps from a traced data source whose batch costs about one measured training step:
+The script (``one_backend.py``, written by a ``%%writefile`` cell of 01b) holds the lesson: the
+generator, the model, ``fit``, the loss-reading callback, the ``PyDataset`` and the variants. It
+runs in a fresh interpreter with ``KERAS_BACKEND`` set, started by
+:func:`fitscope.lessons.backends.measure`, and measures each variant with this module, which
+builds and trains no model:
 
-- ``waiting``: a generator that sleeps (stands for I/O; releases the GIL);
-- ``pure Python``: a generator that computes in Python (holds the GIL);
-- ``waiting + loss read``: the waiting generator plus a callback that reads the loss every batch;
-- ``PyDataset threads``: the same, but the batches come from a ``PyDataset`` with worker threads.
-
-The code that is measured (the generator, the model, the ``fit`` call, the loss-reading
-callback, the ``PyDataset``) is the learner's: with ``--code`` a JSON file of function sources
-(:class:`fitscope.lessons.backends.Code`, written from notebook cells), run here in a namespace
-that holds this interpreter's ``keras``, ``np`` and ``time``; without it, the package's own
-(:data:`ROLES` says what each function takes). Each variant becomes a
-:class:`~fitscope.instrument.result.RunResult` (spans, per-thread CPU, bounds); all of them are
-written as JSON to ``--out``.
-
-Example:
-    $ KERAS_BACKEND=jax python -m fitscope.isolation.scripts.backend_fit --out /tmp/jax.json --steps
-    16
+- :class:`BackendMeasurement` takes the thread baseline, says when the model is ready (the step
+  it times alone), and writes every variant's :class:`~fitscope.instrument.result.RunResult` as
+  JSON;
+- :class:`VariantRun` times one step and one batch alone right before a variant (the bounds), wraps
+  the data source so each ``next()`` or ``__getitem__`` is a span on the thread that ran it, times
+  each step from its begin callback to its end callback (:attr:`VariantRun.step_spans`), samples
+  per-thread CPU while ``fit`` runs, and names each thread's role.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from fitscope.instrument.bounds import bounds
+from fitscope.instrument.bounds import Bounds, bounds
 from fitscope.instrument.budget import cpu_budget
 from fitscope.instrument.environment import environment_facts
 from fitscope.instrument.measure import cost_per_call
@@ -43,29 +35,12 @@ from fitscope.instrument.sampling import Sampler, thread_ids
 from fitscope.instrument.threads import FITSCOPE, MAIN, TF_CREATED, TF_DATA, ThreadRoles
 from fitscope.instrument.throughput import throughput_from_ends
 from fitscope.instrument.tracing import Span, Tracer, os_thread_name
-from fitscope.isolation.sandbox import report
-from fitscope.isolation.template import preloaded
-from fitscope.workloads.article import FEATURES, article_model, batch_work, random_batches
+from fitscope.isolation import preloaded, report
 
-# name: (data source, kind of work, a callback reads the loss every batch)
-VARIANTS: dict[str, tuple[str, str, bool]] = {
-    "waiting": ("generator", "sleep", False),
-    "pure Python": ("generator", "python", False),
-    "waiting + loss read": ("generator", "sleep", True),
-    "PyDataset threads": ("PyDataset threads", "sleep", True),
-}
-ROLES = {
-    "generator": "generator(batch_size, work): yields (x, y) batches, calling work() for each",
-    "model": "model(width): the compiled model",
-    "fit": "fit(model, data, steps, callbacks): trains one epoch of steps batches",
-    "loss_reader": "loss_reader(): a callback that reads the loss every batch",
-    "pydataset": "pydataset(batches, batch_size, work, workers): a keras.utils.PyDataset",
-}
-"""The functions a backend experiment runs, by role, with what each takes and returns."""
+__all__ = ["BackendMeasurement", "VariantRun"]
+
 CALLBACK_THREADS = "Keras callback threads"
-MIN_STEPS = (
-    8  # a time budget never cuts a run below this: C1 needs 5 next() calls after the 2 peeked
-)
+MIN_STEPS = 8  # a time budget never cuts a run below this: C1 needs 5 next() calls after the peek
 PYDATASET_THREADS = "PyDataset worker threads (ran Python)"
 
 
@@ -86,7 +61,26 @@ def _device(backend: str) -> str:
     return f"GPU ({gpus[0].name})" if gpus else "CPU"
 
 
-def _step_spans_callback(on_step: Any) -> Any:
+def _version(backend: str) -> str:
+    from importlib import metadata
+
+    names = {"tensorflow": ("tensorflow-cpu", "tensorflow"), "jax": ("jax",), "torch": ("torch",)}
+    for dist in names[backend]:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return "?"
+
+
+def _process_age_s() -> float:
+    """Seconds since this process started (or was forked from a template)."""
+    import psutil
+
+    return time.time() - psutil.Process().create_time()
+
+
+def _step_spans_callback(on_step: Callable[[], None]) -> Any:
     import keras
 
     class StepSpans(keras.callbacks.Callback):
@@ -117,305 +111,209 @@ def _step_spans_callback(on_step: Any) -> Any:
     return StepSpans()
 
 
-def _loss_reader() -> Any:
-    import keras
+class BackendMeasurement:
+    """One backend's runs in this interpreter: made before the model, so the threads present
+    then are the baseline; :meth:`ready` once the model has trained a first step."""
 
-    class ReadLoss(keras.callbacks.Callback):
-        """Reads the loss as a Python float after every batch (e.g. to log or plot it)."""
+    def __init__(self, live: bool = False) -> None:
+        import keras
 
-        def __init__(self) -> None:
-            super().__init__()
-            self.losses: list[float] = []
+        self.live = live
+        self.roles = ThreadRoles.snapshot()
+        self.backend: str = keras.backend.backend()
+        self.device = _device(self.backend)
+        template = preloaded()  # forked from a template: Keras was imported there, once
+        self.preloaded = bool(template)
+        self.import_s = template["import_s"] if template else _process_age_s()
+        self.startup_s = 0.0
+        self.backend_tids: set[int] = set()
+        self.step: Callable[[], object] = lambda: None
+        self.runs: dict[str, RunResult] = {}
 
-        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-            self.losses.append(float((logs or {}).get("loss", 0.0)))
+    def ready(self, step: Callable[[], object], batch_ms: float = 0.0) -> float:
+        """Say the model is ready to train (``step`` trains one step alone, already compiled);
+        return ``batch_ms``, or with 0, one step's measured milliseconds."""
+        self.step = step
+        self.backend_tids = set(thread_ids()) - self.roles.baseline
+        self.startup_s = _process_age_s()
+        report(event="ready", backend=self.backend, device=self.device, startup_s=self.startup_s)
+        return batch_ms or round(1e3 * cost_per_call(step, 8)[0], 2)
 
-    return ReadLoss()
+    def variant(
+        self, name: str, work: Callable[[], None], steps: int, time_budget_s: float = 0.0
+    ) -> VariantRun:
+        """Variant ``name``, whose batches each call ``work``: times one step and one batch alone
+        now, so a machine whose load changes between variants gets bounds of its own moment. With
+        a time budget, it trains only as many steps as fit in it one after the other, at those
+        costs, but at least ``MIN_STEPS``."""
+        report(event="variant", name=name, index=len(self.runs) + 1)
+        return VariantRun(self, name, work, steps, time_budget_s)
 
-
-def _fit(model: Any, data: Any, steps: int, callbacks: list[Any]) -> None:
-    model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False, callbacks=callbacks)
-
-
-def _pydataset(batches: int, batch_size: int, work: Callable[[], None], workers: int) -> Any:
-    from fitscope.workloads.pydatasets import CostlyBatches
-
-    data = CostlyBatches(batches, batch_size, FEATURES, "sleep", 0.0, workers=workers)
-    data._work = work  # the variant's calibrated cost, as a learner's PyDataset gets it (threads)
-    return data
-
-
-def load_code(path: str | None) -> dict[str, Callable[..., Any]]:
-    """The functions of :data:`ROLES`: those whose sources ``path`` holds (JSON: ``{"sources":
-    [...], "names": {role: name}}``, run in a namespace with this interpreter's ``keras``, ``np``
-    and ``time``), and the package's own for every other role."""
-    own: dict[str, Callable[..., Any]] = {
-        "generator": lambda batch_size, work: random_batches(batch_size, FEATURES, work),
-        "model": article_model,
-        "fit": _fit,
-        "loss_reader": _loss_reader,
-        "pydataset": _pydataset,
-    }
-    if not path:
-        return own
-    import keras
-    import numpy as np
-
-    with open(path) as f:
-        spec = json.load(f)
-    namespace: dict[str, Any] = {"keras": keras, "np": np, "time": time}
-    for source in spec["sources"]:
-        exec(compile(source, "<notebook cell>", "exec"), namespace)  # the learner's own code
-    return {**own, **{role: namespace[name] for role, name in spec["names"].items()}}
-
-
-def run_variant(
-    model: Any,
-    name: str,
-    backend: str,
-    args: argparse.Namespace,
-    step_alone: Callable[[], object],
-    roles: ThreadRoles,
-    backend_tids: set[int],
-    live: bool,
-    code: dict[str, Callable[..., Any]],
-) -> RunResult:
-    """Train ``args.steps`` steps from variant ``name``'s data source; measure and trace it.
-
-    The costs behind the bounds (one step alone, one batch alone) are measured right before the
-    run, so a machine whose load changes between variants still gets bounds of its own moment.
-    With a time budget, the run trains only as many steps as fit in it one after the other, at
-    those costs, but at least ``MIN_STEPS``: a crowded machine trains fewer steps. (Stopping ``fit``
-    mid-epoch
-    from an asynchronous callback instead made JAX read a deleted array: "Array has been deleted".)
-    """
-    source, kind, loss_read = VARIANTS[name]
-    budget = cpu_budget()
-    work = batch_work(kind, args.batch_ms)
-    t_c, cpu_c = cost_per_call(step_alone, 8, time.process_time)
-    step = {"t_c": t_c, "cpu_c": cpu_c}
-    t_p, cpu_p = cost_per_call(work, 5)
-    steps = args.steps
-    if args.time_budget:
-        steps = min(steps, max(MIN_STEPS, int(args.time_budget / (t_p + t_c))))
-    tracer = Tracer()
-    workers = args.workers if source != "generator" else 1
-    if source == "generator":
-        data: Any = tracer.wrap_generator(code["generator"](args.batch, work))
-    else:
-        data = code["pydataset"](steps, args.batch, work, workers)
-        cls = type(data)  # a subclass whose __getitem__ is a span on the thread that ran it
-        data.__class__ = type(
-            cls.__name__,
-            (cls,),
-            {"__getitem__": tracer.traced("__getitem__", "generator")(cls.__getitem__)},
-        )
-    steps_cb = _step_spans_callback((lambda: report(event="step")) if live else (lambda: None))
-    callbacks = [steps_cb] + ([code["loss_reader"]()] if loss_read else [])
-    if live:
-        n = steps - 1
-        b = bounds(n * t_p, n * step["t_c"], workers, budget.cpus, n * cpu_p, n * step["cpu_c"])
-        report(
-            event="start",
-            total=steps,
-            bound_rate=n / b.overlapped_s,
-            sequential_rate=n / b.sequential_s,
-        )
-    with Sampler(interval_s=0.02) as sampler:
-        code["fit"](model, data, steps, callbacks)
-    if live:
-        report(event="finish")
-    data = None
-
-    ends = sorted(steps_cb.ends, key=lambda e: e[1])
-    spans = tracer.spans()
-    for batch, end_ns, tid in steps_cb.ends:
-        start = steps_cb.begins.get(batch, end_ns)
-        spans.append(
-            Span(
-                f"step {batch}",
-                "train",
-                start,
-                end_ns,
-                tid,
-                threading.current_thread().name if tid == roles.main else "",
-                os_thread_name(tid),
+    def save(self, path: str) -> None:
+        """Write every variant's run, with this interpreter's start-up, as JSON to ``path``."""
+        facts = dict(backend=self.backend, device=self.device, version=_version(self.backend))
+        with open(path, "w") as f:
+            json.dump(
+                {
+                    **facts,
+                    "import_s": self.import_s,
+                    "startup_s": self.startup_s,
+                    "preloaded": self.preloaded,
+                    "runs": {name: r.to_dict() for name, r in self.runs.items()},
+                },
+                f,
             )
-        )
-    done = len(ends) - 1
-    b = bounds(
-        done * t_p, done * step["t_c"], workers, budget.cpus, done * cpu_p, done * step["cpu_c"]
-    )
-    gen_tids = tracer.tids("generator") - {roles.main}
-    cb_tids = set(steps_cb.tids) - {roles.main}
-    tids = {s.tid for s in spans if s.tid is not None} | set(sampler.samples.cpu_ns)
-    result = RunResult(
-        name=f"{backend}: {name} ({source}, {args.batch_ms:.1f} ms/batch)",
-        params=dict(
-            backend=backend,
-            variant=name,
-            source=source,
-            kind=kind,
-            loss_read=loss_read,
-            ms_per_batch=args.batch_ms,
-            width=args.width,
-            batch_size=args.batch,
-            steps=steps,
-            steps_asked=args.steps,
-            workers=workers,
-        ),
-        spans=spans,
-        cpu=sampler.samples,
-        budget=budget,
-        bounds=b if done > 0 else None,
-        environment=environment_facts(),
-    )
-    if done > 0:
-        result.throughput = throughput_from_ends([e[1] for e in ends[1:]], args.batch, ends[0][1])
-    data_role = TF_DATA if backend == "tensorflow" and source == "generator" else PYDATASET_THREADS
-    for tid in tids:
-        result.roles[tid] = (
-            MAIN
-            if tid == roles.main
-            else FITSCOPE
-            if tid == sampler.samples.sampler_tid
-            else data_role
-            if tid in gen_tids
-            else CALLBACK_THREADS
-            if tid in cb_tids
-            else TF_CREATED
-            if tid in backend_tids and backend == "tensorflow"
-            else f"threads {backend} created"
-            if tid in backend_tids
-            else "started during the run"
-        )
-    result.facts = _facts(result, steps_cb, roles.main, step, t_p, cpu_p)
-    return result
 
 
-def _facts(
-    result: RunResult, steps_cb: Any, main: int, step: dict[str, float], t_p: float, cpu_p: float
-) -> dict[str, Any]:
-    from keras.src.trainers.data_adapters import data_adapter_utils
+class VariantRun:
+    """One variant's run: its costs alone, its traced data, its step spans, its result."""
 
-    peeked = (
-        data_adapter_utils.NUM_BATCHES_FOR_TENSOR_SPEC
-        if result.params["source"] == "generator"
-        else 0
-    )
-    nexts = sorted(result.spans_of("generator"), key=lambda s: s.start_ns)
-    after = nexts[peeked:]
-    callbacks = Counter(steps_cb.tids)
-    steps = sorted(result.spans_of("train"), key=lambda s: s.start_ns)
-    return {
-        "backend": result.params["backend"],
-        "device": result.environment.get("device", ""),
-        "peeked": peeked,
-        "peeked_on_main": sum(1 for s in nexts[:peeked] if s.tid == main),
-        "next_calls_total": len(nexts),
-        "next_calls_on_main": sum(1 for s in nexts if s.tid == main),
-        "main_after_peek": sum(1 for s in after if s.tid == main),
-        "total_after_peek": len(after),
-        "next_threads": len({s.tid for s in nexts}),
-        "callbacks_total": sum(callbacks.values()),
-        "callbacks_on_main": callbacks.get(main, 0),
-        "callback_threads": len(callbacks),
-        "steps": len(steps),
-        "overlapping_steps": sum(1 for a, b in zip(steps, steps[1:]) if b.start_ns < a.end_ns),
-        "step_ms": 1e3 * step["t_c"],
-        "step_cpu_ms": 1e3 * step["cpu_c"],
-        "batch_ms": 1e3 * t_p,
-        "batch_cpu_ms": 1e3 * cpu_p,
-        "measured_s": result.throughput.elapsed_s,
-    }
+    def __init__(
+        self,
+        measurement: BackendMeasurement,
+        name: str,
+        work: Callable[[], None],
+        steps: int,
+        time_budget_s: float,
+    ) -> None:
+        self.m, self.name, self.steps_asked = measurement, name, steps
+        self.budget = cpu_budget()
+        self.t_c, self.cpu_c = cost_per_call(measurement.step, 8, time.process_time)
+        self.t_p, self.cpu_p = cost_per_call(work, 5)
+        self.steps = steps
+        if time_budget_s:
+            self.steps = min(steps, max(MIN_STEPS, int(time_budget_s / (self.t_p + self.t_c))))
+        self.tracer = Tracer()
+        on_step = (lambda: report(event="step")) if measurement.live else (lambda: None)
+        self.step_spans = _step_spans_callback(on_step)
 
+    def traced(self, data: Any) -> Any:
+        """``data`` with each ``next()`` (a generator) or ``__getitem__`` (a ``PyDataset``)
+        recorded as a span on the thread that called it."""
+        if isinstance(data, Iterator):
+            return self.tracer.wrap_generator(data)
+        cls = type(data)  # a subclass whose __getitem__ is a span on the thread that ran it
+        traced = self.tracer.traced("__getitem__", "generator")(cls.__getitem__)
+        data.__class__ = type(cls.__name__, (cls,), {"__getitem__": traced})
+        return data
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fitscope.isolation.scripts.backend_fit")
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--steps", type=int, default=40)
-    parser.add_argument("--width", type=int, default=512)
-    parser.add_argument("--batch", type=int, default=256)
-    parser.add_argument("--workers", type=int, default=2, help="PyDataset worker threads")
-    parser.add_argument("--batch-ms", type=float, default=0.0, help="0: one measured training step")
-    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated names")
-    parser.add_argument(
-        "--time-budget", type=float, default=0.0, help="seconds per variant (0: none)"
-    )
-    parser.add_argument(
-        "--live", action="store_true", help="report every step (for a live display)"
-    )
-    parser.add_argument("--code", default="", help="JSON of the learner's function sources")
-    args = parser.parse_args(argv)
-    variants = [v for v in args.variants.split(",") if v]
+    def _bounds(self, n: int, workers: int) -> Bounds:
+        t_p, t_c = n * self.t_p, n * self.t_c
+        return bounds(t_p, t_c, workers, self.budget.cpus, n * self.cpu_p, n * self.cpu_c)
 
-    t0 = time.perf_counter()
-    roles = ThreadRoles.snapshot()
-    import keras
+    @contextmanager
+    def training(self, workers: int = 1, **params: Any) -> Iterator[None]:
+        """Sample per-thread CPU while the ``with`` block trains; then keep the variant's
+        :class:`RunResult`, with ``params`` (source, kind, width, batch_size, ...) and its facts.
+        ``workers``: the threads that make batches (1 for a generator)."""
+        if self.m.live:
+            b = self._bounds(self.steps - 1, workers)
+            report(
+                event="start",
+                total=self.steps,
+                bound_rate=(self.steps - 1) / b.overlapped_s,
+                sequential_rate=(self.steps - 1) / b.sequential_s,
+            )
+        with Sampler(interval_s=0.02) as sampler:
+            yield
+        if self.m.live:
+            report(event="finish")
+        self.m.runs[self.name] = self._result(sampler, workers, params)
 
-    template = preloaded()  # forked from a template: Keras was imported there, once
-    import_s = template["import_s"] if template else time.perf_counter() - t0
-    backend = keras.backend.backend()
-    device = _device(backend)
-    code = load_code(args.code)
-    model = code["model"](args.width)
-    x, y = next(code["generator"](args.batch, lambda: None))
-    model.train_on_batch(x, y)  # builds and compiles the train step before anything is timed
-    backend_tids = set(thread_ids()) - roles.baseline
-    startup_s = time.perf_counter() - t0
-    report(event="ready", backend=backend, device=device, startup_s=startup_s)
-    if not args.batch_ms:
-        args.batch_ms = round(1e3 * cost_per_call(lambda: model.train_on_batch(x, y), 8)[0], 2)
-
-    runs = {}
-    for i, name in enumerate(variants):
-        report(event="variant", name=name, index=i + 1, of=len(variants))
-        result = run_variant(
-            model,
-            name,
-            backend,
-            args,
-            lambda: model.train_on_batch(x, y),
-            roles,
-            backend_tids,
-            args.live,
-            code,
+    def _result(self, sampler: Sampler, workers: int, params: dict[str, Any]) -> RunResult:
+        m, cb = self.m, self.step_spans
+        ends = sorted(cb.ends, key=lambda e: e[1])
+        spans = self.tracer.spans()
+        for batch, end_ns, tid in cb.ends:
+            name = threading.current_thread().name if tid == m.roles.main else ""
+            spans.append(
+                Span(
+                    f"step {batch}",
+                    "train",
+                    cb.begins.get(batch, end_ns),
+                    end_ns,
+                    tid,
+                    name,
+                    os_thread_name(tid),
+                )
+            )
+        done = len(ends) - 1
+        result = RunResult(
+            name=f"{m.backend}: {self.name} ({params['source']}, "
+            f"{params['ms_per_batch']:.1f} ms/batch)",
+            params=dict(
+                backend=m.backend,
+                variant=self.name,
+                **params,
+                steps=self.steps,
+                steps_asked=self.steps_asked,
+                workers=workers,
+            ),
+            spans=spans,
+            cpu=sampler.samples,
+            budget=self.budget,
+            bounds=self._bounds(done, workers) if done > 0 else None,
+            environment=environment_facts(),
         )
         result.environment.update(
-            device=device, backend=backend, backend_version=_version(backend), pid=os.getpid()
+            device=m.device, backend=m.backend, backend_version=_version(m.backend), pid=os.getpid()
         )
-        result.facts["device"] = device
-        runs[name] = result.to_dict()
-    with open(args.out, "w") as f:
-        json.dump(
-            {
-                "backend": backend,
-                "device": device,
-                "version": _version(backend),
-                "import_s": import_s,
-                "startup_s": startup_s,
-                "preloaded": bool(template),
-                "runs": runs,
-            },
-            f,
-        )
-    return 0
+        if done > 0:
+            ends_ns = [e[1] for e in ends]
+            result.throughput = throughput_from_ends(ends_ns[1:], params["batch_size"], ends_ns[0])
+        self._name_roles(result, sampler)
+        result.facts = self._facts(result)
+        return result
 
+    def _name_roles(self, result: RunResult, sampler: Sampler) -> None:
+        """Each thread's role, by id: main, fitscope's sampler, the data's, the callbacks', the
+        backend's own (present once the model was ready), or started during the run."""
+        m, main = self.m, self.m.roles.main
+        generator = result.params["source"] == "generator"
+        data_role = TF_DATA if m.backend == "tensorflow" and generator else PYDATASET_THREADS
+        backend_role = TF_CREATED if m.backend == "tensorflow" else f"threads {m.backend} created"
+        known: list[tuple[set[Any], str]] = [
+            ({main}, MAIN),
+            ({sampler.samples.sampler_tid}, FITSCOPE),
+            (self.tracer.tids("generator") - {main}, data_role),
+            (set(self.step_spans.tids) - {main}, CALLBACK_THREADS),
+            (m.backend_tids, backend_role),
+        ]
+        tids = {s.tid for s in result.spans if s.tid is not None} | set(sampler.samples.cpu_ns)
+        for tid in tids:
+            roles = [role for group, role in known if tid in group]
+            result.roles[tid] = roles[0] if roles else "started during the run"
 
-def _version(backend: str) -> str:
-    from importlib import metadata
+    def _facts(self, result: RunResult) -> dict[str, Any]:
+        """Who called next() (before and after Keras's peek), who ran the callbacks, the steps
+        and the costs alone: what the lesson's readings and verdicts read."""
+        from keras.src.trainers.data_adapters import data_adapter_utils
 
-    for dist in {
-        "tensorflow": ("tensorflow-cpu", "tensorflow"),
-        "jax": ("jax",),
-        "torch": ("torch",),
-    }[backend]:
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-    return "?"
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        main = self.m.roles.main
+        generator = result.params["source"] == "generator"
+        peeked = data_adapter_utils.NUM_BATCHES_FOR_TENSOR_SPEC if generator else 0
+        nexts = sorted(result.spans_of("generator"), key=lambda s: s.start_ns)
+        after = nexts[peeked:]
+        callbacks = Counter(self.step_spans.tids)
+        steps = sorted(result.spans_of("train"), key=lambda s: s.start_ns)
+        return {
+            "backend": self.m.backend,
+            "device": self.m.device,
+            "peeked": peeked,
+            "peeked_on_main": sum(1 for s in nexts[:peeked] if s.tid == main),
+            "next_calls_total": len(nexts),
+            "next_calls_on_main": sum(1 for s in nexts if s.tid == main),
+            "main_after_peek": sum(1 for s in after if s.tid == main),
+            "total_after_peek": len(after),
+            "next_threads": len({s.tid for s in nexts}),
+            "callbacks_total": sum(callbacks.values()),
+            "callbacks_on_main": callbacks.get(main, 0),
+            "callback_threads": len(callbacks),
+            "steps": len(steps),
+            "overlapping_steps": sum(1 for a, b in zip(steps, steps[1:]) if b.start_ns < a.end_ns),
+            "step_ms": 1e3 * self.t_c,
+            "step_cpu_ms": 1e3 * self.cpu_c,
+            "batch_ms": 1e3 * self.t_p,
+            "batch_cpu_ms": 1e3 * self.cpu_p,
+            "measured_s": result.throughput.elapsed_s,
+        }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fitscope import verdicts
@@ -10,14 +11,13 @@ from fitscope.instrument.environment import quick_mode
 from fitscope.instrument.errors import check_choice
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import Stack, Table
-from fitscope.isolation.scripts.backend_fit import VARIANTS
 from fitscope.lessons.backends.runs import (
     BACKENDS,
     C12_KINDS,
     LABELS,
+    VARIANTS,
     BackendParams,
     BackendRuns,
-    Code,
     is_installed,
     measure,
 )
@@ -268,9 +268,9 @@ def timelines(measured: dict[str, BackendRuns], variant: str = "waiting") -> Sta
     return Stack(charts)
 
 
-def backend_panel(code: Code | None = None, time_budget_s: float | None = None) -> Any:
-    """An :class:`~fitscope.show.panels.ExperimentPanel` that runs one variant on the chosen
-    backend.
+def backend_panel(script: str | Path | None = None, time_budget_s: float | None = None) -> Any:
+    """An :class:`~fitscope.show.panels.ExperimentPanel` that runs one variant of ``script`` (the
+    file 01b's ``%%writefile`` cell wrote; with None, that cell's text) on the chosen backend.
 
     Each run starts a fresh interpreter with ``KERAS_BACKEND`` set (a few seconds of start-up
     before the live throughput starts). A backend that is not installed gives one sentence.
@@ -285,7 +285,7 @@ def backend_panel(code: Code | None = None, time_budget_s: float | None = None) 
         runs = measure(
             backend,
             BackendParams(**values),
-            code=code,
+            script=script,
             variants=(variant,),
             say=None,
             live=live,

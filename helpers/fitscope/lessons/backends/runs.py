@@ -1,10 +1,11 @@
 """Keras 3's backends side by side: the same generator and model on TensorFlow, JAX and PyTorch.
 
 Keras reads ``KERAS_BACKEND`` once, when it is imported, and the learner's kernel is bound to
-TensorFlow. So each backend is measured in a fresh interpreter through the sandbox
-(:mod:`fitscope.isolation.scripts.backend_fit`), all of its variants in one interpreter (start-up
-costs
-seconds), one backend at a time (memory). The results come back as ordinary RunResults, so the
+TensorFlow. So each backend runs notebook 01b's script (``one_backend.py``, written by its
+``%%writefile`` cell; with no file given, that cell's text read from the notebook) in a fresh
+interpreter through the sandbox, all of its variants in one interpreter (start-up costs seconds),
+one backend at a time (memory). The script measures with
+:mod:`fitscope.isolation.scripts.backend_fit`; the results come back as ordinary RunResults, so the
 plots, the panel, JSON and pooled class results work on them unchanged.
 
 A backend that is not installed gives one sentence (:func:`not_installed_sentence`), never a
@@ -17,13 +18,12 @@ Example:
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import tempfile
-import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from fitscope.instrument.backends import (
@@ -40,9 +40,8 @@ from fitscope.instrument.errors import check_choice, check_int, check_positive
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import ShowsItself, Table
 from fitscope.instrument.tracing import Tracer
-from fitscope.isolation.sandbox import Progress, run_python
-from fitscope.isolation.scripts.backend_fit import ROLES, VARIANTS
-from fitscope.isolation.template import KERAS
+from fitscope.isolation import KERAS, Progress, run_python
+from fitscope.isolation.scripts import script_file
 
 __all__ = [
     "BACKENDS",
@@ -51,7 +50,6 @@ __all__ = [
     "BackendNotInstalled",
     "BackendParams",
     "BackendRuns",
-    "Code",
     "is_installed",
     "check_backend",
     "not_installed_sentence",
@@ -62,7 +60,11 @@ __all__ = [
     "by_backend",
 ]
 
-C12_KINDS = ("waiting", "pure Python", "waiting + loss read")
+NOTEBOOK, SCRIPT = "01b_which_backend.ipynb", "one_backend.py"
+VARIANTS = ("waiting", "pure Python", "waiting + loss read", "PyDataset threads")
+"""The variants the readings read, by the names the script's ``VARIANTS`` gives them (it says
+what each one is)."""
+C12_KINDS = VARIANTS[:3]
 
 
 @dataclass(frozen=True)
@@ -105,44 +107,6 @@ class BackendParams:
             "--batch-ms",
             str(self.ms_per_batch),
         ]
-
-
-@dataclass(frozen=True)
-class Code:
-    """The code a backend experiment runs, as the source of functions defined in notebook cells
-    (:data:`~fitscope.isolation.scripts.backend_fit.ROLES` says what each takes). The sources are
-    run in each backend's fresh interpreter, where ``keras`` is that interpreter's Keras (bound
-    to its backend), ``np`` NumPy and ``time`` the module; the kernel never needs Keras.
-
-    Example:
-        >>> def model(width):
-        ...     return keras.Sequential([keras.Input((10,)), keras.layers.Dense(1)])
-        >>> Code.of(model=model).names
-        {'model': 'model'}
-    """
-
-    sources: tuple[str, ...]
-    names: dict[str, str]
-
-    @classmethod
-    def of(cls, **functions: Callable[..., Any]) -> Code:
-        """The sources of ``functions`` by role (any of generator, model, fit, loss_reader,
-        pydataset; the package's own for a role left out)."""
-        for role in functions:
-            check_choice("role", role, tuple(ROLES))
-        return cls(
-            tuple(textwrap.dedent(inspect.getsource(fn)) for fn in functions.values()),
-            {role: fn.__name__ for role, fn in functions.items()},
-        )
-
-    def __str__(self) -> str:
-        return (
-            "Each backend's fresh interpreter runs these functions: "
-            + ", ".join(
-                f"{name}() as the {role.replace('_', ' ')}" for role, name in self.names.items()
-            )
-            + "."
-        )
 
 
 @dataclass
@@ -237,7 +201,7 @@ def measure(
     backend: str,
     params: BackendParams | None = None,
     *,
-    code: Code | None = None,
+    script: str | Path | None = None,
     variants: Sequence[str] = tuple(VARIANTS),
     say: Callable[[str], None] | None = print,
     live: Any = None,
@@ -246,7 +210,8 @@ def measure(
     memory_cap_mb: float = 1200.0,
 ) -> BackendRuns:
     """Measure ``variants`` on ``backend`` in one fresh interpreter with ``KERAS_BACKEND`` set,
-    running ``code`` (the learner's functions; the package's own where it is None).
+    running ``script`` (the file 01b's ``%%writefile one_backend.py`` cell wrote; with None, that
+    cell's text read from the notebook).
 
     ``say`` gets a line as each variant starts (progress); ``live`` (a panel's live display)
     gets every step. Each variant stops after ``time_budget_s`` seconds of training (by default
@@ -272,7 +237,7 @@ def measure(
                     f"started, computing on {m['device']}"
                 )
             elif event == "variant" and say:
-                say(f"{LABELS[backend]}: measuring '{m['name']}' ({m['index']} of {m['of']})")
+                say(f"{LABELS[backend]}: measuring '{m['name']}' ({m['index']} of {len(variants)})")
             elif live is not None and event == "start":
                 live.start(tracer, m["total"], m["bound_rate"], m["sequential_rate"])
             elif live is not None and event == "step":
@@ -280,22 +245,18 @@ def measure(
             elif live is not None and event == "finish":
                 live.finish()
 
-    with tempfile.TemporaryDirectory(prefix="fitscope-backend-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="fitscope-backend-") as tmp,
+        script_file(script, NOTEBOOK, SCRIPT) as path,
+    ):
         out = os.path.join(tmp, "runs.json")
         args = [*p.args(), "--out", out, "--variants", ",".join(variants)]
         args += ["--time-budget", str(time_budget_s)]
         if live is not None:
             args.append("--live")
-        if code is not None:
-            with open(os.path.join(tmp, "code.json"), "w") as f:
-                json.dump({"sources": code.sources, "names": code.names}, f)
-            args += ["--code", os.path.join(tmp, "code.json")]
-        script = (
-            "import sys\nfrom fitscope.isolation.scripts.backend_fit import main\n"
-            f"if __name__ == '__main__':\n    sys.exit(main({args!r}))\n"
-        )
         run = run_python(
-            code=script,
+            path,
+            args=args,
             env={"KERAS_BACKEND": backend},
             timeout_s=timeout_s,
             memory_cap_mb=memory_cap_mb,
