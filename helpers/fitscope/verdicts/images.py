@@ -96,18 +96,24 @@ def _plain(p: Pipeline) -> dict[str, Any]:
 
 
 def _bottleneck(best: Pipeline, floor: float | None) -> str:
-    """Step 2 in words: tf.data's input share against the noise floor."""
+    """Step 2 in words: tf.data's input share against the noise floor, every repeat of it (a
+    median inside the floor with a repeat beyond it decides nothing)."""
     if floor is None:
         return (
             f"{best.name}'s input share is {best.share_range()}, {best.verdict} by TF "
             "Profiler's categories (no arrays-in-memory control gave a noise floor)"
         )
-    where = (
-        "inside the noise floor: the input is no longer the bottleneck"
-        if best.input_share <= floor
-        else "beyond the noise floor: the input is still the bottleneck"
-    )
-    return f"{best.name}'s input share {best.share_range()} is {where}"
+    each = [*best.shares, best.input_share]
+    if max(each) <= floor:
+        where = "is inside the noise floor: the input is no longer the bottleneck"
+    elif min(each) > floor:
+        where = "is beyond the noise floor: the input is still the bottleneck"
+    else:
+        where = (
+            "has repeats on both sides of the noise floor: whether the input is still the "
+            "bottleneck is not decided"
+        )
+    return f"{best.name}'s input share {best.share_range()} {where}"
 
 
 def article_advice(
