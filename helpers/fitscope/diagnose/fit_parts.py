@@ -113,7 +113,7 @@ class Beside:
     slow, which slowed the step measured beside it.) Each batch costs a Python call (tens of
     µs) that ``fit`` on TensorFlow, taking batches in its graph, does not pay.
     Data that ends is started again when it can be (``reiterable``). ``pulled`` counts the
-    batches taken.
+    batches taken; ``error`` is the data's own error, if it raised one.
 
     Example (any Keras data; the step clock of a held fit releases ``pace``):
         >>> with Beside(x, {}, 50, True, step_s=0.01) as load:       # doctest: +SKIP
@@ -133,7 +133,7 @@ class Beside:
             steps_per_epoch=steps,
             shuffle=False,
         )
-        self.reiterable, self.pulled, self.ended = reiterable, 0, False
+        self.reiterable, self.pulled = reiterable, 0
         self.error: Exception | None = None
         self._it: Iterator[Any] = iter(())
         self.pace = Pace(max(1, min(16, int(WAKE_S / max(step_s, 1e-6)))))
@@ -153,25 +153,21 @@ class Beside:
     def _next(self, n: int = 1) -> bool:
         """Take ``n`` batches; False once the data ended (and cannot start again) or failed."""
         try:
-            try:
-                self._get(n)
-            except StopIteration:
-                if not self.reiterable:
-                    self.ended = True
-                    return False
-                self.adapter.on_epoch_end()
-                self.adapter.on_epoch_begin()
-                self._it = iter(self._batches())
-                self._get(n)
+            for _ in range(n):
+                try:
+                    next(self._it)
+                except StopIteration:
+                    if not self.reiterable:
+                        return False
+                    self.adapter.on_epoch_end()
+                    self.adapter.on_epoch_begin()
+                    self._it = iter(self._batches())
+                    next(self._it)
+                self.pulled += 1
         except Exception as e:  # the data's own error; fit on the data meets it too
-            self.error, self.ended = e, True
+            self.error = e
             return False
-        self.pulled += n
         return True
-
-    def _get(self, n: int) -> None:
-        for _ in range(n):
-            next(self._it)
 
     def _pull(self) -> None:
         while self.pace.wait() and not self._stop.is_set() and self._next(self.pace.chunk):
