@@ -1,15 +1,14 @@
 """Nothing outlives its kernel: kill -9 a real kernel mid-run, and every sandboxed process goes.
 
 For each kind of sandboxed run, a fresh IPython kernel starts the run through
-:func:`fitscope.isolation.sandbox.run_python` (the worker scripts are driven by their command lines,
-as the
-lesson modules drive them), the test waits until the run's processes are up, sends SIGKILL to the
-kernel and then checks, for 5 s at most, that every process of the run is gone (none left
-running, zombies do not count) and that no /dev/shm entry the run's processes had mapped at the
-kill is left. The time from the kill to the last process gone is appended to
-artefacts/kernel_death.jsonl, with the count of other new, unmapped /dev/shm entries: other
-engineers' and other tests' runs create and remove such entries at the same time, so those cannot
-be told apart from ours and are only logged.
+:func:`fitscope.isolation.sandbox.run_python` (the scripts are the notebooks' ``%%writefile``
+cells, driven by their command lines as the lessons drive them), the test waits until the run's
+processes are up, sends SIGKILL to the kernel and then checks, for 5 s at most, that every process
+of the run is gone (none left running, zombies do not count) and that no /dev/shm entry the run's
+processes had mapped at the kill is left. The time from the kill to the last process gone is
+appended to artefacts/kernel_death.jsonl, with the count of other new, unmapped /dev/shm entries:
+other engineers' and other tests' runs create and remove such entries at the same time, so those
+cannot be told apart from ours and are only logged.
 """
 
 from __future__ import annotations
@@ -29,12 +28,6 @@ pytestmark = pytest.mark.kernel
 
 DEADLINE_S = 5.0
 LOG = ROOT / "artefacts" / "kernel_death.jsonl"
-
-_MODULE = """
-import sys
-from fitscope.isolation.scripts.{module} import main
-sys.exit(main())
-"""
 
 PYDATASET_PROCESSES = """
 import multiprocessing as mp, sys, time
@@ -58,43 +51,39 @@ if __name__ == "__main__":
     model.fit(Slow(workers=2, use_multiprocessing=True), epochs=1, verbose=0)
 """
 
-# kind -> (sandboxed code, its arguments, processes under the run's root before the kill)
+# kind -> (the notebook cell's script, or sandboxed code; its arguments; processes under the run's
+# root before the kill)
+TRAINER = ("02_multiprocessing_trainer.ipynb", "article_trainer.py")
 RUNS = {
-    "article trainer, fork": (
-        None,
-        ["--start-method", "fork"],
-        1,
-    ),  # the producer; the trainer dies at once
-    "article trainer, spawn": (None, ["--start-method", "spawn"], 2),
-    "article trainer, forkserver": (None, ["--start-method", "forkserver"], 2),
+    "article trainer, fork": (TRAINER, ["--start-method", "fork"], 1),  # the producer
+    "article trainer, spawn": (TRAINER, ["--start-method", "spawn"], 2),
+    "article trainer, forkserver": (TRAINER, ["--start-method", "forkserver"], 2),
     "multi-worker workers": (
-        _MODULE.format(module="multiworker"),
+        ("04_beyond_one_process.ipynb", "multiworker.py"),
         ["launch", "--workers", "2", "--steps", "100000"],
         2,
     ),
     "tf.data service processes": (
-        _MODULE.format(module="data_service"),
+        ("04_beyond_one_process.ipynb", "data_service.py"),
         ["processes", "--elements", "100000"],
         3,
     ),
     "PyDataset process workers": (PYDATASET_PROCESSES, ["forkserver"], 3),
-    "article trainer, spawn, forked from the template": (None, ["--start-method", "spawn"], 2),
+    "article trainer, spawn, forked from the template": (TRAINER, ["--start-method", "spawn"], 2),
 }
 
 
 def _kernel_code(kind: str) -> str:
     code, args, _ = RUNS[kind]
     preload = ("tensorflow", "keras") if "template" in kind else ()
-    script = (
-        "str(Path(fitscope.isolation.scripts.__file__).with_name('article_trainer.py'))"
-        if code is None
-        else "None"
-    )
+    run = f"args={args!r}, timeout_s=600, memory_cap_mb=6000, preload={preload!r})"
+    if isinstance(code, str):
+        return f"from fitscope.isolation import run_python\nrun_python(code={code!r}, {run}\n"
     return (
-        "from pathlib import Path\nimport fitscope.isolation.scripts\nfrom "
-        "fitscope.isolation.sandbox import run_python\n"
-        f"run_python({script}, code={code!r}, args={args!r}, timeout_s=600, memory_cap_mb=6000,"
-        f" preload={preload!r})\n"
+        "from fitscope.isolation import run_python\n"
+        "from fitscope.isolation.scripts import script_file\n"
+        f"with script_file(None, *{code!r}) as path:\n"
+        f"    run_python(path, {run}\n"
     )
 
 

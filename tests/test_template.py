@@ -14,6 +14,7 @@ from conftest import child_pids, shm_semaphores
 
 from fitscope.instrument.paths import IMPORT_ROOT
 from fitscope.isolation import template
+from fitscope.isolation.launcher import sandbox_facts
 from fitscope.isolation.sandbox import _child_env, run_python
 from fitscope.isolation.template import TENSORFLOW, close_template
 
@@ -33,7 +34,7 @@ def _templates() -> list[psutil.Process]:
     return [
         p
         for p in psutil.Process().children()
-        if "fitscope.isolation.template" in " ".join(p.cmdline())
+        if "fitscope.isolation.forked" in " ".join(p.cmdline())
     ]
 
 
@@ -194,6 +195,31 @@ def test_without_a_template_the_run_starts_fresh(monkeypatch):
     monkeypatch.setattr(template, "START_TIMEOUT_S", 0.01)  # no template can be ready this fast
     r = run_python(code=PROBE, preload=TENSORFLOW, timeout_s=120)
     assert r.root.exit_code == 0 and r.messages[0]["preloaded"] is None
+    assert r.started == "started fresh: no template could be started"
+
+
+def test_a_template_with_a_second_thread_does_not_fork_and_the_run_starts_fresh(tmp_path):
+    (tmp_path / "spinner.py").write_text(
+        "import threading, time\n"
+        "threading.Thread(target=time.sleep, args=(600,), daemon=True).start()\n"
+    )
+    env = {"PYTHONPATH": str(tmp_path)}
+    code = "import spinner\n" + PROBE
+    r = run_python(code=code, preload=("spinner",), env=env, timeout_s=60)
+    assert r.started == "started fresh: the template had 2 threads"
+    assert r.root.exit_code == 0 and r.messages[0]["preloaded"] is None, r.stderr
+    assert len(_templates()) == 1, "the template is kept: the next fork checks again"
+    one = run_python(code="pass", preload=("json",), timeout_s=60)
+    assert one.started == "forked from a template", "a one-thread template forks"
+    assert sandbox_facts(r)["sandbox_start"] == r.started
+
+
+def test_numpys_thread_pool_is_stopped_to_fork_and_restarted_in_the_run():
+    code = "import os\nprint(len(os.listdir('/proc/self/task')))"
+    fresh = run_python(code="import numpy\n" + code, timeout_s=60)
+    forked = run_python(code="import numpy\n" + code, preload=("numpy",), timeout_s=60)
+    assert forked.started == "forked from a template", forked.started
+    assert forked.stdout == fresh.stdout, "the run's threads differ from a fresh start's"
 
 
 def test_what_an_import_sets_in_the_environment_does_not_make_a_new_template(monkeypatch):
@@ -206,3 +232,50 @@ def test_what_an_import_sets_in_the_environment_does_not_make_a_new_template(mon
     monkeypatch.setenv("TF2_BEHAVIOR", "0")  # a value TensorFlow's import did not set: new one
     run_python(code=code, preload=TENSORFLOW, timeout_s=120)
     assert len(_templates()) == 2
+
+
+CONTRACT_PROBE = """
+import json, multiprocessing, multiprocessing.process, os, random, sys, threading
+import numpy
+from fitscope.isolation.sandbox import report
+here = os.path.dirname(os.path.abspath(sys.argv[0]))
+env = {k: v for k, v in os.environ.items() if k != "FITSCOPE_PRELOADED"}
+report(
+    argv=[os.path.basename(sys.argv[0]), *sys.argv[1:]],
+    orig_argv=[sys.orig_argv[0], os.path.basename(sys.orig_argv[1]), *sys.orig_argv[2:]],
+    cwd=os.getcwd() == here == multiprocessing.process.ORIGINAL_DIR,
+    path0=sys.path[0] == here,
+    path=sys.path[1:],
+    session=os.getsid(0) == os.getpgid(0) == os.getpid(),
+    stdio=[os.readlink(f"/proc/self/fd/{fd}").split(":")[0] for fd in (0, 1, 2)],
+    main_thread=threading.main_thread().native_id == threading.get_native_id() == os.getpid(),
+    threads=[len(os.listdir("/proc/self/task")), threading.active_count()],
+    start_method=multiprocessing.get_start_method(allow_none=True),
+    environment=env,
+    seeds=[random.random(), float(numpy.random.random())],
+)
+"""
+
+
+def test_a_forked_run_observes_what_a_fresh_one_does_entry_by_entry():
+    from fitscope.isolation.forked import LIKE_FRESH
+
+    def probe(**kwargs):
+        r = run_python(code=CONTRACT_PROBE, args=["--x", "1"], timeout_s=60, **kwargs)
+        assert r.root.exit_code == 0, r.stderr
+        return r.started, r.messages[0]
+
+    (how, fresh), (how_a, forked), (how_b, again) = (
+        probe(),
+        probe(preload=("numpy",)),
+        probe(preload=("numpy",), env={"TF_NUM_INTRAOP_THREADS": "1"}),
+    )
+    assert how == "started fresh" and how_a == how_b == "forked from a template"
+    names = [name for name, _ in LIKE_FRESH]
+    assert set(names) <= set(fresh), "an entry of the contract that the probe does not observe"
+    for name in set(fresh) - {"seeds", "pid", "t"}:
+        assert forked[name] == fresh[name], (
+            f"{name}: forked {forked[name]!r}, fresh {fresh[name]!r}"
+        )
+    assert again["environment"]["TF_NUM_INTRAOP_THREADS"] == "1"
+    assert len({tuple(p["seeds"]) for p in (fresh, forked, again)}) == 3, "shared random state"

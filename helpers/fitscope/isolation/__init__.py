@@ -2,7 +2,8 @@
 
 :mod:`sandbox` starts one (``run_python``) under a watchdog and a memory cap for its whole process
 tree and cleans up after it; :mod:`template` forks runs from an interpreter that has only
-imported TensorFlow or Keras, so they skip that import; :mod:`reaper` kills a run's processes
+imported TensorFlow or Keras, so they skip that import, and :mod:`forked` is that interpreter's
+side, with what a forked run restores (``LIKE_FRESH``); :mod:`reaper` kills a run's processes
 if the kernel dies; :mod:`launcher` runs a script of :mod:`scripts` and records its processes;
 the scripts are what the sandbox runs. Nothing here draws: a caller watches a run through
 ``on_poll``.
@@ -30,6 +31,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "peak_memory_bytes",
             "cost_of",
         ),
+        "forked": ("LIKE_FRESH", "NOT_LIKE_FRESH"),
         "reaper": (
             "SHM_PATTERNS",
             "session_members",

@@ -140,10 +140,12 @@ def growth_per_s(points: Sequence[tuple[float, float]], last_s: float = 1.0) -> 
 def sandbox_facts(
     run: SandboxResult, limits: Limits | None = None, rec: ProcessRecorder | None = None
 ) -> dict[str, Any]:
-    """What the sandbox measured of a run: how and when it ended, memory, clean-up, processes."""
+    """What the sandbox measured of a run: how it started (forked from a template or fresh, and
+    why), how and when it ended, memory, clean-up, processes."""
     commands = {o.pid: o.command for o in run.outcomes}
     label = rec.label if rec is not None else (lambda pid, _: f"process ({pid})")
     facts: dict[str, Any] = {
+        "sandbox_start": run.started,
         "stopped_by": run.stopped_by,
         "wall_s": run.wall_s,
         "poll_s": run.poll_s,

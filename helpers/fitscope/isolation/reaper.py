@@ -14,7 +14,8 @@ session, standard library only, ``python -I reaper.py``), with its stdin a pipe 
    left, removes the /dev/shm semaphores and shared blocks created since it started that no live
    process maps, and exits.
 
-The session-and-/dev/shm helpers here are also the sandbox's own, so both clean up the same way.
+The session-and-/dev/shm helpers here are also the sandbox's own, so both clean up the same way;
+:class:`Reaper` is the sandbox's end of the pipe.
 
 Example:
     >>> sorted(session_members(-1))
@@ -28,10 +29,18 @@ from __future__ import annotations
 import glob
 import os
 import signal
+import subprocess
 import sys
 import time
 
-__all__ = ["SHM_PATTERNS", "session_members", "shm_entries", "remove_new_shm", "kill_session"]
+__all__ = [
+    "SHM_PATTERNS",
+    "session_members",
+    "shm_entries",
+    "remove_new_shm",
+    "kill_session",
+    "Reaper",
+]
 
 SHM_PATTERNS = ("/dev/shm/sem.*", "/dev/shm/psm_*")
 
@@ -123,6 +132,43 @@ def kill_session(sid: int, timeout_s: float = 10.0) -> bool:
             except OSError:
                 pass
         time.sleep(0.01)
+
+
+class Reaper:
+    """The sandbox's end: start the reaper (its own session, stdin a pipe only this process
+    holds), tell it the run's session id, release it when the run ended here normally."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", os.path.abspath(__file__)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+
+    def tell(self, line: str) -> None:
+        assert self.proc.stdin is not None  # started with stdin=PIPE
+        try:
+            self.proc.stdin.write(line + "\n")
+            self.proc.stdin.flush()
+        except OSError:  # the reaper is gone: the run goes on, without protection against our death
+            pass
+
+    def release(self) -> None:
+        """The run ended here, normally: the reaper leaves its tree alone and exits."""
+        self.tell("done")
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def main() -> int:

@@ -7,29 +7,26 @@ waits. Each run is a process forked from the template: TensorFlow (or JAX) has b
 but has never run, so the run still chooses its own process-wide settings (intra-op threads,
 devices, a start method), exactly as a fresh interpreter would. What is read at import time is part
 of a template's identity: its environment, except the variables read when TensorFlow first runs
-(:data:`LATE_ENV`), which each run sets for itself. A run learns what was preloaded, and how long
-the import took, from ``FITSCOPE_PRELOADED`` (:func:`preloaded`).
+(:data:`LATE_ENV`), which each run sets for itself. The template's own side, and the list of what
+a forked run restores, are :mod:`fitscope.isolation.forked`; a template with more than one
+thread refuses to fork and the run starts fresh.
 
 The sandbox starts a template the first time a run asks for its ``preload`` and reuses it after;
 no run starts while a template is still importing. At most :data:`MAX_TEMPLATES` live at once
 (each holds a few hundred MB); each exits when its socket closes, that is when this interpreter
 exits or dies.
-Run as a script, this module is the template's side (:func:`serve`).
 
-Example (``env`` must let ``python -m fitscope.isolation.template`` import fitscope):
+Example (``env`` must let ``python -m fitscope.isolation.forked`` import fitscope):
     >>> run = fork_run(TENSORFLOW, env, "experiment.py", [], "/tmp")  # doctest: +SKIP
-    >>> run.wait(timeout=60)  # doctest: +SKIP
+    >>> run.wait(timeout=60) if isinstance(run, ForkedRun) else run  # doctest: +SKIP
     0
 """
 
 from __future__ import annotations
 
 import atexit
-import importlib
 import json
 import os
-import random
-import runpy
 import select
 import signal
 import socket
@@ -41,6 +38,8 @@ from collections.abc import Sequence
 from typing import IO, Any
 
 import psutil
+
+from fitscope.isolation.forked import MESSAGE_BYTES, preloaded
 
 __all__ = [
     "LATE_ENV",
@@ -54,7 +53,6 @@ __all__ = [
     "template_pids",
     "preloaded",
     "close_template",
-    "serve",
 ]
 
 LATE_ENV = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "TF_CONFIG")
@@ -65,15 +63,7 @@ TENSORFLOW = ("tensorflow", "keras")
 KERAS = ("keras",)
 """What runs on the Keras backend that ``KERAS_BACKEND`` names preload (it imports that backend)."""
 
-PRELOADED_ENV = "FITSCOPE_PRELOADED"
 START_TIMEOUT_S = 180.0
-_MESSAGE_BYTES = 1 << 20
-
-
-def preloaded() -> dict[str, Any] | None:
-    """In a run: ``{"modules": [...], "import_s": seconds}`` if it was forked from a template."""
-    text = os.environ.get(PRELOADED_ENV)
-    return json.loads(text) if text else None
 
 
 class _Template:
@@ -84,7 +74,7 @@ class _Template:
         self.set_by_import: dict[str, str] = {}
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         fd = str(theirs.fileno())
-        self.argv = [sys.executable, "-m", "fitscope.isolation.template", fd, *modules]
+        self.argv = [sys.executable, "-m", "fitscope.isolation.forked", fd, *modules]
         self.proc = subprocess.Popen(
             self.argv,
             env=env,
@@ -106,7 +96,7 @@ class _Template:
             if self.ready is None:
                 done = self._receive("ready", START_TIMEOUT_S)
                 self.ready = done is not None
-                self.set_by_import = (done or {}).get("set_env", {})
+                self.set_by_import = (done or {}).get("ready", {}).get("set_env", {})
             return self.ready
 
     def serves(self, modules: Sequence[str], env: dict[str, str]) -> bool:
@@ -123,8 +113,8 @@ class _Template:
             self.wait_ready() and all(env.get(k) == self.set_by_import.get(k) for k in differ)
         )
 
-    def _receive(self, kind: str, timeout_s: float) -> Any:
-        """Read messages until one of ``kind`` (its value), keeping exit codes; None when none
+    def _receive(self, kind: str, timeout_s: float) -> dict[str, Any] | None:
+        """Read messages until one with ``kind`` (the message), keeping exit codes; None when none
         came within ``timeout_s`` (0: only what is already there) or the template is gone."""
         deadline = time.monotonic() + timeout_s
         while True:
@@ -134,7 +124,7 @@ class _Template:
                     return None
                 continue
             try:
-                data = self.sock.recv(_MESSAGE_BYTES)
+                data = self.sock.recv(MESSAGE_BYTES)
             except OSError:
                 return None
             if not data:
@@ -143,7 +133,7 @@ class _Template:
             if "exit" in message:
                 self.exit_codes[message["exit"]] = message["code"]
             if kind in message:
-                return message[kind]
+                return message
 
     def exit_code(self, pid: int) -> int | None:
         """The run's exit code (negative: killed by that signal) once the template reaped it."""
@@ -155,14 +145,23 @@ class _Template:
 
     def fork(
         self, path: str, args: Sequence[str], env: dict[str, str], cwd: str, fds: Sequence[int]
-    ) -> int | None:
+    ) -> int | str:
+        """The forked run's pid, or why there is none (the template had several threads and
+        refused, or it is gone)."""
         request = json.dumps({"path": path, "args": list(args), "env": env, "cwd": cwd})
         with self.lock:
             try:
                 socket.send_fds(self.sock, [request.encode()], list(fds))
             except OSError:
-                return None
-            return self._receive("pid", 30.0)
+                return "the template was gone"
+            reply = self._receive("threads", 30.0)
+        if reply is None:
+            return "the template did not answer"
+        return (
+            reply["pid"]
+            if reply["pid"] is not None
+            else f"the template had {reply['threads']} threads"
+        )
 
     def close(self) -> None:
         self.sock.close()
@@ -272,12 +271,13 @@ atexit.register(close_template)
 
 def fork_run(
     modules: Sequence[str], env: dict[str, str], path: str, args: Sequence[str], cwd: str
-) -> ForkedRun | None:
+) -> ForkedRun | str:
     """Start ``path`` with ``args`` as a process forked from the template that preloads
-    ``modules`` under ``env``; None if no template could be had (the caller starts it fresh)."""
+    ``modules`` under ``env``; or say why not (the caller starts it fresh). A template that
+    refused because it had several threads is kept: each fork checks again."""
     template = _template_for(modules, env)
     if template is None:
-        return None
+        return "no template could be started"
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     stdin = os.open(os.devnull, os.O_RDONLY)
@@ -286,83 +286,12 @@ def fork_run(
     finally:
         for fd in (stdin, out_w, err_w):
             os.close(fd)
-    if pid is None:
+    if isinstance(pid, str):
         os.close(out_r)
         os.close(err_r)
-        _discard(template)
-        return None
+        if template.proc.poll() is not None or "threads" not in pid:
+            _discard(template)
+        return pid
     return ForkedRun(
         template, pid, os.fdopen(out_r, errors="replace"), os.fdopen(err_r, errors="replace")
     )
-
-
-def serve(fd: int, modules: Sequence[str]) -> None:
-    """The template's side: import ``modules``, then fork a run for each request on socket ``fd``
-    and report its pid and exit code, until the socket closes."""
-    sock = socket.socket(fileno=fd)
-    start, before = time.perf_counter(), dict(os.environ)
-    for name in modules:
-        importlib.import_module(name)
-    done = {
-        "modules": list(modules),
-        "import_s": round(time.perf_counter() - start, 3),
-        "set_env": {k: v for k, v in os.environ.items() if before.get(k) != v},
-    }
-    sock.send(json.dumps({"ready": done}).encode())
-    while True:
-        readable = select.select([sock], [], [], 0.05)[0]
-        _send_exit_codes(sock)
-        if not readable:
-            continue
-        message, fds, _, _ = socket.recv_fds(sock, _MESSAGE_BYTES, 3)
-        if not message:
-            return
-        request = json.loads(message)
-        pid = os.fork()
-        if pid == 0:
-            sock.close()
-            _become_run(request, fds, done)
-            raise SystemExit(0)  # the script returned: exit as its interpreter would
-        for descriptor in fds:
-            os.close(descriptor)
-        sock.send(json.dumps({"pid": pid}).encode())
-
-
-def _send_exit_codes(sock: socket.socket) -> None:
-    while True:
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        sock.send(json.dumps({"exit": pid, "code": os.waitstatus_to_exitcode(status)}).encode())
-
-
-def _become_run(request: dict[str, Any], fds: Sequence[int], done: dict[str, Any]) -> None:
-    """In the forked child: its own session, the run's stdio, directory, environment and
-    arguments, fresh random seeds; then the script runs as ``__main__``."""
-    os.setsid()
-    main = threading.main_thread()
-    if hasattr(main, "_set_native_id"):  # Python 3.11 keeps the template's thread id after fork
-        main._set_native_id()
-    for target, descriptor in enumerate(fds):
-        os.dup2(descriptor, target)
-        os.close(descriptor)
-    os.chdir(request["cwd"])
-    if "multiprocessing.process" in sys.modules:  # it noted the template's directory at import
-        process: Any = sys.modules["multiprocessing.process"]  # ORIGINAL_DIR is not in its stub
-        process.ORIGINAL_DIR = os.path.abspath(request["cwd"])
-    os.environ.clear()
-    os.environ.update(request["env"])
-    os.environ[PRELOADED_ENV] = json.dumps(done)
-    sys.argv = [request["path"], *request["args"]]
-    sys.path[0] = os.path.dirname(os.path.abspath(request["path"]))
-    random.seed()
-    if "numpy" in sys.modules:
-        sys.modules["numpy"].random.seed()
-    runpy.run_path(request["path"], run_name="__main__")
-
-
-if __name__ == "__main__":
-    serve(int(sys.argv[1]), sys.argv[2:])
