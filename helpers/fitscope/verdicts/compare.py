@@ -26,6 +26,7 @@ from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.tables import ShowsItself, Table
 
 __all__ = [
+    "most_allowed",
     "BEATS_BOUND",
     "BETWEEN",
     "FASTER",
@@ -363,6 +364,19 @@ BEATS_BOUND = "faster than the ideal bound: the cost estimate was high"
 def _measured(measured_s: Values, spread_s: float | None) -> tuple[float, float | None]:
     s = Spread.of(measured_s)
     return s.median, spread_s if spread_s is not None or s.n == 1 else s.width
+
+
+def most_allowed(c: Compared) -> float:
+    """The largest speed-up a comparison's repeats allow: the slowest run before against the
+    fastest after (a median inside the spread may hide this much).
+
+    Example:
+        >>> round(most_allowed(compare([0.94, 1.13], [0.80, 1.13])), 2)
+        1.41
+    """
+    if c.unit in TIME_UNITS:
+        return c.before.high / max(c.after.low, 1e-12)
+    return c.after.high / max(c.before.low, 1e-12)
 
 
 def position(

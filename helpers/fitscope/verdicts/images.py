@@ -29,7 +29,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from fitscope.verdicts.claims import _RULES
-from fitscope.verdicts.compare import FASTER, SLOWER, UNDECIDED, compare
+from fitscope.verdicts.compare import (
+    FASTER,
+    MIN_GAIN,
+    NO_DIFFERENCE,
+    SLOWER,
+    UNDECIDED,
+    compare,
+    most_allowed,
+)
 from fitscope.verdicts.parts import budget_text
 from fitscope.verdicts.verdict import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, Verdict
 
@@ -164,6 +172,12 @@ def article_advice(
         return verdict(HOLDS)
     if speed.word == UNDECIDED:
         return verdict(INCONCLUSIVE, "One run each cannot decide a throughput this close.")
+    if speed.word == NO_DIFFERENCE and most_allowed(speed) >= MIN_GAIN:
+        return verdict(
+            INCONCLUSIVE,
+            f"The repeats allow up to x{most_allowed(speed):.2f}: a speed-up the spread "
+            "swallows decides nothing; deciding it needs more repeats or a quieter machine.",
+        )
     why = [f"{contention}." if contention else ""]
     if floor is not None and first.input_share <= floor:
         why.append(

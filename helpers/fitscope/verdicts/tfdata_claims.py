@@ -19,10 +19,10 @@ from fitscope.verdicts.compare import (
     FASTER,
     MIN_GAIN,
     NO_DIFFERENCE,
-    TIME_UNITS,
     UNDECIDED,
     Compared,
     compare,
+    most_allowed,
 )
 from fitscope.verdicts.parts import (
     LEANS,
@@ -87,17 +87,9 @@ def speedup_part(c: Compared, holds_at: float, fails_under: float) -> str:
         return INCONCLUSIVE
     if c.word == FASTER and c.ratio >= holds_at:
         return HOLDS
-    if c.word == NO_DIFFERENCE and _most_allowed(c) >= holds_at:
+    if c.word == NO_DIFFERENCE and most_allowed(c) >= holds_at:
         return INCONCLUSIVE
     return DOES_NOT_HOLD if c.ratio < fails_under else INCONCLUSIVE
-
-
-def _most_allowed(c: Compared) -> float:
-    """The largest speed-up the repeats' ranges allow: the slowest before against the fastest
-    after."""
-    if c.unit in TIME_UNITS:
-        return c.before.high / max(c.after.low, 1e-12)
-    return c.after.high / max(c.before.low, 1e-12)
 
 
 def c10(
