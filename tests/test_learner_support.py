@@ -428,6 +428,14 @@ def test_a_plan_that_disagrees_with_its_headers_is_caught() -> None:
 ABSOLUTE_PATH = re.compile(r"(?<![\w.~])/(?:tmp|root|work|home|usr|opt|var|private)/[^\s'\"<>]*")
 NUMBER = re.compile(r"(?<![\w.])-?\d+\.\d+(?:[eE][-+]?\d+)?(?![\w.])")
 DATACLASS_REPR = re.compile(r"\b[A-Z]\w*\(\w+=")
+# A line of TensorFlow's C++ log (absl's prefix: severity, date, time, thread id, file:line), and
+# the line absl prints before its first one. The learner did not cause them; each is reported
+# once, by its message, not as the floats of its time stamp.
+NATIVE_LOG = re.compile(
+    r"^(?:[IWEF]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] (?P<message>.*)"
+    r"|WARNING: All log messages before absl::InitializeLog\(\) is called .*)$",
+    re.M,
+)
 
 
 def _significant_digits(number: str) -> int:
@@ -438,7 +446,8 @@ def _significant_digits(number: str) -> int:
 def output_problems(nb: dict, prefixes: tuple[str, ...] = ()) -> list[str]:
     """What a learner would trip on in an executed notebook's outputs: an absolute path of the
     machine (or one of ``prefixes``, e.g. the venv's), a bare float with more than 4 significant
-    digits, a dataclass repr shown as a cell's value, a ``UserWarning``. Each as
+    digits, a dataclass repr shown as a cell's value, a ``UserWarning``, a line of TensorFlow's
+    C++ log (the learner's code did not ask for it). Each as
     ``"cell N: what: excerpt"``; images, and the data an HTML output carries in ``<script>``
     (never shown), are not read.
 
@@ -458,8 +467,17 @@ def output_problems(nb: dict, prefixes: tuple[str, ...] = ()) -> list[str]:
             texts.append(re.sub(r"<[^>]+>", " ", shown))  # what the page shows, not its data
             texts += ["".join(out.get("traceback", []))]
             text = "\n".join(texts)
-            found = [("an absolute path", m) for m in ABSOLUTE_PATH.findall(text)]
-            found += [("an absolute path", p) for p in prefixes if p and p in text]
+            found = [
+                ("TensorFlow's C++ log", m["message"] or m[0]) for m in NATIVE_LOG.finditer(text)
+            ]
+            text = NATIVE_LOG.sub("", text)
+            paths = ABSOLUTE_PATH.findall(text)
+            found += [("an absolute path", m) for m in paths]
+            found += [
+                ("an absolute path", p)
+                for p in prefixes
+                if p and p in text and not any(m.startswith(p) for m in paths)
+            ]
             found += [
                 ("a float with more than 4 significant digits", n)
                 for n in NUMBER.findall(text)
@@ -510,6 +528,33 @@ def test_output_problems_finds_what_a_learner_trips_on() -> None:
         },
     ]
     assert output_problems(nb(*clean)) == []
+
+
+def test_tensorflows_log_lines_are_reported_once_each_by_their_message() -> None:
+    text = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:1796610202.024021    9793 port.cc:153] oneDNN custom operations are on.\n"
+        "W0000 00:00:1796610211.624815    9793 generator_dataset_op.cc:213] Memory patch.\n"
+        "Python 3.11.7 · B = 2 CPUs\n"
+    )
+    out = {"output_type": "stream", "name": "stderr", "text": text}
+    found = output_problems({"cells": [{"cell_type": "code", "source": "", "outputs": [out]}]})
+    assert [f.removeprefix("cell 0: TensorFlow's C++ log: ") for f in found] == [
+        "WARNING: All log messages before absl::InitializeLog() is ca",  # cut at 60 characters
+        "oneDNN custom operations are on.",
+        "Memory patch.",
+    ]
+
+
+def test_a_path_under_a_given_prefix_is_reported_once() -> None:
+    out = {"output_type": "stream", "name": "stdout", "text": "KERNEL /work/x/.venv/bin/python\n"}
+    nb = {"cells": [{"cell_type": "code", "source": "", "outputs": [out]}]}
+    assert output_problems(nb, prefixes=("/work/x", "/work/x/.venv")) == [
+        "cell 0: an absolute path: /work/x/.venv/bin/python"
+    ]
+    elsewhere = {"output_type": "stream", "name": "stdout", "text": "in /srv/me/notebooks\n"}
+    nb = {"cells": [{"cell_type": "code", "source": "", "outputs": [elsewhere]}]}
+    assert output_problems(nb, prefixes=("/srv/me",)) == ["cell 0: an absolute path: /srv/me"]
 
 
 def test_the_site_has_the_glossary_and_the_notebooks_link_it(tmp_path: Path) -> None:
