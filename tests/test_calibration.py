@@ -133,3 +133,5 @@ def test_a_python_producer_on_one_cpu_reads_mostly_contention():
     assert d["budget"].startswith("B = 1 CPU"), d["budget"]
     assert d["cause"] == "contention" and d["contention_share"] > d["waiting_share"], d["reading"]
     assert d["contention_share"] >= 0.05, d["reading"]
+    # the remedies follow the larger part: cheaper data work before more producers
+    assert d["remedies"][0].startswith("Make the data work cheaper"), d["remedies"]

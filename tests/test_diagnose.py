@@ -216,6 +216,7 @@ def test_the_cli_diagnoses_a_scripts_first_fit_on_jax_and_stops(tmp_path):
         assert key in d
     assert d["backend"] == "jax" and d["data_thread"] == "main" and d["verdict"] == HIGHLY
     assert d["waiting_share"] > 0.5 and d["cause"] == "waiting"  # a sleep takes no CPU
+    assert d["first_step"] in d["reading"]  # which process state was measured
     assert json.loads((tmp_path / "t.json").read_text())["traceEvents"]
 
 
