@@ -201,3 +201,15 @@ def test_a_count_of_more_than_its_whole_is_caught_and_a_fair_count_is_not():
         "after 4 repeats in 10 s of a 12 s budget."
     )
     assert consistency.check_reading(fair) == []
+
+
+def test_the_advice_decided_against_a_gain_its_spread_swallowed_is_caught():
+    """05's reading before the rule was fixed."""
+    said = (
+        "A1 DOES NOT HOLD: a step in fit, generator against tf.data prefetch: no measurable "
+        "difference: inside the spread (x1.45; 0.0299 → 0.0206 s, medians of 3)"
+    )
+    assert consistency.check_reading(said) == [
+        f"A1 DOES NOT HOLD against a speed-up inside the spread (x1.45): {said[18:]}"
+    ]
+    assert consistency.check_reading(said.replace("x1.45", "x1.05")) == []

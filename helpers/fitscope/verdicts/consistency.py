@@ -6,7 +6,8 @@ Seven ways a reading can say more than its numbers, each caught here:
 - a combined verdict built from undecided parts (its parts, printed in its sentence, combine to
   another verdict by the claim's own rule: :func:`fitscope.verdicts.parts.combine_for`);
 - a claim decided against what one of its undecided parts visibly shows (a saving of a quarter
-  of the possible one or more, or a speed-up called faster);
+  of the possible one or more, or a speed-up called faster), or against a speed-up of x1.15 or
+  more that its spread swallowed (A1);
 - a bound beaten without the flag (a share of the ideal bound above 100 %);
 - "fastest" said inside the spread;
 - a count of more than its whole ("62 of 60 begin callbacks");
@@ -39,7 +40,14 @@ from typing import Any
 
 from fitscope.instrument.tables import FACTS_CLASS, ShowsItself, Table
 from fitscope.verdicts.claims import rejudge
-from fitscope.verdicts.compare import MIN_DIFFERENCE, Compared, Fastest, compare, fastest
+from fitscope.verdicts.compare import (
+    MIN_DIFFERENCE,
+    MIN_GAIN,
+    Compared,
+    Fastest,
+    compare,
+    fastest,
+)
 from fitscope.verdicts.parts import LEANS, VISIBLE_SAVING, combine_for, never_against
 from fitscope.verdicts.verdict import DOES_NOT_HOLD, HOLDS, Scorecard, Verdict, tally
 
@@ -108,6 +116,7 @@ def check_reading(text: str) -> list[str]:
                 f"{claim} {said} from parts {', '.join(parts)}, which combine to {joined}"
             )
         problems += _decided_against_a_part(claim, said, line)
+        problems += _decided_against_a_swallowed_gain(claim, said, line, parts)
     return problems
 
 
@@ -144,6 +153,23 @@ def _decided_against_a_part(claim: str, said: str, line: str) -> list[str]:
         f"{claim} {said} while an undecided part shows the opposite: {part.strip()}"
         for part in line.split(";")
         if "(INCONCLUSIVE" in part and _shows(claim, part) == against and against
+    ]
+
+
+_SWALLOWED = re.compile(r"inside the spread \(x(\d+\.\d+)")
+
+
+def _decided_against_a_swallowed_gain(
+    claim: str, said: str, line: str, parts: list[str]
+) -> list[str]:
+    """A speed-up claim with no parts of its own (A1) decided against a gain of x1.15 or more
+    that its spread swallowed: the repeats allow it, so the claim is undecided."""
+    if claim not in _FASTER_MEANS or said != DOES_NOT_HOLD or parts:
+        return []
+    return [
+        f"{claim} DOES NOT HOLD against a speed-up inside the spread (x{m.group(1)}): {line}"
+        for m in _SWALLOWED.finditer(line)
+        if float(m.group(1)) >= MIN_GAIN
     ]
 
 
