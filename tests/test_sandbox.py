@@ -158,3 +158,17 @@ def test_the_reaper_exits_with_a_run_that_ends_normally():
         if p.status() != psutil.STATUS_ZOMBIE and "reaper.py" in " ".join(p.cmdline())
     ]
     assert reapers == []
+
+
+def test_read_result_returns_what_the_run_wrote_or_says_why_it_did_not_finish(tmp_path):
+    from fitscope.isolation import read_result
+
+    out = tmp_path / "result.json"
+    wrote = run_python(code=f"import json\njson.dump({{'loss': 0.5}}, open({str(out)!r}, 'w'))")
+    assert read_result(wrote, out, "the fit") == {"loss": 0.5}
+    failed = run_python(code="raise ValueError('bad shape')")
+    with pytest.raises(RuntimeError, match="^the fit did not finish: ValueError: bad shape$"):
+        read_result(failed, tmp_path / "none.json", "the fit")
+    stopped = run_python(code="import time\ntime.sleep(60)", timeout_s=1)
+    with pytest.raises(RuntimeError, match="did not finish: killed by watchdog$"):
+        read_result(stopped, tmp_path / "none.json", "the fit")

@@ -1,12 +1,12 @@
 """Isolation: experiments that change process-wide settings run in a fresh interpreter.
 
-:mod:`sandbox` starts one (``run_python``) under a watchdog and a memory cap for its whole process
-tree and cleans up after it; :mod:`template` forks runs from an interpreter that has only
-imported TensorFlow or Keras, so they skip that import, and :mod:`forked` is that interpreter's
-side, with what a forked run restores (``LIKE_FRESH``); :mod:`reaper` kills a run's processes
-if the kernel dies; :mod:`launcher` runs a script of :mod:`scripts` and records its processes;
-the scripts are what the sandbox runs. Nothing here draws: a caller watches a run through
-``on_poll``.
+:mod:`sandbox` starts one (``run_python``), :mod:`watch` keeps a watchdog and a memory cap on its
+whole process tree and stops what is left, :mod:`outcome` says how each process ended and reads
+the run's result (``read_result``: the file, or why the run did not finish); :mod:`template` forks
+runs from an interpreter that has only imported TensorFlow or Keras, so they skip that import, and
+:mod:`forked` is that interpreter's side, with what a forked run restores (``LIKE_FRESH``);
+:mod:`reaper` kills a run's processes if the kernel dies; :mod:`launcher` records a run of several
+processes. Nothing here draws: a caller watches a run through ``on_poll``.
 
 Example:
     >>> from fitscope.isolation import run_python
@@ -32,6 +32,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "cost_of",
         ),
         "forked": ("LIKE_FRESH", "NOT_LIKE_FRESH"),
+        "outcome": ("read_result", "why_not_finished"),
         "reaper": (
             "SHM_PATTERNS",
             "session_members",

@@ -32,7 +32,7 @@ from typing import Any
 from fitscope.instrument.errors import check_positive
 from fitscope.instrument.paths import IMPORT_ROOT
 from fitscope.instrument.result import ProcessOutcome
-from fitscope.isolation.outcome import exceptions_in, outcomes, read_result, rename
+from fitscope.isolation.outcome import exceptions_in, outcomes, rename
 from fitscope.isolation.reaper import Reaper, remove_new_shm, shm_entries
 from fitscope.isolation.template import ForkedRun, fork_run, wait_for_templates
 from fitscope.isolation.watch import (
@@ -47,7 +47,6 @@ from fitscope.isolation.watch import (
 __all__ = [
     "report",
     "run_python",
-    "read_result",
     "SandboxResult",
     "Progress",
     "exceptions_in",
