@@ -256,8 +256,14 @@ PANEL_CHANGE = {
     "04_beyond_one_process.ipynb": ("steps", "4"),
 }
 
-# The README's screenshots: the panel, and the figure of the cell whose source contains this text.
-README_SHOTS = {"00_start_here.ipynb": "show.timeline(result)"}
+# The README's screenshots (`make screenshots` copies them into docs/img/): the live panel of one
+# notebook, per notebook the figure of the cell whose source contains the text, one quiz answered.
+PANEL_SHOT = "00_start_here.ipynb"
+FIGURE_SHOTS = {
+    "00_start_here.ipynb": ("show.timeline(result)", "timeline.png"),
+    "01b_which_backend.ipynb": ("show.backend_diagram()", "backend_diagram_lab.png"),
+}
+QUIZ_SHOT = "00_start_here.ipynb"
 SHOTS = ARTEFACTS / "screens"
 
 # Collects every distinct PNG shown inside a widget output, as the page changes.
@@ -387,7 +393,8 @@ def _no_children_left(pid: int, tree: set[int] = frozenset(), timeout_s: float =
 @pytest.mark.parametrize("name", COLLECTION * REPEAT)
 def test_run_all_in_jupyterlab(lab, browser, fresh_kernels, name, tmp_path):
     """Run All under Binder's limit: the real end, no errors, widgets rendered and live; change a
-    control and Run; then the saved notebook's readings follow from its numbers, it printed
+    control and Run; a click on the closing quiz explains the picked choice; then the saved
+    notebook's readings follow from its numbers, it printed
     B = 1 CPU, stayed under 2 GiB without an OOM kill, and left no process or semaphore behind."""
     ARTEFACTS.mkdir(exist_ok=True)
     stem = Path(name).stem
@@ -419,6 +426,9 @@ def test_run_all_in_jupyterlab(lab, browser, fresh_kernels, name, tmp_path):
             _change_a_control_and_run(page, name)
         else:  # a notebook without a panel (05 diagnoses the learner's code)
             assert page.locator(".widget-button", has_text="Run").count() == 0
+        _answer_the_quiz(page, name)
+        if name in FIGURE_SHOTS:
+            _shoot_figure(page, *FIGURE_SHOTS[name])
         saved = _saved_copy(page, lab, name, tmp_path / name)
     context.close()
     tree = {p.pid for p in psutil.Process(lab.pid).children(recursive=True)}
@@ -487,7 +497,7 @@ def _change_a_control_and_run(page, name: str) -> None:
     status = page.evaluate(PANEL_STATUS)["status"]
     assert status.startswith("Done"), f"the panel's run ended with: {status}"
     page.screenshot(path=str(ARTEFACTS / f"{stem}-after-rerun.png"), full_page=True)
-    if name in README_SHOTS:  # `make screenshots` copies these into docs/img/ for the README
+    if name == PANEL_SHOT:
         SHOTS.mkdir(parents=True, exist_ok=True)
         live = (
             page.locator(".widget-vbox", has=page.locator("h3"))
@@ -497,10 +507,38 @@ def _change_a_control_and_run(page, name: str) -> None:
         frame = live.locator("img").first  # the frame itself, not the full-width output area
         frame.scroll_into_view_if_needed()
         frame.screenshot(path=str(SHOTS / "throughput.png"))
-        figure = (
-            page.locator(".jp-CodeCell", has_text=README_SHOTS[name])
-            .locator(".jp-OutputArea-output img")
-            .first
-        )
-        figure.scroll_into_view_if_needed()
-        figure.screenshot(path=str(SHOTS / "timeline.png"))
+
+
+def _shoot_figure(page, source: str, png: str) -> None:
+    """A screenshot of the figure that the code cell whose source contains ``source`` drew."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    figure = (
+        page.locator(".jp-CodeCell", has_text=source).locator(".jp-OutputArea-output img").first
+    )
+    figure.scroll_into_view_if_needed()
+    figure.screenshot(path=str(SHOTS / png))
+
+
+def _answer_the_quiz(page, name: str) -> None:
+    """Click a wrong choice, then the right one, of the first question of the notebook's closing
+    quiz (``show.self_check("NN")``), as a learner does: each click changes the feedback line under
+    the question to that choice's verdict and explanation, sent back by the kernel."""
+    from playwright.sync_api import expect
+
+    from fitscope.show.quiz import QUIZZES
+
+    key = name.split("_")[0]
+    question = QUIZZES[key][0]
+    quiz = page.locator(".jp-CodeCell", has_text=f'self_check("{key}")').locator(".widget-vbox")
+    first = quiz.first.locator(".widget-radio").first  # the question's buttons, then its feedback
+    feedback = first.locator("xpath=following-sibling::*[1]")
+    # Rendered already (Run All left no "Loading widget"): a page-side wait, no kernel in it.
+    expect(feedback).to_contain_text("Pick a choice", timeout=SAVE_STARTS_S * 1000)
+    wrong = next(i for i in range(len(question.choices)) if i != question.right)
+    for picked in (wrong, question.right):
+        first.get_by_label(question.choices[picked][0], exact=True).check()
+        expect(feedback).to_have_text(question.feedback(picked), timeout=STARVED_LIMIT_S * 1000)
+    if name == QUIZ_SHOT:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        quiz.first.scroll_into_view_if_needed()
+        quiz.first.screenshot(path=str(SHOTS / "quiz_answered.png"))
