@@ -1,0 +1,193 @@
+"""``python -m fitscope diagnose`` on training scripts written the way users write them
+(tests/scripts/, one style each; each script's docstring says what a correct diagnosis says).
+
+Each script runs once per backend it supports, with ``--json`` and ``--then continue``, in a
+fresh interpreter (Keras reads KERAS_BACKEND once); the tests below read that one run: it
+exits 0, on the backend asked for, with the verdict where the script's construction fixes it
+(a generator sleeping 40 ms a batch against a step of a couple of milliseconds; a convnet's
+step against slices of arrays), the thread that makes the data named, the model left as found,
+and the script trained to its end ("TRAINED" is its last line). The bad cases (too little data,
+a user's shape bug, an uncompiled model, a syntax error) exit 2 with one sentence on stderr and
+no traceback. Cases diagnose fails today are strict xfails (issue 33): they turn red when fixed.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT
+
+from fitscope.diagnose.report import HIGHLY, NOT
+
+SCRIPTS = Path(__file__).resolve().parent / "scripts"
+ENV = {
+    **os.environ,
+    "PYTHONPATH": str(ROOT / "helpers"),
+    "FITSCOPE_QUICK": "1",
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+}
+TIMEOUT_S = 400
+BOTH = ("tensorflow", "jax")
+TF_DATA, MAIN, WORKERS = "tf.data's threads", "the main thread", "PyDataset worker threads"
+# Where Keras makes each kind of data: tf.data on TensorFlow (arrays and generators are wrapped
+# in it there), the fit thread between steps on JAX; tf.data and PyDataset workers on either.
+ARRAYS = {"tensorflow": ("other", TF_DATA), "jax": ("main", MAIN)}
+GENERATOR = ARRAYS
+TFDATA = {"tensorflow": ("other", TF_DATA), "jax": ("other", TF_DATA)}
+THREADS = {"tensorflow": ("other", WORKERS), "jax": ("other", WORKERS)}
+PROGRESS = ("timing one batch", "warm-up:", "step alone", "data and step together", "trying:")
+SYNTAX_ERROR = (
+    "import keras\n\nmodel = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)]\n"
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    """A script that trains: its backends, the verdict its construction fixes (None where it
+    does not), (data_thread, where) by backend, its own arguments, words the report must say,
+    and ``own_backend`` for a script that picks its backend itself (run without --backend)."""
+
+    script: str
+    backends: tuple[str, ...]
+    data: dict[str, tuple[str, str]]
+    verdict: str | None = None
+    args: tuple[str, ...] = ()
+    says: tuple[str, ...] = ()
+    own_backend: bool = False
+
+
+CASES = [
+    Case("subclassed_arrays", BOTH, ARRAYS),
+    Case("convnet_arrays", BOTH, ARRAYS, verdict=NOT),
+    Case("tf_train_step", ("tensorflow",), ARRAYS),
+    Case("jax_train_step", ("jax",), ARRAYS),
+    Case("class_weight", BOTH, ARRAYS, says=("class_weight",)),
+    Case("sample_weight", BOTH, ARRAYS),
+    Case("multi_input_list", BOTH, ARRAYS),
+    Case("multi_output_dict", BOTH, ARRAYS),
+    Case("validation_callback", BOTH, ARRAYS, says=("validation_data", "callbacks")),
+    Case("sleeping_generator", BOTH, GENERATOR, verdict=HIGHLY),
+    Case("from_generator", BOTH, TFDATA, verdict=HIGHLY),
+    Case("tfdata_pipeline", BOTH, TFDATA),
+    Case("pydataset_threads", BOTH, THREADS, verdict=HIGHLY),
+    Case("main_argparse", BOTH, ARRAYS, args=("--epochs", "1", "--batch-size", "64")),
+    Case("sets_own_backend", ("jax",), ARRAYS, own_backend=True),
+    Case("fit_twice", BOTH, ARRAYS, says=("validation_split",)),
+]
+BAD = ["two_batches", "shape_bug", "uncompiled", "syntax_error"]
+
+# What diagnose does today where it falls short (issue 33); key: (script, backend, check).
+FAILING: dict[tuple[str, str, str], str] = {}
+
+
+@dataclass
+class Outcome:
+    """One run of ``diagnose --json --then continue``: exit status, output, the JSON if any."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    report: dict[str, Any] = field(default_factory=dict)
+
+    def explain(self) -> str:
+        return f"exit {self.returncode}; stderr ends: {self.stderr[-1500:]}"
+
+
+@functools.cache
+def diagnosed(script: str, backend: str | None, args: tuple[str, ...] = ()) -> Outcome:
+    """Run diagnose on a script once (several tests read the same run)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = SCRIPTS / f"{script}.py"
+        if script == "syntax_error":
+            path = Path(tmp) / "syntax_error.py"
+            path.write_text(SYNTAX_ERROR)
+        out_json = Path(tmp) / "diagnosis.json"
+        command = [sys.executable, "-m", "fitscope", "diagnose", "--json", str(out_json)]
+        command += ["--backend", backend] if backend else []
+        command += ["--then", "continue", str(path), *args]
+        done = subprocess.run(
+            command, env=ENV, cwd=tmp, capture_output=True, text=True, timeout=TIMEOUT_S
+        )
+        report = json.loads(out_json.read_text()) if out_json.is_file() else {}
+    return Outcome(done.returncode, done.stdout, done.stderr, report)
+
+
+def run_case(case: Case, backend: str) -> Outcome:
+    return diagnosed(case.script, None if case.own_backend else backend, case.args)
+
+
+def params(check: str) -> list[Any]:
+    """(case, backend) for every backend a case supports, a strict xfail where it fails now."""
+    out = []
+    for case in CASES:
+        if check == "says" and not case.says:
+            continue
+        for backend in case.backends:
+            reason = FAILING.get((case.script, backend, check))
+            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+            out.append(pytest.param(case, backend, id=f"{case.script}-{backend}", marks=marks))
+    return out
+
+
+@pytest.mark.parametrize("case, backend", params("diagnosis"))
+def test_the_first_fit_is_diagnosed_on_the_scripts_backend(case: Case, backend: str) -> None:
+    out = run_case(case, backend)
+    assert out.returncode == 0, out.explain()
+    assert out.report["backend"] == backend
+    assert out.report["model_restored"] is True, out.report.get("model_note")
+    if case.verdict is not None:  # known by construction
+        assert out.report["verdict"] == case.verdict, out.stdout
+
+
+@pytest.mark.parametrize("case, backend", params("thread"))
+def test_the_thread_that_makes_the_data_is_named(case: Case, backend: str) -> None:
+    out = run_case(case, backend)
+    assert out.report, out.explain()
+    thread, where = case.data[backend]
+    assert out.report["data_thread"] == thread
+    assert where in out.report["data_where"]
+
+
+@pytest.mark.parametrize("case, backend", params("continue"))
+def test_then_continue_trains_the_script_to_its_end(case: Case, backend: str) -> None:
+    out = run_case(case, backend)
+    assert out.returncode == 0, out.explain()
+    assert out.stdout.rstrip().endswith("TRAINED")
+
+
+@pytest.mark.parametrize("case, backend", params("says"))
+def test_the_report_names_the_fit_arguments_it_did_not_measure(case: Case, backend: str) -> None:
+    out = run_case(case, backend)
+    assert out.returncode == 0, out.explain()
+    assert all(word in out.stdout for word in case.says), out.stdout
+
+
+def bad_params() -> list[Any]:
+    out = []
+    for script in BAD:
+        for backend in BOTH:
+            reason = FAILING.get((script, backend, "bad"))
+            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+            out.append(pytest.param(script, backend, id=f"{script}-{backend}", marks=marks))
+    return out
+
+
+@pytest.mark.parametrize("script, backend", bad_params())
+def test_a_bad_script_gets_one_sentence_and_exit_2(script: str, backend: str) -> None:
+    out = diagnosed(script, backend)
+    assert "Traceback" not in out.stdout + out.stderr, out.explain()
+    assert out.returncode == 2, out.explain()
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    ours = "fitscope diagnose: "
+    said = [line for line in lines if not line.removeprefix(ours).startswith(PROGRESS)]
+    assert len(said) == 1 and said[0].startswith(ours) and said[0].endswith("."), out.stderr
+    assert "TRAINED" not in out.stdout
