@@ -443,11 +443,23 @@ def _significant_digits(number: str) -> int:
     return len(digits.lstrip("0"))
 
 
+def _raw(number: str) -> bool:
+    """A float as Python prints it, not as a format chose: more than 4 significant digits and
+    more than 2 decimals (``3951.5`` batches/s in a table is a ``:.1f``, not a raw repr).
+
+    Example:
+        >>> [_raw(n) for n in ("1.2867700584358601", "0.943233325", "3951.5", "700.79", "1.234")]
+        [True, True, False, False, False]
+    """
+    decimals = number.split("e")[0].split("E")[0].partition(".")[2]
+    return _significant_digits(number) > 4 and len(decimals) > 2
+
+
 def output_problems(nb: dict, prefixes: tuple[str, ...] = ()) -> list[str]:
     """What a learner would trip on in an executed notebook's outputs: an absolute path of the
-    machine (or one of ``prefixes``, e.g. the venv's), a bare float with more than 4 significant
-    digits, a dataclass repr shown as a cell's value, a ``UserWarning``, a line of TensorFlow's
-    C++ log (the learner's code did not ask for it). Each as
+    machine (or one of ``prefixes``, e.g. the venv's), a raw float (more than 4 significant
+    digits and more than 2 decimals), a dataclass repr shown as a cell's value, a ``UserWarning``,
+    a line of TensorFlow's C++ log (the learner's code did not ask for it). Each as
     ``"cell N: what: excerpt"``; images, and the data an HTML output carries in ``<script>``
     (never shown), are not read.
 
@@ -481,7 +493,7 @@ def output_problems(nb: dict, prefixes: tuple[str, ...] = ()) -> list[str]:
             found += [
                 ("a float with more than 4 significant digits", n)
                 for n in NUMBER.findall(text)
-                if _significant_digits(n) > 4
+                if _raw(n)
             ]
             value_only = out.get("output_type") == "execute_result" and set(data) <= {"text/plain"}
             if value_only:
@@ -515,6 +527,7 @@ def test_output_problems_finds_what_a_learner_trips_on() -> None:
     clean = [
         {"output_type": "execute_result", "data": {"text/plain": "(2, 60)"}},
         {"output_type": "stream", "name": "stdout", "text": "1.29 s, 12.5 steps/s, x1.15\n"},
+        {"output_type": "display_data", "data": {"text/html": "<td>3951.5, 700.79</td>"}},
         {
             "output_type": "execute_result",
             "data": {"text/html": "<p>Run(a=1)</p>", "text/plain": "Run(a=1)"},
