@@ -43,7 +43,7 @@ PIPELINES: dict[str, str] = {
     "parallel": "tf.data parallel map (5 ms CPU) + prefetch",
     "pydataset": "PyDataset, 4 worker threads sleeping 20 ms",
     "python15": "generator computing 15 ms of Python",
-    "python15long": "generator computing 15 ms of Python, batches of 1024 (a step 3 times longer)",
+    "python15long": "generator computing 15 ms of Python, batches of 768 (a longer step)",
     "cpumap": "tf.data map (10 ms CPU), prefetched",
     "sleepop": "tf.data C++ sleep op 20 ms, no prefetch",
 }
@@ -100,7 +100,7 @@ def build(name: str) -> tuple[Any, Any, dict[str, Any]]:
         "parallel": lambda: mapped(5, True).prefetch(tf.data.AUTOTUNE),
         "pydataset": lambda: CostlyBatches(4000, BATCH, kind="sleep", ms=20, workers=4),
         "python15": lambda: random_batches(BATCH, work=batch_work("python", 15)),
-        "python15long": lambda: random_batches(2 * BATCH, work=batch_work("python", 15)),
+        "python15long": lambda: random_batches(3 * BATCH // 2, work=batch_work("python", 15)),
         "cpumap": lambda: mapped(10, False).prefetch(tf.data.AUTOTUNE),
         "sleepop": lambda: _sleep_op(batches.repeat(), 20),
     }
