@@ -9,7 +9,7 @@ fitscope's waiting share must agree with it; where the producer competes with th
 CPU and the GIL, both must see little waiting and fitscope's contention share must carry the cost.
 
 No time is asserted. The margins are built in (a 30 ms sleep against a step of about a
-millisecond, arrays against a step of about 15 ms) or measured in the same run (the profiler's
+millisecond, arrays against a step of about 20 ms) or measured in the same run (the profiler's
 own cost), plus 15 points for two separate runs on a busy 2-core machine.
 """
 
@@ -26,8 +26,6 @@ from conftest import ROOT
 
 import fitscope
 from fitscope.instrument.profiler import XProfFit, profile_fit
-
-pytest.importorskip("xprof")  # a test dependency (requirements-test.txt)
 
 _spec = importlib.util.spec_from_file_location(
     "xprof_agreement", ROOT / "benchmarks/xprof_agreement.py"
