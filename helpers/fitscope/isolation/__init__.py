@@ -26,7 +26,6 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "ProcessRecorder",
             "growth_per_s",
             "sandbox_facts",
-            "run_module",
             "launcher_outcomes",
             "peak_memory_bytes",
             "cost_of",

@@ -4,9 +4,8 @@ Notebooks 02 and 04 run scripts that start processes of their own (the article's
 right ways, launchers of TensorFlow workers). This module holds what those runs share: the
 watchdog and memory cap of a run (:class:`Limits`), an ``on_poll`` recorder of memory and CPU per
 process with the roles the scripts report (:class:`ProcessRecorder`), the sandbox's facts about
-a run (:func:`sandbox_facts`), running a ``fitscope.isolation.scripts`` module (:func:`run_module`),
-and
-how each child ended as its launcher saw it (:func:`launcher_outcomes`).
+a run (:func:`sandbox_facts`), and how each child ended as its launcher saw it
+(:func:`launcher_outcomes`).
 
 Example:
     >>> Limits(timeout_s=10, memory_cap_mb=600).timeout_s
@@ -20,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import resource
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fitscope.instrument.checks import Checks
@@ -28,14 +27,13 @@ from fitscope.instrument.environment import quick_mode
 from fitscope.instrument.errors import FitscopeInputError, check_positive
 from fitscope.instrument.result import ProcessOutcome, RunResult
 from fitscope.instrument.tables import Stack, Table
-from fitscope.isolation.sandbox import Progress, SandboxResult, run_python
+from fitscope.isolation.sandbox import Progress, SandboxResult
 
 __all__ = [
     "Limits",
     "ProcessRecorder",
     "growth_per_s",
     "sandbox_facts",
-    "run_module",
     "launcher_outcomes",
     "peak_memory_bytes",
     "cost_of",
@@ -179,36 +177,6 @@ def sandbox_facts(
     if rec is not None:
         facts["series"] = rec.series(commands)
     return facts
-
-
-def run_module(
-    module: str,
-    args: Sequence[Any],
-    limits: Limits | tuple[float, float],
-    on_poll: Callable[[Progress], None] | None = None,
-    env: dict[str, str] | None = None,
-    preload: Sequence[str] = (),
-) -> SandboxResult:
-    """Run ``fitscope.isolation.scripts.<module>``'s ``main`` in the sandbox (its start, in epoch
-    seconds, is ``started_at``). It shows nothing: ``on_poll`` is the caller's window on the run.
-
-    ``limits`` is a :class:`Limits` or (watchdog s, memory cap MB) for trees larger than one
-    learner-chosen run; ``env`` reaches every process (e.g. ``{"TF_NUM_INTRAOP_THREADS": "1"}``);
-    ``preload`` is the sandbox's (modules the script's own process imports anyway).
-    """
-    timeout_s, cap = (
-        (limits.timeout_s, limits.memory_cap_mb) if isinstance(limits, Limits) else limits
-    )
-    code = f"import sys\nfrom fitscope.isolation.scripts.{module} import main\nsys.exit(main())\n"
-    return run_python(
-        code=code,
-        args=[str(a) for a in args],
-        env=env,
-        timeout_s=timeout_s,
-        memory_cap_mb=cap,
-        on_poll=on_poll,
-        preload=preload,
-    )
 
 
 def launcher_outcomes(r: SandboxResult) -> list[ProcessOutcome]:
