@@ -36,7 +36,7 @@ __all__ = ["Beside", "StepClock", "TracedBatches"]
 WAKE_S = 0.002  # the thread beside wakes about this often: once every few steps under 2 ms
 
 
-class StepClock(keras.callbacks.Callback):
+class StepClock(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no types
     """Records (step index, end ns, process CPU s) per step and one "train" span per step.
 
     The span sits on the thread that began the step (fit's loop), from begin to end callback.
@@ -50,12 +50,12 @@ class StepClock(keras.callbacks.Callback):
         self.begins: dict[int, tuple[int, int]] = {}
         self.ends: list[tuple[int, int, float]] = []  # appends are atomic under the GIL
 
-    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         self.begins[batch] = (time.perf_counter_ns(), threading.get_native_id())
         if self.pace is not None:
             self.pace.step()
 
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         self.ends.append((batch, time.perf_counter_ns(), time.process_time()))
 
     def spans(self) -> list[Span]:
@@ -189,7 +189,7 @@ class Beside:
         self.adapter.on_epoch_end()
 
 
-class TracedBatches(keras.utils.PyDataset):
+class TracedBatches(keras.utils.PyDataset):  # type: ignore[misc]  # Keras ships no types
     """``inner``'s batches as a PyDataset with ``workers`` threads, each batch made traced.
 
     ``inner`` is a PyDataset (batch ``i`` is ``inner[i]``) or an iterator: a generator cannot run

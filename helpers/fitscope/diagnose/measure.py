@@ -7,12 +7,13 @@ the step slowed by the data work sharing the CPU, with nothing to wait for. In `
 ``fit`` on the learner's data, every batch's thread traced and per-thread CPU sampled by
 fitscope's run scaffold. The three alternate, repeat after repeat, so a machine whose load
 changes meets all alike; repeats go on past ``repeats`` while the verdict is undecided and
-the time budget allows. A step's time is the median of the intervals between step ends from
-the end of the third on (the first may trace or compile; a generator's first two are the
-batches Keras peeked at, made before fit began). The first step diagnose trains is on the
-learner's data, as in their script: the process state (see :data:`FIRST_STEP`) is then the
-script's. :class:`ModelState` keeps every variable ``fit`` changes, so the model is left as
-it was found.
+the time budget allows. A step's time is :func:`step_time` of the intervals between step
+ends from the end of the third on: their mean, interruptions left out (the first step may
+trace or compile; a generator's first two are the batches Keras peeked at, made before fit
+began).
+The first step diagnose trains is on the learner's data, as in their script: the process
+state (see :data:`FIRST_STEP`) is then the script's. :class:`ModelState` keeps every variable
+``fit`` changes, so the model is left as it was found.
 
 Example:
     >>> auto_steps(data_s=0.040, step_s=0.001, quick=False)
@@ -219,10 +220,32 @@ def timed_fit(
             "more steps than the model's steps_per_execution times 4."
         )
     (b0, t0, c0), (b1, t1, c1) = timed[0], timed[-1]
-    step_s = statistics.median(
-        (t - s) / 1e9 / (j - i) for (i, s, _), (j, t, _) in zip(timed, timed[1:]) if j > i
-    )
+    step_s = step_time([(j - i, (t - s) / 1e9) for (i, s, _), (j, t, _) in zip(timed, timed[1:])])
     return FitTiming(b1 - b0, step_s, (c1 - c0) / (b1 - b0), clock.spans(), (t0, t1))
+
+
+OUTLIER = 5.0
+"""An interval between step ends over this many times the median one is an interruption (the
+process descheduled, a collection), not the pipeline's cost, and is left out of the step time."""
+
+
+def step_time(intervals: list[tuple[int, float]]) -> float:
+    """The time a step: the intervals' seconds over their steps, each interval (steps, seconds)
+    between two step ends, leaving out those over ``OUTLIER`` times the median per step.
+
+    A mean, so a pipeline whose cost comes in bursts (a slow batch every few steps, a producer
+    not in step with training) costs what it costs, where a median would pass over the slow
+    steps; the cut keeps one interruption of a busy machine from moving it.
+
+    Example:
+        >>> step_time([(1, 0.010), (1, 0.030), (1, 0.010), (1, 0.030)])  # bursts count
+        0.02
+        >>> round(step_time([(1, 0.010)] * 9 + [(1, 0.200)]), 6)  # one interruption does not
+        0.01
+    """
+    per_step = statistics.median(s / n for n, s in intervals if n > 0)
+    kept = [(n, s) for n, s in intervals if n > 0 and s / n <= OUTLIER * per_step]
+    return sum(s for _, s in kept) / sum(n for n, _ in kept)
 
 
 def _in_order(ends: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:

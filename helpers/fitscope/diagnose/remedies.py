@@ -33,6 +33,13 @@ __all__ = ["Remedy", "ms", "choose", "notes", "try_first", "WORKER_THREADS"]
 
 WORKER_THREADS = "PyDataset worker threads (ran Python)"
 NO_PROCESSES = "not tried here: diagnose starts no worker processes from a running program"
+START_SAFELY = (
+    " (Keras starts these workers with multiprocessing.Pool in Python's default start method, "
+    "on Linux fork up to Python 3.13, which would fork a process already running TensorFlow's "
+    'or JAX\'s threads: call multiprocessing.set_start_method("forkserver") (or "spawn") '
+    'as the first line under if __name__ == "__main__": before fit, and define the PyDataset '
+    "class in a module the workers can import, not in a notebook cell)"
+)
 
 
 def ms(seconds: float) -> str:
@@ -54,6 +61,7 @@ class Remedy:
     tried_s: float | None = None
     tried_reading: str = ""  # the tried run against today's repeats, by verdicts.compare
     bound_name: str = "the ideal-overlap bound"
+    escapes_gil: bool = False  # moves Python data work off this process's GIL (processes, ops)
 
     @property
     def saves(self) -> bool:
@@ -93,13 +101,21 @@ def choose(m: Measurement) -> list[Remedy]:
     """
     workers = max(2, int(m.run.budget.cpus if m.run.budget else 1))
     waiting = [r for r in _by_source(m, workers, m.data.computes) if r.saves or r.try_workers]
-    contention = [r for r in _for_contention(m) if r.saves]
+    # Python that computes holds the GIL, and the step's own Python waits for it: with a CPU to
+    # spare, that part of the contention goes away with the work moved off the GIL (worker
+    # processes, TF ops); on one CPU the step and the data share its time wherever the data runs.
+    spare = (m.run.budget.cpus if m.run.budget else 1.0) >= 2
+    off_gil = [r for r in waiting if r.escapes_gil] if m.data.computes and spare else []
+    contention = off_gil + [r for r in _for_contention(m) if r.saves]
     parts = [
         (m.waiting_share, sorted(waiting, key=lambda r: r.bound_s)),
         (m.contention_share, contention),
     ]
     parts.sort(key=lambda p: -p[0])
-    return [r for i, (share, found) in enumerate(parts) if i == 0 or share >= SMALL for r in found]
+    chosen = [
+        r for i, (share, found) in enumerate(parts) if i == 0 or share >= SMALL for r in found
+    ]
+    return list(dict.fromkeys(chosen))  # a remedy that fits both parts is said once
 
 
 def _for_contention(m: Measurement) -> list[Remedy]:
@@ -152,16 +168,19 @@ def _by_source(m: Measurement, w: int, busy: bool) -> list[Remedy]:
         ".prefetch(tf.data.AUTOTUNE)",
         "tf.data runs TensorFlow ops on its own threads, without the GIL",
         w,
+        escapes_gil=True,
     )
     if src.kind in (GENERATOR, ITERATOR):
         return [
             remedy(
-                f"Make batch i in a keras.utils.PyDataset's __getitem__(i) with {pydataset}",
+                f"Make batch i in a keras.utils.PyDataset's __getitem__(i) with {pydataset}"
+                + (START_SAFELY if busy else ""),
                 in_parallel,
                 w,
                 not_tried=NO_PROCESSES
                 if busy
                 else "not tried here: it needs your batch code as __getitem__(i)",
+                escapes_gil=busy,
             ),
             remedy(
                 f"Wrap the {src.kind} as it is in a PyDataset with 2 worker threads",
@@ -188,7 +207,9 @@ def _by_source(m: Measurement, w: int, busy: bool) -> list[Remedy]:
     if src.kind == PYDATASET:
         how = f"Pass {pydataset} to your PyDataset"
         if busy:
-            return [remedy(how, in_parallel, w, not_tried=NO_PROCESSES)]
+            return [
+                remedy(how + START_SAFELY, in_parallel, w, not_tried=NO_PROCESSES, escapes_gil=True)
+            ]
         return [remedy(how, in_parallel, w, try_workers=w)]
     if src.kind == TF_DATA:
         stages, found = src.stages(), []

@@ -69,7 +69,7 @@ def median_interval(shares: list[float]) -> tuple[float, float]:
     xs, n = sorted(shares), len(shares)
 
     def coverage(k: int) -> float:
-        return 1 - 2 * sum(math.comb(n, i) for i in range(k)) / 2**n
+        return 1 - 2 * sum(math.comb(n, i) for i in range(k)) / 2.0**n
 
     k = 1
     while k < n // 2 and coverage(k + 1) >= COVERAGE:
@@ -316,7 +316,9 @@ class Diagnosis(ShowsItself):
         )
 
     def remedies_table(self) -> Table:
-        rows = [(i + 1, s) for i, s in enumerate(self.remedy_sentences())]
+        rows: list[tuple[int | str, str]] = [
+            (i + 1, s) for i, s in enumerate(self.remedy_sentences())
+        ]
         rows += [("note", n) for n in self.notes]
         return Table(("#", "remedy, and the most it could save"), rows)
 
@@ -324,7 +326,7 @@ class Diagnosis(ShowsItself):
         """The thread timeline of the traced steps (matplotlib: drawn only when asked for)."""
         from fitscope.show.charts import timeline
 
-        return timeline(self.run)
+        return timeline(self._traced())
 
     def _repr_html_(self) -> str:
         parts = [self.table()] + ([self.chart()] if self.run is not None and self.run.spans else [])
@@ -342,7 +344,12 @@ class Diagnosis(ShowsItself):
 
     def save_chrome_trace(self, path: str | Path) -> Path:
         """The traced run as a Chrome trace: open it at https://ui.perfetto.dev."""
-        return self.run.save_chrome_trace(path)
+        return self._traced().save_chrome_trace(path)
+
+    def _traced(self) -> RunResult:
+        if self.run is None:
+            raise ValueError("This diagnosis kept no traced run (it was read back from JSON).")
+        return self.run
 
     def to_dict(self) -> dict[str, Any]:
         """The figures, the verdict and the remedies as plain values (the runs stay out)."""

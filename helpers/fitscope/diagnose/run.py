@@ -96,6 +96,7 @@ def diagnose(
     finally:
         restored, model_note = state.restore()
     thread, where, by_thread = _data_threads(m, role)
+    assert m.run.budget is not None  # measured_run always records the CPU budget
     bounds = m.costs.bounds(1, source.workers, m.run.budget.cpus)
     return Diagnosis(
         backend=m.backend,
@@ -161,9 +162,12 @@ def _data_threads(m: Measurement, role: str) -> tuple[str, str, dict[str, int]]:
         return thread, where, {}
     made = sorted(m.run.spans_of("generator"), key=lambda s: s.start_ns)
     after = made[NUM_BATCHES_FOR_TENSOR_SPEC:] or made
-    main = sum(m.run.roles.get(s.tid) == "main" for s in after)
+    role_of = {
+        s.tid: m.run.roles.get(s.tid, "unknown") if s.tid is not None else "unknown" for s in made
+    }
+    main = sum(role_of[s.tid] == "main" for s in after)
     thread = "main" if 2 * main > len(after) else "other"
-    by_thread = Counter(f"{m.run.roles.get(s.tid, 'unknown')} (tid {s.tid})" for s in made)
+    by_thread = Counter(f"{role_of[s.tid]} (tid {s.tid})" for s in made)
     return thread, "the main thread" if thread == "main" else WHERE[role], dict(by_thread)
 
 
@@ -172,7 +176,9 @@ def _cpu_by_role(m: Measurement) -> dict[str, float]:
     timing = m.together[m.median]
     if not m.run.cpu.t_ns:
         return {}
-    by_role: Counter[str] = Counter()
+    by_role: dict[str, float] = {}
     for tid, seconds in m.run.cpu.by_thread_s([timing.window_ns]).items():
-        by_role[m.run.roles.get(tid, "unknown")] += seconds / timing.steps
-    return {role: s for role, s in by_role.most_common() if s >= 1e-5}
+        name = m.run.roles.get(tid, "unknown")
+        by_role[name] = by_role.get(name, 0.0) + seconds / timing.steps
+    ranked = sorted(by_role.items(), key=lambda item: -item[1])
+    return {name: s for name, s in ranked if s >= 1e-5}

@@ -117,7 +117,8 @@ class Source:
             return math.ceil(_length(self.data[0]) / self.batch_size)
         try:
             if self.kind == PYDATASET:
-                return self.data.num_batches
+                n_batches = self.data.num_batches
+                return None if n_batches is None else int(n_batches)
             if self.kind == TF_DATA:
                 n = int(self.data.cardinality())
                 return n if n >= 0 else None
@@ -131,9 +132,9 @@ class Source:
     def workers(self) -> int:
         """How many producers make batches now (PyDataset workers, DataLoader workers, else 1)."""
         if self.kind == PYDATASET:
-            return max(1, self.data.workers)
+            return max(1, int(self.data.workers))
         if self.kind == TORCH:
-            return max(1, self.data.num_workers)
+            return max(1, int(self.data.num_workers))
         return 1
 
     @property
@@ -165,7 +166,9 @@ class Source:
         """
         own = self.kind in (GENERATOR, ITERATOR, PYDATASET, ARRAYS)
         clock: Callable[[], float] = time.thread_time if own else time.process_time
-        batches, walls, cpus, first = self._fresh(), [], [], None
+        batches, first = self._fresh(), None
+        walls: list[float] = []
+        cpus: list[float] = []
         for i in range(at_most + 1):
             if i > calls and sum(walls[1:]) >= for_s:
                 break
