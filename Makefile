@@ -38,6 +38,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/notebook_times.py
 	$(PY) benchmarks/backend_startup.py
 	$(PY) benchmarks/diagnose_overhead.py
+	$(PY) benchmarks/noise_floor.py
+	$(PY) benchmarks/xprof_agreement.py  # about 20 min on 2 busy CPUs
 
 # The site is rendered from the notebooks `make test` executed (artefacts/executed/); nothing runs twice.
 html: $(STAMP)

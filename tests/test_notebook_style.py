@@ -23,11 +23,9 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 HEAD = ["Overview", "Prerequisites", "Imports"]
 TAIL = ["Summary", "What's next", "Resources and references"]
 MAX_CODE_STATEMENTS = 10
-MAX_IMPORTS_CELL_STATEMENTS = (
-    13  # the imports, the warm-ups that must come between them (TensorFlow's
-)
-#                             threads by id, a template started while the kernel imports), and
-#                             the environment line
+# The imports, the warm-ups that must come between them (TensorFlow's threads told apart by id)
+# and the environment line.
+MAX_IMPORTS_CELL_STATEMENTS = 13
 MAX_LINE = 100
 OUTSIDE = ("CLAIMS.md", "FACTS.md", "../shared", "/work/")
 

@@ -34,7 +34,6 @@ from fitscope.lessons.backends.runs import (
     measure,
     measure_or_say,
     not_installed_sentence,
-    prepare,
 )
 
 __all__ = [
@@ -48,7 +47,6 @@ __all__ = [
     "check_backend",
     "not_installed_sentence",
     "installed_line",
-    "prepare",
     "measure",
     "measure_or_say",
     "by_backend",

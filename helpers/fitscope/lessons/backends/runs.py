@@ -54,7 +54,6 @@ __all__ = [
     "check_backend",
     "not_installed_sentence",
     "installed_line",
-    "prepare",
     "measure",
     "measure_or_say",
     "by_backend",
@@ -184,17 +183,6 @@ class BackendRuns(ShowsItself):
             f"{f['next_calls_on_main']} of {f['next_calls_total']} next() calls ran on the main "
             "thread."
         )
-
-
-def prepare(*backends: str) -> None:
-    """Check these backends' names; nothing else (the sandbox starts the template a backend's
-    runs fork from when the first of them asks for it). Kept until its callers are gone.
-
-    Example:
-        >>> prepare("tensorflow", "jax")
-    """
-    for backend in backends:
-        check_backend(backend)
 
 
 def measure(
