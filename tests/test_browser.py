@@ -80,8 +80,8 @@ def lab(tmp_path_factory, jupyter_path):
             )
     confine = limits.prefix() if limits else [] if SCREENSHOTS else ["taskset", "-c", "0"]
     token, port = secrets.token_hex(16), _free_port()
-    env = {
-        **os.environ,
+    env = {  # without PYTEST_CURRENT_TEST: the kernels show TensorFlow's C++ log, as a learner's do
+        **{k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"},
         "FITSCOPE_QUICK": "0" if SCREENSHOTS else "1",
         "JUPYTERLAB_SETTINGS_DIR": str(settings),
         "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
