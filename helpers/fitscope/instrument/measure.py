@@ -39,7 +39,15 @@ from fitscope.instrument.sampling import Sampler
 from fitscope.instrument.threads import ThreadRoles
 from fitscope.instrument.tracing import Tracer
 
-__all__ = ["Live", "StepCosts", "MeasuredRun", "measured_run", "cost_per_call", "control_callback"]
+__all__ = [
+    "Costs",
+    "Live",
+    "StepCosts",
+    "MeasuredRun",
+    "measured_run",
+    "cost_per_call",
+    "control_callback",
+]
 
 
 class Live(Protocol):
@@ -56,6 +64,13 @@ class Live(Protocol):
     def step(self) -> None: ...
 
     def finish(self) -> None: ...
+
+
+class Costs(Protocol):
+    """What a run's costs give it: the bounds for ``steps`` steps (:class:`StepCosts` per step;
+    tf.data's per-stage costs in :mod:`fitscope.lessons.tfdata.runs`)."""
+
+    def bounds(self, steps: int, workers: int, cpus: float) -> Bounds: ...
 
 
 def cost_per_call(
@@ -122,14 +137,14 @@ class MeasuredRun:
         self.time_budget_s = time_budget_s
         self.deadline: float | None = None
         self.interval_s = interval_s
-        self.costs: StepCosts | None = None
+        self.costs: Costs | None = None
         self.workers = 1
         self.total_steps = 0
         self.sampler: Sampler | None = None
         self.free_cpus: float | None = None
 
     def expect(
-        self, total_steps: int, costs: StepCosts | None = None, workers: int = 1
+        self, total_steps: int, costs: Costs | None = None, workers: int = 1
     ) -> Bounds | None:
         """Say how many steps will run and what each costs; starts the live display and the clock.
 
