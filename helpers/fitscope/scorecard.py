@@ -92,11 +92,11 @@ def _tfdata(say: Callable[[str], None]) -> list[verdicts.Verdict]:
     from fitscope.lessons.tfdata import gil, variants
 
     say("C10–C11: tf.data prefetch, and parallel map of GIL-releasing and CPU-bound Python work")
-    variants = variants.compare_variants(variants=("naive", "prefetch"))
+    pipelines = variants.compare_variants(variants=("naive", "prefetch"))
     arrays = {
         v: tfdata_examples.article_example3(v) for v in ("no prefetch, injection off", "prefetch")
     }
-    return list(tfdata_examples.tfdata_verdicts(variants, arrays, gil.gil_runs()))
+    return list(tfdata_examples.tfdata_verdicts(pipelines, arrays, gil.gil_runs()))
 
 
 def _distributed(say: Callable[[str], None]) -> list[verdicts.Verdict]:

@@ -11,7 +11,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from fitscope.instrument.threads import MAIN
@@ -86,7 +86,7 @@ def c1(
 
     ``backend`` names the Keras backend measured (e.g. "JAX"); the sentence then starts with it.
     """
-    ev = dict(
+    ev: dict[str, Any] = dict(
         main_after_peek=main_after_peek,
         total_after_peek=total_after_peek,
         peeked=peeked,
@@ -619,7 +619,7 @@ def c12(
     return Verdict("C12", combine(verdicts), text + undecided_note(verdicts), ev)
 
 
-_RULES = {
+_RULES: dict[str, Callable[..., Verdict]] = {
     "C1": c1,
     "C2": c2,
     "C3": c3,

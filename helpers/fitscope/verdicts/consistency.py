@@ -207,10 +207,10 @@ def check_facts(facts: Mapping[str, Any]) -> list[str]:
             ]
         return check_reading(facts["sentence"])
     if kind == "fastest":
-        again = fastest(facts["runs"], facts["unit"])
-        if again.winner != facts["winner"]:
+        best = fastest(facts["runs"], facts["unit"])
+        if best.winner != facts["winner"]:
             return [
-                f"{facts['sentence']!r} names {facts['winner']!r}; its runs name {again.winner!r}"
+                f"{facts['sentence']!r} names {facts['winner']!r}; its runs name {best.winner!r}"
             ]
         return check_reading(facts["sentence"])
     if kind == "verdict":

@@ -221,7 +221,8 @@ def never_against(verdict: str, leans: Sequence[str | None]) -> str:
         ('INCONCLUSIVE', 'DOES NOT HOLD')
     """
     against = {HOLDS: DOES_NOT_HOLD, DOES_NOT_HOLD: HOLDS}
-    return INCONCLUSIVE if any(against.get(lean) == verdict for lean in leans) else verdict
+    decided_against = any(lean is not None and against.get(lean) == verdict for lean in leans)
+    return INCONCLUSIVE if decided_against else verdict
 
 
 def undecided_note(parts: Sequence[str], overruled: bool = False) -> str:

@@ -69,7 +69,7 @@ def folder_summary(
     for p in paths:
         with Image.open(p) as im:
             sizes.append(im.size)
-    first = {}
+    first: dict[int, str] = {}
     for p, label in zip(paths, labels):
         first.setdefault(int(label), p)
     counts = Counter(classes[int(label)] for label in labels)

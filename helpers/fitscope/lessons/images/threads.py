@@ -172,8 +172,7 @@ def cpu_by_thread(dataset: Iterable[Any], batches: int) -> PipelineCpu:
         for _, _ in zip(range(batches), it):
             pass
         wall = time.perf_counter() - start
-    by_thread = sampler.samples.by_thread_s()
-    by_thread.pop(sampler.samples.sampler_tid, None)
+    by_thread = sampler.samples.by_thread_s()  # leaves out the sampler's own thread
     new = {t: s for t, s in by_thread.items() if t not in before and t != main}
     other = sum(s for t, s in by_thread.items() if t in before and t != main)
     del it  # tf.data's iterator threads end when it is collected

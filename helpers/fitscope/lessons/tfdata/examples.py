@@ -33,6 +33,7 @@ from fitscope.instrument.throughput import throughput_from_ends
 from fitscope.instrument.tracing import Tracer
 from fitscope.lessons.tfdata.gil import GIL_KINDS
 from fitscope.lessons.tfdata.pipelines import default_repeats
+from fitscope.lessons.tfdata.runs import PipelineRuns
 from fitscope.verdicts import evidence
 from fitscope.verdicts.compare import Compared, compare
 from fitscope.workloads.article import article_model
@@ -222,7 +223,7 @@ class Example3Runs(ShowsItself, dict):
 
 # -- verdicts --------------------------------------------------------------------------------
 def tfdata_verdicts(
-    pipelines: Mapping[str, RunResult],
+    pipelines: Mapping[str, RunResult] | PipelineRuns,
     example3: Mapping[str, RunResult],
     gil: Mapping[tuple[str, int], RunResult],
     keep_as: str | None = None,
@@ -247,8 +248,9 @@ def tfdata_verdicts(
         compare(_rates(arrays_off), _rates(arrays_on), unit="per s"),
         budget,
     )
-    c11 = verdicts.c11(
-        *(compare(_seconds(gil[(k, 1)]), _seconds(gil[(k, 2)])) for k in GIL_KINDS), budget
-    )
+    gil_releasing, cpu_bound = (
+        compare(_seconds(gil[(k, 1)]), _seconds(gil[(k, 2)])) for k in GIL_KINDS
+    )  # GIL_KINDS is ("numpy", "python"): NumPy releases the GIL, pure Python holds it
+    c11 = verdicts.c11(gil_releasing, cpu_bound, budget)
     card = verdicts.Scorecard([c10, c11])
     return evidence.keep("tfdata", card, keep_as) if keep_as else card

@@ -106,7 +106,7 @@ def _py_map_once(run: MeasuredRun, kind: str, ms: float, elements: int, parallel
         [(kind, elements * t_1, elements * cpu_1, workers, kind == "sleep")],
         0.0,
         0.0,
-        result.budget.cpus,
+        run.budget.cpus,  # the budget run.result() gave ``result``
     )
     result.facts.update(
         measured_s=result.throughput.elapsed_s,

@@ -359,7 +359,9 @@ def measure_pipeline(
     once = build is None and shape_of(ds)["cached"] and repeats > 1
     if once:
         repeats = 1  # a second pass over the same object would read the cache the first filled
-    runs, pending = [], None
+    runs: list[PipelineRun] = []
+    # the last repeat's dataset and what _consume_once measured, until _result reads it
+    pending: tuple[Any, _StageCosts, list[int], int, int] | None = None
     with measured_run(live, time_budget_s) as run:  # one run scaffold, a fresh tracer a repeat
         workers = run.budget.affinity if p.parallel == AUTOTUNE else p.parallel
         for _ in range(repeats):
@@ -367,12 +369,14 @@ def measure_pipeline(
                 runs.append(_result(run, p, name, *pending))
                 run.tracer = Tracer()
             fresh = build() if build is not None else ds
-            if build is not None and any(fresh is r[0] for r in [pending] if r):
+            if build is not None and pending is not None and fresh is pending[0]:
                 raise FitscopeInputError(
                     f"the function given for '{name}' returned the same dataset twice: it must "
                     "build a new one on each call, so no repeat reads what an earlier one left."
                 )
             pending = (fresh, *_consume_once(run, fresh, p, workers))
+    if pending is None:
+        raise RuntimeError(f"'{name}' ran no repeat, though repeats is at least 1.")
     runs.append(_result(run, p, name, *pending))  # after the live display's last frame
     passes = [r.facts["passes_s"] for r in runs]
     runs.sort(key=lambda r: r.facts["measured_s"])
@@ -457,7 +461,9 @@ def _result(
             "graph_ops": dict(graph_ops(ds)),
             "inject_prefetch": inject_prefetch_option(ds),
             "spans_by_label": dict(Counter(s.label for s in result.spans_of("tf.data"))),
-            "train_spans_on": sorted({s.tid for s in result.spans_of("train")}),
+            "train_spans_on": sorted(
+                {s.tid for s in result.spans_of("train") if s.tid is not None}
+            ),
             "overlap_share": overlap_share(result),
             "passes_s": passes(ends, start, p.per_file * p.files),
             # the wall clock's step since the tracer began, taken out of the in-graph spans
