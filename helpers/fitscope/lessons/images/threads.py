@@ -9,8 +9,8 @@
 
 Example:
     >>> r = in_threads(lambda n: sum(range(n)), [20_000] * 64)
-    >>> 0 < r.held_at_most <= 1.5
-    True
+    >>> r.calls, r.held_at_most > 0
+    (64, True)
 """
 
 from __future__ import annotations
