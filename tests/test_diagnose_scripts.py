@@ -2,13 +2,15 @@
 (tests/scripts/, one style each; each script's docstring says what a correct diagnosis says).
 
 Each script runs once per backend it supports, with ``--json`` and ``--then continue``, in a
-fresh interpreter (Keras reads KERAS_BACKEND once); the tests below read that one run: it
-exits 0, on the backend asked for, with the verdict where the script's construction fixes it
-(a generator sleeping 40 ms a batch against a step of a couple of milliseconds; a convnet's
-step against slices of arrays), the thread that makes the data named, the model left as found,
-and the script trained to its end ("TRAINED" is its last line). The bad cases (too little data,
-a user's shape bug, an uncompiled model, a syntax error) exit 2 with one sentence on stderr and
-no traceback. Cases diagnose fails today are strict xfails (issue 33): they turn red when fixed.
+fresh interpreter (Keras reads KERAS_BACKEND once); the tests below read that one run: it exits
+0, on the backend asked for, with the verdict where the script's construction fixes it (a
+generator sleeping 40 ms a batch against a step of a couple of milliseconds: highly
+input-bound; a convnet's step against slices of arrays: never input-bound), the thread that
+makes the data named, the model left as found, and the script trained to its end ("TRAINED" is
+its last line). The bad cases (too little data, a user's shape bug, an uncompiled model, a
+syntax error) exit 2 with one sentence on stderr and no traceback. Cases diagnose fails today
+are strict xfails (issue 33): they turn red when fixed. The file takes about 9 minutes on a
+busy 2-core machine (37 runs of diagnose).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -26,7 +29,8 @@ from typing import Any
 import pytest
 from conftest import ROOT
 
-from fitscope.diagnose.report import HIGHLY, NOT
+from fitscope.diagnose.measure import MIN_STEPS
+from fitscope.diagnose.report import HIGHLY, INCONCLUSIVE, NOT
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
 ENV = {
@@ -45,6 +49,8 @@ GENERATOR = ARRAYS
 TFDATA = {"tensorflow": ("other", TF_DATA), "jax": ("other", TF_DATA)}
 THREADS = {"tensorflow": ("other", WORKERS), "jax": ("other", WORKERS)}
 PROGRESS = ("timing one batch", "warm-up:", "step alone", "data and step together", "trying:")
+# TensorFlow's own C++ log at import (absl's, past TF_CPP_MIN_LOG_LEVEL): the script's, not ours.
+TF_LOG = re.compile(r"^([IWEF]\d{4} \d\d:\d\d:\d\d|WARNING: All log messages before absl)")
 SYNTAX_ERROR = (
     "import keras\n\nmodel = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)]\n"
 )
@@ -52,14 +58,14 @@ SYNTAX_ERROR = (
 
 @dataclass(frozen=True)
 class Case:
-    """A script that trains: its backends, the verdict its construction fixes (None where it
-    does not), (data_thread, where) by backend, its own arguments, words the report must say,
+    """A script that trains: its backends, (data_thread, where) by backend, the verdicts its
+    construction allows (empty where it fixes none), its own arguments, words the report must say,
     and ``own_backend`` for a script that picks its backend itself (run without --backend)."""
 
     script: str
     backends: tuple[str, ...]
     data: dict[str, tuple[str, str]]
-    verdict: str | None = None
+    verdicts: tuple[str, ...] = ()
     args: tuple[str, ...] = ()
     says: tuple[str, ...] = ()
     own_backend: bool = False
@@ -67,7 +73,9 @@ class Case:
 
 CASES = [
     Case("subclassed_arrays", BOTH, ARRAYS),
-    Case("convnet_arrays", BOTH, ARRAYS, verdict=NOT),
+    # Never input-bound; a busy machine may leave the small share undecided (seen at 1.4 CPUs
+    # busy: 0% median, one repeat at 13% on TensorFlow, 26% on JAX).
+    Case("convnet_arrays", BOTH, ARRAYS, verdicts=(NOT, INCONCLUSIVE)),
     Case("tf_train_step", ("tensorflow",), ARRAYS),
     Case("jax_train_step", ("jax",), ARRAYS),
     Case("class_weight", BOTH, ARRAYS, says=("class_weight",)),
@@ -75,18 +83,60 @@ CASES = [
     Case("multi_input_list", BOTH, ARRAYS),
     Case("multi_output_dict", BOTH, ARRAYS),
     Case("validation_callback", BOTH, ARRAYS, says=("validation_data", "callbacks")),
-    Case("sleeping_generator", BOTH, GENERATOR, verdict=HIGHLY),
-    Case("from_generator", BOTH, TFDATA, verdict=HIGHLY),
+    Case("sleeping_generator", BOTH, GENERATOR, verdicts=(HIGHLY,)),
+    Case("from_generator", BOTH, TFDATA, verdicts=(HIGHLY,)),
     Case("tfdata_pipeline", BOTH, TFDATA),
-    Case("pydataset_threads", BOTH, THREADS, verdict=HIGHLY),
+    Case("pydataset_threads", BOTH, THREADS, verdicts=(HIGHLY,)),
     Case("main_argparse", BOTH, ARRAYS, args=("--epochs", "1", "--batch-size", "64")),
     Case("sets_own_backend", ("jax",), ARRAYS, own_backend=True),
     Case("fit_twice", BOTH, ARRAYS, says=("validation_split",)),
 ]
-BAD = ["two_batches", "shape_bug", "uncompiled", "syntax_error"]
+# A bad case's sentence: what it must say (the shape Keras reports for the shape bug).
+BAD = {
+    "two_batches": "2 batches",
+    "shape_bug": "(32, 7)",
+    "uncompiled": "not compiled",
+    "syntax_error": "line 3",
+}
 
 # What diagnose does today where it falls short (issue 33); key: (script, backend, check).
-FAILING: dict[tuple[str, str, str], str] = {}
+MULTI_INPUT = (
+    "on TensorFlow a list of arrays breaks diagnose: 'multi_input_list.py raised ValueError "
+    "before its first fit: Can't convert non-rectangular Python sequence to Tensor' (exit 1)"
+)
+OWN_BACKEND = (
+    "the script's own KERAS_BACKEND=jax is ignored: diagnose imports Keras first and measures "
+    "on TensorFlow, then the script's check fails ('raised AssertionError after its first fit')"
+)
+SILENT = "the report says nothing of the fit arguments it left out of the measurement"
+TWO_BATCHES = "advice that cannot be followed: 'pass more data, or steps=2 or fewer (at least 5)'"
+SHAPE = (
+    "Keras's first line only: 'A batch does not fit this model: Exception encountered when "
+    "calling Sequential.call().' without the mismatch Keras reports (received shape (32, 7))"
+)
+SYNTAX = (
+    "exit 1, not 2, and the sentence has no full stop: 'syntax_error.py raised SyntaxError "
+    "before its first fit: '(' was never closed (syntax_error.py, line 3)'"
+)
+FAILING: dict[tuple[str, str, str], str] = {
+    **{
+        ("multi_input_list", "tensorflow", c): MULTI_INPUT
+        for c in ("diagnosis", "thread", "continue")
+    },
+    **{("sets_own_backend", "jax", c): OWN_BACKEND for c in ("diagnosis", "thread", "continue")},
+    **{
+        (s, b, "says"): f"{SILENT} ({w})"
+        for s, w in (
+            ("class_weight", "class_weight"),
+            ("validation_callback", "validation_data, callbacks"),
+            ("fit_twice", "validation_split"),
+        )
+        for b in BOTH
+    },
+    **{("two_batches", b, "bad"): TWO_BATCHES for b in BOTH},
+    **{("shape_bug", b, "bad"): SHAPE for b in BOTH},
+    **{("syntax_error", b, "bad"): SYNTAX for b in BOTH},
+}
 
 
 @dataclass
@@ -144,8 +194,8 @@ def test_the_first_fit_is_diagnosed_on_the_scripts_backend(case: Case, backend: 
     assert out.returncode == 0, out.explain()
     assert out.report["backend"] == backend
     assert out.report["model_restored"] is True, out.report.get("model_note")
-    if case.verdict is not None:  # known by construction
-        assert out.report["verdict"] == case.verdict, out.stdout
+    if case.verdicts:  # known by construction
+        assert out.report["verdict"] in case.verdicts, out.stdout
 
 
 @pytest.mark.parametrize("case, backend", params("thread"))
@@ -186,8 +236,11 @@ def test_a_bad_script_gets_one_sentence_and_exit_2(script: str, backend: str) ->
     out = diagnosed(script, backend)
     assert "Traceback" not in out.stdout + out.stderr, out.explain()
     assert out.returncode == 2, out.explain()
-    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    lines = [line for line in out.stderr.splitlines() if line.strip() and not TF_LOG.match(line)]
     ours = "fitscope diagnose: "
     said = [line for line in lines if not line.removeprefix(ours).startswith(PROGRESS)]
     assert len(said) == 1 and said[0].startswith(ours) and said[0].endswith("."), out.stderr
+    assert BAD[script] in said[0]
+    advised = [int(n) for n in re.findall(r"steps[= ](\d+)", said[0])]
+    assert all(n >= MIN_STEPS for n in advised), f"advice below the {MIN_STEPS} steps allowed"
     assert "TRAINED" not in out.stdout
