@@ -10,7 +10,7 @@ makes the data named, the model left as found, and the script trained to its end
 its last line). The bad cases (too little data, a user's shape bug, an uncompiled model, a
 syntax error) exit 2 with one sentence on stderr and no traceback. Cases diagnose fails today
 are strict xfails (issue 33): they turn red when fixed. The file takes about 9 minutes on a
-busy 2-core machine (37 runs of diagnose).
+busy 2-core machine (39 runs of diagnose).
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ ARRAYS = {"tensorflow": ("other", TF_DATA), "jax": ("main", MAIN)}
 GENERATOR = ARRAYS
 TFDATA = {"tensorflow": ("other", TF_DATA), "jax": ("other", TF_DATA)}
 THREADS = {"tensorflow": ("other", WORKERS), "jax": ("other", WORKERS)}
+PROCESSES = {"tensorflow": ("other", "worker processes"), "jax": ("other", "worker processes")}
 PROGRESS = ("timing one batch", "warm-up:", "step alone", "data and step together", "trying:")
 # TensorFlow's own C++ log at import (absl's, past TF_CPP_MIN_LOG_LEVEL): the script's, not ours.
 TF_LOG = re.compile(r"^([IWEF]\d{4} \d\d:\d\d:\d\d|WARNING: All log messages before absl)")
@@ -60,7 +61,8 @@ SYNTAX_ERROR = (
 class Case:
     """A script that trains: its backends, (data_thread, where) by backend, the verdicts its
     construction allows (empty where it fixes none), its own arguments, words the report must say,
-    and ``own_backend`` for a script that picks its backend itself (run without --backend)."""
+    ``own_backend`` for a script that picks its backend itself (run without --backend), and
+    ``processes`` for one whose data is made in worker processes."""
 
     script: str
     backends: tuple[str, ...]
@@ -69,6 +71,7 @@ class Case:
     args: tuple[str, ...] = ()
     says: tuple[str, ...] = ()
     own_backend: bool = False
+    processes: bool = False
 
 
 CASES = [
@@ -87,6 +90,7 @@ CASES = [
     Case("from_generator", BOTH, TFDATA, verdicts=(HIGHLY,)),
     Case("tfdata_pipeline", BOTH, TFDATA),
     Case("pydataset_threads", BOTH, THREADS, verdicts=(HIGHLY,)),
+    Case("pydataset_processes", BOTH, PROCESSES, verdicts=(HIGHLY,), processes=True),
     Case("main_argparse", BOTH, ARRAYS, args=("--epochs", "1", "--batch-size", "64")),
     Case("sets_own_backend", ("jax",), ARRAYS, own_backend=True),
     Case("fit_twice", BOTH, ARRAYS, says=("validation_split",)),
@@ -136,6 +140,14 @@ FAILING: dict[tuple[str, str, str], str] = {
     **{("two_batches", b, "bad"): TWO_BATCHES for b in BOTH},
     **{("shape_bug", b, "bad"): SHAPE for b in BOTH},
     **{("syntax_error", b, "bad"): SYNTAX for b in BOTH},
+    ("pydataset_processes", "tensorflow", "processes"): (
+        "a process PyDataset read as highly input-bound gets an empty 'Remedies' list: none "
+        "says how to start worker processes safely"
+    ),
+    ("pydataset_processes", "jax", "processes"): (
+        "worker processes are forked after JAX started its threads: JAX warns 'os.fork() was "
+        "called ... this will likely lead to a deadlock' at every repeat (keras-team/keras#20619)"
+    ),
 }
 
 
@@ -179,7 +191,7 @@ def params(check: str) -> list[Any]:
     """(case, backend) for every backend a case supports, a strict xfail where it fails now."""
     out = []
     for case in CASES:
-        if check == "says" and not case.says:
+        if (check == "says" and not case.says) or (check == "processes" and not case.processes):
             continue
         for backend in case.backends:
             reason = FAILING.get((case.script, backend, check))
@@ -219,6 +231,16 @@ def test_the_report_names_the_fit_arguments_it_did_not_measure(case: Case, backe
     out = run_case(case, backend)
     assert out.returncode == 0, out.explain()
     assert all(word in out.stdout for word in case.says), out.stdout
+
+
+@pytest.mark.parametrize("case, backend", params("processes"))
+def test_worker_processes_start_safely_and_the_remedies_say_how(case: Case, backend: str) -> None:
+    out = run_case(case, backend)
+    assert out.returncode == 0, out.explain()
+    assert "os.fork()" not in out.stderr, out.stderr  # JAX's warning: a fork after its threads
+    starting = [r for r in out.report["remedies"] if "multiprocessing" in r or "process" in r]
+    assert starting, out.stdout
+    assert all("start method" in r or "spawn" in r for r in starting), starting
 
 
 def bad_params() -> list[Any]:
