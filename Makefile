@@ -47,7 +47,7 @@ html: $(STAMP)
 
 # The README's screenshots, taken by the browser test in a real JupyterLab, in default mode.
 screenshots: $(STAMP)
-	FITSCOPE_SCREENSHOTS=1 $(PY) -m pytest tests/test_browser.py -k "run_all and 00_start_here"
+	FITSCOPE_SCREENSHOTS=1 $(PY) -m pytest tests/test_browser.py -k "run_all and (00_start_here or 01b_which_backend)"
 	mkdir -p docs/img && cp artefacts/screens/*.png docs/img/
 
 clean:
