@@ -98,8 +98,13 @@ def _collect(names: set[str], ns: dict[str, Any]) -> tuple[list[str], list[str],
             imports.append(
                 f"import {value.__name__}" + (f" as {name}" if name != value.__name__ else "")
             )
-        elif isinstance(value, PurePath):
-            values.append(f"{name} = Path({str(value)!r})")
+        elif isinstance(value, PurePath):  # under the home folder as ~/…: no machine's path shown
+            home = Path.home()
+            if Path(value).is_relative_to(home):
+                tail = "~/" + Path(value).relative_to(home).as_posix()
+                values.append(f"{name} = Path({tail!r}).expanduser()")
+            else:
+                values.append(f"{name} = Path({str(value)!r})")
             imports.append("from pathlib import Path")
         elif _plain(value):
             values.append(f"{name} = {value!r}")
