@@ -108,10 +108,6 @@ MULTI_INPUT = (
     "on TensorFlow a list of arrays breaks diagnose: 'multi_input_list.py raised ValueError "
     "before its first fit: Can't convert non-rectangular Python sequence to Tensor' (exit 1)"
 )
-OWN_BACKEND = (
-    "the script's own KERAS_BACKEND=jax is ignored: diagnose imports Keras first and measures "
-    "on TensorFlow, then the script's check fails ('raised AssertionError after its first fit')"
-)
 SILENT = "the report says nothing of the fit arguments it left out of the measurement"
 TWO_BATCHES = "advice that cannot be followed: 'pass more data, or steps=2 or fewer (at least 5)'"
 SHAPE = (
@@ -127,7 +123,6 @@ FAILING: dict[tuple[str, str, str], str] = {
         ("multi_input_list", "tensorflow", c): MULTI_INPUT
         for c in ("diagnosis", "thread", "continue")
     },
-    **{("sets_own_backend", "jax", c): OWN_BACKEND for c in ("diagnosis", "thread", "continue")},
     **{
         (s, b, "says"): f"{SILENT} ({w})"
         for s, w in (

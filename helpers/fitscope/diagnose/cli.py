@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import ast
 import inspect
 import os
 import runpy
@@ -55,13 +56,52 @@ def main(argv: list[str] | None = None) -> int:
     """Run the script, diagnose its first fit, print the report; the exit status."""
     args = parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        _set_backend(args.backend)
         if not args.script.is_file():
             raise FitscopeInputError(f"There is no script at {args.script}.")
+        own = script_backend(args.script)
+        if args.backend is None and own is not None:
+            _progress(f"following the script's own KERAS_BACKEND={own}")
+        _set_backend(args.backend or own)
         return _run(args)
     except FitscopeInputError as e:
         print(f"fitscope diagnose: {e}", file=sys.stderr)
         return 2
+
+
+def script_backend(script: Path) -> str | None:
+    """The Keras backend a script sets for itself before importing Keras, if it names one as a
+    literal: ``os.environ["KERAS_BACKEND"] = "jax"`` or ``os.environ.setdefault(...)``.
+
+    Example:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "train.py"
+        >>> _ = path.write_text('import os\\nos.environ["KERAS_BACKEND"] = "jax"\\n')
+        >>> script_backend(path)
+        'jax'
+    """
+    try:
+        tree = ast.parse(script.read_text())
+    except (SyntaxError, UnicodeDecodeError):
+        return None  # the script's own error is reported when it runs
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+            for target in node.targets:
+                if (
+                    isinstance(target, ast.Subscript)
+                    and ast.unparse(target.value) == "os.environ"
+                    and ast.unparse(target.slice) in ("'KERAS_BACKEND'", '"KERAS_BACKEND"')
+                ):
+                    return str(node.value.value)
+        if (
+            isinstance(node, ast.Call)
+            and ast.unparse(node.func) == "os.environ.setdefault"
+            and len(node.args) == 2
+        ):
+            key, value = node.args
+            if isinstance(key, ast.Constant) and key.value == "KERAS_BACKEND":
+                if isinstance(value, ast.Constant):
+                    return str(value.value)
+    return None
 
 
 def _set_backend(name: str | None) -> None:
