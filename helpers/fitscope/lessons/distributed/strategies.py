@@ -336,7 +336,7 @@ class MirroredRun(RunResult):
                 r["steps_per_s"],
                 r["cores_busy"],
                 r["cpu_ms_per_step"],
-                f"{r['loss']:.6f}",
+                f"{r['loss']:.4g}",
                 r["checksum"][:12],
             )
             for label, r in self.facts["runs"].items()
