@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from conftest import COLLECTION, NOTEBOOKS, ROOT, child_pids, shm_semaphores
 from notebook_runner import CELL_TIMEOUT_S, run_watching_for_stalls
-from test_learner_support import output_problems
+from test_learner_support import TF_STARTUP, output_problems
 
 from fitscope.verdicts import consistency
 
@@ -143,49 +143,22 @@ def test_runs_top_to_bottom_in_quick_mode(name, jupyter_path, tmp_path):
 # (tests/test_learner_support.py: output_problems). The notebooks that do not pass yet, each with
 # the kinds of problem still allowed there and what must change; any other kind fails them, and
 # an allowed kind that no longer appears fails too, so that its entry is removed.
-# Cell numbers as in the executed notebook (0-based, markdown cells counted). TF_LOG_LEVEL: the
-# line each notebook's Imports cell needs before TensorFlow loads (00 has it); TF_ONEDNN_NOTE: what
-# remains after it.
-TF_LOG = "TensorFlow's C++ log"
+# Cell numbers as in the executed notebook (0-based, markdown cells counted). Every Imports cell
+# that loads TensorFlow sets TF_CPP_MIN_LOG_LEVEL=2 first, which hides the rest of its log; what
+# remains is TF_STARTUP alone (absl's notice and the oneDNN note, printed while TensorFlow loads,
+# before it reads that variable). TF_ENABLE_ONEDNN_OPTS=0 would remove them but changes what is
+# measured, so the Imports text explains them instead.
 RAW_FLOAT = "a float with more than 4 significant digits"
-TF_LOG_LEVEL = (
-    'os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2") in the Imports cell, before TensorFlow '
-    "loads, silences its info and warning lines"
-)
-TF_ONEDNN_NOTE = (
-    "the oneDNN note (and absl's notice before it) that TensorFlow prints while it loads, before "
-    "it reads TF_CPP_MIN_LOG_LEVEL: fitscope must load TensorFlow with them kept out of the "
-    "cell's stderr, or the Imports text must explain them"
+STARTUP_NOTES = (
+    "cell 4 (Imports): the two start-up notes TensorFlow 2.21 prints while it loads, before it "
+    "reads TF_CPP_MIN_LOG_LEVEL; the Imports text says what they are (they go only if fitscope "
+    "loads TensorFlow with them kept out of the cell's stderr)"
 )
 NOT_YET_READABLE: dict[str, dict[str, str]] = {
-    "00_start_here.ipynb": {TF_LOG: f"cell 4 (Imports): {TF_ONEDNN_NOTE}"},
-    "01_generator_with_fit.ipynb": {
-        TF_LOG: f"cells 4, 16, 45 (profiler session lines): {TF_LOG_LEVEL}; then {TF_ONEDNN_NOTE}",
-        RAW_FLOAT: 'cell 43 shows pf.facts["cores_busy"] as a raw dict of floats',
-    },
-    "01b_which_backend.ipynb": {
-        RAW_FLOAT: "cell 21 shows elapsed_s, overlapped_s and sequential_s as a raw tuple",
-    },
-    "03_tfdata_prefetch.ipynb": {
-        TF_LOG: f"cells 4, 22 (a tf.data warning), 67: {TF_LOG_LEVEL}; then {TF_ONEDNN_NOTE}",
-        RAW_FLOAT: "cells 6, 8, 24, 73, 79, 81, 83, 85 show seconds or steps/s as raw lists, "
-        "dicts or tuples of floats",
-        "a dataclass repr": "cell 18 shows PipelineParams(...) as its value (buffer=0, parallel=0 "
-        "unexplained)",
-    },
-    "04_beyond_one_process.ipynb": {
-        RAW_FLOAT: "cells 25, 53: the mirrored-training table's final loss to 6 decimals "
-        "(0.692851 against 0.692852); 4 significant digits, with the runs' difference in its "
-        "own row, would say the same",
-    },
-    "05_your_image_pipeline.ipynb": {
-        TF_LOG: f"cells 4, 14: {TF_LOG_LEVEL}; then {TF_ONEDNN_NOTE}",
-        "a UserWarning": "cell 14: Keras warns that shuffle=True (its default) is ignored for a "
-        "generator; the cell's fit() must pass shuffle=False",
-        "an absolute path": "cell 14: the same UserWarning quotes Keras's file in the venv; cell "
-        "49: print(on_jax.script) shows the image folder's absolute cache path (the script "
-        "fitscope.lessons.images writes should name it without the machine's path)",
-    },
+    "00_start_here.ipynb": {TF_STARTUP: STARTUP_NOTES},
+    "01_generator_with_fit.ipynb": {TF_STARTUP: STARTUP_NOTES},
+    "03_tfdata_prefetch.ipynb": {TF_STARTUP: STARTUP_NOTES},
+    "05_your_image_pipeline.ipynb": {TF_STARTUP: STARTUP_NOTES},
 }
 
 
