@@ -107,37 +107,7 @@ BAD = {
 }
 
 # What diagnose does today where it falls short (issue 33); key: (script, backend, check).
-MULTI_INPUT = (
-    "on TensorFlow a list of arrays breaks diagnose: 'multi_input_list.py raised ValueError "
-    "before its first fit: Can't convert non-rectangular Python sequence to Tensor' (exit 1)"
-)
-SILENT = "the report says nothing of the fit arguments it left out of the measurement"
-TWO_BATCHES = "advice that cannot be followed: 'pass more data, or steps=2 or fewer (at least 5)'"
-SHAPE = (
-    "Keras's first line only: 'A batch does not fit this model: Exception encountered when "
-    "calling Sequential.call().' without the mismatch Keras reports (received shape (32, 7))"
-)
-SYNTAX = (
-    "exit 1, not 2, and the sentence has no full stop: 'syntax_error.py raised SyntaxError "
-    "before its first fit: '(' was never closed (syntax_error.py, line 3)'"
-)
 FAILING: dict[tuple[str, str, str], str] = {
-    **{
-        ("multi_input_list", "tensorflow", c): MULTI_INPUT
-        for c in ("diagnosis", "thread", "continue")
-    },
-    **{
-        (s, b, "says"): f"{SILENT} ({w})"
-        for s, w in (
-            ("class_weight", "class_weight"),
-            ("validation_callback", "validation_data, callbacks"),
-            ("fit_twice", "validation_split"),
-        )
-        for b in BOTH
-    },
-    **{("two_batches", b, "bad"): TWO_BATCHES for b in BOTH},
-    **{("shape_bug", b, "bad"): SHAPE for b in BOTH},
-    **{("syntax_error", b, "bad"): SYNTAX for b in BOTH},
     ("pydataset_processes", "tensorflow", "processes"): (
         "a process PyDataset read as highly input-bound gets an empty 'Remedies' list: none "
         "says how to start worker processes safely"

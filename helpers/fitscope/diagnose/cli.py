@@ -4,8 +4,8 @@ The script runs unchanged (with ``sys.argv`` set to its own arguments) until its
 ``Model.fit``: that call is diagnosed, the report printed, and then, with ``--then continue``, the
 fit runs as the script asked and the script goes on; with ``--then stop`` (the default) the
 program ends there, exit 0, without training. Options come before SCRIPT.py. Bad input (an
-unknown backend, a script that never calls fit, data diagnose cannot use) is one line on stderr
-and exit 2; an error of the script's own is one line and exit 1.
+unknown backend, a script that never calls fit or does not compile, data diagnose cannot use) is
+one line on stderr and exit 2; an error of the script's own while it runs is one line and exit 1.
 
 Example:
     $ python -m fitscope diagnose --backend jax --json d.json train.py --epochs 3
@@ -27,6 +27,18 @@ from fitscope.instrument.errors import FitscopeInputError, check_choice
 __all__ = ["BACKENDS", "main", "parser"]
 
 BACKENDS = ("tensorflow", "jax", "torch", "numpy")
+MEASURED_ARGUMENTS = {
+    "self",
+    "x",
+    "y",
+    "batch_size",
+    "epochs",
+    "steps_per_epoch",
+    "verbose",
+    "sample_weight",
+    "shuffle",
+    "initial_epoch",
+}  # fit's arguments the diagnosis uses or that change no step; the others it names
 
 
 class _Stop(BaseException):
@@ -159,6 +171,13 @@ def _run(args: argparse.Namespace) -> int:
         except FitscopeInputError as e:
             found["error"] = e
             raise _Stop from None
+        left_out = [name for name in call if name not in MEASURED_ARGUMENTS]
+        if left_out:
+            d.notes.append(
+                f"Measured without these arguments of your fit: {', '.join(left_out)} "
+                "(the step alone and the step in fit both leave them out, so the comparison "
+                "stays fair); --then continue trains with them."
+            )
         _write(d, args)
         if args.then == "stop":
             raise _Stop
@@ -176,12 +195,13 @@ def _run(args: argparse.Namespace) -> int:
             return e.code if isinstance(e.code, int) else 1
     except Exception as e:  # the script's own error: one line, as the script would have failed
         when = "after" if "diagnosis" in found else "before"
+        said = (str(e).splitlines() or [""])[0].rstrip(".")
         print(
             f"fitscope diagnose: {args.script.name} raised {type(e).__name__} {when} its first "
-            f"fit: {str(e).splitlines()[0] if str(e) else ''}",
+            f"fit: {said}.",
             file=sys.stderr,
         )
-        return 1
+        return 2 if isinstance(e, SyntaxError) else 1
     finally:
         unpatch()
         if folder in sys.path:

@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 import warnings
@@ -169,7 +170,17 @@ def _variables(model: Any) -> list[Any]:
 
 
 def _first_line(e: BaseException) -> str:
-    text = next((line.strip() for line in str(e).splitlines() if line.strip()), type(e).__name__)
+    """The line of an error that says what is wrong, as one sentence: Keras's "Exception
+    encountered when calling ..." header and its terminal colour codes left out.
+
+    Example:
+        >>> _first_line(ValueError("Exception encountered when calling X.call().\\n\\n"
+        ...     "\\x1b[1mexpected axis -1 to have value 10, but received shape (32, 7)\\x1b[0m"))
+        'expected axis -1 to have value 10, but received shape (32, 7).'
+    """
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(e).splitlines()]
+    said = [line for line in lines if line and not line.startswith("Exception encountered when")]
+    text = said[0] if said else type(e).__name__
     text = text if len(text) <= 240 else text[:237] + "..."
     return text if text.endswith((".", "!", "?")) else text + "."
 

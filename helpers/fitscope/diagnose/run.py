@@ -70,9 +70,11 @@ def diagnose(
     need = steps or MIN_STEPS
     if source.available is not None and source.available < need:
         raise FitscopeInputError(
-            f"The data gives {source.available} batches a pass, fewer than "
-            f"the {need} steps diagnose trains a run: pass more data, or "
-            f"steps={source.available} or fewer (at least {MIN_STEPS})."
+            f"Your {source.kind} has {source.available} batches a pass; diagnose needs at "
+            f"least {MIN_STEPS} to time a run: give it more data or a smaller batch size."
+            if source.available < MIN_STEPS
+            else f"Your {source.kind} has {source.available} batches a pass, fewer than the "
+            f"{need} steps asked: pass steps={source.available} or fewer."
         )
     say(f"timing one batch of the {source.kind} made alone")
     data_cost, batch = source.cost(DATA_CALLS)

@@ -266,13 +266,28 @@ def held(batch: Any, backend: str) -> Any:
     if backend == "tensorflow":
         import tensorflow as tf
 
-        return tf.data.Dataset.from_tensors(batch).repeat()
+        # tf.data reads a list as one tensor to stack; Keras's inputs given as a list are a tuple
+        return tf.data.Dataset.from_tensors(_tuples(batch)).repeat()
 
     def repeated() -> Iterator[Any]:
         while True:
             yield batch
 
     return repeated()
+
+
+def _tuples(x: Any) -> Any:
+    """Lists inside a batch as tuples (a multi-input model's list of arrays), dicts kept.
+
+    Example:
+        >>> _tuples(([1, [2, 3]], {"y": [4]}))
+        ((1, (2, 3)), {'y': (4,)})
+    """
+    if isinstance(x, (list, tuple)):
+        return tuple(_tuples(v) for v in x)
+    if isinstance(x, dict):
+        return {k: _tuples(v) for k, v in x.items()}
+    return x
 
 
 def _arrays(parts: Any) -> bool:
@@ -297,6 +312,4 @@ def _slice(part: Any, start: int, stop: int) -> Any:
 def _to_numpy(batch: Any) -> Any:
     import keras
 
-    if isinstance(batch, list):
-        batch = tuple(batch)
-    return keras.tree.map_structure(lambda a: a if a is None else np.asarray(a), batch)
+    return keras.tree.map_structure(lambda a: a if a is None else np.asarray(a), _tuples(batch))
