@@ -108,10 +108,6 @@ BAD = {
 
 # What diagnose does today where it falls short (issue 33); key: (script, backend, check).
 FAILING: dict[tuple[str, str, str], str] = {
-    ("pydataset_processes", "tensorflow", "processes"): (
-        "a process PyDataset read as highly input-bound gets an empty 'Remedies' list: none "
-        "says how to start worker processes safely"
-    ),
     ("pydataset_processes", "jax", "processes"): (
         "worker processes are forked after JAX started its threads: JAX warns 'os.fork() was "
         "called ... this will likely lead to a deadlock' at every repeat (keras-team/keras#20619)"

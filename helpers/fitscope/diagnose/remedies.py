@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -27,11 +28,13 @@ from typing import Any
 
 from fitscope.diagnose.measure import Measurement, traced_fit, warm_up
 from fitscope.diagnose.sources import ARRAYS, GENERATOR, ITERATOR, PYDATASET, TF_DATA, TORCH
+from fitscope.instrument.bounds import stage_bounds
 from fitscope.verdicts.compare import compare
 
 __all__ = ["Remedy", "ms", "choose", "notes", "try_first", "WORKER_THREADS"]
 
 WORKER_THREADS = "PyDataset worker threads (ran Python)"
+MAX_WORKERS = 16  # the most workers a remedy proposes for batches that mostly wait
 NO_PROCESSES = "not tried here: diagnose starts no worker processes from a running program"
 START_SAFELY = (
     " (Keras starts these workers with multiprocessing.Pool in Python's default start method, "
@@ -151,7 +154,12 @@ def _by_source(m: Measurement, w: int, busy: bool) -> list[Remedy]:
     src, b = m.source, m.run.budget.cpus if m.run.budget else 1.0
 
     def remedy(how: str, why: str, workers: int, **kw: Any) -> Remedy:
-        bound = m.costs.bounds(1, workers, b).overlapped_s
+        c = m.costs
+        if busy:
+            bound = c.bounds(1, workers, b).overlapped_s
+        else:  # batches that wait need no CPU to wait: B does not cap their workers
+            stage = ("data", c.producer_s, c.producer_cpu_s or 0.0, workers, True)
+            bound = stage_bounds([stage], c.train_s, c.train_cpu_s or 0.0, b).overlapped_s
         return Remedy(how, why, bound, m.step_in_fit_s, workers, **kw)
 
     cpu = f"CPU {m.data.busy:.0%} of wall on {m.data.clock}"
@@ -192,18 +200,21 @@ def _by_source(m: Measurement, w: int, busy: bool) -> list[Remedy]:
             *([tf_ops] if importlib.util.find_spec("tensorflow") else []),
         ]
     if src.kind == PYDATASET and src.in_processes:
-        return (
-            [
-                remedy(
-                    f"Raise your PyDataset's workers to {w}",
-                    f"batches are made in {src.workers} worker process(es)",
-                    w,
-                    not_tried=NO_PROCESSES,
-                )
-            ]
-            if src.workers < w
-            else []
-        )
+        # Batches that compute overlap in up to B workers; batches that mostly wait overlap in as
+        # many as one batch's time holds steps (capped at MAX_WORKERS).
+        per_step = max(m.step_alone_s, 1e-6)
+        enough = w if busy else max(w, min(MAX_WORKERS, math.ceil(m.data.wall_s / per_step)))
+        if src.workers >= enough:
+            return []
+        return [
+            remedy(
+                f"Raise your PyDataset's workers to {enough}" + START_SAFELY,
+                f"batches are made in {src.workers} worker process(es), "
+                + ("each keeping a CPU busy" if busy else "each mostly waiting"),
+                enough,
+                not_tried=NO_PROCESSES,
+            )
+        ]
     if src.kind == PYDATASET:
         how = f"Pass {pydataset} to your PyDataset"
         if busy:
