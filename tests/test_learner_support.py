@@ -442,6 +442,12 @@ NATIVE_LOG = re.compile(
 STARTUP_NOTE = re.compile(
     r"^(?:oneDNN custom operations are on\b|WARNING: All log messages before)"
 )
+# What tf.data's autotuner logs at ERROR level when an iterator it is tuning is deleted while it
+# optimises (each timed pipeline's iterator is dropped once timed): it appears only when the
+# machine is busy (a fresh-clone run beside another job showed it in 03, seven cells), says
+# nothing about the run, and only TF_CPP_MIN_LOG_LEVEL=3 would hide it, with every real error.
+# A timing-dependent line cannot be listed as expected either, so it is not reported.
+CANCELLED_TUNING = re.compile(r"^Optimization loop failed: CANCELLED\b")
 TF_LOG = "TensorFlow's C++ log"
 TF_STARTUP = "TensorFlow's start-up note"
 # Keras's progress line (``fit(verbose=2)``: "31/31 - 4s - 117ms/step - loss: 2.2817"): the
@@ -492,6 +498,7 @@ def output_problems(nb: dict, prefixes: tuple[str, ...] = ()) -> list[str]:
             texts += ["".join(out.get("traceback", []))]
             text = "\n".join(texts)
             logged = [m["message"] or m[0] for m in NATIVE_LOG.finditer(text)]
+            logged = [m for m in logged if not CANCELLED_TUNING.match(m)]
             found = [(TF_STARTUP if STARTUP_NOTE.match(m) else TF_LOG, m) for m in logged]
             text = NATIVE_LOG.sub("", text)
             paths = ABSOLUTE_PATH.findall(text)
@@ -564,6 +571,8 @@ def test_tensorflows_log_lines_are_reported_once_each_by_their_message() -> None
         "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
         "I0000 00:00:1796610202.024021    9793 port.cc:153] oneDNN custom operations are on.\n"
         "W0000 00:00:1796610211.624815    9793 generator_dataset_op.cc:213] Memory patch.\n"
+        "E0000 00:00:1796612011.624815    9793 model.cc:1234] Optimization loop failed: "
+        "CANCELLED: Operation was cancelled\n"
         "Python 3.11.7 · B = 2 CPUs\n"
     )
     out = {"output_type": "stream", "name": "stderr", "text": text}
