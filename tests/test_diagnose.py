@@ -181,8 +181,10 @@ def test_on_jax_a_busy_generator_runs_on_the_main_thread_and_gets_processes_firs
     )
     assert out.returncode == 0, out.stderr[-2000:]
     d = json.loads(out.stdout.splitlines()[-1])
-    assert d["backend"] == "jax" and d["verdict"] == HIGHLY and d["data_thread"] == "main"
-    assert d["same"] and "use_multiprocessing=True" in d["first"]
+    assert d["backend"] == "jax" and d["verdict"] == HIGHLY, d["reading"]
+    assert d["data_thread"] == "main", d["reading"]
+    assert d["same"], d["model_note"]
+    assert "use_multiprocessing=True" in d["first"], (d["first"], d["reading"])
 
 
 def test_the_cli_diagnoses_a_scripts_first_fit_on_jax_and_stops(tmp_path):
