@@ -186,6 +186,8 @@ class Beside:
         self.pace.wake()
         if self._thread.is_alive():
             self._thread.join(timeout=30)
+        if not self._thread.is_alive():
+            self._it = iter(())  # drop the pipeline's iterator: tf.data's threads end with it
         self.adapter.on_epoch_end()
 
 
