@@ -27,7 +27,15 @@ from functools import partial
 from typing import Any
 
 from fitscope.diagnose.measure import Measurement, traced_fit, warm_up
-from fitscope.diagnose.sources import ARRAYS, GENERATOR, ITERATOR, PYDATASET, TF_DATA, TORCH
+from fitscope.diagnose.sources import (
+    ARRAYS,
+    GENERATOR,
+    GRAIN,
+    ITERATOR,
+    PYDATASET,
+    TF_DATA,
+    TORCH,
+)
 from fitscope.instrument.bounds import stage_bounds
 from fitscope.verdicts.compare import compare
 
@@ -42,6 +50,11 @@ START_SAFELY = (
     'or JAX\'s threads: call multiprocessing.set_start_method("forkserver") (or "spawn") '
     'as the first line under if __name__ == "__main__": before fit, and define the PyDataset '
     "class in a module the workers can import, not in a notebook cell)"
+)
+
+GRAIN_SPAWN = (
+    " (Grain starts these workers with spawn: each imports your main module again, so keep "
+    'the training under if __name__ == "__main__":)'
 )
 
 
@@ -139,7 +152,14 @@ def _for_contention(m: Measurement) -> list[Remedy]:
             "or make the batches once and keep them, or do less work a batch"
         )
     ]
-    if m.source.workers > 1 or "ParallelMap" in m.source.stages():
+    if m.source.kind == GRAIN and m.source.workers > 1:
+        found.append(
+            remedy(
+                "Give Grain fewer threads (grain.ReadOptions(num_threads=...) a small number) "
+                "or fewer mp_prefetch workers, so the step keeps its cores"
+            )
+        )
+    elif m.source.workers > 1 or "ParallelMap" in m.source.stages():
         found.append(
             remedy(
                 "Give the data fewer threads (workers=, num_parallel_calls= a small number), "
@@ -258,6 +278,8 @@ def _by_source(m: Measurement, w: int, busy: bool) -> list[Remedy]:
                 1,
             )
         ]
+    if src.kind == GRAIN:
+        return _for_grain(m, w, busy, remedy, in_parallel)
     if src.kind == TORCH and src.workers < w:
         return [
             remedy(
@@ -268,6 +290,44 @@ def _by_source(m: Measurement, w: int, busy: bool) -> list[Remedy]:
             )
         ]
     return []
+
+
+def _for_grain(
+    m: Measurement, w: int, busy: bool, remedy: Callable[..., Remedy], in_parallel: str
+) -> list[Remedy]:
+    """Grain's own knobs: more prefetch threads for batches that wait, worker processes
+    (``mp_prefetch``, or a DataLoader's ``worker_count``) for Python that keeps its thread busy.
+    """
+    made, processes = m.source.grain
+    loader = type(m.source.data).__name__ == "DataLoader"
+    per_step = max(m.step_alone_s, 1e-6)
+    enough = w if busy else max(w, min(MAX_WORKERS, math.ceil(m.data.wall_s / per_step)))
+    if made >= enough and (processes or not busy):
+        return []
+    now = (
+        f"it makes batches in {made} worker process(es) now, "
+        + ("each keeping a CPU busy" if busy else "each mostly waiting")
+        if processes
+        else in_parallel
+    )
+    if busy or processes or loader:
+        how = (
+            f"Build the grain.DataLoader with worker_count={enough}"
+            if loader
+            else f"End the pipeline with .mp_prefetch(grain.MultiprocessingOptions("
+            f"num_workers={enough})) (a MapDataset after .to_iter_dataset())"
+        )
+        return [remedy(how + GRAIN_SPAWN, now, enough, not_tried=NO_PROCESSES, escapes_gil=busy)]
+    return [
+        remedy(
+            "Read it through .to_iter_dataset(read_options=grain.ReadOptions("
+            f"num_threads={enough}, prefetch_buffer_size={2 * enough})) "
+            f"(now {made or 'no'} prefetch thread{'' if made == 1 else 's'})",
+            now,
+            enough,
+            not_tried="not tried here: it needs your pipeline built with these options",
+        )
+    ]
 
 
 def notes(m: Measurement) -> list[str]:

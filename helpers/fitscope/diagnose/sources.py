@@ -38,6 +38,7 @@ __all__ = [
     "TF_DATA",
     "ARRAYS",
     "TORCH",
+    "GRAIN",
     "DataCost",
     "Source",
     "source_of",
@@ -46,8 +47,12 @@ __all__ = [
 
 GENERATOR, ITERATOR, PYDATASET = "Python generator", "Python iterator", "keras.utils.PyDataset"
 TF_DATA, ARRAYS, TORCH = "tf.data.Dataset", "NumPy arrays", "torch DataLoader"
+GRAIN = "Grain dataset"  # a grain.MapDataset, grain.IterDataset or grain.DataLoader
 BUSY = 0.3  # CPU / wall at or above which making a batch computes rather than waits
-KINDS = f"a {GENERATOR} or iterator, a {PYDATASET}, a {TF_DATA}, {ARRAYS} (x, y) or a {TORCH}"
+KINDS = (
+    f"a {GENERATOR} or iterator, a {PYDATASET}, a {TF_DATA}, {ARRAYS} (x, y), a {TORCH} "
+    "or a grain.MapDataset, grain.IterDataset or grain.DataLoader"
+)
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,8 @@ class Source:
     def __init__(self, kind: str, data: Any, batch_size: int) -> None:
         self.kind, self.data, self.batch_size = kind, data, batch_size
         self._it = _Counted(data) if kind in (GENERATOR, ITERATOR) else None
+        # Grain: (batches made at once, in processes?), read from the pipeline's own options
+        self.grain = _grain_producers(data) if kind == GRAIN else (0, False)
 
     @property
     def reiterable(self) -> bool:
@@ -124,6 +131,9 @@ class Source:
                 return n if n >= 0 else None
             if self.kind == TORCH:
                 return len(self.data)
+            if self.kind == GRAIN and _is_grain(self.data, "MapDataset"):
+                n = len(self.data)  # a repeat() without a count is sys.maxsize long
+                return n if n < sys.maxsize else None
         except (NotImplementedError, TypeError):
             return None
         return None
@@ -135,13 +145,17 @@ class Source:
             return max(1, int(self.data.workers))
         if self.kind == TORCH:
             return max(1, int(self.data.num_workers))
+        if self.kind == GRAIN:
+            return max(1, self.grain[0])
         return 1
 
     @property
     def in_processes(self) -> bool:
         return (
-            self.kind == PYDATASET and self.data.use_multiprocessing and self.data.workers > 0
-        ) or (self.kind == TORCH and self.data.num_workers > 0)
+            (self.kind == PYDATASET and self.data.use_multiprocessing and self.data.workers > 0)
+            or (self.kind == TORCH and self.data.num_workers > 0)
+            or self.grain[1]
+        )
 
     @property
     def traced(self) -> bool:
@@ -153,6 +167,8 @@ class Source:
         """("main" or "other", where) for data a span cannot follow, from how Keras feeds it."""
         if self.in_processes:
             return "other", "worker processes"
+        if self.kind == GRAIN and self.grain[0] > 0:
+            return "other", "Grain's prefetch threads"
         if backend == "tensorflow" or self.kind == TF_DATA:
             return "other", "tf.data's threads"
         return "main", "the main thread (between steps)"
@@ -161,10 +177,12 @@ class Source:
         """Time batches made alone, ``calls`` or more until ``for_s`` passed or ``at_most``, after
         one more that starts the source; and that first batch, as NumPy.
 
-        Python data is timed on this thread's CPU clock; tf.data and DataLoaders make batches
-        on threads or processes of their own, so their CPU is this process's.
+        Python data is timed on this thread's CPU clock; tf.data, DataLoaders and Grain's
+        prefetch make batches on threads or processes of their own, so their CPU is this
+        process's.
         """
         own = self.kind in (GENERATOR, ITERATOR, PYDATASET, ARRAYS)
+        own = own or (self.kind == GRAIN and self.grain == (0, False))
         clock: Callable[[], float] = time.thread_time if own else time.process_time
         batches, first = self._fresh(), None
         walls: list[float] = []
@@ -245,6 +263,8 @@ def source_of(data: Any, batch_size: int = 32) -> Source:
         return Source(TF_DATA, data, batch_size)
     if torch is not None and isinstance(data, torch.utils.data.DataLoader):
         return Source(TORCH, data, batch_size)
+    if any(_is_grain(data, name) for name in ("MapDataset", "IterDataset", "DataLoader")):
+        return Source(GRAIN, data, batch_size)
     if isinstance(data, (tuple, list)) and 1 <= len(data) <= 3 and _arrays(data):
         if len({_length(a) for a in data if a is not None}) > 1:
             raise FitscopeInputError(
@@ -288,6 +308,43 @@ def _tuples(x: Any) -> Any:
     if isinstance(x, dict):
         return {k: _tuples(v) for k, v in x.items()}
     return x
+
+
+def _is_grain(data: Any, name: str) -> bool:
+    """Whether ``data`` is a ``grain.<name>`` (Grain is looked up only once imported)."""
+    grain = sys.modules.get("grain")
+    return grain is not None and isinstance(data, getattr(grain, name, ()))
+
+
+def _grain_producers(data: Any) -> tuple[int, bool]:
+    """(batches a Grain pipeline makes at once, whether in processes), from its own options.
+
+    A MapDataset given to ``fit`` is read through ``to_iter_dataset()`` with the default
+    ``grain.ReadOptions`` (16 threads); an IterDataset prefetches on the threads its
+    ``to_iter_dataset(read_options=...)`` asked for and in the processes of its ``mp_prefetch``;
+    a DataLoader in its ``worker_count`` processes. 0 producers: made on the thread that asks.
+    """
+    import grain
+
+    if isinstance(data, grain.DataLoader):
+        workers = int(data._multiprocessing_options.num_workers)
+        return (workers, True) if workers > 0 else (0, False)
+    if isinstance(data, grain.MapDataset):
+        return int(grain.ReadOptions().num_threads), False
+    threads, processes, todo = 0, 0, [data]
+    while todo:  # the pipeline's stages, through mp_prefetch's per-worker datasets
+        ds = todo.pop()
+        name = type(ds).__name__
+        if name == "ProcessPrefetchIterDataset":
+            processes += 1
+            continue  # the stages before it run in its worker process
+        options = getattr(ds, "_read_options", None)
+        if name == "PrefetchIterDataset" and options is not None:
+            if int(options.prefetch_buffer_size) > 0:
+                threads = max(threads, int(options.num_threads))
+        todo.extend(getattr(ds, "parents", ()) or ())
+        todo.extend(getattr(ds, "_datasets", ()) or ())
+    return (processes, True) if processes else (threads, False)
 
 
 def _arrays(parts: Any) -> bool:
