@@ -174,8 +174,8 @@ class Source:
         return "main", "the main thread (between steps)"
 
     def cost(self, calls: int, at_most: int = 16, for_s: float = 0.2) -> tuple[DataCost, Any]:
-        """Time batches made alone, ``calls`` or more until ``for_s`` passed or ``at_most``, after
-        one more that starts the source; and that first batch, as NumPy.
+        """Time batches made alone, ``calls`` or more until ``for_s`` passed, ``at_most`` or the
+        data's end, after one more that starts the source; and that first batch, as NumPy.
 
         Python data is timed on this thread's CPU clock; tf.data, DataLoaders and Grain's
         prefetch make batches on threads or processes of their own, so their CPU is this
@@ -194,6 +194,8 @@ class Source:
             try:
                 batch = next(batches)
             except StopIteration:
+                if i > calls:  # a short pass (a small data set): the batches timed are enough
+                    break
                 raise FitscopeInputError(
                     f"The data ended after {i} batch(es), before diagnose could time one alone."
                 ) from None
