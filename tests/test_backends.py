@@ -56,6 +56,20 @@ def test_on_jax_every_next_runs_on_the_main_thread(measured):
     assert backends.c1_verdict(jax).because.startswith("on the JAX backend")
 
 
+def test_on_jax_grains_prefetch_threads_make_every_batch(measured):
+    jax = measured["jax"]
+    assert backends.GRAIN in jax.runs and backends.GRAIN not in measured["tensorflow"].runs
+    run = jax.runs[backends.GRAIN]
+    f = run.facts
+    assert f["next_calls_on_main"] == 0 and f["next_calls_total"] >= SMALL.steps
+    assert f["next_threads"] >= 2  # 2 asked; Keras's peek reads through an iterator of its own
+    assert "Grain prefetch threads (ran Python)" in run.roles.values()
+    reading = backends.grain_threads(jax).reading
+    assert reading.startswith(f"On JAX, make_batch ran {f['next_calls_total']} times")
+    for other in ("waiting + loss read", "PyDataset threads"):
+        assert f"'Grain threads' against '{other}': " in reading
+
+
 def test_on_tensorflow_no_next_after_the_peek_runs_on_the_main_thread(measured):
     tf = measured["tensorflow"]
     for name in ("waiting", "pure Python", "waiting + loss read"):

@@ -42,6 +42,7 @@ __all__ = ["BackendMeasurement", "VariantRun"]
 CALLBACK_THREADS = "Keras callback threads"
 MIN_STEPS = 8  # a time budget never cuts a run below this: C1 needs 5 next() calls after the peek
 PYDATASET_THREADS = "PyDataset worker threads (ran Python)"
+GRAIN_THREADS = "Grain prefetch threads (ran Python)"
 
 
 def _device(backend: str) -> str:
@@ -188,10 +189,13 @@ class VariantRun:
         self.step_spans = _step_spans_callback(on_step)
 
     def traced(self, data: Any) -> Any:
-        """``data`` with each ``next()`` (a generator) or ``__getitem__`` (a ``PyDataset``)
-        recorded as a span on the thread that called it."""
+        """``data`` with each ``next()`` (a generator), ``__getitem__`` (a ``PyDataset``) or call
+        (a function that makes a batch, as a Grain pipeline maps it) recorded as a span on the
+        thread that called it."""
         if isinstance(data, Iterator):
             return self.tracer.wrap_generator(data)
+        if callable(data) and not hasattr(data, "__getitem__"):
+            return self.tracer.traced(getattr(data, "__name__", "batch"), "generator")(data)
         cls = type(data)  # a subclass whose __getitem__ is a span on the thread that ran it
         traced = self.tracer.traced("__getitem__", "generator")(cls.__getitem__)
         data.__class__ = type(cls.__name__, (cls,), {"__getitem__": traced})
@@ -271,6 +275,7 @@ class VariantRun:
         m, main = self.m, self.m.roles.main
         generator = result.params["source"] == "generator"
         data_role = TF_DATA if m.backend == "tensorflow" and generator else PYDATASET_THREADS
+        data_role = GRAIN_THREADS if result.params["source"] == "Grain" else data_role
         backend_role = TF_CREATED if m.backend == "tensorflow" else f"threads {m.backend} created"
         known: list[tuple[set[Any], str]] = [
             ({main}, MAIN),

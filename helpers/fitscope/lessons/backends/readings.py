@@ -8,12 +8,13 @@ from typing import Any
 from fitscope import verdicts
 from fitscope.instrument.checks import Checks
 from fitscope.instrument.environment import quick_mode
-from fitscope.instrument.errors import check_choice
+from fitscope.instrument.errors import FitscopeInputError, check_choice
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import Stack, Table
 from fitscope.lessons.backends.runs import (
     BACKENDS,
     C12_KINDS,
+    GRAIN,
     LABELS,
     VARIANTS,
     BackendParams,
@@ -30,6 +31,7 @@ __all__ = [
     "c12_verdict",
     "c1_verdict",
     "c6_verdict",
+    "grain_threads",
     "must_hold",
     "overlap",
     "step_order",
@@ -198,6 +200,58 @@ def remedy(
             c = verdicts.compare(a.throughput.steps_per_s, b.throughput.steps_per_s, "steps/s")
             parts.append(f"{label}, '{after}' against '{before}': {c}")
     return Comparison(runs, reading="; ".join(parts) + ".")
+
+
+def _against_bounds(label: str, r: RunResult) -> str:
+    """A run's time, where it sits between its two bounds, and the bounds."""
+    b, t = r.bounds, r.throughput.elapsed_s
+    if b is None:
+        return f"{label} {t:.2f} s (no bounds: too few steps)"
+    where = verdicts.position(t, b.sequential_s, b.overlapped_s)
+    return (
+        f"{label} {t:.2f} s ({where}: {b.overlapped_s:.2f} s overlapped, "
+        f"{b.sequential_s:.2f} s one after the other)"
+    )
+
+
+def grain_threads(
+    runs: BackendRuns, against: tuple[str, ...] = ("waiting + loss read", "PyDataset threads")
+) -> Comparison:
+    """Grain's prefetch threads on one backend against ``against`` (the generator and the
+    PyDataset, all three with the loss-reading callback): which threads made the batches, each
+    run against its two bounds, then Grain against each, per step, by the one comparison rule.
+
+    Example:
+        >>> try:
+        ...     grain_threads(BackendRuns("tensorflow", "CPU", "2.21", 1.0, 2.0))
+        ... except FitscopeInputError as e:
+        ...     print(str(e).split(":")[0])
+        TensorFlow's runs have no 'Grain threads' variant
+    """
+    if GRAIN not in runs.runs:
+        raise FitscopeInputError(
+            f"{runs.label}'s runs have no '{GRAIN}' variant: measure it with "
+            f"variants=(..., '{GRAIN}')."
+        )
+    grain = runs.runs[GRAIN]
+    f = grain.facts
+    made = (
+        f"On {runs.label}, make_batch ran {f['next_calls_total']} times on "
+        f"{f['next_threads']} thread(s), {f['next_calls_on_main']} of them on the main thread "
+        f"({grain.params['workers']} prefetch threads asked)"
+    )
+    others = {name: runs.runs[name] for name in against if name in runs.runs}
+    bounds_part = "; ".join(
+        _against_bounds(f"'{name}'", r) for name, r in {**others, GRAIN: grain}.items()
+    )
+    compared = "; ".join(
+        f"'{GRAIN}' against '{name}': "
+        + str(verdicts.compare(r.throughput.steps_per_s, grain.throughput.steps_per_s, "steps/s"))
+        for name, r in others.items()
+    )
+    reading = f"{made}. {bounds_part}." + (f" Per step, {compared}." if compared else "")
+    shown = {f"{runs.label}: {name}": r for name, r in {**others, GRAIN: grain}.items()}
+    return Comparison(shown, reading=reading)
 
 
 def must_hold(measured: dict[str, BackendRuns]) -> Checks:

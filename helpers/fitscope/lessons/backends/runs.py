@@ -47,6 +47,8 @@ __all__ = [
     "BACKENDS",
     "LABELS",
     "VARIANTS",
+    "GRAIN",
+    "default_variants",
     "BackendNotInstalled",
     "BackendParams",
     "BackendRuns",
@@ -60,10 +62,24 @@ __all__ = [
 ]
 
 NOTEBOOK, SCRIPT = "01b_which_backend.ipynb", "one_backend.py"
-VARIANTS = ("waiting", "pure Python", "waiting + loss read", "PyDataset threads")
+GRAIN = "Grain threads"
+VARIANTS = ("waiting", "pure Python", "waiting + loss read", "PyDataset threads", GRAIN)
 """The variants the readings read, by the names the script's ``VARIANTS`` gives them (it says
 what each one is)."""
 C12_KINDS = VARIANTS[:3]
+GRAIN_ON = ("jax",)
+"""The backends whose run measures Grain unless asked: Grain is JAX's input pipeline (Keras takes
+it on every backend; the panel can run it on any)."""
+
+
+def default_variants(backend: str) -> tuple[str, ...]:
+    """The variants :func:`measure` runs on ``backend`` when none are named.
+
+    Example:
+        >>> GRAIN in default_variants("jax"), GRAIN in default_variants("tensorflow")
+        (True, False)
+    """
+    return tuple(v for v in VARIANTS if v != GRAIN or backend in GRAIN_ON)
 
 
 @dataclass(frozen=True)
@@ -190,7 +206,7 @@ def measure(
     params: BackendParams | None = None,
     *,
     script: str | Path | None = None,
-    variants: Sequence[str] = tuple(VARIANTS),
+    variants: Sequence[str] | None = None,
     say: Callable[[str], None] | None = print,
     live: Any = None,
     time_budget_s: float | None = None,
@@ -199,7 +215,7 @@ def measure(
 ) -> BackendRuns:
     """Measure ``variants`` on ``backend`` in one fresh interpreter with ``KERAS_BACKEND`` set,
     running ``script`` (the file 01b's ``%%writefile one_backend.py`` cell wrote; with None, that
-    cell's text read from the notebook).
+    cell's text read from the notebook); ``variants`` by default :func:`default_variants`.
 
     ``say`` gets a line as each variant starts (progress); ``live`` (a panel's live display)
     gets every step. Each variant stops after ``time_budget_s`` seconds of training (by default
@@ -209,6 +225,7 @@ def measure(
     """
     check_backend(backend)
     p = params or BackendParams.default()
+    variants = default_variants(backend) if variants is None else tuple(variants)
     if time_budget_s is None:
         time_budget_s = 4.0 if quick_mode() else 8.0
     check_positive("time budget (s)", time_budget_s, maximum=3600)
