@@ -21,6 +21,7 @@ from typing import Any
 
 from fitscope.instrument.budget import cpu_budget
 from fitscope.instrument.tables import ShowsItself, Stack, Table
+from fitscope.lessons.images.pipelines import COLUMNS, named, row
 from fitscope.verdicts import evidence
 from fitscope.verdicts.compare import fastest
 from fitscope.verdicts.images import Pipeline, article_advice
@@ -29,35 +30,6 @@ from fitscope.verdicts.verdict import Scorecard, Verdict
 __all__ = ["COLUMNS", "row", "SideBySide", "side_by_side"]
 
 TF_DATA_SOURCE = "tf.data.Dataset"
-COLUMNS = (
-    "pipeline",
-    "backend",
-    "data made on",
-    "steps/s in fit",
-    "share of the bound",
-    "input share (verdict)",
-    "bound: step alone, steps/s",
-    "ideal overlap on B CPUs, steps/s",
-)
-
-
-def _share(share: float) -> str:
-    """A share of the step-alone bound; one past 100 % says the bound was beaten."""
-    return f"{share:.0%}" + (" (beat it: the step alone was measured slow)" if share > 1 else "")
-
-
-def row(d: dict[str, Any], name: str) -> tuple[str, ...]:
-    """One table row from a diagnosis's ``to_dict()``."""
-    return (
-        name,
-        d["backend"],
-        d["data_where"],
-        f"{1 / d['step_in_fit_s']:.3g}",
-        _share(d["step_alone_s"] / d["step_in_fit_s"]),
-        f"{d['input_share']:.0%} ({d['verdict']})",
-        f"{1 / d['step_alone_s']:.3g}",
-        f"{1 / d['overlapped_s']:.3g}",
-    )
 
 
 @dataclass
@@ -87,16 +59,6 @@ class SideBySide(ShowsItself):
         return self.table().text(width=10_000) + "\n\n" + str(self.advice)
 
 
-def _named(keyword: str) -> str:
-    """A pipeline's name from its keyword: words apart, tf.data spelt as the library is.
-
-    Example:
-        >>> _named("tf_data_prefetch"), _named("PyDataset_threads")
-        ('tf.data prefetch', 'PyDataset threads')
-    """
-    return keyword.replace("tf_data", "tf.data").replace("_", " ")
-
-
 def side_by_side(control: Any = None, keep_as: str | None = None, **diagnoses: Any) -> SideBySide:
     """Name each diagnosis (keyword = pipeline name, the custom generator first).
 
@@ -105,7 +67,7 @@ def side_by_side(control: Any = None, keep_as: str | None = None, **diagnoses: A
     the CPUs (:func:`fitscope.verdicts.images.article_advice`). ``keep_as`` (e.g. "notebook 05")
     keeps the advice's verdict as this machine's evidence, for the scorecard's row.
     """
-    found = {_named(name): d.to_dict() for name, d in diagnoses.items()}
+    found = {named(name): d.to_dict() for name, d in diagnoses.items()}
     pipelines = [
         Pipeline.from_diagnosis(name, d, tf_data=d["source"] == TF_DATA_SOURCE)
         for name, d in found.items()
