@@ -433,6 +433,22 @@ def test_best_of_each_puts_runs_measured_on_one_workload_side_by_side():
     assert results[2].throughput.steps == 5
 
 
+def test_best_of_scenario_02_that_did_not_finish_says_why_instead_of_a_bound(monkeypatch):
+    """Notebook 03 printed ``AttributeError: 'NoneType' object has no attribute 'overlapped_s'``
+    when 02's queue script failed in its sandbox (an import it needs was gone): the run came back
+    without bounds and nothing said why."""
+    from fitscope.lessons.trainer import remedies
+
+    def unfinished(**_: object) -> remedies.RightWayRun:
+        run = remedies.RightWayRun(name="bounded queue")
+        run.facts = {"finished": False, "why_not": "ImportError: cannot import name 'x'"}
+        return run
+
+    monkeypatch.setattr(remedies, "queue_trainer", unfinished)
+    with pytest.raises(RuntimeError, match="did not finish: ImportError: cannot import name 'x'"):
+        processes_best(Workload(ms_per_batch=1.0, batch_size=8, steps=6, epochs=1))
+
+
 def test_panel_says_one_sentence_for_bad_values_and_then_runs():
     panel = tfdata_panel(time_budget_s=20)
     panel.set(cycle_length=0)

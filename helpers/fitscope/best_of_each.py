@@ -159,13 +159,18 @@ def generator_best(workload: Workload | None = None) -> RunResult:
 
 def processes_best(workload: Workload | None = None) -> RunResult:
     """Scenario 02's best: worker processes fill a bounded queue for the main process, which
-    trains (in a sandbox)."""
+    trains (in a sandbox). A run that did not finish raises RuntimeError saying why (the
+    sandbox's reason): it has no throughput or bounds to set beside the others."""
     from fitscope.lessons.trainer.remedies import queue_trainer
 
     w = workload or Workload.default()
-    return queue_trainer(
+    run = queue_trainer(
         kind="sleep", ms_per_batch=w.ms_per_batch, batch_size=w.batch_size, steps=w.steps * w.epochs
     )
+    if not run.facts.get("finished") or run.bounds is None:
+        why = run.facts.get("why_not") or "no step was measured"
+        raise RuntimeError(f"the bounded-queue run did not finish: {why}")
+    return run
 
 
 class BestOfEach(ShowsItself, list):
