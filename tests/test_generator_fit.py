@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fitscope.experiments.article_fit import GeneratorFitParams, generator_fit
-from fitscope.experiments.traced import PYDATASET_WORKERS, low_end, step_alone, traced_fit
+from fitscope.experiments.traced import PYDATASET_WORKERS, step_alone, traced_fit
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.threads import MAIN, TF_DATA
 from fitscope.lessons.generator.comparisons import compare_runs, seconds_per_step
@@ -271,9 +271,9 @@ def test_traced_fit_follows_the_learners_own_generator_and_fit():
     assert f["main_after_peek"] == 0 and f["peeked_on_main"] == f["peeked"]
     assert f["callbacks_on_main"] == f["callbacks_total"] > 0
     assert r.throughput.steps == 19 and r.bounds.overlapped_s <= r.bounds.sequential_s
-    # the costs behind the bounds were measured before and after fit; the lower one is used
+    # the costs behind the bounds were measured before and after fit; read together
     assert len(traced.producer.wall_s) == 2 and len(traced.step.wall_s) == 2
-    assert f["costs_per_step"]["t_p1"] == min(traced.producer.wall_s)
+    assert f["costs_per_step"]["t_p1"] == traced.producer.estimate_s
     assert r.reading.startswith("On the TensorFlow backend") and "% efficient" not in r.reading
     assert not re.search(r"\b(1\d\d|[2-9]\d\d) ?% of the ideal bound", r.reading)
 
@@ -318,15 +318,17 @@ def test_traced_fit_says_what_it_cannot_follow_in_one_sentence():
 
 def test_step_alone_and_the_cost_spread():
     cost = step_alone(_learner_model(), next(_learner_batches()), steps=6, repeats=2)
-    assert len(cost.wall_s) == 2 and cost.low_s == min(cost.wall_s) > 0
-    assert cost.spread >= 0 and "lowest of 2 measurement(s)" in str(cost)
-    assert low_end([1.0, 2.0, 3.0, 4.0, 100.0]) == 1.5
+    a, b = cost.wall_s
+    assert len(cost.wall_s) == 2 and len(cost.intervals) == 2 * 6
+    assert min(a, b) <= cost.estimate_s <= max(a, b) and cost.spread == abs(a - b) / ((a + b) / 2)
+    assert "the 12 calls of 2 measurement(s) read together" in str(cost)
 
 
 def test_runs_compare_per_step_by_the_one_rule(tiny_run):
     per_step = seconds_per_step(tiny_run)
     assert len(per_step) == 3 and all(s > 0 for s in per_step)
     reading = str(compare_runs({"a": tiny_run, "b": tiny_run}))
-    assert "no measurable difference" in reading and "of the ideal bound" in reading
+    # each run is read against its own ideal bound (how, depends on the machine's load)
+    assert "no measurable difference" in reading and reading.count("the ideal bound") == 2
     with pytest.raises(FitscopeInputError):
         compare_runs({"a": tiny_run})

@@ -13,7 +13,16 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "helpers" / "fitscope"
-LAYERS = ("instrument", "workloads", "isolation", "verdicts", "show", "experiments", "lessons")
+LAYERS = (
+    "instrument",
+    "core",
+    "workloads",
+    "isolation",
+    "verdicts",
+    "show",
+    "experiments",
+    "lessons",
+)
 TOP = ("diagnose",)
 LESSONS = "lessons"
 # What diagnose, the product a user runs on their own training, must never pull in.

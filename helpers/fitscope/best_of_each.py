@@ -16,20 +16,18 @@ Example:
 
 from __future__ import annotations
 
-import statistics
-import time
 from dataclasses import dataclass
 from typing import Any
 
+from fitscope.core.alone import step_alone
+from fitscope.core.clock import StepClock
 from fitscope.instrument.bounds import peak_concurrency, stage_bounds
 from fitscope.instrument.environment import quick_mode
 from fitscope.instrument.errors import check_int, check_positive
-from fitscope.instrument.keras_callback import TraceCallback
 from fitscope.instrument.measure import measured_run
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import ShowsItself, Stack, Table
 from fitscope.instrument.throughput import throughput_from_ends
-from fitscope.instrument.tracing import Tracer
 from fitscope.verdicts.compare import Fastest, fastest, share_of_bound
 from fitscope.workloads.article import FEATURES, article_model
 from fitscope.workloads.graph_costs import stage_cost, tensorflow, timed_sleep
@@ -63,19 +61,10 @@ class Workload:
 
 def _step_in_fit(model: Any, batch: tuple[Any, Any], steps: int = 24) -> tuple[float, float]:
     """(wall s, process CPU s) of one step of ``fit`` on ``batch`` held in memory: the consumer's
-    cost in ``fit``'s own loop (``train_on_batch`` adds Python overhead per call, which made the
-    bound high). Wall time is the median gap between step ends; the fit also builds the step."""
-    tf = tensorflow()
-    trace_cb = TraceCallback(Tracer())
-    alone = tf.data.Dataset.from_tensors(batch).repeat()
-    model.fit(alone, steps_per_epoch=4, epochs=1, verbose=0, shuffle=False)  # builds the step
-    cpu0 = time.process_time()
-    model.fit(
-        alone, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False, callbacks=[trace_cb]
-    )
-    cpu = (time.process_time() - cpu0) / steps
-    ends = trace_cb.batch_ends_ns
-    return statistics.median(b - a for a, b in zip(ends, ends[1:])) / 1e9, cpu
+    cost in ``fit``'s own loop, timed by the measurement core (``train_on_batch`` adds Python
+    overhead per call, which made the bound high)."""
+    timing = step_alone(model, batch, steps)
+    return timing.step_s, timing.cpu_s
 
 
 def tfdata_fit(workload: Workload | None = None) -> RunResult:
@@ -111,7 +100,7 @@ def tfdata_fit(workload: Workload | None = None) -> RunResult:
         model = article_model(0)
         t_c1, cpu_c1 = _step_in_fit(model, next(iter(ds.take(1))))
         t_p1, cpu_p1 = stage_cost("sleep", w.ms_per_batch)
-        trace_cb = TraceCallback(run.tracer)
+        trace_cb = StepClock(run.tracer)
         with run.sampling():
             model.fit(
                 ds,

@@ -1,11 +1,8 @@
-"""The two Keras objects diagnose hands to ``fit``: a step clock and a traced PyDataset.
+"""What diagnose runs beside or around ``fit``: the pipeline beside a step, a traced PyDataset.
 
 This module imports Keras: import it inside a function, after Keras is bound to its backend.
+Steps are timed by the core's clock (:class:`fitscope.core.clock.StepClock`).
 
-- :class:`StepClock` times each step from its begin callback to its end callback. On JAX and
-  PyTorch it is ``async_safe``, so Keras runs the end callback once the step's results exist,
-  and the clock never makes the loop wait for a step (a plain callback would: Keras reads every
-  step's logs for it). On TensorFlow ``fit`` waits for each step anyway.
 - :class:`Beside` runs the learner's pipeline as ``fit`` would build it, on a thread of its own
   beside a step on a held batch, pulling one batch a step begun and dropping it: the step under
   the load the data work puts on the CPU, with nothing to wait for.
@@ -23,88 +20,24 @@ Example:
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import keras
 
-from fitscope.instrument.tracing import Span, Tracer, os_thread_name
+from fitscope.core.clock import Pace
+from fitscope.instrument.tracing import Tracer
 
-__all__ = ["Beside", "StepClock", "TracedBatches"]
+__all__ = ["Beside", "TracedBatches"]
 
 WAKE_S = 0.002  # the thread beside wakes about this often: once every few steps under 2 ms
-
-
-class StepClock(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships no types
-    """Records (step index, end ns, process CPU s) per step and one "train" span per step.
-
-    The span sits on the thread that began the step (fit's loop), from begin to end callback.
-    ``pace``, if given, is released once a step begun (what :class:`Beside` pulls by).
-    """
-
-    def __init__(self, pace: Pace | None = None) -> None:
-        super().__init__()
-        self.async_safe = keras.backend.backend() != "tensorflow"
-        self.pace = pace
-        self.begins: dict[int, tuple[int, int]] = {}
-        self.ends: list[tuple[int, int, float]] = []  # appends are atomic under the GIL
-
-    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        self.begins[batch] = (time.perf_counter_ns(), threading.get_native_id())
-        if self.pace is not None:
-            self.pace.step()
-
-    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        self.ends.append((batch, time.perf_counter_ns(), time.process_time()))
-
-    def spans(self) -> list[Span]:
-        """One "train" span per step that both began and ended."""
-        out = []
-        for batch, end_ns, _ in self.ends:
-            if batch in self.begins:
-                start_ns, tid = self.begins[batch]
-                out.append(
-                    Span(
-                        f"step {batch}", "train", start_ns, end_ns, tid, os_name=os_thread_name(tid)
-                    )
-                )
-        return out
-
-
-class Pace:
-    """Counts steps begun and wakes a waiting puller once every ``chunk`` of them.
-
-    Example:
-        >>> pace = Pace(2)
-        >>> pace.step(); pace.wait(timeout=0)
-        False
-        >>> pace.step(); pace.wait(timeout=0)
-        True
-    """
-
-    def __init__(self, chunk: int) -> None:
-        self.chunk, self.steps = chunk, 0
-        self._ready = threading.Semaphore(0)
-
-    def step(self) -> None:
-        self.steps += 1
-        if self.steps % self.chunk == 0:
-            self._ready.release()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Whether ``chunk`` more steps began (or :meth:`wake` was called) before ``timeout``."""
-        return self._ready.acquire(timeout=timeout)
-
-    def wake(self) -> None:
-        self._ready.release()
 
 
 class Beside:
     """The pipeline ``fit`` would build from ``x`` and ``fit_kwargs``, pulled on its own thread.
 
     A context manager: on entry the thread starts and takes a batch for each step begun
-    (``pace``, stepped by :class:`StepClock`), as ``fit`` would, so the pipeline works ahead
+    (``pace``, stepped by the core's step clock), as ``fit`` would, so the pipeline works ahead
     only as far as its own buffers let it; on exit it stops. For steps under ``WAKE_S`` (given
     as ``step_s``) the thread wakes once every few steps, about every ``WAKE_S``, and takes
     them all: waking for each would add turns of the GIL to the load, and more steps a wake
@@ -117,7 +50,7 @@ class Beside:
 
     Example (any Keras data; the step clock of a held fit releases ``pace``):
         >>> with Beside(x, {}, 50, True, step_s=0.01) as load:       # doctest: +SKIP
-        ...     fit_on_held_batch(callbacks=[StepClock(load.pace)])  # doctest: +SKIP
+        ...     fit_on_held_batch(callbacks=[StepClock(pace=load.pace)])  # doctest: +SKIP
     """
 
     def __init__(

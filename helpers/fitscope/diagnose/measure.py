@@ -7,10 +7,10 @@ the step slowed by the data work sharing the CPU, with nothing to wait for. In `
 ``fit`` on the learner's data, every batch's thread traced and per-thread CPU sampled by
 fitscope's run scaffold. The three alternate, repeat after repeat, so a machine whose load
 changes meets all alike; repeats go on past ``repeats`` while the verdict is undecided and
-the time budget allows. A step's time is :func:`step_time` of the intervals between step
-ends from the end of the third on: their mean, interruptions left out (the first step may
-trace or compile; a generator's first two are the batches Keras peeked at, made before fit
-began).
+the time budget allows. A step's time is the core's estimator
+(:func:`fitscope.core.estimate.per_step`) of the intervals between step ends from the end of
+the third on: their mean, interruptions left out (the first step may trace or compile; a
+generator's first two are the batches Keras peeked at, made before fit began).
 The first step diagnose trains is on the learner's data, as in their script: the process
 state (see :data:`FIRST_STEP`) is then the script's. :class:`ModelState` keeps every variable
 ``fit`` changes, so the model is left as it was found.
@@ -32,22 +32,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from fitscope.diagnose.sources import DataCost, Source, held
+from fitscope.core.alone import SKIP, FitTiming, held, timing
+from fitscope.diagnose.sources import DataCost, Source
 from fitscope.instrument.budget import OtherLoad
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.measure import StepCosts, measured_run
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.throughput import Throughput
-from fitscope.instrument.tracing import Span, Tracer
+from fitscope.instrument.tracing import Tracer
 
-if TYPE_CHECKING:  # fit_parts imports Keras: at run time, only inside functions
-    from fitscope.diagnose.fit_parts import Pace
+if TYPE_CHECKING:  # the clock imports Keras: at run time, only inside functions
+    from fitscope.core.clock import Pace
 
 __all__ = [
     "FIRST_STEP",
     "MAX_REPEATS",
     "MIN_STEPS",
-    "FitTiming",
     "ModelState",
     "Measurement",
     "auto_steps",
@@ -60,7 +60,6 @@ __all__ = [
     "measure",
 ]
 
-SKIP = 2  # steps timed from the end of step SKIP
 MIN_STEPS = SKIP + 3
 WARM_STEPS = SKIP + 2
 DATA_CALLS = 4
@@ -87,17 +86,6 @@ def split(alone_s: float, loaded_s: float, in_fit_s: float) -> tuple[float, floa
         max(0.0, (in_fit_s - loaded_s) / in_fit_s),
         max(0.0, (loaded_s - alone_s) / in_fit_s),
     )
-
-
-@dataclass(frozen=True)
-class FitTiming:
-    """One ``fit``: how many steps were timed, and wall and process CPU seconds per step."""
-
-    steps: int
-    step_s: float
-    cpu_s: float
-    spans: list[Span]
-    window_ns: tuple[int, int]  # from the end of the first step timed to the end of the last
 
 
 def auto_steps(data_s: float, step_s: float, quick: bool) -> int:
@@ -201,7 +189,7 @@ def timed_fit(
     """
     import keras
 
-    from fitscope.diagnose.fit_parts import StepClock
+    from fitscope.core.clock import StepClock
 
     skip = SKIP
     if isinstance(x, keras.utils.PyDataset) and (x.workers > 1 or x.use_multiprocessing):
@@ -209,7 +197,7 @@ def timed_fit(
     steps = max(steps, skip + 3)
     if source is not None and source.available is not None:
         steps = min(steps, source.available)
-    clock = StepClock(pace)
+    clock = StepClock(pace=pace)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Your input ran out of data")
         warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
@@ -220,55 +208,17 @@ def timed_fit(
         except Exception:
             if source is None or not source.ended:
                 raise
-    ends = _in_order(clock.ends)
+    ends = clock.in_order()
     done = ends[-1][0] + 1 if ends else 0
     if done < steps:
         raise FitscopeInputError(_ended(source, done, steps))
-    timed = ends[max(0, min(skip, len(ends) - 3)) :]
-    if len(timed) < 2:
+    found = timing(clock, skip)
+    if found is None:
         raise FitscopeInputError(
             f"fit reported {len(ends)} step end(s) for {steps} steps: pass "
             "more steps than the model's steps_per_execution times 4."
         )
-    (b0, t0, c0), (b1, t1, c1) = timed[0], timed[-1]
-    step_s = step_time([(j - i, (t - s) / 1e9) for (i, s, _), (j, t, _) in zip(timed, timed[1:])])
-    return FitTiming(b1 - b0, step_s, (c1 - c0) / (b1 - b0), clock.spans(), (t0, t1))
-
-
-OUTLIER = 5.0
-"""An interval between step ends over this many times the median one is an interruption (the
-process descheduled, a collection), not the pipeline's cost, and is left out of the step time."""
-
-
-def step_time(intervals: list[tuple[int, float]]) -> float:
-    """The time a step: the intervals' seconds over their steps, each interval (steps, seconds)
-    between two step ends, leaving out those over ``OUTLIER`` times the median per step.
-
-    A mean, so a pipeline whose cost comes in bursts (a slow batch every few steps, a producer
-    not in step with training) costs what it costs, where a median would pass over the slow
-    steps; the cut keeps one interruption of a busy machine from moving it.
-
-    Example:
-        >>> step_time([(1, 0.010), (1, 0.030), (1, 0.010), (1, 0.030)])  # bursts count
-        0.02
-        >>> round(step_time([(1, 0.010)] * 9 + [(1, 0.200)]), 6)  # one interruption does not
-        0.01
-    """
-    per_step = statistics.median(s / n for n, s in intervals if n > 0)
-    kept = [(n, s) for n, s in intervals if n > 0 and s / n <= OUTLIER * per_step]
-    return sum(s for _, s in kept) / sum(n for n, _ in kept)
-
-
-def _in_order(ends: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
-    """Step ends by step; an end callback that ran late (on a pool thread) moves back to the
-    next step's end: a step's results exist before the next step's do.
-    """
-    out: list[tuple[int, int, float]] = []
-    for batch, end_ns, cpu_s in sorted(ends, reverse=True):
-        if out and end_ns > out[-1][1]:
-            end_ns, cpu_s = out[-1][1], out[-1][2]
-        out.append((batch, end_ns, cpu_s))
-    return out[::-1]
+    return found
 
 
 def _ended(source: Source | None, done: int, steps: int) -> str:

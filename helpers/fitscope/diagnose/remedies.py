@@ -183,6 +183,8 @@ def _by_source(m: Measurement, w: int, busy: bool) -> list[Remedy]:
         return Remedy(how, why, bound, m.step_in_fit_s, workers, **kw)
 
     cpu = f"CPU {m.data.busy:.0%} of wall on {m.data.clock}"
+    if m.data.cpu_share < 0.9:  # a crowded machine: say what a computing thread could get
+        cpu += f", where a Python loop got {m.data.cpu_share:.0%} of a CPU"
     in_parallel = (
         f"your batches keep their thread busy ({cpu}): Python holding the GIL runs in "
         "parallel only in processes"

@@ -157,13 +157,13 @@ def _check_model(model: Any) -> None:
 
 def _data_threads(m: Measurement, role: str) -> tuple[str, str, dict[str, int]]:
     """("main" or "other", where, batches by thread) after the batches Keras peeks at."""
-    from keras.src.trainers.data_adapters.data_adapter_utils import NUM_BATCHES_FOR_TENSOR_SPEC
+    from fitscope.core.peek import peeked_batches
 
     if not m.source.traced:
         thread, where = m.source.where_untraced(m.backend)
         return thread, where, {}
     made = sorted(m.run.spans_of("generator"), key=lambda s: s.start_ns)
-    after = made[NUM_BATCHES_FOR_TENSOR_SPEC:] or made
+    after = made[peeked_batches() :] or made
     role_of = {
         s.tid: m.run.roles.get(s.tid, "unknown") if s.tid is not None else "unknown" for s in made
     }

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from fitscope.core.alone import as_tuples
+from fitscope.core.estimate import per_step
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.tracing import Tracer
 
@@ -42,7 +44,6 @@ __all__ = [
     "DataCost",
     "Source",
     "source_of",
-    "held",
 ]
 
 GENERATOR, ITERATOR, PYDATASET = "Python generator", "Python iterator", "keras.utils.PyDataset"
@@ -57,11 +58,13 @@ KINDS = (
 
 @dataclass(frozen=True)
 class DataCost:
-    """One batch made alone: median wall and CPU seconds, and the clock the CPU was read on."""
+    """One batch made alone: wall seconds (the core's estimator), mean CPU seconds, and the
+    clock the CPU was read on."""
 
     wall_s: float
     cpu_s: float
     clock: str  # "its thread" or "the whole process"
+    cpu_share: float = 1.0  # of a CPU, what a Python loop on this thread got meanwhile
 
     @property
     def busy(self) -> float:
@@ -70,8 +73,28 @@ class DataCost:
 
     @property
     def computes(self) -> bool:
-        """Whether it computes: CPU at least ``BUSY`` of wall (a crowded machine lowers CPU)."""
-        return self.busy >= BUSY
+        """Whether it computes: CPU at least ``BUSY`` of what this thread could get (``busy``
+        over ``cpu_share``: a crowded machine lowers a computing batch's CPU and a loop's alike).
+
+        Example:
+            >>> DataCost(0.010, 0.002, "its thread", cpu_share=0.5).computes  # 20% of a half
+            True
+        """
+        return self.busy >= BUSY * min(1.0, self.cpu_share)
+
+
+def cpu_share(for_s: float = 0.01) -> float:
+    """The share of a CPU a Python loop on this thread gets for ``for_s`` wall seconds: about 1
+    on a quiet machine, less when other threads or processes take turns with it.
+
+    Example:
+        >>> 0 < cpu_share(0.005) <= 1.05
+        True
+    """
+    wall0, cpu0 = time.perf_counter(), time.thread_time()
+    while time.perf_counter() - wall0 < for_s:
+        sum(range(200))
+    return (time.thread_time() - cpu0) / (time.perf_counter() - wall0)
 
 
 class _Counted:
@@ -185,6 +208,7 @@ class Source:
         own = own or (self.kind == GRAIN and self.grain == (0, False))
         clock: Callable[[], float] = time.thread_time if own else time.process_time
         batches, first = self._fresh(), None
+        share = cpu_share() if own else 1.0
         walls: list[float] = []
         cpus: list[float] = []
         for i in range(at_most + 1):
@@ -203,9 +227,10 @@ class Source:
             cpus.append(clock() - cpu0)
             first = batch if first is None else first
         cost = DataCost(
-            statistics.median(walls[1:]),
-            statistics.median(cpus[1:]),
+            per_step([(1, s) for s in walls[1:]]),
+            statistics.mean(cpus[1:]),
             "its thread" if own else "the whole process",
+            (share + cpu_share()) / 2 if own else 1.0,
         )
         return cost, _to_numpy(first)
 
@@ -283,35 +308,6 @@ def source_of(data: Any, batch_size: int = 32) -> Source:
     )
 
 
-def held(batch: Any, backend: str) -> Any:
-    """One batch held in memory, repeated for ever: ``fit`` on it times the step with no input."""
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        # tf.data reads a list as one tensor to stack; Keras's inputs given as a list are a tuple
-        return tf.data.Dataset.from_tensors(_tuples(batch)).repeat()
-
-    def repeated() -> Iterator[Any]:
-        while True:
-            yield batch
-
-    return repeated()
-
-
-def _tuples(x: Any) -> Any:
-    """Lists inside a batch as tuples (a multi-input model's list of arrays), dicts kept.
-
-    Example:
-        >>> _tuples(([1, [2, 3]], {"y": [4]}))
-        ((1, (2, 3)), {'y': (4,)})
-    """
-    if isinstance(x, (list, tuple)):
-        return tuple(_tuples(v) for v in x)
-    if isinstance(x, dict):
-        return {k: _tuples(v) for k, v in x.items()}
-    return x
-
-
 def _is_grain(data: Any, name: str) -> bool:
     """Whether ``data`` is a ``grain.<name>`` (Grain is looked up only once imported)."""
     grain = sys.modules.get("grain")
@@ -371,4 +367,4 @@ def _slice(part: Any, start: int, stop: int) -> Any:
 def _to_numpy(batch: Any) -> Any:
     import keras
 
-    return keras.tree.map_structure(lambda a: a if a is None else np.asarray(a), _tuples(batch))
+    return keras.tree.map_structure(lambda a: a if a is None else np.asarray(a), as_tuples(batch))

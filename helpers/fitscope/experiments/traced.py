@@ -6,8 +6,9 @@ iterator) or a ``keras.utils.PyDataset`` runs as you wrote it, with every ``next
 sampled; ``traced.result`` is the :class:`~fitscope.instrument.result.RunResult`. Around it the
 costs that draw the two bounds are measured twice, before and after ``fit``: a batch made alone
 on this thread, and a step of ``fit`` on one batch held in memory (which trains your model on
-that batch for a few more steps). The lower of the two measurements is kept, so a run that still
-beats the ideal bound beyond their spread says the estimate was high.
+that batch for a few more steps). Both are timed by the measurement core (:mod:`fitscope.core`,
+the clock and estimator ``diagnose`` uses), the intervals of both measurements read together;
+a run that beats the ideal bound beyond their spread is read as beating it.
 
 Example:
     >>> with traced_fit() as traced:                                      # doctest: +SKIP
@@ -19,14 +20,13 @@ Example:
 from __future__ import annotations
 
 import os
-import statistics
-import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from fitscope.core.estimate import median_spread, per_step, timed_calls
 from fitscope.instrument.environment import on_backend
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.measure import Live, MeasuredRun, StepCosts, measured_run
@@ -42,7 +42,6 @@ __all__ = [
     "MIN_COST_SPREAD",
     "against_bound",
     "reading",
-    "low_end",
     "Cost",
     "TracedFit",
     "traced_fit",
@@ -55,107 +54,80 @@ PYDATASET_WORKERS = "PyDataset worker threads (ran Python)"
 
 @dataclass(frozen=True)
 class Cost(ShowsItself):
-    """Wall and CPU seconds of one call: each measurement's lower quartile of its calls."""
+    """Wall and CPU seconds of one call, measured once or more; ``intervals`` holds every
+    measurement's timed intervals, which the core's estimator reads together.
+    """
 
     what: str
-    wall_s: list[float]
+    wall_s: list[float]  # each measurement's own estimate
     cpu_s: list[float]
     calls: int
+    intervals: list[tuple[int, float]]
 
     @property
-    def low_s(self) -> float:
-        """The lowest measurement: what the bounds use, so a run cannot beat them but by noise."""
-        return min(self.wall_s)
+    def estimate_s(self) -> float:
+        """Every measurement's intervals read by :func:`fitscope.core.estimate.per_step`: what
+        the bounds use (an interruption in one measurement is left out, not averaged in)."""
+        return per_step(self.intervals)
 
     @property
     def spread(self) -> float:
-        """How far the measurements lie apart, as a share of the lowest (0 for one)."""
-        return max(self.wall_s) / self.low_s - 1 if self.low_s > 0 else 0.0
+        """How far the measurements lie apart, as a share of their median (0 for one)."""
+        return median_spread(self.wall_s)[1]
 
     @property
-    def cpu_low_s(self) -> float:
-        return min(self.cpu_s)
+    def cpu_estimate_s(self) -> float:
+        return median_spread(self.cpu_s)[0]
 
     def table(self) -> Table:
         each = ", ".join(f"{1e3 * s:.2f}" for s in self.wall_s)
         return Table(
             ("quantity", "measured"),
             [
-                (
-                    f"{self.what}: wall ms, lower quartile of {self.calls} calls, each measurement",
-                    each,
-                ),
-                ("CPU ms (lowest)", f"{1e3 * self.cpu_low_s:.2f}"),
+                (f"{self.what}: wall ms a call over {self.calls} calls, each measurement", each),
+                ("CPU ms (median)", f"{1e3 * self.cpu_estimate_s:.2f}"),
             ],
-            reading=f"{self.what.capitalize()}: {1e3 * self.low_s:.2f} ms wall and "
-            f"{1e3 * self.cpu_low_s:.2f} ms CPU a call (the lowest of {len(self.wall_s)} "
-            f"measurement(s) of {self.calls} calls, {100 * self.spread:.0f}% apart).",
+            reading=f"{self.what.capitalize()}: {1e3 * self.estimate_s:.2f} ms wall and "
+            f"{1e3 * self.cpu_estimate_s:.2f} ms CPU a call (the {len(self.intervals)} calls "
+            f"of {len(self.wall_s)} measurement(s) read together, measurements "
+            f"{100 * self.spread:.0f}% apart).",
         )
 
 
 def _merged(a: Cost, b: Cost | None) -> Cost:
-    return a if b is None else Cost(a.what, a.wall_s + b.wall_s, a.cpu_s + b.cpu_s, a.calls)
+    if b is None:
+        return a
+    return Cost(a.what, a.wall_s + b.wall_s, a.cpu_s + b.cpu_s, a.calls, a.intervals + b.intervals)
 
 
 def step_alone(model: Any, batch: Any, steps: int = 12, repeats: int = 1) -> Cost:
-    """One step of ``model.fit`` on ``batch`` held in memory (TensorFlow backend), ``repeats``
-    times: the lower quartile of the intervals between step ends from the third on, and
-    process CPU a step.
+    """One step of ``model.fit`` on ``batch`` held in memory, ``repeats`` times, each timed by
+    the core (:func:`fitscope.core.alone.step_alone`): wall and process CPU a step.
 
-    It trains ``model`` on ``batch`` for ``steps + 2`` steps a repeat.
+    It trains ``model`` on ``batch`` for a few more than ``steps`` steps a repeat.
 
     Example:
-        >>> step_alone(model, next(batches()), steps=10).low_s < 0.1     # doctest: +SKIP
+        >>> step_alone(model, next(batches()), steps=10).estimate_s < 0.1     # doctest: +SKIP
         True
     """
-    import keras
-    import tensorflow as tf
+    from fitscope.core.alone import step_alone as held_fit
 
-    ends: list[tuple[float, float]] = []
-
-    class Ends(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-            ends.append((time.perf_counter(), time.process_time()))
-
-    held = tf.data.Dataset.from_tensors(tuple(batch)).repeat()
-    fit = _ORIGINAL_FIT or type(model).fit
-    walls, cpus = [], []
-    for _ in range(repeats):
-        ends.clear()
-        fit(
-            model,
-            held,
-            steps_per_epoch=steps + 2,
-            epochs=1,
-            verbose=0,
-            shuffle=False,
-            callbacks=[Ends()],
-        )
-        timed = ends[2:]
-        walls.append(low_end([b[0] - a[0] for a, b in zip(timed, timed[1:])]))
-        cpus.append((timed[-1][1] - timed[0][1]) / (len(timed) - 1))
-    return Cost("one step of fit, its batch held in memory", walls, cpus, steps)
+    timings = [held_fit(model, batch, steps, fit=_ORIGINAL_FIT) for _ in range(repeats)]
+    return Cost(
+        "one step of fit, its batch held in memory",
+        [t.step_s for t in timings],
+        [t.cpu_s for t in timings],
+        steps,
+        [i for t in timings for i in t.intervals],
+    )
 
 
 def _batch_alone(make: Callable[[], Any], calls: int) -> tuple[Cost, Any]:
     """Time ``calls`` calls of ``make`` on this thread: (its cost, the last batch made)."""
-    walls, cpus, batch = [], [], None
-    for _ in range(calls):
-        wall0, cpu0 = time.perf_counter(), time.thread_time()
-        batch = make()
-        walls.append(time.perf_counter() - wall0)
-        cpus.append(time.thread_time() - cpu0)
-    return Cost("one batch made alone", [low_end(walls)], [low_end(cpus)], calls), batch
-
-
-def low_end(values: list[float]) -> float:
-    """The lower quartile: a call's cost with the waits a busy machine adds mostly left out.
-
-    Example:
-        >>> low_end([1.0, 2.0, 3.0, 4.0, 100.0])
-        1.5
-    """
-    return statistics.quantiles(values, n=4)[0] if len(values) > 1 else values[0]
+    made: list[Any] = []
+    walls, cpus = timed_calls(lambda: made.append(make()), calls)
+    cost = Cost("one batch made alone", [per_step(walls)], [sum(cpus) / calls], calls, walls)
+    return cost, made[-1]
 
 
 @dataclass
@@ -185,9 +157,9 @@ class TracedFit:
         self.producer, batch = _batch_alone(source.make_one, calls)
         self.step = step_alone(model, batch, calls)
         with measured_run(self.live, self.time_budget_s) as run:
-            from fitscope.instrument.keras_callback import TraceCallback
+            from fitscope.core.clock import StepClock
 
-            trace_cb = TraceCallback(run.tracer)
+            trace_cb = StepClock(run.tracer)
             costs = self._costs()
             run.expect(steps * epochs, costs, source.workers)
             callbacks = list(kwargs.pop("callbacks", None) or []) + [trace_cb, run.keras_control()]
@@ -219,10 +191,12 @@ class TracedFit:
 
     def _costs(self) -> StepCosts:
         producer, step = self._measured()
-        return StepCosts(producer.low_s, step.low_s, producer.cpu_low_s, step.cpu_low_s)
+        return StepCosts(
+            producer.estimate_s, step.estimate_s, producer.cpu_estimate_s, step.cpu_estimate_s
+        )
 
     def _result(self, run: MeasuredRun, trace_cb: Any, source: _Source) -> RunResult:
-        from keras.src.trainers.data_adapters import data_adapter_utils
+        from fitscope.core.peek import peeked_batches
 
         ends = trace_cb.batch_ends_ns
         name = self.name or f"{source.kind} → fit"
@@ -236,10 +210,10 @@ class TracedFit:
             result.throughput = throughput_from_ends(ends[1:], source.batch_size, ends[0])
         producer, step = self._measured()
         costs = dict(
-            t_p1=producer.low_s,
-            cpu_p1=producer.cpu_low_s,
-            t_c1=step.low_s,
-            cpu_c1=step.cpu_low_s,
+            t_p1=producer.estimate_s,
+            cpu_p1=producer.cpu_estimate_s,
+            t_c1=step.estimate_s,
+            cpu_c1=step.cpu_estimate_s,
             spread=max(producer.spread, step.spread),
         )
         if source.indexed:  # the threads that ran __getitem__ are Keras's workers, not tf.data's
@@ -250,7 +224,7 @@ class TracedFit:
                 result,
                 run.tracer,
                 trace_cb,
-                data_adapter_utils.NUM_BATCHES_FOR_TENSOR_SPEC,
+                peeked_batches(),
                 run.roles.main,
                 costs,
             )

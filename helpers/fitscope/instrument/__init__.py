@@ -69,13 +69,11 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "check_int",
             "check_choice",
         ),
-        "keras_callback": ("TraceCallback",),
         "measure": (
             "Live",
             "StepCosts",
             "MeasuredRun",
             "measured_run",
-            "cost_per_call",
             "control_callback",
         ),
         "profiler": (

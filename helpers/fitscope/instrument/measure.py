@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -45,7 +45,6 @@ __all__ = [
     "StepCosts",
     "MeasuredRun",
     "measured_run",
-    "cost_per_call",
     "control_callback",
 ]
 
@@ -71,22 +70,6 @@ class Costs(Protocol):
     tf.data's per-stage costs in :mod:`fitscope.lessons.tfdata.runs`)."""
 
     def bounds(self, steps: int, workers: int, cpus: float) -> Bounds: ...
-
-
-def cost_per_call(
-    fn: Callable[[], object], calls: int, cpu_clock: Callable[[], float] = time.thread_time
-) -> tuple[float, float]:
-    """(wall s, CPU s on ``cpu_clock``: this thread's by default) per call of ``fn``.
-
-    Example:
-        >>> wall, cpu = cost_per_call(lambda: time.sleep(0.001), 3)
-        >>> wall >= 0.001 > cpu
-        True
-    """
-    wall0, cpu0 = time.perf_counter(), cpu_clock()
-    for _ in range(calls):
-        fn()
-    return (time.perf_counter() - wall0) / calls, (cpu_clock() - cpu0) / calls
 
 
 @dataclass(frozen=True)

@@ -21,15 +21,14 @@ import json
 import os
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from fitscope.core.estimate import per_call
 from fitscope.instrument.bounds import Bounds, bounds
 from fitscope.instrument.budget import cpu_budget
 from fitscope.instrument.environment import environment_facts
-from fitscope.instrument.measure import cost_per_call
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.sampling import Sampler, thread_ids
 from fitscope.instrument.threads import FITSCOPE, MAIN, TF_CREATED, TF_DATA, ThreadRoles
@@ -81,37 +80,6 @@ def _process_age_s() -> float:
     return time.time() - psutil.Process().create_time()
 
 
-def _step_spans_callback(on_step: Callable[[], None]) -> Any:
-    import keras
-
-    class StepSpans(keras.callbacks.Callback):
-        """Times each step from its begin callback to its end callback, on whatever thread ran them.
-
-        ``async_safe``: where the backend allows it (JAX, PyTorch), Keras runs the end callback in
-        a thread pool once the step's results exist, as it does its own callbacks, so this one does
-        not force the loop to wait for each step.
-        """
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.async_safe = True
-            self.begins: dict[int, int] = {}
-            self.ends: list[tuple[int, int, int]] = []  # (batch, end ns, tid); appends are atomic
-            self.tids: list[int] = []
-
-        def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-            self.tids.append(threading.get_native_id())
-            self.begins[batch] = time.perf_counter_ns()
-
-        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-            tid = threading.get_native_id()
-            self.ends.append((batch, time.perf_counter_ns(), tid))
-            self.tids.append(tid)
-            on_step()
-
-    return StepSpans()
-
-
 class BackendMeasurement:
     """One backend's runs in this interpreter: made before the model, so the threads present
     then are the baseline; :meth:`ready` once the model has trained a first step."""
@@ -138,7 +106,7 @@ class BackendMeasurement:
         self.backend_tids = set(thread_ids()) - self.roles.baseline
         self.startup_s = _process_age_s()
         report(event="ready", backend=self.backend, device=self.device, startup_s=self.startup_s)
-        return batch_ms or round(1e3 * cost_per_call(step, 8)[0], 2)
+        return batch_ms or round(1e3 * per_call(step, 8)[0], 2)
 
     def variant(
         self, name: str, work: Callable[[], None], steps: int, time_budget_s: float = 0.0
@@ -179,14 +147,16 @@ class VariantRun:
     ) -> None:
         self.m, self.name, self.steps_asked = measurement, name, steps
         self.budget = cpu_budget()
-        self.t_c, self.cpu_c = cost_per_call(measurement.step, 8, time.process_time)
-        self.t_p, self.cpu_p = cost_per_call(work, 5)
+        self.t_c, self.cpu_c = per_call(measurement.step, 8, time.process_time)
+        self.t_p, self.cpu_p = per_call(work, 5)
         self.steps = steps
         if time_budget_s:
             self.steps = min(steps, max(MIN_STEPS, int(time_budget_s / (self.t_p + self.t_c))))
         self.tracer = Tracer()
         on_step = (lambda: report(event="step")) if measurement.live else (lambda: None)
-        self.step_spans = _step_spans_callback(on_step)
+        from fitscope.core.clock import StepClock
+
+        self.step_spans = StepClock(on_step=on_step)
 
     def traced(self, data: Any) -> Any:
         """``data`` with each ``next()`` (a generator), ``__getitem__`` (a ``PyDataset``) or call
@@ -228,13 +198,13 @@ class VariantRun:
         m, cb = self.m, self.step_spans
         ends = sorted(cb.ends, key=lambda e: e[1])
         spans = self.tracer.spans()
-        for batch, end_ns, tid in cb.ends:
+        for batch, end_ns, _, tid in cb.ends:
             name = threading.current_thread().name if tid == m.roles.main else ""
             spans.append(
                 Span(
                     f"step {batch}",
                     "train",
-                    cb.begins.get(batch, end_ns),
+                    cb.begins.get(batch, (end_ns, tid))[0],
                     end_ns,
                     tid,
                     name,
@@ -281,7 +251,7 @@ class VariantRun:
             ({main}, MAIN),
             ({sampler.samples.sampler_tid}, FITSCOPE),
             (self.tracer.tids("generator") - {main}, data_role),
-            (set(self.step_spans.tids) - {main}, CALLBACK_THREADS),
+            (set(self.step_spans.callback_tids) - {main}, CALLBACK_THREADS),
             (m.backend_tids, backend_role),
         ]
         tids = {s.tid for s in result.spans if s.tid is not None} | set(sampler.samples.cpu_ns)
@@ -292,14 +262,14 @@ class VariantRun:
     def _facts(self, result: RunResult) -> dict[str, Any]:
         """Who called next() (before and after Keras's peek), who ran the callbacks, the steps
         and the costs alone: what the lesson's readings and verdicts read."""
-        from keras.src.trainers.data_adapters import data_adapter_utils
+        from fitscope.core.peek import peeked_batches
 
         main = self.m.roles.main
         generator = result.params["source"] == "generator"
-        peeked = data_adapter_utils.NUM_BATCHES_FOR_TENSOR_SPEC if generator else 0
+        peeked = peeked_batches() if generator else 0
         nexts = sorted(result.spans_of("generator"), key=lambda s: s.start_ns)
         after = nexts[peeked:]
-        callbacks = Counter(self.step_spans.tids)
+        callbacks = self.step_spans.callback_tids
         steps = sorted(result.spans_of("train"), key=lambda s: s.start_ns)
         return {
             "backend": self.m.backend,

@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 
 from fitscope import verdicts
+from fitscope.core.clock import StepClock
 from fitscope.instrument.checks import Checks
 from fitscope.instrument.environment import quick_mode
 from fitscope.instrument.errors import check_choice, check_int
-from fitscope.instrument.keras_callback import TraceCallback
 from fitscope.instrument.measure import MeasuredRun, measured_run
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import ShowsItself, Table
@@ -146,7 +146,7 @@ def fit_example3(
 def _fit_once(run: MeasuredRun, ds: Any, name: str, epochs: int) -> RunResult:
     run.tracer = Tracer()
     model = article_model(0)
-    trace_cb = TraceCallback(run.tracer)
+    trace_cb = StepClock(run.tracer)
     with run.sampling():
         model.fit(ds, epochs=epochs, verbose=0, shuffle=False, callbacks=[trace_cb])
     ends = trace_cb.batch_ends_ns

@@ -17,10 +17,11 @@ import threading
 import time
 from typing import Any
 
+from fitscope.core.estimate import per_call
 from fitscope.instrument.bounds import stage_bounds
 from fitscope.instrument.environment import quick_mode
 from fitscope.instrument.errors import check_choice, check_int, check_positive
-from fitscope.instrument.measure import MeasuredRun, cost_per_call, measured_run
+from fitscope.instrument.measure import MeasuredRun, measured_run
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import ShowsItself, Table
 from fitscope.instrument.throughput import throughput_from_ends
@@ -70,7 +71,7 @@ def _py_map_once(run: MeasuredRun, kind: str, ms: float, elements: int, parallel
     run.tracer = Tracer()
     tf = tensorflow()
     work = batch_work(kind, ms)
-    wall_1, cpu_1 = cost_per_call(work, 5)
+    wall_1, cpu_1 = per_call(work, 5)
     t_1 = wall_1 if kind == "sleep" else cpu_1  # CPU time: what a call takes with a core to itself
     traced = run.tracer.traced(f"{kind} work", "tf.data")(work)
 

@@ -29,10 +29,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from fitscope.core.estimate import per_call
 from fitscope.instrument.bounds import Stage, peak_concurrency
 from fitscope.instrument.environment import quick_mode
 from fitscope.instrument.errors import FitscopeInputError, check_choice, check_int, check_positive
-from fitscope.instrument.measure import cost_per_call
 from fitscope.workloads.graph_costs import (
     AUTOTUNE,
     FIELDS,
@@ -192,7 +192,7 @@ def shape_of(ds: Any) -> dict[str, bool]:
 def train_cost(ms: float, calls: int = 12) -> tuple[float, float]:
     if ms == 0:
         return 0.0, 0.0
-    return cost_per_call(functools.partial(time.sleep, ms / 1e3), calls, time.process_time)
+    return per_call(functools.partial(time.sleep, ms / 1e3), calls, time.process_time)
 
 
 def stages_of(p: PipelineParams, shape: dict[str, bool], workers: int) -> list[Stage]:

@@ -1,0 +1,82 @@
+"""The measurement core: one estimator, the order of step ends, the one clock and step alone."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fitscope.core import OUTLIER, in_order, median_spread, per_call, per_step
+
+
+def test_per_step_keeps_bursts_and_drops_one_interruption():
+    assert per_step([(1, 0.01), (1, 0.03)] * 4) == pytest.approx(0.02)
+    assert per_step([(1, 0.01)] * 9 + [(1, 10 * OUTLIER * 0.01)]) == pytest.approx(0.01)
+    assert per_step([(3, 0.03), (1, 0.01)]) == pytest.approx(0.01)  # intervals of several steps
+
+
+@given(st.lists(st.floats(0.001, 1.0), min_size=1, max_size=30))
+def test_per_step_lies_between_the_smallest_and_largest_interval(seconds):
+    got = per_step([(1, s) for s in seconds])
+    assert min(seconds) - 1e-12 <= got <= max(seconds) + 1e-12
+
+
+def test_per_call_times_each_call_and_separates_wall_from_cpu():
+    wall, cpu = per_call(lambda: time.sleep(0.01), 3)
+    assert wall >= 0.01 and cpu < 0.005
+
+
+def test_median_spread_is_the_median_and_how_far_apart():
+    assert median_spread([1.0, 3.0, 2.0]) == (2.0, 1.0)
+    assert median_spread([0.5]) == (0.5, 0.0)
+
+
+def test_a_late_end_callback_moves_back_to_the_next_steps_end():
+    # step 0's end ran on a pool thread after step 1's: its results existed by step 1's end
+    assert [e[1] for e in in_order([(0, 30, 0.0), (1, 20, 0.0), (2, 40, 0.0)])] == [20, 20, 40]
+
+
+def test_the_clock_and_step_alone_time_a_held_batch_on_tensorflow():
+    import keras
+    import numpy as np
+
+    from fitscope.core.alone import SKIP, WARM, held, step_alone, timing
+    from fitscope.core.clock import StepClock
+    from fitscope.instrument.tracing import Tracer
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    model.compile("sgd", "mse")
+    batch = (np.ones((8, 4), "float32"), np.ones((8, 2), "float32"))
+    found = step_alone(model, batch, steps=5)  # its first fit: WARM more steps left out
+    assert found.steps == 5 and found.step_s > 0 and len(found.spans) == SKIP + WARM + 1 + 5
+
+    tracer = Tracer()
+    clock = StepClock(tracer)
+    model.fit(held(batch, "tensorflow"), steps_per_epoch=6, epochs=2, verbose=0, callbacks=[clock])
+    assert len(clock.batch_ends_ns) == 12 and len(tracer.spans()) == 12 + 2  # steps, epoch marks
+    assert sum(clock.callback_tids.values()) == 2 * 12  # a begin and an end a step
+    assert timing(clock) is not None and timing(StepClock()) is None
+    again = step_alone(model, batch, steps=5)  # built: only SKIP left out
+    assert again.steps == len(again.intervals) == 5 and len(again.spans) == SKIP + 1 + 5
+
+
+def test_only_the_core_times_fits_steps_or_reads_keras_peek():
+    """No module outside ``fitscope.core`` defines a step callback or reads Keras's peek."""
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "helpers" / "fitscope"
+    # counts steps for the live display and stops fit at a deadline; it times nothing
+    counts_only = {"instrument/measure.py"}
+    outside = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if "core" not in path.relative_to(package).parts[:1]
+        and str(path.relative_to(package)) not in counts_only
+        and any(
+            word in path.read_text()
+            for word in ("def on_train_batch_end", "NUM_BATCHES_FOR_TENSOR_SPEC import")
+        )
+    ]
+    assert outside == [], f"time steps through fitscope.core, not in {outside}"
