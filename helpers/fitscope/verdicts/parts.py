@@ -106,8 +106,9 @@ class PartEvidence:
         return self.measured_s > self.sequential_s + self.noise_s()
 
     def judge(self) -> str:
-        """HOLDS on a saving beyond the noise, DOES NOT HOLD on none where half the possible
-        saving would have shown, else INCONCLUSIVE (also when the ideal bound was beaten, or
+        """HOLDS on a saving beyond the noise, DOES NOT HOLD on none (under ``VISIBLE_SAVING``
+        of the possible saving) where half the possible saving would have shown, else
+        INCONCLUSIVE (also when the ideal bound was beaten, or
         the whole possible saving is inside the noise, or the run was slower than one after
         the other beyond it)."""
         noise = self.noise_s()
@@ -115,6 +116,8 @@ class PartEvidence:
             return INCONCLUSIVE
         if self.sequential_s - self.measured_s > noise:
             return HOLDS
+        if self.saving() >= VISIBLE_SAVING:  # inside the noise, but an overlap shows: it leans
+            return INCONCLUSIVE
         if self.sequential_s - self.overlapped_s >= 2 * noise:
             return DOES_NOT_HOLD
         return INCONCLUSIVE
