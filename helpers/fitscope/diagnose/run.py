@@ -110,7 +110,7 @@ def diagnose(
         steps_in_fit_s=[t.step_s for t in m.together],
         waiting_shares=[p[1] for p in m.parts],
         contention_shares=[p[2] for p in m.parts],
-        steps_under_load_s=[t.step_s for t in m.loaded],
+        steps_under_load_s=m.steps_under_load_s,
         beside_batches=0 if source.reiterable else m.beside_batches,
         first_step=FIRST_STEP,
         others_cpus=m.others,
