@@ -40,7 +40,7 @@ import nbformat
 import psutil
 from nbclient.exceptions import CellExecutionError
 
-from fitscope.execute import KernelStallError, WatchedClient
+from fitscope.execute import KernelStallError, WatchedClient, tree_cpu_s
 
 CELL_TIMEOUT_S = 120
 STALL_QUIET_S = 20.0
@@ -98,21 +98,6 @@ class TreeMemory:
         self._thread.join()
 
 
-def _tree_cpu_s(root: psutil.Process) -> float | None:
-    try:
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return None
-    total = 0.0
-    for p in procs:
-        try:
-            t = p.cpu_times()
-            total += t.user + t.system + t.children_user + t.children_system
-        except psutil.Error:
-            pass
-    return total
-
-
 def run_watching_for_stalls(
     cmd: Sequence[str],
     *,
@@ -133,7 +118,7 @@ def run_watching_for_stalls(
         )
         root, window, stall, started = psutil.Process(proc.pid), [], None, time.monotonic()
         while proc.poll() is None:
-            now, used = time.monotonic(), _tree_cpu_s(root)
+            now, used = time.monotonic(), tree_cpu_s(root.pid)
             if used is not None:
                 window = [(t, c) for t, c in window if now - t <= quiet_s + 1.5] + [(now, used)]
             idle_for = window[-1][0] - window[0][0] if window else 0.0

@@ -17,7 +17,7 @@ from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.session import Session
 from stall_probe import POLL_S, reply_wait_s
 
-from fitscope.execute import KernelStallError, StallWatch, _tree_cpu_s, rewake_after_send
+from fitscope.execute import KernelStallError, StallWatch, rewake_after_send, tree_cpu_s
 
 
 def test_a_send_during_the_poll_leaves_the_reply_unread_until_the_poll_times_out():
@@ -49,10 +49,10 @@ def test_idle_needs_a_long_enough_window_of_low_cpu():
 def test_the_tree_keeps_the_cpu_of_a_child_that_ended():
     """A cell whose fresh interpreter computed for the whole window and then ended is not idle
     (05's worker-processes cell, under the one-CPU quota, was called a stall this way)."""
-    before = _tree_cpu_s(os.getpid())
+    before = tree_cpu_s(os.getpid())
     busy = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.5: pass"
     subprocess.run([sys.executable, "-c", busy], check=True)
-    after = _tree_cpu_s(os.getpid())
+    after = tree_cpu_s(os.getpid())
     assert after - before >= 0.45
 
 

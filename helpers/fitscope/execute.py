@@ -52,6 +52,7 @@ __all__ = [
     "StallWatch",
     "rewake_after_send",
     "execute_notebook",
+    "tree_cpu_s",
 ]  # + WatchedClient, WatchedExecutePreprocessor (lazy)
 
 CELL_TIMEOUT_S = 120  # no cell of the collection takes a minute in quick mode, even on one CPU
@@ -90,7 +91,7 @@ def rewake_after_send(kc: Any) -> Any:
     return kc
 
 
-def _tree_cpu_s(pid: int | None) -> float | None:
+def tree_cpu_s(pid: int | None) -> float | None:
     """CPU seconds (user + system) of process ``pid`` and all its descendants, the ones that
     ended and were waited for included (a parent's ``children_*`` times); None if gone.
 
@@ -210,7 +211,7 @@ class StallWatch:
         cpu: deque[tuple[float, float]] = deque()
         while True:
             await asyncio.sleep(1.0)
-            now, used = time.monotonic(), _tree_cpu_s(pid)
+            now, used = time.monotonic(), tree_cpu_s(pid)
             if used is None:
                 cpu.clear()
                 continue
