@@ -9,16 +9,30 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import statistics
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from conftest import ROOT
 
 import fitscope
-from fitscope.diagnose.report import HIGHLY, INCONCLUSIVE, NOT, verdict_of
+from fitscope.diagnose.measure import split
+from fitscope.diagnose.remedies import beyond_noise, busy_share, choose
+from fitscope.diagnose.report import (
+    HIGHLY,
+    INCONCLUSIVE,
+    NOT,
+    Diagnosis,
+    parts_note,
+    verdict_of,
+)
+from fitscope.diagnose.sources import ARRAYS, GENERATOR, GRAIN, PYDATASET, DataCost
 from fitscope.instrument.errors import FitscopeInputError
+from fitscope.instrument.measure import StepCosts
 from fitscope.verdicts import consistency
 from fitscope.workloads.article import article_model, batch_work, random_batches
 
@@ -83,6 +97,202 @@ def test_one_repeat_decides_only_clear_of_the_lines():
     for near in (0.18, 0.22, 0.045, 0.055):
         verdict, reason = verdict_of([near])
         assert verdict == INCONCLUSIVE and "one repeat" in reason
+
+
+# -- made-up measurements: what the table, the sentence and the remedies print -------------------
+
+MS = 1e-3
+# The reviewer's runs of notebook 05 (quick mode, B = 2): each repeat's step alone, alone under
+# load and in fit, in ms. PyDataset threads: parts 38% + 37% against a share of 69%; worker
+# processes: parts 0% + 0% against a share of 3%; arrays in memory: contention (36%, 0%, 63%, 0%).
+THREADS = ((16.2, 14.6, 14.9), (32.6, 47.0, 44.7), (52.3, 39.4, 81.0))
+PROCESSES = ((36.7, 18.2, 35.6), (36.0, 40.0, 34.7), (37.8, 38.9, 32.5))
+ARRAYS_4 = ((15.7, 21.0, 14.0, 19.6), (22.8, 17.2, 25.8, 16.7), (19.3, 14.1, 18.5, 15.4))
+
+
+def made_up(
+    times: tuple[tuple[float, ...], ...],
+    kind: str = PYDATASET,
+    data: tuple[float, float] = (29.2, 16.4),
+    workers: int = 2,
+    grain: tuple[int, bool] = (0, False),
+    backend: str = "tensorflow",
+) -> tuple[SimpleNamespace, Diagnosis]:
+    """A measurement as ``choose`` reads it and the Diagnosis ``diagnose`` builds from it, both
+    from the same per-repeat step times (ms) and one batch made alone (wall, CPU ms)."""
+    alone, loaded, in_fit = ([t * MS for t in ts] for ts in times)
+    parts = [split(a, u, t) for a, u, t in zip(alone, loaded, in_fit)]
+    med = statistics.median
+    cost = DataCost(data[0] * MS, data[1] * MS, "its thread")
+    source = SimpleNamespace(
+        kind=kind,
+        workers=workers,
+        stages=lambda: set(),
+        grain=grain,
+        data=object(),
+        in_processes=False,
+    )
+    m = SimpleNamespace(
+        backend=backend,
+        source=source,
+        data=cost,
+        run=SimpleNamespace(budget=SimpleNamespace(cpus=2.0)),
+        parts=parts,
+        waiting_share=med(p[1] for p in parts),
+        contention_share=med(p[2] for p in parts),
+        step_in_fit_s=med(in_fit),
+        step_alone_s=med(alone),
+        costs=StepCosts(cost.wall_s, med(alone), cost.cpu_s, med(alone)),
+    )
+    shares = [p[0] for p in parts]
+    verdict, reason = verdict_of(shares)
+    bounds = m.costs.bounds(1, workers, 2.0)
+    d = Diagnosis(
+        backend=backend,
+        source=kind,
+        verdict=verdict,
+        reason=reason,
+        shares=shares,
+        steps_alone_s=alone,
+        steps_in_fit_s=in_fit,
+        waiting_shares=[p[1] for p in parts],
+        contention_shares=[p[2] for p in parts],
+        steps_under_load_s=loaded,
+        beside_batches=0,
+        first_step="the first step trained on your data, as in your script",
+        others_cpus=[1.4] * len(shares),
+        data_s=cost.wall_s,
+        data_cpu_s=cost.cpu_s,
+        data_clock=cost.clock,
+        data_computes=cost.computes,
+        data_thread="other",
+        data_where="PyDataset worker threads",
+        batches_by_thread={},
+        sequential_s=bounds.sequential_s,
+        overlapped_s=bounds.overlapped_s,
+        position="between the bounds",
+        steps=10,
+        steps_timed=8,
+        batches_taken=None,
+        model_restored=True,
+        model_note="put back",
+        cpu_per_step_by_role={},
+        budget="B = 2 CPUs",
+        duration_s=10.0,
+        remedies=choose(m) if verdict != NOT else [],
+    )
+    return m, d
+
+
+FIGURES = re.compile(r"\d+(?:\.\d+)? (?:ms|µs)|\d+%")
+
+
+def test_the_sentence_quotes_the_medians_the_table_shows():
+    """The reviewer's "table 64.6 ms, sentence 60.1 ms in fit": the sentence quoted the repeat
+    whose share was the median, the table each row's median. Now both print each row's median,
+    with an even number of repeats too."""
+    for times in (THREADS, PROCESSES, ARRAYS_4):
+        _, d = made_up(times)
+        table = d.table().text(width=10_000)
+        for label, figure in [
+            ("step in fit: median (repeats)", f"{d.step_in_fit_s * 1e3:.3g} ms"),
+            ("step alone, batch in memory", f"{d.step_alone_s * 1e3:.3g} ms"),
+            ("input share: median (repeats)", f"{d.input_share:.0%}"),
+            ("waiting for the next batch: median (repeats)", f"{d.waiting_share:.0%}"),
+            (
+                "contention, the step slowed by data work: median (repeats)",
+                f"{d.contention_share:.0%}",
+            ),
+        ]:
+            row = next(r for r in d.table().rows if r[0] == label)
+            assert str(row[1]).startswith(figure + " ("), (label, row)
+        said = d.reading.split("; the parts sum to")[0]
+        assert f"a step took {d.step_in_fit_s * 1e3:.3g} ms in fit against " in said
+        assert f"{d.step_alone_s * 1e3:.3g} ms with its batch held in memory" in said
+        assert f"the input share was {d.input_share:.0%}" in said
+        assert set(FIGURES.findall(said)) <= set(FIGURES.findall(table)), said
+    _, even = made_up(ARRAYS_4)
+    assert even.step_in_fit_s == pytest.approx(
+        statistics.median([19.3e-3, 14.1e-3, 18.5e-3, 15.4e-3])
+    )
+
+
+def test_the_parts_note_says_how_far_and_which_way_the_parts_miss_the_share():
+    # 38% + 37% = 75%, 6% more than the share of 69% (one repeat's waiting clipped at 0)
+    note = parts_note([0.69, 0.629, 0.816], [0.377, 0.0, 0.448], [0.31, 0.82, 0.368])
+    assert note.startswith("; the parts sum to 75%, 6% more than the share of 69%: ")
+    assert "medians need not add up" in note and "in 1 of 3 repeats a part was clipped" in note
+    # 0% + 0% = 0%, 3% LESS than the share of 3%: clipping only adds, so it is not the reason
+    note = parts_note([0.03, 0.53, 0.0], [0.0, 0.2, 0.0], [0.0, 0.33, 0.0])
+    assert note.startswith("; the parts sum to 0%, 3% less than the share of 3%: ")
+    assert "clipped" not in note and "medians need not add up" in note
+    # parts that add up get no note; one repeat off only by rounding says so
+    assert parts_note([0.5, 0.6, 0.4], [0.3, 0.4, 0.2], [0.2, 0.2, 0.2]) == ""
+    assert parts_note([0.104], [0.0525], [0.0515]) == ""
+    rounded = parts_note([0.11], [0.054], [0.054])
+    assert rounded.startswith("; the parts sum to 10%, 1% less than the share of 11%: ")
+    assert rounded.endswith("each is rounded on its own")
+    # and in the diagnosis's own sentence, from its repeats
+    _, d = made_up(THREADS)
+    assert "38% waiting for the next batch and 37% contention" in d.reading
+    assert "the parts sum to 75%, 6% more than the share of 69%" in d.reading
+    _, d = made_up(PROCESSES)
+    assert "0% waiting for the next batch and 0% contention" in d.reading
+    assert "the parts sum to 0%, 3% less than the share of 3%" in d.reading
+
+
+def test_a_part_inside_the_noise_gets_no_remedy():
+    """The reviewer's arrays in memory: contention (36%, 0%, 63%, 0%) got "18% ... at best
+    13.9 ms a step instead of 17 ms" under a table that printed 0% and 15.4 ms."""
+    assert not beyond_noise([0.36, 0.0, 0.63, 0.0]) and not beyond_noise([0.10, 0.20, 0.0])
+    assert beyond_noise([0.31, 0.82, 0.37]) and beyond_noise([0.27])
+    assert not beyond_noise([0.0, 0.0, 0.0, 0.0, 0.3, 0.0]) and beyond_noise([0.1] * 5 + [0.0])
+    _, d = made_up(ARRAYS_4, kind=ARRAYS, data=(0.00307, 0.00316), workers=1)
+    assert d.verdict != NOT and d.remedies == []
+    (sentence,) = d.remedy_sentences()
+    assert sentence.startswith("No remedy is offered: neither part of the input share")
+    assert "waiting 0%, contention 0% to 6" in sentence
+
+
+def test_every_figure_a_remedy_quotes_is_in_the_table():
+    """Contention remedies quote the table's contention and step in fit; producer remedies the
+    table's batch made alone; each remedy's own bound ("at best ...") is the one figure it adds."""
+    cases = [
+        made_up(THREADS),  # PyDataset threads: processes, then contention
+        made_up(THREADS, kind=GENERATOR, workers=1),
+        made_up(THREADS, kind=GRAIN, grain=(2, False), backend="jax"),
+        made_up(ARRAYS_4, kind=ARRAYS, data=(0.00307, 0.00316), workers=1),
+    ]
+    for _, d in cases:
+        table = d.table().text(width=10_000)
+        for r in d.remedies:
+            said = r.sentence()
+            own = FIGURES.findall(said.split("at best ", 1)[1])[:1] if "at best " in said else []
+            quoted = [f for f in FIGURES.findall(said) if f not in own]
+            assert set(quoted) <= set(FIGURES.findall(table)), (said, quoted)
+
+
+def test_a_remedy_says_only_what_cpu_against_wall_measured():
+    """CPU against wall says the batch computed, not that it held the GIL: Pillow and NumPy
+    release it. The sentence says what was measured and what it cannot tell."""
+    _, d = made_up(THREADS, kind=GENERATOR, workers=1, data=(57.1, 17.8))
+    first = d.remedies[0].sentence()
+    assert "making a batch computed (CPU 31% of wall on its thread)" in first
+    assert "where that computing is Python, it holds the GIL" in first
+    assert "Pillow and NumPy release the GIL" in first
+    assert "keep their thread busy" not in first and "Python holding the GIL" not in first
+    assert busy_share(0.00252, 0.00154) == "x1.64 the wall"  # never "164%"
+    _, arrays = made_up(ARRAYS_4, kind=ARRAYS, data=(0.00307, 0.00316), workers=1)
+    row = next(r for r in arrays.table().rows if r[0] == "one batch made alone")
+    assert "x1.03 the wall: computes" in row[1] and "103%" not in row[1]
+
+
+def test_grain_worker_processes_are_an_iter_dataset_method():
+    _, d = made_up(THREADS, kind=GRAIN, grain=(2, False), backend="jax", data=(54.1, 20.1))
+    how = d.remedies[0].how
+    assert ".mp_prefetch(grain.MultiprocessingOptions(num_workers=2))" in how
+    assert "an IterDataset method: call it on what .to_iter_dataset() returns" in how
+    assert "MapDataset after" not in how
 
 
 def test_importing_fitscope_imports_no_keras():

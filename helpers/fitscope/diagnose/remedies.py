@@ -3,12 +3,16 @@
 The choice follows the larger part of the input share first: *waiting* (the training thread idle
 for its next batch) calls for more producers and prefetch, by where the data is made (the kind of
 source, the thread that made it), whether
-making a batch keeps its thread busy (CPU near wall: Python holding the GIL needs processes) or
-waits (threads wait side by side), and the backend; *contention* (the step slowed by the data
-work sharing the CPU) calls for cheaper data work, fewer data threads, or more cores. A
-producer remedy's saving is fitscope's ideal-overlap bound for one step with its producers on
-this machine's B CPUs; a contention remedy's is the step in fit less the contention measured;
-never more. :func:`try_first` runs the first remedy that needs no change to the learner's code.
+making a batch computes (CPU a sizeable share of wall: if that is Python, it holds the GIL and
+only processes run it side by side; Pillow, NumPy and TensorFlow's ops release it, which CPU
+against wall cannot tell) or waits (threads wait side by side), and the backend; *contention*
+(the step slowed by the data work sharing the CPU) calls for cheaper data work, fewer data
+threads, or more cores. A part gets remedies only when it is measured beyond the noise
+(:func:`beyond_noise`). A producer remedy's saving is fitscope's ideal-overlap bound for one
+step with its producers on this machine's B CPUs; a contention remedy's is the step in fit less
+the contention measured; never more. Every figure a remedy quotes is one the diagnosis's table
+shows: the medians of the repeats (:func:`fitscope.core.estimate.median_spread`'s median).
+:func:`try_first` runs the first remedy that needs no change to the learner's code.
 
 Example:
     >>> r = Remedy("Pass workers=2", "batches wait", bound_s=0.020, now_s=0.040)
@@ -39,7 +43,19 @@ from fitscope.diagnose.sources import (
 from fitscope.instrument.bounds import stage_bounds
 from fitscope.verdicts.compare import compare
 
-__all__ = ["Remedy", "ms", "choose", "notes", "try_first", "WORKER_THREADS"]
+__all__ = [
+    "COVERAGE",
+    "Remedy",
+    "SMALL",
+    "beyond_noise",
+    "busy_share",
+    "median_interval",
+    "ms",
+    "choose",
+    "notes",
+    "try_first",
+    "WORKER_THREADS",
+]
 
 WORKER_THREADS = "PyDataset worker threads (ran Python)"
 MAX_WORKERS = 16  # the most workers a remedy proposes for batches that mostly wait
@@ -61,6 +77,44 @@ GRAIN_SPAWN = (
 def ms(seconds: float) -> str:
     """Seconds in ms, 3 significant digits: ``ms(0.0412)`` is '41.2 ms' (µs under 0.1 ms)."""
     return f"{seconds * 1e3:.3g} ms" if seconds >= 1e-4 else f"{seconds * 1e6:.3g} µs"
+
+
+def busy_share(cpu_s: float, wall_s: float) -> str:
+    """CPU against wall as a share of the wall, never printed above 100 %: past it (the whole
+    process's clock, several threads at once; or a thread's clock at its resolution) the
+    CPU is said as a multiple of the wall.
+
+    Example:
+        >>> busy_share(0.0178, 0.0571), busy_share(0.00252, 0.00154)
+        ('31% of wall', 'x1.64 the wall')
+    """
+    ratio = cpu_s / wall_s if wall_s > 0 else 0.0
+    return f"{ratio:.0%} of wall" if ratio <= 1.0 else f"x{ratio:.2f} the wall"
+
+
+COVERAGE = 0.75  # the confidence the median's interval is drawn at
+
+
+def median_interval(shares: list[float]) -> tuple[float, float]:
+    """The narrowest interval between order statistics that holds the median of the repeats'
+    distribution with ``COVERAGE`` confidence (min to max up to 5 repeats; from 6 on, the
+    extremes drop out, so more repeats can outvote one disturbed run).
+
+    Example:
+        >>> median_interval([0.03, 0.01, 0.02])
+        (0.01, 0.03)
+        >>> median_interval([0.01, 0.02, 0.02, 0.03, 0.02, 0.4])
+        (0.02, 0.03)
+    """
+    xs, n = sorted(shares), len(shares)
+
+    def coverage(k: int) -> float:
+        return 1 - 2 * sum(math.comb(n, i) for i in range(k)) / 2.0**n
+
+    k = 1
+    while k < n // 2 and coverage(k + 1) >= COVERAGE:
+        k += 1
+    return xs[k - 1], xs[n - k]
 
 
 @dataclass(frozen=True)
@@ -106,36 +160,53 @@ class Remedy:
         return f"{self.how}: {self.why}; {best}."
 
 
-SMALL = 0.05  # a part under this share of a step gets no remedies of its own
+SMALL = 0.05  # a part under this share of a step, or not beyond it, gets no remedies
+
+
+def beyond_noise(part: list[float]) -> bool:
+    """Whether a part of the input share (its value in each repeat) is measured at ``SMALL`` or
+    more: the interval that holds its median (:func:`median_interval`, the one the verdict
+    reads) lies at or above ``SMALL``. A median of 0, or one whose repeats reach under 5 %, is
+    inside the noise; one repeat has no spread, so its value decides.
+
+    Example:
+        >>> beyond_noise([0.36, 0.0, 0.63, 0.0]), beyond_noise([0.31, 0.82, 0.37])
+        (False, True)
+        >>> beyond_noise([0.10, 0.20, 0.0]), beyond_noise([0.27])
+        (False, True)
+    """
+    return bool(part) and median_interval(part)[0] >= SMALL
 
 
 def choose(m: Measurement) -> list[Remedy]:
     """The remedies that fit this measurement: the larger part's first, each part's biggest
-    possible saving first. A part under ``SMALL`` gets none; a remedy whose bound saves
-    nothing is left out, unless it can be tried as is (then trying it shows why it does not
-    help).
+    possible saving first. A part not measured beyond the noise (:func:`beyond_noise`) gets
+    none; a remedy whose bound saves nothing is left out, unless it can be tried as is (then
+    trying it shows why it does not help).
     """
     workers = max(2, int(m.run.budget.cpus if m.run.budget else 1))
     waiting = [r for r in _by_source(m, workers, m.data.computes) if r.saves or r.try_workers]
-    # Python that computes holds the GIL, and the step's own Python waits for it: with a CPU to
-    # spare, that part of the contention goes away with the work moved off the GIL (worker
-    # processes, TF ops); on one CPU the step and the data share its time wherever the data runs.
+    # Data work that computes may be Python holding the GIL, which the step's own Python waits
+    # for: with a CPU to spare, that part of the contention goes away with the work moved off
+    # the GIL (worker processes, TF ops); on one CPU the step and the data share its time
+    # wherever the data runs.
     spare = (m.run.budget.cpus if m.run.budget else 1.0) >= 2
     off_gil = [r for r in waiting if r.escapes_gil] if m.data.computes and spare else []
     contention = off_gil + [r for r in _for_contention(m) if r.saves]
     parts = [
-        (m.waiting_share, sorted(waiting, key=lambda r: r.bound_s)),
-        (m.contention_share, contention),
+        (m.waiting_share, [p[1] for p in m.parts], sorted(waiting, key=lambda r: r.bound_s)),
+        (m.contention_share, [p[2] for p in m.parts], contention),
     ]
     parts.sort(key=lambda p: -p[0])
-    chosen = [
-        r for i, (share, found) in enumerate(parts) if i == 0 or share >= SMALL for r in found
-    ]
+    chosen = [r for _, each, found in parts if beyond_noise(each) for r in found]
     return list(dict.fromkeys(chosen))  # a remedy that fits both parts is said once
 
 
 def _for_contention(m: Measurement) -> list[Remedy]:
-    """Cheaper data work, fewer data threads, more cores: each at best removes the contention."""
+    """Cheaper data work, fewer data threads, more cores: each at best removes the contention.
+
+    The figures are the table's: the step in fit and the contention, medians of the repeats.
+    """
     now = m.step_in_fit_s
     bound = now * (1 - m.contention_share)
     why = (
@@ -144,7 +215,9 @@ def _for_contention(m: Measurement) -> list[Remedy]:
     )
 
     def remedy(how: str) -> Remedy:
-        return Remedy(how, why, bound, now, bound_name="the step in fit with no contention")
+        return Remedy(
+            how, why, bound, now, bound_name=f"the step in fit less its {m.contention_share:.0%}"
+        )
 
     found = [
         remedy(
@@ -182,12 +255,12 @@ def _by_source(m: Measurement, w: int, busy: bool) -> list[Remedy]:
             bound = stage_bounds([stage], c.train_s, c.train_cpu_s or 0.0, b).overlapped_s
         return Remedy(how, why, bound, m.step_in_fit_s, workers, **kw)
 
-    cpu = f"CPU {m.data.busy:.0%} of wall on {m.data.clock}"
-    if m.data.cpu_share < 0.9:  # a crowded machine: say what a computing thread could get
-        cpu += f", where a Python loop got {m.data.cpu_share:.0%} of a CPU"
+    cpu = f"CPU {busy_share(m.data.cpu_s, m.data.wall_s)} on {m.data.clock}"
     in_parallel = (
-        f"your batches keep their thread busy ({cpu}): Python holding the GIL runs in "
-        "parallel only in processes"
+        f"making a batch computed ({cpu}): where that computing is Python, it holds the GIL "
+        "and only processes run it side by side; libraries such as Pillow and NumPy release "
+        "the GIL inside their C code, so threads may run that part at once (CPU against wall "
+        "does not tell which)"
         if busy
         else f"your batches mostly wait ({cpu}), and threads wait side by side"
     )
@@ -232,7 +305,7 @@ def _by_source(m: Measurement, w: int, busy: bool) -> list[Remedy]:
             remedy(
                 f"Raise your PyDataset's workers to {enough}" + START_SAFELY,
                 f"batches are made in {src.workers} worker process(es), "
-                + ("each keeping a CPU busy" if busy else "each mostly waiting"),
+                + (f"each computing ({cpu})" if busy else f"each mostly waiting ({cpu})"),
                 enough,
                 not_tried=NO_PROCESSES,
             )
@@ -281,7 +354,7 @@ def _by_source(m: Measurement, w: int, busy: bool) -> list[Remedy]:
             )
         ]
     if src.kind == GRAIN:
-        return _for_grain(m, w, busy, remedy, in_parallel)
+        return _for_grain(m, w, busy, remedy, in_parallel, cpu)
     if src.kind == TORCH and src.workers < w:
         return [
             remedy(
@@ -295,7 +368,12 @@ def _by_source(m: Measurement, w: int, busy: bool) -> list[Remedy]:
 
 
 def _for_grain(
-    m: Measurement, w: int, busy: bool, remedy: Callable[..., Remedy], in_parallel: str
+    m: Measurement,
+    w: int,
+    busy: bool,
+    remedy: Callable[..., Remedy],
+    in_parallel: str,
+    cpu: str,
 ) -> list[Remedy]:
     """Grain's own knobs: more prefetch threads for batches that wait, worker processes
     (``mp_prefetch``, or a DataLoader's ``worker_count``) for Python that keeps its thread busy.
@@ -308,7 +386,7 @@ def _for_grain(
         return []
     now = (
         f"it makes batches in {made} worker process(es) now, "
-        + ("each keeping a CPU busy" if busy else "each mostly waiting")
+        + (f"each computing ({cpu})" if busy else f"each mostly waiting ({cpu})")
         if processes
         else in_parallel
     )
@@ -317,7 +395,8 @@ def _for_grain(
             f"Build the grain.DataLoader with worker_count={enough}"
             if loader
             else f"End the pipeline with .mp_prefetch(grain.MultiprocessingOptions("
-            f"num_workers={enough})) (a MapDataset after .to_iter_dataset())"
+            f"num_workers={enough})), an IterDataset method: call it on what "
+            ".to_iter_dataset() returns"
         )
         return [remedy(how + GRAIN_SPAWN, now, enough, not_tried=NO_PROCESSES, escapes_gil=busy)]
     return [

@@ -9,6 +9,12 @@ verdict names the larger of the two. The category is decided when the interval t
 median of the repeats with 75% confidence lies within one; otherwise the verdict is
 inconclusive, and the reason says which line the repeats straddle.
 
+Every quantity measured once a repeat (a step, a share, a part of it) is printed as one value:
+the median of its repeats (:func:`fitscope.core.estimate.median_spread`'s median, the one
+:func:`fitscope.verdicts.compare.compare` reads), in the table, the sentence under it and the
+remedies alike. Each is the median of its own repeats, so the parts' medians need not add up to
+the share's: the sentence then says by how much, which way, and why.
+
 Example:
     >>> verdict_of([0.96, 0.97, 0.95])
     ('highly input-bound', '')
@@ -19,14 +25,21 @@ Example:
 from __future__ import annotations
 
 import json
-import math
 import statistics
 import textwrap
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from fitscope.diagnose.remedies import Remedy, ms
+from fitscope.diagnose.remedies import (
+    COVERAGE,
+    SMALL,
+    Remedy,
+    beyond_noise,
+    busy_share,
+    median_interval,
+    ms,
+)
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import ShowsItself, Stack, Table
 from fitscope.verdicts.compare import MIN_GAIN, TOO_CLOSE
@@ -39,6 +52,7 @@ __all__ = [
     "LINES",
     "category",
     "median_interval",
+    "parts_note",
     "verdict_of",
     "Diagnosis",
 ]
@@ -46,7 +60,6 @@ __all__ = [
 HIGHLY, MODERATELY = "highly input-bound", "moderately input-bound"
 NOT, INCONCLUSIVE = "not input-bound", "inconclusive"
 LINES = (0.05, 0.20)  # TF Profiler's input-bound categories
-COVERAGE = 0.75  # the confidence the median's interval is drawn at
 WAITING, CONTENTION = "waiting", "contention"
 
 
@@ -55,26 +68,50 @@ def category(share: float) -> str:
     return HIGHLY if share >= LINES[1] else MODERATELY if share >= LINES[0] else NOT
 
 
-def median_interval(shares: list[float]) -> tuple[float, float]:
-    """The narrowest interval between order statistics that holds the median of the repeats'
-    distribution with ``COVERAGE`` confidence (min to max up to 5 repeats; from 6 on, the
-    extremes drop out, so more repeats can outvote one disturbed run).
+def _pct(share: float) -> int:
+    """A share as the whole percent it is printed as (``f"{share:.0%}"``)."""
+    return int(f"{share:.0%}"[:-1])
+
+
+def parts_note(shares: list[float], waiting: list[float], contention: list[float]) -> str:
+    """What a reader adding the two parts' medians finds against the share's median, as printed
+    (whole percents): nothing when they add up; otherwise the sum, how far and which way it
+    misses, and why. Per repeat the parts sum to the share unless one was clipped at 0, which
+    only adds; medians of separate repeats need not add up, either way; and each figure is
+    rounded on its own.
 
     Example:
-        >>> median_interval([0.03, 0.01, 0.02])
-        (0.01, 0.03)
-        >>> median_interval([0.01, 0.02, 0.02, 0.03, 0.02, 0.4])
-        (0.02, 0.03)
+        >>> parts_note([0.69, 0.63, 0.82], [0.38, 0.0, 0.45], [0.31, 0.82, 0.37]).split(":")[0]
+        '; the parts sum to 75%, 6% more than the share of 69%'
+        >>> parts_note([0.03, 0.53, 0.0], [0.0, 0.2, 0.0], [0.0, 0.33, 0.0]).split(":")[0]
+        '; the parts sum to 0%, 3% less than the share of 3%'
+        >>> parts_note([0.5], [0.25], [0.25])
+        ''
     """
-    xs, n = sorted(shares), len(shares)
-
-    def coverage(k: int) -> float:
-        return 1 - 2 * sum(math.comb(n, i) for i in range(k)) / 2.0**n
-
-    k = 1
-    while k < n // 2 and coverage(k + 1) >= COVERAGE:
-        k += 1
-    return xs[k - 1], xs[n - k]
+    med = statistics.median
+    w, c, s = med(waiting), med(contention), med(shares)
+    gap = _pct(w) + _pct(c) - _pct(s)
+    if gap == 0:
+        return ""
+    n = len(shares)
+    clipped = sum(wi + ci - si > 1e-9 for wi, ci, si in zip(waiting, contention, shares))
+    why = []
+    if n > 1:
+        why.append(
+            f"each of the three is the median of its own {n} repeats, and medians need not add up"
+        )
+    if gap > 0 and clipped:
+        which = "in its one repeat" if n == 1 else f"in {clipped} of {n} repeats"
+        why.append(
+            f"{which} a part was clipped at 0 (the step under load slower than in fit, or "
+            "faster than alone), which adds to the parts only"
+        )
+    if abs(w + c - s) < 0.005 or not why:
+        why.append("each is rounded on its own")
+    return (
+        f"; the parts sum to {_pct(w) + _pct(c)}%, {abs(gap)}% "
+        f"{'more' if gap > 0 else 'less'} than the share of {_pct(s)}%: " + "; ".join(why)
+    )
 
 
 def verdict_of(shares: list[float]) -> tuple[str, str]:
@@ -119,7 +156,8 @@ class Diagnosis(ShowsItself):
     run of the remedy tried on the spot, if any. Per repeat: ``shares`` (the input share),
     ``waiting_shares`` and ``contention_shares`` (its two parts, see
     :func:`fitscope.diagnose.measure.split`) and the three step times. A quantity over repeats
-    is their median (the lower middle one of an even number, so it is one repeat's).
+    is their median (of an even number, the mean of the middle two), the same estimator the
+    remedies and :func:`fitscope.verdicts.compare.compare` read.
     """
 
     backend: str
@@ -160,17 +198,17 @@ class Diagnosis(ShowsItself):
 
     @property
     def input_share(self) -> float:
-        return statistics.median_low(self.shares)
+        return statistics.median(self.shares)
 
     @property
     def waiting_share(self) -> float:
         """The training thread idle for its next batch, a fraction of a step in fit."""
-        return statistics.median_low(self.waiting_shares)
+        return statistics.median(self.waiting_shares)
 
     @property
     def contention_share(self) -> float:
         """The step slowed by the data work sharing the CPU, a fraction of a step in fit."""
-        return statistics.median_low(self.contention_shares)
+        return statistics.median(self.contention_shares)
 
     @property
     def cause(self) -> str:
@@ -178,43 +216,31 @@ class Diagnosis(ShowsItself):
         return WAITING if self.waiting_share >= self.contention_share else CONTENTION
 
     @property
-    def parts_excess(self) -> float:
-        """How far the parts sum past the share (median over repeats): 0 unless one was clipped."""
-        return statistics.median_low(
-            w + c - s for w, c, s in zip(self.waiting_shares, self.contention_shares, self.shares)
-        )
-
-    @property
     def step_alone_s(self) -> float:
-        return statistics.median_low(self.steps_alone_s)
+        return statistics.median(self.steps_alone_s)
 
     @property
     def step_under_load_s(self) -> float:
-        return statistics.median_low(self.steps_under_load_s)
+        return statistics.median(self.steps_under_load_s)
 
     @property
     def step_in_fit_s(self) -> float:
-        return statistics.median_low(self.steps_in_fit_s)
+        return statistics.median(self.steps_in_fit_s)
 
     def parts_sentence(self) -> str:
-        """The share's two parts in words, with the step under load they stand on."""
-        excess = (
-            f"; the parts sum to {self.parts_excess:.0%} more than the share, because one "
-            "was clipped at 0 (the step under load was slower than in fit, or faster than "
-            "alone)"
-            if self.parts_excess >= 0.005
-            else ""
-        )
+        """The share's two parts in words, with the step under load they stand on, and what
+        their sum is against the share when the two differ (:func:`parts_note`)."""
+        note = parts_note(self.shares, self.waiting_shares, self.contention_shares)
         return (
             f"{self.waiting_share:.0%} waiting for the next batch and "
             f"{self.contention_share:.0%} contention, the step slowed by the data work sharing "
             f"the CPU ({ms(self.step_under_load_s)} a step alone with your pipeline running "
-            f"beside it; medians of the repeats){excess}"
+            f"beside it){note}"
         )
 
     @property
     def reading(self) -> str:
-        """The verdict in one sentence, with the figures it stands on."""
+        """The verdict in one sentence, with the figures it stands on: the table's own."""
         from fitscope.instrument.backends import LABELS
 
         lo, hi = min(self.shares), max(self.shares)
@@ -223,14 +249,17 @@ class Diagnosis(ShowsItself):
             f"{self.verdict.capitalize()}{mostly} on {LABELS.get(self.backend, self.backend)}"
             + (f" ({self.reason})" if self.reason else "")
         )
-        # The times quoted are one repeat's, so the share follows from them: the median repeat.
         n = len(self.shares)
-        i = sorted(range(n), key=self.shares.__getitem__)[(n - 1) // 2]
-        which = "" if n == 1 else f" in the median of {n} repeats (all: {lo:.0%} to {hi:.0%})"
+        ran = (
+            f"the shares ran from {lo:.0%} to {hi:.0%}"
+            if f"{lo:.0%}" != f"{hi:.0%}"
+            else f"every repeat's share {lo:.0%}"
+        )
+        which = "" if n == 1 else f" (medians of {n} repeats, each figure its own; {ran})"
         return (
-            f"{head}: a step took {ms(self.steps_in_fit_s[i])} in fit against "
-            f"{ms(self.steps_alone_s[i])} with its batch held in memory, an input share of "
-            f"{self.shares[i]:.0%}{which}: {self.parts_sentence()}; the data was made on "
+            f"{head}: a step took {ms(self.step_in_fit_s)} in fit against "
+            f"{ms(self.step_alone_s)} with its batch held in memory, and the input share was "
+            f"{self.input_share:.0%}{which}: {self.parts_sentence()}; the data was made on "
             f"{self.data_where} at {ms(self.data_s)} a batch; measured with {self.first_step}."
         )
 
@@ -240,11 +269,49 @@ class Diagnosis(ShowsItself):
                 "No input remedy is needed: the data costs under 5% of a step; time is won in "
                 "the step itself (a larger batch, a smaller model, steps_per_execution)."
             ]
+        if not self.remedies:
+            return [self._no_remedy()]
         return [r.sentence() for r in self.remedies]
+
+    def _no_remedy(self) -> str:
+        """Why an input share that is not "not input-bound" got no remedy: a part inside the
+        noise gets none (:func:`fitscope.diagnose.remedies.beyond_noise`), and a remedy whose
+        bound saves under 5% of a step is left out."""
+        parts = {WAITING: self.waiting_shares, CONTENTION: self.contention_shares}
+        noisy = [name for name, each in parts.items() if not beyond_noise(each)]
+        n = len(self.shares)
+        where = (
+            "the interval that holds its median reaches"
+            if n > 5
+            else "its repeats reach"
+            if n > 1
+            else "its one repeat is"
+        )
+
+        def span(name: str) -> str:
+            lo, hi = median_interval(parts[name])
+            return f"{name} {lo:.0%}" + (f" to {hi:.0%}" if f"{lo:.0%}" != f"{hi:.0%}" else "")
+
+        saves = f"has a bound 5% or more under the step in fit now ({ms(self.step_in_fit_s)})"
+        if len(noisy) == 2:
+            return (
+                "No remedy is offered: neither part of the input share is measured beyond the "
+                f"noise, as for each part {where} under {SMALL:.0%} "
+                f"({span(WAITING)}, {span(CONTENTION)}); a longer run or a quieter machine "
+                "would tell whether there is anything to remedy."
+            )
+        if noisy:
+            other = CONTENTION if noisy[0] == WAITING else WAITING
+            return (
+                f"No remedy is offered: the {noisy[0]} part is inside the noise, as {where} "
+                f"under {SMALL:.0%} ({span(noisy[0])}), and no remedy for {other} that fits a "
+                f"{self.source} {saves}."
+            )
+        return f"No remedy is offered: none that fits a {self.source} {saves}."
 
     def table(self) -> Table:
         """The figures, one row per quantity, read by the verdict sentence."""
-        busy = self.data_cpu_s / self.data_s if self.data_s else 0.0
+        busy = busy_share(self.data_cpu_s, self.data_s)
         doing = "computes" if self.data_computes else "waits"
         cpu = ", ".join(f"{role} {ms(s)}" for role, s in self.cpu_per_step_by_role.items())
         rows = [
@@ -272,7 +339,7 @@ class Diagnosis(ShowsItself):
             (
                 "one batch made alone",
                 f"{ms(self.data_s)} wall, {ms(self.data_cpu_s)} CPU on "
-                f"{self.data_clock} ({busy:.0%}: {doing})",
+                f"{self.data_clock} ({busy}: {doing})",
             ),
             ("data thread (after Keras's peek)", f"{self.data_thread}: {self.data_where}"),
             ("batches made, by thread", self.batches_by_thread or "not traced"),
@@ -289,7 +356,7 @@ class Diagnosis(ShowsItself):
             ("CPU budget", self.budget),
             (
                 "CPUs other processes kept busy: median (repeats)",
-                f"{statistics.median_low(self.others_cpus):.2f} "
+                f"{statistics.median(self.others_cpus):.2f} "
                 f"({', '.join(f'{c:.2f}' for c in self.others_cpus)})",
             ),
             (
