@@ -8,6 +8,7 @@ classes, where the data was made, where tf.data decoded); speed-ups are printed,
 from __future__ import annotations
 
 import json
+import re
 import threading
 from pathlib import Path
 
@@ -15,10 +16,13 @@ import keras
 import numpy as np
 import pytest
 from conftest import child_pids, shm_semaphores
+from test_diagnose import FIGURES, PROCESSES, THREADS, made_up
 
 import fitscope
+from fitscope.diagnose.sources import GRAIN
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.lessons import images
+from fitscope.lessons.images.pipelines import share_of_step_alone
 from fitscope.lessons.images.threads import ThreadScaling
 from fitscope.verdicts import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, consistency
 from fitscope.verdicts.images import Pipeline, article_advice
@@ -274,3 +278,71 @@ def test_the_advice_rule_decides_each_case() -> None:
     v = article_advice([GEN, same, threads_free], 2.0)
     assert "tf.data with prefetch" in v.table().rows[0][1]
     assert consistency.check_facts(json.loads(json.dumps(v.facts()))) == []
+
+
+def test_a_share_of_the_step_alone_is_never_printed_above_100_percent() -> None:
+    """The reviewer's 05: "109 %" and "137 %" for worker processes and tf.data, whose steps in fit
+    were quicker than their step alone. The row now says whether that is inside the spread of
+    the two's repeats (at the bound) or beyond it (the step alone measured slow)."""
+    processes = {
+        "step_alone_s": 0.0356,
+        "step_in_fit_s": 0.0325,
+        "steps_alone_s": [0.0356, 0.0182, 0.0369],
+        "steps_in_fit_s": [0.0378, 0.0325, 0.0259],
+    }
+    tf_data = {
+        "step_alone_s": 0.0219,
+        "step_in_fit_s": 0.016,
+        "steps_alone_s": [0.0158, 0.035, 0.0219],
+        "steps_in_fit_s": [0.0152, 0.016, 0.0288],
+    }
+    for d in (processes, tf_data):
+        said = share_of_step_alone(d)
+        assert said.startswith("at the step alone (") and "inside the spread" in said, said
+    beaten = {**tf_data, "steps_alone_s": [0.0219, 0.022, 0.0225], "steps_in_fit_s": [0.016] * 3}
+    assert share_of_step_alone(beaten).startswith("faster than the step alone: it was measured")
+    one_run = {"step_alone_s": 0.0219, "step_in_fit_s": 0.016}
+    assert share_of_step_alone(one_run).startswith("faster than the step alone")
+    assert share_of_step_alone({"step_alone_s": 0.01, "step_in_fit_s": 0.04}) == "25%"
+    for d in (processes, tf_data, beaten, one_run):
+        assert not [p for p in re.findall(r"(\d+) ?%", share_of_step_alone(d)) if int(p) > 100]
+
+
+class _D(dict):
+    def to_dict(self) -> dict:
+        return self
+
+
+def test_which_backend_was_more_input_bound_is_read_from_the_repeats() -> None:
+    tf = _D(
+        verdict="highly input-bound",
+        input_share=0.39,
+        shares=[0.26, 0.39, 0.51],
+        data_where="tf.data's threads",
+        step_in_fit_s=0.028,
+    )
+    jax = _D(tf, verdict="inconclusive", input_share=0.08, shares=[0.0, 0.08, 0.27])
+    meet = images.more_input_bound(TensorFlow=tf, JAX=jax)
+    assert meet.reading.startswith("No backend was measurably more input-bound")
+    assert "TensorFlow 39% (26% to 51%, highly input-bound)" in meet.reading
+    apart = images.more_input_bound(JAX=_D(jax, shares=[0.0, 0.08, 0.2]), TensorFlow=tf)
+    assert apart.reading.startswith("TensorFlow was more input-bound than JAX: 39%")
+    one = images.more_input_bound(TensorFlow=_D(tf, shares=[0.39]), JAX=jax)
+    assert one.reading.startswith("Which was more input-bound is not decided")
+    assert [row[0] for row in apart.rows] == ["JAX", "TensorFlow"]  # in the order given
+
+
+def test_a_fresh_diagnosis_table_shows_every_figure_its_sentence_and_remedies_quote() -> None:
+    """The reviewer's JAX generator: "18% of a step in fit" in a remedy under a table with no
+    contention row, "276 ms in fit against 259 ms" under "260 ms / 253 ms"."""
+    for args in ((THREADS,), (THREADS, GRAIN, (54.1, 20.1), 2, (2, False), "jax"), (PROCESSES,)):
+        _, d = made_up(*args)
+        fresh = images.FreshDiagnosis("python -m fitscope diagnose", d.to_dict(), d.text(), 40, 500)
+        table = fresh.table().text(width=10_000)
+        said = fresh.reading.split("; the parts sum to")[0]
+        assert set(FIGURES.findall(said)) <= set(FIGURES.findall(table)), said
+        for sentence in fresh.found["remedies"]:
+            bound = sentence.split("at best ", 1)[1] if "at best " in sentence else ""
+            own = FIGURES.findall(bound)[:1]
+            quoted = [f for f in FIGURES.findall(sentence) if f not in own]
+            assert set(quoted) <= set(FIGURES.findall(table)), (sentence, quoted)

@@ -4,7 +4,8 @@
 which threads do the work (one thread against two; tf.data's CPU by thread), :mod:`.fresh`
 diagnoses the cells in a fresh interpreter (another backend, worker processes), and
 :mod:`.side_by_side` puts the diagnoses next to each other and decides the article's advice
-(:mod:`.pipelines`: the table's rows, and diagnoses made on one backend side by side).
+(:mod:`.pipelines`: the table's rows, diagnoses made on one backend side by side, and which of
+two diagnoses was more input-bound).
 
 Example:
     >>> from fitscope.lessons import images
@@ -24,6 +25,6 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "fresh": ("as_script", "diagnose_elsewhere", "FreshDiagnosis"),
         "side_by_side": ("SideBySide", "side_by_side"),
         # not in side_by_side: importing that module would hide the function of its name
-        "pipelines": ("on_one_backend",),
+        "pipelines": ("on_one_backend", "more_input_bound"),
     },
 )

@@ -35,6 +35,7 @@ from typing import Any
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.tables import ShowsItself, Table
 from fitscope.isolation.sandbox import run_python
+from fitscope.verdicts.compare import TOO_CLOSE
 
 __all__ = ["as_script", "diagnose_elsewhere", "FreshDiagnosis"]
 
@@ -180,23 +181,44 @@ class FreshDiagnosis(ShowsItself):
         return self.found["reading"]
 
     def table(self) -> Table:
+        """The diagnosis's figures as its own table prints them (a median and its repeats), so
+        every number its sentence and remedies quote is in a row here."""
         f = self.found
+        busy = f["data_cpu_s"] / f["data_s"] if f["data_s"] else 0.0
+        busy_text = f"{busy:.0%} of wall" if busy <= 1 else f"x{busy:.2f} the wall"
         rows = [
             ("verdict", f["verdict"]),
             ("data source", f["source"]),
+            ("input share: median (repeats)", _shares(f["input_share"], f["shares"])),
             (
-                "input share: median (repeats)",
-                f"{f['input_share']:.0%} ({', '.join(f'{s:.0%}' for s in f['shares'])})",
+                "waiting for the next batch: median (repeats)",
+                _shares(f["waiting_share"], f["waiting_shares"]),
             ),
             (
-                "step in fit / step alone",
-                f"{f['step_in_fit_s'] * 1e3:.3g} ms / {f['step_alone_s'] * 1e3:.3g} ms",
+                "contention, the step slowed by data work: median (repeats)",
+                _shares(f["contention_share"], f["contention_shares"]),
+            ),
+            ("step in fit: median (repeats)", _times(f["step_in_fit_s"], f["steps_in_fit_s"])),
+            ("step alone, batch in memory", _times(f["step_alone_s"], f["steps_alone_s"])),
+            (
+                "step alone, your pipeline running beside it",
+                _times(f["step_under_load_s"], f["steps_under_load_s"]),
             ),
             (
                 "one batch made alone",
-                f"{f['data_s'] * 1e3:.3g} ms wall, {f['data_cpu_s'] * 1e3:.3g} ms CPU",
+                f"{_ms(f['data_s'])} wall, {_ms(f['data_cpu_s'])} CPU on {f['data_clock']} "
+                f"({busy_text}: {'computes' if f['data_computes'] else 'waits'})",
             ),
             ("data thread (after Keras's peek)", f"{f['data_thread']}: {f['data_where']}"),
+            (
+                "bounds a step: ideal overlap / one after the other",
+                f"{_ms(f['overlapped_s'])} / {_ms(f['sequential_s'])}: "
+                + (
+                    f"fit was {f['position']}"
+                    if f["position"] != TOO_CLOSE
+                    else "too close to tell overlap from none"
+                ),
+            ),
             ("CPU budget", f["budget"]),
             (
                 "the fresh interpreter",
@@ -210,6 +232,19 @@ class FreshDiagnosis(ShowsItself):
             reading=self.reading,
             title=f"{self.command}  ({f['backend']})",
         )
+
+
+def _ms(seconds: float) -> str:
+    """As ``fitscope diagnose`` prints a time: 3 significant digits, in ms (µs under 0.1 ms)."""
+    return f"{seconds * 1e3:.3g} ms" if seconds >= 1e-4 else f"{seconds * 1e6:.3g} µs"
+
+
+def _shares(median: float, each: list[float]) -> str:
+    return f"{median:.0%} ({', '.join(f'{s:.0%}' for s in each)})"
+
+
+def _times(median: float, each: list[float]) -> str:
+    return f"{_ms(median)} ({', '.join(_ms(t) for t in each)})"
 
 
 def diagnose_elsewhere(

@@ -15,9 +15,16 @@ from typing import Any
 from fitscope.instrument.backends import LABELS
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.tables import Table
-from fitscope.verdicts.compare import fastest
+from fitscope.verdicts.compare import FASTER, NO_DIFFERENCE, compare, fastest
 
-__all__ = ["COLUMNS", "row", "named", "on_one_backend"]
+__all__ = [
+    "COLUMNS",
+    "row",
+    "named",
+    "on_one_backend",
+    "share_of_step_alone",
+    "more_input_bound",
+]
 
 COLUMNS = (
     "pipeline",
@@ -31,9 +38,36 @@ COLUMNS = (
 )
 
 
-def _share(share: float) -> str:
-    """A share of the step-alone bound; one past 100 % says the bound was beaten."""
-    return f"{share:.0%}" + (" (beat it: the step alone was measured slow)" if share > 1 else "")
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.3g} ms"
+
+
+def share_of_step_alone(d: dict[str, Any]) -> str:
+    """Steps/s in ``fit`` as a share of the step alone's, never printed above 100 %: a step in
+    fit quicker than the step alone is either inside the spread of the two's repeats (at the
+    bound) or beyond it, by :func:`fitscope.verdicts.compare.compare` (the step alone was then
+    measured slow: it cannot be beaten).
+
+    Example:
+        >>> share_of_step_alone({"step_alone_s": 0.01, "step_in_fit_s": 0.02})
+        '50%'
+        >>> share_of_step_alone({"step_alone_s": 0.0219, "step_in_fit_s": 0.016,
+        ...     "steps_alone_s": [0.0158, 0.035, 0.0219],
+        ...     "steps_in_fit_s": [0.0152, 0.016, 0.0288]}).split(":")[0]
+        'at the step alone (16 ms in fit against 21.9 ms alone'
+        >>> share_of_step_alone({"step_alone_s": 0.03, "step_in_fit_s": 0.02,
+        ...     "steps_alone_s": [0.03, 0.031, 0.029], "steps_in_fit_s": [0.02, 0.021, 0.019]})
+        'faster than the step alone: it was measured slow (20 ms in fit against 30 ms alone)'
+    """
+    alone, fit = d["step_alone_s"], d["step_in_fit_s"]
+    if fit >= alone:
+        return f"{alone / fit:.0%}"
+    c = compare(d.get("steps_alone_s") or [alone], d.get("steps_in_fit_s") or [fit], "s")
+    times = f"{_ms(fit)} in fit against {_ms(alone)} alone"
+    if c.word == FASTER:
+        return f"faster than the step alone: it was measured slow ({times})"
+    inside = "inside the spread of their repeats" if c.word == NO_DIFFERENCE else c.sentence
+    return f"at the step alone ({times}: {inside})"
 
 
 def row(d: dict[str, Any], name: str) -> tuple[str, ...]:
@@ -43,7 +77,7 @@ def row(d: dict[str, Any], name: str) -> tuple[str, ...]:
         d["backend"],
         d["data_where"],
         f"{1 / d['step_in_fit_s']:.3g}",
-        _share(d["step_alone_s"] / d["step_in_fit_s"]),
+        share_of_step_alone(d),
         f"{d['input_share']:.0%} ({d['verdict']})",
         f"{1 / d['step_alone_s']:.3g}",
         f"{1 / d['overlapped_s']:.3g}",
@@ -87,4 +121,68 @@ def on_one_backend(**diagnoses: Any) -> Table:
         [row(d, name) for name, d in found.items()],
         reading=f"On {label}, {spread}.",
         title=f"The pipelines on {label}, one model",
+    )
+
+
+def more_input_bound(**diagnoses: Any) -> Table:
+    """Which diagnosis was more input-bound (keyword: its name, as a backend), by the spread
+    rule on the input share's repeats: ranges apart decide, ranges that meet are no measurable
+    difference, and a side with one repeat has no spread to decide with.
+
+    Example:
+        >>> class D(dict):
+        ...     def to_dict(self): return self
+        >>> tf = D(verdict="highly input-bound", input_share=0.39, shares=[0.26, 0.39, 0.51],
+        ...        data_where="tf.data's threads", step_in_fit_s=0.028)
+        >>> jax = D(tf, verdict="inconclusive", input_share=0.08, shares=[0.0, 0.08, 0.27],
+        ...         data_where="the main thread", step_in_fit_s=0.225)
+        >>> more_input_bound(TensorFlow=tf, JAX=jax).reading[:60]
+        'No backend was measurably more input-bound: TensorFlow 39% ('
+        >>> more_input_bound(TensorFlow=tf, JAX=D(jax, shares=[0.0, 0.08, 0.2])).reading[:47]
+        'TensorFlow was more input-bound than JAX: 39% ('
+    """
+    found = {name: d.to_dict() for name, d in diagnoses.items()}
+    if len(found) != 2:
+        raise FitscopeInputError("more_input_bound compares two diagnoses.")
+    (a, da), (b, db) = sorted(found.items(), key=lambda item: -item[1]["input_share"])
+
+    def each(d: dict[str, Any]) -> list[float]:
+        return list(d.get("shares") or [d["input_share"]])
+
+    def said(d: dict[str, Any]) -> str:
+        xs = each(d)
+        spread = f"{min(xs):.0%} to {max(xs):.0%}" if len(xs) > 1 else "one repeat"
+        return f"{d['input_share']:.0%} ({spread}, {d['verdict']})"
+
+    rows = [
+        (
+            name,
+            d["verdict"],
+            f"{d['input_share']:.0%} ({', '.join(f'{s:.0%}' for s in each(d))})",
+            d["data_where"],
+            f"{d['step_in_fit_s'] * 1e3:.3g} ms",
+        )
+        for name, d in found.items()
+    ]
+    shares = f"{a} {said(da)} against {b} {said(db)}"
+    if min(len(each(da)), len(each(db))) < 2:
+        reading = (
+            f"Which was more input-bound is not decided: {shares}; a side with one repeat has "
+            "no spread to tell a difference from noise."
+        )
+    elif min(each(da)) > max(each(db)):
+        reading = (
+            f"{a} was more input-bound than {b}: {said(da)} against {said(db)}; the ranges of "
+            "their repeats lie apart."
+        )
+    else:
+        reading = (
+            f"No backend was measurably more input-bound: {shares}; the ranges of their "
+            "repeats meet, so the difference is inside the noise."
+        )
+    return Table(
+        ("diagnosis", "verdict", "input share: median (repeats)", "data made on", "step in fit"),
+        rows,
+        reading=reading,
+        title="Which was more input-bound: the input share, repeat by repeat",
     )
