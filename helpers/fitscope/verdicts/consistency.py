@@ -8,7 +8,9 @@ Seven ways a reading can say more than its numbers, each caught here:
 - a claim decided against what one of its undecided parts visibly shows (a saving of a quarter
   of the possible one or more, or a speed-up called faster), or against a speed-up of x1.15 or
   more that its spread swallowed (A1);
-- a bound beaten without the flag (a share of the ideal bound above 100 %);
+- a bound beaten without the flag (a share of the ideal bound above 100 %), or a share of the
+  possible saving printed below 0 or above 100 % (a slow-down, or a bound beaten, said as a
+  share);
 - "fastest" said inside the spread;
 - a count of more than its whole ("62 of 60 begin callbacks");
 - one quantity printed twice in one notebook with two values beyond rounding
@@ -70,6 +72,11 @@ _CLAIM = re.compile(rf"\b(C\d{{1,2}}|A1) ({_VERDICT}): (.*)", re.I)
 _PART = re.compile(rf"[(;] ?({_VERDICT})(?=[,):])")
 _LEAN = re.compile(rf"\(INCONCLUSIVE, {LEANS} (HOLDS|DOES NOT HOLD)")
 _FASTEST_RULE = re.compile(r"'[^']+' is fastest: x(\d+\.\d+) faster than|no run is fastest")
+_SAVING_SHARE = re.compile(
+    r"([-\u2212]?\d+(?:\.\d+)?) ?% of (?:its own |its |the )?possible saving"
+)
+_SAVING_LIST = re.compile(r"possible saving: ([^.;]*)")
+_PERCENT = re.compile(r"([-\u2212]?\d+(?:\.\d+)?) ?%")
 _COUNT_OF = re.compile(r"(?<![\d.,])(\d+) of (?:the )?(\d+)(?![\d.,%])(?! s\b)")
 _FACTS = re.compile(rf'<script type="application/json" class="{FACTS_CLASS}">(.*?)</script>', re.S)
 
@@ -99,6 +106,14 @@ def check_reading(text: str) -> list[str]:
         for m in _SHARE.finditer(sentence):
             if float(m.group(1)) > 100:
                 problems.append(f"a bound beaten, shown above 100 %: {sentence.strip()}")
+        shares = [m.group(1) for m in _SAVING_SHARE.finditer(sentence)]
+        for m in _SAVING_LIST.finditer(sentence):
+            shares += _PERCENT.findall(m.group(1))
+        if any(not 0 <= float(x.replace("\u2212", "-")) <= 100 for x in shares):
+            problems.append(
+                f"a share of the possible saving outside 0–100 % (say the slow-down, or that the "
+                f"bound was beaten): {sentence.strip()}"
+            )
         for m in _COUNT_OF.finditer(sentence):
             if int(m.group(1)) > int(m.group(2)):
                 problems.append(f"a count of more than its whole: {sentence.strip()}")
