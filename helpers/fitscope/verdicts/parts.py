@@ -160,6 +160,8 @@ class PartEvidence:
             )
         if gain <= 0:
             reached = "no saving"
+        elif self.saving() >= 0.995:  # under the ideal bound, inside the noise: never "104 %"
+            reached = "100 % of the possible saving (at the ideal bound)"
         else:
             reached = f"{100 * self.saving():.0f} % of the possible saving"
         where = "beyond" if abs(gain) > noise else "inside"
