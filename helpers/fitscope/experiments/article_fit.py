@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -24,6 +25,8 @@ from fitscope.instrument.environment import quick_mode
 from fitscope.instrument.errors import FitscopeInputError, check_choice, check_int, check_positive
 from fitscope.instrument.measure import Live
 from fitscope.instrument.result import RunResult
+from fitscope.instrument.sampling import thread_ids
+from fitscope.instrument.threads import ThreadRoles
 from fitscope.instrument.tracing import Tracer
 from fitscope.isolation.sandbox import Progress, report, run_python
 from fitscope.isolation.template import TENSORFLOW
@@ -173,6 +176,16 @@ def _data_source(p: GeneratorFitParams) -> Any:
     )
 
 
+def own_roles() -> None:
+    """In a process forked from the template interpreter, name this process's threads: the
+    roles taken when fitscope was imported there hold the template's main thread id (Python
+    keeps ``threading.main_thread().native_id`` from before the fork), so the main thread's
+    ``next()`` calls and CPU went unnamed. Call it on the main thread, before the run."""
+    roles = ThreadRoles.current()
+    roles.main = threading.get_native_id()
+    roles.baseline = set(thread_ids())  # after a fork, only this thread
+
+
 class _ReportSteps:
     """The :class:`Live` of a sandboxed run: it reports the bounds and every step to the parent."""
 
@@ -204,6 +217,8 @@ if __name__ == "__main__":
         multiprocessing.forkserver.ensure_running()  # now: it imports while this process sets up
     import fitscope
     from fitscope.experiments.article_fit import GeneratorFitParams, _fit_here, _ReportSteps
+    from fitscope.experiments.article_fit import own_roles
+    own_roles()  # forked from the template: its main thread, not the template's
     for i, params in enumerate({params!r}):
         _fit_here(GeneratorFitParams(**params), _ReportSteps(),
         {time_budget_s!r}).save(f"{out}{{i}}")

@@ -35,11 +35,13 @@ from fitscope.instrument.tables import ShowsItself, Table
 from fitscope.instrument.threads import ThreadRoles
 from fitscope.instrument.throughput import throughput_from_ends
 from fitscope.instrument.tracing import Tracer, keras_frames
+from fitscope.show.windows import training_windows
 from fitscope.verdicts.compare import share_of_bound
 
 __all__ = [
     "PYDATASET_WORKERS",
     "MIN_COST_SPREAD",
+    "SLOWER_WHY",
     "against_bound",
     "reading",
     "Cost",
@@ -240,16 +242,32 @@ MIN_COST_SPREAD = 0.05
 def against_bound(r: RunResult) -> str:
     """A traced fit's time against its ideal bound, read within the spread of the costs the bound
     was built from (at least ``MIN_COST_SPREAD``), by
-    :func:`fitscope.verdicts.compare.share_of_bound`."""
+    :func:`fitscope.verdicts.compare.share_of_bound`. That margin is the spread of the bound's
+    cost measurements, not a spread of this run (one run has none), and is named so; a run slower
+    than one after the other says why that can happen."""
     if r.bounds is None:
         raise FitscopeInputError(f"'{r.name}' has no bounds to read its time against.")
     spread = max(r.facts.get("costs_per_step", {}).get("spread", 0.0), MIN_COST_SPREAD)
-    return share_of_bound(
+    text = share_of_bound(
         r.throughput.elapsed_s,
         r.bounds.overlapped_s,
-        spread_s=spread * r.bounds.overlapped_s,
+        tolerance=spread,
         sequential_s=r.bounds.sequential_s,
     )
+    for said in (f"the {100 * spread:.0f} % tolerance)", f"the {100 * spread:.0f} %)"):
+        text = text.replace(
+            said, f"the {100 * spread:.0f} % spread of the bound's cost measurements)"
+        )
+    if "slower than one after the other" in text:
+        text += f" {SLOWER_WHY}"
+    return text
+
+
+SLOWER_WHY = (
+    "(a slow-down against the sum: its costs were measured alone, while in the run other load, "
+    "or the data and the step sharing the CPU and the GIL, can add to them)"
+)
+"""Why a run can take longer than its one-after-the-other sum, said wherever one did."""
 
 
 def reading(r: RunResult, peeks: bool = True) -> str:
@@ -398,14 +416,14 @@ def generator_facts(
         next_by_role[role] = next_by_role.get(role, 0) + 1
     steps = sorted(result.spans_of("train"), key=lambda s: s.start_ns)
     # The steps after the first, as the steps/s count them: the first traces the graph.
-    warm = steps[0].end_ns if steps else 0
-    windows = [(a, b) for a, b in result.windows("train", leave_out="ui") if a >= warm]
+    windows = training_windows(result)
     per_thread = result.cpu.by_thread_s(windows)
     process_cpu = sum(per_thread.values())
     by_role: dict[str, float] = {}
     for tid, seconds in per_thread.items():
         role = result.roles.get(tid, "unknown")
         by_role[role] = by_role.get(role, 0.0) + seconds
+    by_role = {role: round(s, 3) for role, s in by_role.items()}  # ms: the sampler's is coarser
     wall = sum(b - a for a, b in windows) / 1e9
     return {
         "peeked": peeked,

@@ -32,6 +32,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "pipeline_timeline",
         ),
         "comparison": ("Comparison",),
+        "windows": ("training_windows",),
         "ipython": ("install_ipython_handler",),
         "live": (
             "LiveThroughput",

@@ -33,6 +33,7 @@ from fitscope.show.palette import (
     set_title,
 )
 from fitscope.show.timelines import pipeline_timeline, thread_role, timeline, warm_up_step
+from fitscope.show.windows import training_windows
 from fitscope.verdicts.compare import TIME_UNITS, share_of_bound
 
 if TYPE_CHECKING:  # plots draws results; result.Comparison draws with plots
@@ -152,7 +153,8 @@ def cpu_by_thread(result: RunResult, top: int = 10) -> Chart:
     ax_t.set_xlabel("time (s)")
     ax_t.set_ylabel("cores busy")
     ax_t.set_title("CPU by role over time")
-    totals = result.cpu.by_thread_s()
+    windows = training_windows(result)
+    totals = result.cpu.by_thread_s(windows) if windows else result.cpu.by_thread_s()
     ranked = sorted(totals.items(), key=lambda kv: -kv[1])[:top]
     ax_b.barh(
         range(len(ranked)),
@@ -166,14 +168,26 @@ def cpu_by_thread(result: RunResult, top: int = 10) -> Chart:
     )
     ax_b.invert_yaxis()
     ax_b.set_xlabel("CPU time (s)")
-    ax_b.set_title(f"CPU per thread (top {len(ranked)})")
-    return Chart(fig, _cpu_summary(result, totals) + (f" {note}" if note else ""))
+    ax_b.set_title(
+        f"CPU per thread in the steps after the first (top {len(ranked)})"
+        if windows
+        else f"CPU per thread (top {len(ranked)})"
+    )
+    return Chart(fig, _cpu_summary(result, totals, windows) + (f" {note}" if note else ""))
 
 
-def _cpu_summary(result: RunResult, totals: dict[int, float]) -> str:
+def _cpu_summary(
+    result: RunResult, totals: dict[int, float], windows: Sequence[tuple[int, int]] = ()
+) -> str:
+    """The CPU sentence: over the training steps after the first where the run has steps (the
+    window of its steps/s and of every table's CPU by role), else over the whole sampling."""
     total = sum(totals.values())
     t = result.cpu.t_ns
-    wall = (t[-1] - t[0]) / 1e9 if len(t) > 1 else 0.0
+    wall = (
+        sum(b - a for a, b in windows) / 1e9
+        if windows
+        else ((t[-1] - t[0]) / 1e9 if len(t) > 1 else 0.0)
+    )
     if total <= 0 or wall <= 0:
         return "CPU: not enough samples to measure."
     by_role: defaultdict[str, float] = defaultdict(float)
@@ -181,9 +195,15 @@ def _cpu_summary(result: RunResult, totals: dict[int, float]) -> str:
         by_role[thread_role(result, tid)] += v
     most = sorted(by_role.items(), key=lambda rv: -rv[1])
     shares = ", ".join(f"{r} {v:.2f} s ({100 * v / total:.0f}%)" for r, v in most)
+    where = (
+        "inside the training steps after the first (the window of steps/s and of the tables; "
+        "the chart on the left draws the whole run)"
+        if windows
+        else "over the whole run"
+    )
     return (
-        f"CPU: {total:.2f} s over {wall:.2f} s of wall time ({total / wall:.2f} cores busy "
-        f"on average); by role: {shares}."
+        f"CPU {where}: {total:.2f} s over {wall:.2f} s of wall time ({total / wall:.2f} cores "
+        f"busy on average); by role: {shares}."
     )
 
 

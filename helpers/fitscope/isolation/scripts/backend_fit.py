@@ -89,6 +89,8 @@ class BackendMeasurement:
 
         self.live = live
         self.roles = ThreadRoles.snapshot()
+        # Forked from a template, Python keeps main_thread().native_id from before the fork.
+        self.roles.main = threading.get_native_id()
         self.backend: str = keras.backend.backend()
         self.device = _device(self.backend)
         template = preloaded()  # forked from a template: Keras was imported there, once

@@ -34,6 +34,7 @@ __all__ = [
     "grain_threads",
     "must_hold",
     "overlap",
+    "saving_words",
     "step_order",
     "threads_table",
     "timelines",
@@ -149,35 +150,81 @@ WORK = ("ms_per_batch", "width", "batch_size", "kind", "loss_read", "workers")
 """What a run's work is made of: two runs compare in seconds only where all of it is the same."""
 
 
+def saving_words(label: str, r: RunResult) -> str:
+    """A run's share of its own possible saving, said inside 0–100 %: a run slower than one after
+    the other is said to be, by how much, and one faster than the ideal bound says the cost
+    estimate was high; never a share below 0 or above 100 %.
+
+    Example:
+        >>> from fitscope.instrument.bounds import Bounds
+        >>> r = RunResult("r", bounds=Bounds(0.79, 0.45))
+        >>> r.throughput = type("T", (), {"elapsed_s": 0.75})()
+        >>> saving_words("JAX", r)
+        'JAX 12 % of its possible saving (0.75 s; 0.45 s ideal, 0.79 s one after the other)'
+        >>> r.throughput = type("T", (), {"elapsed_s": 0.9})()
+        >>> saving_words("JAX", r)
+        'JAX slower than one after the other by 0.11 s (0.90 s against 0.79 s)'
+    """
+    b, t = r.bounds, r.throughput.elapsed_s
+    if b is None:
+        return f"{label} {t:.2f} s (no bounds)"
+    if t > b.sequential_s:
+        return (
+            f"{label} slower than one after the other by {t - b.sequential_s:.2f} s "
+            f"({t:.2f} s against {b.sequential_s:.2f} s)"
+        )
+    if t < b.overlapped_s:
+        return (
+            f"{label} faster than the ideal bound: the cost estimate was high ({t:.2f} s "
+            f"against {b.overlapped_s:.2f} s)"
+        )
+    part = verdicts.PartEvidence(label, t, b.sequential_s, b.overlapped_s)
+    return (
+        f"{label} {100 * part.saving():.0f} % of its possible saving ({t:.2f} s; "
+        f"{b.overlapped_s:.2f} s ideal, {b.sequential_s:.2f} s one after the other)"
+    )
+
+
+def _costs(label: str, r: RunResult) -> str:
+    """The costs a run's bounds stand on, measured alone: a batch and a step, in ms."""
+    f = r.facts
+    return (
+        f"{label} {f.get('batch_ms', 0.0):.1f} ms a batch and {f.get('step_ms', 0.0):.1f} ms a step"
+    )
+
+
 def _two_runs(a: tuple[str, RunResult], b: tuple[str, RunResult]) -> str:
     """Two runs side by side, fairly: per step by the one comparison rule when they did the same
-    work; otherwise each as the share of its own possible saving, never in seconds.
+    work at costs (a batch and a step, measured alone) within ``MIN_GAIN`` of each other;
+    otherwise the costs are printed, the runs are not compared in seconds, and each is read
+    against its own bounds (:func:`saving_words`).
 
     Example:
         >>> from fitscope.instrument.bounds import Bounds
         >>> def run(ms, elapsed):
         ...     r = RunResult("r", params={"ms_per_batch": ms}, bounds=Bounds(0.64, 0.34))
         ...     r.throughput = type("T", (), {"elapsed_s": elapsed})()
+        ...     r.facts = {"batch_ms": ms, "step_ms": ms}
         ...     return r
-        >>> _two_runs(("TensorFlow", run(26.2, 0.418)), ("JAX", run(17.8, 0.4)))[-51:]
-        'its own possible saving: TensorFlow 74 %, JAX 80 %.'
+        >>> _two_runs(("TensorFlow", run(26.2, 0.418)), ("JAX", run(17.8, 0.4)))[-83:]
+        'JAX 80 % of its possible saving (0.40 s; 0.34 s ideal, 0.64 s one after the other).'
     """
     (first, run_a), (second, run_b) = a, b
-    if all(run_a.params.get(k) == run_b.params.get(k) for k in WORK):
+    costs = [r.facts.get("batch_ms", 0.0) + r.facts.get("step_ms", 0.0) for r in (run_a, run_b)]
+    apart = max(costs) / min(costs) if min(costs) > 0 else 1.0
+    same = all(run_a.params.get(k) == run_b.params.get(k) for k in WORK)
+    if same and apart <= verdicts.MIN_GAIN:
         c = verdicts.compare(run_a.throughput.steps_per_s, run_b.throughput.steps_per_s, "steps/s")
         return f"Per step, {second} against {first}: {c}."
-    shares = []
-    for label, r in (a, b):
-        if r.bounds is not None:
-            part = verdicts.PartEvidence(
-                label, r.throughput.elapsed_s, r.bounds.sequential_s, r.bounds.overlapped_s
-            )
-            shares.append(f"{label} {100 * part.saving():.0f} %")
-    ms = [r.params.get("ms_per_batch") for r in (run_a, run_b)]
+    why = (
+        f"x{apart:.2f} apart, more than the x{verdicts.MIN_GAIN:g} one run each can tell"
+        if apart > verdicts.MIN_GAIN
+        else "each sized to its own backend's step, so not the same work"
+    )
     return (
-        f"{first} and {second} did different work per batch ({ms[0]} against {ms[1]} ms), so "
-        "their times are not compared; each reached this share of its own possible saving: "
-        + ", ".join(shares)
+        f"Not like with like: measured alone, {_costs(first, run_a)}; {_costs(second, run_b)} "
+        f"({why}), so their times are not compared; each against its own bounds: "
+        + "; ".join(saving_words(label, r) for label, r in (a, b))
         + "."
     )
 

@@ -69,7 +69,7 @@ def intra_op_comparison(default: RunResult, fresh: RunResult) -> Comparison:
             f"were busy and the busiest role was '{top}' "
             f"({100 * roles[top] / r.facts['train_cpu_s']:.0f}% of the CPU)"
         )
-    per_step = _per_step_reading(runs)
+    per_step = _per_step_reading(runs, same_work=False)
     return Comparison(
         runs,
         reading=f"{on_backend(default.environment)}, "
@@ -222,8 +222,36 @@ def seconds_per_step(result: RunResult, blocks: int = 3) -> list[float]:
     return [(ends[j] - ends[i]) / 1e9 / (j - i) for i, j in zip(edges, edges[1:])]
 
 
-def _per_step_reading(runs: dict[str, RunResult]) -> str:
+def costs_apart(runs: dict[str, RunResult]) -> float:
+    """How far apart the runs' own costs per step (one after the other, measured alone) are, as
+    a ratio (1.0 = the same): past ``verdicts.MIN_GAIN`` they are not like with like."""
+    per_step = [
+        r.bounds.sequential_s / r.throughput.steps
+        for r in runs.values()
+        if r.throughput.steps and r.bounds and r.bounds.sequential_s > 0
+    ]
+    return max(per_step) / min(per_step) if len(per_step) > 1 else 1.0
+
+
+def _per_step_reading(runs: dict[str, RunResult], same_work: bool = True) -> str:
+    """The second run against the first, per step; with ``same_work`` (the runs should cost the
+    same), costs measured alone more than ``verdicts.MIN_GAIN`` apart stop the comparison (the
+    rule notebook 02 reads too). Runs whose setting changes the step itself (intra-op threads)
+    pass ``same_work=False``: there the cost is what differs."""
     (a, before), (b, after) = list(runs.items())[:2]
+    apart = costs_apart(runs)
+    if same_work and apart > verdicts.MIN_GAIN:
+        cost = [
+            f"'{name}' {1e3 * r.bounds.sequential_s / r.throughput.steps:.2f} ms"
+            for name, r in runs.items()
+            if r.bounds is not None and r.throughput.steps
+        ]
+        return (
+            f"not like with like: the costs one after the other, measured alone, were "
+            f"{' and '.join(cost)} a step, x{apart:.2f} apart, more than the "
+            f"x{verdicts.MIN_GAIN:g} a comparison allows, so the runs are not compared; each "
+            "is read against its own bounds"
+        )
     c = verdicts.compare(seconds_per_step(before), seconds_per_step(after), "s")
     return f"'{b}' against '{a}': {c.sentence}"
 
