@@ -437,8 +437,8 @@ def step_order(result: RunResult) -> StepOrder:
     steps after the warm-up (the first step, which traces the function, is not counted against
     step 1), ``overlapping_steps`` (a step begun before the end callback of the one before) and
     ``overlaps_off_loop`` (of those, the ones whose earlier end callback ran off the main thread).
-    Callbacks on the main thread that begin no step (the epoch edges, "epoch" marks) are not
-    counted as begins.
+    ``callbacks_on_main`` counts step callbacks only (the core's step clock counts a begin and
+    an end a step), so begins are those less the ends on the main thread.
 
     Example:
         >>> from fitscope.instrument.result import RunResult
@@ -452,11 +452,10 @@ def step_order(result: RunResult) -> StepOrder:
     main = {tid for tid, role in result.roles.items() if role == MAIN}
     steps = sorted(result.spans_of("train"), key=lambda s: s.start_ns)
     ends_on_main = sum(1 for s in steps if s.tid in main)
-    edges_on_main = sum(1 for s in result.spans_of("epoch") if s.tid in main)
     after = steps[1:]
     pairs = [(a, b) for a, b in zip(after, after[1:]) if b.start_ns < a.end_ns]
     return {
-        "begins_on_main": result.facts["callbacks_on_main"] - ends_on_main - edges_on_main,
+        "begins_on_main": result.facts["callbacks_on_main"] - ends_on_main,
         "overlapping_steps": len(pairs),
         "overlaps_off_loop": sum(1 for a, _ in pairs if a.tid not in main),
     }
