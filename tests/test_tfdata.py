@@ -33,7 +33,13 @@ from fitscope.lessons.tfdata.pipelines import (
     build_pipeline,
     shape_of,
 )
-from fitscope.lessons.tfdata.runs import PipelineRuns, _graph_spans, measure_pipeline, overlap_share
+from fitscope.lessons.tfdata.runs import (
+    PipelineRun,
+    PipelineRuns,
+    _graph_spans,
+    measure_pipeline,
+    overlap_share,
+)
 from fitscope.lessons.tfdata.sources import generator_vs_slices
 from fitscope.lessons.tfdata.variants import tfdata_panel, tfdata_pipeline
 from fitscope.show.charts import pipeline_timeline
@@ -244,7 +250,8 @@ def test_the_variants_show_themselves_as_a_chart_and_a_table(runs):
     shown = PipelineRuns(runs.values())
     assert shown["naive"] is runs["naive"] and shown[0] is runs["naive"]
     assert [row[0] for row in shown.table().rows] == list(VARIANTS)
-    assert str(shown) == shown.fastest().sentence + "." and "<img" in shown._repr_html_()
+    assert str(shown).startswith(shown.fastest().sentence + ".") and "<img" in shown._repr_html_()
+    assert shown.baseline() is runs["naive"]  # every run is also read against it
     assert str(runs["prefetch"]).startswith("prefetch: ") and "\n" not in str(runs["prefetch"])
     assert [row[0] for row in shown.gains().rows] == list(VARIANTS[1:])
 
@@ -269,6 +276,67 @@ def test_fastest_and_gains_are_named_only_beyond_the_spread():
     )
     assert apart.fastest().winner is None  # c is inside b's spread
     assert "'b', x2.00 faster" in apart.gains().reading
+
+
+def _with_bounds(name: str, sequential_s: float, ahead: bool, *times: float) -> PipelineRun:
+    from fitscope.instrument.bounds import Bounds
+    from fitscope.verdicts.compare import share_of_bound
+
+    r = PipelineRun(**vars(_made_up(name, *times)))
+    r.bounds = Bounds(sequential_s=sequential_s, overlapped_s=sequential_s * 0.7)
+    r.facts.update(
+        inject_prefetch=None if ahead else False,
+        shape={"prefetched": ahead, "interleaved": False, "parallel_map": False, "cached": False},
+        overlap_share=0.5 if ahead else 0.0,
+        efficiency=share_of_bound(
+            list(times), r.bounds.overlapped_s, sequential_s=r.bounds.sequential_s
+        ),
+        process_cpu_s=0.5,
+        sequential_s=sequential_s,
+    )
+    return r
+
+
+def test_a_run_is_read_against_the_measured_no_overlap_pipeline_too():
+    """03's review: prefetch read "no faster than one after the other (2.131 s against 2.047 s)"
+    while the naive pipeline, with no overlap by construction, took 2.99 s: x1.40 slower, ranges
+    apart. The reading must show that overlap, and name a run slower than the sum, with why."""
+    naive = _with_bounds("naive", 2.05, False, 2.9, 2.99, 3.1)
+    prefetch = _with_bounds("prefetch", 2.05, True, 2.0, 2.13, 2.2)
+    prefetch.facts["baseline"] = {
+        "variant": "naive",
+        "repeats_s": [2.9, 2.99, 3.1],
+        "sequential_s": 2.05,
+    }
+    said = str(prefetch)
+    assert "no faster than one after the other" in said
+    assert "Against 'naive', measured with no overlap: x1.40 faster" in said
+    assert "The overlap is real" in said
+    assert "slower than one after the other" in str(naive) and "measured alone" in str(naive)
+    reading = PipelineRuns([naive, prefetch]).table().reading
+    assert "'prefetch' read no faster than the one-after-the-other sum, yet beat 'naive'" in reading
+    assert "Slower than one after the other: 'naive'." in reading
+    # less work (a vectorised map's smaller sum) beating naive shows no overlap
+    less = _with_bounds("vectorised map", 1.2, True, 1.2, 1.25, 1.3)
+    assert "yet beat" not in PipelineRuns([naive, less]).table().reading
+
+
+def test_best_of_each_names_no_winner_when_the_runs_paid_different_costs():
+    """03's review: "'03 tf.data' is fastest: x1.68 faster than '02' (one run each)" with
+    one-after-the-other sums of 0.93, 1.41 and 0.98 s for the same workload."""
+    from fitscope.instrument.bounds import Bounds
+    from fitscope.instrument.throughput import Throughput
+
+    def run(t: float, seq: float) -> RunResult:
+        r = RunResult("x", throughput=Throughput(steps=10, elapsed_s=t))
+        r.bounds = Bounds(sequential_s=seq, overlapped_s=seq / 2)
+        return r
+
+    best = BestOfEach([("01", run(1.37, 0.93)), ("02", run(0.57, 1.41)), ("03", run(0.33, 0.98))])
+    assert best.fastest().winner is None
+    assert "costs of the same work differ x1.52" in best.table().reading
+    same = BestOfEach([("01", run(1.37, 0.93)), ("02", run(0.57, 0.95)), ("03", run(0.33, 0.98))])
+    assert same.fastest().winner == "03"
 
 
 def test_a_pipeline_written_as_the_notebook_does_is_measured_like_the_package_variant():

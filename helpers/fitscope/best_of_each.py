@@ -186,9 +186,19 @@ class BestOfEach(ShowsItself, list):
             for name, r in self
         ]
 
+    def costs(self) -> dict[str, float]:
+        """Each set-up's own cost per step of the same workload, one after the other (seconds):
+        measured with each run, so a gap between them is the machine changing."""
+        return {
+            name: r.bounds.sequential_s / r.throughput.steps
+            for name, r in self
+            if r.bounds and r.throughput.steps and r.bounds.sequential_s > 0
+        }
+
     def fastest(self) -> Fastest:
-        """The fastest set-up, named only beyond what one run each can decide."""
-        return fastest({name: r.throughput.elapsed_s for name, r in self})
+        """The fastest set-up, named only beyond what one run each can decide, and only when
+        the runs paid about the same costs (:func:`~fitscope.verdicts.compare.fastest`)."""
+        return fastest({name: r.throughput.elapsed_s for name, r in self}, costs=self.costs())
 
     def chart(self) -> Any:
         from fitscope.show.charts import comparison

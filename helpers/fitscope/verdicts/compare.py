@@ -43,6 +43,7 @@ __all__ = [
     "Fastest",
     "Spread",
     "compare",
+    "costs_apart",
     "fastest",
     "position",
     "share_of_bound",
@@ -306,15 +307,36 @@ class Fastest(ShowsItself):
         return self.sentence
 
 
-def fastest(runs: Mapping[str, Values], unit: str = "s") -> Fastest:
+def costs_apart(costs: Mapping[str, float]) -> float:
+    """How far apart runs' own costs of the same work are, as a ratio (1.0: the same).
+
+    Example:
+        >>> costs_apart({"a": 0.93, "b": 1.41, "c": 0.98})
+        1.52
+    """
+    values = [c for c in costs.values() if c > 0]
+    return round(max(values) / min(values), 2) if len(values) > 1 else 1.0
+
+
+def fastest(
+    runs: Mapping[str, Values], unit: str = "s", costs: Mapping[str, float] | None = None
+) -> Fastest:
     """The fastest run of several, named only when it beats every other beyond the spread
     (by :func:`compare`); otherwise the sentence names the run it cannot be told apart from.
+
+    ``costs``, when given, is each run's own measured cost of the same work (for example its
+    one-after-the-other sum, per step): runs that paid costs more than ``MIN_GAIN`` apart ran on
+    a machine that changed between them, and one run each cannot tell a set-up from the
+    machine, so no run is named fastest (:func:`costs_apart`). The one rule for every such
+    comparison.
 
     Example:
         >>> fastest({"a": [1.0, 1.1], "b": [0.5, 0.55], "c": [0.8, 0.82]}).sentence
         "'b' is fastest: x1.54 faster than 'c', the next best (0.81 → 0.53 s, medians of 2)"
         >>> fastest({"a": [1.0, 1.1], "b": [1.05, 1.0]}).winner is None
         True
+        >>> fastest({"a": 1.0, "b": 0.5}, costs={"a": 0.9, "b": 1.4}).sentence[:64]
+        'no run is fastest: their own costs of the same work differ x1.56'
     """
     if len(runs) < 2:
         raise FitscopeInputError(f"fastest needs two runs or more, got {list(runs)}")
@@ -325,6 +347,20 @@ def fastest(runs: Mapping[str, Values], unit: str = "s") -> Fastest:
     readings = {k: compare(runs[k], runs[best], unit) for k in order[1:]}
     rival = next((k for k, c in readings.items() if c.word != FASTER), order[1])
     against = readings[rival]
+    apart = costs_apart({k: costs[k] for k in runs if k in costs}) if costs else 1.0
+    if apart > MIN_GAIN and any(s.n == 1 for s in spreads.values()):
+        return Fastest(
+            None,
+            order,
+            against,
+            (
+                f"no run is fastest: their own costs of the same work differ x{apart:.2f} "
+                f"between the runs, more than the x{MIN_GAIN:g} one run each can tell apart "
+                f"(the machine changed between them); '{best}' against '{rival}': "
+                f"{against.sentence}"
+            ),
+            spreads,
+        )
     if against.word == FASTER:
         a, b = against.before, against.after
         return Fastest(

@@ -114,6 +114,7 @@ def _py_map_once(run: MeasuredRun, kind: str, ms: float, elements: int, parallel
         threads_that_ran_python=len(work_tids),
         calls_on_main=sum(1 for s in result.spans_of("tf.data") if s.tid == main),
         calls=len(result.spans_of("tf.data")),
+        calls_s=sum(s.duration_s for s in result.spans_of("tf.data")),
         workers=workers,
         cost_per_call=(t_1, cpu_1),
     )
@@ -142,8 +143,33 @@ class GilRuns(ShowsItself, dict):
             ("work", "parallel calls", "measured (s)", "ideal (s)", "threads that ran Python"),
             rows,
             reading=f"Parallel against sequential: NumPy {self.comparison('numpy')}; "
-            f"pure Python {self.comparison('python')}.",
+            f"pure Python {self.comparison('python')}." + self.outside_the_gil(),
             facts=[self.comparison(k).facts() for k in GIL_KINDS],
+        )
+
+    def outside_the_gil(self) -> str:
+        """What a parallel map can gain on pure Python: the time of the sequential map spent
+        outside the Python calls (tf.data's own work, the hand-over, the consumer), the only
+        part two threads can overlap while the calls hold the GIL.
+
+        Example:
+            >>> from fitscope.instrument.throughput import Throughput
+            >>> r = RunResult("x", throughput=Throughput(steps=10, elapsed_s=0.5))
+            >>> r.facts = {"calls_s": 0.4, "repeats_s": [0.5]}
+            >>> print(GilRuns({("python", 1): r}).outside_the_gil().strip())
+            In the sequential map's middle run, the pure-Python calls took 80 % of its time: \
+holding the GIL, they run one at a time at any B, so a parallel map can gain only on the other \
+20 % (up to about x1.25).
+        """
+        r = self.get(("python", 1))
+        if r is None or not r.facts.get("calls_s"):
+            return ""
+        t, calls = r.throughput.elapsed_s, min(r.facts["calls_s"], r.throughput.elapsed_s)
+        return (
+            " In the sequential map's middle run, the pure-Python calls took "
+            f"{100 * calls / t:.0f} % of its time: holding the GIL, they run one at a time at "
+            "any B, so a parallel map can gain only on the other "
+            f"{100 * (1 - calls / t):.0f} % (up to about x{t / calls:.2f})."
         )
 
 

@@ -31,7 +31,15 @@ from fitscope.lessons.tfdata.pipelines import (
     train_cost,
     with_measured_width,
 )
-from fitscope.verdicts.compare import FASTER, Fastest, compare, fastest, share_of_bound
+from fitscope.verdicts.compare import (
+    FASTER,
+    MIN_GAIN,
+    Fastest,
+    compare,
+    costs_apart,
+    fastest,
+    share_of_bound,
+)
 from fitscope.workloads.graph_costs import (
     AUTOTUNE,
     graph_ops,
@@ -165,6 +173,10 @@ def _median(r: RunResult) -> float:
     return statistics.median(_times(r))
 
 
+def _names(names: Sequence[str]) -> str:
+    return ", ".join(f"'{n}'" for n in names)
+
+
 def _cache_passes(f: dict[str, Any]) -> str:
     """For a cached pipeline: the pass that fills the cache and those that read it, apart."""
     if not f.get("shape", {}).get("cached") or not f.get("passes_s"):
@@ -185,19 +197,79 @@ def _cache_passes(f: dict[str, Any]) -> str:
     return f" The pass that fills the cache took {first:.2f} s{read}; {how}."
 
 
+SLOWER_THAN_SUM = (
+    " The one-after-the-other sum adds costs each measured alone; run together, every element "
+    "also pays its hand-over from tf.data to Python, the iterator's start and each epoch's "
+    "restart, and shares the CPUs with whatever else runs, so a run can take longer than it."
+)
+"""Why a run can be slower than its one-after-the-other sum: said wherever one is."""
+
+
+def works_ahead(f: dict[str, Any]) -> bool:
+    """Whether a measured pipeline has a stage that works ahead of its consumer (a prefetch
+    written or injected, a parallel stage): without one, nothing overlaps, by construction."""
+    return f["inject_prefetch"] is not False or any(
+        f["shape"][k] for k in ("prefetched", "interleaved", "parallel_map")
+    )
+
+
+def _real_overlap(f: dict[str, Any], base: dict[str, Any]) -> bool:
+    """Whether a run that reads no faster than its one-after-the-other sum did the same work as
+    the no-overlap baseline (sums within ``MIN_GAIN``, the one costs rule): only then does
+    beating the baseline show an overlap, not less work (a vectorised map, a cache)."""
+    run_s, base_s = f.get("sequential_s"), base.get("sequential_s")
+    return (
+        "than one after the other" in f.get("efficiency", "")
+        and run_s is not None
+        and base_s is not None
+        and costs_apart({"run": run_s, "baseline": base_s}) <= MIN_GAIN
+    )
+
+
+def against_baseline(f: dict[str, Any]) -> str:
+    """A run against the pipeline measured with no overlap (``facts["baseline"]``), by the one
+    rule, and, where its bound's sum reads no faster than one after the other though it beat
+    that measured baseline, that the overlap is real and the sum was low; "" with no baseline.
+
+    Example:
+        >>> f = {"variant": "prefetch", "repeats_s": [2.0, 2.1, 2.2], "efficiency": "67 % of \
+the ideal bound, and no faster than one after the other (2.1 s against 2.0 s)",
+        ...      "sequential_s": 2.0,
+        ...      "baseline": {"variant": "naive", "repeats_s": [2.9, 3.0, 3.1],
+        ...                   "sequential_s": 2.0}}
+        >>> against_baseline(f)[:73]
+        " Against 'naive', measured with no overlap: x1.43 faster (3.00 → 2.10 s, "
+    """
+    base = f.get("baseline")
+    if not base or base["variant"] == f["variant"]:
+        return ""
+    c = compare(base["repeats_s"], f.get("repeats_s") or [f["measured_s"]])
+    text = f" Against '{base['variant']}', measured with no overlap: {c}."
+    if c.word == FASTER and _real_overlap(f, base):
+        text += (
+            " The overlap is real: the one-after-the-other sum, from costs measured alone, "
+            f"was below what '{base['variant']}' took with no overlap."
+        )
+    return text
+
+
 class PipelineRun(RunResult):
     """One synthetic pipeline: measured time (median of its repeats) against its bounds,
-    overlap, CPU."""
+    overlap, CPU, and, given one, against the pipeline measured with no overlap."""
 
     def __str__(self) -> str:
         f, b = self.facts, self.bounds
         if b is None:
             return f"{f['variant']}: no element was consumed."
+        slower = (
+            "slower than one after the other (" in f["efficiency"]
+            and "no faster" not in (f["efficiency"])
+        )
         return (
             f"{f['variant']}: {_median(self):.2f} s measured ({_spread(self)}) against an ideal "
             f"{b.overlapped_s:.2f} s ({f['efficiency']}; {b.sequential_s:.2f} s with no "
             f"overlap); the producer was busy during {100 * f['overlap_share']:.0f}% of the train "
-            "time." + _cache_passes(f)
+            "time." + (SLOWER_THAN_SUM if slower else "") + against_baseline(f) + _cache_passes(f)
         )
 
     def table(self) -> Table:
@@ -224,9 +296,7 @@ class PipelineRun(RunResult):
         parallel stage): no producer work ran during a train step (under 1 % of the train time,
         for the clocks' granularity at the spans' edges)."""
         f = self.facts
-        if f["inject_prefetch"] is not False or any(
-            f["shape"][k] for k in ("prefetched", "interleaved", "parallel_map")
-        ):
+        if works_ahead(f):
             raise FitscopeInputError(
                 f"'{f['variant']}' has a stage that works ahead; the check is "
                 "for a pipeline without prefetch, injection off."
@@ -262,29 +332,68 @@ class PipelineRuns(ShowsItself, list):
             title="The synthetic pipeline: measured time (median) against both bounds",
         )
 
+    def baseline(self) -> PipelineRun | None:
+        """The first run with nothing that works ahead (no overlap by construction), if any."""
+        return next((r for r in self if r.bounds and not works_ahead(r.facts)), None)
+
     def table(self) -> Table:
+        base = self.baseline()
+
+        def against(r: PipelineRun) -> str:
+            if base is None or r is base:
+                return "the baseline" if r is base else ""
+            return str(compare(_times(base), _times(r)))
+
         rows = [
             (
                 r.facts["variant"],
                 f"{_median(r):.2f} ({_spread(r)})",
                 r.bounds.overlapped_s if r.bounds else None,
                 r.facts["efficiency"],
+                against(r),
                 f"{100 * r.facts['overlap_share']:.0f}%",
                 r.facts["process_cpu_s"],
             )
             for r in self
         ]
+        real = [
+            r.facts["variant"]
+            for r in self
+            if base is not None
+            and r is not base
+            and _real_overlap(
+                {**r.facts, "sequential_s": r.bounds.sequential_s if r.bounds else None},
+                {"sequential_s": base.bounds.sequential_s if base.bounds else None},
+            )
+            and compare(_times(base), _times(r)).word == FASTER
+        ]
+        slow = [
+            r.facts["variant"]
+            for r in self
+            if "slower than one after the other (" in r.facts["efficiency"]
+            and "no faster" not in r.facts["efficiency"]
+        ]
+        reading = self.fastest().sentence + "."
+        if base is not None and real:
+            reading += (
+                f" {_names(real)} read no faster than the one-after-the-other sum, yet beat "
+                f"'{base.facts['variant']}', measured with no overlap, beyond the spread: the "
+                "overlap is real, and the sum, from costs measured alone, was low."
+            )
+        if slow:
+            reading += f" Slower than one after the other: {_names(slow)}." + SLOWER_THAN_SUM
         return Table(
             (
                 "pipeline",
                 "measured (s)",
                 "ideal (s)",
                 "against the ideal bound",
+                f"against '{base.facts['variant']}' (no overlap)" if base else "",
                 "producer busy in train time",
                 "CPU (s)",
             ),
             rows,
-            reading=self.fastest().sentence + ".",
+            reading=reading,
             facts=[self.fastest().facts()],
         )
 
@@ -330,6 +439,7 @@ def measure_pipeline(
     repeats: int | None = None,
     live: Live | None = None,
     time_budget_s: float | None = None,
+    baseline: PipelineRun | None = None,
 ) -> PipelineRun:
     """Measure a synthetic pipeline (written with the stand-ins of
     :mod:`fitscope.workloads.graph_costs` on workload ``params``) against its ideal bound.
@@ -345,7 +455,10 @@ def measure_pipeline(
     (:func:`~fitscope.lessons.tfdata.pipelines.default_repeats` by default); the middle run (the
     lower of two) is returned, with its trace, all times in ``facts["repeats_s"]``; readings
     quote their median. ``facts["passes_s"]`` holds each repeat's first pass (the one that fills
-    a cache) and its later passes (those that read it), separately.
+    a cache) and its later passes (those that read it), separately. ``baseline``, a run of the
+    same workload with nothing that works ahead (the naive pipeline), is what the reading also
+    compares this run with: a measured no-overlap time, beside the bound's sum of costs
+    measured alone.
 
     Example:
         >>> p = PipelineParams(files=2, elements=4, epochs=2)                       # doctest: +SKIP
@@ -354,6 +467,11 @@ def measure_pipeline(
         [{'first_s': 0.05, 'later_s': [0.01]}, {'first_s': 0.05, 'later_s': [0.01]}]
     """
     p = params or PipelineParams.default()
+    if baseline is not None and (baseline.bounds is None or works_ahead(baseline.facts)):
+        raise FitscopeInputError(
+            f"the baseline '{baseline.facts.get('variant')}' must be a measured pipeline with "
+            "nothing that works ahead (no prefetch written or injected, no parallel stage)."
+        )
     build = ds if callable(ds) else None
     repeats = check_int("repeats", default_repeats() if repeats is None else repeats, 1, 100)
     once = build is None and shape_of(ds)["cached"] and repeats > 1
@@ -385,6 +503,7 @@ def measure_pipeline(
     chosen.facts["passes_s"] = passes
     chosen.facts["fresh_per_repeat"] = build is not None
     chosen.facts["cache_kept_to_one_repeat"] = once
+    chosen.facts["sequential_s"] = chosen.bounds.sequential_s if chosen.bounds else None
     chosen.facts["efficiency"] = (
         share_of_bound(
             chosen.facts["repeats_s"],
@@ -394,6 +513,12 @@ def measure_pipeline(
         if chosen.bounds
         else "no bound"
     )
+    if baseline is not None:
+        chosen.facts["baseline"] = {
+            "variant": baseline.facts["variant"],
+            "repeats_s": _times(baseline),
+            "sequential_s": baseline.bounds.sequential_s if baseline.bounds else None,
+        }
     return chosen
 
 

@@ -21,7 +21,48 @@ from fitscope.instrument.tables import ShowsItself, Table
 from fitscope.lessons.tfdata.examples import example3_arrays
 from fitscope.workloads.graph_costs import tensorflow
 
-__all__ = ["SourceRuns", "generator_vs_slices"]
+__all__ = ["SourceRun", "SourceRuns", "generator_vs_slices"]
+
+
+def _listed(xs: list[float], scale: float = 1e3) -> str:
+    return ", ".join(f"{scale * x:.1f}" for x in xs)
+
+
+class SourceRun(RunResult):
+    """One source's run: per epoch, the iterator's start, batches/s and the used-up iterator's
+    deletion, and where ``next()`` ran."""
+
+    def __str__(self) -> str:
+        f = self.facts
+        if not f.get("batches_per_s"):
+            return f"{self.name}: no batch was delivered."
+        where = (
+            f"; the generator's next() ran on the main thread {f['next_calls_on_main']} of "
+            f"{f['next_calls']} times"
+            if f.get("next_calls")
+            else ""
+        )
+        return (
+            f"{self.name}: {len(f['batches_per_s'])} epoch(s) of {f['batches_per_epoch']} "
+            f"batches; each epoch's iterator started in {_listed(f['iterator_start_s'])} ms and "
+            f"delivered {_listed(f['batches_per_s'], 1)} batches/s{where}."
+        )
+
+    def table(self) -> Table:
+        f = self.facts
+        rows = [
+            ("iterator start per epoch (ms)", _listed(f["iterator_start_s"])),
+            ("batches/s per epoch", _listed(f["batches_per_s"], 1)),
+            ("deleting the used-up iterator (ms)", _listed(f["iterator_delete_s"])),
+        ]
+        if f.get("next_calls"):
+            rows.append(
+                (
+                    "next() calls on the main thread",
+                    f"{f['next_calls_on_main']} of {f['next_calls']}",
+                )
+            )
+        return Table(("quantity", self.name), rows, reading=str(self))
 
 
 def generator_vs_slices(
@@ -30,7 +71,7 @@ def generator_vs_slices(
     epochs: int = 3,
     batch_size: int = 32,
     seed: int = 0,
-) -> RunResult:
+) -> SourceRun:
     """Iterate in-memory arrays in batches, per epoch a new iterator, as ``fit`` does.
 
     ``source`` is "from_generator" (a Python generator slicing the arrays, + prefetch) or
@@ -86,7 +127,7 @@ def generator_vs_slices(
         next_calls_on_main=sum(1 for s in result.spans_of("generator") if s.tid == main),
         next_calls=len(result.spans_of("generator")),
     )
-    return result
+    return SourceRun(**vars(result))
 
 
 class SourceRuns(ShowsItself, dict):
@@ -94,15 +135,12 @@ class SourceRuns(ShowsItself, dict):
     deletion."""
 
     def table(self) -> Table:
-        def listed(xs: list[float], scale: float = 1e3) -> str:
-            return ", ".join(f"{scale * x:.1f}" for x in xs)
-
         rows = [
             (
                 source,
-                listed(r.facts["iterator_start_s"]),
-                listed(r.facts["batches_per_s"], 1),
-                listed(r.facts["iterator_delete_s"]),
+                _listed(r.facts["iterator_start_s"]),
+                _listed(r.facts["batches_per_s"], 1),
+                _listed(r.facts["iterator_delete_s"]),
             )
             for source, r in self.items()
         ]
