@@ -147,6 +147,11 @@ def test_c7():
     assert verdicts.c7([bad, good]).verdict == HOLDS
     assert verdicts.c7([good]).verdict == DOES_NOT_HOLD
     assert verdicts.c7([]).verdict == INCONCLUSIVE
+    # the watchdog stopped children still starting: no hang, no failure, decides nothing
+    cut = {"method": "spawn", "undecided": "children still starting"}
+    assert verdicts.c7([cut]).verdict == INCONCLUSIVE and "hang" not in verdicts.c7([cut]).because
+    assert verdicts.c7([cut, good]).verdict == INCONCLUSIVE  # the cut run could still fail
+    assert verdicts.c7([cut, bad]).verdict == HOLDS
     assert "ValueError" in verdicts.c7([bad]).because
 
 

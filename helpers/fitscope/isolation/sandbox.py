@@ -7,7 +7,9 @@ tree can be stopped at once; a small reaper process (:mod:`fitscope.isolation.re
 tree if the
 kernel itself dies mid-run, even by ``kill -9``. The sandbox enforces a wall-clock watchdog and a
 memory cap on the
-whole tree (RssAnon + RssShmem), streams live counters back (:func:`report`), records how each
+whole tree (its PSS of anonymous and shared memory,
+:func:`~fitscope.isolation.watch.memory_bytes`: a page forked processes share counts once),
+streams live counters back (:func:`report`), records how each
 process ended, and removes any POSIX semaphores or shared-memory blocks the run left in /dev/shm.
 
 Example:

@@ -1,9 +1,15 @@
 """Watch a sandboxed run's process tree: live counters, memory and CPU, the watchdog and the cap.
 
 The run's side sends counters with :func:`report` (a prefixed JSON line on stdout); the sandbox's
-side, :func:`watch`, polls the whole session every ``poll_s`` seconds (RSS per process, CPU
-seconds, PSS once a second), hands each poll to ``on_poll``, kills the tree at the memory cap
-(at once) or the watchdog (SIGTERM, then SIGKILL), and stops whatever is left when the run ends.
+side, :func:`watch`, polls the whole session every ``poll_s`` seconds (memory per process, CPU
+seconds, the total PSS once a second), hands each poll to ``on_poll``, kills the tree at the
+memory cap (at once) or the watchdog (SIGTERM, then SIGKILL), and stops whatever is left when the
+run ends.
+
+Memory, per process, its sum over the tree and the cap alike, is :func:`memory_bytes`: the
+anonymous and shared memory's proportional set size (``Pss_Anon + Pss_Shmem``), so a page that
+forked processes still share (copy-on-write) counts once over the tree, split between them,
+and not once per process as ``RssAnon + RssShmem`` would.
 
 Example:
     >>> short_command(["/venv/bin/python", "/tmp/fitscope-sandbox-x1/experiment.py"])
@@ -31,6 +37,32 @@ import psutil
 
 from fitscope.instrument.sampling import pss_bytes, rss_bytes
 from fitscope.isolation.reaper import session_members
+
+MEMORY_MEASURE = "PSS (anonymous + shared memory)"
+"""What the sandbox's memory numbers and its cap count, in words."""
+
+
+def memory_bytes(pid: int) -> int:
+    """``Pss_Anon + Pss_Shmem`` of one process in bytes (0 if it is gone): its anonymous and
+    shared memory, each page divided between the processes that share it, so the sum over a
+    tree counts a copy-on-write page once. Where the kernel gives no ``smaps_rollup`` (or no
+    ``Pss_Anon`` line, before Linux 5.9), ``RssAnon + RssShmem``.
+
+    Example:
+        >>> memory_bytes(os.getpid()) > 0, memory_bytes(2**22 + 7)
+        (True, 0)
+    """
+    total, seen = 0, False
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith(("Pss_Anon:", "Pss_Shmem:")):
+                    total += int(line.split()[1]) * 1024
+                    seen = True
+    except OSError:
+        return rss_bytes(pid) if os.path.exists(f"/proc/{pid}") else 0
+    return total if seen else rss_bytes(pid)
+
 
 __all__ = [
     "MESSAGE_PREFIX",
@@ -99,7 +131,8 @@ def command(pid: int) -> str:
 class Progress:
     """What the sandbox knows at one poll; passed to ``on_poll``.
 
-    ``memory_bytes`` and ``cpu_s`` (user + system CPU seconds so far) are per live process.
+    ``memory_bytes`` (:func:`memory_bytes`, PSS) and ``cpu_s`` (user + system CPU seconds so
+    far) are per live process.
     """
 
     t_s: float
@@ -129,8 +162,10 @@ class Process(Protocol):
 
 @dataclass
 class Watched:
-    """What watching a run saw: each process (``seen``: command, peak RSS, how it left), the
-    series, the run's output, who stopped it, and the pids that survived clean-up."""
+    """What watching a run saw: each process (``seen``: command, peak memory as
+    :func:`memory_bytes` counts it, how it left), the series (``memory``: the tree's sum, what
+    the cap reads; ``pss``: the total PSS, files included, once a second), the run's output, who
+    stopped it, and the pids that survived clean-up."""
 
     seen: dict[int, dict[str, Any]] = field(default_factory=dict)
     memory: list[tuple[float, int]] = field(default_factory=list)
@@ -165,7 +200,7 @@ def watch(
     try:
         while True:
             members = session_members(proc.pid) | ({proc.pid} if proc.poll() is None else set())
-            usage = {pid: rss_bytes(pid) for pid in members}
+            usage = {pid: memory_bytes(pid) for pid in members}
             for pid in members:
                 info = w.seen.setdefault(pid, {"command": command(pid), "peak": 0})
                 info["peak"] = max(info["peak"], usage[pid])

@@ -463,26 +463,37 @@ def step_order(result: RunResult) -> StepOrder:
 
 def c7(runs: Iterable[dict[str, Any]]) -> Verdict:
     """Sandboxed runs of example 2. Each run: method, useful_updates, error, hang,
-    unbounded_growth."""
+    unbounded_growth; or method and ``undecided`` (why: the watchdog stopped children still
+    starting), a run that decides nothing, neither a failure nor a hang.
+
+    Example:
+        >>> c7([{"method": "spawn", "undecided": "children still starting"}]).verdict
+        'INCONCLUSIVE'
+    """
     runs = list(runs)
     if not runs:
         return Verdict("C7", INCONCLUSIVE, "no sandboxed run was measured.", {"runs": runs})
+    decided = [r for r in runs if not r.get("undecided")]
     bad = [
         r
-        for r in runs
+        for r in decided
         if r.get("useful_updates", 0) == 0
         or r.get("error")
         or r.get("hang")
         or r.get("unbounded_growth")
     ]
     text = "; ".join(
-        f"{r['method']}: {r.get('useful_updates', 0)} updates to the parent's model"
+        f"{r['method']}: undecided ({r['undecided']})"
+        if r.get("undecided")
+        else f"{r['method']}: {r.get('useful_updates', 0)} updates to the parent's model"
         + (f", {r['error']}" if r.get("error") else "")
         + (", hang" if r.get("hang") else "")
         + (", unbounded queue growth" if r.get("unbounded_growth") else "")
         for r in runs
     )
-    return Verdict("C7", HOLDS if bad else DOES_NOT_HOLD, text + ".", {"runs": runs})
+    # an undecided run could still fail: with no failure seen, it keeps the claim open
+    verdict = HOLDS if bad else DOES_NOT_HOLD if len(decided) == len(runs) else INCONCLUSIVE
+    return Verdict("C7", verdict, text + ".", {"runs": runs})
 
 
 UNBOUNDED_BACKLOG = 1000

@@ -40,6 +40,7 @@ from fitscope.isolation import (
     sandbox_facts,
 )
 from fitscope.isolation.scripts import script_file
+from fitscope.isolation.watch import MEMORY_MEASURE
 from fitscope.verdicts import evidence
 
 __all__ = [
@@ -96,7 +97,9 @@ class ArticleRun(RunResult):
     def table(self) -> Table:
         f = self.facts
         t, pr, parent = f["trainer"], f["producer"], f["parent"]
-        rows = [(p["role"], f"{p['how']} (peak {p['peak_mb']:.0f} MB)") for p in f["processes"]]
+        rows = [
+            (p["role"], f"{p['how']} (peak {p['peak_mb']:.0f} MB of PSS)") for p in f["processes"]
+        ]
         rows += [("error in a child", e) for e in f["child_errors"]]
         rows += [
             ("trainer", f"{t['steps']} steps" if t["started"] else "never started"),
@@ -133,7 +136,10 @@ class ArticleRun(RunResult):
             ("process or counter", "measured"),
             rows,
             reading=str(self),
-            title=f"{self.name} (watchdog {f['timeout_s']:g} s, cap {f['memory_cap_mb']:g} MB)",
+            title=(
+                f"{self.name} (watchdog {f['timeout_s']:g} s, cap {f['memory_cap_mb']:g} MB of "
+                f"{MEMORY_MEASURE} over the whole tree)"
+            ),
         )
 
 
@@ -145,9 +151,32 @@ def _ending(f: Mapping[str, Any]) -> str:
     return f"stopped by the {f['stopped_by']}" if f["stopped_by"] else "ended by itself"
 
 
+def _cut_in_start_up(f: Mapping[str, Any]) -> bool:
+    """Whether the watchdog stopped the run while its children were still starting: neither
+    child had reported (no trainer report, no batch made) and none had raised. How such a run
+    would have ended is undecided: a hang and a slow start look the same until then."""
+    return (
+        f["stopped_by"] == "watchdog"
+        and not f["trainer"].get("started")
+        and not f["producer"].get("batches")
+        and not f["child_exceptions"]
+    )
+
+
+def _start_up_cut(f: Mapping[str, Any]) -> str:
+    return (
+        f"the watchdog stopped the run after {f['wall_s']:.0f} s with both children still "
+        "starting (neither had reported): how it would have ended is undecided"
+    )
+
+
 def _exit(f: Mapping[str, Any]) -> str:
     if not f["reached_interpreter_exit"]:
         return "never got there"
+    if _cut_in_start_up(f):
+        return (
+            f"waiting for children still starting when the {f['stopped_by']} stopped it (undecided)"
+        )
     if f["hung_at_exit"]:
         return f"hung waiting for its children until the {f['stopped_by']} stopped it"
     return f"waited {f['exit_wait_s']:.1f} s for its children, then exited"
@@ -171,20 +200,13 @@ class ArticleRuns(ShowsItself, dict):
                 else "changed"
                 if f["parent"]["changed"]
                 else "unchanged",
-                f["hung_at_exit"],
+                "undecided (children still starting)" if _cut_in_start_up(f) else f["hung_at_exit"],
                 f"{f['peak_memory_mb']:.0f}",
                 len(f["leftovers_removed"]),
                 len(f["survivors"]),
             )
             for r in self.values()
         ]
-        unchanged = sum(1 for r in self.values() if not r.facts["parent"]["changed"])
-        unbuilt = sum(1 for r in self.values() if not r.facts["parent"]["built"])
-        reading = (
-            f"In {unchanged} of {len(self)} runs the parent's model ended as it started"
-            + (f" ({unbuilt} never built)" if unbuilt else "")
-            + (": no step reached the model the script holds." if unchanged == len(self) else ".")
-        )
         return Table(
             (
                 "run",
@@ -201,8 +223,29 @@ class ArticleRuns(ShowsItself, dict):
                 "survivors",
             ),
             rows,
-            reading=reading,
+            reading=self.reading(),
         )
+
+    def reading(self) -> str:
+        """Whether any step reached the parent's model, and what each run's ending shows: a run
+        the watchdog stopped with its children still starting is said to be undecided."""
+        unchanged = sum(1 for r in self.values() if not r.facts["parent"]["changed"])
+        unbuilt = sum(1 for r in self.values() if not r.facts["parent"]["built"])
+        reading = (
+            f"In {unchanged} of {len(self)} runs the parent's model ended as it started"
+            + (f" ({unbuilt} never built)" if unbuilt else "")
+            + (": no step reached the model the script holds." if unchanged == len(self) else ".")
+        )
+        for r in self.values():
+            f = r.facts
+            if _cut_in_start_up(f):
+                reading += f" {r.name}: {_start_up_cut(f)}."
+            elif f["children_died_unpickling"]:
+                reading += (
+                    f" {r.name}: {f['children_died_unpickling']} child(ren) failed while "
+                    "starting, inside multiprocessing (the errors in children column)."
+                )
+        return reading
 
     def must_hold(self) -> Checks:
         """What holds on any machine: the sandbox left no process, no step reached the parent's
@@ -223,9 +266,13 @@ class ArticleRuns(ShowsItself, dict):
         out = []
         for r in self.values():
             f = r.facts
+            method = f["start_method"] + (" (labels fixed)" if f["fix_labels"] else "")
+            if _cut_in_start_up(f):
+                out.append({"method": method, "undecided": _start_up_cut(f)})
+                continue
             out.append(
                 {
-                    "method": f["start_method"] + (" (labels fixed)" if f["fix_labels"] else ""),
+                    "method": method,
                     "useful_updates": (f["trainer"]["steps"] or 0) if f["parent"]["changed"] else 0,
                     "error": (
                         f["trainer"]["error"] or next(iter(f["child_errors"]), None) or _stalled(f)
@@ -243,7 +290,7 @@ class ArticleRuns(ShowsItself, dict):
             label = r.facts["start_method"] + (
                 " with labels fixed" if r.facts["fix_labels"] else ""
             )
-            for cause in _causes_of(r.facts):
+            for cause in [] if _cut_in_start_up(r.facts) else _causes_of(r.facts):
                 seen.setdefault(cause, []).append(label)
         return [f"{cause} ({', '.join(where)})" for cause, where in seen.items()]
 
@@ -297,6 +344,8 @@ def _stalled(f: Mapping[str, Any]) -> str | None:
             f"the trainer started but made no step and raised no error in {f['wall_s']:.0f} s "
             "(stuck in its first step)"
         )
+    if _cut_in_start_up(f):
+        return None  # undecided: the run says so (:func:`_start_up_cut`), no cause is read
     return (
         f"the trainer had not started when the watchdog stopped the run after {f['wall_s']:.0f} s"
     )
@@ -399,7 +448,8 @@ def _article_facts(run: SandboxResult, rec: ProcessRecorder) -> dict[str, Any]:
         "reached_interpreter_exit": exit_at is not None,
         "exit_wait_s": exit_wait,
         "hung_at_exit": exit_at is not None
-        and run.root.how in ("killed by watchdog", "killed at memory cap"),
+        and run.root.how in ("killed by watchdog", "killed at memory cap")
+        and not (run.stopped_by == "watchdog" and not trainer and not made and not errors),
         "parent": {
             "built": any(m.get("built") for m in parent),
             "checksum_start": parent_sums[0] if parent_sums else None,

@@ -34,7 +34,7 @@ from fitscope.instrument.tables import ShowsItself, Stack, Table
 from fitscope.instrument.throughput import throughput_from_ends
 from fitscope.isolation import TENSORFLOW, Limits, ProcessRecorder, run_python, sandbox_facts
 from fitscope.isolation.scripts import script_file
-from fitscope.verdicts.compare import BEATS_BOUND, MIN_GAIN, Fastest, fastest
+from fitscope.verdicts.compare import BEATS_BOUND, Fastest, fastest
 from fitscope.workloads.article import WORK_KINDS
 
 __all__ = [
@@ -97,7 +97,7 @@ class RightWayRun(RunResult):
         memory = (
             "peak memory not measured"
             if f.get("peak_memory_mb") is None
-            else f"peak memory of its process tree {f['peak_memory_mb']:.0f} MB"
+            else f"peak memory (PSS) of its process tree {f['peak_memory_mb']:.0f} MB"
         )
         if self.bound_steps_per_s is None:
             return (
@@ -160,7 +160,7 @@ class RightWays(ShowsItself, dict):
                 (r.name, r.throughput.elapsed_s, r.bounds.overlapped_s, r.bounds.sequential_s)
                 for r in done
             ],
-            title="The right ways: measured time against both bounds",
+            title="Right ways against their bounds",
         )
         if missing := [r.name for r in self.values() if r not in done]:
             chart = Chart(
@@ -168,37 +168,30 @@ class RightWays(ShowsItself, dict):
             )
         return chart
 
-    def costs_apart(self) -> float:
-        """How far apart the runs' own costs per step (one after the other) are, as a ratio
-        (1.0 = the same); the ways train the same work, so a gap is the machine changing."""
-        per_step = [
-            r.bounds.sequential_s / r.throughput.steps
-            for r in self.values()
+    def costs(self) -> dict[str, float]:
+        """Each finished run's own cost per step, one after the other (seconds); the ways train
+        the same work, so a gap between them is the machine changing."""
+        return {
+            n: r.bounds.sequential_s / r.throughput.steps
+            for n, r in self.items()
             if r.throughput.steps and r.bounds and r.bounds.sequential_s > 0
-        ]
-        return max(per_step) / min(per_step) if len(per_step) > 1 else 1.0
+        }
 
     def fastest(self) -> Fastest | None:
-        """Which way trained fastest (steps/s), named only beyond the spread; None with fewer
-        than two runs that finished, or when their own costs per step are more than MIN_GAIN
-        apart (:meth:`costs_apart`): one run each cannot then tell the way from the machine."""
+        """Which way trained fastest (steps/s), by the one rule
+        (:func:`~fitscope.verdicts.compare.fastest`, given each run's own cost per step); None
+        with fewer than two runs that finished."""
         done = {n: [r.throughput.steps_per_s] for n, r in self.items() if r.throughput.steps}
-        if len(done) < 2 or self.costs_apart() > MIN_GAIN:
+        if len(done) < 2:
             return None
-        return fastest(done, "steps/s")
+        return fastest(done, "steps/s", costs=self.costs())
 
     def table(self) -> Table:
-        best, apart = self.fastest(), self.costs_apart()
-        why = (
-            f" Of these, no run is fastest: their own costs per step differ x{apart:.2f} "
-            f"between the runs, more than the x{MIN_GAIN:g} one run each can tell apart."
-            if apart > MIN_GAIN
-            else ""
-        )
+        best = self.fastest()
         return Table(
             ("right way", "measured"),
             [(name, str(r)) for name, r in self.items()],
-            reading=self.chart().summary + (f" {best.sentence}." if best else why),
+            reading=self.chart().summary + (f" {best.sentence}." if best else ""),
         )
 
     def _repr_html_(self) -> str:
