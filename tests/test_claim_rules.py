@@ -255,6 +255,29 @@ def test_the_answer_is_short_one_sentence_per_family_and_cites_its_rows():
     assert not any(s.startswith("tf.data") for s in said.sentences)  # A1 undecided: unsaid
 
 
+def test_the_answer_cites_only_decided_rows_and_names_the_undecided():
+    """04's review read "Cores: the math ran mostly off the main thread (C2, C3, C5)" with C3
+    and C5 INCONCLUSIVE, and "no generator work overlapped training" from a C4 decided by one
+    part while the other was INCONCLUSIVE."""
+    from fitscope.verdicts.verdict import Verdict
+
+    note = " The 1 INCONCLUSIVE part decides nothing: the verdict is the decided parts'."
+    rows = [
+        (Verdict("C2", verdicts.DOES_NOT_HOLD, "6 %.", {}), "TensorFlow"),
+        (verdicts.c3(1.0, 1), "TensorFlow"),
+        (verdicts.c5(0.67, 0.94, 1), "TensorFlow"),
+        (Verdict("C4", verdicts.DOES_NOT_HOLD, "sleeping: 30 %." + note, {}), "TensorFlow"),
+        (Verdict("C11", verdicts.HOLDS, "NumPy x1.32." + note, {}), "TensorFlow"),
+    ]
+    said = answer(rows).sentences
+    cores = next(s for s in said if s.startswith("Cores"))
+    assert cores == "Cores: the math ran mostly off the main thread (C2)."
+    overlap = next(s for s in said if s.startswith("Overlap"))
+    assert "no decided generator work overlapped training" in overlap
+    assert not any("both kinds" in s for s in said)
+    assert said[-1] == "Undecided: C3, C5; a part of C4, C11."
+
+
 def test_each_repeat_of_a_cached_pipeline_builds_its_own_and_fills_its_own_cache():
     """03's cache study: no repeat reads a cache an earlier repeat filled; the pass that fills
     the cache and the passes that read it are reported apart."""

@@ -282,3 +282,49 @@ def test_a_child_the_watchdog_stopped_keeps_that_cause_over_its_launchers_signal
     assert (got[11].how, got[11].signal) == (killed, 15)
     assert (got[12].how, got[12].exit_code) == ("exited with code 1", 1)
     assert got[10].how == killed
+
+
+def test_the_service_is_read_against_every_run_of_its_local_pipeline():
+    """04's review: "x1.21 faster (87.9 → 106.3 elements/s, one run each)" while the same local
+    pipeline ran 123 and 88 elements/s in two cells: a one-run difference inside that is none."""
+    from fitscope.instrument.bounds import Bounds
+    from fitscope.instrument.budget import cpu_budget
+
+    def part(per_s: float) -> dict:
+        return dict(
+            elements_per_s=per_s, cores_busy=1.0, all_cpu_s=1.0, elements=60, first_element_s=0.1
+        )
+
+    def run(local: float, service: float, earlier: list[float]) -> ds.ServiceRun:
+        return ds.ServiceRun(
+            name="s",
+            budget=cpu_budget(),
+            bounds=Bounds(sequential_s=1.0, overlapped_s=0.5),
+            facts=dict(
+                local=part(local),
+                service=part(service),
+                workers=2,
+                elements=60,
+                earlier_local_per_s=earlier,
+            ),
+        )
+
+    said = str(run(87.9, 106.3, [123.0]))
+    assert "ran 123 and 88 elements/s" in said and "x1.40 apart" in said
+    assert "no measurable difference" in said and "faster" not in said.split("pipeline: ")[1][:30]
+    assert "x1.21 faster" in str(run(87.9, 106.3, []))  # alone, one run each decides x1.21
+
+
+def test_the_notebooks_cost_names_the_runs_it_counts(monkeypatch):
+    from fitscope.instrument.tables import Stack
+    from fitscope.lessons.distributed import cost, notebook_cost
+
+    # this test's process imported TensorFlow: cost_of's check for the kernel would fail here
+    monkeypatch.setattr(cost, "cost_of", lambda *runs: Stack([], reading="1.0 GiB at most."))
+
+    ran = RunResult(name="a run", facts={"peak_memory_bytes": 2**30, "survivors": []})
+    skipped = Stack([], reading="The separate-processes mode was not run: quick mode.")
+    reading = notebook_cost(ran, skipped).reading
+    assert "Counted: the 1 run(s) given (a run)." in reading
+    assert "Not counted, as it did not run: The separate-processes mode was not run" in reading
+    assert "exercises" in reading

@@ -126,6 +126,24 @@ def test_bad_settings_are_one_sentence():
         measure_scorecard(parts=("everything",))
 
 
+def test_a_part_with_no_evidence_is_named_not_measured_when_asked(monkeypatch):
+    """04's scorecard cell took 18-43 s in default mode when 01b had not run: it measured every
+    Keras backend again. With ``missing="name"`` it names the notebook instead."""
+    from fitscope import scorecard
+
+    def never(say):
+        raise AssertionError("a missing part was measured")
+
+    monkeypatch.setattr(evidence, "load", lambda part: None)
+    monkeypatch.setitem(scorecard.PARTS, "backends", never)
+    said: list[str] = []
+    card = measure_scorecard(said.append, ("backends",), missing="name")
+    assert len(card) == 0 and "run notebook 01b" in said[0] and "--parts backends" in said[0]
+    assert card.check().ok and str(card.answer())  # an empty card reads and checks
+    with pytest.raises(FitscopeInputError):
+        measure_scorecard(parts=("backends",), missing="skip")
+
+
 def _made_up_rows():
     part = dict(
         name="waiting", measured_s=1.9, sequential_s=2.0, overlapped_s=1.0, pure_python=False

@@ -128,6 +128,21 @@ PARTS: dict[str, Callable[[Callable[[str], None]], list[verdicts.Verdict]]] = {
 }
 
 
+MEASURED_BY = {
+    "generator": "notebook 01",
+    "trainer": "notebook 02",
+    "tfdata": "notebook 03",
+    "distributed": "notebook 04",
+    "backends": "notebook 01b",
+}
+"""The notebook that measures (and keeps) each part's evidence on this machine."""
+
+
+MISSING = ("measure", "name")
+"""What the scorecard does with a part this machine has no current evidence for: measure it now,
+or name the notebook that measures it (notebook 04, so that its cell stays short)."""
+
+
 KEPT_ONLY = {"images": "notebook 05"}
 """Parts only a notebook measures (05's image pipeline): the scorecard shows their kept verdict
 (the article's advice, row A1) and says where to measure it when there is none."""
@@ -220,17 +235,23 @@ def _one_row_each(rows: list[tuple[verdicts.Verdict, str, str]]) -> SourcedScore
 
 
 def measure_scorecard(
-    say: Callable[[str], None] = print, parts: tuple[str, ...] = tuple(PARTS), fresh: bool = False
+    say: Callable[[str], None] = print,
+    parts: tuple[str, ...] = tuple(PARTS),
+    fresh: bool = False,
+    missing: str = "measure",
 ) -> SourcedScorecard:
     """Decide the claims of ``parts`` in this process (TensorFlow's settings as they are).
 
     A part this machine already measured under the same conditions (versions, B, mode, intra-op
     threads, Keras backend; see :mod:`fitscope.verdicts.evidence`) is not measured again unless
-    ``fresh``; what is measured is kept for next time. ``say`` gets one line per part. Each row
-    names its backend; a claim decided on the same backend by two parts gets one row.
+    ``fresh``; what is measured is kept for next time. A part with no such evidence is measured
+    now, or with ``missing="name"`` left out, with one line naming the notebook that measures it
+    (:data:`MEASURED_BY`). ``say`` gets one line per part. Each row names its backend; a claim
+    decided on the same backend by two parts gets one row.
     """
     for part in parts:
         check_choice("part", part, tuple(PARTS))
+    check_choice("missing", missing, MISSING)
     rows: list[tuple[verdicts.Verdict, str, str]] = []
     for part in parts:
         kept = None if fresh else evidence.load(part)
@@ -241,6 +262,13 @@ def measure_scorecard(
             )
             here = _in_process(kept.conditions)
             rows += [(v, _named_backend(v) or here, kept.origin()) for v in kept.verdicts]
+            continue
+        if missing == "name":
+            say(
+                f"{part}: no evidence on this machine under today's conditions (versions, B and "
+                f"mode), so its rows are left out; run {MEASURED_BY[part]} for them, or "
+                f"`python -m fitscope report --parts {part}` in a terminal to measure them here"
+            )
             continue
         measured = evidence.keep(part, verdicts.Scorecard(PARTS[part](say)), "the scorecard")
         here = _in_process(evidence.conditions())
@@ -269,7 +297,10 @@ _SAY_AS_MESSAGES = "FITSCOPE_REPORT_SAY_AS_MESSAGES"
 _SANDBOX_CODE = """\
 from fitscope.scorecard import main
 if __name__ == "__main__":
-    raise SystemExit(main(["report", "--json", {path!r}, "--parts", *{parts!r}, *{fresh!r}]))
+    raise SystemExit(
+        main(["report", "--json", {path!r}, "--parts", *{parts!r}, *{fresh!r}, "--missing",
+              {missing!r}])
+    )
 """
 
 
@@ -280,9 +311,10 @@ def scorecard_in_sandbox(
     say: Callable[[str], None] = print,
     parts: tuple[str, ...] = tuple(PARTS),
     fresh: bool = False,
+    missing: str = "measure",
 ) -> SourcedScorecard:
     """:func:`measure_scorecard` in a fresh interpreter, with TF_NUM_INTRAOP_THREADS set before
-    import.
+    import; ``missing`` as there.
 
     Every sandbox the scorecard starts inherits the setting, so all TensorFlow parts use it.
     """
@@ -292,7 +324,10 @@ def scorecard_in_sandbox(
     with tempfile.TemporaryDirectory(prefix="fitscope-report-") as tmp:
         path = os.path.join(tmp, "card.json")
         code = _SANDBOX_CODE.format(
-            path=path, parts=list(parts), fresh=["--fresh"] if fresh else []
+            path=path,
+            parts=list(parts),
+            fresh=["--fresh"] if fresh else [],
+            missing=check_choice("missing", missing, MISSING),
         )
 
         def progress(p: Progress) -> None:  # each part's line as soon as the interpreter says it
@@ -401,6 +436,13 @@ def main(argv: list[str]) -> int:
         action="store_true",
         help="measure every part again, even where this machine's evidence is current",
     )
+    parser.add_argument(
+        "--missing",
+        choices=MISSING,
+        default="measure",
+        help="a part with no current evidence: measure it now (default), or name the notebook "
+        "that measures it",
+    )
     args = parser.parse_args(argv)
     parts = tuple(args.parts)
 
@@ -412,9 +454,11 @@ def main(argv: list[str]) -> int:
             print(line, flush=True)
 
     if args.intra_op is not None:
-        card = scorecard_in_sandbox(args.intra_op, say=say, parts=parts, fresh=args.fresh)
+        card = scorecard_in_sandbox(
+            args.intra_op, say=say, parts=parts, fresh=args.fresh, missing=args.missing
+        )
     else:
-        card = measure_scorecard(say, parts, fresh=args.fresh)
+        card = measure_scorecard(say, parts, fresh=args.fresh, missing=args.missing)
     budget = cpu_budget()
     print(
         f"\nScorecard ({budget.describe()}"

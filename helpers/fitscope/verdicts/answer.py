@@ -10,8 +10,7 @@ Example:
     >>> rows = [(c1(0, 30, 2, 2, backend="TensorFlow"), "TensorFlow"),
     ...         (c1(30, 30, 2, 2, backend="JAX"), "JAX")]
     >>> answer(rows).sentences[1]
-    '"fit runs the generator on the main thread" is true on JAX, not true on TensorFlow. \
-The answer depends on the Keras backend.'
+    '"fit runs the generator on the main thread" is true on JAX, not true on TensorFlow.'
 """
 
 from __future__ import annotations
@@ -50,8 +49,7 @@ def _title_claim(c1: Sequence[Row]) -> str:
         + ([f"not true on {' and '.join(failed)}"] if failed else [])
         + ([f"not decided on {' and '.join(other)}"] if other else [])
     )
-    depends = " The answer depends on the Keras backend." if held and failed else ""
-    return f'"fit runs the generator on the main thread" is {", ".join(parts)}.' + depends
+    return f'"fit runs the generator on the main thread" is {", ".join(parts)}.'
 
 
 def _ids(rows: Sequence[Row]) -> str:
@@ -108,9 +106,9 @@ _FAMILIES: tuple[tuple[str, tuple[str, ...], dict[tuple[str, str], str]], ...] =
             ("C4", vd.HOLDS): "both kinds of generator work overlapped training",
             ("C4", vd.DOES_NOT_HOLD): "no generator work overlapped training",
             ("C4", vd.DEPENDS): "one kind of generator work overlapped training, not the other",
-            ("C12", vd.HOLDS): "data made on the main thread held training back",
-            ("C12", vd.DOES_NOT_HOLD): "data made on the main thread still overlapped training",
-            ("C12", vd.DEPENDS): "data made on the main thread held training back for some work",
+            ("C12", vd.HOLDS): "main-thread data held training back",
+            ("C12", vd.DOES_NOT_HOLD): "main-thread data still overlapped training",
+            ("C12", vd.DEPENDS): "main-thread data held training back for some work",
         },
     ),
     (
@@ -119,9 +117,9 @@ _FAMILIES: tuple[tuple[str, tuple[str, ...], dict[tuple[str, str], str]], ...] =
         {
             ("C7", vd.HOLDS): "the article's trainer failed",
             ("C7", vd.DOES_NOT_HOLD): "the article's trainer did not fail",
-            ("C8", vd.HOLDS): "for the article's reason",
-            ("C8", vd.DOES_NOT_HOLD): "not for the article's reason",
-            ("C8", vd.DEPENDS): "partly for the article's reason",
+            ("C8", vd.HOLDS): "for its stated reason",
+            ("C8", vd.DOES_NOT_HOLD): "not for its stated reason",
+            ("C8", vd.DEPENDS): "partly for its stated reason",
             ("C9", vd.DOES_NOT_HOLD): "tf.distribute trained one model correctly",
         },
     ),
@@ -142,29 +140,77 @@ _FAMILIES: tuple[tuple[str, tuple[str, ...], dict[tuple[str, str], str]], ...] =
 )
 
 
-def _family(rows: Sequence[Row], name: str, ids: tuple[str, ...], words: dict) -> str:
-    """One sentence for a family of claims: each decided row's phrase (with its backends when
-    the claim has rows on several), every row cited.
+_PARTLY = {
+    ("C4", vd.HOLDS): "one kind of generator work overlapped training",
+    ("C4", vd.DOES_NOT_HOLD): "no decided generator work overlapped training",
+    ("C10", vd.HOLDS): "prefetch raised throughput in one case",
+    ("C10", vd.DOES_NOT_HOLD): "prefetch gave no gain in one case",
+    ("C11", vd.HOLDS): "parallel map sped up one kind of work",
+    ("C11", vd.DOES_NOT_HOLD): "parallel map gave no gain on one kind of work",
+}
+"""A claim decided by some of its parts only: its phrase says no more than those parts."""
+
+
+def _phrase(v: vd.Verdict, words: dict) -> str | None:
+    """A decided row's phrase; for one decided by some parts only (an INCONCLUSIVE part decided
+    nothing), the phrase of :data:`_PARTLY`, else the phrase with "in part"; the answer's last
+    sentence names the claim among the undecided (:func:`_undecided`)."""
+    word = words.get((v.claim_id, v.verdict))
+    if word is None or not _in_part(v):
+        return word
+    return _PARTLY.get((v.claim_id, v.verdict), f"{word}, in part")
+
+
+def _in_part(v: vd.Verdict) -> bool:
+    return "INCONCLUSIVE part" in v.because
+
+
+def _undecided(rows: Sequence[Row]) -> str:
+    """One sentence naming the undecided rows (with their backend where a claim has several)
+    and the decided claims with an undecided part: no other sentence cites them.
 
     Example:
-        >>> from fitscope.verdicts.claims import c9
+        >>> from fitscope.verdicts.claims import c3
+        >>> _undecided([(c3(1.0, 1, 2.0), "TensorFlow")])
+        'Undecided: C3.'
+    """
+    whole = [
+        f"{v.claim_id} on {b}" if len(_of(rows, v.claim_id)) > 1 else v.claim_id
+        for v, b in rows
+        if v.verdict == vd.INCONCLUSIVE
+    ]
+    part = list(
+        dict.fromkeys(v.claim_id for v, _ in rows if v.verdict != vd.INCONCLUSIVE and _in_part(v))
+    )
+    said = ", ".join(whole) + ("; " if whole and part else "")
+    said += f"a part of {', '.join(part)}" if part else ""
+    return f"Undecided: {said}." if said else ""
+
+
+def _family(rows: Sequence[Row], name: str, ids: tuple[str, ...], words: dict) -> str:
+    """One sentence for a family of claims: each decided row's phrase (with its backends when
+    the claim has rows on several), citing only the decided rows it rests on: undecided rows
+    are never cited for what it asserts (the answer's last sentence names them).
+
+    Example:
+        >>> from fitscope.verdicts.claims import c3, c9
         >>> _family([(c9(["a", "a"]), "TensorFlow")], *_FAMILIES[2])
         'Processes: tf.distribute trained one model correctly (C9).'
+        >>> _family([(c3(1.0, 1, 2.0), "TensorFlow")], *_FAMILIES[0])
+        ''
     """
     found = [r for cid in ids for r in _of(rows, cid)]
-    phrases: dict[str, list[str]] = {}
+    phrases: dict[str, tuple[str, list[str]]] = {}
+    decided: list[Row] = []
     for v, b in found:
-        if words.get((v.claim_id, v.verdict)):
-            phrases.setdefault(words[v.claim_id, v.verdict], []).append(b)
-    if not phrases:
-        return ""
+        if phrase := _phrase(v, words):
+            phrases.setdefault(phrase, (v.claim_id, []))[1].append(b)
+            decided.append((v, b))
     said = [
-        f"on {' and '.join(bs)}, {w}" if len(_of(rows, cid)) > 1 else w
-        for (cid, _), w in words.items()
-        if w in phrases
-        for bs in [phrases.pop(w)]
+        f"on {' and '.join(bs)}, {phrase}" if len(_of(rows, cid)) > 1 else phrase
+        for phrase, (cid, bs) in phrases.items()
     ]
-    return f"{name}: {'; '.join(said)} ({_ids(found)})."
+    return f"{name}: {'; '.join(said)} ({_ids(decided)})." if said else ""
 
 
 def _checklist(rows: Sequence[Row]) -> list[str]:
@@ -260,4 +306,5 @@ def answer(rows: Sequence[Row]) -> Answer:
         sentences.append(_title_claim(c1))
     sentences.append(_loop(_of(rows, "C6")))
     sentences += [_family(rows, *family) for family in _FAMILIES]
+    sentences.append(_undecided(rows))
     return Answer(tuple(s for s in sentences if s), tuple(_checklist(rows)))

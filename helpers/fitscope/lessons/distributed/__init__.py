@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fitscope.lessons.distributed.cost import notebook_cost
 from fitscope.lessons.distributed.service import (
     PROCESSES_MODE_BYTES,
     ServiceRun,
@@ -30,4 +31,5 @@ __all__ = [
     "processes_mode_allowed",
     "data_service",
     "separate_processes",
+    "notebook_cost",
 ]

@@ -106,6 +106,13 @@ class ServiceRun(RunResult):
             ]
         )
 
+    def local_rates(self) -> list[float]:
+        """The local pipeline's elements/s in this run and in the earlier runs of the same
+        pipeline it was given (``earlier``): one run's difference inside their spread is none.
+        """
+        f = self.facts
+        return [*f.get("earlier_local_per_s", []), f["local"]["elements_per_s"]]
+
     def __str__(self) -> str:
         """What the run measured, in words built from its own numbers."""
         f = self.facts
@@ -113,13 +120,21 @@ class ServiceRun(RunResult):
         budget = self.budget.cpus if self.budget else 1.0
         bound_rate = f["elements"] / self.bounds.overlapped_s if self.bounds else float("nan")
         idle = max(budget - local["cores_busy"], 0.0)
+        rates = self.local_rates()
+        earlier = (
+            f"The same local pipeline ran {' and '.join(f'{x:.0f}' for x in rates)} elements/s "
+            f"in this notebook's {len(rates)} runs of it (x{max(rates) / min(rates):.2f} apart), "
+            "so the service is read against all of them. "
+            if len(rates) > 1
+            else ""
+        )
         text = (
             f"With B = {budget:g}, the local pipeline delivered {local['elements_per_s']:.0f} "
             "elements/s "
             f"and kept {local['cores_busy']:.2f} cores busy; the service's {f['workers']} workers "
             f"delivered {service['elements_per_s']:.0f} elements/s with "
-            f"{service['cores_busy']:.2f} cores busy: "
-            f"{compare(local['elements_per_s'], service['elements_per_s'], 'elements/s')}. "
+            f"{service['cores_busy']:.2f} cores busy. {earlier}The service against the local "
+            f"pipeline: {compare(rates, service['elements_per_s'], 'elements/s')}. "
             f"The ideal bound for {f['workers']} workers sharing {budget:g} CPU(s) is "
             f"{bound_rate:.0f} elements/s"
             + (
@@ -193,6 +208,7 @@ def data_service(
     rounds: int = 32,
     timeout_s: float = 180.0,
     memory_cap_mb: float | None = None,
+    earlier: ServiceRun | None = None,
 ) -> ServiceRun:
     """A compute-heavy map run locally, then through a tf.data service (dispatcher + workers).
 
@@ -203,7 +219,9 @@ def data_service(
     each server as its own process (about 2 GiB; see :func:`processes_mode_allowed`), stopped
     with SIGTERM at the end. Both runs are timed to the last element. The bound is
     :func:`fitscope.instrument.budget.bounds` for the local work shared over ``workers`` and the CPU
-    budget.
+    budget. ``earlier``, a run of the same pipeline (elements, size, rounds), adds its local
+    pipeline's rate to this one's: the service is then read against both, so a difference
+    inside how far the local runs differ is no difference.
     """
     check_choice("mode", mode, ("inprocess", "processes"))
     if mode == "processes":
@@ -247,6 +265,13 @@ def data_service(
             part["wall_s"] - part["first_element_s"], 1e-9
         )
     b = bounds(local["wall_s"], 0.0, workers, budget.cpus, cpu_p=local["cpu_s"])
+    same = dict(elements=elements, size=size, rounds=rounds)
+    if earlier is not None and any(earlier.params.get(k) != v for k, v in same.items()):
+        raise FitscopeInputError(
+            f"the earlier run measured another pipeline ({earlier.params}); compare runs of "
+            f"the same one ({same})."
+        )
+    earlier_rates = earlier.local_rates() if earlier is not None else []
     servers = [m for m in r.messages if m.get("event") == "child ended"]
     facts = {
         "mode": mode,
@@ -255,6 +280,7 @@ def data_service(
         "local": local,
         "service": service,
         "speedup": local["wall_s"] / service["wall_s"],
+        "earlier_local_per_s": earlier_rates,
         "each_once": local["each_once"] and service["each_once"],
         "servers_stopped": [f"{m['name']}: {m['how']}" for m in servers]
         or ["dispatcher and workers: ended with their process"],
