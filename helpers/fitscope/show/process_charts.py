@@ -72,7 +72,7 @@ def memory_by_process(
     if cap_mb:
         ax.axhline(cap_mb, color=OKABE_ITO["black"], ls="--", lw=1, label=f"cap ({cap_mb:g} MB)")
     ax.set_xlabel("time since start (s)")
-    ax.set_ylabel("RssAnon + RssShmem (MB)")
+    ax.set_ylabel("PSS, anonymous + shared (MB)")
     ax.set_ylim(bottom=0)
     set_title(ax, title, size[0] * 0.65)
     if series:

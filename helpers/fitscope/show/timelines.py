@@ -155,8 +155,8 @@ def _draw(
         )
         ax.set_xlabel("")
         where = (
-            f"The first step (warm-up, {split.duration_s:.2f} s) and what ran before its end "
-            "are drawn in a narrow panel on the left; the main panel starts where it ended."
+            f"The first step (warm-up, {1e3 * split.duration_s:.3g} ms) and what ran before its "
+            "end are drawn in a narrow panel on the left; the main panel starts where it ended."
         )
     set_title(ax, title, fig.get_figwidth() * 0.6)
     keys = sorted({_key(s) for s in spans})
