@@ -124,6 +124,8 @@ def test_process_runs_share_one_fresh_interpreter_and_leave_nothing():
     )
     assert all(r.params["ms_per_batch"] == SMALL["ms_per_batch"] for r in inside)
     reading = str(compare_runs({"sleep": inside[0], "python": inside[1]}))
-    assert reading.startswith("Per step, 'python' against 'sleep': ")
+    # compared, or refused as not like with like when their measured costs differ past x1.15
+    assert reading.startswith(("Per step, 'python' against 'sleep': ", "Per step, not like with"))
+    assert "'sleep'" in reading and "'python'" in reading
     assert "B = " in inside[0].reading
     assert child_pids() - kids == set() and shm_semaphores() - sems == set()
