@@ -131,7 +131,7 @@ def test_a_long_warm_up_step_gets_its_own_panel_and_next_is_drawn_over_steps():
     warm, main = chart.figure.axes
     assert main.get_xlim()[0] == pytest.approx(0.200, abs=0.01), "starts where the warm-up ended"
     assert warm.get_xlim()[1] == pytest.approx(0.208, abs=0.01)
-    assert "warm-up, 0.21 s" in chart.summary
+    assert "warm-up, 208 ms" in chart.summary
     orange = mcolors.to_hex(plots.CATEGORY_COLOURS["generator"])
     z = {mcolors.to_hex(c.get_facecolor()[0]): c.get_zorder() for c in main.collections}
     assert z[orange] > z[mcolors.to_hex(plots.CATEGORY_COLOURS["train"])]
