@@ -219,3 +219,16 @@ def test_the_advice_decided_against_a_gain_its_spread_swallowed_is_caught():
         f"A1 DOES NOT HOLD against a speed-up inside the spread (x1.45): {said[18:]}"
     ]
     assert consistency.check_reading(said.replace("x1.45", "x1.05")) == []
+
+
+def test_a_fastest_refused_for_costs_apart_is_checked_with_those_costs():
+    """03's best of each, beside a busy run: 'no run is fastest: their own costs of the same work
+    differ x1.16' was read again without the costs and flagged as naming no winner."""
+    from fitscope.verdicts.compare import fastest
+    from fitscope.verdicts.consistency import check_facts
+
+    refused = fastest({"03": 0.0682, "02": 0.23}, costs={"03": 1.0, "02": 1.16})
+    assert refused.winner is None and refused.sentence.startswith("no run is fastest")
+    assert check_facts(refused.facts()) == []
+    named = {**refused.facts(), "winner": "03"}  # a sentence naming a winner its rule refuses
+    assert check_facts(named) != []

@@ -271,6 +271,7 @@ class Fastest(ShowsItself):
     against: Compared
     sentence: str
     runs: Mapping[str, Spread]
+    costs: Mapping[str, float] | None = None  # each run's own cost of the work, when given
 
     def table(self) -> Table:
         """Every run's median and range, fastest first; the reading is the sentence."""
@@ -301,6 +302,7 @@ class Fastest(ShowsItself):
             against=self.against.facts(),
             sentence=self.sentence,
             runs={k: list(s.values) for k, s in self.runs.items()},
+            costs=dict(self.costs) if self.costs else None,
         )
 
     def __str__(self) -> str:
@@ -360,6 +362,7 @@ def fastest(
                 f"{against.sentence}"
             ),
             spreads,
+            costs,
         )
     if against.word == FASTER:
         a, b = against.before, against.after
@@ -372,6 +375,7 @@ def fastest(
                 f"({_num(a.median)} → {_num(b.median)} {unit}, {_runs(a, b)})"
             ),
             spreads,
+            costs,
         )
     return Fastest(
         None,
@@ -379,6 +383,7 @@ def fastest(
         against,
         f"no run is fastest: '{best}' and '{rival}' cannot be told apart, {against.sentence}",
         spreads,
+        costs,
     )
 
 

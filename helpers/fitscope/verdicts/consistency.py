@@ -222,7 +222,7 @@ def check_facts(facts: Mapping[str, Any]) -> list[str]:
             ]
         return check_reading(facts["sentence"])
     if kind == "fastest":
-        best = fastest(facts["runs"], facts["unit"])
+        best = fastest(facts["runs"], facts["unit"], facts.get("costs"))
         if best.winner != facts["winner"]:
             return [
                 f"{facts['sentence']!r} names {facts['winner']!r}; its runs name {best.winner!r}"
