@@ -98,12 +98,14 @@ def reads_zero_cost(d: dict) -> None:
 
 
 def reads_the_sleep(d: dict) -> None:
-    """1 - step alone / sleep within POINTS, nearly all of it waiting: the producer's own little
-    Python (a random batch, a GIL hand-off a batch) may share the CPU with the step by a few
-    points on a busy machine (8 % was seen beside a CI run), never by as much as it waits."""
+    """The share 1 - step alone / sleep within POINTS, nearly all of it waiting: the producer's
+    own little Python (a random batch, a GIL hand-off a batch) may share the CPU with the step
+    by a few points on a busy machine (8 % was seen beside a CI run), never by as much as it
+    waits; the waiting part is then that much under the share (within 2 * POINTS)."""
     expected = 1 - d["step_alone_s"] / SLEEP_S
     assert abs(d["input_share"] - expected) <= POINTS, (expected, d["reading"])
-    assert abs(d["waiting_share"] - expected) <= POINTS, (expected, d["reading"])
+    # the waiting part is the share less what contention took (up to 2 * POINTS under load)
+    assert abs(d["waiting_share"] - expected) <= 2 * POINTS, (expected, d["reading"])
     assert d["contention_share"] < 2 * POINTS and d["cause"] == "waiting", d["reading"]
 
 
