@@ -7,10 +7,10 @@ JAX and PyTorch the clock is ``async_safe``, so Keras runs the end callback once
 results exist, and the clock never makes the loop wait for a step (a plain callback would:
 Keras reads every step's logs for it). On TensorFlow ``fit`` waits for each step anyway.
 
-Example:
+Example (:func:`fitscope.core.alone.timing` reads a clock):
     >>> clock = StepClock()                              # doctest: +SKIP
     >>> model.fit(x, y, epochs=1, callbacks=[clock])     # doctest: +SKIP
-    >>> clock.step_s(skip=2)                             # doctest: +SKIP
+    >>> timing(clock).step_s                             # doctest: +SKIP
     0.0123
 """
 
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import keras
 
-from fitscope.core.estimate import in_order, per_step
+from fitscope.core.estimate import in_order
 from fitscope.instrument.tracing import Span, os_thread_name
 
 if TYPE_CHECKING:
@@ -111,12 +111,6 @@ class StepClock(keras.callbacks.Callback):  # type: ignore[misc]  # Keras ships 
     def in_order(self) -> list[tuple[int, int, float]]:
         """(step, end ns, process CPU s) by step; see :func:`~fitscope.core.estimate.in_order`."""
         return in_order([(b, end, cpu) for b, end, cpu, _ in self.ends])
-
-    def step_s(self, skip: int = 0) -> float:
-        """Seconds a step, by :func:`~fitscope.core.estimate.per_step`, from the end of step
-        ``skip`` on."""
-        ends = self.in_order()[skip:]
-        return per_step([(j - i, (t - s) / 1e9) for (i, s, _), (j, t, _) in zip(ends, ends[1:])])
 
     def spans(self) -> list[Span]:
         """One "train" span per step that both began and ended, on the thread that began it."""
