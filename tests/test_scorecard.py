@@ -186,7 +186,7 @@ def test_one_row_per_claim_and_backend_a_right_tally_and_an_answer_from_the_rows
     assert table.columns[:2] == ("id", "backend") and table.reading == verdicts.tally(card)
     data = json.loads(scorecard_to_json(card))
     _refs_match_rows(data)
-    assert "true on JAX, not true on TensorFlow" in data["answer"][1]
+    assert "true on JAX, not on TensorFlow" in data["answer"][0]
     back = scorecard_from_json(scorecard_to_json(card))
     assert back == card and back.backends == card.backends and back.sources == card.sources
     assert "For your own training" in card._repr_html_()
@@ -195,7 +195,7 @@ def test_one_row_per_claim_and_backend_a_right_tally_and_an_answer_from_the_rows
 def test_an_undecided_row_is_never_an_answer():
     card = _one_row_each([(verdicts.c1(1, 3, 2, 2, 2, backend="JAX"), "JAX", "notebook 01b")])
     said = card.answer()
-    assert "not decided on JAX" in said.sentences[1]
+    assert "undecided on JAX" in said.sentences[0]
     assert (
         said.checklist[-1].startswith("Undecided here")
         and "C1 on JAX: INCONCLUSIVE" in (said.checklist[-1])

@@ -9,8 +9,8 @@ Example:
     >>> from fitscope.verdicts.claims import c1
     >>> rows = [(c1(0, 30, 2, 2, backend="TensorFlow"), "TensorFlow"),
     ...         (c1(30, 30, 2, 2, backend="JAX"), "JAX")]
-    >>> answer(rows).sentences[1]
-    '"fit runs the generator on the main thread" is true on JAX, not true on TensorFlow.'
+    >>> answer(rows).sentences[0]
+    '"fit runs the generator on the main thread": true on JAX, not on TensorFlow.'
 """
 
 from __future__ import annotations
@@ -46,10 +46,10 @@ def _title_claim(c1: Sequence[Row]) -> str:
     other = [b for v, b in c1 if v.verdict not in (vd.HOLDS, vd.DOES_NOT_HOLD)]
     parts = (
         ([f"true on {' and '.join(held)}"] if held else [])
-        + ([f"not true on {' and '.join(failed)}"] if failed else [])
-        + ([f"not decided on {' and '.join(other)}"] if other else [])
+        + ([f"not on {' and '.join(failed)}"] if failed else [])
+        + ([f"undecided on {' and '.join(other)}"] if other else [])
     )
-    return f'"fit runs the generator on the main thread" is {", ".join(parts)}.'
+    return f'"fit runs the generator on the main thread": {", ".join(parts)}.'
 
 
 def _ids(rows: Sequence[Row]) -> str:
@@ -57,7 +57,7 @@ def _ids(rows: Sequence[Row]) -> str:
     return ", ".join(dict.fromkeys(v.claim_id for v, _ in rows))
 
 
-_C6_PARTS = ("the loop on the main thread", "callbacks there", "steps in order")
+_C6_PARTS = ("main-thread loop", "callbacks there", "in-order steps")
 
 
 def _loop(c6: Sequence[Row]) -> str:
@@ -68,8 +68,8 @@ def _loop(c6: Sequence[Row]) -> str:
         >>> from fitscope.verdicts.claims import c6
         >>> _loop([(c6(16, 32, 15, 16, 2, "JAX", 2, 16, 15), "JAX"),
         ...        (c6(32, 32, 0, 16, 2, "PyTorch"), "PyTorch")])
-        'The loop: on JAX, the loop on the main thread and steps in order held, not callbacks \
-there; on PyTorch, all held (C6).'
+        'The loop: on JAX, main-thread loop and in-order steps held, not callbacks there; on \
+PyTorch, all held (C6).'
     """
     groups: dict[str, list[str]] = {}
     for v, b in c6:
@@ -91,11 +91,11 @@ _FAMILIES: tuple[tuple[str, tuple[str, ...], dict[tuple[str, str], str]], ...] =
         "Cores",
         ("C2", "C3", "C5"),
         {
-            ("C2", vd.HOLDS): "the math ran on the main thread",
-            ("C2", vd.DOES_NOT_HOLD): "the math ran mostly off the main thread",
+            ("C2", vd.HOLDS): "math on the main thread",
+            ("C2", vd.DOES_NOT_HOLD): "math mostly off the main thread",
             ("C3", vd.HOLDS): "fit used about one core",
-            ("C3", vd.DOES_NOT_HOLD): "fit used more than one core",
-            ("C5", vd.HOLDS): "predict spread across cores and fit did not",
+            ("C3", vd.DOES_NOT_HOLD): "fit used over one core",
+            ("C5", vd.HOLDS): "predict spread across cores, fit did not",
             ("C5", vd.DOES_NOT_HOLD): "predict and fit did not split as claimed",
         },
     ),
@@ -103,12 +103,12 @@ _FAMILIES: tuple[tuple[str, tuple[str, ...], dict[tuple[str, str], str]], ...] =
         "Overlap",
         ("C4", "C12"),
         {
-            ("C4", vd.HOLDS): "both kinds of generator work overlapped training",
-            ("C4", vd.DOES_NOT_HOLD): "no generator work overlapped training",
-            ("C4", vd.DEPENDS): "one kind of generator work overlapped training, not the other",
-            ("C12", vd.HOLDS): "main-thread data held training back",
-            ("C12", vd.DOES_NOT_HOLD): "main-thread data still overlapped training",
-            ("C12", vd.DEPENDS): "main-thread data held training back for some work",
+            ("C4", vd.HOLDS): "both kinds of generator work overlapped",
+            ("C4", vd.DOES_NOT_HOLD): "no generator work overlapped",
+            ("C4", vd.DEPENDS): "one kind of generator work overlapped",
+            ("C12", vd.HOLDS): "main-thread data slowed training",
+            ("C12", vd.DOES_NOT_HOLD): "main-thread data still overlapped",
+            ("C12", vd.DEPENDS): "main-thread data slowed some work",
         },
     ),
     (
@@ -129,24 +129,24 @@ _FAMILIES: tuple[tuple[str, tuple[str, ...], dict[tuple[str, str], str]], ...] =
         {
             ("C10", vd.HOLDS): "prefetch raised throughput",
             ("C10", vd.DOES_NOT_HOLD): "prefetch gave no gain",
-            ("C10", vd.DEPENDS): "prefetch raised throughput in one case only",
-            ("C11", vd.HOLDS): "parallel map sped up both kinds of work",
+            ("C10", vd.DEPENDS): "prefetch helped in one case only",
+            ("C11", vd.HOLDS): "parallel map sped up both kinds",
             ("C11", vd.DOES_NOT_HOLD): "parallel map gave no gain",
-            ("C11", vd.DEPENDS): "parallel map sped up one kind of work only",
-            ("A1", vd.HOLDS): "the image pipeline trained faster with tf.data",
-            ("A1", vd.DOES_NOT_HOLD): "the image pipeline did not train faster with tf.data",
+            ("C11", vd.DEPENDS): "parallel map sped up one kind only",
+            ("A1", vd.HOLDS): "tf.data sped up the image pipeline",
+            ("A1", vd.DOES_NOT_HOLD): "tf.data did not speed up the image pipeline",
         },
     ),
 )
 
 
 _PARTLY = {
-    ("C4", vd.HOLDS): "one kind of generator work overlapped training",
-    ("C4", vd.DOES_NOT_HOLD): "no decided generator work overlapped training",
-    ("C10", vd.HOLDS): "prefetch raised throughput in one case",
+    ("C4", vd.HOLDS): "one kind of generator work overlapped",
+    ("C4", vd.DOES_NOT_HOLD): "no decided generator work overlapped",
+    ("C10", vd.HOLDS): "prefetch helped in one case",
     ("C10", vd.DOES_NOT_HOLD): "prefetch gave no gain in one case",
-    ("C11", vd.HOLDS): "parallel map sped up one kind of work",
-    ("C11", vd.DOES_NOT_HOLD): "parallel map gave no gain on one kind of work",
+    ("C11", vd.HOLDS): "parallel map sped up one kind",
+    ("C11", vd.DOES_NOT_HOLD): "parallel map gave no gain on one kind",
 }
 """A claim decided by some of its parts only: its phrase says no more than those parts."""
 
@@ -266,7 +266,8 @@ def _checklist(rows: Sequence[Row]) -> list[str]:
 
 @dataclass(frozen=True)
 class Answer:
-    """The answer in a few sentences and the checklist, both picked by measured verdicts."""
+    """The answer to :data:`QUESTION` in a few sentences (at most about 120 words, whatever the
+    verdicts) and the checklist, both picked by measured verdicts."""
 
     sentences: tuple[str, ...]
     checklist: tuple[str, ...]
@@ -274,7 +275,7 @@ class Answer:
     def _repr_html_(self) -> str:
         items = "".join(f"<li>{html.escape(p)}</li>" for p in self.checklist)
         return (
-            "<p><b>The answer, from these rows.</b> "
+            f"<p><b>{html.escape(QUESTION)}</b> The answer, from these rows: "
             + " ".join(html.escape(s) for s in self.sentences)
             + "</p>"
             + f"<p><b>For your own training:</b></p><ul>{items}</ul>"
@@ -286,6 +287,7 @@ class Answer:
     def __str__(self) -> str:
         return "\n".join(
             [
+                QUESTION,
                 " ".join(self.sentences),
                 "",
                 "For your own training:",
@@ -301,7 +303,7 @@ def answer(rows: Sequence[Row]) -> Answer:
 
     ``rows`` pairs each verdict with the backend it was measured on.
     """
-    sentences = [QUESTION]
+    sentences = []
     if c1 := _of(rows, "C1"):
         sentences.append(_title_claim(c1))
     sentences.append(_loop(_of(rows, "C6")))
