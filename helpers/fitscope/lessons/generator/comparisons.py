@@ -22,7 +22,8 @@ from fitscope.experiments.article_fit import (
     GeneratorFitParams,
     generator_fit,
 )
-from fitscope.experiments.traced import against_bound, step_alone
+from fitscope.experiments.traced import step_alone
+from fitscope.experiments.traced_facts import against_bound
 from fitscope.instrument.environment import on_backend, quick_mode
 from fitscope.instrument.errors import FitscopeInputError, check_int
 from fitscope.instrument.measure import measured_run
