@@ -1,0 +1,128 @@
+"""A measured time against its two bounds: the ideal (overlapped) bound and the
+one-after-the-other sum, by C12's 15 % bands, or as a share of the ideal bound's speed.
+
+Example:
+    >>> position(1.0, sequential_s=2.0, overlapped_s=1.0)
+    'near the overlapped bound'
+"""
+
+from __future__ import annotations
+
+from fitscope.verdicts.spread import Spread, Values
+
+__all__ = [
+    "BEATS_BOUND",
+    "BETWEEN",
+    "NEAR_OVERLAPPED",
+    "NEAR_SEQUENTIAL",
+    "TOO_CLOSE",
+    "position",
+    "share_of_bound",
+]
+
+NEAR_OVERLAPPED = "near the overlapped bound"
+
+
+NEAR_SEQUENTIAL = "near the one-after-the-other sum"
+
+
+BETWEEN = "between the bounds"
+
+
+TOO_CLOSE = "the bounds too close to tell apart"
+
+
+BEATS_BOUND = "faster than the ideal bound: the cost estimate was high"
+
+
+def _measured(measured_s: Values, spread_s: float | None) -> tuple[float, float | None]:
+    s = Spread.of(measured_s)
+    return s.median, spread_s if spread_s is not None or s.n == 1 else s.width
+
+
+def position(
+    measured_s: Values,
+    sequential_s: float,
+    overlapped_s: float,
+    tolerance: float = 0.15,
+    spread_s: float | None = None,
+) -> str:
+    """Where a measured time sits against its two bounds, by C12's 15 % bands.
+
+    ``measured_s`` is one time or its repeats (then the median, with their range as the spread
+    unless ``spread_s`` is given). A time under the overlapped bound by more than its spread (or,
+    with no spread, than the tolerance) is ``BEATS_BOUND``: the bound was an estimate, and high.
+
+    Example:
+        >>> position(1.05, sequential_s=2.0, overlapped_s=1.0)
+        'near the overlapped bound'
+        >>> position(1.2, sequential_s=1.3, overlapped_s=1.2)
+        'the bounds too close to tell apart'
+        >>> position([0.80, 0.82], sequential_s=2.0, overlapped_s=1.0)
+        'faster than the ideal bound: the cost estimate was high'
+    """
+    t, spread = _measured(measured_s, spread_s)
+    margin = tolerance * overlapped_s if spread is None else spread
+    if t < overlapped_s - margin:
+        return BEATS_BOUND
+    if sequential_s * (1 - tolerance) <= overlapped_s * (1 + tolerance):
+        return TOO_CLOSE  # the two bands meet: overlap and none cannot be told apart
+    if t >= sequential_s * (1 - tolerance):
+        return NEAR_SEQUENTIAL
+    if t <= overlapped_s * (1 + tolerance):
+        return NEAR_OVERLAPPED
+    return BETWEEN
+
+
+def share_of_bound(
+    measured_s: Values,
+    overlapped_s: float,
+    tolerance: float = 0.15,
+    spread_s: float | None = None,
+    sequential_s: float | None = None,
+) -> str:
+    """A measured time as a share of the ideal bound's speed, never above 100 %.
+
+    A time under the bound within its spread (or tolerance) is "at the ideal bound"; beyond it,
+    the reading is ``BEATS_BOUND`` (same rule as :func:`position`). A time above the
+    one-after-the-other sum (``sequential_s``) beyond the same margin is called a slow-down; one
+    above it inside the margin is said to be no faster than one after the other, with its
+    slow-down and the margin that swallows it.
+
+    Example:
+        >>> share_of_bound(1.25, 1.0)
+        '80 % of the ideal bound'
+        >>> share_of_bound(0.9, 1.0)
+        'at the ideal bound (0.90 s against 1.00 s, inside the 15 % tolerance)'
+        >>> share_of_bound(0.7, 1.0)
+        'faster than the ideal bound: the cost estimate was high (0.70 s against 1.00 s)'
+        >>> share_of_bound(2.5, 1.0, sequential_s=1.5)
+        '40 % of the ideal bound, and 67 % slower than one after the other (2.50 s against 1.50 s)'
+        >>> share_of_bound([0.436, 0.40, 0.47], 0.3, sequential_s=0.401)[18:]
+        'bound, and no faster than one after the other (0.436 s against 0.401 s: 9 % slower, \
+inside the 0.07 s spread)'
+    """
+    t, spread = _measured(measured_s, spread_s)
+    margin = tolerance * overlapped_s if spread is None else spread
+    if t < overlapped_s - margin:
+        return f"{BEATS_BOUND} ({t:.2f} s against {overlapped_s:.2f} s)"
+    if t < overlapped_s:
+        inside = (
+            f"the {100 * tolerance:.0f} % tolerance"
+            if spread is None
+            else f"the {spread:.2f} s spread"
+        )
+        return f"at the ideal bound ({t:.2f} s against {overlapped_s:.2f} s, inside {inside})"
+    share = f"{100 * overlapped_s / t:.0f} % of the ideal bound"
+    if sequential_s is not None and t > sequential_s + margin:
+        share += (
+            f", and {100 * (t / sequential_s - 1):.0f} % slower than one after the other "
+            f"({t:.2f} s against {sequential_s:.2f} s)"
+        )
+    elif sequential_s is not None and t > sequential_s:
+        inside = f"{spread:.2f} s spread" if spread is not None else f"{100 * tolerance:.0f} %"
+        share += (
+            f", and no faster than one after the other ({t:.3f} s against {sequential_s:.3f} s: "
+            f"{100 * (t / sequential_s - 1):.0f} % slower, inside the {inside})"
+        )
+    return share
