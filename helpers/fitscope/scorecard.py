@@ -16,9 +16,9 @@ From a terminal::
 
 A part this machine already measured under the same conditions (a notebook's verdicts, or an
 earlier scorecard: :mod:`fitscope.verdicts.evidence`) is reused, and its rows say which run they
-came
-from; the rest is measured now.
+came from; the rest is measured now.
 
+The card, its table and its JSON are :mod:`fitscope.scorecard_card`'s (importable from here too).
 Every row is a :class:`~fitscope.verdicts.claims.Verdict` whose evidence is complete:
 ``verdicts.rejudge(row) == row`` holds after a JSON round trip, so a saved card can be checked.
 
@@ -30,7 +30,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -44,14 +43,19 @@ from fitscope.instrument.backends import BACKENDS, LABELS, is_installed
 from fitscope.instrument.budget import cpu_budget
 from fitscope.instrument.environment import environment_facts
 from fitscope.instrument.errors import check_choice, check_int
-from fitscope.instrument.tables import Table
 from fitscope.isolation.sandbox import Progress, run_python
 from fitscope.isolation.sandbox import report as send_to_sandbox
+from fitscope.scorecard_card import (
+    SourcedScorecard,
+    named_backend,
+    scorecard_from_json,
+    scorecard_table,
+    scorecard_to_json,
+)
 from fitscope.verdicts import evidence
-from fitscope.verdicts.answer import Answer, answer
-from fitscope.verdicts.consistency import Consistency, check
 
 __all__ = [
+    "SourcedScorecard",
     "measure_scorecard",
     "scorecard_in_sandbox",
     "scorecard_to_json",
@@ -148,54 +152,6 @@ KEPT_ONLY = {"images": "notebook 05"}
 (the article's advice, row A1) and says where to measure it when there is none."""
 
 
-class SourcedScorecard(verdicts.Scorecard):
-    """A scorecard whose every row also says the Keras backend it was measured on and which run
-    on this machine its evidence came from; it ends with the answer to the article's question.
-    """
-
-    def __init__(self, verdicts: Any = (), sources: Any = (), backends: Any = ()) -> None:
-        super().__init__(verdicts)
-        self.sources = list(sources) or ["measured now"] * len(self)
-        self.backends = list(backends) or [_named_backend(v) or "" for v in self]
-
-    def table(self) -> Table:
-        return Table(
-            ("id", "backend", "claim", "verdict", "evidence", "evidence from"),
-            [
-                (v.claim_id, b, v.claim, v.verdict, v.because, s)
-                for v, b, s in zip(self, self.backends, self.sources)
-            ],
-            reading=verdicts.tally(self) if len(self) > 1 else "",
-            facts=[self.facts(self.backends)],
-        )
-
-    def answer(self) -> Answer:
-        """The answer to the article's question and a checklist, from these rows."""
-        return answer(list(zip(self, self.backends)))
-
-    def __str__(self) -> str:
-        return (
-            "; ".join(
-                f"{v.claim_id} on {b or 'no backend named'} {v.verdict}"
-                for v, b in zip(self, self.backends)
-            )
-            + "."
-        )
-
-    def check(self) -> Consistency:
-        """Whether every row follows from its evidence, with one row per claim and backend and
-        the right tally (:mod:`fitscope.verdicts.consistency`)."""
-        return check(self)
-
-    def _repr_html_(self) -> str:
-        return self.table()._repr_html_() + self.answer()._repr_html_()
-
-
-def _named_backend(v: verdicts.Verdict) -> str | None:
-    """The backend a per-backend verdict names in its evidence (C1, C6, C12), else None."""
-    return v.evidence.get("backend")
-
-
 def _in_process(conditions: dict[str, Any]) -> str:
     """The label of the Keras backend a part measured in its own process."""
     name = conditions.get("keras_backend") or "tensorflow"
@@ -215,7 +171,7 @@ def _one_row_each(rows: list[tuple[verdicts.Verdict, str, str]]) -> SourcedScore
         old = kept[key]
         stay, other = (
             ((v, backend, source), old)
-            if _named_backend(v) and not _named_backend(old[0])
+            if named_backend(v) and not named_backend(old[0])
             else (old, (v, backend, source))
         )
         note = (
@@ -261,7 +217,7 @@ def measure_scorecard(
                 "again"
             )
             here = _in_process(kept.conditions)
-            rows += [(v, _named_backend(v) or here, kept.origin()) for v in kept.verdicts]
+            rows += [(v, named_backend(v) or here, kept.origin()) for v in kept.verdicts]
             continue
         if missing == "name":
             say(
@@ -272,7 +228,7 @@ def measure_scorecard(
             continue
         measured = evidence.keep(part, verdicts.Scorecard(PARTS[part](say)), "the scorecard")
         here = _in_process(evidence.conditions())
-        rows += [(v, _named_backend(v) or here, "measured now") for v in measured]
+        rows += [(v, named_backend(v) or here, "measured now") for v in measured]
     if parts == tuple(PARTS):
         rows += _kept_only(say)
     return _one_row_each(rows)
@@ -289,7 +245,7 @@ def _kept_only(say: Callable[[str], None]) -> list[tuple[verdicts.Verdict, str, 
             continue
         say(f"{part}: evidence from {kept.origin()} (same versions, B and mode)")
         here = _in_process(kept.conditions)
-        rows += [(v, _named_backend(v) or here, kept.origin()) for v in kept.verdicts]
+        rows += [(v, named_backend(v) or here, kept.origin()) for v in kept.verdicts]
     return rows
 
 
@@ -346,65 +302,6 @@ def scorecard_in_sandbox(
             why = run.exceptions[-1][1] if run.exceptions else run.root.how
             raise RuntimeError(f"the scorecard did not finish in its fresh interpreter: {why}")
         return scorecard_from_json(Path(path).read_text())
-
-
-def scorecard_to_json(card: verdicts.Scorecard, extra: dict[str, Any] | None = None) -> str:
-    """The card as JSON: one row per claim with its evidence, plus where it was measured."""
-    sources = getattr(card, "sources", ["measured now"] * len(card))
-    backends = getattr(card, "backends", [_named_backend(v) for v in card])
-    rows = [
-        {
-            "id": v.claim_id,
-            "backend": backend,
-            "per_backend": _named_backend(v) is not None,
-            "claim": v.claim,
-            "verdict": v.verdict,
-            "because": v.because,
-            "evidence": v.evidence,
-            "evidence_from": source,
-        }
-        for v, source, backend in zip(card, sources, backends)
-    ]
-    said = answer(list(zip(card, backends)))
-    return json.dumps(
-        {
-            "rows": rows,
-            "tally": verdicts.tally(card),
-            "answer": list(said.sentences),
-            "checklist": list(said.checklist),
-            **(extra or {}),
-        },
-        indent=2,
-        default=str,
-    )
-
-
-def scorecard_from_json(text: str) -> SourcedScorecard:
-    data = json.loads(text)
-    return SourcedScorecard(
-        [
-            verdicts.Verdict(r["id"], r["verdict"], r["because"], r["evidence"])
-            for r in data["rows"]
-        ],
-        [r.get("evidence_from", "") for r in data["rows"]],
-        [r.get("backend") or "" for r in data["rows"]],
-    )
-
-
-def scorecard_table(card: verdicts.Scorecard, width: int = 100) -> str:
-    """A plain-text table: id, backend, verdict, claim, and the evidence sentence, wrapped; then
-    the tally."""
-    lines = [f"{'id':4s} {'backend':10s} {'verdict':14s} claim and evidence", "-" * width]
-    backends = getattr(card, "backends", [""] * len(card))
-    for v, source, backend in zip(card, getattr(card, "sources", [""] * len(card)), backends):
-        lines.append(f"{v.claim_id:4s} {backend:10s} {v.verdict:14s} {v.claim}")
-        lines += textwrap.wrap(
-            v.because + (f" (evidence from {source})" if source else ""),
-            width=width,
-            initial_indent=" " * 30,
-            subsequent_indent=" " * 30,
-        )
-    return "\n".join([*lines, "", verdicts.tally(card)])
 
 
 def main(argv: list[str]) -> int:
