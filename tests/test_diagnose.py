@@ -179,6 +179,7 @@ def made_up(
         cpu_per_step_by_role={},
         budget="B = 2 CPUs",
         duration_s=10.0,
+        verdict_s=8.0,
         remedies=choose(m) if verdict != NOT else [],
     )
     return m, d

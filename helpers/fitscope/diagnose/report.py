@@ -191,6 +191,7 @@ class Diagnosis(ShowsItself):
     cpu_per_step_by_role: dict[str, float]
     budget: str
     duration_s: float
+    verdict_s: float  # from the call to the verdict, before any remedy is tried
     remedies: list[Remedy] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     run: RunResult | None = None
@@ -373,7 +374,15 @@ class Diagnosis(ShowsItself):
                 "the step under load",
             ),
             ("model", self.model_note),
-            ("diagnose took", f"{self.duration_s:.1f} s"),
+            (
+                "diagnose took",
+                f"{self.duration_s:.1f} s"
+                + (
+                    f" ({self.verdict_s:.1f} s to the verdict, the rest trying a remedy)"
+                    if self.duration_s - self.verdict_s >= 0.05
+                    else ""
+                ),
+            ),
         ]
         return Table(
             ("quantity", "measured"),

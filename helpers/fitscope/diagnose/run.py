@@ -93,6 +93,7 @@ def diagnose(
                 "or a quieter machine would decide it"
             )
         remedies = choose(m) if verdict != NOT else []
+        verdict_s = time.perf_counter() - started
         if try_remedy:
             remedies, tried = try_first(model, m, remedies, say)
     finally:
@@ -132,6 +133,7 @@ def diagnose(
         cpu_per_step_by_role=_cpu_by_role(m),
         budget=m.run.budget.describe(),
         duration_s=time.perf_counter() - started,
+        verdict_s=verdict_s,
         remedies=remedies,
         notes=notes(m),
         run=m.run,
