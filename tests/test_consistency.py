@@ -9,9 +9,10 @@ import json
 import pytest
 
 from fitscope import verdicts
-from fitscope.instrument.tables import Table
+from fitscope.instrument.tables import Stack, Table
 from fitscope.verdicts import consistency
 from fitscope.verdicts.claims import PartEvidence
+from fitscope.verdicts.quantities import one_run_readings, quantity_fact, same_value
 
 # 03's case: parallel map x1.26 for NumPy (undecided by C11's rule), x1.09 for pure Python.
 NUMPY_PYTHON = (
@@ -232,3 +233,115 @@ def test_a_fastest_refused_for_costs_apart_is_checked_with_those_costs():
     assert check_facts(refused.facts()) == []
     named = {**refused.facts(), "winner": "03"}  # a sentence naming a winner its rule refuses
     assert check_facts(named) != []
+
+
+def _notebook(tmp_path, *values, name="nb.ipynb"):
+    """A saved notebook whose code cells show ``values`` (results or text), one a cell."""
+
+    def output(value):
+        if isinstance(value, str):
+            return {"output_type": "stream", "name": "stdout", "text": value}
+        html = value._repr_html_()
+        return {
+            "output_type": "display_data",
+            "data": {"text/plain": str(value), "text/html": html},
+        }
+
+    cells = [{"cell_type": "code", "source": "", "outputs": [output(v)]} for v in values]
+    path = tmp_path / name
+    path.write_text(json.dumps({"cells": cells}))
+    return path
+
+
+def _diagnosis(share="50%", step_ms="26.8 ms", said_share="50%", said_step="26.8 ms"):
+    """A made-up diagnosis as fitscope.diagnose prints it: its table and its sentence."""
+    rows = [
+        ("input share: median (repeats)", f"{share} (61%, {share}, 37%)"),
+        ("step in fit: median (repeats)", f"{step_ms} (26.8 ms, 28.1 ms, 22.5 ms)"),
+        ("step alone, batch in memory", "14.1 ms (10.4 ms, 14.1 ms, 14.1 ms)"),
+    ]
+    reading = (
+        f"Highly input-bound on TensorFlow: a step took {said_step} in fit against 14.1 ms with "
+        f"its batch held in memory, and the input share was {said_share} (medians of 3 repeats)."
+    )
+    return Table(["quantity", "measured"], rows, reading=reading, title="fitscope.diagnose")
+
+
+def test_a_result_printing_its_quantity_once_valued_passes(tmp_path):
+    """The table's row and the sentence under it say one value: the same value, or the same
+    value rounded (0.669 and 0.67; 0.895 and 0.89, rounded twice; 26.8 ms and 27 ms)."""
+    run = Table(
+        ["quantity", "measured"],
+        [("throughput", "300.8 steps/s"), ("cores busy during training", 0.895)],
+        reading="On the TensorFlow backend, training kept 0.89 cores busy at 300.8 steps/s.",
+    )
+    path = _notebook(tmp_path, _diagnosis(), _diagnosis(said_step="27 ms"), run)
+    assert consistency.check_notebook(path).ok
+    assert same_value("26.8 ms", "0.0268 s") and same_value("0.669", "0.67")
+    assert not same_value("12.3 ms", "14.1 ms") and not same_value("50%", "0.5")
+
+
+def test_a_result_printing_one_quantity_with_two_values_fails(tmp_path):
+    """05's review: the diagnose table quoted one input share and its sentence another."""
+    path = _notebook(tmp_path, _diagnosis(), _diagnosis(share="45%"))
+    found = consistency.check_notebook(path)
+    assert [p.where for p in found] == ["nb.ipynb, cell 1"]
+    assert found[0].what == (
+        "'input share' of one run printed as 45% (its table's 'input share: median (repeats)') "
+        "and 50% (its reading: 'the input share was 50%'): one quantity, two values"
+    )
+    step = consistency.check_notebook(_notebook(tmp_path, _diagnosis(said_step="23.1 ms")))
+    assert ["26.8 ms" in p.what and "23.1 ms" in p.what for p in step] == [True]
+
+
+def test_different_quantities_and_different_runs_are_not_compared(tmp_path):
+    """A step in fit against a step alone, two pipelines' diagnoses, two runs in one output, a
+    median against its repeats: none is one quantity printed twice."""
+    other = _diagnosis(share="28%", step_ms="19.9 ms", said_share="28%", said_step="19.9 ms")
+    two_runs = Stack([_diagnosis(), other])  # two tables: not one run, left alone
+    path = _notebook(tmp_path, _diagnosis(), other, two_runs)
+    assert consistency.check_notebook(path).ok
+
+
+def test_quantity_facts_of_one_run_across_cells_are_compared(tmp_path):
+    """01's review: one run's main-thread CPU in a table, a chart and a later cell, as facts
+    naming their run; the same run once-valued passes, two runs may differ."""
+
+    def shown(run, printed):
+        fact = quantity_fact(run, "main-thread CPU during training", printed)
+        return Table(["main"], [[printed]], facts=[fact])
+
+    once = _notebook(tmp_path, shown("big", "0.37 s"), shown("big", "0.370 s"), shown("a", "0.1 s"))
+    assert consistency.check_notebook(once).ok
+    twice = _notebook(tmp_path, shown("big", "0.37 s"), shown("big", "0.08 s"), name="two.ipynb")
+    found = consistency.check_notebook(twice)
+    assert [p.where for p in found] == ["two.ipynb, cell 0 and cell 1"]
+    assert "of run 'big' printed as 0.37 s (cell 0) and 0.08 s (cell 1)" in found[0].what
+
+
+def test_quick_and_default_mode_are_two_notebooks_each_checked_alone(tmp_path):
+    quick = _notebook(tmp_path, _diagnosis(share="40%", said_share="40%"), name="quick.ipynb")
+    default = _notebook(tmp_path, _diagnosis(), name="default.ipynb")
+    assert consistency.check_notebook(quick).ok and consistency.check_notebook(default).ok
+
+
+def test_the_words_read_are_diagnose_s_own():
+    """A diagnosis as fitscope.diagnose shows it (its table, sentence and remedies) gives each of
+    its figures at least twice, once-valued: if diagnose rewords one, this fails rather than the
+    check going quiet (update quantities.ONE_RUN)."""
+    from test_diagnose import THREADS, made_up
+
+    _, d = made_up(THREADS)
+    page = d._repr_html_()
+    said = one_run_readings(page, consistency._html_text(page))
+    twice = {q for q, _, _ in said if sum(q == s[0] for s in said) >= 2}
+    assert twice >= {
+        "step in fit",
+        "step alone",
+        "step alone, the pipeline beside it",
+        "input share",
+        "waiting share",
+        "contention share",
+        "one batch made alone",
+    }
+    assert consistency.check_one_run(page, consistency._html_text(page)) == []

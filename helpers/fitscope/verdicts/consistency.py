@@ -13,8 +13,9 @@ Seven ways a reading can say more than its numbers, each caught here:
   share);
 - "fastest" said inside the spread;
 - a count of more than its whole ("62 of 60 begin callbacks");
-- one quantity printed twice in one notebook with two values beyond rounding
-  (:func:`check_quantities`).
+- one quantity of one run printed twice in one notebook with two values beyond rounding: a
+  result's table row against its own sentences, a quantity's facts against the same run's
+  elsewhere, a reference against itself (:mod:`fitscope.verdicts.quantities`).
 
 Objects are checked against their own rule (a comparison, a fastest, a verdict re-judged from its
 evidence, a scorecard's tally and rows); text is checked sentence by sentence; an executed
@@ -51,6 +52,8 @@ from fitscope.verdicts.compare import (
     fastest,
 )
 from fitscope.verdicts.parts import LEANS, VISIBLE_SAVING, combine_for, never_against
+from fitscope.verdicts.quantities import check_one_run, check_quantity_facts, check_references
+from fitscope.verdicts.quantities import sentences as _sentences
 from fitscope.verdicts.verdict import DOES_NOT_HOLD, HOLDS, Scorecard, Verdict, tally
 
 __all__ = [
@@ -79,10 +82,6 @@ _SAVING_LIST = re.compile(r"possible saving: ([^.;]*)")
 _PERCENT = re.compile(r"([-\u2212]?\d+(?:\.\d+)?) ?%")
 _COUNT_OF = re.compile(r"(?<![\d.,])(\d+) of (?:the )?(\d+)(?![\d.,%])(?! s\b)")
 _FACTS = re.compile(rf'<script type="application/json" class="{FACTS_CLASS}">(.*?)</script>', re.S)
-
-
-def _sentences(text: str) -> list[str]:
-    return [s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z])|\n+", text) if s.strip()]
 
 
 def _clause(text: str, start: int) -> str:
@@ -326,78 +325,33 @@ def _html_text(page: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", page)) + "\n" + alts
 
 
-_QUANTITY = re.compile(
-    r"(?:^|[.;,(]\s*)(?P<label>[A-Za-z][\w'-]*(?: [\w'+-]+){1,5}): (?P<value>\d+(?:\.\d+)?) ?"
-    r"(?P<unit>steps/s|ms|s|MB)\b",
-    re.M,
-)
-_CONTEXT = re.compile(r"\b(TensorFlow|JAX|PyTorch)\b")
-_REFERENCE = re.compile(r"\b(baseline|alone|one[- ]device|reference)\b", re.I)
-"""Quantities a notebook measures once and compares against (a run of other work may differ)."""
-
-
-def _same_printed(a: str, b: str) -> bool:
-    """Whether two printed values can be one value rounded twice: the more precise one, rounded
-    to the other's digits, gives the other."""
-    digits = [len(v.partition(".")[2]) for v in (a, b)]
-    fine, coarse = (a, b) if digits[0] >= digits[1] else (b, a)
-    return round(float(fine), min(digits)) == float(coarse)
-
-
 def check_quantities(texts: Iterable[tuple[str, str]]) -> list[Problem]:
-    """One quantity printed twice with two values beyond rounding, across one notebook's outputs.
-
-    A quantity is a reference the notebook compares against (a label of two to six words naming
-    a baseline, a step alone, one device), a colon, a number and a unit (steps/s, ms, s, MB),
-    told apart by the backend its sentence names last before it; ``texts`` are (where, text)
-    pairs. Other labelled numbers may come from runs of other work, so they are left alone.
-
-    Example:
-        >>> check_quantities([("cell 3", "one-device baseline: 63.7 steps/s."),
-        ...                   ("cell 5", "one-device baseline: 75.7 steps/s.")])[0].what
-        "'one-device baseline' printed as 63.7 steps/s (cell 3) and 75.7 steps/s (cell 5): one \
-quantity, two values; one baseline with its spread, or say it moved"
-    """
-    seen: dict[tuple[str, str, str], tuple[str, str]] = {}
-    problems = []
-    for where, text in texts:
-        for sentence in _sentences(text):
-            for m in _QUANTITY.finditer(sentence):
-                if not _REFERENCE.search(m.group("label")):
-                    continue
-                named = [c.group(1) for c in _CONTEXT.finditer(sentence, 0, m.start("label"))]
-                context = named[-1] if named else ""  # the backend named last before it
-                key = (context, m.group("label").lower(), m.group("unit"))
-                first = seen.setdefault(key, (m.group("value"), where))
-                if not _same_printed(first[0], m.group("value")):
-                    unit = m.group("unit")
-                    problems.append(
-                        Problem(
-                            f"{first[1]} and {where}",
-                            f"'{m.group('label')}' printed as {first[0]} {unit} ({first[1]}) "
-                            f"and {m.group('value')} {unit} ({where}): one quantity, two values; "
-                            "one baseline with its spread, or say it moved",
-                        )
-                    )
-    return list(dict.fromkeys(problems))
+    """A reference printed twice in one notebook with two values beyond rounding
+    (:func:`fitscope.verdicts.quantities.check_references`); ``texts`` are (where, text) pairs."""
+    return [Problem(where, what) for where, what in check_references(texts)]
 
 
 def check_notebook(path: str | Path) -> Consistency:
     """Check every output of an executed notebook: its reading text and its embedded facts, and
-    every quantity it prints against the other times it prints it (:func:`check_quantities`)."""
+    every quantity of one run it prints against the other times it prints it: within a result
+    (:func:`fitscope.verdicts.quantities.check_one_run`), through quantity facts across cells
+    (:func:`fitscope.verdicts.quantities.check_quantity_facts`) and references across cells
+    (:func:`check_quantities`)."""
     nb = json.loads(Path(path).read_text())
-    problems, checked, texts = [], 0, []
+    problems, checked, texts, printed = [], 0, [], []
     for n, cell in enumerate(nb.get("cells", [])):
         for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
             text, page = _output_texts(output)
             words = _html_text(page) if page else ""
-            found = check_reading(text) + (check_reading(words) if page else [])
+            found = check_reading(text) + check_reading(words) + check_one_run(page, words)
             for block in _FACTS.findall(page):
                 for facts in json.loads(block.replace("<\\/", "</")):
                     found += check_facts(facts)
+                    printed.append((f"cell {n}", facts))
                     checked += 1
             checked += bool(text)
             problems += [Problem(f"{Path(path).name}, cell {n}", p) for p in dict.fromkeys(found)]
             texts.append((f"cell {n}", words or text))
-    problems += [Problem(f"{Path(path).name}, {p.where}", p.what) for p in check_quantities(texts)]
+    across = check_quantities(texts) + [Problem(*p) for p in check_quantity_facts(printed)]
+    problems += [Problem(f"{Path(path).name}, {p.where}", p.what) for p in across]
     return Consistency(problems, checked)
