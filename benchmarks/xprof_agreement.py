@@ -52,21 +52,10 @@ Python producer against a step long enough for a machine where other jobs slow i
 
 
 def _sleep_op(ds: Any, ms: float) -> Any:
-    """``ds`` behind TensorFlow's SleepDataset: each GetNext sleeps ``ms`` in C++ (no GIL, no
-    CPU), on the thread that asks, with no prefetch injected after it."""
-    import tensorflow as tf
+    """``ds`` behind TensorFlow's SleepDataset (``ms`` in C++ a GetNext), no prefetch after it."""
+    from fitscope.workloads.graph_costs import options, slept
 
-    from fitscope.workloads.graph_costs import options
-
-    specs = tf.nest.flatten(ds.element_spec)
-    variant = tf.raw_ops.SleepDataset(
-        input_dataset=tf.data.experimental.to_variant(ds),
-        sleep_microseconds=tf.constant(int(ms * 1000), tf.int64),
-        output_types=[s.dtype for s in specs],
-        output_shapes=[s.shape for s in specs],
-    )
-    slept = tf.data.experimental.from_variant(variant, ds.element_spec)
-    return slept.with_options(options(inject_prefetch=False))
+    return slept(ds, ms).with_options(options(inject_prefetch=False))
 
 
 def build(name: str) -> tuple[Any, Any, dict[str, Any]]:

@@ -28,6 +28,7 @@ __all__ = [
     "AUTOTUNE",
     "FIELDS",
     "tensorflow",
+    "slept",
     "timed_sleep",
     "sorting",
     "options",
@@ -63,9 +64,9 @@ def tensorflow() -> Any:
     return tf
 
 
-def _slept(ds: Any, ms: float) -> Any:
-    """``ds`` with TensorFlow's SleepDataset in front: each GetNext sleeps ``ms`` (no GIL, no
-    CPU)."""
+def slept(ds: Any, ms: float) -> Any:
+    """``ds`` with TensorFlow's SleepDataset in front: each GetNext sleeps ``ms`` in C++, on the
+    thread that asks (no GIL, no CPU)."""
     tf = tensorflow()
     specs = tf.nest.flatten(ds.element_spec)
     variant = tf.raw_ops.SleepDataset(
@@ -85,7 +86,7 @@ def timed_sleep(ds: Any, ms: float) -> Any:
     """
     tf = tensorflow()
     starts = ds.map(lambda *e: tf.timestamp())
-    return tf.data.Dataset.zip(starts, _slept(ds, ms)).map(
+    return tf.data.Dataset.zip(starts, slept(ds, ms)).map(
         lambda t0, e: (e, tf.stack([t0, tf.timestamp()]))
     )
 
