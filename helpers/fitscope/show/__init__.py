@@ -1,9 +1,9 @@
 """Show: the only home of IPython, ipywidgets and matplotlib in fitscope.
 
 Charts (:mod:`charts`, :mod:`process_charts`), runs side by side (:mod:`comparison`), live
-displays (:mod:`live`), the experiment panel (:mod:`panels`), the self-check quizzes
-(:mod:`quiz`), the backend diagram (:mod:`diagram`) and IPython's one-sentence errors
-(:mod:`ipython`). Charts use the Okabe–Ito colour-blind-safe palette and label their units.
+displays (:mod:`live`, :mod:`live_sandboxed`), the experiment panel (:mod:`panels`), the
+self-check quizzes (:mod:`quiz`), the backend diagram (:mod:`diagram`) and IPython's one-sentence
+errors (:mod:`ipython`). Charts use the Okabe–Ito colour-blind-safe palette and label their units.
 
 Example:
     >>> from fitscope import show
@@ -34,12 +34,8 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "comparison": ("Comparison",),
         "windows": ("training_windows",),
         "ipython": ("install_ipython_handler",),
-        "live": (
-            "LiveThroughput",
-            "LiveProcesses",
-            "WorkerProgress",
-            "StepCounter",
-        ),
+        "live": ("LiveThroughput", "StepCounter"),
+        "live_sandboxed": ("LiveProcesses", "WorkerProgress"),
         "panels": (
             "Control",
             "ExperimentPanel",
