@@ -1,9 +1,10 @@
 """Show: the only home of IPython, ipywidgets and matplotlib in fitscope.
 
-Charts (:mod:`charts`, :mod:`process_charts`), runs side by side (:mod:`comparison`), live
-displays (:mod:`live`, :mod:`live_sandboxed`), the experiment panel (:mod:`panels`), the
-self-check quizzes (:mod:`quiz`), the backend diagram (:mod:`diagram`) and IPython's one-sentence
-errors (:mod:`ipython`). Charts use the Okabe–Ito colour-blind-safe palette and label their units.
+Charts (:mod:`charts`, :mod:`cpu_charts`, :mod:`process_charts`), runs side by side
+(:mod:`comparison`), live displays (:mod:`live`, :mod:`live_sandboxed`), the experiment panel
+(:mod:`panels`), the self-check quizzes (:mod:`quiz`), the backend diagram (:mod:`diagram`) and
+IPython's one-sentence errors (:mod:`ipython`). Charts use the Okabe–Ito colour-blind-safe palette
+and label their units.
 
 Example:
     >>> from fitscope import show
@@ -25,12 +26,12 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "ROLE_COLOURS",
             "Chart",
             "timeline",
-            "cpu_by_thread",
             "throughput",
             "throughput_figure",
             "comparison",
             "pipeline_timeline",
         ),
+        "cpu_charts": ("cpu_by_thread",),
         "comparison": ("Comparison",),
         "windows": ("training_windows",),
         "ipython": ("install_ipython_handler",),
