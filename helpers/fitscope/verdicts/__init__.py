@@ -1,13 +1,14 @@
 """Verdicts: the article's claims, the rules that decide each from measured numbers, evidence.
 
 ``verdict`` says what a verdict and a scorecard are, ``compare`` the one rule every comparison
-follows (faster, slower, no measurable difference, undecided; the fastest only beyond the spread;
-a time against its two bounds), ``parts`` how a claim's parts combine (an undecided part decides
-nothing), ``claims`` holds one rule per claim (C1–C12; the tf.data claims C10 and C11 and their
-speed-up rule live in ``tfdata_claims``), ``evidence`` keeps a notebook's
-verdicts for the scorecard, ``answer`` words the scorecard's answer from its rows, and
-``consistency`` checks that a reading follows from its numbers. Nothing here measures or draws:
-a rule takes numbers and returns a :class:`Verdict` with its reason.
+follows (faster, slower, no measurable difference, undecided; the fastest only beyond the spread),
+``bounds`` a time against its two bounds, ``parts`` how a claim's parts combine (an undecided part
+decides nothing), ``claims`` gathers one rule per claim (C1–C12, each kept with its scenario's
+claims: ``generator_claims``, ``loop_claims``, ``process_claims``, ``tfdata_claims``,
+``backend_claims``), ``evidence`` keeps a notebook's verdicts for the scorecard, ``answer``
+words the scorecard's answer from its rows, and ``consistency`` checks that a reading follows
+from its numbers. Nothing here measures or draws: a rule takes numbers and returns a
+:class:`Verdict` with its reason.
 
 Example:
     >>> from fitscope import verdicts

@@ -1,0 +1,116 @@
+"""C12, decided once per installed Keras backend (notebook 01b): whether data made on the main
+thread starves training, each kind of data work's measured time read against its two bounds.
+
+Example:
+    >>> part = dict(name="waiting", measured_s=1.0, sequential_s=2.0, overlapped_s=1.0,
+    ...             pure_python=False)
+    >>> c12("JAX", [part], budget=2, step_ms=20).verdict
+    'DOES NOT HOLD'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fitscope.verdicts.bounds import (
+    BEATS_BOUND,
+    NEAR_OVERLAPPED,
+    NEAR_SEQUENTIAL,
+    TOO_CLOSE,
+    position,
+)
+from fitscope.verdicts.generator_claims import MIN_STEP_MS
+from fitscope.verdicts.parts import budget_text, combine, undecided_note
+from fitscope.verdicts.verdict import (
+    DEPENDS,
+    DOES_NOT_HOLD,
+    HOLDS,
+    INCONCLUSIVE,
+    NOT_APPLICABLE,
+    Verdict,
+)
+
+__all__ = ["c12"]
+
+
+def _starves(part: dict[str, Any], budget: float, step_ms: float) -> str:
+    """C12's rule for one kind of data work: measured time against the two bounds."""
+    if step_ms < MIN_STEP_MS or (part["pure_python"] and budget < 2):
+        return INCONCLUSIVE
+    where = position(part["measured_s"], part["sequential_s"], part["overlapped_s"])
+    return {
+        TOO_CLOSE: INCONCLUSIVE,
+        BEATS_BOUND: INCONCLUSIVE,
+        NEAR_SEQUENTIAL: HOLDS,
+        NEAR_OVERLAPPED: DOES_NOT_HOLD,
+    }.get(where, DEPENDS)
+
+
+def c12(
+    backend: str,
+    parts: Sequence[dict[str, Any]],
+    budget: float,
+    step_ms: float,
+    next_on_main: Sequence[int] | None = None,
+) -> Verdict:
+    """Whether data made on the main thread starves training, per kind of data work, on one backend.
+
+    Each part: ``name``, ``measured_s``, ``sequential_s``, ``overlapped_s`` and ``pure_python``
+    (its work holds the GIL). A part HOLDS within 15% of (or above) the sequential sum, DOES NOT
+    HOLD within 15% of the overlapped bound, else DEPENDS; it is INCONCLUSIVE when a step costs
+    under ``MIN_STEP_MS``, when the two 15% bands meet (the bounds are too close), when the run
+    beat the overlapped bound (the cost estimate was high), or, for pure Python, when B < 2. The
+    verdict is the decided parts' common verdict (:func:`combine`).
+
+    ``next_on_main`` is (next() calls on the main thread, all next() calls), both after Keras's
+    peek. When at most 10% ran on the main thread the claim's premise is false on this backend:
+    the verdict is NOT APPLICABLE, with the sentence saying why.
+
+    Example:
+        >>> part = dict(name="waiting", measured_s=1.9, sequential_s=2.0, overlapped_s=1.0,
+        ...             pure_python=False)
+        >>> c12("PyTorch", [part], budget=2, step_ms=20).verdict
+        'HOLDS'
+        >>> c12("TensorFlow", [part], budget=2, step_ms=20, next_on_main=(0, 30)).verdict
+        'NOT APPLICABLE'
+    """
+    parts = [dict(p) for p in parts]
+    ev = dict(backend=backend, parts=parts, budget=budget, step_ms=step_ms)
+    if next_on_main is not None:
+        ev["next_on_main"] = list(next_on_main)
+        on_main, total = next_on_main
+        if total > 0 and on_main <= 0.10 * total:
+            return Verdict(
+                "C12",
+                NOT_APPLICABLE,
+                (
+                    f"not applicable on the {backend} backend: {on_main} of {total} next() calls "
+                    "after Keras's peek ran on the main thread, so the claim's premise "
+                    "(data made on "
+                    "the main thread) is false here; whether that data overlaps training is C4's "
+                    f"question, with {budget_text(budget)}."
+                ),
+                ev,
+            )
+    judged = [(p, _starves(p, budget, step_ms)) for p in parts]
+    text = (
+        f"on the {backend} backend (a step took {step_ms:.1f} ms), "
+        + "; ".join(
+            f"{p['name']}: {p['measured_s']:.2f} s against an overlapped bound of "
+            f"{p['overlapped_s']:.2f} s "
+            f"and a sequential sum of {p['sequential_s']:.2f} s ({v}"
+            + (
+                f", {BEATS_BOUND}"
+                if position(p["measured_s"], p["sequential_s"], p["overlapped_s"]) == BEATS_BOUND
+                else ""
+            )
+            + ")"
+            for p, v in judged
+        )
+        + f"; {budget_text(budget)}."
+    )
+    if step_ms < MIN_STEP_MS:
+        text += f" A step under {MIN_STEP_MS:g} ms is too short to tell overlap from none."
+    verdicts = [v for _, v in judged]
+    return Verdict("C12", combine(verdicts), text + undecided_note(verdicts), ev)
