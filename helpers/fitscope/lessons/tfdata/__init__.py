@@ -2,10 +2,11 @@
 
 :mod:`~.pipelines` holds the workload and the package's copy of the six variants (the notebook
 writes each in a cell with the stand-ins of :mod:`fitscope.workloads.graph_costs`), :mod:`~.runs`
-measures any such pipeline it is given (:func:`measure_pipeline`), :mod:`~.variants` the
-package's own (and the panel); :mod:`~.examples` fits the article's example 3 on a given pipeline
-and decides C10 and C11; :mod:`~.gil` maps Python work through ``tf.py_function``;
-:mod:`~.sources` compares ``from_generator`` with ``from_tensor_slices``.
+measures any such pipeline it is given (:func:`measure_pipeline`) and :mod:`~.pipeline_runs`
+reads what it measured, :mod:`~.variants` the package's own (and the panel); :mod:`~.examples`
+fits the article's example 3 on a given pipeline and decides C10 and C11; :mod:`~.gil` maps
+Python work through ``tf.py_function``; :mod:`~.sources` compares ``from_generator`` with
+``from_tensor_slices``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from fitscope.lessons.tfdata.pipelines import (
     build_pipeline,
     shape_of,
 )
-from fitscope.lessons.tfdata.runs import PipelineRun, PipelineRuns, measure_pipeline, overlap_share
+from fitscope.lessons.tfdata.pipeline_runs import PipelineRun, PipelineRuns
+from fitscope.lessons.tfdata.runs import measure_pipeline, overlap_share
 from fitscope.lessons.tfdata.sources import SourceRuns, generator_vs_slices
 from fitscope.lessons.tfdata.variants import compare_variants, tfdata_panel, tfdata_pipeline
 
