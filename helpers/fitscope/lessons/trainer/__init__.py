@@ -1,7 +1,8 @@
 """Lesson 02: the article's multiprocessing trainer, run safely, and the right ways.
 
-:mod:`~.article` runs the article's script under fork, spawn and forkserver in the sandbox;
-:mod:`~.remedies` runs the ways that work (a queue of worker processes, a PyDataset).
+:mod:`~.article` runs the article's script under fork, spawn and forkserver in the sandbox, and
+:mod:`~.article_reading` reads those runs; :mod:`~.remedies` runs the ways that work (a queue of
+worker processes, a PyDataset).
 """
 
 from __future__ import annotations
