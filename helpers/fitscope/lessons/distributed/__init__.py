@@ -10,11 +10,10 @@ from fitscope.lessons.distributed.service import (
     processes_mode_allowed,
     separate_processes,
 )
+from fitscope.lessons.distributed.mirrored import MirroredRun, mirrored_training
 from fitscope.lessons.distributed.strategies import (
-    MirroredRun,
     MultiWorkerParams,
     MultiWorkerRun,
-    mirrored_training,
     multiworker_panel,
     multiworker_training,
 )
