@@ -1,19 +1,21 @@
 """Lesson 01b: the same generator on Keras's TensorFlow, JAX and PyTorch backends.
 
 Each backend runs in a fresh interpreter (:mod:`~fitscope.lessons.backends.runs`: Keras reads
-``KERAS_BACKEND`` once, at import); :mod:`~fitscope.lessons.backends.readings` reads the runs:
-the verdicts per backend (C1, C6, C12), the overlap against the bounds, the remedy, the threads,
-the timelines, the panel.
+``KERAS_BACKEND`` once, at import); :mod:`~fitscope.lessons.backends.claims` decides the
+claims per backend (C1, C6, C12) and :mod:`~fitscope.lessons.backends.readings` reads the rest:
+the overlap against the bounds, the remedy, the threads, the timelines, the panel.
 """
 
 from __future__ import annotations
 
-from fitscope.lessons.backends.readings import (
-    backend_panel,
+from fitscope.lessons.backends.claims import (
     backend_verdicts,
     c1_verdict,
     c6_verdict,
     c12_verdict,
+)
+from fitscope.lessons.backends.readings import (
+    backend_panel,
     grain_threads,
     must_hold,
     overlap,
