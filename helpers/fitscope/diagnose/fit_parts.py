@@ -45,7 +45,8 @@ class Beside:
     ``tf.function`` instead holds one of TensorFlow's inter-op threads while the data is
     slow, which slowed the step measured beside it.) Each batch costs a Python call (tens of
     µs) that ``fit`` on TensorFlow, taking batches in its graph, does not pay.
-    Data that ends is started again when it can be (``reiterable``). ``pulled`` counts the
+    Data that ends is started again when it can be (``reiterable``; on TensorFlow, its dataset
+    repeated). ``pulled`` counts the
     batches taken; ``error`` is the data's own error, if it raised one.
 
     Example (any Keras data; the step clock of a held fit releases ``pace``):
@@ -67,6 +68,7 @@ class Beside:
             shuffle=False,
         )
         self.reiterable, self.pulled = reiterable, 0
+        self._tf_dataset: Any = None
         self.error: Exception | None = None
         self._it: Iterator[Any] = iter(())
         self.pace = Pace(max(1, min(16, int(WAKE_S / max(step_s, 1e-6)))))
@@ -76,7 +78,13 @@ class Beside:
     def _batches(self) -> Iterable[Any]:
         backend = keras.backend.backend()
         if backend == "tensorflow":
-            return self.adapter.get_tf_dataset()  # type: ignore[no-any-return]
+            if self._tf_dataset is None:  # built once, as fit builds it once for all epochs
+                ds = self.adapter.get_tf_dataset()
+                # data that can start again runs on without a new iterator a pass, as the steps
+                # fit times within one epoch do (a new graph a pass, built on the thread
+                # beside, read as contention: 20-70 % for arrays under a 1 ms step)
+                self._tf_dataset = ds.repeat() if self.reiterable else ds
+            return self._tf_dataset  # type: ignore[no-any-return]
         if backend == "jax":
             return self.adapter.get_jax_iterator()  # type: ignore[no-any-return]
         if backend == "torch":

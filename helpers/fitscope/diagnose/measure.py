@@ -6,9 +6,10 @@ it on a thread of its own, one batch pulled and dropped a step (:class:`.fit_par
 the step slowed by the data work sharing the CPU, with nothing to wait for; less the same
 with a batch held in memory pulled beside it (the pulling's own cost, which ``fit`` does not
 pay: :func:`under_load`). In ``fit`` is ``fit`` on the learner's data, every batch's thread
-traced and per-thread CPU sampled by fitscope's run scaffold. The four alternate, repeat
-after repeat, so a machine whose load changes meets all alike; repeats go on past
-``repeats`` while the verdict is undecided and the time budget allows. A step's time is the
+traced by fitscope's run scaffold. Per-thread CPU is sampled in all four alike: the sampler's
+own cost (a few per cent of a millisecond step on a busy machine) then cancels. The four
+alternate, repeat after repeat, so a machine whose load changes meets all alike; repeats go on
+past ``repeats`` while the verdict is undecided and the time budget allows. A step's time is the
 core's estimator (:func:`fitscope.core.estimate.per_step`) of the intervals between step ends
 from the end of the third on: their mean, interruptions left out (the first step may trace or
 compile; a generator's first two are the batches Keras peeked at, made before fit began).
@@ -39,6 +40,7 @@ from fitscope.instrument.budget import OtherLoad
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.measure import StepCosts, measured_run
 from fitscope.instrument.result import RunResult
+from fitscope.instrument.sampling import Sampler
 from fitscope.instrument.throughput import Throughput
 from fitscope.instrument.tracing import Tracer
 
@@ -66,6 +68,7 @@ MIN_STEPS = SKIP + 3
 WARM_STEPS = SKIP + 2
 DATA_CALLS = 4
 MAX_REPEATS = 9
+SAMPLING_S = 0.02  # per-thread CPU sampled in every arm at this interval: its cost cancels out
 FIRST_STEP = "the first step trained on your data, as in your script"
 
 
@@ -310,7 +313,7 @@ def traced_fit(
     the main one that made batches get ``data_role``, the ``backend_threads`` (started by the
     backend before this run) are named for the backend.
     """
-    with measured_run(warm_up=False) as run:
+    with measured_run(interval_s=SAMPLING_S, warm_up=False) as run:
         x, kwargs = make_x(run.tracer)
         run.expect(steps, costs, workers)
         with run.sampling():
@@ -456,11 +459,12 @@ def measure(
         r = len(alone) + 1
         with OtherLoad() as load:
             say(f"step alone, repeat {r} ({steps} steps)")
-            alone.append(timed_fit(model, held(batch, backend), steps, {}))
-            say(f"step alone with one batch in memory pulled beside it, repeat {r}")
-            pulled.append(loaded_fit(model, batch, None, loaded_steps, warm.step_s)[0])
-            say(f"step alone with your pipeline running beside it, repeat {r}")
-            timing, taken = loaded_fit(model, batch, source, loaded_steps, warm.step_s)
+            with Sampler(interval_s=SAMPLING_S):  # as in fit: its cost is in every arm alike
+                alone.append(timed_fit(model, held(batch, backend), steps, {}))
+                say(f"step alone with one batch in memory pulled beside it, repeat {r}")
+                pulled.append(loaded_fit(model, batch, None, loaded_steps, warm.step_s)[0])
+                say(f"step alone with your pipeline running beside it, repeat {r}")
+                timing, taken = loaded_fit(model, batch, source, loaded_steps, warm.step_s)
             loaded.append(timing)
             beside += taken
             say(f"data and step together, traced, repeat {r}")
