@@ -2,9 +2,10 @@
 
 :func:`diagnose` answers on whatever backend Keras is bound to, in a few seconds; ``python -m
 fitscope diagnose SCRIPT.py`` answers for an ordinary training script (:mod:`.cli`). The pieces:
-:mod:`.sources` (what the data is), :mod:`.measure` (the data, the step, the two together),
-:mod:`.remedies` (which remedy fits, and the most it could save), :mod:`.report` (the
-:class:`Diagnosis` that shows itself). Importing this package imports no Keras.
+:mod:`.sources` (what the data is), :mod:`.measure` (the data, the step, the two together,
+each one ``fit`` of :mod:`.timed_fits`), :mod:`.remedies` (which remedy fits, and the most it
+could save), :mod:`.report` (the :class:`Diagnosis` that shows itself). Importing this package
+imports no Keras.
 
 Example:
     >>> from fitscope.diagnose import verdict_of

@@ -15,7 +15,9 @@ from the end of the third on: their mean, interruptions left out (the first step
 compile; a generator's first two are the batches Keras peeked at, made before fit began).
 The first step diagnose trains is on the learner's data, as in their script: the process
 state (see :data:`FIRST_STEP`) is then the script's. :class:`ModelState` keeps every variable
-``fit`` changes, so the model is left as it was found.
+``fit`` changes, so the model is left as it was found. Each arm is one ``fit`` of
+:mod:`.timed_fits` (its :func:`timed_fit`, :func:`loaded_fit`, :func:`traced_fit` and
+:func:`warm_up` are importable from here too).
 
 Example:
     >>> auto_steps(data_s=0.040, step_s=0.001, quick=False)
@@ -26,26 +28,27 @@ Example:
 
 from __future__ import annotations
 
-import re
 import statistics
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from fitscope.core.alone import SKIP, FitTiming, held, timing
+from fitscope.core.alone import SKIP, FitTiming, held
 from fitscope.diagnose.sources import DataCost, Source
+from fitscope.diagnose.timed_fits import (
+    SAMPLING_S,
+    first_line,
+    loaded_fit,
+    timed_fit,
+    traced_fit,
+    warm_up,
+)
 from fitscope.instrument.budget import OtherLoad
 from fitscope.instrument.errors import FitscopeInputError
-from fitscope.instrument.measure import StepCosts, measured_run
+from fitscope.instrument.measure import StepCosts
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.sampling import Sampler
-from fitscope.instrument.throughput import Throughput
-from fitscope.instrument.tracing import Tracer
-
-if TYPE_CHECKING:  # the clock imports Keras: at run time, only inside functions
-    from fitscope.core.clock import Pace
 
 __all__ = [
     "FIRST_STEP",
@@ -65,10 +68,8 @@ __all__ = [
 ]
 
 MIN_STEPS = SKIP + 3
-WARM_STEPS = SKIP + 2
 DATA_CALLS = 4
 MAX_REPEATS = 9
-SAMPLING_S = 0.02  # per-thread CPU sampled in every arm at this interval: its cost cancels out
 FIRST_STEP = "the first step trained on your data, as in your script"
 
 
@@ -120,7 +121,7 @@ def build(model: Any, batch: Any) -> None:
     try:
         model._symbolic_build(data_batch=batch)
     except Exception as e:  # Keras's own error names the mismatch
-        raise FitscopeInputError(f"A batch does not fit this model: {_first_line(e)}") from None
+        raise FitscopeInputError(f"A batch does not fit this model: {first_line(e)}") from None
 
 
 class ModelState:
@@ -152,7 +153,7 @@ class ModelState:
             new = len(_variables(self.model)) - len(self.variables)
         except Exception as e:  # a model whose variables cannot be read back
             return False, (
-                f"diagnose could not restore the model ({_first_line(e)}): reload its weights."
+                f"diagnose could not restore the model ({first_line(e)}): reload its weights."
             )
         if differ or new:
             return False, (
@@ -176,166 +177,6 @@ def _variables(model: Any) -> list[Any]:
     ):
         found.setdefault(id(v), v)
     return list(found.values())
-
-
-def _first_line(e: BaseException) -> str:
-    """The line of an error that says what is wrong, as one sentence: Keras's "Exception
-    encountered when calling ..." header and its terminal colour codes left out.
-
-    Example:
-        >>> _first_line(ValueError("Exception encountered when calling X.call().\\n\\n"
-        ...     "\\x1b[1mexpected axis -1 to have value 10, but received shape (32, 7)\\x1b[0m"))
-        'expected axis -1 to have value 10, but received shape (32, 7).'
-    """
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(e).splitlines()]
-    said = [line for line in lines if line and not line.startswith("Exception encountered when")]
-    text = said[0] if said else type(e).__name__
-    text = text if len(text) <= 240 else text[:237] + "..."
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
-def timed_fit(
-    model: Any,
-    x: Any,
-    steps: int,
-    fit_kwargs: dict[str, Any],
-    source: Source | None = None,
-    pace: Pace | None = None,
-) -> FitTiming:
-    """``fit`` for ``steps`` steps on ``x``; data that ends first is a FitscopeInputError.
-
-    A PyDataset with workers fills its queue before the first step: those steps are not timed.
-    ``pace`` (a
-    :class:`.fit_parts.Pace`) is stepped once a step begun.
-    """
-    import keras
-
-    from fitscope.core.clock import StepClock
-
-    skip = SKIP
-    if isinstance(x, keras.utils.PyDataset) and (x.workers > 1 or x.use_multiprocessing):
-        skip += x.max_queue_size
-    steps = max(steps, skip + 3)
-    if source is not None and source.available is not None:
-        steps = min(steps, source.available)
-    clock = StepClock(pace=pace)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Your input ran out of data")
-        warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
-        try:
-            model.fit(
-                x, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[clock], **fit_kwargs
-            )
-        except Exception:
-            if source is None or not source.ended:
-                raise
-    ends = clock.in_order()
-    done = ends[-1][0] + 1 if ends else 0
-    if done < steps:
-        raise FitscopeInputError(_ended(source, done, steps))
-    found = timing(clock, skip)
-    if found is None:
-        raise FitscopeInputError(
-            f"fit reported {len(ends)} step end(s) for {steps} steps: pass "
-            "more steps than the model's steps_per_execution times 4."
-        )
-    return found
-
-
-def _ended(source: Source | None, done: int, steps: int) -> str:
-    if source is not None and not source.reiterable:
-        return (
-            f"The {source.kind} ended after {source.taken} batches in all, during a run of "
-            f"{steps} steps: give diagnose more batches, or pass fewer steps."
-        )
-    return (
-        f"The data ran out after {done} of the {steps} steps asked: pass steps={max(done, 1)} "
-        "or fewer, or data that repeats."
-    )
-
-
-def loaded_fit(
-    model: Any, batch: Any, source: Source | None, steps: int, step_s: float
-) -> tuple[FitTiming, int]:
-    """The step alone on ``batch`` (about ``step_s``) while ``source``'s pipeline runs beside
-    it: (timing, batches the pipeline beside took). With no ``source`` the thread beside pulls
-    ``batch`` held in memory, through the same Keras adapter: the pulling's own cost, which
-    ``fit`` does not pay, with no data work (the zero of the contention part).
-    """
-    import keras
-
-    from fitscope.diagnose.fit_parts import Beside
-
-    backend = keras.backend.backend()
-    x, kwargs = source.for_fit(Tracer()) if source is not None else (held(batch, backend), {})
-    reiterable = source.reiterable if source is not None else True
-    with Beside(x, kwargs, steps, reiterable, step_s) as load:
-        timing = timed_fit(model, held(batch, backend), steps, {}, pace=load.pace)
-    if load.error is not None:
-        raise FitscopeInputError(f"Reading your data failed: {_first_line(load.error)}")
-    return timing, load.pulled
-
-
-def warm_up(
-    model: Any,
-    make_x: Callable[[Tracer], tuple[Any, dict[str, Any]]],
-    source: Source | None,
-    what: str,
-) -> FitTiming:
-    """A short ``fit`` that traces or compiles the step for this data before anything is timed.
-
-    Buffers that filled while the step compiled would otherwise make the first timed steps
-    look free. A failure here is the data's: one sentence says so.
-    """
-    x, kwargs = make_x(Tracer())
-    try:
-        return timed_fit(model, x, WARM_STEPS, kwargs, source)
-    except FitscopeInputError:
-        raise
-    except Exception as e:  # Keras's own error names the mismatch
-        raise FitscopeInputError(f"Training on {what} failed: {_first_line(e)}") from None
-
-
-def traced_fit(
-    model: Any,
-    steps: int,
-    make_x: Callable[[Tracer], tuple[Any, dict[str, Any]]],
-    costs: StepCosts,
-    workers: int,
-    source: Source,
-    name: str,
-    data_role: str,
-    backend_threads: frozenset[int] = frozenset(),
-) -> tuple[FitTiming, RunResult]:
-    """``fit`` inside fitscope's run scaffold: batches traced, per-thread CPU sampled, bounds drawn.
-
-    ``make_x`` gets the run's tracer and returns what ``fit`` trains on; the threads other than
-    the main one that made batches get ``data_role``, the ``backend_threads`` (started by the
-    backend before this run) are named for the backend.
-    """
-    with measured_run(interval_s=SAMPLING_S, warm_up=False) as run:
-        x, kwargs = make_x(run.tracer)
-        run.expect(steps, costs, workers)
-        with run.sampling():
-            timing = timed_fit(model, x, steps, kwargs, source)
-        x = None  # tf.data's iterator threads end when it is collected, on the way out
-    result = run.result(name, {"steps": steps, "workers": workers}, steps_done=timing.steps)
-    import keras
-
-    from fitscope.instrument.backends import LABELS
-
-    backend = LABELS.get(keras.backend.backend(), keras.backend.backend())
-    for tid in backend_threads & set(result.roles):
-        result.roles[tid] = f"threads {backend} created"
-    for tid in run.tracer.tids("generator") - {run.roles.main}:
-        result.roles[tid] = data_role
-    result.spans = sorted(result.spans + timing.spans, key=lambda s: s.start_ns)
-    result.throughput = Throughput(
-        steps=timing.steps,
-        elapsed_s=timing.steps * timing.step_s,
-        samples_per_step=source.batch_size,
-    )
-    return timing, result
 
 
 @dataclass

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from fitscope.diagnose.measure import Measurement, traced_fit, warm_up
+from fitscope.diagnose.measure import Measurement
 from fitscope.diagnose.sources import (
     ARRAYS,
     GENERATOR,
@@ -40,6 +40,7 @@ from fitscope.diagnose.sources import (
     TF_DATA,
     TORCH,
 )
+from fitscope.diagnose.timed_fits import traced_fit, warm_up
 from fitscope.instrument.bounds import stage_bounds
 from fitscope.verdicts.compare import compare
 
