@@ -4,8 +4,9 @@
 fitscope diagnose SCRIPT.py`` answers for an ordinary training script (:mod:`.cli`). The pieces:
 :mod:`.sources` (what the data is), :mod:`.measure` (the data, the step, the two together,
 each one ``fit`` of :mod:`.timed_fits`), :mod:`.remedies` (which remedy fits, and the most it
-could save), :mod:`.report` (the :class:`Diagnosis` that shows itself). Importing this package
-imports no Keras.
+could save; :mod:`.remedy_trial` tries one), :mod:`.report` (the :class:`Diagnosis` that shows
+itself), :mod:`.figures` (how they all print and read a figure). Importing this package imports
+no Keras.
 
 Example:
     >>> from fitscope.diagnose import verdict_of

@@ -11,8 +11,9 @@ threads, or more cores. A part gets remedies only when it is measured beyond the
 (:func:`beyond_noise`). A producer remedy's saving is fitscope's ideal-overlap bound for one
 step with its producers on this machine's B CPUs; a contention remedy's is the step in fit less
 the contention measured; never more. Every figure a remedy quotes is one the diagnosis's table
-shows: the medians of the repeats (:func:`fitscope.core.estimate.median_spread`'s median).
-:func:`try_first` runs the first remedy that needs no change to the learner's code.
+shows: the medians of the repeats (:func:`fitscope.core.estimate.median_spread`'s median),
+printed and read by :mod:`.figures` (its names importable from here too). Nothing here runs:
+:func:`.remedy_trial.try_first` runs the first remedy that needs no change to the learner's code.
 
 Example:
     >>> r = Remedy("Pass workers=2", "batches wait", bound_s=0.020, now_s=0.040)
@@ -22,14 +23,20 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
+from fitscope.diagnose.figures import (
+    COVERAGE,
+    SMALL,
+    beyond_noise,
+    busy_share,
+    median_interval,
+    ms,
+)
 from fitscope.diagnose.measure import Measurement
 from fitscope.diagnose.sources import (
     ARRAYS,
@@ -40,9 +47,7 @@ from fitscope.diagnose.sources import (
     TF_DATA,
     TORCH,
 )
-from fitscope.diagnose.timed_fits import traced_fit, warm_up
 from fitscope.instrument.bounds import stage_bounds
-from fitscope.verdicts.compare import compare
 
 __all__ = [
     "COVERAGE",
@@ -54,11 +59,8 @@ __all__ = [
     "ms",
     "choose",
     "notes",
-    "try_first",
-    "WORKER_THREADS",
 ]
 
-WORKER_THREADS = "PyDataset worker threads (ran Python)"
 MAX_WORKERS = 16  # the most workers a remedy proposes for batches that mostly wait
 NO_PROCESSES = "not tried here: diagnose starts no worker processes from a running program"
 START_SAFELY = (
@@ -73,49 +75,6 @@ GRAIN_SPAWN = (
     " (Grain starts these workers with spawn: each imports your main module again, so keep "
     'the training under if __name__ == "__main__":)'
 )
-
-
-def ms(seconds: float) -> str:
-    """Seconds in ms, 3 significant digits: ``ms(0.0412)`` is '41.2 ms' (µs under 0.1 ms)."""
-    return f"{seconds * 1e3:.3g} ms" if seconds >= 1e-4 else f"{seconds * 1e6:.3g} µs"
-
-
-def busy_share(cpu_s: float, wall_s: float) -> str:
-    """CPU against wall as a share of the wall, never printed above 100 %: past it (the whole
-    process's clock, several threads at once; or a thread's clock at its resolution) the
-    CPU is said as a multiple of the wall.
-
-    Example:
-        >>> busy_share(0.0178, 0.0571), busy_share(0.00252, 0.00154)
-        ('31% of wall', 'x1.64 the wall')
-    """
-    ratio = cpu_s / wall_s if wall_s > 0 else 0.0
-    return f"{ratio:.0%} of wall" if ratio <= 1.0 else f"x{ratio:.2f} the wall"
-
-
-COVERAGE = 0.75  # the confidence the median's interval is drawn at
-
-
-def median_interval(shares: list[float]) -> tuple[float, float]:
-    """The narrowest interval between order statistics that holds the median of the repeats'
-    distribution with ``COVERAGE`` confidence (min to max up to 5 repeats; from 6 on, the
-    extremes drop out, so more repeats can outvote one disturbed run).
-
-    Example:
-        >>> median_interval([0.03, 0.01, 0.02])
-        (0.01, 0.03)
-        >>> median_interval([0.01, 0.02, 0.02, 0.03, 0.02, 0.4])
-        (0.02, 0.03)
-    """
-    xs, n = sorted(shares), len(shares)
-
-    def coverage(k: int) -> float:
-        return 1 - 2 * sum(math.comb(n, i) for i in range(k)) / 2.0**n
-
-    k = 1
-    while k < n // 2 and coverage(k + 1) >= COVERAGE:
-        k += 1
-    return xs[k - 1], xs[n - k]
 
 
 @dataclass(frozen=True)
@@ -159,24 +118,6 @@ class Remedy:
         elif self.not_tried:
             best += f"; {self.not_tried}"
         return f"{self.how}: {self.why}; {best}."
-
-
-SMALL = 0.05  # a part under this share of a step, or not beyond it, gets no remedies
-
-
-def beyond_noise(part: list[float]) -> bool:
-    """Whether a part of the input share (its value in each repeat) is measured at ``SMALL`` or
-    more: the interval that holds its median (:func:`median_interval`, the one the verdict
-    reads) lies at or above ``SMALL``. A median of 0, or one whose repeats reach under 5 %, is
-    inside the noise; one repeat has no spread, so its value decides.
-
-    Example:
-        >>> beyond_noise([0.36, 0.0, 0.63, 0.0]), beyond_noise([0.31, 0.82, 0.37])
-        (False, True)
-        >>> beyond_noise([0.10, 0.20, 0.0]), beyond_noise([0.27])
-        (False, True)
-    """
-    return bool(part) and median_interval(part)[0] >= SMALL
 
 
 def choose(m: Measurement) -> list[Remedy]:
@@ -438,29 +379,3 @@ def notes(m: Measurement) -> list[str]:
     if m.backend == "tensorflow" and m.source.kind == ARRAYS:
         out.append("On TensorFlow, Keras already feeds arrays through tf.data with prefetch.")
     return out
-
-
-def try_first(
-    model: Any, m: Measurement, remedies: list[Remedy], say: Callable[[str], None]
-) -> tuple[list[Remedy], Any]:
-    """Try the first remedy that can run as is: (remedies with its result, its run or None)."""
-    for i, r in enumerate(remedies):
-        if r.try_workers:
-            say(f"trying: {r.how}")
-            threaded = partial(m.source.threaded, workers=r.try_workers)
-            warm_up(model, threaded, m.source, "the remedy")
-            timing, run = traced_fit(
-                model,
-                m.steps,
-                threaded,
-                m.costs,
-                r.producers,
-                m.source,
-                f"tried: {r.how}",
-                WORKER_THREADS,
-                m.backend_threads,
-            )
-            now = compare([t.step_s * 1e3 for t in m.together], [timing.step_s * 1e3], "ms")
-            tried = dataclasses.replace(r, tried_s=timing.step_s, tried_reading=now.sentence)
-            return remedies[:i] + [tried] + remedies[i + 1 :], run
-    return remedies, None

@@ -31,15 +31,15 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from fitscope.diagnose.remedies import (
+from fitscope.diagnose.figures import (
     COVERAGE,
     SMALL,
-    Remedy,
     beyond_noise,
     busy_share,
     median_interval,
     ms,
 )
+from fitscope.diagnose.remedies import Remedy
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import ShowsItself, Stack, Table
 from fitscope.verdicts.compare import MIN_GAIN, TOO_CLOSE
@@ -276,7 +276,7 @@ class Diagnosis(ShowsItself):
 
     def _no_remedy(self) -> str:
         """Why an input share that is not "not input-bound" got no remedy: a part inside the
-        noise gets none (:func:`fitscope.diagnose.remedies.beyond_noise`), and a remedy whose
+        noise gets none (:func:`fitscope.diagnose.figures.beyond_noise`), and a remedy whose
         bound saves under 5% of a step is left out."""
         parts = {WAITING: self.waiting_shares, CONTENTION: self.contention_shares}
         noisy = [name for name, each in parts.items() if not beyond_noise(each)]

