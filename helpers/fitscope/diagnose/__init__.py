@@ -5,8 +5,8 @@ fitscope diagnose SCRIPT.py`` answers for an ordinary training script (:mod:`.cl
 :mod:`.sources` (what the data is), :mod:`.measure` (the data, the step, the two together,
 each one ``fit`` of :mod:`.timed_fits`), :mod:`.remedies` (which remedy fits, and the most it
 could save; :mod:`.remedy_trial` tries one), :mod:`.report` (the :class:`Diagnosis` that shows
-itself), :mod:`.figures` (how they all print and read a figure). Importing this package imports
-no Keras.
+itself, with :mod:`.verdict`'s verdict), :mod:`.figures` (how they all print and read a figure).
+Importing this package imports no Keras.
 
 Example:
     >>> from fitscope.diagnose import verdict_of

@@ -1,25 +1,17 @@
 """A diagnosis, shown like every fitscope result: its verdict in one sentence, a table of figures,
 the thread timeline of the traced steps (drawn only when shown), the remedies; JSON; a trace.
 
-The verdict puts the input share (1 - step alone / step in fit) in the categories TensorFlow's
-Profiler uses for its own input percentage: 20% or more is highly input-bound, 5% to 20%
-moderately, under 5% not. The share is not the Profiler's figure: it counts the step slowed by
-the data work sharing the CPU (contention) as well as the wait for the next batch, and the
-verdict names the larger of the two. The category is decided when the interval that holds the
-median of the repeats with 75% confidence lies within one; otherwise the verdict is
-inconclusive, and the reason says which line the repeats straddle.
-
-Every quantity measured once a repeat (a step, a share, a part of it) is printed as one value:
-the median of its repeats (:func:`fitscope.core.estimate.median_spread`'s median, the one
+The verdict (highly, moderately or not input-bound, or inconclusive) is :mod:`.verdict`'s; its
+names are importable from here too. Every quantity measured once a repeat (a step, a share, a
+part of it) is printed as one value: the median of its repeats
+(:func:`fitscope.core.estimate.median_spread`'s median, the one
 :func:`fitscope.verdicts.compare.compare` reads), in the table, the sentence under it and the
 remedies alike. Each is the median of its own repeats, so the parts' medians need not add up to
-the share's: the sentence then says by how much, which way, and why.
+the share's: the sentence then says by how much, which way, and why (:func:`parts_note`).
 
 Example:
     >>> verdict_of([0.96, 0.97, 0.95])
     ('highly input-bound', '')
-    >>> verdict_of([0.02, 0.07, 0.03])[0]
-    'inconclusive'
 """
 
 from __future__ import annotations
@@ -31,18 +23,21 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from fitscope.diagnose.figures import (
-    COVERAGE,
-    SMALL,
-    beyond_noise,
-    busy_share,
-    median_interval,
-    ms,
-)
+from fitscope.diagnose.figures import SMALL, beyond_noise, busy_share, median_interval, ms
 from fitscope.diagnose.remedies import Remedy
+from fitscope.diagnose.verdict import (
+    HIGHLY,
+    INCONCLUSIVE,
+    LINES,
+    MODERATELY,
+    NOT,
+    category,
+    parts_note,
+    verdict_of,
+)
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import ShowsItself, Stack, Table
-from fitscope.verdicts.compare import MIN_GAIN, TOO_CLOSE
+from fitscope.verdicts.compare import TOO_CLOSE
 
 __all__ = [
     "HIGHLY",
@@ -57,95 +52,7 @@ __all__ = [
     "Diagnosis",
 ]
 
-HIGHLY, MODERATELY = "highly input-bound", "moderately input-bound"
-NOT, INCONCLUSIVE = "not input-bound", "inconclusive"
-LINES = (0.05, 0.20)  # TF Profiler's input-bound categories
 WAITING, CONTENTION = "waiting", "contention"
-
-
-def category(share: float) -> str:
-    """The input-bound category of one input share."""
-    return HIGHLY if share >= LINES[1] else MODERATELY if share >= LINES[0] else NOT
-
-
-def _pct(share: float) -> int:
-    """A share as the whole percent it is printed as (``f"{share:.0%}"``)."""
-    return int(f"{share:.0%}"[:-1])
-
-
-def parts_note(shares: list[float], waiting: list[float], contention: list[float]) -> str:
-    """What a reader adding the two parts' medians finds against the share's median, as printed
-    (whole percents): nothing when they add up; otherwise the sum, how far and which way it
-    misses, and why. Per repeat the parts sum to the share unless one was clipped at 0, which
-    only adds; medians of separate repeats need not add up, either way; and each figure is
-    rounded on its own.
-
-    Example:
-        >>> parts_note([0.69, 0.63, 0.82], [0.38, 0.0, 0.45], [0.31, 0.82, 0.37]).split(":")[0]
-        '; the parts sum to 75%, 6% more than the share of 69%'
-        >>> parts_note([0.03, 0.53, 0.0], [0.0, 0.2, 0.0], [0.0, 0.33, 0.0]).split(":")[0]
-        '; the parts sum to 0%, 3% less than the share of 3%'
-        >>> parts_note([0.5], [0.25], [0.25])
-        ''
-    """
-    med = statistics.median
-    w, c, s = med(waiting), med(contention), med(shares)
-    gap = _pct(w) + _pct(c) - _pct(s)
-    if gap == 0:
-        return ""
-    n = len(shares)
-    clipped = sum(wi + ci - si > 1e-9 for wi, ci, si in zip(waiting, contention, shares))
-    why = []
-    if n > 1:
-        why.append(
-            f"each of the three is the median of its own {n} repeats, and medians need not add up"
-        )
-    if gap > 0 and clipped:
-        which = "in its one repeat" if n == 1 else f"in {clipped} of {n} repeats"
-        why.append(
-            f"{which} a part was clipped at 0 (the step under load slower than in fit, or "
-            "faster than alone), which adds to the parts only"
-        )
-    if abs(w + c - s) < 0.005 or not why:
-        why.append("each is rounded on its own")
-    return (
-        f"; the parts sum to {_pct(w) + _pct(c)}%, {abs(gap)}% "
-        f"{'more' if gap > 0 else 'less'} than the share of {_pct(s)}%: " + "; ".join(why)
-    )
-
-
-def verdict_of(shares: list[float]) -> tuple[str, str]:
-    """(verdict, reason): the category the median's interval lies in, or inconclusive and why.
-
-    One repeat has no spread to read, so it decides only a share beyond ``MIN_GAIN`` of every
-    line (the margin one run needs in :func:`fitscope.verdicts.compare.compare`).
-
-    Example:
-        >>> verdict_of([0.6, 0.7])[0], verdict_of([0.6])[0], verdict_of([0.19])[0]
-        ('highly input-bound', 'highly input-bound', 'inconclusive')
-    """
-    if len(shares) == 1:
-        near = [line for line in LINES if line / MIN_GAIN < shares[0] < line * MIN_GAIN]
-        if near:
-            return INCONCLUSIVE, (
-                f"one repeat put the input share at {shares[0]:.0%}, too near "
-                f"the {near[0]:.0%} line for one run to decide; repeat to "
-                "decide"
-            )
-    lo, hi = median_interval(shares)
-    if category(lo) == category(hi):
-        return category(lo), ""
-    crossed = [f"{line:.0%}" for line in LINES if lo < line <= hi]
-    which = (
-        ""
-        if (lo, hi) == (min(shares), max(shares))
-        else f"the median's {COVERAGE:.0%} interval over "
-    )
-    return INCONCLUSIVE, (
-        f"{which}the {len(shares)} repeats put the input share between {lo:.0%} and "
-        f"{hi:.0%}, on both sides of the {' and '.join(crossed)} "
-        + ("lines" if len(crossed) > 1 else "line")
-    )
 
 
 @dataclass

@@ -1,0 +1,124 @@
+"""The verdict on a diagnosis's input shares: its category, or inconclusive and why.
+
+The verdict puts the input share (1 - step alone / step in fit) in the categories TensorFlow's
+Profiler uses for its own input percentage: 20% or more is highly input-bound, 5% to 20%
+moderately, under 5% not. The share is not the Profiler's figure: it counts the step slowed by
+the data work sharing the CPU (contention) as well as the wait for the next batch, and the
+verdict names the larger of the two. The category is decided when the interval that holds the
+median of the repeats with 75% confidence (:func:`.figures.median_interval`) lies within one;
+otherwise the verdict is inconclusive, and the reason says which line the repeats straddle.
+:func:`parts_note` says what the two parts' medians sum to against the share's.
+
+Example:
+    >>> verdict_of([0.96, 0.97, 0.95])
+    ('highly input-bound', '')
+    >>> verdict_of([0.02, 0.07, 0.03])[0]
+    'inconclusive'
+"""
+
+from __future__ import annotations
+
+import statistics
+
+from fitscope.diagnose.figures import COVERAGE, median_interval
+from fitscope.verdicts.compare import MIN_GAIN
+
+__all__ = [
+    "HIGHLY",
+    "MODERATELY",
+    "NOT",
+    "INCONCLUSIVE",
+    "LINES",
+    "category",
+    "parts_note",
+    "verdict_of",
+]
+
+HIGHLY, MODERATELY = "highly input-bound", "moderately input-bound"
+NOT, INCONCLUSIVE = "not input-bound", "inconclusive"
+LINES = (0.05, 0.20)  # TF Profiler's input-bound categories
+
+
+def category(share: float) -> str:
+    """The input-bound category of one input share."""
+    return HIGHLY if share >= LINES[1] else MODERATELY if share >= LINES[0] else NOT
+
+
+def _pct(share: float) -> int:
+    """A share as the whole percent it is printed as (``f"{share:.0%}"``)."""
+    return int(f"{share:.0%}"[:-1])
+
+
+def parts_note(shares: list[float], waiting: list[float], contention: list[float]) -> str:
+    """What a reader adding the two parts' medians finds against the share's median, as printed
+    (whole percents): nothing when they add up; otherwise the sum, how far and which way it
+    misses, and why. Per repeat the parts sum to the share unless one was clipped at 0, which
+    only adds; medians of separate repeats need not add up, either way; and each figure is
+    rounded on its own.
+
+    Example:
+        >>> parts_note([0.69, 0.63, 0.82], [0.38, 0.0, 0.45], [0.31, 0.82, 0.37]).split(":")[0]
+        '; the parts sum to 75%, 6% more than the share of 69%'
+        >>> parts_note([0.03, 0.53, 0.0], [0.0, 0.2, 0.0], [0.0, 0.33, 0.0]).split(":")[0]
+        '; the parts sum to 0%, 3% less than the share of 3%'
+        >>> parts_note([0.5], [0.25], [0.25])
+        ''
+    """
+    med = statistics.median
+    w, c, s = med(waiting), med(contention), med(shares)
+    gap = _pct(w) + _pct(c) - _pct(s)
+    if gap == 0:
+        return ""
+    n = len(shares)
+    clipped = sum(wi + ci - si > 1e-9 for wi, ci, si in zip(waiting, contention, shares))
+    why = []
+    if n > 1:
+        why.append(
+            f"each of the three is the median of its own {n} repeats, and medians need not add up"
+        )
+    if gap > 0 and clipped:
+        which = "in its one repeat" if n == 1 else f"in {clipped} of {n} repeats"
+        why.append(
+            f"{which} a part was clipped at 0 (the step under load slower than in fit, or "
+            "faster than alone), which adds to the parts only"
+        )
+    if abs(w + c - s) < 0.005 or not why:
+        why.append("each is rounded on its own")
+    return (
+        f"; the parts sum to {_pct(w) + _pct(c)}%, {abs(gap)}% "
+        f"{'more' if gap > 0 else 'less'} than the share of {_pct(s)}%: " + "; ".join(why)
+    )
+
+
+def verdict_of(shares: list[float]) -> tuple[str, str]:
+    """(verdict, reason): the category the median's interval lies in, or inconclusive and why.
+
+    One repeat has no spread to read, so it decides only a share beyond ``MIN_GAIN`` of every
+    line (the margin one run needs in :func:`fitscope.verdicts.compare.compare`).
+
+    Example:
+        >>> verdict_of([0.6, 0.7])[0], verdict_of([0.6])[0], verdict_of([0.19])[0]
+        ('highly input-bound', 'highly input-bound', 'inconclusive')
+    """
+    if len(shares) == 1:
+        near = [line for line in LINES if line / MIN_GAIN < shares[0] < line * MIN_GAIN]
+        if near:
+            return INCONCLUSIVE, (
+                f"one repeat put the input share at {shares[0]:.0%}, too near "
+                f"the {near[0]:.0%} line for one run to decide; repeat to "
+                "decide"
+            )
+    lo, hi = median_interval(shares)
+    if category(lo) == category(hi):
+        return category(lo), ""
+    crossed = [f"{line:.0%}" for line in LINES if lo < line <= hi]
+    which = (
+        ""
+        if (lo, hi) == (min(shares), max(shares))
+        else f"the median's {COVERAGE:.0%} interval over "
+    )
+    return INCONCLUSIVE, (
+        f"{which}the {len(shares)} repeats put the input share between {lo:.0%} and "
+        f"{hi:.0%}, on both sides of the {' and '.join(crossed)} "
+        + ("lines" if len(crossed) > 1 else "line")
+    )
