@@ -85,6 +85,25 @@ def test_fastest_only_beyond_the_spread():
         fastest({"only": [1.0]})
 
 
+def test_no_pair_is_compared_when_the_runs_costs_differ():
+    """Review r3 F-2, 02 cell 37: "no run is fastest: their own costs of the same work differ
+    x2.03 …; 'PyDataset' against 'bounded queue': x1.53 faster (100.0 → 153.4 steps/s, one run
+    each)" — the refusal said the runs are unlike, then the clause compared them."""
+    f = fastest(
+        {"bounded queue": [100.0], "PyDataset": [153.4]},
+        unit="steps/s",
+        costs={"bounded queue": 1.0, "PyDataset": 2.03},
+    )
+    assert f.winner is None and f.sentence.startswith("no run is fastest")
+    assert "x2.03" in f.sentence and "not compared" in f.sentence
+    assert "x1.53" not in f.sentence and "faster" not in f.sentence
+    assert "against" not in f.sentence and "machine changed" not in f.sentence  # not measured
+    # the whole class: any costs apart past MIN_GAIN with one run each, whichever side is ahead
+    for ratio in (1.16, 1.28, 1.71):
+        r = fastest({"one": 129.0, "two": 100.0}, unit="steps/s", costs={"one": 1, "two": ratio})
+        assert r.winner is None and not re.search(r"x\d+\.\d+ faster|% slower", r.sentence)
+
+
 def test_a_beaten_bound_is_flagged_never_over_100_percent():
     assert position(0.7, 2.0, 1.0) == BEATS_BOUND
     assert position([0.95, 0.96], 2.0, 1.0) == BEATS_BOUND  # beyond its own 0.01 s spread
