@@ -360,3 +360,19 @@ def test_a_quarter_of_the_saving_inside_the_noise_leans_and_is_never_decided_aga
     assert "25 % of the possible saving, inside" in part.describe()
     # the same run a little slower: under a quarter of the saving, where half would show
     assert PartEvidence("sleeping generator", 0.56, 0.5912, 0.3338).judge() == "DOES NOT HOLD"
+
+
+def test_c11_advice_says_what_was_measured_with_the_cpus_free():
+    """Review r3 F-4, 04 default checklist: "Do not expect parallel map alone to speed up data
+    work (C11 on TensorFlow: DOES NOT HOLD)" from a crowded 2-CPU box: true there, false on 16
+    idle cores. The advice now says what was measured here, and with how many CPUs free."""
+    from fitscope.verdicts.compare import compare
+
+    same = compare([0.200, 0.210, 0.196], [0.201, 0.205, 0.199])
+    decided = answer([(verdicts.c11(same, same, 2, free_cpus=1.6), "TensorFlow")]).checklist
+    said = next(p for p in decided if "parallel map" in p)
+    assert said.startswith("Here, with 1.6 CPUs free (B = 2), parallel map gave no gain")
+    assert "measure yours" in said and "Do not expect" not in said
+    crowded = answer([(verdicts.c11(same, same, 2, free_cpus=0.877), "TensorFlow")]).checklist
+    assert not any("parallel map" in p for p in crowded)  # undecided: only in the undecided line
+    assert any("C11 on TensorFlow: INCONCLUSIVE" in p for p in crowded)

@@ -348,3 +348,18 @@ def test_c5_on_a_crowded_machine_names_what_it_leaves_undecided():
     fit_on_one = verdicts.c5(1.6, 1.0, 2.0, free_cpus=1.4)
     assert fit_on_one.verdict == INCONCLUSIVE and "1.4 CPUs free" in fit_on_one.because
     assert "1.4 CPUs free" not in verdicts.c5(1.6, 1.6, 2.0, free_cpus=1.4).because
+
+
+def test_c11_no_gain_on_a_crowded_machine_decides_nothing():
+    """Review r3 F-4, 03 default cells 53-58 and 91: the NumPy parallel map read "no measurable
+    difference" with only 0.877 / 0.902 CPUs left free by other processes (B = 2), and C11 was
+    DOES NOT HOLD, while C3 and C5 call the same crowding undecided."""
+    same = compare([0.200, 0.210, 0.196], [0.201, 0.205, 0.199])  # no measurable difference
+    assert verdicts.c11(same, same, 2).verdict == DOES_NOT_HOLD  # free CPUs unknown: as before
+    crowded = verdicts.c11(same, same, 2, free_cpus=0.877)
+    assert crowded.verdict == INCONCLUSIVE and "0.9 CPUs free" in crowded.because
+    assert "DOES NOT HOLD" not in crowded.because and verdicts.rejudge(crowded) == crowded
+    free = verdicts.c11(same, same, 2, free_cpus=1.9)  # room for two cores: no gain decides
+    assert free.verdict == DOES_NOT_HOLD and "CPUs free," not in free.because
+    gain = verdicts.c11(_times(1.8), same, 2, free_cpus=0.877)  # a gain measured still counts
+    assert gain.verdict == HOLDS and "INCONCLUSIVE part decides nothing" in gain.because

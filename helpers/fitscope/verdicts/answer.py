@@ -242,7 +242,6 @@ def _checklist(rows: Sequence[Row]) -> list[str]:
         ("C11", vd.HOLDS): "Parallel map pays for your data work",
         ("C11", vd.DEPENDS): "Parallel map pays for some data work and not other: the row "
         "says which kind",
-        ("C11", vd.DOES_NOT_HOLD): "Do not expect parallel map alone to speed up data work",
         ("C3", vd.DOES_NOT_HOLD): "fit already uses more than one core: look at cores busy "
         "before adding processes",
         ("C3", vd.HOLDS): "fit kept about one core busy: measure cores busy on your own model",
@@ -253,8 +252,9 @@ def _checklist(rows: Sequence[Row]) -> list[str]:
     }
     for cid in ("C10", "C11", "C3", "C7", "C9"):
         for v, b in _of(rows, cid):
-            if (cid, v.verdict) in advice:
-                points.append(f"{advice[cid, v.verdict]} ({_ref([(v, b)])}).")
+            said = advice.get((cid, v.verdict)) or _measured_here(v)
+            if said:
+                points.append(f"{said} ({_ref([(v, b)])}).")
     undecided = [(v, b) for v, b in rows if v.verdict == vd.INCONCLUSIVE]
     if undecided:
         points.append(
@@ -262,6 +262,32 @@ def _checklist(rows: Sequence[Row]) -> list[str]:
             f"decide them on your own machine ({_ref(undecided)})."
         )
     return points
+
+
+def _measured_here(v: vd.Verdict) -> str | None:
+    """Advice from a claim decided against on this machine: what was measured, with the CPUs
+    it had, never a rule for every machine (no gain on a crowded two-CPU box says nothing of
+    sixteen idle cores).
+
+    Example:
+        >>> from fitscope.verdicts.claims import c11
+        >>> from fitscope.verdicts.compare import compare
+        >>> same = compare([0.20, 0.21], [0.20, 0.205])
+        >>> _measured_here(c11(same, same, 2, free_cpus=1.6))
+        'Here, with 1.6 CPUs free (B = 2), parallel map gave no gain: measure yours'
+    """
+    if (v.claim_id, v.verdict) != ("C11", vd.DOES_NOT_HOLD):
+        return None
+    budget, free = v.evidence.get("budget"), v.evidence.get("free_cpus")
+    cpus = (
+        f"{free:.1f} CPUs free (B = {budget:g})"
+        if free is not None and budget is not None
+        else f"B = {budget:g}"
+        if budget is not None
+        else "this machine's CPUs"
+    )
+    some = " on one kind of data work" if _in_part(v) else ""
+    return f"Here, with {cpus}, parallel map gave no gain{some}: measure yours"
 
 
 @dataclass(frozen=True)

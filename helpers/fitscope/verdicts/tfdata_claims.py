@@ -24,6 +24,7 @@ from fitscope.verdicts.compare import (
     compare,
     most_allowed,
 )
+from fitscope.verdicts.generator_claims import MIN_FREE_CPUS
 from fitscope.verdicts.parts import (
     LEANS,
     budget_text,
@@ -126,31 +127,62 @@ def c10(
     return Verdict("C10", verdict, text + undecided_note(parts, overruled), ev)
 
 
-def c11(gil_releasing: Speedup, cpu_bound: Speedup, budget: float) -> Verdict:
+def _crowded_part(part: str, free_cpus: float | None) -> str:
+    """A part decided against on a machine where other processes left under
+    :data:`~fitscope.verdicts.generator_claims.MIN_FREE_CPUS` CPUs free decides nothing: no gain
+    there says nothing of what a parallel map gains with cores to run on (the rule C3 and C5
+    read). A gain measured there still counts."""
+    crowded = free_cpus is not None and free_cpus < MIN_FREE_CPUS
+    return INCONCLUSIVE if crowded and part == DOES_NOT_HOLD else part
+
+
+def c11(
+    gil_releasing: Speedup,
+    cpu_bound: Speedup,
+    budget: float,
+    free_cpus: float | None = None,
+) -> Verdict:
     """Parallel map/interleave against sequential (seconds), for GIL-releasing ops and CPU-bound
     Python; each part HOLDS faster by x1.3 or more, DOES NOT HOLD under x1.15 and is
     INCONCLUSIVE between or where the comparison is undecided; an INCONCLUSIVE part decides
     nothing, and one faster beyond the spread (x1.26: it leans HOLDS) keeps the claim from being
     decided against it.
 
+    ``free_cpus`` is what other processes left of B during the parallel runs (the least of them;
+    :class:`fitscope.instrument.budget.OtherLoad`), None where unknown: under
+    :data:`~fitscope.verdicts.generator_claims.MIN_FREE_CPUS` a part that gained nothing is
+    INCONCLUSIVE, as C3 and C5 read a crowded machine.
+
     Example:
         >>> c11(compare([1.26, 1.3], [1.0, 1.01]), compare([1.09, 1.1], [1.0, 1.01]), 2).verdict
         'INCONCLUSIVE'
+        >>> same = compare([0.20, 0.21], [0.20, 0.205])  # no measurable difference
+        >>> c11(same, same, 2).verdict, c11(same, same, 2, free_cpus=0.88).verdict
+        ('DOES NOT HOLD', 'INCONCLUSIVE')
     """
     gil_c, cpu_c = _compared(gil_releasing), _compared(cpu_bound)
-    ev = dict(gil_releasing=_facts(gil_c), cpu_bound=_facts(cpu_c), budget=budget)
+    ev = dict(
+        gil_releasing=_facts(gil_c), cpu_bound=_facts(cpu_c), budget=budget, free_cpus=free_cpus
+    )
     if budget < 2:  # one CPU cannot show a parallel speed-up either way
         parts = [INCONCLUSIVE, INCONCLUSIVE]
     else:
-        parts = [speedup_part(c, 1.3, MIN_GAIN) for c in (gil_c, cpu_c)]
+        measured = [speedup_part(c, 1.3, MIN_GAIN) for c in (gil_c, cpu_c)]
+        parts = [_crowded_part(p, free_cpus) for p in measured]
     leans = [_lean(gil_c, parts[0]), _lean(cpu_c, parts[1])] if budget >= 2 else [None, None]
+    free = "" if free_cpus is None else f" ({free_cpus:.1f} CPUs left free by other processes)"
     text = (
         f"parallel against sequential: for GIL-releasing work {gil_c} "
         f"({_said(parts[0], leans[0])}); for CPU-bound Python in py_function {cpu_c} "
-        f"({_said(parts[1], leans[1])}), with {budget_text(budget)}. "
+        f"({_said(parts[1], leans[1])}), with {budget_text(budget)}{free}. "
         f"A part holds when faster by x1.3 or more and does not under x{MIN_GAIN:g}."
     )
     if budget < 2:
         return Verdict("C11", INCONCLUSIVE, text + " One CPU cannot show parallel speed-up.", ev)
+    if parts != measured:
+        text += (
+            f" Other processes left only {free_cpus:.1f} CPUs free, so a parallel map that "
+            "gained nothing tells nothing about what it gains with cores to run on."
+        )
     verdict = never_against(combine(parts), leans)
     return Verdict("C11", verdict, text + undecided_note(parts, verdict != combine(parts)), ev)

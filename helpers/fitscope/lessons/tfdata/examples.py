@@ -251,6 +251,11 @@ def tfdata_verdicts(
     gil_releasing, cpu_bound = (
         compare(_seconds(gil[(k, 1)]), _seconds(gil[(k, 2)])) for k in GIL_KINDS
     )  # GIL_KINDS is ("numpy", "python"): NumPy releases the GIL, pure Python holds it
-    c11 = verdicts.c11(gil_releasing, cpu_bound, budget)
+    c11 = verdicts.c11(
+        gil_releasing,
+        cpu_bound,
+        budget,
+        min(r.facts.get("free_cpus", budget) for r in gil.values()),
+    )
     card = verdicts.Scorecard([c10, c11])
     return evidence.keep("tfdata", card, keep_as) if keep_as else card
