@@ -371,8 +371,29 @@ def test_c11_advice_says_what_was_measured_with_the_cpus_free():
     same = compare([0.200, 0.210, 0.196], [0.201, 0.205, 0.199])
     decided = answer([(verdicts.c11(same, same, 2, free_cpus=1.6), "TensorFlow")]).checklist
     said = next(p for p in decided if "parallel map" in p)
-    assert said.startswith("Here, with 1.6 CPUs free (B = 2), parallel map gave no gain")
+    assert said.startswith("Here, with 1.6 CPUs free (B = 2), parallel map gave no measured gain")
     assert "measure yours" in said and "Do not expect" not in said
     crowded = answer([(verdicts.c11(same, same, 2, free_cpus=0.877), "TensorFlow")]).checklist
     assert not any("parallel map" in p for p in crowded)  # undecided: only in the undecided line
     assert any("C11 on TensorFlow: INCONCLUSIVE" in p for p in crowded)
+
+
+def test_c10_answer_and_checklist_never_say_no_gain_where_prefetch_measured_faster():
+    """Review r3 F-5, 04 quota: "tf.data: prefetch gave no gain in one case (C10)" and "Do not
+    expect prefetch alone to raise throughput (C10 on TensorFlow: DOES NOT HOLD)" from a C10
+    whose costly part measured x1.17 faster (1.03 → 0.88 s) beyond the spread, overlap visible."""
+    from fitscope.verdicts.compare import compare
+
+    costly = compare([1.02, 1.04], [0.87, 0.89])
+    arrays = compare([45.0, 60.0], [55.0, 58.0], "per s")
+    said = answer([(verdicts.c10(costly, True, arrays, 1.0), "TensorFlow")])
+    text = " ".join(said.sentences + said.checklist)
+    assert "no gain" not in text and "no measured gain" not in text and "Do not expect" not in text
+    flat = compare([1.02, 1.04], [1.01, 1.03])  # no measurable difference: decided against
+    same = compare([50.0, 51.0], [50.5, 50.0], "per s")
+    nothing = answer([(verdicts.c10(flat, True, same, 1.0), "TensorFlow")])
+    assert "tf.data: prefetch gave no measured gain (C10)." in nothing.sentences
+    assert any(
+        p.startswith("Here, with B = 1, prefetch gave no measured gain: measure yours")
+        for p in nothing.checklist
+    )

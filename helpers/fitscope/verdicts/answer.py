@@ -128,10 +128,10 @@ _FAMILIES: tuple[tuple[str, tuple[str, ...], dict[tuple[str, str], str]], ...] =
         ("C10", "C11", "A1"),
         {
             ("C10", vd.HOLDS): "prefetch raised throughput",
-            ("C10", vd.DOES_NOT_HOLD): "prefetch gave no gain",
+            ("C10", vd.DOES_NOT_HOLD): "prefetch gave no measured gain",
             ("C10", vd.DEPENDS): "prefetch helped in one case only",
             ("C11", vd.HOLDS): "parallel map sped up both kinds",
-            ("C11", vd.DOES_NOT_HOLD): "parallel map gave no gain",
+            ("C11", vd.DOES_NOT_HOLD): "parallel map gave no measured gain",
             ("C11", vd.DEPENDS): "parallel map sped up one kind only",
             ("A1", vd.HOLDS): "tf.data sped up the image pipeline",
             ("A1", vd.DOES_NOT_HOLD): "tf.data did not speed up the image pipeline",
@@ -144,9 +144,9 @@ _PARTLY = {
     ("C4", vd.HOLDS): "one kind of generator work overlapped",
     ("C4", vd.DOES_NOT_HOLD): "no decided generator work overlapped",
     ("C10", vd.HOLDS): "prefetch helped in one case",
-    ("C10", vd.DOES_NOT_HOLD): "prefetch gave no gain in one case",
+    ("C10", vd.DOES_NOT_HOLD): "prefetch gave no measured gain in one case",
     ("C11", vd.HOLDS): "parallel map sped up one kind",
-    ("C11", vd.DOES_NOT_HOLD): "parallel map gave no gain on one kind",
+    ("C11", vd.DOES_NOT_HOLD): "parallel map gave no measured gain on one kind",
 }
 """A claim decided by some of its parts only: its phrase says no more than those parts."""
 
@@ -237,7 +237,6 @@ def _checklist(rows: Sequence[Row]) -> list[str]:
             )
     advice = {
         ("C10", vd.HOLDS): "With a producer that costs real time, add prefetch",
-        ("C10", vd.DOES_NOT_HOLD): "Do not expect prefetch alone to raise throughput",
         ("C10", vd.DEPENDS): "prefetch pays where the producer costs real time: measure yours",
         ("C11", vd.HOLDS): "Parallel map pays for your data work",
         ("C11", vd.DEPENDS): "Parallel map pays for some data work and not other: the row "
@@ -265,18 +264,20 @@ def _checklist(rows: Sequence[Row]) -> list[str]:
 
 
 def _measured_here(v: vd.Verdict) -> str | None:
-    """Advice from a claim decided against on this machine: what was measured, with the CPUs
-    it had, never a rule for every machine (no gain on a crowded two-CPU box says nothing of
-    sixteen idle cores).
+    """Advice from a tf.data claim decided against on this machine (C10, C11): what was
+    measured, with the CPUs it had, never a rule for every machine (no gain on a crowded two-CPU
+    box says nothing of sixteen idle cores); a part that measured a gain never reaches here, as
+    it keeps the claim from DOES NOT HOLD.
 
     Example:
         >>> from fitscope.verdicts.claims import c11
         >>> from fitscope.verdicts.compare import compare
         >>> same = compare([0.20, 0.21], [0.20, 0.205])
         >>> _measured_here(c11(same, same, 2, free_cpus=1.6))
-        'Here, with 1.6 CPUs free (B = 2), parallel map gave no gain: measure yours'
+        'Here, with 1.6 CPUs free (B = 2), parallel map gave no measured gain: measure yours'
     """
-    if (v.claim_id, v.verdict) != ("C11", vd.DOES_NOT_HOLD):
+    what = {"C10": "prefetch", "C11": "parallel map"}.get(v.claim_id)
+    if what is None or v.verdict != vd.DOES_NOT_HOLD:
         return None
     budget, free = v.evidence.get("budget"), v.evidence.get("free_cpus")
     cpus = (
@@ -286,8 +287,8 @@ def _measured_here(v: vd.Verdict) -> str | None:
         if budget is not None
         else "this machine's CPUs"
     )
-    some = " on one kind of data work" if _in_part(v) else ""
-    return f"Here, with {cpus}, parallel map gave no gain{some}: measure yours"
+    some = " in one case" if _in_part(v) else ""
+    return f"Here, with {cpus}, {what} gave no measured gain{some}: measure yours"
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 A claim of speed-up reads each kind of work through one comparison of repeats
 (:func:`~fitscope.verdicts.compare.compare`): faster beyond the spread by the claim's factor
-HOLDS, a slow-down or a gain too small DOES NOT HOLD, and a comparison that cannot decide
-decides nothing (docs/claims.md).
+HOLDS, faster beyond the spread by less is a gain smaller than the factor (INCONCLUSIVE, leaning
+HOLDS, never "no gain"), a slow-down or no measurable difference DOES NOT HOLD, and a comparison
+that cannot decide decides nothing (docs/claims.md).
 
 Example:
     >>> c10(compare([2.0, 2.1], [1.0, 1.1]), True, compare([50, 52], [51, 50], "per s")).verdict
@@ -60,19 +61,29 @@ def _lean(c: Compared, part: str) -> str | None:
     return HOLDS if part == INCONCLUSIVE and c.word == FASTER else None
 
 
-def _said(part: str, lean: str | None) -> str:
-    """A part's verdict as printed: an undecided one that shows the effect says so."""
-    return f"{part}, {LEANS} {lean}: short of the factor the claim needs" if lean else part
+def _said(part: str, lean: str | None, c: Compared, holds_at: float) -> str:
+    """A part's verdict as printed: an undecided one that shows the effect says so, and what it
+    fell short of: a gain, smaller than the claim's rule needs, never "no gain"."""
+    if not lean:
+        return part
+    short = (
+        f"a gain, smaller than the x{holds_at:g} the rule needs"
+        if c.ratio < holds_at
+        else "a gain, with no overlap visible on the timeline"
+    )
+    return f"{part}, {LEANS} {lean}: {short}"
 
 
 def speedup_part(c: Compared, holds_at: float, fails_under: float) -> str:
     """A speed-up claim's verdict for one kind of work, read through the comparison's rule.
 
     HOLDS only when the comparison says faster (beyond the spread) by ``holds_at`` or more;
-    DOES NOT HOLD under ``fails_under`` (a slow-down, or a gain too small for the claim); a
-    comparison one run cannot decide, and a gain the spread swallows, decide nothing: a
-    difference inside the spread is decided against only when even the most the repeats allow
-    (the slowest "before" against the fastest "after") stays under ``holds_at``.
+    faster beyond the spread by less is a gain all the same, smaller than the rule needs: it is
+    INCONCLUSIVE (and leans HOLDS), never DOES NOT HOLD. DOES NOT HOLD needs a slow-down, or no
+    measurable difference under ``fails_under``; a comparison one run cannot decide, and a gain
+    the spread swallows, decide nothing: a difference inside the spread is decided against only
+    when even the most the repeats allow (the slowest "before" against the fastest "after")
+    stays under ``holds_at``.
 
     Example:
         >>> speedup_part(compare([1.0, 1.1, 0.9], [0.7, 0.72, 0.69]), 1.2, 1.2)
@@ -83,14 +94,26 @@ def speedup_part(c: Compared, holds_at: float, fails_under: float) -> str:
         'INCONCLUSIVE'
         >>> speedup_part(compare([1.0, 1.02], [0.99, 1.01]), 1.2, 1.2)  # the spread allows x1.03
         'DOES NOT HOLD'
+        >>> speedup_part(compare([1.03, 1.02], [0.88, 0.87]), 1.2, 1.2)  # x1.17: a gain, small
+        'INCONCLUSIVE'
     """
     if c.word == UNDECIDED:
         return INCONCLUSIVE
-    if c.word == FASTER and c.ratio >= holds_at:
-        return HOLDS
+    if c.word == FASTER:
+        return HOLDS if c.ratio >= holds_at else INCONCLUSIVE
     if c.word == NO_DIFFERENCE and most_allowed(c) >= holds_at:
         return INCONCLUSIVE
     return DOES_NOT_HOLD if c.ratio < fails_under else INCONCLUSIVE
+
+
+def _costly_part(c: Compared, overlap_visible: bool) -> str:
+    """C10's costly-producer part: both halves of the claim, the overlap on the timeline and the
+    gain. Without the overlap it does not hold, unless prefetch measured faster beyond the
+    spread: the halves then disagree (the timeline missed an overlap the speed shows), and a
+    gain is never read as none: INCONCLUSIVE."""
+    if overlap_visible:
+        return speedup_part(c, 1.2, 1.2)
+    return INCONCLUSIVE if c.word == FASTER else DOES_NOT_HOLD
 
 
 def c10(
@@ -110,16 +133,13 @@ def c10(
         arrays=_facts(arrays_c),
         budget=budget,
     )
-    parts = [
-        speedup_part(costly_c, 1.2, 1.2) if overlap_visible else DOES_NOT_HOLD,
-        speedup_part(arrays_c, 1.2, 1.2),
-    ]
+    parts = [_costly_part(costly_c, overlap_visible), speedup_part(arrays_c, 1.2, 1.2)]
     leans = [_lean(costly_c, parts[0]), _lean(arrays_c, parts[1])]
     text = with_budget(
         f"with a costly producer, prefetch against none: {costly_c} (overlap "
         f"{'visible' if overlap_visible else 'not visible'} on the timeline; "
-        f"{_said(parts[0], leans[0])}); with in-memory arrays: {arrays_c} "
-        f"({_said(parts[1], leans[1])}).",
+        f"{_said(parts[0], leans[0], costly_c, 1.2)}); with in-memory arrays: {arrays_c} "
+        f"({_said(parts[1], leans[1], arrays_c, 1.2)}).",
         budget,
     )
     verdict = never_against(combine(parts), leans)
@@ -173,8 +193,8 @@ def c11(
     free = "" if free_cpus is None else f" ({free_cpus:.1f} CPUs left free by other processes)"
     text = (
         f"parallel against sequential: for GIL-releasing work {gil_c} "
-        f"({_said(parts[0], leans[0])}); for CPU-bound Python in py_function {cpu_c} "
-        f"({_said(parts[1], leans[1])}), with {budget_text(budget)}{free}. "
+        f"({_said(parts[0], leans[0], gil_c, 1.3)}); for CPU-bound Python in py_function {cpu_c} "
+        f"({_said(parts[1], leans[1], cpu_c, 1.3)}), with {budget_text(budget)}{free}. "
         f"A part holds when faster by x1.3 or more and does not under x{MIN_GAIN:g}."
     )
     if budget < 2:
