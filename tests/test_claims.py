@@ -387,3 +387,26 @@ def test_c11_no_gain_on_a_crowded_machine_decides_nothing():
     assert free.verdict == DOES_NOT_HOLD and "CPUs free," not in free.because
     gain = verdicts.c11(_times(1.8), same, 2, free_cpus=0.877)  # a gain measured still counts
     assert gain.verdict == HOLDS and "INCONCLUSIVE part decides nothing" in gain.because
+
+
+def test_c4_parts_read_within_the_spread_of_the_bounds_cost_measurements():
+    """Review r3 F-8, 01 quick cell 58: "sleeping generator: 0.26 s against 0.29 s one after
+    the other and 0.15 s ideal: 20 % of the possible saving, inside the 0.04 s 15 % noise (DOES
+    NOT HOLD)" while the step estimate the bounds stand on had measurements 123 % apart (cell 51).
+    The margin is now max(15 % of the sum, that spread of the sum), and a margin that swallows
+    the possible saving leaves the part INCONCLUSIVE."""
+    fixed = PartEvidence("sleeping generator", 0.26, 0.29, 0.15)
+    assert fixed.judge() == DOES_NOT_HOLD  # the spread unknown: as before
+    unsure = PartEvidence("sleeping generator", 0.26, 0.29, 0.15, bound_spread=1.23)
+    assert unsure.noise_s() == pytest.approx(1.23 * 0.29)
+    assert unsure.judge() == INCONCLUSIVE and "DOES NOT HOLD" not in unsure.describe()
+    assert "123 % spread of the bound's cost measurements" in unsure.describe()
+    python = PartEvidence("CPU-bound Python generator", 0.29, 0.30, 0.15, bound_spread=1.23)
+    v = verdicts.c4(unsure, python, 2)
+    assert v.verdict == INCONCLUSIVE and verdicts.rejudge(v) == v
+    # 01 default: the 89 % spread swallows a 0.20 s possible saving the 15 % (0.08 s) did not
+    default = PartEvidence("sleeping generator", 0.33, 0.53, 0.33, bound_spread=0.89)
+    assert default.judge() == INCONCLUSIVE
+    # a spread under the 15 % floor changes nothing: the margin is the larger of the two
+    small = PartEvidence("sleeping generator", 0.26, 0.29, 0.15, bound_spread=0.05)
+    assert small.noise_s() == fixed.noise_s() and small.describe() == fixed.describe()

@@ -59,7 +59,10 @@ CONJUNCTIONS = frozenset({"C5", "C6"})
 class PartEvidence:
     """Measured time of one kind of work against its two bounds, in seconds: the ideal overlap
     and the one-after-the-other sum; ``spread_s`` is the measured time's spread (its repeats'
-    range), or None for one run (then the noise is ``TOLERANCE`` of the sum).
+    range), or None for one run (then the noise is ``TOLERANCE`` of the sum). ``bound_spread``
+    is how far the cost measurements the bounds stand on lie apart, as a share of their median
+    (a traced run's ``costs_per_step["spread"]``), None where unknown: the noise is then at
+    least that share of the sum, since a bound is no surer than its costs.
 
     The part reads the share of the possible saving it reached,
     (one-after-the-other − measured) / (one-after-the-other − ideal): any saving beyond the
@@ -79,6 +82,8 @@ class PartEvidence:
         'INCONCLUSIVE'
         >>> PartEvidence("python", 0.63, 0.64, 0.34).judge()
         'DOES NOT HOLD'
+        >>> PartEvidence("python", 0.63, 0.64, 0.34, bound_spread=0.89).judge()  # costs unsure
+        'INCONCLUSIVE'
     """
 
     name: str
@@ -86,10 +91,24 @@ class PartEvidence:
     sequential_s: float
     overlapped_s: float
     spread_s: float | None = None
+    bound_spread: float | None = None
+
+    def _own_noise_s(self) -> float:
+        return self.spread_s if self.spread_s is not None else TOLERANCE * self.sequential_s
+
+    def _bound_noise_s(self) -> float:
+        return (self.bound_spread or 0.0) * self.sequential_s
 
     def noise_s(self) -> float:
-        """The spread a saving must beat: the measured spread, else ``TOLERANCE`` of the sum."""
-        return self.spread_s if self.spread_s is not None else TOLERANCE * self.sequential_s
+        """The spread a saving must beat: the measured spread, else ``TOLERANCE`` of the sum;
+        at least the spread of the bound's cost measurements (``bound_spread`` of the sum)."""
+        return max(self._own_noise_s(), self._bound_noise_s())
+
+    def _source(self) -> str:
+        """The noise, named by where it came from."""
+        if self._bound_noise_s() > self._own_noise_s():
+            return f"{100 * (self.bound_spread or 0):.0f} % spread of the bound's cost measurements"
+        return "spread" if self.spread_s is not None else f"{100 * TOLERANCE:.0f} % noise"
 
     def saving(self) -> float:
         """Share of the possible saving reached (1: the ideal bound, 0: one after the other)."""
@@ -132,8 +151,7 @@ class PartEvidence:
     def describe(self) -> str:
         """The part in words: its times, the share of the saving reached, its verdict and, when
         undecided, what deciding it would need."""
-        noise, verdict = self.noise_s(), self.judge()
-        source = "spread" if self.spread_s is not None else f"{100 * TOLERANCE:.0f} % noise"
+        noise, verdict, source = self.noise_s(), self.judge(), self._source()
         head = (
             f"{self.name}: {self.measured_s:.2f} s against {self.sequential_s:.2f} s one after "
             f"the other and {self.overlapped_s:.2f} s ideal"

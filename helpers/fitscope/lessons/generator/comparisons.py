@@ -192,7 +192,11 @@ def _part(name: str, result: RunResult) -> verdicts.PartEvidence:
     if result.bounds is None:
         raise FitscopeInputError(f"the {name} run has no bounds: it trained fewer than 2 steps.")
     return verdicts.PartEvidence(
-        name, result.throughput.elapsed_s, result.bounds.sequential_s, result.bounds.overlapped_s
+        name,
+        result.throughput.elapsed_s,
+        result.bounds.sequential_s,
+        result.bounds.overlapped_s,
+        bound_spread=result.facts.get("costs_per_step", {}).get("spread"),
     )
 
 
