@@ -397,3 +397,30 @@ def test_c10_answer_and_checklist_never_say_no_gain_where_prefetch_measured_fast
         p.startswith("Here, with B = 1, prefetch gave no measured gain: measure yours")
         for p in nothing.checklist
     )
+
+
+def test_the_bottleneck_follows_the_tf_data_diagnosis_decidedness():
+    """Review r3 F-6, 05 quota cell 51: "tf.data prefetch's input share 25% (29%, 35%, 20%, 3%)
+    is beyond the noise floor: the input is still the bottleneck (the arrays-in-memory control's
+    shares reach 1%)" while its own diagnosis (cell 41) was "inconclusive (the 4 repeats put the
+    input share between 3% and 35%, on both sides of the 5% and 20% lines)"."""
+    fast = replace(
+        TFD, verdict="inconclusive", step_in_fit_s=0.05, steps_in_fit_s=[0.05, 0.051, 0.049],
+        input_share=0.25, shares=[0.29, 0.35, 0.20, 0.03],
+    )  # fmt: skip
+    floor = replace(ARRAYS, shares=[0.01, 0.0, 0.005], input_share=0.005)
+    v = article_advice([GEN, fast], 1.0, floor)
+    assert v.verdict == HOLDS  # throughput decides the advice; the bottleneck is words
+    assert "still the bottleneck" not in v.because.replace("whether the input is still the", "")
+    assert "25% (29%, 35%, 20%, 3%) is undecided by its own diagnosis" in v.because
+    assert "whether the input is still the bottleneck is INCONCLUSIVE" in v.because
+    # decided not input-bound, above a 1 % floor: no longer the bottleneck, never "still"
+    low = replace(fast, verdict="not input-bound", input_share=0.03, shares=[0.03, 0.02, 0.04])
+    said = article_advice([GEN, low], 1.0, floor).because
+    assert "not input-bound by its own diagnosis" in said and "the input is still" not in said
+    # decided input-bound with every repeat beyond the floor: still the bottleneck
+    high = replace(fast, verdict="highly input-bound", shares=[0.29, 0.35, 0.21])
+    assert (
+        "beyond the noise floor: the input is still"
+        in article_advice([GEN, high], 1.0, floor).because
+    )

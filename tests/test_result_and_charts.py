@@ -117,7 +117,7 @@ def test_comparison_chart_draws_both_bounds():
         in plots.comparison([("x", 0.8, 1.0, 2.0)]).summary
     )
     assert (
-        "50 % slower than one after the other (3.00 s against 2.00 s)"
+        "33 % slower than one after the other (3.00 s against 2.00 s)"
         in plots.comparison([("y", 3.0, 1.0, 2.0)]).summary
     )
 
@@ -182,3 +182,81 @@ def test_cores_busy_above_b_is_explained_not_hidden():
     chart = plots.cpu_by_thread(r)
     assert "3.2 cores busy is above B = 2" in chart.summary
     assert chart.figure.axes[0].get_ylim()[1] > 3.2, "the peak is drawn, not cut off"
+
+
+def _run(elapsed_s: float, overlapped_s: float, sequential_s: float, **facts) -> RunResult:
+    from fitscope.instrument.bounds import Bounds
+    from fitscope.instrument.throughput import Throughput
+
+    return RunResult(
+        "r",
+        throughput=Throughput(steps=20, elapsed_s=elapsed_s),
+        bounds=Bounds(sequential_s, overlapped_s),
+        facts=facts,
+    )
+
+
+@pytest.mark.parametrize(
+    ("t", "ideal", "seq", "kind"),
+    [
+        (0.24, 0.25, 0.61, "at"),  # 01b cell 37: header "at the ideal bound", end "faster than"
+        (0.822, 0.49, 0.811, "no faster"),  # 01b cell 27: 1 % slower, inside the 15 %
+        (0.54, 0.54, 0.72, "too close"),  # 01b quota cell 22: no share of the saving
+        (0.90, 1.00, 1.05, "too close"),  # 01b quick cell 27: three readings before
+        (0.70, 1.00, 2.00, "beats"),
+        (3.00, 1.00, 2.00, "slower"),
+        (0.24, 0.21, 0.58, "share"),
+    ],
+)
+def test_one_run_is_read_one_way_by_header_sentence_and_closing(t, ideal, seq, kind):
+    """F-1: the chart's header, the sentence's place between the bounds and the closing "each
+    against its own bounds" come from one reading, with one margin."""
+    from fitscope.lessons.backends.readings import _against_bounds, saving_words
+    from fitscope.show.against import run_reading
+    from fitscope.show.comparison import Comparison
+
+    r = _run(t, ideal, seq)
+    reading = run_reading(r)
+    assert reading is not None and reading.kind == kind
+    header = Comparison({"run": r}).chart().summary
+    middle, closing = _against_bounds("run", r), saving_words("run", r)
+    assert reading.header() in header
+    assert f"({reading.where()}:" in middle
+    assert closing == reading.saving("run")
+    words = {
+        "at": "at the ideal bound",
+        "no faster": "no faster than one after the other",
+        "too close": "the bounds too close to tell apart",
+        "beats": "faster than the ideal bound",
+        "slower": "slower than one after the other",
+    }
+    if kind in words:
+        assert all(words[kind] in text for text in (header, middle, closing))
+    for other, word in words.items():
+        if other != kind and not (kind == "slower" and other == "no faster"):
+            assert all(word not in text for text in (header, middle, closing)), (other, word)
+    if kind == "too close":
+        assert "saving" not in closing and "%" not in closing
+
+
+def test_a_traced_runs_header_uses_the_margin_its_closing_reads():
+    """F-1 (01 quota cell 70): a traced run's header and its against_bound sentence both read it
+    within the spread of its bound's cost measurements."""
+    from fitscope.experiments.traced_facts import against_bound
+    from fitscope.show.comparison import Comparison
+
+    r = _run(0.18, 0.21, 0.27, costs_per_step={"spread": 0.88})
+    text = against_bound(r)
+    assert text.startswith("at the ideal bound") or "too close" in text
+    assert text in Comparison({"r": r}).chart().summary
+
+
+def test_a_slow_down_prints_one_number_in_the_comparisons_unit():
+    """F-1 (04 quota cell 31): the slow-down against the sum is said as verdicts.compare says the
+    same two times (the speed lost), never a second percentage for the same runs."""
+    from fitscope import verdicts
+    from fitscope.show.against import AgainstBounds
+
+    c = verdicts.compare(0.74, 1.03, "s").sentence
+    h = AgainstBounds(1.03, 0.5, 0.74).header()
+    assert c.split(" (")[0] in h  # "28 % slower"

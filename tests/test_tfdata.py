@@ -42,6 +42,7 @@ from fitscope.lessons.tfdata.runs import (
 )
 from fitscope.lessons.tfdata.sources import generator_vs_slices
 from fitscope.lessons.tfdata.variants import tfdata_panel, tfdata_pipeline
+from fitscope.show.against import AgainstBounds
 from fitscope.show.charts import pipeline_timeline
 from fitscope.workloads import graph_costs as costs
 from fitscope.workloads.graph_costs import graph_ops
@@ -220,8 +221,9 @@ def test_bounds_and_efficiency_follow_from_the_measured_costs(runs):
     for r in runs.values():
         f = r.facts
         assert r.bounds.overlapped_s <= r.bounds.sequential_s
-        assert f["efficiency"] == verdicts.share_of_bound(
-            f["repeats_s"], r.bounds.overlapped_s, sequential_s=r.bounds.sequential_s
+        assert (
+            f["efficiency"]
+            == AgainstBounds(f["repeats_s"], r.bounds.overlapped_s, r.bounds.sequential_s).header()
         )
         assert "efficient" not in f["efficiency"]  # a share is never read above 100 %
         assert r.bounds.sequential_s == pytest.approx(
@@ -280,7 +282,6 @@ def test_fastest_and_gains_are_named_only_beyond_the_spread():
 
 def _with_bounds(name: str, sequential_s: float, ahead: bool, *times: float) -> PipelineRun:
     from fitscope.instrument.bounds import Bounds
-    from fitscope.verdicts.compare import share_of_bound
 
     r = PipelineRun(**vars(_made_up(name, *times)))
     r.bounds = Bounds(sequential_s=sequential_s, overlapped_s=sequential_s * 0.7)
@@ -288,9 +289,9 @@ def _with_bounds(name: str, sequential_s: float, ahead: bool, *times: float) -> 
         inject_prefetch=None if ahead else False,
         shape={"prefetched": ahead, "interleaved": False, "parallel_map": False, "cached": False},
         overlap_share=0.5 if ahead else 0.0,
-        efficiency=share_of_bound(
-            list(times), r.bounds.overlapped_s, sequential_s=r.bounds.sequential_s
-        ),
+        efficiency=AgainstBounds(
+            list(times), r.bounds.overlapped_s, r.bounds.sequential_s
+        ).header(),
         process_cpu_s=0.5,
         sequential_s=sequential_s,
     )

@@ -337,6 +337,29 @@ def test_a_right_way_faster_than_its_bound_says_the_bound_was_beaten():
 
     assert verdicts.BEATS_BOUND in run(0.8)
     assert verdicts.BEATS_BOUND not in run(1.2)
+    # F-1 (02 cell 52): inside the 15 % its header reads, it is at the bound, not beyond it
+    assert verdicts.BEATS_BOUND not in run(0.9) and "at the ideal bound" in run(0.9)
+
+
+def test_a_right_way_slower_than_the_sum_says_why_as_traced_runs_do():
+    """F-23: the bounded queue "74 % slower than one after the other" came with no reason; the
+    right ways' chart now carries the same clause the traced runs get."""
+    from fitscope.instrument.bounds import Bounds
+    from fitscope.instrument.throughput import Throughput
+    from fitscope.show.against import SLOWER_WHY
+
+    def run(name: str, elapsed_s: float) -> rw.RightWayRun:
+        return rw.RightWayRun(
+            name=name,
+            throughput=Throughput(steps=10, elapsed_s=elapsed_s),
+            bounds=Bounds(sequential_s=1.15, overlapped_s=0.6),
+            facts={},
+        )
+
+    ways = rw.RightWays({"queue": run("queue", 1.99), "pydataset": run("pydataset", 0.7)})
+    summary = ways.chart().summary
+    assert summary.count(SLOWER_WHY) == 1
+    assert "slower than one after the other (1.99 s against 1.15 s) " + SLOWER_WHY in summary
 
 
 def test_no_way_is_called_fastest_when_the_machine_changed_between_runs():

@@ -13,49 +13,27 @@ from fitscope.instrument.environment import on_backend
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tracing import Tracer, keras_frames
+from fitscope.show.against import MIN_COST_SPREAD, SLOWER_WHY, run_reading
 from fitscope.show.windows import training_windows
-from fitscope.verdicts.compare import share_of_bound
 
 __all__ = ["MIN_COST_SPREAD", "SLOWER_WHY", "against_bound", "reading", "generator_facts"]
 
-MIN_COST_SPREAD = 0.05
-"""The least spread a bound is read with: costs measured alone vary by this much between runs."""
-
 
 def against_bound(r: RunResult) -> str:
-    """A traced fit's time against its ideal bound, read within the spread of the costs the bound
-    was built from (at least ``MIN_COST_SPREAD``), by
-    :func:`fitscope.verdicts.compare.share_of_bound`. That margin is the spread of the bound's
-    cost measurements, not a spread of this run (one run has none), and is named so; a run slower
-    than one after the other says why that can happen."""
-    if r.bounds is None:
+    """A traced fit's time against its ideal bound, read by its one
+    :func:`fitscope.show.against.run_reading`: within the spread of the costs the bound was
+    built from (at least ``MIN_COST_SPREAD``), named so (one run has no spread of its own), as
+    its comparison's header reads it; a run slower than one after the other says why that can
+    happen."""
+    reading = run_reading(r)
+    if reading is None:
         raise FitscopeInputError(f"'{r.name}' has no bounds to read its time against.")
-    spread = max(r.facts.get("costs_per_step", {}).get("spread", 0.0), MIN_COST_SPREAD)
-    text = share_of_bound(
-        r.throughput.elapsed_s,
-        r.bounds.overlapped_s,
-        tolerance=spread,
-        sequential_s=r.bounds.sequential_s,
-    )
-    for said in (f"the {100 * spread:.0f} % tolerance)", f"the {100 * spread:.0f} %)"):
-        text = text.replace(
-            said, f"the {100 * spread:.0f} % spread of the bound's cost measurements)"
-        )
-    if "slower than one after the other" in text:
-        text += f" {SLOWER_WHY}"
-    return text
-
-
-SLOWER_WHY = (
-    "(a slow-down against the sum: its costs were measured alone, while in the run other load, "
-    "or the data and the step sharing the CPU and the GIL, can add to them)"
-)
-"""Why a run can take longer than its one-after-the-other sum, said wherever one did."""
+    return reading.header()
 
 
 def reading(r: RunResult, peeks: bool = True) -> str:
     """One sentence from a traced fit's own numbers, naming the backend it measured; the time
-    against the ideal bound is read by :func:`fitscope.verdicts.compare.share_of_bound`."""
+    against the ideal bound is read by :func:`against_bound`."""
     f = r.facts
     calls = (
         f"after the {f['peeked']} batch(es) Keras peeks at, {f['main_after_peek']} of "

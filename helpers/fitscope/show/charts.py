@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from matplotlib.figure import Figure
 
+from fitscope.show.against import AgainstBounds
 from fitscope.show.cpu_charts import cpu_by_thread
 from fitscope.show.palette import (
     CATEGORY_COLOURS,
@@ -33,7 +34,7 @@ from fitscope.show.palette import (
     set_title,
 )
 from fitscope.show.timelines import pipeline_timeline, timeline
-from fitscope.verdicts.compare import TIME_UNITS, share_of_bound
+from fitscope.verdicts.compare import TIME_UNITS
 
 if TYPE_CHECKING:  # plots draws results; result.Comparison draws with plots
     from matplotlib.axes import Axes
@@ -143,14 +144,20 @@ def throughput(result: RunResult) -> Chart:
 
 
 def _against_bound(
-    bound_s: float | None, measured_s: float | list[float], sequential_s: float | None = None
+    bound_s: float | None,
+    measured_s: float | list[float],
+    sequential_s: float | None = None,
+    reading: AgainstBounds | None = None,
 ) -> str:
-    """ ": 80 % of the ideal bound", read by :func:`fitscope.verdicts.compare.share_of_bound`
-    (a run faster than its bound, or slower than one after the other, is called so; given its
-    repeats, a difference inside their spread is said to be)."""
+    """ ": 80 % of the ideal bound", read by :class:`fitscope.show.against.AgainstBounds` (a
+    run faster than its bound, or slower than one after the other, is called so; given its
+    repeats, a difference inside their spread is said to be; bounds too close to tell apart are
+    said to be). ``reading``, when given, is the run's own reading, printed as is."""
+    if reading is not None:
+        return f": {reading.header()}"
     if not bound_s or _median(measured_s) <= 0:
         return ""
-    return f": {share_of_bound(measured_s, bound_s, sequential_s=sequential_s)}"
+    return f": {AgainstBounds(measured_s, bound_s, sequential_s).header()}"
 
 
 def _median(measured: float | list[float]) -> float:
@@ -162,13 +169,17 @@ Row = tuple  # (name, measured or its repeats, ideal bound or None[, one after t
 
 
 def comparison(
-    rows: Sequence[Row], unit: str = "s", title: str = "Measured time against both bounds"
+    rows: Sequence[Row],
+    unit: str = "s",
+    title: str = "Measured time against both bounds",
+    readings: Sequence[AgainstBounds | None] | None = None,
 ) -> Chart:
     """Bars of measured value, ideal (overlapped) bound and one-after-the-other time per variant.
 
     ``rows``: (name, measured, overlapped bound or None) or (..., sequential bound or None);
     measured may be a list of repeats: the bar is their median, and the reading against the
-    bounds names a difference inside their spread as such, as the tables do.
+    bounds names a difference inside their spread as such, as the tables do. ``readings``, one
+    per row, are the runs' own readings against their bounds (their margin), printed as is.
 
     Example:
         >>> comparison([("a", 2.0, 1.0, 3.0)]).summary
@@ -199,10 +210,11 @@ def comparison(
     set_title(ax, title, 6.0)
     fig.legend(loc="outside right upper", fontsize=8)
     parts = []
-    for (n, m, b, seq), measured in zip(rows, repeats):
+    own = list(readings) if readings is not None else [None] * len(rows)
+    for (n, m, b, seq), measured, reading in zip(rows, repeats, own):
         bounds = [f"ideal {b:.2f}"] if b else []
         bounds += [f"one after the other {seq:.2f}"] if seq else []
-        eff = _against_bound(b, measured, seq) if unit in TIME_UNITS else ""
+        eff = _against_bound(b, measured, seq, reading) if unit in TIME_UNITS else ""
         parts.append(f"{n} {m:.2f} {unit}" + (f" ({', '.join(bounds)}{eff})" if bounds else ""))
     return Chart(fig, "Comparison: " + "; ".join(parts) + ".")
 

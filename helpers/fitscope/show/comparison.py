@@ -6,6 +6,7 @@ from typing import Any
 
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import ShowsItself, Table
+from fitscope.show.against import run_reading
 from fitscope.show.charts import comparison
 
 __all__ = ["Comparison"]
@@ -67,7 +68,8 @@ class Comparison(ShowsItself, dict):
                     r.bounds.sequential_s if r.bounds else None,
                 )
                 for label, r in self.items()
-            ]
+            ],
+            readings=[run_reading(r) for r in self.values()],
         )
 
     def _repr_html_(self) -> str:

@@ -9,7 +9,8 @@ tests what the article advises, in its order:
    one run each cannot decide decides nothing (INCONCLUSIVE).
 2. **Then the bottleneck**, in words, not as a second verdict: is tf.data's input share still
    beyond the noise floor of the measurement, the highest input share of a control whose
-   batches are arrays already in memory (nothing to make, so its share is noise)?
+   batches are arrays already in memory (nothing to make, so its share is noise)? Read with its
+   own diagnosis's decidedness: an inconclusive diagnosis leaves it INCONCLUSIVE.
 
 A generator whose share is inside the noise floor had no bottleneck to remove, and where the step
 alone already keeps ``FULL_CPUS`` of the CPU budget busy no pipeline can hide the data's CPU work
@@ -103,9 +104,26 @@ def _plain(p: Pipeline) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(p).items()}
 
 
+_UNDECIDED_DIAGNOSIS = "inconclusive"
+"""A diagnosis's verdict where its repeats straddle TF Profiler's lines (diagnose.verdict)."""
+
+
+_NOT_INPUT_BOUND = "not input-bound"
+
+
 def _bottleneck(best: Pipeline, floor: float | None) -> str:
-    """Step 2 in words: tf.data's input share against the noise floor, every repeat of it (a
-    median inside the floor with a repeat beyond it decides nothing)."""
+    """Step 2 in words: tf.data's input share against the noise floor, read with its own
+    diagnosis's decidedness, never its median alone: every repeat beyond the floor and a
+    diagnosis decided input-bound say the input is still the bottleneck; every repeat inside the
+    floor, or a diagnosis decided not input-bound, that it is not; a diagnosis that is itself
+    inconclusive, or repeats on both sides of the floor, decide nothing (INCONCLUSIVE).
+
+    Example:
+        >>> tfd = Pipeline("tf.data", "inconclusive", 0.25, 0.01, 0.013, 0.01, True,
+        ...                shares=[0.29, 0.35, 0.20, 0.03])
+        >>> _bottleneck(tfd, 0.01).split(": ")[1]
+        'whether the input is still the bottleneck is INCONCLUSIVE'
+    """
     if floor is None:
         return (
             f"{best.name}'s input share is {best.share_range()}, {best.verdict} by TF "
@@ -114,12 +132,22 @@ def _bottleneck(best: Pipeline, floor: float | None) -> str:
     each = [*best.shares, best.input_share]
     if max(each) <= floor:
         where = "is inside the noise floor: the input is no longer the bottleneck"
+    elif best.verdict.startswith(_UNDECIDED_DIAGNOSIS):
+        where = (
+            "is undecided by its own diagnosis (inconclusive against TF Profiler's lines): "
+            "whether the input is still the bottleneck is INCONCLUSIVE"
+        )
+    elif best.verdict == _NOT_INPUT_BOUND:
+        where = (
+            "is not input-bound by its own diagnosis (under TF Profiler's 5% line): the input "
+            "is no longer the bottleneck"
+        )
     elif min(each) > floor:
         where = "is beyond the noise floor: the input is still the bottleneck"
     else:
         where = (
             "has repeats on both sides of the noise floor: whether the input is still the "
-            "bottleneck is not decided"
+            "bottleneck is INCONCLUSIVE"
         )
     return f"{best.name}'s input share {best.share_range()} {where}"
 

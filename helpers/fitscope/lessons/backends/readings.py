@@ -28,6 +28,7 @@ from fitscope.lessons.backends.runs import (
     BackendRuns,
     measure,
 )
+from fitscope.show.against import run_reading
 from fitscope.show.comparison import Comparison
 from fitscope.verdicts import step_order
 
@@ -58,16 +59,7 @@ def overlap(measured: dict[str, BackendRuns], variant: str = "waiting") -> Compa
     runs = {
         LABELS.get(key, key): r.runs[variant] for key, r in measured.items() if variant in r.runs
     }
-    parts = []
-    for label, r in runs.items():
-        b, t = r.bounds, r.throughput.elapsed_s
-        if b is None:
-            continue
-        where = verdicts.position(t, b.sequential_s, b.overlapped_s)
-        parts.append(
-            f"{label} {t:.2f} s ({where}: {b.overlapped_s:.2f} s overlapped, "
-            f"{b.sequential_s:.2f} s one after the other)"
-        )
+    parts = [_against_bounds(label, r) for label, r in runs.items() if r.bounds is not None]
     reading = f"'{variant}': " + "; ".join(parts) + "."
     if len(runs) == 2:
         reading += " " + _two_runs(*runs.items())
@@ -79,9 +71,11 @@ WORK = ("ms_per_batch", "width", "batch_size", "kind", "loss_read", "workers")
 
 
 def saving_words(label: str, r: RunResult) -> str:
-    """A run's share of its own possible saving, said inside 0–100 %: a run slower than one after
-    the other is said to be, by how much, and one faster than the ideal bound says the cost
-    estimate was high; never a share below 0 or above 100 %.
+    """A run's share of its own possible saving, said inside 0–100 %, from the run's one reading
+    (:func:`fitscope.show.against.run_reading`, the margin its comparison's header uses): a run
+    slower than one after the other is said to be, by how much; one faster than the ideal bound
+    says the cost estimate was high; one inside the margin of a bound is said to be; where the
+    bounds are too close to tell apart, only that is said.
 
     Example:
         >>> from fitscope.instrument.bounds import Bounds
@@ -89,28 +83,14 @@ def saving_words(label: str, r: RunResult) -> str:
         >>> r.throughput = type("T", (), {"elapsed_s": 0.75})()
         >>> saving_words("JAX", r)
         'JAX 12 % of its possible saving (0.75 s; 0.45 s ideal, 0.79 s one after the other)'
-        >>> r.throughput = type("T", (), {"elapsed_s": 0.9})()
+        >>> r.throughput = type("T", (), {"elapsed_s": 1.0})()
         >>> saving_words("JAX", r)
-        'JAX slower than one after the other by 0.11 s (0.90 s against 0.79 s)'
+        'JAX 21 % slower than one after the other (1.00 s against 0.79 s)'
     """
-    b, t = r.bounds, r.throughput.elapsed_s
-    if b is None:
-        return f"{label} {t:.2f} s (no bounds)"
-    if t > b.sequential_s:
-        return (
-            f"{label} slower than one after the other by {t - b.sequential_s:.2f} s "
-            f"({t:.2f} s against {b.sequential_s:.2f} s)"
-        )
-    if t < b.overlapped_s:
-        return (
-            f"{label} faster than the ideal bound: the cost estimate was high ({t:.2f} s "
-            f"against {b.overlapped_s:.2f} s)"
-        )
-    part = verdicts.PartEvidence(label, t, b.sequential_s, b.overlapped_s)
-    return (
-        f"{label} {100 * part.saving():.0f} % of its possible saving ({t:.2f} s; "
-        f"{b.overlapped_s:.2f} s ideal, {b.sequential_s:.2f} s one after the other)"
-    )
+    reading = run_reading(r)
+    if reading is None:
+        return f"{label} {r.throughput.elapsed_s:.2f} s (no bounds)"
+    return reading.saving(label)
 
 
 def _costs(label: str, r: RunResult) -> str:
@@ -178,13 +158,14 @@ def remedy(
 
 
 def _against_bounds(label: str, r: RunResult) -> str:
-    """A run's time, where it sits between its two bounds, and the bounds."""
+    """A run's time, where it sits between its two bounds (its one reading, as the header and
+    :func:`saving_words` read it), and the bounds."""
     b, t = r.bounds, r.throughput.elapsed_s
-    if b is None:
+    reading = run_reading(r)
+    if b is None or reading is None:
         return f"{label} {t:.2f} s (no bounds: too few steps)"
-    where = verdicts.position(t, b.sequential_s, b.overlapped_s)
     return (
-        f"{label} {t:.2f} s ({where}: {b.overlapped_s:.2f} s overlapped, "
+        f"{label} {t:.2f} s ({reading.where()}: {b.overlapped_s:.2f} s overlapped, "
         f"{b.sequential_s:.2f} s one after the other)"
     )
 

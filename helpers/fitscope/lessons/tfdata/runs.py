@@ -30,7 +30,7 @@ from fitscope.lessons.tfdata.pipelines import (
     train_cost,
     with_measured_width,
 )
-from fitscope.verdicts.compare import share_of_bound
+from fitscope.show.against import AgainstBounds
 from fitscope.workloads.graph_costs import (
     AUTOTUNE,
     graph_ops,
@@ -224,11 +224,11 @@ def measure_pipeline(
     chosen.facts["cache_kept_to_one_repeat"] = once
     chosen.facts["sequential_s"] = chosen.bounds.sequential_s if chosen.bounds else None
     chosen.facts["efficiency"] = (
-        share_of_bound(
+        AgainstBounds(
             chosen.facts["repeats_s"],
             chosen.bounds.overlapped_s,
-            sequential_s=chosen.bounds.sequential_s,
-        )
+            chosen.bounds.sequential_s,
+        ).header()
         if chosen.bounds
         else "no bound"
     )

@@ -34,7 +34,8 @@ from fitscope.instrument.tables import ShowsItself, Stack, Table
 from fitscope.instrument.throughput import throughput_from_ends
 from fitscope.isolation import TENSORFLOW, Limits, ProcessRecorder, run_python, sandbox_facts
 from fitscope.isolation.scripts import script_file
-from fitscope.verdicts.compare import BEATS_BOUND, Fastest, fastest
+from fitscope.show.against import run_reading
+from fitscope.verdicts.compare import Fastest, fastest
 from fitscope.workloads.article import WORK_KINDS
 
 __all__ = [
@@ -104,10 +105,11 @@ class RightWayRun(RunResult):
                 f"{self.name}: did not finish ({f.get('why_not', 'no steps measured')}); {memory}."
             )
         bound, sequential = self.bound_steps_per_s
-        beaten = f" ({BEATS_BOUND})" if self.throughput.steps_per_s > bound else ""
+        reading = run_reading(self)
+        where = f" ({reading.where()})" if reading is not None else ""
         return (
-            f"{self.name}: {self.throughput.steps_per_s:.0f} steps/s; ideal bound {bound:.0f}"
-            f"{beaten}, no overlap {sequential:.0f}; {memory}."
+            f"{self.name}: {self.throughput.steps_per_s:.0f} steps/s; ideal bound {bound:.0f}, "
+            f"no overlap {sequential:.0f}{where}; {memory}."
         )
 
     def must_hold(self) -> Checks:
@@ -161,6 +163,7 @@ class RightWays(ShowsItself, dict):
                 for r in done
             ],
             title="Right ways against their bounds",
+            readings=[run_reading(r) for r in done],
         )
         if missing := [r.name for r in self.values() if r not in done]:
             chart = Chart(

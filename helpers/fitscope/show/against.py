@@ -1,0 +1,231 @@
+"""One run's measured time against its two bounds, read once: the chart's header, the sentence
+under it and any closing "each against its own bounds" all print from the same
+:class:`AgainstBounds`, so they use one margin and cannot disagree.
+
+Its words are :mod:`fitscope.verdicts.bounds`' (``BEATS_BOUND``, ``TOO_CLOSE``, the bands of
+:func:`~fitscope.verdicts.bounds.position`); a slow-down against the one-after-the-other sum is
+said in :func:`fitscope.verdicts.compare`'s terms (``100 * (1 - sum / measured)`` % slower), so
+it prints the same number as a comparison of the same two times.
+
+Example:
+    >>> r = AgainstBounds(0.24, 0.25, 0.61)
+    >>> r.kind, r.where()
+    ('at', 'at the ideal bound (inside the 15 % tolerance)')
+    >>> r.saving("JAX")
+    'JAX at the ideal bound (0.24 s against 0.25 s, inside the 15 % tolerance)'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fitscope.verdicts.bounds import (
+    BEATS_BOUND,
+    BETWEEN,
+    NEAR_OVERLAPPED,
+    NEAR_SEQUENTIAL,
+    TOO_CLOSE,
+)
+from fitscope.verdicts.spread import Spread, Values
+
+__all__ = [
+    "COST_SPREAD_NAME",
+    "MIN_COST_SPREAD",
+    "SLOWER_WHY",
+    "TOLERANCE",
+    "AgainstBounds",
+    "run_reading",
+]
+
+TOLERANCE = 0.15
+"""The margin a time is read with against its bounds when nothing better is known (C12's)."""
+
+MIN_COST_SPREAD = 0.05
+"""The least spread a bound is read with: costs measured alone vary by this much between runs."""
+
+COST_SPREAD_NAME = "spread of the bound's cost measurements"
+"""How the margin is named when it is the spread of the costs a traced run's bound stands on."""
+
+
+@dataclass(frozen=True)
+class AgainstBounds:
+    """A measured time (or its repeats: their median, their range as the margin) against the
+    ideal bound and the one-after-the-other sum, with one margin: ``tolerance`` of the ideal
+    bound, named ``the N % tolerance`` or, with ``named``, ``the N % <named>``.
+
+    ``kind`` is one of: ``beats`` (under the ideal bound beyond the margin), ``slower`` (above
+    the sum beyond it), ``too close`` (the bounds' bands meet: overlap and none cannot be told
+    apart), ``no faster`` (above the sum inside the margin), ``at`` (under the ideal bound
+    inside it), ``share`` (between the bounds). ``slower_why``, when given, follows a
+    ``slower`` header: why a run can take longer than its sum.
+
+    Example:
+        >>> AgainstBounds(0.822, 0.49, 0.811).saving("TensorFlow")
+        'TensorFlow no faster than one after the other (0.822 s against 0.811 s: 1 % slower, \
+inside the 15 % tolerance)'
+        >>> AgainstBounds(0.54, 0.54, 0.72).saving("JAX")
+        'JAX 0.54 s: the bounds too close to tell apart (0.54 s ideal, 0.72 s one after the other)'
+        >>> AgainstBounds(1.03, 0.74, 0.74).header()
+        '72 % of the ideal bound, and 28 % slower than one after the other (1.03 s against 0.74 s)'
+    """
+
+    measured: Values
+    overlapped_s: float
+    sequential_s: float | None = None
+    tolerance: float = TOLERANCE
+    named: str | None = None
+    slower_why: str = ""
+
+    @property
+    def t(self) -> float:
+        return Spread.of(self.measured).median
+
+    @property
+    def spread_s(self) -> float | None:
+        """The range of the repeats, when there are repeats."""
+        s = Spread.of(self.measured)
+        return s.width if s.n > 1 else None
+
+    @property
+    def margin(self) -> float:
+        """How far from a bound a time must be to be told apart from it, in seconds."""
+        spread = self.spread_s
+        return self.tolerance * self.overlapped_s if spread is None else spread
+
+    @property
+    def inside(self) -> str:
+        """The margin, named."""
+        if self.spread_s is not None:
+            return f"the {self.spread_s:.2f} s spread"
+        return f"the {100 * self.tolerance:.0f} % {self.named or 'tolerance'}"
+
+    def _bands_meet(self) -> bool:
+        if self.sequential_s is None:
+            return False
+        frac = self.margin / self.overlapped_s if self.overlapped_s > 0 else self.tolerance
+        return self.sequential_s * (1 - frac) <= self.overlapped_s * (1 + frac)
+
+    @property
+    def kind(self) -> str:
+        t, ovl, seq, m = self.t, self.overlapped_s, self.sequential_s, self.margin
+        if t < ovl - m:
+            return "beats"
+        if seq is not None and t > seq + m:
+            return "slower"
+        if self._bands_meet():
+            return "too close"
+        if seq is not None and t > seq:
+            return "no faster"
+        if t < ovl:
+            return "at"
+        return "share"
+
+    def _slower(self) -> str:
+        """The slow-down against the sum, as :func:`fitscope.verdicts.compare` says one."""
+        return f"{100 * (1 - (self.sequential_s or self.t) / self.t):.0f} % slower"
+
+    def _bounds(self) -> str:
+        seq = f", {self.sequential_s:.2f} s one after the other" if self.sequential_s else ""
+        return f"{self.overlapped_s:.2f} s ideal{seq}"
+
+    def header(self) -> str:
+        """The reading as a share of the ideal bound's speed (the chart's header)."""
+        t, ovl, seq, kind = self.t, self.overlapped_s, self.sequential_s, self.kind
+        share = f"{100 * ovl / t:.0f} % of the ideal bound"
+        if kind == "beats":
+            return f"{BEATS_BOUND} ({t:.2f} s against {ovl:.2f} s)"
+        if kind == "slower":
+            return (
+                f"{share}, and {self._slower()} than one after the other "
+                f"({t:.2f} s against {seq:.2f} s)"
+                + (f" {self.slower_why}" if self.slower_why else "")
+            )
+        if kind == "too close":
+            return f"{TOO_CLOSE} ({t:.2f} s; {self._bounds()})"
+        if kind == "no faster":
+            return (
+                f"{share}, and no faster than one after the other ({t:.3f} s against "
+                f"{seq:.3f} s: {self._slower()}, inside {self.inside})"
+            )
+        if kind == "at":
+            return f"at the ideal bound ({t:.2f} s against {ovl:.2f} s, inside {self.inside})"
+        return share
+
+    def where(self) -> str:
+        """The reading in a few words, for a sentence that prints the bounds after it."""
+        kind = self.kind
+        if kind == "beats":
+            return BEATS_BOUND
+        if kind == "slower":
+            return f"{self._slower()} than one after the other"
+        if kind == "too close":
+            return TOO_CLOSE
+        if kind == "no faster":
+            return f"no faster than one after the other (inside {self.inside})"
+        if kind == "at":
+            return f"at the ideal bound (inside {self.inside})"
+        frac = self.margin / self.overlapped_s
+        if self.t <= self.overlapped_s * (1 + frac):
+            return NEAR_OVERLAPPED
+        if self.sequential_s is not None and self.t >= self.sequential_s * (1 - frac):
+            return NEAR_SEQUENTIAL
+        return BETWEEN
+
+    def saving(self, label: str) -> str:
+        """The reading as a share of the run's own possible saving, named by ``label``: never
+        below 0 or above 100 %, and no share where the bounds are too close to tell apart."""
+        t, ovl, seq, kind = self.t, self.overlapped_s, self.sequential_s, self.kind
+        if kind == "beats":
+            return f"{label} {BEATS_BOUND} ({t:.2f} s against {ovl:.2f} s)"
+        if kind == "slower":
+            return (
+                f"{label} {self._slower()} than one after the other ({t:.2f} s against {seq:.2f} s)"
+            )
+        if kind == "too close":
+            return f"{label} {t:.2f} s: {TOO_CLOSE} ({self._bounds()})"
+        if kind == "no faster":
+            return (
+                f"{label} no faster than one after the other ({t:.3f} s against {seq:.3f} s: "
+                f"{self._slower()}, inside {self.inside})"
+            )
+        if kind == "at":
+            return (
+                f"{label} at the ideal bound ({t:.2f} s against {ovl:.2f} s, inside {self.inside})"
+            )
+        if seq is None:
+            return f"{label} {self.header()} ({t:.2f} s; {self._bounds()})"
+        saved = min(max((seq - t) / (seq - ovl), 0.0), 1.0)
+        return f"{label} {100 * saved:.0f} % of its possible saving ({t:.2f} s; {self._bounds()})"
+
+
+SLOWER_WHY = (
+    "(a slow-down against the sum: its costs were measured alone, while in the run other load, "
+    "or the data and the step sharing the CPU and the GIL, can add to them)"
+)
+"""Why a run can take longer than its one-after-the-other sum, said wherever one did."""
+
+
+def run_reading(r: Any) -> AgainstBounds | None:
+    """A run's one reading against its bounds (None without bounds or a time): a traced run is
+    read within the spread of the costs its bound was built from (at least
+    ``MIN_COST_SPREAD``), any other within ``TOLERANCE``; a slow-down against the sum says why
+    one can happen (``SLOWER_WHY``)."""
+    if r.bounds is None or not r.throughput.elapsed_s:
+        return None
+    costs = (r.facts or {}).get("costs_per_step", {})
+    if "spread" in costs:
+        return AgainstBounds(
+            r.throughput.elapsed_s,
+            r.bounds.overlapped_s,
+            r.bounds.sequential_s,
+            tolerance=max(costs["spread"], MIN_COST_SPREAD),
+            named=COST_SPREAD_NAME,
+            slower_why=SLOWER_WHY,
+        )
+    return AgainstBounds(
+        r.throughput.elapsed_s,
+        r.bounds.overlapped_s,
+        r.bounds.sequential_s,
+        slower_why=SLOWER_WHY,
+    )
