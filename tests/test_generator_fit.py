@@ -334,3 +334,13 @@ def test_runs_compare_per_step_by_the_one_rule(tiny_run):
     assert reading.count(against_bound(tiny_run)) == 2
     with pytest.raises(FitscopeInputError):
         compare_runs({"a": tiny_run})
+
+
+def test_the_per_step_table_prints_the_medians_its_sentence_compares(tiny_run):
+    """F-14 (01 cell 39): the table printed all steps' total time while the sentence compared
+    block medians; now the table prints those medians in the sentence's unit, labelled."""
+    c = compare_runs({"a": tiny_run, "b": tiny_run})
+    table = c.table()
+    column = list(table.columns).index("ms a step, median of 3 blocks (first step left out)")
+    printed = table.rows[0][column]
+    assert f"{printed} → {printed} ms" in c.reading

@@ -16,7 +16,8 @@ class Comparison(ShowsItself, dict):
     """Runs by label, shown as a chart of measured time against both bounds, a table, and the
     sentence that reads them (``reading``). It is a dict, so ``comparison["sleep"]`` is one run.
 
-    ``extra`` adds one column: (its title, a function of the run giving the cell).
+    ``extra`` adds a column: (its title, a function of the run giving the cell), or a list of
+    such columns.
 
     Example:
         >>> from fitscope.instrument.throughput import Throughput
@@ -27,10 +28,16 @@ class Comparison(ShowsItself, dict):
     """
 
     def __init__(
-        self, runs: dict[str, RunResult], reading: str = "", extra: tuple[str, Any] | None = None
+        self,
+        runs: dict[str, RunResult],
+        reading: str = "",
+        extra: tuple[str, Any] | list[tuple[str, Any]] | None = None,
     ) -> None:
         super().__init__(runs)
-        self.reading, self.extra = reading, extra
+        self.reading = reading
+        self.extra: list[tuple[str, Any]] = (
+            [] if extra is None else list(extra) if isinstance(extra, list) else [extra]
+        )
 
     def table(self) -> Table:
         head = [
@@ -53,12 +60,13 @@ class Comparison(ShowsItself, dict):
                     f"{b.overlapped_s:.2f}" if b else "",
                     f"{b.sequential_s:.2f}" if b else "",
                 ]
-                + ([self.extra[1](r)] if self.extra else [])
+                + [cell(r) for _, cell in self.extra]
             )
-        return Table(head + ([self.extra[0]] if self.extra else []), rows, reading=self.reading)
+        return Table(head + [title for title, _ in self.extra], rows, reading=self.reading)
 
     def chart(self) -> Any:
-        """Measured time against both bounds (overlapped, one after the other), per run."""
+        """Measured time against both bounds (overlapped, one after the other), per run, each
+        read by its one :func:`~fitscope.show.against.run_reading`."""
         return comparison(
             [
                 (

@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 from fitscope import verdicts
@@ -76,7 +77,7 @@ def intra_op_comparison(default: RunResult, fresh: RunResult) -> Comparison:
         reading=f"{on_backend(default.environment)}, "
         + "; ".join(parts)
         + f". Per step, {per_step}.",
-        extra=("cores busy", lambda r: f"{r.facts['cores_busy']:.2f}"),
+        extra=[PER_STEP_COLUMN, ("cores busy", lambda r: f"{r.facts['cores_busy']:.2f}")],
     )
 
 
@@ -210,6 +211,22 @@ def c4_verdict(runs: dict[str, RunResult]) -> verdicts.Verdict:
     )
 
 
+def ms_per_step(result: RunResult) -> list[float]:
+    """:func:`seconds_per_step` in ms: what the per-step comparison reads and the table prints."""
+    return [1e3 * s for s in seconds_per_step(result)]
+
+
+def _median_ms_a_step(r: RunResult) -> str:
+    """The median of a run's three blocks of steps, in ms, as the comparison prints it."""
+    ms = statistics.median(ms_per_step(r))
+    return f"{ms:.1f}" if ms >= 10 else f"{ms:.2f}"
+
+
+PER_STEP_COLUMN = ("ms a step, median of 3 blocks (first step left out)", _median_ms_a_step)
+"""The table's column for the number the per-step sentence compares (F-14: the total time over
+all steps and the sentence's block medians read two values for one run)."""
+
+
 def seconds_per_step(result: RunResult, blocks: int = 3) -> list[float]:
     """Seconds a step in ``blocks`` consecutive blocks of a run's steps (the first step, which
     traces the train function, left out): the repeats a comparison reads, median and spread.
@@ -257,7 +274,7 @@ def _per_step_reading(runs: dict[str, RunResult], same_work: bool = True) -> str
             f"x{verdicts.MIN_GAIN:g} a comparison allows, so the runs are not compared; each "
             "is read against its own bounds"
         )
-    c = verdicts.compare(seconds_per_step(before), seconds_per_step(after), "s")
+    c = verdicts.compare(ms_per_step(before), ms_per_step(after), "ms")
     return f"'{b}' against '{a}': {c.sentence}"
 
 
@@ -276,6 +293,7 @@ def compare_runs(runs: dict[str, RunResult]) -> Comparison:
         runs,
         reading=f"Per step, {_per_step_reading(runs)}"
         + (f"; {', '.join(bounds)}." if bounds else "."),
+        extra=PER_STEP_COLUMN,
     )
 
 
