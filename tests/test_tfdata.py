@@ -535,3 +535,31 @@ def test_panel_says_one_sentence_for_bad_values_and_then_runs():
     assert len(r.spans_of("ui")) == panel.last_live.frames
     roles = ThreadRoles.current()
     assert roles.main in r.facts["train_spans_on"]
+
+
+def test_the_gil_table_prints_the_medians_its_sentence_compares():
+    """F-13 (03 quota cell 60): the table printed one run's time (0.137 s) while the sentence
+    compared the medians of the repeats (0.20 s); and a ratio beyond the GIL's limit is named."""
+    from fitscope.instrument.bounds import Bounds
+    from fitscope.lessons.tfdata.gil import GilRuns
+
+    def run(*repeats: float, calls_s: float = 0.0) -> RunResult:
+        r = RunResult("m", throughput=Throughput(steps=24, elapsed_s=min(repeats)))
+        r.bounds = Bounds(sequential_s=0.3, overlapped_s=0.15)
+        r.facts = {"repeats_s": list(repeats), "threads_that_ran_python": 1, "calls_s": calls_s}
+        return r
+
+    runs = GilRuns(
+        {
+            ("numpy", 1): run(0.137, 0.263),
+            ("numpy", 2): run(0.107, 0.213),
+            ("python", 1): run(0.164, 0.376, calls_s=0.13),
+            ("python", 2): run(0.163, 0.177),
+        }
+    )
+    table = runs.table()
+    medians = [row[2] for row in table.rows]
+    assert medians == ["0.20", "0.16", "0.27", "0.17"]
+    for m in ("0.20 → 0.16 s", "0.27 → 0.17 s"):
+        assert m in table.reading
+    assert "beyond that limit" in table.reading  # x1.59 against up to about x1.26

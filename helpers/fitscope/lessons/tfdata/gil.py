@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import statistics
 import threading
 import time
 from typing import Any
@@ -121,6 +122,11 @@ def _py_map_once(run: MeasuredRun, kind: str, ms: float, elements: int, parallel
     return result
 
 
+def _seconds(x: float) -> str:
+    """A time as the comparisons print it: two decimals from 0.1 s, three figures below."""
+    return f"{x:.2f}" if x >= 0.1 else f"{x:.3g}"
+
+
 class GilRuns(ShowsItself, dict):
     """py_function maps by (kind, parallel calls): time, bound, threads, and the speed-ups."""
 
@@ -129,18 +135,28 @@ class GilRuns(ShowsItself, dict):
         return compare(self[(kind, 1)].facts["repeats_s"], self[(kind, 2)].facts["repeats_s"])
 
     def table(self) -> Table:
+        """Each map's median of its repeats, the number the reading compares (F-13: one run's
+        time beside the sentence's medians read two values for one run)."""
         rows = [
             (
                 kind,
                 par,
-                r.throughput.elapsed_s,
-                r.bounds.overlapped_s,
+                _seconds(statistics.median(r.facts["repeats_s"])),
+                len(r.facts["repeats_s"]),
+                _seconds(r.bounds.overlapped_s),
                 r.facts["threads_that_ran_python"],
             )
             for (kind, par), r in self.items()
         ]
         return Table(
-            ("work", "parallel calls", "measured (s)", "ideal (s)", "threads that ran Python"),
+            (
+                "work",
+                "parallel calls",
+                "measured (s), median of the repeats",
+                "repeats",
+                "ideal (s)",
+                "threads that ran Python",
+            ),
             rows,
             reading=f"Parallel against sequential: NumPy {self.comparison('numpy')}; "
             f"pure Python {self.comparison('python')}." + self.outside_the_gil(),
@@ -165,12 +181,19 @@ holding the GIL, they run one at a time at any B, so a parallel map can gain onl
         if r is None or not r.facts.get("calls_s"):
             return ""
         t, calls = r.throughput.elapsed_s, min(r.facts["calls_s"], r.throughput.elapsed_s)
-        return (
+        limit = t / calls
+        text = (
             " In the sequential map's middle run, the pure-Python calls took "
             f"{100 * calls / t:.0f} % of its time: holding the GIL, they run one at a time at "
             "any B, so a parallel map can gain only on the other "
-            f"{100 * (1 - calls / t):.0f} % (up to about x{t / calls:.2f})."
+            f"{100 * (1 - calls / t):.0f} % (up to about x{limit:.2f})."
         )
+        if ("python", 2) in self and (ratio := self.comparison("python").ratio) > limit:
+            text += (
+                f" The x{ratio:.2f} measured is beyond that limit: it is the variation between "
+                "the repeats (other load, a cold first call), not a gain of the parallel map."
+            )
+        return text
 
 
 def gil_runs(ms: float = 4.0, **kwargs: Any) -> GilRuns:
