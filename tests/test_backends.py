@@ -265,3 +265,21 @@ def test_two_runs_side_by_side_are_compared_per_step(measured):
         return
     c = verdicts.compare(ra.throughput.steps_per_s, rb.throughput.steps_per_s, "steps/s")
     assert reading.endswith(f"Per step, second against first: {c}.")
+
+
+def test_grain_is_compared_with_the_pydataset_only_like_with_like():
+    """F-19 (01b quota cell 43): 'Grain threads' against 'PyDataset threads': 62 % slower with
+    steps alone of 54.3 ms and 14.3 ms; the comparison now applies the x1.15 cost check."""
+    from fitscope.instrument.result import RunResult
+    from fitscope.instrument.throughput import Throughput
+    from fitscope.lessons.backends.readings import _grain_against
+
+    def run(batch_ms: float, step_ms: float, steps_per_s: float) -> RunResult:
+        r = RunResult("r", throughput=Throughput(steps=30, elapsed_s=30 / steps_per_s))
+        r.facts = {"batch_ms": batch_ms, "step_ms": step_ms}
+        return r
+
+    unlike = _grain_against("PyDataset threads", run(16.0, 14.3, 60.3), run(15.5, 54.3, 23.0))
+    assert "not compared" in unlike and "x2.30 apart" in unlike and "slower" not in unlike
+    alike = _grain_against("PyDataset threads", run(16.0, 14.3, 60.3), run(15.5, 14.0, 30.0))
+    assert "not compared" not in alike and "slower" in alike
