@@ -320,6 +320,7 @@ def test_which_backend_was_more_input_bound_is_read_from_the_repeats() -> None:
         shares=[0.26, 0.39, 0.51],
         data_where="tf.data's threads",
         step_in_fit_s=0.028,
+        step_alone_s=0.0156,
     )
     jax = _D(tf, verdict="inconclusive", input_share=0.08, shares=[0.0, 0.08, 0.27])
     meet = images.more_input_bound(TensorFlow=tf, JAX=jax)
@@ -330,6 +331,35 @@ def test_which_backend_was_more_input_bound_is_read_from_the_repeats() -> None:
     one = images.more_input_bound(TensorFlow=_D(tf, shares=[0.39]), JAX=jax)
     assert one.reading.startswith("Which was more input-bound is not decided")
     assert [row[0] for row in apart.rows] == ["JAX", "TensorFlow"]  # in the order given
+
+
+def test_input_shares_of_steps_that_differ_beyond_min_gain_are_not_compared() -> None:
+    """F-10 (05 cell 24): "TensorFlow was more input-bound than JAX … the ranges lie apart" with
+    a JAX step alone of 244 ms against TensorFlow's 15.6 ms; now both steps print and the shares
+    are not compared."""
+    tf = _D(
+        verdict="highly input-bound",
+        input_share=0.63,
+        shares=[0.69, 0.43, 0.63],
+        data_where="tf.data's threads",
+        step_in_fit_s=0.0435,
+        step_alone_s=0.0156,
+    )
+    jax = _D(
+        verdict="not input-bound",
+        input_share=0.0,
+        shares=[0.0, 0.0, 0.0],
+        data_where="the main thread",
+        step_in_fit_s=0.174,
+        step_alone_s=0.244,
+    )
+    table = images.more_input_bound(TensorFlow=tf, JAX=jax)
+    assert table.reading.startswith("Not like with like")
+    assert "15.6 ms on TensorFlow and 244 ms on JAX, x15.64 apart" in table.reading
+    assert "more input-bound than" not in table.reading
+    assert ["15.6 ms", "244 ms"] == [row[4] for row in table.rows]
+    missing = images.more_input_bound(TensorFlow=tf, JAX=_D(jax, step_alone_s=None))
+    assert missing.reading.startswith("Not like with like") and "not measured" in missing.reading
 
 
 def test_a_fresh_diagnosis_table_shows_every_figure_its_sentence_and_remedies_quote() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from fitscope.instrument.backends import LABELS
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.tables import Table
-from fitscope.verdicts.compare import FASTER, NO_DIFFERENCE, compare, fastest
+from fitscope.verdicts.compare import FASTER, MIN_GAIN, NO_DIFFERENCE, compare, fastest
 
 __all__ = [
     "COLUMNS",
@@ -129,17 +129,24 @@ def more_input_bound(**diagnoses: Any) -> Table:
     rule on the input share's repeats: ranges apart decide, ranges that meet are no measurable
     difference, and a side with one repeat has no spread to decide with.
 
+    A share is a share of a step, so only like with like compare: where the steps measured
+    alone (batch in memory) are more than ``MIN_GAIN`` apart, or one was not measured, the
+    shares are printed with both steps and not compared (F-10: a 244 ms JAX step against a
+    15.6 ms TensorFlow step is not input-bound on any pipeline).
+
     Example:
         >>> class D(dict):
         ...     def to_dict(self): return self
         >>> tf = D(verdict="highly input-bound", input_share=0.39, shares=[0.26, 0.39, 0.51],
-        ...        data_where="tf.data's threads", step_in_fit_s=0.028)
+        ...        data_where="tf.data's threads", step_in_fit_s=0.028, step_alone_s=0.0156)
         >>> jax = D(tf, verdict="inconclusive", input_share=0.08, shares=[0.0, 0.08, 0.27],
-        ...         data_where="the main thread", step_in_fit_s=0.225)
+        ...         data_where="the main thread", step_in_fit_s=0.03, step_alone_s=0.016)
         >>> more_input_bound(TensorFlow=tf, JAX=jax).reading[:60]
         'No backend was measurably more input-bound: TensorFlow 39% ('
         >>> more_input_bound(TensorFlow=tf, JAX=D(jax, shares=[0.0, 0.08, 0.2])).reading[:47]
         'TensorFlow was more input-bound than JAX: 39% ('
+        >>> more_input_bound(TensorFlow=tf, JAX=D(jax, step_alone_s=0.244)).reading[:73]
+        'Not like with like: measured alone, a step took 15.6 ms on TensorFlow and'
     """
     found = {name: d.to_dict() for name, d in diagnoses.items()}
     if len(found) != 2:
@@ -154,18 +161,32 @@ def more_input_bound(**diagnoses: Any) -> Table:
         spread = f"{min(xs):.0%} to {max(xs):.0%}" if len(xs) > 1 else "one repeat"
         return f"{d['input_share']:.0%} ({spread}, {d['verdict']})"
 
+    def alone(d: dict[str, Any]) -> str:
+        return f"{d['step_alone_s'] * 1e3:.3g} ms" if d.get("step_alone_s") else "not measured"
+
     rows = [
         (
             name,
             d["verdict"],
             f"{d['input_share']:.0%} ({', '.join(f'{s:.0%}' for s in each(d))})",
             d["data_where"],
+            alone(d),
             f"{d['step_in_fit_s'] * 1e3:.3g} ms",
         )
         for name, d in found.items()
     ]
     shares = f"{a} {said(da)} against {b} {said(db)}"
-    if min(len(each(da)), len(each(db))) < 2:
+    steps = [d.get("step_alone_s") or 0.0 for d in (da, db)]
+    apart = max(steps) / min(steps) if min(steps) > 0 else float("inf")
+    if apart > MIN_GAIN:
+        reading = (
+            f"Not like with like: measured alone, a step took {alone(da)} on {a} and "
+            f"{alone(db)} on {b}"
+            + (f", x{apart:.2f} apart" if apart != float("inf") else "")
+            + f", more than the x{MIN_GAIN:g} a comparison allows. An input share is a share of "
+            f"a step, so shares of different steps are not compared: {shares}."
+        )
+    elif min(len(each(da)), len(each(db))) < 2:
         reading = (
             f"Which was more input-bound is not decided: {shares}; a side with one repeat has "
             "no spread to tell a difference from noise."
@@ -181,7 +202,14 @@ def more_input_bound(**diagnoses: Any) -> Table:
             "repeats meet, so the difference is inside the noise."
         )
     return Table(
-        ("diagnosis", "verdict", "input share: median (repeats)", "data made on", "step in fit"),
+        (
+            "diagnosis",
+            "verdict",
+            "input share: median (repeats)",
+            "data made on",
+            "step alone, batch in memory",
+            "step in fit",
+        ),
         rows,
         reading=reading,
         title="Which was more input-bound: the input share, repeat by repeat",
