@@ -167,6 +167,33 @@ def test_verdicts_on_made_up_evidence():
     assert verdicts.c8(causes).verdict == verdicts.DOES_NOT_HOLD
 
 
+def test_a_parent_stopped_at_exit_after_its_children_ended_is_not_read_as_a_hang():
+    """F-22 (02 quota cell 13): "hung waiting for its children until the watchdog stopped it"
+    with both children "ended during the run"; the hang is read only if a child was alive."""
+    from types import SimpleNamespace as NS
+
+    from fitscope.lessons.trainer.article import _alive_at_stop
+    from fitscope.lessons.trainer.article_reading import _exit
+
+    ended = NS(
+        outcomes=[NS(pid=1, how="killed by watchdog"), NS(pid=2, how="ended during the run")]
+    )
+    assert _alive_at_stop(ended, {"producer": 2, "trainer": 2}) == []
+    alive = NS(outcomes=[NS(pid=1, how="killed by watchdog"), NS(pid=3, how="killed by watchdog")])
+    assert _alive_at_stop(alive, {"producer": 3}) == ["producer"]
+    runs = _made_up(
+        start_method="spawn",
+        stopped_by="watchdog",
+        reached_interpreter_exit=True,
+        hung_at_exit=False,
+        exit_undecided=True,
+    )
+    f = runs["a"].facts
+    assert "hung" not in _exit(f) and "undecided" in _exit(f)
+    assert not any("hung" in c for c in runs.causes())
+    assert "hung waiting" in _exit({**f, "hung_at_exit": True, "exit_undecided": False})
+
+
 def test_with_fixed_labels_the_child_trains_a_copy_and_the_parent_is_unchanged():
     r = mt.article_trainer(
         "fork", fix_labels=True, build_parent_model=True, producer_ms=1.0, timeout_s=TIMEOUT_S

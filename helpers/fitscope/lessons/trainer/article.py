@@ -19,7 +19,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +127,27 @@ def _rate(points: Sequence[tuple[float, float]]) -> float:
     return (points[-1][1] - points[0][1]) / (points[-1][0] - points[0][0])
 
 
+STOPPED = ("killed by watchdog", "killed at memory cap")
+"""How the sandbox says it stopped a process that was still alive."""
+
+
+def _alive_at_stop(run: SandboxResult, children: Mapping[str, int]) -> list[str]:
+    """The parent's children (by role, from its end-of-script report) that were still alive when
+    the sandbox stopped the run: only then can a parent stopped at interpreter exit be said to
+    have hung waiting for them (F-22: both children had ended, yet the row read a hang).
+
+    Example:
+        >>> from types import SimpleNamespace as NS
+        >>> run = NS(outcomes=[NS(pid=1, how="killed by watchdog"),
+        ...                    NS(pid=2, how="ended during the run"),
+        ...                    NS(pid=3, how="killed by watchdog")])
+        >>> _alive_at_stop(run, {"producer": 2, "trainer": 3}), _alive_at_stop(run, {"producer": 2})
+        (['trainer'], [])
+    """
+    how = {o.pid: o.how for o in run.outcomes}
+    return [role for role, pid in children.items() if how.get(pid) in STOPPED]
+
+
 def _article_facts(run: SandboxResult, rec: ProcessRecorder) -> dict[str, Any]:
     by_role: dict[str, list[dict[str, Any]]] = {}
     for m in run.messages:
@@ -153,13 +174,19 @@ def _article_facts(run: SandboxResult, rec: ProcessRecorder) -> dict[str, Any]:
     producer_memory = [(t, mb) for t, mb in producer_points if mb > 0]
     trainer_sums = [m.get("checksum") for m in trainer if m.get("checksum")]
     last_backlog = backlog[-1][1] if backlog else 0
+    stopped_at_exit = (
+        exit_at is not None
+        and run.root.how in STOPPED
+        and not (run.stopped_by == "watchdog" and not trainer and not made and not errors)
+    )
+    alive = _alive_at_stop(run, events.get("end of script", {}).get("children") or {})
     return {
         "reached_end_of_script": "end of script" in events,
         "reached_interpreter_exit": exit_at is not None,
         "exit_wait_s": exit_wait,
-        "hung_at_exit": exit_at is not None
-        and run.root.how in ("killed by watchdog", "killed at memory cap")
-        and not (run.stopped_by == "watchdog" and not trainer and not made and not errors),
+        "hung_at_exit": stopped_at_exit and bool(alive),
+        "exit_undecided": stopped_at_exit and not alive,
+        "children_alive_at_stop": alive,
         "parent": {
             "built": any(m.get("built") for m in parent),
             "checksum_start": parent_sums[0] if parent_sums else None,

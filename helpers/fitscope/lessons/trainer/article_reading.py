@@ -136,6 +136,11 @@ def _exit(f: Mapping[str, Any]) -> str:
         )
     if f["hung_at_exit"]:
         return f"hung waiting for its children until the {f['stopped_by']} stopped it"
+    if f.get("exit_undecided"):
+        return (
+            f"still running when the {f['stopped_by']} stopped it, with both children already "
+            "ended: what it waited on was not measured (undecided)"
+        )
     return f"waited {f['exit_wait_s']:.1f} s for its children, then exited"
 
 
@@ -157,7 +162,11 @@ class ArticleRuns(ShowsItself, dict):
                 else "changed"
                 if f["parent"]["changed"]
                 else "unchanged",
-                "undecided (children still starting)" if _cut_in_start_up(f) else f["hung_at_exit"],
+                "undecided (children still starting)"
+                if _cut_in_start_up(f)
+                else "undecided (children had ended)"
+                if f.get("exit_undecided")
+                else f["hung_at_exit"],
                 f"{f['peak_memory_mb']:.0f}",
                 len(f["leftovers_removed"]),
                 len(f["survivors"]),
