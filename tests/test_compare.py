@@ -104,6 +104,24 @@ def test_no_pair_is_compared_when_the_runs_costs_differ():
         assert r.winner is None and not re.search(r"x\d+\.\d+ faster|% slower", r.sentence)
 
 
+def test_a_run_with_every_repeat_above_the_sum_is_called_slower():
+    """Review r3 F-15, 03 default cell 22: "naive: 2.40 s measured (median of 3, 2.39–2.83 s) …
+    no faster than one after the other (2.404 s against 2.003 s: 20 % slower, inside the 0.44 s
+    spread)" - all three repeats above the 2.00 s sum, the margin the range one outlier made."""
+    from fitscope.verdicts.bounds import slower_than_sum
+
+    naive = [2.39, 2.404, 2.83]
+    assert slower_than_sum(naive, 2.003, Spread.of(naive).width)
+    said = share_of_bound(naive, 1.5, sequential_s=2.003)
+    assert "20 % slower than one after the other" in said and "every repeat above it" in said
+    assert "no faster" not in said and "inside the" not in said
+    # one repeat at or under the sum: the slow-down stays inside the spread, said so
+    mixed = share_of_bound([2.0, 2.404, 2.83], 1.5, sequential_s=2.003)
+    assert "no faster than one after the other" in mixed and "inside the 0.83 s spread" in mixed
+    # one run: the margin alone decides (no repeats to be all above)
+    assert not slower_than_sum(2.1, 2.003, 0.3) and slower_than_sum(2.4, 2.003, 0.3)
+
+
 def test_a_beaten_bound_is_flagged_never_over_100_percent():
     assert position(0.7, 2.0, 1.0) == BEATS_BOUND
     assert position([0.95, 0.96], 2.0, 1.0) == BEATS_BOUND  # beyond its own 0.01 s spread
