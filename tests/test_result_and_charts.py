@@ -260,3 +260,24 @@ def test_a_slow_down_prints_one_number_in_the_comparisons_unit():
     c = verdicts.compare(0.74, 1.03, "s").sentence
     h = AgainstBounds(1.03, 0.5, 0.74).header()
     assert c.split(" (")[0] in h  # "28 % slower"
+
+
+def test_other_load_counts_the_runs_own_worker_processes_as_its_own():
+    """F-9 (01 cell 68): a PyDataset's worker processes were counted as "other processes"."""
+    import subprocess
+    import sys
+
+    from fitscope.instrument.budget import OtherLoad
+
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.6: pass"
+    with OtherLoad() as load:
+        child = subprocess.Popen([sys.executable, "-c", burn])
+        child.wait()
+    with OtherLoad() as alive:  # a child still running at the end is read from its clocks
+        child = subprocess.Popen([sys.executable, "-c", burn])
+        import time
+
+        time.sleep(0.9)
+    child.wait()
+    assert load.own_s >= 0.55, load.own_s  # the child's 0.6 s of CPU, waited for
+    assert alive.own_s >= 0.1, alive.own_s  # what the live child had used by the end

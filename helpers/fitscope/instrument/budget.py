@@ -122,7 +122,8 @@ class OtherLoad:
 
     A shared laptop or CI machine can have B = 2 and still leave one core free: a claim about
     using more than one core can then not be decided. Reads the machine's CPU times
-    (``/proc/stat``).
+    (``/proc/stat``); this process's children (worker processes of the run) count as its own
+    work (``own_cores``), not as other processes.
 
     Example:
         >>> with OtherLoad() as load:
@@ -134,19 +135,49 @@ class OtherLoad:
     def __enter__(self) -> OtherLoad:
         self._busy0, self._own0, self._t0 = (
             _machine_busy_s(),
-            time.process_time(),
+            _own_cpu_s(),
             time.perf_counter(),
         )
+        self._children0 = _children_cpu_s()
         return self
 
     def __exit__(self, *exc: object) -> None:
         wall = time.perf_counter() - self._t0
-        others = (_machine_busy_s() - self._busy0) - (time.process_time() - self._own0)
+        children = _children_cpu_s()
+        # a child alive at the start and waited for since: os.times holds all its CPU, the
+        # part before the start included, so that part is taken off again
+        before = sum(cpu for pid, cpu in self._children0.items() if pid not in children)
+        own = (_own_cpu_s() - self._own0 - before) + sum(
+            cpu - self._children0.get(pid, 0.0) for pid, cpu in children.items()
+        )
+        others = (_machine_busy_s() - self._busy0) - own
+        self.own_s = own
+        self.own_cores = own / wall if wall > 0 else 0.0
         self.others_cores = max(0.0, others / wall) if wall > 0 else 0.0
 
     def free_cpus(self, budget: float) -> float:
         """CPUs left for this process: B, or fewer if the others crowded the machine's CPUs."""
         return max(0.0, min(budget, (psutil.cpu_count() or 1) - self.others_cores))
+
+
+def _own_cpu_s() -> float:
+    """CPU seconds of this process and of its children that ended and were waited for (a
+    PyDataset's worker processes, a pool's): the run's own work, not other processes'."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def _children_cpu_s() -> dict[int, float]:
+    """CPU seconds of each live descendant of this process, by pid (F-9: worker processes of the
+    run itself were counted as "other processes")."""
+    out = {}
+    for child in psutil.Process().children(recursive=True):
+        try:
+            c = child.cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+        out[child.pid] = c.user + c.system
+    return out
 
 
 def _machine_busy_s() -> float:

@@ -48,7 +48,7 @@ FACT_LABELS = {
     "main_after_peek": "next() calls on the main thread after the shape peek",
     "cores_busy": "cores busy during training",
     "train_cpu_by_role": "CPU s during training, by thread role",
-    "free_cpus": "CPUs other processes left free",
+    "free_cpus": "CPUs other processes left free, over the whole call (first step included)",
     "intra_op_threads": "TensorFlow intra-op threads",
 }
 
