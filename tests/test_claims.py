@@ -410,3 +410,20 @@ def test_c4_parts_read_within_the_spread_of_the_bounds_cost_measurements():
     # a spread under the 15 % floor changes nothing: the margin is the larger of the two
     small = PartEvidence("sleeping generator", 0.26, 0.29, 0.15, bound_spread=0.05)
     assert small.noise_s() == fixed.noise_s() and small.describe() == fixed.describe()
+
+
+def test_c6_claim_text_names_every_part_its_rule_tests():
+    """Review r3 F-21: C6's text read "The Python loop that drives fit runs on the main thread,
+    one step after the other", while on JAX the verdict DOES NOT HOLD rested on its callbacks
+    part alone ("24 of 48 callbacks ran on the main thread"), which the text did not name. The
+    text now names the callbacks, as docs/claims.md and the article do."""
+    from fitscope.verdicts.claims import c6_parts
+    from fitscope.verdicts.verdict import CLAIMS
+
+    text = CLAIMS["C6"].text
+    for said in ("loop", "callbacks", "main thread", "one step after the other"):
+        assert said in text
+    jax = verdicts.c6(24, 48, 23, 24, 2, "JAX", 2, begins_on_main=24, overlaps_off_loop=23)
+    parts = [p for p, _ in c6_parts(jax.evidence)]
+    assert jax.verdict == DOES_NOT_HOLD and parts == [HOLDS, DOES_NOT_HOLD, HOLDS]
+    assert "callbacks" in jax.claim  # the part that decided it is in the claim it decides

@@ -76,7 +76,8 @@ CLAIMS: dict[str, Claim] = {
         ),
         Claim(
             "C6",
-            "The Python loop that drives fit runs on the main thread, one step after the other.",
+            "The Python loop that drives fit (callbacks, one call of the train function per "
+            "step) runs on the main thread, one step after the other.",
             "01",
         ),
         Claim(
