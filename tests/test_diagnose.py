@@ -178,6 +178,7 @@ def made_up(
         model_note="put back",
         cpu_per_step_by_role={},
         budget="B = 2 CPUs",
+        cpus=2.0,
         duration_s=10.0,
         verdict_s=8.0,
         remedies=choose(m) if verdict != NOT else [],
@@ -219,11 +220,11 @@ def test_the_sentence_quotes_the_medians_the_table_shows():
 
 
 def test_the_parts_note_says_how_far_and_which_way_the_parts_miss_the_share():
-    # 38% + 37% = 75%, 6% more than the share of 69% (one repeat's waiting clipped at 0)
+    # 38% + 37% = 75%, 6% more than the share of 69%: medians of separate repeats
     note = parts_note([0.69, 0.629, 0.816], [0.377, 0.0, 0.448], [0.31, 0.82, 0.368])
     assert note.startswith("; the parts sum to 75%, 6% more than the share of 69%: ")
-    assert "medians need not add up" in note and "in 1 of 3 repeats a part was clipped" in note
-    # 0% + 0% = 0%, 3% LESS than the share of 3%: clipping only adds, so it is not the reason
+    assert "medians need not add up" in note and "clipped" not in note
+    # 0% + 0% = 0%, 3% LESS than the share of 3%
     note = parts_note([0.03, 0.53, 0.0], [0.0, 0.2, 0.0], [0.0, 0.33, 0.0])
     assert note.startswith("; the parts sum to 0%, 3% less than the share of 3%: ")
     assert "clipped" not in note and "medians need not add up" in note
@@ -252,7 +253,7 @@ def test_a_part_inside_the_noise_gets_no_remedy():
     assert d.verdict != NOT and d.remedies == []
     (sentence,) = d.remedy_sentences()
     assert sentence.startswith("No remedy is offered: neither part of the input share")
-    assert "waiting 0%, contention 0% to 6" in sentence
+    assert "waiting 0%, contention 0% to 24%" in sentence  # held to its share
 
 
 def test_every_figure_a_remedy_quotes_is_in_the_table():
@@ -282,10 +283,12 @@ def test_a_remedy_says_only_what_cpu_against_wall_measured():
     assert "where that computing is Python, it holds the GIL" in first
     assert "Pillow and NumPy release the GIL" in first
     assert "keep their thread busy" not in first and "Python holding the GIL" not in first
-    assert busy_share(0.00252, 0.00154) == "x1.64 the wall"  # never "164%"
+    assert busy_share(0.00252, 0.00154, cpus=2) == "x1.64 the wall"  # never "164%"
+    # more than the clock can count (one thread's, or B's): unresolved, never "x1.64" of 1 CPU
+    assert busy_share(0.00252, 0.00154).endswith("too short a call to resolve")
     _, arrays = made_up(ARRAYS_4, kind=ARRAYS, data=(0.00307, 0.00316), workers=1)
     row = next(r for r in arrays.table().rows if r[0] == "one batch made alone")
-    assert "x1.03 the wall: computes" in row[1] and "103%" not in row[1]
+    assert "more CPU than 1 CPU can give in the wall" in row[1] and "103%" not in row[1]
 
 
 def test_grain_worker_processes_are_an_iter_dataset_method():

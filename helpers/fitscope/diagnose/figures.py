@@ -25,17 +25,28 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1e3:.3g} ms" if seconds >= 1e-4 else f"{seconds * 1e6:.3g} µs"
 
 
-def busy_share(cpu_s: float, wall_s: float) -> str:
+def busy_share(cpu_s: float, wall_s: float, cpus: float = 1.0) -> str:
     """CPU against wall as a share of the wall, never printed above 100 %: past it (the whole
-    process's clock, several threads at once; or a thread's clock at its resolution) the
-    CPU is said as a multiple of the wall.
+    process's clock, several threads at once) the CPU is said as a multiple of the wall, up to
+    the ``cpus`` the clock can count (1 for a thread's clock, B for the process's); past that,
+    the call was too short for the clocks to resolve (a clock's tick, other threads' CPU
+    counted late), and it is said so instead of a multiple no machine can give.
 
     Example:
-        >>> busy_share(0.0178, 0.0571), busy_share(0.00252, 0.00154)
+        >>> busy_share(0.0178, 0.0571), busy_share(0.00252, 0.00154, cpus=2)
         ('31% of wall', 'x1.64 the wall')
+        >>> busy_share(0.0149, 0.00367, cpus=2)
+        'more CPU than 2 CPUs can give in the wall: too short a call to resolve'
     """
     ratio = cpu_s / wall_s if wall_s > 0 else 0.0
-    return f"{ratio:.0%} of wall" if ratio <= 1.0 else f"x{ratio:.2f} the wall"
+    if ratio <= 1.0:
+        return f"{ratio:.0%} of wall"
+    if ratio <= cpus:
+        return f"x{ratio:.2f} the wall"
+    return (
+        f"more CPU than {cpus:g} CPU{'s' if cpus != 1 else ''} can give in the wall: "
+        "too short a call to resolve"
+    )
 
 
 def median_interval(shares: list[float]) -> tuple[float, float]:

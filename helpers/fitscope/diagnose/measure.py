@@ -78,19 +78,24 @@ def split(alone_s: float, loaded_s: float, in_fit_s: float) -> tuple[float, floa
 
     The share is 1 - alone / in fit; waiting is (in fit - alone under load) / in fit, the
     training thread idle for its next batch; contention is (alone under load - alone) / in fit,
-    the step slowed by the data work sharing the CPU. The two sum to the share unless one is
-    clipped: a step under load slower than in fit (the pipeline beside worked harder than in
-    fit) or faster than alone (noise); then they sum to more, and the report says by how much.
+    the step slowed by the data work sharing the CPU. The step under load is first held between
+    alone and in fit: faster than alone is noise, and slower than in fit means the pipeline
+    beside worked harder than in fit, where the step it slowed cannot have been slowed by more
+    than the whole share. So the two parts
+    always sum to the share.
 
     Example:
         >>> split(0.25, 0.125, 0.5)
-        (0.5, 0.75, 0.0)
+        (0.5, 0.5, 0.0)
+        >>> split(0.25, 0.75, 0.5)
+        (0.5, 0.0, 0.5)
     """
     share = max(0.0, 1 - alone_s / in_fit_s)
+    loaded_s = min(max(loaded_s, alone_s), max(alone_s, in_fit_s))
     return (
         share,
-        max(0.0, (in_fit_s - loaded_s) / in_fit_s),
-        max(0.0, (loaded_s - alone_s) / in_fit_s),
+        (in_fit_s - loaded_s) / in_fit_s if share else 0.0,
+        (loaded_s - alone_s) / in_fit_s,
     )
 
 

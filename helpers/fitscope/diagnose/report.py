@@ -25,6 +25,7 @@ from typing import Any
 
 from fitscope.diagnose.figures import SMALL, beyond_noise, busy_share, median_interval, ms
 from fitscope.diagnose.remedies import Remedy
+from fitscope.diagnose.sources import THREAD_CLOCK
 from fitscope.diagnose.verdict import (
     HIGHLY,
     INCONCLUSIVE,
@@ -97,12 +98,18 @@ class Diagnosis(ShowsItself):
     model_note: str
     cpu_per_step_by_role: dict[str, float]
     budget: str
+    cpus: float  # B, the CPUs this process may use
     duration_s: float
     verdict_s: float  # from the call to the verdict, before any remedy is tried
     remedies: list[Remedy] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     run: RunResult | None = None
     tried_run: RunResult | None = None
+
+    @property
+    def clock_cpus(self) -> float:
+        """The CPUs the data's CPU clock can count: 1 on its thread, B on the whole process."""
+        return 1.0 if self.data_clock == THREAD_CLOCK else self.cpus
 
     @property
     def input_share(self) -> float:
@@ -219,7 +226,7 @@ class Diagnosis(ShowsItself):
 
     def table(self) -> Table:
         """The figures, one row per quantity, read by the verdict sentence."""
-        busy = busy_share(self.data_cpu_s, self.data_s)
+        busy = busy_share(self.data_cpu_s, self.data_s, self.clock_cpus)
         doing = "computes" if self.data_computes else "waits"
         cpu = ", ".join(f"{role} {ms(s)}" for role, s in self.cpu_per_step_by_role.items())
         rows = [

@@ -133,6 +133,7 @@ def diagnose(
         model_note=model_note,
         cpu_per_step_by_role=_cpu_by_role(m),
         budget=m.run.budget.describe(),
+        cpus=m.run.budget.cpus,
         duration_s=time.perf_counter() - started,
         verdict_s=verdict_s,
         remedies=remedies,

@@ -34,6 +34,7 @@ from fitscope.instrument.tracing import Tracer
 
 __all__ = [
     "BUSY",
+    "THREAD_CLOCK",
     "GENERATOR",
     "ITERATOR",
     "PYDATASET",
@@ -49,6 +50,7 @@ __all__ = [
 GENERATOR, ITERATOR, PYDATASET = "Python generator", "Python iterator", "keras.utils.PyDataset"
 TF_DATA, ARRAYS, TORCH = "tf.data.Dataset", "NumPy arrays", "torch DataLoader"
 GRAIN = "Grain dataset"  # a grain.MapDataset, grain.IterDataset or grain.DataLoader
+THREAD_CLOCK = "its thread"  # the CPU clock of a batch made on the calling thread
 BUSY = 0.3  # CPU / wall at or above which making a batch computes rather than waits
 KINDS = (
     f"a {GENERATOR} or iterator, a {PYDATASET}, a {TF_DATA}, {ARRAYS} (x, y), a {TORCH} "
@@ -229,7 +231,7 @@ class Source:
         cost = DataCost(
             per_step([(1, s) for s in walls[1:]]),
             statistics.mean(cpus[1:]),
-            "its thread" if own else "the whole process",
+            THREAD_CLOCK if own else "the whole process",
             (share + cpu_share()) / 2 if own else 1.0,
         )
         return cost, _to_numpy(first)

@@ -52,9 +52,8 @@ def _pct(share: float) -> int:
 def parts_note(shares: list[float], waiting: list[float], contention: list[float]) -> str:
     """What a reader adding the two parts' medians finds against the share's median, as printed
     (whole percents): nothing when they add up; otherwise the sum, how far and which way it
-    misses, and why. Per repeat the parts sum to the share unless one was clipped at 0, which
-    only adds; medians of separate repeats need not add up, either way; and each figure is
-    rounded on its own.
+    misses, and why. Per repeat the parts sum to the share (:func:`.measure.split`); medians
+    of separate repeats need not add up, either way; and each figure is rounded on its own.
 
     Example:
         >>> parts_note([0.69, 0.63, 0.82], [0.38, 0.0, 0.45], [0.31, 0.82, 0.37]).split(":")[0]
@@ -70,17 +69,10 @@ def parts_note(shares: list[float], waiting: list[float], contention: list[float
     if gap == 0:
         return ""
     n = len(shares)
-    clipped = sum(wi + ci - si > 1e-9 for wi, ci, si in zip(waiting, contention, shares))
     why = []
     if n > 1:
         why.append(
             f"each of the three is the median of its own {n} repeats, and medians need not add up"
-        )
-    if gap > 0 and clipped:
-        which = "in its one repeat" if n == 1 else f"in {clipped} of {n} repeats"
-        why.append(
-            f"{which} a part was clipped at 0 (the step under load slower than in fit, or "
-            "faster than alone), which adds to the parts only"
         )
     if abs(w + c - s) < 0.005 or not why:
         why.append("each is rounded on its own")

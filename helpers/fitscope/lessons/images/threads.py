@@ -59,8 +59,9 @@ class ThreadScaling(ShowsItself):
         )
         if self.budget < 2:
             return head + (
-                f"; with B = {self.budget:g} CPU two threads cannot run at once, so "
-                "this decides nothing here: INCONCLUSIVE."
+                f"; with B = {self.budget:g} CPU over a run, two threads can run at once only "
+                "until a quota period's share is spent, so a gain here cannot show how much "
+                "of the work left the GIL: INCONCLUSIVE."
             )
         if c.word == FASTER:
             outside = max(0.0, 1 - self.held_at_most)
