@@ -117,7 +117,7 @@ def test_comparison_chart_draws_both_bounds():
         in plots.comparison([("x", 0.8, 1.0, 2.0)]).summary
     )
     assert (
-        "33 % slower than one after the other (3.00 s against 2.00 s)"
+        "50 % slower than one after the other (3.00 s against 2.00 s)"
         in plots.comparison([("y", 3.0, 1.0, 2.0)]).summary
     )
 
@@ -251,15 +251,26 @@ def test_a_traced_runs_header_uses_the_margin_its_closing_reads():
     assert text in Comparison({"r": r}).chart().summary
 
 
-def test_a_slow_down_prints_one_number_in_the_comparisons_unit():
-    """F-1 (04 quota cell 31): the slow-down against the sum is said as verdicts.compare says the
-    same two times (the speed lost), never a second percentage for the same runs."""
-    from fitscope import verdicts
+def test_a_slow_down_prints_one_number_everywhere():
+    """F-1 (04 quota cell 31): one slow-down printed as 40 % (time, the chart's header against
+    the sum) and 28 % (rate, the sentence against the local pipeline). The header and the
+    sentences now print share_of_bound's number, and the service's chart no longer reads the
+    service against the sum, which is the local pipeline's own time that its sentence reads."""
+    from fitscope.instrument.bounds import Bounds
+    from fitscope.lessons.distributed.service import ServiceRun
     from fitscope.show.against import AgainstBounds
+    from fitscope.verdicts.bounds import share_of_bound
 
-    c = verdicts.compare(0.74, 1.03, "s").sentence
-    h = AgainstBounds(1.03, 0.5, 0.74).header()
-    assert c.split(" (")[0] in h  # "28 % slower"
+    a = AgainstBounds(1.03, 0.5, 0.74)
+    assert a.header() == share_of_bound(1.03, 0.5, sequential_s=0.74)
+    assert "39 % slower" in a.header() and "39 % slower" in a.where()
+    assert "39 % slower" in a.saving("service")
+    service = ServiceRun(
+        "s",
+        bounds=Bounds(0.74, 0.74),
+        facts={"elements": 60, "local": {"wall_s": 0.74}, "service": {"wall_s": 1.03}},
+    )
+    assert "one after the other" not in service.chart().summary
 
 
 def test_other_load_counts_the_runs_own_worker_processes_as_its_own():

@@ -2,10 +2,10 @@
 under it and any closing "each against its own bounds" all print from the same
 :class:`AgainstBounds`, so they use one margin and cannot disagree.
 
-Its words are :mod:`fitscope.verdicts.bounds`' (``BEATS_BOUND``, ``TOO_CLOSE``, the bands of
-:func:`~fitscope.verdicts.bounds.position`); a slow-down against the one-after-the-other sum is
-said in :func:`fitscope.verdicts.compare`'s terms (``100 * (1 - sum / measured)`` % slower), so
-it prints the same number as a comparison of the same two times.
+Its words and rules are :mod:`fitscope.verdicts.bounds`' (``BEATS_BOUND``, ``TOO_CLOSE``, the
+bands of :func:`~fitscope.verdicts.bounds.position`, ``slower_than_sum``, and the header is
+:func:`~fitscope.verdicts.bounds.share_of_bound`'s text), so a slow-down against the
+one-after-the-other sum prints the number share_of_bound prints, everywhere.
 
 Example:
     >>> r = AgainstBounds(0.24, 0.25, 0.61)
@@ -26,6 +26,8 @@ from fitscope.verdicts.bounds import (
     NEAR_OVERLAPPED,
     NEAR_SEQUENTIAL,
     TOO_CLOSE,
+    share_of_bound,
+    slower_than_sum,
 )
 from fitscope.verdicts.spread import Spread, Values
 
@@ -67,7 +69,7 @@ inside the 15 % tolerance)'
         >>> AgainstBounds(0.54, 0.54, 0.72).saving("JAX")
         'JAX 0.54 s: the bounds too close to tell apart (0.54 s ideal, 0.72 s one after the other)'
         >>> AgainstBounds(1.03, 0.74, 0.74).header()
-        '72 % of the ideal bound, and 28 % slower than one after the other (1.03 s against 0.74 s)'
+        '72 % of the ideal bound, and 39 % slower than one after the other (1.03 s against 0.74 s)'
     """
 
     measured: Values
@@ -111,7 +113,7 @@ inside the 15 % tolerance)'
         t, ovl, seq, m = self.t, self.overlapped_s, self.sequential_s, self.margin
         if t < ovl - m:
             return "beats"
-        if seq is not None and t > seq + m:
+        if seq is not None and slower_than_sum(self.measured, seq, m):
             return "slower"
         if self._bands_meet():
             return "too close"
@@ -122,35 +124,37 @@ inside the 15 % tolerance)'
         return "share"
 
     def _slower(self) -> str:
-        """The slow-down against the sum, as :func:`fitscope.verdicts.compare` says one."""
-        return f"{100 * (1 - (self.sequential_s or self.t) / self.t):.0f} % slower"
+        """The slow-down against the sum, as :func:`~fitscope.verdicts.bounds.share_of_bound`
+        says it (the time added), so the header and the sentences print one number."""
+        return f"{100 * (self.t / (self.sequential_s or self.t) - 1):.0f} % slower"
 
     def _bounds(self) -> str:
         seq = f", {self.sequential_s:.2f} s one after the other" if self.sequential_s else ""
         return f"{self.overlapped_s:.2f} s ideal{seq}"
 
     def header(self) -> str:
-        """The reading as a share of the ideal bound's speed (the chart's header)."""
-        t, ovl, seq, kind = self.t, self.overlapped_s, self.sequential_s, self.kind
-        share = f"{100 * ovl / t:.0f} % of the ideal bound"
-        if kind == "beats":
-            return f"{BEATS_BOUND} ({t:.2f} s against {ovl:.2f} s)"
-        if kind == "slower":
-            return (
-                f"{share}, and {self._slower()} than one after the other "
-                f"({t:.2f} s against {seq:.2f} s)"
-                + (f" {self.slower_why}" if self.slower_why else "")
-            )
+        """The reading as a share of the ideal bound's speed (the chart's header): the words of
+        :func:`~fitscope.verdicts.bounds.share_of_bound`, with the margin named as this reading
+        names it, or, where the bounds' bands meet, only that they are too close to tell apart.
+        """
+        t, kind = self.t, self.kind
         if kind == "too close":
             return f"{TOO_CLOSE} ({t:.2f} s; {self._bounds()})"
-        if kind == "no faster":
-            return (
-                f"{share}, and no faster than one after the other ({t:.3f} s against "
-                f"{seq:.3f} s: {self._slower()}, inside {self.inside})"
-            )
-        if kind == "at":
-            return f"at the ideal bound ({t:.2f} s against {ovl:.2f} s, inside {self.inside})"
-        return share
+        text = share_of_bound(
+            self.measured,
+            self.overlapped_s,
+            tolerance=self.tolerance,
+            sequential_s=self.sequential_s,
+        )
+        if self.named and self.spread_s is None:
+            for said in (
+                f"the {100 * self.tolerance:.0f} % tolerance)",
+                f"the {100 * self.tolerance:.0f} %)",
+            ):
+                text = text.replace(said, f"{self.inside})")
+        if kind == "slower" and self.slower_why:
+            text += f" {self.slower_why}"
+        return text
 
     def where(self) -> str:
         """The reading in a few words, for a sentence that prints the bounds after it."""
