@@ -424,3 +424,23 @@ def test_the_bottleneck_follows_the_tf_data_diagnosis_decidedness():
         "beyond the noise floor: the input is still"
         in article_advice([GEN, high], 1.0, floor).because
     )
+
+
+def test_c10_checklist_names_the_case_that_gained():
+    """Review r3 F-0/F-5, 04 quick: "With a producer that costs real time, add prefetch (C10 on
+    TensorFlow: HOLDS)" while the costly-producer part read "no measurable difference: inside
+    the spread (x0.99; 1.33 → 1.34 s)" and C10 held through the in-memory arrays alone (x3.94,
+    291.3 → 1148.6 steps/s, medians of 2)."""
+    from fitscope.verdicts.compare import compare
+
+    costly = compare([1.33, 1.60, 1.20], [1.34, 1.36, 1.30])  # inside the spread, up to x1.23
+    arrays = compare([154.0, 429.0], [889.0, 1408.0], "per s")
+    v = verdicts.c10(costly, True, arrays, 2.0)
+    assert v.verdict == HOLDS
+    points = answer([(v, "TensorFlow")]).checklist
+    said = next(p for p in points if "prefetch" in p)
+    assert "costs real time, add prefetch" not in said
+    assert said.startswith("Here prefetch raised throughput with in-memory arrays")
+    assert "with a costly producer it was undecided" in said
+    both = verdicts.c10(compare([1.2, 1.21], [0.9, 0.91]), True, arrays, 2.0)
+    assert any("costs real time, add prefetch" in p for p in answer([(both, "TF")]).checklist)

@@ -22,6 +22,7 @@ from typing import Any
 
 from fitscope.verdicts import verdict as vd
 from fitscope.verdicts.claims import c6_parts
+from fitscope.verdicts.tfdata_claims import c10_parts
 
 __all__ = ["Answer", "QUESTION", "answer"]
 
@@ -236,8 +237,6 @@ def _checklist(rows: Sequence[Row]) -> list[str]:
                 f"({_ref(starved)})."
             )
     advice = {
-        ("C10", vd.HOLDS): "With a producer that costs real time, add prefetch",
-        ("C10", vd.DEPENDS): "prefetch pays where the producer costs real time: measure yours",
         ("C11", vd.HOLDS): "Parallel map pays for your data work",
         ("C11", vd.DEPENDS): "Parallel map pays for some data work and not other: the row "
         "says which kind",
@@ -251,7 +250,7 @@ def _checklist(rows: Sequence[Row]) -> list[str]:
     }
     for cid in ("C10", "C11", "C3", "C7", "C9"):
         for v, b in _of(rows, cid):
-            said = advice.get((cid, v.verdict)) or _measured_here(v)
+            said = advice.get((cid, v.verdict)) or _measured_here(v) or _prefetch_parts(v)
             if said:
                 points.append(f"{said} ({_ref([(v, b)])}).")
     undecided = [(v, b) for v, b in rows if v.verdict == vd.INCONCLUSIVE]
@@ -289,6 +288,40 @@ def _measured_here(v: vd.Verdict) -> str | None:
     )
     some = " in one case" if _in_part(v) else ""
     return f"Here, with {cpus}, {what} gave no measured gain{some}: measure yours"
+
+
+_C10_CASES = ("a costly producer", "in-memory arrays")
+
+
+def _prefetch_parts(v: vd.Verdict) -> str | None:
+    """C10's advice from the parts that decided it: general advice only where both held, else
+    which case gained, which did not and which was undecided, here.
+
+    Example:
+        >>> from fitscope.verdicts.claims import c10
+        >>> from fitscope.verdicts.compare import compare
+        >>> costly = compare([1.33, 1.60, 1.20], [1.34, 1.36, 1.30])  # inside the spread
+        >>> arrays = compare([291.3, 154.0], [1148.6, 889.0], "per s")
+        >>> _prefetch_parts(c10(costly, True, arrays))
+        'Here prefetch raised throughput with in-memory arrays; with a costly producer it was \
+undecided: measure yours'
+    """
+    if v.claim_id != "C10" or v.verdict not in (vd.HOLDS, vd.DEPENDS):
+        return None
+    if not {"costly", "overlap_visible", "arrays"} <= set(v.evidence):  # parts unknown
+        some = " in some cases" if v.verdict == vd.DEPENDS or _in_part(v) else ""
+        return f"Here prefetch raised throughput{some}: measure yours"
+    parts = c10_parts(v.evidence)
+    if all(p == vd.HOLDS for p in parts):
+        return "With a producer that costs real time, add prefetch"
+    held, failed, undecided = (
+        " and ".join(c for c, p in zip(_C10_CASES, parts) if p == want)
+        for want in (vd.HOLDS, vd.DOES_NOT_HOLD, vd.INCONCLUSIVE)
+    )
+    said = f"Here prefetch raised throughput with {held}"
+    said += f", not with {failed}" if failed else ""
+    said += f"; with {undecided} it was undecided" if undecided else ""
+    return f"{said}: measure yours"
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from fitscope.verdicts.parts import (
 )
 from fitscope.verdicts.verdict import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, Verdict
 
-__all__ = ["OVERLAP_VISIBLE_SHARE", "Speedup", "c10", "c11", "speedup_part"]
+__all__ = ["OVERLAP_VISIBLE_SHARE", "Speedup", "c10", "c10_parts", "c11", "speedup_part"]
 
 
 OVERLAP_VISIBLE_SHARE = 0.25
@@ -116,6 +116,19 @@ def _costly_part(c: Compared, overlap_visible: bool) -> str:
     return INCONCLUSIVE if c.word == FASTER else DOES_NOT_HOLD
 
 
+def c10_parts(evidence: Mapping[str, Any]) -> tuple[str, str]:
+    """C10's parts from a C10 verdict's evidence: (costly producer, in-memory arrays), so a
+    sentence built on the verdict can name the part it rests on.
+
+    Example:
+        >>> v = c10(compare([2.0, 2.1], [1.0, 1.1]), True, compare([50, 52], [51, 50], "per s"))
+        >>> c10_parts(v.evidence)
+        ('HOLDS', 'DOES NOT HOLD')
+    """
+    costly, arrays = _compared(evidence["costly"]), _compared(evidence["arrays"])
+    return _costly_part(costly, evidence["overlap_visible"]), speedup_part(arrays, 1.2, 1.2)
+
+
 def c10(
     costly: Speedup, overlap_visible: bool, arrays: Speedup, budget: float | None = None
 ) -> Verdict:
@@ -133,7 +146,7 @@ def c10(
         arrays=_facts(arrays_c),
         budget=budget,
     )
-    parts = [_costly_part(costly_c, overlap_visible), speedup_part(arrays_c, 1.2, 1.2)]
+    parts = list(c10_parts(ev))
     leans = [_lean(costly_c, parts[0]), _lean(arrays_c, parts[1])]
     text = with_budget(
         f"with a costly producer, prefetch against none: {costly_c} (overlap "
