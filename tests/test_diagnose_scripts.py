@@ -18,6 +18,7 @@ so both backends and every script are still covered in about half the time.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import os
 import re
@@ -43,15 +44,17 @@ ENV = {
     "TF_CPP_MIN_LOG_LEVEL": "3",
 }
 TIMEOUT_S = 400
-BOTH = ("tensorflow", "jax")
+# TensorFlow and JAX are the project's; PyTorch where it is installed (it is not pinned)
+BACKENDS = ("tensorflow", "jax") + (("torch",) if importlib.util.find_spec("torch") else ())
 TF_DATA, MAIN, WORKERS = "tf.data's threads", "the main thread", "PyDataset worker threads"
 # Where Keras makes each kind of data: tf.data on TensorFlow (arrays and generators are wrapped
-# in it there), the fit thread between steps on JAX; tf.data and PyDataset workers on either.
-ARRAYS = {"tensorflow": ("other", TF_DATA), "jax": ("main", MAIN)}
+# in it there), the fit thread between steps on JAX and PyTorch; tf.data and PyDataset workers
+# on any.
+ARRAYS = {"tensorflow": ("other", TF_DATA), "jax": ("main", MAIN), "torch": ("main", MAIN)}
 GENERATOR = ARRAYS
-TFDATA = {"tensorflow": ("other", TF_DATA), "jax": ("other", TF_DATA)}
-THREADS = {"tensorflow": ("other", WORKERS), "jax": ("other", WORKERS)}
-PROCESSES = {"tensorflow": ("other", "worker processes"), "jax": ("other", "worker processes")}
+TFDATA = {b: ("other", TF_DATA) for b in ("tensorflow", "jax", "torch")}
+THREADS = {b: ("other", WORKERS) for b in ("tensorflow", "jax", "torch")}
+PROCESSES = {b: ("other", "worker processes") for b in ("tensorflow", "jax", "torch")}
 PROGRESS = ("timing one batch", "warm-up:", "step alone", "data and step together", "trying:")
 # TensorFlow's own C++ log at import (absl's, past TF_CPP_MIN_LOG_LEVEL): the script's, not ours.
 TF_LOG = re.compile(r"^([IWEF]\d{4} \d\d:\d\d:\d\d|WARNING: All log messages before absl)")
@@ -78,25 +81,25 @@ class Case:
 
 
 CASES = [
-    Case("subclassed_arrays", BOTH, ARRAYS),
+    Case("subclassed_arrays", BACKENDS, ARRAYS),
     # Never input-bound; a busy machine may leave the small share undecided (seen at 1.4 CPUs
     # busy: 0% median, one repeat at 13% on TensorFlow, 26% on JAX).
-    Case("convnet_arrays", BOTH, ARRAYS, verdicts=(NOT, INCONCLUSIVE)),
+    Case("convnet_arrays", BACKENDS, ARRAYS, verdicts=(NOT, INCONCLUSIVE)),
     Case("tf_train_step", ("tensorflow",), ARRAYS),
     Case("jax_train_step", ("jax",), ARRAYS),
-    Case("class_weight", BOTH, ARRAYS, says=("class_weight",)),
-    Case("sample_weight", BOTH, ARRAYS),
-    Case("multi_input_list", BOTH, ARRAYS),
-    Case("multi_output_dict", BOTH, ARRAYS),
-    Case("validation_callback", BOTH, ARRAYS, says=("validation_data", "callbacks")),
-    Case("sleeping_generator", BOTH, GENERATOR, verdicts=(HIGHLY,)),
-    Case("from_generator", BOTH, TFDATA, verdicts=(HIGHLY,)),
-    Case("tfdata_pipeline", BOTH, TFDATA),
-    Case("pydataset_threads", BOTH, THREADS, verdicts=(HIGHLY,)),
-    Case("pydataset_processes", BOTH, PROCESSES, verdicts=(HIGHLY,), processes=True),
-    Case("main_argparse", BOTH, ARRAYS, args=("--epochs", "1", "--batch-size", "64")),
+    Case("class_weight", BACKENDS, ARRAYS, says=("class_weight",)),
+    Case("sample_weight", BACKENDS, ARRAYS),
+    Case("multi_input_list", BACKENDS, ARRAYS),
+    Case("multi_output_dict", BACKENDS, ARRAYS),
+    Case("validation_callback", BACKENDS, ARRAYS, says=("validation_data", "callbacks")),
+    Case("sleeping_generator", BACKENDS, GENERATOR, verdicts=(HIGHLY,)),
+    Case("from_generator", BACKENDS, TFDATA, verdicts=(HIGHLY,)),
+    Case("tfdata_pipeline", BACKENDS, TFDATA),
+    Case("pydataset_threads", BACKENDS, THREADS, verdicts=(HIGHLY,)),
+    Case("pydataset_processes", BACKENDS, PROCESSES, verdicts=(HIGHLY,), processes=True),
+    Case("main_argparse", BACKENDS, ARRAYS, args=("--epochs", "1", "--batch-size", "64")),
     Case("sets_own_backend", ("jax",), ARRAYS, own_backend=True),
-    Case("fit_twice", BOTH, ARRAYS, says=("validation_split",)),
+    Case("fit_twice", BACKENDS, ARRAYS, says=("validation_split",)),
 ]
 # A bad case's sentence: what it must say (the shape Keras reports for the shape bug).
 BAD = {
@@ -215,7 +218,7 @@ def test_worker_processes_start_safely_and_the_remedies_say_how(case: Case, back
 def bad_params() -> list[Any]:
     out = []
     for i, script in enumerate(BAD):
-        for backend in backends_of(i, BOTH):
+        for backend in backends_of(i, BACKENDS):
             reason = FAILING.get((script, backend, "bad"))
             marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
             out.append(pytest.param(script, backend, id=f"{script}-{backend}", marks=marks))

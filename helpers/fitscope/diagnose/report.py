@@ -160,9 +160,8 @@ class Diagnosis(ShowsItself):
 
         lo, hi = min(self.shares), max(self.shares)
         mostly = f", mostly {self.cause}" if self.verdict in (HIGHLY, MODERATELY) else ""
-        head = (
-            f"{self.verdict.capitalize()}{mostly} on {LABELS.get(self.backend, self.backend)}"
-            + (f" ({self.reason})" if self.reason else "")
+        head = f"On {LABELS.get(self.backend, self.backend)}, {self.verdict}{mostly}" + (
+            f" ({self.reason})" if self.reason else ""
         )
         n = len(self.shares)
         ran = (
