@@ -93,7 +93,11 @@ def test_gil_comparison_gives_both_generators_the_same_cost():
     v = c4_verdict(runs)
     parts = [
         verdicts.PartEvidence(
-            n, r.throughput.elapsed_s, r.bounds.sequential_s, r.bounds.overlapped_s
+            n,
+            r.throughput.elapsed_s,
+            r.bounds.sequential_s,
+            r.bounds.overlapped_s,
+            bound_spread=r.facts.get("costs_per_step", {}).get("spread"),
         )
         for n, r in (("a", runs["sleep"]), ("b", runs["python"]))
     ]
