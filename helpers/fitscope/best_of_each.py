@@ -28,7 +28,8 @@ from fitscope.instrument.measure import measured_run
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import ShowsItself, Stack, Table
 from fitscope.instrument.throughput import throughput_from_ends
-from fitscope.verdicts.compare import Fastest, fastest, share_of_bound
+from fitscope.show.against import AgainstBounds
+from fitscope.verdicts.compare import Fastest, fastest
 from fitscope.workloads.article import FEATURES, article_model
 from fitscope.workloads.graph_costs import stage_cost, tensorflow, timed_sleep
 
@@ -207,7 +208,7 @@ class BestOfEach(ShowsItself, list):
 
     def table(self) -> Table:
         against = "; ".join(
-            f"{name}: {share_of_bound(t, b, sequential_s=seq)}"
+            f"{name}: {AgainstBounds(t, b, seq).header()}"  # as the chart's header reads it
             for name, t, b, seq in self.rows()
             if b
         )
