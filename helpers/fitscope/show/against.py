@@ -146,7 +146,7 @@ inside the 15 % tolerance)'
             tolerance=self.tolerance,
             sequential_s=self.sequential_s,
         )
-        if self.named and self.spread_s is None:
+        if self.spread_s is None:  # one name for the margin: "the 15 % tolerance" everywhere
             for said in (
                 f"the {100 * self.tolerance:.0f} % tolerance)",
                 f"the {100 * self.tolerance:.0f} %)",
