@@ -62,7 +62,7 @@ def test_c4_part_cases(measured, spread, verdict):
     assert part.judge() == verdict
     if measured == 0.80:  # 01 beside other jobs: 0.62 s against 0.20 s read "no saving"
         said = part.describe()
-        assert "25 % slower than one after the other, beyond the 0.10 s 15 % noise" in said
+        assert "slower than one after the other, 25 % longer, beyond the 0.10 s 15 % noise" in said
         assert "the run paid more than the costs its bounds stand on (INCONCLUSIVE" in said
 
 

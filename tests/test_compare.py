@@ -106,14 +106,16 @@ def test_no_pair_is_compared_when_the_runs_costs_differ():
 
 def test_a_run_with_every_repeat_above_the_sum_is_called_slower():
     """Review r3 F-15, 03 default cell 22: "naive: 2.40 s measured (median of 3, 2.39–2.83 s) …
-    no faster than one after the other (2.404 s against 2.003 s: 20 % slower, inside the 0.44 s
+    no faster than one after the other (2.404 s against 2.003 s: 20 % longer, inside the 0.44 s
     spread)" - all three repeats above the 2.00 s sum, the margin the range one outlier made."""
     from fitscope.verdicts.bounds import slower_than_sum
 
     naive = [2.39, 2.404, 2.83]
     assert slower_than_sum(naive, 2.003, Spread.of(naive).width)
     said = share_of_bound(naive, 1.5, sequential_s=2.003)
-    assert "20 % slower than one after the other" in said and "every repeat above it" in said
+    assert (
+        "slower than one after the other: 20 % longer" in said and "every repeat above it" in said
+    )
     assert "no faster" not in said and "inside the" not in said
     # one repeat at or under the sum: the slow-down stays inside the spread, said so
     mixed = share_of_bound([2.0, 2.404, 2.83], 1.5, sequential_s=2.003)
@@ -188,7 +190,7 @@ def test_an_undecided_ratio_as_printed_is_inside_the_threshold(before, after):
 def test_a_time_over_the_sum_is_never_read_as_an_overlap():
     """03's case: 0.436 s against 0.401 s one after the other, a 9 % slow-down."""
     beyond = verdicts.share_of_bound([0.436, 0.43, 0.44], 0.3, sequential_s=0.401)
-    assert "9 % slower than one after the other" in beyond
+    assert "slower than one after the other: 9 % longer" in beyond
     inside = verdicts.share_of_bound([0.436, 0.40, 0.47], 0.3, sequential_s=0.401)
-    assert "no faster than one after the other" in inside and "9 % slower" in inside
+    assert "no faster than one after the other" in inside and "9 % longer" in inside
     assert "one after the other" not in verdicts.share_of_bound(0.35, 0.3, sequential_s=0.401)

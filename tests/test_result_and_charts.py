@@ -117,7 +117,7 @@ def test_comparison_chart_draws_both_bounds():
         in plots.comparison([("x", 0.8, 1.0, 2.0)]).summary
     )
     assert (
-        "50 % slower than one after the other (3.00 s against 2.00 s)"
+        "slower than one after the other: 50 % longer (3.00 s against 2.00 s)"
         in plots.comparison([("y", 3.0, 1.0, 2.0)]).summary
     )
 
@@ -200,7 +200,7 @@ def _run(elapsed_s: float, overlapped_s: float, sequential_s: float, **facts) ->
     ("t", "ideal", "seq", "kind"),
     [
         (0.24, 0.25, 0.61, "at"),  # 01b cell 37: header "at the ideal bound", end "faster than"
-        (0.822, 0.49, 0.811, "no faster"),  # 01b cell 27: 1 % slower, inside the 15 %
+        (0.822, 0.49, 0.811, "no faster"),  # 01b cell 27: 1 % longer, inside the 15 %
         (0.54, 0.54, 0.72, "too close"),  # 01b quota cell 22: no share of the saving
         (0.90, 1.00, 1.05, "too close"),  # 01b quick cell 27: three readings before
         (0.70, 1.00, 2.00, "beats"),
@@ -263,8 +263,8 @@ def test_a_slow_down_prints_one_number_everywhere():
 
     a = AgainstBounds(1.03, 0.5, 0.74)
     assert a.header() == share_of_bound(1.03, 0.5, sequential_s=0.74)
-    assert "39 % slower" in a.header() and "39 % slower" in a.where()
-    assert "39 % slower" in a.saving("service")
+    assert "39 % longer" in a.header() and "39 % longer" in a.where()
+    assert "39 % longer" in a.saving("service")
     service = ServiceRun(
         "s",
         bounds=Bounds(0.74, 0.74),

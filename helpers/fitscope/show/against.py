@@ -64,12 +64,13 @@ class AgainstBounds:
 
     Example:
         >>> AgainstBounds(0.822, 0.49, 0.811).saving("TensorFlow")
-        'TensorFlow no faster than one after the other (0.822 s against 0.811 s: 1 % slower, \
+        'TensorFlow no faster than one after the other (0.822 s against 0.811 s: 1 % longer, \
 inside the 15 % tolerance)'
         >>> AgainstBounds(0.54, 0.54, 0.72).saving("JAX")
         'JAX 0.54 s: the bounds too close to tell apart (0.54 s ideal, 0.72 s one after the other)'
         >>> AgainstBounds(1.03, 0.74, 0.74).header()
-        '72 % of the ideal bound, and 39 % slower than one after the other (1.03 s against 0.74 s)'
+        '72 % of the ideal bound, and slower than one after the other: 39 % longer (1.03 s \
+against 0.74 s)'
     """
 
     measured: Values
@@ -126,7 +127,7 @@ inside the 15 % tolerance)'
     def _slower(self) -> str:
         """The slow-down against the sum, as :func:`~fitscope.verdicts.bounds.share_of_bound`
         says it (the time added), so the header and the sentences print one number."""
-        return f"{100 * (self.t / (self.sequential_s or self.t) - 1):.0f} % slower"
+        return f"{100 * (self.t / (self.sequential_s or self.t) - 1):.0f} % longer"
 
     def _bounds(self) -> str:
         seq = f", {self.sequential_s:.2f} s one after the other" if self.sequential_s else ""
@@ -162,7 +163,7 @@ inside the 15 % tolerance)'
         if kind == "beats":
             return BEATS_BOUND
         if kind == "slower":
-            return f"{self._slower()} than one after the other"
+            return f"slower than one after the other: {self._slower()}"
         if kind == "too close":
             return TOO_CLOSE
         if kind == "no faster":
@@ -184,7 +185,8 @@ inside the 15 % tolerance)'
             return f"{label} {BEATS_BOUND} ({t:.2f} s against {ovl:.2f} s)"
         if kind == "slower":
             return (
-                f"{label} {self._slower()} than one after the other ({t:.2f} s against {seq:.2f} s)"
+                f"{label} slower than one after the other: {self._slower()} ({t:.2f} s against "
+                f"{seq:.2f} s)"
             )
         if kind == "too close":
             return f"{label} {t:.2f} s: {TOO_CLOSE} ({self._bounds()})"

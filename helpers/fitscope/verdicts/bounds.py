@@ -115,13 +115,14 @@ def share_of_bound(
         >>> share_of_bound(0.7, 1.0)
         'faster than the ideal bound: the cost estimate was high (0.70 s against 1.00 s)'
         >>> share_of_bound(2.5, 1.0, sequential_s=1.5)
-        '40 % of the ideal bound, and 67 % slower than one after the other (2.50 s against 1.50 s)'
+        '40 % of the ideal bound, and slower than one after the other: 67 % longer (2.50 s \
+against 1.50 s)'
         >>> share_of_bound([0.436, 0.40, 0.47], 0.3, sequential_s=0.401)[18:]
-        'bound, and no faster than one after the other (0.436 s against 0.401 s: 9 % slower, \
+        'bound, and no faster than one after the other (0.436 s against 0.401 s: 9 % longer, \
 inside the 0.07 s spread)'
         >>> share_of_bound([2.39, 2.404, 2.83], 1.5, sequential_s=2.003)[18:]
-        'bound, and 20 % slower than one after the other (2.40 s against 2.00 s, every repeat \
-above it)'
+        'bound, and slower than one after the other: 20 % longer (2.40 s against 2.00 s, every \
+repeat above it)'
     """
     t, spread = _measured(measured_s, spread_s)
     margin = tolerance * overlapped_s if spread is None else spread
@@ -138,13 +139,13 @@ above it)'
     if sequential_s is not None and slower_than_sum(measured_s, sequential_s, margin):
         every = "" if t > sequential_s + margin else ", every repeat above it"
         share += (
-            f", and {100 * (t / sequential_s - 1):.0f} % slower than one after the other "
+            f", and slower than one after the other: {100 * (t / sequential_s - 1):.0f} % longer "
             f"({t:.2f} s against {sequential_s:.2f} s{every})"
         )
     elif sequential_s is not None and t > sequential_s:
         inside = f"{spread:.2f} s spread" if spread is not None else f"{100 * tolerance:.0f} %"
         share += (
             f", and no faster than one after the other ({t:.3f} s against {sequential_s:.3f} s: "
-            f"{100 * (t / sequential_s - 1):.0f} % slower, inside the {inside})"
+            f"{100 * (t / sequential_s - 1):.0f} % longer, inside the {inside})"
         )
     return share

@@ -171,10 +171,11 @@ class PartEvidence:
             )
         if self._above_sum():
             return (
-                f"{head}: {100 * (self.measured_s / self.sequential_s - 1):.0f} % slower than "
-                f"one after the other, beyond the {noise:.2f} s {source}: the run paid more than "
-                f"the costs its bounds stand on ({INCONCLUSIVE}: deciding it needs those costs "
-                "measured beside the run, or a quieter machine)"
+                f"{head}: slower than one after the other, "
+                f"{100 * (self.measured_s / self.sequential_s - 1):.0f} % longer, beyond the "
+                f"{noise:.2f} s {source}: the run paid more than the costs its bounds stand on "
+                f"({INCONCLUSIVE}: deciding it needs those costs measured beside the run, or a "
+                "quieter machine)"
             )
         if gain <= 0:
             reached = "no saving"

@@ -85,7 +85,7 @@ def saving_words(label: str, r: RunResult) -> str:
         'JAX 12 % of its possible saving (0.75 s; 0.45 s ideal, 0.79 s one after the other)'
         >>> r.throughput = type("T", (), {"elapsed_s": 1.0})()
         >>> saving_words("JAX", r)
-        'JAX 27 % slower than one after the other (1.00 s against 0.79 s)'
+        'JAX slower than one after the other: 27 % longer (1.00 s against 0.79 s)'
     """
     reading = run_reading(r)
     if reading is None:

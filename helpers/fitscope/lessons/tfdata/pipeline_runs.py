@@ -136,7 +136,7 @@ class PipelineRun(RunResult):
         if b is None:
             return f"{f['variant']}: no element was consumed."
         slower = (
-            "slower than one after the other (" in f["efficiency"]
+            "slower than one after the other:" in f["efficiency"]
             and "no faster" not in (f["efficiency"])
         )
         return (
@@ -244,7 +244,7 @@ class PipelineRuns(ShowsItself, list):
         slow = [
             r.facts["variant"]
             for r in self
-            if "slower than one after the other (" in r.facts["efficiency"]
+            if "slower than one after the other:" in r.facts["efficiency"]
             and "no faster" not in r.facts["efficiency"]
         ]
         reading = self.fastest().sentence + "."
