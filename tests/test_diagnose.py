@@ -21,7 +21,7 @@ from conftest import ROOT
 
 import fitscope
 from fitscope.diagnose.measure import split
-from fitscope.diagnose.remedies import beyond_noise, busy_share, choose
+from fitscope.diagnose.remedies import MAX_WORKERS, beyond_noise, busy_share, choose
 from fitscope.diagnose.report import (
     HIGHLY,
     INCONCLUSIVE,
@@ -461,3 +461,17 @@ def test_the_cli_help_lists_diagnose():
         [sys.executable, "-m", "fitscope", "--help"], env=ENV, capture_output=True, text=True
     )
     assert "diagnose" in out.stdout
+
+
+def test_waiting_batches_in_threads_get_as_many_threads_as_one_batch_holds_steps():
+    """A PyDataset with 2 threads whose batches sleep 40 ms against 0.12 ms steps was offered
+    nothing (2 workers were 'enough'); threads that wait overlap as many batches as one batch's
+    time holds steps, up to MAX_WORKERS."""
+    waiting = ((0.12, 0.12, 0.12), (0.12, 0.12, 0.12), (18.0, 18.2, 18.5))
+    m, d = made_up(waiting, kind=PYDATASET, data=(40.3, 0.25), workers=2)
+    (first,) = [r for r in d.remedies if r.how.startswith("Pass workers=")]
+    assert first.how.startswith(f"Pass workers={MAX_WORKERS}, use_multiprocessing=False")
+    assert first.try_workers == MAX_WORKERS and first.bound_s < m.step_in_fit_s / 2
+    # a PyDataset that already has them is offered no more threads
+    _, enough = made_up(waiting, kind=PYDATASET, data=(40.3, 0.25), workers=MAX_WORKERS)
+    assert not any(r.how.startswith("Pass workers=") for r in enough.remedies)

@@ -268,8 +268,13 @@ def _by_source(m: Measurement, w: int, busy: bool) -> list[Remedy]:
             return [
                 remedy(how + START_SAFELY, in_parallel, w, not_tried=NO_PROCESSES, escapes_gil=True)
             ]
-        # waiting batches in threads: more only where it has fewer than w
-        return [remedy(how, in_parallel, w, try_workers=w)] if src.workers < w else []
+        # batches that wait overlap in as many threads as one batch's time holds steps
+        per_step = max(m.step_alone_s, 1e-6)
+        enough = max(w, min(MAX_WORKERS, math.ceil(m.data.wall_s / per_step)))
+        if src.workers >= enough:
+            return []
+        how = f"Pass workers={enough}, use_multiprocessing=False to your PyDataset"
+        return [remedy(how, in_parallel, enough, try_workers=enough)]
     if src.kind == TF_DATA:
         stages, found = src.stages(), []
         if "Prefetch" not in stages:
