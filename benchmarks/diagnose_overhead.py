@@ -78,6 +78,7 @@ def duration(label: str, model, data, **kwargs) -> dict[str, object]:
         "pipeline": label,
         "duration_s": time.perf_counter() - t0,
         "verdict_s": d.verdict_s,
+        "remedy_tried": d.tried_run is not None,
         "verdict": d.verdict,
         "repeats": len(d.shares),
         "step_alone_s": d.step_alone_s,
@@ -110,7 +111,9 @@ def main() -> None:
     for row in results["duration"]:
         print(
             f"diagnose reached its verdict in {row['verdict_s']:.1f} s (goal <= 15 s) and "
-            f"took {row['duration_s']:.1f} s with a remedy tried: {row['pipeline']}, "
+            f"took {row['duration_s']:.1f} s in all"
+            + (" (a remedy tried)" if row["remedy_tried"] else "")
+            + f": {row['pipeline']}, "
             f"{row['steps']} steps a run, {row['repeats']} repeats, step in fit "
             f"{row['step_in_fit_s'] * 1e3:.1f} ms, {row['verdict']}"
         )

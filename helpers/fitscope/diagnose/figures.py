@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 
+from fitscope.diagnose.sources import THREAD_CLOCK
+
 __all__ = ["COVERAGE", "SMALL", "beyond_noise", "busy_share", "median_interval", "ms"]
 
 COVERAGE = 0.75  # the confidence the median's interval is drawn at
@@ -23,6 +25,16 @@ SMALL = 0.05  # a part under this share of a step, or not beyond it, gets no rem
 def ms(seconds: float) -> str:
     """Seconds in ms, 3 significant digits: ``ms(0.0412)`` is '41.2 ms' (µs under 0.1 ms)."""
     return f"{seconds * 1e3:.3g} ms" if seconds >= 1e-4 else f"{seconds * 1e6:.3g} µs"
+
+
+def clock_cpus(clock: str, cpus: float) -> float:
+    """The CPUs a batch's CPU clock can count: 1 on its own thread, ``cpus`` (B) on the process.
+
+    Example:
+        >>> clock_cpus("its thread", 2.0), clock_cpus("the whole process", 2.0)
+        (1.0, 2.0)
+    """
+    return 1.0 if clock == THREAD_CLOCK else cpus
 
 
 def busy_share(cpu_s: float, wall_s: float, cpus: float = 1.0) -> str:

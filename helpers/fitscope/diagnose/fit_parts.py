@@ -68,7 +68,6 @@ class Beside:
             shuffle=False,
         )
         self.reiterable, self.pulled = reiterable, 0
-        self._tf_dataset: Any = None
         self.error: Exception | None = None
         self._it: Iterator[Any] = iter(())
         self.pace = Pace(max(1, min(16, int(WAKE_S / max(step_s, 1e-6)))))
@@ -78,13 +77,11 @@ class Beside:
     def _batches(self) -> Iterable[Any]:
         backend = keras.backend.backend()
         if backend == "tensorflow":
-            if self._tf_dataset is None:  # built once, as fit builds it once for all epochs
-                ds = self.adapter.get_tf_dataset()
-                # data that can start again runs on without a new iterator a pass, as the steps
-                # fit times within one epoch do (a new graph a pass, built on the thread
-                # beside, read as contention: 20-70 % for arrays under a 1 ms step)
-                self._tf_dataset = ds.repeat() if self.reiterable else ds
-            return self._tf_dataset  # type: ignore[no-any-return]
+            ds = self.adapter.get_tf_dataset()
+            # data that can start again runs on, repeated, with no new graph and iterator a pass
+            # (fit's timed steps pay none within their epoch; a rebuild a pass, on the thread
+            # beside, read as 20-70 % contention for arrays under a 1 ms step)
+            return ds.repeat() if self.reiterable else ds  # type: ignore[no-any-return]
         if backend == "jax":
             return self.adapter.get_jax_iterator()  # type: ignore[no-any-return]
         if backend == "torch":

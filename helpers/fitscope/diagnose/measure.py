@@ -216,11 +216,12 @@ class Measurement:
 
     @property
     def steps_under_load_s(self) -> list[float]:
-        """Per repeat, the step under the pipeline's load, its pulling's own cost taken out:
-        see :func:`under_load`."""
+        """Per repeat, the step under the pipeline's load, its pulling's own cost taken out
+        (:func:`under_load`), held between the step alone and in fit as :func:`split` reads it,
+        so the table prints the step the two parts were read from."""
         return [
-            under_load(a.step_s, p.step_s, u.step_s)
-            for a, p, u in zip(self.alone, self.pulled, self.loaded)
+            min(under_load(a.step_s, p.step_s, u.step_s), max(a.step_s, t.step_s))
+            for a, p, u, t in zip(self.alone, self.pulled, self.loaded, self.together)
         ]
 
     @property

@@ -34,6 +34,7 @@ from fitscope.diagnose.figures import (
     SMALL,
     beyond_noise,
     busy_share,
+    clock_cpus,
     median_interval,
     ms,
 )
@@ -45,7 +46,6 @@ from fitscope.diagnose.sources import (
     ITERATOR,
     PYDATASET,
     TF_DATA,
-    THREAD_CLOCK,
     TORCH,
 )
 from fitscope.instrument.bounds import stage_bounds
@@ -200,8 +200,8 @@ def _by_source(m: Measurement, w: int, busy: bool) -> list[Remedy]:
             bound = stage_bounds([stage], c.train_s, c.train_cpu_s or 0.0, b).overlapped_s
         return Remedy(how, why, bound, m.step_in_fit_s, workers, **kw)
 
-    clock_cpus = 1.0 if m.data.clock == THREAD_CLOCK else b
-    cpu = f"CPU {busy_share(m.data.cpu_s, m.data.wall_s, clock_cpus)} on {m.data.clock}"
+    counts = clock_cpus(m.data.clock, b)
+    cpu = f"CPU {busy_share(m.data.cpu_s, m.data.wall_s, counts)} on {m.data.clock}"
     in_parallel = (
         f"making a batch computed ({cpu}): where that computing is Python, it holds the GIL "
         "and only processes run it side by side; libraries such as Pillow and NumPy release "

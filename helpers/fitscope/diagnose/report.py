@@ -23,9 +23,15 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from fitscope.diagnose.figures import SMALL, beyond_noise, busy_share, median_interval, ms
+from fitscope.diagnose.figures import (
+    SMALL,
+    beyond_noise,
+    busy_share,
+    clock_cpus,
+    median_interval,
+    ms,
+)
 from fitscope.diagnose.remedies import Remedy
-from fitscope.diagnose.sources import THREAD_CLOCK
 from fitscope.diagnose.verdict import (
     HIGHLY,
     INCONCLUSIVE,
@@ -105,11 +111,6 @@ class Diagnosis(ShowsItself):
     notes: list[str] = field(default_factory=list)
     run: RunResult | None = None
     tried_run: RunResult | None = None
-
-    @property
-    def clock_cpus(self) -> float:
-        """The CPUs the data's CPU clock can count: 1 on its thread, B on the whole process."""
-        return 1.0 if self.data_clock == THREAD_CLOCK else self.cpus
 
     @property
     def input_share(self) -> float:
@@ -225,7 +226,7 @@ class Diagnosis(ShowsItself):
 
     def table(self) -> Table:
         """The figures, one row per quantity, read by the verdict sentence."""
-        busy = busy_share(self.data_cpu_s, self.data_s, self.clock_cpus)
+        busy = busy_share(self.data_cpu_s, self.data_s, clock_cpus(self.data_clock, self.cpus))
         doing = "computes" if self.data_computes else "waits"
         cpu = ", ".join(f"{role} {ms(s)}" for role, s in self.cpu_per_step_by_role.items())
         rows = [
@@ -292,7 +293,7 @@ class Diagnosis(ShowsItself):
                 f"{self.duration_s:.1f} s"
                 + (
                     f" ({self.verdict_s:.1f} s to the verdict, the rest trying a remedy)"
-                    if self.duration_s - self.verdict_s >= 0.05
+                    if self.tried_run is not None
                     else ""
                 ),
             ),
