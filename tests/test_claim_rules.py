@@ -444,3 +444,14 @@ def test_c10_checklist_names_the_case_that_gained():
     assert "with a costly producer it was undecided" in said
     both = verdicts.c10(compare([1.2, 1.21], [0.9, 0.91]), True, arrays, 2.0)
     assert any("costs real time, add prefetch" in p for p in answer([(both, "TF")]).checklist)
+
+
+def test_c10_an_undecided_gain_without_visible_overlap_decides_nothing():
+    """Review: one run each, x1.05, no overlap on the timeline read DOES NOT HOLD, and the answer
+    said 'prefetch gave no measured gain'."""
+    from fitscope.verdicts import compare
+    from fitscope.verdicts.tfdata_claims import c10_parts
+
+    v = verdicts.c10(compare([2.0], [1.9]), False, compare([50, 52], [51, 50], "per s"))
+    costly, arrays = c10_parts(v.evidence)
+    assert costly == INCONCLUSIVE and arrays == DOES_NOT_HOLD  # the arrays part decides it

@@ -110,10 +110,13 @@ def _costly_part(c: Compared, overlap_visible: bool) -> str:
     """C10's costly-producer part: both halves of the claim, the overlap on the timeline and the
     gain. Without the overlap it does not hold, unless prefetch measured faster beyond the
     spread: the halves then disagree (the timeline missed an overlap the speed shows), and a
-    gain is never read as none: INCONCLUSIVE."""
+    gain is never read as none: INCONCLUSIVE. An undecided gain decides nothing either: without
+    the overlap the part is DOES NOT HOLD only where no gain was measured where x1.2 would
+    have shown, so "no measured gain" is what it says."""
+    gain = speedup_part(c, 1.2, 1.2)
     if overlap_visible:
-        return speedup_part(c, 1.2, 1.2)
-    return INCONCLUSIVE if c.word == FASTER else DOES_NOT_HOLD
+        return gain
+    return DOES_NOT_HOLD if gain == DOES_NOT_HOLD else INCONCLUSIVE
 
 
 def c10_parts(evidence: Mapping[str, Any]) -> tuple[str, str]:

@@ -255,7 +255,8 @@ def tfdata_verdicts(
         gil_releasing,
         cpu_bound,
         budget,
-        min(r.facts.get("free_cpus", budget) for r in gil.values()),
+        # unmeasured free CPUs are unknown (None), never B filled in
+        min((r.facts["free_cpus"] for r in gil.values() if "free_cpus" in r.facts), default=None),
     )
     card = verdicts.Scorecard([c10, c11])
     return evidence.keep("tfdata", card, keep_as) if keep_as else card
