@@ -38,10 +38,8 @@ from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import Table
 from fitscope.isolation import Progress, launcher_outcomes, run_python, sandbox_facts
 from fitscope.isolation.scripts import script_file
-from fitscope.lessons.distributed.mirrored import MirroredRun, mirrored_training
+from fitscope.lessons.distributed.mirrored import NOTEBOOK, MirroredRun, mirrored_training
 from fitscope.verdicts import evidence
-
-NOTEBOOK = "04_beyond_one_process.ipynb"
 
 __all__ = [
     "MultiWorkerParams",
