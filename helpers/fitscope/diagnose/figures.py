@@ -16,10 +16,20 @@ import math
 
 from fitscope.diagnose.sources import THREAD_CLOCK
 
-__all__ = ["COVERAGE", "SMALL", "beyond_noise", "busy_share", "median_interval", "ms"]
+__all__ = [
+    "COVERAGE",
+    "SMALL",
+    "UNRESOLVED",
+    "batch_busy",
+    "beyond_noise",
+    "busy_share",
+    "median_interval",
+    "ms",
+]
 
 COVERAGE = 0.75  # the confidence the median's interval is drawn at
 SMALL = 0.05  # a part under this share of a step, or not beyond it, gets no remedies
+UNRESOLVED = "too short a call to resolve"  # CPU past what the clock can count in the wall
 
 
 def ms(seconds: float) -> str:
@@ -56,9 +66,22 @@ def busy_share(cpu_s: float, wall_s: float, cpus: float = 1.0) -> str:
     if ratio <= cpus:
         return f"x{ratio:.2f} the wall"
     return (
-        f"more CPU than {cpus:g} CPU{'s' if cpus != 1 else ''} can give in the wall: "
-        "too short a call to resolve"
+        f"more CPU than {cpus:g} CPU{'s' if cpus != 1 else ''} can give in the wall: {UNRESOLVED}"
     )
+
+
+def batch_busy(cpu_s: float, wall_s: float, clock: str, cpus: float, computes: bool) -> str:
+    """One batch's CPU against its wall (:func:`busy_share`, on what its ``clock`` can count)
+    and whether it computes or waits; no label where the call was too short to resolve.
+
+    Example:
+        >>> batch_busy(0.0178, 0.0571, "its thread", 2.0, True)
+        '31% of wall: computes'
+        >>> batch_busy(3.48e-6, 3.38e-6, "its thread", 2.0, True)
+        'more CPU than 1 CPU can give in the wall: too short a call to resolve'
+    """
+    busy = busy_share(cpu_s, wall_s, clock_cpus(clock, cpus))
+    return busy if busy.endswith(UNRESOLVED) else f"{busy}: {'computes' if computes else 'waits'}"
 
 
 def median_interval(shares: list[float]) -> tuple[float, float]:

@@ -1,13 +1,13 @@
 """Which remedy fits, chosen by the measurement, each with the most it could save.
 
-The choice follows the larger part of the input share first: *waiting* (the training thread idle
-for its next batch) calls for more producers and prefetch, by where the data is made (the kind of
-source, the thread that made it), whether
-making a batch computes (CPU a sizeable share of wall: if that is Python, it holds the GIL and
-only processes run it side by side; Pillow, NumPy and TensorFlow's ops release it, which CPU
-against wall cannot tell) or waits (threads wait side by side), and the backend; *contention*
-(the step slowed by the data work sharing the CPU) calls for cheaper data work, fewer data
-threads, or more cores. A part gets remedies only when it is measured beyond the noise
+The choice follows the larger part of the input share first, where the repeats rank them
+(:func:`.verdict.larger_part`): *waiting* (the training thread idle for its next batch) calls for
+more producers and prefetch, by where the data is made (the kind of source, the thread that made
+it), whether making a batch computes (CPU a sizeable share of wall: if that is Python, it holds
+the GIL and only processes run it side by side; Pillow, NumPy and TensorFlow's ops release it,
+which CPU against wall cannot tell) or waits (threads wait side by side), and the backend;
+*contention* (the step slowed by the data work sharing the CPU) calls for cheaper data work,
+fewer data threads, or more cores. A part gets remedies only when it is measured beyond the noise
 (:func:`beyond_noise`). A producer remedy's saving is fitscope's ideal-overlap bound for one
 step with its producers on this machine's B CPUs; a contention remedy's is the step in fit less
 the contention measured; never more. Every figure a remedy quotes is one the diagnosis's table
@@ -48,6 +48,7 @@ from fitscope.diagnose.sources import (
     TF_DATA,
     TORCH,
 )
+from fitscope.diagnose.verdict import CONTENTION, WAITING, larger_part
 from fitscope.instrument.bounds import stage_bounds
 
 __all__ = [
@@ -122,11 +123,11 @@ class Remedy:
 
 
 def choose(m: Measurement) -> list[Remedy]:
-    """The remedies that fit this measurement: the larger part's first, each part's biggest
-    possible saving first. A part not measured beyond the noise (:func:`beyond_noise`) gets
-    none; a remedy whose bound saves nothing is left out, unless it can be tried as is (then
-    trying it shows why it does not help).
-    """
+    """The remedies that fit this measurement: the larger part's first where the repeats rank
+    the two (:func:`larger_part`), else the larger median's; each part's biggest saving first.
+    A part not measured beyond the noise (:func:`beyond_noise`) gets none; a remedy whose bound
+    saves nothing is left out, unless it can be tried as is (then trying shows why it does not
+    help)."""
     workers = max(2, int(m.run.budget.cpus if m.run.budget else 1))
     waiting = [r for r in _by_source(m, workers, m.data.computes) if r.saves or r.try_workers]
     # Data work that computes may be Python holding the GIL, which the step's own Python waits
@@ -136,12 +137,12 @@ def choose(m: Measurement) -> list[Remedy]:
     spare = (m.run.budget.cpus if m.run.budget else 1.0) >= 2
     off_gil = [r for r in waiting if r.escapes_gil] if m.data.computes and spare else []
     contention = off_gil + [r for r in _for_contention(m) if r.saves]
-    parts = [
-        (m.waiting_share, [p[1] for p in m.parts], sorted(waiting, key=lambda r: r.bound_s)),
-        (m.contention_share, [p[2] for p in m.parts], contention),
-    ]
-    parts.sort(key=lambda p: -p[0])
-    chosen = [r for _, each, found in parts if beyond_noise(each) for r in found]
+    each = {WAITING: [p[1] for p in m.parts], CONTENTION: [p[2] for p in m.parts]}
+    found = {WAITING: sorted(waiting, key=lambda r: r.bound_s), CONTENTION: contention}
+    medians = {WAITING: m.waiting_share, CONTENTION: m.contention_share}
+    first = larger_part(*each.values())[0] or max(medians, key=medians.__getitem__)
+    order = sorted(each, key=lambda k: k != first)  # the larger part first
+    chosen = [r for k in order if beyond_noise(each[k]) for r in found[k]]
     return list(dict.fromkeys(chosen))  # a remedy that fits both parts is said once
 
 

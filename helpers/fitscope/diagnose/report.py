@@ -25,26 +25,29 @@ from typing import Any
 
 from fitscope.diagnose.figures import (
     SMALL,
+    batch_busy,
     beyond_noise,
-    busy_share,
-    clock_cpus,
     median_interval,
     ms,
 )
 from fitscope.diagnose.remedies import Remedy
 from fitscope.diagnose.verdict import (
+    CONTENTION,
     HIGHLY,
     INCONCLUSIVE,
     LINES,
     MODERATELY,
     NOT,
+    WAITING,
     category,
+    larger_part,
     parts_note,
     verdict_of,
 )
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import ShowsItself, Stack, Table
 from fitscope.verdicts.compare import TOO_CLOSE
+from fitscope.verdicts.images import step_cores
 
 __all__ = [
     "HIGHLY",
@@ -53,13 +56,12 @@ __all__ = [
     "INCONCLUSIVE",
     "LINES",
     "category",
+    "larger_part",
     "median_interval",
     "parts_note",
     "verdict_of",
     "Diagnosis",
 ]
-
-WAITING, CONTENTION = "waiting", "contention"
 
 
 @dataclass
@@ -127,9 +129,10 @@ class Diagnosis(ShowsItself):
         return statistics.median(self.contention_shares)
 
     @property
-    def cause(self) -> str:
-        """The larger part of the share: "waiting" or "contention"."""
-        return WAITING if self.waiting_share >= self.contention_share else CONTENTION
+    def cause(self) -> str | None:
+        """The larger part of the share, "waiting" or "contention", where the repeats rank
+        them (:func:`larger_part`); None where this run cannot."""
+        return larger_part(self.waiting_shares, self.contention_shares)[0]
 
     @property
     def step_alone_s(self) -> float:
@@ -142,6 +145,12 @@ class Diagnosis(ShowsItself):
     @property
     def step_in_fit_s(self) -> float:
         return statistics.median(self.steps_in_fit_s)
+
+    @property
+    def data_busy(self) -> str:
+        """One batch's CPU against its wall, and whether it computes (:func:`batch_busy`)."""
+        args = (self.data_cpu_s, self.data_s, self.data_clock, self.cpus, self.data_computes)
+        return batch_busy(*args)
 
     def parts_sentence(self) -> str:
         """The share's two parts in words, with the step under load they stand on, and what
@@ -160,7 +169,10 @@ class Diagnosis(ShowsItself):
         from fitscope.instrument.backends import LABELS
 
         lo, hi = min(self.shares), max(self.shares)
-        mostly = f", mostly {self.cause}" if self.verdict in (HIGHLY, MODERATELY) else ""
+        larger, why = larger_part(self.waiting_shares, self.contention_shares)
+        unranked = f"{WAITING} and {CONTENTION} in parts this run cannot rank ({why})"
+        said = f", mostly {larger}" if larger else f", {unranked}"
+        mostly = said if self.verdict in (HIGHLY, MODERATELY) else ""
         head = f"On {LABELS.get(self.backend, self.backend)}, {self.verdict}{mostly}" + (
             f" ({self.reason})" if self.reason else ""
         )
@@ -226,9 +238,8 @@ class Diagnosis(ShowsItself):
 
     def table(self) -> Table:
         """The figures, one row per quantity, read by the verdict sentence."""
-        busy = busy_share(self.data_cpu_s, self.data_s, clock_cpus(self.data_clock, self.cpus))
-        doing = "computes" if self.data_computes else "waits"
         cpu = ", ".join(f"{role} {ms(s)}" for role, s in self.cpu_per_step_by_role.items())
+        cores = step_cores(self.cpu_per_step_by_role, self.step_in_fit_s)
         rows = [
             ("verdict", self.verdict + (f" ({self.reason})" if self.reason else "")),
             ("data source", self.source),
@@ -254,7 +265,7 @@ class Diagnosis(ShowsItself):
             (
                 "one batch made alone",
                 f"{ms(self.data_s)} wall, {ms(self.data_cpu_s)} CPU on "
-                f"{self.data_clock} ({busy}: {doing})",
+                f"{self.data_clock} ({self.data_busy})",
             ),
             ("data thread (after Keras's peek)", f"{self.data_thread}: {self.data_where}"),
             ("batches made, by thread", self.batches_by_thread or "not traced"),
@@ -268,6 +279,10 @@ class Diagnosis(ShowsItself):
                 ),
             ),
             ("CPU a step in fit, by thread role", cpu or "not sampled"),
+            (
+                "cores busy in a step in fit (its CPU over its wall)",
+                f"{cores:.2f} of B = {self.cpus:g}" if cores is not None else "not sampled",
+            ),
             ("CPU budget", self.budget),
             (
                 "CPUs other processes kept busy: median (repeats)",
@@ -353,6 +368,7 @@ class Diagnosis(ShowsItself):
             waiting_share=self.waiting_share,
             contention_share=self.contention_share,
             cause=self.cause,
+            data_busy=self.data_busy,
             step_under_load_s=self.step_under_load_s,
             step_alone_s=self.step_alone_s,
             step_in_fit_s=self.step_in_fit_s,

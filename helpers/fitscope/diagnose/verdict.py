@@ -4,7 +4,8 @@ The verdict puts the input share (1 - step alone / step in fit) in the categorie
 Profiler uses for its own input percentage: 20% or more is highly input-bound, 5% to 20%
 moderately, under 5% not. The share is not the Profiler's figure: it counts the step slowed by
 the data work sharing the CPU (contention) as well as the wait for the next batch, and the
-verdict names the larger of the two. The category is decided when the interval that holds the
+verdict names the larger of the two only where the repeats rank them (:func:`larger_part`). The
+category is decided when the interval that holds the
 median of the repeats with 75% confidence (:func:`.figures.median_interval`) lies within one;
 otherwise the verdict is inconclusive, and the reason says which line the repeats straddle.
 :func:`parts_note` says what the two parts' medians sum to against the share's.
@@ -29,7 +30,10 @@ __all__ = [
     "NOT",
     "INCONCLUSIVE",
     "LINES",
+    "WAITING",
+    "CONTENTION",
     "category",
+    "larger_part",
     "parts_note",
     "verdict_of",
 ]
@@ -37,6 +41,7 @@ __all__ = [
 HIGHLY, MODERATELY = "highly input-bound", "moderately input-bound"
 NOT, INCONCLUSIVE = "not input-bound", "inconclusive"
 LINES = (0.05, 0.20)  # TF Profiler's input-bound categories
+WAITING, CONTENTION = "waiting", "contention"
 
 
 def category(share: float) -> str:
@@ -79,6 +84,43 @@ def parts_note(shares: list[float], waiting: list[float], contention: list[float
     return (
         f"; the parts sum to {_pct(w) + _pct(c)}%, {abs(gap)}% "
         f"{'more' if gap > 0 else 'less'} than the share of {_pct(s)}%: " + "; ".join(why)
+    )
+
+
+def larger_part(waiting: list[float], contention: list[float]) -> tuple[str | None, str]:
+    """(the larger part, or None where this run cannot rank them; the evidence in words).
+
+    The two parts of one repeat are paired (same repeat), so the rank is read from their
+    differences, waiting less contention: a part is the larger one only where the interval that
+    holds the median difference (:func:`.figures.median_interval`: up to 5 repeats, every
+    repeat) lies beyond 0 on its side; otherwise the run cannot rank them, whatever the medians.
+    One repeat has no spread: it ranks them only with the larger ``MIN_GAIN`` times the other or
+    more (the margin one run needs in :func:`fitscope.verdicts.compare.compare`).
+
+    Example:
+        >>> larger_part([0.60, 0.70, 0.65], [0.05, 0.0, 0.03])[0]
+        'waiting'
+        >>> larger_part([0.18, 0.46, 0.25], [0.30, 0.08, 0.24])
+        (None, 'waiting less contention, repeat by repeat: -12%, +38%, +1%')
+        >>> larger_part([0.30], [0.28])[0], larger_part([0.0], [0.59])[0]
+        (None, 'contention')
+    """
+    diffs = [w - c for w, c in zip(waiting, contention)]
+    lo, hi = median_interval(diffs)
+    larger = WAITING if lo > 0 else CONTENTION if hi < 0 else None
+    if len(diffs) == 1:
+        w, c = waiting[0], contention[0]
+        said = f"its one repeat: waiting {w:.0%} against contention {c:.0%}"
+        if max(w, c) < MIN_GAIN * min(w, c):
+            return None, f"{said}, within the x{MIN_GAIN:g} one repeat needs"
+        return larger, said
+    if len(diffs) <= 5:
+        return larger, "waiting less contention, repeat by repeat: " + ", ".join(
+            f"{d:+.0%}" for d in diffs
+        )
+    return larger, (
+        f"the median of waiting less contention, repeat by repeat, lies between {lo:+.0%} and "
+        f"{hi:+.0%} ({COVERAGE:.0%} interval of {len(diffs)} repeats)"
     )
 
 

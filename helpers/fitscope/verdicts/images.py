@@ -42,11 +42,23 @@ from fitscope.verdicts.compare import (
 from fitscope.verdicts.parts import budget_text
 from fitscope.verdicts.verdict import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, Verdict
 
-__all__ = ["ADVICE_ID", "FULL_CPUS", "Pipeline", "article_advice"]
+__all__ = ["ADVICE_ID", "FULL_CPUS", "Pipeline", "article_advice", "step_cores"]
 
 ADVICE_ID = "A1"
 FULL_CPUS = 0.75
 """The step alone fills the CPUs when it keeps this share of the budget B busy (1.5 of 2)."""
+
+
+def step_cores(cpu_by_role: Mapping[str, float] | None, step_s: float) -> float | None:
+    """The cores a step keeps busy: its CPU, summed over thread roles, over its wall time (two
+    decimals, as printed); None where no CPU was sampled.
+
+    Example:
+        >>> step_cores({"main": 0.09, "pool": 0.072}, 0.09), step_cores({}, 0.09)
+        (1.8, None)
+    """
+    cpu = sum((cpu_by_role or {}).values())
+    return round(cpu / step_s, 2) if cpu else None
 
 
 @dataclass(frozen=True)
@@ -77,7 +89,6 @@ class Pipeline:
             >>> Pipeline.from_diagnosis("arrays", d).step_cores
             1.8
         """
-        cpu = sum((d.get("cpu_per_step_by_role") or {}).values())
         return cls(
             name,
             d["verdict"],
@@ -88,7 +99,7 @@ class Pipeline:
             tf_data,
             list(d.get("steps_in_fit_s") or []),
             list(d.get("shares") or []),
-            round(cpu / d["step_in_fit_s"], 2) if cpu else None,
+            step_cores(d.get("cpu_per_step_by_role"), d["step_in_fit_s"]),
         )
 
     def repeats(self) -> list[float]:

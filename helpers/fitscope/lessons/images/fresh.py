@@ -184,8 +184,6 @@ class FreshDiagnosis(ShowsItself):
         """The diagnosis's figures as its own table prints them (a median and its repeats), so
         every number its sentence and remedies quote is in a row here."""
         f = self.found
-        busy = f["data_cpu_s"] / f["data_s"] if f["data_s"] else 0.0
-        busy_text = f"{busy:.0%} of wall" if busy <= 1 else f"x{busy:.2f} the wall"
         rows = [
             ("verdict", f["verdict"]),
             ("data source", f["source"]),
@@ -207,7 +205,7 @@ class FreshDiagnosis(ShowsItself):
             (
                 "one batch made alone",
                 f"{_ms(f['data_s'])} wall, {_ms(f['data_cpu_s'])} CPU on {f['data_clock']} "
-                f"({busy_text}: {'computes' if f['data_computes'] else 'waits'})",
+                f"({f['data_busy']})",
             ),
             ("data thread (after Keras's peek)", f"{f['data_thread']}: {f['data_where']}"),
             (
