@@ -85,6 +85,27 @@ def test_fastest_only_beyond_the_spread():
         fastest({"only": [1.0]})
 
 
+def test_no_fastest_prints_both_ranges_and_the_runs_between_it_beats():
+    """05's review: "no run is fastest: 'tf.data prefetch' and 'PyDataset processes' cannot be
+    told apart (x1.43 ...)" beside A1's "x1.42 faster" against the generator: the sentence
+    printed no ranges, and named the slowest by median while the runner-up was beaten."""
+    runs = {
+        "tf.data prefetch": [0.0169, 0.018, 0.0192],
+        "PyDataset threads": [0.0300, 0.0312, 0.0330],
+        "PyDataset processes": [0.0175, 0.0401, 0.0601],
+    }
+    f = fastest(runs)
+    assert f.winner is None
+    assert f.sentence.startswith(
+        "no run is fastest: 'tf.data prefetch' (repeats 0.0169–0.0192 s) and "
+        "'PyDataset processes' (repeats 0.0175–0.0601 s) cannot be told apart, "
+    )
+    assert "'PyDataset threads', between the two by median, is slower than 'tf.data" in f.sentence
+    close = fastest({"a": [1.0, 1.1], "b": [1.05, 1.0]})
+    assert "between" not in close.sentence and "(repeats 1.00–1.05 s)" in close.sentence
+    assert "(one run, 1.00 s)" in fastest({"a": 1.0, "b": 1.05}).sentence
+
+
 def test_no_pair_is_compared_when_the_runs_costs_differ():
     """Review r3 F-2, 02 cell 37: "no run is fastest: their own costs of the same work differ
     x2.03 …; 'PyDataset' against 'bounded queue': x1.53 faster (100.0 → 153.4 steps/s, one run

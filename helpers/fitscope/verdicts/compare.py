@@ -290,7 +290,8 @@ def fastest(
     runs: Mapping[str, Values], unit: str = "s", costs: Mapping[str, float] | None = None
 ) -> Fastest:
     """The fastest run of several, named only when it beats every other beyond the spread
-    (by :func:`compare`); otherwise the sentence names the run it cannot be told apart from.
+    (by :func:`compare`); otherwise the sentence names the run it cannot be told apart from,
+    with both runs' ranges, and any run between the two by median that it does beat.
 
     ``costs``, when given, is each run's own measured cost of the same work (for example its
     one-after-the-other sum, per step): runs that paid costs more than ``MIN_GAIN`` apart ran on
@@ -304,6 +305,8 @@ def fastest(
         "'b' is fastest: x1.54 faster than 'c', the next best (0.81 → 0.53 s, medians of 2)"
         >>> fastest({"a": [1.0, 1.1], "b": [1.05, 1.0]}).winner is None
         True
+        >>> fastest({"a": [0.5, 0.52], "b": [0.6, 0.61], "c": [0.51, 0.9]}).sentence[:71]
+        "no run is fastest: 'a' (repeats 0.50–0.52 s) and 'c' (repeats 0.51–0.90"
         >>> fastest({"a": 1.0, "b": 0.5}, costs={"a": 0.9, "b": 1.4}).sentence[:64]
         'no run is fastest: their own costs of the same work differ x1.56'
     """
@@ -343,14 +346,23 @@ def fastest(
             spreads,
             costs,
         )
-    return Fastest(
-        None,
-        order,
-        against,
-        f"no run is fastest: '{best}' and '{rival}' cannot be told apart, {against.sentence}",
-        spreads,
-        costs,
+
+    def span(k: str) -> str:
+        s = spreads[k]
+        return f"one run, {_num(s.median)}" if s.n == 1 else f"repeats {_num(s.low)}–{_num(s.high)}"
+
+    between = [f"'{k}'" for k in order[1 : order.index(rival)]]
+    sentence = (
+        f"no run is fastest: '{best}' ({span(best)} {unit}) and '{rival}' ({span(rival)} "
+        f"{unit}) cannot be told apart, {against.sentence}"
     )
+    if between:  # beaten beyond the spread, though their medians are nearer the best's
+        sentence += (
+            f"; {', '.join(between)}, between the two by median, "
+            f"{'is' if len(between) == 1 else 'are'} slower than '{best}' beyond the spread: "
+            f"the repeats of '{rival}' spread wider"
+        )
+    return Fastest(None, order, against, sentence, spreads, costs)
 
 
 def most_allowed(c: Compared) -> float:
