@@ -11,14 +11,22 @@ Example:
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fitscope.instrument.bounds import Bounds
 from fitscope.instrument.budget import CpuBudget
+from fitscope.instrument.printed import (
+    CORES_BUSY,
+    MEASURED_S,
+    STEPS_PER_S,
+    quantity_fact,
+    role_cpu,
+)
 from fitscope.instrument.sampling import CpuSamples
-from fitscope.instrument.tables import ShowsItself, Table
+from fitscope.instrument.tables import ShowsItself, Table, fmt
 from fitscope.instrument.throughput import Throughput
 from fitscope.instrument.tracing import Span
 
@@ -53,12 +61,25 @@ FACT_LABELS = {
 }
 
 
+def new_run_id() -> str:
+    """A run's id, made once when the run is: the same string in every display of it, and kept
+    when the run is saved and loaded (``id()`` is neither).
+
+    Example:
+        >>> new_run_id().startswith("run-"), new_run_id() != new_run_id()
+        (True, True)
+    """
+    return f"run-{uuid.uuid4().hex[:12]}"
+
+
 @dataclass
 class RunResult(ShowsItself):
     """Trace, CPU samples, throughput, budget, bounds, process outcomes and facts of one run.
 
     In a notebook it shows itself as a table of what was measured with ``reading`` (the sentence
-    a scenario wrote from the run's own numbers) under it; ``str()`` is that sentence.
+    a scenario wrote from the run's own numbers) under it; ``str()`` is that sentence. The table
+    carries, hidden, each figure it prints of the run's quantities under ``run_id``
+    (:mod:`fitscope.instrument.printed`), which the consistency check compares across cells.
     """
 
     name: str
@@ -73,6 +94,7 @@ class RunResult(ShowsItself):
     facts: dict[str, Any] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
     reading: str = ""
+    run_id: str = field(default_factory=new_run_id)
 
     def __repr__(self) -> str:
         return (
@@ -87,7 +109,7 @@ class RunResult(ShowsItself):
             rows += [
                 ("steps timed", tp.steps),
                 ("time measured", f"{tp.elapsed_s:.2f} s"),
-                ("throughput", f"{tp.steps_per_s:.1f} steps/s"),
+                ("throughput", self._steps_per_s()),
             ]
         if self.bounds is not None:
             rows += [
@@ -105,16 +127,41 @@ class RunResult(ShowsItself):
         ]
         rows += [(f"process {o.pid} ({o.command})", o.how) for o in self.outcomes]
         return Table(
-            ("quantity", "measured"), rows, reading=self.reading or self._summary(), title=self.name
+            ("quantity", "measured"),
+            rows,
+            reading=self.reading or self._summary(),
+            title=self.name,
+            facts=self.printed_facts(),
         )
+
+    def printed_facts(self) -> list[dict[str, str]]:
+        """A :func:`~fitscope.instrument.printed.quantity_fact` for each of the run's quantities
+        its table prints, as printed (its summary line prints the same figures).
+
+        Example:
+            >>> r = RunResult("r", throughput=Throughput(steps=4, elapsed_s=2.0), run_id="run-1")
+            >>> [(f["quantity"], f["printed"]) for f in r.printed_facts()]
+            [('time measured, from the end of the warm-up step', '2.00 s'), ('steps/s', \
+'2.0 steps/s')]
+        """
+        tp, said = self.throughput, []
+        if tp.steps:
+            said += [(MEASURED_S, f"{tp.elapsed_s:.2f} s"), (STEPS_PER_S, self._steps_per_s())]
+        cores, by_role = self.facts.get("cores_busy"), self.facts.get("train_cpu_by_role")
+        if isinstance(cores, int | float):
+            said.append((CORES_BUSY, fmt(cores)))
+        if isinstance(by_role, dict):  # printed "role: 0.048" in a row of CPU seconds
+            said += [(role_cpu(role), f"{fmt(s)} s") for role, s in by_role.items()]
+        return [quantity_fact(self.run_id, q, printed) for q, printed in said]
+
+    def _steps_per_s(self) -> str:
+        return f"{self.throughput.steps_per_s:.1f} steps/s"
 
     def _summary(self) -> str:
         tp = self.throughput
         if not tp.steps:
             return f"{self.name}."
-        text = (
-            f"{self.name}: {tp.steps} steps in {tp.elapsed_s:.2f} s ({tp.steps_per_s:.1f} steps/s)"
-        )
+        text = f"{self.name}: {tp.steps} steps in {tp.elapsed_s:.2f} s ({self._steps_per_s()})"
         if self.bounds is not None and tp.elapsed_s > 0:
             text += (
                 f", {100 * self.bounds.efficiency(tp.elapsed_s):.0f}% of the ideal overlapped bound"
@@ -184,6 +231,7 @@ class RunResult(ShowsItself):
             facts=d.get("facts", {}),
             environment=d.get("environment", {}),
             reading=d.get("reading", ""),
+            **({"run_id": d["run_id"]} if d.get("run_id") else {}),
         )
 
     def to_json(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fitscope.instrument.printed import MEASURED_S, STEPS_PER_S, quantity_fact
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import ShowsItself, Table
 from fitscope.show.against import run_reading
@@ -16,8 +17,10 @@ class Comparison(ShowsItself, dict):
     """Runs by label, shown as a chart of measured time against both bounds, a table, and the
     sentence that reads them (``reading``). It is a dict, so ``comparison["sleep"]`` is one run.
 
-    ``extra`` adds a column: (its title, a function of the run giving the cell), or a list of
-    such columns.
+    ``extra`` adds a column: (its title, a function of the run giving the cell[, the quantity
+    the cell prints, a name of :mod:`fitscope.instrument.printed`]), or a list of such columns.
+    Each run's measured time and steps/s, and every extra cell that names its quantity, are also
+    hidden facts of that run, as printed.
 
     Example:
         >>> from fitscope.instrument.throughput import Throughput
@@ -31,11 +34,11 @@ class Comparison(ShowsItself, dict):
         self,
         runs: dict[str, RunResult],
         reading: str = "",
-        extra: tuple[str, Any] | list[tuple[str, Any]] | None = None,
+        extra: tuple[Any, ...] | list[tuple[Any, ...]] | None = None,
     ) -> None:
         super().__init__(runs)
         self.reading = reading
-        self.extra: list[tuple[str, Any]] = (
+        self.extra: list[tuple[Any, ...]] = (
             [] if extra is None else list(extra) if isinstance(extra, list) else [extra]
         )
 
@@ -48,21 +51,27 @@ class Comparison(ShowsItself, dict):
             "ideal (overlapped) s",
             "one after the other s",
         ]
-        rows = []
+        rows, facts = [], []
         for label, r in self.items():
             b = r.bounds
+            measured, rate = f"{r.throughput.elapsed_s:.2f}", f"{r.throughput.steps_per_s:.1f}"
+            extra = [(column[1](r), column[2:]) for column in self.extra]
             rows.append(
                 [
                     label,
                     r.throughput.steps,
-                    f"{r.throughput.elapsed_s:.2f}",
-                    f"{r.throughput.steps_per_s:.1f}",
+                    measured,
+                    rate,
                     f"{b.overlapped_s:.2f}" if b else "",
                     f"{b.sequential_s:.2f}" if b else "",
                 ]
-                + [cell(r) for _, cell in self.extra]
+                + [cell for cell, _ in extra]
             )
-        return Table(head + [title for title, _ in self.extra], rows, reading=self.reading)
+            said = [(MEASURED_S, f"{measured} s"), (STEPS_PER_S, f"{rate} steps/s")]
+            said += [(named[0], cell) for cell, named in extra if named]
+            facts += [quantity_fact(r.run_id, q, printed) for q, printed in said]
+        titles = [column[0] for column in self.extra]
+        return Table(head + titles, rows, reading=self.reading, facts=facts)
 
     def chart(self) -> Any:
         """Measured time against both bounds (overlapped, one after the other), per run, each

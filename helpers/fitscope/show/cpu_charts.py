@@ -15,6 +15,14 @@ from typing import TYPE_CHECKING
 
 from matplotlib.figure import Figure
 
+from fitscope.instrument.printed import (
+    CORES_BUSY,
+    TRAIN_CPU_S,
+    TRAIN_WALL_S,
+    quantity_fact,
+    role_cpu,
+    role_share,
+)
 from fitscope.instrument.threads import ROLE_ORDER
 from fitscope.show.palette import OKABE_ITO, Chart, role_colour
 from fitscope.show.timelines import thread_role, warm_up_step
@@ -139,14 +147,17 @@ def cpu_by_thread(result: RunResult, top: int = 10) -> Chart:
         if windows
         else f"CPU per thread (top {len(ranked)})"
     )
-    return Chart(fig, _cpu_summary(result, totals, windows) + (f" {note}" if note else ""))
+    summary, facts = _cpu_summary(result, totals, windows)
+    return Chart(fig, summary + (f" {note}" if note else ""), facts)
 
 
 def _cpu_summary(
     result: RunResult, totals: dict[int, float], windows: Sequence[tuple[int, int]] = ()
-) -> str:
-    """The CPU sentence: over the training steps after the first where the run has steps (the
-    window of its steps/s and of every table's CPU by role), else over the whole sampling."""
+) -> tuple[str, list[dict[str, str]]]:
+    """The CPU sentence and the facts of what it prints (:mod:`fitscope.instrument.printed`):
+    over the training steps after the first where the run has steps (the window of its steps/s
+    and of every table's CPU by role), else over the whole sampling (no facts: another window).
+    A traced fit's CPU by role is the one its facts recorded, which its tables print."""
     total = sum(totals.values())
     t = result.cpu.t_ns
     wall = (
@@ -155,19 +166,31 @@ def _cpu_summary(
         else ((t[-1] - t[0]) / 1e9 if len(t) > 1 else 0.0)
     )
     if total <= 0 or wall <= 0:
-        return "CPU: not enough samples to measure."
+        return "CPU: not enough samples to measure.", []
     by_role: defaultdict[str, float] = defaultdict(float)
-    for tid, v in totals.items():
-        by_role[thread_role(result, tid)] += v
-    most = sorted(by_role.items(), key=lambda rv: -rv[1])
-    shares = ", ".join(f"{r} {v:.2f} s ({100 * v / total:.0f}%)" for r, v in most)
+    recorded = result.facts.get("train_cpu_by_role")
+    if windows and isinstance(recorded, dict):
+        by_role.update(recorded)
+    else:
+        for tid, v in totals.items():
+            by_role[thread_role(result, tid)] += v
+    cpu_s, wall_s, cores = f"{total:.2f} s", f"{wall:.2f} s", f"{total / wall:.2f}"
+    roles = [
+        (r, f"{v:.2f} s", f"{100 * v / total:.0f}%")
+        for r, v in sorted(by_role.items(), key=lambda rv: -rv[1])
+    ]
+    said = [(TRAIN_CPU_S, cpu_s), (TRAIN_WALL_S, wall_s), (CORES_BUSY, cores)]
+    for r, seconds, share in roles:
+        said += [(role_cpu(r), seconds), (role_share(r), share)]
     where = (
         "inside the training steps after the first (the window of steps/s and of the tables; "
         "the chart on the left draws the whole run)"
         if windows
         else "over the whole run"
     )
-    return (
-        f"CPU {where}: {total:.2f} s over {wall:.2f} s of wall time ({total / wall:.2f} cores "
-        f"busy on average); by role: {shares}."
+    text = (
+        f"CPU {where}: {cpu_s} over {wall_s} of wall time ({cores} cores busy on average); "
+        f"by role: {', '.join(f'{r} {seconds} ({share})' for r, seconds, share in roles)}."
     )
+    facts = [quantity_fact(result.run_id, q, v) for q, v in said] if windows else []
+    return text, facts

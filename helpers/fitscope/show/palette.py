@@ -21,11 +21,14 @@ import base64
 import html
 import io
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from fitscope.instrument.tables import FACTS_CLASS, facts_html
 from fitscope.instrument.threads import EARLIER, FITSCOPE, KERNEL, LATER, MAIN, TF_CREATED, TF_DATA
 
 __all__ = [
@@ -123,10 +126,16 @@ def set_title(ax: Axes, text: str, width_in: float | None = None) -> None:
 
 @dataclass
 class Chart:
-    """A figure and its one-line summary; shows both when it is the last value of a cell."""
+    """A figure and its one-line summary; shows both when it is the last value of a cell.
+
+    ``facts`` (optional) are machine-readable facts of what the summary prints (a run's
+    quantities: :mod:`fitscope.instrument.printed`), carried hidden: in :meth:`html` as a facts
+    block, in a displayed chart's output metadata under ``FACTS_CLASS`` (:meth:`outputs`).
+    """
 
     figure: Figure
     summary: str
+    facts: Sequence[dict[str, Any]] = ()
 
     def png(self, dpi: int = 96) -> bytes:
         buf = io.BytesIO()
@@ -139,18 +148,40 @@ class Chart:
         src = base64.b64encode(self.png()).decode("ascii")
         alt = html.escape(self.summary, quote=True)
         image = f'<img src="data:image/png;base64,{src}" alt="{alt}"/>'
-        return f"{image}<p>{html.escape(self.summary)}</p>"
+        return f"{image}<p>{html.escape(self.summary)}</p>{facts_html(self.facts)}"
 
     def __str__(self) -> str:
         return self.summary
 
+    def outputs(self) -> list[dict[str, Any]]:
+        """The notebook outputs the chart shows as (nbformat): the PNG, whose text/plain is the
+        summary and whose metadata carries the facts (an HTML output of its own would add an
+        empty line under every chart), then the summary printed.
+
+        Example:
+            >>> chart = Chart(Figure(), "A summary.", [{"kind": "quantity"}])
+            >>> [o["output_type"] for o in chart.outputs()], chart.outputs()[0]["metadata"][
+            ...     FACTS_CLASS]
+            (['display_data', 'stream'], [{'kind': 'quantity'}])
+        """
+        png = base64.b64encode(self.png()).decode("ascii")  # text/plain is the summary, not a repr
+        metadata: dict[str, Any] = {"image/png": {"alt": self.summary}}
+        if self.facts:
+            metadata[FACTS_CLASS] = list(self.facts)
+        return [
+            {
+                "output_type": "display_data",
+                "data": {"image/png": png, "text/plain": self.summary},
+                "metadata": metadata,
+            },
+            {"output_type": "stream", "name": "stdout", "text": self.summary + "\n"},
+        ]
+
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
-        png = base64.b64encode(self.png()).decode("ascii")  # text/plain is the summary, not a repr
-        display(
-            {"image/png": png, "text/plain": self.summary},
-            metadata={"image/png": {"alt": self.summary}},
-            raw=True,
-        )
-        print(self.summary)
+        for out in self.outputs():
+            if out["output_type"] == "stream":
+                print(out["text"], end="")
+            else:
+                display(out["data"], metadata=out["metadata"], raw=True)

@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from fitscope.instrument.printed import WARM_UP_STEP, quantity_fact
 from fitscope.instrument.threads import KERNEL, ROLE_ORDER
 from fitscope.show.palette import (
     CATEGORY_COLOURS,
@@ -94,9 +95,9 @@ def _draw(
     result: RunResult,
     colour: Callable[[Span], str],
     title: str,
-) -> str:
+) -> tuple[str, list[dict[str, str]]]:
     """Draw the lanes (in two panels when the warm-up step would fill much of the axis); returns
-    a sentence on where the warm-up step is drawn."""
+    a sentence on where the warm-up step is drawn, and the fact of the warm-up step it prints."""
     spans = [s for _, lane in lanes for s in lane if s.end_ns > s.start_ns]
     t0 = min((s.start_ns for s in result.spans), default=0)
     warm = warm_up_step(result)
@@ -142,7 +143,7 @@ def _draw(
     ax.set_yticks(range(len(lanes)), labels, fontsize=8)
     ax.set_ylim(len(lanes) - 0.5, -0.5)
     ax.set_xlabel("time since the first span (s)")
-    where = ""
+    where, facts = "", []
     if split is not None:
         ax_w.set_title("warm-up step\n(not counted)", fontsize=9)
         ax_w.tick_params(axis="x", labelsize=7)
@@ -154,8 +155,11 @@ def _draw(
             fontsize=10,
         )
         ax.set_xlabel("")
+        took = split.duration_s  # 3 digits: 540 ms, 1.23 s (never 1e+03 ms)
+        warm_ms = f"{1e3 * took:.3g} ms" if took < 0.9995 else f"{took:.3g} s"
+        facts = [quantity_fact(result.run_id, WARM_UP_STEP, warm_ms)]
         where = (
-            f"The first step (warm-up, {1e3 * split.duration_s:.3g} ms) and what ran before its "
+            f"The first step (warm-up, {warm_ms}) and what ran before its "
             "end are drawn in a narrow panel on the left; the main panel starts where it ended."
         )
     set_title(ax, title, fig.get_figwidth() * 0.6)
@@ -170,7 +174,7 @@ def _draw(
         handles.append(Line2D([], [], color=OKABE_ITO["black"], ls=":", label="epoch start"))
     if handles:
         fig.legend(handles=handles, loc="outside right upper", fontsize=8)
-    return where
+    return where, facts
 
 
 def _key(s: Span) -> str:
@@ -178,13 +182,14 @@ def _key(s: Span) -> str:
 
 
 def timeline(result: RunResult, max_lanes: int = 12) -> Chart:
-    """One lane per OS thread (grouped by role), spans coloured by category, epochs marked."""
+    """One lane per OS thread (grouped by role), spans coloured by category, epochs marked; the
+    warm-up step's time, where the summary prints it, is also a hidden fact of the run."""
     lanes = [
         (_lane_label(result, t), [s for s in result.spans if s.tid == t])
         for t in _lanes(result)[:max_lanes]
     ]
     fig = Figure(figsize=(10, 0.55 * max(len(lanes), 2) + 1.6), layout="constrained")
-    where = _draw(
+    where, facts = _draw(
         fig,
         lanes,
         result,
@@ -211,6 +216,7 @@ def timeline(result: RunResult, max_lanes: int = 12) -> Chart:
         + "; ".join(parts)
         + "."
         + (f" {where}" if where else ""),
+        facts,
     )
 
 
@@ -244,7 +250,7 @@ def pipeline_timeline(result: RunResult, max_lanes: int = 14) -> Chart:
     lanes += [(f"in-graph work, lane {i + 1}", row) for i, row in enumerate(graph)]
     lanes = lanes[:max_lanes]
     fig = Figure(figsize=(10, 0.5 * max(len(lanes), 2) + 1.6), layout="constrained")
-    where = _draw(
+    where, facts = _draw(
         fig,
         lanes,
         result,
@@ -258,4 +264,4 @@ def pipeline_timeline(result: RunResult, max_lanes: int = 14) -> Chart:
         f"Pipeline timeline of {len(threads)} thread lanes and {len(graph)} in-graph lanes: "
         f"{counts or 'no spans'}; at most {len(graph)} pieces of tf.data work ran at once."
     )
-    return Chart(fig, summary + (f" {where}" if where else ""))
+    return Chart(fig, summary + (f" {where}" if where else ""), facts)

@@ -20,7 +20,8 @@ Seven ways a reading can say more than its numbers, each caught here:
 Objects are checked against their own rule (a comparison, a fastest, a verdict re-judged from its
 evidence, a scorecard's tally and rows); text is checked sentence by sentence; an executed
 notebook is checked through its outputs: their text and the machine-readable facts results carry
-in their HTML (:func:`fitscope.instrument.tables.facts_html`).
+in their HTML (:func:`fitscope.instrument.tables.facts_html`) or, for a chart, in its output's
+metadata.
 
 Example:
     >>> check_reading("x0.71 (179.6 → 127.7 per s): little or no gain")
@@ -317,6 +318,13 @@ def _output_texts(output: Mapping[str, Any]) -> tuple[str, str]:
     return joined(data.get("text/plain")), joined(data.get("text/html"))
 
 
+def _output_facts(output: Mapping[str, Any], page: str) -> list[Mapping[str, Any]]:
+    """The facts one output carries: the facts blocks in its HTML, then those in its metadata
+    (a chart's: :meth:`fitscope.show.palette.Chart.outputs`)."""
+    blocks = [f for b in _FACTS.findall(page) for f in json.loads(b.replace("<\\/", "</"))]
+    return blocks + list((output.get("metadata") or {}).get(FACTS_CLASS) or [])
+
+
 def _html_text(page: str) -> str:
     """The words of an HTML output: its text and its images' alt text, without hidden blocks."""
     page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
@@ -344,11 +352,10 @@ def check_notebook(path: str | Path) -> Consistency:
             text, page = _output_texts(output)
             words = _html_text(page) if page else ""
             found = check_reading(text) + check_reading(words) + check_one_run(page, words)
-            for block in _FACTS.findall(page):
-                for facts in json.loads(block.replace("<\\/", "</")):
-                    found += check_facts(facts)
-                    printed.append((f"cell {n}", facts))
-                    checked += 1
+            for facts in _output_facts(output, page):
+                found += check_facts(facts)
+                printed.append((f"cell {n}", facts))
+                checked += 1
             checked += bool(text)
             problems += [Problem(f"{Path(path).name}, cell {n}", p) for p in dict.fromkeys(found)]
             texts.append((f"cell {n}", words or text))

@@ -12,8 +12,10 @@ rounding, against ``24.7 ms`` it is two values.
 - within one displayed result (one cell output holding one ``quantity | measured`` table, so one
   run): the table's row against the exact phrases fitscope prints for the same figure in that
   output's readings (:data:`ONE_RUN`; :func:`check_one_run`);
-- across a notebook, machine-readable facts of kind ``quantity`` that name their run and
-  quantity (:func:`quantity_fact`; :func:`check_quantity_facts`): the route for a figure a
+- across a notebook, machine-readable facts of kind ``quantity`` that name their run (its
+  ``run_id``) and quantity (:func:`quantity_fact`, one name each: :data:`STEPS_PER_S`,
+  :data:`CORES_BUSY`, :func:`role_cpu` ..., defined in :mod:`fitscope.instrument.printed`, where
+  a run's own table can reach them; :func:`check_quantity_facts`): the route for a figure a
   chart, a table and a later cell print of one run;
 - across a notebook, a reference the notebook compares against (a baseline, a step alone, one
   device), labelled with a colon (:func:`check_references`).
@@ -36,13 +38,35 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from fitscope.instrument.printed import (
+    CORES_BUSY,
+    MEASURED_S,
+    QUANTITY,
+    STEPS_PER_S,
+    TRAIN_CPU_S,
+    TRAIN_WALL_S,
+    WARM_UP_STEP,
+    quantity_fact,
+    role_cpu,
+    role_share,
+)
+
 __all__ = [
+    "CORES_BUSY",
+    "MEASURED_S",
     "ONE_RUN",
+    "QUANTITY",
+    "STEPS_PER_S",
+    "TRAIN_CPU_S",
+    "TRAIN_WALL_S",
+    "WARM_UP_STEP",
     "check_one_run",
     "check_quantity_facts",
     "check_references",
     "one_run_readings",
     "quantity_fact",
+    "role_cpu",
+    "role_share",
     "same_value",
     "sentences",
 ]
@@ -102,8 +126,8 @@ ONE_RUN: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "one batch made alone": ("one batch made alone", ("at V a batch;",)),
-    "cores busy during training": ("cores busy during training", ("training kept V cores busy",)),
-    "steps/s": ("throughput", ("cores busy at V",)),
+    CORES_BUSY: ("cores busy during training", ("training kept V cores busy",)),
+    STEPS_PER_S: ("throughput", ("cores busy at V",)),
 }
 """The quantities a result prints in its table and again in its sentences, with fitscope's own
 words for each: a table row's value is the first figure in its cell (a median, before its
@@ -176,22 +200,6 @@ def check_one_run(page: str, words: str) -> list[str]:
 and 45% (its reading: 'the input share was 45%'): one quantity, two values"
     """
     return _first_apart(_Said(*r) for r in one_run_readings(page, words))
-
-
-QUANTITY = "quantity"
-"""The ``kind`` of a machine-readable printed quantity (:func:`quantity_fact`)."""
-
-
-def quantity_fact(run: str, quantity: str, printed: str) -> dict[str, str]:
-    """The facts block entry for one quantity of one run as printed (a table, a chart, a
-    sentence: :func:`fitscope.instrument.tables.facts_html`); ``run`` names the run, the same
-    wherever it is shown (an id the result carries), and ``printed`` is the value as shown.
-
-    Example:
-        >>> quantity_fact("run-3", "main-thread CPU during training", "0.11 s")["kind"]
-        'quantity'
-    """
-    return {"kind": QUANTITY, "run": run, "quantity": quantity, "printed": printed}
 
 
 def check_quantity_facts(facts: Iterable[tuple[str, Mapping[str, Any]]]) -> list[tuple[str, str]]:

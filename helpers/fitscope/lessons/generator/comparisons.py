@@ -28,6 +28,7 @@ from fitscope.experiments.traced_facts import against_bound
 from fitscope.instrument.environment import on_backend, quick_mode
 from fitscope.instrument.errors import FitscopeInputError, check_int
 from fitscope.instrument.measure import measured_run
+from fitscope.instrument.printed import CORES_BUSY
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.threads import ThreadRoles
 from fitscope.lessons.generator.fit import generator_fit_verdicts
@@ -77,7 +78,10 @@ def intra_op_comparison(default: RunResult, fresh: RunResult) -> Comparison:
         reading=f"{on_backend(default.environment)}, "
         + "; ".join(parts)
         + f". Per step, {per_step}.",
-        extra=[PER_STEP_COLUMN, ("cores busy", lambda r: f"{r.facts['cores_busy']:.2f}")],
+        extra=[
+            PER_STEP_COLUMN,
+            ("cores busy", lambda r: f"{r.facts['cores_busy']:.2f}", CORES_BUSY),
+        ],
     )
 
 

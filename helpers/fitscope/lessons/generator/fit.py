@@ -21,6 +21,7 @@ from fitscope.experiments.article_fit import GeneratorFitParams, generator_fit
 from fitscope.instrument.checks import Checks
 from fitscope.instrument.environment import on_backend, quick_mode
 from fitscope.instrument.measure import Live
+from fitscope.instrument.printed import CORES_BUSY, quantity_fact, role_cpu, role_share
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import Table
 
@@ -122,7 +123,8 @@ def next_stacks(r: RunResult, depth: int = 6) -> Table:
 
 
 def cpu_by_role(r: RunResult) -> Table:
-    """CPU seconds during training by thread role, largest first, with the cores busy."""
+    """CPU seconds during training by thread role, largest first, with the cores busy; each
+    figure also as a hidden fact of the run (:mod:`fitscope.instrument.printed`)."""
     f = r.facts
     total = f["train_cpu_s"] or 1.0
     roles = sorted(f["train_cpu_by_role"].items(), key=lambda kv: -kv[1])
@@ -130,14 +132,19 @@ def cpu_by_role(r: RunResult) -> Table:
     top = roles[0][0] if roles else "none"
     free = f.get("free_cpus")
     budget = f"{r.budget.cpus:g}" if r.budget is not None else "not recorded"
+    cores = f"{f['cores_busy']:.2f}"
+    said = [(CORES_BUSY, cores)]
+    for role, seconds, share in rows:  # the column's unit is s
+        said += [(role_cpu(role), f"{seconds} s"), (role_share(role), share)]
     return Table(
         ("thread role", "CPU s during training", "share"),
         rows,
         title=r.name,
-        reading=f"{on_backend(r.environment)}, training kept {f['cores_busy']:.2f} cores busy "
+        reading=f"{on_backend(r.environment)}, training kept {cores} cores busy "
         f"(B = {budget}"
         + (f"; other processes left {free:.1f} CPUs free" if free is not None else "")
         + f"); the busiest role was '{top}'.",
+        facts=[quantity_fact(r.run_id, q, printed) for q, printed in said],
     )
 
 
