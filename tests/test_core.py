@@ -62,6 +62,52 @@ def test_the_clock_and_step_alone_time_a_held_batch_on_tensorflow():
     assert again.steps == len(again.intervals) == 5 and len(again.spans) == SKIP + 1 + 5
 
 
+def test_a_queued_pydatasets_arms_are_all_read_over_their_whole_window():
+    # a queue fills while fit's loop pauses, so its steps in fit are the whole window's mean;
+    # the step alone, the pulled control and the step under load must be read the same way
+    import keras
+    import numpy as np
+
+    from fitscope.diagnose.measure import build, measure
+    from fitscope.diagnose.sources import source_of
+
+    x, y = np.ones((16, 4), "float32"), np.ones((16, 1), "float32")
+
+    class Batches(keras.utils.PyDataset):
+        def __init__(self, workers: int) -> None:
+            super().__init__(workers=workers)
+
+        def __len__(self) -> int:
+            return 400
+
+        def __getitem__(self, i: int):
+            return x, y
+
+    class Pauses(keras.layers.Layer):  # every 5th step pauses, an interval left out as one
+        calls = 0
+
+        def call(self, inputs):
+            Pauses.calls += 1
+            if Pauses.calls % 5 == 0:
+                time.sleep(0.3)  # over OUTLIER times an eager step
+            return inputs
+
+    for workers, queued in ((2, True), (1, False)):
+        model = keras.Sequential([keras.Input((4,)), Pauses(), keras.layers.Dense(1)])
+        model.compile("sgd", "mse", run_eagerly=True)  # the pause runs in Python each step
+        source = source_of(Batches(workers), 16)
+        assert source.queued is queued
+        cost, batch = source.cost(4)
+        build(model, batch)
+        m = measure(model, source, cost, batch, 20, 1, lambda _: None, "x", lambda s: True, 60)
+        arms = [*m.alone, *m.pulled, *m.loaded, *m.together]
+        windows = [(t.window_ns[1] - t.window_ns[0]) / 1e9 / t.steps for t in arms]
+        for t, window in zip(arms, windows):
+            assert t.step_s == pytest.approx(window if queued else per_step(t.intervals))
+        # the two estimators differ on these arms, so the test can tell which one was used
+        assert any(per_step(t.intervals) < 0.9 * w for t, w in zip(arms, windows))
+
+
 def test_only_the_core_times_fits_steps_or_reads_keras_peek():
     """No module outside ``fitscope.core`` defines a step callback or reads Keras's peek."""
     from pathlib import Path

@@ -12,10 +12,12 @@ alternate, repeat after repeat, so a machine whose load changes meets all alike;
 past ``repeats`` while the verdict is undecided and the time budget allows. A step's time is the
 core's estimator (:func:`fitscope.core.estimate.per_step`) of the intervals between step ends
 from the end of the third on: their mean, interruptions left out (the first step may trace or
-compile; a generator's first two are the batches Keras peeked at, made before fit began).
-The first step diagnose trains is on the learner's data, as in their script: the process
-state (see :data:`FIRST_STEP`) is then the script's. :class:`ModelState` keeps every variable
-``fit`` changes, so the model is left as it was found. Each arm is one ``fit`` of
+compile; a generator's first two are the batches Keras peeked at, made before fit began);
+for a queued ``PyDataset`` the whole window's mean, pauses included, in every arm alike
+(:func:`.timed_fits.timed_fit` says why). The first step diagnose trains is on the learner's
+data, as in their script: the process state (see :data:`FIRST_STEP`) is then the script's.
+:class:`ModelState` keeps every variable ``fit`` changes, so the model is left as it was found.
+Each arm is one ``fit`` of
 :mod:`.timed_fits` (its :func:`timed_fit`, :func:`loaded_fit`, :func:`traced_fit` and
 :func:`warm_up` are importable from here too).
 
@@ -297,6 +299,8 @@ def measure(
     together: list[FitTiming] = []
     runs: list[RunResult] = []
     beside, others = 0, []
+    # a queued PyDataset's steps in fit are read over their whole window: so are the others
+    alike = FitTiming.whole_window if source.queued else (lambda t: t)
     t0 = time.perf_counter()
     while len(alone) < repeats or (
         len(alone) < MAX_REPEATS
@@ -307,12 +311,12 @@ def measure(
         with OtherLoad() as load:
             say(f"step alone, repeat {r} ({steps} steps)")
             with Sampler(interval_s=SAMPLING_S):  # as in fit: its cost is in every arm alike
-                alone.append(timed_fit(model, held(batch, backend), steps, {}))
+                alone.append(alike(timed_fit(model, held(batch, backend), steps, {})))
                 say(f"step alone with one batch in memory pulled beside it, repeat {r}")
-                pulled.append(loaded_fit(model, batch, None, loaded_steps, warm.step_s)[0])
+                pulled.append(alike(loaded_fit(model, batch, None, loaded_steps, warm.step_s)[0]))
                 say(f"step alone with your pipeline running beside it, repeat {r}")
                 timing, taken = loaded_fit(model, batch, source, loaded_steps, warm.step_s)
-            loaded.append(timing)
+            loaded.append(alike(timing))
             beside += taken
             say(f"data and step together, traced, repeat {r}")
             costs = StepCosts(data.wall_s, alone[-1].step_s, data.cpu_s, alone[-1].cpu_s)

@@ -44,6 +44,7 @@ __all__ = [
     "GRAIN",
     "DataCost",
     "Source",
+    "queued",
     "source_of",
 ]
 
@@ -120,6 +121,20 @@ class _Counted:
             return item
 
 
+def queued(x: Any) -> bool:
+    """Whether ``fit`` reads ``x`` from a queue its workers fill ahead: a ``PyDataset`` with
+    more than one worker thread, or worker processes. Its steps are read over their whole
+    window (:meth:`fitscope.core.alone.FitTiming.whole_window`).
+
+    Example:
+        >>> queued(iter([]))
+        False
+    """
+    import keras
+
+    return isinstance(x, keras.utils.PyDataset) and (x.workers > 1 or x.use_multiprocessing)
+
+
 class Source:
     """The learner's data and its kind; see :func:`source_of`."""
 
@@ -173,6 +188,11 @@ class Source:
         if self.kind == GRAIN:
             return max(1, self.grain[0])
         return 1
+
+    @property
+    def queued(self) -> bool:
+        """Whether ``fit`` reads this data from a queue (:func:`queued`)."""
+        return self.kind == PYDATASET and queued(self.data)
 
     @property
     def in_processes(self) -> bool:

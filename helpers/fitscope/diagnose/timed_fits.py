@@ -18,11 +18,10 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from fitscope.core.alone import SKIP, FitTiming, held, timing
-from fitscope.diagnose.sources import Source
+from fitscope.diagnose.sources import Source, queued
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.measure import StepCosts, measured_run
 from fitscope.instrument.result import RunResult
@@ -79,13 +78,10 @@ def timed_fit(
     pause out (the estimator's rule for interruptions) would keep the burst and drop the wait.
     ``pace`` (a :class:`fitscope.core.clock.Pace`) is stepped once a step begun.
     """
-    import keras
-
     from fitscope.core.clock import StepClock
 
     skip = SKIP
-    queued = isinstance(x, keras.utils.PyDataset) and (x.workers > 1 or x.use_multiprocessing)
-    if queued:
+    if queued(x):
         skip += x.max_queue_size
         steps += x.max_queue_size
     steps = max(steps, skip + 3)
@@ -112,10 +108,7 @@ def timed_fit(
             f"fit reported {len(ends)} step end(s) for {steps} steps: pass "
             "more steps than the model's steps_per_execution times 4."
         )
-    if queued:
-        start_ns, end_ns = found.window_ns
-        found = replace(found, step_s=(end_ns - start_ns) / 1e9 / found.steps)
-    return found
+    return found.whole_window() if queued(x) else found
 
 
 def _ended(source: Source | None, done: int, steps: int) -> str:
