@@ -24,8 +24,15 @@ from fitscope.instrument.result import RunResult
 from fitscope.instrument.threads import MAIN, TF_DATA, ThreadRoles
 from fitscope.instrument.throughput import Throughput
 from fitscope.instrument.tracing import Span
-from fitscope.lessons.tfdata.examples import article_example3, tfdata_verdicts
-from fitscope.lessons.tfdata.gil import py_function_map
+from fitscope.lessons.tfdata.examples import (
+    EXAMPLE3_VARIANTS,
+    Example3Runs,
+    article_example3,
+    example3_runs,
+    rotations,
+    tfdata_verdicts,
+)
+from fitscope.lessons.tfdata.gil import gil_reading, py_function_map
 from fitscope.lessons.tfdata.pipelines import (
     FIELDS,
     VARIANTS,
@@ -44,6 +51,9 @@ from fitscope.lessons.tfdata.sources import generator_vs_slices
 from fitscope.lessons.tfdata.variants import tfdata_panel, tfdata_pipeline
 from fitscope.show.against import AgainstBounds
 from fitscope.show.charts import pipeline_timeline
+from fitscope.verdicts.consistency import check_reading
+from fitscope.verdicts.tfdata_claims import c10_parts
+from fitscope.verdicts.verdict import DEPENDS, DOES_NOT_HOLD, HOLDS, INCONCLUSIVE
 from fitscope.workloads import graph_costs as costs
 from fitscope.workloads.graph_costs import graph_ops
 
@@ -440,6 +450,123 @@ def test_c10_verdict_is_the_rule_on_measured_numbers(naive_s, pre_s, share, off_
     )
     assert v.verdict == rule.verdict and v.claim_id == "C10"
     assert "with B = 2." in v.because and v.evidence["budget"] == 2.0
+
+
+def test_c10_in_memory_part_is_decided_only_beyond_the_twin_pipelines_noise():
+    """Review r4 N-1, 03 cell 12: "against injection off: 37 % slower (1646.1 → 1032.3 steps/s,
+    medians of 2)" read DOES NOT HOLD, while the twin pipelines ("no prefetch" gets a prefetch
+    injected, so it is ".prefetch" again) gave fits 1012, 1053 and 1036, 1730: x1.71 apart."""
+    costly = verdicts.compare(
+        [1.88, 1.9, 1.92], [0.98, 1.0, 1.02]
+    )  # HOLDS: the in-memory part decides C10 between HOLDS and DEPENDS
+    arrays = verdicts.compare(
+        [1524.0, 1768.0], [1012.0, 1053.0], "per s"
+    )  # 37 % slower, beyond spread
+    twins = verdicts.compare([1036.0, 1730.0], [1012.0, 1053.0], "per s")
+    assert verdicts.twin_noise(twins) == 1.71
+    assert verdicts.c10(costly, True, arrays).verdict == DEPENDS  # without the twins: as before
+    inside = verdicts.c10(costly, True, arrays, twin=twins)
+    assert inside.verdict == HOLDS and c10_parts(inside.evidence)[1] == INCONCLUSIVE
+    assert (
+        "(INCONCLUSIVE: the twin pipelines differ by x1.71, at least as much as the gap (x1.59))"
+        in (inside.because)
+    )
+    assert "DOES NOT HOLD" not in inside.because and verdicts.rejudge(inside) == inside
+    quiet = verdicts.compare([1040.0, 1050.0], [1012.0, 1053.0], "per s")  # twins x1.04 apart
+    beyond = verdicts.c10(costly, True, arrays, twin=quiet)  # the x1.59 gap is far beyond it
+    assert beyond.verdict == DEPENDS and c10_parts(beyond.evidence)[1] == DOES_NOT_HOLD
+    gain = verdicts.compare([600.0, 610.0], [1012.0, 1053.0], "per s")  # x1.71 faster
+    assert c10_parts(verdicts.c10(costly, True, gain, twin=quiet).evidence)[1] == HOLDS
+    flat = verdicts.compare([0.98, 1.0, 1.02], [0.98, 1.0, 1.02])
+    swallowed = verdicts.c10(flat, True, gain, twin=twins)  # x1.71: no larger than the noise
+    assert c10_parts(swallowed.evidence)[1] == INCONCLUSIVE
+    assert swallowed.verdict == INCONCLUSIVE and "leans HOLDS: the twin pipelines" in (
+        swallowed.because
+    )  # a gain inside the noise is undecided, and the claim is not decided against it
+
+
+@pytest.mark.parametrize(
+    "twin_fits, part",
+    [((1000.0, 1010.0), DOES_NOT_HOLD), ((1000.0, 1300.0), INCONCLUSIVE)],
+)
+def test_c10_no_difference_decides_against_only_where_x1_2_would_show_beyond_the_twins(
+    twin_fits, part
+):
+    same = verdicts.compare([1000.0, 1010.0], [1005.0, 1008.0], "per s")  # no measurable difference
+    twins = verdicts.compare(list(twin_fits), [1005.0, 1008.0], "per s")
+    v = verdicts.c10(verdicts.compare([1.9, 1.91], [1.0, 1.01]), True, same, twin=twins)
+    assert c10_parts(v.evidence)[1] == part
+
+
+def _fits(variant: str, rates: tuple[float, ...], order: tuple[int, ...]) -> RunResult:
+    return _timed(
+        variant,
+        1.0,
+        repeats_steps_per_s=list(rates),
+        run_order=list(order),
+        prefetch_ops_in_graph=int(variant == "prefetch"),
+        inject_prefetch=False if "injection off" in variant else None,
+    )
+
+
+def test_example3_reads_the_in_memory_gap_against_its_twins_and_says_the_order():
+    """Review r4 N-1 on 03's numbers: the table says how far the twins lie apart and the order
+    each repeat ran in, and C10's in-memory part is undecided inside the twins' noise."""
+    fits = {"prefetch": (1012, 1053), "no prefetch": (1036, 1730)}
+    fits["no prefetch, injection off"] = (1524, 1768)
+    places = dict(zip(EXAMPLE3_VARIANTS, ((1, 3), (2, 1), (3, 2))))  # rotations(..., 2)
+    example3 = Example3Runs({v: _fits(v, fits[v], places[v]) for v in EXAMPLE3_VARIANTS})
+    reading = example3.table().reading
+    assert "their fits differ by run-to-run noise alone, up to x1.71 here" in reading
+    assert (
+        "(1: 'prefetch', 'no prefetch', 'no prefetch, injection off'; 2: 'no prefetch', "
+        "'no prefetch, injection off', 'prefetch')" in reading
+    )
+    pipelines = {"naive": _timed("n", 2.0), "prefetch": _timed("p", 1.0, overlap_share=0.9)}
+    c10, _ = tfdata_verdicts(pipelines, example3, _gil(1.0, 1.0, 1.0, 1.0))
+    assert "37 % slower" in c10.because and "(DOES NOT HOLD)" not in c10.because
+    assert "the twin pipelines differ by x1.71, at least as much as the gap (x1.59)" in c10.because
+    assert c10.verdict == HOLDS and check_reading(str(c10)) == []
+    alone = {v: r for v, r in example3.items() if v != "no prefetch"}  # no twin: the gap decides
+    assert tfdata_verdicts(pipelines, alone, _gil(1.0, 1.0, 1.0, 1.0))[0].verdict == DEPENDS
+
+
+def test_rotated_repeats_run_no_pipeline_always_first():
+    assert rotations(("a", "b", "c"), 3) == [("a", "b", "c"), ("b", "c", "a"), ("c", "a", "b")]
+    runs = example3_runs(samples=320, epochs=1, repeats=2)
+    assert [runs[v].facts["run_order"] for v in EXAMPLE3_VARIANTS] == [[1, 3], [2, 1], [3, 2]]
+    assert all(len(r.facts["repeats_steps_per_s"]) == 2 for r in runs.values())
+    assert str(runs.must_hold()) == "All 4 checks held."
+    assert "so none always ran first" in runs.table().reading
+
+
+def test_a_gil_map_reads_its_median_and_says_a_bound_beaten():
+    """Review r4 N-4 and N-12, 03 cell 57: "24 steps in 0.11 s (214.5 steps/s), 123% of the
+    ideal overlapped bound", while the GIL table printed the median, 0.12 s."""
+    from fitscope.instrument.bounds import Bounds
+
+    r = RunResult(
+        "py_function map (python, parallel=1)",
+        throughput=Throughput(steps=24, elapsed_s=0.112),
+        params={"kind": "python"},
+        bounds=Bounds(sequential_s=0.1365, overlapped_s=0.1365),
+        facts={"repeats_s": [0.112, 0.128], "workers": 1},
+    )
+    said = gil_reading(r)
+    assert said.startswith(
+        "py_function map (python, parallel=1): 24 steps in 0.12 s, the median of 2 repeats "
+        "(the table shows the faster, 0.11 s): " + verdicts.BEATS_BOUND
+    )
+    assert check_reading(said) == [] and "GIL" not in said  # a sequential map splits nothing
+    r.params["kind"], r.facts["workers"] = "python", 2
+    assert "the GIL lets one thread run Python at a time" in gil_reading(r)
+
+
+def test_the_pure_python_bound_is_one_threads_pace_whatever_the_parallel_calls():
+    r = py_function_map("python", 1.0, elements=6, parallel=2, repeats=1)
+    assert r.facts["workers"] == 2
+    assert r.bounds.overlapped_s == pytest.approx(r.bounds.sequential_s)
+    assert "not the work split over the 2 calls" in str(r)
 
 
 @pytest.mark.parametrize("budget", [1.0, 2.0, 16.0])

@@ -97,9 +97,7 @@ def _tfdata(say: Callable[[str], None]) -> list[verdicts.Verdict]:
 
     say("C10–C11: tf.data prefetch, and parallel map of GIL-releasing and CPU-bound Python work")
     pipelines = variants.compare_variants(variants=("naive", "prefetch"))
-    arrays = {
-        v: tfdata_examples.article_example3(v) for v in ("no prefetch, injection off", "prefetch")
-    }
+    arrays = tfdata_examples.example3_runs()  # all three, rotated: the twins' noise too
     return list(tfdata_examples.tfdata_verdicts(pipelines, arrays, gil.gil_runs()))
 
 

@@ -43,7 +43,13 @@ from fitscope.verdicts.claims import (
     step_order,
     unbounded_queue,
 )
-from fitscope.verdicts.tfdata_claims import OVERLAP_VISIBLE_SHARE, c10, c11, speedup_part
+from fitscope.verdicts.tfdata_claims import (
+    OVERLAP_VISIBLE_SHARE,
+    c10,
+    c11,
+    speedup_part,
+    twin_noise,
+)
 from fitscope.verdicts.compare import (
     BEATS_BOUND,
     BETWEEN,
@@ -109,6 +115,7 @@ __all__ = [
     "combine",
     "rejudge",
     "speedup_part",
+    "twin_noise",
     "unbounded_queue",
     "compare",
     "fastest",

@@ -4,7 +4,8 @@ A claim of speed-up reads each kind of work through one comparison of repeats
 (:func:`~fitscope.verdicts.compare.compare`): faster beyond the spread by the claim's factor
 HOLDS, faster beyond the spread by less is a gain smaller than the factor (INCONCLUSIVE, leaning
 HOLDS, never "no gain"), a slow-down or no measurable difference DOES NOT HOLD, and a comparison
-that cannot decide decides nothing (docs/claims.md).
+that cannot decide decides nothing (docs/claims.md). C10's in-memory part is also read against
+the run-to-run noise of twin pipelines, where the evidence holds them (:func:`twin_noise`).
 
 Example:
     >>> c10(compare([2.0, 2.1], [1.0, 1.1]), True, compare([50, 52], [51, 50], "per s")).verdict
@@ -36,7 +37,15 @@ from fitscope.verdicts.parts import (
 )
 from fitscope.verdicts.verdict import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, Verdict
 
-__all__ = ["OVERLAP_VISIBLE_SHARE", "Speedup", "c10", "c10_parts", "c11", "speedup_part"]
+__all__ = [
+    "OVERLAP_VISIBLE_SHARE",
+    "Speedup",
+    "c10",
+    "c10_parts",
+    "c11",
+    "speedup_part",
+    "twin_noise",
+]
 
 
 OVERLAP_VISIBLE_SHARE = 0.25
@@ -61,9 +70,12 @@ def _lean(c: Compared, part: str) -> str | None:
     return HOLDS if part == INCONCLUSIVE and c.word == FASTER else None
 
 
-def _said(part: str, lean: str | None, c: Compared, holds_at: float) -> str:
+def _said(part: str, lean: str | None, c: Compared, holds_at: float, why: str = "") -> str:
     """A part's verdict as printed: an undecided one that shows the effect says so, and what it
-    fell short of: a gain, smaller than the claim's rule needs, never "no gain"."""
+    fell short of: a gain, smaller than the claim's rule needs, never "no gain"; ``why`` is the
+    reason a rule beyond the comparison's left it undecided (the twin pipelines' noise)."""
+    if why:
+        return f"{part}, {LEANS} {lean}: {why}" if lean else f"{part}: {why}"
     if not lean:
         return part
     short = (
@@ -119,6 +131,50 @@ def _costly_part(c: Compared, overlap_visible: bool) -> str:
     return DOES_NOT_HOLD if gain == DOES_NOT_HOLD else INCONCLUSIVE
 
 
+def twin_noise(twin: Speedup) -> float:
+    """How far apart the fits of twin pipelines lie: the fastest fit against the slowest, both
+    twins' fits together. In example 3, "no prefetch" gets a prefetch injected by TensorFlow,
+    so it is the ".prefetch" pipeline again: every difference between their fits is
+    run-to-run noise, and a gap between other pipelines no larger than it says nothing.
+
+    Example:
+        >>> twin_noise(compare([1012, 1053], [1036, 1730], "per s"))  # 03's fits, review r4
+        1.71
+    """
+    c = _compared(twin)
+    values = [*c.before.values, *c.after.values]
+    return round(max(values) / min(values), 2)
+
+
+def _arrays_part(c: Compared, twin: Speedup | None) -> tuple[str, str]:
+    """C10's in-memory part and, where the twins' noise undecided it, why.
+
+    A part is decided only beyond the noise the twin pipelines show: a gain or a slow-down
+    whose gap is no larger than the twins' own difference is INCONCLUSIVE; "no measurable
+    difference" decides against the claim only where the x1.2 the rule needs would have shown
+    beyond that noise (the measured ratio times the noise stays under it).
+
+    Example:
+        >>> twins = compare([1012, 1053], [1036, 1730], "per s")  # differ by up to x1.71
+        >>> _arrays_part(compare([1524, 1768], [1012, 1053], "per s"), twins)[0]  # 37 % slower
+        'INCONCLUSIVE'
+        >>> _arrays_part(compare([1524, 1768], [1012, 1053], "per s"), None)[0]
+        'DOES NOT HOLD'
+    """
+    part = speedup_part(c, 1.2, 1.2)
+    if twin is None or part == INCONCLUSIVE:
+        return part, ""
+    noise = twin_noise(twin)
+    twins = f"the twin pipelines differ by x{noise:.2f}"
+    if c.decided:
+        gap = max(c.ratio, 1 / c.ratio)
+        if gap <= noise:
+            return INCONCLUSIVE, f"{twins}, at least as much as the gap (x{gap:.2f})"
+    elif c.ratio * noise >= 1.2:
+        return INCONCLUSIVE, f"{twins}, so the x1.2 the rule needs could hide in that noise"
+    return part, ""
+
+
 def c10_parts(evidence: Mapping[str, Any]) -> tuple[str, str]:
     """C10's parts from a C10 verdict's evidence: (costly producer, in-memory arrays), so a
     sentence built on the verdict can name the part it rests on.
@@ -129,33 +185,49 @@ def c10_parts(evidence: Mapping[str, Any]) -> tuple[str, str]:
         ('HOLDS', 'DOES NOT HOLD')
     """
     costly, arrays = _compared(evidence["costly"]), _compared(evidence["arrays"])
-    return _costly_part(costly, evidence["overlap_visible"]), speedup_part(arrays, 1.2, 1.2)
+    arrays_part, _ = _arrays_part(arrays, evidence.get("twin"))
+    return _costly_part(costly, evidence["overlap_visible"]), arrays_part
 
 
 def c10(
-    costly: Speedup, overlap_visible: bool, arrays: Speedup, budget: float | None = None
+    costly: Speedup,
+    overlap_visible: bool,
+    arrays: Speedup,
+    budget: float | None = None,
+    twin: Speedup | None = None,
 ) -> Verdict:
     """prefetch against none (seconds), for a costly producer, and ``.prefetch`` against
     injection off for in-memory arrays (steps/s); each part is printed with its own verdict.
+    ``twin``, where given, is ``.prefetch`` against a twin of it (example 3 without
+    ``.prefetch``, which TensorFlow gives a prefetch): the in-memory part is decided only
+    beyond the noise the twins show (:func:`twin_noise`).
 
     Example:
         >>> c10(compare([2.0, 2.1], [1.0, 1.1]), True, compare([50, 52], [51, 50], "per s")).verdict
         'DEPENDS'
+        >>> twins = compare([50, 70], [51, 52], "per s")  # the same pipeline twice: x1.4 apart
+        >>> c10(compare([2.0, 2.1], [1.0, 1.1]), True, compare([50, 52], [51, 50], "per s"),
+        ...     twin=twins).verdict
+        'HOLDS'
     """
     costly_c, arrays_c = _compared(costly), _compared(arrays)
-    ev = dict(
+    twin_c = None if twin is None else _compared(twin)
+    ev: dict[str, Any] = dict(
         costly=_facts(costly_c),
         overlap_visible=overlap_visible,
         arrays=_facts(arrays_c),
         budget=budget,
     )
+    if twin_c is not None:
+        ev["twin"] = _facts(twin_c)
     parts = list(c10_parts(ev))
+    why = _arrays_part(arrays_c, twin_c)[1]
     leans = [_lean(costly_c, parts[0]), _lean(arrays_c, parts[1])]
     text = with_budget(
         f"with a costly producer, prefetch against none: {costly_c} (overlap "
         f"{'visible' if overlap_visible else 'not visible'} on the timeline; "
         f"{_said(parts[0], leans[0], costly_c, 1.2)}); with in-memory arrays: {arrays_c} "
-        f"({_said(parts[1], leans[1], arrays_c, 1.2)}).",
+        f"({_said(parts[1], leans[1], arrays_c, 1.2, why)}).",
         budget,
     )
     verdict = never_against(combine(parts), leans)

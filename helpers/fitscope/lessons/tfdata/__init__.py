@@ -4,7 +4,8 @@
 writes each in a cell with the stand-ins of :mod:`fitscope.workloads.graph_costs`), :mod:`~.runs`
 measures any such pipeline it is given (:func:`measure_pipeline`) and :mod:`~.pipeline_runs`
 reads what it measured, :mod:`~.variants` the package's own (and the panel); :mod:`~.examples`
-fits the article's example 3 on a given pipeline and decides C10 and C11; :mod:`~.gil` maps
+fits the article's example 3 on given pipelines, their repeats in rotated orders, and decides
+C10 and C11; :mod:`~.gil` maps
 Python work through ``tf.py_function``; :mod:`~.sources` compares ``from_generator`` with
 ``from_tensor_slices``.
 """
@@ -17,7 +18,9 @@ from fitscope.lessons.tfdata.examples import (
     article_example3,
     example3_arrays,
     example3_pipeline,
+    example3_runs,
     fit_example3,
+    fit_example3_rotated,
     tfdata_verdicts,
 )
 from fitscope.lessons.tfdata.gil import GIL_KINDS, GilRuns, gil_runs, py_function_map
@@ -54,7 +57,9 @@ __all__ = [
     "article_example3",
     "example3_arrays",
     "example3_pipeline",
+    "example3_runs",
     "fit_example3",
+    "fit_example3_rotated",
     "py_function_map",
     "gil_runs",
     "generator_vs_slices",

@@ -1,9 +1,11 @@
 """Notebook 03's article example 3, and its verdicts on C10 and C11.
 
-- :func:`fit_example3`: the article's example 3 (arrays → shuffle → batch → ``fit``) on a
-  pipeline the notebook writes: with ``.prefetch``, without, and without with TensorFlow's
-  prefetch injection off (:func:`example3_pipeline` is the package's copy, for tests and the
-  scorecard); :class:`Example3Runs` shows them as a table with its reading.
+- :func:`fit_example3_rotated`: the article's example 3 (arrays → shuffle → batch → ``fit``) on
+  the pipelines the notebook writes: with ``.prefetch``, without, and without with TensorFlow's
+  prefetch injection off, their repeats interleaved in a rotated order, so that no pipeline
+  always runs first; :class:`Example3Runs` shows them as a table with its reading.
+  :func:`fit_example3` trains one pipeline; :func:`example3_pipeline` is the package's copy of
+  each, and :func:`example3_runs` measures those (for tests and the scorecard).
 - :func:`tfdata_verdicts`: C10 and C11 from those runs, the synthetic pipeline's and the GIL's
   (:mod:`~fitscope.lessons.tfdata.gil`).
 
@@ -49,8 +51,12 @@ __all__ = [
     "article_example3",
     "example3_arrays",
     "example3_pipeline",
+    "example3_runs",
     "fit_example3",
+    "fit_example3_rotated",
+    "rotations",
     "tfdata_verdicts",
+    "twin",
 ]
 
 EXAMPLE3_VARIANTS = ("prefetch", "no prefetch", "no prefetch, injection off")
@@ -111,13 +117,23 @@ def article_example3(
     return fit_example3(example3_pipeline(variant, samples, seed), variant, epochs, repeats)
 
 
+def example3_runs(
+    variants: tuple[str, ...] = EXAMPLE3_VARIANTS,
+    samples: int | None = None,
+    epochs: int | None = None,
+    repeats: int | None = None,
+) -> Example3Runs:
+    """:func:`fit_example3_rotated` on the package's copies of ``variants``."""
+    return fit_example3_rotated(
+        {v: example3_pipeline(v, samples) for v in variants}, epochs, repeats
+    )
+
+
 def fit_example3(
     ds: Any, name: str = "example 3", epochs: int | None = None, repeats: int | None = None
 ) -> RunResult:
-    """The article's Dense(1) model trained by ``fit`` on ``ds`` for ``epochs`` (3; 2 in quick
-    mode), ``repeats`` times (:func:`default_repeats` by default) with a fresh model; the median
-    run (by steps/s, counted from the end of its first step) is returned, every run's steps/s in
-    ``facts["repeats_steps_per_s"]``.
+    """The article's Dense(1) model trained by ``fit`` on ``ds``: :func:`fit_example3_rotated`
+    with this one pipeline.
 
     Example:
         >>> r = fit_example3(example3_pipeline("no prefetch", samples=640), epochs=1,
@@ -125,22 +141,60 @@ def fit_example3(
         >>> r.facts["prefetch_ops_in_graph"]                               # doctest: +SKIP
         0
     """
+    return fit_example3_rotated({name: ds}, epochs, repeats)[name]
+
+
+def rotations(names: tuple[str, ...], repeats: int) -> list[tuple[str, ...]]:
+    """The order each repeat runs ``names`` in: repeat r starts r places further on, so no
+    name always runs first (on the warm-up, or on what the machine did at one moment).
+
+    Example:
+        >>> rotations(("a", "b", "c"), 2)
+        [('a', 'b', 'c'), ('b', 'c', 'a')]
+    """
+    n = len(names)
+    return [tuple(names[(r + i) % n] for i in range(n)) for r in range(repeats)]
+
+
+def fit_example3_rotated(
+    pipelines: Mapping[str, Any], epochs: int | None = None, repeats: int | None = None
+) -> Example3Runs:
+    """The article's Dense(1) model trained by ``fit`` on each of ``pipelines`` (name → dataset)
+    for ``epochs`` (3; 2 in quick mode), ``repeats`` times each (:func:`default_repeats` by
+    default) with a fresh model, the pipelines interleaved: repeat r runs them in the order
+    :func:`rotations` gives. For each pipeline the median run (by steps/s, counted from the end
+    of its first step) is kept, with every fit's steps/s in the order of the repeats in
+    ``facts["repeats_steps_per_s"]`` and its place in each repeat's order (1: first) in
+    ``facts["run_order"]``.
+
+    Example:
+        >>> runs = fit_example3_rotated({v: example3_pipeline(v, 640) for v in EXAMPLE3_VARIANTS},
+        ...                             epochs=1, repeats=2)               # doctest: +SKIP
+        >>> runs["prefetch"].facts["run_order"]                            # doctest: +SKIP
+        [1, 3]
+    """
     epochs = check_int(
         "epochs", epochs if epochs is not None else (2 if quick_mode() else 3), 1, 100
     )
     repeats = check_int("repeats", default_repeats() if repeats is None else repeats, 1, 100)
-    with measured_run(interval_s=0.05) as run:  # one run scaffold, a fresh tracer a repeat
-        runs = sorted(
-            (_fit_once(run, ds, name, epochs) for _ in range(repeats)),
-            key=lambda r: r.throughput.steps_per_s,
+    fits: dict[str, list[RunResult]] = {name: [] for name in pipelines}
+    order: dict[str, list[int]] = {name: [] for name in pipelines}
+    with measured_run(interval_s=0.05) as run:  # one run scaffold, a fresh tracer a fit
+        for names in rotations(tuple(pipelines), repeats):
+            for place, name in enumerate(names, 1):
+                fits[name].append(_fit_once(run, pipelines[name], name, epochs))
+                order[name].append(place)
+    runs = Example3Runs()
+    for name, ds in pipelines.items():
+        chosen = sorted(fits[name], key=lambda r: r.throughput.steps_per_s)[(repeats - 1) // 2]
+        chosen.facts.update(
+            repeats_steps_per_s=[r.throughput.steps_per_s for r in fits[name]],
+            run_order=order[name],
+            prefetch_ops_in_graph=graph_ops(ds).get("PrefetchDataset", 0),
+            inject_prefetch=inject_prefetch_option(ds),
         )
-    chosen = runs[(len(runs) - 1) // 2]
-    chosen.facts.update(
-        repeats_steps_per_s=[r.throughput.steps_per_s for r in runs],
-        prefetch_ops_in_graph=graph_ops(ds).get("PrefetchDataset", 0),
-        inject_prefetch=inject_prefetch_option(ds),
-    )
-    return chosen
+        runs[name] = chosen
+    return runs
 
 
 def _fit_once(run: MeasuredRun, ds: Any, name: str, epochs: int) -> RunResult:
@@ -167,6 +221,16 @@ def _rates(r: RunResult) -> list[float]:
     return r.facts.get("repeats_steps_per_s") or [r.throughput.steps_per_s]
 
 
+def twin(example3: Mapping[str, RunResult]) -> Compared | None:
+    """``.prefetch`` against its twin, example 3 without ``.prefetch`` where TensorFlow injects
+    one (``inject_prefetch`` None): the same pipeline twice, so their fits differ by run-to-run
+    noise only (:func:`fitscope.verdicts.twin_noise`); None without that twin."""
+    plain = example3.get("no prefetch")
+    if plain is None or "prefetch" not in example3 or plain.facts.get("inject_prefetch") is False:
+        return None
+    return compare(_rates(plain), _rates(example3["prefetch"]), "steps/s")
+
+
 class Example3Runs(ShowsItself, dict):
     """Example 3's runs by variant: steps/s, the prefetch ops in each graph, the option's value."""
 
@@ -174,6 +238,28 @@ class Example3Runs(ShowsItself, dict):
         """``.prefetch`` against without, and against injection off, by the one rule."""
         on, plain, off = (_rates(self[v]) for v in EXAMPLE3_VARIANTS)
         return compare(plain, on, "steps/s"), compare(off, on, "steps/s")
+
+    def orders(self) -> str:
+        """The order each repeat ran the pipelines in, as the reading says it ("" for one).
+
+        Example:
+            >>> r = {v: RunResult(v, facts={"run_order": o}) for v, o in (("a", [1, 2]),
+            ...      ("b", [2, 1]))}
+            >>> Example3Runs(r).orders()
+            "The repeats ran the pipelines in rotated orders (1: 'a', 'b'; 2: 'b', 'a'), so \
+none always ran first."
+        """
+        places = {v: r.facts.get("run_order") or [] for v, r in self.items()}
+        n = min(len(p) for p in places.values()) if places else 0
+        if n < 2:
+            return ""
+        each = "; ".join(
+            f"{i + 1}: " + ", ".join(f"'{v}'" for v in sorted(places, key=lambda v: places[v][i]))
+            for i in range(n)
+        )
+        return (
+            f"The repeats ran the pipelines in rotated orders ({each}), so none always ran first."
+        )
 
     def must_hold(self) -> Checks:
         """The graphs are what was asked for: one prefetch op of its own only with ``.prefetch``;
@@ -198,25 +284,37 @@ class Example3Runs(ShowsItself, dict):
         )
 
     def table(self) -> Table:
+        """Each pipeline's median steps/s and every fit's, its graph; the reading compares them,
+        says the order the repeats ran in and how far the twin pipelines' fits lie apart."""
         rows = [
             (
                 v,
                 round(statistics.median(r.facts["repeats_steps_per_s"]), 1),
+                ", ".join(f"{x:.0f}" for x in r.facts["repeats_steps_per_s"]),
                 r.facts["prefetch_ops_in_graph"],
                 r.facts["inject_prefetch"],
             )
             for v, r in self.items()
         ]
         plain, off = self.comparisons()
+        reading = f"With .prefetch against without: {plain}; against injection off: {off}."
+        if (twins := twin(self)) is not None:
+            reading += (
+                " 'prefetch' and 'no prefetch' are twins (TensorFlow injects a prefetch into the "
+                "second): their fits differ by run-to-run noise alone, up to "
+                f"x{verdicts.twin_noise(twins):.2f} here, and a gap between pipelines no larger "
+                "than that is not told apart from it."
+            )
         return Table(
             (
                 "variant",
                 "steps/s (median)",
+                "steps/s of each fit, in the order of the repeats",
                 "prefetch ops in the dataset's graph",
                 "inject_prefetch option",
             ),
             rows,
-            reading=f"With .prefetch against without: {plain}; against injection off: {off}.",
+            reading=" ".join(x for x in (reading, self.orders()) if x),
             facts=[plain.facts(), off.facts()],
         )
 
@@ -228,8 +326,9 @@ def tfdata_verdicts(
     gil: Mapping[tuple[str, int], RunResult],
     keep_as: str | None = None,
 ) -> verdicts.Scorecard:
-    """C10 (naive against prefetch, and example 3 with injection off against ``.prefetch``) and
-    C11 (parallel against sequential map, GIL-releasing and CPU-bound), by the claims module's
+    """C10 (naive against prefetch, and example 3 with injection off against ``.prefetch``, read
+    against the noise of its twins where ``example3`` holds them: :func:`twin`) and C11
+    (parallel against sequential map, GIL-releasing and CPU-bound), by the claims module's
     rules.
 
     ``pipelines`` maps variant names to :func:`~fitscope.lessons.tfdata.variants.tfdata_pipeline`
@@ -247,6 +346,7 @@ def tfdata_verdicts(
         prefetched.facts["overlap_share"] >= verdicts.OVERLAP_VISIBLE_SHARE,
         compare(_rates(arrays_off), _rates(arrays_on), unit="per s"),
         budget,
+        twin(example3),
     )
     gil_releasing, cpu_bound = (
         compare(_seconds(gil[(k, 1)]), _seconds(gil[(k, 2)])) for k in GIL_KINDS

@@ -28,13 +28,17 @@ from fitscope.instrument.tables import ShowsItself, Table
 from fitscope.instrument.throughput import throughput_from_ends
 from fitscope.instrument.tracing import Tracer
 from fitscope.lessons.tfdata.pipelines import default_repeats
+from fitscope.show.against import AgainstBounds
 from fitscope.verdicts.compare import Compared, compare
 from fitscope.workloads.article import batch_work
 from fitscope.workloads.graph_costs import AUTOTUNE, parallel_calls, tensorflow
 
-__all__ = ["GIL_KINDS", "GilRuns", "py_function_map", "gil_runs"]
+__all__ = ["GIL_KINDS", "GilRuns", "gil_reading", "py_function_map", "gil_runs"]
 
 GIL_KINDS = ("numpy", "python")
+
+ONE_AT_A_TIME = "the GIL lets one thread run Python at a time"
+"""Why pure Python's ideal bound is one thread's pace, whatever the parallel calls."""
 
 
 def py_function_map(
@@ -49,7 +53,10 @@ def py_function_map(
     every run's time in ``facts["repeats_s"]``.
 
     ``parallel`` is num_parallel_calls (1: a sequential map; 0: AUTOTUNE). Each call is traced
-    from inside the Python function, so its span carries the OS thread that ran it.
+    from inside the Python function, so its span carries the OS thread that ran it. The ideal
+    bound splits the work over the parallel calls, except pure Python's (``kind`` "python"):
+    the GIL lets one thread run Python at a time, so its bound is one thread's pace. The reading
+    quotes the median of the repeats against that bound (:func:`gil_reading`).
     """
     check_choice("kind", kind, ("python", "numpy", "sleep"))
     check_positive("ms per element", ms, maximum=1000)
@@ -65,7 +72,49 @@ def py_function_map(
         )
     chosen = runs[(len(runs) - 1) // 2]
     chosen.facts["repeats_s"] = [r.throughput.elapsed_s for r in runs]
+    chosen.reading = gil_reading(chosen)
     return chosen
+
+
+def gil_reading(r: RunResult) -> str:
+    """One map's sentence: the median of its repeats (the number :class:`GilRuns` compares)
+    against its ideal bound, in the words every time against a bound is read with (a bound
+    beaten is said, never a share above 100 %), and which repeat the table shows.
+
+    Example:
+        >>> from fitscope.instrument.bounds import Bounds
+        >>> from fitscope.instrument.throughput import Throughput
+        >>> r = RunResult("py_function map (python, parallel=2)",
+        ...               throughput=Throughput(steps=24, elapsed_s=0.11),
+        ...               bounds=Bounds(sequential_s=0.14, overlapped_s=0.14),
+        ...               params={"kind": "python"},
+        ...               facts={"repeats_s": [0.11, 0.13], "workers": 2})
+        >>> print(gil_reading(r))
+        py_function map (python, parallel=2): 24 steps in 0.12 s, the median of 2 repeats (the \
+table shows the faster, 0.11 s): faster than the ideal bound: the cost estimate was high (0.12 s \
+against 0.14 s). The bound is one thread's pace, not the work split over the 2 calls: the GIL \
+lets one thread run Python at a time.
+    """
+    times = r.facts["repeats_s"]
+    n, median = len(times), statistics.median(times)
+    if n == 1:
+        which = "one run"
+    elif n % 2:
+        which = f"the median of {n} repeats (the table shows that repeat)"
+    else:
+        shown = "the faster" if n == 2 else "the faster of the middle two"
+        one = _seconds(r.throughput.elapsed_s)
+        which = f"the median of {n} repeats (the table shows {shown}, {one} s)"
+    text = f"{r.name}: {r.throughput.steps} steps in {_seconds(median)} s, {which}"
+    if r.bounds is not None:
+        text += f": {AgainstBounds(times, r.bounds.overlapped_s).header()}"
+    text += "."
+    if r.params.get("kind") == "python" and r.facts.get("workers", 1) > 1:
+        text += (
+            f" The bound is one thread's pace, not the work split over the {r.facts['workers']} "
+            f"calls: {ONE_AT_A_TIME}."
+        )
+    return text
 
 
 def _py_map_once(run: MeasuredRun, kind: str, ms: float, elements: int, parallel: int) -> RunResult:
@@ -96,6 +145,7 @@ def _py_map_once(run: MeasuredRun, kind: str, ms: float, elements: int, parallel
             ends.append(time.perf_counter_ns())
         del it  # after the last element was timed
     workers = 1 if parallel == 1 else run.budget.affinity if parallel == AUTOTUNE else parallel
+    splits = 1 if kind == "python" else workers  # ONE_AT_A_TIME
     work_tids = run.tracer.tids("tf.data")
     main = threading.main_thread().native_id
     result = run.result(
@@ -105,7 +155,7 @@ def _py_map_once(run: MeasuredRun, kind: str, ms: float, elements: int, parallel
         throughput=throughput_from_ends(ends, 1, start),
     )
     result.bounds = stage_bounds(
-        [(kind, elements * t_1, elements * cpu_1, workers, kind == "sleep")],
+        [(kind, elements * t_1, elements * cpu_1, splits, kind == "sleep")],
         0.0,
         0.0,
         run.budget.cpus,  # the budget run.result() gave ``result``
@@ -120,6 +170,12 @@ def _py_map_once(run: MeasuredRun, kind: str, ms: float, elements: int, parallel
         cost_per_call=(t_1, cpu_1),
     )
     return result
+
+
+_GIL_BOUND = (
+    " The pure-Python maps' ideal time is one thread's pace whatever the parallel calls: "
+    f"{ONE_AT_A_TIME}, so the bound does not split that work over them."
+)
 
 
 def _seconds(x: float) -> str:
@@ -159,7 +215,7 @@ class GilRuns(ShowsItself, dict):
             ),
             rows,
             reading=f"Parallel against sequential: NumPy {self.comparison('numpy')}; "
-            f"pure Python {self.comparison('python')}." + self.outside_the_gil(),
+            f"pure Python {self.comparison('python')}." + self.outside_the_gil() + _GIL_BOUND,
             facts=[self.comparison(k).facts() for k in GIL_KINDS],
         )
 
