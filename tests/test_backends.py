@@ -253,11 +253,7 @@ def test_two_runs_side_by_side_are_compared_per_step(measured):
     variant = "PyDataset threads"
     reading = backends.overlap({"first": a, "second": b}, variant).reading
     ra, rb = a.runs[variant], b.runs[variant]
-    costs = [r.facts["batch_ms"] + r.facts["step_ms"] for r in (ra, rb)]
-    apart = max(costs) / min(costs)
-    if apart > verdicts.MIN_GAIN or any(
-        ra.params.get(k) != rb.params.get(k) for k in readings.WORK
-    ):
+    if readings.unlike(ra, rb):
         # 01b's review: the costs each comparison reads are printed, and no share leaves 0-100 %
         assert "Not like with like: measured alone, first" in reading
         assert "ms a batch and" in reading
@@ -265,6 +261,56 @@ def test_two_runs_side_by_side_are_compared_per_step(measured):
         return
     c = verdicts.compare(ra.throughput.steps_per_s, rb.throughput.steps_per_s, "steps/s")
     assert reading.endswith(f"Per step, second against first: {c}.")
+
+
+def _side(backend: str, batch_ms: float, step_ms: float, workers: int, steps_per_s: float):
+    """A made-up PyDataset run of 01b's exercise 2: its batch sized to its own measured step."""
+    from fitscope.instrument.bounds import Bounds
+    from fitscope.instrument.throughput import Throughput
+
+    params = dict(backend=backend, ms_per_batch=step_ms, width=1024, batch_size=256)
+    params.update(kind="sleep", loss_read=True, workers=workers)
+    return RunResult(
+        "r",
+        params=params,
+        facts={"batch_ms": batch_ms, "step_ms": step_ms},
+        throughput=Throughput(steps=15, elapsed_s=15 / steps_per_s),
+        bounds=Bounds(0.016 * (batch_ms + step_ms), 0.016 * max(batch_ms, step_ms)),
+    )
+
+
+def test_two_runs_of_one_backend_are_compared_where_their_costs_are_like():
+    """01b review N-2 (exercise 2): two JAX runs (2 and 4 PyDataset workers) at 14.6 + 11.3 ms
+    and 13.4 + 12.3 ms were refused as "each sized to its own backend's step"; one backend is
+    compared by the cost check alone, and the backend reason is said only for two backends."""
+    two, four = _side("jax", 14.6, 11.3, 2, 84.5), _side("jax", 14.6, 12.3 * 1.09, 4, 95.7)
+    assert 1.05 < readings.costs_apart(two, four) <= verdicts.MIN_GAIN
+    said = readings._two_runs(("2 workers", two), ("4 workers", four))
+    c = verdicts.compare(84.5, 95.7, "steps/s")
+    assert said == f"Per step, 4 workers against 2 workers: {c}."
+    tf = _side("tensorflow", 14.6, 11.9, 2, 90.0)
+    refused = readings._two_runs(("TensorFlow", tf), ("JAX", two))
+    assert "Not like with like" in refused and "its own backend's step" in refused
+    apart = readings._two_runs(("2 workers", two), ("4 workers", _side("jax", 14.6, 19.0, 4, 60)))
+    assert "x1.30 apart, more than the x1.15" in apart and "backend" not in apart
+    assert "Per step" not in apart and consistency.check_reading(apart) == []
+
+
+def test_a_run_between_its_bounds_prints_one_share_in_header_middle_and_closing():
+    """01b review N-5 (cell 27): "56 % of the ideal bound" in the header, "13 % of its possible
+    saving" in the closing, for one run near the sum; the header now prints the saving share."""
+    from fitscope.instrument.bounds import Bounds
+    from fitscope.instrument.throughput import Throughput
+    from fitscope.show.comparison import Comparison
+
+    r = RunResult("r", throughput=Throughput(steps=10, elapsed_s=0.46))
+    r.bounds = Bounds(sequential_s=0.49, overlapped_s=0.26)
+    header = Comparison({"TensorFlow": r}).chart().summary
+    closing = readings.saving_words("TensorFlow", r)
+    middle = readings._against_bounds("TensorFlow", r)
+    assert "13 % of its possible saving" in header and "13 % of its possible saving" in closing
+    assert "near the one-after-the-other sum" in middle
+    assert all("of the ideal bound" not in text for text in (header, middle, closing))
 
 
 def test_grain_is_compared_with_the_pydataset_only_like_with_like():

@@ -1,11 +1,16 @@
 """One run's measured time against its two bounds, read once: the chart's header, the sentence
 under it and any closing "each against its own bounds" all print from the same
-:class:`AgainstBounds`, so they use one margin and cannot disagree.
+:class:`AgainstBounds`, so they use one margin, one figure and cannot disagree.
+
+A run with both bounds is given one figure, the share of its possible saving (the one C4 and
+C12 read): the header, the closing and the middle's words all say it, never a share of the ideal
+bound's speed beside it (a run near one after the other read "56 % of the ideal bound" in the
+header and "13 % of its possible saving" in the closing). A run with no sum has no saving: its
+header is :func:`~fitscope.verdicts.bounds.share_of_bound`'s share of the ideal bound.
 
 Its words and rules are :mod:`fitscope.verdicts.bounds`' (``BEATS_BOUND``, ``TOO_CLOSE``, the
-bands of :func:`~fitscope.verdicts.bounds.position`, ``slower_than_sum``, and the header is
-:func:`~fitscope.verdicts.bounds.share_of_bound`'s text), so a slow-down against the
-one-after-the-other sum prints the number share_of_bound prints, everywhere.
+bands of :func:`~fitscope.verdicts.bounds.position`, ``slower_than_sum``), so a slow-down against
+the one-after-the-other sum prints the number share_of_bound prints, everywhere.
 
 Example:
     >>> r = AgainstBounds(0.24, 0.25, 0.61)
@@ -70,8 +75,9 @@ inside the 15 % tolerance)'
         'JAX 0.54 s: the bounds too close to tell apart within the 15 % tolerance (0.54 s ideal, \
 0.72 s one after the other)'
         >>> AgainstBounds(1.03, 0.74, 0.74).header()
-        '72 % of the ideal bound, and slower than one after the other: 39 % longer (1.03 s \
-against 0.74 s)'
+        'slower than one after the other: 39 % longer (1.03 s against 0.74 s)'
+        >>> AgainstBounds(0.46, 0.26, 0.49).header(), AgainstBounds(1.25, 1.0).header()
+        ('13 % of its possible saving', '80 % of the ideal bound')
     """
 
     measured: Values
@@ -140,28 +146,44 @@ against 0.74 s)'
         return f"{self.overlapped_s:.2f} s ideal{seq}"
 
     def header(self) -> str:
-        """The reading as a share of the ideal bound's speed (the chart's header): the words of
-        :func:`~fitscope.verdicts.bounds.share_of_bound`, with the margin named as this reading
-        names it, or, where the bounds' bands meet, only that they are too close to tell apart.
-        """
+        """The reading in a few words, the chart's header: with both bounds, the words
+        :meth:`saving` says (a share of the possible saving, or what stands instead of one), and
+        why a run can be slower than its sum; with no sum, the share of the ideal bound's speed
+        (:func:`~fitscope.verdicts.bounds.share_of_bound`, the margin named as this reading
+        names it)."""
         t, kind = self.t, self.kind
         if kind == "too close":
             return f"{self._too_close()} ({t:.2f} s; {self._bounds()})"
-        text = share_of_bound(
-            self.measured,
-            self.overlapped_s,
-            tolerance=self.tolerance,
-            sequential_s=self.sequential_s,
-        )
+        if self.sequential_s is not None:
+            why = f" {self.slower_why}" if kind == "slower" and self.slower_why else ""
+            return self._against_sum() + why
+        text = share_of_bound(self.measured, self.overlapped_s, tolerance=self.tolerance)
         if self.spread_s is None:  # one name for the margin: "the 15 % tolerance" everywhere
-            for said in (
-                f"the {100 * self.tolerance:.0f} % tolerance)",
-                f"the {100 * self.tolerance:.0f} %)",
-            ):
-                text = text.replace(said, f"{self.inside})")
-        if kind == "slower" and self.slower_why:
-            text += f" {self.slower_why}"
+            text = text.replace(f"the {100 * self.tolerance:.0f} % tolerance)", f"{self.inside})")
         return text
+
+    def _against_sum(self) -> str:
+        """The reading of a run with both bounds, without its label: the share of its possible
+        saving, never below 0 or above 100 %; a slow-down, a bound beaten, a time at the ideal
+        bound or no faster than the sum said instead of a share."""
+        t, ovl, seq, kind = self.t, self.overlapped_s, self.sequential_s or self.t, self.kind
+        if kind == "beats":
+            return f"{BEATS_BOUND} ({t:.2f} s against {ovl:.2f} s)"
+        if kind == "at":
+            return f"at the ideal bound ({t:.2f} s against {ovl:.2f} s, inside {self.inside})"
+        if kind == "slower":
+            every = "" if t > seq + self.margin else ", every repeat above it"
+            return (
+                f"slower than one after the other: {self._slower()} ({t:.2f} s against "
+                f"{seq:.2f} s{every})"
+            )
+        if kind == "no faster":
+            return (
+                f"no faster than one after the other ({t:.3f} s against {seq:.3f} s: "
+                f"{self._slower()}, inside {self.inside})"
+            )
+        saved = min(max((seq - t) / (seq - ovl), 0.0), 1.0)
+        return f"{100 * saved:.0f} % of its possible saving"
 
     def where(self) -> str:
         """The reading in a few words, for a sentence that prints the bounds after it."""
@@ -185,30 +207,15 @@ against 0.74 s)'
 
     def saving(self, label: str) -> str:
         """The reading as a share of the run's own possible saving, named by ``label``: never
-        below 0 or above 100 %, and no share where the bounds are too close to tell apart."""
-        t, ovl, seq, kind = self.t, self.overlapped_s, self.sequential_s, self.kind
-        if kind == "beats":
-            return f"{label} {BEATS_BOUND} ({t:.2f} s against {ovl:.2f} s)"
-        if kind == "slower":
-            return (
-                f"{label} slower than one after the other: {self._slower()} ({t:.2f} s against "
-                f"{seq:.2f} s)"
-            )
+        below 0 or above 100 %, and no share where the bounds are too close to tell apart; the
+        header's words, with the times where the header has none."""
+        t, kind = self.t, self.kind
         if kind == "too close":
             return f"{label} {t:.2f} s: {self._too_close()} ({self._bounds()})"
-        if kind == "no faster":
-            return (
-                f"{label} no faster than one after the other ({t:.3f} s against {seq:.3f} s: "
-                f"{self._slower()}, inside {self.inside})"
-            )
-        if kind == "at":
-            return (
-                f"{label} at the ideal bound ({t:.2f} s against {ovl:.2f} s, inside {self.inside})"
-            )
-        if seq is None:
-            return f"{label} {self.header()} ({t:.2f} s; {self._bounds()})"
-        saved = min(max((seq - t) / (seq - ovl), 0.0), 1.0)
-        return f"{label} {100 * saved:.0f} % of its possible saving ({t:.2f} s; {self._bounds()})"
+        said = self.header() if self.sequential_s is None else self._against_sum()
+        if kind == "share":
+            return f"{label} {said} ({t:.2f} s; {self._bounds()})"
+        return f"{label} {said}"
 
 
 SLOWER_WHY = (

@@ -31,6 +31,7 @@ from fitscope.lessons.backends.runs import (
 from fitscope.show.against import run_reading
 from fitscope.show.comparison import Comparison
 from fitscope.verdicts import step_order
+from fitscope.verdicts.compare import costs_apart as runs_apart
 
 __all__ = [
     "backend_panel",
@@ -45,6 +46,7 @@ __all__ = [
     "step_order",
     "threads_table",
     "timelines",
+    "unlike",
 ]
 
 
@@ -66,8 +68,10 @@ def overlap(measured: dict[str, BackendRuns], variant: str = "waiting") -> Compa
     return Comparison(runs, reading=reading)
 
 
-WORK = ("ms_per_batch", "width", "batch_size", "kind", "loss_read", "workers")
-"""What a run's work is made of: two runs compare in seconds only where all of it is the same."""
+WORK = ("ms_per_batch", "width", "batch_size", "kind", "loss_read")
+"""What a run's work is made of: two runs compare in seconds only where all of it is the same
+(on one backend, a batch sized to each run's own step is the same work; the costs decide).
+How it is done (``workers``) is what a comparison may set apart."""
 
 
 def saving_words(label: str, r: RunResult) -> str:
@@ -103,23 +107,53 @@ def _costs(label: str, r: RunResult) -> str:
 
 def costs_apart(a: RunResult, b: RunResult) -> float:
     """How far apart two runs' own costs of a step's work (a batch and a step, measured alone)
-    are, as a ratio (1.0 = the same): past ``verdicts.MIN_GAIN`` they are not like with like.
+    are, by the one rule (:func:`fitscope.verdicts.compare.costs_apart`): past ``verdicts.MIN_GAIN``
+    they are not like with like.
 
     Example:
         >>> def run(batch_ms, step_ms):
         ...     return RunResult("r", facts={"batch_ms": batch_ms, "step_ms": step_ms})
-        >>> round(costs_apart(run(15.5, 54.3), run(16.0, 14.3)), 2)
+        >>> costs_apart(run(15.5, 54.3), run(16.0, 14.3))
         2.3
     """
-    costs = [r.facts.get("batch_ms", 0.0) + r.facts.get("step_ms", 0.0) for r in (a, b)]
-    return max(costs) / min(costs) if min(costs) > 0 else 1.0
+    costs = {
+        str(i): r.facts.get("batch_ms", 0.0) + r.facts.get("step_ms", 0.0)
+        for i, r in enumerate((a, b))
+    }
+    return runs_apart(costs)
+
+
+def unlike(a: RunResult, b: RunResult) -> str:
+    """Why two runs are not like with like ("" when they are): their costs (a batch and a step,
+    measured alone) past ``MIN_GAIN`` apart; a batch sized to each backend's own step on two
+    backends; or other work (:data:`WORK`) that differs.
+
+    Example:
+        >>> def run(backend, ms, workers=2):
+        ...     params = {"backend": backend, "ms_per_batch": ms, "workers": workers}
+        ...     return RunResult("r", params=params, facts={"batch_ms": ms, "step_ms": ms})
+        >>> unlike(run("jax", 12.0), run("jax", 13.0, workers=4))
+        ''
+        >>> unlike(run("jax", 12.0), run("jax", 16.0))
+        'x1.33 apart, more than the x1.15 one run each can tell'
+        >>> unlike(run("tensorflow", 12.0), run("jax", 13.0))
+        "each sized to its own backend's step, so not the same work"
+    """
+    apart = costs_apart(a, b)
+    if apart > verdicts.MIN_GAIN:
+        return f"x{apart:.2f} apart, more than the x{verdicts.MIN_GAIN:g} one run each can tell"
+    differ = [k for k in WORK if a.params.get(k) != b.params.get(k)]
+    if a.params.get("backend") == b.params.get("backend"):
+        differ = [k for k in differ if k != "ms_per_batch"]
+    elif "ms_per_batch" in differ:
+        return "each sized to its own backend's step, so not the same work"
+    return f"not the same work: {', '.join(differ)} differ" if differ else ""
 
 
 def _two_runs(a: tuple[str, RunResult], b: tuple[str, RunResult]) -> str:
-    """Two runs side by side, fairly: per step by the one comparison rule when they did the same
-    work at costs (a batch and a step, measured alone) within ``MIN_GAIN`` of each other;
-    otherwise the costs are printed, the runs are not compared in seconds, and each is read
-    against its own bounds (:func:`saving_words`).
+    """Two runs side by side, fairly: per step by the one comparison rule when they are like
+    with like (:func:`unlike`); otherwise the costs are printed with the reason, the runs are
+    not compared in seconds, and each is read against its own bounds (:func:`saving_words`).
 
     Example:
         >>> from fitscope.instrument.bounds import Bounds
@@ -132,16 +166,10 @@ def _two_runs(a: tuple[str, RunResult], b: tuple[str, RunResult]) -> str:
         'JAX 80 % of its possible saving (0.40 s; 0.34 s ideal, 0.64 s one after the other).'
     """
     (first, run_a), (second, run_b) = a, b
-    apart = costs_apart(run_a, run_b)
-    same = all(run_a.params.get(k) == run_b.params.get(k) for k in WORK)
-    if same and apart <= verdicts.MIN_GAIN:
+    why = unlike(run_a, run_b)
+    if not why:
         c = verdicts.compare(run_a.throughput.steps_per_s, run_b.throughput.steps_per_s, "steps/s")
         return f"Per step, {second} against {first}: {c}."
-    why = (
-        f"x{apart:.2f} apart, more than the x{verdicts.MIN_GAIN:g} one run each can tell"
-        if apart > verdicts.MIN_GAIN
-        else "each sized to its own backend's step, so not the same work"
-    )
     return (
         f"Not like with like: measured alone, {_costs(first, run_a)}; {_costs(second, run_b)} "
         f"({why}), so their times are not compared; each against its own bounds: "
