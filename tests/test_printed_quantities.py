@@ -33,6 +33,7 @@ from fitscope.instrument.threads import MAIN
 from fitscope.instrument.throughput import Throughput
 from fitscope.instrument.tracing import Span
 from fitscope.lessons.generator.fit import cpu_by_role
+from fitscope.show.charts import throughput
 from fitscope.show.comparison import Comparison
 from fitscope.show.cpu_charts import cpu_by_thread
 from fitscope.show.timelines import timeline
@@ -155,9 +156,10 @@ def _long_warm_up_run():
             {TRAIN_CPU_S, TRAIN_WALL_S, CORES_BUSY, role_cpu(MAIN), role_share(MAIN)},
         ),
         (lambda r: [_html_output(cpu_by_role(r))], {CORES_BUSY, role_cpu(MAIN), role_share(MAIN)}),
+        (lambda r: throughput(r).outputs(), {STEPS_PER_S}),
         (lambda r: [_html_output(Comparison({"a": r}))], {MEASURED_S, STEPS_PER_S}),
     ],
-    ids=["run table", "CPU chart", "role table", "comparison"],
+    ids=["run table", "CPU chart", "role table", "throughput chart", "comparison"],
 )
 def test_every_display_of_a_run_carries_what_it_prints(run, display, quantities):
     """The guard: each display emits a fact for each of its run's quantities, and each fact's

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from matplotlib.figure import Figure
 
+from fitscope.instrument.printed import STEPS_PER_S, quantity_fact
 from fitscope.show.against import AgainstBounds
 from fitscope.show.cpu_charts import cpu_by_thread
 from fitscope.show.palette import (
@@ -121,7 +122,8 @@ def fit_axes(ax: Axes, t_s: Sequence[float], values: Sequence[float]) -> None:
 
 
 def throughput(result: RunResult) -> Chart:
-    """Steps/s over the run against both bounds of ``result.bounds``."""
+    """Steps/s over the run against both bounds of ``result.bounds``; the steps/s the summary
+    prints is also a hidden fact of the run."""
     tp = result.throughput
     bound, seq = result.bound_steps_per_s or (None, None)
     t, rate = tp.t_s, tp.steps_per_s_series
@@ -131,7 +133,9 @@ def throughput(result: RunResult) -> Chart:
     fig = throughput_figure(t, rate, bound, seq, title=f"Throughput: {result.name}")
     if not tp.steps:
         return Chart(fig, "Throughput: no steps were measured.")
-    text = f"Throughput: {tp.steps_per_s:.1f} steps/s ({tp.samples_per_s:.0f} samples/s) measured"
+    rate_said = f"{tp.steps_per_s:.1f} steps/s"
+    facts = [quantity_fact(result.run_id, STEPS_PER_S, rate_said)]
+    text = f"Throughput: {rate_said} ({tp.samples_per_s:.0f} samples/s) measured"
     if bound and result.bounds:
         against = _against_bound(
             result.bounds.overlapped_s, tp.elapsed_s, result.bounds.sequential_s
@@ -140,7 +144,7 @@ def throughput(result: RunResult) -> Chart:
             f"; the ideal overlapped bound is {bound:.1f} steps/s and one after the other "
             f"would give {seq:.1f} steps/s{against}."
         )
-    return Chart(fig, text + ("" if bound else "."))
+    return Chart(fig, text + ("" if bound else "."), facts)
 
 
 def _against_bound(
@@ -149,7 +153,7 @@ def _against_bound(
     sequential_s: float | None = None,
     reading: AgainstBounds | None = None,
 ) -> str:
-    """ ": 80 % of its possible saving", read by :class:`fitscope.show.against.AgainstBounds` (a
+    """ ": 80 % of the ideal bound", read by :class:`fitscope.show.against.AgainstBounds` (a
     run faster than its bound, or slower than one after the other, is called so; given its
     repeats, a difference inside their spread is said to be; bounds too close to tell apart are
     said to be). ``reading``, when given, is the run's own reading, printed as is."""
@@ -183,7 +187,7 @@ def comparison(
 
     Example:
         >>> comparison([("a", 2.0, 1.0, 3.0)]).summary
-        'Comparison: a 2.00 s (ideal 1.00, one after the other 3.00: 50 % of its possible saving).'
+        'Comparison: a 2.00 s (ideal 1.00, one after the other 3.00: 50 % of the ideal bound).'
     """
     rows = [(*r, None)[:4] for r in rows]
     repeats = [r[1] for r in rows]
