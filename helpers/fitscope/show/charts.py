@@ -153,7 +153,7 @@ def _against_bound(
     sequential_s: float | None = None,
     reading: AgainstBounds | None = None,
 ) -> str:
-    """ ": 80 % of the ideal bound", read by :class:`fitscope.show.against.AgainstBounds` (a
+    """ ": 80 % of its possible saving", read by :class:`fitscope.show.against.AgainstBounds` (a
     run faster than its bound, or slower than one after the other, is called so; given its
     repeats, a difference inside their spread is said to be; bounds too close to tell apart are
     said to be). ``reading``, when given, is the run's own reading, printed as is."""
@@ -187,7 +187,7 @@ def comparison(
 
     Example:
         >>> comparison([("a", 2.0, 1.0, 3.0)]).summary
-        'Comparison: a 2.00 s (ideal 1.00, one after the other 3.00: 50 % of the ideal bound).'
+        'Comparison: a 2.00 s (ideal 1.00, one after the other 3.00: 50 % of its possible saving).'
     """
     rows = [(*r, None)[:4] for r in rows]
     repeats = [r[1] for r in rows]
