@@ -276,6 +276,11 @@ def test_the_answer_stays_about_120_words_whatever_the_verdicts():
             rows += [(Verdict(cid, longest[-1 - i][1], "x"), b) for i, b in enumerate(backends)]
     said = " ".join(answer(rows).sentences)
     assert said.count("(C") == 5 and len(said.split()) <= 125, said
+    loss = dict(name="+ loss", measured_s=1.9, sequential_s=2.0, overlapped_s=1.0)
+    c12 = verdicts.c12("JAX", [{**loss, "pure_python": False, "loss_read": True}], 2, 20)
+    rows = [(c12, b) if v.claim_id == "C12" and b == "JAX" else (v, b) for v, b in rows]
+    said = " ".join(answer(rows).sentences)  # C12's longest phrase: the loss-reading callback
+    assert "callback" in said and len(said.split()) <= 125, said
 
 
 def test_the_answer_cites_only_decided_rows_and_names_the_undecided():

@@ -276,6 +276,47 @@ def test_c12_combines_the_decided_kinds():
     assert verdicts.c12("TensorFlow", [overlapped, undecided], 1, 20).verdict == DOES_NOT_HOLD
 
 
+def test_c12_is_never_held_against_an_undecided_part_that_overlapped():
+    """01b quick run: "C12 HOLDS" with its waiting part at 0.25 s against an ideal bound of
+    0.43 s (INCONCLUSIVE: the bound beaten), which shows an overlap; the consistency check
+    flagged the verdict as decided against that part."""
+    from fitscope.verdicts import consistency
+
+    beaten = _part("waiting", 0.25, sequential=0.71, overlapped=0.43)
+    starved = _part("waiting + loss read", 0.70, sequential=0.71, overlapped=0.43)
+    v = verdicts.c12("JAX", [beaten, starved], 2, 28.4)
+    assert v.verdict == INCONCLUSIVE and "(INCONCLUSIVE, leans DOES NOT HOLD, faster" in v.because
+    assert "shows the effect the decided part denies" in v.because
+    assert consistency.check_reading(f"C12 {v.verdict}: {v.because}") == []
+    assert verdicts.rejudge(v) == v
+    short = _part("waiting", 0.9, sequential=2.0, overlapped=1.0)  # a step under 5 ms: undecided
+    assert verdicts.c12("JAX", [short], 2, 3.0).because.count("leans DOES NOT HOLD") == 1
+    same = verdicts.c12("JAX", [_part("waiting", 0.9), _part("pure Python", 1.9)], 2, 20)
+    assert same.verdict == DEPENDS and "leans" not in same.because
+
+
+def test_the_answer_blames_the_loss_reading_callback_where_only_its_part_held():
+    """04 review N-6: "on JAX, main-thread data slowed some work (C4, C12)" where only the
+    'waiting + loss read' part held; 01b reads that part as a dependency on the callback."""
+    from fitscope.verdicts.answer import answer
+
+    waiting = _part("waiting", 0.23, sequential=0.47, overlapped=0.23)
+    python = _part("pure Python", 0.31, sequential=0.47, overlapped=0.24, pure_python=True)
+    loss = {**_part("waiting + loss read", 0.46, sequential=0.47, overlapped=0.24), "loss_read": 1}
+    v = verdicts.c12("JAX", [waiting, python, loss], 2, 20)
+    assert v.verdict == DEPENDS and verdicts.rejudge(v) == v
+    said = answer([(v, "JAX")])
+    assert "Overlap: a loss-reading callback serialised data and step (C12)." in said.sentences
+    assert not any("main-thread data" in s for s in said.sentences)
+    assert any("a callback reads the loss every step" in p for p in said.checklist)
+    assert not any("making data added" in p for p in said.checklist)
+    starved = verdicts.c12("JAX", [{**waiting, "measured_s": 0.46}, python, loss], 2, 20)
+    said = answer([(starved, "JAX")])
+    assert "Overlap: main-thread data slowed some work (C12)." in said.sentences
+    assert any("making data added" in p for p in said.checklist)
+    assert not any("a callback reads the loss" in p for p in said.checklist)
+
+
 def test_c1_names_its_backend_and_rejudges():
     v = verdicts.c1(40, 40, 2, 2, budget=2, backend="JAX")
     assert v.verdict == HOLDS and v.because.startswith("on the JAX backend")

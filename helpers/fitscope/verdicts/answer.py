@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fitscope.verdicts import verdict as vd
+from fitscope.verdicts.backend_claims import callback_only
 from fitscope.verdicts.claims import c6_parts
 from fitscope.verdicts.tfdata_claims import c10_parts
 
@@ -141,6 +142,10 @@ _FAMILIES: tuple[tuple[str, tuple[str, ...], dict[tuple[str, str], str]], ...] =
 )
 
 
+CALLBACK = "a loss-reading callback serialised data and step"
+"""C12's phrase where only its parts with a callback that read the loss each step held: 01b
+reads them as a dependency on the step, not as where the data is made."""
+
 _PARTLY = {
     ("C4", vd.HOLDS): "one kind of generator work overlapped",
     ("C4", vd.DOES_NOT_HOLD): "no decided generator work overlapped",
@@ -153,10 +158,13 @@ _PARTLY = {
 
 
 def _phrase(v: vd.Verdict, words: dict) -> str | None:
-    """A decided row's phrase; for one decided by some parts only (an INCONCLUSIVE part decided
-    nothing), the phrase of :data:`_PARTLY`, else the phrase with "in part"; the answer's last
-    sentence names the claim among the undecided (:func:`_undecided`)."""
+    """A decided row's phrase (:data:`CALLBACK` for C12 where only a loss-reading part held,
+    :func:`~fitscope.verdicts.backend_claims.callback_only`); for one decided by some parts only
+    (an INCONCLUSIVE part decided nothing), the phrase of :data:`_PARTLY`, else the phrase with
+    "in part"; the last sentence names the claim among the undecided (:func:`_undecided`)."""
     word = words.get((v.claim_id, v.verdict))
+    if word is not None and v.claim_id == "C12" and callback_only(v.evidence):
+        return CALLBACK
     if word is None or not _in_part(v):
         return word
     return _PARTLY.get((v.claim_id, v.verdict), f"{word}, in part")
@@ -229,8 +237,14 @@ def _checklist(rows: Sequence[Row]) -> list[str]:
             )
             + f" ({_ref(c1)})."
         )
+    c12 = [(v, b) for v, b in _of(rows, "C12") if v.verdict in (vd.HOLDS, vd.DEPENDS)]
+    if callback := [(v, b) for v, b in c12 if callback_only(v.evidence)]:
+        points.append(
+            "Where a callback reads the loss every step, time your epoch against data time plus "
+            f"step time: here it put data and step one after the other ({_ref(callback)})."
+        )
     for verdict, extent in ((vd.HOLDS, ""), (vd.DEPENDS, ", for some kinds of work or in part")):
-        if starved := [(v, b) for v, b in _of(rows, "C12") if v.verdict == verdict]:
+        if starved := [(v, b) for v, b in c12 if v.verdict == verdict and (v, b) not in callback]:
             points.append(
                 "Where batches are made on the main thread, time your epoch against "
                 f"data time plus step time: here making data added to the steps{extent} "

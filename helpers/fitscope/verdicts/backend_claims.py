@@ -21,7 +21,14 @@ from fitscope.verdicts.bounds import (
     position,
 )
 from fitscope.verdicts.generator_claims import MIN_STEP_MS
-from fitscope.verdicts.parts import budget_text, combine, undecided_note
+from fitscope.verdicts.parts import (
+    LEANS,
+    VISIBLE_SAVING,
+    budget_text,
+    combine,
+    never_against,
+    undecided_note,
+)
 from fitscope.verdicts.verdict import (
     DEPENDS,
     DOES_NOT_HOLD,
@@ -31,7 +38,7 @@ from fitscope.verdicts.verdict import (
     Verdict,
 )
 
-__all__ = ["c12"]
+__all__ = ["c12", "c12_parts", "callback_only"]
 
 
 def _starves(part: dict[str, Any], budget: float, step_ms: float) -> str:
@@ -47,6 +54,42 @@ def _starves(part: dict[str, Any], budget: float, step_ms: float) -> str:
     }.get(where, DEPENDS)
 
 
+def _lean(part: dict[str, Any], verdict: str) -> str | None:
+    """What an undecided part shows: an overlap (DOES NOT HOLD, for C12) from ``VISIBLE_SAVING``
+    of the possible saving on, a beaten ideal bound included; else None."""
+    t, seq, ovl = part["measured_s"], part["sequential_s"], part["overlapped_s"]
+    if verdict != INCONCLUSIVE or seq <= ovl:
+        return None
+    return DOES_NOT_HOLD if (seq - t) / (seq - ovl) >= VISIBLE_SAVING else None
+
+
+def c12_parts(evidence: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+    """Each part of a C12 verdict with its own verdict, from the verdict's evidence.
+
+    Example:
+        >>> part = dict(name="waiting + loss read", measured_s=1.9, sequential_s=2.0,
+        ...             overlapped_s=1.0, pure_python=False, loss_read=True)
+        >>> [(p["name"], v) for p, v in c12_parts(c12("JAX", [part], 2, 20).evidence)]
+        [('waiting + loss read', 'HOLDS')]
+    """
+    parts = evidence.get("parts") or []  # none in a verdict made by hand
+    return [(p, _starves(p, evidence["budget"], evidence["step_ms"])) for p in parts]
+
+
+def callback_only(evidence: dict[str, Any]) -> bool:
+    """Whether only C12's parts with a callback that read the loss each step held: 01b reads
+    those as a dependency on the step (the callback waits for it), not as where data is made.
+
+    Example:
+        >>> part = dict(name="waiting + loss read", measured_s=1.9, sequential_s=2.0,
+        ...             overlapped_s=1.0, pure_python=False, loss_read=True)
+        >>> callback_only(c12("JAX", [part], 2, 20).evidence)
+        True
+    """
+    held = [p for p, said in c12_parts(evidence) if said == HOLDS]
+    return bool(held) and all(p.get("loss_read") for p in held)
+
+
 def c12(
     backend: str,
     parts: Sequence[dict[str, Any]],
@@ -56,12 +99,16 @@ def c12(
 ) -> Verdict:
     """Whether data made on the main thread starves training, per kind of data work, on one backend.
 
-    Each part: ``name``, ``measured_s``, ``sequential_s``, ``overlapped_s`` and ``pure_python``
-    (its work holds the GIL). A part HOLDS within 15% of (or above) the sequential sum, DOES NOT
-    HOLD within 15% of the overlapped bound, else DEPENDS; it is INCONCLUSIVE when a step costs
+    Each part: ``name``, ``measured_s``, ``sequential_s``, ``overlapped_s``, ``pure_python``
+    (its work holds the GIL) and, optionally, ``loss_read`` (a callback read the loss after each
+    step, so each step was waited for: :func:`callback_only`). A part HOLDS within 15% of (or
+    above) the sequential sum, DOES NOT HOLD within 15% of the overlapped bound, else DEPENDS;
+    it is INCONCLUSIVE when a step costs
     under ``MIN_STEP_MS``, when the two 15% bands meet (the bounds are too close), when the run
     beat the overlapped bound (the cost estimate was high), or, for pure Python, when B < 2. The
-    verdict is the decided parts' common verdict (:func:`combine`).
+    verdict is the decided parts' common verdict (:func:`combine`), never against an undecided
+    part that shows an overlap (a quarter of the possible saving or more: it leans DOES NOT
+    HOLD, and a HOLDS against it is INCONCLUSIVE, :func:`never_against`).
 
     ``next_on_main`` is (next() calls on the main thread, all next() calls), both after Keras's
     peek. When at most 10% ran on the main thread the claim's premise is false on this backend:
@@ -93,13 +140,14 @@ def c12(
                 ),
                 ev,
             )
-    judged = [(p, _starves(p, budget, step_ms)) for p in parts]
+    judged = c12_parts(ev)
     text = (
         f"on the {backend} backend (a step took {step_ms:.1f} ms), "
         + "; ".join(
             f"{p['name']}: {p['measured_s']:.2f} s against an overlapped bound of "
             f"{p['overlapped_s']:.2f} s "
             f"and a sequential sum of {p['sequential_s']:.2f} s ({v}"
+            + (f", {LEANS} {lean}" if (lean := _lean(p, v)) else "")
             + (
                 f", {BEATS_BOUND}"
                 if position(p["measured_s"], p["sequential_s"], p["overlapped_s"]) == BEATS_BOUND
@@ -113,4 +161,6 @@ def c12(
     if step_ms < MIN_STEP_MS:
         text += f" A step under {MIN_STEP_MS:g} ms is too short to tell overlap from none."
     verdicts = [v for _, v in judged]
-    return Verdict("C12", combine(verdicts), text + undecided_note(verdicts), ev)
+    verdict = never_against(combine(verdicts), [_lean(p, v) for p, v in judged])
+    note = undecided_note(verdicts, overruled=verdict != combine(verdicts))
+    return Verdict("C12", verdict, text + note, ev)

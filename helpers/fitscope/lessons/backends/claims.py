@@ -63,6 +63,7 @@ def c12_verdict(runs: BackendRuns) -> verdicts.Verdict:
                 sequential_s=r.bounds.sequential_s,
                 overlapped_s=r.bounds.overlapped_s,
                 pure_python=r.params["kind"] == "python",
+                loss_read=bool(r.params.get("loss_read")),
             )
         )
     plain = runs.runs.get("waiting")  # who called next(): the claim's premise on this backend
