@@ -430,6 +430,23 @@ def test_c11_no_gain_on_a_crowded_machine_decides_nothing():
     assert gain.verdict == HOLDS and "INCONCLUSIVE part decides nothing" in gain.because
 
 
+def test_c11_a_pure_python_gain_beyond_the_gil_limit_holds_nothing():
+    """03 quick run: C11's pure-Python part read HOLDS at x2.25, while 03's GIL table said a
+    gain beyond its x1.75 limit (the calls hold the GIL) is variation between the repeats."""
+    numpy = compare([0.20, 0.21], [0.20, 0.205])  # no measurable difference
+    python = compare([0.27, 0.28, 0.26], [0.12, 0.125, 0.118])  # x2.25 faster, beyond spread
+    assert python.ratio == 2.25 and verdicts.c11(numpy, python, 2).verdict == DEPENDS
+    v = verdicts.c11(numpy, python, 2, gil_limit=1.75)
+    assert v.verdict == INCONCLUSIVE and "(HOLDS)" not in v.because
+    assert "the x2.25 measured is beyond the x1.75 a parallel map can gain" in v.because
+    assert verdicts.rejudge(v) == v
+    accepted = _times(1.5)  # x1.5: within what the GIL allows, as before
+    for limit in (None, 1.75):
+        w = verdicts.c11(numpy, accepted, 2, gil_limit=limit)
+        assert w.verdict == DEPENDS and "beyond" not in w.because
+    assert verdicts.c11(_times(1.8), python, 2, gil_limit=1.75).verdict == HOLDS  # NumPy decides
+
+
 def test_c4_parts_read_within_the_spread_of_the_bounds_cost_measurements():
     """Review r3 F-8, 01 quick cell 58: "sleeping generator: 0.26 s against 0.29 s one after
     the other and 0.15 s ideal: 20 % of the possible saving, inside the 0.04 s 15 % noise (DOES

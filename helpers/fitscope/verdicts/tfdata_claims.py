@@ -5,7 +5,9 @@ A claim of speed-up reads each kind of work through one comparison of repeats
 HOLDS, faster beyond the spread by less is a gain smaller than the factor (INCONCLUSIVE, leaning
 HOLDS, never "no gain"), a slow-down or no measurable difference DOES NOT HOLD, and a comparison
 that cannot decide decides nothing (docs/claims.md). C10's in-memory part is also read against
-the run-to-run noise of twin pipelines, where the evidence holds them (:func:`twin_noise`).
+the run-to-run noise of twin pipelines, where the evidence holds them (:func:`twin_noise`), and
+C11's pure-Python part against what a parallel map can gain while the calls hold the GIL
+(:func:`beyond_the_gil`).
 
 Example:
     >>> c10(compare([2.0, 2.1], [1.0, 1.1]), True, compare([50, 52], [51, 50], "per s")).verdict
@@ -40,6 +42,7 @@ from fitscope.verdicts.verdict import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, Verdic
 __all__ = [
     "OVERLAP_VISIBLE_SHARE",
     "Speedup",
+    "beyond_the_gil",
     "c10",
     "c10_parts",
     "c11",
@@ -235,6 +238,39 @@ def c10(
     return Verdict("C10", verdict, text + undecided_note(parts, overruled), ev)
 
 
+def beyond_the_gil(ratio: float, limit: float | None) -> str:
+    """Why a pure-Python speed-up is beyond what a parallel map can gain, or "" where it is not.
+
+    ``limit`` is the sequential map's time over its Python calls' time (notebook 03's GIL
+    table: :meth:`fitscope.lessons.tfdata.gil.GilRuns.python_limit`): the calls hold the GIL,
+    so two threads can overlap only the rest; None where unmeasured. The table's sentence and
+    C11's pure-Python part both say this.
+
+    Example:
+        >>> beyond_the_gil(2.25, 1.75)
+        'the x2.25 measured is beyond the x1.75 a parallel map can gain while the Python calls \
+hold the GIL: variation between the repeats (other load, a cold first call), not the parallel \
+calls, made the rest'
+        >>> beyond_the_gil(1.5, 1.75), beyond_the_gil(2.25, None)
+        ('', '')
+    """
+    if limit is None or ratio <= limit:
+        return ""
+    return (
+        f"the x{ratio:.2f} measured is beyond the x{limit:.2f} a parallel map can gain while the "
+        "Python calls hold the GIL: variation between the repeats (other load, a cold first "
+        "call), not the parallel calls, made the rest"
+    )
+
+
+def _python_part(part: str, c: Compared, gil_limit: float | None) -> tuple[str, str]:
+    """C11's pure-Python part and, where the GIL's limit undecided it, why: a speed-up beyond
+    what a parallel map can gain while the calls hold the GIL (:func:`beyond_the_gil`) is never
+    read as the parallel map's gain, so it holds nothing (INCONCLUSIVE)."""
+    why = beyond_the_gil(c.ratio, gil_limit) if c.word == FASTER else ""
+    return (INCONCLUSIVE, why) if why else (part, "")
+
+
 def _crowded_part(part: str, free_cpus: float | None) -> str:
     """A part decided against on a machine where other processes left under
     :data:`~fitscope.verdicts.generator_claims.MIN_FREE_CPUS` CPUs free decides nothing: no gain
@@ -249,12 +285,17 @@ def c11(
     cpu_bound: Speedup,
     budget: float,
     free_cpus: float | None = None,
+    gil_limit: float | None = None,
 ) -> Verdict:
     """Parallel map/interleave against sequential (seconds), for GIL-releasing ops and CPU-bound
     Python; each part HOLDS faster by x1.3 or more, DOES NOT HOLD under x1.15 and is
     INCONCLUSIVE between or where the comparison is undecided; an INCONCLUSIVE part decides
     nothing, and one faster beyond the spread (x1.26: it leans HOLDS) keeps the claim from being
     decided against it.
+
+    ``gil_limit`` is the most a parallel map can gain on the pure Python (notebook 03's GIL
+    table), None where unmeasured: a pure-Python speed-up beyond it is variation between the
+    repeats, as the table says, so that part is INCONCLUSIVE and says why (:func:`beyond_the_gil`).
 
     ``free_cpus`` is what other processes left of B during the parallel runs (the least of them;
     :class:`fitscope.instrument.budget.OtherLoad`), None where unknown: under
@@ -267,22 +308,33 @@ def c11(
         >>> same = compare([0.20, 0.21], [0.20, 0.205])  # no measurable difference
         >>> c11(same, same, 2).verdict, c11(same, same, 2, free_cpus=0.88).verdict
         ('DOES NOT HOLD', 'INCONCLUSIVE')
+        >>> numpy, python = compare([0.2, 0.21], [0.1, 0.11]), compare([0.27, 0.28], [0.12, 0.124])
+        >>> c11(numpy, python, 2).verdict, c11(numpy, python, 2, gil_limit=1.75).verdict
+        ('HOLDS', 'HOLDS')
+        >>> c11(same, python, 2).verdict, c11(same, python, 2, gil_limit=1.75).verdict
+        ('DEPENDS', 'INCONCLUSIVE')
     """
     gil_c, cpu_c = _compared(gil_releasing), _compared(cpu_bound)
     ev = dict(
-        gil_releasing=_facts(gil_c), cpu_bound=_facts(cpu_c), budget=budget, free_cpus=free_cpus
+        gil_releasing=_facts(gil_c),
+        cpu_bound=_facts(cpu_c),
+        budget=budget,
+        free_cpus=free_cpus,
+        gil_limit=gil_limit,
     )
+    why = ""
     if budget < 2:  # one CPU cannot show a parallel speed-up either way
         parts = [INCONCLUSIVE, INCONCLUSIVE]
     else:
         measured = [speedup_part(c, 1.3, MIN_GAIN) for c in (gil_c, cpu_c)]
+        measured[1], why = _python_part(measured[1], cpu_c, gil_limit)
         parts = [_crowded_part(p, free_cpus) for p in measured]
     leans = [_lean(gil_c, parts[0]), _lean(cpu_c, parts[1])] if budget >= 2 else [None, None]
     free = "" if free_cpus is None else f" ({free_cpus:.1f} CPUs left free by other processes)"
     text = (
         f"parallel against sequential: for GIL-releasing work {gil_c} "
         f"({_said(parts[0], leans[0], gil_c, 1.3)}); for CPU-bound Python in py_function {cpu_c} "
-        f"({_said(parts[1], leans[1], cpu_c, 1.3)}), with {budget_text(budget)}{free}. "
+        f"({_said(parts[1], leans[1], cpu_c, 1.3, why)}), with {budget_text(budget)}{free}. "
         f"A part holds when faster by x1.3 or more and does not under x{MIN_GAIN:g}."
     )
     if budget < 2:

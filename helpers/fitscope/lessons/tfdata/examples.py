@@ -33,7 +33,7 @@ from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import ShowsItself, Table
 from fitscope.instrument.throughput import throughput_from_ends
 from fitscope.instrument.tracing import Tracer
-from fitscope.lessons.tfdata.gil import GIL_KINDS
+from fitscope.lessons.tfdata.gil import GIL_KINDS, GilRuns
 from fitscope.lessons.tfdata.pipelines import default_repeats
 from fitscope.lessons.tfdata.runs import PipelineRuns
 from fitscope.verdicts import evidence
@@ -328,8 +328,9 @@ def tfdata_verdicts(
 ) -> verdicts.Scorecard:
     """C10 (naive against prefetch, and example 3 with injection off against ``.prefetch``, read
     against the noise of its twins where ``example3`` holds them: :func:`twin`) and C11
-    (parallel against sequential map, GIL-releasing and CPU-bound), by the claims module's
-    rules.
+    (parallel against sequential map, GIL-releasing and CPU-bound, the pure Python read against
+    what the GIL lets a parallel map gain: :meth:`.gil.GilRuns.python_limit`), by the claims
+    module's rules.
 
     ``pipelines`` maps variant names to :func:`~fitscope.lessons.tfdata.variants.tfdata_pipeline`
     runs (a
@@ -357,6 +358,7 @@ def tfdata_verdicts(
         budget,
         # unmeasured free CPUs are unknown (None), never B filled in
         min((r.facts["free_cpus"] for r in gil.values() if "free_cpus" in r.facts), default=None),
+        GilRuns(gil).python_limit(),  # what the GIL table's sentence reads a gain against
     )
     card = verdicts.Scorecard([c10, c11])
     return evidence.keep("tfdata", card, keep_as) if keep_as else card

@@ -30,6 +30,7 @@ from fitscope.instrument.tracing import Tracer
 from fitscope.lessons.tfdata.pipelines import default_repeats
 from fitscope.show.against import AgainstBounds
 from fitscope.verdicts.compare import Compared, compare
+from fitscope.verdicts.tfdata_claims import beyond_the_gil
 from fitscope.workloads.article import batch_work
 from fitscope.workloads.graph_costs import AUTOTUNE, parallel_calls, tensorflow
 
@@ -219,10 +220,27 @@ class GilRuns(ShowsItself, dict):
             facts=[self.comparison(k).facts() for k in GIL_KINDS],
         )
 
+    def python_limit(self) -> float | None:
+        """The most a parallel map can gain on pure Python: the sequential map's middle run over
+        its Python calls' time (they hold the GIL, so only the rest can overlap); None where
+        unmeasured. C11's pure-Python part reads it (:func:`~fitscope.verdicts.c11`).
+
+        Example:
+            >>> from fitscope.instrument.throughput import Throughput
+            >>> r = RunResult("x", throughput=Throughput(steps=10, elapsed_s=0.5))
+            >>> r.facts = {"calls_s": 0.4, "repeats_s": [0.5]}
+            >>> GilRuns({("python", 1): r}).python_limit()
+            1.25
+        """
+        r = self.get(("python", 1))
+        if r is None or not r.facts.get("calls_s"):
+            return None
+        return r.throughput.elapsed_s / min(r.facts["calls_s"], r.throughput.elapsed_s)
+
     def outside_the_gil(self) -> str:
-        """What a parallel map can gain on pure Python: the time of the sequential map spent
-        outside the Python calls (tf.data's own work, the hand-over, the consumer), the only
-        part two threads can overlap while the calls hold the GIL.
+        """What a parallel map can gain on pure Python (:meth:`python_limit`): the time of the
+        sequential map spent outside the Python calls (tf.data's own work, the hand-over, the
+        consumer), the only part two threads can overlap while the calls hold the GIL.
 
         Example:
             >>> from fitscope.instrument.throughput import Throughput
@@ -233,23 +251,18 @@ class GilRuns(ShowsItself, dict):
 holding the GIL, they run one at a time at any B, so a parallel map can gain only on the other \
 20 % (up to about x1.25).
         """
-        r = self.get(("python", 1))
-        if r is None or not r.facts.get("calls_s"):
+        limit = self.python_limit()
+        if limit is None:
             return ""
-        t, calls = r.throughput.elapsed_s, min(r.facts["calls_s"], r.throughput.elapsed_s)
-        limit = t / calls
         text = (
             " In the sequential map's middle run, the pure-Python calls took "
-            f"{100 * calls / t:.0f} % of its time: holding the GIL, they run one at a time at "
+            f"{100 / limit:.0f} % of its time: holding the GIL, they run one at a time at "
             "any B, so a parallel map can gain only on the other "
-            f"{100 * (1 - calls / t):.0f} % (up to about x{limit:.2f})."
+            f"{100 * (1 - 1 / limit):.0f} % (up to about x{limit:.2f})."
         )
-        if ("python", 2) in self and (ratio := self.comparison("python").ratio) > limit:
-            text += (
-                f" The x{ratio:.2f} measured is beyond that limit: it is the variation between "
-                "the repeats (other load, a cold first call), not a gain of the parallel map."
-            )
-        return text
+        parallel = ("python", 2) in self
+        why = beyond_the_gil(self.comparison("python").ratio, limit) if parallel else ""
+        return text + (f" {why[0].upper()}{why[1:]}." if why else "")
 
 
 def gil_runs(ms: float = 4.0, **kwargs: Any) -> GilRuns:
