@@ -294,6 +294,9 @@ def test_two_runs_of_one_backend_are_compared_where_their_costs_are_like():
     apart = readings._two_runs(("2 workers", two), ("4 workers", _side("jax", 14.6, 19.0, 4, 60)))
     assert "x1.30 apart, more than the x1.15" in apart and "backend" not in apart
     assert "Per step" not in apart and consistency.check_reading(apart) == []
+    narrow = _side("jax", 14.6, 11.3, 4, 90.0)
+    narrow.params["width"] = 256
+    assert readings.unlike(two, narrow) == "not the same work (different width)"
 
 
 def test_a_run_between_its_bounds_prints_one_share_in_header_middle_and_closing():

@@ -147,7 +147,7 @@ def unlike(a: RunResult, b: RunResult) -> str:
         differ = [k for k in differ if k != "ms_per_batch"]
     elif "ms_per_batch" in differ:
         return "each sized to its own backend's step, so not the same work"
-    return f"not the same work: {', '.join(differ)} differ" if differ else ""
+    return f"not the same work (different {', '.join(differ)})" if differ else ""
 
 
 def _two_runs(a: tuple[str, RunResult], b: tuple[str, RunResult]) -> str:
