@@ -173,7 +173,8 @@ class RightWays(ShowsItself, dict):
 
     def costs(self) -> dict[str, float]:
         """Each finished run's own cost per step, one after the other (seconds); the ways train
-        the same work, so a gap between them is the machine changing."""
+        the same work, so a gap between them says the runs measured it differently (its cause is
+        not measured here)."""
         return {
             n: r.bounds.sequential_s / r.throughput.steps
             for n, r in self.items()
