@@ -296,8 +296,9 @@ def fastest(
     ``costs``, when given, is each run's own measured cost of the same work (for example its
     one-after-the-other sum, per step): runs that measured costs more than ``MIN_GAIN`` apart
     for the same work did not measure alike (why is not measured), and one run each cannot tell
-    a set-up from that, so no run is named fastest (:func:`costs_apart`) and no pair of them is compared
-    in words (no "x1.53 faster" follows: that would compare what the refusal calls unlike).
+    a set-up from that, so no run is named fastest (:func:`costs_apart`) and no pair of them is
+    compared in words (no "x1.53 faster" follows: that would compare what the refusal calls
+    unlike).
     The one rule for every such comparison.
 
     Example:
