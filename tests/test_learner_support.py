@@ -113,8 +113,9 @@ def test_the_glossary_defines_the_role_names_the_package_uses() -> None:
 def test_the_glossary_quotes_the_thresholds_the_rules_use() -> None:
     from fitscope.diagnose.report import LINES
     from fitscope.verdicts import MIN_DIFFERENCE, MIN_GAIN, OVERLAP_VISIBLE_SHARE
+    from fitscope.verdicts.bounds import TOLERANCE
     from fitscope.verdicts.images import FULL_CPUS
-    from fitscope.verdicts.parts import TOLERANCE, VISIBLE_SAVING
+    from fitscope.verdicts.parts import VISIBLE_SAVING
 
     text = GLOSSARY.read_text()
     for heading in (

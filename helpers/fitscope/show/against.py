@@ -30,6 +30,7 @@ from fitscope.verdicts.bounds import (
     BETWEEN,
     NEAR_OVERLAPPED,
     NEAR_SEQUENTIAL,
+    TOLERANCE,
     TOO_CLOSE,
     share_of_bound,
     slower_than_sum,
@@ -44,9 +45,6 @@ __all__ = [
     "AgainstBounds",
     "run_reading",
 ]
-
-TOLERANCE = 0.15
-"""The margin a time is read with against its bounds when nothing better is known (C12's)."""
 
 MIN_COST_SPREAD = 0.05
 """The least spread a bound is read with: costs measured alone vary by this much between runs."""

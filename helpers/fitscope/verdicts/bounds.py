@@ -15,11 +15,16 @@ __all__ = [
     "BETWEEN",
     "NEAR_OVERLAPPED",
     "NEAR_SEQUENTIAL",
+    "TOLERANCE",
     "TOO_CLOSE",
     "position",
     "share_of_bound",
     "slower_than_sum",
 ]
+
+TOLERANCE = 0.15
+"""The margin a time is read with against its bounds, and a part's noise as a share of its
+one-after-the-other sum, when no spread was measured (one run)."""
 
 NEAR_OVERLAPPED = "near the overlapped bound"
 
@@ -45,7 +50,7 @@ def position(
     measured_s: Values,
     sequential_s: float,
     overlapped_s: float,
-    tolerance: float = 0.15,
+    tolerance: float = TOLERANCE,
     spread_s: float | None = None,
 ) -> str:
     """Where a measured time sits against its two bounds, by C12's 15 % bands.
@@ -95,7 +100,7 @@ def slower_than_sum(measured_s: Values, sequential_s: float, margin_s: float) ->
 def share_of_bound(
     measured_s: Values,
     overlapped_s: float,
-    tolerance: float = 0.15,
+    tolerance: float = TOLERANCE,
     spread_s: float | None = None,
     sequential_s: float | None = None,
 ) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from fitscope.verdicts.bounds import TOLERANCE
 from fitscope.verdicts.verdict import (
     DEPENDS,
     DOES_NOT_HOLD,
@@ -37,10 +38,6 @@ __all__ = [
     "undecided_note",
     "with_budget",
 ]
-
-
-TOLERANCE = 0.15
-"""With no measured spread, a part's noise is this share of its one-after-the-other sum."""
 
 
 VISIBLE_SAVING = 0.25
