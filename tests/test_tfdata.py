@@ -231,10 +231,8 @@ def test_bounds_and_efficiency_follow_from_the_measured_costs(runs):
     for r in runs.values():
         f = r.facts
         assert r.bounds.overlapped_s <= r.bounds.sequential_s
-        assert (
-            f["efficiency"]
-            == AgainstBounds(f["repeats_s"], r.bounds.overlapped_s, r.bounds.sequential_s).header()
-        )
+        against = AgainstBounds(f["repeats_s"], r.bounds.overlapped_s, r.bounds.sequential_s)
+        assert f["efficiency"] == against.header() and f["against_kind"] == against.kind
         assert "efficient" not in f["efficiency"]  # a share is never read above 100 %
         assert r.bounds.sequential_s == pytest.approx(
             sum(s["wall_s"] for s in f["stages"]) + f["consumer_s"]
@@ -295,13 +293,13 @@ def _with_bounds(name: str, sequential_s: float, ahead: bool, *times: float) -> 
 
     r = PipelineRun(**vars(_made_up(name, *times)))
     r.bounds = Bounds(sequential_s=sequential_s, overlapped_s=sequential_s * 0.7)
+    against = AgainstBounds(list(times), r.bounds.overlapped_s, r.bounds.sequential_s)
     r.facts.update(
         inject_prefetch=None if ahead else False,
         shape={"prefetched": ahead, "interleaved": False, "parallel_map": False, "cached": False},
         overlap_share=0.5 if ahead else 0.0,
-        efficiency=AgainstBounds(
-            list(times), r.bounds.overlapped_s, r.bounds.sequential_s
-        ).header(),
+        efficiency=against.header(),
+        against_kind=against.kind,
         process_cpu_s=0.5,
         sequential_s=sequential_s,
     )

@@ -93,7 +93,7 @@ def _real_overlap(f: dict[str, Any], base: dict[str, Any]) -> bool:
     beating the baseline show an overlap, not less work (a vectorised map, a cache)."""
     run_s, base_s = f.get("sequential_s"), base.get("sequential_s")
     return (
-        "than one after the other" in f.get("efficiency", "")
+        f.get("against_kind") in ("slower", "no faster")
         and run_s is not None
         and base_s is not None
         and costs_apart({"run": run_s, "baseline": base_s}) <= MIN_GAIN
@@ -108,6 +108,7 @@ def against_baseline(f: dict[str, Any]) -> str:
     Example:
         >>> f = {"variant": "prefetch", "repeats_s": [2.0, 2.1, 2.2], "efficiency": "67 % of \
 the ideal bound, and no faster than one after the other (2.1 s against 2.0 s)",
+        ...      "against_kind": "no faster",
         ...      "sequential_s": 2.0,
         ...      "baseline": {"variant": "naive", "repeats_s": [2.9, 3.0, 3.1],
         ...                   "sequential_s": 2.0}}
@@ -135,10 +136,7 @@ class PipelineRun(RunResult):
         f, b = self.facts, self.bounds
         if b is None:
             return f"{f['variant']}: no element was consumed."
-        slower = (
-            "slower than one after the other:" in f["efficiency"]
-            and "no faster" not in (f["efficiency"])
-        )
+        slower = f.get("against_kind") == "slower"
         return (
             f"{f['variant']}: {_median(self):.2f} s measured ({_spread(self)}) against an ideal "
             f"{b.overlapped_s:.2f} s ({f['efficiency']}; {b.sequential_s:.2f} s with no "
@@ -241,12 +239,7 @@ class PipelineRuns(ShowsItself, list):
             )
             and compare(times_of(base), times_of(r)).word == FASTER
         ]
-        slow = [
-            r.facts["variant"]
-            for r in self
-            if "slower than one after the other:" in r.facts["efficiency"]
-            and "no faster" not in r.facts["efficiency"]
-        ]
+        slow = [r.facts["variant"] for r in self if r.facts.get("against_kind") == "slower"]
         reading = self.fastest().sentence + "."
         if base is not None and real:
             reading += (

@@ -223,15 +223,15 @@ def measure_pipeline(
     chosen.facts["fresh_per_repeat"] = build is not None
     chosen.facts["cache_kept_to_one_repeat"] = once
     chosen.facts["sequential_s"] = chosen.bounds.sequential_s if chosen.bounds else None
-    chosen.facts["efficiency"] = (
+    against = (
         AgainstBounds(
-            chosen.facts["repeats_s"],
-            chosen.bounds.overlapped_s,
-            chosen.bounds.sequential_s,
-        ).header()
+            chosen.facts["repeats_s"], chosen.bounds.overlapped_s, chosen.bounds.sequential_s
+        )
         if chosen.bounds
-        else "no bound"
+        else None
     )
+    chosen.facts["efficiency"] = against.header() if against else "no bound"
+    chosen.facts["against_kind"] = against.kind if against else None  # what the readings branch on
     if baseline is not None:
         chosen.facts["baseline"] = {
             "variant": baseline.facts["variant"],
