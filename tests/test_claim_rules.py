@@ -283,6 +283,49 @@ def test_the_answer_stays_about_120_words_whatever_the_verdicts():
     assert "callback" in said and len(said.split()) <= 125, said
 
 
+def test_the_answer_stays_about_120_words_with_claims_decided_in_part():
+    """The longest answer with every claim that has parts (C4, C10, C11, C12) decided by some of
+    them only: their phrases, and the last sentence naming them, count too."""
+    import itertools
+
+    from fitscope.verdicts.answer import _FAMILIES
+    from fitscope.verdicts.verdict import DEPENDS, Verdict
+
+    note = " The 1 INCONCLUSIVE part decides nothing: the verdict is the decided parts'."
+    base = [
+        (Verdict("C1", HOLDS, "x"), "JAX"),
+        (Verdict("C1", DOES_NOT_HOLD, "x"), "TensorFlow"),
+        (verdicts.c6(16, 32, 15, 16, 2, "JAX", 2, begins_on_main=16, overlaps_off_loop=15), "JAX"),
+        (verdicts.c6(32, 32, 0, 16, 2, "TensorFlow"), "TensorFlow"),
+    ]
+
+    def length(rows):
+        return len(" ".join(answer(rows).sentences).split())
+
+    options = []  # per claim and backend, every row it can be: whole, or in part (one decided)
+    for _, ids, words in _FAMILIES:
+        for cid in ids:
+            for b in ("JAX", "TensorFlow") if cid == "C12" else ("TensorFlow",):
+                can = [v for c, v in words if c == cid]
+                parted = cid == "C12" or cid in ("C4", "C10", "C11")
+                options.append(
+                    [(Verdict(cid, v, "x"), b) for v in can]
+                    + [
+                        (Verdict(cid, v, "x" + note), b)
+                        for v in can
+                        if parted and (cid == "C12" or v != DEPENDS)  # two parts: one decided
+                    ]
+                )
+    rows = [max(o, key=lambda r: length([*base, r])) for o in options]
+    c12 = [i for i, o in enumerate(options) if o[0][0].claim_id == "C12"]
+    longest = max(
+        length([*base, *rows[: c12[0]], a, b, *rows[c12[1] + 1 :]])
+        for a, b in itertools.product(options[c12[0]], options[c12[1]])
+    )
+    assert answer([*base, *rows]).sentences[-1].startswith("Undecided in part: C4")
+    assert longest <= 125
+
+
 def test_the_answer_cites_only_decided_rows_and_names_the_undecided():
     """04's review read "Cores: the math ran mostly off the main thread (C2, C3, C5)" with C3
     and C5 INCONCLUSIVE, and "no generator work overlapped training" from a C4 decided by one
@@ -303,7 +346,7 @@ def test_the_answer_cites_only_decided_rows_and_names_the_undecided():
     overlap = next(s for s in said if s.startswith("Overlap"))
     assert "no decided generator work overlapped" in overlap
     assert not any("both kinds" in s for s in said)
-    assert said[-1] == "Undecided: C3, C5; a part of C4, C11."
+    assert said[-1] == "Undecided: C3, C5; in part: C4, C11."
 
 
 def test_each_repeat_of_a_cached_pipeline_builds_its_own_and_fills_its_own_cache():
