@@ -48,14 +48,13 @@ class ThreadScaling(ShowsItself):
 
     @property
     def reading(self) -> str:
-        """The bound from the best repeats, the comparison from all of them; a cause (the GIL)
-        only where the comparison decided, never from a difference it cannot tell."""
+        """The comparison from all the repeats; the GIL's share, a bound from the best repeats,
+        only where the comparison decided a gain, never beside a difference it cannot tell."""
         c = compare(self.ones, self.twos)
         head = (
             f"{self.what}: {self.calls} calls took {min(self.ones) * 1e3:.0f} ms on one "
-            f"thread and {min(self.twos) * 1e3:.0f} ms on two at once (best repeats), so at most "
-            f"{min(1.0, self.held_at_most):.0%} of the work held the GIL; two threads against "
-            f"one, over all repeats: {c.sentence}"
+            f"thread and {min(self.twos) * 1e3:.0f} ms on two at once (best repeats); two "
+            f"threads against one, over all repeats: {c.sentence}"
         )
         if self.budget < 2:
             return head + (
@@ -66,8 +65,9 @@ class ThreadScaling(ShowsItself):
         if c.word == FASTER:
             outside = max(0.0, 1 - self.held_at_most)
             return head + (
-                f"; with B = {self.budget:g} CPUs the calls ran side by side: at least "
-                f"{outside:.0%} of the work ran outside the GIL."
+                f"; with B = {self.budget:g} CPUs the calls ran side by side: at most "
+                f"{min(1.0, self.held_at_most):.0%} of the work held the GIL (the best repeats), "
+                f"at least {outside:.0%} ran outside it."
             )
         if c.word == SLOWER:
             return head + (
