@@ -515,7 +515,7 @@ def test_example3_reads_the_in_memory_gap_against_its_twins_and_says_the_order()
     places = dict(zip(EXAMPLE3_VARIANTS, ((1, 3), (2, 1), (3, 2))))  # rotations(..., 2)
     example3 = Example3Runs({v: _fits(v, fits[v], places[v]) for v in EXAMPLE3_VARIANTS})
     reading = example3.table().reading
-    assert "their fits differ by run-to-run noise alone, up to x1.71 here" in reading
+    assert "their fits differ by what this run cannot attribute, up to x1.71 here" in reading
     assert (
         "(1: 'prefetch', 'no prefetch', 'no prefetch, injection off'; 2: 'no prefetch', "
         "'no prefetch, injection off', 'prefetch')" in reading

@@ -116,7 +116,11 @@ inside the 15 % tolerance)'
 
     def _too_close(self) -> str:
         """Where the bands meet, against which margin: the bounds close to each other (the
-        tolerance), or a run whose own spread is wider than the gap between them."""
+        tolerance), or a run whose own spread is wider than the gap between them (then both
+        are said: bounds far apart read too close only within a wide spread)."""
+        gap = (self.sequential_s or self.overlapped_s) - self.overlapped_s
+        if self.spread_s is not None and gap > 2 * self.tolerance * self.overlapped_s:
+            return f"{TOO_CLOSE} within {self.inside} of this run: they lie {gap:.2f} s apart"
         return f"{TOO_CLOSE} within {self.inside}"
 
     @property

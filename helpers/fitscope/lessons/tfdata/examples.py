@@ -301,9 +301,9 @@ none always ran first."
         if (twins := twin(self)) is not None:
             reading += (
                 " 'prefetch' and 'no prefetch' are twins (TensorFlow injects a prefetch into the "
-                "second): their fits differ by run-to-run noise alone, up to "
-                f"x{verdicts.twin_noise(twins):.2f} here, and a gap between pipelines no larger "
-                "than that is not told apart from it."
+                "second): their fits differ by what this run cannot attribute, up to "
+                f"x{verdicts.twin_noise(twins):.2f} here: the floor C10 reads a gap between "
+                "pipelines against, not a speed-up."
             )
         return Table(
             (
