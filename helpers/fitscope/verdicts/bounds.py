@@ -17,6 +17,7 @@ __all__ = [
     "NEAR_SEQUENTIAL",
     "TOLERANCE",
     "TOO_CLOSE",
+    "place",
     "position",
     "share_of_bound",
     "slower_than_sum",
@@ -78,6 +79,23 @@ def position(
     if t <= overlapped_s * (1 + tolerance):
         return NEAR_OVERLAPPED
     return BETWEEN
+
+
+def place(measured_s: float, sequential_s: float, overlapped_s: float) -> str:
+    """One time against its bounds in words: :func:`position`, or a slow-down against the
+    one-after-the-other sum beyond the tolerance, said as one (never "near the sum").
+
+    Example:
+        >>> place(0.0353, sequential_s=0.0292, overlapped_s=0.0159)  # 05's review r5
+        'slower than one after the other: 21 % longer'
+        >>> place(0.030, sequential_s=0.0292, overlapped_s=0.0159)
+        'near the one-after-the-other sum'
+    """
+    if slower_than_sum(measured_s, sequential_s, TOLERANCE * sequential_s):
+        return (
+            f"slower than one after the other: {100 * (measured_s / sequential_s - 1):.0f} % longer"
+        )
+    return position(measured_s, sequential_s, overlapped_s)
 
 
 def slower_than_sum(measured_s: Values, sequential_s: float, margin_s: float) -> bool:
