@@ -472,6 +472,10 @@ def test_the_bottleneck_follows_the_tf_data_diagnosis_decidedness():
         "beyond the noise floor: the input is still"
         in article_advice([GEN, high], 1.0, floor).because
     )
+    # undecided only between moderately and highly (review r5: repeats 8-53 %): input-bound
+    mid = replace(fast, shares=[0.08, 0.53, 0.30], input_share=0.30)
+    said = article_advice([GEN, mid], 1.0, floor).because
+    assert "beyond the noise floor: the input is still" in said and "INCONCLUSIVE" not in said
 
 
 def test_c10_checklist_names_the_case_that_gained():

@@ -23,6 +23,7 @@ import statistics
 
 from fitscope.diagnose.figures import COVERAGE, median_interval
 from fitscope.verdicts.compare import MIN_GAIN
+from fitscope.verdicts.images import PROFILER_LINES
 
 __all__ = [
     "HIGHLY",
@@ -40,7 +41,7 @@ __all__ = [
 
 HIGHLY, MODERATELY = "highly input-bound", "moderately input-bound"
 NOT, INCONCLUSIVE = "not input-bound", "inconclusive"
-LINES = (0.05, 0.20)  # TF Profiler's input-bound categories
+LINES = PROFILER_LINES  # TF Profiler's input-bound categories
 WAITING, CONTENTION = "waiting", "contention"
 
 

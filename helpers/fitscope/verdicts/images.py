@@ -116,6 +116,9 @@ def _plain(p: Pipeline) -> dict[str, Any]:
 
 
 _UNDECIDED_DIAGNOSIS = "inconclusive"
+PROFILER_LINES = (0.05, 0.20)
+"""TF Profiler's input-bound categories: under 5 % not, 5 % to 20 % moderately, 20 % or more
+highly (diagnose's verdict reads them too)."""
 """A diagnosis's verdict where its repeats straddle TF Profiler's lines (diagnose.verdict)."""
 
 
@@ -124,16 +127,21 @@ _NOT_INPUT_BOUND = "not input-bound"
 
 def _bottleneck(best: Pipeline, floor: float | None) -> str:
     """Step 2 in words: tf.data's input share against the noise floor, read with its own
-    diagnosis's decidedness, never its median alone: every repeat beyond the floor and a
-    diagnosis decided input-bound say the input is still the bottleneck; every repeat inside the
+    diagnosis's decidedness, never its median alone: every repeat beyond the floor and at or
+    above the Profiler's 5 % line (input-bound, whichever category; a diagnosis undecided only
+    between moderately and highly still says so), or a diagnosis decided input-bound with every
+    repeat beyond the floor, say the input is still the bottleneck; every repeat inside the
     floor, or a diagnosis decided not input-bound, that it is not; a diagnosis that is itself
-    inconclusive, or repeats on both sides of the floor, decide nothing (INCONCLUSIVE).
+    inconclusive about the 5 % line, or repeats on both sides of the floor, decide nothing.
 
     Example:
         >>> tfd = Pipeline("tf.data", "inconclusive", 0.25, 0.01, 0.013, 0.01, True,
         ...                shares=[0.29, 0.35, 0.20, 0.03])
         >>> _bottleneck(tfd, 0.01).split(": ")[1]
         'whether the input is still the bottleneck is INCONCLUSIVE'
+        >>> from dataclasses import replace  # undecided between moderately and highly only
+        >>> _bottleneck(replace(tfd, shares=[0.08, 0.53, 0.3], input_share=0.3), 0.02)[-40:]
+        'floor: the input is still the bottleneck'
     """
     if floor is None:
         return (
@@ -143,6 +151,8 @@ def _bottleneck(best: Pipeline, floor: float | None) -> str:
     each = [*best.shares, best.input_share]
     if max(each) <= floor:
         where = "is inside the noise floor: the input is no longer the bottleneck"
+    elif min(each) > floor and min(each) >= PROFILER_LINES[0]:
+        where = "is beyond the noise floor: the input is still the bottleneck"
     elif best.verdict.startswith(_UNDECIDED_DIAGNOSIS):
         where = (
             "is undecided by its own diagnosis (inconclusive against TF Profiler's lines): "
