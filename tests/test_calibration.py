@@ -10,9 +10,12 @@
   input-bound* three runs in three is the noise floor ``benchmarks/noise_floor.py`` reports: on
   a machine where other processes keep a CPU busy, single repeats of a sub-millisecond step
   move by tens of percent, so a test of it would fail by the machine, not by the instrument.
-- A producer sleeping ``SLEEP_S`` a batch (no CPU) against a step of about a quarter of it:
-  a step in fit lasts about the sleep, so the share is 1 - step alone / sleep within
-  ``POINTS``, nearly all of it waiting.
+- A producer sleeping ``SLEEP_S`` a batch (no CPU) against a step of a fraction of it: a step
+  in fit lasts about the sleep, so the share is 1 - step alone / sleep within ``POINTS``,
+  nearly all of it waiting. Each batch's hand-off to the step (a GIL hand-off, a thread
+  waking) adds to the step in fit beyond the construction: e ms of it move the share by
+  step alone * e / sleep^2, so the sleep is long enough that 3 ms of hand-off under load (seen
+  beside a CI run against a 12 ms sleep: the share read 13 points high) stay within them.
 - A producer computing 8 ms of pure Python a batch, pinned with a step of about as long to one
   CPU (a fresh interpreter, ``os.sched_setaffinity``): the data work and the step share the one
   CPU, so the step slows beside the pipeline as well as in fit: contention carries a real part
@@ -44,7 +47,7 @@ ENV = {
     "FITSCOPE_QUICK": "1",
     "TF_CPP_MIN_LOG_LEVEL": "2",
 }
-SLEEP_S = 0.012  # the sleeping producer's time a batch, about four times WIDE's step
+SLEEP_S = 0.030  # the sleeping producer's time a batch, about ten times WIDE's step
 WIDE = 512  # the article's model two Dense(512) layers wide: a step of about 3 ms on batches of
 # 128 here, so the producer's per-batch overhead in fit (a GIL hand-off, a thread waking: up to
 # 1.7 ms on a busy machine) moves the share by a few points, not the 5 it did against a tiny
