@@ -202,10 +202,13 @@ inside the 15 % tolerance)'
             return f"at the ideal bound (inside {self.inside})"
         frac = self.margin / self.overlapped_s
         if self.t <= self.overlapped_s * (1 + frac):
-            return NEAR_OVERLAPPED
-        if self.sequential_s is not None and self.t >= self.sequential_s * (1 - frac):
-            return NEAR_SEQUENTIAL
-        return BETWEEN
+            band = NEAR_OVERLAPPED
+        elif self.sequential_s is not None and self.t >= self.sequential_s * (1 - frac):
+            band = NEAR_SEQUENTIAL
+        else:
+            band = BETWEEN
+        # the header's one figure too, so one run is never read two ways
+        return band if self.sequential_s is None else f"{band}, {self._against_sum()}"
 
     def saving(self, label: str) -> str:
         """The reading as a share of the run's own possible saving, named by ``label``: never
