@@ -38,35 +38,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fitscope.instrument.printed import (
-    CORES_BUSY,
-    MEASURED_S,
-    QUANTITY,
-    STEPS_PER_S,
-    TRAIN_CPU_S,
-    TRAIN_WALL_S,
-    WARM_UP_STEP,
-    quantity_fact,
-    role_cpu,
-    role_share,
-)
+from fitscope.instrument.printed import CORES_BUSY, QUANTITY, STEPS_PER_S, quantity_fact
 
 __all__ = [
-    "CORES_BUSY",
-    "MEASURED_S",
     "ONE_RUN",
-    "QUANTITY",
-    "STEPS_PER_S",
-    "TRAIN_CPU_S",
-    "TRAIN_WALL_S",
-    "WARM_UP_STEP",
     "check_one_run",
     "check_quantity_facts",
     "check_references",
     "one_run_readings",
     "quantity_fact",
-    "role_cpu",
-    "role_share",
     "same_value",
     "sentences",
 ]

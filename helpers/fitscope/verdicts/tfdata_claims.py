@@ -137,8 +137,9 @@ def _costly_part(c: Compared, overlap_visible: bool) -> str:
 def twin_noise(twin: Speedup) -> float:
     """How far apart the fits of twin pipelines lie: the fastest fit against the slowest, both
     twins' fits together. In example 3, "no prefetch" gets a prefetch injected by TensorFlow,
-    so it is the ".prefetch" pipeline again: every difference between their fits is
-    run-to-run noise, and a gap between other pipelines no larger than it says nothing.
+    so it is the ".prefetch" pipeline again: how far their fits lie apart is what a run of
+    one pipeline cannot attribute (noise, or anything the run did not measure), and a gap
+    between other pipelines no larger than it says nothing.
 
     Example:
         >>> twin_noise(compare([1012, 1053], [1036, 1730], "per s"))  # 03's fits, review r4

@@ -223,8 +223,9 @@ def _rates(r: RunResult) -> list[float]:
 
 def twin(example3: Mapping[str, RunResult]) -> Compared | None:
     """``.prefetch`` against its twin, example 3 without ``.prefetch`` where TensorFlow injects
-    one (``inject_prefetch`` None): the same pipeline twice, so their fits differ by run-to-run
-    noise only (:func:`fitscope.verdicts.twin_noise`); None without that twin."""
+    one (``inject_prefetch`` None): the same pipeline twice, so how far their fits lie apart is
+    the floor a gap between pipelines is read against, whatever its cause
+    (:func:`fitscope.verdicts.twin_noise`); None without that twin."""
     plain = example3.get("no prefetch")
     if plain is None or "prefetch" not in example3 or plain.facts.get("inject_prefetch") is False:
         return None
