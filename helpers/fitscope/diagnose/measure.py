@@ -6,8 +6,10 @@ it on a thread of its own, one batch pulled and dropped a step (:class:`.fit_par
 the step slowed by the data work sharing the CPU, with nothing to wait for; less the same
 with a batch held in memory pulled beside it (the pulling's own cost, which ``fit`` does not
 pay: :func:`under_load`). In ``fit`` is ``fit`` on the learner's data, every batch's thread
-traced by fitscope's run scaffold. Per-thread CPU is sampled in all four alike: the sampler's
-own cost (a few per cent of a millisecond step on a busy machine) then cancels. The four
+traced by fitscope's run scaffold. Last, the step alone is timed again: how far its two runs of
+one repeat fall apart is the step-alone noise the verdict reads (:func:`.figures.alone_noise`).
+Per-thread CPU is sampled in all the arms alike: the sampler's own cost (a few per cent of a
+millisecond step on a busy machine) then cancels. The arms
 alternate, repeat after repeat, so a machine whose load changes meets all alike; repeats go on
 past ``repeats`` while the verdict is undecided and the time budget allows. A step's time is the
 core's estimator (:func:`fitscope.core.estimate.per_step`) of the intervals between step ends
@@ -37,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fitscope.core.alone import SKIP, FitTiming, held
+from fitscope.diagnose.figures import alone_noise
 from fitscope.diagnose.sources import DataCost, Source
 from fitscope.diagnose.timed_fits import (
     SAMPLING_S,
@@ -188,8 +191,8 @@ def _variables(model: Any) -> list[Any]:
 
 @dataclass
 class Measurement:
-    """Everything measured: the data alone; each repeat the step alone, alone under load and
-    in fit; the traced run of the median repeat.
+    """Everything measured: the data alone; each repeat the step alone, alone under load, in
+    fit and alone again; the traced run of the median repeat.
     """
 
     backend: str
@@ -200,6 +203,7 @@ class Measurement:
     pulled: list[FitTiming]  # the step alone with a held batch pulled beside it: no data work
     loaded: list[FitTiming]
     together: list[FitTiming]
+    again: list[FitTiming]  # the step alone timed again, after the fit: its noise
     run: RunResult  # the traced run of the median repeat, together[median]
     median: int
     backend_threads: frozenset[int]
@@ -215,6 +219,11 @@ class Measurement:
     @property
     def step_in_fit_s(self) -> float:
         return statistics.median(t.step_s for t in self.together)
+
+    @property
+    def alone_noise(self) -> float:
+        """How far the step alone's two runs of a repeat fell apart (:func:`alone_noise`)."""
+        return alone_noise([t.step_s for t in self.alone], [t.step_s for t in self.again])
 
     @property
     def steps_under_load_s(self) -> list[float]:
@@ -269,12 +278,13 @@ def measure(
     repeats: int,
     say: Callable[[str], None],
     data_role: str,
-    decided: Callable[[list[float]], bool],
+    decided: Callable[[list[float], float], bool],
     budget_s: float,
 ) -> Measurement:
     """Warm up on the data (the script's first step), then on the held batch; then repeat the
-    step alone, alone under load and the traced fit: ``repeats`` times, and more (up to
-    ``MAX_REPEATS``) while ``decided(shares)`` is False and another repeat fits in ``budget_s``.
+    step alone, alone under load, the traced fit and the step alone again: ``repeats`` times,
+    and more (up to ``MAX_REPEATS``) while ``decided(shares, noise floor)`` is False and another
+    repeat fits in ``budget_s``.
     """
     import keras
 
@@ -297,6 +307,7 @@ def measure(
     pulled: list[FitTiming] = []
     loaded: list[FitTiming] = []
     together: list[FitTiming] = []
+    again: list[FitTiming] = []
     runs: list[RunResult] = []
     beside, others = 0, []
     # a queued PyDataset's steps in fit are read over their whole window: so are the others
@@ -304,7 +315,10 @@ def measure(
     t0 = time.perf_counter()
     while len(alone) < repeats or (
         len(alone) < MAX_REPEATS
-        and not decided([split(a.step_s, a.step_s, t.step_s)[0] for a, t in zip(alone, together)])
+        and not decided(
+            [split(a.step_s, a.step_s, t.step_s)[0] for a, t in zip(alone, together)],
+            alone_noise([t.step_s for t in alone], [t.step_s for t in again]),
+        )
         and (time.perf_counter() - t0) * (len(alone) + 1) / len(alone) <= budget_s
     ):
         r = len(alone) + 1
@@ -333,6 +347,9 @@ def measure(
             )
             together.append(timing)
             runs.append(run)
+            say(f"step alone again, repeat {r}")
+            with Sampler(interval_s=SAMPLING_S):
+                again.append(alike(timed_fit(model, held(batch, backend), steps, {})))
         others.append(load.others_cores)
     n = len(alone)
     median = sorted(range(n), key=lambda i: together[i].step_s)[n // 2]
@@ -345,6 +362,7 @@ def measure(
         pulled,
         loaded,
         together,
+        again,
         runs[median],
         median,
         started,

@@ -142,7 +142,7 @@ def choose(m: Measurement) -> list[Remedy]:
     medians = {WAITING: m.waiting_share, CONTENTION: m.contention_share}
     first = larger_part(*each.values())[0] or max(medians, key=medians.__getitem__)
     order = sorted(each, key=lambda k: k != first)  # the larger part first
-    chosen = [r for k in order if beyond_noise(each[k]) for r in found[k]]
+    chosen = [r for k in order if beyond_noise(each[k], m.alone_noise) for r in found[k]]
     return list(dict.fromkeys(chosen))  # a remedy that fits both parts is said once
 
 

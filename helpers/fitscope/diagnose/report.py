@@ -25,10 +25,12 @@ from typing import Any
 
 from fitscope.diagnose.figures import (
     SMALL,
+    alone_noise,
     batch_busy,
     beyond_noise,
     median_interval,
     ms,
+    twin_shares,
 )
 from fitscope.diagnose.remedies import Remedy
 from fitscope.diagnose.verdict import (
@@ -109,6 +111,7 @@ class Diagnosis(ShowsItself):
     cpus: float  # B, the CPUs this process may use
     duration_s: float
     verdict_s: float  # from the call to the verdict, before any remedy is tried
+    steps_alone_again_s: list[float] = field(default_factory=list)  # after the fit: the noise
     remedies: list[Remedy] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     run: RunResult | None = None
@@ -137,6 +140,12 @@ class Diagnosis(ShowsItself):
     @property
     def step_alone_s(self) -> float:
         return statistics.median(self.steps_alone_s)
+
+    @property
+    def alone_noise(self) -> float:
+        """How far the step alone's two runs of a repeat fell apart (:func:`alone_noise`): an
+        input share or part not beyond it is inside this machine's noise."""
+        return alone_noise(self.steps_alone_s, self.steps_alone_again_s)
 
     @property
     def step_under_load_s(self) -> float:
@@ -205,7 +214,9 @@ class Diagnosis(ShowsItself):
         noise gets none (:func:`fitscope.diagnose.figures.beyond_noise`), and a remedy whose
         bound saves under 5% of a step is left out."""
         parts = {WAITING: self.waiting_shares, CONTENTION: self.contention_shares}
-        noisy = [name for name, each in parts.items() if not beyond_noise(each)]
+        floor = self.alone_noise
+        noisy = [name for name, each in parts.items() if not beyond_noise(each, floor)]
+        under = f"{SMALL:.0%}" if floor < SMALL else f"the {floor:.0%} step-alone noise"
         n = len(self.shares)
         where = (
             "the interval that holds its median reaches"
@@ -223,7 +234,7 @@ class Diagnosis(ShowsItself):
         if len(noisy) == 2:
             return (
                 "No remedy is offered: neither part of the input share is measured beyond the "
-                f"noise, as for each part {where} under {SMALL:.0%} "
+                f"noise, as for each part {where} under {under} "
                 f"({span(WAITING)}, {span(CONTENTION)}); a longer run or a quieter machine "
                 "would tell whether there is anything to remedy."
             )
@@ -231,10 +242,20 @@ class Diagnosis(ShowsItself):
             other = CONTENTION if noisy[0] == WAITING else WAITING
             return (
                 f"No remedy is offered: the {noisy[0]} part is inside the noise, as {where} "
-                f"under {SMALL:.0%} ({span(noisy[0])}), and no remedy for {other} that fits a "
+                f"under {under} ({span(noisy[0])}), and no remedy for {other} that fits a "
                 f"{self.source} {saves}."
             )
         return f"No remedy is offered: none that fits a {self.source} {saves}."
+
+    def _floor(self) -> str:
+        twins = twin_shares(self.steps_alone_s, self.steps_alone_again_s)
+        return (
+            f"{self.alone_noise:.0%}: its two runs of each repeat fell "
+            + ", ".join(f"{t:.0%}" for t in twins)
+            + " apart (again: "
+            + ", ".join(ms(t) for t in self.steps_alone_again_s)
+            + ")"
+        )
 
     def table(self) -> Table:
         """The figures, one row per quantity, read by the verdict sentence."""
@@ -257,6 +278,10 @@ class Diagnosis(ShowsItself):
             ),
             ("step in fit: median (repeats)", _times(self.step_in_fit_s, self.steps_in_fit_s)),
             ("step alone, batch in memory", _times(self.step_alone_s, self.steps_alone_s)),
+            *(
+                [("step-alone noise: the step alone timed again after the fit", self._floor())]
+                * bool(self.steps_alone_again_s)
+            ),
             (
                 "step alone, your pipeline running beside it",
                 _times(self.step_under_load_s, self.steps_under_load_s),
@@ -292,7 +317,8 @@ class Diagnosis(ShowsItself):
             (
                 "steps a run",
                 f"{self.steps}, the last {self.steps_timed} timed; "
-                f"{len(self.shares)} repeats of alone, under load and in fit, interleaved",
+                f"{len(self.shares)} repeats of alone, under load, in fit and alone again, "
+                "interleaved",
             ),
             (
                 "data used up",
@@ -372,6 +398,7 @@ class Diagnosis(ShowsItself):
             step_under_load_s=self.step_under_load_s,
             step_alone_s=self.step_alone_s,
             step_in_fit_s=self.step_in_fit_s,
+            alone_noise=self.alone_noise,
             reading=self.reading,
             remedies=self.remedy_sentences(),
             remedy_figures=[

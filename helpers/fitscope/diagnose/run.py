@@ -85,7 +85,7 @@ def diagnose(
     tried = None
     try:
         m = measure(model, source, data_cost, batch, steps, repeats, say, role, _decided, budget_s)
-        verdict, reason = verdict_of(m.shares)
+        verdict, reason = verdict_of(m.shares, m.alone_noise)
         if verdict == INCONCLUSIVE:
             reason += (
                 f", after {len(m.shares)} repeats in {m.spent_s:.0f} s of a {budget_s:.0f} s "
@@ -110,6 +110,7 @@ def diagnose(
         shares=m.shares,
         steps_alone_s=[t.step_s for t in m.alone],
         steps_in_fit_s=[t.step_s for t in m.together],
+        steps_alone_again_s=[t.step_s for t in m.again],
         waiting_shares=[p[1] for p in m.parts],
         contention_shares=[p[2] for p in m.parts],
         steps_under_load_s=m.steps_under_load_s,
@@ -143,8 +144,8 @@ def diagnose(
     )
 
 
-def _decided(shares: list[float]) -> bool:
-    return verdict_of(shares)[0] != INCONCLUSIVE
+def _decided(shares: list[float], floor: float) -> bool:
+    return verdict_of(shares, floor)[0] != INCONCLUSIVE
 
 
 def _check_model(model: Any) -> None:

@@ -7,7 +7,10 @@ the data work sharing the CPU (contention) as well as the wait for the next batc
 verdict names the larger of the two only where the repeats rank them (:func:`larger_part`). The
 category is decided when the interval that holds the
 median of the repeats with 75% confidence (:func:`.figures.median_interval`) lies within one;
-otherwise the verdict is inconclusive, and the reason says which line the repeats straddle.
+otherwise the verdict is inconclusive, and the reason says which line the repeats straddle. An
+input-bound category is decided only where that interval also lies above the step-alone noise, how
+far two runs of the same step alone fell apart in one repeat (:func:`.figures.alone_noise`): free
+data reads a share that large from the machine's noise alone.
 :func:`parts_note` says what the two parts' medians sum to against the share's.
 
 Example:
@@ -125,15 +128,22 @@ def larger_part(waiting: list[float], contention: list[float]) -> tuple[str | No
     )
 
 
-def verdict_of(shares: list[float]) -> tuple[str, str]:
+def verdict_of(shares: list[float], floor: float = 0.0) -> tuple[str, str]:
     """(verdict, reason): the category the median's interval lies in, or inconclusive and why.
 
     One repeat has no spread to read, so it decides only a share beyond ``MIN_GAIN`` of every
-    line (the margin one run needs in :func:`fitscope.verdicts.compare.compare`).
+    line (the margin one run needs in :func:`fitscope.verdicts.compare.compare`). An input-bound
+    category needs the interval above ``floor`` too, the step-alone noise
+    (:func:`.figures.alone_noise`); *not input-bound* needs no floor: a share inside the noise
+    is no share.
 
     Example:
         >>> verdict_of([0.6, 0.7])[0], verdict_of([0.6])[0], verdict_of([0.19])[0]
         ('highly input-bound', 'highly input-bound', 'inconclusive')
+        >>> verdict_of([0.11, 0.07, 0.06], floor=0.09)[1][:60]
+        'the 3 repeats put the input share between 6% and 11%, not be'
+        >>> verdict_of([0.0, 0.02, 0.01], floor=0.09)[0]
+        'not input-bound'
     """
     if len(shares) == 1:
         near = [line for line in LINES if line / MIN_GAIN < shares[0] < line * MIN_GAIN]
@@ -144,14 +154,25 @@ def verdict_of(shares: list[float]) -> tuple[str, str]:
                 "decide"
             )
     lo, hi = median_interval(shares)
-    if category(lo) == category(hi):
-        return category(lo), ""
-    crossed = [f"{line:.0%}" for line in LINES if lo < line <= hi]
     which = (
         ""
         if (lo, hi) == (min(shares), max(shares))
         else f"the median's {COVERAGE:.0%} interval over "
     )
+    if category(lo) == category(hi):
+        if category(lo) == NOT or lo > floor:
+            return category(lo), ""
+        put = (
+            f"one repeat put the input share at {lo:.0%}"
+            if len(shares) == 1
+            else f"{which}the {len(shares)} repeats put the input share between {lo:.0%} and "
+            f"{hi:.0%}"
+        )
+        return INCONCLUSIVE, (
+            f"{put}, not beyond the {floor:.0%} step-alone noise: the step alone, timed twice in "
+            "one repeat, fell that far apart on this machine"
+        )
+    crossed = [f"{line:.0%}" for line in LINES if lo < line <= hi]
     return INCONCLUSIVE, (
         f"{which}the {len(shares)} repeats put the input share between {lo:.0%} and "
         f"{hi:.0%}, on both sides of the {' and '.join(crossed)} "
