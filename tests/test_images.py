@@ -380,3 +380,25 @@ def test_a_fresh_diagnosis_table_shows_every_figure_its_sentence_and_remedies_qu
             own = FIGURES.findall(bound)[:1]
             quoted = [f for f in FIGURES.findall(sentence) if f not in own]
             assert set(quoted) <= set(FIGURES.findall(table)), (sentence, quoted)
+
+
+def test_pipelines_whose_step_alone_moved_are_not_ranked() -> None:
+    """Review r5 S2-4: 05 ranked two pipelines whose steps alone, the same model's step, were
+    11.2 and 15.2 ms: the machine changed under them, so no run is named or compared; within
+    x1.15 the spread rule over the steps in fit decides as before."""
+    from fitscope.lessons.images.side_by_side import SideBySide
+    from fitscope.verdicts.verdict import Verdict
+
+    def found(alone: float, fit: list[float]) -> dict:
+        return {"step_alone_s": alone, "steps_in_fit_s": fit}
+
+    advice = Verdict("A1", INCONCLUSIVE, "made up")
+    moved = SideBySide(
+        {"a": found(0.0112, [0.020, 0.022]), "b": found(0.0152, [0.030, 0.031])}, advice
+    )
+    assert moved.reading.startswith("no run is fastest: the step alone"), moved.reading
+    assert "x1.36" in moved.reading and "11.2 ms, 15.2 ms" in moved.reading
+    alike = SideBySide(
+        {"a": found(0.0112, [0.020, 0.021]), "b": found(0.0118, [0.030, 0.031])}, advice
+    )
+    assert alike.reading.startswith("'a' is fastest"), alike.reading

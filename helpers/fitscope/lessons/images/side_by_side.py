@@ -21,9 +21,9 @@ from typing import Any
 
 from fitscope.instrument.budget import cpu_budget
 from fitscope.instrument.tables import ShowsItself, Stack, Table
-from fitscope.lessons.images.pipelines import COLUMNS, named, row
+from fitscope.lessons.images.pipelines import COLUMNS, _ms, named, row
 from fitscope.verdicts import evidence
-from fitscope.verdicts.compare import fastest
+from fitscope.verdicts.compare import MIN_GAIN, costs_apart, fastest
 from fitscope.verdicts.images import Pipeline, article_advice
 from fitscope.verdicts.verdict import Scorecard, Verdict
 
@@ -41,7 +41,18 @@ class SideBySide(ShowsItself):
 
     @property
     def reading(self) -> str:
-        """Which pipeline was fastest, by the spread rule over each one's repeats in fit."""
+        """Which pipeline was fastest, by the spread rule over each one's repeats in fit; none
+        where the same model's step alone moved more than ``MIN_GAIN`` between the diagnoses
+        (the machine changed under them: not like with like)."""
+        alone = {n: d["step_alone_s"] for n, d in self.found.items()}
+        apart = costs_apart(alone)
+        if apart > MIN_GAIN:
+            return (
+                f"no run is fastest: the step alone, the same model's step in every diagnosis, "
+                f"moved x{apart:.2f} between them ({', '.join(_ms(a) for a in alone.values())}), "
+                f"more than the x{MIN_GAIN:g} a comparison may differ by: the machine changed "
+                "under the runs, so they are not compared."
+            )
         return fastest({n: d["steps_in_fit_s"] for n, d in self.found.items()}, "s").sentence + "."
 
     def table(self) -> Table:
