@@ -135,6 +135,39 @@ def test_mirrored_matches_one_device():
     assert str(r).startswith("With B = ") and len(r.table().rows) == 3
 
 
+def test_a_later_mirrored_run_is_read_against_an_earlier_one_over_each_own_one_device():
+    """Review r5 S2-14: 04 asked four devices "compared with two" while its one-device baseline
+    had moved x1.25 between the runs; each run's replicas are read over its own one device."""
+
+    def run(devices: int, one: float, many: float) -> d.MirroredRun:
+        step = {"cores_busy": 1.5, "cpu_ms_per_step": 10.0, "loss": 0.1, "checksum": "c" * 12}
+        return d.MirroredRun(
+            name="made up",
+            facts={
+                "devices": devices,
+                "runs": {
+                    "one device": {**step, "steps_per_s": one},
+                    "n": {**step, "steps_per_s": many},
+                },
+                "speedup": many / one,
+                "cpu_per_step_ratio": 1.0,
+                "max_weight_difference": 0.0,
+            },
+        )
+
+    two = run(2, 124.0, 100.0)
+    four = run(4, 155.0, 93.0)
+    four.facts["against"] = {
+        "devices": 2,
+        "one_steps_per_s": 124.0,
+        "speedup": two.facts["speedup"],
+    }
+    said = str(four)
+    assert "124.0 steps/s then and 155.0 now, x1.25 apart, more than the x1.15" in said, said
+    assert "2 replicas x0.81 one device, 4 replicas x0.60" in said, said
+    assert "Against the earlier run" not in str(two)
+
+
 NOTEBOOK = "04_beyond_one_process.ipynb"
 ROOT = Path(__file__).resolve().parents[1]
 

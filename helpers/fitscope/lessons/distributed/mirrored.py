@@ -25,7 +25,7 @@ from fitscope.instrument.tables import Table
 from fitscope.isolation import TENSORFLOW, run_python
 from fitscope.isolation.scripts import script_file
 from fitscope.show.live import StepCounter
-from fitscope.verdicts.compare import SLOWER, compare
+from fitscope.verdicts.compare import MIN_GAIN, SLOWER, compare
 
 NOTEBOOK = "04_beyond_one_process.ipynb"
 
@@ -91,12 +91,34 @@ class MirroredRun(RunResult):
         )
         cpu = compare(one["cpu_ms_per_step"], many["cpu_ms_per_step"], "ms")
         if cpu.word == SLOWER:  # more CPU a step with replicas
-            return text + (
+            text += (
                 f"Each step cost x{ratio:.2f} the CPU ({many['cpu_ms_per_step']:.1f} ms against "
                 f"{one['cpu_ms_per_step']:.1f} ms); a replicated step also splits each batch and "
                 "sums the replicas' gradients."
             )
-        return text + f"CPU a step, {n} replicas against one device: {cpu.sentence}."
+        else:
+            text += f"CPU a step, {n} replicas against one device: {cpu.sentence}."
+        return text + self._against_earlier()
+
+    def _against_earlier(self) -> str:
+        """This run's replicas against an earlier run's, each over its own run's one device:
+        one device's steps/s moves between runs on a shared machine, so raw steps/s of two
+        runs are not compared."""
+        if "against" not in self.facts:
+            return ""
+        then, n = self.facts["against"], self.facts["devices"]
+        one_now = next(iter(self.facts["runs"].values()))["steps_per_s"]
+        moved = max(one_now, then["one_steps_per_s"]) / min(one_now, then["one_steps_per_s"])
+        told = "more than" if moved > MIN_GAIN else "within"
+        reading = compare(then["speedup"], self.facts["speedup"], "× one device's steps/s")
+        return (
+            f" Against the earlier run's {then['devices']} replicas, each over its own run's one "
+            f"device (one device ran {then['one_steps_per_s']:.1f} steps/s then and "
+            f"{one_now:.1f} now, x{moved:.2f} apart, {told} the x{MIN_GAIN:g} one run each can "
+            f"tell, so raw steps/s of the two runs are not compared): {then['devices']} replicas "
+            f"x{then['speedup']:.2f} one device, {n} replicas x{self.facts['speedup']:.2f}: "
+            f"{reading.sentence}."
+        )
 
 
 def mirrored_training(
@@ -107,10 +129,13 @@ def mirrored_training(
     timeout_s: float = 120.0,
     memory_cap_mb: float = 1500.0,
     script: str | Path | None = None,
+    against: MirroredRun | None = None,
 ) -> MirroredRun:
     """Train the same model from the same seed on one device, then MirroredStrategy on ``devices``.
 
     ``script`` is the file notebook 04's cell wrote (``mirrored.py``); with None, that cell's text.
+    ``against`` is an earlier run (other ``devices``): the reading compares the two runs'
+    replicas each over its own run's one device.
 
     Each run is its own sandboxed process (logical devices are fixed per process), one after
     the other so they do not compete. Facts: steps/s, cores busy (process CPU / wall) and CPU per
@@ -202,6 +227,12 @@ def mirrored_training(
         "peak_memory_bytes": peak,
         "survivors": [s for f in runs.values() for s in f["survivors"]],
     }
+    if against is not None:
+        facts["against"] = {
+            "devices": against.facts["devices"],
+            "one_steps_per_s": next(iter(against.facts["runs"].values()))["steps_per_s"],
+            "speedup": against.facts["speedup"],
+        }
     return MirroredRun(
         name=f"MirroredStrategy over {devices} logical CPU devices against one device",
         params=dict(devices=devices, steps=steps, global_batch=global_batch, width=width),
