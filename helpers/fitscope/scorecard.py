@@ -212,7 +212,7 @@ def measure_scorecard(
         if kept is not None:
             say(
                 f"{part}: evidence from {kept.origin()} (same versions, B and mode), not measured "
-                "again"
+                "again: an earlier run's figures, which a new run of that notebook measures afresh"
             )
             here = _in_process(kept.conditions)
             rows += [(v, named_backend(v) or here, kept.origin()) for v in kept.verdicts]
@@ -241,7 +241,10 @@ def _kept_only(say: Callable[[str], None]) -> list[tuple[verdicts.Verdict, str, 
         if kept is None:
             say(f"{part}: the article's advice is measured only by {notebook}; run it for its row")
             continue
-        say(f"{part}: evidence from {kept.origin()} (same versions, B and mode)")
+        say(
+            f"{part}: evidence from {kept.origin()} (same versions, B and mode): an earlier "
+            f"run's figures, which a new run of {notebook} measures afresh"
+        )
         here = _in_process(kept.conditions)
         rows += [(v, named_backend(v) or here, kept.origin()) for v in kept.verdicts]
     return rows
