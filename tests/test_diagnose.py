@@ -359,6 +359,10 @@ def test_the_larger_part_is_named_only_where_the_paired_repeats_rank_it():
     assert larger_part([0.5] * 5 + [0.0], [0.1] * 5 + [0.6])[0] == "waiting"
     # one repeat has no spread: it needs the margin one run needs
     assert larger_part([0.30], [0.28])[0] is None and larger_part([0.0], [0.59])[0] == "contention"
+    # review r5 S2-6: 05 ranked 23 % waiting over 18 % contention from one repeat; each part is
+    # a difference of timed runs, so one repeat ranks them only beyond the step-alone noise
+    assert larger_part([0.23], [0.18], floor=0.08)[0] is None
+    assert larger_part([0.0], [0.59], floor=0.08)[0] == "contention"
 
 
 def test_parts_this_run_cannot_rank_both_get_their_remedies():

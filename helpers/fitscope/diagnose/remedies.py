@@ -140,7 +140,9 @@ def choose(m: Measurement) -> list[Remedy]:
     each = {WAITING: [p[1] for p in m.parts], CONTENTION: [p[2] for p in m.parts]}
     found = {WAITING: sorted(waiting, key=lambda r: r.bound_s), CONTENTION: contention}
     medians = {WAITING: m.waiting_share, CONTENTION: m.contention_share}
-    first = larger_part(*each.values())[0] or max(medians, key=medians.__getitem__)
+    first = larger_part(each[WAITING], each[CONTENTION], m.alone_noise)[0] or max(
+        medians, key=medians.__getitem__
+    )
     order = sorted(each, key=lambda k: k != first)  # the larger part first
     chosen = [r for k in order if beyond_noise(each[k], m.alone_noise) for r in found[k]]
     return list(dict.fromkeys(chosen))  # a remedy that fits both parts is said once

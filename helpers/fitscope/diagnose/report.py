@@ -135,7 +135,7 @@ class Diagnosis(ShowsItself):
     def cause(self) -> str | None:
         """The larger part of the share, "waiting" or "contention", where the repeats rank
         them (:func:`larger_part`); None where this run cannot."""
-        return larger_part(self.waiting_shares, self.contention_shares)[0]
+        return larger_part(self.waiting_shares, self.contention_shares, self.alone_noise)[0]
 
     @property
     def step_alone_s(self) -> float:
@@ -178,7 +178,7 @@ class Diagnosis(ShowsItself):
         from fitscope.instrument.backends import LABELS
 
         lo, hi = min(self.shares), max(self.shares)
-        larger, why = larger_part(self.waiting_shares, self.contention_shares)
+        larger, why = larger_part(self.waiting_shares, self.contention_shares, self.alone_noise)
         unranked = f"{WAITING} and {CONTENTION} in parts this run cannot rank ({why})"
         said = f", mostly {larger}" if larger else f", {unranked}"
         mostly = said if self.verdict in (HIGHLY, MODERATELY) else ""

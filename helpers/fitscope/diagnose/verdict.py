@@ -91,7 +91,9 @@ def parts_note(shares: list[float], waiting: list[float], contention: list[float
     )
 
 
-def larger_part(waiting: list[float], contention: list[float]) -> tuple[str | None, str]:
+def larger_part(
+    waiting: list[float], contention: list[float], floor: float = 0.0
+) -> tuple[str | None, str]:
     """(the larger part, or None where this run cannot rank them; the evidence in words).
 
     The two parts of one repeat are paired (same repeat), so the rank is read from their
@@ -99,7 +101,9 @@ def larger_part(waiting: list[float], contention: list[float]) -> tuple[str | No
     holds the median difference (:func:`.figures.median_interval`: up to 5 repeats, every
     repeat) lies beyond 0 on its side; otherwise the run cannot rank them, whatever the medians.
     One repeat has no spread: it ranks them only with the larger ``MIN_GAIN`` times the other or
-    more (the margin one run needs in :func:`fitscope.verdicts.compare.compare`).
+    more (the margin one run needs in :func:`fitscope.verdicts.compare.compare`) and the two
+    apart by more than ``floor``, the step-alone noise (:func:`.figures.alone_noise`): each part
+    is a difference of two timed runs, which move by that much with nothing between them.
 
     Example:
         >>> larger_part([0.60, 0.70, 0.65], [0.05, 0.0, 0.03])[0]
@@ -108,6 +112,8 @@ def larger_part(waiting: list[float], contention: list[float]) -> tuple[str | No
         (None, 'waiting less contention, repeat by repeat: -12%, +38%, +1%')
         >>> larger_part([0.30], [0.28])[0], larger_part([0.0], [0.59])[0]
         (None, 'contention')
+        >>> larger_part([0.23], [0.18], floor=0.08)
+        (None, 'its one repeat: waiting 23% against contention 18%, within the 8% step-alone noise')
     """
     diffs = [w - c for w, c in zip(waiting, contention)]
     lo, hi = median_interval(diffs)
@@ -117,6 +123,8 @@ def larger_part(waiting: list[float], contention: list[float]) -> tuple[str | No
         said = f"its one repeat: waiting {w:.0%} against contention {c:.0%}"
         if max(w, c) < MIN_GAIN * min(w, c):
             return None, f"{said}, within the x{MIN_GAIN:g} one repeat needs"
+        if abs(w - c) <= floor:
+            return None, f"{said}, within the {floor:.0%} step-alone noise"
         return larger, said
     if len(diffs) <= 5:
         return larger, "waiting less contention, repeat by repeat: " + ", ".join(
