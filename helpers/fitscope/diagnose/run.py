@@ -126,7 +126,7 @@ def diagnose(
         batches_by_thread=by_thread,
         sequential_s=bounds.sequential_s,
         overlapped_s=bounds.overlapped_s,
-        position=place(m.step_in_fit_s, bounds.sequential_s, bounds.overlapped_s),
+        position=place([t.step_s for t in m.together], bounds.sequential_s, bounds.overlapped_s),
         steps=m.steps,
         steps_timed=m.together[m.median].steps,
         batches_taken=None if source.reiterable else source.taken,

@@ -81,19 +81,25 @@ def position(
     return BETWEEN
 
 
-def place(measured_s: float, sequential_s: float, overlapped_s: float) -> str:
-    """One time against its bounds in words: :func:`position`, or a slow-down against the
-    one-after-the-other sum beyond the tolerance, said as one (never "near the sum").
+def place(measured_s: Values, sequential_s: float, overlapped_s: float) -> str:
+    """One time (or its repeats) against its bounds in words: :func:`position`, or a slow-down
+    against the one-after-the-other sum said as one (never "near the sum"): beyond the
+    tolerance for one time, beyond the repeats' spread or with every repeat above it for
+    repeats (:func:`slower_than_sum`).
 
     Example:
         >>> place(0.0353, sequential_s=0.0292, overlapped_s=0.0159)  # 05's review r5
         'slower than one after the other: 21 % longer'
         >>> place(0.030, sequential_s=0.0292, overlapped_s=0.0159)
         'near the one-after-the-other sum'
+        >>> place([0.0293, 0.0353, 0.0368], sequential_s=0.0292, overlapped_s=0.0159)
+        'slower than one after the other: 21 % longer'
     """
-    if slower_than_sum(measured_s, sequential_s, TOLERANCE * sequential_s):
+    s = Spread.of(measured_s)
+    margin = TOLERANCE * sequential_s if s.n == 1 else s.width
+    if slower_than_sum(measured_s, sequential_s, margin):
         return (
-            f"slower than one after the other: {100 * (measured_s / sequential_s - 1):.0f} % longer"
+            f"slower than one after the other: {100 * (s.median / sequential_s - 1):.0f} % longer"
         )
     return position(measured_s, sequential_s, overlapped_s)
 
