@@ -2,7 +2,8 @@
 
 Only a remedy that needs no change to the learner's code is tried (a generator or a PyDataset
 wrapped with worker threads): warmed up, then traced like the repeats' runs in fit, and read
-against them by the one comparison rule (:func:`fitscope.verdicts.compare.compare`).
+against them by the one comparison rule (:func:`fitscope.verdicts.compare.compare`), both over
+their whole windows, pauses included: worker threads keep a queue, whose steps are read so.
 """
 
 from __future__ import annotations
@@ -47,7 +48,11 @@ def try_first(
                 WORKER_THREADS,
                 m.backend_threads,
             )
-            now = compare([t.step_s * 1e3 for t in m.together], [timing.step_s * 1e3], "ms")
-            tried = dataclasses.replace(r, tried_s=timing.step_s, tried_reading=now.sentence)
+            # worker threads keep a queue, so the tried run is its whole window's mean (see
+            # timed_fit): the repeats it is read against are read over their whole windows too
+            before = [t.whole_window().step_s * 1e3 for t in m.together]
+            now = compare(before, [timing.step_s * 1e3], "ms")
+            reading = f"{now.sentence}, each read over its whole window, pauses included"
+            tried = dataclasses.replace(r, tried_s=timing.step_s, tried_reading=reading)
             return remedies[:i] + [tried] + remedies[i + 1 :], run
     return remedies, None
