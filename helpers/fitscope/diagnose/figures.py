@@ -28,6 +28,9 @@ __all__ = [
     "median_interval",
     "ms",
     "alone_noise",
+    "noise_text",
+    "shares_text",
+    "times_text",
     "twin_shares",
 ]
 
@@ -39,6 +42,18 @@ UNRESOLVED = "too short a call to resolve"  # CPU past what the clock can count 
 def ms(seconds: float) -> str:
     """Seconds in ms, 3 significant digits: ``ms(0.0412)`` is '41.2 ms' (µs under 0.1 ms)."""
     return f"{seconds * 1e3:.3g} ms" if seconds >= 1e-4 else f"{seconds * 1e6:.3g} µs"
+
+
+def shares_text(median: float, each: list[float]) -> str:
+    """A share's median and its repeats, as a table prints them: ``shares_text(0.5, [0.4, 0.5])``
+    is '50% (40%, 50%)'."""
+    return f"{median:.0%} ({', '.join(f'{s:.0%}' for s in each)})"
+
+
+def times_text(median: float, each: list[float]) -> str:
+    """A time's median and its repeats: ``times_text(0.01, [0.01, 0.02])`` is
+    '10 ms (10 ms, 20 ms)'."""
+    return f"{ms(median)} ({', '.join(ms(t) for t in each)})"
 
 
 def clock_cpus(clock: str, cpus: float) -> float:
@@ -135,6 +150,19 @@ def alone_noise(alone_s: list[float], again_s: list[float]) -> float:
     """
     twins = twin_shares(alone_s, again_s)
     return statistics.median(twins) if twins else 0.0
+
+
+def noise_text(alone_s: list[float], again_s: list[float]) -> str:
+    """The step-alone noise as a table prints it: the figure, each repeat's, the second runs.
+
+    Example:
+        >>> noise_text([0.080, 0.090], [0.088, 0.090])
+        '5%: its two runs of each repeat fell 9%, 0% apart (again: 88 ms, 90 ms)'
+    """
+    twins = ", ".join(f"{t:.0%}" for t in twin_shares(alone_s, again_s))
+    again = ", ".join(ms(t) for t in again_s)
+    floor = alone_noise(alone_s, again_s)
+    return f"{floor:.0%}: its two runs of each repeat fell {twins} apart (again: {again})"
 
 
 def beyond_noise(part: list[float], floor: float = 0.0) -> bool:

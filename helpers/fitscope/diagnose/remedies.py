@@ -30,12 +30,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from fitscope.diagnose.figures import (
-    COVERAGE,
-    SMALL,
     beyond_noise,
     busy_share,
     clock_cpus,
-    median_interval,
     ms,
 )
 from fitscope.diagnose.measure import Measurement
@@ -52,12 +49,9 @@ from fitscope.diagnose.verdict import CONTENTION, WAITING, larger_part
 from fitscope.instrument.bounds import stage_bounds
 
 __all__ = [
-    "COVERAGE",
     "Remedy",
-    "SMALL",
     "beyond_noise",
     "busy_share",
-    "median_interval",
     "ms",
     "choose",
     "notes",
@@ -140,9 +134,8 @@ def choose(m: Measurement) -> list[Remedy]:
     each = {WAITING: [p[1] for p in m.parts], CONTENTION: [p[2] for p in m.parts]}
     found = {WAITING: sorted(waiting, key=lambda r: r.bound_s), CONTENTION: contention}
     medians = {WAITING: m.waiting_share, CONTENTION: m.contention_share}
-    first = larger_part(each[WAITING], each[CONTENTION], m.alone_noise)[0] or max(
-        medians, key=medians.__getitem__
-    )
+    larger = larger_part(each[WAITING], each[CONTENTION], m.alone_noise)[0]
+    first = larger or max(medians, key=medians.__getitem__)
     order = sorted(each, key=lambda k: k != first)  # the larger part first
     chosen = [r for k in order if beyond_noise(each[k], m.alone_noise) for r in found[k]]
     return list(dict.fromkeys(chosen))  # a remedy that fits both parts is said once

@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from fitscope.diagnose.figures import (
-    SMALL,
     alone_noise,
     batch_busy,
-    beyond_noise,
     median_interval,
     ms,
-    twin_shares,
+    noise_text,
+    shares_text,
+    times_text,
 )
 from fitscope.diagnose.remedies import Remedy
 from fitscope.diagnose.verdict import (
@@ -43,6 +43,7 @@ from fitscope.diagnose.verdict import (
     WAITING,
     category,
     larger_part,
+    no_remedy,
     parts_note,
     verdict_of,
 )
@@ -206,85 +207,42 @@ class Diagnosis(ShowsItself):
                 "the step itself (a larger batch, a smaller model, steps_per_execution)."
             ]
         if not self.remedies:
-            return [self._no_remedy()]
+            return [
+                no_remedy(
+                    self.waiting_shares,
+                    self.contention_shares,
+                    self.alone_noise,
+                    self.source,
+                    self.step_in_fit_s,
+                )
+            ]
         return [r.sentence() for r in self.remedies]
-
-    def _no_remedy(self) -> str:
-        """Why an input share that is not "not input-bound" got no remedy: a part inside the
-        noise gets none (:func:`fitscope.diagnose.figures.beyond_noise`), and a remedy whose
-        bound saves under 5% of a step is left out."""
-        parts = {WAITING: self.waiting_shares, CONTENTION: self.contention_shares}
-        floor = self.alone_noise
-        noisy = [name for name, each in parts.items() if not beyond_noise(each, floor)]
-        under = f"{SMALL:.0%}" if floor < SMALL else f"the {floor:.0%} step-alone noise"
-        n = len(self.shares)
-        where = (
-            "the interval that holds its median reaches"
-            if n > 5
-            else "its repeats reach"
-            if n > 1
-            else "its one repeat is"
-        )
-
-        def span(name: str) -> str:
-            lo, hi = median_interval(parts[name])
-            return f"{name} {lo:.0%}" + (f" to {hi:.0%}" if f"{lo:.0%}" != f"{hi:.0%}" else "")
-
-        saves = f"has a bound 5% or more under the step in fit now ({ms(self.step_in_fit_s)})"
-        if len(noisy) == 2:
-            return (
-                "No remedy is offered: neither part of the input share is measured beyond the "
-                f"noise, as for each part {where} under {under} "
-                f"({span(WAITING)}, {span(CONTENTION)}); a longer run or a quieter machine "
-                "would tell whether there is anything to remedy."
-            )
-        if noisy:
-            other = CONTENTION if noisy[0] == WAITING else WAITING
-            return (
-                f"No remedy is offered: the {noisy[0]} part is inside the noise, as {where} "
-                f"under {under} ({span(noisy[0])}), and no remedy for {other} that fits a "
-                f"{self.source} {saves}."
-            )
-        return f"No remedy is offered: none that fits a {self.source} {saves}."
-
-    def _floor(self) -> str:
-        twins = twin_shares(self.steps_alone_s, self.steps_alone_again_s)
-        return (
-            f"{self.alone_noise:.0%}: its two runs of each repeat fell "
-            + ", ".join(f"{t:.0%}" for t in twins)
-            + " apart (again: "
-            + ", ".join(ms(t) for t in self.steps_alone_again_s)
-            + ")"
-        )
 
     def table(self) -> Table:
         """The figures, one row per quantity, read by the verdict sentence."""
         cpu = ", ".join(f"{role} {ms(s)}" for role, s in self.cpu_per_step_by_role.items())
         cores = step_cores(self.cpu_per_step_by_role, self.step_in_fit_s)
+        parts = [
+            ("input share", (self.input_share, self.shares)),
+            ("waiting for the next batch", (self.waiting_share, self.waiting_shares)),
+            (
+                "contention, the step slowed by data work",
+                (self.contention_share, self.contention_shares),
+            ),
+        ]
+        again = noise_text(self.steps_alone_s, self.steps_alone_again_s)
+        noise = [("step-alone noise: the step alone timed again after the fit", again)]
+        noise *= bool(self.steps_alone_again_s)
         rows = [
             ("verdict", self.verdict + (f" ({self.reason})" if self.reason else "")),
             ("data source", self.source),
-            (
-                "input share: median (repeats)",
-                _shares(self.input_share, self.shares),
-            ),
-            (
-                "waiting for the next batch: median (repeats)",
-                _shares(self.waiting_share, self.waiting_shares),
-            ),
-            (
-                "contention, the step slowed by data work: median (repeats)",
-                _shares(self.contention_share, self.contention_shares),
-            ),
-            ("step in fit: median (repeats)", _times(self.step_in_fit_s, self.steps_in_fit_s)),
-            ("step alone, batch in memory", _times(self.step_alone_s, self.steps_alone_s)),
-            *(
-                [("step-alone noise: the step alone timed again after the fit", self._floor())]
-                * bool(self.steps_alone_again_s)
-            ),
+            *((f"{name}: median (repeats)", shares_text(*each)) for name, each in parts),
+            ("step in fit: median (repeats)", times_text(self.step_in_fit_s, self.steps_in_fit_s)),
+            ("step alone, batch in memory", times_text(self.step_alone_s, self.steps_alone_s)),
+            *noise,
             (
                 "step alone, your pipeline running beside it",
-                _times(self.step_under_load_s, self.steps_under_load_s),
+                times_text(self.step_under_load_s, self.steps_under_load_s),
             ),
             ("process state measured", self.first_step),
             (
@@ -416,11 +374,3 @@ class Diagnosis(ShowsItself):
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
-
-
-def _shares(median: float, each: list[float]) -> str:
-    return f"{median:.0%} ({', '.join(f'{s:.0%}' for s in each)})"
-
-
-def _times(median: float, each: list[float]) -> str:
-    return f"{ms(median)} ({', '.join(ms(t) for t in each)})"

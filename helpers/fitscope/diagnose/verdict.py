@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import statistics
 
-from fitscope.diagnose.figures import COVERAGE, median_interval
+from fitscope.diagnose.figures import COVERAGE, SMALL, beyond_noise, median_interval, ms
 from fitscope.verdicts.compare import MIN_GAIN
 from fitscope.verdicts.images import PROFILER_LINES
 
@@ -38,6 +38,7 @@ __all__ = [
     "CONTENTION",
     "category",
     "larger_part",
+    "no_remedy",
     "parts_note",
     "verdict_of",
 ]
@@ -134,6 +135,51 @@ def larger_part(
         f"the median of waiting less contention, repeat by repeat, lies between {lo:+.0%} and "
         f"{hi:+.0%} ({COVERAGE:.0%} interval of {len(diffs)} repeats)"
     )
+
+
+def no_remedy(
+    waiting: list[float], contention: list[float], floor: float, source: str, step_in_fit_s: float
+) -> str:
+    """Why an input share that is not "not input-bound" got no remedy: a part inside the noise
+    (under 5 % or the step-alone noise ``floor``) gets none (:func:`.figures.beyond_noise`), and
+    a remedy whose bound saves under 5% of a step is left out.
+
+    Example:
+        >>> no_remedy([0.01, 0.11], [0.06, 0.0], 0.0, "generator", 0.09)[:72]
+        'No remedy is offered: neither part of the input share is measured beyond'
+    """
+    parts = {WAITING: waiting, CONTENTION: contention}
+    noisy = [name for name, each in parts.items() if not beyond_noise(each, floor)]
+    under = f"{SMALL:.0%}" if floor < SMALL else f"the {floor:.0%} step-alone noise"
+    n = len(waiting)
+    where = (
+        "the interval that holds its median reaches"
+        if n > 5
+        else "its repeats reach"
+        if n > 1
+        else "its one repeat is"
+    )
+
+    def span(name: str) -> str:
+        lo, hi = median_interval(parts[name])
+        return f"{name} {lo:.0%}" + (f" to {hi:.0%}" if f"{lo:.0%}" != f"{hi:.0%}" else "")
+
+    saves = f"has a bound 5% or more under the step in fit now ({ms(step_in_fit_s)})"
+    if len(noisy) == 2:
+        return (
+            "No remedy is offered: neither part of the input share is measured beyond the "
+            f"noise, as for each part {where} under {under} "
+            f"({span(WAITING)}, {span(CONTENTION)}); a longer run or a quieter machine "
+            "would tell whether there is anything to remedy."
+        )
+    if noisy:
+        other = CONTENTION if noisy[0] == WAITING else WAITING
+        return (
+            f"No remedy is offered: the {noisy[0]} part is inside the noise, as {where} "
+            f"under {under} ({span(noisy[0])}), and no remedy for {other} that fits a "
+            f"{source} {saves}."
+        )
+    return f"No remedy is offered: none that fits a {source} {saves}."
 
 
 def verdict_of(shares: list[float], floor: float = 0.0) -> tuple[str, str]:
