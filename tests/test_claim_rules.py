@@ -186,7 +186,11 @@ def test_the_advice_inside_its_own_noise_names_cpu_contention_and_decides_nothin
     v = article_advice([GEN, TFD], 2.0, ARRAYS)
     assert v.verdict == INCONCLUSIVE and v.claim_id == "A1"
     assert "no measurable difference" in v.because
-    assert "inside the noise floor: the input is no longer the bottleneck" in v.because
+    # inside the control's noise is no evidence either way (review r6): never "no longer"
+    assert "inside the noise floor: whether the input is still the bottleneck is INCONCLUSIVE" in (
+        v.because
+    )
+    assert "no longer the bottleneck" not in v.because
     assert "keeps 1.75 of 2 CPUs busy" in v.because and "CPU contention" in v.because
     assert verdicts.rejudge(v) == v and "trains faster" in v.claim
 

@@ -130,9 +130,11 @@ def _bottleneck(best: Pipeline, floor: float | None) -> str:
     diagnosis's decidedness, never its median alone: every repeat beyond the floor and at or
     above the Profiler's 5 % line (input-bound, whichever category; a diagnosis undecided only
     between moderately and highly still says so), or a diagnosis decided input-bound with every
-    repeat beyond the floor, say the input is still the bottleneck; every repeat inside the
-    floor, or a diagnosis decided not input-bound, that it is not; a diagnosis that is itself
-    inconclusive about the 5 % line, or repeats on both sides of the floor, decide nothing.
+    repeat beyond the floor, say the input is still the bottleneck; a diagnosis decided not
+    input-bound, that it is not; every repeat inside the floor (review r6: a diagnosis that
+    reads 28 % beyond its own step-alone noise, inside a control's 39 %), a diagnosis that is
+    itself inconclusive about the 5 % line, or repeats on both sides of the floor, decide
+    nothing.
 
     Example:
         >>> tfd = Pipeline("tf.data", "inconclusive", 0.25, 0.01, 0.013, 0.01, True,
@@ -149,8 +151,11 @@ def _bottleneck(best: Pipeline, floor: float | None) -> str:
             "Profiler's categories (no arrays-in-memory control gave a noise floor)"
         )
     each = [*best.shares, best.input_share]
-    if max(each) <= floor:
-        where = "is inside the noise floor: the input is no longer the bottleneck"
+    if max(each) <= floor and best.verdict != _NOT_INPUT_BOUND:  # inside the noise: undecided
+        where = (
+            "is inside the noise floor: whether the input is still the bottleneck is "
+            "INCONCLUSIVE (a share inside the noise is no evidence either way)"
+        )
     elif min(each) > floor and min(each) >= PROFILER_LINES[0]:
         where = "is beyond the noise floor: the input is still the bottleneck"
     elif best.verdict.startswith(_UNDECIDED_DIAGNOSIS):
