@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,7 @@ from fitscope.instrument.budget import cpu_budget
 from fitscope.instrument.tables import ShowsItself, Stack, Table
 from fitscope.lessons.images.pipelines import COLUMNS, _ms, named, row
 from fitscope.verdicts import evidence
-from fitscope.verdicts.compare import MIN_GAIN, costs_apart, fastest
+from fitscope.verdicts.compare import MIN_GAIN, fastest
 from fitscope.verdicts.images import Pipeline, article_advice
 from fitscope.verdicts.verdict import Scorecard, Verdict
 
@@ -41,19 +42,31 @@ class SideBySide(ShowsItself):
 
     @property
     def reading(self) -> str:
-        """Which pipeline was fastest, by the spread rule over each one's repeats in fit; none
-        where the same model's step alone moved more than ``MIN_GAIN`` between the diagnoses
-        (the machine changed under them: not like with like)."""
+        """Which pipeline was fastest, by the spread rule over each one's repeats in fit, among
+        the runs whose step alone (the same model's step) lies within ``MIN_GAIN`` of the
+        median's; a run outside it is left out and said to be: not like with like, whatever
+        moved it (review r5 S2-4). Under two such runs, none is compared."""
         alone = {n: d["step_alone_s"] for n, d in self.found.items()}
-        apart = costs_apart(alone)
-        if apart > MIN_GAIN:
+        mid = statistics.median(alone.values())
+        apart = {n: max(a, mid) / min(a, mid) for n, a in alone.items()}
+        kept = [n for n in alone if apart[n] <= MIN_GAIN]
+        out = [
+            f"'{n}' (its step alone {_ms(alone[n])}, x{apart[n]:.2f} from the runs' median "
+            f"{_ms(mid)})"
+            for n in alone
+            if n not in kept
+        ]
+        left = (
+            f"; left out, not like with like (the cause is not measured here): {', '.join(out)}"
+            if out
+            else ""
+        )
+        if len(kept) < 2:
             return (
-                f"no run is fastest: the step alone, the same model's step in every diagnosis, "
-                f"moved x{apart:.2f} between them ({', '.join(_ms(a) for a in alone.values())}), "
-                f"more than the x{MIN_GAIN:g} a comparison may differ by: the machine changed "
-                "under the runs, so they are not compared."
+                f"no pipeline is compared: the steps alone lie more than x{MIN_GAIN:g} apart{left}."
             )
-        return fastest({n: d["steps_in_fit_s"] for n, d in self.found.items()}, "s").sentence + "."
+        runs = {n: self.found[n]["steps_in_fit_s"] for n in kept}
+        return fastest(runs, "s").sentence + left + "."
 
     def table(self) -> Table:
         return Table(
