@@ -285,6 +285,13 @@ def test_a_part_inside_the_noise_gets_no_remedy():
     (sentence,) = d.remedy_sentences()
     assert sentence.startswith("No remedy is offered: neither part of the input share")
     assert "waiting 0%, contention 0% to 24%" in sentence  # held to its share
+    # review r6: an input-bound verdict with neither part beyond the noise says the share is
+    # beyond it, and that no remedy can be chosen between the parts
+    (bound,) = replace(d, verdict=HIGHLY).remedy_sentences()
+    assert bound.startswith("No remedy is offered: the input share is beyond the noise, but "), (
+        bound
+    )
+    assert "would tell which part to remedy" in bound
 
 
 def test_every_figure_a_remedy_quotes_is_in_the_table():

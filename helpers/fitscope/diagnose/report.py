@@ -214,6 +214,7 @@ class Diagnosis(ShowsItself):
                     self.alone_noise,
                     self.source,
                     self.step_in_fit_s,
+                    bound=self.verdict in (HIGHLY, MODERATELY),
                 )
             ]
         return [r.sentence() for r in self.remedies]

@@ -138,11 +138,17 @@ def larger_part(
 
 
 def no_remedy(
-    waiting: list[float], contention: list[float], floor: float, source: str, step_in_fit_s: float
+    waiting: list[float],
+    contention: list[float],
+    floor: float,
+    source: str,
+    step_in_fit_s: float,
+    bound: bool = False,
 ) -> str:
     """Why an input share that is not "not input-bound" got no remedy: a part inside the noise
     (under 5 % or the step-alone noise ``floor``) gets none (:func:`.figures.beyond_noise`), and
-    a remedy whose bound saves under 5% of a step is left out.
+    a remedy whose bound saves under 5% of a step is left out. ``bound``: the verdict is
+    input-bound, so the share is beyond the noise though neither part is on its own.
 
     Example:
         >>> no_remedy([0.01, 0.11], [0.06, 0.0], 0.0, "generator", 0.09)[:72]
@@ -166,11 +172,17 @@ def no_remedy(
 
     saves = f"has a bound 5% or more under the step in fit now ({ms(step_in_fit_s)})"
     if len(noisy) == 2:
+        said = f"as for each part {where} under {under} ({span(WAITING)}, {span(CONTENTION)})"
+        if bound:
+            return (
+                "No remedy is offered: the input share is beyond the noise, but neither of its "
+                f"parts is on its own, {said}, so no remedy can be chosen between them; a "
+                "longer run or a quieter machine would tell which part to remedy."
+            )
         return (
             "No remedy is offered: neither part of the input share is measured beyond the "
-            f"noise, as for each part {where} under {under} "
-            f"({span(WAITING)}, {span(CONTENTION)}); a longer run or a quieter machine "
-            "would tell whether there is anything to remedy."
+            f"noise, {said}; a longer run or a quieter machine would tell whether there is "
+            "anything to remedy."
         )
     if noisy:
         other = CONTENTION if noisy[0] == WAITING else WAITING
