@@ -7,6 +7,7 @@ classes, where the data was made, where tf.data decoded); speed-ups are printed,
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import threading
@@ -373,6 +374,11 @@ def test_a_fresh_diagnosis_table_shows_every_figure_its_sentence_and_remedies_qu
         table = fresh.table().text(width=10_000)
         made = "one batch made alone"  # one wording of CPU against wall, both tables
         assert dict(fresh.table().rows)[made] == dict(d.table().rows)[made]
+        # review r6: the step-alone noise its remedies quote is a row of both tables
+        timed_twice = dataclasses.replace(d, steps_alone_again_s=[t * 1.1 for t in d.steps_alone_s])
+        twice = images.FreshDiagnosis("fitscope", timed_twice.to_dict(), "", 40, 500)
+        noise = "step-alone noise: the step alone timed again after the fit"
+        assert dict(twice.table().rows)[noise] == dict(timed_twice.table().rows)[noise]
         said = fresh.reading.split("; the parts sum to")[0]
         assert set(FIGURES.findall(said)) <= set(FIGURES.findall(table)), said
         for sentence in fresh.found["remedies"]:
