@@ -73,8 +73,8 @@ inside the 15 % tolerance)'
         'JAX 0.54 s: the bounds too close to tell apart within the 15 % tolerance (0.54 s ideal, \
 0.72 s one after the other)'
         >>> AgainstBounds(0.79, 0.89, 0.89, named="spread").where()
-        'the bounds too close to tell apart within the 15 % spread; the run faster than the ideal \
-bound, inside it'
+        'the bounds too close to tell apart within the 15 % spread; the run 11 % under the ideal \
+bound, within that margin: undecided'
         >>> AgainstBounds(1.03, 0.74, 0.74).header()
         'slower than one after the other: 39 % longer (1.03 s against 0.74 s)'
         >>> AgainstBounds(0.46, 0.26, 0.49).header(), AgainstBounds(1.25, 1.0).header()
@@ -122,9 +122,12 @@ bound, inside it'
         tolerance), or a run whose own spread is wider than the gap between them (then both
         are said: bounds far apart read too close only within a wide spread)."""
         gap = (self.sequential_s or self.overlapped_s) - self.overlapped_s
-        # a run under its ideal bound is said to be, though inside the margin (review r5)
+        # a run under its ideal bound is said to be, though inside the margin (review r5, r6)
         under = (
-            "; the run faster than the ideal bound, inside it" if self.t < self.overlapped_s else ""
+            f"; the run {100 * (1 - self.t / self.overlapped_s):.0f} % under the ideal bound, "
+            "within that margin: undecided"
+            if self.t < self.overlapped_s
+            else ""
         )
         if self.spread_s is not None and gap > 2 * self.tolerance * self.overlapped_s:
             return (
