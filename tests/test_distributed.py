@@ -163,8 +163,9 @@ def test_a_later_mirrored_run_is_read_against_an_earlier_one_over_each_own_one_d
         "speedup": two.facts["speedup"],
     }
     said = str(four)
-    assert "124.0 steps/s then and 155.0 now, x1.25 apart, more than the x1.15" in said, said
-    assert "2 replicas x0.81 one device, 4 replicas x0.60" in said, said
+    assert "one device moved x1.25 between the runs (124.0 → 155.0 steps/s)" in said, said
+    assert "2 replicas x0.81 of one device, 4 replicas x0.60: 26 % slower" in said, said
+    assert ("2 devices (earlier run)", 100.0, "", "", "", "") in four.table().rows
     assert "Against the earlier run" not in str(two)
 
 

@@ -25,7 +25,7 @@ from fitscope.instrument.tables import Table
 from fitscope.isolation import TENSORFLOW, run_python
 from fitscope.isolation.scripts import script_file
 from fitscope.show.live import StepCounter
-from fitscope.verdicts.compare import MIN_GAIN, SLOWER, compare
+from fitscope.verdicts.compare import SLOWER, compare
 
 NOTEBOOK = "04_beyond_one_process.ipynb"
 
@@ -47,6 +47,10 @@ class MirroredRun(RunResult):
             )
             for label, r in self.facts["runs"].items()
         ]
+        if "against" in self.facts:  # the earlier run this one is read against
+            then = self.facts["against"]
+            many = then["speedup"] * then["one_steps_per_s"]
+            rows.append((f"{then['devices']} devices (earlier run)", many, "", "", "", ""))
         rows.append(
             (
                 "largest weight difference",
@@ -109,15 +113,14 @@ class MirroredRun(RunResult):
         then, n = self.facts["against"], self.facts["devices"]
         one_now = next(iter(self.facts["runs"].values()))["steps_per_s"]
         moved = max(one_now, then["one_steps_per_s"]) / min(one_now, then["one_steps_per_s"])
-        told = "more than" if moved > MIN_GAIN else "within"
-        reading = compare(then["speedup"], self.facts["speedup"], "× one device's steps/s")
+        reading = compare(then["speedup"], self.facts["speedup"], "x one device's steps/s")
         return (
-            f" Against the earlier run's {then['devices']} replicas, each over its own run's one "
-            f"device (one device ran {then['one_steps_per_s']:.1f} steps/s then and "
-            f"{one_now:.1f} now, x{moved:.2f} apart, {told} the x{MIN_GAIN:g} one run each can "
-            f"tell, so raw steps/s of the two runs are not compared): {then['devices']} replicas "
-            f"x{then['speedup']:.2f} one device, {n} replicas x{self.facts['speedup']:.2f}: "
-            f"{reading.sentence}."
+            f" Against the earlier run's {then['devices']} replicas: one device moved "
+            f"x{moved:.2f} between the runs ({then['one_steps_per_s']:.1f} → {one_now:.1f} "
+            "steps/s), so each run is read over its own one device: "
+            f"{then['devices']} replicas x{then['speedup']:.2f} of one device, {n} replicas "
+            f"x{self.facts['speedup']:.2f}: {reading.sentence} (this reads whatever moved one "
+            "device as moving both runs alike)."
         )
 
 
