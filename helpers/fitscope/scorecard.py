@@ -210,10 +210,7 @@ def measure_scorecard(
     for part in parts:
         kept = None if fresh else evidence.load(part)
         if kept is not None:
-            say(
-                f"{part}: evidence from {kept.origin()} (same versions, B and mode), not measured "
-                "again: an earlier run's figures, which a new run of that notebook measures afresh"
-            )
+            say(_kept_line(part, kept.origin()))
             here = _in_process(kept.conditions)
             rows += [(v, named_backend(v) or here, kept.origin()) for v in kept.verdicts]
             continue
@@ -232,6 +229,19 @@ def measure_scorecard(
     return _one_row_each(rows)
 
 
+def _kept_line(part: str, origin: str) -> str:
+    """The line for a part whose verdicts are kept evidence: where and when it was measured.
+
+    Example:
+        >>> _kept_line("images", "notebook 05 at 2026-12-07 13:06 UTC")[:64]
+        'images: evidence from notebook 05 at 2026-12-07 13:06 UTC (same '
+    """
+    return (
+        f"{part}: evidence from {origin} (same versions, B and mode), not measured again: its "
+        "rows give that run's figures, and a new run of that notebook measures them afresh"
+    )
+
+
 def _kept_only(say: Callable[[str], None]) -> list[tuple[verdicts.Verdict, str, str]]:
     """The rows of ``KEPT_ONLY`` parts this machine kept under today's conditions; a sentence
     for each one it did not."""
@@ -241,10 +251,7 @@ def _kept_only(say: Callable[[str], None]) -> list[tuple[verdicts.Verdict, str, 
         if kept is None:
             say(f"{part}: the article's advice is measured only by {notebook}; run it for its row")
             continue
-        say(
-            f"{part}: evidence from {kept.origin()} (same versions, B and mode): an earlier "
-            f"run's figures, which a new run of {notebook} measures afresh"
-        )
+        say(_kept_line(part, kept.origin()))
         here = _in_process(kept.conditions)
         rows += [(v, named_backend(v) or here, kept.origin()) for v in kept.verdicts]
     return rows
