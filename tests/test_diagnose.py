@@ -115,6 +115,19 @@ def test_the_alone_noise_is_read_from_the_step_alone_timed_twice_a_repeat():
     assert said.startswith("No remedy is offered") and "the 11% step-alone noise" in said, said
 
 
+def test_a_step_in_fit_faster_than_the_step_alone_beyond_the_noise_is_said():
+    """Review r6: 05 printed 0% for a step in fit 10% faster than the step alone, beyond the 4%
+    step-alone noise: the shares are floored at 0, so the reading says the bound was beaten."""
+    beaten = ((14.5, 14.6, 14.4), (14.5, 14.6, 14.4), (13.1, 13.0, 13.2))
+    _, d = made_up(beaten)
+    said = d.reading
+    assert "yet a step in fit ran 10% faster than the step alone, beyond the 5% noise" in said
+    noisy = replace(d, steps_alone_again_s=[t * 1.2 for t in d.steps_alone_s])
+    assert "step-alone bound was beaten" not in noisy.reading  # inside its 17% noise
+    _, alike = made_up(THREADS)
+    assert "step-alone bound was beaten" not in alike.reading
+
+
 def test_more_repeats_outvote_one_disturbed_run_but_not_a_real_spread():
     assert verdict_of([0.01, 0.02, 0.02, 0.03, 0.02, 0.40]) == (NOT, "")
     assert verdict_of([0.01, 0.02, 0.40])[0] == INCONCLUSIVE
