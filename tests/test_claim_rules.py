@@ -195,6 +195,16 @@ def test_the_advice_inside_its_own_noise_names_cpu_contention_and_decides_nothin
     assert verdicts.rejudge(v) == v and "trains faster" in v.claim
 
 
+def test_the_advice_compares_only_diagnoses_whose_step_alone_agrees():
+    """Review r6: 05's A1 read the generator x1.88 slower than tf.data while their diagnoses'
+    steps alone, the same model's step, were 13.9 and 10.1 ms (x1.38): not like with like."""
+    fast = replace(TFD, step_in_fit_s=0.05, steps_in_fit_s=[0.05, 0.051, 0.049])
+    moved = article_advice([GEN, replace(fast, step_alone_s=GEN.step_alone_s / 1.38)], 2.0)
+    assert moved.verdict == INCONCLUSIVE and "Not like with like" in moved.because
+    assert "x1.38 apart" in moved.because and verdicts.rejudge(moved) == moved
+    assert article_advice([GEN, fast], 2.0).verdict == HOLDS
+
+
 def test_the_advice_tests_throughput_then_says_where_the_bottleneck_is():
     fast = replace(
         TFD, step_in_fit_s=0.05, steps_in_fit_s=[0.05, 0.051, 0.049], input_share=0.3,

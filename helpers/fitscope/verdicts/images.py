@@ -6,7 +6,8 @@ tests what the article advises, in its order:
 1. **Throughput**: does the fastest tf.data pipeline train faster than the generator, beyond the
    spread of their repeats (:func:`~fitscope.verdicts.compare.compare` on seconds a step in
    ``fit``)? Faster HOLDS; a slow-down, or no measurable difference, DOES NOT HOLD; a comparison
-   one run each cannot decide decides nothing (INCONCLUSIVE).
+   one run each cannot decide decides nothing (INCONCLUSIVE), nor do two diagnoses whose step
+   alone, the same model's step, lies more than ``MIN_GAIN`` apart (not like with like).
 2. **Then the bottleneck**, in words, not as a second verdict: is tf.data's input share still
    beyond the noise floor of the measurement, the highest input share of a control whose
    batches are arrays already in memory (nothing to make, so its share is noise)? Read with its
@@ -222,6 +223,15 @@ def article_advice(
     def verdict(v: str, why: str = "") -> Verdict:
         return Verdict(ADVICE_ID, v, text + (f" {why}" if why else ""), ev)
 
+    apart = max(first.step_alone_s, best.step_alone_s) / min(first.step_alone_s, best.step_alone_s)
+    if round(apart, 2) > MIN_GAIN:  # like with like: the same model's step, measured twice
+        return verdict(
+            INCONCLUSIVE,
+            f"Not like with like: the same model's step alone ran {first.step_alone_s * 1e3:.3g} "
+            f"ms in the {first.name}'s diagnosis and {best.step_alone_s * 1e3:.3g} ms in "
+            f"{best.name}'s, x{apart:.2f} apart, more than the x{MIN_GAIN:g} a comparison may "
+            "differ by: their steps in fit decide nothing (the cause is not measured here).",
+        )
     if speed.word == FASTER:
         return verdict(HOLDS)
     if speed.word == UNDECIDED:
