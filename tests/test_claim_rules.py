@@ -205,6 +205,18 @@ def test_the_advice_compares_only_diagnoses_whose_step_alone_agrees():
     assert article_advice([GEN, fast], 2.0).verdict == HOLDS
 
 
+def test_the_bottleneck_is_read_beyond_tf_datas_own_step_alone_noise_too():
+    """Code review: shares of 7-10 % above a 2 % control but inside their own diagnosis's 12 %
+    step-alone noise (so it was inconclusive) are never "still the bottleneck"."""
+    from fitscope.verdicts.images import _bottleneck
+
+    noisy = replace(TFD, verdict=INCONCLUSIVE.lower(), shares=[0.07, 0.08, 0.10], input_share=0.08)
+    said = _bottleneck(replace(noisy, alone_noise=0.12), 0.02)
+    assert said.endswith("whether the input is still the bottleneck is INCONCLUSIVE"), said
+    decided = _bottleneck(replace(noisy, alone_noise=0.04), 0.02)
+    assert decided.endswith(": the input is still the bottleneck"), decided
+
+
 def test_the_advice_tests_throughput_then_says_where_the_bottleneck_is():
     fast = replace(
         TFD, step_in_fit_s=0.05, steps_in_fit_s=[0.05, 0.051, 0.049], input_share=0.3,

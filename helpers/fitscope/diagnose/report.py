@@ -373,7 +373,9 @@ class Diagnosis(ShowsItself):
             step_alone_s=self.step_alone_s,
             step_in_fit_s=self.step_in_fit_s,
             alone_noise=self.alone_noise,
-            alone_noise_text=noise_text(self.steps_alone_s, self.steps_alone_again_s),
+            alone_noise_text=noise_text(self.steps_alone_s, self.steps_alone_again_s)
+            if self.steps_alone_again_s
+            else "",
             reading=self.reading,
             remedies=self.remedy_sentences(),
             remedy_figures=[

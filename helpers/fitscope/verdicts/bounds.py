@@ -84,8 +84,8 @@ def position(
 def place(measured_s: Values, sequential_s: float, overlapped_s: float) -> str:
     """One time (or its repeats) against its bounds in words: :func:`position`, or a slow-down
     against the one-after-the-other sum said as one (never "near the sum"): beyond the
-    tolerance for one time, beyond the repeats' spread or with every repeat above it for
-    repeats (:func:`slower_than_sum`).
+    repeats' spread or the tolerance, whichever is wider (the bounds are estimates), or with
+    every repeat above the sum (:func:`slower_than_sum`).
 
     Example:
         >>> place(0.0353, sequential_s=0.0292, overlapped_s=0.0159)  # 05's review r5
@@ -96,12 +96,12 @@ def place(measured_s: Values, sequential_s: float, overlapped_s: float) -> str:
         'slower than one after the other: 21 % longer'
     """
     s = Spread.of(measured_s)
-    margin = TOLERANCE * sequential_s if s.n == 1 else s.width
+    margin = max(s.width, TOLERANCE * sequential_s)  # the bounds are estimates: never tighter
     if slower_than_sum(measured_s, sequential_s, margin):
         return (
             f"slower than one after the other: {100 * (s.median / sequential_s - 1):.0f} % longer"
         )
-    return position(measured_s, sequential_s, overlapped_s)
+    return position(s.median, sequential_s, overlapped_s, spread_s=margin)
 
 
 def slower_than_sum(measured_s: Values, sequential_s: float, margin_s: float) -> bool:

@@ -78,6 +78,7 @@ class Pipeline:
     steps_in_fit_s: Sequence[float] = field(default_factory=list)
     shares: Sequence[float] = field(default_factory=list)
     step_cores: float | None = None
+    alone_noise: float = 0.0  # how far its step alone's two runs of a repeat fell apart
 
     @classmethod
     def from_diagnosis(cls, name: str, d: Mapping[str, Any], tf_data: bool = False) -> Pipeline:
@@ -101,6 +102,7 @@ class Pipeline:
             list(d.get("steps_in_fit_s") or []),
             list(d.get("shares") or []),
             step_cores(d.get("cpu_per_step_by_role"), d["step_in_fit_s"]),
+            d.get("alone_noise", 0.0),
         )
 
     def repeats(self) -> list[float]:
@@ -152,16 +154,18 @@ def _bottleneck(best: Pipeline, floor: float | None) -> str:
             "Profiler's categories (no arrays-in-memory control gave a noise floor)"
         )
     each = [*best.shares, best.input_share]
+    beyond = max(floor, best.alone_noise)  # the control's noise and its own diagnosis's
     if max(each) <= floor and best.verdict != _NOT_INPUT_BOUND:  # inside the noise: undecided
         where = (
             "is inside the noise floor: whether the input is still the bottleneck is "
             "INCONCLUSIVE (a share inside the noise is no evidence either way)"
         )
-    elif min(each) > floor and min(each) >= PROFILER_LINES[0]:
+    elif min(each) > beyond and min(each) >= PROFILER_LINES[0]:
         where = "is beyond the noise floor: the input is still the bottleneck"
     elif best.verdict.startswith(_UNDECIDED_DIAGNOSIS):
         where = (
-            "is undecided by its own diagnosis (inconclusive against TF Profiler's lines): "
+            "is undecided by its own diagnosis (against TF Profiler's lines or its step-alone "
+            "noise): "
             "whether the input is still the bottleneck is INCONCLUSIVE"
         )
     elif best.verdict == _NOT_INPUT_BOUND:
@@ -169,7 +173,7 @@ def _bottleneck(best: Pipeline, floor: float | None) -> str:
             "is not input-bound by its own diagnosis (under TF Profiler's 5% line): the input "
             "is no longer the bottleneck"
         )
-    elif min(each) > floor:
+    elif min(each) > beyond:
         where = "is beyond the noise floor: the input is still the bottleneck"
     else:
         where = (
