@@ -283,8 +283,8 @@ def measure(
 ) -> Measurement:
     """Warm up on the data (the script's first step), then on the held batch; then repeat the
     step alone, alone under load, the traced fit and the step alone again: ``repeats`` times,
-    and more (up to ``MAX_REPEATS``) while ``decided(shares, noise floor)`` is False and another
-    repeat fits in ``budget_s``.
+    and more (up to ``MAX_REPEATS``) while ``decided(shares, step-alone noise)`` is False and
+    another repeat fits in ``budget_s``.
     """
     import keras
 
