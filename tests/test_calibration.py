@@ -4,14 +4,15 @@
 - Zero cost: a batch repeated from memory (``tf.data.Dataset.from_tensors(batch).repeat()``) and
   arrays in memory have nothing to wait for. (Keras still slices arrays each step, a real cost
   of about 0.2 ms a step on JAX, so the arrays control trains a model wide enough for that to
-  stay far under 5%.) Free input is never called input-bound: the verdict is *not input-bound*
-  or *inconclusive*, and its share's interval reaches under 5% or into the step-alone noise,
-  how far the step alone's own two runs of a repeat fell apart. On a machine where other
-  processes keep a CPU busy, a sub-millisecond step moves by tens of percent from one run to
-  the next (CI once read 25%, 44% and 33% for the repeated batch against a step alone of
-  1.3 ms): the step-alone noise is that noise, measured in the same diagnosis, so the
-  control's share stays inside it and the verdict undecided. Whether it reads *not
-  input-bound* three runs in three is the noise floor ``benchmarks/noise_floor.py`` reports.
+  stay far under 5%.) Free input reads *not input-bound*: its share's interval lies under 5% or
+  inside the step-alone noise, how far the step alone's own two runs of a repeat fell apart,
+  and a share inside the noise is none. On a machine where other processes keep a CPU busy, a
+  sub-millisecond step moves by tens of percent from one run to the next (CI once read 25%,
+  44% and 33% for the repeated batch against a step alone of 1.3 ms): the step-alone noise is
+  that noise, measured in the same diagnosis. Where it reaches the 20% line the machine cannot
+  tell the categories apart and the verdict may stay undecided, never input-bound. How often
+  each control reads *not input-bound* is the noise floor ``benchmarks/noise_floor.py``
+  reports.
 - A producer sleeping ``SLEEP_S`` a batch (no CPU) against a step of a fraction of it: a step
   in fit lasts about the sleep, so the share is 1 - step alone / sleep within ``POINTS``,
   nearly all of it waiting. Each batch's hand-off to the step (a GIL hand-off, a thread
@@ -42,6 +43,7 @@ from conftest import ROOT
 import fitscope
 from fitscope.diagnose.figures import median_interval
 from fitscope.diagnose.report import INCONCLUSIVE, NOT
+from fitscope.diagnose.verdict import LINES
 from fitscope.workloads.article import article_model, batch_work, random_batches
 
 ENV = {
@@ -98,10 +100,14 @@ def fresh(cases: list[dict], one_cpu: bool = False, backend: str = "tensorflow")
 
 
 def reads_zero_cost(d: dict) -> None:
-    """Never called input-bound: not input-bound, or undecided with the interval that holds the
-    share's median reaching under 5% or into the step-alone noise."""
-    assert d["verdict"] in (NOT, INCONCLUSIVE), d["reading"]
+    """Not input-bound: the interval that holds the share's median under 5% or inside the
+    step-alone noise. Where that noise reaches the 20% line the machine cannot tell the
+    categories apart: never input-bound then, and undecided only with the interval reaching
+    under 5% or into the noise."""
     lo = median_interval(d["shares"])[0]
+    if d["alone_noise"] < LINES[1]:
+        assert d["verdict"] == NOT, (d["alone_noise"], d["reading"])
+    assert d["verdict"] in (NOT, INCONCLUSIVE), d["reading"]
     assert lo < 0.05 or lo <= d["alone_noise"], (d["alone_noise"], d["reading"])
 
 

@@ -375,9 +375,12 @@ def test_a_fresh_diagnosis_table_shows_every_figure_its_sentence_and_remedies_qu
         made = "one batch made alone"  # one wording of CPU against wall, both tables
         assert dict(fresh.table().rows)[made] == dict(d.table().rows)[made]
         # review r6: the step-alone noise its remedies quote is a row of both tables
-        timed_twice = dataclasses.replace(d, steps_alone_again_s=[t * 1.1 for t in d.steps_alone_s])
+        again = [t * 1.1 for t in d.steps_alone_s]
+        timed_twice = dataclasses.replace(
+            d, steps_alone_before_s=d.steps_alone_s, steps_alone_again_s=again
+        )
         twice = images.FreshDiagnosis("fitscope", timed_twice.to_dict(), "", 40, 500)
-        noise = "step-alone noise: the step alone timed again after the fit"
+        noise = "step-alone noise: its runs before and after the fit"
         assert dict(twice.table().rows)[noise] == dict(timed_twice.table().rows)[noise]
         said = fresh.reading.split("; the parts sum to")[0]
         assert set(FIGURES.findall(said)) <= set(FIGURES.findall(table)), said

@@ -14,7 +14,6 @@ Example:
 from __future__ import annotations
 
 import math
-import statistics
 
 from fitscope.diagnose.sources import THREAD_CLOCK
 
@@ -125,44 +124,65 @@ def median_interval(shares: list[float]) -> tuple[float, float]:
     return xs[k - 1], xs[n - k]
 
 
-def twin_shares(alone_s: list[float], again_s: list[float]) -> list[float]:
+def twin_shares(alone_s: list[float], again_s: list[float], in_fit_s: list[float]) -> list[float]:
     """Per repeat, how far the step alone and the same step timed again later in the repeat
-    fall apart, as the share one would read against the other (1 - faster / slower): the input
-    share free data would show from this machine's noise alone.
+    fall apart, as a share of the step in fit (the slower of the three, where fit was faster):
+    the input share free data would show from this machine's noise alone, on the scale every
+    share is read on. Where fit is no slower than the step alone, it is 1 - faster / slower.
 
     Example:
-        >>> [round(s, 3) for s in twin_shares([0.080, 0.090], [0.088, 0.090])]
+        >>> [round(s, 3) for s in twin_shares([0.080, 0.090], [0.088, 0.090], [0.08, 0.09])]
         [0.091, 0.0]
+        >>> round(twin_shares([0.0002], [0.0003], [0.030])[0], 4)  # 0.1 ms of a 30 ms step
+        0.0033
     """
-    return [1 - min(a, b) / max(a, b) for a, b in zip(alone_s, again_s) if max(a, b) > 0]
+    return [
+        abs(a - b) / max(a, b, t) for a, b, t in zip(alone_s, again_s, in_fit_s) if max(a, b) > 0
+    ]
 
 
-def alone_noise(alone_s: list[float], again_s: list[float]) -> float:
-    """How far two runs of the same step alone fall apart here: the median over repeats of
-    :func:`twin_shares`; 0 where the step was timed once a repeat. An input share whose interval
-    does not lie above it is inside the noise: free data reads that much.
+def alone_noise(alone_s: list[float], again_s: list[float], in_fit_s: list[float]) -> float:
+    """How far two runs of the same step alone fall apart here, at most, as a share of a step
+    in fit: the upper end of the interval that holds the median of :func:`twin_shares`
+    (:func:`median_interval`: their largest, up to 5 repeats); 0 where the step was timed once a
+    repeat. Free data reads an input share that large from this machine's noise alone: a share
+    whose interval lies above it is beyond the noise, one whose interval lies within it is none.
+    The upper end, not the median, so that a share's interval is set against the noise's
+    interval, like with like: against the median of 3 twins, free data read "moderately
+    input-bound" once in 15 on a noisy machine.
 
     Example:
-        >>> round(alone_noise([0.080, 0.090, 0.085], [0.088, 0.090, 0.084]), 3)
-        0.012
-        >>> alone_noise([0.080], [])
+        >>> round(alone_noise([0.080, 0.090, 0.085], [0.088, 0.090, 0.084], [0.08] * 3), 3)
+        0.091
+        >>> alone_noise([0.080], [], [0.080])
         0.0
     """
-    twins = twin_shares(alone_s, again_s)
-    return statistics.median(twins) if twins else 0.0
+    twins = twin_shares(alone_s, again_s, in_fit_s)
+    return median_interval(twins)[1] if twins else 0.0
 
 
-def noise_text(alone_s: list[float], again_s: list[float]) -> str:
-    """The step-alone noise as a table prints it: the figure, each repeat's, the second runs.
+def noise_text(alone_s: list[float], again_s: list[float], in_fit_s: list[float]) -> str:
+    """The step-alone noise as a table prints it: the figure, each repeat's, the two runs (the
+    step alone of a repeat is their mean).
 
     Example:
-        >>> noise_text([0.080, 0.090], [0.088, 0.090])
-        '5%: its two runs of each repeat fell 9%, 0% apart (again: 88 ms, 90 ms)'
+        >>> noise_text([0.080, 0.090], [0.088, 0.090], [0.08, 0.09])[:54]
+        '9%, the most its two runs of a repeat fell apart (9%, '
+        >>> noise_text([0.080, 0.090], [0.088, 0.090], [0.08, 0.09])[54:]
+        '0% of a step in fit; before: 80 ms, 90 ms; after: 88 ms, 90 ms)'
     """
-    twins = ", ".join(f"{t:.0%}" for t in twin_shares(alone_s, again_s))
-    again = ", ".join(ms(t) for t in again_s)
-    floor = alone_noise(alone_s, again_s)
-    return f"{floor:.0%}: its two runs of each repeat fell {twins} apart (again: {again})"
+    twins = twin_shares(alone_s, again_s, in_fit_s)
+    most = (
+        "the most"
+        if len(twins) <= 5
+        else f"the upper end of the {COVERAGE:.0%} interval of how far"
+    )
+    before, after = (", ".join(ms(t) for t in each) for each in (alone_s, again_s))
+    return (
+        f"{alone_noise(alone_s, again_s, in_fit_s):.0%}, {most} its two runs of a repeat fell "
+        f"apart ({', '.join(f'{t:.0%}' for t in twins)} of a step in fit; before: {before}; "
+        f"after: {after})"
+    )
 
 
 def beyond_noise(part: list[float], floor: float = 0.0) -> bool:

@@ -6,8 +6,10 @@ it on a thread of its own, one batch pulled and dropped a step (:class:`.fit_par
 the step slowed by the data work sharing the CPU, with nothing to wait for; less the same
 with a batch held in memory pulled beside it (the pulling's own cost, which ``fit`` does not
 pay: :func:`under_load`). In ``fit`` is ``fit`` on the learner's data, every batch's thread
-traced by fitscope's run scaffold. Last, the step alone is timed again: how far its two runs of
-one repeat fall apart is the step-alone noise the verdict reads (:func:`.figures.alone_noise`).
+traced by fitscope's run scaffold. Last, the step alone is timed again. A repeat's step alone is
+the mean of its two runs, which bracket the other arms, so a machine that slows or speeds up
+through a repeat moves it as it moves them; how far the two runs fall apart is the step-alone
+noise the verdict reads (:func:`.figures.alone_noise`).
 Per-thread CPU is sampled in all the arms alike: the sampler's own cost (a few per cent of a
 millisecond step on a busy machine) then cancels. The arms
 alternate, repeat after repeat, so a machine whose load changes meets all alike; repeats go on
@@ -62,6 +64,7 @@ __all__ = [
     "ModelState",
     "Measurement",
     "auto_steps",
+    "bracketed",
     "build",
     "split",
     "under_load",
@@ -102,6 +105,17 @@ def split(alone_s: float, loaded_s: float, in_fit_s: float) -> tuple[float, floa
         (in_fit_s - loaded_s) / in_fit_s if share else 0.0,
         (loaded_s - alone_s) / in_fit_s,
     )
+
+
+def bracketed(alone: list[FitTiming], again: list[FitTiming]) -> list[float]:
+    """Per repeat, the step alone: the mean of its runs before and after the other arms.
+
+    Example:
+        >>> t = lambda s: FitTiming(10, s, 0.0, [], (0, 0))
+        >>> bracketed([t(0.010), t(0.020)], [t(0.012), t(0.020)])
+        [0.011, 0.02]
+    """
+    return [(a.step_s + b.step_s) / 2 for a, b in zip(alone, again)]
 
 
 def under_load(alone_s: float, pulled_s: float, loaded_s: float) -> float:
@@ -203,7 +217,7 @@ class Measurement:
     pulled: list[FitTiming]  # the step alone with a held batch pulled beside it: no data work
     loaded: list[FitTiming]
     together: list[FitTiming]
-    again: list[FitTiming]  # the step alone timed again, after the fit: its noise
+    again: list[FitTiming]  # the step alone timed again, after the fit
     run: RunResult  # the traced run of the median repeat, together[median]
     median: int
     backend_threads: frozenset[int]
@@ -213,8 +227,13 @@ class Measurement:
     spent_s: float  # the time the repeats took
 
     @property
+    def steps_alone_s(self) -> list[float]:
+        """Per repeat, the step alone (:func:`bracketed`)."""
+        return bracketed(self.alone, self.again)
+
+    @property
     def step_alone_s(self) -> float:
-        return statistics.median(t.step_s for t in self.alone)
+        return statistics.median(self.steps_alone_s)
 
     @property
     def step_in_fit_s(self) -> float:
@@ -223,7 +242,11 @@ class Measurement:
     @property
     def alone_noise(self) -> float:
         """How far the step alone's two runs of a repeat fell apart (:func:`alone_noise`)."""
-        return alone_noise([t.step_s for t in self.alone], [t.step_s for t in self.again])
+        return alone_noise(
+            [t.step_s for t in self.alone],
+            [t.step_s for t in self.again],
+            [t.step_s for t in self.together],
+        )
 
     @property
     def steps_under_load_s(self) -> list[float]:
@@ -231,16 +254,16 @@ class Measurement:
         (:func:`under_load`), held between the step alone and in fit as :func:`split` reads it,
         so the table prints the step the two parts were read from."""
         return [
-            min(under_load(a.step_s, p.step_s, u.step_s), max(a.step_s, t.step_s))
-            for a, p, u, t in zip(self.alone, self.pulled, self.loaded, self.together)
+            min(under_load(a, p.step_s, u.step_s), max(a, t.step_s))
+            for a, p, u, t in zip(self.steps_alone_s, self.pulled, self.loaded, self.together)
         ]
 
     @property
     def parts(self) -> list[tuple[float, float, float]]:
         """Per repeat: (input share, waiting, contention), by :func:`split`."""
         return [
-            split(a.step_s, u, t.step_s)
-            for a, u, t in zip(self.alone, self.steps_under_load_s, self.together)
+            split(a, u, t.step_s)
+            for a, u, t in zip(self.steps_alone_s, self.steps_under_load_s, self.together)
         ]
 
     @property
@@ -265,7 +288,7 @@ class Measurement:
             self.data.wall_s,
             self.step_alone_s,
             self.data.cpu_s,
-            statistics.median(t.cpu_s for t in self.alone),
+            statistics.median((a.cpu_s + b.cpu_s) / 2 for a, b in zip(self.alone, self.again)),
         )
 
 
@@ -300,9 +323,12 @@ def measure(
     started = frozenset(thread_ids()) - roles.baseline - {roles.main}
     if steps is None:  # an explicit number was checked against the data's length already
         steps = min(auto_steps(data.wall_s, warm.step_s, quick_mode()), source.available or 100)
-    # under load, as long a run as in fit: a slow pipeline beside gets to run as it would there
+    # under load, as long a run as in fit: a slow pipeline beside gets to run as it would there;
+    # no longer, where the data work beside slows the step itself (a Python producer on JAX's
+    # fit thread: 1700 steps of 18 ms, not 0.2 ms, took 30 s a repeat)
     slower = max(data.wall_s, first.step_s) / max(warm.step_s, 1e-5)
     loaded_steps = int(min(max(steps, 2000), max(steps, steps * slower)))
+    loaded_s = 1.5 * steps * max(data.wall_s, first.step_s, warm.step_s)
     alone: list[FitTiming] = []
     pulled: list[FitTiming] = []
     loaded: list[FitTiming] = []
@@ -316,8 +342,10 @@ def measure(
     while len(alone) < repeats or (
         len(alone) < MAX_REPEATS
         and not decided(
-            [split(a.step_s, a.step_s, t.step_s)[0] for a, t in zip(alone, together)],
-            alone_noise([t.step_s for t in alone], [t.step_s for t in again]),
+            [split(a, 0.0, t.step_s)[0] for a, t in zip(bracketed(alone, again), together)],
+            alone_noise(
+                [t.step_s for t in alone], [t.step_s for t in again], [t.step_s for t in together]
+            ),
         )
         and (time.perf_counter() - t0) * (len(alone) + 1) / len(alone) <= budget_s
     ):
@@ -327,9 +355,13 @@ def measure(
             with Sampler(interval_s=SAMPLING_S):  # as in fit: its cost is in every arm alike
                 alone.append(alike(timed_fit(model, held(batch, backend), steps, {})))
                 say(f"step alone with one batch in memory pulled beside it, repeat {r}")
-                pulled.append(alike(loaded_fit(model, batch, None, loaded_steps, warm.step_s)[0]))
+                pulled.append(
+                    alike(loaded_fit(model, batch, None, loaded_steps, warm.step_s, loaded_s)[0])
+                )
                 say(f"step alone with your pipeline running beside it, repeat {r}")
-                timing, taken = loaded_fit(model, batch, source, loaded_steps, warm.step_s)
+                timing, taken = loaded_fit(
+                    model, batch, source, loaded_steps, warm.step_s, loaded_s
+                )
             loaded.append(alike(timing))
             beside += taken
             say(f"data and step together, traced, repeat {r}")

@@ -113,7 +113,10 @@ class Diagnosis(ShowsItself):
     cpus: float  # B, the CPUs this process may use
     duration_s: float
     verdict_s: float  # from the call to the verdict, before any remedy is tried
-    steps_alone_again_s: list[float] = field(default_factory=list)  # after the fit: the noise
+    # the step alone's two runs a repeat, before and after the other arms: steps_alone_s is
+    # their mean and their distance the step-alone noise (empty: it was timed once a repeat)
+    steps_alone_before_s: list[float] = field(default_factory=list)
+    steps_alone_again_s: list[float] = field(default_factory=list)
     remedies: list[Remedy] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     run: RunResult | None = None
@@ -147,7 +150,7 @@ class Diagnosis(ShowsItself):
     def alone_noise(self) -> float:
         """How far the step alone's two runs of a repeat fell apart (:func:`alone_noise`): an
         input share or part not beyond it is inside this machine's noise."""
-        return alone_noise(self.steps_alone_s, self.steps_alone_again_s)
+        return alone_noise(self.steps_alone_before_s, self.steps_alone_again_s, self.steps_in_fit_s)
 
     @property
     def step_under_load_s(self) -> float:
@@ -246,8 +249,8 @@ class Diagnosis(ShowsItself):
                 (self.contention_share, self.contention_shares),
             ),
         ]
-        again = noise_text(self.steps_alone_s, self.steps_alone_again_s)
-        noise = [("step-alone noise: the step alone timed again after the fit", again)]
+        again = noise_text(self.steps_alone_before_s, self.steps_alone_again_s, self.steps_in_fit_s)
+        noise = [("step-alone noise: its runs before and after the fit", again)]
         noise *= bool(self.steps_alone_again_s)
         rows = [
             ("verdict", self.verdict + (f" ({self.reason})" if self.reason else "")),
@@ -373,7 +376,9 @@ class Diagnosis(ShowsItself):
             step_alone_s=self.step_alone_s,
             step_in_fit_s=self.step_in_fit_s,
             alone_noise=self.alone_noise,
-            alone_noise_text=noise_text(self.steps_alone_s, self.steps_alone_again_s)
+            alone_noise_text=noise_text(
+                self.steps_alone_before_s, self.steps_alone_again_s, self.steps_in_fit_s
+            )
             if self.steps_alone_again_s
             else "",
             reading=self.reading,

@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import re
+import time
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -68,8 +69,10 @@ def timed_fit(
     fit_kwargs: dict[str, Any],
     source: Source | None = None,
     pace: Pace | None = None,
+    within_s: float | None = None,
 ) -> FitTiming:
-    """``fit`` for ``steps`` steps on ``x``; data that ends first is a FitscopeInputError.
+    """``fit`` for ``steps`` steps on ``x``, or fewer once ``within_s`` seconds have passed
+    (at least ``SKIP + 3``); data that ends first is a FitscopeInputError.
 
     A PyDataset with workers fills its queue before the first step: those steps are not timed,
     and as many more are run, so that as many are timed as without a queue. Its steps are the
@@ -87,7 +90,13 @@ def timed_fit(
     steps = max(steps, skip + 3)
     if source is not None and source.available is not None:
         steps = min(steps, source.available)
-    clock = StepClock(pace=pace)
+    start, least = time.perf_counter(), skip + 3
+
+    def in_time() -> None:
+        if within_s is not None and time.perf_counter() - start > within_s:
+            model.stop_training = len(clock.ends) >= least
+
+    clock = StepClock(pace=pace, on_step=in_time)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Your input ran out of data")
         warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
@@ -100,7 +109,7 @@ def timed_fit(
                 raise
     ends = clock.in_order()
     done = ends[-1][0] + 1 if ends else 0
-    if done < steps:
+    if done < (least if within_s is not None else steps):
         raise FitscopeInputError(_ended(source, done, steps))
     found = timing(clock, skip)
     if found is None:
@@ -124,12 +133,13 @@ def _ended(source: Source | None, done: int, steps: int) -> str:
 
 
 def loaded_fit(
-    model: Any, batch: Any, source: Source | None, steps: int, step_s: float
+    model: Any, batch: Any, source: Source | None, steps: int, step_s: float, within_s: float
 ) -> tuple[FitTiming, int]:
     """The step alone on ``batch`` (about ``step_s``) while ``source``'s pipeline runs beside
-    it: (timing, batches the pipeline beside took). With no ``source`` the thread beside pulls
-    ``batch`` held in memory, through the same Keras adapter: the pulling's own cost, which
-    ``fit`` does not pay, with no data work (the zero of the contention part).
+    it, for ``steps`` steps or ``within_s`` seconds, whichever ends first: (timing, batches
+    the pipeline beside took). With no ``source`` the thread beside pulls ``batch`` held in
+    memory, through the same Keras adapter: the pulling's own cost, which ``fit`` does not
+    pay, with no data work (the zero of the contention part).
     """
     import keras
 
@@ -139,7 +149,9 @@ def loaded_fit(
     x, kwargs = source.for_fit(Tracer()) if source is not None else (held(batch, backend), {})
     reiterable = source.reiterable if source is not None else True
     with Beside(x, kwargs, steps, reiterable, step_s) as load:
-        timing = timed_fit(model, held(batch, backend), steps, {}, pace=load.pace)
+        timing = timed_fit(
+            model, held(batch, backend), steps, {}, pace=load.pace, within_s=within_s
+        )
     if load.error is not None:
         raise FitscopeInputError(f"Reading your data failed: {first_line(load.error)}")
     return timing, load.pulled

@@ -10,7 +10,8 @@ median of the repeats with 75% confidence (:func:`.figures.median_interval`) lie
 otherwise the verdict is inconclusive, and the reason says which line the repeats straddle. An
 input-bound category is decided only where that interval also lies above the step-alone noise, how
 far two runs of the same step alone fell apart in one repeat (:func:`.figures.alone_noise`): free
-data reads a share that large from the machine's noise alone.
+data reads a share that large from the machine's noise alone. An interval that lies inside that
+noise, under the 20% line, is no share: not input-bound.
 :func:`parts_note` says what the two parts' medians sum to against the share's.
 
 Example:
@@ -200,16 +201,22 @@ def verdict_of(shares: list[float], floor: float = 0.0) -> tuple[str, str]:
     One repeat has no spread to read, so it decides only a share beyond ``MIN_GAIN`` of every
     line (the margin one run needs in :func:`fitscope.verdicts.compare.compare`). An input-bound
     category needs the interval above ``floor`` too, the step-alone noise
-    (:func:`.figures.alone_noise`); *not input-bound* needs no floor: a share inside the noise
-    is no share.
+    (:func:`.figures.alone_noise`); *not input-bound* needs no floor. A share whose interval lies
+    inside the noise, at or under ``floor``, is no share, a difference inside the spread: *not
+    input-bound*, the reason saying so; only while the noise is under the 20% line, for a noisier
+    machine cannot tell the categories apart.
 
     Example:
         >>> verdict_of([0.6, 0.7])[0], verdict_of([0.6])[0], verdict_of([0.19])[0]
         ('highly input-bound', 'highly input-bound', 'inconclusive')
         >>> verdict_of([0.11, 0.07, 0.06], floor=0.09)[1][:60]
         'the 3 repeats put the input share between 6% and 11%, not be'
-        >>> verdict_of([0.0, 0.02, 0.01], floor=0.09)[0]
-        'not input-bound'
+        >>> verdict_of([0.0, 0.02, 0.01], floor=0.09)
+        ('not input-bound', '')
+        >>> verdict_of([0.02, 0.07, 0.03], floor=0.09)[1][:72]
+        'the 3 repeats put the input share between 2% and 7%, inside the 9% step-'
+        >>> verdict_of([0.08, 0.15, 0.12], floor=0.25)[1][-47:]
+        'past the 20% line, too far to tell any category'
     """
     if len(shares) == 1:
         near = [line for line in LINES if line / MIN_GAIN < shares[0] < line * MIN_GAIN]
@@ -225,22 +232,28 @@ def verdict_of(shares: list[float], floor: float = 0.0) -> tuple[str, str]:
         if (lo, hi) == (min(shares), max(shares))
         else f"the median's {COVERAGE:.0%} interval over "
     )
-    if category(lo) == category(hi):
-        if category(lo) == NOT or lo > floor:
-            return category(lo), ""
-        put = (
-            f"one repeat put the input share at {lo:.0%}"
-            if len(shares) == 1
-            else f"{which}the {len(shares)} repeats put the input share between {lo:.0%} and "
-            f"{hi:.0%}"
+    put = (
+        f"one repeat put the input share at {lo:.0%}"
+        if len(shares) == 1
+        else f"{which}the {len(shares)} repeats put the input share between {lo:.0%} and {hi:.0%}"
+    )
+    if category(lo) == category(hi) and (category(lo) == NOT or lo > floor):
+        return category(lo), ""
+    if hi <= floor:
+        said = (
+            f"{put}, inside the {floor:.0%} step-alone noise: the step alone, timed twice in one "
+            "repeat, fell that far apart on this machine"
         )
+        if floor < LINES[1]:
+            return NOT, f"{said}, so no share is measured"
+        return INCONCLUSIVE, f"{said}, past the {LINES[1]:.0%} line, too far to tell any category"
+    if category(lo) == category(hi):
         return INCONCLUSIVE, (
             f"{put}, not beyond the {floor:.0%} step-alone noise: the step alone, timed twice in "
             "one repeat, fell that far apart on this machine"
         )
     crossed = [f"{line:.0%}" for line in LINES if lo < line <= hi]
     return INCONCLUSIVE, (
-        f"{which}the {len(shares)} repeats put the input share between {lo:.0%} and "
-        f"{hi:.0%}, on both sides of the {' and '.join(crossed)} "
+        f"{put}, on both sides of the {' and '.join(crossed)} "
         + ("lines" if len(crossed) > 1 else "line")
     )

@@ -199,7 +199,7 @@ class FreshDiagnosis(ShowsItself):
             ("step in fit: median (repeats)", _times(f["step_in_fit_s"], f["steps_in_fit_s"])),
             ("step alone, batch in memory", _times(f["step_alone_s"], f["steps_alone_s"])),
             *(
-                [("step-alone noise: the step alone timed again after the fit", noise)]
+                [("step-alone noise: its runs before and after the fit", noise)]
                 if (noise := f.get("alone_noise_text"))
                 else []
             ),
