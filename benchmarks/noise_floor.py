@@ -4,7 +4,9 @@ Noise floor: the zero-cost controls (a batch repeated from memory on TensorFlow,
 memory against a 10 ms step on TensorFlow and on JAX: nothing to wait for), and arrays against a
 1 ms step (a small real cost on TensorFlow, see CONTROLS), diagnosed RUNS times each, each in a
 fresh interpreter; per control the input share's median and spread (min to max) over the runs, the
-verdicts, and the CPUs other processes kept busy meanwhile (the machine's own noise).
+verdicts, the step-alone noise each diagnosis measured, and the CPUs other processes kept busy
+meanwhile (the machine's own noise). Then the same under a 1-CPU quota, Binder's (a cgroup around
+each interpreter: it needs root; without it the line says why it was left out).
 
 Process state: a training script whose first step pulls a Python generator through Keras
 (TensorFlow's ``from_generator``) runs in a state whose later steps can be slower than those of a
@@ -115,11 +117,12 @@ def run_json(args: list[str], env: dict[str, str]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def noise_floor(runs: int) -> list[dict]:
+def noise_floor(runs: int, prefix: list[str] | None = None) -> list[dict]:
     rows = []
     for label, backend, kind in CONTROLS:
         env = {**ENV, "KERAS_BACKEND": backend}
-        ds = [run_json([sys.executable, "-c", CONTROL, kind], env) for _ in range(runs)]
+        cmd = [*(prefix or []), sys.executable, "-c", CONTROL, kind]
+        ds = [run_json(cmd, env) for _ in range(runs)]
         shares = [d["input_share"] for d in ds]
         rows.append(
             {
@@ -131,6 +134,7 @@ def noise_floor(runs: int) -> list[dict]:
                 "waiting": [d["waiting_share"] for d in ds],
                 "contention": [d["contention_share"] for d in ds],
                 "verdicts": [d["verdict"] for d in ds],
+                "alone_noise": [d["alone_noise"] for d in ds],
                 "repeats": [len(d["shares"]) for d in ds],
                 "others_cpus": [statistics.median(d["others_cpus"]) for d in ds],
                 "duration_s": [d["duration_s"] for d in ds],
@@ -171,16 +175,37 @@ def process_state(runs: int) -> list[dict]:
     return rows
 
 
+def under_quota(runs: int) -> list[dict] | str:
+    """The noise floor with each interpreter in a 1-CPU quota cgroup, or why it could not be."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from cgroup_limits import CgroupUnavailable, ContainerLimits
+
+    try:
+        with ContainerLimits(cpus=1.0, memory_bytes=4 * 2**30) as limits:
+            return noise_floor(runs, limits.prefix())
+    except CgroupUnavailable as e:
+        return str(e)
+
+
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    results = {"noise_floor": noise_floor(runs), "process_state": process_state(runs)}
-    for r in results["noise_floor"]:
-        print(
-            f"noise floor, {r['control']} on {r['backend']}: input share median "
-            f"{r['median']:.1%}, {r['spread'][0]:.1%} to {r['spread'][1]:.1%} over {runs} runs; "
-            f"verdicts {', '.join(r['verdicts'])}; other processes kept "
-            f"{statistics.median(r['others_cpus']):.1f} CPUs busy"
-        )
+    results = {
+        "noise_floor": noise_floor(runs),
+        "noise_floor_one_cpu_quota": under_quota(runs),
+        "process_state": process_state(runs),
+    }
+    quota = results["noise_floor_one_cpu_quota"]
+    if isinstance(quota, str):
+        print(f"noise floor under a 1-CPU quota: left out, {quota}")
+    for where, rows in (("2 CPUs", results["noise_floor"]), ("a 1-CPU quota", quota)):
+        for r in rows if isinstance(rows, list) else []:
+            print(
+                f"noise floor on {where}, {r['control']} on {r['backend']}: input share median "
+                f"{r['median']:.1%}, {r['spread'][0]:.1%} to {r['spread'][1]:.1%} over {runs} "
+                f"runs; verdicts {', '.join(r['verdicts'])}; step-alone noise "
+                f"{', '.join(f'{n:.0%}' for n in r['alone_noise'])}; other processes kept "
+                f"{statistics.median(r['others_cpus']):.1f} CPUs busy"
+            )
     for r in results["process_state"]:
         print(
             f"process state, {r['data']}: diagnose's step in fit / the script's own step, "
