@@ -9,10 +9,9 @@
   and a share inside the noise is none. On a machine where other processes keep a CPU busy, a
   sub-millisecond step moves by tens of percent from one run to the next (CI once read 25%,
   44% and 33% for the repeated batch against a step alone of 1.3 ms): the step-alone noise is
-  that noise, measured in the same diagnosis. Where it reaches the 20% line the machine cannot
-  tell the categories apart and the verdict may stay undecided, never input-bound. How often
-  each control reads *not input-bound* is the noise floor ``benchmarks/noise_floor.py``
-  reports.
+  that noise, measured in the same diagnosis. A share not yet inside it, or a noise that
+  reaches the 20% line, may leave the verdict undecided, never input-bound. How often each
+  control reads *not input-bound* is the noise floor ``benchmarks/noise_floor.py`` reports.
 - A producer sleeping ``SLEEP_S`` a batch (no CPU) against a step of a fraction of it: a step
   in fit lasts about the sleep, so the share is 1 - step alone / sleep within ``POINTS``,
   nearly all of it waiting. Each batch's hand-off to the step (a GIL hand-off, a thread
@@ -100,15 +99,16 @@ def fresh(cases: list[dict], one_cpu: bool = False, backend: str = "tensorflow")
 
 
 def reads_zero_cost(d: dict) -> None:
-    """Not input-bound: the interval that holds the share's median under 5% or inside the
-    step-alone noise. Where that noise reaches the 20% line the machine cannot tell the
-    categories apart: never input-bound then, and undecided only with the interval reaching
-    under 5% or into the noise."""
-    lo = median_interval(d["shares"])[0]
-    if d["alone_noise"] < LINES[1]:
-        assert d["verdict"] == NOT, (d["alone_noise"], d["reading"])
+    """Never called input-bound: not input-bound (its share's interval under 5% or inside the
+    step-alone noise), or undecided with that interval reaching under 5%, below the 20% line
+    unless the noise itself reaches it. How often it reads *not input-bound* is the noise floor
+    ``benchmarks/noise_floor.py`` reports: a test that needs it three runs in three would fail
+    on a machine whose step alone moves by more between two runs than the share it reads."""
+    lo, hi = median_interval(d["shares"])
     assert d["verdict"] in (NOT, INCONCLUSIVE), d["reading"]
-    assert lo < 0.05 or lo <= d["alone_noise"], (d["alone_noise"], d["reading"])
+    if d["verdict"] == INCONCLUSIVE:
+        assert lo < 0.05, (d["alone_noise"], d["reading"])
+        assert hi < LINES[1] or d["alone_noise"] >= LINES[1], (d["alone_noise"], d["reading"])
 
 
 def reads_the_sleep(d: dict) -> None:

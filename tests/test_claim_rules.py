@@ -215,6 +215,9 @@ def test_the_bottleneck_is_read_beyond_tf_datas_own_step_alone_noise_too():
     assert said.endswith("whether the input is still the bottleneck is INCONCLUSIVE"), said
     decided = _bottleneck(replace(noisy, alone_noise=0.04), 0.02)
     assert decided.endswith(": the input is still the bottleneck"), decided
+    # its diagnosis read the same shares inside a 12 % noise as none: said so, not "under 5%"
+    none = _bottleneck(replace(noisy, verdict="not input-bound", alone_noise=0.12), 0.02)
+    assert "(inside its 12% step-alone noise): the input is no longer" in none, none
 
 
 def test_the_advice_tests_throughput_then_says_where_the_bottleneck_is():

@@ -7,7 +7,6 @@ classes, where the data was made, where tf.data decoded); speed-ups are printed,
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import threading
@@ -17,7 +16,7 @@ import keras
 import numpy as np
 import pytest
 from conftest import child_pids, shm_semaphores
-from test_diagnose import FIGURES, PROCESSES, THREADS, made_up
+from test_diagnose import FIGURES, PROCESSES, THREADS, made_up, timed_twice
 
 import fitscope
 from fitscope.diagnose.sources import GRAIN
@@ -375,13 +374,10 @@ def test_a_fresh_diagnosis_table_shows_every_figure_its_sentence_and_remedies_qu
         made = "one batch made alone"  # one wording of CPU against wall, both tables
         assert dict(fresh.table().rows)[made] == dict(d.table().rows)[made]
         # review r6: the step-alone noise its remedies quote is a row of both tables
-        again = [t * 1.1 for t in d.steps_alone_s]
-        timed_twice = dataclasses.replace(
-            d, steps_alone_before_s=d.steps_alone_s, steps_alone_again_s=again
-        )
-        twice = images.FreshDiagnosis("fitscope", timed_twice.to_dict(), "", 40, 500)
+        twice_d = timed_twice(d, 0.1)
+        twice = images.FreshDiagnosis("fitscope", twice_d.to_dict(), "", 40, 500)
         noise = "step-alone noise: its runs before and after the fit"
-        assert dict(twice.table().rows)[noise] == dict(timed_twice.table().rows)[noise]
+        assert dict(twice.table().rows)[noise] == dict(twice_d.table().rows)[noise]
         said = fresh.reading.split("; the parts sum to")[0]
         assert set(FIGURES.findall(said)) <= set(FIGURES.findall(table)), said
         for sentence in fresh.found["remedies"]:

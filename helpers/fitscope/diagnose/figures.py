@@ -126,19 +126,16 @@ def median_interval(shares: list[float]) -> tuple[float, float]:
 
 def twin_shares(alone_s: list[float], again_s: list[float], in_fit_s: list[float]) -> list[float]:
     """Per repeat, how far the step alone and the same step timed again later in the repeat
-    fall apart, as a share of the step in fit (the slower of the three, where fit was faster):
-    the input share free data would show from this machine's noise alone, on the scale every
-    share is read on. Where fit is no slower than the step alone, it is 1 - faster / slower.
+    fall apart, as a share of the step in fit: the input share free data would show from this
+    machine's noise alone, on the scale every share is read on.
 
     Example:
         >>> [round(s, 3) for s in twin_shares([0.080, 0.090], [0.088, 0.090], [0.08, 0.09])]
-        [0.091, 0.0]
+        [0.1, 0.0]
         >>> round(twin_shares([0.0002], [0.0003], [0.030])[0], 4)  # 0.1 ms of a 30 ms step
         0.0033
     """
-    return [
-        abs(a - b) / max(a, b, t) for a, b, t in zip(alone_s, again_s, in_fit_s) if max(a, b) > 0
-    ]
+    return [abs(a - b) / t for a, b, t in zip(alone_s, again_s, in_fit_s) if t > 0]
 
 
 def alone_noise(alone_s: list[float], again_s: list[float], in_fit_s: list[float]) -> float:
@@ -153,7 +150,7 @@ def alone_noise(alone_s: list[float], again_s: list[float], in_fit_s: list[float
 
     Example:
         >>> round(alone_noise([0.080, 0.090, 0.085], [0.088, 0.090, 0.084], [0.08] * 3), 3)
-        0.091
+        0.1
         >>> alone_noise([0.080], [], [0.080])
         0.0
     """
@@ -166,16 +163,16 @@ def noise_text(alone_s: list[float], again_s: list[float], in_fit_s: list[float]
     step alone of a repeat is their mean).
 
     Example:
-        >>> noise_text([0.080, 0.090], [0.088, 0.090], [0.08, 0.09])[:54]
-        '9%, the most its two runs of a repeat fell apart (9%, '
-        >>> noise_text([0.080, 0.090], [0.088, 0.090], [0.08, 0.09])[54:]
+        >>> noise_text([0.080, 0.090], [0.088, 0.090], [0.08, 0.09])[:56]
+        '10%, the most its two runs of a repeat fell apart (10%, '
+        >>> noise_text([0.080, 0.090], [0.088, 0.090], [0.08, 0.09])[56:]
         '0% of a step in fit; before: 80 ms, 90 ms; after: 88 ms, 90 ms)'
     """
     twins = twin_shares(alone_s, again_s, in_fit_s)
     most = (
         "the most"
         if len(twins) <= 5
-        else f"the upper end of the {COVERAGE:.0%} interval of how far"
+        else f"the upper end of the {COVERAGE:.0%} interval that holds the median of how far"
     )
     before, after = (", ".join(ms(t) for t in each) for each in (alone_s, again_s))
     return (

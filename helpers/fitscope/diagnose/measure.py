@@ -6,10 +6,11 @@ it on a thread of its own, one batch pulled and dropped a step (:class:`.fit_par
 the step slowed by the data work sharing the CPU, with nothing to wait for; less the same
 with a batch held in memory pulled beside it (the pulling's own cost, which ``fit`` does not
 pay: :func:`under_load`). In ``fit`` is ``fit`` on the learner's data, every batch's thread
-traced by fitscope's run scaffold. Last, the step alone is timed again. A repeat's step alone is
-the mean of its two runs, which bracket the other arms, so a machine that slows or speeds up
-through a repeat moves it as it moves them; how far the two runs fall apart is the step-alone
-noise the verdict reads (:func:`.figures.alone_noise`).
+traced by fitscope's run scaffold. A repeat runs the step under load first, then the step
+alone, the fit, and the step alone again: the repeat's step alone is the mean of its two runs,
+which bracket the fit, so a machine that slows or speeds up through the fit moves it as it
+moves the fit; how far the two runs fall apart, as a share of the step in fit, is the
+step-alone noise the verdict reads (:func:`.figures.alone_noise`).
 Per-thread CPU is sampled in all the arms alike: the sampler's own cost (a few per cent of a
 millisecond step on a busy machine) then cancels. The arms
 alternate, repeat after repeat, so a machine whose load changes meets all alike; repeats go on
@@ -108,7 +109,7 @@ def split(alone_s: float, loaded_s: float, in_fit_s: float) -> tuple[float, floa
 
 
 def bracketed(alone: list[FitTiming], again: list[FitTiming]) -> list[float]:
-    """Per repeat, the step alone: the mean of its runs before and after the other arms.
+    """Per repeat, the step alone: the mean of its runs just before and just after the fit.
 
     Example:
         >>> t = lambda s: FitTiming(10, s, 0.0, [], (0, 0))
@@ -305,7 +306,8 @@ def measure(
     budget_s: float,
 ) -> Measurement:
     """Warm up on the data (the script's first step), then on the held batch; then repeat the
-    step alone, alone under load, the traced fit and the step alone again: ``repeats`` times,
+    step under load (a held batch, then the data, pulled beside it), the step alone, the traced
+    fit and the step alone again, its two runs bracketing the fit: ``repeats`` times,
     and more (up to ``MAX_REPEATS``) while ``decided(shares, step-alone noise)`` is False and
     another repeat fits in ``budget_s``.
     """
@@ -351,9 +353,7 @@ def measure(
     ):
         r = len(alone) + 1
         with OtherLoad() as load:
-            say(f"step alone, repeat {r} ({steps} steps)")
             with Sampler(interval_s=SAMPLING_S):  # as in fit: its cost is in every arm alike
-                alone.append(alike(timed_fit(model, held(batch, backend), steps, {})))
                 say(f"step alone with one batch in memory pulled beside it, repeat {r}")
                 pulled.append(
                     alike(loaded_fit(model, batch, None, loaded_steps, warm.step_s, loaded_s)[0])
@@ -362,8 +362,10 @@ def measure(
                 timing, taken = loaded_fit(
                     model, batch, source, loaded_steps, warm.step_s, loaded_s
                 )
-            loaded.append(alike(timing))
-            beside += taken
+                loaded.append(alike(timing))
+                beside += taken
+                say(f"step alone, repeat {r} ({steps} steps)")
+                alone.append(alike(timed_fit(model, held(batch, backend), steps, {})))
             say(f"data and step together, traced, repeat {r}")
             costs = StepCosts(data.wall_s, alone[-1].step_s, data.cpu_s, alone[-1].cpu_s)
             timing, run = traced_fit(

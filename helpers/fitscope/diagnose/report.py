@@ -220,9 +220,14 @@ class Diagnosis(ShowsItself):
 
     def remedy_sentences(self) -> list[str]:
         if not self.remedies and self.verdict == NOT:
+            under = (
+                "the data costs under 5% of a step"
+                if median_interval(self.shares)[1] < SMALL
+                else f"no share is measured beyond the {self.alone_noise:.0%} step-alone noise"
+            )
             return [
-                "No input remedy is needed: the data costs under 5% of a step; time is won in "
-                "the step itself (a larger batch, a smaller model, steps_per_execution)."
+                f"No input remedy is needed: {under}; time is won in the step itself (a larger "
+                "batch, a smaller model, steps_per_execution)."
             ]
         if not self.remedies:
             return [
@@ -251,7 +256,7 @@ class Diagnosis(ShowsItself):
         ]
         again = noise_text(self.steps_alone_before_s, self.steps_alone_again_s, self.steps_in_fit_s)
         noise = [("step-alone noise: its runs before and after the fit", again)]
-        noise *= bool(self.steps_alone_again_s)
+        noise *= bool(self.steps_alone_before_s and self.steps_alone_again_s)
         rows = [
             ("verdict", self.verdict + (f" ({self.reason})" if self.reason else "")),
             ("data source", self.source),
@@ -379,7 +384,7 @@ class Diagnosis(ShowsItself):
             alone_noise_text=noise_text(
                 self.steps_alone_before_s, self.steps_alone_again_s, self.steps_in_fit_s
             )
-            if self.steps_alone_again_s
+            if self.steps_alone_before_s and self.steps_alone_again_s
             else "",
             reading=self.reading,
             remedies=self.remedy_sentences(),

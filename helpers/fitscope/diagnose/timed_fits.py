@@ -91,10 +91,13 @@ def timed_fit(
     if source is not None and source.available is not None:
         steps = min(steps, source.available)
     start, least = time.perf_counter(), skip + 3
+    stopped: list[int] = []  # the step ends seen when fit was asked to stop in time
 
     def in_time() -> None:
-        if within_s is not None and time.perf_counter() - start > within_s:
-            model.stop_training = len(clock.ends) >= least
+        late = within_s is not None and time.perf_counter() - start > within_s
+        if late and len(clock.ends) >= least and not stopped:
+            model.stop_training = True
+            stopped.append(len(clock.ends))
 
     clock = StepClock(pace=pace, on_step=in_time)
     with warnings.catch_warnings():
@@ -109,7 +112,7 @@ def timed_fit(
                 raise
     ends = clock.in_order()
     done = ends[-1][0] + 1 if ends else 0
-    if done < (least if within_s is not None else steps):
+    if done < (stopped[0] if stopped else steps):
         raise FitscopeInputError(_ended(source, done, steps))
     found = timing(clock, skip)
     if found is None:

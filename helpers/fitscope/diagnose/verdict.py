@@ -9,9 +9,10 @@ category is decided when the interval that holds the
 median of the repeats with 75% confidence (:func:`.figures.median_interval`) lies within one;
 otherwise the verdict is inconclusive, and the reason says which line the repeats straddle. An
 input-bound category is decided only where that interval also lies above the step-alone noise, how
-far two runs of the same step alone fell apart in one repeat (:func:`.figures.alone_noise`): free
-data reads a share that large from the machine's noise alone. An interval that lies inside that
-noise, under the 20% line, is no share: not input-bound.
+far two runs of the same step alone fell apart in one repeat, at most, as a share of a step in
+fit (:func:`.figures.alone_noise`): free data reads a share that large from the machine's noise
+alone. An interval that lies inside that noise is no share: not input-bound, where the noise is
+under the 20% line.
 :func:`parts_note` says what the two parts' medians sum to against the share's.
 
 Example:
@@ -198,13 +199,15 @@ def no_remedy(
 def verdict_of(shares: list[float], floor: float = 0.0) -> tuple[str, str]:
     """(verdict, reason): the category the median's interval lies in, or inconclusive and why.
 
-    One repeat has no spread to read, so it decides only a share beyond ``MIN_GAIN`` of every
-    line (the margin one run needs in :func:`fitscope.verdicts.compare.compare`). An input-bound
-    category needs the interval above ``floor`` too, the step-alone noise
-    (:func:`.figures.alone_noise`); *not input-bound* needs no floor. A share whose interval lies
-    inside the noise, at or under ``floor``, is no share, a difference inside the spread: *not
-    input-bound*, the reason saying so; only while the noise is under the 20% line, for a noisier
-    machine cannot tell the categories apart.
+    An interval under the 5% line is *not input-bound*, whatever the noise. A share whose
+    interval lies inside the step-alone noise ``floor`` (:func:`.figures.alone_noise`: how far
+    the step alone's two runs of a repeat fell apart, at most, as a share of a step in fit) is no
+    share, a difference inside the spread: *not input-bound*, the reason saying so; but where
+    the noise itself reaches the 20% line, such a machine cannot tell the categories apart, and
+    the verdict is inconclusive. An input-bound category needs the interval above ``floor``.
+    One repeat has no spread to read: outside the noise it decides only a share beyond
+    ``MIN_GAIN`` of every line (the margin one run needs in
+    :func:`fitscope.verdicts.compare.compare`).
 
     Example:
         >>> verdict_of([0.6, 0.7])[0], verdict_of([0.6])[0], verdict_of([0.19])[0]
@@ -217,15 +220,9 @@ def verdict_of(shares: list[float], floor: float = 0.0) -> tuple[str, str]:
         'the 3 repeats put the input share between 2% and 7%, inside the 9% step-'
         >>> verdict_of([0.08, 0.15, 0.12], floor=0.25)[1][-47:]
         'past the 20% line, too far to tell any category'
+        >>> verdict_of([0.047], floor=0.10)[0], verdict_of([0.047])[0]
+        ('not input-bound', 'inconclusive')
     """
-    if len(shares) == 1:
-        near = [line for line in LINES if line / MIN_GAIN < shares[0] < line * MIN_GAIN]
-        if near:
-            return INCONCLUSIVE, (
-                f"one repeat put the input share at {shares[0]:.0%}, too near "
-                f"the {near[0]:.0%} line for one run to decide; repeat to "
-                "decide"
-            )
     lo, hi = median_interval(shares)
     which = (
         ""
@@ -237,8 +234,10 @@ def verdict_of(shares: list[float], floor: float = 0.0) -> tuple[str, str]:
         if len(shares) == 1
         else f"{which}the {len(shares)} repeats put the input share between {lo:.0%} and {hi:.0%}"
     )
-    if category(lo) == category(hi) and (category(lo) == NOT or lo > floor):
-        return category(lo), ""
+    near = [line for line in LINES if line / MIN_GAIN < shares[0] < line * MIN_GAIN]
+    near = near if len(shares) == 1 else []
+    if category(hi) == NOT and not near:
+        return NOT, ""
     if hi <= floor:
         said = (
             f"{put}, inside the {floor:.0%} step-alone noise: the step alone, timed twice in one "
@@ -247,6 +246,12 @@ def verdict_of(shares: list[float], floor: float = 0.0) -> tuple[str, str]:
         if floor < LINES[1]:
             return NOT, f"{said}, so no share is measured"
         return INCONCLUSIVE, f"{said}, past the {LINES[1]:.0%} line, too far to tell any category"
+    if near:
+        return INCONCLUSIVE, (
+            f"{put}, too near the {near[0]:.0%} line for one run to decide; repeat to decide"
+        )
+    if category(lo) == category(hi) and lo > floor:
+        return category(lo), ""
     if category(lo) == category(hi):
         return INCONCLUSIVE, (
             f"{put}, not beyond the {floor:.0%} step-alone noise: the step alone, timed twice in "

@@ -10,7 +10,8 @@ tests what the article advises, in its order:
    alone, the same model's step, lies more than ``MIN_GAIN`` apart (not like with like).
 2. **Then the bottleneck**, in words, not as a second verdict: is tf.data's input share still
    beyond the noise floor of the measurement, the highest input share of a control whose
-   batches are arrays already in memory (nothing to make, so its share is noise)? Read with its
+   batches are arrays already in memory (nothing to make, so its share is noise), or that
+   control's step-alone noise where it is higher? Read with its
    own diagnosis's decidedness: an inconclusive diagnosis leaves it INCONCLUSIVE.
 
 A generator whose share is inside the noise floor had no bottleneck to remove, and where the step
@@ -169,9 +170,14 @@ def _bottleneck(best: Pipeline, floor: float | None) -> str:
             "whether the input is still the bottleneck is INCONCLUSIVE"
         )
     elif best.verdict == _NOT_INPUT_BOUND:
+        why = (
+            "under TF Profiler's 5% line"
+            if max(each) < PROFILER_LINES[0]
+            else f"inside its {best.alone_noise:.0%} step-alone noise"
+        )
         where = (
-            "is not input-bound by its own diagnosis (under TF Profiler's 5% line): the input "
-            "is no longer the bottleneck"
+            f"is not input-bound by its own diagnosis ({why}): the input is no longer the "
+            "bottleneck"
         )
     elif min(each) > beyond:
         where = "is beyond the noise floor: the input is still the bottleneck"
@@ -208,13 +214,22 @@ def article_advice(
     ev: dict[str, Any] = {"pipelines": [_plain(p) for p in pipelines], "budget": budget}
     if control is not None:
         ev["control"] = _plain(control)
-    floor = None if control is None else max(list(control.shares) or [control.input_share])
+    floor = (
+        None
+        if control is None
+        else max([*control.shares, control.input_share, control.alone_noise])
+    )
     speed = compare(first.repeats(), best.repeats(), "s")
     text = f"a step in fit, {first.name} against {best.name}: {speed.sentence}; " + _bottleneck(
         best, floor
     )
     if floor is not None:
-        text += f" (the arrays-in-memory control's shares reach {floor:.0%})"
+        assert control is not None
+        text += (
+            f" (the arrays-in-memory control's shares reach "
+            f"{max([*control.shares, control.input_share]):.0%}, its step-alone noise "
+            f"{control.alone_noise:.0%})"
+        )
     text += f", with {budget_text(budget)}."
     cores = None if control is None else control.step_cores
     contention = (

@@ -43,7 +43,9 @@ def _ms(seconds: float) -> str:
 
 
 def share_of_step_alone(d: dict[str, Any]) -> str:
-    """Steps/s in ``fit`` as a share of the step alone's, never printed above 100 %: a step in
+    """Steps/s in ``fit`` as a share of the step alone's, never printed above 100 %: the input
+    share's other part, 1 - input share (the median over repeats of step alone / step in fit),
+    so the two columns are one quantity; without repeats, the medians' ratio. A step in
     fit quicker than the step alone is either inside the spread of the two's repeats (at the
     bound) or beyond it, by :func:`fitscope.verdicts.compare.compare` (the step alone was then
     measured slow: it cannot be beaten).
@@ -51,6 +53,8 @@ def share_of_step_alone(d: dict[str, Any]) -> str:
     Example:
         >>> share_of_step_alone({"step_alone_s": 0.01, "step_in_fit_s": 0.02})
         '50%'
+        >>> share_of_step_alone({"step_alone_s": 0.01, "step_in_fit_s": 0.02, "input_share": 0.47})
+        '53%'
         >>> share_of_step_alone({"step_alone_s": 0.0219, "step_in_fit_s": 0.016,
         ...     "steps_alone_s": [0.0158, 0.035, 0.0219],
         ...     "steps_in_fit_s": [0.0152, 0.016, 0.0288]}).split(":")[0]
@@ -61,7 +65,7 @@ def share_of_step_alone(d: dict[str, Any]) -> str:
     """
     alone, fit = d["step_alone_s"], d["step_in_fit_s"]
     if fit >= alone:
-        return f"{alone / fit:.0%}"
+        return f"{1 - d.get('input_share', 1 - alone / fit):.0%}"
     c = compare(d.get("steps_alone_s") or [alone], d.get("steps_in_fit_s") or [fit], "s")
     times = f"{_ms(fit)} in fit against {_ms(alone)} alone"
     if c.word == FASTER:
