@@ -194,6 +194,8 @@ def _by_source(m: Measurement, w: int, busy: bool) -> list[Remedy]:
         else:  # batches that wait need no CPU to wait: B does not cap their workers
             stage = ("data", c.producer_s, c.producer_cpu_s or 0.0, workers, True)
             bound = stage_bounds([stage], c.train_s, c.train_cpu_s or 0.0, b).overlapped_s
+        if workers > 1:  # not the table's bound, which has the one producer measured
+            kw.setdefault("bound_name", f"the ideal-overlap bound with {workers} producers")
         return Remedy(how, why, bound, m.step_in_fit_s, workers, **kw)
 
     counts = clock_cpus(m.data.clock, b)
