@@ -250,8 +250,8 @@ def beyond_the_gil(ratio: float, limit: float | None) -> str:
     Example:
         >>> beyond_the_gil(2.25, 1.75)
         'the x2.25 measured is beyond the x1.75 a parallel map can gain while the Python calls \
-hold the GIL: variation between the repeats (other load, a cold first call), not the parallel \
-calls, made the rest'
+hold the GIL, so this run cannot credit the parallel calls with it: what made the rest is not \
+measured here'
         >>> beyond_the_gil(1.5, 1.75), beyond_the_gil(2.25, None)
         ('', '')
     """
@@ -259,8 +259,8 @@ calls, made the rest'
         return ""
     return (
         f"the x{ratio:.2f} measured is beyond the x{limit:.2f} a parallel map can gain while the "
-        "Python calls hold the GIL: variation between the repeats (other load, a cold first "
-        "call), not the parallel calls, made the rest"
+        "Python calls hold the GIL, so this run cannot credit the parallel calls with it: what "
+        "made the rest is not measured here"
     )
 
 
@@ -295,8 +295,9 @@ def c11(
     decided against it.
 
     ``gil_limit`` is the most a parallel map can gain on the pure Python (notebook 03's GIL
-    table), None where unmeasured: a pure-Python speed-up beyond it is variation between the
-    repeats, as the table says, so that part is INCONCLUSIVE and says why (:func:`beyond_the_gil`).
+    table), None where unmeasured: a pure-Python speed-up beyond it is not the parallel map's,
+    as the table says, so that part is INCONCLUSIVE, leans nowhere, and says why
+    (:func:`beyond_the_gil`).
 
     ``free_cpus`` is what other processes left of B during the parallel runs (the least of them;
     :class:`fitscope.instrument.budget.OtherLoad`), None where unknown: under
@@ -313,7 +314,7 @@ def c11(
         >>> c11(numpy, python, 2).verdict, c11(numpy, python, 2, gil_limit=1.75).verdict
         ('HOLDS', 'HOLDS')
         >>> c11(same, python, 2).verdict, c11(same, python, 2, gil_limit=1.75).verdict
-        ('DEPENDS', 'INCONCLUSIVE')
+        ('DEPENDS', 'DOES NOT HOLD')
     """
     gil_c, cpu_c = _compared(gil_releasing), _compared(cpu_bound)
     ev = dict(
@@ -330,7 +331,9 @@ def c11(
         measured = [speedup_part(c, 1.3, MIN_GAIN) for c in (gil_c, cpu_c)]
         measured[1], why = _python_part(measured[1], cpu_c, gil_limit)
         parts = [_crowded_part(p, free_cpus) for p in measured]
-    leans = [_lean(gil_c, parts[0]), _lean(cpu_c, parts[1])] if budget >= 2 else [None, None]
+    # a gain the GIL cannot give is not the parallel map's: it leans nowhere
+    leans = [_lean(gil_c, parts[0]), None if why else _lean(cpu_c, parts[1])]
+    leans = leans if budget >= 2 else [None, None]
     free = "" if free_cpus is None else f" ({free_cpus:.1f} CPUs left free by other processes)"
     text = (
         f"parallel against sequential: for GIL-releasing work {gil_c} "
