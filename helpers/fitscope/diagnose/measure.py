@@ -1,30 +1,28 @@
 """The measurements behind a diagnosis: the step alone, alone under load, and in ``fit``.
 
-The step alone is ``fit`` on one batch held in memory, so it pays everything a step in ``fit``
-pays except making data. Alone under load is the same while the learner's pipeline runs beside
-it on a thread of its own, one batch pulled and dropped a step (:class:`.fit_parts.Beside`):
-the step slowed by the data work sharing the CPU, with nothing to wait for; less the same
-with a batch held in memory pulled beside it (the pulling's own cost, which ``fit`` does not
-pay: :func:`under_load`). In ``fit`` is ``fit`` on the learner's data, every batch's thread
-traced by fitscope's run scaffold. A repeat runs the step under load first, then the step
-alone, the fit, and the step alone again: the repeat's step alone is the mean of its two runs,
-which bracket the fit, so a machine that slows or speeds up through the fit moves it as it
-moves the fit; how far the two runs fall apart, as a share of the step in fit, is the
-step-alone noise the verdict reads (:func:`.figures.alone_noise`).
+The step alone is ``fit`` on one batch held in memory, so it pays everything a step in ``fit`` pays
+except making data. Alone under load is the same while the learner's pipeline runs beside it on a
+thread of its own, one batch pulled and dropped a step (:class:`.fit_parts.Beside`): the step slowed
+by the data work sharing the CPU, with nothing to wait for; less the same with a batch held in
+memory pulled beside it (the pulling's own cost, which ``fit`` does not pay: :func:`under_load`). In
+``fit`` is ``fit`` on the learner's data, every batch's thread traced by fitscope's run scaffold. A
+repeat runs the step under load first, then the step alone, the fit, and the step alone again: the
+repeat's step alone is the mean of its two runs, which bracket the fit, so a machine that slows or
+speeds up through the fit moves it as it moves the fit; how far the two runs fall apart, as a share
+of the step in fit, is the step-alone noise the verdict reads (:func:`.figures.alone_noise`).
 Per-thread CPU is sampled in all the arms alike: the sampler's own cost (a few per cent of a
-millisecond step on a busy machine) then cancels. The arms
-alternate, repeat after repeat, so a machine whose load changes meets all alike; repeats go on
-past ``repeats`` while the verdict is undecided and the time budget allows. A step's time is the
-core's estimator (:func:`fitscope.core.estimate.per_step`) of the intervals between step ends
-from the end of the third on: their mean, interruptions left out (the first step may trace or
-compile; a generator's first two are the batches Keras peeked at, made before fit began);
-for a queued ``PyDataset`` the whole window's mean, pauses included, in every arm alike
-(:func:`.timed_fits.timed_fit` says why). The first step diagnose trains is on the learner's
-data, as in their script: the process state (see :data:`FIRST_STEP`) is then the script's.
-:class:`ModelState` keeps every variable ``fit`` changes, so the model is left as it was found.
-Each arm is one ``fit`` of
-:mod:`.timed_fits` (its :func:`timed_fit`, :func:`loaded_fit`, :func:`traced_fit` and
-:func:`warm_up` are importable from here too).
+millisecond step on a busy machine) then cancels. The arms alternate, repeat after repeat, so a
+machine whose load changes meets all alike; repeats go on past ``repeats`` while the verdict is
+undecided and the time budget allows. A step's time is the core's estimator
+(:func:`fitscope.core.estimate.per_step`) of the intervals between step ends from the end of the
+third on: their mean, interruptions left out (the first step may trace or compile; a generator's
+first two are the batches Keras peeked at, made before fit began); for a queued ``PyDataset`` the
+whole window's mean, pauses included, in every arm alike (:func:`.timed_fits.timed_fit` says why).
+The first step diagnose trains is on the learner's data, as in their script: the process state (see
+:data:`FIRST_STEP`) is then the script's. :class:`ModelState` keeps every variable ``fit`` changes,
+so the model is left as it was found. Each arm is one ``fit`` of :mod:`.timed_fits` (its
+:func:`timed_fit`, :func:`loaded_fit`, :func:`traced_fit` and :func:`warm_up` are importable from
+here too).
 
 Example:
     >>> auto_steps(data_s=0.040, step_s=0.001, quick=False)
@@ -243,11 +241,8 @@ class Measurement:
     @property
     def alone_noise(self) -> float:
         """How far the step alone's two runs of a repeat fell apart (:func:`alone_noise`)."""
-        return alone_noise(
-            [t.step_s for t in self.alone],
-            [t.step_s for t in self.again],
-            [t.step_s for t in self.together],
-        )
+        runs = (self.alone, self.again, self.together)
+        return alone_noise(*([t.step_s for t in arm] for arm in runs))
 
     @property
     def steps_under_load_s(self) -> list[float]:
@@ -325,17 +320,13 @@ def measure(
     started = frozenset(thread_ids()) - roles.baseline - {roles.main}
     if steps is None:  # an explicit number was checked against the data's length already
         steps = min(auto_steps(data.wall_s, warm.step_s, quick_mode()), source.available or 100)
-    # under load, as long a run as in fit: a slow pipeline beside gets to run as it would there;
-    # no longer, where the data work beside slows the step itself (a Python producer on JAX's
-    # fit thread: 1700 steps of 18 ms, not 0.2 ms, took 30 s a repeat)
+    # under load, as long a run as in fit, no longer: data work beside can slow the step itself
+    # (a Python producer on JAX's fit thread: 1700 steps of 18 ms, not 0.2 ms, 30 s a repeat)
     slower = max(data.wall_s, first.step_s) / max(warm.step_s, 1e-5)
     loaded_steps = int(min(max(steps, 2000), max(steps, steps * slower)))
     loaded_s = 1.5 * steps * max(data.wall_s, first.step_s, warm.step_s)
-    alone: list[FitTiming] = []
-    pulled: list[FitTiming] = []
-    loaded: list[FitTiming] = []
-    together: list[FitTiming] = []
-    again: list[FitTiming] = []
+    arms: list[list[FitTiming]] = [[] for _ in range(5)]
+    pulled, loaded, alone, together, again = arms  # in the order a repeat runs them
     runs: list[RunResult] = []
     beside, others = 0, []
     # a queued PyDataset's steps in fit are read over their whole window: so are the others

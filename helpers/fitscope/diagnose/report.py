@@ -2,12 +2,11 @@
 the thread timeline of the traced steps (drawn only when shown), the remedies; JSON; a trace.
 
 The verdict (highly, moderately or not input-bound, or inconclusive) is :mod:`.verdict`'s; its
-names are importable from here too. Every quantity measured once a repeat (a step, a share, a
-part of it) is printed as one value: the median of its repeats
-(:func:`fitscope.core.estimate.median_spread`'s median, the one
-:func:`fitscope.verdicts.compare.compare` reads), in the table, the sentence under it and the
-remedies alike. Each is the median of its own repeats, so the parts' medians need not add up to
-the share's: the sentence then says by how much, which way, and why (:func:`parts_note`).
+names are importable from here too. Every quantity measured once a repeat (a step, a share, a part
+of it) is printed as one value: the median of its repeats (the one
+:func:`fitscope.verdicts.compare.compare` reads), in the table, the sentence and the remedies
+alike; so the parts' medians need not add up to the share's: the sentence then says by how much,
+which way, and why (:func:`parts_note`).
 
 Example:
     >>> verdict_of([0.96, 0.97, 0.95])
@@ -75,9 +74,8 @@ class Diagnosis(ShowsItself):
     ``run`` is the traced run of data and step together (the median repeat); ``tried_run`` the
     run of the remedy tried on the spot, if any. Per repeat: ``shares`` (the input share),
     ``waiting_shares`` and ``contention_shares`` (its two parts, see
-    :func:`fitscope.diagnose.measure.split`) and the three step times. A quantity over repeats
-    is their median (of an even number, the mean of the middle two), the same estimator the
-    remedies and :func:`fitscope.verdicts.compare.compare` read.
+    :func:`fitscope.diagnose.measure.split`) and the step times. A quantity over repeats is
+    their median (of an even number, the mean of the middle two), as the remedies read it.
     """
 
     backend: str
@@ -113,8 +111,8 @@ class Diagnosis(ShowsItself):
     cpus: float  # B, the CPUs this process may use
     duration_s: float
     verdict_s: float  # from the call to the verdict, before any remedy is tried
-    # the step alone's two runs a repeat, before and after the other arms: steps_alone_s is
-    # their mean and their distance the step-alone noise (empty: it was timed once a repeat)
+    # the step alone's runs just before and after the fit: steps_alone_s is their mean, their
+    # distance the step-alone noise (empty: it was timed once a repeat)
     steps_alone_before_s: list[float] = field(default_factory=list)
     steps_alone_again_s: list[float] = field(default_factory=list)
     remedies: list[Remedy] = field(default_factory=list)
@@ -138,8 +136,7 @@ class Diagnosis(ShowsItself):
 
     @property
     def cause(self) -> str | None:
-        """The larger part of the share, "waiting" or "contention", where the repeats rank
-        them (:func:`larger_part`); None where this run cannot."""
+        """The larger part, "waiting" or "contention", or None (:func:`larger_part`)."""
         return larger_part(self.waiting_shares, self.contention_shares, self.alone_noise)[0]
 
     @property
@@ -148,8 +145,7 @@ class Diagnosis(ShowsItself):
 
     @property
     def alone_noise(self) -> float:
-        """How far the step alone's two runs of a repeat fell apart (:func:`alone_noise`): an
-        input share or part not beyond it is inside this machine's noise."""
+        """How far the step alone's two runs of a repeat fell apart (:func:`alone_noise`)."""
         return alone_noise(self.steps_alone_before_s, self.steps_alone_again_s, self.steps_in_fit_s)
 
     @property
@@ -201,8 +197,8 @@ class Diagnosis(ShowsItself):
             f"{head}: a step took {ms(self.step_in_fit_s)} in fit against "
             f"{ms(self.step_alone_s)} with its batch held in memory, and the input share was "
             f"{self.input_share:.0%}{which}{self._beaten()}: {self.parts_sentence()}; the data "
-            "was made on "
-            f"{self.data_where} at {ms(self.data_s)} a batch; measured with {self.first_step}."
+            f"was made on {self.data_where} at {ms(self.data_s)} a batch; measured with "
+            f"{self.first_step}."
         )
 
     def _beaten(self) -> str:
@@ -246,13 +242,11 @@ class Diagnosis(ShowsItself):
         """The figures, one row per quantity, read by the verdict sentence."""
         cpu = ", ".join(f"{role} {ms(s)}" for role, s in self.cpu_per_step_by_role.items())
         cores = step_cores(self.cpu_per_step_by_role, self.step_in_fit_s)
+        slowed = "contention, the step slowed by data work"
         parts = [
             ("input share", (self.input_share, self.shares)),
             ("waiting for the next batch", (self.waiting_share, self.waiting_shares)),
-            (
-                "contention, the step slowed by data work",
-                (self.contention_share, self.contention_shares),
-            ),
+            (slowed, (self.contention_share, self.contention_shares)),
         ]
         again = noise_text(self.steps_alone_before_s, self.steps_alone_again_s, self.steps_in_fit_s)
         noise = [("step-alone noise: its runs before and after the fit", again)]
