@@ -34,9 +34,18 @@ def per_step(intervals: list[tuple[int, float]]) -> float:
         0.01
         >>> per_step([(2, 0.020), (1, 0.010)])
         0.01
+        >>> per_step([(1, 0.030), (1, 0.0), (1, 0.0), (1, 0.010)])  # late ends: 0 s each
+        0.01
     """
-    median = statistics.median(s / n for n, s in intervals if n > 0)
-    kept = [(n, s) for n, s in intervals if n > 0 and s / n <= OUTLIER * median]
+    merged: list[tuple[int, float]] = []  # a late end callback's step reads 0 s (in_order):
+    for n, s in intervals:  # it ended within the interval before it, so it joins that one
+        if s > 0 or not merged:
+            merged.append((n, s))
+        else:
+            merged[-1] = (merged[-1][0] + n, merged[-1][1])
+    merged = [(n, s) for n, s in merged if n > 0]
+    median = statistics.median(s / n for n, s in merged)
+    kept = [(n, s) for n, s in merged if s / n <= OUTLIER * median]
     return sum(s for _, s in kept) / sum(n for n, _ in kept)
 
 
