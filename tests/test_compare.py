@@ -35,7 +35,7 @@ def test_a_slow_down_is_called_one():
 def test_a_speed_up_from_repeats_quotes_medians():
     c = compare([0.50, 0.52, 0.49], [0.36, 0.35, 0.37])
     assert c.word == FASTER and c.decided
-    assert c.sentence == "x1.39 faster (0.50 → 0.36 s, medians of 3)"
+    assert c.sentence == "x1.39 faster (0.500 → 0.360 s, medians of 3)"
 
 
 def test_times_and_rates_read_the_same_way():

@@ -36,6 +36,7 @@ __all__ = [
 COVERAGE = 0.75  # the confidence the median's interval is drawn at
 SMALL = 0.05  # a part under this share of a step, or not beyond it, gets no remedies
 UNRESOLVED = "too short a call to resolve"  # CPU past what the clock can count in the wall
+RESOLVED = 1.05  # CPU up to this multiple of what the clock can count is that much, no more
 
 
 def ms(seconds: float) -> str:
@@ -70,15 +71,18 @@ def busy_share(cpu_s: float, wall_s: float, cpus: float = 1.0) -> str:
     process's clock, several threads at once) the CPU is said as a multiple of the wall, up to
     the ``cpus`` the clock can count (1 for a thread's clock, B for the process's); past that,
     the call was too short for the clocks to resolve (a clock's tick, other threads' CPU
-    counted late), and it is said so instead of a multiple no machine can give.
+    counted late), and it is said so instead of a multiple no machine can give. Within
+    ``RESOLVED`` of what the CPUs can give, it is all they give.
 
     Example:
         >>> busy_share(0.0178, 0.0571), busy_share(0.00252, 0.00154, cpus=2)
         ('31% of wall', 'x1.64 the wall')
-        >>> busy_share(0.0149, 0.00367, cpus=2)
-        'more CPU than 2 CPUs can give in the wall: too short a call to resolve'
+        >>> busy_share(0.0149, 0.00367, cpus=2), busy_share(0.02022, 0.0202)
+        ('more CPU than 2 CPUs can give in the wall: too short a call to resolve', '100% of wall')
     """
     ratio = cpu_s / wall_s if wall_s > 0 else 0.0
+    if ratio <= cpus * RESOLVED:  # 20.2 ms of CPU in 20.2 ms is all of one CPU, not more
+        ratio = min(ratio, cpus)
     if ratio <= 1.0:
         return f"{ratio:.0%} of wall"
     if ratio <= cpus:
@@ -95,7 +99,7 @@ def batch_busy(cpu_s: float, wall_s: float, clock: str, cpus: float, computes: b
     Example:
         >>> batch_busy(0.0178, 0.0571, "its thread", 2.0, True)
         '31% of wall: computes'
-        >>> batch_busy(3.48e-6, 3.38e-6, "its thread", 2.0, True)
+        >>> batch_busy(3.48e-6, 2.38e-6, "its thread", 2.0, True)
         'more CPU than 1 CPU can give in the wall: too short a call to resolve'
     """
     busy = busy_share(cpu_s, wall_s, clock_cpus(clock, cpus))

@@ -102,6 +102,8 @@ def diagnose(
     thread, where, by_thread = _data_threads(m, role)
     assert m.run.budget is not None  # measured_run always records the CPU budget
     bounds = m.costs.bounds(1, source.workers, m.run.budget.cpus)
+    # the run's own bounds came from its repeat's first step alone; the report's, from them all
+    m.run.bounds = m.costs.bounds(m.together[m.median].steps, source.workers, m.run.budget.cpus)
     return Diagnosis(
         backend=m.backend,
         source=source.kind + (f" ({source.workers} workers)" if source.workers > 1 else ""),

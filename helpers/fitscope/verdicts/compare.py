@@ -8,7 +8,7 @@ difference past ``MIN_GAIN``.
 
 Example:
     >>> str(compare([0.50, 0.51, 0.49], [0.36, 0.35, 0.37]))
-    'x1.39 faster (0.50 → 0.36 s, medians of 3)'
+    'x1.39 faster (0.500 → 0.360 s, medians of 3)'
     >>> str(compare([179.6], [127.7], unit="per s"))
     '29 % slower (179.6 → 127.7 per s, one run each)'
 
@@ -137,7 +137,7 @@ class Compared(ShowsItself):
 
 
 def _num(x: float) -> str:
-    return f"{x:.1f}" if x >= 10 else f"{x:.2f}" if x >= 0.1 else f"{x:.3g}"
+    return f"{x:.1f}" if x >= 99.95 else f"{x:#.3g}"  # three digits: the ratio beside reads them
 
 
 def _runs(a: Spread, b: Spread) -> str:
@@ -163,7 +163,7 @@ def compare(before: Values, after: Values, unit: str = "s") -> Compared:
 
     Example:
         >>> compare([0.50, 0.47, 0.53], [0.49, 0.46, 0.52]).sentence
-        'no measurable difference: inside the spread (x1.02; 0.50 → 0.49 s, medians of 3)'
+        'no measurable difference: inside the spread (x1.02; 0.500 → 0.490 s, medians of 3)'
         >>> compare(0.50, 0.47).word
         'undecided'
     """
@@ -303,11 +303,11 @@ def fastest(
 
     Example:
         >>> fastest({"a": [1.0, 1.1], "b": [0.5, 0.55], "c": [0.8, 0.82]}).sentence
-        "'b' is fastest: x1.54 faster than 'c', the next best (0.81 → 0.53 s, medians of 2)"
+        "'b' is fastest: x1.54 faster than 'c', the next best (0.810 → 0.525 s, medians of 2)"
         >>> fastest({"a": [1.0, 1.1], "b": [1.05, 1.0]}).winner is None
         True
-        >>> fastest({"a": [0.5, 0.52], "b": [0.6, 0.61], "c": [0.51, 0.9]}).sentence[:71]
-        "no run is fastest: 'a' (repeats 0.50–0.52 s) and 'c' (repeats 0.51–0.90"
+        >>> fastest({"a": [0.5, 0.52], "b": [0.6, 0.61], "c": [0.51, 0.9]}).sentence[:75]
+        "no run is fastest: 'a' (repeats 0.500–0.520 s) and 'c' (repeats 0.510–0.900"
         >>> fastest({"a": 1.0, "b": 0.5}, costs={"a": 0.9, "b": 1.4}).sentence[:64]
         'no run is fastest: their own costs of the same work differ x1.56'
     """
