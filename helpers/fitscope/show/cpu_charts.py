@@ -183,8 +183,8 @@ def _cpu_summary(
     for r, seconds, share in roles:
         said += [(role_cpu(r), seconds), (role_share(r), share)]
     where = (
-        "inside the training steps after the first (the window of steps/s and of the tables; "
-        "the chart on the left draws the whole run)"
+        "inside this run's training steps after the first (the window its steps/s is read "
+        "over, not a whole-run time; the chart on the left draws the whole run)"
         if windows
         else "over the whole run"
     )
