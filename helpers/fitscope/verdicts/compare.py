@@ -38,6 +38,7 @@ from fitscope.verdicts.bounds import (
 from fitscope.verdicts.spread import Spread, Values
 
 __all__ = [
+    "figure",
     "most_allowed",
     "BEATS_BOUND",
     "BETWEEN",
@@ -110,7 +111,7 @@ class Compared(ShowsItself):
     def table(self) -> Table:
         """Both sides' medians and ranges; the reading is the sentence (facts carried hidden)."""
         rows = [
-            (name, s.median, f"{_num(s.low)}–{_num(s.high)}", s.n)
+            (name, s.median, f"{figure(s.low)}–{figure(s.high)}", s.n)
             for name, s in (("before", self.before), ("after", self.after))
         ]
         return Table(
@@ -136,8 +137,15 @@ class Compared(ShowsItself):
         return self.sentence
 
 
-def _num(x: float) -> str:
-    return f"{x:.1f}" if x >= 99.95 else f"{x:#.3g}"  # three digits: the ratio beside reads them
+def figure(x: float) -> str:
+    """A measured value as every comparison prints it: three digits, so that the ratio beside
+    it reads from them (one decimal from 100).
+
+    Example:
+        >>> figure(0.1204), figure(0.5), figure(153.44)
+        ('0.120', '0.500', '153.4')
+    """
+    return f"{x:.1f}" if x >= 99.95 else f"{x:#.3g}"
 
 
 def _runs(a: Spread, b: Spread) -> str:
@@ -172,7 +180,7 @@ def compare(before: Values, after: Values, unit: str = "s") -> Compared:
     ratio = a.median / b.median if time else b.median / a.median
     if ratio >= 0.1:  # judged as printed (x1.147 reads x1.15, so it is not under x1.15)
         ratio = round(ratio, 2)
-    numbers = f"{_num(a.median)} → {_num(b.median)} {unit}, {_runs(a, b)}"
+    numbers = f"{figure(a.median)} → {figure(b.median)} {unit}, {_runs(a, b)}"
     if a.n == 1 and b.n == 1:
         if 1 / MIN_GAIN < ratio < MIN_GAIN:
             return Compared(
@@ -246,7 +254,7 @@ class Fastest(ShowsItself):
             (
                 k,
                 self.runs[k].median,
-                f"{_num(self.runs[k].low)}–{_num(self.runs[k].high)}",
+                f"{figure(self.runs[k].low)}–{figure(self.runs[k].high)}",
                 self.runs[k].n,
             )
             for k in self.order
@@ -342,7 +350,7 @@ def fastest(
             against,
             (
                 f"'{best}' is fastest: x{against.ratio:.2f} faster than '{rival}', the next best "
-                f"({_num(a.median)} → {_num(b.median)} {unit}, {_runs(a, b)})"
+                f"({figure(a.median)} → {figure(b.median)} {unit}, {_runs(a, b)})"
             ),
             spreads,
             costs,
@@ -350,7 +358,11 @@ def fastest(
 
     def span(k: str) -> str:
         s = spreads[k]
-        return f"one run, {_num(s.median)}" if s.n == 1 else f"repeats {_num(s.low)}–{_num(s.high)}"
+        return (
+            f"one run, {figure(s.median)}"
+            if s.n == 1
+            else f"repeats {figure(s.low)}–{figure(s.high)}"
+        )
 
     between = [f"'{k}'" for k in order[1 : order.index(rival)]]
     sentence = (

@@ -281,12 +281,21 @@ def _crowded_part(part: str, free_cpus: float | None) -> str:
     return INCONCLUSIVE if crowded and part == DOES_NOT_HOLD else part
 
 
+def _unlike(apart: float) -> str:
+    return (
+        f"the two runs' own costs of one call, each timed alone, differ x{apart:.2f}, more than "
+        f"the x{MIN_GAIN:g} one run can tell apart: not like with like, so their times decide "
+        "nothing"
+    )
+
+
 def c11(
     gil_releasing: Speedup,
     cpu_bound: Speedup,
     budget: float,
     free_cpus: float | None = None,
     gil_limit: float | None = None,
+    apart: tuple[float, float] = (1.0, 1.0),
 ) -> Verdict:
     """Parallel map/interleave against sequential (seconds), for GIL-releasing ops and CPU-bound
     Python; each part HOLDS faster by x1.3 or more, DOES NOT HOLD under x1.15 and is
@@ -298,6 +307,10 @@ def c11(
     table), None where unmeasured: a pure-Python speed-up beyond it is not the parallel map's,
     as the table says, so that part is INCONCLUSIVE, leans nowhere, and says why
     (:func:`beyond_the_gil`).
+
+    ``apart`` is, per part (GIL-releasing, pure Python), how far the two runs' own costs of one
+    call, each timed alone, lie apart (:func:`~fitscope.verdicts.compare.costs_apart`): past
+    ``MIN_GAIN`` the runs did not measure alike, so that part is INCONCLUSIVE and says so.
 
     ``free_cpus`` is what other processes left of B during the parallel runs (the least of them;
     :class:`fitscope.instrument.budget.OtherLoad`), None where unknown: under
@@ -315,6 +328,9 @@ def c11(
         ('HOLDS', 'HOLDS')
         >>> c11(same, python, 2).verdict, c11(same, python, 2, gil_limit=1.75).verdict
         ('DEPENDS', 'DOES NOT HOLD')
+        >>> unlike = c11(numpy, python, 2, apart=(1.0, 1.47))
+        >>> unlike.verdict, "(INCONCLUSIVE: the two runs' own costs of one call" in unlike.because
+        ('HOLDS', True)
     """
     gil_c, cpu_c = _compared(gil_releasing), _compared(cpu_bound)
     ev = dict(
@@ -323,22 +339,27 @@ def c11(
         budget=budget,
         free_cpus=free_cpus,
         gil_limit=gil_limit,
+        apart=list(apart),
     )
-    why = ""
+    whys = ["", ""]
     if budget < 2:  # one CPU cannot show a parallel speed-up either way
         parts = [INCONCLUSIVE, INCONCLUSIVE]
     else:
         measured = [speedup_part(c, 1.3, MIN_GAIN) for c in (gil_c, cpu_c)]
-        measured[1], why = _python_part(measured[1], cpu_c, gil_limit)
+        measured[1], whys[1] = _python_part(measured[1], cpu_c, gil_limit)
+        for i, a in enumerate(apart):  # the same work measured unalike: no time is compared
+            if a > MIN_GAIN:
+                measured[i], whys[i] = INCONCLUSIVE, _unlike(a)
         parts = [_crowded_part(p, free_cpus) for p in measured]
-    # a gain the GIL cannot give is not the parallel map's: it leans nowhere
-    leans = [_lean(gil_c, parts[0]), None if why else _lean(cpu_c, parts[1])]
+    # a gain the GIL cannot give, or from runs unlike, is not the parallel map's: it leans nowhere
+    leans = [None if w else _lean(c, p) for c, p, w in zip((gil_c, cpu_c), parts, whys)]
     leans = leans if budget >= 2 else [None, None]
     free = "" if free_cpus is None else f" ({free_cpus:.1f} CPUs left free by other processes)"
     text = (
         f"parallel against sequential: for GIL-releasing work {gil_c} "
-        f"({_said(parts[0], leans[0], gil_c, 1.3)}); for CPU-bound Python in py_function {cpu_c} "
-        f"({_said(parts[1], leans[1], cpu_c, 1.3, why)}), with {budget_text(budget)}{free}. "
+        f"({_said(parts[0], leans[0], gil_c, 1.3, whys[0])}); for CPU-bound Python in py_function "
+        f"{cpu_c} ({_said(parts[1], leans[1], cpu_c, 1.3, whys[1])}), with "
+        f"{budget_text(budget)}{free}. "
         f"A part holds when faster by x1.3 or more and does not under x{MIN_GAIN:g}."
     )
     if budget < 2:

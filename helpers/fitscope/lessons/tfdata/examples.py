@@ -360,6 +360,7 @@ def tfdata_verdicts(
         # unmeasured free CPUs are unknown (None), never B filled in
         min((r.facts["free_cpus"] for r in gil.values() if "free_cpus" in r.facts), default=None),
         GilRuns(gil).python_limit(),  # what the GIL table's sentence reads a gain against
+        (GilRuns(gil).apart("numpy"), GilRuns(gil).apart("python")),
     )
     card = verdicts.Scorecard([c10, c11])
     return evidence.keep("tfdata", card, keep_as) if keep_as else card

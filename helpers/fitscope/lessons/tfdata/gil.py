@@ -29,7 +29,7 @@ from fitscope.instrument.throughput import throughput_from_ends
 from fitscope.instrument.tracing import Tracer
 from fitscope.lessons.tfdata.pipelines import default_repeats
 from fitscope.show.against import AgainstBounds
-from fitscope.verdicts.compare import Compared, compare
+from fitscope.verdicts.compare import MIN_GAIN, Compared, compare, costs_apart, figure
 from fitscope.verdicts.tfdata_claims import beyond_the_gil
 from fitscope.workloads.article import batch_work
 from fitscope.workloads.graph_costs import AUTOTUNE, parallel_calls, tensorflow
@@ -91,8 +91,8 @@ def gil_reading(r: RunResult) -> str:
         ...               params={"kind": "python"},
         ...               facts={"repeats_s": [0.11, 0.13], "workers": 2})
         >>> print(gil_reading(r))
-        py_function map (python, parallel=2): 24 steps in 0.12 s, the median of 2 repeats (the \
-table shows the faster, 0.11 s): faster than the ideal bound: the cost estimate was high (0.12 s \
+        py_function map (python, parallel=2): 24 steps in 0.120 s, the median of 2 repeats (the \
+table shows the faster, 0.110 s): faster than the ideal bound: the cost estimate was high (0.12 s \
 against 0.14 s). The bound is one thread's pace, not the work split over the 2 calls: the GIL \
 lets one thread run Python at a time.
     """
@@ -104,9 +104,9 @@ lets one thread run Python at a time.
         which = f"the median of {n} repeats (the table shows that repeat)"
     else:
         shown = "the faster" if n == 2 else "the faster of the middle two"
-        one = _seconds(r.throughput.elapsed_s)
+        one = figure(r.throughput.elapsed_s)
         which = f"the median of {n} repeats (the table shows {shown}, {one} s)"
-    text = f"{r.name}: {r.throughput.steps} steps in {_seconds(median)} s, {which}"
+    text = f"{r.name}: {r.throughput.steps} steps in {figure(median)} s, {which}"
     if r.bounds is not None:
         text += f": {AgainstBounds(times, r.bounds.overlapped_s).header()}"
     text += "."
@@ -179,11 +179,6 @@ _GIL_BOUND = (
 )
 
 
-def _seconds(x: float) -> str:
-    """A time as the comparisons print it: two decimals from 0.1 s, three figures below."""
-    return f"{x:.2f}" if x >= 0.1 else f"{x:.3g}"
-
-
 class GilRuns(ShowsItself, dict):
     """py_function maps by (kind, parallel calls): time, bound, threads, and the speed-ups."""
 
@@ -198,9 +193,9 @@ class GilRuns(ShowsItself, dict):
             (
                 kind,
                 par,
-                _seconds(statistics.median(r.facts["repeats_s"])),
+                figure(statistics.median(r.facts["repeats_s"])),
                 len(r.facts["repeats_s"]),
-                _seconds(r.bounds.overlapped_s),
+                figure(r.bounds.overlapped_s),
                 r.facts["threads_that_ran_python"],
             )
             for (kind, par), r in self.items()
@@ -216,9 +211,44 @@ class GilRuns(ShowsItself, dict):
             ),
             rows,
             reading=f"Parallel against sequential: NumPy {self.comparison('numpy')}; "
-            f"pure Python {self.comparison('python')}." + self.outside_the_gil() + _GIL_BOUND,
+            f"pure Python {self.comparison('python')}."
+            + self.unlike()
+            + self.outside_the_gil()
+            + _GIL_BOUND,
             facts=[self.comparison(k).facts() for k in GIL_KINDS],
         )
+
+    def apart(self, kind: str) -> float:
+        """How far the sequential and parallel ``kind`` maps' own costs of one call, each timed
+        alone before its run, lie apart (:func:`~fitscope.verdicts.compare.costs_apart`)."""
+        if not all((kind, p) in self for p in (1, 2)):
+            return 1.0
+        costs = [self[(kind, p)].facts.get("cost_per_call", (0.0,))[0] for p in (1, 2)]
+        return costs_apart(dict(enumerate(costs)))
+
+    def unlike(self) -> str:
+        """The sentence for each kind whose two maps measured one call more than ``MIN_GAIN``
+        apart: the same work measured unalike, so its speed-up is not read as the parallel map's
+        (C11 reads the same :meth:`apart`); "" where every pair is alike.
+
+        Example:
+            >>> r1, r2 = RunResult("x"), RunResult("y")
+            >>> r1.facts, r2.facts = {"cost_per_call": (0.0035, 0)}, {"cost_per_call": (0.0024, 0)}
+            >>> GilRuns({("python", 1): r1, ("python", 2): r2}).unlike()[:71]
+            " The pure-Python maps' own costs of one call, timed alone, differ x1.46"
+        """
+        said = ""
+        for kind, label in zip(GIL_KINDS, ("NumPy", "pure-Python")):
+            if self.apart(kind) > MIN_GAIN:
+                one, two = (1000 * self[(kind, p)].facts["cost_per_call"][0] for p in (1, 2))
+                said += (
+                    f" The {label} maps' own costs of one call, timed alone, differ "
+                    f"x{self.apart(kind):.2f} ({one:.2f} ms before the sequential run, {two:.2f} "
+                    f"ms before the parallel one), more than the x{MIN_GAIN:g} one run can tell "
+                    "apart: not like with like, so that speed-up is not read as the parallel "
+                    "map's."
+                )
+        return said
 
     def python_limit(self) -> float | None:
         """The most a parallel map can gain on pure Python: the sequential map's middle run over
