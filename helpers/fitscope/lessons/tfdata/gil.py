@@ -223,8 +223,9 @@ class GilRuns(ShowsItself, dict):
         alone before its run, lie apart (:func:`~fitscope.verdicts.compare.costs_apart`)."""
         if not all((kind, p) in self for p in (1, 2)):
             return 1.0
-        costs = [self[(kind, p)].facts.get("cost_per_call", (0.0,))[0] for p in (1, 2)]
-        return costs_apart(dict(enumerate(costs)))
+        return costs_apart(
+            {str(p): self[(kind, p)].facts.get("cost_per_call", (0.0,))[0] for p in (1, 2)}
+        )
 
     def unlike(self) -> str:
         """The sentence for each kind whose two maps measured one call more than ``MIN_GAIN``
