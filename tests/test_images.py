@@ -179,6 +179,10 @@ def test_the_cells_are_written_into_a_script_with_what_they_use(folder: Path) ->
     exec(compile(pipeline, "your_pipeline.py", "exec"), space)
     assert next(space["batches"](*space["list_images"](space["root"])))[0].shape[0] == BATCH
     assert 'if __name__ == "__main__":' in train
+    # r8: a reader who runs train.py on its own is told an endless generator needs steps
+    assert "steps_per_epoch= too" in train and "steps_per_epoch" not in train.split("\n")[-2]
+    _, five = images.as_script("len(CLASSES)", "batches(*list_images(root))", ns, steps=5)
+    assert "steps_per_epoch=5)" in five and "# `fitscope diagnose`" not in five
     with pytest.raises(FitscopeInputError, match="labels"):
         images.as_script("f(labels)", "1", {"labels": np.zeros(3), "f": len})
 

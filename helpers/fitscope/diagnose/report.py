@@ -2,11 +2,9 @@
 the thread timeline of the traced steps (drawn only when shown), the remedies; JSON; a trace.
 
 The verdict (highly, moderately or not input-bound, or inconclusive) is :mod:`.verdict`'s; its
-names are importable from here too. Every quantity measured once a repeat (a step, a share, a part
-of it) is printed as one value: the median of its repeats (the one
-:func:`fitscope.verdicts.compare.compare` reads), in the table, the sentence and the remedies
-alike; so the parts' medians need not add up to the share's: the sentence then says by how much,
-which way, and why (:func:`parts_note`).
+names are importable from here too. Every quantity measured once a repeat is printed as one
+value, the median of its repeats, in the table, the sentence and the remedies alike; so the
+parts' medians need not add up to the share's, and the sentence says how far (:func:`parts_note`).
 
 Example:
     >>> verdict_of([0.96, 0.97, 0.95])
@@ -71,11 +69,9 @@ __all__ = [
 class Diagnosis(ShowsItself):
     """What :func:`fitscope.diagnose` measured and concluded; the cell's value.
 
-    ``run`` is the traced run of data and step together (the median repeat); ``tried_run`` the
-    run of the remedy tried on the spot, if any. Per repeat: ``shares`` (the input share),
-    ``waiting_shares`` and ``contention_shares`` (its two parts, see
-    :func:`fitscope.diagnose.measure.split`) and the step times. A quantity over repeats is
-    their median (of an even number, the mean of the middle two), as the remedies read it.
+    ``run`` is the median repeat's traced run; ``tried_run`` the remedy's tried on the spot, if
+    any. Per repeat: ``shares``, its parts ``waiting_shares`` and ``contention_shares``
+    (:func:`fitscope.diagnose.measure.split`) and the step times; over repeats, their median.
     """
 
     backend: str
@@ -206,8 +202,13 @@ class Diagnosis(ShowsItself):
         the bound no pipeline can beat, and the shares, floored at 0, hide it (review r6)."""
         faster = [1 - t / a for a, t in zip(self.steps_alone_s, self.steps_in_fit_s) if a > 0]
         margin = max(self.alone_noise, SMALL)
-        if not faster or median_interval(faster)[0] <= margin:
+        if not faster or max(faster) < 0.005:
             return ""
+        if median_interval(faster)[0] <= margin:  # within the noise, yet never hidden (r8)
+            return (
+                f"; shares floored at 0: a step in fit ran up to {max(faster):.0%} faster than "
+                f"the step alone, inside the {margin:.0%} noise"
+            )
         return (
             f"; yet a step in fit ran {statistics.median(faster):.0%} faster than the step alone, "
             f"beyond the {margin:.0%} noise: the step-alone bound was beaten, so the "

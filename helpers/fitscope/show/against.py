@@ -123,10 +123,14 @@ bound, within that margin: undecided'
         are said: bounds far apart read too close only within a wide spread)."""
         gap = (self.sequential_s or self.overlapped_s) - self.overlapped_s
         # a run under its ideal bound is said to be, though inside the margin (review r5, r6)
+        seq = self.sequential_s or self.t
         under = (
             f"; the run {100 * (1 - self.t / self.overlapped_s):.0f} % under the ideal bound, "
             "within that margin: undecided"
             if self.t < self.overlapped_s
+            else f"; the run {100 * (self.t / seq - 1):.0f} % over the one-after-the-other sum, "
+            "within that margin: undecided"  # a slow-down inside the spread is said (r6, r8)
+            if self.t > seq * 1.005
             else ""
         )
         if self.spread_s is not None and gap > 2 * self.tolerance * self.overlapped_s:

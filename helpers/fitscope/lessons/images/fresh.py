@@ -154,9 +154,14 @@ def as_script(
         ]
     )
     per_epoch = f", steps_per_epoch={steps}" if steps else ""
+    ends = (  # r8: data that never ends never ends an epoch without steps_per_epoch
+        "    # `fitscope diagnose` stops after this fit; run on its own, data that never ends\n"
+        "    # needs steps_per_epoch= too: the batches in one pass over your files\n"
+    )
+    ends = "" if steps else ends
     train = (
         f'from your_pipeline import *\n\nif __name__ == "__main__":\n'
-        f"    model = {model}\n    model.fit({data}, epochs=1{per_epoch})\n"
+        f"    model = {model}\n{ends}    model.fit({data}, epochs=1{per_epoch})\n"
     )
     return pipeline, train
 
