@@ -743,3 +743,15 @@ def test_the_gil_table_prints_the_medians_its_sentence_compares():
     for m in ("0.200 → 0.160 s", "0.270 → 0.170 s"):
         assert m in table.reading
     assert "The x1.59 measured is beyond the x1.26 a parallel map can gain" in table.reading
+
+
+def test_c10_a_gain_short_of_the_rule_inside_the_twins_gap_is_named_as_noise():
+    """r8, 03: "x1.08 faster ... leans HOLDS: a gain, smaller than the x1.2 the rule needs"
+    beside twins x1.16 apart; such a gap is the twins' noise, and the reading names it."""
+    costly = verdicts.compare([1.88, 1.9, 1.92], [0.98, 1.0, 1.02])
+    small = verdicts.compare([1000.0, 1010.0], [1080.0, 1090.0], "per s")  # x1.08, decided
+    twins = verdicts.compare([1000.0, 1160.0], [1010.0, 1050.0], "per s")  # x1.16 apart
+    v = verdicts.c10(costly, True, small, twin=twins)
+    assert "at least as much as the gap (x1.08)" in v.because
+    assert "smaller than the x1.2 the rule needs" not in v.because
+    assert v.verdict == HOLDS  # the undecided part decides nothing
