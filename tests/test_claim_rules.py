@@ -536,3 +536,15 @@ def test_c10_an_undecided_gain_without_visible_overlap_decides_nothing():
     v = verdicts.c10(compare([2.0], [1.9]), False, compare([50, 52], [51, 50], "per s"))
     costly, arrays = c10_parts(v.evidence)
     assert costly == INCONCLUSIVE and arrays == DOES_NOT_HOLD  # the arrays part decides it
+
+
+def test_the_checklist_says_every_backend_only_where_more_than_one_was_measured():
+    """r8, 04: "here it was the same on every backend measured" on a card with C1 for TensorFlow
+    alone."""
+    from fitscope.verdicts.verdict import Verdict
+
+    c1 = Verdict("C1", DOES_NOT_HOLD, "next() ran on a tf.data thread", {})
+    one = next(p for p in answer([(c1, "TensorFlow")]).checklist if "which thread" in p)
+    assert "every backend" not in one and "the one backend measured" in one
+    two = answer([(c1, "TensorFlow"), (c1, "JAX")]).checklist
+    assert any("the same on every backend measured" in p for p in two)

@@ -235,9 +235,11 @@ def _checklist(rows: Sequence[Row]) -> list[str]:
             "Check which thread calls your data on your own backend before you change "
             "anything: here it was "
             + (
-                "the same on every backend measured"
-                if same
-                else "different from backend to backend"
+                "different from backend to backend"
+                if not same
+                else "the same on every backend measured"
+                if len(c1) > 1
+                else "as C1 reads on the one backend measured"  # r8: one is not "every"
             )
             + f" ({_ref(c1)})."
         )
