@@ -260,7 +260,7 @@ class Diagnosis(ShowsItself):
             ("step alone, batch in memory", times_text(self.step_alone_s, self.steps_alone_s)),
             *noise,
             (
-                "step alone, your pipeline running beside it",
+                "step alone, your pipeline beside it, held between alone and in fit",
                 times_text(self.step_under_load_s, self.steps_under_load_s),
             ),
             ("process state measured", self.first_step),

@@ -92,7 +92,7 @@ ONE_RUN: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "step alone": ("step alone, batch in memory", ("in fit against V with its batch held in",)),
     "step alone, the pipeline beside it": (
-        "step alone, your pipeline running beside it",
+        "step alone, your pipeline beside it, held between alone and in fit",
         (r"\(V a step alone with your pipeline running beside it\)",),
     ),
     "input share": ("input share: median (repeats)", ("the input share was V",)),

@@ -209,7 +209,7 @@ class FreshDiagnosis(ShowsItself):
                 else []
             ),
             (
-                "step alone, your pipeline running beside it",
+                "step alone, your pipeline beside it, held between alone and in fit",
                 _times(f["step_under_load_s"], f["steps_under_load_s"]),
             ),
             (
