@@ -411,7 +411,7 @@ def test_pipelines_whose_step_alone_moved_are_not_ranked() -> None:
     assert said.startswith("'a' is fastest: x1.49 faster than 'b'"), said
     assert (
         "left out, not like with like" in said
-        and "'c' (its step alone 15.5 ms, x1.38 from the fastest of the others" in said
+        and "'c' (its step alone 15.5 ms, x1.38 from the fastest of the runs kept" in said
     )
     two = SideBySide({"a": runs["a"], "c": runs["c"]}, advice).reading
     assert two.startswith("no pipeline is compared"), two

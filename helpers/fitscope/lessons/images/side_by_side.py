@@ -51,7 +51,8 @@ class SideBySide(ShowsItself):
         low = min(alone[n] for n in kept)
         out = [
             f"'{n}' (its step alone {_ms(a)}, x{max(a, low) / min(a, low):.2f} from the "
-            f"fastest of the others, {_ms(low)})"
+            f"fastest of the runs kept, {_ms(low)}: every two runs compared lie within "
+            f"x{MIN_GAIN:g})"
             for n, a in alone.items()
             if n not in kept
         ]
