@@ -229,7 +229,7 @@ class GilRuns(ShowsItself, dict):
 
     def unlike(self) -> str:
         """The sentence for each kind whose two maps measured one call more than ``MIN_GAIN``
-        apart: the same work measured unalike, so its speed-up is not read as the parallel map's
+        apart: the same work measured unalike, so its comparison says nothing of the parallel map
         (C11 reads the same :meth:`apart`); "" where every pair is alike.
 
         Example:
@@ -246,8 +246,8 @@ class GilRuns(ShowsItself, dict):
                     f" The {label} maps' own costs of one call, timed alone, differ "
                     f"x{self.apart(kind):.2f} ({one:.2f} ms before the sequential run, {two:.2f} "
                     f"ms before the parallel one), more than the x{MIN_GAIN:g} one run can tell "
-                    "apart: not like with like, so that speed-up is not read as the parallel "
-                    "map's."
+                    "apart: not like with like, so that comparison says nothing of the parallel "
+                    "map."
                 )
         return said
 
