@@ -164,7 +164,8 @@ def test_the_learners_edited_script_runs_in_the_backends_interpreter(tmp_path):
     assert f["next_calls_on_main"] == f["next_calls_total"] >= SMALL.steps
     reading = backends.remedy({"jax": runs}, "waiting").reading
     assert reading.startswith("JAX, 'PyDataset threads' against 'waiting': ")
-    assert any(w in reading for w in ("faster", "slower", "undecided", "no measurable"))
+    said = ("faster", "slower", "undecided", "no measurable", "not compared")
+    assert any(w in reading for w in said)
     broken = text.replace(
         '    """The article\'s model: two hidden Dense layers and one sigmoid unit, compiled."""\n',
         '    """The article\'s model, broken."""\n'
@@ -321,14 +322,20 @@ def test_grain_is_compared_with_the_pydataset_only_like_with_like():
     steps alone of 54.3 ms and 14.3 ms; the comparison now applies the x1.15 cost check."""
     from fitscope.instrument.result import RunResult
     from fitscope.instrument.throughput import Throughput
-    from fitscope.lessons.backends.readings import _grain_against
+    from fitscope.lessons.backends.readings import GRAIN, _against
 
     def run(batch_ms: float, step_ms: float, steps_per_s: float) -> RunResult:
         r = RunResult("r", throughput=Throughput(steps=30, elapsed_s=30 / steps_per_s))
         r.facts = {"batch_ms": batch_ms, "step_ms": step_ms}
         return r
 
-    unlike = _grain_against("PyDataset threads", run(16.0, 14.3, 60.3), run(15.5, 54.3, 23.0))
+    unlike = _against("PyDataset threads", run(16.0, 14.3, 60.3), GRAIN, run(15.5, 54.3, 23.0))
     assert "not compared" in unlike and "x2.30 apart" in unlike and "slower" not in unlike
-    alike = _grain_against("PyDataset threads", run(16.0, 14.3, 60.3), run(15.5, 14.0, 30.0))
+    alike = _against("PyDataset threads", run(16.0, 14.3, 60.3), GRAIN, run(15.5, 14.0, 30.0))
     assert "not compared" not in alike and "slower" in alike
+    # r8, 01b default mode on JAX: 'PyDataset threads' (10.9 + 6.9 ms) against 'waiting + loss
+    # read' (10.8 + 10.1 ms) read "x2.46 faster"; the remedy's comparison is gated alike now
+    remedy = _against(
+        "waiting + loss read", run(10.8, 10.1, 52.7), "PyDataset threads", run(10.9, 6.9, 129.9)
+    )
+    assert "not compared" in remedy and "x1.17 apart" in remedy and "faster" not in remedy
