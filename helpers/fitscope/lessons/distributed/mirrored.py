@@ -97,8 +97,8 @@ class MirroredRun(RunResult):
         if cpu.word == SLOWER:  # more CPU a step with replicas
             text += (
                 f"Each step cost x{ratio:.2f} the CPU ({many['cpu_ms_per_step']:.1f} ms against "
-                f"{one['cpu_ms_per_step']:.1f} ms); a replicated step also splits each batch and "
-                "sums the replicas' gradients."
+                f"{one['cpu_ms_per_step']:.1f} ms). What the rest paid for is not timed here: "
+                "a replicated step also splits each batch and sums the replicas' gradients."
             )
         else:
             text += f"CPU a step, {n} replicas against one device: {cpu.sentence}."
