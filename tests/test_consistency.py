@@ -53,7 +53,7 @@ def test_an_over_claiming_reading_fails(reading):
         "'b' is fastest: x1.54 faster than 'c', the next best (0.810 → 0.525 s, medians of 2)",
         "prefetch: 0.56 s, 82 % of the ideal bound",
         "C4 DOES NOT HOLD: sleeping: 1.50 s (INCONCLUSIVE); python: 1.95 s (DOES NOT HOLD); B = 2.",
-        "JAX 12 % of its possible saving (0.75 s; 0.45 s ideal, 0.79 s one after the other).",
+        "JAX 12 % of its possible saving (0.750 s; 0.450 s ideal, 0.790 s one after the other).",
         "TensorFlow slower than one after the other by 0.11 s (0.90 s against 0.79 s).",
     ],
 )

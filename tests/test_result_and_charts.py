@@ -113,7 +113,7 @@ def test_comparison_chart_draws_both_bounds():
     roles = ("blue", "bluish green", "vermillion")
     assert colours == {plots.OKABE_ITO[k].lower(): 2 for k in roles}
     assert (
-        "faster than the ideal bound: the cost estimate was high (0.80 s against 1.00 s)"
+        "faster than the ideal bound: the cost estimate was high (0.800 s against 1.00 s)"
         in plots.comparison([("x", 0.8, 1.0, 2.0)]).summary
     )
     assert (

@@ -2,9 +2,8 @@
 the thread timeline of the traced steps (drawn only when shown), the remedies; JSON; a trace.
 
 The verdict (highly, moderately or not input-bound, or inconclusive) is :mod:`.verdict`'s; its
-names are importable from here too. Every quantity measured once a repeat is printed as one
-value, the median of its repeats, in the table, the sentence and the remedies alike; so the
-parts' medians need not add up to the share's, and the sentence says how far (:func:`parts_note`).
+names are importable from here too. A quantity measured once a repeat prints as its repeats' median
+everywhere, so the parts' medians need not add up to the share's; the sentence says how far.
 
 Example:
     >>> verdict_of([0.96, 0.97, 0.95])
@@ -49,6 +48,7 @@ from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import ShowsItself, Stack, Table
 from fitscope.verdicts.compare import TOO_CLOSE
 from fitscope.verdicts.images import step_cores
+from fitscope.verdicts.quantities import ROW
 
 __all__ = [
     "HIGHLY",
@@ -201,17 +201,18 @@ class Diagnosis(ShowsItself):
         """A step in fit faster than the step alone beyond the noise, said: the step alone is
         the bound no pipeline can beat, and the shares, floored at 0, hide it (review r6)."""
         faster = [1 - t / a for a, t in zip(self.steps_alone_s, self.steps_in_fit_s) if a > 0]
-        margin = max(self.alone_noise, SMALL)
+        margin = max(self.alone_noise, SMALL)  # a noise under 5% is not the line: 5% is
+        line = f"the {margin:.0%} " + ("noise" if self.alone_noise >= SMALL else "margin")
         if not faster or max(faster) < 0.005:
             return ""
         if median_interval(faster)[0] <= margin:  # within the noise, yet never hidden (r8)
             return (
                 f"; shares floored at 0: a step in fit ran up to {max(faster):.0%} faster than "
-                f"the step alone, inside the {margin:.0%} noise"
+                f"the step alone, inside {line}"
             )
         return (
             f"; yet a step in fit ran {statistics.median(faster):.0%} faster than the step alone, "
-            f"beyond the {margin:.0%} noise: the step-alone bound was beaten, so the "
+            f"beyond {line}: the step-alone bound was beaten, so the "
             "step alone was measured slow and the shares, floored at 0, hide it"
         )
 
@@ -243,11 +244,10 @@ class Diagnosis(ShowsItself):
         """The figures, one row per quantity, read by the verdict sentence."""
         cpu = ", ".join(f"{role} {ms(s)}" for role, s in self.cpu_per_step_by_role.items())
         cores = step_cores(self.cpu_per_step_by_role, self.step_in_fit_s)
-        slowed = "contention, the step slowed by data work"
         parts = [
             ("input share", (self.input_share, self.shares)),
-            ("waiting for the next batch", (self.waiting_share, self.waiting_shares)),
-            (slowed, (self.contention_share, self.contention_shares)),
+            ("waiting share", (self.waiting_share, self.waiting_shares)),
+            ("contention share", (self.contention_share, self.contention_shares)),
         ]
         again = noise_text(self.steps_alone_before_s, self.steps_alone_again_s, self.steps_in_fit_s)
         noise = [("step-alone noise: its runs before and after the fit", again)]
@@ -255,17 +255,17 @@ class Diagnosis(ShowsItself):
         rows = [
             ("verdict", self.verdict + (f" ({self.reason})" if self.reason else "")),
             ("data source", self.source),
-            *((f"{name}: median (repeats)", shares_text(*each)) for name, each in parts),
-            ("step in fit: median (repeats)", times_text(self.step_in_fit_s, self.steps_in_fit_s)),
-            ("step alone, batch in memory", times_text(self.step_alone_s, self.steps_alone_s)),
+            *((ROW[name], shares_text(*each)) for name, each in parts),
+            (ROW["step in fit"], times_text(self.step_in_fit_s, self.steps_in_fit_s)),
+            (ROW["step alone"], times_text(self.step_alone_s, self.steps_alone_s)),
             *noise,
             (
-                "step alone, your pipeline beside it, held between alone and in fit",
+                ROW["step alone, the pipeline beside it"],
                 times_text(self.step_under_load_s, self.steps_under_load_s),
             ),
             ("process state measured", self.first_step),
             (
-                "one batch made alone",
+                ROW["one batch made alone"],
                 f"{ms(self.data_s)} wall, {ms(self.data_cpu_s)} CPU on "
                 f"{self.data_clock} ({self.data_busy})",
             ),

@@ -17,7 +17,7 @@ Example:
     >>> r.kind, r.where()
     ('at', 'at the ideal bound (inside the 15 % tolerance)')
     >>> r.saving("JAX")
-    'JAX at the ideal bound (0.24 s against 0.25 s, inside the 15 % tolerance)'
+    'JAX at the ideal bound (0.240 s against 0.250 s, inside the 15 % tolerance)'
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from fitscope.verdicts.bounds import (
     share_of_bound,
     slower_than_sum,
 )
-from fitscope.verdicts.spread import Spread, Values
+from fitscope.verdicts.spread import Spread, Values, figure
 
 __all__ = [
     "COST_SPREAD_NAME",
@@ -70,13 +70,13 @@ class AgainstBounds:
         'TensorFlow no faster than one after the other (0.822 s against 0.811 s: 1 % longer, \
 inside the 15 % tolerance)'
         >>> AgainstBounds(0.54, 0.54, 0.72).saving("JAX")
-        'JAX 0.54 s: the bounds too close to tell apart within the 15 % tolerance (0.54 s ideal, \
-0.72 s one after the other)'
+        'JAX 0.540 s: the bounds too close to tell apart within the 15 % tolerance (0.540 s ideal, \
+0.720 s one after the other)'
         >>> AgainstBounds(0.79, 0.89, 0.89, named="spread").where()
         'the bounds too close to tell apart within the 15 % spread; the run 11 % under the ideal \
 bound, within that margin: undecided'
         >>> AgainstBounds(1.03, 0.74, 0.74).header()
-        'slower than one after the other: 39 % longer (1.03 s against 0.74 s)'
+        'slower than one after the other: 39 % longer (1.03 s against 0.740 s)'
         >>> AgainstBounds(0.46, 0.26, 0.49).header(), AgainstBounds(1.25, 1.0).header()
         ('13 % of its possible saving', '80 % of the ideal bound')
     """
@@ -160,8 +160,8 @@ bound, within that margin: undecided'
         return f"{100 * (self.t / (self.sequential_s or self.t) - 1):.0f} % longer"
 
     def _bounds(self) -> str:
-        seq = f", {self.sequential_s:.2f} s one after the other" if self.sequential_s else ""
-        return f"{self.overlapped_s:.2f} s ideal{seq}"
+        seq = f", {figure(self.sequential_s)} s one after the other" if self.sequential_s else ""
+        return f"{figure(self.overlapped_s)} s ideal{seq}"
 
     def header(self) -> str:
         """The reading in a few words, the chart's header: with both bounds, the words
@@ -171,7 +171,7 @@ bound, within that margin: undecided'
         names it)."""
         t, kind = self.t, self.kind
         if kind == "too close":
-            return f"{self._too_close()} ({t:.2f} s; {self._bounds()})"
+            return f"{self._too_close()} ({figure(t)} s; {self._bounds()})"
         if self.sequential_s is not None:
             why = f" {self.slower_why}" if kind == "slower" and self.slower_why else ""
             return self._against_sum() + why
@@ -186,18 +186,19 @@ bound, within that margin: undecided'
         bound or no faster than the sum said instead of a share."""
         t, ovl, seq, kind = self.t, self.overlapped_s, self.sequential_s or self.t, self.kind
         if kind == "beats":
-            return f"{BEATS_BOUND} ({t:.2f} s against {ovl:.2f} s)"
+            return f"{BEATS_BOUND} ({figure(t)} s against {figure(ovl)} s)"
         if kind == "at":
-            return f"at the ideal bound ({t:.2f} s against {ovl:.2f} s, inside {self.inside})"
+            said = f"{figure(t)} s against {figure(ovl)} s, inside {self.inside}"
+            return f"at the ideal bound ({said})"
         if kind == "slower":
             every = "" if t > seq + self.margin else ", every repeat above it"
             return (
-                f"slower than one after the other: {self._slower()} ({t:.2f} s against "
-                f"{seq:.2f} s{every})"
+                f"slower than one after the other: {self._slower()} ({figure(t)} s against "
+                f"{figure(seq)} s{every})"
             )
         if kind == "no faster":
             return (
-                f"no faster than one after the other ({t:.3f} s against {seq:.3f} s: "
+                f"no faster than one after the other ({figure(t)} s against {figure(seq)} s: "
                 f"{self._slower()}, inside {self.inside})"
             )
         saved = min(max((seq - t) / (seq - ovl), 0.0), 1.0)
@@ -232,10 +233,10 @@ bound, within that margin: undecided'
         header's words, with the times where the header has none."""
         t, kind = self.t, self.kind
         if kind == "too close":
-            return f"{label} {t:.2f} s: {self._too_close()} ({self._bounds()})"
+            return f"{label} {figure(t)} s: {self._too_close()} ({self._bounds()})"
         said = self.header() if self.sequential_s is None else self._against_sum()
         if kind == "share":
-            return f"{label} {said} ({t:.2f} s; {self._bounds()})"
+            return f"{label} {said} ({figure(t)} s; {self._bounds()})"
         return f"{label} {said}"
 
 

@@ -35,7 +35,7 @@ from fitscope.show.palette import (
     set_title,
 )
 from fitscope.show.timelines import pipeline_timeline, timeline
-from fitscope.verdicts.compare import TIME_UNITS
+from fitscope.verdicts.compare import TIME_UNITS, figure
 
 if TYPE_CHECKING:  # plots draws results; result.Comparison draws with plots
     from matplotlib.axes import Axes
@@ -216,10 +216,10 @@ def comparison(
     parts = []
     own = list(readings) if readings is not None else [None] * len(rows)
     for (n, m, b, seq), measured, reading in zip(rows, repeats, own):
-        bounds = [f"ideal {b:.2f}"] if b else []
-        bounds += [f"one after the other {seq:.2f}"] if seq else []
+        bounds = [f"ideal {figure(b)}"] if b else []
+        bounds += [f"one after the other {figure(seq)}"] if seq else []
         eff = _against_bound(b, measured, seq, reading) if unit in TIME_UNITS else ""
-        parts.append(f"{n} {m:.2f} {unit}" + (f" ({', '.join(bounds)}{eff})" if bounds else ""))
+        parts.append(f"{n} {figure(m)} {unit}" + (f" ({', '.join(bounds)}{eff})" if bounds else ""))
     return Chart(fig, "Comparison: " + "; ".join(parts) + ".")
 
 

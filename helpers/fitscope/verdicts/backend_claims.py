@@ -29,6 +29,7 @@ from fitscope.verdicts.parts import (
     never_against,
     undecided_note,
 )
+from fitscope.verdicts.spread import figure
 from fitscope.verdicts.verdict import (
     DEPENDS,
     DOES_NOT_HOLD,
@@ -144,9 +145,9 @@ def c12(
     text = (
         f"on the {backend} backend (a step took {step_ms:.1f} ms), "
         + "; ".join(
-            f"{p['name']}: {p['measured_s']:.2f} s against an overlapped bound of "
-            f"{p['overlapped_s']:.2f} s "
-            f"and a sequential sum of {p['sequential_s']:.2f} s ({v}"
+            f"{p['name']}: {figure(p['measured_s'])} s against an overlapped bound of "
+            f"{figure(p['overlapped_s'])} s "
+            f"and a sequential sum of {figure(p['sequential_s'])} s ({v}"
             + (f", {LEANS} {lean}" if (lean := _lean(p, v)) else "")
             + (
                 f", {BEATS_BOUND}"

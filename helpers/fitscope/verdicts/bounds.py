@@ -8,7 +8,7 @@ Example:
 
 from __future__ import annotations
 
-from fitscope.verdicts.spread import Spread, Values
+from fitscope.verdicts.spread import Spread, Values, figure
 
 __all__ = [
     "BEATS_BOUND",
@@ -140,9 +140,9 @@ def share_of_bound(
         >>> share_of_bound(1.25, 1.0)
         '80 % of the ideal bound'
         >>> share_of_bound(0.9, 1.0)
-        'at the ideal bound (0.90 s against 1.00 s, inside the 15 % tolerance)'
+        'at the ideal bound (0.900 s against 1.00 s, inside the 15 % tolerance)'
         >>> share_of_bound(0.7, 1.0)
-        'faster than the ideal bound: the cost estimate was high (0.70 s against 1.00 s)'
+        'faster than the ideal bound: the cost estimate was high (0.700 s against 1.00 s)'
         >>> share_of_bound(2.5, 1.0, sequential_s=1.5)
         '40 % of the ideal bound, and slower than one after the other: 67 % longer (2.50 s \
 against 1.50 s)'
@@ -156,25 +156,27 @@ repeat above it)'
     t, spread = _measured(measured_s, spread_s)
     margin = tolerance * overlapped_s if spread is None else spread
     if t < overlapped_s - margin:
-        return f"{BEATS_BOUND} ({t:.2f} s against {overlapped_s:.2f} s)"
+        return f"{BEATS_BOUND} ({figure(t)} s against {figure(overlapped_s)} s)"
     if t < overlapped_s:
         inside = (
             f"the {100 * tolerance:.0f} % tolerance"
             if spread is None
             else f"the {spread:.2f} s spread"
         )
-        return f"at the ideal bound ({t:.2f} s against {overlapped_s:.2f} s, inside {inside})"
+        said = f"{figure(t)} s against {figure(overlapped_s)} s, inside {inside}"
+        return f"at the ideal bound ({said})"
     share = f"{100 * overlapped_s / t:.0f} % of the ideal bound"
     if sequential_s is not None and slower_than_sum(measured_s, sequential_s, margin):
         every = "" if t > sequential_s + margin else ", every repeat above it"
         share += (
             f", and slower than one after the other: {100 * (t / sequential_s - 1):.0f} % longer "
-            f"({t:.2f} s against {sequential_s:.2f} s{every})"
+            f"({figure(t)} s against {figure(sequential_s)} s{every})"
         )
     elif sequential_s is not None and t > sequential_s:
         inside = f"{spread:.2f} s spread" if spread is not None else f"{100 * tolerance:.0f} %"
         share += (
-            f", and no faster than one after the other ({t:.3f} s against {sequential_s:.3f} s: "
-            f"{100 * (t / sequential_s - 1):.0f} % longer, inside the {inside})"
+            f", and no faster than one after the other ({figure(t)} s against "
+            f"{figure(sequential_s)} s: {100 * (t / sequential_s - 1):.0f} % longer, inside "
+            f"the {inside})"
         )
     return share

@@ -35,7 +35,7 @@ from fitscope.verdicts.bounds import (
     position,
     share_of_bound,
 )
-from fitscope.verdicts.spread import Spread, Values
+from fitscope.verdicts.spread import Spread, Values, figure
 
 __all__ = [
     "figure",
@@ -135,17 +135,6 @@ class Compared(ShowsItself):
 
     def __str__(self) -> str:
         return self.sentence
-
-
-def figure(x: float) -> str:
-    """A measured value as every comparison prints it: three digits, so that the ratio beside
-    it reads from them (one decimal from 100).
-
-    Example:
-        >>> figure(0.1204), figure(0.5), figure(153.44)
-        ('0.120', '0.500', '153.4')
-    """
-    return f"{x:.1f}" if x >= 99.95 else f"{x:#.3g}"
 
 
 def _runs(a: Spread, b: Spread) -> str:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fitscope.verdicts.bounds import TOLERANCE
+from fitscope.verdicts.spread import figure
 from fitscope.verdicts.verdict import (
     DEPENDS,
     DOES_NOT_HOLD,
@@ -150,8 +151,8 @@ class PartEvidence:
         undecided, what deciding it would need."""
         noise, verdict, source = self.noise_s(), self.judge(), self._source()
         head = (
-            f"{self.name}: {self.measured_s:.2f} s against {self.sequential_s:.2f} s one after "
-            f"the other and {self.overlapped_s:.2f} s ideal"
+            f"{self.name}: {figure(self.measured_s)} s against {figure(self.sequential_s)} s one "
+            f"after the other and {figure(self.overlapped_s)} s ideal"
         )
         gain = self.sequential_s - self.measured_s
         if self._beats_bound():

@@ -42,6 +42,7 @@ from fitscope.instrument.printed import CORES_BUSY, QUANTITY, STEPS_PER_S, quant
 
 __all__ = [
     "ONE_RUN",
+    "ROW",
     "check_one_run",
     "check_quantity_facts",
     "check_references",
@@ -113,8 +114,16 @@ ONE_RUN: dict[str, tuple[str, tuple[str, ...]]] = {
 words for each: a table row's value is the first figure in its cell (a median, before its
 repeats)."""
 
+ROW = {q: row for q, (row, _) in ONE_RUN.items()}
+"""Each quantity's row in a result's table: the one spelling every table that prints it uses.
+
+Example:
+    >>> ROW["step in fit"]
+    'step in fit: median (repeats)'
+"""
+
 _PHRASES = [(q, re.compile(_value(p))) for q, (_, ps) in ONE_RUN.items() for p in ps]
-_ROWS = {row: q for q, (row, _) in ONE_RUN.items()}
+_ROWS = {row: q for q, row in ROW.items()}
 _KV_TABLE = re.compile(
     r"<table><thead><tr><th>quantity</th><th>measured</th></tr></thead>(.*?)</table>", re.S
 )

@@ -32,6 +32,7 @@ from fitscope.show.against import run_reading
 from fitscope.show.comparison import Comparison
 from fitscope.verdicts import step_order
 from fitscope.verdicts.compare import costs_apart as runs_apart
+from fitscope.verdicts.compare import figure
 
 __all__ = [
     "backend_panel",
@@ -86,14 +87,14 @@ def saving_words(label: str, r: RunResult) -> str:
         >>> r = RunResult("r", bounds=Bounds(0.79, 0.45))
         >>> r.throughput = type("T", (), {"elapsed_s": 0.75})()
         >>> saving_words("JAX", r)
-        'JAX 12 % of its possible saving (0.75 s; 0.45 s ideal, 0.79 s one after the other)'
+        'JAX 12 % of its possible saving (0.750 s; 0.450 s ideal, 0.790 s one after the other)'
         >>> r.throughput = type("T", (), {"elapsed_s": 1.0})()
         >>> saving_words("JAX", r)
-        'JAX slower than one after the other: 27 % longer (1.00 s against 0.79 s)'
+        'JAX slower than one after the other: 27 % longer (1.00 s against 0.790 s)'
     """
     reading = run_reading(r)
     if reading is None:
-        return f"{label} {r.throughput.elapsed_s:.2f} s (no bounds)"
+        return f"{label} {figure(r.throughput.elapsed_s)} s (no bounds)"
     return reading.saving(label)
 
 
@@ -162,8 +163,8 @@ def _two_runs(a: tuple[str, RunResult], b: tuple[str, RunResult]) -> str:
         ...     r.throughput = type("T", (), {"elapsed_s": elapsed})()
         ...     r.facts = {"batch_ms": ms, "step_ms": ms}
         ...     return r
-        >>> _two_runs(("TensorFlow", run(26.2, 0.418)), ("JAX", run(17.8, 0.4)))[-83:]
-        'JAX 80 % of its possible saving (0.40 s; 0.34 s ideal, 0.64 s one after the other).'
+        >>> _two_runs(("TensorFlow", run(26.2, 0.418)), ("JAX", run(17.8, 0.4)))[-86:]
+        'JAX 80 % of its possible saving (0.400 s; 0.340 s ideal, 0.640 s one after the other).'
     """
     (first, run_a), (second, run_b) = a, b
     why = unlike(run_a, run_b)
@@ -203,10 +204,10 @@ def _against_bounds(label: str, r: RunResult) -> str:
     b, t = r.bounds, r.throughput.elapsed_s
     reading = run_reading(r)
     if b is None or reading is None:
-        return f"{label} {t:.2f} s (no bounds: too few steps)"
+        return f"{label} {figure(t)} s (no bounds: too few steps)"
     return (
-        f"{label} {t:.2f} s ({reading.where()}: {b.overlapped_s:.2f} s overlapped, "
-        f"{b.sequential_s:.2f} s one after the other)"
+        f"{label} {figure(t)} s ({reading.where()}: {figure(b.overlapped_s)} s overlapped, "
+        f"{figure(b.sequential_s)} s one after the other)"
     )
 
 

@@ -36,6 +36,7 @@ from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.tables import ShowsItself, Table
 from fitscope.isolation.sandbox import run_python
 from fitscope.verdicts.compare import TOO_CLOSE
+from fitscope.verdicts.quantities import ROW
 
 __all__ = ["as_script", "diagnose_elsewhere", "FreshDiagnosis"]
 
@@ -192,28 +193,22 @@ class FreshDiagnosis(ShowsItself):
         rows = [
             ("verdict", f["verdict"]),
             ("data source", f["source"]),
-            ("input share: median (repeats)", _shares(f["input_share"], f["shares"])),
-            (
-                "waiting for the next batch: median (repeats)",
-                _shares(f["waiting_share"], f["waiting_shares"]),
-            ),
-            (
-                "contention, the step slowed by data work: median (repeats)",
-                _shares(f["contention_share"], f["contention_shares"]),
-            ),
-            ("step in fit: median (repeats)", _times(f["step_in_fit_s"], f["steps_in_fit_s"])),
-            ("step alone, batch in memory", _times(f["step_alone_s"], f["steps_alone_s"])),
+            (ROW["input share"], _shares(f["input_share"], f["shares"])),
+            (ROW["waiting share"], _shares(f["waiting_share"], f["waiting_shares"])),
+            (ROW["contention share"], _shares(f["contention_share"], f["contention_shares"])),
+            (ROW["step in fit"], _times(f["step_in_fit_s"], f["steps_in_fit_s"])),
+            (ROW["step alone"], _times(f["step_alone_s"], f["steps_alone_s"])),
             *(
                 [("step-alone noise: its runs before and after the fit", noise)]
                 if (noise := f.get("alone_noise_text"))
                 else []
             ),
             (
-                "step alone, your pipeline beside it, held between alone and in fit",
+                ROW["step alone, the pipeline beside it"],
                 _times(f["step_under_load_s"], f["steps_under_load_s"]),
             ),
             (
-                "one batch made alone",
+                ROW["one batch made alone"],
                 f"{_ms(f['data_s'])} wall, {_ms(f['data_cpu_s'])} CPU on {f['data_clock']} "
                 f"({f['data_busy']})",
             ),

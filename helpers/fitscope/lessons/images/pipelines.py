@@ -16,6 +16,7 @@ from fitscope.instrument.backends import LABELS
 from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.tables import Table
 from fitscope.verdicts.compare import FASTER, MIN_GAIN, NO_DIFFERENCE, compare, fastest
+from fitscope.verdicts.quantities import ROW
 
 __all__ = [
     "COLUMNS",
@@ -209,9 +210,9 @@ def more_input_bound(**diagnoses: Any) -> Table:
         (
             "diagnosis",
             "verdict",
-            "input share: median (repeats)",
+            ROW["input share"],
             "data made on",
-            "step alone, batch in memory",
+            ROW["step alone"],
             "step in fit",
         ),
         rows,

@@ -353,14 +353,15 @@ def tfdata_verdicts(
     gil_releasing, cpu_bound = (
         compare(_seconds(gil[(k, 1)]), _seconds(gil[(k, 2)])) for k in GIL_KINDS
     )  # GIL_KINDS is ("numpy", "python"): NumPy releases the GIL, pure Python holds it
+    maps = GilRuns(gil)
     c11 = verdicts.c11(
         gil_releasing,
         cpu_bound,
         budget,
         # unmeasured free CPUs are unknown (None), never B filled in
         min((r.facts["free_cpus"] for r in gil.values() if "free_cpus" in r.facts), default=None),
-        GilRuns(gil).python_limit(),  # what the GIL table's sentence reads a gain against
-        (GilRuns(gil).apart("numpy"), GilRuns(gil).apart("python")),
+        maps.python_limit(),  # what the GIL table's sentence reads a gain against
+        (maps.apart("numpy"), maps.apart("python")),
     )
     card = verdicts.Scorecard([c10, c11])
     return evidence.keep("tfdata", card, keep_as) if keep_as else card

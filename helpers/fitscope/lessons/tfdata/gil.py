@@ -92,8 +92,8 @@ def gil_reading(r: RunResult) -> str:
         ...               facts={"repeats_s": [0.11, 0.13], "workers": 2})
         >>> print(gil_reading(r))
         py_function map (python, parallel=2): 24 steps in 0.120 s, the median of 2 repeats (the \
-table shows the faster, 0.110 s): faster than the ideal bound: the cost estimate was high (0.12 s \
-against 0.14 s). The bound is one thread's pace, not the work split over the 2 calls: the GIL \
+table shows the faster, 0.110 s): faster than the ideal bound: the cost estimate was high (0.120 s \
+against 0.140 s). The bound is one thread's pace, not the work split over the 2 calls: the GIL \
 lets one thread run Python at a time.
     """
     times = r.facts["repeats_s"]

@@ -21,6 +21,7 @@ from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import ShowsItself, Stack, Table
 from fitscope.verdicts.compare import FASTER, MIN_GAIN, Fastest, compare, costs_apart, fastest
+from fitscope.verdicts.spread import figure
 
 __all__ = [
     "PipelineRun",
@@ -138,10 +139,13 @@ class PipelineRun(RunResult):
             return f"{f['variant']}: no element was consumed."
         slower = f.get("against_kind") == "slower"
         return (
-            f"{f['variant']}: {_median(self):.2f} s measured ({_spread(self)}) against an ideal "
-            f"{b.overlapped_s:.2f} s ({f['efficiency']}; {b.sequential_s:.2f} s with no "
-            f"overlap); the producer was busy during {100 * f['overlap_share']:.0f}% of the train "
-            "time." + (SLOWER_THAN_SUM if slower else "") + against_baseline(f) + _cache_passes(f)
+            f"{f['variant']}: {figure(_median(self))} s measured ({_spread(self)}) against an "
+            f"ideal {figure(b.overlapped_s)} s ({f['efficiency']}; {figure(b.sequential_s)} s "
+            f"with no overlap); the producer was busy during {100 * f['overlap_share']:.0f}% of "
+            "the train time."
+            + (SLOWER_THAN_SUM if slower else "")
+            + against_baseline(f)
+            + _cache_passes(f)
         )
 
     def table(self) -> Table:
