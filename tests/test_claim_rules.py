@@ -109,6 +109,21 @@ def test_c6_on_jax_the_loop_holds_the_callbacks_do_not_the_order_holds():
     assert "not a step computed (HOLDS)" in v.because and verdicts.rejudge(v) == v
 
 
+def test_c6_s_callback_part_names_the_state_a_plain_callback_changes():
+    """Review r8: on JAX the callbacks ran on a pool because every callback was async_safe
+    (fitscope's clock, Keras's own); a run with a plain callback that read the loss ran them all
+    on the main thread. Part (b) says both, and still does not hold: a fit with no callbacks of
+    the user's runs them on a pool."""
+    order = dict(begins_on_main=16, overlaps_off_loop=15)
+    v = verdicts.c6(16, 32, 15, 16, backend="JAX", plain_callback=(48, 48), **order)
+    assert _parts(v) == [HOLDS, DOES_NOT_HOLD, HOLDS]
+    assert "with a plain callback that read the loss, 48 of 48 ran on the main thread" in v.because
+    assert "what a fit with no callbacks of yours does" in v.because
+    assert verdicts.rejudge(v) == v  # the evidence keeps it
+    on_main = verdicts.c6(32, 32, 0, 16, backend="TensorFlow", plain_callback=(48, 48))
+    assert "plain callback" not in on_main.because  # nothing moved: nothing to say
+
+
 def test_c6_an_overlap_on_the_loops_own_thread_breaks_the_order():
     v = verdicts.c6(32, 32, 2, 16, begins_on_main=16, overlaps_off_loop=0)
     assert _parts(v) == [HOLDS, HOLDS, DOES_NOT_HOLD] and v.verdict == DOES_NOT_HOLD

@@ -30,6 +30,7 @@ def _c6_parts(
     steps: int,
     begins_on_main: int | None,
     overlaps_off_loop: int | None,
+    plain_callback: Sequence[int] | None = None,
 ) -> tuple[tuple[str, str], ...]:
     """C6's three parts, each (verdict, words): the loop on the main thread, the callbacks on
     the main thread, one step after the other."""
@@ -48,7 +49,8 @@ def _c6_parts(
         )
     callbacks = (
         HOLDS if all_on_main else DOES_NOT_HOLD,
-        f"{callbacks_on_main} of {callbacks_total} callbacks ran on the main thread",
+        f"{callbacks_on_main} of {callbacks_total} callbacks ran on the main thread"
+        + (_plain(plain_callback) if plain_callback and not all_on_main else ""),
     )
     after_warm_up = max(steps - 1, 0)
     spans = f"{overlapping_steps} of the {after_warm_up} steps after the warm-up"
@@ -77,6 +79,16 @@ def _c6_parts(
     return loop, callbacks, order
 
 
+def _plain(on_main: Sequence[int]) -> str:
+    """What a callback not marked ``async_safe`` changed, measured in a run that had one."""
+    return (
+        ": Keras runs batch-end callbacks on a pool when none of them is a plain one (its own, "
+        "and fitscope's step clock, are marked async_safe, so this is what a fit with no "
+        f"callbacks of yours does); with a plain callback that read the loss, {on_main[0]} of "
+        f"{on_main[1]} ran on the main thread"
+    )
+
+
 def c6(
     callbacks_on_main: int,
     callbacks_total: int,
@@ -88,6 +100,7 @@ def c6(
     begins_on_main: int | None = None,
     overlaps_off_loop: int | None = None,
     next_on_main: Sequence[int] | None = None,
+    plain_callback: Sequence[int] | None = None,
 ) -> Verdict:
     """C6 in its three parts on one Keras backend, a conjunction: (a) the loop on the main
     thread (its begin callbacks there), (b) the callbacks on the main thread, (c) one step after
@@ -100,6 +113,9 @@ def c6(
     steps computed at once). ``begins_on_main`` is how many begin callbacks ran on the main
     thread; ``callback_threads`` how many threads ran callbacks; ``next_on_main`` (next() calls
     on the main thread after Keras's peek, all of them) is quoted, as C1 decides it.
+    ``plain_callback`` (on the main thread, in all) counts the callbacks of a run that also had a
+    callback not marked ``async_safe``: Keras then runs every callback on the main thread, so
+    part (b) says which of the two states the claim's callbacks were measured in.
 
     Example:
         >>> v = c6(16, 32, 3, 16, budget=2, backend="JAX", callback_threads=2,
@@ -120,6 +136,7 @@ def c6(
         ("begins_on_main", begins_on_main),
         ("overlaps_off_loop", overlaps_off_loop),
         ("next_on_main", None if next_on_main is None else list(next_on_main)),
+        ("plain_callback", None if plain_callback is None else list(plain_callback)),
     ):
         if value is not None:
             ev[key] = value
@@ -156,6 +173,7 @@ def c6_parts(evidence: dict[str, Any]) -> tuple[tuple[str, str], ...]:
         evidence["steps"],
         evidence.get("begins_on_main"),
         evidence.get("overlaps_off_loop"),
+        evidence.get("plain_callback"),
     )
 
 

@@ -33,9 +33,13 @@ def c1_verdict(runs: BackendRuns) -> verdicts.Verdict:
 def c6_verdict(runs: BackendRuns) -> verdicts.Verdict:
     """C6 on one backend, from its plain waiting generator, in its three parts: the loop on the
     main thread (its begin callbacks), the callbacks on the main thread, one step after the other
-    (:func:`step_order`, the warm-up step not counted)."""
+    (:func:`step_order`, the warm-up step not counted); the callbacks part also quotes the run
+    whose loss-reading callback is not ``async_safe``, which moves Keras's callbacks to the main
+    thread."""
     r = runs.runs["waiting"]
     f = r.facts
+    plain = runs.runs.get("waiting + loss read")  # its ReadLoss callback is not async_safe
+    p = plain.facts if plain else None
     return verdicts.c6(
         f["callbacks_on_main"],
         f["callbacks_total"],
@@ -44,6 +48,7 @@ def c6_verdict(runs: BackendRuns) -> verdicts.Verdict:
         backend=runs.label,
         callback_threads=f["callback_threads"],
         next_on_main=(f["main_after_peek"], f["total_after_peek"]),
+        plain_callback=(p["callbacks_on_main"], p["callbacks_total"]) if p else None,
         **step_order(r),
     )
 
