@@ -294,6 +294,30 @@ def test_other_load_counts_the_runs_own_worker_processes_as_its_own():
     assert alive.own_s >= 0.1, alive.own_s  # what the live child had used by the end
 
 
+def test_other_load_counts_workers_reaped_by_a_fork_server_as_the_runs_own():
+    """r8 (01 cell 68): a PyDataset's worker processes are started and waited for by the
+    multiprocessing fork server, a child of ours that lives on: their CPU is in its children's
+    times, not ours, and was counted as other processes' work."""
+    import subprocess
+    import sys
+
+    from fitscope.instrument.budget import OtherLoad
+
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.6: pass"
+    server = (  # starts a worker, waits for it, then lives on past the block, as a server does
+        f"import subprocess, sys, time\nsubprocess.run([sys.executable, '-c', {burn!r}])\n"
+        "print('reaped', flush=True)\ntime.sleep(30)"
+    )
+    child = subprocess.Popen([sys.executable, "-c", server], stdout=subprocess.PIPE, text=True)
+    try:
+        with OtherLoad() as load:
+            assert child.stdout is not None and child.stdout.readline() == "reaped\n"
+        assert load.own_s >= 0.55, load.own_s  # the worker's 0.6 s, reaped by the server
+    finally:
+        child.kill()
+        child.wait()
+
+
 def test_a_run_over_its_sum_inside_a_wide_spread_is_said_to_be_over_it():
     """r8, 01 under the quota: "0.16 s (ideal 0.11, one after the other 0.13: the bounds too
     close ...)" left a run 23 % over its sum unsaid; inside the spread it is undecided, not gone."""

@@ -168,15 +168,16 @@ def _own_cpu_s() -> float:
 
 
 def _children_cpu_s() -> dict[int, float]:
-    """CPU seconds of each live descendant of this process, by pid (F-9: worker processes of the
-    run itself were counted as "other processes")."""
+    """CPU seconds of each live descendant of this process, by pid, with those of its own children
+    that ended and were waited for (F-9: worker processes of the run itself were counted as
+    "other processes"; r8: so were those a fork server, a child of ours, started and reaped)."""
     out = {}
     for child in psutil.Process().children(recursive=True):
         try:
             c = child.cpu_times()
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
-        out[child.pid] = c.user + c.system
+        out[child.pid] = c.user + c.system + c.children_user + c.children_system
     return out
 
 
