@@ -176,6 +176,16 @@ def test_a_claim_decided_against_what_an_undecided_part_shows_fails():
     assert any("shows the opposite: numpy" in p for p in consistency.check_reading(faster))
     inside = "C11 DOES NOT HOLD: numpy: no measurable difference: inside the spread (x1.40; a) "
     assert consistency.check_reading(inside + "(INCONCLUSIVE); python (DOES NOT HOLD)") == []
+    # quick run at eafe539: the two NumPy maps' own costs x1.30 apart: a speed-up shows nothing
+    unlike = (
+        "C11 DOES NOT HOLD: parallel against sequential: for GIL-releasing work x1.06 faster "
+        "(0.131 → 0.124 s, medians of 2) (INCONCLUSIVE: the two runs' own costs of one call, "
+        "each timed alone, differ x1.30, more than the x1.15 one run can tell apart: not like "
+        "with like, so their times decide nothing); for CPU-bound Python in py_function x1.01 "
+        "(DOES NOT HOLD), with B = 2."
+    )
+    assert consistency.check_reading(unlike) == []
+    assert consistency.check_reading(unlike.replace(", so their times decide nothing", ""))
 
 
 def test_one_quantity_printed_twice_with_two_values_fails(tmp_path):

@@ -55,6 +55,7 @@ from fitscope.verdicts.compare import (
 from fitscope.verdicts.parts import LEANS, VISIBLE_SAVING, combine_for, never_against
 from fitscope.verdicts.quantities import check_one_run, check_quantity_facts, check_references
 from fitscope.verdicts.quantities import sentences as _sentences
+from fitscope.verdicts.tfdata_claims import UNLIKE
 from fitscope.verdicts.verdict import DOES_NOT_HOLD, HOLDS, Scorecard, Verdict, tally
 
 __all__ = [
@@ -146,7 +147,10 @@ _FASTER_MEANS = {"C10": HOLDS, "C11": HOLDS, "A1": HOLDS}  # what a speed-up say
 
 
 def _shows(claim: str, part: str) -> str | None:
-    """What an undecided part visibly shows of its claim (a verdict), or None."""
+    """What an undecided part visibly shows of its claim (a verdict), or None: nothing where the
+    part says its runs were not like with like, so their times decide nothing."""
+    if UNLIKE in part:
+        return None
     if claim in _FASTER_MEANS and _FASTER.search(part):
         return _FASTER_MEANS[claim]
     saving = None

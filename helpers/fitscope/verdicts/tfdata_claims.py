@@ -283,11 +283,14 @@ def _crowded_part(part: str, free_cpus: float | None) -> str:
     return INCONCLUSIVE if crowded and part == DOES_NOT_HOLD else part
 
 
+UNLIKE = "not like with like, so their times decide nothing"
+"""What a part says of runs whose own costs lie apart: its comparison shows nothing either way."""
+
+
 def _unlike(apart: float) -> str:
     return (
         f"the two runs' own costs of one call, each timed alone, differ x{apart:.2f}, more than "
-        f"the x{MIN_GAIN:g} one run can tell apart: not like with like, so their times decide "
-        "nothing"
+        f"the x{MIN_GAIN:g} one run can tell apart: {UNLIKE}"
     )
 
 
