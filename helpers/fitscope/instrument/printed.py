@@ -28,6 +28,7 @@ __all__ = [
     "TRAIN_CPU_S",
     "TRAIN_WALL_S",
     "WARM_UP_STEP",
+    "figure",
     "quantity_fact",
     "role_cpu",
     "role_share",
@@ -71,3 +72,14 @@ def quantity_fact(run: str, quantity: str, printed: str) -> dict[str, str]:
         'quantity'
     """
     return {"kind": QUANTITY, "run": run, "quantity": quantity, "printed": printed}
+
+
+def figure(x: float) -> str:
+    """A measured value as every table, reading and comparison prints it: three digits, so that
+    a ratio beside it reads from them (one decimal from 100).
+
+    Example:
+        >>> figure(0.1204), figure(0.5), figure(153.44)
+        ('0.120', '0.500', '153.4')
+    """
+    return f"{x:.1f}" if x >= 99.95 else f"{x:#.3g}"

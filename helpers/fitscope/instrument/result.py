@@ -22,6 +22,7 @@ from fitscope.instrument.printed import (
     CORES_BUSY,
     MEASURED_S,
     STEPS_PER_S,
+    figure,
     quantity_fact,
     role_cpu,
 )
@@ -108,14 +109,14 @@ class RunResult(ShowsItself):
         if tp.steps:
             rows += [
                 ("steps timed", tp.steps),
-                ("time measured", f"{tp.elapsed_s:.2f} s"),
+                ("time measured", f"{figure(tp.elapsed_s)} s"),
                 ("throughput", self._steps_per_s()),
             ]
         if self.bounds is not None:
             rows += [
                 (
                     "ideal time: overlapped / one after the other",
-                    f"{self.bounds.overlapped_s:.2f} s / {self.bounds.sequential_s:.2f} s",
+                    f"{figure(self.bounds.overlapped_s)} s / {figure(self.bounds.sequential_s)} s",
                 )
             ]
         if self.budget is not None:
@@ -146,7 +147,7 @@ class RunResult(ShowsItself):
         """
         tp, said = self.throughput, []
         if tp.steps:
-            said += [(MEASURED_S, f"{tp.elapsed_s:.2f} s"), (STEPS_PER_S, self._steps_per_s())]
+            said += [(MEASURED_S, f"{figure(tp.elapsed_s)} s"), (STEPS_PER_S, self._steps_per_s())]
         cores, by_role = self.facts.get("cores_busy"), self.facts.get("train_cpu_by_role")
         if isinstance(cores, int | float):
             said.append((CORES_BUSY, fmt(cores)))
@@ -161,7 +162,7 @@ class RunResult(ShowsItself):
         tp = self.throughput
         if not tp.steps:
             return f"{self.name}."
-        text = f"{self.name}: {tp.steps} steps in {tp.elapsed_s:.2f} s ({self._steps_per_s()})"
+        text = f"{self.name}: {tp.steps} steps in {figure(tp.elapsed_s)} s ({self._steps_per_s()})"
         if self.bounds is not None and tp.elapsed_s > 0:
             text += (
                 f", {100 * self.bounds.efficiency(tp.elapsed_s):.0f}% of the ideal overlapped bound"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fitscope.instrument.printed import MEASURED_S, STEPS_PER_S, quantity_fact
+from fitscope.instrument.printed import MEASURED_S, STEPS_PER_S, figure, quantity_fact
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import ShowsItself, Table
 from fitscope.show.against import run_reading
@@ -54,7 +54,7 @@ class Comparison(ShowsItself, dict):
         rows, facts = [], []
         for label, r in self.items():
             b = r.bounds
-            measured, rate = f"{r.throughput.elapsed_s:.2f}", f"{r.throughput.steps_per_s:.1f}"
+            measured, rate = figure(r.throughput.elapsed_s), f"{r.throughput.steps_per_s:.1f}"
             extra = [(column[1](r), column[2:]) for column in self.extra]
             rows.append(
                 [
@@ -62,8 +62,8 @@ class Comparison(ShowsItself, dict):
                     r.throughput.steps,
                     measured,
                     rate,
-                    f"{b.overlapped_s:.2f}" if b else "",
-                    f"{b.sequential_s:.2f}" if b else "",
+                    figure(b.overlapped_s) if b else "",
+                    figure(b.sequential_s) if b else "",
                 ]
                 + [cell for cell, _ in extra]
             )

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fitscope.instrument.errors import FitscopeInputError
+from fitscope.instrument.printed import figure
 
 __all__ = ["Values", "Spread", "figure"]
 
@@ -58,14 +59,3 @@ class Spread:
     def meets(self, other: Spread) -> bool:
         """Whether the two ranges overlap (a point meets a range that holds it)."""
         return self.low <= other.high and other.low <= self.high
-
-
-def figure(x: float) -> str:
-    """A measured value as every comparison prints it: three digits, so that the ratio beside
-    it reads from them (one decimal from 100).
-
-    Example:
-        >>> figure(0.1204), figure(0.5), figure(153.44)
-        ('0.120', '0.500', '153.4')
-    """
-    return f"{x:.1f}" if x >= 99.95 else f"{x:#.3g}"
