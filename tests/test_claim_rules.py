@@ -415,6 +415,7 @@ def test_each_repeat_of_a_cached_pipeline_builds_its_own_and_fills_its_own_cache
     assert produced > began - 5_000_000  # made in this repeat, not read from an earlier one's
     assert run.facts["spans_by_label"]["read"] == 8
     assert "The pass that fills the cache took" in str(run) and "built its own" in str(run)
+    assert "(median of 3 repeats), the 6 passes that read it" in str(run)  # r8: never "each"
     once = measure_pipeline(build_pipeline(p, "cache"), p, "cache", repeats=3)
     assert len(once.facts["repeats_s"]) == 1 and once.facts["cache_kept_to_one_repeat"]
     assert "a dataset object keeps its cache" in str(once)

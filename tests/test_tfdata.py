@@ -634,6 +634,9 @@ def test_maps_whose_own_cost_of_one_call_moved_are_not_compared_as_like():
     python_part = v.because.split("for CPU-bound Python")[1]
     assert "(INCONCLUSIVE: the two runs' own costs of one call" in python_part
     assert "leans" not in python_part and v.verdict == HOLDS  # NumPy's part decides alone
+    assert "A sequential map ran its calls on more than one thread" not in runs.table().reading
+    gil[("numpy", 1)].facts["threads_that_ran_python"] = 2  # r8, 03: '2' for a sequential map
+    assert "yet one call at a time" in GilRuns(gil).table().reading
 
 
 # -- the article's example 3, the GIL, from_generator -------------------------------------------

@@ -179,6 +179,13 @@ _GIL_BOUND = (
 )
 
 
+_SEQUENTIAL_THREADS = (
+    " A sequential map ran its calls on more than one thread over its run, yet one call at a "
+    "time: tf.data may hand the next call to another of its threads, so a count of threads is "
+    "not a count of calls at once."
+)
+
+
 class GilRuns(ShowsItself, dict):
     """py_function maps by (kind, parallel calls): time, bound, threads, and the speed-ups."""
 
@@ -214,7 +221,11 @@ class GilRuns(ShowsItself, dict):
             f"pure Python {self.comparison('python')}."
             + self.unlike()
             + self.outside_the_gil()
-            + _GIL_BOUND,
+            + _GIL_BOUND
+            + _SEQUENTIAL_THREADS
+            * any(
+                r.facts["threads_that_ran_python"] > 1 for (_, par), r in self.items() if par == 1
+            ),
             facts=[self.comparison(k).facts() for k in GIL_KINDS],
         )
 

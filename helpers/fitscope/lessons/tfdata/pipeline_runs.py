@@ -64,12 +64,15 @@ def _cache_passes(f: dict[str, Any]) -> str:
         if f.get("fresh_per_repeat")
         else "measured once: a dataset object keeps its cache, so a second repeat would read it"
     )
+    of = f" (median of {len(runs)} repeats)" if len(runs) > 1 else ""
     read = (
-        f", each later pass (reading it) {statistics.median(later):.2f} s"
+        f", the {len(later)} passes that read it {figure(statistics.median(later))} s (median)"
+        if len(later) > 1
+        else f", the pass that read it {figure(later[0])} s"
         if later
         else ", and no later pass read it"
     )
-    return f" The pass that fills the cache took {first:.2f} s{read}; {how}."
+    return f" The pass that fills the cache took {figure(first)} s{of}{read}; {how}."
 
 
 SLOWER_THAN_SUM = (
