@@ -23,6 +23,7 @@ from fitscope.instrument.budget import cpu_budget
 from fitscope.instrument.checks import Checks
 from fitscope.instrument.environment import environment_facts, memory_limit_bytes, quick_mode
 from fitscope.instrument.errors import FitscopeInputError, check_choice, check_int
+from fitscope.instrument.printed import figure
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import Stack, Table
 from fitscope.isolation import (
@@ -123,21 +124,21 @@ class ServiceRun(RunResult):
         idle = max(budget - local["cores_busy"], 0.0)
         rates = self.local_rates()
         earlier = (
-            f"The same local pipeline ran {' and '.join(f'{x:.0f}' for x in rates)} elements/s "
+            f"The same local pipeline ran {' and '.join(figure(x) for x in rates)} elements/s "
             f"in this notebook's {len(rates)} runs of it (x{max(rates) / min(rates):.2f} apart), "
             "so the service is read against all of them. "
             if len(rates) > 1
             else ""
         )
         text = (
-            f"With B = {budget:g}, the local pipeline delivered {local['elements_per_s']:.0f} "
+            f"With B = {budget:g}, the local pipeline delivered {figure(local['elements_per_s'])} "
             "elements/s "
             f"and kept {local['cores_busy']:.2f} cores busy; the service's {f['workers']} workers "
-            f"delivered {service['elements_per_s']:.0f} elements/s with "
+            f"delivered {figure(service['elements_per_s'])} elements/s with "
             f"{service['cores_busy']:.2f} cores busy. {earlier}The service against the local "
             f"pipeline: {compare(rates, service['elements_per_s'], 'elements/s')}. "
             f"The ideal bound for {f['workers']} workers sharing {budget:g} CPU(s) is "
-            f"{bound_rate:.0f} elements/s"
+            f"{figure(bound_rate)} elements/s"
             + (
                 " (the service beat it: the costs the bound is built from were estimated high). "
                 if service["elements_per_s"] > bound_rate
@@ -159,8 +160,8 @@ class ServiceRun(RunResult):
             f"{_reading(compare(per_local, per_service, 'ms'), 'less', 'more')}"
         )
         return text + (
-            f"; the first element arrived after {service['first_element_s']:.2f} s against "
-            f"{local['first_element_s']:.2f} s locally."
+            f"; the first element arrived after {figure(service['first_element_s'])} s against "
+            f"{figure(local['first_element_s'])} s locally."
         )
 
 
