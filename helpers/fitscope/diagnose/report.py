@@ -182,12 +182,8 @@ class Diagnosis(ShowsItself):
         head = f"On {LABELS.get(self.backend, self.backend)}, {self.verdict}{mostly}" + (
             f" ({self.reason})" if self.reason else ""
         )
-        n = len(self.shares)
-        ran = (
-            f"the shares ran from {lo:.0%} to {hi:.0%}"
-            if f"{lo:.0%}" != f"{hi:.0%}"
-            else f"every repeat's share {lo:.0%}"
-        )
+        n, ran = len(self.shares), f"the shares ran from {lo:.0%} to {hi:.0%}"
+        ran = ran if f"{lo:.0%}" != f"{hi:.0%}" else f"every repeat's share {lo:.0%}"
         which = "" if n == 1 else f" (medians of {n} repeats, each figure its own; {ran})"
         return (
             f"{head}: a step took {ms(self.step_in_fit_s)} in fit against "
@@ -206,9 +202,12 @@ class Diagnosis(ShowsItself):
         if not faster or max(faster) < 0.005:
             return ""
         if median_interval(faster)[0] <= margin:  # within the noise, yet never hidden (r8)
+            lo, hi = min(faster), max(faster)  # r9: "up to 26% ... inside the 17%" misread
+            span = f"{lo:.0%} to {hi:.0%}" if lo >= 0.005 else f"up to {hi:.0%}"
+            inside = "inside" if hi <= margin else "not all beyond"
             return (
-                f"; shares floored at 0: a step in fit ran up to {max(faster):.0%} faster than "
-                f"the step alone, inside {line}"
+                f"; shares floored at 0: a step in fit ran {span} faster than the step alone "
+                f"over the repeats, {inside} {line}"
             )
         return (
             f"; yet a step in fit ran {statistics.median(faster):.0%} faster than the step alone, "
@@ -219,7 +218,7 @@ class Diagnosis(ShowsItself):
     def remedy_sentences(self) -> list[str]:
         if not self.remedies and self.verdict == NOT:
             under = (
-                "the data costs under 5% of a step"
+                "the input share is under 5% in every repeat"
                 if median_interval(self.shares)[1] < SMALL
                 else f"no share is measured beyond the {self.alone_noise:.0%} step-alone noise"
             )
