@@ -417,3 +417,17 @@ def test_pipelines_whose_step_alone_moved_are_not_ranked() -> None:
     assert two.startswith("no pipeline is compared"), two
     alike = SideBySide({"a": runs["a"], "b": runs["b"]}, advice).reading
     assert alike.startswith("'a' is fastest") and "left out" not in alike, alike
+    # r9, 05: two equally large groups ({threads, processes}, {processes, tf.data}): the one
+    # listed first was kept and 'threads' called fastest, where the other would crown tf.data
+    tie = {
+        "generator": found(0.00967, [0.0202, 0.0203]),
+        "threads": found(0.0116, [0.0204, 0.0205]),
+        "processes": found(0.013, [0.0288, 0.029]),
+        "tf.data": found(0.0137, [0.0191, 0.0192]),
+    }
+    said = SideBySide(tie, advice).reading
+    assert said.startswith("no run is fastest: 2 equally large groups"), said
+    from fitscope.verdicts import consistency
+
+    assert consistency.check_reading(said) == []
+    assert "('threads', 'processes'; 'processes', 'tf.data')" in said and "fastest:" in said

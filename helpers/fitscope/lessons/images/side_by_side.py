@@ -47,7 +47,15 @@ class SideBySide(ShowsItself):
         out and said to be: not like with like, whatever moved it (review r5 S2-4, r6). Under
         two such runs, none is compared."""
         alone = {n: d["step_alone_s"] for n, d in self.found.items()}
-        kept = _alike(alone)
+        groups = _alike(alone)
+        if len(groups) > 1 and len(groups[0]) > 1:  # r9: a tie would be broken by list order
+            said = "; ".join(", ".join(f"'{n}'" for n in g) for g in groups)
+            return (
+                f"no run is fastest: {len(groups)} equally large groups of runs have "
+                f"steps alone within x{MIN_GAIN:g} of each other ({said}), so which runs are "
+                "like with like is not decided."
+            )
+        kept = groups[0]
         low = min(alone[n] for n in kept)
         out = [
             f"'{n}' (its step alone {_ms(a)}, x{max(a, low) / min(a, low):.2f} from the "
@@ -83,20 +91,24 @@ class SideBySide(ShowsItself):
         return self.table().text(width=10_000) + "\n\n" + str(self.advice)
 
 
-def _alike(alone: dict[str, float]) -> list[str]:
-    """The largest group of runs whose steps alone lie within ``MIN_GAIN`` of each other (as
-    printed, two decimals), the earlier-listed first on a tie; their order kept.
+def _alike(alone: dict[str, float]) -> list[list[str]]:
+    """The largest groups of runs whose steps alone lie within ``MIN_GAIN`` of each other (as
+    printed, two decimals), their order kept: one, or more where equally large groups differ.
 
     Example:
         >>> _alike({"generator": 0.0139, "threads": 0.0104, "processes": 0.0112, "tf.data": 0.0101})
-        ['threads', 'processes', 'tf.data']
+        [['threads', 'processes', 'tf.data']]
+        >>> _alike({"generator": 0.00967, "threads": 0.0116, "processes": 0.013, "tf.data": 0.0137})
+        [['threads', 'processes'], ['processes', 'tf.data']]
     """
     names = sorted(alone, key=alone.__getitem__)
-    best: list[str] = []
-    for i, first in enumerate(names):
-        group = [n for n in names[i:] if round(alone[n] / alone[first], 2) <= MIN_GAIN]
-        best = group if len(group) > len(best) else best
-    return [n for n in alone if n in best]
+    groups = [
+        [n for n in names[i:] if round(alone[n] / alone[first], 2) <= MIN_GAIN]
+        for i, first in enumerate(names)
+    ]
+    size = max(len(g) for g in groups)
+    tops = [g for i, g in enumerate(groups) if len(g) == size and g not in groups[:i]]
+    return [[n for n in alone if n in g] for g in tops]
 
 
 def side_by_side(control: Any = None, keep_as: str | None = None, **diagnoses: Any) -> SideBySide:
