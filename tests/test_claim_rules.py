@@ -13,7 +13,7 @@ from fitscope.instrument.errors import FitscopeInputError
 from fitscope.instrument.result import RunResult
 from fitscope.instrument.threads import MAIN
 from fitscope.instrument.tracing import Span
-from fitscope.verdicts import evidence
+from fitscope.verdicts import consistency, evidence
 from fitscope.verdicts.answer import answer
 from fitscope.verdicts.claims import PartEvidence, c6_parts, step_order
 from fitscope.verdicts.images import Pipeline, article_advice
@@ -564,3 +564,19 @@ def test_the_checklist_says_every_backend_only_where_more_than_one_was_measured(
     assert "every backend" not in one and "the one backend measured" in one
     two = answer([(c1, "TensorFlow"), (c1, "JAX")]).checklist
     assert any("the same on every backend measured" in p for p in two)
+
+
+def test_c12_s_parts_say_their_saving_and_the_band_that_decided_them():
+    """Review r9, 01b: JAX's pure-Python part read "0.389 s against an overlapped bound of
+    0.274 s and a sequential sum of 0.452 s (HOLDS)" with no word that it reached 35 % of the
+    possible saving, inside the 15 % band around the sum that the rule reads as no overlap."""
+    part = dict(
+        name="pure Python", measured_s=0.389, sequential_s=0.452, overlapped_s=0.274,
+        pure_python=True,
+    )  # fmt: skip
+    v = verdicts.c12("JAX", [part], budget=2, step_ms=8)
+    assert "(HOLDS, 35 % of the possible saving, within 15 % of the sum)" in v.because
+    between = dict(part, measured_s=0.36)
+    said = verdicts.c12("JAX", [between], budget=2, step_ms=8).because
+    assert "(DEPENDS, 52 % of the possible saving, between the two 15 % bands)" in said
+    assert consistency.check_reading(f"C12 HOLDS: {v.because}") == []

@@ -17,6 +17,7 @@ from fitscope.verdicts.bounds import (
     BEATS_BOUND,
     NEAR_OVERLAPPED,
     NEAR_SEQUENTIAL,
+    TOLERANCE,
     TOO_CLOSE,
     position,
 )
@@ -53,6 +54,26 @@ def _starves(part: dict[str, Any], budget: float, step_ms: float) -> str:
         NEAR_SEQUENTIAL: HOLDS,
         NEAR_OVERLAPPED: DOES_NOT_HOLD,
     }.get(where, DEPENDS)
+
+
+def _where(part: dict[str, Any]) -> str:
+    """Where the run lies, in the words the rule reads it with (review r9: a HOLDS that reached
+    a third of the possible saving printed neither the saving nor the band that decided it).
+
+    Example:
+        >>> _where(dict(measured_s=0.389, sequential_s=0.452, overlapped_s=0.274))
+        ', 35 % of the possible saving, within 15 % of the sum'
+    """
+    t, seq, ovl = part["measured_s"], part["sequential_s"], part["overlapped_s"]
+    if seq <= ovl or not ovl <= t <= seq:
+        return ""
+    tolerance = f"{100 * TOLERANCE:.0f} %"
+    band = {
+        NEAR_SEQUENTIAL: f"within {tolerance} of the sum",
+        NEAR_OVERLAPPED: f"within {tolerance} of the overlapped bound",
+        TOO_CLOSE: f"the two {tolerance} bands meet",
+    }.get(position(t, seq, ovl), f"between the two {tolerance} bands")
+    return f", {100 * (seq - t) / (seq - ovl):.0f} % of the possible saving, {band}"
 
 
 def _lean(part: dict[str, Any], verdict: str) -> str | None:
@@ -147,7 +168,7 @@ def c12(
         + "; ".join(
             f"{p['name']}: {figure(p['measured_s'])} s against an overlapped bound of "
             f"{figure(p['overlapped_s'])} s "
-            f"and a sequential sum of {figure(p['sequential_s'])} s ({v}"
+            f"and a sequential sum of {figure(p['sequential_s'])} s ({v}{_where(p)}"
             + (f", {LEANS} {lean}" if (lean := _lean(p, v)) else "")
             + (
                 f", {BEATS_BOUND}"
