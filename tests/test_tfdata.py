@@ -634,6 +634,16 @@ def test_maps_whose_own_cost_of_one_call_moved_are_not_compared_as_like():
     python_part = v.because.split("for CPU-bound Python")[1]
     assert "(INCONCLUSIVE: the two runs' own costs of one call" in python_part
     assert "leans" not in python_part and v.verdict == HOLDS  # NumPy's part decides alone
+    # r9, 03: NumPy x1.66 faster from maps whose calls measured x1.30 apart, the parallel one
+    # costlier: per each run's own cost still a gain, so the part leans HOLDS and C11 is not
+    # decided against it by the pure-Python part alone
+    gil[("numpy", 2)] = run(0.084, 0.086, call_s=0.0039)
+    gil[("python", 2)] = run(0.24, 0.25, call_s=0.0058)  # 22 % slower: DOES NOT HOLD
+    _, leaning = tfdata_verdicts(pipelines, example3, gil)
+    numpy_part = leaning.because.split("for CPU-bound Python")[0]
+    assert "(INCONCLUSIVE, leans HOLDS: the two runs' own costs" in numpy_part
+    assert "taken per each run's own cost of a call, the parallel map ran x2.22" in numpy_part
+    assert leaning.verdict == INCONCLUSIVE
     assert "A sequential map ran its calls on more than one thread" not in runs.table().reading
     gil[("numpy", 1)].facts["threads_that_ran_python"] = 2  # r8, 03: '2' for a sequential map
     assert "yet one call at a time" in GilRuns(gil).table().reading

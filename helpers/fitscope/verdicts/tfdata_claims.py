@@ -285,13 +285,32 @@ def _crowded_part(part: str, free_cpus: float | None) -> str:
 
 UNLIKE = "not like with like, so their times decide nothing"
 """What a part says of runs whose own costs lie apart: its comparison shows nothing either way."""
+_UNLIKE_HEAD = "the two runs' own costs of one call"
 
 
-def _unlike(apart: float) -> str:
-    return (
-        f"the two runs' own costs of one call, each timed alone, differ x{apart:.2f}, more than "
-        f"the x{MIN_GAIN:g} one run can tell apart: {UNLIKE}"
+def _c11_lean(c: Compared, part: str, why: str, per_cost: float | None) -> str | None:
+    """What a C11 part shows: a gain the GIL cannot give is not the parallel map's (it leans
+    nowhere); one from runs unlike leans HOLDS only if, taken per each run's own cost of a call,
+    it is still a gain of ``MIN_GAIN`` (review r9: x1.66 from costs x1.30 apart read as nothing).
+    """
+    if why.startswith(_UNLIKE_HEAD):
+        return HOLDS if per_cost is not None and per_cost >= MIN_GAIN else None
+    return None if why else _lean(c, part)
+
+
+def _unlike(apart: float, per_cost: float | None = None) -> str:
+    """Why a part's runs are not like with like, and, where taken per each run's own cost of a
+    call the parallel map still gained beyond ``MIN_GAIN``, that gain (the part then leans)."""
+    said = (
+        f"{_UNLIKE_HEAD}, each timed alone, differ x{apart:.2f}, more than the x{MIN_GAIN:g} one "
+        "run can tell apart: "
     )
+    if per_cost is not None and per_cost >= MIN_GAIN:
+        return said + (
+            "not like with like, so their times alone decide nothing; taken per each run's own "
+            f"cost of a call, the parallel map ran x{per_cost:.2f} faster"
+        )
+    return said + UNLIKE
 
 
 def c11(
@@ -313,9 +332,10 @@ def c11(
     as the table says, so that part is INCONCLUSIVE, leans nowhere, and says why
     (:func:`beyond_the_gil`).
 
-    ``apart`` is, per part (GIL-releasing, pure Python), how far the two runs' own costs of one
-    call, each timed alone, lie apart (:func:`~fitscope.verdicts.compare.costs_apart`): past
-    ``MIN_GAIN`` the runs did not measure alike, so that part is INCONCLUSIVE and says so.
+    ``apart`` is, per part (GIL-releasing, pure Python), the parallel run's own cost of one
+    call over the sequential run's, each timed alone: more than ``MIN_GAIN`` apart either way,
+    the runs did not measure alike, so that part is INCONCLUSIVE and says so; it leans HOLDS only
+    where, taken per each run's own cost of a call, the parallel map still gained ``MIN_GAIN``.
 
     ``free_cpus`` is what other processes left of B during the parallel runs (the least of them;
     :class:`fitscope.instrument.budget.OtherLoad`), None where unknown: under
@@ -333,9 +353,12 @@ def c11(
         ('HOLDS', 'HOLDS')
         >>> c11(same, python, 2).verdict, c11(same, python, 2, gil_limit=1.75).verdict
         ('DEPENDS', 'DOES NOT HOLD')
-        >>> unlike = c11(numpy, python, 2, apart=(1.0, 1.47))
-        >>> unlike.verdict, "(INCONCLUSIVE: the two runs' own costs of one call" in unlike.because
+        >>> unlike = c11(numpy, python, 2, apart=(1.0, 1.47))  # x2.25, calls costlier: a gain
+        >>> unlike.verdict, "(INCONCLUSIVE, leans HOLDS: the two runs' own" in unlike.because
         ('HOLDS', True)
+        >>> cheaper = c11(numpy, same, 2, apart=(1.0, 1 / 1.3))  # no gain once per own cost
+        >>> "(INCONCLUSIVE: the two runs' own costs of one call, each" in cheaper.because
+        True
     """
     gil_c, cpu_c = _compared(gil_releasing), _compared(cpu_bound)
     ev = dict(
@@ -347,17 +370,20 @@ def c11(
         apart=list(apart),
     )
     whys = ["", ""]
+    per_cost: list[float | None] = [None, None]  # a part's gain per each run's own cost
     if budget < 2:  # one CPU cannot show a parallel speed-up either way
         parts = [INCONCLUSIVE, INCONCLUSIVE]
     else:
         measured = [speedup_part(c, 1.3, MIN_GAIN) for c in (gil_c, cpu_c)]
         measured[1], whys[1] = _python_part(measured[1], cpu_c, gil_limit)
         for i, a in enumerate(apart):  # the same work measured unalike: no time is compared
-            if a > MIN_GAIN:
-                measured[i], whys[i] = INCONCLUSIVE, _unlike(a)
+            if max(a, 1 / a) > MIN_GAIN:
+                per_cost[i] = (gil_c, cpu_c)[i].ratio * a
+                measured[i], whys[i] = INCONCLUSIVE, _unlike(max(a, 1 / a), per_cost[i])
         parts = [_crowded_part(p, free_cpus) for p in measured]
-    # a gain the GIL cannot give, or from runs unlike, is not the parallel map's: it leans nowhere
-    leans = [None if w else _lean(c, p) for c, p, w in zip((gil_c, cpu_c), parts, whys)]
+    # a gain the GIL cannot give is not the parallel map's: it leans nowhere; nor does one from
+    # runs unlike, unless taken per each run's own cost of a call it is a gain still (r9)
+    leans = [_c11_lean(*each) for each in zip((gil_c, cpu_c), parts, whys, per_cost)]
     leans = leans if budget >= 2 else [None, None]
     free = "" if free_cpus is None else f" ({free_cpus:.1f} CPUs left free by other processes)"
     text = (

@@ -361,7 +361,7 @@ def tfdata_verdicts(
         # unmeasured free CPUs are unknown (None), never B filled in
         min((r.facts["free_cpus"] for r in gil.values() if "free_cpus" in r.facts), default=None),
         maps.python_limit(),  # what the GIL table's sentence reads a gain against
-        (maps.apart("numpy"), maps.apart("python")),
+        (maps.cost_ratio("numpy"), maps.cost_ratio("python")),
     )
     card = verdicts.Scorecard([c10, c11])
     return evidence.keep("tfdata", card, keep_as) if keep_as else card

@@ -238,6 +238,13 @@ class GilRuns(ShowsItself, dict):
             {str(p): self[(kind, p)].facts.get("cost_per_call", (0.0,))[0] for p in (1, 2)}
         )
 
+    def cost_ratio(self, kind: str) -> float:
+        """The parallel ``kind`` map's own cost of one call over the sequential map's, each timed
+        alone before its run (1.0 where either is missing): what C11 reads unlike runs with."""
+        costs = [self[(kind, p)].facts.get("cost_per_call", (0.0,))[0] for p in (1, 2)
+                 if (kind, p) in self]  # fmt: skip
+        return costs[1] / costs[0] if len(costs) == 2 and min(costs) > 0 else 1.0
+
     def unlike(self) -> str:
         """The sentence for each kind whose two maps measured one call more than ``MIN_GAIN``
         apart: the same work measured unalike, so its comparison says nothing of the parallel map
