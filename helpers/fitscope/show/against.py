@@ -70,11 +70,11 @@ class AgainstBounds:
         'TensorFlow no faster than one after the other (0.822 s against 0.811 s: 1 % longer, \
 inside the 15 % tolerance)'
         >>> AgainstBounds(0.54, 0.54, 0.72).saving("JAX")
-        'JAX 0.540 s: the bounds too close to tell apart within the 15 % tolerance (0.540 s ideal, \
-0.720 s one after the other)'
+        'JAX 0.540 s: the bounds too close to tell apart: with the 15 % tolerance around each, \
+their bands meet (0.540 s ideal, 0.720 s one after the other)'
         >>> AgainstBounds(0.79, 0.89, 0.89, named="spread").where()
-        'the bounds too close to tell apart within the 15 % spread; the run 11 % under the ideal \
-bound, within that margin: undecided'
+        'the bounds too close to tell apart: with the 15 % spread around each, their bands meet; \
+the run 11 % under the ideal bound, within that margin: undecided'
         >>> AgainstBounds(1.03, 0.74, 0.74).header()
         'slower than one after the other: 39 % longer (1.03 s against 0.740 s)'
         >>> AgainstBounds(0.46, 0.26, 0.49).header(), AgainstBounds(1.25, 1.0).header()
@@ -137,7 +137,8 @@ bound, within that margin: undecided'
             return (
                 f"{TOO_CLOSE} within {self.inside} of this run: they lie {gap:.2f} s apart{under}"
             )
-        return f"{TOO_CLOSE} within {self.inside}{under}"
+        # r9: "within the 28 % spread" of bounds 34 % apart read as a claim on their distance
+        return f"{TOO_CLOSE}: with {self.inside} around each, their bands meet{under}"
 
     @property
     def kind(self) -> str:
