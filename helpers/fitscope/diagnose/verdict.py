@@ -220,6 +220,8 @@ def verdict_of(shares: list[float], floor: float = 0.0) -> tuple[str, str]:
         'the 3 repeats put the input share between 2% and 7%, inside the 9% step-'
         >>> verdict_of([0.08, 0.15, 0.12], floor=0.25)[1][-47:]
         'past the 20% line, too far to tell any category'
+        >>> verdict_of([0.19, 0.41, 0.28], floor=0.15)[1][-87:]
+        'line: input-bound at least moderately, every repeat above the 5% line and the 15% noise'
         >>> verdict_of([0.047], floor=0.10)[0], verdict_of([0.047])[0]
         ('not input-bound', 'inconclusive')
     """
@@ -258,7 +260,14 @@ def verdict_of(shares: list[float], floor: float = 0.0) -> tuple[str, str]:
             "one repeat, fell that far apart on this machine"
         )
     crossed = [f"{line:.0%}" for line in LINES if lo < line <= hi]
+    least = (  # r9: 19-41% beyond a 15% noise is input-bound whichever category decides
+        f": input-bound at least moderately, every repeat above the {LINES[0]:.0%} line and "
+        f"the {floor:.0%} noise"
+        if lo > max(floor, LINES[0])
+        else ""
+    )
     return INCONCLUSIVE, (
         f"{put}, on both sides of the {' and '.join(crossed)} "
         + ("lines" if len(crossed) > 1 else "line")
+        + least
     )
