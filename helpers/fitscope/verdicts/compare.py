@@ -160,7 +160,8 @@ def compare(before: Values, after: Values, unit: str = "s") -> Compared:
 
     Example:
         >>> compare([0.50, 0.47, 0.53], [0.49, 0.46, 0.52]).sentence
-        'no measurable difference: inside the spread (x1.02; 0.500 → 0.490 s, medians of 3)'
+        'no measurable difference: inside the spread (x1.02; 0.500 → 0.490 s, medians of 3; their \
+ranges 0.470–0.530 and 0.460–0.520 s meet)'
         >>> compare(0.50, 0.47).word
         'undecided'
     """
@@ -190,7 +191,8 @@ def compare(before: Values, after: Values, unit: str = "s") -> Compared:
             unit,
             ratio,
             NO_DIFFERENCE,
-            f"{NO_DIFFERENCE}: inside the spread (x{ratio:.2f}; {numbers})",
+            f"{NO_DIFFERENCE}: inside the spread (x{ratio:.2f}; {numbers}; their ranges "
+            f"{figure(a.low)}–{figure(a.high)} and {figure(b.low)}–{figure(b.high)} {unit} meet)",
         )
     elif min(a.n, b.n) == 1 and 1 / MIN_GAIN < ratio < MIN_GAIN:
         return Compared(
