@@ -431,3 +431,27 @@ def test_pipelines_whose_step_alone_moved_are_not_ranked() -> None:
 
     assert consistency.check_reading(said) == []
     assert "('threads', 'processes'; 'processes', 'tf.data')" in said and "fastest:" in said
+
+
+def test_pipelines_on_one_backend_whose_steps_alone_moved_are_not_compared() -> None:
+    """Review r9, 05 [48]: "On JAX, no run is fastest" compared a generator and Grain whose steps
+    alone, the same model's step, were 55.6 and 68.5 ms (x1.23): the rule the side-by-side
+    applies (x1.15) leaves such runs uncompared on one backend too."""
+    from fitscope.lessons.images.pipelines import on_one_backend
+
+    class Found(dict):
+        def to_dict(self) -> dict:
+            return self
+
+    def found(alone: float, fit: list[float]) -> Found:
+        return Found(
+            backend="jax", step_alone_s=alone, step_in_fit_s=fit[1], steps_in_fit_s=fit,
+            overlapped_s=alone, input_share=0.1, verdict="not input-bound",
+            data_where="the main thread",
+        )  # fmt: skip
+
+    said = on_one_backend(
+        generator=found(0.0556, [0.066, 0.067, 0.068]), Grain=found(0.0685, [0.064, 0.065, 0.07])
+    ).reading
+    assert said.startswith("On JAX, no pipeline is compared: their steps alone"), said
+    assert "'generator' 55.6 ms, 'Grain' 68.5 ms" in said and "fastest" not in said

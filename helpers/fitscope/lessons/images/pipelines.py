@@ -20,6 +20,7 @@ from fitscope.verdicts.quantities import ROW
 
 __all__ = [
     "COLUMNS",
+    "alike",
     "row",
     "named",
     "on_one_backend",
@@ -99,6 +100,26 @@ def named(keyword: str) -> str:
     return keyword.replace("tf_data", "tf.data").replace("_", " ")
 
 
+def alike(alone: dict[str, float]) -> list[list[str]]:
+    """The largest groups of runs whose steps alone lie within ``MIN_GAIN`` of each other (as
+    printed, two decimals), their order kept: one, or more where equally large groups differ.
+
+    Example:
+        >>> alike({"generator": 0.0139, "threads": 0.0104, "processes": 0.0112, "tf.data": 0.0101})
+        [['threads', 'processes', 'tf.data']]
+        >>> alike({"generator": 0.00967, "threads": 0.0116, "processes": 0.013, "tf.data": 0.0137})
+        [['threads', 'processes'], ['processes', 'tf.data']]
+    """
+    names = sorted(alone, key=alone.__getitem__)
+    groups = [
+        [n for n in names[i:] if round(alone[n] / alone[first], 2) <= MIN_GAIN]
+        for i, first in enumerate(names)
+    ]
+    size = max(len(g) for g in groups)
+    tops = [g for i, g in enumerate(groups) if len(g) == size and g not in groups[:i]]
+    return [[n for n in alone if n in g] for g in tops]
+
+
 def on_one_backend(**diagnoses: Any) -> Table:
     """Diagnoses made on one backend side by side, with the columns of :func:`side_by_side` and
     no advice: which pipeline was fastest in ``fit``, by the spread rule over each one's repeats.
@@ -120,7 +141,15 @@ def on_one_backend(**diagnoses: Any) -> Table:
             f"on_one_backend compares diagnoses made on one backend, not {sorted(backends)}."
         )
     label = LABELS.get(backends.pop(), "?")
-    spread = fastest({n: d["steps_in_fit_s"] for n, d in found.items()}, "s").sentence
+    alone = {n: d["step_alone_s"] for n, d in found.items()}
+    spread = (  # r9: the rule 05's side-by-side applies, on one backend too
+        fastest({n: d["steps_in_fit_s"] for n, d in found.items()}, "s").sentence
+        if len(alike(alone)[0]) == len(alone)
+        else f"no pipeline is compared: their steps alone, the same model's step, lie more "
+        f"than x{MIN_GAIN:g} apart ("
+        + ", ".join(f"'{n}' {_ms(a)}" for n, a in alone.items())
+        + "), so their steps in fit decide nothing"
+    )
     return Table(
         COLUMNS,
         [row(d, name) for name, d in found.items()],

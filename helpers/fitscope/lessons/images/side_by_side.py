@@ -21,7 +21,7 @@ from typing import Any
 
 from fitscope.instrument.budget import cpu_budget
 from fitscope.instrument.tables import ShowsItself, Stack, Table
-from fitscope.lessons.images.pipelines import COLUMNS, _ms, named, row
+from fitscope.lessons.images.pipelines import COLUMNS, _ms, alike, named, row
 from fitscope.verdicts import evidence
 from fitscope.verdicts.compare import MIN_GAIN, fastest
 from fitscope.verdicts.images import Pipeline, article_advice
@@ -47,7 +47,7 @@ class SideBySide(ShowsItself):
         out and said to be: not like with like, whatever moved it (review r5 S2-4, r6). Under
         two such runs, none is compared."""
         alone = {n: d["step_alone_s"] for n, d in self.found.items()}
-        groups = _alike(alone)
+        groups = alike(alone)
         if len(groups) > 1 and len(groups[0]) > 1:  # r9: a tie would be broken by list order
             said = "; ".join(", ".join(f"'{n}'" for n in g) for g in groups)
             return (
@@ -89,26 +89,6 @@ class SideBySide(ShowsItself):
 
     def text(self, width: int = 100) -> str:
         return self.table().text(width=10_000) + "\n\n" + str(self.advice)
-
-
-def _alike(alone: dict[str, float]) -> list[list[str]]:
-    """The largest groups of runs whose steps alone lie within ``MIN_GAIN`` of each other (as
-    printed, two decimals), their order kept: one, or more where equally large groups differ.
-
-    Example:
-        >>> _alike({"generator": 0.0139, "threads": 0.0104, "processes": 0.0112, "tf.data": 0.0101})
-        [['threads', 'processes', 'tf.data']]
-        >>> _alike({"generator": 0.00967, "threads": 0.0116, "processes": 0.013, "tf.data": 0.0137})
-        [['threads', 'processes'], ['processes', 'tf.data']]
-    """
-    names = sorted(alone, key=alone.__getitem__)
-    groups = [
-        [n for n in names[i:] if round(alone[n] / alone[first], 2) <= MIN_GAIN]
-        for i, first in enumerate(names)
-    ]
-    size = max(len(g) for g in groups)
-    tops = [g for i, g in enumerate(groups) if len(g) == size and g not in groups[:i]]
-    return [[n for n in alone if n in g] for g in tops]
 
 
 def side_by_side(control: Any = None, keep_as: str | None = None, **diagnoses: Any) -> SideBySide:
