@@ -275,6 +275,11 @@ def diagnose_elsewhere(
         "diagnosis.json",
         "train.py",
     ]
+    print(  # r9: a silent cell of 20-30 s looks hung
+        f"python -m fitscope diagnose on {backend}, in a fresh interpreter (watchdog "
+        f"{timeout_s:.0f} s): starting, then measuring; the table follows when it is done",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="fitscope-05-") as tmp:
         (Path(tmp) / "your_pipeline.py").write_text(pipeline)
         (Path(tmp) / "train.py").write_text(train)
