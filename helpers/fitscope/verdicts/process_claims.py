@@ -67,6 +67,7 @@ def unbounded_queue(backlog: int, growth_per_s: float) -> bool:
 
 
 SYNCHRONISATION = "synchronisation between processes"
+LOST_UPDATES = "lost updates"
 
 
 def c8(causes: Sequence[str]) -> Verdict:
@@ -75,6 +76,8 @@ def c8(causes: Sequence[str]) -> Verdict:
     Example:
         >>> c8([SYNCHRONISATION + " (fork)"]).verdict, c8(["exit hang (fork)"]).verdict
         ('HOLDS', 'DOES NOT HOLD')
+        >>> "the claim's first half" in c8([LOST_UPDATES + ": the trainer's own copy"]).because
+        True
     """
     ev = {"causes": list(causes)}
     if not causes:
@@ -84,6 +87,12 @@ def c8(causes: Sequence[str]) -> Verdict:
     if synchronised:
         only = len(synchronised) == len(causes)
         return Verdict("C8", HOLDS if only else DEPENDS, text, ev)
+    if any(c.startswith(LOST_UPDATES) for c in causes):  # r9: say which half the run shows
+        text += (
+            " The lost updates are the claim's first half, the steps staying in the trainer's "
+            "process, by process isolation; its second half, synchronisation problems and "
+            "inconsistent data, was not measured: the claim as a whole does not hold."
+        )
     return Verdict("C8", DOES_NOT_HOLD, text, ev)
 
 

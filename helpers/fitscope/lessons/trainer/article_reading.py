@@ -17,6 +17,7 @@ from fitscope.instrument.result import RunResult
 from fitscope.instrument.tables import ShowsItself, Stack, Table
 from fitscope.isolation.watch import MEMORY_MEASURE
 from fitscope.verdicts import evidence
+from fitscope.verdicts.process_claims import LOST_UPDATES
 
 __all__ = ["ArticleRun", "ArticleRuns", "process_charts"]
 
@@ -282,7 +283,7 @@ def _causes_of(f: Mapping[str, Any]) -> list[str]:
         causes.append("the parent's model was never built, so there were no weights to update")
     elif not f["parent"]["changed"] and f["trainer"]["steps"]:
         causes.append(
-            f"lost updates: the trainer trained its own copy ({f['trainer']['steps']} steps) "
+            f"{LOST_UPDATES}: the trainer trained its own copy ({f['trainer']['steps']} steps) "
             "while the parent's checksum stayed the same"
         )
     if f["unbounded_growth"]:
