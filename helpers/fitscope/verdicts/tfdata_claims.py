@@ -290,10 +290,11 @@ _UNLIKE_HEAD = "the two runs' own costs of one call"
 
 def _c11_lean(c: Compared, part: str, why: str, per_cost: float | None) -> str | None:
     """What a C11 part shows: a gain the GIL cannot give is not the parallel map's (it leans
-    nowhere); one from runs unlike leans HOLDS only if, taken per each run's own cost of a call,
-    it is still a gain of ``MIN_GAIN`` (review r9: x1.66 from costs x1.30 apart read as nothing).
+    nowhere); one from runs unlike leans HOLDS only if its times showed a gain and, taken per
+    each run's own cost of a call, it is still one of ``MIN_GAIN`` (review r9: x1.66 from costs
+    x1.30 apart read as nothing; a slow-down made a gain by a cost estimate is not one).
     """
-    if why.startswith(_UNLIKE_HEAD):
+    if why.startswith(_UNLIKE_HEAD):  # per_cost is None unless the times showed a gain
         return HOLDS if per_cost is not None and per_cost >= MIN_GAIN else None
     return None if why else _lean(c, part)
 
@@ -378,7 +379,8 @@ def c11(
         measured[1], whys[1] = _python_part(measured[1], cpu_c, gil_limit)
         for i, a in enumerate(apart):  # the same work measured unalike: no time is compared
             if max(a, 1 / a) > MIN_GAIN:
-                per_cost[i] = (gil_c, cpu_c)[i].ratio * a
+                c = (gil_c, cpu_c)[i]  # a gain its times show, that the costs do not explain
+                per_cost[i] = c.ratio * a if c.word == FASTER else None
                 measured[i], whys[i] = INCONCLUSIVE, _unlike(max(a, 1 / a), per_cost[i])
         parts = [_crowded_part(p, free_cpus) for p in measured]
     # a gain the GIL cannot give is not the parallel map's: it leans nowhere; nor does one from
