@@ -124,3 +124,13 @@ def test_contributing_says_how_to_run_every_check_make_test_runs():
     for command in ("make test", "make lint", "make typecheck", "make bench"):
         assert command in text, command
     assert "tests/test_layers.py" in text
+
+
+def test_no_module_of_the_package_is_over_400_lines():
+    """One job per module: a module past 400 lines is split by job (CONTRIBUTING.md)."""
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in (ROOT / "helpers" / "fitscope").rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 400
+    }
+    assert long == {}

@@ -289,11 +289,8 @@ _UNLIKE_HEAD = "the two runs' own costs of one call"
 
 
 def _c11_lean(c: Compared, part: str, why: str, per_cost: float | None) -> str | None:
-    """What a C11 part shows: a gain the GIL cannot give is not the parallel map's (it leans
-    nowhere); one from runs unlike leans HOLDS only if its times showed a gain and, taken per
-    each run's own cost of a call, it is still one of ``MIN_GAIN`` (review r9: x1.66 from costs
-    x1.30 apart read as nothing; a slow-down made a gain by a cost estimate is not one).
-    """
+    """What a C11 part shows: nothing beyond the GIL's limit; from runs unlike, HOLDS only where
+    its times gained and, per each run's own cost of a call, still gained ``MIN_GAIN`` (r9)."""
     if why.startswith(_UNLIKE_HEAD):  # per_cost is None unless the times showed a gain
         return HOLDS if per_cost is not None and per_cost >= MIN_GAIN else None
     return None if why else _lean(c, part)
@@ -302,16 +299,13 @@ def _c11_lean(c: Compared, part: str, why: str, per_cost: float | None) -> str |
 def _unlike(apart: float, per_cost: float | None = None) -> str:
     """Why a part's runs are not like with like, and, where taken per each run's own cost of a
     call the parallel map still gained beyond ``MIN_GAIN``, that gain (the part then leans)."""
-    said = (
-        f"{_UNLIKE_HEAD}, each timed alone, differ x{apart:.2f}, more than the x{MIN_GAIN:g} one "
-        "run can tell apart: "
+    said = f"{_UNLIKE_HEAD}, each timed alone, differ x{apart:.2f}, more than the x{MIN_GAIN:g} "
+    if per_cost is None or per_cost < MIN_GAIN:
+        return said + f"one run can tell apart: {UNLIKE}"
+    return said + (
+        "one run can tell apart: not like with like, so their times alone decide nothing; taken "
+        f"per each run's own cost of a call, the parallel map ran x{per_cost:.2f} faster"
     )
-    if per_cost is not None and per_cost >= MIN_GAIN:
-        return said + (
-            "not like with like, so their times alone decide nothing; taken per each run's own "
-            f"cost of a call, the parallel map ran x{per_cost:.2f} faster"
-        )
-    return said + UNLIKE
 
 
 def c11(
@@ -380,11 +374,9 @@ def c11(
         for i, a in enumerate(apart):  # the same work measured unalike: no time is compared
             if max(a, 1 / a) > MIN_GAIN:
                 c = (gil_c, cpu_c)[i]  # a gain its times show, that the costs do not explain
-                per_cost[i] = c.ratio * a if c.word == FASTER else None
+                per_cost[i] = c.ratio * a if c.word == FASTER and not whys[i] else None
                 measured[i], whys[i] = INCONCLUSIVE, _unlike(max(a, 1 / a), per_cost[i])
         parts = [_crowded_part(p, free_cpus) for p in measured]
-    # a gain the GIL cannot give is not the parallel map's: it leans nowhere; nor does one from
-    # runs unlike, unless taken per each run's own cost of a call it is a gain still (r9)
     leans = [_c11_lean(*each) for each in zip((gil_c, cpu_c), parts, whys, per_cost)]
     leans = leans if budget >= 2 else [None, None]
     free = "" if free_cpus is None else f" ({free_cpus:.1f} CPUs left free by other processes)"
