@@ -115,8 +115,12 @@ def test_c6_s_callback_part_names_the_state_a_plain_callback_changes():
     on the main thread. Part (b) says both, and still does not hold: a fit with no callbacks of
     the user's runs them on a pool."""
     order = dict(begins_on_main=16, overlaps_off_loop=15)
-    v = verdicts.c6(16, 32, 15, 16, backend="JAX", plain_callback=(48, 48), **order)
+    v = verdicts.c6(
+        16, 32, 15, 16, backend="JAX", callback_threads=4, plain_callback=(48, 48), **order
+    )
     assert _parts(v) == [HOLDS, DOES_NOT_HOLD, HOLDS]
+    # r9: the thread count is this run's, so it stands before the other run's figure
+    assert "16 of 32 callbacks ran on the main thread (4 threads ran callbacks): Keras" in v.because
     assert "with a plain callback that read the loss, 48 of 48 ran on the main thread" in v.because
     assert "what a fit with no callbacks of yours does" in v.because
     assert verdicts.rejudge(v) == v  # the evidence keeps it

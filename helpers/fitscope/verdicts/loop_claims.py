@@ -31,6 +31,7 @@ def _c6_parts(
     begins_on_main: int | None,
     overlaps_off_loop: int | None,
     plain_callback: Sequence[int] | None = None,
+    callback_threads: int | None = None,
 ) -> tuple[tuple[str, str], ...]:
     """C6's three parts, each (verdict, words): the loop on the main thread, the callbacks on
     the main thread, one step after the other."""
@@ -50,6 +51,7 @@ def _c6_parts(
     callbacks = (
         HOLDS if all_on_main else DOES_NOT_HOLD,
         f"{callbacks_on_main} of {callbacks_total} callbacks ran on the main thread"
+        + ("" if callback_threads is None else f" ({_threads(callback_threads)} ran callbacks)")
         + (_plain(plain_callback) if plain_callback and not all_on_main else ""),
     )
     after_warm_up = max(steps - 1, 0)
@@ -77,6 +79,10 @@ def _c6_parts(
             "callback ran late on another thread was not recorded",
         )
     return loop, callbacks, order
+
+
+def _threads(n: int) -> str:
+    return f"{n} thread{'s' if n != 1 else ''}"
 
 
 def _plain(on_main: Sequence[int]) -> str:
@@ -144,11 +150,6 @@ def c6(
     if callbacks_total == 0 or steps == 0:
         return Verdict("C6", INCONCLUSIVE, head + "no callbacks or steps were recorded.", ev)
     parts = c6_parts(ev)
-    threads = (
-        ""
-        if callback_threads is None
-        else f" ({callback_threads} thread{'s' if callback_threads != 1 else ''} ran callbacks)"
-    )
     nexts = (
         ""
         if next_on_main is None
@@ -157,7 +158,7 @@ def c6(
     )
     (lv, lw), (cv, cw), (ov, ow) = parts
     text = with_budget(
-        head + f"(a) {lw} ({lv}){nexts}; (b) {cw}{threads} ({cv}); (c) {ow} ({ov}).",
+        head + f"(a) {lw} ({lv}){nexts}; (b) {cw} ({cv}); (c) {ow} ({ov}).",
         budget,
     )
     return Verdict("C6", conjunction([lv, cv, ov]), text, ev)
@@ -174,6 +175,7 @@ def c6_parts(evidence: dict[str, Any]) -> tuple[tuple[str, str], ...]:
         evidence.get("begins_on_main"),
         evidence.get("overlaps_off_loop"),
         evidence.get("plain_callback"),
+        evidence.get("callback_threads"),
     )
 
 
